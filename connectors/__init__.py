@@ -1,0 +1,1 @@
+"""User-facing connectors shipped with redirection-bot, one package per channel."""

@@ -1,0 +1,62 @@
+"""Connectors: the channels people use (terminal, web chat, Matrix), as plug-ins.
+
+A connector is a class registered in the ``redirection_bot.connectors`` entry-point group.
+It receives everything it needs in a ``ConnectorContext`` (the runtime, its options, a
+stop signal) and reaches for nothing global, so a third party can add a channel in a
+package of its own without touching the core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from redirection_bot.errors import ConnectorError
+from redirection_bot.runtime import Runtime
+from redirection_bot.suggest import did_you_mean
+
+CONNECTORS_GROUP = "redirection_bot.connectors"
+
+
+@dataclass(slots=True)
+class ConnectorContext:
+    """What a connector is given: the runtime, its own options, and a stop signal."""
+
+    runtime: Runtime
+    options: Mapping[str, Any] = field(default_factory=dict)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Connector(Protocol):
+    """A channel: created with its context, runs until its work is done or ``stop`` is set."""
+
+    name: ClassVar[str]
+
+    def __init__(self, context: ConnectorContext) -> None: ...
+
+    async def run(self) -> int:
+        """Serve until done; return a process exit status."""
+        ...
+
+
+def available_connectors() -> dict[str, importlib.metadata.EntryPoint]:
+    """Installed connectors by name (imports nothing)."""
+    return {ep.name: ep for ep in importlib.metadata.entry_points(group=CONNECTORS_GROUP)}
+
+
+def load_connector(name: str) -> type[Connector]:
+    """The connector class registered under ``name``."""
+    found = available_connectors()
+    entry_point = found.get(name)
+    if entry_point is None:
+        raise ConnectorError(
+            f"no connector called {name!r}{did_you_mean(name, found)}; installed: {', '.join(sorted(found))}"
+        )
+    try:
+        loaded: type[Connector] = entry_point.load()
+    except ImportError as error:
+        raise ConnectorError(f"the connector {name!r} cannot be imported: {error}") from error
+    return loaded

@@ -1,0 +1,40 @@
+"""``action_plan_summary``: the person's plan, built from their slots with the `plan` texts.
+
+The clinicians decide what the plan shows by writing texts: for every slot that has a
+value and a text ``plan.<slot>``, that text is said, in the order the slots are declared.
+``plan.title`` comes first; ``plan.empty`` is said when there is nothing to show yet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from redirection_bot.custom_actions import ProgramAction
+
+PLAN_NAMESPACE = "plan"
+
+
+class ActionPlanSummary(ProgramAction):
+    def name(self) -> str:
+        return "action_plan_summary"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        loaded = self.context.loaded
+        locale = loaded.program.default_locale
+        dispatcher.utter_message(response=f"{PLAN_NAMESPACE}.title")
+        shown = 0
+        for slot in loaded.program.slots:
+            key = f"{PLAN_NAMESPACE}.{slot}"
+            value = tracker.get_slot(slot)
+            if value in (None, "", []) or not loaded.catalog.has(key, locale):
+                continue
+            dispatcher.utter_message(response=key, **{slot: {"slot": slot}})
+            shown += 1
+        if shown == 0:
+            dispatcher.utter_message(response=f"{PLAN_NAMESPACE}.empty")
+        return []

@@ -1,0 +1,1 @@
+"""The dialogue language: model, parsing, checks, conditions and graphs."""

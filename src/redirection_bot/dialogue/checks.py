@@ -1,0 +1,575 @@
+"""Checks of the whole program, one function per rule, each adding located diagnostics."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+from redirection_bot.diagnostics import Diagnostics, Span
+from redirection_bot.dialogue.conditions import ConditionChecker
+from redirection_bot.dialogue.graph import Edge, Place, node_waits, place_of, program_edges, resolve
+from redirection_bot.dialogue.model import (
+    CommandName,
+    Node,
+    NodeKind,
+    Program,
+    SlotType,
+    Target,
+    Transition,
+)
+from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX, EngineKeys
+from redirection_bot.i18n import Catalog, FallbackPolicy, placeholders
+from redirection_bot.suggest import did_you_mean
+
+
+@dataclass(frozen=True, slots=True)
+class TextUse:
+    """A place where the program uses a text, by key."""
+
+    key: str
+    span: Span
+    shows_slots: bool = True
+    """Whether the text's placeholders must be slots (false for texts an action fills)."""
+
+
+def run_checks(
+    program: Program,
+    catalog: Catalog,
+    registered_actions: Collection[str] | None,
+    diagnostics: Diagnostics,
+    extra_entry_flows: Iterable[str] = (),
+    extra_text_uses: Iterable[TextUse] = (),
+) -> None:
+    """Every whole-program check. ``registered_actions`` None skips the action registry check."""
+    check_targets(program, diagnostics)
+    check_choices(program, diagnostics)
+    check_inputs(program, diagnostics)
+    check_conditions(program, diagnostics)
+    check_dead_ends(program, diagnostics)
+    edges = program_edges(program)
+    check_reachability(program, edges, diagnostics, extra_entry_flows)
+    check_waitless_loops(program, edges, diagnostics)
+    check_actions(program, registered_actions, catalog, diagnostics)
+    check_slots_are_set(program, diagnostics)
+    check_texts(program, catalog, diagnostics, extra_text_uses)
+    check_slots_set_before_shown(program, catalog, edges, diagnostics, extra_entry_flows)
+
+
+# --- targets and structure ---------------------------------------------------------------------
+
+
+def _targets(program: Program) -> Iterable[tuple[Target, str]]:
+    yield program.entry, "the entry"
+    yield program.home, "home"
+    for node in program.all_nodes():
+        for transition in _node_transitions(node):
+            if transition.goto is not None:
+                yield transition.goto, "this target"
+
+
+def _node_transitions(node: Node) -> list[Transition]:
+    found = [choice.then for choice in node.choices]
+    found += [branch.then for branch in node.branches]
+    found += [t for t in (node.otherwise, node.then) if t is not None]
+    return found
+
+
+def _calls(program: Program) -> Iterable[tuple[str, Span]]:
+    for node in program.all_nodes():
+        for transition in _node_transitions(node):
+            if transition.call is not None:
+                yield transition.call, transition.call_span or node.span
+    help_command = program.commands.get(CommandName.HELP)
+    if help_command is not None and help_command.call is not None:
+        yield help_command.call, help_command.span
+
+
+def check_targets(program: Program, diagnostics: Diagnostics) -> None:
+    """Every ``next``, ``goto``, ``call``, entry and start names something that exists."""
+    for flow in program.flows.values():
+        if flow.start not in flow.nodes:
+            diagnostics.error(
+                flow.start_span,
+                f"the start node `{flow.start}` is not a node of `{flow.id}`{did_you_mean(flow.start, flow.nodes)}",
+            )
+    for target, what in _targets(program):
+        target_flow = program.flows.get(target.flow)
+        if target_flow is None:
+            diagnostics.error(
+                target.span,
+                f"{what} goes to the flow `{target.flow}`, which does not exist"
+                f"{did_you_mean(target.flow, program.flows)}",
+            )
+        elif target.node is not None and target.node not in target_flow.nodes:
+            diagnostics.error(
+                target.span,
+                f"{what} goes to `{target.node}`, which is not a node of `{target_flow.id}`"
+                f"{did_you_mean(target.node, target_flow.nodes)}",
+            )
+    for called, span in _calls(program):
+        if called not in program.flows:
+            diagnostics.error(
+                span,
+                f"`call` names the flow `{called}`, which does not exist{did_you_mean(called, program.flows)}",
+            )
+
+
+def check_choices(program: Program, diagnostics: Diagnostics) -> None:
+    """Choice ids are unique within their node and do not clash with generated ones."""
+    for node in program.all_nodes():
+        seen: dict[str, Span] = {}
+        if node.input is not None and node.input.slot in program.slots:
+            for generated in program.slots[node.input.slot].quick_reply_values():
+                seen[generated] = node.input.span
+        for choice in node.choices:
+            if choice.id.startswith(COMMAND_CHOICE_PREFIX.rstrip(":")):
+                diagnostics.error(
+                    choice.span, "choice ids starting with `command` are kept for global commands"
+                )
+            if choice.id in seen:
+                diagnostics.error(
+                    choice.span,
+                    f"two choices of `{node.id}` have the id `{choice.id}` (the other at line {seen[choice.id].line})",
+                )
+            seen[choice.id] = choice.span
+        if (
+            node.kind is NodeKind.ASK
+            and node.choices
+            and all(c.when is not None for c in node.choices)
+        ):
+            diagnostics.warning(
+                node.span, f"every choice of `{node.id}` has a `when`: at times none may show"
+            )
+        if node.kind is NodeKind.ASK and not node.choices:
+            diagnostics.error(node.span, f"`{node.id}` has an empty list of choices")
+
+
+def check_inputs(program: Program, diagnostics: Diagnostics) -> None:
+    """Inputs into lists need a way out; inputs into choices need labels to show."""
+    for node in program.all_nodes():
+        if node.input is None or node.input.slot not in program.slots:
+            continue
+        declared = program.slots[node.input.slot]
+        if declared.type in (SlotType.CHOICE, SlotType.LIST):
+            unlabelled = [value for value in declared.values if value not in declared.labels]
+            if unlabelled:
+                diagnostics.error(
+                    node.input.span,
+                    f"`{declared.name}` is offered as choices here, so each of its values needs a label "
+                    f"(in `slots`, write `values:` as `value: locale.key`); missing for: {', '.join(unlabelled)}",
+                )
+        if declared.type is SlotType.LIST and not any(not c.then.is_empty for c in node.choices):
+            diagnostics.error(
+                node.span,
+                f"`{node.id}` is a checklist for `{declared.name}`: add a choice that moves on "
+                "(for instance `id: done` with `next`)",
+            )
+
+
+def check_conditions(program: Program, diagnostics: Diagnostics) -> None:
+    """Conditions name declared slots and compare them with values they can hold."""
+    checker = ConditionChecker(program.slots, diagnostics)
+    for node in program.all_nodes():
+        for branch in node.branches:
+            checker.check(branch.when)
+        for choice in node.choices:
+            if choice.when is not None:
+                checker.check(choice.when)
+
+
+def check_dead_ends(program: Program, diagnostics: Diagnostics) -> None:
+    """Every node that is not an end, a return or a handoff has a way on."""
+    for node in program.all_nodes():
+        if node.kind in (NodeKind.SAY, NodeKind.ACTION, NodeKind.INPUT):
+            then = node.then
+            if then is None or then.goto is None:
+                what = "after `call`, " if then is not None and then.call else ""
+                diagnostics.error(
+                    node.span,
+                    f"`{node.id}` is a dead end: {what}add `next` (a node here) or `goto` (another flow), "
+                    "or make it an `end`",
+                )
+        elif node.kind is NodeKind.BRANCH and node.otherwise is None:
+            diagnostics.error(
+                node.span,
+                f"`{node.id}` has no `else`: when no condition holds, the conversation would stop here",
+            )
+
+
+# --- the graph ---------------------------------------------------------------------------------
+
+
+def _entry_places(program: Program, extra_entry_flows: Iterable[str]) -> list[Place]:
+    entries = [resolve(program, program.entry), resolve(program, program.home)]
+    flows = list(extra_entry_flows)
+    help_command = program.commands.get(CommandName.HELP)
+    if help_command is not None and help_command.call is not None:
+        flows.append(help_command.call)
+    for flow_id in flows:
+        flow = program.flows.get(flow_id)
+        if flow is not None and flow.start in flow.nodes:
+            entries.append(Place(flow.id, flow.start))
+    return [place for place in entries if place is not None]
+
+
+def check_reachability(
+    program: Program,
+    edges: list[Edge],
+    diagnostics: Diagnostics,
+    extra_entry_flows: Iterable[str] = (),
+) -> None:
+    """Every flow and node can be reached from the entry (or a command or safety flow)."""
+    following: dict[Place, list[Place]] = defaultdict(list)
+    for edge in edges:
+        following[edge.source].append(edge.target)
+    reached: set[Place] = set()
+    queue = deque(_entry_places(program, extra_entry_flows))
+    while queue:
+        place = queue.popleft()
+        if place in reached:
+            continue
+        reached.add(place)
+        queue.extend(following[place])
+    for flow in program.flows.values():
+        if not any(Place(flow.id, node_id) in reached for node_id in flow.nodes):
+            diagnostics.error(
+                flow.span, f"the flow `{flow.id}` can never be reached: nothing goes to it"
+            )
+            continue
+        for node in flow.nodes.values():
+            if place_of(node) not in reached:
+                diagnostics.error(
+                    node.span, f"the node `{node.id}` can never be reached: nothing leads to it"
+                )
+    called = {called for called, _span in _calls(program)}
+    for flow_id in called:
+        called_flow = program.flows.get(flow_id)
+        if called_flow is not None and not any(
+            n.kind is NodeKind.RETURN for n in called_flow.nodes.values()
+        ):
+            diagnostics.warning(
+                called_flow.span, f"the flow `{flow_id}` is called but has no `return`"
+            )
+
+
+def check_waitless_loops(program: Program, edges: list[Edge], diagnostics: Diagnostics) -> None:
+    """No loop of nodes that never waits for the person (it would spin for ever)."""
+    waits = {place_of(node): node_waits(node) for node in program.all_nodes()}
+    following: dict[Place, list[Place]] = defaultdict(list)
+    for edge in edges:
+        if not waits.get(edge.source, True) and not waits.get(edge.target, True):
+            following[edge.source].append(edge.target)
+    for component in _strongly_connected(list(following), following):
+        looping = len(component) > 1 or component[0] in following[component[0]]
+        if not looping:
+            continue
+        nodes = sorted((program.node(p.flow, p.node) for p in component), key=lambda n: n.span)
+        path = " → ".join(str(place_of(n)) for n in nodes)
+        diagnostics.error(
+            nodes[0].span,
+            f"these nodes go round in a loop without ever waiting for the person: {path} → "
+            f"{place_of(nodes[0])}; add a question or an `end` on the way",
+        )
+
+
+def _strongly_connected(
+    places: list[Place], following: dict[Place, list[Place]]
+) -> list[list[Place]]:
+    """Tarjan's algorithm, iterative (programs can be large)."""
+    index: dict[Place, int] = {}
+    low: dict[Place, int] = {}
+    on_stack: set[Place] = set()
+    stack: list[Place] = []
+    components: list[list[Place]] = []
+    counter = 0
+    for root in places:
+        if root in index:
+            continue
+        work: list[tuple[Place, int]] = [(root, 0)]
+        while work:
+            place, child = work.pop()
+            if child == 0:
+                index[place] = low[place] = counter
+                counter += 1
+                stack.append(place)
+                on_stack.add(place)
+            successors = following.get(place, [])
+            if child < len(successors):
+                work.append((place, child + 1))
+                successor = successors[child]
+                if successor not in index:
+                    work.append((successor, 0))
+                elif successor in on_stack:
+                    low[place] = min(low[place], index[successor])
+                continue
+            if low[place] == index[place]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == place:
+                        break
+                components.append(component)
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[place])
+    return components
+
+
+# --- actions and slots -------------------------------------------------------------------------
+
+
+def check_actions(
+    program: Program, registered: Collection[str] | None, catalog: Catalog, diagnostics: Diagnostics
+) -> None:
+    """Action nodes name declared actions; declared actions exist and set declared slots."""
+    for node in program.all_nodes():
+        if node.action is not None and node.action not in program.actions:
+            diagnostics.error(
+                node.action_span or node.span,
+                f"the action `{node.action}` is not declared under `actions` in the program file"
+                f"{did_you_mean(node.action, program.actions)}",
+            )
+    for action in program.actions.values():
+        if registered is not None and action.name not in registered:
+            diagnostics.error(
+                action.span,
+                f"there is no custom action called `{action.name}`{did_you_mean(action.name, registered)}"
+                f" (known: {', '.join(sorted(registered)) or 'none'})",
+            )
+        for slot in action.sets:
+            if slot not in program.slots:
+                diagnostics.error(
+                    action.span, f"`{action.name}` sets `{slot}`, which is not a declared slot"
+                )
+        if action.texts is not None and not any(
+            key.startswith(action.texts + ".") for key in catalog.keys(program.default_locale)
+        ):
+            diagnostics.error(
+                action.span, f"`{action.name}` says texts from `{action.texts}`, but there are none"
+            )
+
+
+def check_slots_are_set(program: Program, diagnostics: Diagnostics) -> None:
+    """A slot used in a condition is set somewhere (a choice, an input, an action) or has a default."""
+    assigned = {
+        change.slot for node in program.all_nodes() for c in node.choices for change in c.changes
+    }
+    assigned |= {node.input.slot for node in program.all_nodes() if node.input is not None}
+    assigned |= {slot for action in program.actions.values() for slot in action.sets}
+    assigned |= {name for name, slot in program.slots.items() if slot.default is not None}
+    for node in program.all_nodes():
+        conditions = [b.when for b in node.branches] + [
+            c.when for c in node.choices if c.when is not None
+        ]
+        for condition in conditions:
+            for name in sorted(condition.slot_names()):
+                if name in program.slots and name not in assigned:
+                    diagnostics.error(
+                        condition.span,
+                        f"`{name}` is never set by any choice, input or action, and has no default",
+                    )
+
+
+# --- texts -------------------------------------------------------------------------------------
+
+
+def text_uses(program: Program) -> list[TextUse]:
+    """Every text the program can show, where it is used."""
+    uses: list[TextUse] = []
+    for flow in program.flows.values():
+        if flow.title is not None:
+            uses.append(TextUse(flow.title, flow.title_span or flow.span))
+        for node in flow.nodes.values():
+            uses.extend(TextUse(m.key, m.span) for m in node.say)
+            if node.reask is not None:
+                uses.append(TextUse(node.reask.key, node.reask.span))
+            for choice in node.choices:
+                uses.append(TextUse(choice.label, choice.label_span))
+                if choice.words is not None:
+                    uses.append(TextUse(choice.words, choice.span, shows_slots=False))
+    for slot in program.slots.values():
+        uses.extend(TextUse(label, slot.span) for label in slot.labels.values())
+    for command in program.commands.values():
+        uses.append(TextUse(command.name.words_key, command.span, shows_slots=False))
+        uses.append(TextUse(command.name.label_key, command.span))
+    if program.title is not None:
+        uses.append(TextUse(program.title, program.span))
+    uses.extend(TextUse(key, program.span) for key in EngineKeys.all())
+    return uses
+
+
+def check_texts(
+    program: Program, catalog: Catalog, diagnostics: Diagnostics, extra_uses: Iterable[TextUse] = ()
+) -> None:
+    """Texts exist in every locale, agree on placeholders, show only slots, and are all used."""
+    present = set(catalog.locales_present())
+    for locale in program.locales:
+        if locale not in present:
+            diagnostics.error(program.span, f"the locale `{locale}` has no locale files at all")
+    for locale in sorted(present - set(program.locales)):
+        diagnostics.warning(
+            program.span, f"there are texts for `{locale}`, which is not in the program's `locales`"
+        )
+    uses = text_uses(program) + list(extra_uses)
+    _check_missing(program, catalog, uses, diagnostics)
+    _check_placeholder_syntax(program, catalog, diagnostics)
+    _check_placeholders_agree(program, catalog, diagnostics)
+    _check_placeholders_are_slots(program, catalog, uses, diagnostics)
+    _check_unused(program, catalog, uses, diagnostics)
+
+
+def _check_missing(
+    program: Program, catalog: Catalog, uses: list[TextUse], diagnostics: Diagnostics
+) -> None:
+    policy = (
+        FallbackPolicy.DEFAULT_LOCALE
+        if program.settings.missing_translation == "use_default_locale"
+        else FallbackPolicy.NEVER
+    )
+    reported: set[tuple[str, str]] = set()
+    for use in uses:
+        for locale in program.locales:
+            if catalog.has(use.key, locale) or (use.key, locale) in reported:
+                continue
+            reported.add((use.key, locale))
+            if policy is FallbackPolicy.DEFAULT_LOCALE and catalog.has(
+                use.key, program.default_locale
+            ):
+                diagnostics.warning(
+                    use.span,
+                    f"the text `{use.key}` is missing in `{locale}`; the `{program.default_locale}` text will be shown",
+                )
+            else:
+                diagnostics.error(
+                    use.span,
+                    f"the text `{use.key}` is missing in `{locale}`{_near(catalog, use.key, locale)}",
+                )
+
+
+def _near(catalog: Catalog, key: str, locale: str) -> str:
+    return did_you_mean(key, catalog.keys(locale))
+
+
+def _check_placeholder_syntax(program: Program, catalog: Catalog, diagnostics: Diagnostics) -> None:
+    for locale in program.locales:
+        for entry in catalog.entries(locale):
+            for offset, message in placeholders(entry.text)[1]:
+                diagnostics.error(
+                    entry.span.shifted(offset) if "\n" not in entry.text else entry.span, message
+                )
+
+
+def _check_placeholders_agree(program: Program, catalog: Catalog, diagnostics: Diagnostics) -> None:
+    reference = program.default_locale
+    for entry in catalog.entries(reference):
+        expected = placeholders(entry.text)[0]
+        for locale in program.locales:
+            other = catalog.entry(entry.key, locale)
+            if locale == reference or other is None or other.locale != locale:
+                continue
+            found = placeholders(other.text)[0]
+            if found != expected:
+                diagnostics.error(
+                    other.span,
+                    f"the placeholders of `{entry.key}` differ from the `{reference}` text: "
+                    f"here {_names(found)}, in `{reference}` {_names(expected)}",
+                )
+
+
+def _names(names: frozenset[str]) -> str:
+    return ", ".join(f"%{{{n}}}" for n in sorted(names)) or "none"
+
+
+def _check_placeholders_are_slots(
+    program: Program, catalog: Catalog, uses: list[TextUse], diagnostics: Diagnostics
+) -> None:
+    action_params: dict[str, set[str]] = {}
+    for action in program.actions.values():
+        if action.texts is not None:
+            action_params.setdefault(action.texts, set()).update(action.params)
+    used_keys = {use.key for use in uses if use.shows_slots}
+    for entry in catalog.entries(program.default_locale):
+        namespace = entry.key.split(".", 1)[0]
+        allowed = action_params.get(namespace, set())
+        if entry.key not in used_keys and namespace not in action_params:
+            continue
+        for name in sorted(placeholders(entry.text)[0]):
+            declared = program.slots.get(name)
+            if declared is None:
+                if name not in allowed:
+                    diagnostics.error(
+                        entry.span,
+                        f"`%{{{name}}}` is not a declared slot{did_you_mean(name, program.slots)}; "
+                        "a text can only show slots",
+                    )
+            elif declared.type is SlotType.BOOLEAN:
+                diagnostics.error(
+                    entry.span, f"`{name}` is a yes/no slot and cannot be shown in a text"
+                )
+            elif declared.type in (SlotType.CHOICE, SlotType.LIST) and len(declared.labels) < len(
+                declared.values
+            ):
+                diagnostics.error(
+                    entry.span,
+                    f"to show `{name}` in a text, give each of its values a label (`value: locale.key`)",
+                )
+
+
+def _check_unused(
+    program: Program, catalog: Catalog, uses: list[TextUse], diagnostics: Diagnostics
+) -> None:
+    used = {use.key for use in uses}
+    namespaces = {action.texts for action in program.actions.values() if action.texts is not None}
+    for locale in program.locales:
+        for entry in catalog.entries(locale):
+            if entry.key in used or entry.key.split(".", 1)[0] in namespaces:
+                continue
+            diagnostics.warning(entry.span, f"the text `{entry.key}` is never used")
+
+
+def check_slots_set_before_shown(
+    program: Program,
+    catalog: Catalog,
+    edges: list[Edge],
+    diagnostics: Diagnostics,
+    extra_entry_flows: Iterable[str] = (),
+) -> None:
+    """Warn where a text shows a slot that may not have been answered yet on some way there."""
+    universe = frozenset(program.slots)
+    defaults = frozenset(name for name, slot in program.slots.items() if slot.default is not None)
+    incoming: dict[Place, list[Edge]] = defaultdict(list)
+    for edge in edges:
+        incoming[edge.target].append(edge)
+    entries = set(_entry_places(program, extra_entry_flows))
+    surely: dict[Place, frozenset[str]] = {place_of(n): universe for n in program.all_nodes()}
+    for place in entries:
+        surely[place] = defaults
+    changed = True
+    while changed:
+        changed = False
+        for place, current in surely.items():
+            if place in entries:
+                continue
+            preds = incoming.get(place, [])
+            if not preds:
+                continue
+            new = frozenset.intersection(*(surely.get(e.source, universe) | e.sets for e in preds))
+            if new != current:
+                surely[place] = new
+                changed = True
+    for node in program.all_nodes():
+        known = surely[place_of(node)]
+        for message in node.say:
+            entry = catalog.entry(message.key, program.default_locale)
+            if entry is None:
+                continue
+            for name in sorted(placeholders(entry.text)[0]):
+                if name in program.slots and name not in known:
+                    diagnostics.warning(
+                        message.span,
+                        f"`{message.key}` shows `{name}`, which may not be answered yet when `{node.id}` is reached"
+                        " (it will show as not answered)",
+                    )

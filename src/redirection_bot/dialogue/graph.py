@@ -1,0 +1,198 @@
+"""The program as a graph: edges between nodes, and Mermaid / Graphviz views of a flow.
+
+Calls are edges to the called flow's start; a ``return`` gets an edge to every place its
+flow is called from. Checks (reachability, loops, unset slots) and the ``graph`` command
+all read the same edges.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from redirection_bot.diagnostics import Span
+from redirection_bot.dialogue.model import Node, NodeKind, Program, SlotType, Target, Transition
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A node, by flow and node id."""
+
+    flow: str
+    node: str
+
+    def __str__(self) -> str:
+        return f"{self.flow}.{self.node}"
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A way from one node to another; ``sets`` are the slots surely set on the way."""
+
+    source: Place
+    target: Place
+    label: str
+    span: Span
+    sets: frozenset[str] = frozenset()
+
+
+def resolve(program: Program, target: Target) -> Place | None:
+    """The node a target names, or None when there is no such flow or node."""
+    node = program.find_node(target)
+    return None if node is None else Place(node.flow, node.id)
+
+
+def place_of(node: Node) -> Place:
+    return Place(node.flow, node.id)
+
+
+def node_waits(node: Node) -> bool:
+    """Whether the conversation stops at this node for the person (or for a human)."""
+    if node.kind.waits:
+        return True
+    return node.kind is NodeKind.HANDOFF and (node.then is None or node.then.is_empty)
+
+
+def program_edges(program: Program) -> list[Edge]:
+    """Every edge of the program, calls and returns included."""
+    edges: list[Edge] = []
+    continuations: dict[str, list[tuple[Place, Span]]] = defaultdict(list)
+    for node in program.all_nodes():
+        for label, transition, span, sets in _transitions(program, node):
+            edges.extend(
+                _transition_edges(program, node, label, transition, span, sets, continuations)
+            )
+    for node in program.all_nodes():
+        if node.kind is NodeKind.RETURN:
+            for continuation, span in continuations.get(node.flow, []):
+                edges.append(Edge(place_of(node), continuation, "return", span))
+    return edges
+
+
+def _transitions(
+    program: Program, node: Node
+) -> list[tuple[str, Transition | None, Span, frozenset[str]]]:
+    found: list[tuple[str, Transition | None, Span, frozenset[str]]] = []
+    if node.kind in (NodeKind.ASK, NodeKind.INPUT):
+        for choice in node.choices:
+            sets = frozenset(change.slot for change in choice.changes)
+            found.append((choice.id, choice.then, choice.span, sets))
+        if node.input is not None:
+            declared = program.slots.get(node.input.slot)
+            sets = frozenset({node.input.slot})
+            if declared is not None and declared.type is SlotType.LIST:
+                found.append(("add", Transition(), node.span, sets))
+            found.append(("answer", node.then, node.span, sets))
+    elif node.kind is NodeKind.BRANCH:
+        for branch in node.branches:
+            found.append((branch.when.source, branch.then, branch.span, frozenset()))
+        found.append(("else", node.otherwise, node.span, frozenset()))
+    elif node.kind is NodeKind.ACTION:
+        declared_action = program.actions.get(node.action or "")
+        sets = frozenset(declared_action.sets) if declared_action else frozenset()
+        found.append(("", node.then, node.span, sets))
+    elif node.kind in (NodeKind.SAY, NodeKind.HANDOFF):
+        found.append(("", node.then, node.span, frozenset()))
+    return found
+
+
+def _transition_edges(
+    program: Program,
+    node: Node,
+    label: str,
+    transition: Transition | None,
+    span: Span,
+    sets: frozenset[str],
+    continuations: dict[str, list[tuple[Place, Span]]],
+) -> list[Edge]:
+    source = place_of(node)
+    if transition is None:
+        return []
+    if transition.is_empty:
+        return [Edge(source, source, label, span, sets)] if node.kind.waits else []
+    edges: list[Edge] = []
+    continuation = resolve(program, transition.goto) if transition.goto is not None else None
+    if transition.call is not None:
+        callee = program.flows.get(transition.call)
+        if callee is not None and callee.start in callee.nodes:
+            edges.append(
+                Edge(source, Place(callee.id, callee.start), _join(label, "call"), span, sets)
+            )
+        if continuation is None and node.kind.waits:
+            continuation = source
+        if continuation is not None:
+            continuations[transition.call].append((continuation, span))
+        return edges
+    if continuation is not None:
+        edges.append(Edge(source, continuation, label, span, sets))
+    return edges
+
+
+def _join(label: str, word: str) -> str:
+    return f"{label} ({word})" if label else word
+
+
+# --- views -------------------------------------------------------------------------------------
+
+
+def flow_graph(program: Program, flow_id: str, output_format: str) -> str:
+    """A flow as Mermaid (``mermaid``) or Graphviz (``dot``) text, for review."""
+    flow = program.flows[flow_id]
+    edges = [edge for edge in program_edges(program) if edge.source.flow == flow_id]
+    outside = sorted({str(edge.target) for edge in edges if edge.target.flow != flow_id})
+    if output_format == "dot":
+        return _dot(program, flow_id, edges, outside)
+    lines = ["flowchart TD"]
+    for node in flow.nodes.values():
+        lines.append(f"    {_mermaid_id(str(place_of(node)))}{_mermaid_shape(node)}")
+    for name in outside:
+        lines.append(f'    {_mermaid_id(name)}[/"{name}"/]')
+    for edge in edges:
+        arrow = f'-- "{_quote(edge.label)}" -->' if edge.label else "-->"
+        lines.append(f"    {_mermaid_id(str(edge.source))} {arrow} {_mermaid_id(str(edge.target))}")
+    start = _mermaid_id(f"{flow_id}.{flow.start}")
+    lines.append(f"    style {start} stroke-width:3px")
+    return "\n".join(lines) + "\n"
+
+
+def _mermaid_id(name: str) -> str:
+    return name.replace(".", "__")
+
+
+def _quote(text: str) -> str:
+    return text.replace('"', "'")
+
+
+def _mermaid_shape(node: Node) -> str:
+    text = f"{node.id}<br/><i>{node.kind.value}</i>"
+    if node.kind.waits:
+        return f'(["{text}"])'
+    if node.kind is NodeKind.BRANCH:
+        return f'{{"{text}"}}'
+    if node.kind in (NodeKind.END, NodeKind.HANDOFF, NodeKind.RETURN):
+        return f'[["{text}"]]'
+    return f'["{text}"]'
+
+
+def _dot(program: Program, flow_id: str, edges: list[Edge], outside: list[str]) -> str:
+    flow = program.flows[flow_id]
+    lines = [f'digraph "{flow_id}" {{', "    rankdir=TB;", "    node [fontname=Helvetica];"]
+    shapes = {
+        NodeKind.BRANCH: "diamond",
+        NodeKind.END: "doubleoctagon",
+        NodeKind.HANDOFF: "house",
+        NodeKind.RETURN: "invhouse",
+    }
+    for node in flow.nodes.values():
+        shape = "ellipse" if node.kind.waits else shapes.get(node.kind, "box")
+        width = ", penwidth=3" if node.id == flow.start else ""
+        lines.append(
+            f'    "{place_of(node)}" [label="{node.id}\\n({node.kind.value})", shape={shape}{width}];'
+        )
+    for name in outside:
+        lines.append(f'    "{name}" [shape=parallelogram, style=dashed];')
+    for edge in edges:
+        label = f' [label="{_quote(edge.label)}"]' if edge.label else ""
+        lines.append(f'    "{edge.source}" -> "{edge.target}"{label};')
+    lines.append("}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,178 @@
+"""Loading a program: read every file, check everything, and either return a program or
+raise one ``AuthoringError`` that lists every problem at ``file:line:column``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from redirection_bot.diagnostics import Diagnostic, Diagnostics, Span
+from redirection_bot.dialogue.checks import TextUse, run_checks, text_uses
+from redirection_bot.dialogue.lexicon import Lexicon, build_lexicon
+from redirection_bot.dialogue.model import Flow, Program, SlotDecl, SlotType
+from redirection_bot.dialogue.parse import FlowParser, ProgramParser
+from redirection_bot.errors import AuthoringError
+from redirection_bot.i18n import (
+    Catalog,
+    FallbackPolicy,
+    display_path,
+    load_locale_files,
+    placeholders,
+)
+from redirection_bot.services import ServicesDirectory, load_services
+from redirection_bot.yaml_source import read_yaml_file
+
+PROGRAM_FILE = "program.yaml"
+FLOWS_FOLDER = "flows"
+SERVICES_FILE = "services.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramSources:
+    """Where a program's files are."""
+
+    dialogues: Path
+    locales: Path
+
+    def flow_files(self) -> list[Path]:
+        folder = self.dialogues / FLOWS_FOLDER
+        return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedProgram:
+    """A valid program with its texts and services, and the warnings found on the way."""
+
+    program: Program
+    catalog: Catalog
+    services: ServicesDirectory
+    sources: ProgramSources
+    warnings: tuple[Diagnostic, ...] = field(default=())
+
+
+def load_program(
+    sources: ProgramSources,
+    registered_actions: Collection[str] | None,
+    today: dt.date,
+    display_root: Path | None = None,
+) -> LoadedProgram:
+    """Load and validate; raises AuthoringError (with every diagnostic) if anything is wrong."""
+    loaded, diagnostics = check_program(sources, registered_actions, today, display_root)
+    if loaded is None or diagnostics.has_errors():
+        raise AuthoringError(diagnostics.items)
+    return loaded
+
+
+def check_program(
+    sources: ProgramSources,
+    registered_actions: Collection[str] | None,
+    today: dt.date,
+    display_root: Path | None = None,
+) -> tuple[LoadedProgram | None, Diagnostics]:
+    """Load and validate, returning what could be loaded and every diagnostic."""
+    diagnostics = Diagnostics()
+    program_path = sources.dialogues / PROGRAM_FILE
+    shown = display_path(program_path, display_root)
+    if not program_path.is_file():
+        diagnostics.error(Span(shown, 1, 1), "there is no program file here")
+        return None, diagnostics
+    header = ProgramParser(diagnostics).parse(
+        read_yaml_file(program_path, shown, diagnostics), shown
+    )
+    flows = _read_flows(sources, header.slots if header else None, diagnostics, display_root)
+    entries = load_locale_files(sources.locales, diagnostics, display_root)
+    services_path = sources.dialogues / SERVICES_FILE
+    services = (
+        load_services(services_path, display_path(services_path, display_root), today, diagnostics)
+        if services_path.is_file()
+        else ServicesDirectory(())
+    )
+    if header is None:
+        return None, diagnostics
+    policy = (
+        FallbackPolicy.DEFAULT_LOCALE
+        if header.settings.missing_translation == "use_default_locale"
+        else FallbackPolicy.NEVER
+    )
+    catalog = Catalog(entries, header.default_locale, policy)
+    services.register_texts(catalog)
+    program = Program(
+        id=header.id,
+        version=header.version,
+        span=header.span,
+        default_locale=header.default_locale,
+        locales=header.locales,
+        entry=header.entry,
+        home=header.home,
+        slots=header.slots,
+        actions=header.actions,
+        commands=header.commands,
+        flows=flows,
+        settings=header.settings,
+        title=header.title,
+    )
+    service_uses = [TextUse(key, span) for key, span in services.text_keys()]
+    run_checks(program, catalog, registered_actions, diagnostics, extra_text_uses=service_uses)
+    program = replace(program, lexicon=_lexicon(program, catalog))
+    loaded = LoadedProgram(program, catalog, services, sources, tuple(diagnostics.warnings))
+    return loaded, diagnostics
+
+
+def _read_flows(
+    sources: ProgramSources,
+    slots: Mapping[str, SlotDecl] | None,
+    diagnostics: Diagnostics,
+    display_root: Path | None,
+) -> dict[str, Flow]:
+    flows: dict[str, Flow] = {}
+    parser = FlowParser(diagnostics, slots)
+    files = sources.flow_files()
+    if not files:
+        diagnostics.error(
+            Span(display_path(sources.dialogues / FLOWS_FOLDER, display_root), 1, 1),
+            "there are no flow files (`flows/*.yaml`)",
+        )
+    for path in files:
+        shown = display_path(path, display_root)
+        flow = parser.parse_flow(read_yaml_file(path, shown, diagnostics), shown)
+        if flow is None:
+            continue
+        earlier = flows.get(flow.id)
+        if earlier is not None:
+            diagnostics.error(
+                flow.span, f"the flow id `{flow.id}` is already used by {earlier.span.path}"
+            )
+            continue
+        flows[flow.id] = flow
+    return flows
+
+
+def _lexicon(program: Program, catalog: Catalog) -> Lexicon:
+    texts: dict[str, dict[str, str]] = {}
+    all_keys = {use.key for use in text_uses(program)}
+    for locale in program.locales:
+        texts[locale] = {
+            key: catalog.text(key, locale) for key in all_keys if catalog.can_show(key, locale)
+        }
+    label_keys = [c.label for n in program.all_nodes() for c in n.choices]
+    label_keys += [
+        label
+        for s in program.slots.values()
+        if s.type in (SlotType.CHOICE, SlotType.LIST)
+        for label in s.labels.values()
+    ]
+    label_keys += ["engine.yes", "engine.no", "language.name"]
+    word_keys = [c.words for n in program.all_nodes() for c in n.choices if c.words is not None]
+    commands = {name: name.words_key for name in program.commands}
+    return build_lexicon(texts, _placeholders(program, catalog), label_keys, word_keys, commands)
+
+
+def _placeholders(program: Program, catalog: Catalog) -> dict[str, frozenset[str]]:
+    found: dict[str, frozenset[str]] = {}
+    for entry in catalog.entries(program.default_locale):
+        names = placeholders(entry.text)[0]
+        if names:
+            found[entry.key] = names
+    return found

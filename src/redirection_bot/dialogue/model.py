@@ -1,0 +1,332 @@
+"""The dialogue model: what a clinician's YAML means, as immutable values.
+
+Everything here is plain data. Parsing builds it (``parse``), checks inspect it
+(``checks``), and the engine walks it. Texts are never stored here: only locale keys.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from redirection_bot.diagnostics import Span
+
+if TYPE_CHECKING:
+    from redirection_bot.dialogue.conditions import Condition
+    from redirection_bot.dialogue.lexicon import Lexicon
+
+SlotValue = str | int | bool | tuple[str, ...]
+MAX_RANGE_AS_QUICK_REPLIES = 11
+"""An integer slot with at most this many values is offered as number buttons (0 to 10)."""
+"""What a slot can hold: a choice value or text, a number, yes/no, or a list of values."""
+
+
+class SlotType(enum.StrEnum):
+    CHOICE = "choice"
+    INTEGER = "integer"
+    TEXT = "text"
+    BOOLEAN = "boolean"
+    LIST = "list"
+
+
+@dataclass(frozen=True, slots=True)
+class SlotDecl:
+    """A declared slot: a named place for something the person chose or wrote."""
+
+    name: str
+    type: SlotType
+    span: Span
+    values: tuple[str, ...] = ()
+    """Allowed values of a choice or list slot, in the author's order."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Locale key of each value's label (choice and list slots), used in texts and quick replies."""
+    minimum: int | None = None
+    maximum: int | None = None
+    max_length: int | None = None
+    default: SlotValue | None = None
+
+    def quick_reply_values(self) -> list[str]:
+        """The values offered as quick replies when a person is asked for this slot."""
+        if self.type in (SlotType.CHOICE, SlotType.LIST):
+            return list(self.values)
+        if self.type is SlotType.BOOLEAN:
+            return ["yes", "no"]
+        low, high = self.minimum, self.maximum
+        if self.type is SlotType.INTEGER and low is not None and high is not None:
+            return (
+                [str(n) for n in range(low, high + 1)]
+                if high - low < MAX_RANGE_AS_QUICK_REPLIES
+                else []
+            )
+        return []
+
+    def accepts(self, value: object) -> bool:
+        """Whether ``value`` is a valid value of this slot."""
+        kind = self.type
+        if kind is SlotType.BOOLEAN:
+            return isinstance(value, bool)
+        if kind is SlotType.INTEGER:
+            if isinstance(value, bool) or not isinstance(value, int):
+                return False
+            return (self.minimum is None or value >= self.minimum) and (
+                self.maximum is None or value <= self.maximum
+            )
+        if kind is SlotType.TEXT:
+            return isinstance(value, str) and (
+                self.max_length is None or len(value) <= self.max_length
+            )
+        if kind is SlotType.CHOICE:
+            return isinstance(value, str) and value in self.values
+        return isinstance(value, tuple) and all(item in self.values for item in value)
+
+
+class CommandName(enum.StrEnum):
+    """The global commands a person can use at any point."""
+
+    HELP = "help"
+    BACK = "back"
+    REPEAT = "repeat"
+    RESTART = "restart"
+    LANGUAGE = "language"
+    STOP = "stop"
+
+    @property
+    def words_key(self) -> str:
+        return f"commands.{self.value}.words"
+
+    @property
+    def label_key(self) -> str:
+        return f"commands.{self.value}.label"
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """A command the program enables; ``call`` is the flow run for ``help``."""
+
+    name: CommandName
+    span: Span
+    call: str | None = None
+
+
+class HandoffUrgency(enum.StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    IMMEDIATE = "immediate"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A place to go: a node of a flow (``node`` None means the flow's start node)."""
+
+    flow: str
+    node: str | None
+    span: Span
+
+    def describe(self) -> str:
+        return self.flow if self.node is None else f"{self.flow}.{self.node}"
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """What happens next: optionally ``call`` a flow first, then continue at ``goto``.
+
+    Both empty means: ask the same node again (only meaningful for a choice).
+    """
+
+    goto: Target | None = None
+    call: str | None = None
+    call_span: Span | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self.goto is None and self.call is None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """A message to say, by locale key."""
+
+    key: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class SlotChange:
+    """``set``, ``add`` (to a list) or ``remove`` (from a list) a slot value."""
+
+    operation: str
+    slot: str
+    value: SlotValue
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A quick reply: a label the person picks, what it changes and where it leads."""
+
+    id: str
+    label: str
+    span: Span
+    label_span: Span
+    words: str | None = None
+    when: Condition | None = None
+    changes: tuple[SlotChange, ...] = ()
+    then: Transition = Transition()
+
+
+@dataclass(frozen=True, slots=True)
+class InputSpec:
+    """The person's own words (or a number) go into ``slot``; ``invalid`` is said when they don't fit."""
+
+    slot: str
+    span: Span
+    invalid: str | None = None
+    invalid_span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """One arm of an ``if``: when the condition holds, take the transition."""
+
+    when: Condition
+    then: Transition
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffSpec:
+    reason: str
+    urgency: HandoffUrgency
+    span: Span
+
+
+class NodeKind(enum.StrEnum):
+    SAY = "say"
+    ASK = "ask"
+    INPUT = "input"
+    BRANCH = "if"
+    ACTION = "action"
+    HANDOFF = "handoff"
+    RETURN = "return"
+    END = "end"
+
+    @property
+    def waits(self) -> bool:
+        """Whether the conversation stops here for the person's answer."""
+        return self in (NodeKind.ASK, NodeKind.INPUT)
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A named step of a flow."""
+
+    flow: str
+    id: str
+    kind: NodeKind
+    span: Span
+    say: tuple[MessageRef, ...] = ()
+    choices: tuple[Choice, ...] = ()
+    input: InputSpec | None = None
+    reask: MessageRef | None = None
+    branches: tuple[Branch, ...] = ()
+    otherwise: Transition | None = None
+    action: str | None = None
+    action_span: Span | None = None
+    handoff: HandoffSpec | None = None
+    then: Transition | None = None
+    """Where a say, input, action or handoff node goes on to (``next``/``goto``/``call``)."""
+
+    @property
+    def qualified_id(self) -> str:
+        return f"{self.flow}.{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """One module of the program, in one file."""
+
+    id: str
+    span: Span
+    start: str
+    start_span: Span
+    nodes: Mapping[str, Node]
+    title: str | None = None
+    title_span: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionDecl:
+    """A custom action the program uses: the texts it may say and the slots it may set."""
+
+    name: str
+    span: Span
+    texts: str | None = None
+    """Locale namespace (for instance ``plan``) whose keys the action may say."""
+    params: tuple[str, ...] = ()
+    sets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    misses_before_offering_person: int = 3
+    """After this many answers in a row that match nothing, a person is offered."""
+    history_size: int = 20
+    """How many earlier questions `back` can return to."""
+    missing_translation: str = "error"
+    """``error``: a missing text stops the program from starting; ``use_default_locale``:
+    show the default locale's text (validation warns about each)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """The whole dialogue: program file plus every flow."""
+
+    id: str
+    version: str
+    span: Span
+    default_locale: str
+    locales: tuple[str, ...]
+    entry: Target
+    home: Target
+    slots: Mapping[str, SlotDecl]
+    actions: Mapping[str, ActionDecl]
+    commands: Mapping[CommandName, CommandSpec]
+    flows: Mapping[str, Flow]
+    settings: Settings = Settings()
+    title: str | None = None
+    lexicon: Lexicon | None = None
+    """Set by the loader once the locale files are read."""
+
+    def node(self, flow: str, node: str | None = None) -> Node:
+        """The node at a place (``None`` is the flow's start); raises KeyError if absent."""
+        found = self.flows[flow]
+        return found.nodes[found.start if node is None else node]
+
+    def find_node(self, target: Target) -> Node | None:
+        found = self.flows.get(target.flow)
+        if found is None:
+            return None
+        return found.nodes.get(found.start if target.node is None else target.node)
+
+    def all_nodes(self) -> list[Node]:
+        return [node for flow in self.flows.values() for node in flow.nodes.values()]
+
+
+RESERVED_PARAMETER_NAMES = frozenset({"locale", "count", "default"})
+"""python-i18n gives these names a meaning of its own; no slot or parameter may use them."""
+
+HANDOFF_REASONS = frozenset(
+    {
+        "asked",
+        "suicide",
+        "child_at_risk",
+        "illegal_request",
+        "distress",
+        "minor",
+        "misunderstanding",
+        "other",
+    }
+)

@@ -1,0 +1,50 @@
+"""The sans-I/O dialogue engine: ``step(program, state, event) -> Turn``."""
+
+from __future__ import annotations
+
+from redirection_bot.engine.events import (
+    ActionResult,
+    ChoicePicked,
+    CommandGiven,
+    Event,
+    HandoffEnded,
+    Start,
+    Text,
+)
+from redirection_bot.engine.outputs import (
+    ActionRequest,
+    ChoiceOption,
+    End,
+    HandoffRequest,
+    Label,
+    Message,
+    Output,
+    Param,
+)
+from redirection_bot.engine.state import Position, SessionState, Waiting
+from redirection_bot.engine.step import EngineKeys, Turn, new_state, step
+
+__all__ = [
+    "ActionRequest",
+    "ActionResult",
+    "ChoiceOption",
+    "ChoicePicked",
+    "CommandGiven",
+    "End",
+    "EngineKeys",
+    "Event",
+    "HandoffEnded",
+    "HandoffRequest",
+    "Label",
+    "Message",
+    "Output",
+    "Param",
+    "Position",
+    "SessionState",
+    "Start",
+    "Text",
+    "Turn",
+    "Waiting",
+    "new_state",
+    "step",
+]

@@ -1,0 +1,61 @@
+"""What can happen to a conversation: the engine's input."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redirection_bot.dialogue.model import CommandName, SlotValue
+from redirection_bot.engine.outputs import Message
+from redirection_bot.engine.state import Position
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """A new conversation; ``locale`` None means the program's default."""
+
+    locale: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """The person typed something."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChoicePicked:
+    """The person picked a quick reply by its id (or ``command:<name>``)."""
+
+    choice: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommandGiven:
+    """A global command, from a button, a connector's menu or typed words."""
+
+    command: CommandName
+    argument: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What a custom action did, already checked by the action bridge."""
+
+    action: str
+    slot_sets: tuple[tuple[str, SlotValue | None], ...] = ()
+    messages: tuple[Message, ...] = ()
+    followup: str | None = None
+    pause: bool = False
+    restart: bool = False
+    failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffEnded:
+    """A human conversation ended; continue at ``resume_at`` or where the person was."""
+
+    resume_at: Position | None = None
+
+
+Event = Start | Text | ChoicePicked | CommandGiven | ActionResult | HandoffEnded

@@ -1,0 +1,130 @@
+"""A conversation's state: small, immutable, JSON-serialisable."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from redirection_bot.dialogue.model import SlotValue
+from redirection_bot.errors import EngineError
+
+STATE_FORMAT = 1
+
+
+class Waiting(enum.StrEnum):
+    """What the conversation is waiting for."""
+
+    NOT_STARTED = "not_started"
+    ANSWER = "answer"
+    """The person's answer at a choice or input node."""
+    ACTION = "action"
+    LANGUAGE = "language"
+    HANDOFF = "handoff"
+    """A handoff node with no way on: a person will take over."""
+    ENDED = "ended"
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A node of a flow."""
+
+    flow: str
+    node: str
+
+    def __str__(self) -> str:
+        return f"{self.flow}.{self.node}"
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """Where the person was at an earlier question, for ``back``."""
+
+    at: Position
+    stack: tuple[Position, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionState:
+    """Everything the engine needs to continue a conversation."""
+
+    program_version: str
+    locale: str
+    waiting: Waiting = Waiting.NOT_STARTED
+    at: Position | None = None
+    slots: Mapping[str, SlotValue] = field(default_factory=dict)
+    stack: tuple[Position, ...] = ()
+    """Where to continue when a called flow returns, innermost last."""
+    history: tuple[Frame, ...] = ()
+    misses: int = 0
+    turn: int = 0
+    pending_action: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": STATE_FORMAT,
+            "program_version": self.program_version,
+            "locale": self.locale,
+            "waiting": self.waiting.value,
+            "at": _position_json(self.at),
+            "slots": {
+                name: list(value) if isinstance(value, tuple) else value
+                for name, value in self.slots.items()
+            },
+            "stack": [_position_json(p) for p in self.stack],
+            "history": [
+                {"at": _position_json(f.at), "stack": [_position_json(p) for p in f.stack]}
+                for f in self.history
+            ],
+            "misses": self.misses,
+            "turn": self.turn,
+            "pending_action": self.pending_action,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SessionState:
+        """Rebuild a state; raises EngineError if the data is not a state this version wrote."""
+        try:
+            if data["format"] != STATE_FORMAT:
+                raise EngineError(f"unknown session state format {data['format']!r}")
+            slots: dict[str, SlotValue] = {}
+            for name, value in dict(data["slots"]).items():
+                slots[str(name)] = (
+                    tuple(str(v) for v in value) if isinstance(value, list) else value
+                )
+            return cls(
+                program_version=str(data["program_version"]),
+                locale=str(data["locale"]),
+                waiting=Waiting(data["waiting"]),
+                at=_position(data["at"]),
+                slots=slots,
+                stack=tuple(_required_position(p) for p in data["stack"]),
+                history=tuple(
+                    Frame(
+                        _required_position(f["at"]),
+                        tuple(_required_position(p) for p in f["stack"]),
+                    )
+                    for f in data["history"]
+                ),
+                misses=int(data["misses"]),
+                turn=int(data["turn"]),
+                pending_action=data["pending_action"],
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise EngineError(f"session state is damaged: {error!r}") from error
+
+
+def _position_json(position: Position | None) -> list[str] | None:
+    return None if position is None else [position.flow, position.node]
+
+
+def _position(data: Any) -> Position | None:
+    if data is None:
+        return None
+    return _required_position(data)
+
+
+def _required_position(data: Any) -> Position:
+    flow, node = data
+    return Position(str(flow), str(node))

@@ -1,0 +1,646 @@
+"""The engine: ``step(program, state, event) -> Turn``. Pure and deterministic.
+
+No I/O, no clock, no randomness, no i18n and no rasa-sdk in here: the engine reads the
+program and the state, and returns the new state with what to show and what to ask of
+the world (run an action, hand over). The runtime does the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from redirection_bot.dialogue.lexicon import Lexicon
+from redirection_bot.dialogue.model import (
+    Choice,
+    CommandName,
+    HandoffUrgency,
+    Node,
+    NodeKind,
+    Program,
+    SlotChange,
+    SlotDecl,
+    SlotType,
+    SlotValue,
+    Target,
+    Transition,
+)
+from redirection_bot.engine.events import (
+    ActionResult,
+    ChoicePicked,
+    CommandGiven,
+    Event,
+    HandoffEnded,
+    Start,
+)
+from redirection_bot.engine.outputs import (
+    NO_KEY,
+    YES_KEY,
+    ActionRequest,
+    ChoiceOption,
+    End,
+    HandoffRequest,
+    Label,
+    Message,
+    Output,
+    Param,
+    slot_param,
+)
+from redirection_bot.engine.state import Frame, Position, SessionState, Waiting
+from redirection_bot.errors import EngineError
+from redirection_bot.textnorm import clean_user_text, fold
+
+MAX_NODES_PER_TURN = 10_000
+COMMAND_CHOICE_PREFIX = "command:"
+_NUMBER = re.compile(r"-?\d+")
+_EMPTY_LEXICON = Lexicon()
+
+
+class EngineKeys:
+    """Texts the engine itself says; every locale must have them."""
+
+    NOT_UNDERSTOOD = "engine.not_understood"
+    INVALID_INPUT = "engine.invalid_input"
+    CHOICE_UNAVAILABLE = "engine.choice_unavailable"
+    OFFER_PERSON = "engine.offer_person"
+    ENDED = "engine.ended"
+    CHOOSE_LANGUAGE = "engine.choose_language"
+    ACTION_FAILED = "engine.action_failed"
+    PROGRAM_UPDATED = "engine.program_updated"
+    WAITING_FOR_PERSON = "engine.waiting_for_person"
+    HANDOFF_ENDED = "engine.handoff_ended"
+    CANNOT_GO_BACK = "engine.cannot_go_back"
+    UNANSWERED = "engine.unanswered"
+    TOO_LONG = "engine.too_long"
+    YES = YES_KEY
+    NO = NO_KEY
+    LANGUAGE_NAME = "language.name"
+
+    @classmethod
+    def all(cls) -> tuple[str, ...]:
+        return tuple(value for name, value in vars(cls).items() if name.isupper())
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """The result of one step: the new state, what to do, and the nodes passed through."""
+
+    state: SessionState
+    outputs: tuple[Output, ...]
+    trace: tuple[str, ...] = ()
+
+
+def new_state(program: Program, locale: str | None = None) -> SessionState:
+    """The state of a conversation that has not started."""
+    chosen = locale if locale in program.locales else program.default_locale
+    defaults = {
+        name: slot.default for name, slot in program.slots.items() if slot.default is not None
+    }
+    return SessionState(program_version=program.version, locale=chosen, slots=defaults)
+
+
+def step(program: Program, state: SessionState, event: Event) -> Turn:
+    """Apply one event to a conversation."""
+    run = _Run(program, state)
+    if state.program_version != program.version and not isinstance(event, Start):
+        run.migrate()
+        return run.finish()
+    run.handle(event)
+    return run.finish()
+
+
+class _Run:
+    """One turn in progress: a mutable copy of the state and the outputs so far."""
+
+    def __init__(self, program: Program, state: SessionState) -> None:
+        self.program = program
+        self.lexicon = program.lexicon or _EMPTY_LEXICON
+        self.state = state
+        self.slots = dict(state.slots)
+        self.stack = list(state.stack)
+        self.outputs: list[Output] = []
+        self.trace: list[str] = []
+
+    def finish(self) -> Turn:
+        state = replace(
+            self.state, slots=self.slots, stack=tuple(self.stack), turn=self.state.turn + 1
+        )
+        return Turn(state, tuple(self.outputs), tuple(self.trace))
+
+    # --- dispatch ----------------------------------------------------------------------------
+
+    def handle(self, event: Event) -> None:
+        waiting = self.state.waiting
+        if isinstance(event, Start):
+            self.start(event.locale)
+        elif waiting is Waiting.NOT_STARTED:
+            self.start(None)
+        elif isinstance(event, CommandGiven):
+            self.command(event.command, event.argument)
+        elif isinstance(event, ActionResult):
+            self.action_result(event)
+        elif isinstance(event, HandoffEnded):
+            self.handoff_ended(event)
+        elif isinstance(event, ChoicePicked):
+            self.choice_picked(event.choice)
+        else:
+            self.text(event.text)
+
+    def start(self, locale: str | None) -> None:
+        fresh = new_state(self.program, locale or self.state.locale)
+        self.state = fresh
+        self.slots = dict(fresh.slots)
+        self.stack = []
+        self.enter(self.program.entry)
+
+    def migrate(self) -> None:
+        """Move a conversation from an older program to the home node, keeping valid slots."""
+        kept = {
+            name: value
+            for name, value in self.state.slots.items()
+            if name in self.program.slots and self.program.slots[name].accepts(value)
+        }
+        locale = (
+            self.state.locale
+            if self.state.locale in self.program.locales
+            else self.program.default_locale
+        )
+        self.state = replace(new_state(self.program, locale), turn=self.state.turn)
+        self.slots = {**self.slots_defaults(), **kept}
+        self.stack = []
+        self.say(EngineKeys.PROGRAM_UPDATED)
+        self.enter(self.program.home)
+
+    def slots_defaults(self) -> dict[str, SlotValue]:
+        return {
+            name: slot.default
+            for name, slot in self.program.slots.items()
+            if slot.default is not None
+        }
+
+    # --- walking the program -----------------------------------------------------------------
+
+    def enter(self, target: Target | Position) -> None:
+        """Run from a node until the conversation waits for something."""
+        flow, node_id = (target.flow, target.node)
+        for _ in range(MAX_NODES_PER_TURN):
+            node = self._node(flow, node_id)
+            self.trace.append(node.qualified_id)
+            next_place = self.run_node(node)
+            if next_place is None:
+                return
+            flow, node_id = next_place
+        raise EngineError(
+            f"more than {MAX_NODES_PER_TURN} nodes in one turn; the validator should prevent this"
+        )
+
+    def _node(self, flow: str, node_id: str | None) -> Node:
+        try:
+            return self.program.node(flow, node_id)
+        except KeyError as error:
+            raise EngineError(f"no node {flow}.{node_id}") from error
+
+    def run_node(self, node: Node) -> tuple[str, str | None] | None:
+        """Do what a node says; return where to go next, or None when waiting."""
+        kind = node.kind
+        if kind.waits:
+            self.prompt(node)
+            self.wait(Waiting.ANSWER, node)
+            return None
+        for message in node.say:
+            self.say(message.key)
+        if kind is NodeKind.SAY:
+            return self.follow(node.then, node)
+        if kind is NodeKind.BRANCH:
+            for branch in node.branches:
+                if branch.when.evaluate(self.slots):
+                    return self.follow(branch.then, node)
+            return self.follow(node.otherwise, node)
+        if kind is NodeKind.ACTION:
+            assert node.action is not None
+            self.request_action(node.action, node)
+            return None
+        if kind is NodeKind.HANDOFF:
+            assert node.handoff is not None
+            self.outputs.append(
+                HandoffRequest(node.handoff.reason, node.handoff.urgency, node.flow)
+            )
+            if node.then is None or node.then.is_empty:
+                self.wait(Waiting.HANDOFF, node)
+                return None
+            return self.follow(node.then, node)
+        if kind is NodeKind.RETURN:
+            if self.stack:
+                back = self.stack.pop()
+                return back.flow, back.node
+            return self.program.home.flow, self.program.home.node
+        self.outputs.append(End())
+        self.wait(Waiting.ENDED, node)
+        return None
+
+    def follow(self, transition: Transition | None, node: Node) -> tuple[str, str | None]:
+        """Where a transition leads; a ``call`` leaves its continuation on the stack."""
+        if transition is None or transition.is_empty:
+            if node.kind.waits:
+                return node.flow, node.id
+            return self.program.home.flow, self.program.home.node
+        if transition.call is not None:
+            if transition.goto is not None:
+                continuation = self.program.find_node(transition.goto)
+                if continuation is not None:
+                    self.stack.append(Position(continuation.flow, continuation.id))
+            else:
+                self.stack.append(Position(node.flow, node.id))
+            return transition.call, None
+        assert transition.goto is not None
+        return transition.goto.flow, transition.goto.node
+
+    def wait(self, waiting: Waiting, node: Node) -> None:
+        self.state = replace(
+            self.state, waiting=waiting, at=Position(node.flow, node.id), pending_action=None
+        )
+
+    def request_action(self, action: str, node: Node) -> None:
+        self.outputs.append(ActionRequest(action))
+        self.state = replace(
+            self.state,
+            waiting=Waiting.ACTION,
+            at=Position(node.flow, node.id),
+            pending_action=action,
+        )
+
+    # --- messages ----------------------------------------------------------------------------
+
+    def say(
+        self, key: str, choices: tuple[ChoiceOption, ...] = (), expects_text: bool = False
+    ) -> None:
+        self.outputs.append(Message(key, self.params(key), choices, expects_text))
+
+    def params(self, key: str) -> dict[str, Param]:
+        names = self.lexicon.placeholders.get(key)
+        if not names:
+            return {}
+        return {name: self.param(name) for name in names}
+
+    def param(self, name: str) -> Param:
+        declared = self.program.slots.get(name)
+        return None if declared is None else slot_param(declared, self.slots.get(name))
+
+    def prompt(self, node: Node, extra: tuple[ChoiceOption, ...] = ()) -> None:
+        """A waiting node's question, with its choices on the last message."""
+        choices = tuple(option for option, _choice in self.visible_choices(node)) + extra
+        for index, message in enumerate(node.say):
+            last = index == len(node.say) - 1
+            self.say(message.key, choices if last else (), node.kind is NodeKind.INPUT and last)
+
+    def visible_choices(self, node: Node) -> list[tuple[ChoiceOption, Choice | None]]:
+        """The quick replies shown now: generated from an input slot, then the node's own."""
+        shown: list[tuple[ChoiceOption, Choice | None]] = []
+        if node.input is not None:
+            declared = self.program.slots[node.input.slot]
+            shown.extend((option, None) for option in self.generated_choices(declared))
+        for choice in node.choices:
+            if choice.when is None or choice.when.evaluate(self.slots):
+                shown.append((ChoiceOption(choice.id, Label(choice.label)), choice))
+        return shown
+
+    def generated_choices(self, declared: SlotDecl) -> list[ChoiceOption]:
+        values = declared.quick_reply_values()
+        if declared.type is SlotType.LIST:
+            chosen = self.slots.get(declared.name, ())
+            values = [v for v in values if not (isinstance(chosen, tuple) and v in chosen)]
+        if declared.type is SlotType.BOOLEAN:
+            return [
+                ChoiceOption(v, Label(EngineKeys.YES if v == "yes" else EngineKeys.NO))
+                for v in values
+            ]
+        if declared.type is SlotType.INTEGER:
+            return [ChoiceOption(v, int(v)) for v in values]
+        return [ChoiceOption(v, Label(declared.labels.get(v, v))) for v in values]
+
+    def redisplay(self) -> None:
+        """Show again what the conversation is waiting for."""
+        waiting, at = self.state.waiting, self.state.at
+        if waiting is Waiting.ENDED or at is None:
+            self.say(EngineKeys.ENDED, self.command_choices(CommandName.RESTART))
+            return
+        node = self._node(at.flow, at.node)
+        if waiting is Waiting.ANSWER:
+            self.prompt(node)
+        elif waiting is Waiting.HANDOFF:
+            self.say(EngineKeys.WAITING_FOR_PERSON)
+        elif waiting is Waiting.ACTION and self.state.pending_action:
+            self.outputs.append(ActionRequest(self.state.pending_action))
+        elif waiting is Waiting.LANGUAGE:
+            self.language_menu()
+
+    def command_choices(self, *names: CommandName) -> tuple[ChoiceOption, ...]:
+        return tuple(
+            ChoiceOption(COMMAND_CHOICE_PREFIX + name.value, Label(name.label_key))
+            for name in names
+            if name in self.program.commands
+        )
+
+    # --- the person's answers ----------------------------------------------------------------
+
+    def text(self, raw: str) -> None:
+        folded = fold(raw)
+        command = self.lexicon.command(self.state.locale, folded) if folded else None
+        if command is not None and command in self.program.commands:
+            self.command(command, None)
+            return
+        waiting = self.state.waiting
+        if waiting is Waiting.LANGUAGE:
+            chosen = self.match_language(folded)
+            if chosen is None:
+                self.language_menu()
+            else:
+                self.change_language(chosen)
+            return
+        if waiting is not Waiting.ANSWER or self.state.at is None:
+            self.redisplay()
+            return
+        node = self._node(self.state.at.flow, self.state.at.node)
+        options = self.visible_choices(node)
+        picked = self.match_choice(node, options, folded)
+        if picked is not None:
+            self.pick(node, *picked)
+            return
+        if node.input is not None:
+            declared = self.program.slots[node.input.slot]
+            value = _parse_input(declared, raw)
+            if value is not None:
+                self.answered(node)
+                self.slots[declared.name] = value
+                self.enter_place(self.follow(node.then, node))
+                return
+            self.missed(node, node.reask.key if node.reask else EngineKeys.INVALID_INPUT)
+            return
+        self.missed(node, node.reask.key if node.reask else EngineKeys.NOT_UNDERSTOOD)
+
+    def match_choice(
+        self, node: Node, options: list[tuple[ChoiceOption, Choice | None]], folded: str
+    ) -> tuple[ChoiceOption, Choice | None] | None:
+        if not folded:
+            return None
+        numbers_are_values = (
+            node.input is not None and self.program.slots[node.input.slot].type is SlotType.INTEGER
+        )
+        if not numbers_are_values and folded.isdigit():
+            index = int(folded) - 1
+            return options[index] if 0 <= index < len(options) else None
+        locale = self.state.locale
+        for option, choice in options:
+            if option.id == folded and not numbers_are_values:
+                return option, choice
+            label_key = option.label.key if isinstance(option.label, Label) else None
+            if self.lexicon.matches(locale, label_key, folded) or (
+                choice is not None and self.lexicon.matches(locale, choice.words, folded)
+            ):
+                return option, choice
+        return None
+
+    def choice_picked(self, choice_id: str) -> None:
+        if choice_id.startswith(COMMAND_CHOICE_PREFIX):
+            try:
+                command = CommandName(choice_id.removeprefix(COMMAND_CHOICE_PREFIX))
+            except ValueError:
+                command = None
+            if command is not None:
+                self.command(command, None)
+                return
+        if self.state.waiting is Waiting.LANGUAGE:
+            if choice_id in self.program.locales:
+                self.change_language(choice_id)
+            else:
+                self.language_menu()
+            return
+        if self.state.waiting is not Waiting.ANSWER or self.state.at is None:
+            self.say(EngineKeys.CHOICE_UNAVAILABLE)
+            self.redisplay()
+            return
+        node = self._node(self.state.at.flow, self.state.at.node)
+        for option, choice in self.visible_choices(node):
+            if option.id == choice_id:
+                self.pick(node, option, choice)
+                return
+        self.say(EngineKeys.CHOICE_UNAVAILABLE)
+        self.prompt(node)
+
+    def pick(self, node: Node, option: ChoiceOption, choice: Choice | None) -> None:
+        self.answered(node)
+        if choice is None:
+            assert node.input is not None
+            declared = self.program.slots[node.input.slot]
+            value = _generated_value(declared, option.id)
+            if declared.type is SlotType.LIST:
+                self.apply(SlotChange("add", declared.name, option.id, declared.span))
+                self.enter(Position(node.flow, node.id))
+                return
+            self.slots[declared.name] = value
+            self.enter_place(self.follow(node.then, node))
+            return
+        for change in choice.changes:
+            self.apply(change)
+        self.enter_place(self.follow(choice.then, node))
+
+    def apply(self, change: SlotChange) -> None:
+        if change.operation == "set":
+            self.slots[change.slot] = change.value
+            return
+        current = self.slots.get(change.slot, ())
+        items = list(current) if isinstance(current, tuple) else []
+        if change.operation == "add" and change.value not in items:
+            items.append(str(change.value))
+        elif change.operation == "remove" and change.value in items:
+            items.remove(str(change.value))
+        self.slots[change.slot] = tuple(items)
+
+    def enter_place(self, place: tuple[str, str | None]) -> None:
+        self.enter(Target(place[0], place[1], self.program.span))
+
+    def answered(self, node: Node) -> None:
+        """The person answered ``node``: remember it for ``back`` and reset the miss count."""
+        frame = Frame(Position(node.flow, node.id), tuple(self.stack))
+        history = (*self.state.history, frame)[-self.program.settings.history_size :]
+        self.state = replace(self.state, history=history, misses=0)
+
+    def missed(self, node: Node, key: str) -> None:
+        misses = self.state.misses + 1
+        self.state = replace(self.state, misses=misses)
+        if (
+            misses >= self.program.settings.misses_before_offering_person
+            and CommandName.HELP in self.program.commands
+        ):
+            self.say(key)
+            options = tuple(option for option, _choice in self.visible_choices(node))
+            self.say(
+                EngineKeys.OFFER_PERSON,
+                options + self.command_choices(CommandName.HELP),
+                node.kind is NodeKind.INPUT,
+            )
+            return
+        options = tuple(option for option, _choice in self.visible_choices(node))
+        self.say(key, options, node.kind is NodeKind.INPUT)
+
+    # --- commands ----------------------------------------------------------------------------
+
+    def command(self, command: CommandName, argument: str | None) -> None:
+        if command not in self.program.commands:
+            self.say(EngineKeys.NOT_UNDERSTOOD)
+            self.redisplay()
+            return
+        if command is CommandName.STOP:
+            self.outputs.append(End(erase=True))
+            self.state = replace(
+                self.state, waiting=Waiting.ENDED, at=None, history=(), pending_action=None
+            )
+            self.slots = {}
+            self.stack = []
+        elif command is CommandName.RESTART:
+            self.start(self.state.locale)
+        elif command is CommandName.REPEAT:
+            self.redisplay()
+        elif command is CommandName.LANGUAGE:
+            if argument in self.program.locales:
+                self.change_language(argument)
+            else:
+                self.language_menu()
+        elif command is CommandName.BACK:
+            self.back()
+        else:
+            self.help()
+
+    def help(self) -> None:
+        flow = self.program.commands[CommandName.HELP].call
+        assert flow is not None
+        at = self.state.at
+        if (
+            self.state.waiting in (Waiting.ANSWER, Waiting.HANDOFF, Waiting.LANGUAGE)
+            and at is not None
+        ):
+            self.stack.append(at)
+        else:
+            home = self._node(self.program.home.flow, self.program.home.node)
+            self.stack.append(Position(home.flow, home.id))
+        self.enter(Target(flow, None, self.program.span))
+
+    def back(self) -> None:
+        history = self.state.history
+        if not history or self.state.waiting not in (Waiting.ANSWER, Waiting.HANDOFF):
+            self.say(EngineKeys.CANNOT_GO_BACK)
+            self.redisplay()
+            return
+        frame = history[-1]
+        self.state = replace(self.state, history=history[:-1], misses=0)
+        self.stack = list(frame.stack)
+        self.enter(frame.at)
+
+    def language_menu(self) -> None:
+        if self.state.waiting is not Waiting.LANGUAGE:
+            self.state = replace(self.state, waiting=Waiting.LANGUAGE)
+        options = tuple(
+            ChoiceOption(locale, Label(EngineKeys.LANGUAGE_NAME, locale))
+            for locale in self.program.locales
+        )
+        self.say(EngineKeys.CHOOSE_LANGUAGE, options)
+
+    def match_language(self, folded: str) -> str | None:
+        for locale in self.program.locales:
+            if folded == fold(locale) or self.lexicon.matches(
+                locale, EngineKeys.LANGUAGE_NAME, folded
+            ):
+                return locale
+        return None
+
+    def change_language(self, locale: str) -> None:
+        at = self.state.at
+        waiting = self.state.waiting
+        if waiting is Waiting.LANGUAGE and at is not None:
+            kind = self._node(at.flow, at.node).kind
+            waiting = (
+                Waiting.ANSWER
+                if kind.waits
+                else Waiting.HANDOFF
+                if kind is NodeKind.HANDOFF
+                else Waiting.ENDED
+            )
+        self.state = replace(self.state, locale=locale, waiting=waiting)
+        self.redisplay()
+
+    # --- the world's answers -----------------------------------------------------------------
+
+    def action_result(self, result: ActionResult) -> None:
+        if self.state.waiting is not Waiting.ACTION or self.state.pending_action != result.action:
+            return  # a late or repeated result changes nothing
+        at = self.state.at
+        assert at is not None
+        node = self._node(at.flow, at.node)
+        if result.failed:
+            self.say(EngineKeys.ACTION_FAILED)
+            self.enter_place(self.follow(node.then, node))
+            return
+        declared_action = self.program.actions.get(result.action)
+        allowed = set(declared_action.sets) if declared_action else set()
+        for name, value in result.slot_sets:
+            declared = self.program.slots.get(name)
+            if (
+                declared is None
+                or name not in allowed
+                or (value is not None and not declared.accepts(value))
+            ):
+                raise EngineError(f"action {result.action} set slot {name} it may not set")
+            if value is None:
+                self.slots.pop(name, None)
+            else:
+                self.slots[name] = value
+        self.outputs.extend(result.messages)
+        if result.restart:
+            self.start(self.state.locale)
+            return
+        if result.pause:
+            self.outputs.append(HandoffRequest("other", HandoffUrgency.NORMAL, node.flow))
+        if result.followup is not None and result.followup in self.program.actions:
+            self.request_action(result.followup, node)
+            return
+        self.enter_place(self.follow(node.then, node))
+
+    def handoff_ended(self, event: HandoffEnded) -> None:
+        self.say(EngineKeys.HANDOFF_ENDED)
+        resume = event.resume_at
+        if resume is not None and self.program.find_node(
+            Target(resume.flow, resume.node, self.program.span)
+        ):
+            self.enter(resume)
+            return
+        at = self.state.at
+        if self.state.waiting is Waiting.HANDOFF and at is not None:
+            node = self._node(at.flow, at.node)
+            self.enter_place(self.follow(node.then, node))
+            return
+        self.redisplay()
+
+
+def _parse_input(declared: SlotDecl, raw: str) -> SlotValue | None:
+    """The person's typed answer as a value for ``declared``, or None if it does not fit."""
+    if declared.type is SlotType.TEXT:
+        cleaned = clean_user_text(raw).strip()
+        limit = declared.max_length
+        if not cleaned or (limit is not None and len(cleaned) > limit):
+            return None
+        return cleaned
+    if declared.type is SlotType.INTEGER:
+        digits = fold(raw)
+        if not _NUMBER.fullmatch(digits):
+            return None
+        number = int(digits)
+        return number if declared.accepts(number) else None
+    return None
+
+
+def _generated_value(declared: SlotDecl, option_id: str) -> SlotValue:
+    if declared.type is SlotType.BOOLEAN:
+        return option_id == "yes"
+    if declared.type is SlotType.INTEGER:
+        return int(option_id)
+    return option_id

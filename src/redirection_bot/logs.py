@@ -1,0 +1,70 @@
+"""Logging without content: events with a fixed set of safe fields, by construction.
+
+Nothing a person typed, no IP address and no identifier can be logged through ``log_event``:
+field names come from a fixed list and values must be numbers, yes/no, or short lower-case
+words (a flow id, a category, an error type). Sessions appear as a keyed hash that changes
+with every process, so log lines cannot be joined to a session across restarts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+
+_PROCESS_KEY = secrets.token_bytes(32)
+_SAFE_WORD = re.compile(r"[A-Za-z0-9_.:-]{0,64}\Z")
+ALLOWED_FIELDS = frozenset(
+    {
+        "session",
+        "duration_ms",
+        "outputs",
+        "event",
+        "action",
+        "reason",
+        "urgency",
+        "category",
+        "count",
+        "connector",
+        "locale",
+        "status",
+        "error",
+        "flow",
+        "version",
+        "waiting",
+        "port",
+        "host",
+        "kind",
+    }
+)
+
+logger = logging.getLogger("redirection_bot")
+
+
+class UnsafeLogField(ValueError):
+    """A log call tried to carry something that is not allowed in logs."""
+
+
+def session_tag(session_id: str) -> str:
+    """A short keyed hash of a session id, stable within this process only."""
+    return hashlib.blake2b(session_id.encode(), key=_PROCESS_KEY, digest_size=6).hexdigest()
+
+
+def log_event(name: str, level: int = logging.INFO, **fields: object) -> None:
+    """Log an event (a fixed phrase such as "turn handled") with safe fields only."""
+    if not _SAFE_WORD.match(name.replace(" ", "_")):
+        raise UnsafeLogField("event names are fixed phrases")
+    parts = [name]
+    for field, value in fields.items():
+        if field not in ALLOWED_FIELDS:
+            raise UnsafeLogField(f"the field {field!r} is not allowed in logs")
+        if (
+            isinstance(value, bool | int | float)
+            or value is None
+            or (isinstance(value, str) and _SAFE_WORD.match(value))
+        ):
+            parts.append(f"{field}={value}")
+        else:
+            raise UnsafeLogField(f"the field {field!r} holds something that is not a short word")
+    logger.log(level, " ".join(parts))

@@ -1,0 +1,101 @@
+"""Rendering outputs at the edge: locale keys and parameters become the person's text.
+
+The result is plain text. Each channel escapes it for how it shows it (HTML, Matrix
+``formatted_body``); the person's own words are cleaned of control characters here, so that
+no channel can be tricked by them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redirection_bot.engine.outputs import (
+    End,
+    HandoffRequest,
+    Label,
+    Message,
+    Output,
+    Param,
+)
+from redirection_bot.engine.step import EngineKeys
+from redirection_bot.i18n import Catalog
+from redirection_bot.textnorm import clean_user_text
+
+LIST_SEPARATOR = ", "
+
+
+@dataclass(frozen=True, slots=True)
+class ShownChoice:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShownMessage:
+    """A message as the person sees it (plain text)."""
+
+    key: str
+    text: str
+    choices: tuple[ShownChoice, ...] = ()
+    expects_text: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ShownHandoff:
+    reason: str
+    urgency: str
+    flow: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShownEnd:
+    erase: bool = False
+
+
+Shown = ShownMessage | ShownHandoff | ShownEnd
+
+
+class Renderer:
+    """Turns engine outputs into plain text in a locale."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+
+    def outputs(self, outputs: tuple[Output, ...] | list[Output], locale: str) -> list[Shown]:
+        shown: list[Shown] = []
+        for output in outputs:
+            if isinstance(output, Message):
+                shown.append(self.message(output, locale))
+            elif isinstance(output, HandoffRequest):
+                shown.append(ShownHandoff(output.reason, output.urgency.value, output.flow))
+            elif isinstance(output, End):
+                shown.append(ShownEnd(output.erase))
+        return shown
+
+    def message(self, message: Message, locale: str) -> ShownMessage:
+        params = {name: self.param(value, locale) for name, value in message.params.items()}
+        choices = tuple(
+            ShownChoice(choice.id, self.param(choice.label, locale)) for choice in message.choices
+        )
+        return ShownMessage(
+            message.key, self.text(message.key, locale, params), choices, message.expects_text
+        )
+
+    def text(self, key: str, locale: str, params: dict[str, str] | None = None) -> str:
+        return self._catalog.render(key, locale, params)
+
+    def param(self, value: Param, locale: str) -> str:
+        if value is None:
+            return self._catalog.render(EngineKeys.UNANSWERED, locale)
+        if isinstance(value, Label):
+            return self._catalog.render(value.key, value.locale or locale)
+        if isinstance(value, tuple):
+            return LIST_SEPARATOR.join(self.param(item, locale) for item in value)
+        if isinstance(value, int):
+            return str(value)
+        return clean_user_text(value)
+
+
+def plain_text(shown: list[Shown]) -> str:
+    """Messages as a plain-text document (for a downloadable plan)."""
+    return "\n\n".join(item.text for item in shown if isinstance(item, ShownMessage)) + "\n"

@@ -1,0 +1,234 @@
+"""The one YAML reader: every clinician-written file goes through here.
+
+PyYAML's ``safe_load`` keeps the last of two duplicate keys and reads ``yes``, ``no``,
+``on`` and ``off`` as booleans and ``1.0`` as a number. We ``compose`` instead: the
+result keeps every scalar exactly as the author wrote it, with its position, and the
+YAML 1.1 reading of a plain scalar is kept beside it so that a check can say where a
+surprise lies. Interpreting a scalar (as an id, a number, a boolean) is the caller's job,
+by what the place in the schema expects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from redirection_bot.diagnostics import Diagnostics, Span
+
+_TAG_PREFIX = "tag:yaml.org,2002:"
+_MAX_NODES = 200_000
+_STANDARD_TAGS = frozenset(
+    _TAG_PREFIX + name
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq", "merge")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class YScalar:
+    """A scalar as written. ``kind`` is what YAML 1.1 would make of it (str, bool, int, ...)."""
+
+    text: str
+    span: Span
+    kind: str
+    quoted: bool
+
+    @property
+    def value_span(self) -> Span:
+        """Where the scalar's first character is (after an opening quote)."""
+        return self.span.shifted(1) if self.quoted else self.span
+
+
+@dataclass(frozen=True, slots=True)
+class YMapping:
+    """A mapping; keys are scalars, kept in the author's order."""
+
+    items: tuple[tuple[YScalar, YNode], ...]
+    span: Span
+
+    def get(self, key: str) -> YNode | None:
+        for item_key, value in self.items:
+            if item_key.text == key:
+                return value
+        return None
+
+    def key_node(self, key: str) -> YScalar | None:
+        for item_key, _value in self.items:
+            if item_key.text == key:
+                return item_key
+        return None
+
+    def keys(self) -> list[str]:
+        return [key.text for key, _value in self.items]
+
+    def __iter__(self) -> Iterator[tuple[YScalar, YNode]]:
+        return iter(self.items)
+
+
+@dataclass(frozen=True, slots=True)
+class YSequence:
+    """A sequence of nodes."""
+
+    items: tuple[YNode, ...]
+    span: Span
+
+    def __iter__(self) -> Iterator[YNode]:
+        return iter(self.items)
+
+
+YNode = YScalar | YMapping | YSequence
+
+
+def describe(node: YNode) -> str:
+    """A clinician's word for the kind of node, for messages like 'expected a list, found text'."""
+    if isinstance(node, YMapping):
+        return "a set of named fields"
+    if isinstance(node, YSequence):
+        return "a list"
+    if node.kind == "null":
+        return "nothing"
+    if node.kind == "bool" and not node.quoted:
+        return f"the yes/no value `{node.text}`"
+    if node.kind in ("int", "float") and not node.quoted:
+        return f"the number `{node.text}`"
+    return f"the text `{node.text}`"
+
+
+def read_yaml_file(path: Path, display_path: str, diagnostics: Diagnostics) -> YNode | None:
+    """Read one YAML file; on any problem, add a located diagnostic and return None."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        diagnostics.error(Span(display_path, 1, 1), f"cannot read this file: {error.strerror}")
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line, column = _line_column(raw[: error.start].decode("utf-8", "replace"))
+        diagnostics.error(
+            Span(display_path, line, column),
+            "this file is not valid UTF-8 text; save it as UTF-8 in your editor",
+        )
+        return None
+    return read_yaml_text(text, display_path, diagnostics)
+
+
+def read_yaml_text(text: str, display_path: str, diagnostics: Diagnostics) -> YNode | None:
+    """Compose YAML text into located nodes; problems become diagnostics, never exceptions."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        span = _mark_span(display_path, mark) if mark else Span(display_path, 1, 1)
+        problem = error.problem or error.context or "this is not valid YAML"
+        diagnostics.error(span, f"YAML syntax error: {problem}{_syntax_hint(problem)}")
+        return None
+    except yaml.YAMLError as error:
+        position = getattr(error, "position", 0) or 0
+        line, column = _line_column(text[:position])
+        diagnostics.error(Span(display_path, line, column), f"YAML error: {error}")
+        return None
+    except RecursionError:
+        diagnostics.error(Span(display_path, 1, 1), "this file is nested too deeply to read")
+        return None
+    documents = [document for document in documents if document is not None]
+    if not documents:
+        return None
+    if len(documents) > 1:
+        second = documents[1]
+        diagnostics.error(
+            _mark_span(display_path, second.start_mark),
+            "a file holds one document; this `---` starts a second one",
+        )
+    converter = _Converter(display_path, diagnostics)
+    try:
+        return converter.convert(documents[0])
+    except RecursionError:
+        diagnostics.error(Span(display_path, 1, 1), "this file is nested too deeply to read")
+        return None
+
+
+def _syntax_hint(problem: str) -> str:
+    if "mapping values are not allowed" in problem:
+        return " (a text containing `: ` needs quotes around it)"
+    if "found character '\\t'" in problem:
+        return " (use spaces, not tabs, to indent)"
+    return ""
+
+
+def _line_column(prefix: str) -> tuple[int, int]:
+    line = prefix.count("\n") + 1
+    column = len(prefix) - (prefix.rfind("\n") + 1) + 1
+    return line, column
+
+
+def _mark_span(path: str, mark: yaml.Mark) -> Span:
+    return Span(path, mark.line + 1, mark.column + 1)
+
+
+class _Converter:
+    """Turns composed PyYAML nodes into located, immutable nodes, checking as it goes."""
+
+    def __init__(self, path: str, diagnostics: Diagnostics) -> None:
+        self._path = path
+        self._diagnostics = diagnostics
+        self._done: dict[int, YNode] = {}
+        self._active: set[int] = set()
+        self._count = 0
+
+    def convert(self, node: yaml.Node) -> YNode:
+        known = self._done.get(id(node))
+        if known is not None:
+            return known
+        span = _mark_span(self._path, node.start_mark)
+        if id(node) in self._active:
+            self._diagnostics.error(span, "this alias refers to itself; remove the loop")
+            return YScalar("", span, "null", False)
+        self._count += 1
+        if self._count > _MAX_NODES:
+            raise RecursionError
+        if node.tag not in _STANDARD_TAGS:
+            self._diagnostics.error(span, f"YAML tags such as `{node.tag}` are not used here")
+        self._active.add(id(node))
+        try:
+            result = self._convert_new(node, span)
+        finally:
+            self._active.discard(id(node))
+        self._done[id(node)] = result
+        return result
+
+    def _convert_new(self, node: yaml.Node, span: Span) -> YNode:
+        if isinstance(node, yaml.ScalarNode):
+            kind = node.tag.removeprefix(_TAG_PREFIX) if node.tag.startswith(_TAG_PREFIX) else "str"
+            return YScalar(str(node.value), span, kind, node.style in ("'", '"'))
+        if isinstance(node, yaml.SequenceNode):
+            return YSequence(tuple(self.convert(item) for item in node.value), span)
+        assert isinstance(node, yaml.MappingNode)
+        return self._convert_mapping(node, span)
+
+    def _convert_mapping(self, node: yaml.MappingNode, span: Span) -> YMapping:
+        items: list[tuple[YScalar, YNode]] = []
+        seen: dict[str, YScalar] = {}
+        for key_node, value_node in node.value:
+            key = self.convert(key_node)
+            if not isinstance(key, YScalar):
+                self._diagnostics.error(key.span, "a field name must be a plain word, not a list")
+                continue
+            if key.kind == "merge" and not key.quoted:
+                self._diagnostics.error(key.span, "`<<` merge keys are not used here")
+                continue
+            earlier = seen.get(key.text)
+            if earlier is not None:
+                self._diagnostics.error(
+                    key.span,
+                    f"`{key.text}` appears twice here (first at line {earlier.span.line}); "
+                    "YAML would silently keep only the last one",
+                )
+                continue
+            seen[key.text] = key
+            items.append((key, self.convert(value_node)))
+        return YMapping(tuple(items), span)
