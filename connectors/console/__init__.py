@@ -1,7 +1,8 @@
 """The terminal chat: numbered choices for people, JSON lines for programs.
 
 Interactive mode prints each message, numbers the choices, and reads a line: a number
-picks a choice, anything else is the person's words (commands such as "help" or "back"
+picks a choice (or is the answer, where the question asks for a number), a choice's label
+picks it too, anything else is the person's words (commands such as "help" or "back"
 work as typed). ``/plan`` shows the plan, ``/quit`` leaves.
 
 JSON mode (``--json``) reads one event per line and writes one output per line; it is the
@@ -41,7 +42,6 @@ class ConsoleConnector:
         color = options.get("color")
         self._color = bool(color if color is not None else self._output.isatty() and not self._json)
         self._session = secrets.token_urlsafe(16)
-        self._choices: list[str] = []
 
     async def run(self) -> int:
         runtime = self._context.runtime
@@ -71,12 +71,9 @@ class ConsoleConnector:
             plan = await self._context.runtime.plan_text(self._session)
             self._write(plan if plan else "(no plan yet)\n")
             return False
-        event: Event
-        if stripped.isdigit() and 1 <= int(stripped) <= len(self._choices):
-            event = ChoicePicked(self._choices[int(stripped) - 1])
-        else:
-            event = Text(line)
-        return self._show(await self._context.runtime.handle(self._session, event))
+        # Numbers go to the engine as typed: it reads them as positions in the list, or as
+        # values where the question asks for a number.
+        return self._show(await self._context.runtime.handle(self._session, Text(line)))
 
     def _show(self, reply: Reply) -> bool:
         ended = False
@@ -87,8 +84,11 @@ class ConsoleConnector:
         for item in reply.shown:
             if isinstance(item, ShownMessage):
                 self._write(self._paint(item.text, "1") + "\n")
-                if item.choices:
-                    self._choices = [choice.id for choice in item.choices]
+                if item.choices and all(c.label == c.id for c in item.choices):
+                    self._write(
+                        "  " + "  ".join(self._paint(c.label, "36") for c in item.choices) + "\n"
+                    )
+                elif item.choices:
                     for number, choice in enumerate(item.choices, start=1):
                         self._write(f"  {self._paint(str(number), '36')}) {choice.label}\n")
             elif isinstance(item, ShownHandoff):

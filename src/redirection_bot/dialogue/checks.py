@@ -19,7 +19,7 @@ from redirection_bot.dialogue.model import (
     Transition,
 )
 from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX, EngineKeys
-from redirection_bot.i18n import Catalog, FallbackPolicy, placeholders
+from redirection_bot.i18n import Catalog, Entry, FallbackPolicy, placeholders
 from redirection_bot.suggest import did_you_mean
 
 
@@ -181,6 +181,8 @@ def check_conditions(program: Program, diagnostics: Diagnostics) -> None:
 def check_dead_ends(program: Program, diagnostics: Diagnostics) -> None:
     """Every node that is not an end, a return or a handoff has a way on."""
     for node in program.all_nodes():
+        if node.kind is NodeKind.INPUT and _is_checklist(program, node):
+            continue  # a checklist asks again after each pick; its choices lead on
         if node.kind in (NodeKind.SAY, NodeKind.ACTION, NodeKind.INPUT):
             then = node.then
             if then is None or then.goto is None:
@@ -195,6 +197,11 @@ def check_dead_ends(program: Program, diagnostics: Diagnostics) -> None:
                 node.span,
                 f"`{node.id}` has no `else`: when no condition holds, the conversation would stop here",
             )
+
+
+def _is_checklist(program: Program, node: Node) -> bool:
+    declared = program.slots.get(node.input.slot) if node.input is not None else None
+    return declared is not None and declared.type is SlotType.LIST
 
 
 # --- the graph ---------------------------------------------------------------------------------
@@ -453,13 +460,16 @@ def _near(catalog: Catalog, key: str, locale: str) -> str:
     return did_you_mean(key, catalog.keys(locale))
 
 
+def _within(entry: Entry, offset: int) -> Span:
+    """Where a character of a text is (exact for a text written on one line)."""
+    return entry.span.shifted(offset) if "\n" not in entry.text else entry.span
+
+
 def _check_placeholder_syntax(program: Program, catalog: Catalog, diagnostics: Diagnostics) -> None:
     for locale in program.locales:
         for entry in catalog.entries(locale):
             for offset, message in placeholders(entry.text)[1]:
-                diagnostics.error(
-                    entry.span.shifted(offset) if "\n" not in entry.text else entry.span, message
-                )
+                diagnostics.error(_within(entry, offset), message)
 
 
 def _check_placeholders_agree(program: Program, catalog: Catalog, diagnostics: Diagnostics) -> None:
@@ -498,22 +508,21 @@ def _check_placeholders_are_slots(
             continue
         for name in sorted(placeholders(entry.text)[0]):
             declared = program.slots.get(name)
+            at = _within(entry, entry.text.find(f"%{{{name}}}"))
             if declared is None:
                 if name not in allowed:
                     diagnostics.error(
-                        entry.span,
+                        at,
                         f"`%{{{name}}}` is not a declared slot{did_you_mean(name, program.slots)}; "
                         "a text can only show slots",
                     )
             elif declared.type is SlotType.BOOLEAN:
-                diagnostics.error(
-                    entry.span, f"`{name}` is a yes/no slot and cannot be shown in a text"
-                )
+                diagnostics.error(at, f"`{name}` is a yes/no slot and cannot be shown in a text")
             elif declared.type in (SlotType.CHOICE, SlotType.LIST) and len(declared.labels) < len(
                 declared.values
             ):
                 diagnostics.error(
-                    entry.span,
+                    at,
                     f"to show `{name}` in a text, give each of its values a label (`value: locale.key`)",
                 )
 

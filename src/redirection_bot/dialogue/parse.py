@@ -464,9 +464,10 @@ class FlowParser(ProgramParser):
             if (key := self.key(item, "a message")) is not None
         )
         reask = self._message(mapping.get("reask"), "the re-ask message")
-        kind = self._kind(mapping, what)
+        kind = self._kind(mapping, what, span)
         if kind is None:
-            return None
+            # Reported; keep the id so that what leads here is not reported a second time.
+            return Node(flow, node_id, NodeKind.END, span)
         node = Node(flow, node_id, kind, span, say=say, reask=reask)
         if kind in (NodeKind.ASK, NodeKind.INPUT):
             choices = self._choices(flow, mapping.get("choices"))
@@ -510,7 +511,7 @@ class FlowParser(ProgramParser):
             return node
         return _replace(node, then=self._transition(mapping, flow))
 
-    def _kind(self, mapping: YMapping, what: str) -> NodeKind | None:
+    def _kind(self, mapping: YMapping, what: str, span: Span) -> NodeKind | None:
         present = [
             name
             for name in ("choices", "input", "if", "action", "handoff", "return", "end")
@@ -519,7 +520,7 @@ class FlowParser(ProgramParser):
         body = [name for name in present if name not in ("choices", "input")]
         if body and len(present) > 1:
             self.error(
-                mapping.span,
+                span,
                 f"{what} has {' and '.join(f'`{p}`' for p in present)}; a node does one of these",
             )
             return None

@@ -374,7 +374,9 @@ class _Run:
                 self.slots[declared.name] = value
                 self.enter_place(self.follow(node.then, node))
                 return
-            self.missed(node, node.reask.key if node.reask else EngineKeys.INVALID_INPUT)
+            typed = declared.type in (SlotType.TEXT, SlotType.INTEGER)
+            default = EngineKeys.INVALID_INPUT if typed else EngineKeys.NOT_UNDERSTOOD
+            self.missed(node, node.reask.key if node.reask else default)
             return
         self.missed(node, node.reask.key if node.reask else EngineKeys.NOT_UNDERSTOOD)
 

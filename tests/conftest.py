@@ -1,0 +1,46 @@
+"""Fixtures shared by every test: small programs written to a temporary folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from redirection_bot.dialogue.load import LoadedProgram, ProgramSources
+from redirection_bot.testing import diagnose, load, write_program
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+SHIPPED = ProgramSources(REPOSITORY / "dialogues", REPOSITORY / "locales")
+
+WriteProgram = Callable[..., ProgramSources]
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> WriteProgram:
+    """Write the minimal program with some files replaced; returns its sources."""
+
+    def writer(**files: object) -> ProgramSources:
+        return write_program(tmp_path, **files)  # type: ignore[arg-type]
+
+    return writer
+
+
+@pytest.fixture
+def problems(tmp_path: Path) -> Callable[[ProgramSources], list[str]]:
+    """Every diagnostic of a program, formatted as an author sees it."""
+
+    def formatted(sources: ProgramSources) -> list[str]:
+        return [d.format() for d in diagnose(sources, tmp_path).items]
+
+    return formatted
+
+
+@pytest.fixture
+def loaded_minimal(tmp_path: Path) -> LoadedProgram:
+    return load(write_program(tmp_path), tmp_path)
+
+
+@pytest.fixture(scope="session")
+def shipped() -> LoadedProgram:
+    return load(SHIPPED, REPOSITORY)

@@ -1,0 +1,127 @@
+"""The command line, run as a real process, as an author or operator would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from redirection_bot.testing import write_program
+from tests.helpers import REPOSITORY, bot_command
+
+
+def run(*args: str, cwd: Path = REPOSITORY, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*bot_command(), *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_validate_the_shipped_program() -> None:
+    done = run("validate")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "0 error(s)" in done.stdout
+
+
+def test_validate_reports_located_errors_and_exits_1(tmp_path: Path) -> None:
+    write_program(
+        tmp_path,
+        flows={
+            "main": "flow: main\nstart: ask\nnodes:\n  ask:\n    say: main.qestion\n    end: true\n"
+        },
+    )
+    done = run("validate", cwd=tmp_path)
+    assert done.returncode == 1
+    assert (
+        "dialogues/flows/main.yaml:5:10: error: the text `main.qestion` is missing in `en` (did you mean "
+        "`main.question`?)" in done.stdout
+    )
+
+
+def test_other_commands_refuse_an_invalid_program(tmp_path: Path) -> None:
+    write_program(tmp_path, flows={"main": "flow: main\nstart: nowhere\nnodes: {}\n"})
+    done = run("chat", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "error:" in done.stderr and "run `redirection-bot validate`" in done.stderr
+
+
+def test_chat_json_protocol() -> None:
+    lines = [
+        '{"choice": "stop"}',
+        "this is not json",
+        '{"text": "9"}',
+        '{"command": "back"}',
+        '{"command": "dance"}',
+        '{"plan": true}',
+        '{"command": "stop"}',
+    ]
+    done = run("chat", "--json", stdin="\n".join(lines) + "\n")
+    assert done.returncode == 0, done.stderr
+    outputs = [json.loads(line) for line in done.stdout.splitlines()]
+    assert outputs[0] == {
+        "type": "message",
+        "key": "welcome.hello",
+        "choices": [],
+        "text": "Hello, and thank you for being here. Reaching out takes courage.",
+    }
+    errors = [o for o in outputs if o["type"] == "error"]
+    assert errors[0]["message"].startswith("that line is not JSON")
+    assert errors[1]["message"].startswith("unknown command")
+    keys = [o.get("key") for o in outputs]
+    high = keys.index("motivation.importance.high")
+    assert "motivation.importance.question" in keys[high:]  # `back` asked again
+    plan = [o for o in outputs if o["type"] == "plan"][0]
+    assert plan["text"].startswith("My plan\n")
+    assert outputs[-1] == {"type": "end", "erase": True}
+
+
+def test_chat_for_people_numbers_the_choices() -> None:
+    done = run("chat", stdin="3\n9\nskip\n/quit\n")
+    assert done.returncode == 0
+    assert "  3) I want to stop" in done.stdout
+    assert "You chose 9." in done.stdout
+    assert "\x1b[" not in done.stdout  # no colours when not a terminal
+
+
+def test_chat_refuses_an_unknown_locale() -> None:
+    done = run("chat", "--locale", "xx")
+    assert done.returncode == 2
+    assert "no locale 'xx'" in done.stderr
+
+
+def test_conversation_tests_pass_and_cover_every_node() -> None:
+    done = run("test", "--coverage")
+    assert done.returncode == 0, done.stdout
+    assert "0 failed" in done.stdout
+    coverage = [line for line in done.stdout.splitlines() if line.startswith("  ")]
+    assert coverage and all(line.rstrip().endswith("100%") for line in coverage)
+
+
+def test_a_failing_conversation_test_names_its_line(tmp_path: Path) -> None:
+    script = tmp_path / "fails.yaml"
+    script.write_text(
+        "tests:\n  - name: wrong expectation\n    steps:\n      - choose: stop\n      - bot: menu.question\n"
+    )
+    done = run("test", str(script))
+    assert done.returncode == 1
+    assert (
+        f"FAIL {script}:5:9: wrong expectation: expected the bot to say `menu.question`, but it said: "
+        "`welcome.to_motivation`, `motivation.intro`, `motivation.importance.question`"
+        in done.stdout
+    )
+
+
+def test_graph_mermaid_and_dot() -> None:
+    mermaid = run("graph", "motivation")
+    assert mermaid.returncode == 0
+    assert mermaid.stdout.startswith("flowchart TD")
+    assert 'motivation__reflect -- "importance >= 7" --> motivation__reflect_high' in mermaid.stdout
+    dot = run("graph", "motivation", "--format", "dot")
+    assert dot.stdout.startswith('digraph "motivation"')
+    assert '"motivation.summary" -> "menu.choose";' in dot.stdout
+    assert run("graph", "motivaton").returncode == 2

@@ -1,0 +1,377 @@
+"""The validator catches each class of authoring error, at file:line:column, in words a
+clinician understands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from redirection_bot.dialogue.load import ProgramSources
+from redirection_bot.errors import AuthoringError
+from redirection_bot.testing import MINIMAL_PROGRAM, load
+from tests.conftest import SHIPPED, WriteProgram
+
+Problems = Callable[[ProgramSources], list[str]]
+
+MAIN_HEAD = """\
+flow: main
+start: ask
+nodes:
+  ask:
+    say: main.question
+    input: mood
+    next: bye
+"""
+
+
+def one(found: list[str], needle: str) -> str:
+    matches = [line for line in found if needle in line]
+    assert matches, f"no diagnostic mentions {needle!r}; got:\n" + "\n".join(found)
+    return matches[0]
+
+
+def test_shipped_program_is_clean() -> None:
+    from redirection_bot.testing import diagnose
+
+    found = diagnose(SHIPPED)
+    assert [d.format() for d in found.items] == []
+
+
+def test_minimal_program_is_clean(write: WriteProgram, problems: Problems) -> None:
+    assert problems(write()) == []
+
+
+def test_yaml_syntax_error_points_to_line_and_column(
+    write: WriteProgram, problems: Problems
+) -> None:
+    sources = write(flows={"main": MAIN_HEAD + "  bye:\n    say: [main.bye\n    end: true\n"})
+    line = one(problems(sources), "YAML syntax error")
+    assert line.startswith("dialogues/flows/main.yaml:10:")
+
+
+def test_unquoted_colon_gets_a_hint(write: WriteProgram, problems: Problems) -> None:
+    sources = write(locales={"helpdesk.en.yml": "en:\n  offer: Note: a person will come\n"})
+    line = one(problems(sources), "YAML syntax error")
+    assert line.startswith("locales/helpdesk.en.yml:2:")
+    assert "needs quotes" in line
+
+
+def test_unknown_field_suggests_the_right_one(write: WriteProgram, problems: Problems) -> None:
+    sources = write(flows={"main": MAIN_HEAD + "  bye:\n    sya: main.bye\n    end: true\n"})
+    assert one(problems(sources), "`sya`") == (
+        "dialogues/flows/main.yaml:9:5: error: `sya` is not a field of the node `bye` (did you mean `say`?)"
+    )
+
+
+def test_a_node_does_one_thing(write: WriteProgram, problems: Problems) -> None:
+    sources = write(
+        flows={"main": MAIN_HEAD + "  bye:\n    say: main.bye\n    end: true\n    choices: nope\n"}
+    )
+    assert one(problems(sources), "a node does one of these") == (
+        "dialogues/flows/main.yaml:8:3: error: the node `bye` has `choices` and `end`; a node does one of these"
+    )
+
+
+def test_wrong_type_says_what_was_expected(write: WriteProgram, problems: Problems) -> None:
+    sources = write(flows={"main": "flow: main\nstart: ask\nnodes: [ask]\n"})
+    assert one(problems(sources), "`nodes` should be") == (
+        "dialogues/flows/main.yaml:3:8: error: `nodes` should be a set of named fields, but this is a list"
+    )
+
+
+def test_unknown_node_target_suggests_a_near_name(write: WriteProgram, problems: Problems) -> None:
+    sources = write(
+        flows={
+            "main": MAIN_HEAD.replace("next: bye", "next: bey")
+            + "  bye:\n    say: main.bye\n    end: true\n"
+        }
+    )
+    assert one(problems(sources), "`bey`") == (
+        "dialogues/flows/main.yaml:7:11: error: this target goes to `bey`, which is not a node of `main` "
+        "(did you mean `bye`?)"
+    )
+
+
+def test_unknown_flow_target(write: WriteProgram, problems: Problems) -> None:
+    sources = write(flows={"main": MAIN_HEAD.replace("next: bye", "goto: helpdsk")})
+    assert "which does not exist (did you mean `helpdesk`?)" in one(problems(sources), "`helpdsk`")
+
+
+def test_next_cannot_name_another_flow(write: WriteProgram, problems: Problems) -> None:
+    sources = write(flows={"main": MAIN_HEAD.replace("next: bye", "next: helpdesk.offer")})
+    assert "use `goto: helpdesk.offer`" in one(problems(sources), "helpdesk.offer")
+
+
+def test_duplicate_node_id(write: WriteProgram, problems: Problems) -> None:
+    sources = write(
+        flows={
+            "main": MAIN_HEAD + "  bye:\n    say: main.bye\n    end: true\n  ask:\n    end: true\n"
+        }
+    )
+    assert one(problems(sources), "appears twice") == (
+        "dialogues/flows/main.yaml:11:3: error: `ask` appears twice here (first at line 4); "
+        "YAML would silently keep only the last one"
+    )
+
+
+def test_duplicate_flow_id_across_files(write: WriteProgram, problems: Problems) -> None:
+    sources = write(flows={"copy": "flow: main\nstart: x\nnodes:\n  x:\n    end: true\n"})
+    assert "the flow id `main` is already used by dialogues/flows/copy.yaml" in one(
+        problems(sources), "already used"
+    )
+
+
+def test_duplicate_choice_id(write: WriteProgram, problems: Problems) -> None:
+    flow = MAIN_HEAD.replace(
+        "    input: mood\n", "    input: mood\n    choices:\n      - {id: good, label: main.bye}\n"
+    )
+    sources = write(flows={"main": flow + "  bye:\n    say: main.bye\n    end: true\n"})
+    assert "two choices of `ask` have the id `good`" in one(problems(sources), "two choices")
+
+
+def test_unreachable_node(write: WriteProgram, problems: Problems) -> None:
+    flow = (
+        MAIN_HEAD
+        + "  bye:\n    say: main.bye\n    end: true\n  lost:\n    say: main.bye\n    end: true\n"
+    )
+    assert one(problems(write(flows={"main": flow})), "lost") == (
+        "dialogues/flows/main.yaml:11:3: error: the node `lost` can never be reached: nothing leads to it"
+    )
+
+
+def test_unreachable_flow(write: WriteProgram, problems: Problems) -> None:
+    sources = write(
+        flows={"island": "flow: island\nstart: x\nnodes:\n  x:\n    say: main.bye\n    end: true\n"}
+    )
+    assert one(problems(sources), "island") == (
+        "dialogues/flows/island.yaml:1:1: error: the flow `island` can never be reached: nothing goes to it"
+    )
+
+
+def test_dead_end(write: WriteProgram, problems: Problems) -> None:
+    sources = write(flows={"main": MAIN_HEAD + "  bye:\n    say: main.bye\n"})
+    assert one(problems(sources), "dead end") == (
+        "dialogues/flows/main.yaml:8:3: error: `bye` is a dead end: add `next` (a node here) or `goto` "
+        "(another flow), or make it an `end`"
+    )
+
+
+def test_if_without_else_is_a_dead_end(write: WriteProgram, problems: Problems) -> None:
+    flow = MAIN_HEAD.replace("next: bye", "next: check") + (
+        '  check:\n    if:\n      - when: mood == "good"\n        next: bye\n'
+        "  bye:\n    say: main.bye\n    end: true\n"
+    )
+    assert "has no `else`" in one(problems(write(flows={"main": flow})), "check")
+
+
+def test_loop_that_never_waits(write: WriteProgram, problems: Problems) -> None:
+    flow = MAIN_HEAD.replace("next: bye", "next: one") + (
+        "  one:\n    say: main.bye\n    next: two\n  two:\n    say: main.bye\n    next: one\n"
+    )
+    line = one(problems(write(flows={"main": flow})), "loop")
+    assert line.startswith("dialogues/flows/main.yaml:8:3: error: these nodes go round in a loop")
+    assert "main.one → main.two → main.one" in line
+
+
+def test_a_loop_through_a_question_is_fine(write: WriteProgram, problems: Problems) -> None:
+    flow = (
+        MAIN_HEAD.replace("next: bye", "next: one") + "  one:\n    say: main.bye\n    next: ask\n"
+    )
+    assert not [line for line in problems(write(flows={"main": flow})) if "loop" in line]
+
+
+def test_undeclared_slot_in_a_condition(write: WriteProgram, problems: Problems) -> None:
+    flow = MAIN_HEAD.replace("next: bye", "next: check") + (
+        '  check:\n    if:\n      - when: moood == "good"\n        next: bye\n    else:\n      next: bye\n'
+        "  bye:\n    say: main.bye\n    end: true\n"
+    )
+    assert one(problems(write(flows={"main": flow})), "moood") == (
+        "dialogues/flows/main.yaml:10:15: error: `moood` is not a declared slot (did you mean `mood`?)"
+    )
+
+
+def test_condition_value_must_be_a_value_of_the_slot(
+    write: WriteProgram, problems: Problems
+) -> None:
+    flow = MAIN_HEAD.replace("next: bye", "next: check") + (
+        '  check:\n    if:\n      - when: mood == "god"\n        next: bye\n    else:\n      next: bye\n'
+        "  bye:\n    say: main.bye\n    end: true\n"
+    )
+    assert one(problems(write(flows={"main": flow})), "god") == (
+        'dialogues/flows/main.yaml:10:23: error: "god" is not one of the values of `mood` (did you mean `good`?)'
+    )
+
+
+def test_condition_syntax_error_points_into_the_expression(
+    write: WriteProgram, problems: Problems
+) -> None:
+    flow = MAIN_HEAD.replace("next: bye", "next: check") + (
+        '  check:\n    if:\n      - when: mood = "good"\n        next: bye\n    else:\n      next: bye\n'
+        "  bye:\n    say: main.bye\n    end: true\n"
+    )
+    assert one(problems(write(flows={"main": flow})), "unexpected character") == (
+        "dialogues/flows/main.yaml:10:20: error: in this condition: unexpected character `=` (use == to compare)"
+    )
+
+
+def test_slot_never_set(write: WriteProgram, problems: Problems) -> None:
+    program = MINIMAL_PROGRAM.replace("slots:\n", "slots:\n  ready:\n    type: boolean\n")
+    flow = MAIN_HEAD.replace("next: bye", "next: check") + (
+        "  check:\n    if:\n      - when: ready\n        next: bye\n    else:\n      next: bye\n"
+        "  bye:\n    say: main.bye\n    end: true\n"
+    )
+    assert "`ready` is never set by any choice, input or action" in one(
+        problems(write(program=program, flows={"main": flow})), "ready"
+    )
+
+
+def test_undeclared_slot_in_a_text(write: WriteProgram, problems: Problems) -> None:
+    locales = {
+        "main.en.yml": 'en:\n  question: "Hi %{name}?"\n  mood_good: "Good"\n  mood_bad: "Bad"\n  bye: "Bye"\n'
+    }
+    assert one(problems(write(locales=locales)), "%{name}") == (
+        "locales/main.en.yml:2:17: error: `%{name}` is not a declared slot; a text can only show slots"
+    )
+
+
+def test_slot_shown_before_it_may_be_set_is_a_warning(
+    write: WriteProgram, problems: Problems
+) -> None:
+    locales = {
+        "main.en.yml": 'en:\n  question: "Was it %{mood}?"\n  mood_good: "Good"\n  mood_bad: "Bad"\n  bye: "Bye"\n'
+    }
+    line = one(problems(write(locales=locales)), "may not be answered yet")
+    assert line.startswith("dialogues/flows/main.yaml:5:10: warning:")
+
+
+def test_unknown_custom_action(write: WriteProgram, problems: Problems) -> None:
+    program = MINIMAL_PROGRAM + "actions:\n  action_make_tea:\n"
+    flow = MAIN_HEAD.replace("next: bye", "next: tea") + (
+        "  tea:\n    action: action_make_te\n    next: bye\n  bye:\n    say: main.bye\n    end: true\n"
+    )
+    found = problems(write(program=program, flows={"main": flow}))
+    assert "there is no custom action called `action_make_tea`" in one(found, "no custom action")
+    assert one(found, "action_make_te`") == (
+        "dialogues/flows/main.yaml:9:13: error: the action `action_make_te` is not declared under `actions` "
+        "in the program file (did you mean `action_make_tea`?)"
+    )
+
+
+def test_missing_text_in_a_locale(write: WriteProgram, problems: Problems) -> None:
+    program = MINIMAL_PROGRAM.replace("locales: [en]", "locales: [en, fi]")
+    locales = {
+        name.replace(".en.", ".fi."): text.replace("en:", "fi:", 1)
+        for name, text in __import__("redirection_bot.testing").testing.MINIMAL_LOCALES.items()
+    }
+    locales["main.fi.yml"] = (
+        'fi:\n  question: "Mitä kuuluu?"\n  mood_good: "Hyvää"\n  mood_bad: "Huonoa"\n'
+    )
+    line = one(problems(write(program=program, locales=locales)), "missing in `fi`")
+    assert line == "dialogues/flows/main.yaml:9:10: error: the text `main.bye` is missing in `fi`"
+
+
+def test_placeholders_that_differ_between_locales(write: WriteProgram, problems: Problems) -> None:
+    program = MINIMAL_PROGRAM.replace("locales: [en]", "locales: [en, fi]")
+    from redirection_bot.testing import MINIMAL_LOCALES
+
+    locales = {
+        name.replace(".en.", ".fi."): text.replace("en:", "fi:", 1)
+        for name, text in MINIMAL_LOCALES.items()
+    }
+    locales["main.fi.yml"] = (
+        'fi:\n  question: "Mitä kuuluu?"\n  mood_good: "Hyvää"\n  mood_bad: "Huonoa"\n  bye: "Hei hei!"\n'
+    )
+    assert one(problems(write(program=program, locales=locales)), "placeholders") == (
+        "locales/main.fi.yml:5:9: error: the placeholders of `main.bye` differ from the `en` text: "
+        "here none, in `en` %{mood}"
+    )
+
+
+def test_unused_text_is_a_warning(write: WriteProgram, problems: Problems) -> None:
+    locales = {
+        "helpdesk.en.yml": 'en:\n  offer: "A person will come."\n  old: "Not used any more"\n'
+    }
+    assert one(problems(write(locales=locales)), "never used") == (
+        "locales/helpdesk.en.yml:3:9: warning: the text `helpdesk.old` is never used"
+    )
+
+
+def test_lone_percent_sign(write: WriteProgram, problems: Problems) -> None:
+    locales = {"helpdesk.en.yml": 'en:\n  offer: "100% sure a person will come."\n'}
+    assert one(problems(write(locales=locales)), "percent") == (
+        "locales/helpdesk.en.yml:2:14: error: a percent sign must be written `%%`"
+    )
+
+
+def test_reserved_slot_name(write: WriteProgram, problems: Problems) -> None:
+    program = MINIMAL_PROGRAM.replace(
+        "slots:\n", "slots:\n  count:\n    type: integer\n    min: 0\n    max: 3\n"
+    )
+    assert "`count` cannot be a slot name" in one(problems(write(program=program)), "count")
+
+
+def test_yaml_11_booleans_stay_text_and_are_flagged(
+    write: WriteProgram, problems: Problems
+) -> None:
+    program = MINIMAL_PROGRAM.replace(
+        "      bad: main.mood_bad\n",
+        "      bad: main.mood_bad\n  answer:\n    type: choice\n    values: [yes, no]\n",
+    )
+    flow = MAIN_HEAD.replace("next: bye", "next: ok") + (
+        "  ok:\n    say: main.question\n    choices:\n      - id: yes\n        label: main.mood_good\n"
+        "        set: {answer: yes}\n        next: bye\n  bye:\n    say: main.bye\n    end: true\n"
+    )
+    found = problems(write(program=program, flows={"main": flow}))
+    warning = one(found, "dialogues/flows/main.yaml:11:13")
+    assert (
+        'is kept as the text "yes" here, but many YAML tools read it as a yes/no value' in warning
+    )
+    loaded = load(write(program=program, flows={"main": flow}))
+    assert loaded.program.slots["answer"].values == ("yes", "no")
+    assert loaded.program.node("main", "ok").choices[0].id == "yes"
+
+
+def test_version_that_looks_like_a_number_is_kept_and_flagged(
+    write: WriteProgram, problems: Problems
+) -> None:
+    program = MINIMAL_PROGRAM.replace('version: "1"', "version: 1.0")
+    warning = one(problems(write(program=program)), "the version")
+    assert warning.startswith("dialogues/program.yaml:2:10: warning:")
+    assert load(write(program=program)).program.version == "1.0"
+
+
+def test_boolean_field_written_as_yes(write: WriteProgram, problems: Problems) -> None:
+    flow = MAIN_HEAD + "  bye:\n    say: main.bye\n    end: yes\n"
+    assert "`yes` is read as true here; write `true`" in one(
+        problems(write(flows={"main": flow})), "read as true"
+    )
+
+
+def test_load_refuses_an_invalid_program_with_every_problem(write: WriteProgram) -> None:
+    sources = write(flows={"main": MAIN_HEAD.replace("next: bye", "next: nowhere")})
+    with pytest.raises(AuthoringError) as caught:
+        load(sources)
+    assert len(caught.value.diagnostics) >= 2
+    assert all(d.span.line >= 1 for d in caught.value.diagnostics)
+
+
+def test_stale_service_is_a_warning(write: WriteProgram, problems: Problems) -> None:
+    services = """\
+services:
+  - id: helpline
+    name: "A helpline"
+    countries: [GB]
+    languages: [en]
+    topics: [suicide]
+    contacts:
+      - phone: "123"
+    source: "https://example.org/helpline"
+    checked: 2024-01-01
+"""
+    locales = {"services.en.yml": 'en:\n  helpline:\n    description: "Listens."\n'}
+    found = problems(write(extra_files={"dialogues/services.yaml": services}, locales=locales))
+    assert one(found, "over a year ago") == (
+        "dialogues/services.yaml:10:5: warning: `helpline` was last checked on 2024-01-01, over a year ago: "
+        "check it again"
+    )

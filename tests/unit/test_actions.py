@@ -1,0 +1,120 @@
+"""Custom actions run in-process through rasa-sdk, and may say only authored texts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from redirection_bot.actions import (
+    ActionCall,
+    RasaActionRunner,
+    action_call_payload,
+    interpret_action_result,
+    rasa_domain,
+    registered_action_names,
+)
+from redirection_bot.dialogue.load import LoadedProgram
+from redirection_bot.engine import Label, Message, new_state
+from redirection_bot.errors import ActionError
+
+
+def call(loaded: LoadedProgram, action: str = "action_plan_summary", **slots: Any) -> ActionCall:
+    return ActionCall(action, replace(new_state(loaded.program), slots=slots), "abc123")
+
+
+def test_shipped_actions_are_registered_by_entry_point() -> None:
+    assert {"action_plan_summary", "action_services"} <= registered_action_names()
+
+
+def test_payload_is_what_rasa_sends(shipped: LoadedProgram) -> None:
+    payload = action_call_payload(
+        shipped.program, call(shipped, importance=8), rasa_domain(shipped.program)
+    )
+    assert payload["next_action"] == "action_plan_summary"
+    assert payload["tracker"]["slots"]["importance"] == 8
+    assert payload["tracker"]["slots"]["reasons"] is None
+    assert payload["tracker"]["latest_message"]["metadata"] == {"locale": "en"}
+    assert payload["tracker"]["latest_message"]["text"] == ""
+    assert payload["domain"]["slots"]["stage"]["type"] == "categorical"
+
+
+async def test_plan_summary_runs_through_rasa_sdk(shipped: LoadedProgram) -> None:
+    result = await RasaActionRunner(shipped).run(call(shipped, importance=8, reasons="my family"))
+    assert [m.key for m in result.messages] == ["plan.title", "plan.importance", "plan.reasons"]
+    assert result.messages[2].params == {"reasons": "my family"}
+
+
+async def test_plan_summary_of_nothing_says_so(shipped: LoadedProgram) -> None:
+    result = await RasaActionRunner(shipped).run(call(shipped))
+    assert [m.key for m in result.messages] == ["plan.title", "plan.empty"]
+
+
+async def test_services_for_a_country_and_language(shipped: LoadedProgram) -> None:
+    result = await RasaActionRunner(shipped).run(call(shipped, "action_services", country="gb"))
+    assert result.messages[0].key == "services.intro"
+    names = [m.params["name"] for m in result.messages[1:]]
+    assert Label("services.stop_it_now_uk.name") in names
+    assert Label("services.samaritans.name") in names
+    assert names[-1] == Label("services.troubled_desire.name")
+
+
+async def test_unknown_action_fails_as_an_action_error(shipped: LoadedProgram) -> None:
+    with pytest.raises(ActionError):
+        await RasaActionRunner(shipped).run(call(shipped, "action_missing"))
+
+
+def test_free_text_from_an_action_is_refused(shipped: LoadedProgram) -> None:
+    with pytest.raises(ActionError, match="may only name texts"):
+        interpret_action_result(shipped, call(shipped), [], [{"text": "You are doing great!"}])
+
+
+def test_own_text_passed_as_a_parameter_is_refused(shipped: LoadedProgram) -> None:
+    with pytest.raises(ActionError, match="its own text"):
+        interpret_action_result(
+            shipped, call(shipped), [], [{"response": "plan.reasons", "reasons": "made up"}]
+        )
+
+
+def test_unknown_text_is_refused(shipped: LoadedProgram) -> None:
+    with pytest.raises(ActionError, match="does not exist"):
+        interpret_action_result(shipped, call(shipped), [], [{"response": "plan.nonsense"}])
+
+
+def test_slots_the_action_may_not_set_are_refused(shipped: LoadedProgram) -> None:
+    with pytest.raises(ActionError, match="may not set"):
+        interpret_action_result(
+            shipped, call(shipped), [{"event": "slot", "name": "stage", "value": "stop"}], []
+        )
+
+
+def test_unsupported_events_are_refused(shipped: LoadedProgram) -> None:
+    with pytest.raises(ActionError, match="does not use"):
+        interpret_action_result(shipped, call(shipped), [{"event": "reminder"}], [])
+
+
+def test_slot_and_key_parameters_are_accepted(shipped: LoadedProgram) -> None:
+    result = interpret_action_result(
+        shipped,
+        call(shipped, reasons="my kids"),
+        [],
+        [
+            {
+                "response": "services.entry",
+                "name": {"key": "services.samaritans.name"},
+                "contact": {"key": "services.samaritans.contact"},
+                "description": {"slot": "reasons"},
+            }
+        ],
+    )
+    assert result.messages == (
+        Message(
+            "services.entry",
+            {
+                "name": Label("services.samaritans.name"),
+                "contact": Label("services.samaritans.contact"),
+                "description": "my kids",
+            },
+        ),
+    )

@@ -1,0 +1,98 @@
+"""Promises about the shape of the code: the core stays independent of connectors and of
+rasa-sdk's start-up cost, and every package is shipped."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from tests.helpers import REPOSITORY
+
+CORE = REPOSITORY / "src" / "redirection_bot"
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
+
+
+def test_the_core_never_imports_a_connector() -> None:
+    offenders = [
+        str(path.relative_to(REPOSITORY))
+        for path in CORE.rglob("*.py")
+        if any(name.startswith("redirection_bot_connectors") for name in imported_modules(path))
+    ]
+    assert offenders == []
+
+
+def test_the_engine_does_no_io_and_knows_no_i18n_or_rasa() -> None:
+    forbidden = (
+        "asyncio",
+        "socket",
+        "aiohttp",
+        "i18n",
+        "rasa_sdk",
+        "time",
+        "random",
+        "os",
+        "pathlib",
+        "redirection_bot.i18n",
+        "redirection_bot.runtime",
+        "redirection_bot.actions",
+    )
+    for path in (CORE / "engine").glob("*.py"):
+        assert not imported_modules(path) & set(forbidden), path.name
+
+
+def test_rasa_sdk_is_imported_in_one_place_only() -> None:
+    importers = {
+        path.relative_to(CORE).as_posix()
+        for path in CORE.rglob("*.py")
+        if any(name.startswith("rasa_sdk") for name in imported_modules(path))
+    }
+    assert importers <= {
+        "actions.py",
+        "action_server.py",
+        "custom_actions/__init__.py",
+        "custom_actions/plan_summary.py",
+        "custom_actions/services.py",
+    }
+
+
+def test_loading_a_program_does_not_import_rasa_sdk() -> None:
+    code = (
+        "import sys, datetime\nfrom pathlib import Path\n"
+        "from redirection_bot.cli import load\n"
+        "from redirection_bot.dialogue.load import ProgramSources, load_program\n"
+        "from redirection_bot.actions import registered_action_names\n"
+        f"load_program(ProgramSources(Path({str(REPOSITORY / 'dialogues')!r}), Path({str(REPOSITORY / 'locales')!r})),"
+        " registered_action_names(), datetime.date.today())\n"
+        "print('rasa_sdk' in sys.modules, 'sanic' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False False"
+
+
+def test_every_package_is_listed_in_pyproject() -> None:
+    listed = set(
+        tomllib.loads((REPOSITORY / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        "redirection_bot" + ".".join(["", *init.parent.relative_to(CORE).parts]).rstrip(".")
+        for init in CORE.rglob("__init__.py")
+    }
+    found |= {
+        "redirection_bot_connectors"
+        + ".".join(["", *init.parent.relative_to(REPOSITORY / "connectors").parts])
+        for init in (REPOSITORY / "connectors").rglob("__init__.py")
+    }
+    assert found == listed

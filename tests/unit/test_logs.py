@@ -1,0 +1,32 @@
+"""Log events cannot carry content: the log helper refuses it by construction."""
+
+from __future__ import annotations
+
+import pytest
+
+from redirection_bot.logs import UnsafeLogField, log_event, session_tag
+
+
+def test_safe_fields_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO")
+    log_event("turn handled", session=session_tag("abc"), duration_ms=1.5, flow="welcome")
+    assert "turn handled session=" in caplog.text and "flow=welcome" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"text": "hello"},
+        {"flow": "I want to talk about my life"},
+        {"host": "<script>"},
+        {"ip": "10.0.0.1"},
+    ],
+)
+def test_content_and_unknown_fields_are_refused(fields: dict[str, object]) -> None:
+    with pytest.raises(UnsafeLogField):
+        log_event("turn handled", **fields)
+
+
+def test_session_tags_hide_the_id() -> None:
+    assert "abc" not in session_tag("abc")
+    assert session_tag("abc") == session_tag("abc") != session_tag("abd")
