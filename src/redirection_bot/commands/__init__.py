@@ -1,0 +1,1 @@
+"""One module per ``redirection-bot`` command (see ``redirection_bot.cli``)."""

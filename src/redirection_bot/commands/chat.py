@@ -1,0 +1,39 @@
+"""``redirection-bot chat``: a conversation in this terminal (or JSON lines with --json)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from redirection_bot.cli import load, memory_runtime
+
+NAME = "chat"
+SUMMARY = "chat with the bot in this terminal"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--locale", help="the language to start in (default: the program's)")
+    parser.add_argument(
+        "--json", action="store_true", help="JSON lines on stdin/stdout (docs/protocol.md)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from redirection_bot.connector import ConnectorContext, load_connector  # noqa: PLC0415
+
+    loaded = load(args)
+    if args.locale is not None and args.locale not in loaded.program.locales:
+        print(
+            f"error: the program has no locale {args.locale!r} (it has {', '.join(loaded.program.locales)})",
+            file=sys.stderr,
+        )
+        return 2
+    runtime = memory_runtime(loaded)
+    connector_class = load_connector("console")
+
+    async def chat() -> int:
+        context = ConnectorContext(runtime, {"json": args.json, "locale": args.locale})
+        return await connector_class(context).run()
+
+    return asyncio.run(chat())

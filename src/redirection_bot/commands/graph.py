@@ -1,0 +1,31 @@
+"""``redirection-bot graph FLOW``: a flow as Mermaid or Graphviz text, for review."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from redirection_bot.cli import load
+
+NAME = "graph"
+SUMMARY = "print a flow as a graph for review"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("flow", help="the flow id")
+    parser.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+
+
+def run(args: argparse.Namespace) -> int:
+    from redirection_bot.dialogue.graph import flow_graph  # noqa: PLC0415
+    from redirection_bot.suggest import did_you_mean  # noqa: PLC0415
+
+    loaded = load(args)
+    if args.flow not in loaded.program.flows:
+        print(
+            f"error: no flow {args.flow!r}{did_you_mean(args.flow, loaded.program.flows)}",
+            file=sys.stderr,
+        )
+        return 2
+    sys.stdout.write(flow_graph(loaded.program, args.flow, args.format))
+    return 0
