@@ -408,6 +408,16 @@ def text_uses(program: Program) -> list[TextUse]:
     return uses
 
 
+def interface_text_uses(program: Program, catalog: Catalog) -> list[TextUse]:
+    """Texts of the ``interface_texts`` namespaces, as written in the default locale."""
+    namespaces = set(program.interface_texts)
+    return [
+        TextUse(entry.key, entry.span, shows_slots=False)
+        for entry in catalog.entries(program.default_locale)
+        if entry.key.split(".", 1)[0] in namespaces
+    ]
+
+
 def check_texts(
     program: Program, catalog: Catalog, diagnostics: Diagnostics, extra_uses: Iterable[TextUse] = ()
 ) -> None:
@@ -420,7 +430,12 @@ def check_texts(
         diagnostics.warning(
             program.span, f"there are texts for `{locale}`, which is not in the program's `locales`"
         )
-    uses = text_uses(program) + list(extra_uses)
+    for namespace in program.interface_texts:
+        if not any(key.startswith(namespace + ".") for key in catalog.keys(program.default_locale)):
+            diagnostics.error(
+                program.span, f"`interface_texts` names `{namespace}`, which has no texts"
+            )
+    uses = text_uses(program) + interface_text_uses(program, catalog) + list(extra_uses)
     _check_missing(program, catalog, uses, diagnostics)
     _check_placeholder_syntax(program, catalog, diagnostics)
     _check_placeholders_agree(program, catalog, diagnostics)

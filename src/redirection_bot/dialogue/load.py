@@ -112,6 +112,7 @@ def check_program(
         flows=flows,
         settings=header.settings,
         title=header.title,
+        interface_texts=header.interface_texts,
     )
     service_uses = [TextUse(key, span) for key, span in services.text_keys()]
     run_checks(program, catalog, registered_actions, diagnostics, extra_text_uses=service_uses)

@@ -297,6 +297,8 @@ class Program:
     flows: Mapping[str, Flow]
     settings: Settings = Settings()
     title: str | None = None
+    interface_texts: tuple[str, ...] = ()
+    """Locale namespaces whose texts channels show themselves (web page buttons, notices)."""
     lexicon: Lexicon | None = None
     """Set by the loader once the locale files are read."""
 

@@ -55,6 +55,7 @@ PROGRAM_FIELDS = (
     "slots",
     "actions",
     "commands",
+    "interface_texts",
 )
 FLOW_FIELDS = ("flow", "title", "start", "nodes")
 NODE_FIELDS = (
@@ -96,6 +97,7 @@ class ProgramHeader:
     commands: Mapping[CommandName, CommandSpec]
     settings: Settings
     title: str | None
+    interface_texts: tuple[str, ...] = ()
 
 
 class ProgramParser(SchemaReader):
@@ -141,6 +143,7 @@ class ProgramParser(SchemaReader):
             commands,
             settings,
             title,
+            self._names(top.get("interface_texts"), "a locale namespace"),
         )
 
     def _locales(self, top: YMapping) -> tuple[str, ...]:

@@ -375,3 +375,25 @@ services:
         "dialogues/services.yaml:10:5: warning: `helpline` was last checked on 2024-01-01, over a year ago: "
         "check it again"
     )
+
+
+def test_interface_texts_are_used_and_needed_in_every_locale(
+    write: WriteProgram, problems: Problems
+) -> None:
+    from redirection_bot.testing import MINIMAL_LOCALES
+
+    program = (
+        MINIMAL_PROGRAM.replace("locales: [en]", "locales: [en, fi]") + "interface_texts: [page]\n"
+    )
+    locales = {
+        name.replace(".en.", ".fi."): text.replace("en:", "fi:", 1)
+        for name, text in MINIMAL_LOCALES.items()
+    }
+    locales["page.en.yml"] = 'en:\n  send: "Send"\n  leave: "Leave now"\n'
+    locales["page.fi.yml"] = 'fi:\n  send: "Lähetä"\n'
+    found = problems(write(program=program, locales=locales))
+    assert (
+        one(found, "page.leave")
+        == "locales/page.en.yml:3:10: error: the text `page.leave` is missing in `fi`"
+    )
+    assert not [line for line in found if "never used" in line and "page." in line]
