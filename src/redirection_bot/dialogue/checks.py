@@ -472,6 +472,9 @@ def _check_missing(
 
 
 def _near(catalog: Catalog, key: str, locale: str) -> str:
+    """A did-you-mean, only where the key looks misspelt (it exists in no locale at all)."""
+    if any(catalog.has(key, other) for other in catalog.locales_present()):
+        return ""
     return did_you_mean(key, catalog.keys(locale))
 
 

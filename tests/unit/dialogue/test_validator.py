@@ -394,6 +394,6 @@ def test_interface_texts_are_used_and_needed_in_every_locale(
     found = problems(write(program=program, locales=locales))
     assert (
         one(found, "page.leave")
-        == "locales/page.en.yml:3:10: error: the text `page.leave` is missing in `fi`"
+        == "locales/page.en.yml:3:11: error: the text `page.leave` is missing in `fi`"
     )
     assert not [line for line in found if "never used" in line and "page." in line]
