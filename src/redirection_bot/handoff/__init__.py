@@ -1,0 +1,1 @@
+"""Handoff to human support: the per-session state machine, office hours, operator channels."""
