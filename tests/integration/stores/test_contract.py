@@ -1,0 +1,136 @@
+"""One contract, three stores: memory, SQLite and a real redis-server behave the same."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from redirection_bot.store import SessionStore, VersionConflict
+from redirection_bot.store.memory import MemoryStore
+from redirection_bot.store.redis import RedisStore
+from redirection_bot.store.sqlite import SqliteStore
+from tests.fixtures.redis import RedisServer
+from tests.helpers import async_wait_until
+
+DAY = 24 * 3600.0
+
+
+@pytest.fixture(
+    params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)],
+)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SessionStore]:
+    made: SessionStore
+    if request.param == "memory":
+        made = MemoryStore()
+    elif request.param == "sqlite":
+        made = SqliteStore(tmp_path / "sessions.sqlite3")
+    else:
+        server: RedisServer = request.getfixturevalue("redis_server")
+        made = RedisStore.from_url(server.url, prefix=f"contract-{uuid.uuid4().hex}:")
+    try:
+        yield made
+    finally:
+        await made.close()
+
+
+async def test_an_unknown_session_is_none(store: SessionStore) -> None:
+    assert await store.get("nobody") is None
+
+
+async def test_a_new_session_is_saved_at_version_one_and_read_back(store: SessionStore) -> None:
+    assert await store.save("a", b"state one", None, DAY) == 1
+    found = await store.get("a")
+    assert found is not None and found.data == b"state one" and found.version == 1
+
+
+async def test_each_save_with_the_version_read_raises_the_version(store: SessionStore) -> None:
+    await store.save("a", b"one", None, DAY)
+    assert await store.save("a", b"two", 1, DAY) == 2
+    assert await store.save("a", b"three", 2, DAY) == 3
+    found = await store.get("a")
+    assert found is not None and (found.data, found.version) == (b"three", 3)
+
+
+@pytest.mark.parametrize("stale", [None, 1, 5])
+async def test_a_stale_writer_is_refused_and_nothing_is_overwritten(
+    store: SessionStore, stale: int | None
+) -> None:
+    await store.save("a", b"one", None, DAY)
+    await store.save("a", b"two", 1, DAY)
+    with pytest.raises(VersionConflict):
+        await store.save("a", b"lost update", stale, DAY)
+    found = await store.get("a")
+    assert found is not None and (found.data, found.version) == (b"two", 2)
+
+
+async def test_saving_a_version_of_a_session_that_does_not_exist_is_refused(
+    store: SessionStore,
+) -> None:
+    with pytest.raises(VersionConflict):
+        await store.save("ghost", b"data", 3, DAY)
+    assert await store.get("ghost") is None
+
+
+async def test_of_two_writers_racing_from_one_version_exactly_one_wins(
+    store: SessionStore,
+) -> None:
+    await store.save("a", b"start", None, DAY)
+    results = await asyncio.gather(
+        *(store.save("a", f"writer {n}".encode(), 1, DAY) for n in range(5)),
+        return_exceptions=True,
+    )
+    winners = [r for r in results if r == 2]
+    assert len(winners) == 1
+    assert all(isinstance(r, VersionConflict) for r in results if r != 2)
+
+
+async def test_delete_removes_at_once_and_forgets_unknown_sessions_quietly(
+    store: SessionStore,
+) -> None:
+    await store.save("a", b"one", None, DAY)
+    await store.save("b", b"other", None, DAY)
+    await store.delete("a")
+    await store.delete("never-there")
+    assert await store.get("a") is None
+    other = await store.get("b")
+    assert other is not None and other.data == b"other"
+    assert await store.save("a", b"fresh start", None, DAY) == 1
+
+
+async def test_an_idle_session_expires_and_can_start_again(store: SessionStore) -> None:
+    await store.save("idle", b"old", None, 0.05)
+    await store.save("busy", b"kept", None, DAY)
+
+    async def gone() -> bool:
+        return await store.get("idle") is None
+
+    await async_wait_until(gone, timeout=10, what="the idle session to expire")
+    await store.expire()
+    assert await store.get("idle") is None
+    kept = await store.get("busy")
+    assert kept is not None and kept.data == b"kept"
+    assert await store.save("idle", b"new", None, DAY) == 1
+
+
+async def test_each_save_renews_the_time_to_live(store: SessionStore) -> None:
+    await store.save("a", b"one", None, 0.05)
+    await store.save("witness", b"short", None, 0.05)
+    await store.save("a", b"two", 1, DAY)
+
+    async def witness_gone() -> bool:
+        return await store.get("witness") is None
+
+    await async_wait_until(witness_gone, timeout=10, what="the first time to live to pass")
+    found = await store.get("a")
+    assert found is not None and found.data == b"two"
+
+
+async def test_any_bytes_survive_the_round_trip(store: SessionStore) -> None:
+    data = bytes(range(256)) * 4
+    await store.save("binary", data, None, DAY)
+    found = await store.get("binary")
+    assert found is not None and found.data == data
