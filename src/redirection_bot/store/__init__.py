@@ -1,9 +1,16 @@
-"""Session stores: where conversation states are kept between turns."""
+"""Session stores: where conversation states are kept between turns.
+
+Three implementations share one contract (tests/integration/stores/test_contract.py):
+``memory`` (the default, one process), ``sqlite`` (one node, survives restarts) and ``redis``
+(several instances). ``open_store`` (store.factory) builds the configured one, wrapped in
+``EncryptedStore`` so that nothing readable reaches the disk or Redis's memory.
+"""
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from redirection_bot.errors import RedirectionBotError
 
@@ -18,6 +25,14 @@ class StoredSession:
 
 class VersionConflict(RedirectionBotError):
     """Someone else saved the session since it was read."""
+
+
+class StoreUnavailable(RedirectionBotError):
+    """The store cannot be reached (Redis restarting, disk full); nothing was changed."""
+
+
+class SessionBusy(RedirectionBotError):
+    """Another instance held the session's lock for longer than the wait allowed."""
 
 
 class SessionStore(Protocol):
@@ -39,3 +54,12 @@ class SessionStore(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class LockingStore(Protocol):
+    """A store that can lock a session across processes (Redis); others are locked in-process."""
+
+    def lock(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Hold the session's lock; raise SessionBusy if it cannot be had in time."""
+        ...

@@ -2,18 +2,35 @@
 
 Each session is one Redis hash (``v``: version, ``d``: data) with Redis's own expiry, so idle
 sessions vanish without a sweeper. The version check and the write run as one Lua script, so
-two instances can never overwrite each other's turn.
+two instances can never overwrite each other's turn. ``lock`` is a per-session lock with an
+expiry (``SET NX PX`` with a random token, released only by its holder), so that two messages
+of one person are handled in order even when they reach two instances at once.
+
+When Redis cannot be reached (restarting, network), every call raises ``StoreUnavailable``;
+the runtime turns that into a clear "try again in a moment" instead of a crash.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import contextlib
+import random
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from redirection_bot.store import StoredSession, VersionConflict
+from redirection_bot.store import SessionBusy, StoredSession, StoreUnavailable, VersionConflict
 
 DEFAULT_PREFIX = "rb:"
+DEFAULT_LOCK_SECONDS = 30.0
+DEFAULT_LOCK_WAIT_SECONDS = 10.0
+_T = TypeVar("_T")
 
 # KEYS[1] the session; ARGV: expected version ('' = must not exist), data, ttl in ms.
 _SAVE = """
@@ -26,24 +43,52 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return version
 """
 
+# Delete the lock only if this holder still owns it (it may have expired and passed on).
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+async def reachable(call: Awaitable[_T]) -> _T:
+    """Await a Redis call, turning "cannot reach Redis" into StoreUnavailable."""
+    try:
+        return await call
+    except _UNREACHABLE as error:
+        raise StoreUnavailable("Redis cannot be reached") from error
+
 
 class RedisStore:
-    """Sessions in Redis under ``<prefix>s:<key>``."""
+    """Sessions in Redis under ``<prefix>s:<key>``, locks under ``<prefix>l:<key>``."""
 
-    def __init__(self, client: Redis, prefix: str = DEFAULT_PREFIX) -> None:
+    def __init__(
+        self,
+        client: Redis,
+        prefix: str = DEFAULT_PREFIX,
+        lock_seconds: float = DEFAULT_LOCK_SECONDS,
+        lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
+    ) -> None:
         self.client = client
         self.prefix = prefix
+        self.lock_seconds = lock_seconds
+        self.lock_wait_seconds = lock_wait_seconds
         self._save = client.register_script(_SAVE)
+        self._release = client.register_script(_RELEASE)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = DEFAULT_PREFIX, **options: Any) -> RedisStore:
-        return cls(Redis.from_url(url, **options), prefix)
+        client = Redis.from_url(
+            url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10
+        )
+        return cls(client, prefix, **options)
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}s:{key}"
 
     async def get(self, key: str) -> StoredSession | None:
-        version, data = await self.client.hmget(self._key(key), ["v", "d"])
+        version, data = await reachable(self.client.hmget(self._key(key), ["v", "d"]))
         if version is None or data is None:
             return None
         return StoredSession(data if isinstance(data, bytes) else data.encode(), int(version))
@@ -53,17 +98,46 @@ class RedisStore:
     ) -> int:
         expected = "" if expected_version is None else str(expected_version)
         ttl_ms = max(1, round(ttl_seconds * 1000))
-        version = int(await self._save(keys=[self._key(key)], args=[expected, data, ttl_ms]))
+        version = int(
+            await reachable(self._save(keys=[self._key(key)], args=[expected, data, ttl_ms]))
+        )
         if version < 0:
             raise VersionConflict("the session was changed by someone else")
         return version
 
     async def delete(self, key: str) -> None:
-        await self.client.delete(self._key(key))
+        await reachable(self.client.delete(self._key(key)))
 
     async def expire(self) -> int:
         """Redis expires sessions itself; nothing is left to sweep."""
         return 0
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await reachable(self.client.ping()))
+        except StoreUnavailable:
+            return False
+
+    @asynccontextmanager
+    async def lock(self, key: str) -> AsyncIterator[None]:
+        name = f"{self.prefix}l:{key}"
+        token = secrets.token_hex(16)
+        await self._acquire(name, token)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(StoreUnavailable):  # if so, the lock expires by itself
+                await reachable(self._release(keys=[name], args=[token]))
+
+    async def _acquire(self, name: str, token: str) -> None:
+        deadline = time.monotonic() + self.lock_wait_seconds
+        pause = 0.002
+        ttl_ms = max(1, round(self.lock_seconds * 1000))
+        while not await reachable(self.client.set(name, token, nx=True, px=ttl_ms)):
+            if time.monotonic() >= deadline:
+                raise SessionBusy("the session is held by another instance")
+            await asyncio.sleep(pause * (1 + random.random()))
+            pause = min(pause * 2, 0.05)
 
     async def close(self) -> None:
         await self.client.aclose()

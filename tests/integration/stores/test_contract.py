@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from redirection_bot.crypto import Keyring
 from redirection_bot.store import SessionStore, VersionConflict
+from redirection_bot.store.encrypted import encrypted
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.store.redis import RedisStore
 from redirection_bot.store.sqlite import SqliteStore
@@ -20,17 +22,27 @@ DAY = 24 * 3600.0
 
 
 @pytest.fixture(
-    params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)],
+    params=[
+        "memory",
+        "sqlite",
+        pytest.param("redis", marks=pytest.mark.redis),
+        "encrypted-sqlite",
+        pytest.param("encrypted-redis", marks=pytest.mark.redis),
+    ],
 )
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SessionStore]:
+    """Each store, and the SQLite and Redis stores behind encryption, as they run in production."""
+    kind = str(request.param)
     made: SessionStore
-    if request.param == "memory":
+    if kind == "memory":
         made = MemoryStore()
-    elif request.param == "sqlite":
+    elif kind.endswith("sqlite"):
         made = SqliteStore(tmp_path / "sessions.sqlite3")
     else:
         server: RedisServer = request.getfixturevalue("redis_server")
         made = RedisStore.from_url(server.url, prefix=f"contract-{uuid.uuid4().hex}:")
+    if kind.startswith("encrypted"):
+        made = encrypted(made, Keyring.generate())
     try:
         yield made
     finally:

@@ -1,0 +1,119 @@
+"""Encryption at rest: AES-256-GCM under the operator's keys, with rotation.
+
+A ``Keyring`` holds one or more 32-byte keys; the first encrypts, every one of them decrypts,
+so a key is rotated by putting a new one first and keeping the old ones until the data they
+sealed has expired. A sealed blob is ``version (1) | key id (4) | nonce (12) | ciphertext+tag``;
+the key id only says which key to try first.
+
+Store keys (session ids, which may be connector identifiers) are never stored as they are:
+``lookup_key`` turns them into a keyed hash, different for every key of the ring.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Iterable, Sequence
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from redirection_bot.errors import ConfigError, RedirectionBotError
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+_FORMAT = 1
+_KEY_ID_BYTES = 4
+_HEADER_BYTES = 1 + _KEY_ID_BYTES + NONCE_BYTES
+KEYS_ENVIRONMENT_VARIABLE = "REDIRECTION_BOT_STORE_KEYS"
+
+
+class DecryptionError(RedirectionBotError):
+    """A sealed blob could not be opened: wrong key, or damaged data."""
+
+
+def new_key_text() -> str:
+    """A fresh random key, as operators write it in config or the environment."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(KEY_BYTES)).decode()
+
+
+def parse_key(text: str, where: str) -> bytes:
+    """A key from its base64 text; ``where`` names the setting, for the error message."""
+    try:
+        stripped = text.strip().rstrip("=")
+        padded = stripped + "=" * (-len(stripped) % 4)
+        key = base64.b64decode(padded.encode(), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise ConfigError(f"{where}: an encryption key must be base64 text") from error
+    if len(key) != KEY_BYTES:
+        raise ConfigError(
+            f"{where}: an encryption key must be {KEY_BYTES} bytes ({len(key)} given); "
+            "make one with `redirection-bot store-key`"
+        )
+    return key
+
+
+def keys_from_environment(environ: dict[str, str] | None = None) -> list[bytes]:
+    """Keys from ``REDIRECTION_BOT_STORE_KEYS`` (comma-separated, newest first)."""
+    text = (environ if environ is not None else dict(os.environ)).get(KEYS_ENVIRONMENT_VARIABLE)
+    if not text:
+        return []
+    return [parse_key(part, KEYS_ENVIRONMENT_VARIABLE) for part in text.split(",") if part.strip()]
+
+
+def _derive(key: bytes, purpose: bytes) -> bytes:
+    return hmac.new(key, b"redirection-bot/" + purpose, hashlib.sha256).digest()
+
+
+class Keyring:
+    """The operator's keys, newest first."""
+
+    def __init__(self, keys: Sequence[bytes]) -> None:
+        if not keys:
+            raise ConfigError("at least one encryption key is needed")
+        for key in keys:
+            if len(key) != KEY_BYTES:
+                raise ConfigError(f"an encryption key must be {KEY_BYTES} bytes")
+        self._keys = list(keys)
+        self._ids = [_derive(key, b"key-id")[:_KEY_ID_BYTES] for key in keys]
+        self._ciphers = [AESGCM(_derive(key, b"seal")) for key in keys]
+        self._lookup = [_derive(key, b"lookup") for key in keys]
+
+    @classmethod
+    def generate(cls) -> Keyring:
+        """A ring with one random key: for stores that live no longer than the process."""
+        return cls([secrets.token_bytes(KEY_BYTES)])
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def seal(self, plaintext: bytes, associated: bytes = b"") -> bytes:
+        """Encrypt with the newest key; ``associated`` is authenticated, not stored."""
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        sealed = self._ciphers[0].encrypt(nonce, plaintext, associated)
+        return bytes([_FORMAT]) + self._ids[0] + nonce + sealed
+
+    def open(self, blob: bytes, associated: bytes = b"") -> bytes:
+        """Decrypt with whichever key sealed the blob; raise DecryptionError otherwise."""
+        if len(blob) < _HEADER_BYTES or blob[0] != _FORMAT:
+            raise DecryptionError("not a sealed blob")
+        key_id, nonce, sealed = blob[1:5], blob[5:_HEADER_BYTES], blob[_HEADER_BYTES:]
+        for index in self._order(key_id):
+            try:
+                return self._ciphers[index].decrypt(nonce, sealed, associated)
+            except InvalidTag:
+                continue
+        raise DecryptionError("no key of the ring opens this blob")
+
+    def _order(self, key_id: bytes) -> Iterable[int]:
+        matching = [i for i, known in enumerate(self._ids) if known == key_id]
+        return matching + [i for i in range(len(self._keys)) if i not in matching]
+
+    def lookup_key(self, name: str, index: int = 0) -> str:
+        """The stored name for ``name`` under key ``index`` (0: the newest)."""
+        digest = hmac.new(self._lookup[index], name.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:24]).decode()

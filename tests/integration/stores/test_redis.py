@@ -1,0 +1,92 @@
+"""Redis specifics: a lock across instances, safe release, and a clear error while Redis is away."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from redirection_bot.store import SessionBusy, StoreUnavailable
+from redirection_bot.store.redis import RedisStore
+from tests.fixtures.redis import RedisServer
+
+pytestmark = pytest.mark.redis
+
+
+def two_instances(server: RedisServer, **options: float) -> tuple[RedisStore, RedisStore]:
+    prefix = f"lock-{uuid.uuid4().hex}:"
+    return (
+        RedisStore.from_url(server.url, prefix=prefix, **options),
+        RedisStore.from_url(server.url, prefix=prefix, **options),
+    )
+
+
+async def test_two_instances_never_hold_one_session_at_once(redis_server: RedisServer) -> None:
+    one, two = two_instances(redis_server)
+    inside: list[str] = []
+    overlaps = 0
+
+    async def turn(store: RedisStore, name: str) -> None:
+        nonlocal overlaps
+        async with store.lock("person"):
+            inside.append(name)
+            if len(inside) > 1:
+                overlaps += 1
+            await asyncio.sleep(0.01)  # a turn's work while holding the lock
+            inside.remove(name)
+
+    try:
+        await asyncio.gather(*(turn(one if n % 2 else two, f"t{n}") for n in range(10)))
+        assert overlaps == 0
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_a_lock_left_by_a_dead_instance_expires(redis_server: RedisServer) -> None:
+    one, two = two_instances(redis_server, lock_seconds=0.2, lock_wait_seconds=5)
+    try:
+        holder = one.lock("person")
+        await holder.__aenter__()  # the instance dies here: it never releases
+        async with two.lock("person"):
+            pass
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_an_expired_holder_does_not_release_the_next_holders_lock(
+    redis_server: RedisServer,
+) -> None:
+    one, two = two_instances(redis_server, lock_seconds=0.2, lock_wait_seconds=5)
+    waiting, _ = two_instances(redis_server, lock_wait_seconds=0.1)
+    waiting.prefix = one.prefix
+    try:
+        late = one.lock("person")
+        await late.__aenter__()
+        async with two.lock("person"):  # got it after the first expired
+            await late.__aexit__(None, None, None)  # the slow first holder finally lets go
+            with pytest.raises(SessionBusy):
+                async with waiting.lock("person"):
+                    pass
+    finally:
+        for store in (one, two, waiting):
+            await store.close()
+
+
+async def test_while_redis_is_away_calls_fail_clearly_and_work_again_after(
+    redis_own: RedisServer,
+) -> None:
+    store = RedisStore.from_url(redis_own.url)
+    try:
+        await store.save("a", b"kept", None, 3600)
+        redis_own.stop()
+        with pytest.raises(StoreUnavailable):
+            await store.get("a")
+        assert not await store.ping()
+        redis_own.start()
+        found = await store.get("a")
+        assert found is not None and found.data == b"kept"
+    finally:
+        await store.close()

@@ -1,0 +1,81 @@
+"""Encryption at rest: sealed data under hashed names; old keys still read; wrong keys never do."""
+
+from __future__ import annotations
+
+import pytest
+
+from redirection_bot.crypto import DecryptionError, Keyring, new_key_text, parse_key
+from redirection_bot.errors import ConfigError
+from redirection_bot.store.encrypted import encrypted
+from redirection_bot.store.memory import MemoryStore
+
+DAY = 86400.0
+
+
+def ring(*keys: bytes) -> Keyring:
+    return Keyring(list(keys))
+
+
+OLD, NEW = bytes(range(32)), bytes(range(1, 33))
+
+
+async def test_the_inner_store_holds_neither_the_session_id_nor_the_text() -> None:
+    inner = MemoryStore()
+    store = encrypted(inner, ring(NEW))
+    await store.save("@person:example.org", b"I want to stop for my family", None, DAY)
+    names = list(inner._sessions)
+    assert names and all("person" not in name for name in names)
+    raw = inner._sessions[names[0]][0].data
+    assert b"family" not in raw and b"stop" not in raw
+    found = await store.get("@person:example.org")
+    assert found is not None and found.data == b"I want to stop for my family"
+
+
+async def test_after_rotation_old_sessions_are_read_and_moved_to_the_new_key() -> None:
+    inner = MemoryStore()
+    await encrypted(inner, ring(OLD)).save("s", b"before rotation", None, DAY)
+    rotated = encrypted(inner, ring(NEW, OLD))
+    found = await rotated.get("s")
+    assert found is not None and found.data == b"before rotation"
+    await rotated.save("s", b"after rotation", found.version, DAY)
+    # Now only the new key is needed: the old one can be dropped.
+    again = await encrypted(inner, ring(NEW)).get("s")
+    assert again is not None and again.data == b"after rotation"
+    assert len(inner) == 1
+
+
+async def test_a_session_sealed_under_a_dropped_key_is_gone_not_an_error() -> None:
+    inner = MemoryStore()
+    await encrypted(inner, ring(OLD)).save("s", b"old", None, DAY)
+    store = encrypted(inner, ring(NEW))
+    assert await store.get("s") is None
+    assert await store.save("s", b"fresh", None, DAY) == 1
+
+
+async def test_a_blob_cannot_be_moved_to_another_session() -> None:
+    inner = MemoryStore()
+    store = encrypted(inner, ring(NEW))
+    keyring = ring(NEW)
+    await store.save("a", b"mine", None, DAY)
+    blob = await inner.get(keyring.lookup_key("a"))
+    assert blob is not None
+    with pytest.raises(DecryptionError):
+        keyring.open(blob.data, keyring.lookup_key("b").encode())
+
+
+def test_every_seal_differs_and_only_the_ring_opens_it() -> None:
+    keyring = ring(NEW)
+    one, two = keyring.seal(b"same"), keyring.seal(b"same")
+    assert one != two and keyring.open(one) == keyring.open(two) == b"same"
+    with pytest.raises(DecryptionError):
+        ring(OLD).open(one)
+    with pytest.raises(DecryptionError):
+        keyring.open(one[:-1] + bytes([one[-1] ^ 1]))
+
+
+def test_keys_are_checked_where_the_operator_wrote_them() -> None:
+    assert len(parse_key(new_key_text(), "store.keys[0]")) == 32
+    with pytest.raises(ConfigError, match=r"store.keys\[1\]: an encryption key must be 32 bytes"):
+        parse_key("c2hvcnQ=", "store.keys[1]")
+    with pytest.raises(ConfigError, match="base64"):
+        parse_key("not base64 at all!", "REDIRECTION_BOT_STORE_KEYS")
