@@ -159,6 +159,34 @@ class Catalog:
         return str(python_i18n.t(f"{self._prefix}.{key}", locale=shown_locale, **(params or {})))
 
 
+@dataclass(frozen=True, slots=True)
+class LocaleFile:
+    """A file of texts: ``<folders>/<namespace>.<locale>.yml`` (``namespace`` None: misnamed)."""
+
+    path: Path
+    namespace: str | None
+    locale: str | None
+
+
+def locale_files(directory: Path) -> list[LocaleFile]:
+    """The YAML files under ``directory``, sorted. Hidden folders and files (a name starting
+    with ``.``) are not texts: they hold tools' data, such as translation records."""
+    found = []
+    for path in sorted(directory.rglob("*")):
+        if path.suffix not in (".yml", ".yaml") or not path.is_file():
+            continue
+        parts = path.relative_to(directory).parts
+        if any(part.startswith(".") for part in parts):
+            continue
+        match = _FILE_NAME.match(path.name)
+        if match is None or not LOCALE_PATTERN.match(match.group("locale")):
+            found.append(LocaleFile(path, None, None))
+            continue
+        namespace = ".".join((*parts[:-1], match.group("namespace")))
+        found.append(LocaleFile(path, namespace, match.group("locale")))
+    return found
+
+
 def load_locale_files(
     directory: Path, diagnostics: Diagnostics, display_root: Path | None = None
 ) -> dict[str, dict[str, Entry]]:
@@ -168,20 +196,15 @@ def load_locale_files(
     if not directory.is_dir():
         diagnostics.error(Span(str(directory), 1, 1), "the locales folder does not exist")
         return entries
-    for path in sorted(directory.rglob("*")):
-        if path.suffix not in (".yml", ".yaml") or not path.is_file():
-            continue
-        shown = display_path(path, display_root)
-        match = _FILE_NAME.match(path.name)
-        if match is None or not LOCALE_PATTERN.match(match.group("locale")):
+    for file in locale_files(directory):
+        shown = display_path(file.path, display_root)
+        if file.namespace is None or file.locale is None:
             diagnostics.error(
                 Span(shown, 1, 1),
                 "a locale file is named `<namespace>.<locale>.yml`, for example `welcome.en.yml`",
             )
             continue
-        folders = path.parent.relative_to(directory).parts
-        namespace = ".".join((*folders, match.group("namespace")))
-        _read_locale_file(path, shown, namespace, match.group("locale"), reader, entries)
+        _read_locale_file(file.path, shown, file.namespace, file.locale, reader, entries)
     return entries
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from redirection_bot.diagnostics import Diagnostics, Span
@@ -21,6 +21,8 @@ from redirection_bot.dialogue.model import (
 from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX, EngineKeys
 from redirection_bot.i18n import Catalog, Entry, FallbackPolicy, placeholders
 from redirection_bot.suggest import did_you_mean
+from redirection_bot.translation.records import LocaleRecords
+from redirection_bot.translation.status import TranslationStatus, translation_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,7 @@ def run_checks(
     diagnostics: Diagnostics,
     extra_entry_flows: Iterable[str] = (),
     extra_text_uses: Iterable[TextUse] = (),
+    translation_records: Mapping[str, LocaleRecords] | None = None,
 ) -> None:
     """Every whole-program check. ``registered_actions`` None skips the action registry check."""
     check_targets(program, diagnostics)
@@ -54,6 +57,7 @@ def run_checks(
     check_slots_are_set(program, diagnostics)
     check_texts(program, catalog, diagnostics, extra_text_uses)
     check_slots_set_before_shown(program, catalog, edges, diagnostics, extra_entry_flows)
+    check_translations_up_to_date(program, catalog, translation_records or {}, diagnostics)
 
 
 # --- targets and structure ---------------------------------------------------------------------
@@ -600,3 +604,32 @@ def check_slots_set_before_shown(
                         f"`{message.key}` shows `{name}`, which may not be answered yet when `{node.id}` is reached"
                         " (it will show as not answered)",
                     )
+
+
+def check_translations_up_to_date(
+    program: Program,
+    catalog: Catalog,
+    records: Mapping[str, LocaleRecords],
+    diagnostics: Diagnostics,
+) -> None:
+    """Warn where a translation was made from a source text that has changed since (needs update).
+
+    Only recorded translations are judged: one with no record is "untracked", which
+    ``redirection-bot i18n status`` lists (docs/translating.md).
+    """
+    source_locale = program.default_locale
+    for locale, locale_records in sorted(records.items()):
+        if locale_records.source_locale != source_locale:
+            diagnostics.warning(
+                locale_records.span,
+                f"these records were made against `{locale_records.source_locale}`, but the "
+                f"program's default locale is `{source_locale}`: they are not checked",
+            )
+            continue
+        for row in translation_rows(catalog, records, locale, source_locale):
+            if row.status is TranslationStatus.NEEDS_UPDATE and row.translation is not None:
+                diagnostics.warning(
+                    row.translation.span,
+                    f"needs update: the `{source_locale}` text of `{row.key}` has changed since "
+                    f"this `{locale}` translation was made (`redirection-bot i18n export --locale {locale}`)",
+                )

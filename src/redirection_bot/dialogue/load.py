@@ -22,6 +22,7 @@ from redirection_bot.i18n import (
     placeholders,
 )
 from redirection_bot.services import ServicesDirectory, load_services
+from redirection_bot.translation.records import load_translation_records
 from redirection_bot.yaml_source import read_yaml_file
 
 PROGRAM_FILE = "program.yaml"
@@ -83,6 +84,7 @@ def check_program(
     )
     flows = _read_flows(sources, header.slots if header else None, diagnostics, display_root)
     entries = load_locale_files(sources.locales, diagnostics, display_root)
+    records = load_translation_records(sources.locales, diagnostics, display_root)
     services_path = sources.dialogues / SERVICES_FILE
     services = (
         load_services(services_path, display_path(services_path, display_root), today, diagnostics)
@@ -115,7 +117,14 @@ def check_program(
         interface_texts=header.interface_texts,
     )
     service_uses = [TextUse(key, span) for key, span in services.text_keys()]
-    run_checks(program, catalog, registered_actions, diagnostics, extra_text_uses=service_uses)
+    run_checks(
+        program,
+        catalog,
+        registered_actions,
+        diagnostics,
+        extra_text_uses=service_uses,
+        translation_records=records,
+    )
     program = replace(program, lexicon=_lexicon(program, catalog))
     loaded = LoadedProgram(program, catalog, services, sources, tuple(diagnostics.warnings))
     return loaded, diagnostics
