@@ -16,9 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from redirection_bot.diagnostics import Diagnostics, Span
-from redirection_bot.dialogue.model import CommandName, Program
+from redirection_bot.dialogue.model import CommandName, Node, Program, SlotType
 from redirection_bot.dialogue.schema import SchemaReader
-from redirection_bot.engine import ChoicePicked, CommandGiven, Event, Start, Text
+from redirection_bot.engine import (
+    ChoicePicked,
+    CommandGiven,
+    Event,
+    SessionState,
+    Start,
+    Text,
+    Waiting,
+    step,
+)
 from redirection_bot.i18n import display_path
 from redirection_bot.render import Shown, ShownEnd, ShownHandoff, ShownMessage
 from redirection_bot.runtime import Reply, Runtime
@@ -52,6 +61,8 @@ class ScriptResult:
     failure: str | None
     failure_span: Span | None
     visited: frozenset[str]
+    picked: frozenset[str] = frozenset()
+    """Choices the person took, as ``flow.node:choice``."""
 
     @property
     def passed(self) -> bool:
@@ -60,14 +71,25 @@ class ScriptResult:
 
 @dataclass(frozen=True, slots=True)
 class FlowCoverage:
+    """How much of one flow the conversation tests went through."""
+
     flow: str
     visited: int
     total: int
     missing: tuple[str, ...]
+    """Nodes no test passed through."""
+    choices_picked: int = 0
+    choices_total: int = 0
+    missing_choices: tuple[str, ...] = ()
+    """Choices no test took, as ``node:choice``."""
 
     @property
     def percent(self) -> float:
         return 100.0 * self.visited / self.total if self.total else 100.0
+
+    @property
+    def choices_percent(self) -> float:
+        return 100.0 * self.choices_picked / self.choices_total if self.choices_total else 100.0
 
 
 def find_test_files(paths: Iterable[Path]) -> list[Path]:
@@ -156,22 +178,71 @@ async def run_script(runtime: Runtime, script: ConversationScript) -> ScriptResu
     """Play one conversation against the runtime; stop at the first step that does not hold."""
     session = f"test-{uuid.uuid4().hex}"
     visited: set[str] = set()
+    picked: set[str] = set()
     reply = await runtime.handle(session, Start(script.locale))
     visited.update(reply.trace)
     pending: list[Shown] = list(reply.shown)
     try:
-        for step in script.steps:
-            if step.kind in PERSON_STEPS:
-                reply = await runtime.handle(session, _event(step))
+        for script_step in script.steps:
+            if script_step.kind in PERSON_STEPS:
+                before = reply.state
+                event = _event(script_step)
+                reply = await runtime.handle(session, event)
                 visited.update(reply.trace)
+                picked.update(_choice_taken(runtime.loaded.program, before, event, reply.trace))
                 pending = list(reply.shown)
             else:
-                pending = _expect(runtime.loaded.program, step, pending, reply)
+                pending = _expect(runtime.loaded.program, script_step, pending, reply)
     except _Failure as failure:
-        return ScriptResult(script, failure.message, failure.span, frozenset(visited))
+        return ScriptResult(
+            script, failure.message, failure.span, frozenset(visited), frozenset(picked)
+        )
     finally:
         await runtime.erase(session)
-    return ScriptResult(script, None, None, frozenset(visited))
+    return ScriptResult(script, None, None, frozenset(visited), frozenset(picked))
+
+
+def coverable_choices(program: Program, node: Node) -> list[str]:
+    """The choices of a node that coverage counts: its own, and the values offered for a
+    choice, list or yes/no answer (not numbers, which are a range)."""
+    found = [choice.id for choice in node.choices]
+    declared = program.slots.get(node.input.slot) if node.input is not None else None
+    if declared is not None and declared.type in (SlotType.CHOICE, SlotType.LIST, SlotType.BOOLEAN):
+        found = [*declared.quick_reply_values(), *found]
+    return found
+
+
+def _choice_taken(
+    program: Program, before: SessionState | None, event: Event, trace: tuple[str, ...]
+) -> list[str]:
+    """Which choice of the waiting node an event took, if any (``flow.node:choice``).
+
+    A pressed button names its choice. For typed words, the engine is asked (it is pure)
+    what each choice would have done; the choice whose turn is the same as the typed
+    words' turn is the one they matched, provided the runtime did run that turn.
+    """
+    if before is None or before.waiting is not Waiting.ANSWER or before.at is None:
+        return []
+    node = (
+        program.flows[before.at.flow].nodes.get(before.at.node)
+        if before.at.flow in program.flows
+        else None
+    )
+    if node is None:
+        return []
+    choices = coverable_choices(program, node)
+    where = f"{node.qualified_id}:"
+    if isinstance(event, ChoicePicked):
+        return [where + event.choice] if event.choice in choices else []
+    if not isinstance(event, Text):
+        return []
+    typed = step(program, before, event)
+    if trace[: len(typed.trace)] != typed.trace:
+        return []
+    for choice in choices:
+        if step(program, before, ChoicePicked(choice)) == typed:
+            return [where + choice]
+    return []
 
 
 def _event(step: ScriptStep) -> Event:
@@ -274,9 +345,11 @@ def _slot_text(value: Any) -> str:
 
 
 def node_coverage(program: Program, results: Iterable[ScriptResult]) -> list[FlowCoverage]:
-    """Per flow, how many nodes the conversations passed through."""
+    """Per flow, the nodes the conversations passed through and the choices they took."""
     visited: dict[str, set[str]] = defaultdict(set)
+    picked: set[str] = set()
     for result in results:
+        picked.update(result.picked)
         for qualified in result.visited:
             flow_id, _sep, node_id = qualified.partition(".")
             visited[flow_id].add(node_id)
@@ -284,5 +357,21 @@ def node_coverage(program: Program, results: Iterable[ScriptResult]) -> list[Flo
     for flow in program.flows.values():
         seen = visited[flow.id] & set(flow.nodes)
         missing = tuple(node for node in flow.nodes if node not in seen)
-        report.append(FlowCoverage(flow.id, len(seen), len(flow.nodes), missing))
+        choices = [
+            f"{node.id}:{choice}"
+            for node in flow.nodes.values()
+            for choice in coverable_choices(program, node)
+        ]
+        missing_choices = tuple(c for c in choices if f"{flow.id}.{c}" not in picked)
+        report.append(
+            FlowCoverage(
+                flow.id,
+                len(seen),
+                len(flow.nodes),
+                missing,
+                len(choices) - len(missing_choices),
+                len(choices),
+                missing_choices,
+            )
+        )
     return report

@@ -22,7 +22,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "paths", nargs="*", type=Path, help=f"test files or folders (default: {DEFAULT_TESTS})"
     )
     parser.add_argument(
-        "--coverage", action="store_true", help="report which nodes the tests pass through"
+        "--coverage",
+        action="store_true",
+        help="report, per flow, the nodes the tests pass through and the choices they take",
+    )
+    parser.add_argument(
+        "--coverage-html",
+        type=Path,
+        metavar="DIR",
+        help="also write the coverage report as DIR/index.html",
     )
 
 
@@ -61,9 +69,24 @@ def run(args: argparse.Namespace) -> int:
             )
             print(f"FAIL {where}: {result.script.name}: {result.failure}")
     print(f"{len(results) - failed} passed, {failed} failed")
+    coverage = node_coverage(loaded.program, results)
     if args.coverage:
-        print("node coverage:")
-        for flow in node_coverage(loaded.program, results):
-            missing = f" (not visited: {', '.join(flow.missing)})" if flow.missing else ""
-            print(f"  {flow.flow}: {flow.visited}/{flow.total} nodes, {flow.percent:.0f}%{missing}")
+        print("coverage (nodes visited, choices taken):")
+        for flow in coverage:
+            print(
+                f"  {flow.flow}: {flow.visited}/{flow.total} nodes, {flow.percent:.0f}%; "
+                f"{flow.choices_picked}/{flow.choices_total} choices, {flow.choices_percent:.0f}%"
+            )
+            if flow.missing:
+                print(f"    nodes not visited: {', '.join(flow.missing)}")
+            if flow.missing_choices:
+                print(f"    choices not taken: {', '.join(flow.missing_choices)}")
+    if args.coverage_html is not None:
+        from redirection_bot.coverage_report import coverage_html  # noqa: PLC0415
+
+        args.coverage_html.mkdir(parents=True, exist_ok=True)
+        page = args.coverage_html / "index.html"
+        title = f"{loaded.program.id} {loaded.program.version}"
+        page.write_text(coverage_html(coverage, results, title), encoding="utf-8")
+        print(f"coverage report: {page}")
     return 1 if failed or not results else 0
