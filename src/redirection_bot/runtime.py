@@ -9,7 +9,6 @@ loaded, and is moved to the program's home node otherwise.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -38,7 +37,17 @@ from redirection_bot.engine.outputs import Message
 from redirection_bot.errors import ActionError, EngineError
 from redirection_bot.logs import log_event, session_tag
 from redirection_bot.render import Renderer, Shown, ShownMessage, plain_text
-from redirection_bot.store import SessionStore, VersionConflict
+from redirection_bot.resume import (
+    RESUME_ACTION,
+    PhraseAttempt,
+    PhraseKey,
+    ResumeKeys,
+    ResumeVault,
+    new_phrase,
+    read_phrase,
+)
+from redirection_bot.store import LockingStore, SessionStore, VersionConflict
+from redirection_bot.store.record import SessionRecord
 
 DEFAULT_SESSION_TTL_SECONDS = 24 * 3600
 DEFAULT_MAX_TEXT_LENGTH = 2000
@@ -66,6 +75,16 @@ class RuntimeSettings:
     max_text_length: int = DEFAULT_MAX_TEXT_LENGTH
 
 
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """What the store holds for a session besides its state."""
+
+    version: int | None = None
+    """The version read (None: nothing stored yet)."""
+    resume: str | None = None
+    """The name of the copy parked under the person's resume phrase."""
+
+
 @dataclass(slots=True)
 class _LockEntry:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -82,6 +101,7 @@ class Runtime:
         actions: ActionRunner,
         settings: RuntimeSettings | None = None,
         clock: Callable[[], float] = time.monotonic,
+        resume: ResumeVault | None = None,
     ) -> None:
         self._loaded = loaded
         self._versions: dict[str, LoadedProgram] = {loaded.program.version: loaded}
@@ -90,6 +110,8 @@ class Runtime:
         self.settings = settings or RuntimeSettings()
         self._clock = clock
         self._locks: dict[str, _LockEntry] = {}
+        self._resume = resume or ResumeVault(store)
+        self._parking: dict[str, PhraseKey] = {}
 
     @property
     def loaded(self) -> LoadedProgram:
@@ -107,17 +129,24 @@ class Runtime:
         started = self._clock()
         async with self._session_lock(session_id):
             stored = await self._store.get(session_id)
-            state = self._decode(stored.data) if stored is not None else None
-            version = stored.version if stored is not None else None
-            if state is None:
+            record = self._decode(stored.data) if stored is not None else None
+            kept = _Kept(
+                stored.version if stored is not None else None,
+                record.resume if record is not None else None,
+            )
+            if record is None:
                 locale = event.locale if isinstance(event, Start) else None
                 state = new_state(self._loaded.program, locale)
-                version = None
-            loaded = self._versions.get(state.program_version, self._loaded)
-            if isinstance(event, Text) and len(event.text) > self.settings.max_text_length:
-                reply = await self._too_long(session_id, loaded, state, version)
             else:
-                reply = await self._turn(session_id, loaded, state, version, event)
+                state = record.state
+            loaded = self._versions.get(state.program_version, self._loaded)
+            phrase = self._phrase_attempt(loaded, state, event)
+            if isinstance(event, Text) and len(event.text) > self.settings.max_text_length:
+                reply = await self._too_long(session_id, loaded, state, kept)
+            elif phrase is not None:
+                reply = await self._restore(session_id, loaded, state, kept, phrase)
+            else:
+                reply = await self._turn(session_id, loaded, state, kept, event)
         log_event(
             "turn handled",
             session=session_tag(session_id),
@@ -132,11 +161,13 @@ class Runtime:
         session_id: str,
         loaded: LoadedProgram,
         state: SessionState,
-        version: int | None,
+        kept: _Kept,
         event: Event,
+        notice: Message | None = None,
     ) -> Reply:
+        self._parking.pop(session_id, None)  # left by a turn that failed before it was saved
         turn = step(loaded.program, state, event)
-        outputs = list(turn.outputs)
+        outputs = [notice, *turn.outputs] if notice is not None else list(turn.outputs)
         trace = list(turn.trace)
         for _ in range(MAX_ACTIONS_PER_TURN):
             request = _pending_action(turn)
@@ -149,11 +180,17 @@ class Runtime:
         else:
             raise EngineError("too many actions in one turn")
         erase = any(isinstance(output, End) and output.erase for output in outputs)
+        parking = self._parking.pop(session_id, None)
         if erase:
             await self._store.delete(session_id)
+            if kept.resume is not None:
+                await self._resume.forget(kept.resume)
             final: SessionState | None = None
+        elif parking is not None:
+            await self._park(session_id, turn.state, kept, parking)
+            final = turn.state
         else:
-            await self._save(session_id, turn.state, version)
+            await self._save(session_id, turn.state, kept)
             final = turn.state
         shown = Renderer(loaded.catalog).outputs(
             [o for o in outputs if not isinstance(o, ActionRequest)], turn.state.locale
@@ -161,45 +198,128 @@ class Runtime:
         return Reply(tuple(shown), turn.state.locale, final, tuple(trace))
 
     async def _too_long(
-        self, session_id: str, loaded: LoadedProgram, state: SessionState, version: int | None
+        self, session_id: str, loaded: LoadedProgram, state: SessionState, kept: _Kept
     ) -> Reply:
         notice = Message(EngineKeys.TOO_LONG)
         turn = step(loaded.program, state, CommandGiven(CommandName.REPEAT))
-        await self._save(session_id, turn.state, version)
+        await self._save(session_id, turn.state, kept)
         shown = Renderer(loaded.catalog).outputs([notice, *turn.outputs], turn.state.locale)
         return Reply(tuple(shown), turn.state.locale, turn.state, turn.trace)
 
     async def _run_action(
         self, session_id: str, loaded: LoadedProgram, state: SessionState, action: str
     ) -> ActionResult:
+        if action == RESUME_ACTION:
+            return await self._offer_phrase(session_id)
         try:
             return await self._actions.run(ActionCall(action, state, session_tag(session_id)))
         except ActionError as error:
             log_event("action failed", action=action, error=type(error.__cause__ or error).__name__)
             return ActionResult(action, failed=True)
 
-    async def _save(self, session_id: str, state: SessionState, version: int | None) -> None:
-        data = json.dumps(state.to_json(), separators=(",", ":")).encode()
+    async def _save(
+        self, session_id: str, state: SessionState, kept: _Kept, resume: str | None = None
+    ) -> None:
+        data = SessionRecord(state, resume or kept.resume).encode()
         try:
-            await self._store.save(session_id, data, version, self.settings.session_ttl_seconds)
+            await self._store.save(
+                session_id, data, kept.version, self.settings.session_ttl_seconds
+            )
         except VersionConflict:
             log_event("session conflict", session=session_tag(session_id))
             raise
 
-    def _decode(self, data: bytes) -> SessionState | None:
+    def _decode(self, data: bytes) -> SessionRecord | None:
         try:
-            return SessionState.from_json(json.loads(data))
-        except (ValueError, EngineError):
+            return SessionRecord.decode(data)
+        except EngineError:
             log_event("session unreadable")
             return None
 
+    # --- resume phrases ------------------------------------------------------------------------
+
+    def _phrase_attempt(
+        self, loaded: LoadedProgram, state: SessionState, event: Event
+    ) -> PhraseAttempt | None:
+        """A typed phrase, when the program offers phrases. Where the person is asked for their
+        own words, only a phrase with a right check word counts: anything else is an answer."""
+        if not isinstance(event, Text) or RESUME_ACTION not in loaded.program.actions:
+            return None
+        attempt = read_phrase(event.text)
+        if attempt is None or attempt.checked:
+            return attempt
+        at = state.at
+        if state.waiting is Waiting.ANSWER and at is not None:
+            node = loaded.program.node(at.flow, at.node)
+            if node.input is not None:
+                return None
+        return attempt
+
+    async def _offer_phrase(self, session_id: str) -> ActionResult:
+        """A new phrase, shown once; the session is parked under it when the turn is saved."""
+        words = new_phrase()
+        self._parking[session_id] = await self._resume.key_for(words)
+        log_event("resume phrase given", session=session_tag(session_id))
+        days = round(self._resume.ttl_seconds / 86400)
+        shown = Message(ResumeKeys.PHRASE, {"phrase": " ".join(words), "days": days})
+        return ActionResult(RESUME_ACTION, messages=(shown,))
+
+    async def _park(
+        self, session_id: str, state: SessionState, kept: _Kept, key: PhraseKey
+    ) -> None:
+        await self._resume.park(key, SessionRecord(state).encode())
+        await self._save(session_id, state, kept, key.name)
+        if kept.resume is not None and kept.resume != key.name:
+            await self._resume.forget(kept.resume)  # a new phrase replaces the one given before
+
+    async def _restore(
+        self,
+        session_id: str,
+        loaded: LoadedProgram,
+        state: SessionState,
+        kept: _Kept,
+        phrase: PhraseAttempt,
+    ) -> Reply:
+        """Bring back the session parked under ``phrase``; every failure gets the same answer."""
+        parked: SessionRecord | None = None
+        key: PhraseKey | None = None
+        if phrase.checked and await self._resume.limiter.allow(session_id):
+            key = await self._resume.key_for(phrase.words)
+            data = await self._resume.open(key)
+            parked = self._decode(data) if data is not None else None
+        repeat = CommandGiven(CommandName.REPEAT)
+        if parked is None or key is None:
+            log_event("resume failed", session=session_tag(session_id))
+            return await self._turn(
+                session_id, loaded, state, kept, repeat, Message(ResumeKeys.NOT_FOUND)
+            )
+        await self._resume.limiter.forgive(session_id)
+        log_event("resume restored", session=session_tag(session_id))
+        restored = self._versions.get(parked.state.program_version, self._loaded)
+        return await self._turn(
+            session_id,
+            restored,
+            parked.state,
+            _Kept(kept.version, key.name),
+            repeat,
+            Message(ResumeKeys.RESTORED),
+        )
+
+    # --- locks ---------------------------------------------------------------------------------
+
     @asynccontextmanager
     async def _session_lock(self, session_id: str) -> AsyncIterator[None]:
+        """One turn at a time per session: in this process, and across processes when the store
+        can lock (Redis)."""
         entry = self._locks.setdefault(session_id, _LockEntry())
         entry.users += 1
         try:
             async with entry.lock:
-                yield
+                if isinstance(self._store, LockingStore):
+                    async with self._store.lock(session_id):
+                        yield
+                else:
+                    yield
         finally:
             entry.users -= 1
             if entry.users == 0:
@@ -209,12 +329,18 @@ class Runtime:
 
     async def state(self, session_id: str) -> SessionState | None:
         stored = await self._store.get(session_id)
-        return self._decode(stored.data) if stored is not None else None
+        record = self._decode(stored.data) if stored is not None else None
+        return record.state if record is not None else None
 
     async def erase(self, session_id: str) -> None:
-        """Delete a session at once ("leave now", "erase my conversation")."""
+        """Delete a session at once ("leave now", "erase my conversation"), and the copy kept
+        under its resume phrase."""
         async with self._session_lock(session_id):
+            stored = await self._store.get(session_id)
+            record = self._decode(stored.data) if stored is not None else None
             await self._store.delete(session_id)
+            if record is not None and record.resume is not None:
+                await self._resume.forget(record.resume)
         log_event("session erased", session=session_tag(session_id))
 
     async def plan_text(self, session_id: str, action: str = "action_plan_summary") -> str | None:

@@ -1,0 +1,259 @@
+"""Resume phrases: given at a module's end, typed anywhere later, unreadable without them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from redirection_bot.dialogue.load import LoadedProgram
+from redirection_bot.dialogue.model import CommandName
+from redirection_bot.engine import ChoicePicked, CommandGiven, Start, Text
+from redirection_bot.resume import (
+    PHRASE_WORDS,
+    AttemptLimiter,
+    ResumeVault,
+    check_word,
+    derive_key,
+    new_phrase,
+    read_phrase,
+    word_list,
+)
+from redirection_bot.runtime import Reply, Runtime
+from redirection_bot.store.memory import MemoryStore
+from redirection_bot.testing import MINIMAL_PROGRAM, RasaActionRunner, load, write_program
+from tests.helpers import async_wait_until
+
+FAST_COST = 2**10
+
+PROGRAM = MINIMAL_PROGRAM.replace(
+    "commands:",
+    """\
+  why:
+    type: text
+    max_length: 200
+actions:
+  action_resume_phrase:
+    texts: resume
+    params: [phrase, days]
+commands:""",
+)
+
+FLOWS = {
+    "main": """\
+flow: main
+start: ask
+nodes:
+  ask:
+    say: main.question
+    input: mood
+    next: why
+  why:
+    say: main.why
+    input: why
+    next: module_end
+  module_end:
+    say: main.module_end
+    choices:
+      - id: keep
+        label: resume.offer
+        call: keep_my_place
+      - id: onward
+        label: main.go_on
+        next: bye
+  bye:
+    say: main.bye
+    end: true
+""",
+    "keep_my_place": """\
+flow: keep_my_place
+start: explain
+nodes:
+  explain:
+    say: resume.explain
+    choices:
+      - id: yes_please
+        label: main.yes_please
+        next: give
+      - id: not_now
+        label: main.not_now
+        next: done
+  give:
+    action: action_resume_phrase
+    next: done
+  done:
+    return: true
+""",
+}
+
+LOCALES = {
+    "main.en.yml": """\
+en:
+  question: "How are you?"
+  mood_good: "Good"
+  mood_bad: "Bad"
+  why: "What would you like to change?"
+  module_end: "That was the first module."
+  go_on: "Go on"
+  yes_please: "Yes, please"
+  not_now: "Not now"
+  bye: "Bye, you said %{mood}."
+""",
+    "resume.en.yml": (Path(__file__).resolve().parents[2] / "locales" / "resume.en.yml").read_text(
+        encoding="utf-8"
+    ),
+}
+
+
+@pytest.fixture
+def program(tmp_path: Path) -> LoadedProgram:
+    return load(write_program(tmp_path, PROGRAM, FLOWS, LOCALES), tmp_path)
+
+
+def runtime_over(program: LoadedProgram, store: MemoryStore, window: float = 600) -> Runtime:
+    limiter = AttemptLimiter(store, per_session=3, window_seconds=window)
+    vault = ResumeVault(store, limiter=limiter, cost=FAST_COST)
+    return Runtime(program, store, RasaActionRunner(program), resume=vault)
+
+
+def keys(reply: Reply) -> list[str]:
+    return [m.key for m in reply.messages]
+
+
+async def reach_module_end(runtime: Runtime, session: str) -> None:
+    await runtime.handle(session, Start())
+    await runtime.handle(session, ChoicePicked("bad"))
+    reply = await runtime.handle(session, Text("sleep earlier and call my brother"))
+    assert keys(reply)[-1] == "main.module_end"
+
+
+async def get_phrase(runtime: Runtime, session: str) -> str:
+    await reach_module_end(runtime, session)
+    assert keys(await runtime.handle(session, ChoicePicked("keep"))) == ["resume.explain"]
+    reply = await runtime.handle(session, ChoicePicked("yes_please"))
+    assert keys(reply) == ["resume.phrase", "main.module_end"]
+    shown = reply.messages[0].text
+    assert "They work for 30 days" in shown
+    return shown.split("Your words are: ")[1].split("\n")[0]
+
+
+async def test_the_phrase_brings_a_person_back_in_another_channel(
+    program: LoadedProgram,
+) -> None:
+    store = MemoryStore()
+    runtime = runtime_over(program, store)
+    phrase = await get_phrase(runtime, "webchat:one")
+    assert len(phrase.split()) == PHRASE_WORDS
+    await runtime.handle("matrix:two", Start())
+    reply = await runtime.handle("matrix:two", Text(phrase.upper().replace(" ", "-")))
+    assert keys(reply) == ["resume.restored", "main.module_end"]
+    state = await runtime.state("matrix:two")
+    assert state is not None
+    assert state.slots == {"mood": "bad", "why": "sleep earlier and call my brother"}
+    assert keys(await runtime.handle("matrix:two", ChoicePicked("onward"))) == ["main.bye"]
+
+
+async def test_nothing_kept_shows_the_phrase_or_the_saved_words(program: LoadedProgram) -> None:
+    store = MemoryStore()
+    runtime = runtime_over(program, store)
+    phrase = await get_phrase(runtime, "s1")
+    (name,) = [n for n in store._sessions if n.startswith("resume:")]
+    raw = store._sessions[name][0].data
+    assert b"brother" not in raw and b"bad" not in raw
+    assert all(word.encode() not in raw for word in phrase.split())
+    assert all(word not in name for word in phrase.split())
+
+
+async def test_every_failure_gets_the_same_gentle_answer_and_loses_nothing(
+    program: LoadedProgram,
+) -> None:
+    runtime = runtime_over(program, MemoryStore())
+    await reach_module_end(runtime, "s1")
+    never_given = new_phrase()
+    typo = (*never_given[:-1], next(w for w in word_list() if w != never_given[-1]))
+    for attempt in (never_given, typo):
+        reply = await runtime.handle("s1", Text(" ".join(attempt)))
+        assert keys(reply) == ["resume.not_found", "main.module_end"]
+    state = await runtime.state("s1")
+    assert state is not None and state.slots["why"] == "sleep earlier and call my brother"
+
+
+async def test_after_too_many_tries_even_the_right_phrase_waits_for_a_quiet_moment(
+    program: LoadedProgram,
+) -> None:
+    store = MemoryStore()
+    runtime = runtime_over(program, store, window=0.3)
+    phrase = await get_phrase(runtime, "owner")
+    await runtime.handle("guesser", Start())
+    for _ in range(3):
+        await runtime.handle("guesser", Text(" ".join(new_phrase())))
+    reply = await runtime.handle("guesser", Text(phrase))
+    assert keys(reply)[0] == "resume.not_found"
+
+    async def quiet_again() -> bool:
+        return await store.get("attempts:session:guesser") is None
+
+    await async_wait_until(quiet_again, timeout=10, what="the attempt window to pass")
+    reply = await runtime.handle("guesser", Text(phrase))
+    assert keys(reply)[0] == "resume.restored"
+
+
+async def test_erasing_after_coming_back_erases_the_saved_copy_too(
+    program: LoadedProgram,
+) -> None:
+    store = MemoryStore()
+    runtime = runtime_over(program, store)
+    phrase = await get_phrase(runtime, "s1")
+    await runtime.handle("s2", Text(phrase))
+    await runtime.handle("s2", CommandGiven(CommandName.STOP))
+    assert not [name for name in store._sessions if name.startswith("resume:")]
+    assert keys(await runtime.handle("s3", Text(phrase)))[0] == "resume.not_found"
+
+
+async def test_a_new_phrase_replaces_the_one_given_before(program: LoadedProgram) -> None:
+    runtime = runtime_over(program, MemoryStore())
+    first = await get_phrase(runtime, "s1")
+    await runtime.handle("s1", ChoicePicked("keep"))
+    second_reply = await runtime.handle("s1", ChoicePicked("yes_please"))
+    second = second_reply.messages[0].text.split("Your words are: ")[1].split("\n")[0]
+    assert second != first
+    assert keys(await runtime.handle("s2", Text(first)))[0] == "resume.not_found"
+    assert keys(await runtime.handle("s3", Text(second)))[0] == "resume.restored"
+
+
+async def test_where_own_words_are_asked_a_phrase_shaped_answer_is_an_answer(
+    program: LoadedProgram,
+) -> None:
+    runtime = runtime_over(program, MemoryStore())
+    await runtime.handle("s1", Start())
+    await runtime.handle("s1", ChoicePicked("good"))
+    answer = "Calm, walk, sleep, music, relax, cheer"
+    attempt = read_phrase(answer)
+    assert attempt is not None and not attempt.checked
+    reply = await runtime.handle("s1", Text(answer))
+    assert keys(reply) == ["main.module_end"]
+    state = await runtime.state("s1")
+    assert state is not None and state.slots["why"] == answer
+
+
+def test_phrases_are_read_whatever_the_separators_and_the_check_word_catches_typos() -> None:
+    words = new_phrase()
+    attempt = read_phrase("  " + ", ".join(w.capitalize() for w in words) + "!")
+    assert attempt is not None and attempt.words == words and attempt.checked
+    assert check_word(words[:-1]) == words[-1]
+    assert read_phrase("I want to stop now please") is None
+    assert read_phrase(" ".join(words[:-1])) is None
+
+
+def test_the_word_list_is_long_enough_and_plain() -> None:
+    words = word_list()
+    assert len(words) >= 800 and len(set(words)) == len(words)
+    assert all(word.isalpha() and word.islower() and 3 <= len(word) <= 5 for word in words)
+
+
+def test_the_key_and_the_name_both_depend_on_every_word() -> None:
+    words = new_phrase()
+    one = derive_key(words, FAST_COST)
+    assert derive_key(words, FAST_COST) == one
+    other = derive_key((*words[:-1], "zebra" if words[-1] != "zebra" else "acorn"), FAST_COST)
+    assert other.name != one.name and other.cipher_key != one.cipher_key
