@@ -1,0 +1,14 @@
+"""The Matrix connector: people reach the program in direct chats, end-to-end encrypted.
+
+``MatrixConnector`` (entry point ``matrix``) is configured under ``connectors: matrix:``; see
+``docs/matrix.md``. Modules: ``settings`` (options), ``client`` (matrix-nio, wrapped once),
+``updates`` (what a sync brings, typed), ``bot`` (rooms and exactly-once replies),
+``ledger`` (its SQLite record), ``content`` (message content), ``texts`` (its own texts),
+``patience`` (backoff), ``connector`` (the sync loop).
+"""
+
+from __future__ import annotations
+
+from .connector import MatrixConnector
+
+__all__ = ["MatrixConnector"]

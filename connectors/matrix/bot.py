@@ -1,0 +1,434 @@
+"""The bot's behaviour in rooms: which rooms it talks in, and replies that are sent exactly once.
+
+One room is one session, stored under a keyed hash of the room id. Every incoming event is
+turned into a reply through the ledger (``ledger.py``): skipped if already handled, marked
+pending while the runtime handles it, then recorded with its replies in one transaction.
+Replies are sent by one sender per room, in order, with transaction ids derived from the
+session and the event they answer, so that a resend after a crash is recognised by the
+homeserver. The sync token is saved by the caller only after ``handle_batch`` returns.
+
+Room rules: invites to rooms not marked direct are refused (unless ``direct_only`` is off);
+a room with more than the person and the bot is left with a message, and the session erased;
+a room the person left is left and erased; messages from before the bot joined are history
+and never answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from redirection_bot.dialogue.model import CommandName
+from redirection_bot.engine import CommandGiven, Event, SessionState, Start, Text
+from redirection_bot.logs import log_event, session_tag
+from redirection_bot.render import ShownEnd
+from redirection_bot.runtime import Reply, Runtime
+
+from .client import MatrixClient, RateLimited, Refused, Unreachable
+from .content import (
+    file_content,
+    notice_content,
+    plan_text_content,
+    turn_content,
+)
+from .ledger import Ledger, OutboxRow, Outgoing
+from .patience import Patience, Stopping
+from .settings import MatrixSettings
+from .texts import MatrixText, render
+from .updates import (
+    Invite,
+    Item,
+    OwnJoin,
+    PersonOther,
+    PersonText,
+    RoomBatch,
+    SyncBatch,
+    Undecryptable,
+)
+
+JOINING = "joining"
+ACTIVE = "active"
+LEAVING = "leaving"
+LEFT = "left"
+ONE_TO_ONE = 2
+
+MESSAGE = "message"
+PLAN_FILE = "plan_file"
+LEAVE = "leave"
+MAX_ATTEMPTS_ON_ERROR = 5
+
+
+class MatrixBot:
+    """Turns sync batches into conversations, and conversations into queued replies."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        client: MatrixClient,
+        ledger: Ledger,
+        settings: MatrixSettings,
+        stop: asyncio.Event,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._runtime = runtime
+        self._client = client
+        self._ledger = ledger
+        self._settings = settings
+        self._stop = stop
+        self._clock = clock
+        self._senders: dict[str, asyncio.Task[None]] = {}
+        self._dirty: set[str] = set()
+        self._plan_nodes: tuple[object, frozenset[str]] = (None, frozenset())
+
+    # --- keys -----------------------------------------------------------------------------------
+
+    def room_key(self, room_id: str) -> str:
+        """The session id of a room: a keyed hash, so the store never holds the room id."""
+        return "matrix-" + self._digest("room", room_id)
+
+    def event_key(self, event_id: str) -> str:
+        return self._digest("event", event_id)
+
+    def _txn(self, room: str, event: str, index: int) -> str:
+        return "rb-" + self._digest("txn", f"{room}\n{event}\n{index}")
+
+    def _digest(self, purpose: str, value: str) -> str:
+        mac = hmac.new(self._settings.session_key, digestmod=hashlib.sha256)
+        mac.update(f"{purpose}\n{value}".encode())
+        return mac.hexdigest()[:40]
+
+    @property
+    def default_locale(self) -> str:
+        return self._settings.locale or self._runtime.loaded.program.default_locale
+
+    # --- a sync batch ---------------------------------------------------------------------------
+
+    async def handle_batch(self, batch: SyncBatch, initial: bool = False) -> None:
+        """Record everything a batch asks for. ``initial``: the account's very first sync,
+        whose timelines are history; only invites are taken up."""
+        for invite in batch.invites:
+            await self._invited(invite)
+        if not initial:
+            # Rooms are independent: each is recorded even if another meets a network error,
+            # which is raised afterwards so that the batch is synced again.
+            results = await asyncio.gather(
+                *(self._room(room_batch) for room_batch in batch.rooms), return_exceptions=True
+            )
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
+        for room_id in batch.left:
+            await self._gone(room_id)
+        await self._retry_held()
+
+    async def _invited(self, invite: Invite) -> None:
+        room = self.room_key(invite.room_id)
+        if self._settings.direct_only and not invite.is_direct:
+            log_event("matrix invite refused", connector="matrix", reason="not_direct")
+            await self._client.leave(invite.room_id)
+            return
+        found = await self._ledger.room_status(room)
+        if found is None or found[0] in (LEAVING, LEFT):
+            await self._ledger.accept_room(room, JOINING, secrets.token_hex(8))
+        try:
+            await self._client.join(invite.room_id)
+        except Refused as refused:
+            log_event("matrix join failed", connector="matrix", error=refused.errcode)
+            await self._ledger.accept_room(room, LEFT, "-")
+            return
+        log_event("matrix invite accepted", connector="matrix", session=session_tag(room))
+
+    async def _room(self, batch: RoomBatch) -> None:
+        room = self.room_key(batch.room_id)
+        found = await self._ledger.room_status(room)
+        status, generation = found if found is not None else (None, "-")
+        if status in (LEAVING, LEFT):
+            return
+        if batch.members > ONE_TO_ONE:
+            await self._leave_group(batch.room_id, room, status, generation)
+            return
+        items = list(batch.items)
+        if batch.limited and batch.prev_batch is not None:
+            older = await self._client.backfill(
+                batch.room_id, batch.prev_batch, lambda item: self._known(room, item)
+            )
+            items = older + items
+        if status in (JOINING, None):
+            joined_at = max(
+                (i for i, item in enumerate(items) if isinstance(item, OwnJoin)), default=-1
+            )
+            # What came before the bot joined is history: never answered.
+            items = items[joined_at + 1 :]
+            if status is None:
+                # A room the bot is in without a record of it (joined before this ledger):
+                # taken up when the person writes.
+                if not any(isinstance(item, PersonText) for item in items):
+                    return
+                generation = secrets.token_hex(8)
+                await self._ledger.accept_room(room, ACTIVE, generation)
+        if batch.members < ONE_TO_ONE:
+            await self._person_left(batch.room_id, room, generation)
+            return
+        if status == JOINING:
+            await self._turn(
+                batch.room_id, room, f"start:{generation}", Start(self.default_locale), ACTIVE
+            )
+        for item in items:
+            await self._item(batch.room_id, room, item)
+
+    async def _known(self, room: str, item: Item) -> bool:
+        """Backfill stops at the bot's join or at the first event already handled."""
+        return isinstance(item, OwnJoin) or await self._ledger.is_handled(
+            room, self.event_key(item.event_id)
+        )
+
+    async def _item(self, room_id: str, room: str, item: Item) -> None:
+        if isinstance(item, PersonText):
+            await self._turn(room_id, room, self.event_key(item.event_id), Text(item.text))
+        elif isinstance(item, PersonOther):
+            await self._notice(room_id, room, self.event_key(item.event_id), MatrixText.ONLY_TEXT)
+        elif isinstance(item, Undecryptable):
+            event = self.event_key(item.event_id)
+            if await self._ledger.is_handled(room, event):
+                return
+            await self._ledger.hold(room, event, room_id, item.source)
+            await self._client.request_key(room_id, item.source)
+            log_event("matrix message undecryptable", connector="matrix", session=session_tag(room))
+
+    async def _retry_held(self) -> None:
+        """Encrypted messages whose keys may have arrived; given up on after a while."""
+        for held in await self._ledger.held():
+            if await self._ledger.is_handled(held.room, held.event):
+                continue
+            item = self._client.decrypt(held.room_id, held.source)
+            if not isinstance(item, Undecryptable):
+                if item is not None:
+                    await self._item(held.room_id, held.room, item)
+                await self._ledger.record(held.room, held.event, held.room_id, ())
+            elif self._clock() - held.since > self._settings.undecryptable_wait_seconds:
+                await self._notice(held.room_id, held.room, held.event, MatrixText.UNDECRYPTABLE)
+
+    # --- one turn, exactly once -----------------------------------------------------------------
+
+    async def _turn(
+        self, room_id: str, room: str, event: str, engine_event: Event, status: str | None = None
+    ) -> None:
+        if await self._ledger.is_handled(room, event):
+            return
+        before = await self._runtime.state(room)
+        digest = _state_digest(before)
+        cut = await self._ledger.pending_state(room, event)
+        try:
+            if cut is not None and cut != digest:
+                # The runtime handled this event before the process died, but its reply was
+                # never recorded: show where the person is now rather than apply it twice.
+                log_event("matrix turn recovered", connector="matrix", session=session_tag(room))
+                outgoing = await self._recovered(room, event, before)
+            else:
+                await self._ledger.mark_pending(room, event, digest)
+                reply = await self._runtime.handle(room, engine_event)
+                outgoing = await self._outgoing(room, event, reply)
+        except Exception as error:
+            log_event("matrix turn failed", connector="matrix", error=type(error).__name__)
+            outgoing = []
+        await self._ledger.record(room, event, room_id, outgoing, status)
+        self.wake(room)
+
+    async def _recovered(
+        self, room: str, event: str, before: SessionState | None
+    ) -> list[Outgoing]:
+        if before is None:  # the lost turn erased the session ("leave now")
+            text = render(self._catalog, MatrixText.ERASED, self.default_locale)
+            return [
+                Outgoing(MESSAGE, self._txn(room, event, 0), notice_content(text)),
+                Outgoing(LEAVE, self._txn(room, event, 2), {}),
+            ]
+        reply = await self._runtime.handle(room, CommandGiven(CommandName.REPEAT))
+        return await self._outgoing(room, event, reply)
+
+    async def _outgoing(self, room: str, event: str, reply: Reply) -> list[Outgoing]:
+        erased = any(isinstance(item, ShownEnd) and item.erase for item in reply.shown)
+        extra = [render(self._catalog, MatrixText.ERASED, reply.locale)] if erased else []
+        outgoing = []
+        content = turn_content(reply.shown, extra)
+        if content is not None:
+            outgoing.append(Outgoing(MESSAGE, self._txn(room, event, 0), content))
+        if not erased and set(reply.trace) & self._plan_action_nodes():
+            plan = await self._runtime.plan_text(room, self._settings.plan_action)
+            if plan:
+                name = render(self._catalog, MatrixText.PLAN_FILE_NAME, reply.locale)
+                file = {"text": plan, "filename": name}
+                outgoing.append(Outgoing(PLAN_FILE, self._txn(room, event, 1), file))
+        if erased:
+            outgoing.append(Outgoing(LEAVE, self._txn(room, event, 2), {}))
+        return outgoing
+
+    async def _notice(self, room_id: str, room: str, event: str, key: MatrixText) -> None:
+        if await self._ledger.is_handled(room, event):
+            return
+        text = render(self._catalog, key, await self._locale(room))
+        message = Outgoing(MESSAGE, self._txn(room, event, 0), notice_content(text))
+        await self._ledger.record(room, event, room_id, [message])
+        self.wake(room)
+
+    # --- rooms the bot leaves ---------------------------------------------------------------------
+
+    async def _leave_group(
+        self, room_id: str, room: str, status: str | None, generation: str
+    ) -> None:
+        event = f"group:{generation}"
+        if await self._ledger.is_handled(room, event):
+            return
+        key = MatrixText.GROUP_LEFT if status == ACTIVE else MatrixText.GROUP_REFUSED
+        text = render(self._catalog, key, await self._locale(room))
+        await self._runtime.erase(room)
+        if status is None:
+            await self._ledger.accept_room(room, LEAVING, generation)
+        outgoing = [
+            Outgoing(MESSAGE, self._txn(room, event, 0), notice_content(text)),
+            Outgoing(LEAVE, self._txn(room, event, 2), {}),
+        ]
+        await self._ledger.record(room, event, room_id, outgoing, LEAVING)
+        log_event("matrix group room left", connector="matrix", session=session_tag(room))
+        self.wake(room)
+
+    async def _person_left(self, room_id: str, room: str, generation: str) -> None:
+        event = f"alone:{generation}"
+        if await self._ledger.is_handled(room, event):
+            return
+        await self._runtime.erase(room)
+        leave = Outgoing(LEAVE, self._txn(room, event, 2), {})
+        await self._ledger.record(room, event, room_id, [leave], LEAVING)
+        log_event("matrix person left", connector="matrix", session=session_tag(room))
+        self.wake(room)
+
+    async def _gone(self, room_id: str) -> None:
+        """The bot is out of a room (it left, was removed, or the invite was withdrawn)."""
+        room = self.room_key(room_id)
+        if await self._ledger.room_status(room) is None:
+            return
+        await self._runtime.erase(room)
+        await self._ledger.forget_room(room)
+        await self._ledger.accept_room(room, LEFT, "-")
+
+    async def _locale(self, room: str) -> str:
+        state = await self._runtime.state(room)
+        return state.locale if state is not None else self.default_locale
+
+    @property
+    def _catalog(self) -> Any:
+        return self._runtime.loaded.catalog
+
+    def _plan_action_nodes(self) -> frozenset[str]:
+        program = self._runtime.loaded.program
+        if self._plan_nodes[0] is not program:
+            nodes = frozenset(
+                node.qualified_id
+                for flow in program.flows.values()
+                for node in flow.nodes.values()
+                if node.action == self._settings.plan_action
+            )
+            self._plan_nodes = (program, nodes)
+        return self._plan_nodes[1]
+
+    # --- sending, in order, one sender per room ---------------------------------------------------
+
+    def wake(self, room: str) -> None:
+        """Make sure the room's sender runs and sees what was just recorded."""
+        self._dirty.add(room)
+        sender = self._senders.get(room)
+        if sender is None or sender.done():
+            self._senders[room] = asyncio.create_task(self._send_all(room))
+
+    async def resume(self) -> None:
+        """Send what an earlier process recorded but could not send."""
+        for room in {row.room for row in await self._ledger.outbox()}:
+            self.wake(room)
+
+    def idle(self) -> bool:
+        """Nothing is being sent."""
+        return all(sender.done() for sender in self._senders.values())
+
+    async def close(self) -> None:
+        for sender in self._senders.values():
+            sender.cancel()
+        await asyncio.gather(*self._senders.values(), return_exceptions=True)
+        self._senders.clear()
+
+    async def _send_all(self, room: str) -> None:
+        patience = Patience(self._stop, self._settings.max_backoff_seconds)
+        try:
+            while room in self._dirty:
+                self._dirty.discard(room)
+                for row in await self._ledger.outbox(room):
+                    await self._deliver(row, patience)
+        except Stopping:
+            return
+
+    async def _deliver(self, row: OutboxRow, patience: Patience) -> None:
+        while True:
+            try:
+                await self._send(row)
+            except RateLimited as limited:
+                log_event(
+                    "matrix rate limited",
+                    connector="matrix",
+                    duration_ms=round(limited.retry_after_seconds * 1000),
+                )
+                await patience.sleep(limited.retry_after_seconds)
+                continue
+            except Unreachable as unreachable:
+                log_event("matrix send failed", connector="matrix", error=unreachable.reason)
+                await self._ledger.failed(row.seq)
+                await patience.back_off()
+                continue
+            except Refused as refused:
+                log_event("matrix send refused", connector="matrix", error=refused.errcode)
+            except Exception as error:
+                log_event("matrix send failed", connector="matrix", error=type(error).__name__)
+                if row.attempts + 1 < MAX_ATTEMPTS_ON_ERROR:
+                    await self._ledger.failed(row.seq)
+                    row = replace(row, attempts=row.attempts + 1)
+                    await patience.back_off()
+                    continue
+            patience.reset()
+            await self._ledger.sent(row.seq)
+            return
+
+    async def _send(self, row: OutboxRow) -> None:
+        outgoing = row.outgoing
+        if outgoing.kind == MESSAGE:
+            await self._client.send(row.room_id, outgoing.content, outgoing.txn)
+        elif outgoing.kind == PLAN_FILE:
+            await self._send_plan(row.room_id, outgoing)
+        elif outgoing.kind == LEAVE:
+            await self._client.leave(row.room_id)
+            await self._ledger.forget_room(row.room)
+            await self._ledger.accept_room(row.room, LEFT, "-")
+
+    async def _send_plan(self, room_id: str, outgoing: Outgoing) -> None:
+        text = str(outgoing.content["text"])
+        name = str(outgoing.content["filename"])
+        try:
+            url, encrypted_file, size = await self._client.upload_text(room_id, name, text)
+        except Refused as refused:
+            # The homeserver takes no files (or not this one): the plan goes as a message.
+            log_event("matrix upload refused", connector="matrix", error=refused.errcode)
+            await self._client.send(room_id, plan_text_content(text), outgoing.txn)
+            return
+        content = file_content(name, size, url, encrypted_file)
+        await self._client.send(room_id, content, outgoing.txn)
+
+
+def _state_digest(state: SessionState | None) -> str:
+    if state is None:
+        return "none"
+    data = json.dumps(state.to_json(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(data.encode()).hexdigest()[:32]

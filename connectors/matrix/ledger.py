@@ -1,0 +1,304 @@
+"""The connector's own record, in one SQLite file: what was handled and what is still to send.
+
+This is what makes replies exactly-once across a crash:
+
+- ``handled``: the incoming events (by keyed hash) already turned into replies. A replayed
+  event (the sync token is saved only after its batch was recorded) is skipped.
+- ``pending``: written just before the runtime handles an event, with a digest of the
+  session state before it. If the process dies after the runtime saved the new state but
+  before the reply was recorded, the replayed event finds the state changed and the bot
+  repeats where the person is instead of applying their answer twice.
+- ``outbox``: replies recorded with their transaction ids in the same transaction that marks
+  the event handled, and deleted once the homeserver has them. Sending again after a crash
+  uses the same transaction id, so the homeserver returns the same event, not a new one.
+- ``rooms``: the rooms the bot accepted, by keyed hash, and whether their greeting is done.
+- ``meta``: the sync token, and the device (and, after a password login, its access token).
+
+Rooms and events are stored as keyed hashes; a room id is kept only in outbox rows (until
+sent) and in messages held for decryption, because sending needs it. Message text is kept
+only in outbox rows, until the homeserver has it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+
+HANDLED_KEPT_SECONDS = 7 * 24 * 3600
+"""How long handled events are remembered: far longer than one sync batch can be replayed."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rooms (
+    room TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    generation TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS handled (
+    room TEXT NOT NULL,
+    event TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (room, event)
+);
+CREATE TABLE IF NOT EXISTS pending (
+    room TEXT NOT NULL,
+    event TEXT NOT NULL,
+    state TEXT NOT NULL,
+    PRIMARY KEY (room, event)
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    room TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    txn TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    content TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS held (
+    room TEXT NOT NULL,
+    event TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    since REAL NOT NULL,
+    PRIMARY KEY (room, event)
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """Something to send to a room: a message, the plan as a file, or leaving the room."""
+
+    kind: str
+    """``message``, ``plan_file`` or ``leave``."""
+    txn: str
+    content: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    seq: int
+    room: str
+    room_id: str
+    outgoing: Outgoing
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class HeldEvent:
+    """An encrypted message that could not be decrypted yet."""
+
+    room: str
+    event: str
+    room_id: str
+    source: dict[str, Any]
+    since: float
+
+
+class Ledger:
+    """The connector's record in one SQLite file, used from one worker thread."""
+
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self._clock = clock
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matrix-ledger")
+        self._db = self._worker.submit(self._open).result()
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        new = not self.path.exists()
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+        if new:
+            os.chmod(self.path, 0o600)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA secure_delete=ON")
+        db.executescript(_SCHEMA)
+        return db
+
+    async def _run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self._worker, work, self._db)
+
+    async def _transaction(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        def wrapped(db: sqlite3.Connection) -> _T:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(db)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return result
+
+        return await self._run(wrapped)
+
+    async def close(self) -> None:
+        await self._run(lambda db: db.close())
+        self._worker.shutdown(wait=True)
+
+    # --- meta ----------------------------------------------------------------------------------
+
+    async def get(self, name: str) -> str | None:
+        row = await self._run(
+            lambda db: db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    async def put(self, name: str, value: str) -> None:
+        await self._run(
+            lambda db: db.execute(
+                "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value)
+            )
+        )
+
+    # --- rooms ---------------------------------------------------------------------------------
+
+    async def room_status(self, room: str) -> tuple[str, str] | None:
+        """(status, generation) of an accepted room, or None."""
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT status, generation FROM rooms WHERE room = ?", (room,)
+            ).fetchone()
+        )
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    async def accept_room(self, room: str, status: str, generation: str) -> None:
+        await self._run(
+            lambda db: db.execute(
+                "INSERT OR REPLACE INTO rooms (room, status, generation) VALUES (?, ?, ?)",
+                (room, status, generation),
+            )
+        )
+
+    async def forget_room(self, room: str) -> None:
+        """Everything about a room, except what is still to be sent to it."""
+
+        def forget(db: sqlite3.Connection) -> None:
+            for table in ("rooms", "handled", "pending", "held"):
+                db.execute(f"DELETE FROM {table} WHERE room = ?", (room,))
+
+        await self._transaction(forget)
+
+    # --- turns ---------------------------------------------------------------------------------
+
+    async def is_handled(self, room: str, event: str) -> bool:
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT 1 FROM handled WHERE room = ? AND event = ?", (room, event)
+            ).fetchone()
+        )
+        return row is not None
+
+    async def pending_state(self, room: str, event: str) -> str | None:
+        """The state digest recorded before an event was handled, if its handling was cut."""
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT state FROM pending WHERE room = ? AND event = ?", (room, event)
+            ).fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    async def mark_pending(self, room: str, event: str, state: str) -> None:
+        await self._run(
+            lambda db: db.execute(
+                "INSERT OR REPLACE INTO pending (room, event, state) VALUES (?, ?, ?)",
+                (room, event, state),
+            )
+        )
+
+    async def record(
+        self,
+        room: str,
+        event: str,
+        room_id: str,
+        outgoing: Sequence[Outgoing],
+        status: str | None = None,
+    ) -> None:
+        """Mark an event handled and queue its replies, in one transaction."""
+        now = self._clock()
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT OR REPLACE INTO handled (room, event, at) VALUES (?, ?, ?)",
+                (room, event, now),
+            )
+            db.execute("DELETE FROM pending WHERE room = ? AND event = ?", (room, event))
+            db.execute("DELETE FROM held WHERE room = ? AND event = ?", (room, event))
+            db.executemany(
+                "INSERT INTO outbox (room, room_id, txn, kind, content) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (room, room_id, item.txn, item.kind, json.dumps(item.content))
+                    for item in outgoing
+                ],
+            )
+            if status is not None:
+                db.execute("UPDATE rooms SET status = ? WHERE room = ?", (status, room))
+
+        await self._transaction(write)
+
+    async def prune(self) -> int:
+        """Forget handled events older than ``HANDLED_KEPT_SECONDS``; return how many."""
+        before = self._clock() - HANDLED_KEPT_SECONDS
+        return await self._run(
+            lambda db: db.execute("DELETE FROM handled WHERE at < ?", (before,)).rowcount
+        )
+
+    # --- outbox --------------------------------------------------------------------------------
+
+    async def outbox(self, room: str | None = None) -> list[OutboxRow]:
+        """What is still to be sent, oldest first (to one room, or to all)."""
+
+        def read(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            query = "SELECT seq, room, room_id, txn, kind, content, attempts FROM outbox"
+            if room is None:
+                return db.execute(query + " ORDER BY seq").fetchall()
+            return db.execute(query + " WHERE room = ? ORDER BY seq", (room,)).fetchall()
+
+        return [
+            OutboxRow(
+                int(seq), str(room_key), str(room_id), Outgoing(kind, txn, json.loads(content)), n
+            )
+            for seq, room_key, room_id, txn, kind, content, n in await self._run(read)
+        ]
+
+    async def sent(self, seq: int) -> None:
+        await self._run(lambda db: db.execute("DELETE FROM outbox WHERE seq = ?", (seq,)))
+
+    async def failed(self, seq: int) -> None:
+        await self._run(
+            lambda db: db.execute("UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?", (seq,))
+        )
+
+    # --- messages waiting for their keys ---------------------------------------------------------
+
+    async def hold(self, room: str, event: str, room_id: str, source: dict[str, Any]) -> None:
+        now = self._clock()
+        await self._run(
+            lambda db: db.execute(
+                "INSERT OR IGNORE INTO held (room, event, room_id, source, since)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (room, event, room_id, json.dumps(source), now),
+            )
+        )
+
+    async def held(self) -> list[HeldEvent]:
+        rows = await self._run(
+            lambda db: db.execute(
+                "SELECT room, event, room_id, source, since FROM held ORDER BY since"
+            ).fetchall()
+        )
+        return [
+            HeldEvent(str(room), str(event), str(room_id), json.loads(source), float(since))
+            for room, event, room_id, source, since in rows
+        ]

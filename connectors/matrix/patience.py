@@ -1,0 +1,43 @@
+"""Waiting well: exponential backoff with jitter, and sleeps that end when the bot stops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+
+FIRST_DELAY_SECONDS = 0.5
+
+
+class Stopping(Exception):
+    """The connector was asked to stop while waiting."""
+
+
+class Patience:
+    """How long to wait before trying the homeserver again; stops waiting on ``stop``."""
+
+    def __init__(self, stop: asyncio.Event, max_delay_seconds: float) -> None:
+        self._stop = stop
+        self._max = max_delay_seconds
+        self._failures = 0
+
+    def reset(self) -> None:
+        self._failures = 0
+
+    def next_delay(self) -> float:
+        delay = min(self._max, FIRST_DELAY_SECONDS * 2**self._failures)
+        self._failures = min(self._failures + 1, 30)
+        # Up to a quarter less, so that many bots do not come back in step.
+        return float(delay * (1 - random.random() / 4))
+
+    async def back_off(self) -> float:
+        delay = self.next_delay()
+        await self.sleep(delay)
+        return delay
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep, or raise Stopping as soon as the bot is asked to stop."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+        if self._stop.is_set():
+            raise Stopping

@@ -1,0 +1,114 @@
+"""Fixtures for the Matrix tests: the bot running in this process against a real Synapse."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from redirection_bot.actions import RasaActionRunner
+from redirection_bot.connector import ConnectorContext
+from redirection_bot.dialogue.load import LoadedProgram
+from redirection_bot.runtime import Runtime
+from redirection_bot.store.sqlite import SqliteStore
+from redirection_bot_connectors.matrix import MatrixConnector
+from tests.fixtures.synapse import SynapseServer
+from tests.integration.matrix.people import Person, unique
+from tests.integration.matrix.program import load_matrix_program
+
+
+def bot_options(server: SynapseServer, folder: Path, **overrides: Any) -> dict[str, Any]:
+    """Options for a new bot account on ``server``, its state kept in ``folder``."""
+    account = server.register(unique("helpbot"))
+    return {
+        "homeserver": server.url,
+        "user_id": account.user_id,
+        "access_token": account.access_token,
+        "state_dir": str(folder / "matrix"),
+        "pickle_key": "a pickle key for the tests",
+        "session_key": "a session key for the tests",
+        "sync_timeout_seconds": 5,
+        "max_backoff_seconds": 1,
+        **overrides,
+    }
+
+
+class InProcessBot:
+    """The Matrix connector in this process, over a SQLite session store in ``folder``."""
+
+    def __init__(self, loaded: LoadedProgram, folder: Path, options: dict[str, Any]) -> None:
+        self.loaded = loaded
+        self.folder = folder
+        self.options = options
+        self.user_id: str = options["user_id"]
+        self.connector: MatrixConnector | None = None
+        self.runtime: Runtime | None = None
+        self._store: SqliteStore | None = None
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[int] | None = None
+
+    async def start(self) -> None:
+        self._store = SqliteStore(self.folder / "sessions.sqlite")
+        self.runtime = Runtime(self.loaded, self._store, RasaActionRunner(self.loaded))
+        self._stop = asyncio.Event()
+        self.connector = MatrixConnector(ConnectorContext(self.runtime, self.options, self._stop))
+        self._task = asyncio.create_task(self.connector.run())
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._stop.set()
+        status = await asyncio.wait_for(self._task, 30)
+        self._task = None
+        assert status == 0
+        if self._store is not None:
+            await self._store.close()
+
+    def check_alive(self) -> None:
+        if self._task is not None and self._task.done():
+            self._task.result()
+            raise AssertionError("the bot stopped")
+
+
+StartBot = Callable[..., Awaitable[InProcessBot]]
+
+
+@pytest.fixture
+def matrix_program(tmp_path: Path) -> LoadedProgram:
+    return load_matrix_program(tmp_path / "program")
+
+
+@pytest.fixture
+async def start_bot(matrix_program: LoadedProgram, tmp_path: Path) -> AsyncIterator[StartBot]:
+    """Start a bot on a homeserver: ``await start_bot(server, **options)``."""
+    bots: list[InProcessBot] = []
+
+    async def starter(server: SynapseServer, **overrides: Any) -> InProcessBot:
+        folder = tmp_path / unique("bot")
+        folder.mkdir()
+        bot = InProcessBot(matrix_program, folder, bot_options(server, folder, **overrides))
+        await bot.start()
+        bots.append(bot)
+        return bot
+
+    yield starter
+    for bot in bots:
+        await bot.stop()
+
+
+@pytest.fixture
+async def people(tmp_path: Path) -> AsyncIterator[Callable[[SynapseServer], Person]]:
+    """Make people on a homeserver: ``people(server)``; their clients are closed afterwards."""
+    made: list[Person] = []
+
+    def maker(server: SynapseServer, name: str = "person") -> Person:
+        person = Person(server, tmp_path / "people", name)
+        made.append(person)
+        return person
+
+    yield maker
+    for person in made:
+        await person.close()
