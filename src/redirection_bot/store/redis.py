@@ -26,6 +26,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from redirection_bot.store import SessionBusy, StoredSession, StoreUnavailable, VersionConflict
+from redirection_bot.store.relay import START, Relayed
 
 DEFAULT_PREFIX = "rb:"
 DEFAULT_LOCK_SECONDS = 30.0
@@ -138,6 +139,52 @@ class RedisStore:
                 raise SessionBusy("the session is held by another instance")
             await asyncio.sleep(pause * (1 + random.random()))
             pause = min(pause * 2, 0.05)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+class RedisRelay:
+    """Topics as Redis streams, shared by every instance."""
+
+    def __init__(
+        self,
+        client: Redis,
+        prefix: str = "rb:",
+        max_length: int = 1000,
+        ttl_seconds: float = 24 * 3600.0,
+        block_ms: int = 5000,
+    ) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.max_length = max_length
+        self.ttl_ms = max(1, round(ttl_seconds * 1000))
+        self.block_ms = block_ms
+
+    def _key(self, topic: str) -> str:
+        return f"{self.prefix}r:{topic}"
+
+    async def publish(self, topic: str, data: bytes) -> str:
+        key = self._key(topic)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.xadd(key, {"d": data}, maxlen=self.max_length, approximate=True)
+            pipe.pexpire(key, self.ttl_ms)
+            added, _ = await reachable(pipe.execute())
+        return added.decode() if isinstance(added, bytes) else str(added)
+
+    async def listen(self, topic: str, after: str = START) -> AsyncIterator[Relayed]:
+        key, last = self._key(topic), after
+        while True:
+            answer: Any = await reachable(
+                self.client.xread({key: last}, count=100, block=self.block_ms)
+            )
+            for _stream, entries in answer or []:
+                for raw_id, fields in entries:
+                    last = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+                    yield Relayed(last, bytes(fields[b"d"]))
+
+    async def forget(self, topic: str) -> None:
+        await reachable(self.client.delete(self._key(topic)))
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -1,0 +1,112 @@
+"""The relay between instances: in order, replayable after a restart, sealed in Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from redirection_bot.crypto import Keyring
+from redirection_bot.store.redis import RedisRelay
+from redirection_bot.store.relay import EncryptedRelay, MemoryRelay, Relay
+from tests.fixtures.redis import RedisServer
+
+MakeRelay = Callable[[], Relay]
+
+
+@pytest.fixture(
+    params=[
+        "memory",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("encrypted-redis", marks=pytest.mark.redis),
+    ]
+)
+async def relays(request: pytest.FixtureRequest) -> AsyncIterator[MakeRelay]:
+    """Makes relay instances that share their topics (one per bot instance)."""
+    made: list[Relay] = []
+    shared = MemoryRelay()
+    prefix = f"relay-{uuid.uuid4().hex}:"
+    keyring = Keyring.generate()
+
+    def make() -> Relay:
+        relay: Relay
+        if request.param == "memory":
+            relay = shared
+        else:
+            from redis.asyncio import Redis
+
+            server: RedisServer = request.getfixturevalue("redis_server")
+            relay = RedisRelay(Redis.from_url(server.url), prefix=prefix, block_ms=200)
+            if request.param.startswith("encrypted"):
+                relay = EncryptedRelay(relay, keyring)
+        made.append(relay)
+        return relay
+
+    yield make
+    for relay in made:
+        await relay.close()
+
+
+async def take(relay: Relay, topic: str, count: int, after: str = "0") -> list[tuple[str, bytes]]:
+    got: list[tuple[str, bytes]] = []
+
+    async def collect() -> None:
+        async for message in relay.listen(topic, after):
+            got.append((message.id, message.data))
+            if len(got) == count:
+                return
+
+    await asyncio.wait_for(collect(), timeout=10)
+    return got
+
+
+async def test_what_one_instance_publishes_another_receives_in_order(relays: MakeRelay) -> None:
+    operator_side, person_side = relays(), relays()
+    listening = asyncio.create_task(take(person_side, "handoff-1", 3))
+    for text in (b"hello", b"I am here to listen", b"take your time"):
+        await operator_side.publish("handoff-1", text)
+    assert [data for _id, data in await listening] == [
+        b"hello",
+        b"I am here to listen",
+        b"take your time",
+    ]
+
+
+async def test_a_restarted_listener_continues_after_the_last_id_it_handled(
+    relays: MakeRelay,
+) -> None:
+    sender = relays()
+    ids = [await sender.publish("handoff-2", f"message {n}".encode()) for n in range(4)]
+    restarted = relays()
+    got = await take(restarted, "handoff-2", 2, after=ids[1])
+    assert [data for _id, data in got] == [b"message 2", b"message 3"]
+    assert [message_id for message_id, _data in got] == ids[2:]
+
+
+async def test_topics_are_apart_and_a_forgotten_topic_is_empty(relays: MakeRelay) -> None:
+    relay = relays()
+    await relay.publish("a", b"for a")
+    await relay.publish("b", b"for b")
+    assert [data for _id, data in await take(relay, "b", 1)] == [b"for b"]
+    await relay.forget("a")
+    late = await relay.publish("a", b"after forgetting")
+    assert await take(relay, "a", 1) == [(late, b"after forgetting")]
+
+
+@pytest.mark.redis
+async def test_redis_holds_neither_the_topic_nor_the_words(redis_server: RedisServer) -> None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(redis_server.url)
+    prefix = f"sealed-{uuid.uuid4().hex}:"
+    relay = EncryptedRelay(RedisRelay(client, prefix=prefix), Keyring.generate())
+    try:
+        await relay.publish("handoff-for-room-42", b"I feel very low tonight")
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+        assert len(keys) == 1 and b"room-42" not in keys[0]
+        entries = await client.xrange(keys[0])
+        assert b"low tonight" not in entries[0][1][b"d"]
+    finally:
+        await relay.close()
