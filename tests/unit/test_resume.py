@@ -21,88 +21,11 @@ from redirection_bot.resume import (
 )
 from redirection_bot.runtime import Reply, Runtime
 from redirection_bot.store.memory import MemoryStore
-from redirection_bot.testing import MINIMAL_PROGRAM, RasaActionRunner, load, write_program
+from redirection_bot.testing import RasaActionRunner, load, write_program
+from tests.fixtures.programs import FLOWS, LOCALES, PROGRAM
 from tests.helpers import async_wait_until
 
 FAST_COST = 2**10
-
-PROGRAM = MINIMAL_PROGRAM.replace(
-    "commands:",
-    """\
-  why:
-    type: text
-    max_length: 200
-actions:
-  action_resume_phrase:
-    texts: resume
-    params: [phrase, days]
-commands:""",
-)
-
-FLOWS = {
-    "main": """\
-flow: main
-start: ask
-nodes:
-  ask:
-    say: main.question
-    input: mood
-    next: why
-  why:
-    say: main.why
-    input: why
-    next: module_end
-  module_end:
-    say: main.module_end
-    choices:
-      - id: keep
-        label: resume.offer
-        call: keep_my_place
-      - id: onward
-        label: main.go_on
-        next: bye
-  bye:
-    say: main.bye
-    end: true
-""",
-    "keep_my_place": """\
-flow: keep_my_place
-start: explain
-nodes:
-  explain:
-    say: resume.explain
-    choices:
-      - id: yes_please
-        label: main.yes_please
-        next: give
-      - id: not_now
-        label: main.not_now
-        next: done
-  give:
-    action: action_resume_phrase
-    next: done
-  done:
-    return: true
-""",
-}
-
-LOCALES = {
-    "main.en.yml": """\
-en:
-  question: "How are you?"
-  mood_good: "Good"
-  mood_bad: "Bad"
-  why: "What would you like to change?"
-  module_end: "That was the first module."
-  go_on: "Go on"
-  yes_please: "Yes, please"
-  not_now: "Not now"
-  bye: "Bye, you said %{mood}."
-""",
-    "resume.en.yml": (Path(__file__).resolve().parents[2] / "locales" / "resume.en.yml").read_text(
-        encoding="utf-8"
-    ),
-}
 
 
 @pytest.fixture
