@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from redirection_bot.actions import ActionCall, ActionRunner
 from redirection_bot.dialogue.load import LoadedProgram
@@ -36,7 +37,7 @@ from redirection_bot.engine import (
 from redirection_bot.engine.outputs import Message
 from redirection_bot.errors import ActionError, EngineError
 from redirection_bot.logs import log_event, session_tag
-from redirection_bot.render import Renderer, Shown, ShownMessage, plain_text
+from redirection_bot.render import Renderer, Shown, ShownHandoff, ShownMessage, plain_text
 from redirection_bot.resume import (
     RESUME_ACTION,
     PhraseAttempt,
@@ -48,6 +49,9 @@ from redirection_bot.resume import (
 )
 from redirection_bot.store import LockingStore, SessionStore, VersionConflict
 from redirection_bot.store.record import SessionRecord
+
+if TYPE_CHECKING:
+    from redirection_bot.metrics import Metrics
 
 DEFAULT_SESSION_TTL_SECONDS = 24 * 3600
 DEFAULT_MAX_TEXT_LENGTH = 2000
@@ -102,6 +106,7 @@ class Runtime:
         settings: RuntimeSettings | None = None,
         clock: Callable[[], float] = time.monotonic,
         resume: ResumeVault | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._loaded = loaded
         self._versions: dict[str, LoadedProgram] = {loaded.program.version: loaded}
@@ -112,6 +117,7 @@ class Runtime:
         self._locks: dict[str, _LockEntry] = {}
         self._resume = resume or ResumeVault(store)
         self._parking: dict[str, PhraseKey] = {}
+        self.metrics = metrics
 
     @property
     def loaded(self) -> LoadedProgram:
@@ -147,14 +153,25 @@ class Runtime:
                 reply = await self._restore(session_id, loaded, state, kept, phrase)
             else:
                 reply = await self._turn(session_id, loaded, state, kept, event)
+        duration = self._clock() - started
         log_event(
             "turn handled",
             session=session_tag(session_id),
             event=type(event).__name__.lower(),
             outputs=len(reply.shown),
-            duration_ms=round((self._clock() - started) * 1000, 2),
+            duration_ms=round(duration * 1000, 2),
         )
+        if self.metrics is not None:
+            self._count(session_id, event, duration, reply)
         return reply
+
+    def _count(self, session_id: str, event: Event, seconds: float, reply: Reply) -> None:
+        assert self.metrics is not None
+        kind = type(event).__name__.lower()
+        self.metrics.turn(kind, seconds, session_tag(session_id), self._loaded.program, reply.trace)
+        for item in reply.shown:
+            if isinstance(item, ShownHandoff):
+                self.metrics.handoff("requested", item.reason)
 
     async def _turn(
         self,
@@ -260,6 +277,8 @@ class Runtime:
         words = new_phrase()
         self._parking[session_id] = await self._resume.key_for(words)
         log_event("resume phrase given", session=session_tag(session_id))
+        if self.metrics is not None:
+            self.metrics.resume("given")
         days = round(self._resume.ttl_seconds / 86400)
         shown = Message(ResumeKeys.PHRASE, {"phrase": " ".join(words), "days": days})
         return ActionResult(RESUME_ACTION, messages=(shown,))
@@ -290,11 +309,15 @@ class Runtime:
         repeat = CommandGiven(CommandName.REPEAT)
         if parked is None or key is None:
             log_event("resume failed", session=session_tag(session_id))
+            if self.metrics is not None:
+                self.metrics.resume("failed")
             return await self._turn(
                 session_id, loaded, state, kept, repeat, Message(ResumeKeys.NOT_FOUND)
             )
         await self._resume.limiter.forgive(session_id)
         log_event("resume restored", session=session_tag(session_id))
+        if self.metrics is not None:
+            self.metrics.resume("restored")
         restored = self._versions.get(parked.state.program_version, self._loaded)
         return await self._turn(
             session_id,
