@@ -1,0 +1,55 @@
+"""``redirection-bot studio``: a local web page to see, play and check the program while
+writing it (docs/authoring.md, "The studio"). It reads the files and never writes them."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from pathlib import Path
+
+from redirection_bot.cli import sources_from
+
+NAME = "studio"
+SUMMARY = "a local web page to see, play and check the program while you write it"
+DEFAULT_TESTS = Path("tests/conversations")
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)"
+    )
+    parser.add_argument("--port", type=int, default=8765, help="the port (default: 8765)")
+    parser.add_argument(
+        "--tests",
+        type=Path,
+        default=DEFAULT_TESTS,
+        help=f"conversation tests for the coverage page (default: {DEFAULT_TESTS})",
+    )
+
+
+def allowed_hosts(host: str, port: int) -> frozenset[str] | None:
+    """The ``Host`` headers a studio on this address answers (None: any, when it is not
+    bound to the loopback interface, where DNS rebinding is not what protects it)."""
+    try:
+        loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        return None
+    return frozenset(f"{name}:{port}" for name in (*LOOPBACK_NAMES, host))
+
+
+def run(args: argparse.Namespace) -> int:
+    from aiohttp import web  # noqa: PLC0415
+
+    from redirection_bot.actions import registered_action_names  # noqa: PLC0415
+    from redirection_bot.studio.app import StudioSettings, create_app  # noqa: PLC0415
+
+    settings = StudioSettings(sources_from(args), args.tests, allowed_hosts(args.host, args.port))
+    app = create_app(settings, registered_action_names())
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"studio: http://{shown}:{args.port}/  (Ctrl+C to stop)", file=sys.stderr)
+    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+    return 0
