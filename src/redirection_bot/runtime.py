@@ -9,6 +9,7 @@ loaded, and is moved to the program's home node otherwise.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -36,6 +37,12 @@ from redirection_bot.engine import (
 )
 from redirection_bot.engine.outputs import Message
 from redirection_bot.errors import ActionError, EngineError
+from redirection_bot.evaluation import (
+    EVALUATION_ACTION,
+    EvaluationCounts,
+    MemoryCounts,
+    answers_to_record,
+)
 from redirection_bot.logs import log_event, session_tag
 from redirection_bot.render import Renderer, Shown, ShownHandoff, ShownMessage, plain_text
 from redirection_bot.resume import (
@@ -107,6 +114,7 @@ class Runtime:
         clock: Callable[[], float] = time.monotonic,
         resume: ResumeVault | None = None,
         metrics: Metrics | None = None,
+        evaluation: EvaluationCounts | None = None,
     ) -> None:
         self._loaded = loaded
         self._versions: dict[str, LoadedProgram] = {loaded.program.version: loaded}
@@ -118,6 +126,7 @@ class Runtime:
         self._resume = resume or ResumeVault(store)
         self._parking: dict[str, PhraseKey] = {}
         self.metrics = metrics
+        self._evaluation = evaluation or MemoryCounts()
 
     @property
     def loaded(self) -> LoadedProgram:
@@ -228,6 +237,8 @@ class Runtime:
     ) -> ActionResult:
         if action == RESUME_ACTION:
             return await self._offer_phrase(session_id)
+        if action == EVALUATION_ACTION:
+            return await self._record_evaluation(loaded, state)
         try:
             return await self._actions.run(ActionCall(action, state, session_tag(session_id)))
         except ActionError as error:
@@ -326,6 +337,16 @@ class Runtime:
             _Kept(kept.version, key.name),
             repeat,
             Message(ResumeKeys.RESTORED),
+        )
+
+    async def _record_evaluation(self, loaded: LoadedProgram, state: SessionState) -> ActionResult:
+        """Count the evaluation answers for today and forget them at once (evaluation.py)."""
+        module = state.at.flow if state.at is not None else "unknown"
+        for question, answer in answers_to_record(loaded.program, EVALUATION_ACTION, state.slots):
+            await self._evaluation.add(dt.datetime.now(dt.UTC).date(), module, question, answer)
+        declared = loaded.program.actions[EVALUATION_ACTION]
+        return ActionResult(
+            EVALUATION_ACTION, slot_sets=tuple((name, None) for name in declared.sets)
         )
 
     # --- locks ---------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import json
 import random
 import secrets
 import time
@@ -25,6 +27,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from redirection_bot.evaluation import CountRow
 from redirection_bot.store import SessionBusy, StoredSession, StoreUnavailable, VersionConflict
 from redirection_bot.store.relay import START, Relayed
 
@@ -185,6 +188,35 @@ class RedisRelay:
 
     async def forget(self, topic: str) -> None:
         await reachable(self.client.delete(self._key(topic)))
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+class RedisCounts:
+    """Anonymous evaluation counts (redirection_bot.evaluation): one Redis hash per day."""
+
+    def __init__(self, client: Redis, prefix: str = DEFAULT_PREFIX, keep_days: int = 400) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.keep_seconds = keep_days * 86400
+
+    async def add(self, day: dt.date, module: str, question: str, answer: str) -> None:
+        key = f"{self.prefix}e:{day.isoformat()}"
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hincrby(key, json.dumps([module, question, answer]), 1)
+            pipe.expire(key, self.keep_seconds)
+            await reachable(pipe.execute())
+
+    async def rows(self) -> list[CountRow]:
+        found: list[CountRow] = []
+        async for key in self.client.scan_iter(match=f"{self.prefix}e:*"):
+            day = (key.decode() if isinstance(key, bytes) else str(key)).rsplit(":", 1)[1]
+            counts: Any = await reachable(self.client.hgetall(key))
+            for field, count in counts.items():
+                module, question, answer = json.loads(field)
+                found.append(CountRow(day, module, question, answer, int(count)))
+        return sorted(found)
 
     async def close(self) -> None:
         await self.client.aclose()

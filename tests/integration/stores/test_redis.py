@@ -90,3 +90,28 @@ async def test_while_redis_is_away_calls_fail_clearly_and_work_again_after(
         assert found is not None and found.data == b"kept"
     finally:
         await store.close()
+
+
+async def test_evaluation_counts_from_two_instances_add_up(redis_server: RedisServer) -> None:
+    import datetime as dt
+
+    from redis.asyncio import Redis
+
+    from redirection_bot.store.redis import RedisCounts
+
+    prefix = f"eval-{uuid.uuid4().hex}:"
+    one = RedisCounts(Redis.from_url(redis_server.url), prefix)
+    two = RedisCounts(Redis.from_url(redis_server.url), prefix)
+    day = dt.date(2026, 11, 24)
+    try:
+        await one.add(day, "motivation", "eval_helped", "a_lot")
+        await two.add(day, "motivation", "eval_helped", "a_lot")
+        await two.add(day, "motivation", "eval_confidence", "8")
+        rows = [(r.day, r.module, r.question, r.answer, r.count) for r in await one.rows()]
+        assert rows == [
+            ("2026-11-24", "motivation", "eval_confidence", "8", 1),
+            ("2026-11-24", "motivation", "eval_helped", "a_lot", 2),
+        ]
+    finally:
+        await one.close()
+        await two.close()
