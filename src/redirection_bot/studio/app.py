@@ -119,6 +119,7 @@ def create_app(
     app = web.Application(middlewares=[_host_check])
     app[STUDIO] = Studio(settings, registered_actions)
     app.on_response_prepare.append(_security_headers)
+    app.on_startup.append(_first_check)
     app.router.add_get("/", index)
     app.router.add_get("/translations", translations)
     app.router.add_get("/coverage", coverage)
@@ -135,6 +136,11 @@ def create_app(
 
 async def no_icon(_request: web.Request) -> web.Response:
     return web.Response(status=204)
+
+
+async def _first_check(app: web.Application) -> None:
+    """Validate once at start, so that a later error shows beside the last valid program."""
+    await app[STUDIO].refresh()
 
 
 @web.middleware

@@ -9,34 +9,14 @@ import pytest
 
 from redirection_bot.cli import main
 from redirection_bot.dialogue.load import ProgramSources
-from redirection_bot.testing import MINIMAL_LOCALES, MINIMAL_PROGRAM, write_program
-
-SPANISH = {
-    "main.es.yml": """\
-es:
-  question: "¿Cómo estás?"
-  mood_good: "Bien"
-  mood_bad: "Mal"
-  bye: "Adiós, dijiste %{mood}."
-""",
-    "helpdesk.es.yml": 'es:\n  offer: "Vendrá una persona."\n',
-    **{
-        name.replace(".en.", ".es."): text.replace("en:", "es:", 1)
-        for name, text in MINIMAL_LOCALES.items()
-        if name.split(".")[0] in ("engine", "language", "commands")
-    },
-}
+from tests.bilingual import write_bilingual
 
 I18n = Callable[..., tuple[int, str, str]]
 
 
 @pytest.fixture
 def bilingual(tmp_path: Path) -> ProgramSources:
-    return write_program(
-        tmp_path,
-        program=MINIMAL_PROGRAM.replace("locales: [en]", "locales: [en, es]"),
-        locales=SPANISH,
-    )
+    return write_bilingual(tmp_path)
 
 
 @pytest.fixture
