@@ -79,3 +79,13 @@ def test_keys_are_checked_where_the_operator_wrote_them() -> None:
         parse_key("c2hvcnQ=", "store.keys[1]")
     with pytest.raises(ConfigError, match="base64"):
         parse_key("not base64 at all!", "REDIRECTION_BOT_STORE_KEYS")
+
+
+def test_store_key_prints_a_key_the_store_accepts(capsys: pytest.CaptureFixture[str]) -> None:
+    from redirection_bot.cli import main
+
+    assert main(["store-key"]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert len(parse_key(printed, "store.keys[0]")) == 32
+    assert main(["store-key"]) == 0
+    assert capsys.readouterr().out.strip() != printed

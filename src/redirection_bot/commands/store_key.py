@@ -1,0 +1,19 @@
+"""``redirection-bot store-key``: print a new random key for encrypting the session store."""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "store-key"
+SUMMARY = "print a new encryption key for the session store (docs/operators.md)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    del parser  # no options
+
+
+def run(args: argparse.Namespace) -> int:
+    from redirection_bot.crypto import new_key_text  # noqa: PLC0415
+
+    print(new_key_text())
+    return 0
