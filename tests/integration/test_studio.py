@@ -190,7 +190,7 @@ async def test_the_translations_page_filters_by_status(
 
     html = await page(studio, "/translations?status=needs+update")
 
-    assert "1 text(s) with a translation that is needs update" in html
+    assert "1 text(s) with a translation that needs an update" in html
     assert '<tr data-key="main.mood_good">' in html and 'data-key="main.bye"' not in html
 
 

@@ -9,6 +9,13 @@ from urllib.parse import urlencode
 from redirection_bot.studio.texts_view import TextsContext, status_of, texts_table
 from redirection_bot.translation.status import TranslationStatus, count_statuses, translation_rows
 
+_PHRASES = {
+    TranslationStatus.MISSING: "with a missing translation",
+    TranslationStatus.NEEDS_UPDATE: "with a translation that needs an update",
+    TranslationStatus.UNTRACKED: "with an untracked translation",
+    TranslationStatus.DONE: "with a translation that is done",
+}
+
 
 def translations_html(
     context: TextsContext, program_locales: tuple[str, ...], status: str | None
@@ -39,9 +46,7 @@ def translations_html(
         f"{' aria-current=true' if s is wanted else ''}>{escape(s.value)}</a>"
         for s in TranslationStatus
     )
-    shown = f"{len(keys)} text(s)" + (
-        f" with a translation that is {wanted.value}" if wanted else ""
-    )
+    shown = f"{len(keys)} text(s)" + (f" {_PHRASES[wanted]}" if wanted else "")
     return (
         '<main class="translations"><h2>Translations</h2>'
         f"<p>Texts are written in <strong>{escape(source)}</strong>. A translation is "
