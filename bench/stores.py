@@ -1,0 +1,171 @@
+"""Session store benchmark: turns per second with memory, SQLite and Redis, in the same run.
+
+Run: ``python bench/stores.py``. It starts its own redis-server on a free loopback port.
+
+Every figure is printed beside the memory store measured in the same run, so that the ratios
+mean something on any machine. Targets (docs/performance.md): Redis at least half the
+throughput of memory on one instance; two instances at least 1.6 times one.
+
+Each simulated person has a conversation of 21 turns (a start, then ten rounds of two
+answers); ``--people`` of them talk at once. SQLite and Redis run as in production: sealed
+with AES-GCM under hashed names, Redis with its cross-instance lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from redirection_bot.crypto import Keyring
+from redirection_bot.dialogue.load import LoadedProgram
+from redirection_bot.engine import ChoicePicked, Event, Start
+from redirection_bot.runtime import Runtime
+from redirection_bot.store import SessionStore
+from redirection_bot.store.encrypted import encrypted
+from redirection_bot.store.memory import MemoryStore
+from redirection_bot.testing import RasaActionRunner, load, write_program
+
+ROUNDS = 10
+TURNS_PER_PERSON = 1 + 2 * ROUNDS
+
+LOOP_FLOW = """\
+flow: main
+start: ask
+nodes:
+  ask:
+    say: main.question
+    input: mood
+    next: again
+  again:
+    say: main.again
+    choices:
+      - id: again
+        label: main.again_label
+        next: ask
+      - id: done
+        label: main.done_label
+        next: bye
+  bye:
+    say: main.bye
+    end: true
+"""
+
+LOOP_TEXTS = """\
+en:
+  question: "How are you?"
+  mood_good: "Good"
+  mood_bad: "Bad"
+  again: "Once more?"
+  again_label: "Again"
+  done_label: "Done"
+  bye: "Bye, you said %{mood}."
+"""
+
+
+def script() -> list[Event]:
+    events: list[Event] = [Start()]
+    for _ in range(ROUNDS):
+        events += [ChoicePicked("good"), ChoicePicked("again")]
+    return events
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class RedisProcess:
+    """A throwaway redis-server on loopback, without persistence."""
+
+    def __init__(self, folder: Path) -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.port = free_port()
+        options = ["--save", "", "--appendonly", "no", "--dir", str(folder)]
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", *options],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+async def run_people(runtime: Runtime, people: int, tag: str) -> float:
+    """Turns per second for ``people`` conversations at once."""
+    events = script()
+
+    async def person(n: int) -> None:
+        for event in events:
+            await runtime.handle(f"{tag}-{n}", event)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(person(n) for n in range(people)))
+    return people * TURNS_PER_PERSON / (time.perf_counter() - started)
+
+
+async def in_process(loaded: LoadedProgram, people: int, folder: Path, redis_url: str) -> None:
+    from redirection_bot.store.redis import RedisStore
+    from redirection_bot.store.sqlite import SqliteStore
+
+    keyring = Keyring.generate()
+    makers: dict[str, Callable[[], SessionStore]] = {
+        "memory": MemoryStore,
+        "sqlite (encrypted)": lambda: encrypted(SqliteStore(folder / "bench.sqlite3"), keyring),
+        "redis (encrypted, locked)": lambda: encrypted(RedisStore.from_url(redis_url), keyring),
+    }
+    print(f"In one process, {people} people at once, {TURNS_PER_PERSON} turns each:")
+    baseline = 0.0
+    for name, make in makers.items():
+        store = make()
+        runtime = Runtime(loaded, store, RasaActionRunner(loaded))
+        await run_people(runtime, 5, f"warm-{name}")
+        rates = [await run_people(runtime, people, f"{name}-{n}") for n in range(3)]
+        rate = max(rates)
+        await store.close()
+        baseline = baseline or rate
+        print(f"  {name:28} {rate:9.0f} turns/s   {rate / baseline:5.2f}x memory")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=50)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = Path(temporary)
+        loaded = load(
+            write_program(
+                folder / "program", flows={"main": LOOP_FLOW}, locales={"main.en.yml": LOOP_TEXTS}
+            )
+        )
+        redis = RedisProcess(folder)
+        try:
+            asyncio.run(in_process(loaded, args.people, folder, redis.url))
+        finally:
+            redis.stop()
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
