@@ -52,8 +52,11 @@ def test_other_commands_refuse_an_invalid_program(tmp_path: Path) -> None:
 
 def test_chat_json_protocol() -> None:
     lines = [
+        '{"choice": "go_on"}',
+        '{"choice": "go_on"}',
         '{"choice": "stop"}',
         "this is not json",
+        '{"choice": "skip"}',
         '{"text": "9"}',
         '{"command": "back"}',
         '{"command": "dance"}',
@@ -67,7 +70,7 @@ def test_chat_json_protocol() -> None:
         "type": "message",
         "key": "welcome.hello",
         "choices": [],
-        "text": "Hello, and thank you for being here. Reaching out takes courage.",
+        "text": "Hello, and thank you for being here. Reaching out about this takes courage.",
     }
     errors = [o for o in outputs if o["type"] == "error"]
     assert errors[0]["message"].startswith("that line is not JSON")
@@ -81,7 +84,7 @@ def test_chat_json_protocol() -> None:
 
 
 def test_chat_for_people_numbers_the_choices() -> None:
-    done = run("chat", stdin="3\n9\nskip\n/quit\n")
+    done = run("chat", stdin="1\n1\n3\nskip\n9\n/quit\n")
     assert done.returncode == 0
     assert "  3) I want to stop" in done.stdout
     assert "You chose 9." in done.stdout
@@ -106,14 +109,13 @@ def test_conversation_tests_pass_and_cover_every_node() -> None:
 def test_a_failing_conversation_test_names_its_line(tmp_path: Path) -> None:
     script = tmp_path / "fails.yaml"
     script.write_text(
-        "tests:\n  - name: wrong expectation\n    steps:\n      - choose: stop\n      - bot: menu.question\n"
+        "tests:\n  - name: wrong expectation\n    steps:\n      - choose: go_on\n      - bot: menu.question\n"
     )
     done = run("test", str(script))
     assert done.returncode == 1
     assert (
         f"FAIL {script}:5:9: wrong expectation: expected the bot to say `menu.question`, but it said: "
-        "`welcome.to_motivation`, `motivation.intro`, `motivation.importance.question`"
-        in done.stdout
+        "`welcome.anonymity`, `welcome.limits`" in done.stdout
     )
 
 
@@ -121,8 +123,11 @@ def test_graph_mermaid_and_dot() -> None:
     mermaid = run("graph", "motivation")
     assert mermaid.returncode == 0
     assert mermaid.stdout.startswith("flowchart TD")
-    assert 'motivation__reflect -- "importance >= 7" --> motivation__reflect_high' in mermaid.stdout
+    assert (
+        'motivation__importance_reflect -- "importance >= 7" --> motivation__importance_high'
+        in mermaid.stdout
+    )
     dot = run("graph", "motivation", "--format", "dot")
     assert dot.stdout.startswith('digraph "motivation"')
-    assert '"motivation.summary" -> "menu.choose";' in dot.stdout
+    assert '"motivation.summary" -> "menu.choose" [label="menu"];' in dot.stdout
     assert run("graph", "motivaton").returncode == 2

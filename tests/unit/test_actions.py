@@ -42,8 +42,13 @@ def test_payload_is_what_rasa_sends(shipped: LoadedProgram) -> None:
 
 async def test_plan_summary_runs_through_rasa_sdk(shipped: LoadedProgram) -> None:
     result = await RasaActionRunner(shipped).run(call(shipped, importance=8, reasons="my family"))
-    assert [m.key for m in result.messages] == ["plan.title", "plan.importance", "plan.reasons"]
-    assert result.messages[2].params == {"reasons": "my family"}
+    assert [m.key for m in result.messages] == [
+        "plan.title",
+        "plan.reasons",
+        "plan.importance",
+        "plan.closing",
+    ]
+    assert result.messages[1].params == {"reasons": "my family"}
 
 
 async def test_plan_summary_of_nothing_says_so(shipped: LoadedProgram) -> None:

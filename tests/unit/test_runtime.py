@@ -11,41 +11,55 @@ from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.dialogue.model import CommandName
 from redirection_bot.engine import ChoicePicked, CommandGiven, Start, Text
 from redirection_bot.render import ShownEnd, ShownHandoff
-from redirection_bot.runtime import RuntimeSettings
+from redirection_bot.runtime import Runtime, RuntimeSettings
 from redirection_bot.testing import make_runtime
+
+
+async def to_stage_question(runtime: Runtime, session: str) -> None:
+    """Start a conversation and read the welcome, up to "where are you right now?"."""
+    await runtime.handle(session, Start())
+    await runtime.handle(session, ChoicePicked("go_on"))
+    await runtime.handle(session, ChoicePicked("go_on"))
 
 
 async def test_a_whole_conversation_with_an_action(shipped: LoadedProgram) -> None:
     runtime = make_runtime(shipped)
     reply = await runtime.handle("s1", Start())
     assert reply.messages[0].key == "welcome.hello"
+    await runtime.handle("s1", ChoicePicked("go_on"))
+    await runtime.handle("s1", ChoicePicked("go_on"))
     await runtime.handle("s1", ChoicePicked("stop"))
-    await runtime.handle("s1", Text("9"))
     await runtime.handle("s1", Text("I want to be there for my family"))
+    await runtime.handle("s1", Text("9"))
+    await runtime.handle("s1", Text("6"))
+    for choice in ("done", "done", "done", "done", "go_on", "go_on", "go_on"):
+        await runtime.handle("s1", ChoicePicked(choice))
     reply = await runtime.handle("s1", ChoicePicked("plan"))
-    assert [m.key for m in reply.messages][:4] == [
+    assert [m.key for m in reply.messages][:5] == [
+        "my_plan.intro",
         "plan.title",
         "plan.stage",
-        "plan.importance",
         "plan.reasons",
+        "plan.importance",
     ]
-    assert reply.messages[1].text == "Where I am: I want to stop"
+    assert reply.messages[2].text == "Where I started: I want to stop"
 
 
 async def test_plan_text_is_built_on_demand(shipped: LoadedProgram) -> None:
     runtime = make_runtime(shipped)
     assert await runtime.plan_text("nobody") is None
-    await runtime.handle("s1", Start())
+    await to_stage_question(runtime, "s1")
     await runtime.handle("s1", ChoicePicked("stop"))
     plan = await runtime.plan_text("s1")
-    assert plan == "My plan\n\nWhere I am: I want to stop\n"
+    assert plan is not None
+    assert plan.startswith("My plan\n\nWhere I started: I want to stop\n\nIf I ever think")
 
 
 async def test_too_long_messages_get_a_polite_reply_and_nothing_is_lost(
     shipped: LoadedProgram,
 ) -> None:
     runtime = make_runtime(shipped, RuntimeSettings(max_text_length=50))
-    await runtime.handle("s1", Start())
+    await to_stage_question(runtime, "s1")
     before = await runtime.state("s1")
     reply = await runtime.handle("s1", Text("x" * 51))
     assert [m.key for m in reply.messages] == ["engine.too_long", "welcome.stage.question"]
@@ -56,9 +70,8 @@ async def test_too_long_messages_get_a_polite_reply_and_nothing_is_lost(
 
 async def test_hostile_text_is_shown_cleaned(shipped: LoadedProgram) -> None:
     runtime = make_runtime(shipped)
-    await runtime.handle("s1", Start())
+    await to_stage_question(runtime, "s1")
     await runtime.handle("s1", ChoicePicked("stop"))
-    await runtime.handle("s1", Text("7"))
     reply = await runtime.handle("s1", Text("\x1b[31m<script>alert(1)</script>\u202e"))
     thanks = reply.messages[0]
     assert thanks.key == "motivation.reasons.thanks"
@@ -91,16 +104,16 @@ async def test_handoff_is_rendered_for_the_connector(shipped: LoadedProgram) -> 
 
 async def test_turns_of_one_session_are_handled_in_order(shipped: LoadedProgram) -> None:
     runtime = make_runtime(shipped)
-    await runtime.handle("s1", Start())
+    await to_stage_question(runtime, "s1")
     replies = await asyncio.gather(
         runtime.handle("s1", ChoicePicked("stop")),
-        runtime.handle("s1", Text("8")),
         runtime.handle("s1", Text("for my family")),
+        runtime.handle("s1", Text("8")),
     )
     assert [r.messages[-1].key for r in replies] == [
-        "motivation.importance.question",
         "motivation.reasons.question",
-        "menu.question",
+        "motivation.importance.question",
+        "motivation.confidence.question",
     ]
 
 
@@ -110,8 +123,8 @@ async def test_reloaded_program_does_not_break_running_sessions(shipped: LoadedP
     runtime = make_runtime(shipped)
     await runtime.handle("old", Start())
     runtime.reload(replace(shipped, program=replace(shipped.program, version="0.2.0")))
-    reply = await runtime.handle("old", ChoicePicked("stop"))
-    assert reply.messages[0].key == "welcome.to_motivation"
+    reply = await runtime.handle("old", ChoicePicked("go_on"))
+    assert reply.messages[0].key == "welcome.anonymity"
     new = await runtime.handle("new", Start())
     assert new.state is not None and new.state.program_version == "0.2.0"
 
@@ -121,7 +134,7 @@ async def test_logs_carry_no_content(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     runtime = make_runtime(shipped)
-    await runtime.handle("session-secret-id", Start())
+    await to_stage_question(runtime, "session-secret-id")
     await runtime.handle("session-secret-id", ChoicePicked("worried"))
     await runtime.handle("session-secret-id", Text("my neighbour Jane Doe 07700 900123"))
     text = caplog.text

@@ -2,7 +2,8 @@
 
 The clinicians decide what the plan shows by writing texts: for every slot that has a
 value and a text ``plan.<slot>``, that text is said, in the order the slots are declared.
-``plan.title`` comes first; ``plan.empty`` is said when there is nothing to show yet.
+``plan.title`` comes first; ``plan.empty`` is said when there is nothing to show yet, and
+``plan.closing``, where the clinicians wrote one, ends a plan that has something in it.
 """
 
 from __future__ import annotations
@@ -37,4 +38,6 @@ class ActionPlanSummary(ProgramAction):
             shown += 1
         if shown == 0:
             dispatcher.utter_message(response=f"{PLAN_NAMESPACE}.empty")
+        elif loaded.catalog.has(f"{PLAN_NAMESPACE}.closing", locale):
+            dispatcher.utter_message(response=f"{PLAN_NAMESPACE}.closing")
         return []
