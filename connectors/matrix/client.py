@@ -383,8 +383,13 @@ def _invited_as_direct(invite_state: list[Any], own_user_id: str) -> bool:
 
 def classify(event: Any, own_user_id: str, room_id: str) -> Item | None:
     """What a timeline event means to the bot (None: nothing to answer)."""
-    if isinstance(event, UnknownBadEvent | BadEvent):
-        return None
+    if isinstance(event, UnknownBadEvent):
+        return None  # not even an event id and a sender: nothing to answer
+    if isinstance(event, BadEvent):
+        # A message the bot cannot read (malformed, or media in a form nio does not know):
+        # the person is told so rather than left waiting.
+        mine = event.sender == own_user_id
+        return PersonOther(event.event_id) if event.type == "m.room.message" and not mine else None
     if isinstance(event, RoomMemberEvent):
         mine = event.state_key == own_user_id and event.membership == "join"
         return OwnJoin(event.event_id) if mine and event.prev_membership != "join" else None

@@ -24,10 +24,11 @@ from .client import (
     RateLimited,
     Refused,
     Unreachable,
+    silence_nio_logs,
 )
 from .ledger import Ledger
 from .patience import Patience, Stopping
-from .settings import PREFIX, MatrixSettings
+from .settings import PREFIX, MatrixOptions, MatrixSettings
 from .texts import check_texts
 from .updates import SyncBatch
 
@@ -40,6 +41,7 @@ class MatrixConnector:
     """People reach the program in direct Matrix chats, encrypted or not."""
 
     name: ClassVar[str] = "matrix"
+    options_schema: ClassVar[type] = MatrixOptions
 
     def __init__(self, context: ConnectorContext) -> None:
         self._context = context
@@ -51,6 +53,7 @@ class MatrixConnector:
                 f"(it has {', '.join(program.locales)})"
             )
         check_texts(context.runtime.loaded.catalog, program.locales)
+        silence_nio_logs()
         self.bot: MatrixBot | None = None
 
     async def run(self) -> int:

@@ -8,7 +8,7 @@ as ``<name>_file``: the path of a file holding it, as container secrets are moun
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,26 +19,42 @@ from redirection_bot.suggest import did_you_mean
 PREFIX = "connectors.matrix"
 MIN_KEY_LENGTH = 16
 
-_KNOWN = frozenset(
-    {
-        "homeserver",
-        "user_id",
-        "access_token",
-        "password",
-        "device_id",
-        "device_name",
-        "state_dir",
-        "pickle_key",
-        "session_key",
-        "encryption",
-        "direct_only",
-        "locale",
-        "sync_timeout_seconds",
-        "max_backoff_seconds",
-        "undecryptable_wait_seconds",
-        "plan_action",
-    }
-)
+
+def _above_zero(value: float) -> str | None:
+    return None if value > 0 else "must be a number of seconds above 0"
+
+
+_POSITIVE: dict[str, Any] = {"check": _above_zero}
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixOptions:
+    """What an operator may write under ``connectors: matrix:``; the configuration reader
+    checks types against it and reports problems at file:line:column."""
+
+    homeserver: str | None = None
+    user_id: str | None = None
+    access_token: str | None = None
+    access_token_file: str | None = None
+    password: str | None = None
+    password_file: str | None = None
+    device_id: str | None = None
+    device_name: str | None = None
+    state_dir: str | None = None
+    pickle_key: str | None = None
+    pickle_key_file: str | None = None
+    session_key: str | None = None
+    session_key_file: str | None = None
+    encryption: bool = True
+    direct_only: bool = True
+    locale: str | None = None
+    sync_timeout_seconds: float = field(default=30.0, metadata=_POSITIVE)
+    max_backoff_seconds: float = field(default=60.0, metadata=_POSITIVE)
+    undecryptable_wait_seconds: float = field(default=60.0, metadata=_POSITIVE)
+    plan_action: str = "action_plan_summary"
+
+
+_KNOWN = frozenset(f.name for f in fields(MatrixOptions))
 _SECRETS = ("access_token", "password", "pickle_key", "session_key")
 
 
@@ -76,8 +92,7 @@ class MatrixSettings:
     def from_options(cls, options: Mapping[str, Any]) -> MatrixSettings:
         """Settings from the connector's options; ConfigError names the first problem."""
         for name in options:
-            base = name.removesuffix("_file") if name.endswith("_file") else name
-            if base not in _KNOWN or (name != base and base not in _SECRETS):
+            if name not in _KNOWN:
                 raise ConfigError(f"{PREFIX}.{name}: unknown setting{did_you_mean(name, _KNOWN)}")
         secrets = {name: _secret(options, name) for name in _SECRETS}
         homeserver = _text(options, "homeserver", required=True)
@@ -147,14 +162,18 @@ def _secret(options: Mapping[str, Any], name: str) -> str | None:
 
 
 def _flag(options: Mapping[str, Any], name: str, default: bool) -> bool:
-    value = options.get(name, default)
+    value = options.get(name)
+    if value is None:
+        return default
     if not isinstance(value, bool):
         raise ConfigError(f"{PREFIX}.{name}: give true or false")
     return value
 
 
 def _seconds(options: Mapping[str, Any], name: str, default: float) -> float:
-    value = options.get(name, default)
+    value = options.get(name)
+    if value is None:
+        return default
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise ConfigError(f"{PREFIX}.{name}: give a number of seconds above 0")
     return float(value)

@@ -35,6 +35,10 @@ ENCRYPTION = {
 }
 
 
+TIMELINE = {"room": {"timeline": {"limit": 200}}}
+"""Enough that a sync never leaves out a message the bot sent (Synapse's default is 10)."""
+
+
 def unique(name: str) -> str:
     return f"{name}_{uuid.uuid4().hex[:8]}"
 
@@ -83,12 +87,13 @@ class Person:
         encrypted: bool = False,
         direct: bool = True,
         others: tuple[str, ...] = (),
+        invite_bot: bool = True,
     ) -> str:
         """Create a room and invite the bot (and ``others``), as "start a direct chat" does."""
         await self.pump()
         self.bot_id = bot_id
         created = await self.client.room_create(
-            invite=[bot_id, *others],
+            invite=[bot_id, *others] if invite_bot else list(others),
             is_direct=direct,
             initial_state=[ENCRYPTION] if encrypted else [],
         )
@@ -114,7 +119,7 @@ class Person:
 
     async def pump(self, timeout_ms: int = 200) -> None:
         """One sync, and the key traffic an encrypting client does between syncs."""
-        response = await self.client.sync(timeout=timeout_ms)
+        response = await self.client.sync(timeout=timeout_ms, sync_filter=TIMELINE)
         client = self.client
         if client.should_upload_keys:
             await client.keys_upload()
@@ -177,6 +182,11 @@ class Person:
         """Say something and wait for the bot's next message."""
         before = len(self.received)
         await self.say(text)
+        return (await self.replies(before + 1, timeout))[before]
+
+    async def answer_to_content(self, content: dict[str, Any], timeout: float = 60.0) -> Received:
+        before = len(self.received)
+        await self.send(content)
         return (await self.replies(before + 1, timeout))[before]
 
     async def wait_for_bot_to_leave(self, timeout: float = 60.0) -> None:

@@ -1,0 +1,80 @@
+"""The bot rides out a homeserver restart and its rate limits, and logs no Matrix ids."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import pytest
+
+from tests.fixtures.synapse import SynapseServer
+from tests.helpers import async_wait_until
+from tests.integration.matrix.conftest import StartBot
+from tests.integration.matrix.people import Person
+
+pytestmark = [pytest.mark.matrix, pytest.mark.slow]
+
+
+def logged(caplog: pytest.LogCaptureFixture, event: str) -> int:
+    return sum(1 for record in caplog.records if record.getMessage().startswith(event))
+
+
+def assert_no_matrix_ids_logged(caplog: pytest.LogCaptureFixture, *ids: str) -> None:
+    for record in caplog.records:
+        text = record.getMessage()
+        assert "@" not in text and "!" not in text, text
+        for identifier in ids:
+            assert identifier not in text
+
+
+async def test_the_bot_carries_on_when_the_homeserver_restarts(
+    synapse_own: SynapseServer,
+    start_bot: StartBot,
+    people: Callable[[SynapseServer], Person],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    bot = await start_bot(synapse_own)
+    person = people(synapse_own)
+    await person.open_chat(bot.user_id, encrypted=True)
+    await person.replies(1)
+    assert (await person.answer_to("2")).body.startswith("From 0 to 10")
+
+    await asyncio.to_thread(synapse_own.stop)
+    failures = logged(caplog, "matrix sync failed")
+
+    async def retried_twice() -> bool:
+        return logged(caplog, "matrix sync failed") >= failures + 2
+
+    await async_wait_until(retried_twice, 30, "the bot to try the homeserver again")
+    await asyncio.to_thread(synapse_own.start)
+
+    assert (await person.answer_to("7")).body == "In a few words, why does it matter to you?"
+    assert "My reasons: my children" in (await person.answer_to("my children")).body
+    bot.check_alive()
+    assert_no_matrix_ids_logged(caplog, bot.user_id, person.user_id, person.room_id)
+
+
+async def test_a_flood_of_messages_meets_the_rate_limit_and_none_is_lost(
+    synapse_rate_limited: SynapseServer,
+    start_bot: StartBot,
+    people: Callable[[SynapseServer], Person],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    bot = await start_bot(synapse_rate_limited)
+    person = people(synapse_rate_limited)
+    await person.open_chat(bot.user_id)
+    await person.replies(1)
+    flood = 8
+    for number in range(flood):
+        await person.say(f"word {number}")  # the person's client waits out its own limit
+    replies = await person.replies(1 + flood, timeout=180)
+    assert all("Sorry, I did not understand." in r.body or "person" in r.body for r in replies[1:])
+    assert logged(caplog, "matrix rate limited") > 0
+    # Exactly one answer each: the next message is answered next, and nothing came between.
+    answer = await person.answer_to("repeat", timeout=60)
+    assert person.received.index(answer) == 1 + flood
+    bot.check_alive()
+    assert_no_matrix_ids_logged(caplog, bot.user_id, person.user_id, person.room_id)
