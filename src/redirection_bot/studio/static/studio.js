@@ -131,7 +131,9 @@
 
   // --- the player -------------------------------------------------------------------------
 
-  function showPlayer(html) {
+  // After the author acts in the player, the graph may follow it; on other refreshes the
+  // player's place is only marked, so that the flow the author is looking at stays.
+  function showPlayer(html, acted) {
     const typing = document.activeElement && document.activeElement.name === "text";
     const fresh = swap("#player", html);
     if (!fresh) return;
@@ -142,7 +144,8 @@
       const input = fresh.querySelector("input[name=text]");
       if (input) input.focus();
     }
-    followPlayer();
+    if (acted) followPlayer();
+    else markPlayerPlace();
   }
 
   async function newPlayer() {
@@ -174,7 +177,7 @@
     const body = new URLSearchParams(new FormData(form, event.submitter));
     const url = `/api/player/${encodeURIComponent(page.player)}/${form.dataset.action}`;
     try {
-      showPlayer(await get(url, { method: "POST", body }));
+      showPlayer(await get(url, { method: "POST", body }), true);
     } catch (error) {
       if (error.status === 404) await newPlayer();
       else throw error;
