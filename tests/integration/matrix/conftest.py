@@ -67,6 +67,12 @@ class InProcessBot:
         if self._store is not None:
             await self._store.close()
 
+    async def wait(self) -> int:
+        """Until the connector ends by itself (its error raised here)."""
+        assert self._task is not None
+        task, self._task = self._task, None
+        return await asyncio.wait_for(task, 30)
+
     def check_alive(self) -> None:
         if self._task is not None and self._task.done():
             self._task.result()

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
+from redirection_bot.errors import ConnectorError
 from tests.fixtures.synapse import SynapseServer
 from tests.helpers import async_wait_until
 from tests.integration.matrix.conftest import StartBot
@@ -78,3 +79,29 @@ async def test_a_flood_of_messages_meets_the_rate_limit_and_none_is_lost(
     assert person.received.index(answer) == 1 + flood
     bot.check_alive()
     assert_no_matrix_ids_logged(caplog, bot.user_id, person.user_id, person.room_id)
+
+
+async def test_many_messages_sent_while_the_bot_was_away_are_each_answered_once(
+    synapse: SynapseServer, start_bot: StartBot, people: Callable[[SynapseServer], Person]
+) -> None:
+    bot = await start_bot(synapse)
+    person = people(synapse)
+    await person.open_chat(bot.user_id, encrypted=True)
+    await person.replies(1)
+    await bot.stop()
+    away = 60  # more than one sync returns, so the bot fetches the rest of the timeline
+    for number in range(away):
+        await person.say(f"word {number}")
+    await bot.start()
+    replies = await person.replies(1 + away, timeout=120)
+    assert all("Sorry, I did not understand." in r.body for r in replies[1:])
+    assert (await person.answer_to("2")).body.startswith("From 0 to 10")
+    assert len(person.received) == 2 + away
+
+
+async def test_a_refused_login_stops_the_connector_with_a_clear_error(
+    synapse: SynapseServer, start_bot: StartBot
+) -> None:
+    bot = await start_bot(synapse, access_token="not-a-real-token")
+    with pytest.raises(ConnectorError, match="refused the bot's login"):
+        await bot.wait()
