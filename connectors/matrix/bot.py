@@ -167,12 +167,15 @@ class MatrixBot:
             # What came before the bot joined is history: never answered.
             items = items[joined_at + 1 :]
             if status is None:
-                # A room the bot is in without a record of it (joined before this ledger):
-                # taken up when the person writes.
+                # A room the bot is in without a record of it (its ledger was lost, or the
+                # account joined elsewhere): taken up when the person writes. A conversation
+                # still in the store goes on where it was.
                 if not any(isinstance(item, PersonText) for item in items):
                     return
                 generation = secrets.token_hex(8)
                 await self._ledger.accept_room(room, ACTIVE, generation)
+                if await self._runtime.state(room) is None:
+                    items = await self._start_with_first_words(batch.room_id, room, items)
         if batch.members < ONE_TO_ONE:
             await self._person_left(batch.room_id, room, generation)
             return
@@ -182,6 +185,14 @@ class MatrixBot:
             )
         for item in items:
             await self._item(batch.room_id, room, item)
+
+    async def _start_with_first_words(
+        self, room_id: str, room: str, items: list[Item]
+    ) -> list[Item]:
+        """The greeting (in the configured language) answers the person's first message."""
+        first = next(item for item in items if isinstance(item, PersonText))
+        await self._turn(room_id, room, self.event_key(first.event_id), Start(self.default_locale))
+        return [item for item in items if item is not first]
 
     async def _known(self, room: str, item: Item) -> bool:
         """Backfill stops at the bot's join or at the first event already handled."""

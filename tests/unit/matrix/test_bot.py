@@ -380,3 +380,30 @@ async def test_the_session_key_is_a_keyed_hash_of_the_room(
     assert ROOM not in one.room_key(ROOM)
     assert one.room_key(ROOM) != other.room_key(ROOM)
     assert one.room_key(ROOM) == make_bot(runtime, client, ledger, tmp_path).room_key(ROOM)
+
+
+async def test_a_room_the_bot_has_no_record_of_is_taken_up_when_the_person_writes(
+    runtime: Runtime, client: FakeClient, ledger: Ledger, tmp_path: Path
+) -> None:
+    bot = make_bot(runtime, client, ledger, tmp_path, locale="fi")
+    await bot.handle_batch(room(*texts(("$1", "hello"))))
+    await settled(bot)
+    assert client.bodies == [
+        "Hei, tervetuloa.\n\nMissä olet nyt?\n1. Haluan vähentää\n2. Haluan lopettaa"
+    ]
+    await bot.handle_batch(room(*texts(("$2", "2"))))
+    await settled(bot)
+    assert client.bodies[-1].startswith("Asteikolla 0–10")
+
+
+async def test_a_conversation_whose_room_record_was_lost_goes_on_where_it_was(
+    runtime: Runtime, client: FakeClient, ledger: Ledger, tmp_path: Path
+) -> None:
+    bot = make_bot(runtime, client, ledger, tmp_path)
+    await started(bot)
+    await bot.handle_batch(room(*texts(("$1", "2"))))
+    await settled(bot)
+    await ledger.forget_room(bot.room_key(ROOM))
+    await bot.handle_batch(room(*texts(("$2", "7"))))
+    await settled(bot)
+    assert client.bodies[-1] == "In a few words, why does it matter to you?"
