@@ -69,8 +69,13 @@ def test_a_real_action_call(action_server: str, shipped: LoadedProgram) -> None:
     status, body = post(action_server, payload)
     assert status == 200
     responses = body["responses"]
-    assert [r["response"] for r in responses] == ["plan.title", "plan.importance", "plan.reasons"]
-    assert responses[2]["reasons"] == {"slot": "reasons"}
+    assert [r["response"] for r in responses] == [
+        "plan.title",
+        "plan.reasons",
+        "plan.importance",
+        "plan.closing",
+    ]
+    assert responses[1]["reasons"] == {"slot": "reasons"}
     assert body["events"] == []
 
 
