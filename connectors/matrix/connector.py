@@ -14,6 +14,7 @@ from collections.abc import Coroutine
 from typing import Any, ClassVar
 
 from redirection_bot.connector import ConnectorContext
+from redirection_bot.crypto import Keyring
 from redirection_bot.errors import ConfigError, ConnectorError
 from redirection_bot.logs import log_event
 
@@ -61,7 +62,7 @@ class MatrixConnector:
         stop = self._context.stop
         settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         settings.crypto_dir.mkdir(exist_ok=True, mode=0o700)
-        ledger = Ledger(settings.ledger_path)
+        ledger = Ledger(settings.ledger_path, Keyring([settings.ledger_key]))
         client = MatrixClient(
             settings.homeserver,
             settings.user_id,

@@ -14,9 +14,10 @@ This is what makes replies exactly-once across a crash:
 - ``rooms``: the rooms the bot accepted, by keyed hash, and whether their greeting is done.
 - ``meta``: the sync token, and the device (and, after a password login, its access token).
 
-Rooms and events are stored as keyed hashes; a room id is kept only in outbox rows (until
-sent) and in messages held for decryption, because sending needs it. Message text is kept
-only in outbox rows, until the homeserver has it.
+Rooms and events are stored as keyed hashes. What must be kept readable for a while (a
+reply's text and room until the homeserver has it, a message held for its key, the access
+token) is sealed with AES-256-GCM under a key derived from the connector's ``session_key``,
+so that neither the file nor the pages SQLite leaves behind in its write-ahead log show it.
 """
 
 from __future__ import annotations
@@ -32,13 +33,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from redirection_bot.crypto import DecryptionError, Keyring
+from redirection_bot.errors import ConnectorError
+
 _T = TypeVar("_T")
 
 HANDLED_KEPT_SECONDS = 7 * 24 * 3600
 """How long handled events are remembered: far longer than one sync batch can be replayed."""
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS rooms (
     room TEXT PRIMARY KEY,
     status TEXT NOT NULL,
@@ -59,17 +63,17 @@ CREATE TABLE IF NOT EXISTS pending (
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     room TEXT NOT NULL,
-    room_id TEXT NOT NULL,
+    room_id BLOB NOT NULL,
     txn TEXT NOT NULL,
     kind TEXT NOT NULL,
-    content TEXT NOT NULL,
+    content BLOB NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS held (
     room TEXT NOT NULL,
     event TEXT NOT NULL,
-    room_id TEXT NOT NULL,
-    source TEXT NOT NULL,
+    room_id BLOB NOT NULL,
+    source BLOB NOT NULL,
     since REAL NOT NULL,
     PRIMARY KEY (room, event)
 );
@@ -109,8 +113,11 @@ class HeldEvent:
 class Ledger:
     """The connector's record in one SQLite file, used from one worker thread."""
 
-    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, path: Path, keyring: Keyring, clock: Callable[[], float] = time.time
+    ) -> None:
         self.path = path
+        self._keyring = keyring
         self._clock = clock
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matrix-ledger")
         self._db = self._worker.submit(self._open).result()
@@ -147,18 +154,31 @@ class Ledger:
         await self._run(lambda db: db.close())
         self._worker.shutdown(wait=True)
 
+    def _seal(self, value: Any, context: str) -> bytes:
+        return self._keyring.seal(json.dumps(value).encode(), context.encode())
+
+    def _open_sealed(self, blob: bytes, context: str) -> Any:
+        try:
+            return json.loads(self._keyring.open(bytes(blob), context.encode()))
+        except DecryptionError as error:
+            raise ConnectorError(
+                f"{self.path} cannot be read with this session_key: was it changed? "
+                "(the key must stay the same for as long as the state folder is used)"
+            ) from error
+
     # --- meta ----------------------------------------------------------------------------------
 
     async def get(self, name: str) -> str | None:
         row = await self._run(
             lambda db: db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         )
-        return None if row is None else str(row[0])
+        return None if row is None else str(self._open_sealed(row[0], f"meta\n{name}"))
 
     async def put(self, name: str, value: str) -> None:
+        sealed = self._seal(value, f"meta\n{name}")
         await self._run(
             lambda db: db.execute(
-                "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value)
+                "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, sealed)
             )
         )
 
@@ -238,7 +258,13 @@ class Ledger:
             db.executemany(
                 "INSERT INTO outbox (room, room_id, txn, kind, content) VALUES (?, ?, ?, ?, ?)",
                 [
-                    (room, room_id, item.txn, item.kind, json.dumps(item.content))
+                    (
+                        room,
+                        self._seal(room_id, f"room\n{room}"),
+                        item.txn,
+                        item.kind,
+                        self._seal(item.content, f"content\n{room}\n{item.txn}"),
+                    )
                     for item in outgoing
                 ],
             )
@@ -267,9 +293,13 @@ class Ledger:
 
         return [
             OutboxRow(
-                int(seq), str(room_key), str(room_id), Outgoing(kind, txn, json.loads(content)), n
+                int(seq),
+                room_key,
+                self._open_sealed(room_id, f"room\n{room_key}"),
+                Outgoing(kind, txn, self._open_sealed(content, f"content\n{room_key}\n{txn}")),
+                int(attempts),
             )
-            for seq, room_key, room_id, txn, kind, content, n in await self._run(read)
+            for seq, room_key, room_id, txn, kind, content, attempts in await self._run(read)
         ]
 
     async def sent(self, seq: int) -> None:
@@ -284,11 +314,13 @@ class Ledger:
 
     async def hold(self, room: str, event: str, room_id: str, source: dict[str, Any]) -> None:
         now = self._clock()
+        sealed_room = self._seal(room_id, f"room\n{room}")
+        sealed_source = self._seal(source, f"held\n{room}\n{event}")
         await self._run(
             lambda db: db.execute(
                 "INSERT OR IGNORE INTO held (room, event, room_id, source, since)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (room, event, room_id, json.dumps(source), now),
+                (room, event, sealed_room, sealed_source, now),
             )
         )
 
@@ -299,6 +331,12 @@ class Ledger:
             ).fetchall()
         )
         return [
-            HeldEvent(str(room), str(event), str(room_id), json.loads(source), float(since))
+            HeldEvent(
+                room,
+                event,
+                self._open_sealed(room_id, f"room\n{room}"),
+                self._open_sealed(source, f"held\n{room}\n{event}"),
+                float(since),
+            )
             for room, event, room_id, source, since in rows
         ]

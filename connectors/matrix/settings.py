@@ -7,6 +7,7 @@ as ``<name>_file``: the path of a file holding it, as container secrets are moun
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -87,6 +88,11 @@ class MatrixSettings:
     @property
     def ledger_path(self) -> Path:
         return self.state_dir / "matrix.sqlite"
+
+    @property
+    def ledger_key(self) -> bytes:
+        """The key that seals what the ledger must keep readable (derived, 32 bytes)."""
+        return hmac.new(self.session_key, b"redirection-bot/matrix-ledger", "sha256").digest()
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> MatrixSettings:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from redirection_bot.actions import RasaActionRunner
+from redirection_bot.crypto import Keyring
 from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.runtime import Runtime
 from redirection_bot.store.memory import MemoryStore
@@ -112,7 +113,7 @@ def client() -> FakeClient:
 
 @pytest.fixture
 async def ledger(tmp_path: Path) -> AsyncIterator[Ledger]:
-    found = Ledger(tmp_path / "matrix.sqlite")
+    found = Ledger(tmp_path / "matrix.sqlite", Keyring.generate())
     yield found
     await found.close()
 
