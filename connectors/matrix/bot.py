@@ -16,6 +16,7 @@ and never answered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -132,7 +133,8 @@ class MatrixBot:
         room = self.room_key(invite.room_id)
         if self._settings.direct_only and not invite.is_direct:
             log_event("matrix invite refused", connector="matrix", reason="not_direct")
-            await self._client.leave(invite.room_id)
+            with contextlib.suppress(Refused):  # the invite was withdrawn meanwhile
+                await self._client.leave(invite.room_id)
             return
         found = await self._ledger.room_status(room)
         if found is None or found[0] in (LEAVING, LEFT):

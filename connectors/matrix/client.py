@@ -238,11 +238,14 @@ class MatrixClient:
         token: str | None = prev_batch
         seen = 0
         while token is not None and seen < BACKFILL_MAX_EVENTS:
-            answer = await self._call(
-                self._nio.room_messages(
-                    room_id, start=token, direction=MessageDirection.back, limit=BACKFILL_PAGE
+            try:
+                answer = await self._call(
+                    self._nio.room_messages(
+                        room_id, start=token, direction=MessageDirection.back, limit=BACKFILL_PAGE
+                    )
                 )
-            )
+            except Refused:
+                break  # history the bot may not see: what it has is all there is
             if not isinstance(answer, RoomMessagesResponse) or not answer.chunk:
                 break
             for event in answer.chunk:
