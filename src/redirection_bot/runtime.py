@@ -54,7 +54,7 @@ from redirection_bot.resume import (
     new_phrase,
     read_phrase,
 )
-from redirection_bot.store import LockingStore, SessionStore, VersionConflict
+from redirection_bot.store import LockingStore, SessionStore, VersionConflict, store_ready
 from redirection_bot.store.record import SessionRecord
 
 if TYPE_CHECKING:
@@ -370,6 +370,10 @@ class Runtime:
                 self._locks.pop(session_id, None)
 
     # --- the rest of a session's life ----------------------------------------------------------
+
+    async def ready(self) -> bool:
+        """Whether turns can be handled now: the session store answers (for ``/readyz``)."""
+        return await store_ready(self._store)
 
     async def state(self, session_id: str) -> SessionState | None:
         stored = await self._store.get(session_id)

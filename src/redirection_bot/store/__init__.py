@@ -63,3 +63,15 @@ class LockingStore(Protocol):
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
         """Hold the session's lock; raise SessionBusy if it cannot be had in time."""
         ...
+
+
+@runtime_checkable
+class PingableStore(Protocol):
+    """A store that can say whether it answers (for ``/readyz``)."""
+
+    async def ping(self) -> bool: ...
+
+
+async def store_ready(store: SessionStore) -> bool:
+    """Whether ``store`` answers now; stores in the process always do."""
+    return await store.ping() if isinstance(store, PingableStore) else True

@@ -15,7 +15,13 @@ from contextlib import AbstractAsyncContextManager
 
 from redirection_bot.crypto import DecryptionError, Keyring
 from redirection_bot.logs import log_event
-from redirection_bot.store import LockingStore, SessionStore, StoredSession, VersionConflict
+from redirection_bot.store import (
+    LockingStore,
+    SessionStore,
+    StoredSession,
+    VersionConflict,
+    store_ready,
+)
 
 
 class EncryptedStore:
@@ -73,6 +79,9 @@ class EncryptedStore:
 
     async def expire(self) -> int:
         return await self.inner.expire()
+
+    async def ping(self) -> bool:
+        return await store_ready(self.inner)
 
     async def close(self) -> None:
         await self.inner.close()

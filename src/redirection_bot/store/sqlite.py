@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from redirection_bot.store import StoredSession, VersionConflict
+from redirection_bot.store import StoredSession, StoreUnavailable, VersionConflict
 
 _T = TypeVar("_T")
 
@@ -55,7 +55,10 @@ class SqliteStore:
 
     async def _run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._worker, work, self._connection)
+        try:
+            return await loop.run_in_executor(self._worker, work, self._connection)
+        except sqlite3.OperationalError as error:  # disk full, file locked too long, ...
+            raise StoreUnavailable(f"the SQLite store failed: {type(error).__name__}") from error
 
     async def get(self, key: str) -> StoredSession | None:
         now = self._clock()
@@ -108,6 +111,13 @@ class SqliteStore:
             return db.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,)).rowcount
 
         return await self._run(remove)
+
+    async def ping(self) -> bool:
+        try:
+            await self._run(lambda db: db.execute("SELECT 1").fetchone())
+        except sqlite3.Error:
+            return False
+        return True
 
     async def close(self) -> None:
         await self._run(lambda db: db.close())

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from redirection_bot.crypto import Keyring
-from redirection_bot.store import SessionStore, VersionConflict
+from redirection_bot.store import SessionStore, VersionConflict, store_ready
 from redirection_bot.store.encrypted import encrypted
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.store.redis import RedisStore
@@ -146,3 +146,7 @@ async def test_any_bytes_survive_the_round_trip(store: SessionStore) -> None:
     await store.save("binary", data, None, DAY)
     found = await store.get("binary")
     assert found is not None and found.data == data
+
+
+async def test_a_working_store_says_it_is_ready(store: SessionStore) -> None:
+    assert await store_ready(store)
