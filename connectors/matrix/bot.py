@@ -143,7 +143,7 @@ class MatrixBot:
             await self._client.join(invite.room_id)
         except Refused as refused:
             log_event("matrix join failed", connector="matrix", error=refused.errcode)
-            await self._ledger.accept_room(room, LEFT, "-")
+            await self._ledger.room_left(room)
             return
         log_event("matrix invite accepted", connector="matrix", session=session_tag(room))
 
@@ -328,8 +328,7 @@ class MatrixBot:
         if await self._ledger.room_status(room) is None:
             return
         await self._runtime.erase(room)
-        await self._ledger.forget_room(room)
-        await self._ledger.accept_room(room, LEFT, "-")
+        await self._ledger.room_left(room)
 
     async def _locale(self, room: str) -> str:
         state = await self._runtime.state(room)
@@ -423,8 +422,7 @@ class MatrixBot:
             await self._send_plan(row.room_id, outgoing)
         elif outgoing.kind == LEAVE:
             await self._client.leave(row.room_id)
-            await self._ledger.forget_room(row.room)
-            await self._ledger.accept_room(row.room, LEFT, "-")
+            await self._ledger.room_left(row.room)
 
     async def _send_plan(self, room_id: str, outgoing: Outgoing) -> None:
         text = str(outgoing.content["text"])

@@ -201,12 +201,17 @@ class Ledger:
             )
         )
 
-    async def forget_room(self, room: str) -> None:
-        """Everything about a room, except what is still to be sent to it."""
+    async def room_left(self, room: str) -> None:
+        """The bot is out of a room: forget what happened there, in one step, keeping only
+        that it left (so that a sync still in flight cannot take the room up again)."""
 
         def forget(db: sqlite3.Connection) -> None:
-            for table in ("rooms", "handled", "pending", "held"):
+            for table in ("handled", "pending", "held"):
                 db.execute(f"DELETE FROM {table} WHERE room = ?", (room,))
+            db.execute(
+                "INSERT OR REPLACE INTO rooms (room, status, generation) VALUES (?, 'left', '-')",
+                (room,),
+            )
 
         await self._transaction(forget)
 

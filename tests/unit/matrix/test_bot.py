@@ -404,7 +404,11 @@ async def test_a_conversation_whose_room_record_was_lost_goes_on_where_it_was(
     await started(bot)
     await bot.handle_batch(room(*texts(("$1", "2"))))
     await settled(bot)
-    await ledger.forget_room(bot.room_key(ROOM))
-    await bot.handle_batch(room(*texts(("$2", "7"))))
-    await settled(bot)
+    lost = Ledger(tmp_path / "a new ledger.sqlite", Keyring.generate())
+    try:
+        restarted = make_bot(runtime, client, lost, tmp_path)
+        await restarted.handle_batch(room(*texts(("$2", "7"))))
+        await settled(restarted)
+    finally:
+        await lost.close()
     assert client.bodies[-1] == "In a few words, why does it matter to you?"
