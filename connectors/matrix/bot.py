@@ -31,6 +31,7 @@ from redirection_bot.engine import CommandGiven, Event, SessionState, Start, Tex
 from redirection_bot.logs import log_event, session_tag
 from redirection_bot.render import ShownEnd
 from redirection_bot.runtime import Reply, Runtime
+from redirection_bot.store import SessionBusy, StoreUnavailable
 
 from .client import MatrixClient, RateLimited, Refused, Unreachable
 from .content import (
@@ -248,7 +249,11 @@ class MatrixBot:
                 await self._ledger.mark_pending(room, event, digest)
                 reply = await self._runtime.handle(room, engine_event)
                 outgoing = await self._outgoing(room, event, reply)
+        except (StoreUnavailable, SessionBusy):
+            raise  # nothing was changed: the batch is synced again after a pause
         except Exception as error:
+            # One poisoned event must not stop every conversation: it is logged (its error
+            # type only) and counted as answered, with nothing to send.
             log_event("matrix turn failed", connector="matrix", error=type(error).__name__)
             outgoing = []
         await self._ledger.record(room, event, room_id, outgoing, status)
@@ -404,6 +409,8 @@ class MatrixBot:
             except Refused as refused:
                 log_event("matrix send refused", connector="matrix", error=refused.errcode)
             except Exception as error:
+                # A reply that cannot be sent for a reason of its own is tried a few times, then
+                # dropped, so that the replies after it still go.
                 log_event("matrix send failed", connector="matrix", error=type(error).__name__)
                 if row.attempts + 1 < MAX_ATTEMPTS_ON_ERROR:
                     await self._ledger.failed(row.seq)

@@ -17,6 +17,7 @@ from redirection_bot.connector import ConnectorContext
 from redirection_bot.crypto import Keyring
 from redirection_bot.errors import ConfigError, ConnectorError
 from redirection_bot.logs import log_event
+from redirection_bot.store import SessionBusy, StoreUnavailable
 
 from .bot import MatrixBot
 from .client import (
@@ -151,6 +152,10 @@ class MatrixConnector:
                     duration_ms=round(limited.retry_after_seconds * 1000),
                 )
                 await patience.sleep(limited.retry_after_seconds)
+                continue
+            except (StoreUnavailable, SessionBusy) as busy:
+                log_event("matrix store unavailable", connector="matrix", error=type(busy).__name__)
+                await patience.back_off()
                 continue
             except Refused as refused:
                 if refused.errcode in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN", "M_FORBIDDEN"):

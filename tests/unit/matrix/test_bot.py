@@ -19,6 +19,7 @@ from redirection_bot.actions import RasaActionRunner
 from redirection_bot.crypto import Keyring
 from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.runtime import Runtime
+from redirection_bot.store import StoreUnavailable
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot_connectors.matrix.bot import MatrixBot
 from redirection_bot_connectors.matrix.client import RateLimited, Refused, Unreachable
@@ -412,3 +413,25 @@ async def test_a_conversation_whose_room_record_was_lost_goes_on_where_it_was(
     finally:
         await lost.close()
     assert client.bodies[-1] == "In a few words, why does it matter to you?"
+
+
+async def test_while_the_store_is_away_a_message_waits_and_is_answered_after(
+    runtime: Runtime,
+    client: FakeClient,
+    ledger: Ledger,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bot = make_bot(runtime, client, ledger, tmp_path)
+    await started(bot)
+
+    async def away(*args: Any, **kwargs: Any) -> None:
+        raise StoreUnavailable("restarting")
+
+    monkeypatch.setattr(runtime, "handle", away)
+    with pytest.raises(StoreUnavailable):
+        await bot.handle_batch(room(*texts(("$1", "2"))))
+    monkeypatch.undo()
+    await bot.handle_batch(room(*texts(("$1", "2"))))  # the batch again, after a pause
+    await settled(bot)
+    assert client.bodies[-1].startswith("From 0 to 10")
