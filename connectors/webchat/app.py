@@ -1,0 +1,104 @@
+"""The web chat's aiohttp application: ``create_app(runtime, options)``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from redirection_bot.logs import log_event
+from redirection_bot.runtime import Runtime
+
+from .assets import Assets
+from .chat import WebChat
+from .options import WebChatOptions
+from .pages import Pages
+from .rest import PATH as REST_PATH
+from .rest import RestChannel
+from .security import (
+    add_headers,
+    quiet_aiohttp_logs,
+    security_headers,
+)
+from .ws import SocketHandler
+
+CHAT = web.AppKey("chat", WebChat)
+MAX_BODY_BYTES = 64 * 1024
+EXPIRY_INTERVAL_SECONDS = 60.0
+_ERROR_TEXTS = {404: "gone", 503: "busy"}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def create_app(runtime: Runtime, options: WebChatOptions | None = None) -> web.Application:
+    """The web chat over ``runtime``: pages, the live socket, the REST channel, assets."""
+    quiet_aiohttp_logs()
+    options = options or WebChatOptions()
+    chat = WebChat(runtime, options)
+    assets = Assets(options.branding)
+    pages = Pages(chat, assets)
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_error_pages(pages)])
+    app[CHAT] = chat
+    app.on_response_prepare.append(add_headers(security_headers(options.branding.exit_url)))
+    app.cleanup_ctx.append(_expiry(chat))
+    app.router.add_get("/", pages.landing)
+    app.router.add_post("/start", pages.start)
+    app.router.add_get("/c/{token}", pages.show)
+    app.router.add_post("/c/{token}", pages.post)
+    app.router.add_post("/c/{token}/leave", pages.leave)
+    app.router.add_post("/c/{token}/erase", pages.erase)
+    app.router.add_get("/c/{token}/plan.txt", pages.plan)
+    app.router.add_get("/blank", pages.blank)
+    app.router.add_get("/static/{name}", assets.serve)
+    app.router.add_get("/ws", SocketHandler(chat).handle)
+    if options.rest:
+        rest = RestChannel(chat)
+        app.router.add_post(REST_PATH, rest.webhook)
+        app.router.add_route("OPTIONS", REST_PATH, rest.preflight)
+    return app
+
+
+def _error_pages(pages: Pages) -> Middleware:
+    """Errors become short, localised, neutral pages (JSON for the REST channel); an
+    unexpected error is logged by its type only."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException as error:
+            if error.status < 400:
+                raise
+            status = error.status
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log_event("request failed", level=logging.ERROR, error=type(error).__name__)
+            status = 500
+        if request.path.startswith("/webhooks/"):
+            return web.json_response({"error": f"HTTP {status}"}, status=status)
+        return pages.notice_page(request, _ERROR_TEXTS.get(status, "error"), status)
+
+    return middleware
+
+
+def _expiry(chat: WebChat) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def run(_app: web.Application) -> AsyncIterator[None]:
+        async def expire_forever() -> None:
+            while True:
+                await asyncio.sleep(EXPIRY_INTERVAL_SECONDS)
+                expired = await chat.expire_idle()
+                if expired:
+                    log_event("sessions expired", count=expired, connector="webchat")
+
+        task = asyncio.create_task(expire_forever())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return run

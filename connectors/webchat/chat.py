@@ -1,0 +1,297 @@
+"""One mechanism for every surface of the web chat (forms, WebSocket, REST): start a
+conversation, find it again, take a turn within the limits, erase it, and tell the live
+pages that follow it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from redirection_bot.dialogue.model import CommandName
+from redirection_bot.engine import ChoicePicked, CommandGiven, Event, Start, Text, Waiting
+from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX
+from redirection_bot.logs import log_event, session_tag
+from redirection_bot.render import Shown, ShownChoice, ShownEnd, ShownHandoff, ShownMessage
+from redirection_bot.runtime import Reply, Runtime
+from redirection_bot.textnorm import clean_user_text
+
+from .options import WebChatOptions
+from .sessions import (
+    REST_PREFIX,
+    TOKEN_PATTERN,
+    WEB_PREFIX,
+    Entry,
+    Listener,
+    SessionBook,
+    WebSession,
+)
+from .texts import PageTexts, direction
+
+Frame = dict[str, object]
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one turn added: transcript lines, what the runtime rendered, and how it ended."""
+
+    entries: tuple[Entry, ...]
+    shown: tuple[Shown, ...] = ()
+    limited: bool = False
+    erased: bool = False
+    locale_changed: bool = False
+
+
+class WebChat:
+    """The web chat's conversations over one runtime."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        options: WebChatOptions,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.runtime = runtime
+        self.options = options
+        self.texts = PageTexts(runtime)
+        self._clock = clock
+        self.book = SessionBook(
+            options.limits.max_sessions,
+            runtime.settings.session_ttl_seconds,
+            options.limits.messages_per_minute,
+            options.transcript_size,
+            clock,
+        )
+
+    @property
+    def max_text_length(self) -> int:
+        return self.runtime.settings.max_text_length
+
+    # --- finding and starting ------------------------------------------------------------------
+
+    async def start(self, locale: str | None) -> tuple[WebSession, Outcome] | None:
+        """A new web conversation, or None when the process keeps as many as it may."""
+        if self.book.full:
+            log_event("session refused", reason="busy", connector="webchat")
+            return None
+        session = self.book.open_web(self.texts.known(locale))
+        reply = await self.runtime.handle(session.session_id, Start(session.locale))
+        return session, self._apply(session, reply, [])
+
+    async def find(self, token: str) -> WebSession | None:
+        """The conversation with this token; rebuilt from the store if this process has no
+        page for it (after a restart), None if it does not exist."""
+        session = self.book.web(token)
+        if session is not None or not TOKEN_PATTERN.match(token):
+            return session
+        state = await self.runtime.state(WEB_PREFIX + token)
+        if state is None or state.waiting is Waiting.NOT_STARTED or self.book.full:
+            return None
+        session = self.book.reopen_web(token, state.locale)
+        reply = await self.runtime.handle(session.session_id, CommandGiven(CommandName.REPEAT))
+        self._apply(session, reply, [])
+        return session
+
+    def alive(self, session: WebSession) -> bool:
+        """Whether the conversation is still kept (not erased, not expired)."""
+        if session.token:
+            return self.book.web(session.token) is session
+        return True
+
+    async def rest_session(
+        self, sender: str, locale: str | None
+    ) -> tuple[WebSession, bool] | None:
+        """The REST sender's conversation and whether it is new (None: no room for it)."""
+        session = self.book.rest(sender)
+        if session is not None:
+            return session, False
+        if self.book.full:
+            log_event("session refused", reason="busy", connector="webchat")
+            return None
+        fresh = await self.runtime.state(REST_PREFIX + sender) is None
+        return self.book.open_rest(sender, self.texts.known(locale)), fresh
+
+    # --- turns ---------------------------------------------------------------------------------
+
+    def within_limit(self, session: WebSession) -> bool:
+        now = self._clock()
+        session.last_seen = now
+        if session.bucket.take(self.options.limits.messages_per_minute, now):
+            return True
+        log_event("message refused", session=session_tag(session.session_id), reason="rate")
+        return False
+
+    async def turn(
+        self, session: WebSession, event: Event, origin: Listener | None = None
+    ) -> Outcome:
+        """Take one turn, within the rate limit; live pages other than ``origin`` are told."""
+        if not self.within_limit(session):
+            return Outcome((self.notice(session, "rate_limited"),), limited=True)
+        said = self.said(session, event)
+        reply = await self.runtime.handle(session.session_id, event)
+        outcome = self._apply(session, reply, [Entry("you", said)] if said else [])
+        await self.publish(session, outcome, origin)
+        return outcome
+
+    def notice(self, session: WebSession, key: str) -> Entry:
+        """A notice from the page itself (a limit, a stale form), kept in the transcript."""
+        entry = Entry("notice", self.texts.text(key, session.locale))
+        session.add([entry])
+        return entry
+
+    def said(self, session: WebSession, event: Event) -> str | None:
+        """What the person's side of the transcript shows for ``event``."""
+        if isinstance(event, Text):
+            cleaned = clean_user_text(event.text).strip()
+            limit = self.max_text_length
+            return cleaned if len(cleaned) <= limit else cleaned[:limit] + ELLIPSIS
+        if isinstance(event, ChoicePicked):
+            labels = [str(c.label) for c in session.choices if c.id == event.choice]
+            return labels[0] if labels else None
+        if isinstance(event, CommandGiven):
+            if event.command is CommandName.LANGUAGE and event.argument:
+                names = {language.locale: language.name for language in self.texts.languages()}
+                if event.argument in names:
+                    return str(names[event.argument])
+            if self.texts.enabled(event.command):
+                return self.texts.command_label(event.command, session.locale)
+        return None
+
+    def _apply(self, session: WebSession, reply: Reply, entries: list[Entry]) -> Outcome:
+        lines = list(entries)
+        last: ShownMessage | None = None
+        for item in reply.shown:
+            if isinstance(item, ShownMessage):
+                lines.append(Entry("bot", item.text))
+                last = item
+        locale_changed = reply.locale != session.locale
+        session.locale = reply.locale
+        if reply.state is None:
+            self.book.remove(session)
+            return Outcome(tuple(lines), reply.shown, erased=True)
+        session.waiting = reply.state.waiting
+        if last is not None:
+            session.choices, session.expects_text = last.choices, last.expects_text
+        if session.waiting is Waiting.ENDED and not session.choices:
+            session.choices = self._restart_choice(session.locale)
+        session.add(lines)
+        return Outcome(tuple(lines), reply.shown, locale_changed=locale_changed)
+
+    def _restart_choice(self, locale: str) -> tuple[ShownChoice, ...]:
+        if not self.texts.enabled(CommandName.RESTART):
+            return ()
+        label = self.texts.command_label(CommandName.RESTART, locale)
+        return (ShownChoice(COMMAND_CHOICE_PREFIX + CommandName.RESTART.value, label),)
+
+    # --- the rest of a conversation's life ------------------------------------------------------
+
+    async def erase(self, session: WebSession) -> None:
+        """Erase at once ("leave now", "erase my conversation"); every live page leaves too."""
+        self.book.remove(session)
+        await self.runtime.erase(session.session_id)
+        await self._tell(session, [{"type": "end", "erase": True}], None)
+
+    async def plan(self, session: WebSession) -> str | None:
+        return await self.runtime.plan_text(session.session_id)
+
+    async def expire_idle(self) -> int:
+        """Erase conversations left alone longer than the store's time to live."""
+        gone = self.book.idle()
+        for session in gone:
+            await self.runtime.erase(session.session_id)
+            await self._tell(session, [{"type": "gone"}], None)
+        return len(gone)
+
+    async def deliver(self, session: WebSession, shown: list[Shown]) -> None:
+        """Show messages that did not come from a turn (a person taking over, later): they
+        join the transcript, and live pages show them at once."""
+        lines = [Entry("bot", item.text) for item in shown if isinstance(item, ShownMessage)]
+        session.add(lines)
+        await self.publish(session, Outcome(tuple(lines), tuple(shown)), None)
+
+    # --- live pages ----------------------------------------------------------------------------
+
+    async def publish(self, session: WebSession, outcome: Outcome, origin: Listener | None) -> None:
+        if session.listeners is None:
+            return
+        await self._tell(session, self.frames(session, outcome, echo=True), origin)
+
+    async def _tell(
+        self, session: WebSession, frames: list[Frame], origin: Listener | None
+    ) -> None:
+        for listener in list(session.listeners or ()):
+            if listener is not origin:
+                await listener.deliver(frames)
+
+    def frames(self, session: WebSession, outcome: Outcome, echo: bool) -> list[Frame]:
+        """A turn as WebSocket frames (docs/protocol.md)."""
+        frames: list[Frame] = []
+        if outcome.locale_changed:
+            frames.append(self.interface_frame(session.locale))
+        for entry in outcome.entries:
+            if entry.kind == "you" and echo:
+                frames.append({"type": "you", "text": entry.text})
+            elif entry.kind == "notice":
+                frames.append({"type": "notice", "text": entry.text})
+        for item in outcome.shown:
+            if isinstance(item, ShownMessage):
+                frames.append(
+                    {
+                        "type": "message",
+                        "text": item.text,
+                        "choices": choice_list(item.choices),
+                        "expects_text": item.expects_text,
+                    }
+                )
+            elif isinstance(item, ShownHandoff):
+                frames.append({"type": "handoff", "reason": item.reason, "urgency": item.urgency})
+            elif isinstance(item, ShownEnd):
+                frames.append({"type": "end", "erase": item.erase})
+        if not outcome.erased:
+            frames.append(self.state_frame(session))
+        return frames
+
+    def state_frame(self, session: WebSession) -> Frame:
+        return {
+            "type": "state",
+            "choices": choice_list(session.choices),
+            "expects_text": session.expects_text,
+            "waiting": session.waiting.value if session.waiting is not None else None,
+            "entries": len(session.transcript or ()),
+        }
+
+    def interface_frame(self, locale: str) -> Frame:
+        return {
+            "type": "interface",
+            "locale": locale,
+            "dir": direction(locale),
+            "texts": self.texts.page(locale),
+        }
+
+
+def choice_list(choices: tuple[ShownChoice, ...]) -> list[dict[str, str]]:
+    return [{"id": choice.id, "label": choice.label} for choice in choices]
+
+
+def event_for(kind: str, value: object, argument: object = None) -> Event | None:
+    """An engine event from a surface's request (``text``, ``choice``, ``command``,
+    ``language``), or None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    if kind == "text":
+        return Text(value)
+    if kind == "choice":
+        return ChoicePicked(value)
+    if kind == "language":
+        return CommandGiven(CommandName.LANGUAGE, value)
+    if kind == "command":
+        try:
+            command = CommandName(value)
+        except ValueError:
+            return None
+        if argument is not None and not isinstance(argument, str):
+            return None
+        return CommandGiven(command, argument)
+    return None

@@ -1,0 +1,49 @@
+"""The web chat's options: ``connectors: webchat:`` in the operator's configuration."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from redirection_bot.config import BrandingSettings, LimitSettings, at_least, between
+from redirection_bot.errors import ConfigError
+from redirection_bot.suggest import did_you_mean
+
+
+@dataclass(frozen=True, slots=True)
+class WebChatOptions:
+    """Where the web chat listens and how it behaves; ``limits`` and ``branding`` are the
+    configuration's sections of those names."""
+
+    host: str = "127.0.0.1"
+    port: int = field(default=8080, metadata=between(0, 65535))
+    rest: bool = True
+    """Serve the Rasa-compatible REST channel at ``POST /webhooks/rest/webhook``."""
+    allowed_origins: tuple[str, ...] = ()
+    """Other origins (``https://example.org``) allowed to open ``/ws`` and call the REST
+    channel from a browser; the page's own origin is always allowed."""
+    max_frame_bytes: int = field(default=16 * 1024, metadata=at_least(1024))
+    """A WebSocket message larger than this is politely refused; four times larger closes
+    the socket (the conversation stays)."""
+    refresh_seconds: int = field(default=15, metadata=at_least(5))
+    """How often a page without JavaScript refreshes itself while waiting for a person."""
+    transcript_size: int = field(default=200, metadata=at_least(10))
+    """Lines of the conversation a page shows again after a reload."""
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    branding: BrandingSettings = field(default_factory=BrandingSettings)
+
+    @classmethod
+    def from_mapping(cls, options: Mapping[str, Any]) -> WebChatOptions:
+        """Options as the configuration (or a test) passes them."""
+        known = [f.name for f in dataclasses.fields(cls)]
+        for name in options:
+            if name not in known:
+                raise ConfigError(
+                    f"connectors.webchat: `{name}` is not an option{did_you_mean(name, known)}"
+                )
+        values = dict(options)
+        if "allowed_origins" in values:
+            values["allowed_origins"] = tuple(values["allowed_origins"])
+        return cls(**values)

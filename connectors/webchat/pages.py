@@ -1,0 +1,204 @@
+"""The chat as plain HTML forms: it works with JavaScript off (Tor Browser's "Safest"
+level) and in text browsers.
+
+Every form posts to ``/c/<token>`` (or ``/leave``, ``/erase`` under it) with the session's
+anti-forgery token, and is answered with a redirect back to the page (post/redirect/get),
+anchored at the latest turn. No cookie is set: the token travels in the address. Pages are
+rendered by Jinja with autoescaping, so whatever a person typed is always shown as text.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from redirection_bot.logs import log_event, session_tag
+
+from .assets import Assets
+from .chat import WebChat, event_for
+from .sessions import WebSession
+from .texts import direction
+
+FORM_FIELDS = ("choice", "language", "command", "text")
+PLAN_FILE_NAME = "plan.txt"
+
+
+def template_environment() -> jinja2.Environment:
+    folder = Path(__file__).with_name("templates")
+    templates = {
+        item.name: item.read_text(encoding="utf-8")
+        for item in folder.iterdir()
+        if item.name.endswith(".html")
+    }
+    return jinja2.Environment(
+        loader=jinja2.DictLoader(templates),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+class Pages:
+    """Handlers for the HTML pages."""
+
+    def __init__(self, chat: WebChat, assets: Assets) -> None:
+        self.chat = chat
+        self.assets = assets
+        self.templates = template_environment()
+        self.exit_url = chat.options.branding.exit_url
+
+    # --- rendering -----------------------------------------------------------------------------
+
+    def render(self, name: str, locale: str, status: int = 200, **context: Any) -> web.Response:
+        texts = self.chat.texts.page(locale)
+        values: dict[str, Any] = {
+            "t": texts,
+            "locale": locale,
+            "dir": direction(locale),
+            "exit_url": self.exit_url,
+            "asset": self.assets.url,
+            "refresh": None,
+            "languages": self.chat.texts.languages(),
+        }
+        body = self.templates.get_template(name).render({**values, **context})
+        return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+
+    def notice_page(self, request: web.Request, message: str, status: int) -> web.Response:
+        """A short page for an expired address, an error or a full house."""
+        locale = self.chat.texts.from_accept_language(request.headers.get("Accept-Language"))
+        neutral = message == "gone"
+        return self.render("notice.html", locale, status, message=message, neutral=neutral)
+
+    # --- pages ---------------------------------------------------------------------------------
+
+    async def landing(self, request: web.Request) -> web.Response:
+        wanted = request.query.get("lang")
+        texts = self.chat.texts
+        locale = (
+            texts.known(wanted)
+            if wanted in texts.locales()
+            else texts.from_accept_language(request.headers.get("Accept-Language"))
+        )
+        return self.render("landing.html", locale, erased="erased" in request.query, busy=False)
+
+    async def start(self, request: web.Request) -> web.Response:
+        form = await _form(request)
+        locale = form.get("locale") if form is not None else None
+        started = await self.chat.start(locale if isinstance(locale, str) else None)
+        if started is None:
+            known = self.chat.texts.known(locale if isinstance(locale, str) else None)
+            response = self.render("landing.html", known, 503, erased=False, busy=True)
+            response.headers["Retry-After"] = "120"
+            return response
+        session, _outcome = started
+        raise web.HTTPSeeOther(_chat_url(session))
+
+    async def show(self, request: web.Request) -> web.Response:
+        session = await self.chat.find(request.match_info["token"])
+        if session is None:
+            return self.notice_page(request, "gone", 404)
+        return self.chat_page(session)
+
+    def chat_page(self, session: WebSession) -> web.Response:
+        lines = session.lines()
+        who = {
+            kind: self.chat.texts.text(kind, session.locale) for kind in ("bot", "you", "notice")
+        }
+        refresh = self.chat.options.refresh_seconds if session.waiting_for_person else None
+        return self.render(
+            "chat.html",
+            session.locale,
+            session=session,
+            base=f"/c/{session.token}",
+            lines=lines,
+            first_new=min(session.first_new, max(0, len(lines) - 1)),
+            who=who,
+            max_length=self.chat.max_text_length,
+            refresh=refresh,
+        )
+
+    async def post(self, request: web.Request) -> web.Response:
+        session = await self.chat.find(request.match_info["token"])
+        if session is None:
+            return self.notice_page(request, "gone", 404)
+        form = await _form(request)
+        if form is None:
+            self.chat.notice(session, "unreadable")
+            raise web.HTTPSeeOther(_chat_url(session))
+        if not _csrf_ok(session, form):
+            log_event("form refused", session=session_tag(session.session_id), reason="csrf")
+            self.chat.notice(session, "stale_form")
+            raise web.HTTPSeeOther(_chat_url(session))
+        event = None
+        for name in FORM_FIELDS:
+            if name in form:
+                value = form[name]
+                if name == "text" and isinstance(value, str) and not value.strip():
+                    raise web.HTTPSeeOther(_chat_url(session))
+                event = event_for(name, value)
+                break
+        if event is None:
+            self.chat.notice(session, "unreadable")
+            raise web.HTTPSeeOther(_chat_url(session))
+        outcome = await self.chat.turn(session, event)
+        if outcome.erased:
+            raise web.HTTPSeeOther(self.exit_url)
+        raise web.HTTPSeeOther(_chat_url(session))
+
+    async def leave(self, request: web.Request) -> web.Response:
+        """Erase and go to the neutral page. The anti-forgery token is not required here:
+        failing to erase is the worse harm, and the address itself holds an unguessable token."""
+        session = await self.chat.find(request.match_info["token"])
+        if session is not None:
+            await self.chat.erase(session)
+        raise web.HTTPSeeOther(self.exit_url)
+
+    async def erase(self, request: web.Request) -> web.Response:
+        session = await self.chat.find(request.match_info["token"])
+        locale = self.chat.texts.default_locale()
+        if session is not None:
+            locale = session.locale
+            await self.chat.erase(session)
+        raise web.HTTPSeeOther(f"/?lang={locale}&erased=1")
+
+    async def plan(self, request: web.Request) -> web.StreamResponse:
+        session = await self.chat.find(request.match_info["token"])
+        if session is None:
+            return self.notice_page(request, "gone", 404)
+        if not self.chat.within_limit(session):
+            self.chat.notice(session, "rate_limited")
+            raise web.HTTPSeeOther(_chat_url(session))
+        text = await self.chat.plan(session)
+        if text is None:
+            self.chat.notice(session, "no_plan")
+            raise web.HTTPSeeOther(_chat_url(session))
+        response = web.Response(text=text, content_type="text/plain", charset="utf-8")
+        response.headers["Content-Disposition"] = f'attachment; filename="{PLAN_FILE_NAME}"'
+        return response
+
+    async def blank(self, _request: web.Request) -> web.Response:
+        body = self.templates.get_template("blank.html").render()
+        return web.Response(text=body, content_type="text/html", charset="utf-8")
+
+
+def _chat_url(session: WebSession) -> str:
+    return f"/c/{session.token}#now"
+
+
+def _csrf_ok(session: WebSession, form: Mapping[str, object]) -> bool:
+    sent = form.get("csrf")
+    return isinstance(sent, str) and hmac.compare_digest(sent.encode(), session.csrf.encode())
+
+
+async def _form(request: web.Request) -> Mapping[str, object] | None:
+    """The posted form, or None if it cannot be read (not UTF-8, too large, not a form)."""
+    try:
+        return await request.post()
+    except (UnicodeDecodeError, ValueError, web.HTTPRequestEntityTooLarge):
+        return None

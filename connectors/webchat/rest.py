@@ -1,0 +1,160 @@
+"""A Rasa-compatible REST channel: ``POST /webhooks/rest/webhook``.
+
+``{"sender": "abc", "message": "hello"}`` answers ``[{"recipient_id": "abc", "text": "...",
+"buttons": [{"title": "...", "payload": "/choice:stop"}]}]``, so that widgets and tools built
+for Rasa's REST channel work. Sending a button's payload picks that choice. Payloads that
+start with ``/``: ``/choice:<id>``, the global commands (``/help``, ``/back``, ``/repeat``,
+``/restart``, ``/stop``, ``/language`` or ``/language:fi``), ``/session_start`` (a fresh start)
+and ``/plan`` (the person's plan as one message). Anything else is what the person typed.
+A handoff or the end of the conversation comes as Rasa's ``custom`` payload.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import hdrs, web
+
+from redirection_bot.dialogue.model import CommandName
+from redirection_bot.engine import ChoicePicked, CommandGiven, Event, Start, Text
+from redirection_bot.logs import log_event
+from redirection_bot.render import Shown, ShownEnd, ShownHandoff, ShownMessage
+from redirection_bot.textnorm import clean_user_text
+
+from .chat import WebChat
+from .security import origin_allowed
+
+PATH = "/webhooks/rest/webhook"
+MAX_SENDER_LENGTH = 128
+CHOICE_PAYLOAD = "/choice:"
+PLAN = "plan"
+SESSION_START = "session_start"
+
+Answer = list[dict[str, Any]]
+
+
+def payload_for(choice_id: str) -> str:
+    return CHOICE_PAYLOAD + choice_id
+
+
+def event_from_message(message: str) -> Event | str:
+    """The engine event a REST message stands for (or ``"plan"``)."""
+    if message.startswith(CHOICE_PAYLOAD) and len(message) > len(CHOICE_PAYLOAD):
+        return ChoicePicked(message[len(CHOICE_PAYLOAD) :])
+    if message.startswith("/"):
+        name, _, argument = message[1:].strip().partition(":")
+        if name == PLAN and not argument:
+            return PLAN
+        if name == SESSION_START and not argument:
+            return Start()
+        try:
+            return CommandGiven(CommandName(name), argument or None)
+        except ValueError:
+            pass
+    return Text(message)
+
+
+class RestChannel:
+    def __init__(self, chat: WebChat) -> None:
+        self.chat = chat
+
+    async def preflight(self, request: web.Request) -> web.Response:
+        response = web.Response(status=204)
+        self._cors(request, response)
+        response.headers[hdrs.ACCESS_CONTROL_ALLOW_METHODS] = "POST"
+        response.headers[hdrs.ACCESS_CONTROL_ALLOW_HEADERS] = "Content-Type"
+        return response
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        if not origin_allowed(request, self.chat.options.allowed_origins):
+            log_event("request refused", reason="origin", connector="webchat")
+            return _error(403, "requests from other sites are not allowed")
+        try:
+            body = json.loads((await request.read()).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return _error(400, 'send JSON in UTF-8: {"sender": "...", "message": "..."}')
+        problem = _problem(body)
+        if problem is not None:
+            return _error(400, problem)
+        sender, message = body["sender"], body["message"]
+        metadata = body.get("metadata")
+        locale = metadata.get("locale") if isinstance(metadata, dict) else None
+        found = await self.chat.rest_session(sender, locale if isinstance(locale, str) else None)
+        if found is None:
+            default = self.chat.texts.known(locale if isinstance(locale, str) else None)
+            return self._answer(request, [_text(sender, self.chat.texts.text("busy", default))])
+        session, fresh = found
+        event = event_from_message(message)
+        if fresh and event != PLAN:
+            event = Start(session.locale)  # as in Rasa, the first message opens the conversation
+        if event == PLAN:
+            if not self.chat.within_limit(session):
+                text = self.chat.texts.text("rate_limited", session.locale)
+            else:
+                text = await self.chat.plan(session) or self.chat.texts.text(
+                    "no_plan", session.locale
+                )
+            return self._answer(request, [_text(sender, text)])
+        assert not isinstance(event, str)
+        outcome = await self.chat.turn(session, event)
+        if outcome.limited:
+            return self._answer(request, [_text(sender, e.text) for e in outcome.entries])
+        return self._answer(request, answer(sender, outcome.shown))
+
+    def _answer(self, request: web.Request, items: Answer) -> web.Response:
+        response = web.json_response(items, dumps=_dumps)
+        self._cors(request, response)
+        return response
+
+    def _cors(self, request: web.Request, response: web.StreamResponse) -> None:
+        origin = request.headers.get(hdrs.ORIGIN)
+        allowed = {o.rstrip("/").lower() for o in self.chat.options.allowed_origins}
+        if origin is not None and origin.lower() in allowed:
+            response.headers[hdrs.ACCESS_CONTROL_ALLOW_ORIGIN] = origin
+            response.headers[hdrs.VARY] = "Origin"
+
+
+def answer(sender: str, shown: tuple[Shown, ...]) -> Answer:
+    """Rendered outputs as Rasa's REST channel answers them."""
+    items: Answer = []
+    for item in shown:
+        if isinstance(item, ShownMessage):
+            entry = _text(sender, item.text)
+            if item.choices:
+                entry["buttons"] = [
+                    {"title": choice.label, "payload": payload_for(choice.id)}
+                    for choice in item.choices
+                ]
+            items.append(entry)
+        elif isinstance(item, ShownHandoff):
+            custom = {"type": "handoff", "reason": item.reason, "urgency": item.urgency}
+            items.append({"recipient_id": sender, "custom": custom})
+        elif isinstance(item, ShownEnd):
+            items.append({"recipient_id": sender, "custom": {"type": "end", "erase": item.erase}})
+    return items
+
+
+def _text(sender: str, text: str) -> dict[str, Any]:
+    return {"recipient_id": sender, "text": text}
+
+
+def _problem(body: object) -> str | None:
+    if not isinstance(body, dict):
+        return 'send an object: {"sender": "...", "message": "..."}'
+    sender, message = body.get("sender"), body.get("message")
+    if not isinstance(sender, str) or not sender.strip():
+        return '"sender" must be a non-empty string'
+    if len(sender) > MAX_SENDER_LENGTH or clean_user_text(sender) != sender:
+        return f'"sender" must be at most {MAX_SENDER_LENGTH} plain characters'
+    if not isinstance(message, str):
+        return '"message" must be a string'
+    return None
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)

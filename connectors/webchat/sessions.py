@@ -1,0 +1,204 @@
+"""The web chat's own memory of each conversation: its token, the transcript shown on the
+page, the current choices, a rate-limit bucket and the live sockets watching it.
+
+The conversation's state itself is the runtime's (in the session store); this is only what
+a web page needs to draw it again. It lives in this process, is bounded, and goes when the
+conversation is erased or left idle for the store's time to live.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from redirection_bot.engine import Waiting
+from redirection_bot.render import ShownChoice
+
+TOKEN_BYTES = 24
+"""192 bits: session tokens and anti-forgery tokens cannot be guessed."""
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}\Z")
+WEB_PREFIX = "web:"
+REST_PREFIX = "rest:"
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One line of the transcript: what the program said, what the person said, or a notice
+    from the page itself (a limit, a stale form). Always plain text."""
+
+    kind: str
+    """``bot``, ``you`` or ``notice``."""
+    text: str
+
+
+class Listener(Protocol):
+    """A live page (a WebSocket) following a conversation."""
+
+    async def deliver(self, frames: list[dict[str, object]]) -> None: ...
+
+
+class TokenBucket:
+    """At most ``per_minute`` messages a minute, with bursts up to ``per_minute``."""
+
+    __slots__ = ("_stamp", "_tokens")
+
+    def __init__(self, per_minute: int, now: float) -> None:
+        self._tokens = float(per_minute)
+        self._stamp = now
+
+    def take(self, per_minute: int, now: float) -> bool:
+        elapsed = max(0.0, now - self._stamp)
+        self._tokens = min(float(per_minute), self._tokens + elapsed * per_minute / 60.0)
+        self._stamp = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+
+class WebSession:
+    """What the web chat keeps for one conversation."""
+
+    __slots__ = (
+        "bucket",
+        "choices",
+        "csrf",
+        "expects_text",
+        "first_new",
+        "last_seen",
+        "listeners",
+        "locale",
+        "session_id",
+        "token",
+        "transcript",
+        "waiting",
+    )
+
+    def __init__(
+        self,
+        session_id: str,
+        token: str,
+        locale: str,
+        now: float,
+        per_minute: int,
+        transcript_size: int,
+    ) -> None:
+        self.session_id = session_id
+        """The runtime's id: ``web:<token>`` or ``rest:<sender>``."""
+        self.token = token
+        self.csrf = new_token()
+        self.locale = locale
+        self.transcript: deque[Entry] | None = (
+            deque(maxlen=transcript_size) if transcript_size > 0 else None
+        )
+        self.first_new = 0
+        """Index in the transcript of the first line of the latest turn (where pages scroll to)."""
+        self.choices: tuple[ShownChoice, ...] = ()
+        self.expects_text = False
+        self.waiting: Waiting | None = None
+        self.bucket = TokenBucket(per_minute, now)
+        self.last_seen = now
+        self.listeners: set[Listener] | None = None
+
+    def add(self, entries: list[Entry], new_turn: bool = True) -> None:
+        if self.transcript is None:
+            return
+        if new_turn:
+            self.first_new = len(self.transcript)
+        self.transcript.extend(entries)
+        overflow = self.first_new + len(entries) - len(self.transcript)
+        if new_turn and overflow > 0:
+            self.first_new = max(0, self.first_new - overflow)
+
+    def lines(self) -> list[Entry]:
+        return list(self.transcript) if self.transcript is not None else []
+
+    def listen(self, listener: Listener) -> None:
+        if self.listeners is None:
+            self.listeners = set()
+        self.listeners.add(listener)
+
+    def forget(self, listener: Listener) -> None:
+        if self.listeners is not None:
+            self.listeners.discard(listener)
+            if not self.listeners:
+                self.listeners = None
+
+    @property
+    def waiting_for_person(self) -> bool:
+        """The conversation waits for a person to take over (pages refresh themselves)."""
+        return self.waiting is Waiting.HANDOFF
+
+
+class SessionBook:
+    """Every conversation the web chat keeps, bounded by ``max_sessions``."""
+
+    def __init__(
+        self,
+        max_sessions: int,
+        ttl_seconds: float,
+        per_minute: int,
+        transcript_size: int,
+        clock: Callable[[], float],
+    ) -> None:
+        self.max_sessions = max_sessions
+        self.ttl_seconds = ttl_seconds
+        self.per_minute = per_minute
+        self.transcript_size = transcript_size
+        self._clock = clock
+        self._sessions: dict[str, WebSession] = {}
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def __iter__(self) -> Iterator[WebSession]:
+        return iter(list(self._sessions.values()))
+
+    @property
+    def full(self) -> bool:
+        return len(self._sessions) >= self.max_sessions
+
+    def open_web(self, locale: str) -> WebSession:
+        token = new_token()
+        return self._add(WEB_PREFIX + token, token, locale, self.transcript_size)
+
+    def reopen_web(self, token: str, locale: str) -> WebSession:
+        """A record for a conversation the store still holds (after a restart)."""
+        return self._add(WEB_PREFIX + token, token, locale, self.transcript_size)
+
+    def open_rest(self, sender: str, locale: str) -> WebSession:
+        return self._add(REST_PREFIX + sender, "", locale, 0)
+
+    def web(self, token: str) -> WebSession | None:
+        if not TOKEN_PATTERN.match(token):
+            return None
+        return self._sessions.get(WEB_PREFIX + token)
+
+    def rest(self, sender: str) -> WebSession | None:
+        return self._sessions.get(REST_PREFIX + sender)
+
+    def remove(self, session: WebSession) -> None:
+        self._sessions.pop(session.session_id, None)
+
+    def idle(self) -> list[WebSession]:
+        """Remove and return conversations idle for longer than the time to live."""
+        limit = self._clock() - self.ttl_seconds
+        gone = [s for s in self._sessions.values() if s.last_seen <= limit]
+        for session in gone:
+            del self._sessions[session.session_id]
+        return gone
+
+    def _add(self, session_id: str, token: str, locale: str, transcript_size: int) -> WebSession:
+        session = WebSession(
+            session_id, token, locale, self._clock(), self.per_minute, transcript_size
+        )
+        self._sessions[session_id] = session
+        return session

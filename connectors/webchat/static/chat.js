@@ -1,0 +1,252 @@
+/* The web chat made live: the same page and the same forms, sent over a WebSocket to this
+   origin instead of reloading the page. Without this script every form still works.
+   Nothing is kept in the browser: no cookie, no localStorage; the address holds the token.
+   Escape twice leaves at once: the conversation is erased and the tab goes to a neutral page. */
+(function () {
+  "use strict";
+  var body = document.body;
+  var exitUrl = body.getAttribute("data-exit") || "/blank";
+  var token = body.getAttribute("data-session");
+  var csrf = body.getAttribute("data-csrf") || "";
+  var socket = null;
+  var live = false;
+  var leaving = false;
+  var erasing = false;
+  var awaiting = false;
+  var retries = 0;
+  var lastEscape = 0;
+  var lastButton = null;
+  var queue = [];
+  var pumping = false;
+  var texts = {};
+
+  function byId(id) { return document.getElementById(id); }
+
+  function leave() {
+    if (leaving) { return; }
+    leaving = true;
+    if (token) {
+      if (socket && live) {
+        try { socket.send(JSON.stringify({ type: "leave" })); } catch (ignored) { /* closing */ }
+      }
+      if (navigator.sendBeacon) {
+        var form = new FormData();
+        form.append("csrf", csrf);
+        navigator.sendBeacon("/c/" + token + "/leave", form);
+      }
+    }
+    window.location.replace(exitUrl);
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" && event.key !== "Esc") { return; }
+    var now = Date.now();
+    if (now - lastEscape < 1500) {
+      event.preventDefault();
+      leave();
+    }
+    lastEscape = now;
+  });
+  document.addEventListener("click", function (event) {
+    var target = event.target && event.target.closest ? event.target.closest("button, a") : null;
+    if (!target) { return; }
+    if (target.classList.contains("leave")) {
+      event.preventDefault();
+      leave();
+      return;
+    }
+    lastButton = target.tagName === "BUTTON" ? target : null;
+  });
+  var hints = document.querySelectorAll(".hint");
+  for (var h = 0; h < hints.length; h += 1) { hints[h].hidden = false; }
+
+  if (!token) { return; }
+
+  var transcript = byId("transcript");
+  var choices = byId("choices");
+  var input = byId("message");
+  var typing = byId("typing");
+  var status = document.createElement("p");
+  status.className = "status";
+  status.setAttribute("role", "status");
+  typing.parentNode.insertBefore(status, typing);
+
+  function addLine(kind, text) {
+    var line = document.createElement("li");
+    line.className = kind;
+    var label = document.createElement("span");
+    label.className = "visually-hidden";
+    label.setAttribute("data-t", kind);
+    label.textContent = texts[kind] || "";
+    line.appendChild(label);
+    line.appendChild(document.createTextNode(" " + text));
+    transcript.appendChild(line);
+    if (line.scrollIntoView) { line.scrollIntoView({ block: "nearest" }); }
+  }
+
+  function setChoices(list) {
+    var fieldset = choices.querySelector("fieldset");
+    var hadFocus = choices.contains(document.activeElement);
+    var old = fieldset.querySelectorAll("button");
+    for (var i = 0; i < old.length; i += 1) { fieldset.removeChild(old[i]); }
+    var first = null;
+    for (var j = 0; j < list.length; j += 1) {
+      var button = document.createElement("button");
+      button.type = "submit";
+      button.name = "choice";
+      button.value = list[j].id;
+      button.textContent = list[j].label;
+      fieldset.appendChild(button);
+      first = first || button;
+    }
+    choices.hidden = list.length === 0;
+    if (hadFocus) { (first || input).focus(); }
+  }
+
+  function setInterface(frame) {
+    texts = frame.texts;
+    document.documentElement.lang = frame.locale;
+    document.documentElement.dir = frame.dir;
+    if (texts.title) { document.title = texts.title; }
+    var labelled = document.querySelectorAll("[data-t]");
+    for (var i = 0; i < labelled.length; i += 1) {
+      var key = labelled[i].getAttribute("data-t");
+      if (Object.prototype.hasOwnProperty.call(texts, key)) { labelled[i].textContent = texts[key]; }
+    }
+    var languages = document.querySelectorAll('button[name="language"]');
+    for (var j = 0; j < languages.length; j += 1) {
+      if (languages[j].value === frame.locale) {
+        languages[j].setAttribute("aria-current", "true");
+      } else {
+        languages[j].removeAttribute("aria-current");
+      }
+    }
+  }
+
+  function apply(frame) {
+    if (frame.type === "message") { addLine("bot", frame.text); }
+    else if (frame.type === "you") { addLine("you", frame.text); }
+    else if (frame.type === "notice") { addLine("notice", frame.text); awaiting = false; }
+    else if (frame.type === "state") { setChoices(frame.choices); awaiting = false; }
+    else if (frame.type === "interface") { setInterface(frame); }
+    else if (frame.type === "plan") { window.location.assign(frame.url); }
+    else if (frame.type === "gone") { leaving = true; window.location.reload(); }
+    else if (frame.type === "end" && frame.erase) {
+      leaving = true;
+      window.location.replace(erasing ? "/?erased=1&lang=" + document.documentElement.lang : exitUrl);
+    }
+  }
+
+  /* Messages of one turn appear one after another, with the typing indicator between. */
+  function pump() {
+    if (pumping) { return; }
+    var frame = queue.shift();
+    if (!frame) { typing.hidden = !awaiting; return; }
+    apply(frame);
+    var next = queue[0];
+    if (frame.type === "message" && next && next.type === "message") {
+      pumping = true;
+      typing.hidden = false;
+      window.setTimeout(function () { pumping = false; pump(); }, Math.min(900, 250 + frame.text.length * 4));
+    } else {
+      pump();
+    }
+  }
+
+  function enqueue(frames) {
+    for (var i = 0; i < frames.length; i += 1) { queue.push(frames[i]); }
+    pump();
+  }
+
+  function send(request, shown) {
+    if (shown) { enqueue([{ type: "you", text: shown }]); }
+    awaiting = true;
+    typing.hidden = false;
+    socket.send(JSON.stringify(request));
+  }
+
+  document.addEventListener("submit", function (event) {
+    if (!live) { return; }
+    var form = event.target;
+    var button = event.submitter || lastButton;
+    var request = null;
+    var shown = null;
+    if (form.id === "choices" && button) {
+      event.preventDefault();
+      if (awaiting) { return; }
+      request = { type: "choice", id: button.value };
+      shown = button.textContent;
+    } else if (form.id === "compose") {
+      event.preventDefault();
+      var text = input.value;
+      if (!text.trim()) { return; }
+      request = { type: "text", text: text };
+      shown = text;
+      input.value = "";
+    } else if (form.classList.contains("command") && button) {
+      request = { type: "command", command: button.value };
+      shown = button.textContent;
+    } else if (form.classList.contains("languages-form") && button) {
+      request = { type: "command", command: "language", argument: button.value };
+      shown = button.textContent;
+    } else if (form.classList.contains("erase-form")) {
+      erasing = true;
+      request = { type: "erase" };
+    }
+    if (!request) { return; }
+    event.preventDefault();
+    send(request, shown);
+  });
+
+  var planLink = byId("plan");
+  if (planLink) {
+    planLink.addEventListener("click", function (event) {
+      if (!live) { return; }
+      event.preventDefault();
+      socket.send(JSON.stringify({ type: "plan" }));
+    });
+  }
+
+  function connect() {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    try {
+      socket = new WebSocket(scheme + window.location.host + "/ws");
+    } catch (failed) {
+      return;
+    }
+    var first = true;
+    socket.onopen = function () {
+      socket.send(JSON.stringify({ type: "resume", session: token }));
+    };
+    socket.onmessage = function (event) {
+      var frames;
+      try { frames = JSON.parse(event.data); } catch (unreadable) { return; }
+      if (first) {
+        first = false;
+        var state = frames[frames.length - 1];
+        if (state && state.type === "state" && state.entries !== transcript.children.length) {
+          /* Something was said while the connection was down: draw the page again. */
+          leaving = true;
+          window.location.reload();
+          return;
+        }
+        live = true;
+        retries = 0;
+        status.textContent = "";
+        body.classList.add("live");
+      }
+      enqueue(frames);
+    };
+    socket.onclose = function () {
+      live = false;
+      awaiting = false;
+      if (leaving) { return; }
+      typing.hidden = true;
+      status.textContent = texts.reconnecting || "";
+      retries += 1;
+      window.setTimeout(connect, Math.min(30000, 1000 * Math.pow(2, retries - 1)));
+    };
+  }
+
+  connect();
+}());

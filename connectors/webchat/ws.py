@@ -1,0 +1,191 @@
+"""The live chat: a WebSocket at ``/ws`` (protocol in docs/protocol.md).
+
+The page's script opens it and sends ``{"type": "resume", "session": TOKEN}``; a program
+without a page sends ``{"type": "start"}`` instead. Each client message is one JSON object;
+each server message is a JSON array of frames (one turn). Anything unreadable — a binary
+frame, text that is not UTF-8, JSON that is malformed or not an object, a message over the
+frame limit — gets a polite, localised notice and the conversation carries on. Only a
+message four times over the limit closes the socket (1009); the conversation stays.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from redirection_bot.engine.step import EngineKeys
+from redirection_bot.logs import log_event, session_tag
+
+from .chat import Frame, WebChat, event_for
+from .security import origin_allowed
+from .sessions import WebSession
+
+HARD_LIMIT_FACTOR = 4
+HEARTBEAT_SECONDS = 30.0
+CLOSE_GONE = 4404
+CLOSE_BUSY = 1013
+
+
+class LiveSocket:
+    """One open WebSocket; the ``Listener`` a conversation tells about turns from elsewhere."""
+
+    __slots__ = ("ws",)
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+
+    async def deliver(self, frames: list[Frame]) -> None:
+        if self.ws.closed:
+            return
+        try:
+            await self.ws.send_str(json.dumps(frames, ensure_ascii=False))
+        except ConnectionError:
+            return
+
+
+class SocketHandler:
+    def __init__(self, chat: WebChat) -> None:
+        self.chat = chat
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        options = self.chat.options
+        if not origin_allowed(request, options.allowed_origins):
+            log_event("socket refused", reason="origin", connector="webchat")
+            raise web.HTTPForbidden
+        ws = web.WebSocketResponse(
+            max_msg_size=HARD_LIMIT_FACTOR * options.max_frame_bytes,
+            compress=False,
+            heartbeat=HEARTBEAT_SECONDS,
+            decode_text=False,
+        )
+        await ws.prepare(request)
+        live = LiveSocket(ws)
+        texts = self.chat.texts
+        conversation = _Conversation(
+            self.chat, live, texts.from_accept_language(request.headers.get("Accept-Language"))
+        )
+        try:
+            async for message in ws:
+                if message.type is WSMsgType.TEXT and len(message.data) <= options.max_frame_bytes:
+                    request_object = _decode(message.data)
+                    if request_object is None:
+                        await conversation.notice("unreadable")
+                    elif not await conversation.handle(request_object):
+                        break
+                elif message.type is WSMsgType.TEXT:
+                    await conversation.too_long()
+                elif message.type is WSMsgType.BINARY:
+                    await conversation.notice("unreadable")
+        finally:
+            conversation.close()
+        return ws
+
+
+def _decode(data: bytes) -> dict[str, Any] | None:
+    try:
+        found = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
+class _Conversation:
+    """One socket's side of a conversation."""
+
+    def __init__(self, chat: WebChat, live: LiveSocket, locale: str) -> None:
+        self.chat = chat
+        self.live = live
+        self.locale = locale
+        self.session: WebSession | None = None
+
+    async def send(self, frames: list[Frame]) -> None:
+        await self.live.deliver(frames)
+
+    async def notice(self, key: str) -> None:
+        locale = self.session.locale if self.session is not None else self.locale
+        await self.send([{"type": "notice", "text": self.chat.texts.text(key, locale)}])
+
+    async def too_long(self) -> None:
+        locale = self.session.locale if self.session is not None else self.locale
+        text = self.chat.runtime.loaded.catalog.render(EngineKeys.TOO_LONG, locale)
+        await self.send([{"type": "notice", "text": text}])
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.forget(self.live)
+
+    async def handle(self, request: dict[str, Any]) -> bool:
+        """Answer one request; False when the socket should close."""
+        kind = request.get("type")
+        if self.session is None:
+            return await self.open(kind, request)
+        session = self.session
+        if not self.chat.alive(session):
+            await self.gone()
+            return False
+        if kind in ("leave", "erase"):
+            await self.chat.erase(session)
+            self.session = None
+            await self.send([{"type": "end", "erase": True}])
+            return False
+        if kind == "plan":
+            await self.plan(session)
+            return True
+        value = request.get("id") if kind == "choice" else request.get(str(kind))
+        event = event_for(str(kind), value, request.get("argument"))
+        if event is None:
+            await self.notice("unreadable")
+            return True
+        outcome = await self.chat.turn(session, event, origin=self.live)
+        await self.send(self.chat.frames(session, outcome, echo=False))
+        return not outcome.erased
+
+    async def open(self, kind: object, request: dict[str, Any]) -> bool:
+        if kind == "resume":
+            token = request.get("session")
+            session = await self.chat.find(token) if isinstance(token, str) else None
+            if session is None:
+                await self.gone()
+                return False
+            self.attach(session)
+            await self.send(
+                [self.chat.interface_frame(session.locale), self.chat.state_frame(session)]
+            )
+            return True
+        if kind == "start":
+            locale = request.get("locale")
+            started = await self.chat.start(locale if isinstance(locale, str) else None)
+            if started is None:
+                await self.notice("busy")
+                await self.live.ws.close(code=CLOSE_BUSY)
+                return False
+            session, outcome = started
+            self.attach(session)
+            frames: list[Frame] = [{"type": "session", "session": session.token}]
+            await self.send(frames + self.chat.frames(session, outcome, echo=False))
+            return True
+        await self.notice("unreadable")
+        return True
+
+    def attach(self, session: WebSession) -> None:
+        self.session = session
+        session.listen(self.live)
+        log_event("socket opened", session=session_tag(session.session_id))
+
+    async def gone(self) -> None:
+        await self.send([{"type": "gone"}])
+        await self.live.ws.close(code=CLOSE_GONE)
+
+    async def plan(self, session: WebSession) -> None:
+        if not self.chat.within_limit(session):
+            await self.notice("rate_limited")
+            return
+        # The text is fetched again by the download link; here we only learn whether it exists.
+        text = await self.chat.plan(session)
+        if text is None:
+            entry = self.chat.notice(session, "no_plan")
+            await self.send([{"type": "notice", "text": entry.text}])
+            return
+        await self.send([{"type": "plan", "url": f"/c/{session.token}/plan.txt"}])

@@ -1,0 +1,112 @@
+"""``redirection-bot serve``: run every connector the configuration enables (by default the
+web chat on http://127.0.0.1:8080, the shipped program, an in-memory store)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from redirection_bot.cli import load
+from redirection_bot.config import CONFIG_ENV, Settings, StoreSettings, read_settings
+from redirection_bot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from redirection_bot.dialogue.load import LoadedProgram
+    from redirection_bot.runtime import Runtime
+    from redirection_bot.store import SessionStore
+
+NAME = "serve"
+SUMMARY = "serve the web chat (and every connector the configuration enables)"
+WEBCHAT = "webchat"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="the web chat's address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="the web chat's port (default 8080)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None,
+        help=f"a YAML configuration file (docs/operators.md; default ${CONFIG_ENV})",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = settings_from(args)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        print("the configuration has errors; nothing was started", file=sys.stderr)
+        return 2
+    for warning in settings.warnings:
+        print(warning.format(), file=sys.stderr)
+    runtime = build_runtime(load(args), settings)
+    webchat = settings.connector(WEBCHAT)
+    if webchat is not None and webchat.enabled:
+        host = webchat.options.get("host", "127.0.0.1")
+        port = webchat.options.get("port", 8080)
+        print(f"web chat: http://{host}:{port}/  (Ctrl+C stops)", file=sys.stderr, flush=True)
+    return asyncio.run(serve(runtime, settings))
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    settings = read_settings(args.config, os.environ)
+    changes = {
+        name: value
+        for name, value in (("host", args.host), ("port", args.port))
+        if value is not None
+    }
+    if changes:
+        webchat = settings.connector(WEBCHAT)
+        if webchat is None or not webchat.enabled:
+            raise ConfigError(
+                "--host and --port set the web chat, which the configuration disables"
+            )
+        settings = settings.with_options(WEBCHAT, **changes)
+    return settings
+
+
+def open_store(settings: StoreSettings) -> SessionStore:
+    """The session store the configuration names."""
+    from redirection_bot.store.memory import MemoryStore  # noqa: PLC0415
+
+    return MemoryStore()
+
+
+def build_runtime(loaded: LoadedProgram, settings: Settings) -> Runtime:
+    """A runtime over the configured store, with the configured limits, actions in-process."""
+    from redirection_bot.actions import RasaActionRunner  # noqa: PLC0415
+    from redirection_bot.runtime import Runtime, RuntimeSettings  # noqa: PLC0415
+
+    runtime_settings = RuntimeSettings(
+        session_ttl_seconds=settings.store.session_ttl_minutes * 60.0,
+        max_text_length=settings.limits.max_message_length,
+    )
+    return Runtime(loaded, open_store(settings.store), RasaActionRunner(loaded), runtime_settings)
+
+
+async def serve(runtime: Runtime, settings: Settings) -> int:
+    """Run the enabled connectors until one ends or the process is asked to stop."""
+    from redirection_bot.connector import ConnectorContext, load_connector  # noqa: PLC0415
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    connectors = [
+        load_connector(c.name)(ConnectorContext(runtime, c.options, stop))
+        for c in settings.enabled_connectors()
+    ]
+    tasks = [asyncio.create_task(connector.run()) for connector in connectors]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        results = await asyncio.gather(*tasks)
+    finally:
+        stop.set()
+    return max(results, default=0)

@@ -1,0 +1,480 @@
+"""Operator configuration: frozen settings from one YAML file and the environment.
+
+The file (``redirection-bot serve --config FILE``) has five sections, all optional::
+
+    connectors:   # which channels run, each with its own options
+      webchat: {port: 8080}
+    store: {backend: memory, session_ttl_minutes: 1440}
+    limits: {max_message_length: 2000, messages_per_minute: 30, max_sessions: 10000}
+    handoff: {}
+    branding: {exit_url: /blank, accent_color: "#1f4e79"}
+
+Every section is a frozen dataclass below; a field's type and its ``check`` say how it is
+read, so adding a section (or a field) is adding a dataclass (or a field) and a line in
+``SECTIONS``. Every problem is reported at ``file:line:column`` with a did-you-mean, all at
+once, in one ``ConfigError``.
+
+The environment overrides the file: ``REDIRECTION_BOT_<SECTION>__<FIELD>`` (and
+``REDIRECTION_BOT_CONNECTORS__<NAME>__<OPTION>``), with the value read as YAML, so that
+``REDIRECTION_BOT_LIMITS__MAX_SESSIONS=500`` or a secret mounted by a container works
+without editing the file. Problems in a variable are reported at ``$NAME:1:1``.
+
+Connector options: a connector class may declare ``options_schema``, a frozen dataclass of
+its options; they are then read and checked here like any section, and a schema field named
+``limits`` or ``branding`` receives that section. A connector without a schema receives its
+options as plain values (text, numbers, true/false, lists, mappings) and checks them itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from redirection_bot.diagnostics import Diagnostic, Diagnostics, Span
+from redirection_bot.dialogue.schema import SchemaReader
+from redirection_bot.errors import ConfigError, ConnectorError
+from redirection_bot.suggest import did_you_mean
+from redirection_bot.yaml_source import (
+    YMapping,
+    YNode,
+    YScalar,
+    YSequence,
+    read_yaml_file,
+    read_yaml_text,
+)
+
+CONFIG_ENV = "REDIRECTION_BOT_CONFIG"
+ENV_PREFIX = "REDIRECTION_BOT_"
+ENV_SEPARATOR = "__"
+DEFAULT_CONNECTORS = ("webchat",)
+
+Check = Callable[[Any], str | None]
+"""A field's own rule: a problem (completing "`field` ...") or None."""
+
+
+def _check(rule: Check) -> dict[str, Check]:
+    return {"check": rule}
+
+
+def at_least(minimum: int) -> dict[str, Check]:
+    """Metadata for a number field that must be ``minimum`` or more."""
+    return _check(lambda value: None if value >= minimum else f"must be {minimum} or more")
+
+
+def between(low: int, high: int) -> dict[str, Check]:
+    return _check(lambda value: None if low <= value <= high else f"must be from {low} to {high}")
+
+
+def one_of(*choices: str) -> dict[str, Check]:
+    def rule(value: str) -> str | None:
+        if value in choices:
+            return None
+        return f"cannot be `{value}`{did_you_mean(value, choices)} (known: {', '.join(choices)})"
+
+    return _check(rule)
+
+
+# --- sections ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    """Where conversations are kept between turns."""
+
+    backend: str = field(default="memory", metadata=one_of("memory"))
+    session_ttl_minutes: int = field(default=24 * 60, metadata=at_least(1))
+    """A conversation left alone this long is erased."""
+
+
+@dataclass(frozen=True, slots=True)
+class LimitSettings:
+    """Limits that keep one process healthy; each is met with a polite, localised reply."""
+
+    max_message_length: int = field(default=2000, metadata=at_least(1))
+    messages_per_minute: int = field(default=30, metadata=at_least(1))
+    """Per conversation; a short burst up to this many is allowed."""
+    max_sessions: int = field(default=10_000, metadata=at_least(1))
+    """Conversations one process keeps at once; new ones are asked to come back later."""
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffSettings:
+    """Handing a conversation to a person (the handoff issue adds its fields here)."""
+
+
+def _exit_url_problem(value: str) -> str | None:
+    parts = urlsplit(value)
+    if value.startswith("/") and not value.startswith("//") and not parts.scheme:
+        return None
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return None
+    return "must be a path on this site (`/blank`) or a full http(s) address"
+
+
+_HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}\Z")
+MIN_CONTRAST = 4.5
+
+
+def contrast_with_white(colour: str) -> float:
+    """WCAG contrast ratio of white text on ``colour`` (``#rrggbb``)."""
+
+    def channel(hex_pair: str) -> float:
+        value = int(hex_pair, 16) / 255
+        return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (channel(colour[i : i + 2]) for i in (1, 3, 5))
+    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    return 1.05 / (luminance + 0.05)
+
+
+def _accent_problem(value: str) -> str | None:
+    if not _HEX_COLOUR.match(value):
+        return 'must be a colour written `"#rrggbb"` (in quotes)'
+    ratio = contrast_with_white(value)
+    if ratio < MIN_CONTRAST:
+        return (
+            f"gives white text a contrast of {ratio:.1f}:1; at least {MIN_CONTRAST}:1 is needed "
+            "(WCAG AA): choose a darker colour"
+        )
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class BrandingSettings:
+    """How pages look and where "leave now" goes."""
+
+    exit_url: str = field(default="/blank", metadata=_check(_exit_url_problem))
+    """The neutral page a person lands on after "leave now" (a path here, or another site)."""
+    accent_color: str = field(default="#1f4e79", metadata=_check(_accent_problem))
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorSettings:
+    """One connector named in the configuration."""
+
+    name: str
+    enabled: bool = True
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+SECTIONS: dict[str, type] = {
+    "store": StoreSettings,
+    "limits": LimitSettings,
+    "handoff": HandoffSettings,
+    "branding": BrandingSettings,
+}
+"""Sections read by their dataclass; ``connectors`` is read on its own."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything an operator configured, checked."""
+
+    connectors: tuple[ConnectorSettings, ...] = tuple(
+        ConnectorSettings(name) for name in DEFAULT_CONNECTORS
+    )
+    store: StoreSettings = StoreSettings()
+    limits: LimitSettings = LimitSettings()
+    handoff: HandoffSettings = HandoffSettings()
+    branding: BrandingSettings = BrandingSettings()
+    warnings: tuple[Diagnostic, ...] = ()
+    source: str | None = None
+    """The file read (None: defaults and the environment only)."""
+
+    def enabled_connectors(self) -> list[ConnectorSettings]:
+        return [c for c in self.connectors if c.enabled]
+
+    def connector(self, name: str) -> ConnectorSettings | None:
+        return next((c for c in self.connectors if c.name == name), None)
+
+    def with_options(self, name: str, **changes: Any) -> Settings:
+        """The same settings with some of one connector's options replaced (for ``--port``)."""
+        connectors = tuple(
+            dataclasses.replace(c, options={**c.options, **changes}) if c.name == name else c
+            for c in self.connectors
+        )
+        return dataclasses.replace(self, connectors=connectors)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def read_settings(
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    connector_classes: Callable[[str], type | None] | None = None,
+) -> Settings:
+    """Settings from a file (or none) and the environment; raises ConfigError listing every
+    problem. ``connector_classes`` finds a connector class by name (default: installed ones)."""
+    diagnostics = Diagnostics()
+    root: YNode | None = None
+    shown = str(path) if path is not None else None
+    if path is not None:
+        root = read_yaml_file(path, str(path), diagnostics)
+    root = _apply_environment(root, environ or {}, diagnostics, shown or "(no file)")
+    reader = SchemaReader(diagnostics)
+    settings = _SettingsReader(reader, connector_classes or _installed_connector).read(root)
+    if diagnostics.has_errors():
+        raise ConfigError("\n".join(d.format() for d in diagnostics.items))
+    return dataclasses.replace(settings, warnings=tuple(diagnostics.warnings), source=shown)
+
+
+def _installed_connector(name: str) -> type | None:
+    from redirection_bot.connector import available_connectors, load_connector  # noqa: PLC0415
+
+    if name not in available_connectors():
+        return None
+    return load_connector(name)
+
+
+def known_connector_names() -> list[str]:
+    from redirection_bot.connector import available_connectors  # noqa: PLC0415
+
+    return sorted(available_connectors())
+
+
+class _SettingsReader:
+    def __init__(self, reader: SchemaReader, connector_classes: Callable[[str], type | None]):
+        self.reader = reader
+        self.connector_classes = connector_classes
+
+    def read(self, root: YNode | None) -> Settings:
+        if root is None:
+            root = YMapping((), Span("(defaults)", 1, 1))
+        top = self.reader.mapping(root, "the configuration")
+        if top is None:
+            return Settings()
+        self.reader.fields(top, ["connectors", *SECTIONS], "the configuration")
+        sections: dict[str, Any] = {
+            name: read_dataclass(self.reader, top.get(name), cls, f"the `{name}` section")
+            for name, cls in SECTIONS.items()
+        }
+        settings = Settings(**sections)
+        connectors_node = top.get("connectors")
+        if connectors_node is not None:
+            connectors = self.connectors(connectors_node, settings)
+            settings = dataclasses.replace(settings, connectors=connectors)
+        else:
+            settings = dataclasses.replace(
+                settings,
+                connectors=tuple(
+                    ConnectorSettings(name, True, options)
+                    for name in DEFAULT_CONNECTORS
+                    if (options := self.options(name, None, settings, top.span)) is not None
+                ),
+            )
+        return settings
+
+    def connectors(self, node: YNode, settings: Settings) -> tuple[ConnectorSettings, ...]:
+        mapping = self.reader.mapping(node, "`connectors`")
+        if mapping is None:
+            return ()
+        found: list[ConnectorSettings] = []
+        for key, value in mapping:
+            body = None
+            if not (isinstance(value, YScalar) and value.kind == "null" and not value.quoted):
+                body = self.reader.mapping(value, f"the `{key.text}` connector's options")
+                if body is None:
+                    continue
+            enabled = True
+            if body is not None and body.get("enabled") is not None:
+                enabled = bool(self.reader.boolean(body.get("enabled"), "`enabled`"))
+                body = YMapping(tuple(i for i in body.items if i[0].text != "enabled"), body.span)
+            options = self.options(key.text, body, settings, key.span)
+            if options is not None:
+                found.append(ConnectorSettings(key.text, enabled, options))
+        if found and not any(c.enabled for c in found):
+            self.reader.error(mapping.span, "no connector is enabled, so nothing would run")
+        return tuple(found)
+
+    def options(
+        self, name: str, body: YMapping | None, settings: Settings, span: Span
+    ) -> dict[str, Any] | None:
+        try:
+            cls = self.connector_classes(name)
+        except ConnectorError as error:
+            self.reader.error(span, str(error))
+            return None
+        if cls is None:
+            names = known_connector_names()
+            self.reader.error(
+                span,
+                f"there is no connector called `{name}`{did_you_mean(name, names)} "
+                f"(installed: {', '.join(names) or 'none'})",
+            )
+            return None
+        schema = getattr(cls, "options_schema", None)
+        if schema is None or not dataclasses.is_dataclass(schema):
+            return plain(body) if body is not None else {}
+        shared = {"limits": settings.limits, "branding": settings.branding}
+        fed = {f.name: shared[f.name] for f in dataclasses.fields(schema) if f.name in shared}
+        own = read_dataclass(
+            self.reader,
+            body,
+            schema,  # type: ignore[arg-type]
+            f"the `{name}` connector's options",
+            skip=set(fed) | {"enabled"},
+        )
+        values = {f.name: getattr(own, f.name) for f in dataclasses.fields(own)}
+        return {**values, **fed}
+
+
+T = typing.TypeVar("T")
+
+
+def read_dataclass(
+    reader: SchemaReader,
+    node: YNode | None,
+    cls: type[T],
+    what: str,
+    skip: set[str] | None = None,
+) -> T:
+    """A frozen dataclass from a YAML mapping: unknown fields, wrong types and broken rules
+    become located errors, and the defaults stand in for whatever is missing or wrong."""
+    if node is None or (isinstance(node, YScalar) and node.kind == "null" and not node.quoted):
+        return cls()
+    mapping = reader.mapping(node, what)
+    if mapping is None:
+        return cls()
+    skipped = skip or set()
+    fields = [f for f in dataclasses.fields(cls) if f.name not in skipped]  # type: ignore[arg-type]
+    allowed = [f.name for f in fields]
+    if allowed:
+        reader.fields(mapping, allowed, what)
+    else:
+        for key, _value in mapping:
+            reader.error(key.span, f"`{key.text}` is not a field of {what} (it has no fields yet)")
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for spec in fields:
+        value_node = mapping.get(spec.name)
+        if value_node is None:
+            continue
+        value = _read_value(reader, value_node, hints[spec.name], f"`{spec.name}`")
+        if value is _MISSING:
+            continue
+        rule = spec.metadata.get("check")
+        problem = rule(value) if rule is not None and value is not None else None
+        if problem is not None:
+            reader.error(_value_span(value_node), f"`{spec.name}` {problem}")
+            continue
+        values[spec.name] = value
+    return cls(**values)
+
+
+_MISSING = object()
+
+
+def _value_span(node: YNode) -> Span:
+    return node.value_span if isinstance(node, YScalar) else node.span
+
+
+def _read_value(reader: SchemaReader, node: YNode, hint: Any, what: str) -> Any:
+    optional = False
+    if isinstance(hint, types.UnionType) and type(None) in hint.__args__:
+        optional = True
+        others = [a for a in hint.__args__ if a is not type(None)]
+        hint = others[0]
+    if optional and isinstance(node, YScalar) and node.kind == "null" and not node.quoted:
+        return None
+    found: Any
+    if hint is bool:
+        found = reader.boolean(node, what)
+    elif hint is int:
+        found = reader.integer(node, what)
+    elif hint is float:
+        found = _number(reader, node, what)
+    elif hint is str:
+        found = reader.text(node, what)
+    elif typing.get_origin(hint) is tuple:
+        items = [reader.text(item, what) for item in reader.one_or_many(node, what)]
+        return tuple(item for item in items if item is not None)
+    else:
+        reader.error(node.span, f"{what} cannot be set in the file")
+        return _MISSING
+    return _MISSING if found is None else found
+
+
+def _number(reader: SchemaReader, node: YNode, what: str) -> float | None:
+    found = reader.scalar(node, what)
+    if found is None:
+        return None
+    try:
+        if found.quoted:
+            raise ValueError
+        return float(found.text)
+    except ValueError:
+        reader.error(found.value_span, f"{what} should be a number, not `{found.text}`")
+        return None
+
+
+def plain(node: YNode) -> Any:
+    """A node as plain Python values, for connectors that check their own options."""
+    if isinstance(node, YMapping):
+        return {key.text: plain(value) for key, value in node}
+    if isinstance(node, YSequence):
+        return [plain(item) for item in node]
+    if node.quoted:
+        return node.text
+    if node.kind == "null":
+        return None
+    if node.kind == "int" and re.fullmatch(r"[-+]?\d+", node.text):
+        return int(node.text)
+    if node.kind == "float":
+        try:
+            return float(node.text)
+        except ValueError:
+            return node.text
+    if node.kind == "bool" and node.text.lower() in ("true", "false"):
+        return node.text.lower() == "true"
+    return node.text
+
+
+# --- the environment --------------------------------------------------------------------------
+
+
+def _apply_environment(
+    root: YNode | None, environ: Mapping[str, str], diagnostics: Diagnostics, shown: str
+) -> YNode | None:
+    """Lay ``REDIRECTION_BOT_<SECTION>__<FIELD>`` variables over the file's nodes."""
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX) or ENV_SEPARATOR not in name:
+            continue
+        path = [part.lower() for part in name.removeprefix(ENV_PREFIX).split(ENV_SEPARATOR)]
+        span = Span(f"${name}", 1, 1)
+        if any(not part for part in path):
+            diagnostics.error(span, "this variable's name has an empty part (`____`)")
+            continue
+        value = read_yaml_text(environ[name], f"${name}", diagnostics)
+        if value is None:
+            value = YScalar("", span, "null", False)
+        if root is not None and not isinstance(root, YMapping):
+            return root  # the file's own error is reported when it is read
+        root = _overlay(root, path, value, span)
+    return root
+
+
+def _overlay(node: YMapping | None, path: list[str], value: YNode, span: Span) -> YMapping:
+    head, rest = path[0], path[1:]
+    items = list(node.items) if node is not None else []
+    existing = node.get(head) if node is not None else None
+    if rest:
+        inner = existing if isinstance(existing, YMapping) else None
+        replacement: YNode = _overlay(inner, rest, value, span)
+    else:
+        replacement = value
+    key = YScalar(head, span, "str", False)
+    for index, (item_key, _item) in enumerate(items):
+        if item_key.text == head:
+            items[index] = (item_key, replacement)
+            break
+    else:
+        items.append((key, replacement))
+    return YMapping(tuple(items), node.span if node is not None else span)
