@@ -28,7 +28,18 @@ if TYPE_CHECKING:
 DIALOGUES_ENV = "REDIRECTION_BOT_DIALOGUES"
 LOCALES_ENV = "REDIRECTION_BOT_LOCALES"
 
-COMMANDS = ("validate", "chat", "serve", "test", "graph", "actions", "i18n", "studio", "store_key")
+COMMANDS = (
+    "validate",
+    "chat",
+    "serve",
+    "test",
+    "screen",
+    "graph",
+    "actions",
+    "i18n",
+    "studio",
+    "store_key",
+)
 """Modules of ``redirection_bot.commands``, in the order ``--help`` lists them."""
 
 

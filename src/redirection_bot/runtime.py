@@ -1,4 +1,4 @@
-"""The runtime: the only async core. lock -> load -> step -> fulfil requests -> save -> render.
+"""The runtime: the only async core. lock -> load -> screen -> step -> fulfil -> save -> render.
 
 Connectors call ``Runtime.handle`` with a session id and an event and get back what to show.
 The runtime keeps the programs that running sessions started on, so that a reload never
@@ -155,8 +155,15 @@ class Runtime:
             else:
                 state = record.state
             loaded = self._versions.get(state.program_version, self._loaded)
-            phrase = self._phrase_attempt(loaded, state, event)
-            if isinstance(event, Text) and len(event.text) > self.settings.max_text_length:
+            if isinstance(event, Text):
+                event = self._screen(loaded, state, event)
+            preempts = isinstance(event, Text) and _preempts(loaded, event)
+            phrase = None if preempts else self._phrase_attempt(loaded, state, event)
+            if (
+                isinstance(event, Text)
+                and len(event.text) > self.settings.max_text_length
+                and not preempts
+            ):
                 reply = await self._too_long(session_id, loaded, state, kept)
             elif phrase is not None:
                 reply = await self._restore(session_id, loaded, state, kept, phrase)
@@ -173,6 +180,22 @@ class Runtime:
         if self.metrics is not None:
             self._count(session_id, event, duration, reply)
         return reply
+
+    def _screen(self, loaded: LoadedProgram, state: SessionState, event: Text) -> Text:
+        """Safety before flow: screen what the person typed before the dialogue sees it.
+
+        The engine gets the categories found (a risk pre-empts the current node) and the text
+        with identifying details hidden, so that they reach no slot, state or operator."""
+        screening = loaded.screener.screen(event.text, state.locale)
+        for hit in screening.hits:
+            log_event(
+                "risk screened",
+                category=hit.category.value,
+                kind="certain" if hit.certain else "check",
+            )
+            if self.metrics is not None:
+                self.metrics.safety_hit(hit.category.value)
+        return Text(screening.redacted, screening.hits)
 
     def _count(self, session_id: str, event: Event, seconds: float, reply: Reply) -> None:
         assert self.metrics is not None
@@ -371,6 +394,14 @@ class Runtime:
 
     # --- the rest of a session's life ----------------------------------------------------------
 
+    async def expire_idle(self) -> int:
+        """Remove sessions idle for longer than their time to live; return how many."""
+        return await self._store.expire()
+
+    async def close(self) -> None:
+        """Close the session store (the process is stopping)."""
+        await self._store.close()
+
     async def ready(self) -> bool:
         """Whether turns can be handled now: the session store answers (for ``/readyz``)."""
         return await store_ready(self._store)
@@ -404,6 +435,11 @@ class Runtime:
             return None
         shown = Renderer(loaded.catalog).outputs(list(result.messages), state.locale)
         return plain_text(shown)
+
+
+def _preempts(loaded: LoadedProgram, event: Text) -> bool:
+    """Whether the program has a safety flow for a risk found in the message."""
+    return any(loaded.program.safety_route(hit.category) for hit in event.risks)
 
 
 def _pending_action(turn: Turn) -> ActionRequest | None:

@@ -46,6 +46,7 @@ def run_checks(
 ) -> None:
     """Every whole-program check. ``registered_actions`` None skips the action registry check."""
     check_targets(program, diagnostics)
+    check_safety_routes(program, diagnostics)
     check_choices(program, diagnostics)
     check_inputs(program, diagnostics)
     check_conditions(program, diagnostics)
@@ -116,6 +117,32 @@ def check_targets(program: Program, diagnostics: Diagnostics) -> None:
             diagnostics.error(
                 span,
                 f"`call` names the flow `{called}`, which does not exist{did_you_mean(called, program.flows)}",
+            )
+
+
+def check_safety_routes(program: Program, diagnostics: Diagnostics) -> None:
+    """Each safety route names an existing flow (and nodes of it); safety flows can go back."""
+    for route in program.safety:
+        flow = program.flows.get(route.flow)
+        if flow is None:
+            diagnostics.error(
+                route.span,
+                f"the safety flow for `{route.category}` is `{route.flow}`, which does not exist"
+                f"{did_you_mean(route.flow, program.flows)}",
+            )
+            continue
+        for field_name, node_id in (("check", route.check), ("again", route.again)):
+            if node_id is not None and node_id not in flow.nodes:
+                diagnostics.error(
+                    route.span,
+                    f"`{field_name}: {node_id}` is not a node of `{flow.id}`"
+                    f"{did_you_mean(node_id, flow.nodes)}",
+                )
+        if not any(node.kind is NodeKind.RETURN for node in flow.nodes.values()):
+            diagnostics.warning(
+                flow.span,
+                f"the safety flow `{flow.id}` has no `return`: it cannot offer to go back to "
+                "where the person was",
             )
 
 
@@ -221,6 +248,12 @@ def _entry_places(program: Program, extra_entry_flows: Iterable[str]) -> list[Pl
         flow = program.flows.get(flow_id)
         if flow is not None and flow.start in flow.nodes:
             entries.append(Place(flow.id, flow.start))
+    for route in program.safety:
+        # Screening enters safety flows from anywhere: at the start, a check or an `again` node.
+        flow = program.flows.get(route.flow)
+        for node_id in (flow.start if flow else None, route.check, route.again):
+            if flow is not None and node_id is not None and node_id in flow.nodes:
+                entries.append(Place(flow.id, node_id))
     return [place for place in entries if place is not None]
 
 

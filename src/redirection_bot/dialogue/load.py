@@ -21,6 +21,8 @@ from redirection_bot.i18n import (
     load_locale_files,
     placeholders,
 )
+from redirection_bot.safety.rules import load_rules_folder
+from redirection_bot.safety.screen import Screener
 from redirection_bot.services import ServicesDirectory, load_services
 from redirection_bot.translation.records import load_translation_records
 from redirection_bot.yaml_source import read_yaml_file
@@ -28,6 +30,7 @@ from redirection_bot.yaml_source import read_yaml_file
 PROGRAM_FILE = "program.yaml"
 FLOWS_FOLDER = "flows"
 SERVICES_FILE = "services.yaml"
+SAFETY_FOLDER = "safety"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,8 @@ class LoadedProgram:
     services: ServicesDirectory
     sources: ProgramSources
     warnings: tuple[Diagnostic, ...] = field(default=())
+    screener: Screener = field(default_factory=Screener)
+    """Risk screening with the rules of every locale (``dialogues/safety/``)."""
 
 
 def load_program(
@@ -100,6 +105,13 @@ def check_program(
     )
     catalog = Catalog(entries, header.default_locale, policy)
     services.register_texts(catalog)
+    screening_rules = load_rules_folder(
+        sources.dialogues / SAFETY_FOLDER,
+        header.locales,
+        [route.category for route in header.safety],
+        diagnostics,
+        display_root,
+    )
     program = Program(
         id=header.id,
         version=header.version,
@@ -115,6 +127,7 @@ def check_program(
         settings=header.settings,
         title=header.title,
         interface_texts=header.interface_texts,
+        safety=header.safety,
     )
     service_uses = [TextUse(key, span) for key, span in services.text_keys()]
     run_checks(
@@ -126,7 +139,14 @@ def check_program(
         translation_records=records,
     )
     program = replace(program, lexicon=_lexicon(program, catalog))
-    loaded = LoadedProgram(program, catalog, services, sources, tuple(diagnostics.warnings))
+    loaded = LoadedProgram(
+        program,
+        catalog,
+        services,
+        sources,
+        tuple(diagnostics.warnings),
+        Screener(screening_rules),
+    )
     return loaded, diagnostics
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from redirection_bot.diagnostics import Span
+from redirection_bot.safety.categories import RiskCategory
 
 if TYPE_CHECKING:
     from redirection_bot.dialogue.conditions import Condition
@@ -281,6 +282,22 @@ class Settings:
 
 
 @dataclass(frozen=True, slots=True)
+class SafetyRoute:
+    """What runs when screening raises ``category`` (the program file's ``safety`` section)."""
+
+    category: RiskCategory
+    flow: str
+    span: Span
+    check: str | None = None
+    """The node of ``flow`` where an uncertain hit starts (a gentle check question)."""
+    again: str | None = None
+    """The node of ``flow`` to go to when the category comes up again while the person is in
+    the flow; without it the message is taken as an answer to the current question."""
+    after_others: bool = False
+    """When the category comes up together with a higher one, its flow runs too, afterwards."""
+
+
+@dataclass(frozen=True, slots=True)
 class Program:
     """The whole dialogue: program file plus every flow."""
 
@@ -299,6 +316,8 @@ class Program:
     title: str | None = None
     interface_texts: tuple[str, ...] = ()
     """Locale namespaces whose texts channels show themselves (web page buttons, notices)."""
+    safety: tuple[SafetyRoute, ...] = ()
+    """Safety flows by risk category, highest priority first; empty: no safety section."""
     lexicon: Lexicon | None = None
     """Set by the loader once the locale files are read."""
 
@@ -315,6 +334,9 @@ class Program:
 
     def all_nodes(self) -> list[Node]:
         return [node for flow in self.flows.values() for node in flow.nodes.values()]
+
+    def safety_route(self, category: RiskCategory) -> SafetyRoute | None:
+        return next((route for route in self.safety if route.category is category), None)
 
 
 RESERVED_PARAMETER_NAMES = frozenset({"locale", "count", "default"})

@@ -26,6 +26,7 @@ from redirection_bot.dialogue.model import (
     MessageRef,
     Node,
     NodeKind,
+    SafetyRoute,
     Settings,
     SlotChange,
     SlotDecl,
@@ -40,8 +41,9 @@ from redirection_bot.dialogue.schema import (
     VALUE_PATTERN,
     SchemaReader,
 )
+from redirection_bot.safety.categories import RiskCategory
 from redirection_bot.suggest import did_you_mean
-from redirection_bot.yaml_source import YMapping, YNode, YScalar
+from redirection_bot.yaml_source import YMapping, YNode, YScalar, YSequence
 
 PROGRAM_FIELDS = (
     "program",
@@ -56,7 +58,9 @@ PROGRAM_FIELDS = (
     "actions",
     "commands",
     "interface_texts",
+    "safety",
 )
+SAFETY_ROUTE_FIELDS = ("flow", "check", "again", "after_others")
 FLOW_FIELDS = ("flow", "title", "start", "nodes")
 NODE_FIELDS = (
     "say",
@@ -98,6 +102,7 @@ class ProgramHeader:
     settings: Settings
     title: str | None
     interface_texts: tuple[str, ...] = ()
+    safety: tuple[SafetyRoute, ...] = ()
 
 
 class ProgramParser(SchemaReader):
@@ -144,6 +149,7 @@ class ProgramParser(SchemaReader):
             settings,
             title,
             self._names(top.get("interface_texts"), "a locale namespace"),
+            self._safety(top),
         )
 
     def _locales(self, top: YMapping) -> tuple[str, ...]:
@@ -337,6 +343,61 @@ class ProgramParser(SchemaReader):
                 self.warning(mapping.span, f"the global command `{name}` is not enabled")
         return commands
 
+    def _safety(self, top: YMapping) -> tuple[SafetyRoute, ...]:
+        """The ``safety`` section: a flow for every risk category, highest priority first."""
+        node = top.get("safety")
+        if node is None:
+            # Small programs (tests, demos) may have none: messages are still screened and
+            # identifying details hidden, but nothing pre-empts the flow.
+            return ()
+        mapping = self.mapping(node, "`safety`")
+        if mapping is None:
+            return ()
+        routes: list[SafetyRoute] = []
+        for key, value in mapping:
+            try:
+                category = RiskCategory(key.text)
+            except ValueError:
+                self.error(
+                    key.span,
+                    f"`{key.text}` is not a risk category{did_you_mean(key.text, list(RiskCategory))}"
+                    f" (categories: {', '.join(RiskCategory)})",
+                )
+                continue
+            route = self._safety_route(category, key.span, value)
+            if route is not None:
+                routes.append(route)
+        missing = [c.value for c in RiskCategory if c not in {r.category for r in routes}]
+        if missing:
+            self.error(
+                self.field_span(top, "safety"),
+                "every risk category needs a safety flow; missing: "
+                + ", ".join(f"`{name}`" for name in missing),
+            )
+        return tuple(routes)
+
+    def _safety_route(self, category: RiskCategory, span: Span, node: YNode) -> SafetyRoute | None:
+        what = f"the safety route for `{category}`"
+        if isinstance(node, YScalar):
+            flow = self.identifier(node, "a flow id")
+            return None if flow is None else SafetyRoute(category, flow, node.value_span)
+        mapping = self.mapping(node, what)
+        if mapping is None:
+            return None
+        self.fields(mapping, SAFETY_ROUTE_FIELDS, what, required=("flow",))
+        flow_node = self.scalar(mapping.get("flow"), "a flow id")
+        flow = self.identifier(flow_node, "a flow id")
+        check = self.identifier(mapping.get("check"), "a node id") if mapping.get("check") else None
+        again = self.identifier(mapping.get("again"), "a node id") if mapping.get("again") else None
+        after_others = (
+            self.boolean(mapping.get("after_others"), "`after_others`") is True
+            if mapping.get("after_others") is not None
+            else False
+        )
+        if flow is None or flow_node is None:
+            return None
+        return SafetyRoute(category, flow, flow_node.value_span, check, again, after_others)
+
     def _settings(self, node: YNode | None) -> Settings:
         mapping = self.mapping(node, "`settings`")
         if mapping is None:
@@ -398,14 +459,13 @@ class ProgramParser(SchemaReader):
                 )
                 return None
             return number
+        if declared.type is SlotType.LIST and operation == "set":
+            return self._list_value(declared, node)
         found = self.scalar(node, what)
         if found is None:
             return None
         if declared.type is SlotType.TEXT:
             return found.text
-        if declared.type is SlotType.LIST and operation == "set":
-            self.error(node.span, f"`{declared.name}` is a list: use `add` or `remove`, not `set`")
-            return None
         if found.text not in declared.values:
             self.error(
                 found.value_span,
@@ -414,6 +474,31 @@ class ProgramParser(SchemaReader):
             )
             return None
         return found.text
+
+    def _list_value(self, declared: SlotDecl, node: YNode) -> tuple[str, ...] | None:
+        """``set`` on a list slot: the whole list, ``[a, b]`` (``[]`` empties it)."""
+        if not isinstance(node, YSequence):
+            self.error(
+                node.span,
+                f"`{declared.name}` is a list: `set` it to a list such as [a, b] ([] empties it), "
+                "or use `add` or `remove` for one value",
+            )
+            return None
+        values: list[str] = []
+        for item in node:
+            found = self.scalar(item, f"a value of `{declared.name}`")
+            if found is None:
+                continue
+            if found.text not in declared.values:
+                self.error(
+                    found.value_span,
+                    f"`{found.text}` is not one of the values of `{declared.name}`"
+                    f"{did_you_mean(found.text, declared.values)}",
+                )
+                continue
+            if found.text not in values:
+                values.append(found.text)
+        return tuple(values)
 
 
 class FlowParser(ProgramParser):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from redirection_bot.dialogue.model import CommandName, SlotValue
 from redirection_bot.engine.outputs import Message
 from redirection_bot.engine.state import Position
+from redirection_bot.safety.categories import RiskHit
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,9 +19,12 @@ class Start:
 
 @dataclass(frozen=True, slots=True)
 class Text:
-    """The person typed something."""
+    """The person typed something; ``risks`` is what screening found in it (the runtime screens
+    every message before the engine sees it, and passes ``text`` with identifying details
+    hidden). A risk the program has a safety flow for pre-empts the current node."""
 
     text: str
+    risks: tuple[RiskHit, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

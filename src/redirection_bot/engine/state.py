@@ -60,6 +60,9 @@ class SessionState:
     misses: int = 0
     turn: int = 0
     pending_action: str | None = None
+    risks: tuple[str, ...] = ()
+    """Risk categories raised in this conversation, in the order first raised (never the
+    words): for the people a handoff goes to. Erased with the session."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -80,6 +83,7 @@ class SessionState:
             "misses": self.misses,
             "turn": self.turn,
             "pending_action": self.pending_action,
+            "risks": list(self.risks),
         }
 
     @classmethod
@@ -110,6 +114,7 @@ class SessionState:
                 misses=int(data["misses"]),
                 turn=int(data["turn"]),
                 pending_action=data["pending_action"],
+                risks=tuple(str(risk) for risk in data.get("risks", ())),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise EngineError(f"session state is damaged: {error!r}") from error

@@ -18,6 +18,7 @@ from redirection_bot.dialogue.model import (
     Node,
     NodeKind,
     Program,
+    SafetyRoute,
     SlotChange,
     SlotDecl,
     SlotType,
@@ -32,6 +33,7 @@ from redirection_bot.engine.events import (
     Event,
     HandoffEnded,
     Start,
+    Text,
 )
 from redirection_bot.engine.outputs import (
     NO_KEY,
@@ -48,6 +50,7 @@ from redirection_bot.engine.outputs import (
 )
 from redirection_bot.engine.state import Frame, Position, SessionState, Waiting
 from redirection_bot.errors import EngineError
+from redirection_bot.safety.categories import RiskCategory, RiskHit
 from redirection_bot.textnorm import clean_user_text, fold
 
 MAX_NODES_PER_TURN = 10_000
@@ -103,7 +106,7 @@ def step(program: Program, state: SessionState, event: Event) -> Turn:
     """Apply one event to a conversation."""
     run = _Run(program, state)
     if state.program_version != program.version and not isinstance(event, Start):
-        run.migrate()
+        run.migrate(event)
         return run.finish()
     run.handle(event)
     return run.finish()
@@ -130,6 +133,8 @@ class _Run:
     # --- dispatch ----------------------------------------------------------------------------
 
     def handle(self, event: Event) -> None:
+        if isinstance(event, Text) and self.screened(event):
+            return
         waiting = self.state.waiting
         if isinstance(event, Start):
             self.start(event.locale)
@@ -153,8 +158,10 @@ class _Run:
         self.stack = []
         self.enter(self.program.entry)
 
-    def migrate(self) -> None:
-        """Move a conversation from an older program to the home node, keeping valid slots."""
+    def migrate(self, event: Event) -> None:
+        """Move a conversation from an older program to the home node, keeping valid slots.
+
+        A message that raises a risk still pre-empts: its safety flow runs, then home."""
         kept = {
             name: value
             for name, value in self.state.slots.items()
@@ -169,6 +176,9 @@ class _Run:
         self.slots = {**self.slots_defaults(), **kept}
         self.stack = []
         self.say(EngineKeys.PROGRAM_UPDATED)
+        home = self._node(self.program.home.flow, self.program.home.node)
+        if isinstance(event, Text) and self.screened(event, Position(home.flow, home.id)):
+            return
         self.enter(self.program.home)
 
     def slots_defaults(self) -> dict[str, SlotValue]:
@@ -177,6 +187,91 @@ class _Run:
             for name, slot in self.program.slots.items()
             if slot.default is not None
         }
+
+    # --- safety: pre-emption ------------------------------------------------------------------
+
+    def screened(self, event: Text, resume_at: Position | None = None) -> bool:
+        """Pre-empt the current node when screening raised a risk the program has a flow for.
+
+        Routes are tried certain hits first, each group in the program's order (highest
+        priority first): act on what is clear, then check what is not. When the person is
+        already in a route's flow, a hit goes to its ``again`` node (without one, the message
+        is an answer like any other). Otherwise the current place is kept on the stack
+        (the flow's ``return`` comes back to it), lower categories marked ``after_others`` are
+        queued to run afterwards, and the flow starts: at its ``check`` node when the hit is
+        uncertain. Text that pre-empts is never stored.
+        """
+        if not event.risks:
+            return False
+        self.note_risks(event)
+        hits = {hit.category: hit for hit in event.risks}
+        routes = [route for route in self.program.safety if route.category in hits]
+        routes.sort(key=lambda route: not hits[route.category].certain)  # stable: program order
+        for position, route in enumerate(routes):
+            if self.in_flow(route.flow):
+                if route.again is not None:
+                    self.state = replace(self.state, misses=0)
+                    self.enter(Position(route.flow, route.again))
+                    return True
+                continue
+            if self.state.waiting is Waiting.NOT_STARTED:
+                fresh = new_state(self.program, self.state.locale)
+                self.state = replace(fresh, risks=self.state.risks)
+                self.slots = dict(fresh.slots)
+                self.stack = []
+            self.interrupt(resume_at)
+            queued = [
+                later
+                for later in routes[position + 1 :]
+                if later.after_others and later.flow != route.flow and not self.in_flow(later.flow)
+            ]
+            for later in reversed(queued):
+                self.unqueue(later)
+                self.stack.append(Position(later.flow, self.safety_entry(later, hits)))
+            self.unqueue(route)
+            self.state = replace(self.state, misses=0)
+            self.enter(Position(route.flow, self.safety_entry(route, hits)))
+            return True
+        return False
+
+    def note_risks(self, event: Text) -> None:
+        seen = dict.fromkeys(self.state.risks)
+        seen.update(dict.fromkeys(hit.category.value for hit in event.risks))
+        self.state = replace(self.state, risks=tuple(seen))
+
+    def in_flow(self, flow: str) -> bool:
+        """Whether the person is at a node of ``flow`` now."""
+        at = self.state.at
+        return at is not None and at.flow == flow and self.state.waiting is not Waiting.ENDED
+
+    def unqueue(self, route: SafetyRoute) -> None:
+        """Drop a safety flow queued to run later (it runs now, or is queued again)."""
+        starts = {self.program.flows[route.flow].start, route.check}
+        self.stack = [
+            place for place in self.stack if not (place.flow == route.flow and place.node in starts)
+        ]
+
+    def safety_entry(self, route: SafetyRoute, hits: dict[RiskCategory, RiskHit]) -> str:
+        if not hits[route.category].certain and route.check is not None:
+            return route.check
+        return self.program.flows[route.flow].start
+
+    def interrupt(self, resume_at: Position | None = None) -> None:
+        """Keep where the person is on the stack, so that a ``return`` comes back to it."""
+        at = self.state.at
+        if resume_at is not None:
+            self.stack.append(resume_at)
+        elif at is not None and self.state.waiting in (
+            Waiting.ANSWER,
+            Waiting.HANDOFF,
+            Waiting.LANGUAGE,
+        ):
+            self.stack.append(at)
+        else:
+            place = self.program.entry if self.state.waiting is Waiting.NOT_STARTED else None
+            target = place or self.program.home
+            node = self._node(target.flow, target.node)
+            self.stack.append(Position(node.flow, node.id))
 
     # --- walking the program -----------------------------------------------------------------
 
@@ -516,15 +611,7 @@ class _Run:
     def help(self) -> None:
         flow = self.program.commands[CommandName.HELP].call
         assert flow is not None
-        at = self.state.at
-        if (
-            self.state.waiting in (Waiting.ANSWER, Waiting.HANDOFF, Waiting.LANGUAGE)
-            and at is not None
-        ):
-            self.stack.append(at)
-        else:
-            home = self._node(self.program.home.flow, self.program.home.node)
-            self.stack.append(Position(home.flow, home.id))
+        self.interrupt()
         self.enter(Target(flow, None, self.program.span))
 
     def back(self) -> None:

@@ -1,0 +1,36 @@
+"""What screening can find: a closed set of risk categories, and one hit."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class RiskCategory(enum.StrEnum):
+    """The categories screening looks for in every message (docs/safety.md defines each)."""
+
+    SUICIDE = "suicide"
+    """Thoughts of ending one's life, or self-harm."""
+    CHILD_AT_RISK = "child_at_risk"
+    """The person may harm a child soon, has access to or contact with a child and fears
+    acting, or discloses abuse that is happening or has happened."""
+    ILLEGAL_REQUEST = "illegal_request"
+    """Asks for abusive material, links, sites, search terms, or how not to get caught."""
+    HUMAN = "human"
+    """Wants to talk to a person."""
+    DISTRESS = "distress"
+    """Acute distress (panic, cannot cope) without the above."""
+    MINOR = "minor"
+    """Says they are under 18."""
+    IDENTIFYING_INFO = "identifying_info"
+    """Shares a name, e-mail address, phone number, address or similar."""
+
+
+@dataclass(frozen=True, slots=True)
+class RiskHit:
+    """A category found in a message. ``certain`` is false when every mention was negated,
+    hypothetical, or written by the clinicians as a "check" phrase: the safety flow then
+    starts with its gentle check question instead of acting at once."""
+
+    category: RiskCategory
+    certain: bool = True

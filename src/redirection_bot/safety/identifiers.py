@@ -1,0 +1,71 @@
+"""Identifying details that have a shape of their own, in any language: e-mail addresses,
+web addresses, phone numbers, user handles, IP addresses and national identity numbers.
+
+These are patterns of characters, not vocabulary, so they are code. Details that are words
+("my name is ...", "I live at 12 ... Street") are vocabulary: clinicians write them in the
+`identifying_info` phrases of each locale's rules, using ``{words}`` for the detail.
+"""
+
+from __future__ import annotations
+
+import re
+
+_PATTERNS: tuple[re.Pattern[str], ...] = (
+    # e-mail: name@domain.tld
+    re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE),
+    # web addresses: with a scheme or www., or a bare domain followed by a path
+    re.compile(r"(?:https?://|www\.)[^\s<>\"]+", re.IGNORECASE),
+    re.compile(r"\b[\w-]+(?:\.[\w-]+)*\.[a-z]{2,6}/[^\s<>\"]+", re.IGNORECASE),
+    # handles: @name, u/name (reddit), name#1234 (discord)
+    re.compile(r"(?<![\w@.])@[A-Za-z0-9_][A-Za-z0-9_.]{1,29}"),
+    re.compile(r"(?<![\w/])u/[A-Za-z0-9_-]{3,20}"),
+    re.compile(r"\b\w{2,32}#\d{4}\b"),
+    # IPv4 addresses
+    re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b"),
+    # Finnish personal identity code (henkilötunnus), Spanish DNI/NIE, Mexican CURP
+    re.compile(r"\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b", re.IGNORECASE),
+    re.compile(r"\b[XYZ]?\d{7,8}[A-Z]\b", re.IGNORECASE),
+    re.compile(r"\b[A-Z]{4}\d{6}[HM][A-Z]{5}[A-Z0-9]\d\b", re.IGNORECASE),
+    # UK postcodes
+    re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b"),
+)
+# Phone numbers: seven to fifteen digits, optionally grouped by spaces, dots, dashes or
+# brackets, optionally with + or 00 in front. Dates are not phone numbers.
+_PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\(?\d(?:[ \t().-]{0,2}\d){6,14}(?!\w)")
+_DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\Z")
+
+
+def find_identifiers(text: str) -> list[tuple[int, int]]:
+    """Character spans of identifying details with a shape of their own, in text order."""
+    spans = [match.span() for pattern in _PATTERNS for match in pattern.finditer(text)]
+    for match in _PHONE.finditer(text):
+        if not _DATE.match(match.group().strip()):
+            spans.append(match.span())
+    return merge_spans(spans)
+
+
+def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping or touching spans joined, in order."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+HIDDEN_MARK = "[…]"
+"""What stands in for a hidden detail in anything stored or shown to an operator."""
+
+
+def hide(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with every span replaced by ``HIDDEN_MARK``."""
+    parts: list[str] = []
+    position = 0
+    for start, end in merge_spans(spans):
+        parts.append(text[position:start])
+        parts.append(HIDDEN_MARK)
+        position = end
+    parts.append(text[position:])
+    return "".join(parts)

@@ -1,0 +1,147 @@
+"""Normalising what people type for screening: folded tokens with their places in the text.
+
+The vocabulary is data (``dialogues/safety/<locale>.yaml``); how typing varies is code, here,
+applied the same way to the rules and to the messages:
+
+- case folding and accent folding: "SUİCİDE", "suicidé" and "suicide" are alike, and so are
+  "tyttö" and "tytto", "niño" and "nino";
+- apostrophes dropped: "don't", "dont" and "don’t" are alike;
+- repeated letters: "pleeease" and "please", "killll" and "kill" are alike. How far this
+  goes is the one choice a locale's rules make (``Letters``): in English and Spanish every run
+  of a letter reads as one letter, in the rules too ("kill" is stored as "kil"); in Finnish,
+  where a double letter changes the word (tapaa "meets", tappaa "kills"; on, oon), only runs
+  of three or more are shortened, to two;
+- simple leetspeak inside words: "k1ll", "su1c1de", "$elf", "h@te" (0 o, 1 i, 3 e, 4 a,
+  5 s, 7 t, @ a, $ s, ! i, | l) — never in a number on its own;
+- digits: a number is its own token, also when glued to a word ("15yo" is "15" and "yo");
+- hyphens, slashes and other punctuation separate words ("self-harm" is "self harm"; the
+  matcher also accepts words run together, "selfharm").
+
+Each token keeps its place in the original text (for redaction) and the clause it is in
+(for negation handling: punctuation ends a clause).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_APOSTROPHES = "'’‘`´ʼ"
+_LEET_INSIDE = "@$!|" + _APOSTROPHES
+_WORD = r"[^\W_]"
+_TOKEN = re.compile(
+    rf"(?:\$(?={_WORD}))?(?:{_WORD}|(?<={_WORD})[{re.escape(_LEET_INSIDE)}](?={_WORD}))+",
+)
+_NUMBER_THEN_WORD = re.compile(r"(\d+)(\D.*)\Z", re.DOTALL)
+_CLAUSE_END = re.compile(r"[,.!?;\n()\[\]]")
+_SENTENCE_END = re.compile(r"[.!?;\n]")
+_LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
+    | {"|": "l"}
+)
+_REPEATS = re.compile(r"(\D)\1+")
+_LONG_REPEATS = re.compile(r"(\D)\1{2,}")
+
+
+class Letters(enum.StrEnum):
+    """How runs of one letter are read (``repeated_letters`` in a rules file)."""
+
+    ONE = "one"
+    """Every run reads as one letter: "kill", "kil" and "killll" are alike."""
+    TWO = "two"
+    """Runs of three or more read as two: "tappaaa" is "tappaa", but "tapaa" stays itself."""
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A folded word of a message and where it came from."""
+
+    form: str
+    start: int
+    end: int
+    clause: int
+    """Clauses are separated by punctuation; negations only reach within their clause."""
+    sentence: int
+    is_number: bool = False
+
+
+def fold_form(raw: str, letters: Letters = Letters.ONE) -> str:
+    """One word as the matcher compares it: folded, without apostrophes, leet read, squeezed."""
+    decomposed = unicodedata.normalize("NFKD", raw.casefold())
+    folded = "".join(char for char in decomposed if not unicodedata.combining(char))
+    for apostrophe in _APOSTROPHES:
+        folded = folded.replace(apostrophe, "")
+    if folded.isdigit():
+        return folded
+    if any(char.isdigit() or char in "@$!|" for char in folded):
+        folded = folded.translate(_LEET)
+    if letters is Letters.TWO:
+        return _LONG_REPEATS.sub(r"\1\1", folded)
+    return _REPEATS.sub(r"\1", folded)
+
+
+def tokenise(text: str, letters: Letters = Letters.ONE) -> list[Token]:
+    """The folded tokens of ``text``, in order, with their spans in ``text``."""
+    tokens: list[Token] = []
+    clause = sentence = 0
+    position = 0
+    for match in _TOKEN.finditer(text):
+        between = text[position : match.start()]
+        if _CLAUSE_END.search(between):
+            clause += 1
+        if _SENTENCE_END.search(between):
+            sentence += 1
+        position = match.end()
+        raw = match.group()
+        split = _NUMBER_THEN_WORD.match(raw)
+        if split is not None and any(char.isalpha() for char in split.group(2)):
+            digits_end = match.start() + len(split.group(1))
+            tokens.append(Token(split.group(1), match.start(), digits_end, clause, sentence, True))
+            rest = fold_form(split.group(2), letters)
+            if rest:
+                tokens.append(Token(rest, digits_end, match.end(), clause, sentence))
+            continue
+        form = fold_form(raw, letters)
+        if form:
+            tokens.append(Token(form, match.start(), match.end(), clause, sentence, form.isdigit()))
+    return tokens
+
+
+def word_forms(word: str, letters: Letters = Letters.ONE) -> list[str]:
+    """How a word written in a rule reads as tokens (usually one; "15yo" gives two)."""
+    return [token.form for token in tokenise(word, letters)]
+
+
+def within_one_edit(typed: str, wanted: str) -> bool:
+    """Whether ``typed`` is ``wanted`` with one letter added, dropped, changed or two swapped.
+
+    Used only for rule words of six letters or more, and only when the first two letters
+    agree, so that "sucide", "suicdie" and "chidlren" are read, but short words are never
+    guessed and "downing" is not "drowning".
+    """
+    if typed == wanted:
+        return True
+    if abs(len(typed) - len(wanted)) > 1 or typed[:2] != wanted[:2] or len(typed) < 5:
+        return False
+    if len(typed) == len(wanted):
+        differences = [i for i, (a, b) in enumerate(zip(typed, wanted, strict=True)) if a != b]
+        if len(differences) == 1:
+            return True
+        first, *rest = differences
+        return (
+            len(differences) == 2
+            and rest[0] == first + 1
+            and typed[first] == wanted[first + 1]
+            and typed[first + 1] == wanted[first]
+        )
+    shorter, longer = (typed, wanted) if len(typed) < len(wanted) else (wanted, typed)
+    for index, char in enumerate(shorter):
+        if char != longer[index]:
+            return shorter[index:] == longer[index + 1 :]
+    return True
+
+
+FUZZY_MIN_LENGTH = 6
+"""Rule words at least this long (after folding) tolerate one typing mistake."""

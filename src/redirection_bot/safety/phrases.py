@@ -1,0 +1,530 @@
+"""The clinicians' phrase syntax for screening rules: parsing (with the column of any mistake)
+and matching against the folded tokens of a message.
+
+A phrase is words separated by spaces, matched anywhere in a message, in order::
+
+    kill myself                  the words, one after the other
+    (end|take) my [own] life     (a|b): one of these; [a]: optional; both may hold several words
+    suicid*  *katu               a word starting with "suicid"; a word ending in "katu"
+    want ... die                 up to three other words between (within one sentence)
+    {child}                      any entry of the word list `child` of the same file
+    {number}                     any number written in digits
+    my name is {words}           one to four words that are a personal detail: hidden from
+                                 anything stored (only in `identifying_info`)
+    ^agent$                      ^ and $: only at the start / end of the message
+    alone with {child} & scared  &: each part somewhere in the same message, in any order
+
+Every word is folded as messages are (``normalise``): write plain words in lower case, and
+the matcher accepts capitals, missing accents and apostrophes, repeated letters, simple
+leetspeak, words run together ("killmyself") and, for words of six letters or more, one
+typing mistake ("sucide").
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from redirection_bot.safety.normalise import (
+    FUZZY_MIN_LENGTH,
+    Letters,
+    Token,
+    within_one_edit,
+    word_forms,
+)
+
+MAX_GAP = 3
+"""``...`` stands for at most this many words."""
+MAX_DETAIL_WORDS = 4
+"""``{words}`` stands for one to this many words."""
+NUMBER_CLASS = "number"
+DETAILS_CLASS = "words"
+BUILT_IN_CLASSES = (NUMBER_CLASS, DETAILS_CLASS)
+
+_SYNTAX = re.compile(r"\s+|\.\.\.|\{[^{}\s]*\}|[()\[\]|^$&]|[^\s()\[\]{}|^$&]+(?:\.\.\.)?")
+
+
+class PhraseSyntaxError(Exception):
+    """A phrase that cannot be read; ``offset`` is the character where the problem is."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+# --- the parsed form ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Lit:
+    """A folded word; ``prefix``: the word starts with it (``form*``); ``suffix``: ends with it."""
+
+    form: str
+    prefix: bool = False
+    suffix: bool = False
+
+    @property
+    def fuzzy(self) -> bool:
+        return not (self.prefix or self.suffix) and len(self.form) >= FUZZY_MIN_LENGTH
+
+
+@dataclass(frozen=True, slots=True)
+class Seq:
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Alt:
+    options: tuple[Seq, ...]
+    optional: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """``{name}``: a word list (or a built-in class), resolved when the rules are compiled."""
+
+    name: str
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """``...``: up to ``MAX_GAP`` words."""
+
+
+@dataclass(frozen=True, slots=True)
+class AnyNumber:
+    """``{number}``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Details:
+    """``{words}``: one to ``MAX_DETAIL_WORDS`` words that are hidden when stored."""
+
+
+Item = Lit | Alt | Ref | Gap | AnyNumber | Details
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """A parsed phrase, as the author wrote it (``source``)."""
+
+    source: str
+    body: Seq
+    at_start: bool = False
+    at_end: bool = False
+    also: tuple[Seq, ...] = ()
+    """Parts after ``&``: each must match somewhere in the same message."""
+
+    def references(self) -> list[Ref]:
+        return [ref for part in (self.body, *self.also) for ref in _refs(part)]
+
+
+def _refs(seq: Seq) -> Iterator[Ref]:
+    for item in seq.items:
+        if isinstance(item, Ref):
+            yield item
+        elif isinstance(item, Alt):
+            for option in item.options:
+                yield from _refs(option)
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+
+def parse_phrase(source: str, letters: Letters = Letters.ONE) -> Phrase:
+    """Read one phrase; raises PhraseSyntaxError with the offset of the first mistake."""
+    pieces = [(m.group(), m.start()) for m in _SYNTAX.finditer(source) if not m.group().isspace()]
+    if not pieces:
+        raise PhraseSyntaxError("the phrase is empty", 0)
+    parts: list[list[tuple[str, int]]] = [[]]
+    depth = 0
+    for piece in pieces:
+        if piece[0] in ("(", "["):
+            depth += 1
+        elif piece[0] in (")", "]"):
+            depth -= 1
+        if piece[0] == "&" and depth == 0:
+            parts.append([])
+        elif piece[0] == "&":
+            raise PhraseSyntaxError(
+                "`&` joins whole parts of a phrase, not inside brackets", piece[1]
+            )
+        else:
+            parts[-1].append(piece)
+    if len(parts) > 1:
+        phrases = []
+        for part in parts:
+            if not part:
+                raise PhraseSyntaxError("write a part on each side of `&`", len(source))
+            if part[0][0] == "^" or part[-1][0] == "$":
+                raise PhraseSyntaxError("`^` and `$` cannot be used with `&`", part[0][1])
+            phrases.append(_parse_part(source, part, letters))
+        return Phrase(source, phrases[0].body, also=tuple(p.body for p in phrases[1:]))
+    return _parse_part(source, pieces, letters)
+
+
+def _parse_part(source: str, pieces: list[tuple[str, int]], letters: Letters) -> Phrase:
+    at_start = pieces[0][0] == "^"
+    at_end = pieces[-1][0] == "$" and len(pieces) > 1
+    if at_start:
+        pieces = pieces[1:]
+    if at_end:
+        pieces = pieces[:-1]
+    if not pieces:
+        raise PhraseSyntaxError("the phrase is empty", 0)
+    parser = _Parser(pieces, len(source), letters)
+    options = parser.alternatives(closing=None)
+    body = options[0] if len(options) == 1 else Seq((Alt(tuple(options)),))
+    if not _can_be_empty(body) and body.items:
+        first, last = body.items[0], body.items[-1]
+        if isinstance(first, Gap) or isinstance(last, Gap):
+            raise PhraseSyntaxError(
+                "`...` belongs between words; at the start or end of a phrase it changes nothing",
+                0,
+            )
+    if _can_be_empty(body):
+        raise PhraseSyntaxError(
+            "this phrase could match without any word at all (everything in it is optional); "
+            "it needs at least one word that must be there",
+            0,
+        )
+    return Phrase(source, body, at_start, at_end)
+
+
+class _Parser:
+    def __init__(self, pieces: list[tuple[str, int]], length: int, letters: Letters) -> None:
+        self.pieces = pieces
+        self.index = 0
+        self.length = length
+        self.letters = letters
+
+    def peek(self) -> tuple[str, int] | None:
+        return self.pieces[self.index] if self.index < len(self.pieces) else None
+
+    def alternatives(self, closing: str | None) -> list[Seq]:
+        options = [self.sequence()]
+        while (piece := self.peek()) is not None and piece[0] == "|":
+            self.index += 1
+            options.append(self.sequence())
+        piece = self.peek()
+        if closing is None:
+            if piece is not None:
+                raise PhraseSyntaxError(f"`{piece[0]}` has no matching opening bracket", piece[1])
+        elif piece is None:
+            raise PhraseSyntaxError(f"a bracket is not closed: add `{closing}`", self.length)
+        elif piece[0] != closing:
+            raise PhraseSyntaxError(f"expected `{closing}` here, not `{piece[0]}`", piece[1])
+        else:
+            self.index += 1
+        return options
+
+    def sequence(self) -> Seq:
+        items: list[Item] = []
+        start = self.peek()
+        while (piece := self.peek()) is not None and piece[0] not in (")", "]", "|"):
+            self.index += 1
+            items.extend(self.item(*piece))
+        if not items:
+            offset = start[1] if start is not None else self.length
+            raise PhraseSyntaxError(
+                "an empty choice: write something between the brackets and `|` "
+                "(use [...] for something optional)",
+                offset,
+            )
+        return Seq(tuple(items))
+
+    def item(self, text: str, offset: int) -> list[Item]:
+        if text in ("(", "["):
+            closing = ")" if text == "(" else "]"
+            return [Alt(tuple(self.alternatives(closing)), optional=text == "[")]
+        if text == "...":
+            return [Gap()]
+        if text in ("^", "$"):
+            raise PhraseSyntaxError(
+                f"`{text}` can only be the {'first' if text == '^' else 'last'} thing in a phrase",
+                offset,
+            )
+        if text.startswith("{"):
+            name = text[1:-1]
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise PhraseSyntaxError(
+                    f"`{text}`: a word list name is lower-case letters, digits and `_`", offset
+                )
+            if name == NUMBER_CLASS:
+                return [AnyNumber()]
+            if name == DETAILS_CLASS:
+                return [Details()]
+            return [Ref(name, offset)]
+        if text.endswith("...") and len(text) > 3:
+            raise PhraseSyntaxError("put a space before `...`", offset + len(text) - 3)
+        return self.word(text, offset)
+
+    def word(self, text: str, offset: int) -> list[Item]:
+        if text.startswith(("?", "+")):
+            raise PhraseSyntaxError(
+                f"`{text[0]}` is not part of the phrase syntax: write something optional in "
+                "square brackets, [like this]",
+                offset,
+            )
+        prefix = text.endswith("*")
+        suffix = text.startswith("*")
+        core = text.strip("*")
+        if "*" in core:
+            raise PhraseSyntaxError("`*` goes at the start or the end of a word", offset)
+        forms = word_forms(core, self.letters)
+        if not forms:
+            raise PhraseSyntaxError(f"`{text}` has no letters or digits", offset)
+        if (prefix or suffix) and len(forms) > 1:
+            raise PhraseSyntaxError(f"`*` goes on a single plain word, not on `{text}`", offset)
+        if prefix and suffix:
+            raise PhraseSyntaxError("a word can have `*` at one end only", offset)
+        if (prefix or suffix) and len(forms[0]) < 3:
+            raise PhraseSyntaxError(
+                f"`{text}` would match too many words: give `*` at least three letters", offset
+            )
+        return [Lit(form, prefix=prefix, suffix=suffix) for form in forms]
+
+
+def _can_be_empty(seq: Seq) -> bool:
+    return all(_item_can_be_empty(item) for item in seq.items)
+
+
+def _item_can_be_empty(item: Item) -> bool:
+    if isinstance(item, Gap):
+        return True
+    if isinstance(item, Alt):
+        return item.optional or any(_can_be_empty(option) for option in item.options)
+    return False
+
+
+# --- compiling and matching --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Where a phrase matched: tokens ``start`` to ``end`` (exclusive); ``hidden`` are the
+    character spans of ``{words}`` details."""
+
+    start: int
+    end: int
+    hidden: tuple[tuple[int, int], ...] = ()
+
+
+def resolve(phrase: Phrase, lists: Mapping[str, Sequence[Phrase]]) -> Phrase:
+    """The phrase with every ``{list}`` replaced by the list's entries (names must exist)."""
+    return Phrase(
+        phrase.source,
+        _resolve_seq(phrase.body, lists),
+        phrase.at_start,
+        phrase.at_end,
+        tuple(_resolve_seq(part, lists) for part in phrase.also),
+    )
+
+
+def _resolve_seq(seq: Seq, lists: Mapping[str, Sequence[Phrase]]) -> Seq:
+    items: list[Item] = []
+    for item in seq.items:
+        if isinstance(item, Ref):
+            entries = lists[item.name]
+            items.append(Alt(tuple(_resolve_seq(entry.body, lists) for entry in entries)))
+        elif isinstance(item, Alt):
+            options = tuple(_resolve_seq(option, lists) for option in item.options)
+            items.append(Alt(options, item.optional))
+        else:
+            items.append(item)
+    return Seq(tuple(items))
+
+
+@dataclass(slots=True)
+class PhraseSet:
+    """Compiled phrases with an index of the words each can start with, so that a message
+    is only tried against phrases that could begin at each of its words."""
+
+    phrases: list[Phrase] = field(default_factory=list)
+    _starts: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    _ends_with: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    _near: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    _numbers: set[int] = field(default_factory=set)
+    _anywhere: set[int] = field(default_factory=set)
+
+    def add(self, phrase: Phrase) -> None:
+        """Add a resolved phrase (``resolve``)."""
+        index = len(self.phrases)
+        self.phrases.append(phrase)
+        firsts = _first_items(phrase.body)
+        if firsts is None:
+            self._anywhere.add(index)
+            return
+        for first in firsts:
+            if isinstance(first, AnyNumber):
+                self._numbers.add(index)
+            elif first.suffix:
+                self._ends_with[first.form].add(index)
+            else:
+                self._starts[first.form].add(index)
+                if first.fuzzy:
+                    for variant in _deletions(first.form):
+                        self._near[variant].add(index)
+
+    def candidates(self, token: Token) -> set[int]:
+        form = token.form
+        found = set(self._anywhere)
+        if token.is_number:
+            found |= self._numbers
+        for cut in range(1, len(form) + 1):
+            found |= self._starts.get(form[:cut], set())
+            found |= self._ends_with.get(form[-cut:], set())
+        if len(form) >= FUZZY_MIN_LENGTH - 1:
+            for variant in _deletions(form):
+                found |= self._near.get(variant, set())
+        return found
+
+    def find(self, tokens: Sequence[Token]) -> list[tuple[Phrase, Match]]:
+        """Every (phrase, match) in the tokens; at most one match per phrase and start."""
+        found: list[tuple[Phrase, Match]] = []
+        for start, token in enumerate(tokens):
+            for index in sorted(self.candidates(token)):
+                phrase = self.phrases[index]
+                if phrase.at_start and start != 0:
+                    continue
+                match = _first_match(phrase, phrase.body, tokens, start)
+                if match is not None and phrase.also:
+                    match = _with_other_parts(phrase, match, tokens)
+                if match is not None:
+                    found.append((phrase, match))
+        return found
+
+    def __len__(self) -> int:
+        return len(self.phrases)
+
+
+def _with_other_parts(phrase: Phrase, match: Match, tokens: Sequence[Token]) -> Match | None:
+    """The match widened to the other ``&`` parts, or None when one of them is absent."""
+    start, end, hidden = match.start, match.end, match.hidden
+    for part in phrase.also:
+        part_phrase = Phrase(phrase.source, part)
+        found = next(
+            (m for at in range(len(tokens)) if (m := _first_match(part_phrase, part, tokens, at))),
+            None,
+        )
+        if found is None:
+            return None
+        start, end, hidden = min(start, found.start), max(end, found.end), hidden + found.hidden
+    return Match(start, end, hidden)
+
+
+def _deletions(form: str) -> set[str]:
+    return {form} | {form[:i] + form[i + 1 :] for i in range(len(form))}
+
+
+def _first_items(seq: Seq) -> set[Lit | AnyNumber] | None:
+    """What the first token of a match can be; None when that cannot be bounded."""
+    found: set[Lit | AnyNumber] = set()
+    for item in seq.items:
+        if isinstance(item, Lit | AnyNumber):
+            found.add(item)
+            return found
+        if isinstance(item, Alt):
+            for option in item.options:
+                inner = _first_items(option)
+                if inner is None:
+                    return None
+                found |= inner
+            if not _item_can_be_empty(item):
+                return found
+            continue
+        return None
+    return None
+
+
+_Position = tuple[int, int, tuple[tuple[int, int], ...]]
+"""Token index, characters already consumed of that token (words run together), hidden spans."""
+
+
+def _first_match(phrase: Phrase, body: Seq, tokens: Sequence[Token], start: int) -> Match | None:
+    for end, offset, hidden in _match_seq(body.items, 0, (start, 0, ()), tokens):
+        if offset == 0 and end > start and (not phrase.at_end or end == len(tokens)):
+            return Match(start, end, hidden)
+    return None
+
+
+def _match_seq(
+    items: tuple[Item, ...], k: int, position: _Position, tokens: Sequence[Token]
+) -> Iterator[_Position]:
+    if k == len(items):
+        yield position
+        return
+    for after in _match_item(items[k], position, tokens):
+        yield from _match_seq(items, k + 1, after, tokens)
+
+
+def _match_item(item: Item, position: _Position, tokens: Sequence[Token]) -> Iterator[_Position]:
+    index, offset, hidden = position
+    if isinstance(item, Lit):
+        yield from _match_lit(item, position, tokens)
+    elif isinstance(item, Alt):
+        for option in item.options:
+            yield from _match_seq(option.items, 0, position, tokens)
+        if item.optional:
+            yield position
+    elif offset != 0:
+        return
+    elif isinstance(item, AnyNumber):
+        if index < len(tokens) and tokens[index].is_number:
+            yield index + 1, 0, hidden
+    elif isinstance(item, Gap):
+        for size in range(MAX_GAP + 1):
+            end = index + size
+            if end > len(tokens):
+                break
+            if size and tokens[end - 1].sentence != tokens[index].sentence:
+                break
+            yield end, 0, hidden
+    elif isinstance(item, Details):
+        if index >= len(tokens):
+            return
+        clause = tokens[index].clause
+        longest = index
+        while (
+            longest < len(tokens)
+            and longest - index < MAX_DETAIL_WORDS
+            and tokens[longest].clause == clause
+        ):
+            longest += 1
+        for end in range(longest, index, -1):
+            span = (tokens[index].start, tokens[end - 1].end)
+            yield end, 0, (*hidden, span)
+
+
+def _match_lit(lit: Lit, position: _Position, tokens: Sequence[Token]) -> Iterator[_Position]:
+    index, offset, hidden = position
+    if index >= len(tokens):
+        return
+    token = tokens[index]
+    rest = token.form[offset:]
+    if lit.suffix:
+        if rest.endswith(lit.form):
+            yield index + 1, 0, hidden
+        return
+    if lit.prefix:
+        if rest.startswith(lit.form):
+            yield index + 1, 0, hidden
+        return
+    if rest == lit.form or (offset == 0 and lit.fuzzy and within_one_edit(rest, lit.form)):
+        yield index + 1, 0, hidden
+        return
+    if token.is_number:
+        return
+    # Words run together ("killmyself"): the word may be the start of what is left of the token;
+    # squeezing may have merged a letter at the join ("self" + "fish" reads "selfish").
+    merged = lit.form[1:] if offset and token.form[offset - 1] == lit.form[0] else ""
+    if merged and rest == merged:
+        yield index + 1, 0, hidden
+        return
+    for form in (lit.form, merged):
+        if form and len(rest) > len(form) and rest.startswith(form):
+            yield index, offset + len(form), hidden

@@ -1,0 +1,315 @@
+"""Loading the screening rules: ``dialogues/safety/<locale>.yaml``, one file per locale.
+
+The rules are data that clinicians own. Every mistake is reported at ``file:line:column``
+(a phrase's syntax error at the very character), and loading carries on so that an author
+sees every problem at once. The format is described in docs/authoring.md::
+
+    locale: en
+    repeated_letters: one          # "one": "kill" = "kil" = "killll"; "two" (Finnish): only
+                                   # runs of three or more are shortened (tapaa is not tappaa)
+    words:                         # word lists, used in phrases as {name}
+      child: [child, children, kid, kids, "little one"]
+    hedges:                        # negation and hypotheticals: a hit becomes "check first"
+      before: [not, never, "what if"]
+      after: ["just kidding"]
+      breaks: [but]                # words that end the reach of a hedge, like a full stop
+    categories:
+      suicide:
+        phrases: ["kill myself", "(end|take) my [own] life"]
+        check: ["disappear for ever"]   # may mean this, or not: ask first
+        except: ["dying to (see|know)"] # idioms: cancel a hit they contain
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from redirection_bot.diagnostics import Diagnostics, Span
+from redirection_bot.dialogue.schema import ID_PATTERN, SchemaReader
+from redirection_bot.i18n import display_path
+from redirection_bot.safety.categories import RiskCategory
+from redirection_bot.safety.normalise import Letters
+from redirection_bot.safety.phrases import (
+    Alt,
+    Details,
+    Phrase,
+    PhraseSet,
+    PhraseSyntaxError,
+    Seq,
+    parse_phrase,
+    resolve,
+)
+from redirection_bot.suggest import did_you_mean
+from redirection_bot.yaml_source import YNode, YScalar, read_yaml_file
+
+RULES_FIELDS = ("locale", "repeated_letters", "words", "hedges", "categories")
+HEDGE_FIELDS = ("before", "after", "breaks")
+CATEGORY_FIELDS = ("phrases", "check", "except")
+BUILT_IN_DETECTION = frozenset({RiskCategory.IDENTIFYING_INFO})
+"""Categories that code also detects (e-mail addresses, phone numbers, ...): phrases optional."""
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryRules:
+    """One category's compiled phrases: hits, "check first" hits, and exceptions."""
+
+    phrases: PhraseSet
+    checks: PhraseSet
+    exceptions: PhraseSet
+
+
+@dataclass(frozen=True, slots=True)
+class LocaleRules:
+    """A locale's compiled rules."""
+
+    locale: str
+    categories: Mapping[RiskCategory, CategoryRules]
+    hedges_before: PhraseSet
+    hedges_after: PhraseSet
+    breaks: PhraseSet
+    span: Span
+    letters: Letters = Letters.ONE
+
+    def phrase_count(self) -> int:
+        return sum(len(c.phrases) + len(c.checks) for c in self.categories.values())
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """A phrase as read, with where it is written."""
+
+    phrase: Phrase
+    scalar: YScalar
+
+
+def load_rules_folder(
+    folder: Path,
+    locales: Iterable[str],
+    required: Collection[RiskCategory],
+    diagnostics: Diagnostics,
+    display_root: Path | None = None,
+) -> dict[str, LocaleRules]:
+    """Read the rules of every locale; ``required`` categories need phrases in each."""
+    wanted = list(locales)
+    found: dict[str, LocaleRules] = {}
+    files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")) if folder.is_dir() else []
+    for path in files:
+        shown = display_path(path, display_root)
+        locale = path.name.split(".", 1)[0]
+        if locale not in wanted:
+            diagnostics.warning(
+                Span(shown, 1, 1),
+                f"screening rules for `{locale}`, which is not one of the program's locales",
+            )
+            continue
+        rules = read_rules(path, shown, locale, required, diagnostics)
+        if rules is not None:
+            found[locale] = rules
+    if required:
+        for locale in wanted:
+            if locale not in found and not any(p.name.startswith(f"{locale}.") for p in files):
+                diagnostics.error(
+                    Span(display_path(folder / f"{locale}.yaml", display_root), 1, 1),
+                    f"there are no screening rules for `{locale}`: messages in it would not be "
+                    "screened for risk; write this file",
+                )
+    return found
+
+
+def read_rules(
+    path: Path,
+    shown: str,
+    locale: str,
+    required: Collection[RiskCategory],
+    diagnostics: Diagnostics,
+) -> LocaleRules | None:
+    """Read one locale's rules file; problems become diagnostics."""
+    return _RulesReader(diagnostics).read(
+        read_yaml_file(path, shown, diagnostics), shown, locale, required
+    )
+
+
+class _RulesReader(SchemaReader):
+    def read(
+        self,
+        root: YNode | None,
+        path: str,
+        locale: str,
+        required: Collection[RiskCategory],
+    ) -> LocaleRules | None:
+        top = self.mapping(root, "a screening rules file")
+        if top is None:
+            if root is None:
+                self.error(Span(path, 1, 1), "this screening rules file is empty")
+            return None
+        self.fields(top, RULES_FIELDS, "a screening rules file", required=("locale", "categories"))
+        written_locale = self.scalar(top.get("locale"), "the locale")
+        if written_locale is not None and written_locale.text != locale:
+            self.error(
+                written_locale.value_span,
+                f"this file is named for `{locale}` but says `locale: {written_locale.text}`",
+            )
+        letters = self._letters(top.get("repeated_letters"))
+        lists, list_spans = self._word_lists(top.get("words"), letters)
+        used_lists: set[str] = set()
+        hedges = self.mapping(top.get("hedges"), "`hedges`")
+        if hedges is not None:
+            self.fields(hedges, HEDGE_FIELDS, "`hedges`")
+
+        def compiled(node: YNode | None, what: str, category: RiskCategory | None) -> PhraseSet:
+            phrase_set = PhraseSet()
+            seen: dict[str, Span] = {}
+            for written in self._phrases(node, what, letters):
+                if not self._references_ok(written, lists, category, used_lists):
+                    continue
+                earlier = seen.get(written.phrase.source)
+                if earlier is not None:
+                    self.warning(
+                        written.scalar.span,
+                        f"this phrase is written twice here (first at line {earlier.line})",
+                    )
+                    continue
+                seen[written.phrase.source] = written.scalar.span
+                phrase_set.add(resolve(written.phrase, lists))
+            return phrase_set
+
+        def hedge(name: str) -> PhraseSet:
+            return compiled(hedges.get(name) if hedges else None, f"a `{name}` hedge", None)
+
+        categories: dict[RiskCategory, CategoryRules] = {}
+        section = self.mapping(top.get("categories"), "`categories`")
+        for key, value in section or ():
+            try:
+                category = RiskCategory(key.text)
+            except ValueError:
+                self.error(
+                    key.span,
+                    f"`{key.text}` is not a risk category{did_you_mean(key.text, list(RiskCategory))}"
+                    f" (categories: {', '.join(RiskCategory)})",
+                )
+                continue
+            fields = self.mapping(value, f"the category `{category}`")
+            if fields is None:
+                continue
+            self.fields(fields, CATEGORY_FIELDS, f"the category `{category}`")
+            categories[category] = CategoryRules(
+                compiled(fields.get("phrases"), "a phrase", category),
+                compiled(fields.get("check"), "a check phrase", category),
+                compiled(fields.get("except"), "an exception", category),
+            )
+        if section is not None:
+            for category in required:
+                rules = categories.get(category)
+                if category not in BUILT_IN_DETECTION and (
+                    rules is None or not (len(rules.phrases) or len(rules.checks))
+                ):
+                    self.error(
+                        section.span,
+                        f"`{category}` has no phrases: messages in `{locale}` would never be "
+                        "screened for it",
+                    )
+        for name, span in list_spans.items():
+            if name not in used_lists:
+                self.warning(span, f"the word list `{name}` is never used")
+        if section is None:
+            return None
+        return LocaleRules(
+            locale,
+            categories,
+            hedge("before"),
+            hedge("after"),
+            hedge("breaks"),
+            top.span,
+            letters,
+        )
+
+    def _letters(self, node: YNode | None) -> Letters:
+        found = self.scalar(node, "`repeated_letters`") if node is not None else None
+        if found is None:
+            return Letters.ONE
+        try:
+            return Letters(found.text)
+        except ValueError:
+            self.error(
+                found.value_span,
+                "`repeated_letters` is `one` (every run of a letter reads as one) or `two` "
+                "(only runs of three or more are shortened, to two)",
+            )
+            return Letters.ONE
+
+    def _word_lists(
+        self, node: YNode | None, letters: Letters
+    ) -> tuple[dict[str, list[Phrase]], dict[str, Span]]:
+        lists: dict[str, list[Phrase]] = {}
+        spans: dict[str, Span] = {}
+        mapping = self.mapping(node, "`words`")
+        for key, value in mapping or ():
+            name = self.identifier(key, "a word list name", ID_PATTERN)
+            if name is None:
+                continue
+            if name in ("number", "words"):
+                self.error(key.span, f"`{name}` is built in (`{{{name}}}`); choose another name")
+                continue
+            entries: list[Phrase] = []
+            for written in self._phrases(value, f"an entry of `{name}`", letters):
+                if written.phrase.references():
+                    self.error(
+                        written.scalar.value_span,
+                        "a word list cannot use another list; write its words here",
+                    )
+                    continue
+                entries.append(written.phrase)
+            lists[name] = entries
+            spans[name] = key.span
+        return lists, spans
+
+    def _phrases(self, node: YNode | None, what: str, letters: Letters) -> list[_Written]:
+        if node is None:
+            return []
+        if self.sequence(node, f"{what}s") is None:
+            return []
+        found: list[_Written] = []
+        for item in self.one_or_many(node, what):
+            try:
+                phrase = parse_phrase(item.text, letters)
+            except PhraseSyntaxError as error:
+                self.error(item.value_span.shifted(error.offset), f"{what}: {error.message}")
+                continue
+            found.append(_Written(phrase, item))
+        return found
+
+    def _references_ok(
+        self,
+        written: _Written,
+        lists: Mapping[str, list[Phrase]],
+        category: RiskCategory | None,
+        used: set[str],
+    ) -> bool:
+        ok = True
+        for reference in written.phrase.references():
+            if reference.name not in lists:
+                self.error(
+                    written.scalar.value_span.shifted(reference.offset),
+                    f"there is no word list `{reference.name}` under `words`"
+                    f"{did_you_mean(reference.name, lists)}",
+                )
+                ok = False
+            used.add(reference.name)
+        parts = (written.phrase.body, *written.phrase.also)
+        if category is not RiskCategory.IDENTIFYING_INFO and any(map(_has_details, parts)):
+            self.error(
+                written.scalar.value_span,
+                "`{words}` marks a personal detail to hide; it belongs in `identifying_info` only",
+            )
+            ok = False
+        return ok
+
+
+def _has_details(seq: Seq) -> bool:
+    return any(
+        isinstance(item, Details)
+        or (isinstance(item, Alt) and any(_has_details(option) for option in item.options))
+        for item in seq.items
+    )
