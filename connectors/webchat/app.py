@@ -12,6 +12,7 @@ from aiohttp.typedefs import Middleware
 
 from redirection_bot.logs import log_event
 from redirection_bot.runtime import Runtime
+from redirection_bot.store import SessionBusy, StoreUnavailable
 
 from .assets import Assets
 from .chat import WebChat
@@ -24,12 +25,13 @@ from .security import (
     quiet_aiohttp_logs,
     security_headers,
 )
-from .ws import SocketHandler
+from .ws import LiveSocket, SocketHandler
 
 CHAT = web.AppKey("chat", WebChat)
 MAX_BODY_BYTES = 64 * 1024
 EXPIRY_INTERVAL_SECONDS = 60.0
 _ERROR_TEXTS = {404: "gone", 503: "busy"}
+CLOSE_RESTARTING = 1012
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -45,6 +47,7 @@ def create_app(runtime: Runtime, options: WebChatOptions | None = None) -> web.A
     app[CHAT] = chat
     app.on_response_prepare.append(add_headers(security_headers(options.branding.exit_url)))
     app.cleanup_ctx.append(_expiry(chat))
+    app.on_shutdown.append(_close_sockets(chat))
     app.router.add_get("/", pages.landing)
     app.router.add_post("/start", pages.start)
     app.router.add_get("/c/{token}", pages.show)
@@ -53,6 +56,8 @@ def create_app(runtime: Runtime, options: WebChatOptions | None = None) -> web.A
     app.router.add_post("/c/{token}/erase", pages.erase)
     app.router.add_get("/c/{token}/plan.txt", pages.plan)
     app.router.add_get("/blank", pages.blank)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz(runtime))
     app.router.add_get("/static/{name}", assets.serve)
     app.router.add_get("/ws", SocketHandler(chat).handle)
     if options.rest:
@@ -68,6 +73,7 @@ def _error_pages(pages: Pages) -> Middleware:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        message = None
         try:
             return await handler(request)
         except web.HTTPException as error:
@@ -76,14 +82,54 @@ def _error_pages(pages: Pages) -> Middleware:
             status = error.status
         except asyncio.CancelledError:
             raise
+        except (StoreUnavailable, SessionBusy) as error:
+            # Redis restarting, a disk full: nothing was changed, the person can simply retry.
+            log_event("store unavailable", error=type(error).__name__)
+            metrics = pages.chat.runtime.metrics
+            if metrics is not None:
+                metrics.store_unavailable.inc()
+            status = 503
+            message = "error"
         except Exception as error:
             log_event("request failed", level=logging.ERROR, error=type(error).__name__)
             status = 500
         if request.path.startswith("/webhooks/"):
-            return web.json_response({"error": f"HTTP {status}"}, status=status)
-        return pages.notice_page(request, _ERROR_TEXTS.get(status, "error"), status)
+            texts = pages.chat.texts
+            said = texts.text(message, texts.default_locale()) if message else None
+            answer = [{"text": said}] if said else {"error": f"HTTP {status}"}
+            return web.json_response(answer, status=status)
+        return pages.notice_page(request, message or _ERROR_TEXTS.get(status, "error"), status)
 
     return middleware
+
+
+async def _healthz(_request: web.Request) -> web.Response:
+    """The process runs (for a supervisor's liveness check)."""
+    return web.Response(text="ok\n")
+
+
+def _readyz(runtime: Runtime) -> Handler:
+    """Turns can be handled: the session store answers (for a load balancer)."""
+
+    async def ready(_request: web.Request) -> web.Response:
+        if await runtime.ready():
+            return web.Response(text="ready\n")
+        return web.Response(text="not ready\n", status=503)
+
+    return ready
+
+
+def _close_sockets(chat: WebChat) -> Callable[[web.Application], Awaitable[None]]:
+    """On shutdown, close every live socket with "service restart" (1012): the page's script
+    reconnects, reaching another instance, and the conversation carries on there."""
+
+    async def close(_app: web.Application) -> None:
+        for session in list(chat.book):
+            for listener in list(session.listeners or ()):
+                if isinstance(listener, LiveSocket) and not listener.ws.closed:
+                    await listener.ws.close(code=CLOSE_RESTARTING, message=b"reconnect")
+
+    return close
 
 
 def _expiry(chat: WebChat) -> Callable[[web.Application], AsyncIterator[None]]:

@@ -1,6 +1,6 @@
 """Operator configuration: frozen settings from one YAML file and the environment.
 
-The file (``redirection-bot serve --config FILE``) has five sections, all optional::
+The file (``redirection-bot serve --config FILE``) has six sections, all optional::
 
     connectors:   # which channels run, each with its own options
       webchat: {port: 8080}
@@ -8,6 +8,7 @@ The file (``redirection-bot serve --config FILE``) has five sections, all option
     limits: {max_message_length: 2000, messages_per_minute: 30, max_sessions: 10000}
     handoff: {}
     branding: {exit_url: /blank, accent_color: "#1f4e79"}
+    admin: {host: 127.0.0.1, port: 9464}
 
 Every section is a frozen dataclass below; a field's type and its ``check`` say how it is
 read, so adding a section (or a field) is adding a dataclass (or a field) and a line in
@@ -84,13 +85,35 @@ def one_of(*choices: str) -> dict[str, Check]:
 # --- sections ---------------------------------------------------------------------------------
 
 
+def _keys_problem(keys: tuple[str, ...]) -> str | None:
+    from redirection_bot.crypto import parse_key  # noqa: PLC0415
+
+    for index, key in enumerate(keys):
+        try:
+            parse_key(key, f"store.keys[{index}]")
+        except ConfigError as error:
+            return f"has a key that is not valid ({error})"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class StoreSettings:
-    """Where conversations are kept between turns."""
+    """Where conversations are kept between turns (docs/operators.md, "stores")."""
 
-    backend: str = field(default="memory", metadata=one_of("memory"))
+    backend: str = field(default="memory", metadata=one_of("memory", "sqlite", "redis"))
     session_ttl_minutes: int = field(default=24 * 60, metadata=at_least(1))
     """A conversation left alone this long is erased."""
+    path: str = "sessions.sqlite3"
+    """sqlite: the database file."""
+    url: str = "redis://127.0.0.1:6379/0"
+    """redis: the server (``rediss://`` for TLS)."""
+    prefix: str = "rb:"
+    """redis: the prefix of every key, so that one Redis can serve several deployments."""
+    keys: tuple[str, ...] = field(default=(), repr=False, metadata=_check(_keys_problem))
+    """Encryption keys, newest first (``redirection-bot store-key`` makes one); better given
+    as ``REDIRECTION_BOT_STORE__KEYS='["..."]'`` than in the file."""
+    resume_ttl_days: int = field(default=30, metadata=at_least(1))
+    """How long a resume phrase keeps working."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +125,16 @@ class LimitSettings:
     """Per conversation; a short burst up to this many is allowed."""
     max_sessions: int = field(default=10_000, metadata=at_least(1))
     """Conversations one process keeps at once; new ones are asked to come back later."""
+
+
+@dataclass(frozen=True, slots=True)
+class AdminSettings:
+    """The admin listener: Prometheus metrics at ``/metrics``, on localhost by default."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = field(default=9464, metadata=between(0, 65535))
+    """0: any free port."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +202,7 @@ SECTIONS: dict[str, type] = {
     "limits": LimitSettings,
     "handoff": HandoffSettings,
     "branding": BrandingSettings,
+    "admin": AdminSettings,
 }
 """Sections read by their dataclass; ``connectors`` is read on its own."""
 
@@ -184,6 +218,7 @@ class Settings:
     limits: LimitSettings = LimitSettings()
     handoff: HandoffSettings = HandoffSettings()
     branding: BrandingSettings = BrandingSettings()
+    admin: AdminSettings = AdminSettings()
     warnings: tuple[Diagnostic, ...] = ()
     source: str | None = None
     """The file read (None: defaults and the environment only)."""

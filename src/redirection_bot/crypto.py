@@ -15,7 +15,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import os
 import secrets
 from collections.abc import Iterable, Sequence
 
@@ -29,7 +28,6 @@ NONCE_BYTES = 12
 _FORMAT = 1
 _KEY_ID_BYTES = 4
 _HEADER_BYTES = 1 + _KEY_ID_BYTES + NONCE_BYTES
-KEYS_ENVIRONMENT_VARIABLE = "REDIRECTION_BOT_STORE_KEYS"
 
 
 class DecryptionError(RedirectionBotError):
@@ -55,14 +53,6 @@ def parse_key(text: str, where: str) -> bytes:
             "make one with `redirection-bot store-key`"
         )
     return key
-
-
-def keys_from_environment(environ: dict[str, str] | None = None) -> list[bytes]:
-    """Keys from ``REDIRECTION_BOT_STORE_KEYS`` (comma-separated, newest first)."""
-    text = (environ if environ is not None else dict(os.environ)).get(KEYS_ENVIRONMENT_VARIABLE)
-    if not text:
-        return []
-    return [parse_key(part, KEYS_ENVIRONMENT_VARIABLE) for part in text.split(",") if part.strip()]
 
 
 def _derive(key: bytes, purpose: bytes) -> bytes:

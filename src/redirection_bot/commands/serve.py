@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from redirection_bot.cli import load
-from redirection_bot.config import CONFIG_ENV, Settings, StoreSettings, read_settings
+from redirection_bot.config import CONFIG_ENV, Settings, read_settings
 from redirection_bot.errors import ConfigError
 
 if TYPE_CHECKING:
     from redirection_bot.dialogue.load import LoadedProgram
     from redirection_bot.runtime import Runtime
-    from redirection_bot.store import SessionStore
 
 NAME = "serve"
 SUMMARY = "serve the web chat (and every connector the configuration enables)"
@@ -71,28 +70,36 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def open_store(settings: StoreSettings) -> SessionStore:
-    """The session store the configuration names."""
-    from redirection_bot.store.memory import MemoryStore  # noqa: PLC0415
-
-    return MemoryStore()
-
-
 def build_runtime(loaded: LoadedProgram, settings: Settings) -> Runtime:
-    """A runtime over the configured store, with the configured limits, actions in-process."""
+    """A runtime over the configured store (sealed when it leaves the process), with the
+    configured limits, actions in-process, metrics, resume phrases and evaluation counts."""
     from redirection_bot.actions import RasaActionRunner  # noqa: PLC0415
+    from redirection_bot.metrics import Metrics  # noqa: PLC0415
+    from redirection_bot.resume import ResumeVault  # noqa: PLC0415
     from redirection_bot.runtime import Runtime, RuntimeSettings  # noqa: PLC0415
+    from redirection_bot.store.factory import open_counts, open_store  # noqa: PLC0415
 
     runtime_settings = RuntimeSettings(
         session_ttl_seconds=settings.store.session_ttl_minutes * 60.0,
         max_text_length=settings.limits.max_message_length,
     )
-    return Runtime(loaded, open_store(settings.store), RasaActionRunner(loaded), runtime_settings)
+    store = open_store(settings.store)
+    return Runtime(
+        loaded,
+        store,
+        RasaActionRunner(loaded),
+        runtime_settings,
+        resume=ResumeVault(store, ttl_seconds=settings.store.resume_ttl_days * 86400.0),
+        metrics=Metrics(),
+        evaluation=open_counts(settings.store),
+    )
 
 
 async def serve(runtime: Runtime, settings: Settings) -> int:
-    """Run the enabled connectors until one ends or the process is asked to stop."""
+    """Run the enabled connectors until one ends or the process is asked to stop; beside
+    them, the admin listener (metrics) and the sweeper of idle sessions."""
     from redirection_bot.connector import ConnectorContext, load_connector  # noqa: PLC0415
+    from redirection_bot.operations import running_beside  # noqa: PLC0415
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -102,11 +109,12 @@ async def serve(runtime: Runtime, settings: Settings) -> int:
         load_connector(c.name)(ConnectorContext(runtime, c.options, stop))
         for c in settings.enabled_connectors()
     ]
-    tasks = [asyncio.create_task(connector.run()) for connector in connectors]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        stop.set()
-        results = await asyncio.gather(*tasks)
-    finally:
-        stop.set()
+    async with running_beside(runtime, settings.admin):
+        tasks = [asyncio.create_task(connector.run()) for connector in connectors]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            stop.set()
+            results = await asyncio.gather(*tasks)
+        finally:
+            stop.set()
     return max(results, default=0)

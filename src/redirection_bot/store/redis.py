@@ -201,6 +201,10 @@ class RedisCounts:
         self.prefix = prefix
         self.keep_seconds = keep_days * 86400
 
+    @classmethod
+    def from_url(cls, url: str, prefix: str = DEFAULT_PREFIX) -> RedisCounts:
+        return cls(Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5), prefix)
+
     async def add(self, day: dt.date, module: str, question: str, answer: str) -> None:
         key = f"{self.prefix}e:{day.isoformat()}"
         async with self.client.pipeline(transaction=True) as pipe:

@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from redirection_bot.crypto import new_key_text, parse_key
+from redirection_bot.config import StoreSettings
+from redirection_bot.crypto import new_key_text
 from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.engine import ChoicePicked, Start, Text
 from redirection_bot.resume import ResumeVault
 from redirection_bot.runtime import Runtime
 from redirection_bot.store import SessionStore
-from redirection_bot.store.factory import StoreKind, StoreSettings, open_store
+from redirection_bot.store.factory import open_store
 from redirection_bot.testing import RasaActionRunner, load, write_program
 from tests.fixtures.programs import FLOWS, LOCALES, PROGRAM
 from tests.fixtures.redis import RedisServer
@@ -55,8 +56,8 @@ async def test_the_sqlite_files_hold_nothing_readable(
     program: LoadedProgram, tmp_path: Path
 ) -> None:
     folder = tmp_path / "state"
-    key = parse_key(new_key_text(), "test")
-    store = open_store(StoreSettings(StoreKind.SQLITE, path=folder / "s.sqlite3", keys=(key,)))
+    key = new_key_text()
+    store = open_store(StoreSettings("sqlite", path=str(folder / "s.sqlite3"), keys=(key,)))
     await converse(program, store)
     files = list(folder.iterdir())
     raw = b"".join(path.read_bytes() for path in files)  # the database, its WAL, its index
@@ -70,10 +71,8 @@ async def test_the_sqlite_files_hold_nothing_readable(
 async def test_redis_memory_and_its_append_only_file_hold_nothing_readable(
     program: LoadedProgram, redis_own: RedisServer
 ) -> None:
-    keyring_key = parse_key(new_key_text(), "test")
-    store = open_store(
-        StoreSettings(StoreKind.REDIS, url=redis_own.url, prefix="at-rest:", keys=(keyring_key,))
-    )
+    settings = StoreSettings("redis", url=redis_own.url, prefix="at-rest:", keys=(new_key_text(),))
+    store = open_store(settings)
     await converse(program, store)
     client = Redis.from_url(redis_own.url)
     try:

@@ -1,0 +1,64 @@
+"""What runs beside the connectors in ``serve``: the admin listener and the session sweeper.
+
+The admin listener serves Prometheus metrics (``metrics.admin_app``) on its own address,
+localhost by default, so that it is never reachable where people chat. The sweeper removes
+idle sessions from stores that do not expire them themselves (memory, SQLite).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from redirection_bot.logs import log_event
+from redirection_bot.metrics import admin_app
+from redirection_bot.store import StoreUnavailable
+
+if TYPE_CHECKING:
+    from redirection_bot.config import AdminSettings
+    from redirection_bot.runtime import Runtime
+
+SWEEP_SECONDS = 300.0
+
+
+async def sweep_forever(runtime: Runtime, every_seconds: float = SWEEP_SECONDS) -> None:
+    """Remove idle sessions now and then, until cancelled."""
+    while True:
+        with contextlib.suppress(StoreUnavailable):
+            removed = await runtime.expire_idle()
+            if removed:
+                log_event("sessions expired", count=removed)
+        await asyncio.sleep(every_seconds)
+
+
+@contextlib.asynccontextmanager
+async def running_beside(runtime: Runtime, admin: AdminSettings) -> AsyncIterator[None]:
+    """Run the admin listener and the sweeper while the connectors run; close the store after."""
+    runner: web.AppRunner | None = None
+    if admin.enabled and runtime.metrics is not None:
+        runner = web.AppRunner(admin_app(runtime.metrics), access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, admin.host, admin.port)
+        await site.start()
+        log_event("admin listening", host=admin.host, port=_bound_port(runner, admin.port))
+    sweeper = asyncio.create_task(sweep_forever(runtime))
+    try:
+        yield
+    finally:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+        if runner is not None:
+            await runner.cleanup()
+        await runtime.close()
+
+
+def _bound_port(runner: web.AppRunner, configured: int) -> int:
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return int(address[1])
+    return configured
