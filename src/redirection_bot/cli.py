@@ -39,6 +39,7 @@ COMMANDS = (
     "i18n",
     "studio",
     "store_key",
+    "evaluation",
 )
 """Modules of ``redirection_bot.commands``, in the order ``--help`` lists them."""
 

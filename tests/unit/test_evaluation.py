@@ -144,3 +144,31 @@ async def test_sqlite_counts_add_up_across_restarts(tmp_path: Path) -> None:
     rows = await second.rows()
     await second.close()
     assert [(r.day, r.answer, r.count) for r in rows] == [("2026-11-24", "a_little", 2)]
+
+
+def test_the_clinical_team_exports_csv_from_the_bots_configuration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+    import datetime as dt
+
+    from redirection_bot.cli import main
+
+    database = tmp_path / "sessions.sqlite3"
+
+    async def fill() -> None:
+        counts = SqliteCounts(database)
+        for _ in range(10):
+            await counts.add(dt.date(2026, 11, 24), "motivation", "eval_helped", "a_lot")
+        await counts.add(dt.date(2026, 11, 24), "motivation", "eval_helped", "not_really")
+        await counts.close()
+
+    asyncio.run(fill())
+    config = tmp_path / "bot.yaml"
+    config.write_text(f"store:\n  backend: sqlite\n  path: {database}\n", encoding="utf-8")
+    assert main(["evaluation", "--config", str(config)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "day,module,question,answer,count",
+        "2026-11-24,motivation,eval_helped,a_lot,10",
+        "2026-11-24,motivation,eval_helped,not_really,<10",
+    ]
