@@ -1,6 +1,9 @@
 """Session store benchmark: turns per second with memory, SQLite and Redis, in the same run.
 
-Run: ``python bench/stores.py``. It starts its own redis-server on a free loopback port.
+Run: ``python bench/stores.py`` (``--webchat`` also measures real ``redirection-bot serve``
+processes through the web chat's REST channel: one instance with each store, then two
+instances against one Redis, each person's turns alternating between them). It starts its
+own redis-server on a free loopback port.
 
 Every figure is printed beside the memory store measured in the same run, so that the ratios
 mean something on any machine. Targets (docs/performance.md): Redis at least half the
@@ -148,12 +151,116 @@ async def in_process(loaded: LoadedProgram, people: int, folder: Path, redis_url
         print(f"  {name:28} {rate:9.0f} turns/s   {rate / baseline:5.2f}x memory")
 
 
+class ServeProcess:
+    """One `redirection-bot serve` with the web chat on a free port."""
+
+    def __init__(self, folder: Path, store: dict[str, object], environment: dict[str, str]):
+        import json
+
+        self.port = free_port()
+        config = folder / f"serve-{self.port}.yaml"
+        config.write_text(
+            json.dumps(
+                {
+                    "connectors": {"webchat": {"port": self.port}},
+                    "store": store,
+                    "limits": {"messages_per_minute": 100000, "max_sessions": 1000000},
+                    "admin": {"enabled": False},
+                }
+            )
+        )
+        command = [str(Path(sys.executable).parent / "redirection-bot"), "serve"]
+        self.process = subprocess.Popen(
+            [*command, "--config", str(config)],
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("serve did not start")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/webhooks/rest/webhook"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(20)
+
+
+async def rest_load(urls: list[str], people: int, tag: str) -> float:
+    """Turns per second through the REST channel; person n's turn i goes to urls[i % len]."""
+    import aiohttp
+
+    messages = ["/session_start"] + ["/choice:good", "/choice:again"] * ROUNDS
+    connector = aiohttp.TCPConnector(limit=people)
+    async with aiohttp.ClientSession(connector=connector) as client:
+
+        async def person(n: int) -> None:
+            for turn, message in enumerate(messages):
+                body = {"sender": f"{tag}-{n}", "message": message}
+                async with client.post(urls[turn % len(urls)], json=body) as response:
+                    assert response.status == 200, response.status
+                    await response.read()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(person(n) for n in range(people)))
+        return people * len(messages) / (time.perf_counter() - started)
+
+
+def through_webchat(program_root: Path, folder: Path, redis_url: str, people: int) -> None:
+    import json
+    import os
+
+    from redirection_bot.crypto import new_key_text
+
+    environment = {
+        **os.environ,
+        "REDIRECTION_BOT_DIALOGUES": str(program_root / "dialogues"),
+        "REDIRECTION_BOT_LOCALES": str(program_root / "locales"),
+        "REDIRECTION_BOT_STORE__KEYS": json.dumps([new_key_text()]),
+    }
+    redis_store = {"backend": "redis", "url": redis_url, "prefix": "bench:"}
+    scenarios: list[tuple[str, list[dict[str, object]]]] = [
+        ("memory, one instance", [{"backend": "memory"}]),
+        ("sqlite, one instance", [{"backend": "sqlite", "path": str(folder / "w.sqlite3")}]),
+        ("redis, one instance", [redis_store]),
+        ("redis, two instances", [redis_store, redis_store]),
+    ]
+    print(f"Through the web chat (REST), {people} people at once, {TURNS_PER_PERSON} turns each:")
+    baseline = one_redis = 0.0
+    for name, stores in scenarios:
+        servers = [ServeProcess(folder, store, environment) for store in stores]
+        try:
+            urls = [server.url for server in servers]
+            asyncio.run(rest_load(urls, 5, f"warm-{name}"))
+            rate = max(asyncio.run(rest_load(urls, people, f"{name}-{n}")) for n in range(3))
+        finally:
+            for server in servers:
+                server.stop()
+        baseline = baseline or rate
+        extra = ""
+        if name.startswith("redis, one"):
+            one_redis = rate
+        elif name.startswith("redis, two") and one_redis:
+            extra = f"   {rate / one_redis:5.2f}x one redis instance"
+        print(f"  {name:28} {rate:9.0f} turns/s   {rate / baseline:5.2f}x memory{extra}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=50)
+    parser.add_argument("--webchat", action="store_true", help="also through real serve processes")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
+        program_root = folder / "program"
         loaded = load(
             write_program(
                 folder / "program", flows={"main": LOOP_FLOW}, locales={"main.en.yml": LOOP_TEXTS}
@@ -162,6 +269,8 @@ def main() -> None:
         redis = RedisProcess(folder)
         try:
             asyncio.run(in_process(loaded, args.people, folder, redis.url))
+            if args.webchat:
+                through_webchat(program_root, folder, redis.url, args.people)
         finally:
             redis.stop()
     sys.stdout.flush()

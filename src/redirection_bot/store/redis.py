@@ -47,6 +47,14 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return version
 """
 
+# Take the lock and, in the same round trip, read the session it guards (the turn reads it next).
+_LOCK_AND_READ = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, redis.call('HMGET', KEYS[2], 'v', 'd')}
+end
+return {0}
+"""
+
 # Delete the lock only if this holder still owns it (it may have expired and passed on).
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -80,6 +88,9 @@ class RedisStore:
         self.lock_wait_seconds = lock_wait_seconds
         self._save = client.register_script(_SAVE)
         self._release = client.register_script(_RELEASE)
+        self._lock_and_read = client.register_script(_LOCK_AND_READ)
+        self._read_with_lock: dict[str, StoredSession | None] = {}
+        """Sessions read when their lock was taken, for the turn's first ``get``."""
 
     @classmethod
     def from_url(cls, url: str, prefix: str = DEFAULT_PREFIX, **options: Any) -> RedisStore:
@@ -92,10 +103,10 @@ class RedisStore:
         return f"{self.prefix}s:{key}"
 
     async def get(self, key: str) -> StoredSession | None:
+        if key in self._read_with_lock:
+            return self._read_with_lock.pop(key)
         version, data = await reachable(self.client.hmget(self._key(key), ["v", "d"]))
-        if version is None or data is None:
-            return None
-        return StoredSession(data if isinstance(data, bytes) else data.encode(), int(version))
+        return _stored(version, data)
 
     async def save(
         self, key: str, data: bytes, expected_version: int | None, ttl_seconds: float
@@ -126,18 +137,25 @@ class RedisStore:
     async def lock(self, key: str) -> AsyncIterator[None]:
         name = f"{self.prefix}l:{key}"
         token = secrets.token_hex(16)
-        await self._acquire(name, token)
+        self._read_with_lock[key] = await self._acquire(name, token, self._key(key))
         try:
             yield
         finally:
+            self._read_with_lock.pop(key, None)
             with contextlib.suppress(StoreUnavailable):  # if so, the lock expires by itself
                 await reachable(self._release(keys=[name], args=[token]))
 
-    async def _acquire(self, name: str, token: str) -> None:
+    async def _acquire(self, name: str, token: str, session: str) -> StoredSession | None:
+        """Take the lock (waiting while another holds it); return the session as it is now."""
         deadline = time.monotonic() + self.lock_wait_seconds
         pause = 0.002
         ttl_ms = max(1, round(self.lock_seconds * 1000))
-        while not await reachable(self.client.set(name, token, nx=True, px=ttl_ms)):
+        while True:
+            answer: Any = await reachable(
+                self._lock_and_read(keys=[name, session], args=[token, ttl_ms])
+            )
+            if int(answer[0]) == 1:
+                return _stored(*answer[1])
             if time.monotonic() >= deadline:
                 raise SessionBusy("the session is held by another instance")
             await asyncio.sleep(pause * (1 + random.random()))
@@ -145,6 +163,12 @@ class RedisStore:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+def _stored(version: bytes | str | None, data: bytes | str | None) -> StoredSession | None:
+    if version is None or data is None:
+        return None
+    return StoredSession(data if isinstance(data, bytes) else data.encode(), int(version))
 
 
 class RedisRelay:
