@@ -5,6 +5,7 @@ pages that follow it.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -164,7 +165,8 @@ class WebChat:
         last: ShownMessage | None = None
         for item in reply.shown:
             if isinstance(item, ShownMessage):
-                lines.append(Entry("bot", item.text))
+                # Authored texts repeat across conversations: keep one copy of each.
+                lines.append(Entry("bot", sys.intern(item.text)))
                 last = item
         locale_changed = reply.locale != session.locale
         session.locale = reply.locale
@@ -214,7 +216,7 @@ class WebChat:
     # --- live pages ----------------------------------------------------------------------------
 
     async def publish(self, session: WebSession, outcome: Outcome, origin: Listener | None) -> None:
-        if session.listeners is None:
+        if not any(listener is not origin for listener in session.listeners or ()):
             return
         await self._tell(session, self.frames(session, outcome, echo=True), origin)
 

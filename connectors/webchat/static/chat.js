@@ -57,15 +57,28 @@
     }
     lastButton = target.tagName === "BUTTON" ? target : null;
   });
-  var hints = document.querySelectorAll(".hint");
-  for (var h = 0; h < hints.length; h += 1) { hints[h].hidden = false; }
+  /* Shown only where the keys work: text browsers and pages without script never see it. */
+  var foot = document.querySelector(".foot");
+  if (foot && body.getAttribute("data-hint")) {
+    var hint = document.createElement("p");
+    hint.className = "hint";
+    hint.setAttribute("data-t", "quick_exit_hint");
+    hint.textContent = body.getAttribute("data-hint");
+    foot.insertBefore(hint, foot.firstChild);
+  }
 
   if (!token) { return; }
 
   var transcript = byId("transcript");
   var choices = byId("choices");
   var input = byId("message");
-  var typing = byId("typing");
+  var typing = document.createElement("p");
+  typing.className = "typing";
+  typing.hidden = true;
+  typing.setAttribute("aria-hidden", "true");
+  typing.setAttribute("data-t", "typing");
+  typing.id = "typing";
+  choices.parentNode.insertBefore(typing, choices);
   var status = document.createElement("p");
   status.className = "status";
   status.setAttribute("role", "status");
@@ -124,6 +137,7 @@
   }
 
   function apply(frame) {
+    if (leaving) { return; }
     if (frame.type === "message") { addLine("bot", frame.text); }
     else if (frame.type === "you") { addLine("you", frame.text); }
     else if (frame.type === "notice") { addLine("notice", frame.text); awaiting = false; }

@@ -1,0 +1,361 @@
+"""Web chat benchmark: the bot's WebSocket and REST channels against a raw aiohttp echo.
+
+Run: ``python bench/web.py`` (``--quick`` for a short run). In one run and one process
+tree it starts two servers, each in a process of its own:
+
+- a raw aiohttp server that echoes every WebSocket message and answers the REST path with
+  the message it was sent (the floor: what aiohttp alone costs);
+- the bot, started as ``redirection-bot serve`` with the shipped program and the memory store.
+
+The same client (this process) drives both with 100 and 1,000 concurrent sessions through a
+scripted, button-driven conversation (each turn picks the first choice offered), and prints
+turns per second and p50/p99 latency for each, and their ratio. Then it opens 10,000
+WebSockets to each server, each with a started conversation on the bot, and prints the
+resident memory per idle connected session; and the resident memory of each at start.
+
+Targets (docs/performance.md): WebSocket turns at least half the echo's throughput at 100
+sessions; p99 under 50 ms at 1,000; REST at least 20 times Rasa 3.6's 150-200 turns/s (so
+3,000-4,000 turns/s); under 10 KB per idle session; under 60 MB resident at start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+TURNS_PER_SESSION = 10
+REST_PATH = "/webhooks/rest/webhook"
+IDLE_SESSIONS = 10_000
+THINK_SECONDS = 2.0
+
+
+# --- the raw echo server ----------------------------------------------------------------------
+
+
+def run_echo_server(port: int) -> None:
+    async def echo_ws(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(compress=False)
+        await ws.prepare(request)
+        async for message in ws:
+            if message.type is aiohttp.WSMsgType.TEXT:
+                await ws.send_str(message.data)
+        return ws
+
+    async def echo_rest(request: web.Request) -> web.Response:
+        body = json.loads(await request.read())
+        return web.json_response([{"recipient_id": body["sender"], "text": body["message"]}])
+
+    async def health(_request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/ws", echo_ws)
+    app.router.add_post(REST_PATH, echo_rest)
+    app.router.add_get("/", health)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+# --- processes --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def rss_kb(self) -> int:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        line = next(line for line in status.splitlines() if line.startswith("VmRSS:"))
+        return int(line.split()[1])
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def start_echo() -> Server:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--serve-echo", str(port)], stdout=subprocess.DEVNULL
+    )
+    return Server("raw aiohttp echo", process, port)
+
+
+def start_bot(folder: Path) -> Server:
+    port = free_port()
+    config = folder / "bench.yaml"
+    config.write_text(
+        f"connectors:\n  webchat:\n    port: {port}\n"
+        f"limits:\n  messages_per_minute: 1000000\n  max_sessions: {IDLE_SESSIONS * 3}\n"
+        "admin:\n  enabled: false\n",
+        encoding="utf-8",
+    )
+    script = Path(sys.executable).parent / "redirection-bot"
+    process = subprocess.Popen(
+        [str(script), "serve", "--config", str(config)],
+        cwd=REPOSITORY,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return Server("the bot", process, port)
+
+
+async def wait_ready(server: Server) -> None:
+    deadline = time.monotonic() + 60
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            try:
+                async with session.get(server.url + "/") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise TimeoutError(f"{server.name} did not start")
+
+
+# --- clients ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    turns: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def per_second(self) -> float:
+        return self.turns / self.seconds
+
+    def percentile(self, fraction: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000
+
+
+def next_request(frames: list[dict[str, Any]]) -> dict[str, Any]:
+    """The scripted person: press the first choice offered, else ask to repeat."""
+    for frame in reversed(frames):
+        if frame.get("type") == "state" and frame.get("choices"):
+            return {"type": "choice", "id": frame["choices"][0]["id"]}
+    return {"type": "command", "command": "repeat"}
+
+
+async def ws_run(url: str, sessions: int, bot: bool, think: float = 0.0) -> Result:
+    """``sessions`` WebSockets open and started, then all play their turns at once; with
+    ``think`` seconds (on average) between a session's turns, as people take."""
+    latencies: list[float] = []
+    line = StartingLine(sessions)
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as client:
+
+        async def one() -> None:
+            async with client.ws_connect(url + "/ws", compress=0, max_msg_size=0) as ws:
+                request: dict[str, Any] = {"type": "start"}
+                await ws.send_str(json.dumps(request))
+                frames = json.loads((await ws.receive()).data) if bot else []
+                if not bot:
+                    await ws.receive()
+                await line.wait()
+                for _ in range(TURNS_PER_SESSION):
+                    if think:
+                        await asyncio.sleep(random.uniform(0, 2 * think))
+                    request = next_request(frames) if bot else {"type": "choice", "id": "go_on"}
+                    started = time.perf_counter()
+                    await ws.send_str(json.dumps(request))
+                    answer = await ws.receive()
+                    latencies.append(time.perf_counter() - started)
+                    frames = json.loads(answer.data) if bot else []
+
+        elapsed = await line.race([asyncio.create_task(one()) for _ in range(sessions)])
+    return Result(len(latencies), elapsed, latencies)
+
+
+class StartingLine:
+    """Sessions get ready (connected, conversation started) and then all go at once, so that
+    only the turns are timed."""
+
+    def __init__(self, sessions: int) -> None:
+        self.sessions = sessions
+        self.ready = 0
+        self.all_ready = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def wait(self) -> None:
+        self.ready += 1
+        if self.ready == self.sessions:
+            self.all_ready.set()
+        await self.go.wait()
+
+    async def race(self, tasks: list[asyncio.Task[None]]) -> float:
+        """Start the turns when everyone is ready; the seconds they took."""
+        ready = asyncio.create_task(self.all_ready.wait())
+        await asyncio.wait([ready, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            if task.done() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        started = time.perf_counter()
+        self.go.set()
+        await asyncio.gather(*tasks)
+        return time.perf_counter() - started
+
+
+async def rest_run(url: str, sessions: int, bot: bool) -> Result:
+    latencies: list[float] = []
+    line = StartingLine(sessions)
+    connector = aiohttp.TCPConnector(limit=sessions)
+    async with aiohttp.ClientSession(connector=connector) as client:
+
+        async def post(sender: str, message: str) -> list[dict[str, Any]]:
+            body = {"sender": sender, "message": message}
+            async with client.post(url + REST_PATH, json=body) as response:
+                answer: list[dict[str, Any]] = await response.json()
+                return answer
+
+        async def one(index: int) -> None:
+            sender = f"bench-{index}-{time.monotonic_ns()}"
+            answer = await post(sender, "hello")
+            await line.wait()
+            for _ in range(TURNS_PER_SESSION):
+                buttons = [b for item in answer for b in item.get("buttons", [])]
+                message = buttons[0]["payload"] if buttons else "/repeat"
+                started = time.perf_counter()
+                answer = await post(sender, message)
+                latencies.append(time.perf_counter() - started)
+
+        elapsed = await line.race([asyncio.create_task(one(i)) for i in range(sessions)])
+    return Result(len(latencies), elapsed, latencies)
+
+
+async def idle_memory(server: Server, count: int, bot: bool) -> tuple[int, int]:
+    """Resident memory (KB) before and after ``count`` open, started, idle WebSockets."""
+    before = server.rss_kb()
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as client:
+        sockets: list[aiohttp.ClientWebSocketResponse] = []
+        for start in range(0, count, 500):
+            batch = await asyncio.gather(
+                *(
+                    client.ws_connect(server.url + "/ws", compress=0, heartbeat=None)
+                    for _ in range(start, min(count, start + 500))
+                )
+            )
+            for ws in batch:
+                await ws.send_str(json.dumps({"type": "start"}))
+            await asyncio.gather(*(ws.receive() for ws in batch))
+            sockets.extend(batch)
+        await asyncio.sleep(2)  # let the server settle
+        after = server.rss_kb()
+        await asyncio.gather(*(ws.close() for ws in sockets))
+    return before, after
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def show(label: str, bot: Result, echo: Result) -> None:
+    print(
+        f"  {label}: bot {bot.per_second:,.0f} turns/s (p50 {bot.percentile(0.5):.1f} ms, "
+        f"p99 {bot.percentile(0.99):.1f} ms); raw echo {echo.per_second:,.0f} turns/s "
+        f"(p50 {echo.percentile(0.5):.1f} ms, p99 {echo.percentile(0.99):.1f} ms); "
+        f"bot/echo throughput {bot.per_second / echo.per_second:.2f}"
+    )
+
+
+async def bench(quick: bool) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    idle = 1000 if quick else IDLE_SESSIONS
+    version, cores = sys.version.split()[0], os.cpu_count()
+    print(
+        f"Web chat benchmark: {TURNS_PER_SESSION} turns a session, Python {version}, {cores} cores"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        async with running(Path(folder)) as (echo, bot):
+            print(
+                f"resident memory at start: bot {bot.rss_kb() / 1024:.1f} MB; "
+                f"raw echo {echo.rss_kb() / 1024:.1f} MB"
+            )
+            runs: list[tuple[str, Callable[[str, int, bool], Awaitable[Result]]]] = [
+                ("WebSocket, every session sending again as soon as answered", ws_run),
+                ("REST, likewise", rest_run),
+            ]
+            for title, run in runs:
+                print(title)
+                for sessions in (100, 1000):
+                    echo_result = await run(echo.url, sessions, False)
+                    bot_result = await run(bot.url, sessions, True)
+                    show(f"{sessions:>5} sessions", bot_result, echo_result)
+            print(
+                f"WebSocket, 1,000 sessions each taking {THINK_SECONDS:.0f} s on average between turns"
+            )
+            echo_result = await ws_run(echo.url, 1000, False, THINK_SECONDS)
+            bot_result = await ws_run(bot.url, 1000, True, THINK_SECONDS)
+            show(" 1000 sessions", bot_result, echo_result)
+        # Fresh processes: memory freed after the load above would hide what sockets cost.
+        async with running(Path(folder)) as (echo, bot):
+            for server, is_bot in ((echo, False), (bot, True)):
+                before, after = await idle_memory(server, idle, is_bot)
+                print(
+                    f"idle connected sessions ({idle:,}), {server.name}: "
+                    f"{(after - before) / idle:.1f} KB each "
+                    f"({before / 1024:.1f} MB -> {after / 1024:.1f} MB)"
+                )
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@contextlib.asynccontextmanager
+async def running(folder: Path) -> AsyncIterator[tuple[Server, Server]]:
+    echo, bot = start_echo(), start_bot(folder)
+    try:
+        await wait_ready(echo)
+        await wait_ready(bot)
+        await asyncio.sleep(1)
+        yield echo, bot
+    finally:
+        echo.stop()
+        bot.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 idle sockets, not 10,000")
+    parser.add_argument("--serve-echo", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_echo:
+        run_echo_server(args.serve_echo)
+        return
+    asyncio.run(bench(args.quick))
+
+
+if __name__ == "__main__":
+    main()

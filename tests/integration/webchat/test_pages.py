@@ -1,0 +1,212 @@
+"""The chat as plain HTML forms, as a browser with JavaScript off (Tor Browser "Safest") or a
+text browser uses it: start, choices, typed answers, language, a person, the plan, leaving."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from tests.integration.webchat.conftest import (
+    Serve,
+    chat_of,
+    choose,
+    page_at,
+    press,
+    runtime_of,
+    say,
+    start,
+    text_of,
+)
+
+from redirection_bot.config import LimitSettings
+from redirection_bot.engine import Waiting
+
+Client = TestClient[Any, Any]
+
+
+async def test_the_landing_page_starts_nothing_until_the_person_presses_start(
+    client: Client,
+) -> None:
+    response = await client.get("/")
+    html = await response.text()
+    assert response.status == 200
+    assert 'action="/start"' in html and text_of(client, "webchat.start") in html
+    assert len(chat_of(client).book) == 0  # crawlers and link previews create no session
+    page = await start(client)
+    assert len(chat_of(client).book) == 1
+    assert page.url.endswith(f"/c/{page.token}")
+    assert any(text_of(client, "welcome.hello") in line for _kind, line in page.lines)
+
+
+async def test_session_tokens_and_form_tokens_are_unguessable(client: Client) -> None:
+    first, second = await start(client), await start(client)
+    for page in (first, second):
+        assert len(page.token) >= 22  # 128 bits in URL-safe base64 need 22 characters
+        csrf = page.form("compose")["hidden"]["csrf"]
+        assert len(csrf) >= 22 and csrf != page.token
+    assert first.token != second.token
+    assert first.form("compose")["hidden"]["csrf"] != second.form("compose")["hidden"]["csrf"]
+
+
+async def test_a_conversation_with_choices_and_typed_answers(client: Client) -> None:
+    page = await start(client)
+    label = next(iter(page.choices()))
+    after = await choose(client, page, label)
+    assert ("you", f"{text_of(client, 'webchat.you')} {label}") in after.lines
+    assert len(after.lines) > len(page.lines)
+    assert 'id="now"' in after.html  # the page opens at the latest turn
+    typed = await say(client, after, "help")
+    assert any(text_of(client, "support.intro") in line for _k, line in typed.lines)
+
+
+async def test_the_page_is_in_the_persons_language(client: Client) -> None:
+    page = await start(client)
+    spanish = await page_at(client, await press(client, page, "languages-form", language="es"))
+    assert '<html lang="es"' in spanish.html
+    assert text_of(client, "webchat.send", "es") in spanish.html
+    assert ("you", f"{text_of(client, 'webchat.you', 'es')} Español") in spanish.lines
+    landing = await client.get("/", headers={"Accept-Language": "fi-FI,fi;q=0.9,en;q=0.5"})
+    assert text_of(client, "webchat.start", "fi") in await landing.text()
+
+
+async def test_talk_to_a_person_runs_the_help_command(client: Client) -> None:
+    page = await start(client)
+    after = await page_at(client, await press(client, page, "command", command="help"))
+    assert any(text_of(client, "support.intro") in line for _k, line in after.lines)
+
+
+async def test_the_plan_downloads_as_a_text_file(client: Client) -> None:
+    page = await start(client)
+    response = await client.get(f"/c/{page.token}/plan.txt")
+    assert response.status == 200
+    assert response.content_type == "text/plain" and response.charset == "utf-8"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="plan.txt"'
+    assert response.headers["Cache-Control"] == "no-store"
+    assert (await response.text()).strip()
+
+
+async def test_leave_now_erases_at_once_and_goes_to_a_neutral_page(client: Client) -> None:
+    page = await start(client)
+    session_id = f"web:{page.token}"
+    assert await runtime_of(client).state(session_id) is not None
+    response = await press(client, page, "leave-form")
+    assert str(response.url).endswith("/blank")
+    assert await runtime_of(client).state(session_id) is None
+    assert len(chat_of(client).book) == 0
+    again = await client.get(f"/c/{page.token}")
+    html = await again.text()
+    assert again.status == 404
+    assert text_of(client, "program.title") not in html  # Back shows nothing about the program
+
+
+async def test_leave_now_works_even_from_an_outdated_page(client: Client) -> None:
+    page = await start(client)
+    response = await client.post(f"/c/{page.token}/leave", data={"csrf": "outdated"})
+    assert str(response.url).endswith("/blank")
+    assert await runtime_of(client).state(f"web:{page.token}") is None
+
+
+async def test_erase_my_conversation(client: Client) -> None:
+    page = await start(client)
+    response = await press(client, page, "erase-form")
+    assert text_of(client, "webchat.erased") in await response.text()
+    assert await runtime_of(client).state(f"web:{page.token}") is None
+
+
+async def test_typing_the_stop_words_leaves_and_erases(client: Client) -> None:
+    page = await start(client)
+    response = await press(client, page, "compose", text="leave now")
+    assert str(response.url).endswith("/blank")
+    assert await runtime_of(client).state(f"web:{page.token}") is None
+
+
+async def test_a_form_without_the_anti_forgery_token_changes_nothing(client: Client) -> None:
+    page = await start(client)
+    state_before = await runtime_of(client).state(f"web:{page.token}")
+    label, choice = next(iter(page.choices().items()))
+    for csrf in (None, "forged", page.token):
+        data = {"choice": choice} if csrf is None else {"choice": choice, "csrf": csrf}
+        response = await client.post(f"/c/{page.token}", data=data)
+        assert response.status == 200
+    assert await runtime_of(client).state(f"web:{page.token}") == state_before
+    shown = await page_at(client, await client.get(f"/c/{page.token}"))
+    assert ("you", f"{text_of(client, 'webchat.you')} {label}") not in shown.lines
+    assert any(text_of(client, "webchat.stale_form") in line for _k, line in shown.lines)
+
+
+async def test_too_long_a_message_gets_a_polite_answer_and_loses_nothing(client: Client) -> None:
+    page = await start(client)
+    after = await say(client, page, "a" * 2001)
+    assert any(text_of(client, "engine.too_long") in line for _k, line in after.lines)
+    you = [line for kind, line in after.lines if kind == "you"]
+    assert you and you[-1].endswith("…") and len(you[-1]) < 2100
+    assert await runtime_of(client).state(f"web:{page.token}") is not None
+
+
+async def test_too_many_messages_a_minute_get_a_polite_answer(serve: Serve) -> None:
+    client = await serve(limits=LimitSettings(messages_per_minute=3))
+    page = await start(client)
+    for _ in range(3):
+        page = await say(client, page, "hello")
+    limited = await say(client, page, "hello")
+    assert limited.lines[-1] == (
+        "notice",
+        f"{text_of(client, 'webchat.notice')} {text_of(client, 'webchat.rate_limited')}",
+    )
+    assert await runtime_of(client).state(f"web:{page.token}") is not None
+
+
+async def test_a_full_house_asks_newcomers_to_come_back_and_keeps_the_others(
+    serve: Serve,
+) -> None:
+    client = await serve(limits=LimitSettings(max_sessions=2))
+    first = await start(client)
+    await start(client)
+    response = await client.post("/start", data={"locale": "es"})
+    assert response.status == 503 and response.headers["Retry-After"]
+    assert text_of(client, "webchat.busy", "es") in await response.text()
+    still = await client.get(f"/c/{first.token}")
+    assert still.status == 200
+
+
+async def test_unreadable_forms_are_answered_politely(client: Client) -> None:
+    page = await start(client)
+    csrf = page.form("compose")["hidden"]["csrf"]
+    not_utf8 = f"csrf={csrf}&text=".encode() + b"\xff\xfe\xfd"
+    response = await client.post(
+        f"/c/{page.token}",
+        data=not_utf8,
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
+    assert response.status == 200
+    too_big = await client.post(f"/c/{page.token}", data={"csrf": csrf, "text": "x" * 100_000})
+    assert too_big.status == 200
+    nonsense = await client.post(f"/c/{page.token}", data={"csrf": csrf, "command": "fly"})
+    shown = await page_at(client, nonsense)
+    assert shown.lines[-1][1].endswith(text_of(client, "webchat.unreadable"))
+    assert await runtime_of(client).state(f"web:{page.token}") is not None
+
+
+async def test_pages_refresh_themselves_only_while_waiting_for_a_person(client: Client) -> None:
+    page = await start(client)
+    assert 'http-equiv="refresh"' not in page.html
+    chat_of(client).book.web(page.token).waiting = Waiting.HANDOFF  # type: ignore[union-attr]
+    waiting = await page_at(client, await client.get(f"/c/{page.token}"))
+    # In <noscript>: with JavaScript on, the live page is never reloaded.
+    assert '<noscript><meta http-equiv="refresh" content="15"></noscript>' in waiting.html
+    assert text_of(client, "webchat.waiting_refresh") in waiting.html
+
+
+async def test_a_restarted_process_finds_the_conversation_in_the_store(client: Client) -> None:
+    page = await start(client)
+    chat = chat_of(client)
+    chat.book.remove(chat.book.web(page.token))  # type: ignore[arg-type]
+    again = await page_at(client, await client.get(f"/c/{page.token}"))
+    assert again.choices() == page.choices()
+
+
+async def test_unknown_addresses_get_a_neutral_page(client: Client) -> None:
+    for path in ("/c/not-a-token", "/c/" + "A" * 32, "/nothing-here", "/c/x/plan.txt"):
+        response = await client.get(path)
+        assert response.status == 404
+        assert text_of(client, "webchat.gone") in await response.text()

@@ -1,0 +1,101 @@
+"""``redirection-bot serve`` as a real process: the README's run command, a configuration
+file, located configuration errors, and a clean stop."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.helpers import REPOSITORY, bot_command, free_port, wait_until
+from tests.integration.webchat.process import fetch, server_environment, status_of
+
+
+def answers(url: str) -> bool:
+    return status_of(url) == 200
+
+
+class Server:
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [*bot_command(), *args],
+            cwd=REPOSITORY,
+            env=server_environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def stop(self) -> tuple[int, str]:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        _out, err = self.process.communicate(timeout=30)
+        return self.process.returncode, err
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Server]]:
+    started: list[Server] = []
+    yield started
+    for server in started:
+        server.stop()
+
+
+def test_serve_answers_and_stops_cleanly(servers: list[Server]) -> None:
+    port = free_port()
+    server = Server("serve", "--port", str(port))
+    servers.append(server)
+    wait_until(lambda: answers(f"http://127.0.0.1:{port}/"), what="the web chat to answer")
+    status, html = fetch(f"http://127.0.0.1:{port}/")
+    assert status == 200 and 'action="/start"' in html
+    code, err = server.stop()
+    assert code == 0, err
+    assert f"web chat: http://127.0.0.1:{port}/" in err
+
+
+def test_the_readme_command_serves_on_127_0_0_1_port_8080(servers: list[Server]) -> None:
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", 8080)) == 0:
+            pytest.skip("something else listens on port 8080")
+    server = Server("serve")
+    servers.append(server)
+    wait_until(lambda: answers("http://127.0.0.1:8080/"), what="the web chat on port 8080")
+    assert server.stop()[0] == 0
+
+
+def test_a_configuration_file_is_applied(servers: list[Server], tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "bot.yaml"
+    config.write_text(
+        f"connectors:\n  webchat:\n    port: {port}\n    rest: false\nlimits:\n  max_sessions: 1\n",
+        encoding="utf-8",
+    )
+    server = Server("serve", "--config", str(config))
+    servers.append(server)
+    base = f"http://127.0.0.1:{port}"
+    wait_until(lambda: answers(base + "/"), what="the configured web chat")
+    assert fetch(base + "/start", b"locale=en")[0] == 200
+    assert fetch(base + "/start", b"locale=en")[0] == 503  # max_sessions: 1
+    assert fetch(base + "/webhooks/rest/webhook", b"{}")[0] == 404  # rest: false
+
+
+def test_configuration_errors_are_located_and_nothing_starts(tmp_path: Path) -> None:
+    config = tmp_path / "bot.yaml"
+    config.write_text("limits:\n  max_sesions: 5\n", encoding="utf-8")
+    done = subprocess.run(
+        [*bot_command(), "serve", "--config", str(config)],
+        cwd=REPOSITORY,
+        env=server_environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert (
+        f"{config}:2:3: error: `max_sesions` is not a field of the `limits` section "
+        "(did you mean `max_sessions`?)" in done.stderr
+    )
