@@ -199,7 +199,8 @@ class _Run:
         is an answer like any other). Otherwise the current place is kept on the stack
         (the flow's ``return`` comes back to it), lower categories marked ``after_others`` are
         queued to run afterwards, and the flow starts: at its ``check`` node when the hit is
-        uncertain. Text that pre-empts is never stored.
+        uncertain. A higher category that waited only because it was uncertain is queued too.
+        Text that pre-empts is never stored.
         """
         if not event.risks:
             return False
@@ -220,10 +221,13 @@ class _Run:
                 self.slots = dict(fresh.slots)
                 self.stack = []
             self.interrupt(resume_at)
+            rank = self.program.safety.index
             queued = [
                 later
                 for later in routes[position + 1 :]
-                if later.after_others and later.flow != route.flow and not self.in_flow(later.flow)
+                if (later.after_others or rank(later) < rank(route))  # outranked only as uncertain
+                and later.flow != route.flow
+                and not self.in_flow(later.flow)
             ]
             for later in reversed(queued):
                 self.unqueue(later)

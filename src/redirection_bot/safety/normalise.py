@@ -24,6 +24,7 @@ Each token keeps its place in the original text (for redaction) and the clause i
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -109,17 +110,19 @@ def tokenise(text: str, letters: Letters = Letters.ONE) -> list[Token]:
     return tokens
 
 
-def word_forms(word: str, letters: Letters = Letters.ONE) -> list[str]:
+@functools.lru_cache(maxsize=8192)
+def word_forms(word: str, letters: Letters = Letters.ONE) -> tuple[str, ...]:
     """How a word written in a rule reads as tokens (usually one; "15yo" gives two)."""
-    return [token.form for token in tokenise(word, letters)]
+    return tuple(token.form for token in tokenise(word, letters))
 
 
-def within_one_edit(typed: str, wanted: str) -> bool:
+def within_one_edit(typed: str, wanted: str, letters: Letters = Letters.ONE) -> bool:
     """Whether ``typed`` is ``wanted`` with one letter added, dropped, changed or two swapped.
 
     Used only for rule words of six letters or more, and only when the first two letters
     agree, so that "sucide", "suicdie" and "chidlren" are read, but short words are never
-    guessed and "downing" is not "drowning".
+    guessed and "downing" is not "drowning". With ``Letters.TWO`` a doubled letter is never
+    taken for a typing mistake ("tapaa" is not "tappaa").
     """
     if typed == wanted:
         return True
@@ -139,8 +142,17 @@ def within_one_edit(typed: str, wanted: str) -> bool:
     shorter, longer = (typed, wanted) if len(typed) < len(wanted) else (wanted, typed)
     for index, char in enumerate(shorter):
         if char != longer[index]:
-            return shorter[index:] == longer[index + 1 :]
-    return True
+            same = shorter[index:] == longer[index + 1 :]
+            return same and not (letters is Letters.TWO and _doubled(longer, index))
+    return not (letters is Letters.TWO and _doubled(longer, len(shorter)))
+
+
+def _doubled(word: str, index: int) -> bool:
+    """Whether the letter at ``index`` doubles a neighbour (dropping it undoubles a letter)."""
+    char = word[index]
+    return (index > 0 and word[index - 1] == char) or (
+        index + 1 < len(word) and word[index + 1] == char
+    )
 
 
 FUZZY_MIN_LENGTH = 6

@@ -37,6 +37,9 @@ from redirection_bot.safety.normalise import (
 
 MAX_GAP = 3
 """``...`` stands for at most this many words."""
+MIN_PIECE = 2
+"""In words run together, each piece has at least this many letters ("accounts" is not
+"account" + "s")."""
 MAX_DETAIL_WORDS = 4
 """``{words}`` stands for one to this many words."""
 NUMBER_CLASS = "number"
@@ -65,6 +68,7 @@ class Lit:
     form: str
     prefix: bool = False
     suffix: bool = False
+    letters: Letters = Letters.ONE
 
     @property
     def fuzzy(self) -> bool:
@@ -80,6 +84,73 @@ class Seq:
 class Alt:
     options: tuple[Seq, ...]
     optional: bool = False
+    words: _Words | None = None
+    """Set by ``resolve``: the options that are one plain word, looked up at once; ``options``
+    then holds only the others."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Words:
+    """Alternatives that are single words, indexed: a list of 80 words costs one lookup."""
+
+    lits: tuple[Lit, ...]
+    exact: frozenset[str]
+    heads: frozenset[str]
+    """Every proper beginning of a word in ``exact`` (for words typed in pieces)."""
+    fuzzy: tuple[str, ...]
+    prefixes: tuple[str, ...]
+    suffixes: tuple[str, ...]
+    letters: Letters
+
+    @classmethod
+    def of(cls, lits: Sequence[Lit]) -> _Words:
+        plain = [lit.form for lit in lits if not (lit.prefix or lit.suffix)]
+        return cls(
+            tuple(lits),
+            frozenset(plain),
+            frozenset(form[:cut] for form in plain for cut in range(1, len(form))),
+            tuple(lit.form for lit in lits if lit.fuzzy),
+            tuple(lit.form for lit in lits if lit.prefix),
+            tuple(lit.form for lit in lits if lit.suffix),
+            lits[0].letters,
+        )
+
+    def positions(self, position: _Position, tokens: Sequence[Token]) -> set[_Position]:
+        """Where matching one of the words from ``position`` can leave off (as ``_match_lit``)."""
+        index, offset, hidden = position
+        found: set[_Position] = set()
+        if index >= len(tokens):
+            return found
+        token = tokens[index]
+        rest = token.form[offset:]
+        whole = (index + 1, 0, hidden)
+        if (
+            (rest in self.exact and (offset == 0 or len(rest) >= MIN_PIECE))
+            or any(rest.startswith(prefix) for prefix in self.prefixes)
+            or any(rest.endswith(suffix) for suffix in self.suffixes)
+            or (offset == 0 and any(within_one_edit(rest, f, self.letters) for f in self.fuzzy))
+        ):
+            found.add(whole)
+        if token.is_number:
+            return found
+        for cut in range(MIN_PIECE, len(rest)):
+            if rest[:cut] in self.exact:
+                found.add((index, offset + cut, hidden))
+        if offset:
+            merged = token.form[offset - 1] + rest
+            if merged in self.exact and len(rest) >= MIN_PIECE:
+                found.add(whole)
+            for cut in range(MIN_PIECE, len(rest)):
+                if merged[: cut + 1] in self.exact:
+                    found.add((index, offset + cut, hidden))
+        elif rest in self.heads:
+            joined, end = rest, index + 1
+            while end < len(tokens) and end - index < 3 and joined in self.heads:
+                joined += tokens[end].form
+                end += 1
+                if joined in self.exact:
+                    found.add((end, 0, hidden))
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +357,7 @@ class _Parser:
             raise PhraseSyntaxError(
                 f"`{text}` would match too many words: give `*` at least three letters", offset
             )
-        return [Lit(form, prefix=prefix, suffix=suffix) for form in forms]
+        return [Lit(form, prefix, suffix, self.letters) for form in forms]
 
 
 def _can_be_empty(seq: Seq) -> bool:
@@ -330,13 +401,31 @@ def _resolve_seq(seq: Seq, lists: Mapping[str, Sequence[Phrase]]) -> Seq:
     for item in seq.items:
         if isinstance(item, Ref):
             entries = lists[item.name]
-            items.append(Alt(tuple(_resolve_seq(entry.body, lists) for entry in entries)))
+            items.append(_indexed(Alt(tuple(_resolve_seq(entry.body, lists) for entry in entries))))
         elif isinstance(item, Alt):
             options = tuple(_resolve_seq(option, lists) for option in item.options)
-            items.append(Alt(options, item.optional))
+            items.append(_indexed(Alt(options, item.optional)))
         else:
             items.append(item)
     return Seq(tuple(items))
+
+
+def _indexed(alt: Alt) -> Alt:
+    """The alternative with nested alternatives flattened and single words indexed."""
+    options: list[Seq] = []
+    lits: list[Lit] = []
+    pending = list(alt.options)
+    while pending:
+        option = pending.pop(0)
+        only = option.items[0] if len(option.items) == 1 else None
+        if isinstance(only, Alt) and not only.optional:
+            pending[:0] = only.options
+            lits.extend(only.words.lits if only.words is not None else ())
+        elif isinstance(only, Lit):
+            lits.append(only)
+        else:
+            options.append(option)
+    return Alt(tuple(options), alt.optional, _Words.of(lits) if lits else None)
 
 
 @dataclass(slots=True)
@@ -345,16 +434,29 @@ class PhraseSet:
     is only tried against phrases that could begin at each of its words."""
 
     phrases: list[Phrase] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    """What each phrase is for, as its owner labels it (one index can serve many lists)."""
+    _parts: dict[int, list[PhraseSet]] = field(default_factory=dict)
+    _part_sets: dict[Seq, PhraseSet] = field(default_factory=dict)
+    """For phrases with ``&``: an index of each further part, so that it is looked for only
+    where it could begin."""
     _starts: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     _ends_with: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     _near: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     _numbers: set[int] = field(default_factory=set)
     _anywhere: set[int] = field(default_factory=set)
 
-    def add(self, phrase: Phrase) -> None:
+    def add(self, phrase: Phrase, tag: str = "") -> None:
         """Add a resolved phrase (``resolve``)."""
         index = len(self.phrases)
         self.phrases.append(phrase)
+        self.tags.append(tag)
+        for part in phrase.also:
+            part_set = self._part_sets.get(part)
+            if part_set is None:
+                part_set = self._part_sets[part] = PhraseSet()
+                part_set.add(Phrase(phrase.source, part))
+            self._parts.setdefault(index, []).append(part_set)
         firsts = _first_items(phrase.body)
         if firsts is None:
             self._anywhere.add(index)
@@ -385,7 +487,15 @@ class PhraseSet:
 
     def find(self, tokens: Sequence[Token]) -> list[tuple[Phrase, Match]]:
         """Every (phrase, match) in the tokens; at most one match per phrase and start."""
-        found: list[tuple[Phrase, Match]] = []
+        return [(self.phrases[index], match) for index, match in self._matches(tokens)]
+
+    def find_tagged(self, tokens: Sequence[Token]) -> list[tuple[str, Match]]:
+        """Every (tag, match) in the tokens; at most one match per phrase and start."""
+        return [(self.tags[index], match) for index, match in self._matches(tokens)]
+
+    def _matches(self, tokens: Sequence[Token]) -> list[tuple[int, Match]]:
+        found: list[tuple[int, Match]] = []
+        parts_found: dict[int, Match | None] = {}
         for start, token in enumerate(tokens):
             for index in sorted(self.candidates(token)):
                 phrase = self.phrases[index]
@@ -393,24 +503,40 @@ class PhraseSet:
                     continue
                 match = _first_match(phrase, phrase.body, tokens, start)
                 if match is not None and phrase.also:
-                    match = _with_other_parts(phrase, match, tokens)
+                    match = _with_other_parts(match, self._parts[index], tokens, parts_found)
                 if match is not None:
-                    found.append((phrase, match))
+                    found.append((index, match))
         return found
+
+    def first(self, tokens: Sequence[Token]) -> Match | None:
+        """The first match of any phrase, in text order."""
+        for start, token in enumerate(tokens):
+            for index in sorted(self.candidates(token)):
+                phrase = self.phrases[index]
+                if phrase.at_start and start != 0:
+                    continue
+                match = _first_match(phrase, phrase.body, tokens, start)
+                if match is not None:
+                    return match
+        return None
 
     def __len__(self) -> int:
         return len(self.phrases)
 
 
-def _with_other_parts(phrase: Phrase, match: Match, tokens: Sequence[Token]) -> Match | None:
-    """The match widened to the other ``&`` parts, or None when one of them is absent."""
+def _with_other_parts(
+    match: Match,
+    parts: list[PhraseSet],
+    tokens: Sequence[Token],
+    known: dict[int, Match | None],
+) -> Match | None:
+    """The match widened to the other ``&`` parts, or None when one of them is absent.
+    ``known`` remembers, for one message, where each part was found."""
     start, end, hidden = match.start, match.end, match.hidden
-    for part in phrase.also:
-        part_phrase = Phrase(phrase.source, part)
-        found = next(
-            (m for at in range(len(tokens)) if (m := _first_match(part_phrase, part, tokens, at))),
-            None,
-        )
+    for part in parts:
+        if id(part) not in known:
+            known[id(part)] = part.first(tokens)
+        found = known[id(part)]
         if found is None:
             return None
         start, end, hidden = min(start, found.start), max(end, found.end), hidden + found.hidden
@@ -429,6 +555,7 @@ def _first_items(seq: Seq) -> set[Lit | AnyNumber] | None:
             found.add(item)
             return found
         if isinstance(item, Alt):
+            found.update(item.words.lits if item.words is not None else ())
             for option in item.options:
                 inner = _first_items(option)
                 if inner is None:
@@ -467,6 +594,8 @@ def _match_item(item: Item, position: _Position, tokens: Sequence[Token]) -> Ite
     if isinstance(item, Lit):
         yield from _match_lit(item, position, tokens)
     elif isinstance(item, Alt):
+        if item.words is not None:
+            yield from item.words.positions(position, tokens)
         for option in item.options:
             yield from _match_seq(option.items, 0, position, tokens)
         if item.optional:
@@ -514,17 +643,28 @@ def _match_lit(lit: Lit, position: _Position, tokens: Sequence[Token]) -> Iterat
         if rest.startswith(lit.form):
             yield index + 1, 0, hidden
         return
-    if rest == lit.form or (offset == 0 and lit.fuzzy and within_one_edit(rest, lit.form)):
+    if (rest == lit.form and (offset == 0 or len(rest) >= MIN_PIECE)) or (
+        offset == 0 and lit.fuzzy and within_one_edit(rest, lit.form, lit.letters)
+    ):
         yield index + 1, 0, hidden
         return
     if token.is_number:
         return
+    # A word typed in pieces ("my self" for "myself", "any one"): join up to three tokens.
+    if offset == 0 and lit.form.startswith(rest) and len(lit.form) > len(rest):
+        joined, end = rest, index + 1
+        while end < len(tokens) and end - index < 3 and len(joined) < len(lit.form):
+            joined += tokens[end].form
+            end += 1
+            if joined == lit.form:
+                yield end, 0, hidden
+                return
     # Words run together ("killmyself"): the word may be the start of what is left of the token;
     # squeezing may have merged a letter at the join ("self" + "fish" reads "selfish").
     merged = lit.form[1:] if offset and token.form[offset - 1] == lit.form[0] else ""
-    if merged and rest == merged:
+    if len(merged) >= MIN_PIECE and rest == merged:
         yield index + 1, 0, hidden
         return
     for form in (lit.form, merged):
-        if form and len(rest) > len(form) and rest.startswith(form):
+        if len(form) >= MIN_PIECE and len(rest) > len(form) and rest.startswith(form):
             yield index, offset + len(form), hidden

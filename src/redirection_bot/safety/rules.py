@@ -23,7 +23,7 @@ sees every problem at once. The format is described in docs/authoring.md::
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from redirection_bot.diagnostics import Diagnostics, Span
@@ -71,6 +71,9 @@ class LocaleRules:
     breaks: PhraseSet
     span: Span
     letters: Letters = Letters.ONE
+    index: PhraseSet = field(default_factory=PhraseSet)
+    """Every phrase above in one index, tagged ``before``, ``after``, ``breaks`` or
+    ``<phrases|check|except>:<category>``: screening looks a message up once."""
 
     def phrase_count(self) -> int:
         return sum(len(c.phrases) + len(c.checks) for c in self.categories.values())
@@ -158,7 +161,11 @@ class _RulesReader(SchemaReader):
         if hedges is not None:
             self.fields(hedges, HEDGE_FIELDS, "`hedges`")
 
-        def compiled(node: YNode | None, what: str, category: RiskCategory | None) -> PhraseSet:
+        index = PhraseSet()
+
+        def compiled(
+            node: YNode | None, what: str, category: RiskCategory | None, tag: str
+        ) -> PhraseSet:
             phrase_set = PhraseSet()
             seen: dict[str, Span] = {}
             for written in self._phrases(node, what, letters):
@@ -172,11 +179,13 @@ class _RulesReader(SchemaReader):
                     )
                     continue
                 seen[written.phrase.source] = written.scalar.span
-                phrase_set.add(resolve(written.phrase, lists))
+                resolved = resolve(written.phrase, lists)
+                phrase_set.add(resolved)
+                index.add(resolved, tag)
             return phrase_set
 
         def hedge(name: str) -> PhraseSet:
-            return compiled(hedges.get(name) if hedges else None, f"a `{name}` hedge", None)
+            return compiled(hedges.get(name) if hedges else None, f"a `{name}` hedge", None, name)
 
         categories: dict[RiskCategory, CategoryRules] = {}
         section = self.mapping(top.get("categories"), "`categories`")
@@ -195,9 +204,9 @@ class _RulesReader(SchemaReader):
                 continue
             self.fields(fields, CATEGORY_FIELDS, f"the category `{category}`")
             categories[category] = CategoryRules(
-                compiled(fields.get("phrases"), "a phrase", category),
-                compiled(fields.get("check"), "a check phrase", category),
-                compiled(fields.get("except"), "an exception", category),
+                compiled(fields.get("phrases"), "a phrase", category, f"phrases:{category}"),
+                compiled(fields.get("check"), "a check phrase", category, f"check:{category}"),
+                compiled(fields.get("except"), "an exception", category, f"except:{category}"),
             )
         if section is not None:
             for category in required:
@@ -215,15 +224,8 @@ class _RulesReader(SchemaReader):
                 self.warning(span, f"the word list `{name}` is never used")
         if section is None:
             return None
-        return LocaleRules(
-            locale,
-            categories,
-            hedge("before"),
-            hedge("after"),
-            hedge("breaks"),
-            top.span,
-            letters,
-        )
+        before, after, breaks = hedge("before"), hedge("after"), hedge("breaks")
+        return LocaleRules(locale, categories, before, after, breaks, top.span, letters, index)
 
     def _letters(self, node: YNode | None) -> Letters:
         found = self.scalar(node, "`repeated_letters`") if node is not None else None

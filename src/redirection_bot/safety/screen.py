@@ -12,13 +12,14 @@ are still hits: the safety flow starts with a gentle check question instead of a
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from redirection_bot.safety.categories import RiskCategory, RiskHit
 from redirection_bot.safety.identifiers import find_identifiers, hide, merge_spans
 from redirection_bot.safety.normalise import Letters, Token, tokenise
-from redirection_bot.safety.phrases import Match, Phrase
+from redirection_bot.safety.phrases import Match
 from redirection_bot.safety.rules import LocaleRules
 
 HEDGE_REACH = 2
@@ -64,35 +65,33 @@ class Screener:
             order += [other for other in self._rules if other != locale]
         # Letters only change how tokens read, never where they are: so every locale's hedges
         # and exceptions apply to every locale's hits ("not" before a word another locale knows).
-        readings: dict[Letters, list[Token]] = {}
-        rule_sets = []
+        readings: dict[Letters, Sequence[Token]] = {}
+        found: dict[str, list[tuple[Match, Sequence[Token]]]] = defaultdict(list)
         for name in order:
             rules = self._rules[name]
             if rules.letters not in readings:
                 readings[rules.letters] = tokenise(text, rules.letters)
-            rule_sets.append((rules, readings[rules.letters]))
-        hedging = _Hedging(rule_sets)
-        exceptions: dict[RiskCategory, list[Match]] = {}
-        for rules, tokens in rule_sets:
-            for category, category_rules in rules.categories.items():
-                found = [match for _phrase, match in category_rules.exceptions.find(tokens)]
-                exceptions.setdefault(category, []).extend(found)
+            tokens = readings[rules.letters]
+            for tag, match in rules.index.find_tagged(tokens):
+                found[tag].append((match, tokens))
+        hedging = _Hedging(
+            *([match for match, _tokens in found[kind]] for kind in ("before", "after", "breaks"))
+        )
         certain: dict[RiskCategory, bool] = {}
         hidden_spans = find_identifiers(text)
         if hidden_spans:
             certain[RiskCategory.IDENTIFYING_INFO] = True
-        for rules, tokens in rule_sets:
-            for category, category_rules in rules.categories.items():
-                excepted = exceptions.get(category, [])
-                matches = _kept(category_rules.phrases.find(tokens), excepted)
-                checks = _kept(category_rules.checks.find(tokens), excepted)
-                if not matches and not checks:
-                    continue
-                sure = any(not hedging.hedged(match) for match in matches)
-                certain[category] = certain.get(category, False) or sure
-                if category is RiskCategory.IDENTIFYING_INFO:
-                    for match in matches + checks:
-                        hidden_spans.extend(_hidden(match, tokens))
+        for category in RiskCategory:
+            excepted = [match for match, _tokens in found[f"except:{category}"]]
+            matches = _kept(found[f"phrases:{category}"], excepted)
+            checks = _kept(found[f"check:{category}"], excepted)
+            if not matches and not checks:
+                continue
+            sure = any(not hedging.hedged(match, tokens) for match, tokens in matches)
+            certain[category] = certain.get(category, False) or sure
+            if category is RiskCategory.IDENTIFYING_INFO:
+                for match, tokens in matches + checks:
+                    hidden_spans.extend(_hidden(match, tokens))
         hits = tuple(
             RiskHit(category, certain[category]) for category in RiskCategory if category in certain
         )
@@ -100,11 +99,13 @@ class Screener:
         return Screening(hits, hide(text, spans) if spans else text, len(spans))
 
 
-def _kept(found: list[tuple[Phrase, Match]], exceptions: list[Match]) -> list[Match]:
+def _kept(
+    found: list[tuple[Match, Sequence[Token]]], exceptions: list[Match]
+) -> list[tuple[Match, Sequence[Token]]]:
     """The matches no exception overlaps."""
     return [
-        match
-        for _phrase, match in found
+        (match, tokens)
+        for match, tokens in found
         if not any(e.start < match.end and match.start < e.end for e in exceptions)
     ]
 
@@ -119,18 +120,12 @@ def _hidden(match: Match, tokens: Sequence[Token]) -> tuple[tuple[int, int], ...
 class _Hedging:
     """Where the hedges and breaks of every locale's rules are in one message."""
 
-    def __init__(self, rule_sets: Sequence[tuple[LocaleRules, Sequence[Token]]]) -> None:
-        self.tokens: Sequence[Token] = rule_sets[0][1] if rule_sets else ()
-        self.before: list[Match] = []
-        self.after: list[Match] = []
-        self.breaks: list[Match] = []
-        for rules, tokens in rule_sets:
-            self.before += [match for _p, match in rules.hedges_before.find(tokens)]
-            self.after += [match for _p, match in rules.hedges_after.find(tokens)]
-            self.breaks += [match for _p, match in rules.breaks.find(tokens)]
+    def __init__(self, before: list[Match], after: list[Match], breaks: list[Match]) -> None:
+        self.before = before
+        self.after = after
+        self.breaks = breaks
 
-    def hedged(self, match: Match) -> bool:
-        tokens = self.tokens
+    def hedged(self, match: Match, tokens: Sequence[Token]) -> bool:
         for hedge in self.before:
             if (
                 hedge.end <= match.start

@@ -1,0 +1,202 @@
+"""Screening one message: categories, conservative handling of negations and hypotheticals,
+and identifying details hidden before anything is stored."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from redirection_bot.diagnostics import Diagnostics
+from redirection_bot.safety.categories import RiskCategory, RiskHit
+from redirection_bot.safety.identifiers import HIDDEN_MARK, find_identifiers, hide
+from redirection_bot.safety.rules import load_rules_folder
+from redirection_bot.safety.screen import Screener
+from tests.helpers import REPOSITORY
+
+SUICIDE = RiskCategory.SUICIDE
+HUMAN = RiskCategory.HUMAN
+IDENTIFYING = RiskCategory.IDENTIFYING_INFO
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Screener:
+    diagnostics = Diagnostics()
+    rules = load_rules_folder(
+        REPOSITORY / "dialogues" / "safety", ["en", "es", "fi"], [], diagnostics
+    )
+    assert not diagnostics.has_errors()
+    return Screener(rules)
+
+
+def small(tmp_path: Path, en: str, fi: str | None = None) -> Screener:
+    folder = tmp_path / "safety"
+    folder.mkdir()
+    (folder / "en.yaml").write_text(textwrap.dedent(en), encoding="utf-8")
+    if fi is not None:
+        (folder / "fi.yaml").write_text(textwrap.dedent(fi), encoding="utf-8")
+    diagnostics = Diagnostics()
+    rules = load_rules_folder(folder, ["en", "fi"], [], diagnostics)
+    assert not diagnostics.has_errors(), diagnostics.items
+    return Screener(rules)
+
+
+RULES = """\
+locale: en
+hedges:
+  before: [not, never, "what if"]
+  after: ["just kidding"]
+  breaks: [but]
+categories:
+  suicide:
+    phrases: ["want to die", "kill myself"]
+    check: ["disappear forever"]
+    except: ["dying to (see|know)", "want to die (of|from) (shame|embarrassment)"]
+  human:
+    phrases: ["talk to a person"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "certain"),
+    [
+        ("i want to die", True),
+        ("i dont want to die", True),  # "dont" is no hedge in these small rules
+        ("i would never kill myself", False),
+        ("i'm not sure, i want to die", True),  # a comma ends the reach of "not"
+        ("not ok but i want to die", True),  # so does a break word
+        ("not one two three want to die", True),  # and distance: two words at most between
+        ("what if i want to die", False),
+        ("i want to die just kidding", False),
+        ("i want to disappear forever", False),  # a check phrase is always "check first"
+        ("not kill myself. i want to die", True),  # one plain mention makes it certain
+    ],
+)
+def test_negations_and_hypotheticals_make_a_hit_uncertain_never_absent(
+    tmp_path: Path, text: str, certain: bool
+) -> None:
+    screening = small(tmp_path, RULES).screen(text, "en")
+    assert screening.hits == (RiskHit(SUICIDE, certain),)
+
+
+def test_an_exception_cancels_only_the_idiom_it_overlaps(tmp_path: Path) -> None:
+    screener = small(tmp_path, RULES)
+    assert screener.screen("i want to die of shame lol", "en").hits == ()
+    assert screener.screen("dying to see you. i want to die", "en").categories == (SUICIDE,)
+
+
+def test_categories_come_in_a_fixed_order(tmp_path: Path) -> None:
+    screening = small(tmp_path, RULES).screen("talk to a person, i want to die", "en")
+    assert screening.categories == (SUICIDE, HUMAN)
+
+
+def test_every_locales_rules_screen_every_message_and_hedge_each_other(tmp_path: Path) -> None:
+    fi = """\
+    locale: fi
+    repeated_letters: two
+    hedges:
+      before: [en]
+    categories:
+      suicide:
+        phrases: ["haluan kuolla"]
+    """
+    screener = small(tmp_path, RULES, fi)
+    assert screener.screen("haluan kuolla", "en").hits == (RiskHit(SUICIDE),)
+    assert screener.screen("haluan kuolla", "en", only_locale=True).hits == ()
+    assert screener.screen("not haluan kuolla", "en").hits == (RiskHit(SUICIDE, False),)
+
+
+@pytest.mark.parametrize(
+    ("text", "hidden"),
+    [
+        ("mail me at jo.smith+x@mail.co.uk now", ["jo.smith+x@mail.co.uk"]),
+        ("call 07700 900123 or +44 7700 900456", ["07700 900123", "+44 7700 900456"]),
+        ("(555) 123-4567", ["(555) 123-4567"]),
+        (
+            "see www.example.com/me and facebook.com/peter.j",
+            ["www.example.com/me", "facebook.com/peter.j"],
+        ),
+        (
+            "i'm @lost_soul88 and u/throwaway_1 and shadow#4821",
+            ["@lost_soul88", "u/throwaway_1", "shadow#4821"],
+        ),
+        ("ip 192.168.1.24", ["192.168.1.24"]),
+        ("hetu 131052-308T", ["131052-308T"]),
+        ("dni 12345678Z curp GOML850101HDFRRS09", ["12345678Z", "GOML850101HDFRRS09"]),
+        ("postcode SW1A 1AA", ["SW1A 1AA"]),
+        ("clean since 12.05.2024, im 15, 2 weeks, 1000 days", []),
+    ],
+)
+def test_identifying_details_with_a_shape_of_their_own_are_found(
+    text: str, hidden: list[str]
+) -> None:
+    assert [text[start:end] for start, end in find_identifiers(text)] == hidden
+
+
+def test_hiding_replaces_each_detail_with_one_mark() -> None:
+    text = "a 07700 900123 b x@y.org"
+    assert hide(text, find_identifiers(text)) == f"a {HIDDEN_MARK} b {HIDDEN_MARK}"
+
+
+@pytest.mark.parametrize(
+    ("locale", "text", "redacted"),
+    [
+        ("en", "My name is John Smith, I need help", "My name is […], I need help"),
+        ("en", "i live at 12 Baker Street in town", "i live at […]"),
+        ("en", "my snap is dark_knight99 ok", "my snap is […]"),
+        ("es", "me llamo Carlos Ramírez, ayuda", "me llamo […], ayuda"),
+        ("fi", "nimeni on Matti Virtanen. apua", "nimeni on […]. apua"),
+        ("fi", "asun Hämeenkatu 5 B 12", "asun […] 12"),
+    ],
+)
+def test_identifying_phrases_hide_the_detail_they_mark(
+    shipped: Screener, locale: str, text: str, redacted: str
+) -> None:
+    screening = shipped.screen(text, locale)
+    assert IDENTIFYING in screening.categories
+    assert screening.redacted == redacted
+    assert screening.hidden >= 1
+
+
+def test_text_without_details_is_passed_on_unchanged(shipped: Screener) -> None:
+    text = "I want to be a better dad, and I'm 34"
+    screening = shipped.screen(text, "en")
+    assert screening.hits == () and screening.redacted == text and screening.hidden == 0
+
+
+@pytest.mark.parametrize(
+    ("locale", "text", "category", "certain"),
+    [
+        ("en", "i want to kms tonight", RiskCategory.SUICIDE, True),
+        ("en", "I'm not suicidal, just tired", RiskCategory.SUICIDE, False),
+        ("en", "im alone with my niece", RiskCategory.CHILD_AT_RISK, False),
+        ("en", "got any links?", RiskCategory.ILLEGAL_REQUEST, True),
+        ("en", "are you a bot", RiskCategory.HUMAN, False),
+        ("es", "no aguanto, quiero morirme", RiskCategory.SUICIDE, True),
+        ("es", "soy menor de edad", RiskCategory.MINOR, True),
+        ("fi", "haluun puhua jonkun kanssa", RiskCategory.HUMAN, True),
+        ("fi", "olen ihan romuna", RiskCategory.DISTRESS, True),
+    ],
+)
+def test_the_shipped_rules_read_people_as_they_type(
+    shipped: Screener, locale: str, text: str, category: RiskCategory, certain: bool
+) -> None:
+    assert shipped.screen(text, locale).hit(category) == RiskHit(category, certain)
+
+
+@pytest.mark.parametrize(
+    ("locale", "text"),
+    [
+        ("en", "i looked at that stuff again last night and i want to stop"),
+        ("en", "my son is 15 and plays football"),
+        ("en", "i would never hurt a child"),
+        ("es", "anoche lo volvi a ver y me siento fatal"),
+        ("fi", "tapaan ystäviä illalla"),
+        ("fi", "poikani on 15"),
+    ],
+)
+def test_everyday_talk_about_the_program_raises_nothing(
+    shipped: Screener, locale: str, text: str
+) -> None:
+    assert shipped.screen(text, locale).hits == ()

@@ -1,0 +1,162 @@
+"""Safety in the runtime: every message is screened before the dialogue sees it, a risk
+pre-empts in every locale, and nothing flagged as identifying reaches storage or logs."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from redirection_bot.actions import RasaActionRunner
+from redirection_bot.dialogue.load import LoadedProgram
+from redirection_bot.engine import ChoicePicked, Start, Text
+from redirection_bot.metrics import Metrics
+from redirection_bot.runtime import Runtime, RuntimeSettings
+from redirection_bot.store.memory import MemoryStore
+from redirection_bot.testing import load, make_runtime, write_program
+from tests.unit.engine.test_preemption import FLOWS, LOCALES, MAIN, PROGRAM, RULES
+
+FIRST_TEXT = {
+    "suicide": "safety.suicide.acknowledge",
+    "child_at_risk": "safety.child_at_risk.acknowledge",
+    "illegal_request": "safety.illegal_request.refuse",
+    "human": "safety.human.intro",
+    "distress": "safety.distress.acknowledge",
+    "minor": "safety.minor.thanks",
+    "identifying_info": "safety.identifying_info.note",
+}
+TYPED = {
+    "en": {
+        "suicide": "i just wanna die",
+        "child_at_risk": "im meeting a 14 year old i met online tomorrow",
+        "illegal_request": "where can i find cp",
+        "human": "can i talk to a real person",
+        "distress": "im freaking out right now",
+        "minor": "im only 14",
+        "identifying_info": "my email is sam@example.com",
+    },
+    "es": {
+        "suicide": "me quiero matar",
+        "child_at_risk": "estoy chateando con una niña de 13 años",
+        "illegal_request": "donde consigo eso en tor",
+        "human": "necesito hablar con alguien",
+        "distress": "estoy desesperado",
+        "minor": "tengo 15 años",
+        "identifying_info": "me llamo Carlos Ramirez",
+    },
+    "fi": {
+        "suicide": "haluan tappaa itseni",
+        "child_at_risk": "pelkään että satutan lasta",
+        "illegal_request": "mistä löydän lapsipornoa",
+        "human": "tarvitsen jonkun jolle puhua",
+        "distress": "olen epätoivoinen",
+        "minor": "olen 15",
+        "identifying_info": "nimeni on Matti Virtanen",
+    },
+}
+SECRETS = ("Jane", "Doe", "jane.doe", "07700", "900123", "Baker", "janedoe77")
+DETAILS = (
+    "my name is Jane Doe, mail jane.doe@example.com or call 07700 900123, "
+    "I live at 12 Baker Street, insta @janedoe77"
+)
+
+
+class RecordingStore(MemoryStore):
+    """The in-memory store, keeping a copy of every byte written to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written: list[bytes] = []
+
+    async def save(
+        self, key: str, data: bytes, expected_version: int | None, ttl_seconds: float
+    ) -> int:
+        self.written.append(data)
+        return await super().save(key, data, expected_version, ttl_seconds)
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+@pytest.mark.parametrize("category", list(FIRST_TEXT))
+async def test_every_category_pre_empts_the_first_question_in_every_locale(
+    shipped: LoadedProgram, locale: str, category: str
+) -> None:
+    runtime = make_runtime(shipped)
+    first = await runtime.handle("s", Start(locale))
+    reply = await runtime.handle("s", Text(TYPED[locale][category]))
+    assert reply.messages[0].key == FIRST_TEXT[category]
+    assert reply.locale == locale
+    assert reply.state is not None and category in reply.state.risks
+    assert first.state is not None
+    comes_back_to = reply.state.stack[0] if reply.state.stack else reply.state.at
+    assert comes_back_to == first.state.at
+
+
+async def test_nothing_identifying_reaches_storage_or_logs_in_the_shipped_program(
+    shipped: LoadedProgram, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    store = RecordingStore()
+    runtime = Runtime(shipped, store, RasaActionRunner(shipped))
+    await runtime.handle("s", Start("en"))
+    for choice in ("go_on", "go_on", "stop"):
+        await runtime.handle("s", ChoicePicked(choice))
+    reply = await runtime.handle("s", Text(DETAILS))
+    assert reply.messages[0].key == "safety.identifying_info.note"
+    reply = await runtime.handle("s", Text("for my kids"))
+    assert reply.state is not None and reply.state.slots["reasons"] == "for my kids"
+    written = b"".join(store.written).decode()
+    logged = caplog.text
+    assert "risk screened category=identifying_info" in logged
+    for secret in SECRETS:
+        assert secret not in written
+        assert secret not in logged
+
+
+async def test_without_a_safety_flow_details_are_still_hidden_before_they_are_stored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    plain = PROGRAM.split("safety:\n")[0]
+    loaded = load(write_program(tmp_path, plain, {"main": MAIN}, LOCALES), tmp_path)
+    store = RecordingStore()
+    runtime = Runtime(loaded, store, RasaActionRunner(loaded), RuntimeSettings())
+    await runtime.handle("s", Start())
+    await runtime.handle("s", ChoicePicked("good"))
+    await runtime.handle("s", Text("7"))
+    reply = await runtime.handle("s", Text("Jane Doe 07700 900123"))
+    assert reply.state is not None and reply.state.slots["reasons"] == "Jane Doe […]"
+    await runtime.handle("s", Text("my name is Jane, call 07700900123"))
+    assert "07700" not in b"".join(store.written).decode()
+    assert "07700" not in caplog.text
+
+
+async def test_a_long_message_with_a_risk_pre_empts_instead_of_being_refused(
+    shipped: LoadedProgram,
+) -> None:
+    runtime = make_runtime(shipped, RuntimeSettings(max_text_length=40))
+    await runtime.handle("s", Start("en"))
+    long_story = "I have been thinking about this for weeks and weeks, and i want to die."
+    reply = await runtime.handle("s", Text(long_story))
+    assert reply.messages[0].key == "safety.suicide.acknowledge"
+    calm = await runtime.handle("s2", Text("x" * 41))
+    assert calm.messages[0].key == "engine.too_long"
+
+
+async def test_screening_is_counted_without_words(shipped: LoadedProgram) -> None:
+    metrics = Metrics()
+    runtime = Runtime(shipped, MemoryStore(), RasaActionRunner(shipped), metrics=metrics)
+    await runtime.handle("s", Start("fi"))
+    await runtime.handle("s", Text("olen 15 ja haluan kuolla"))
+    exposition = metrics.exposition().decode()
+    assert 'redirection_bot_safety_hits_total{category="suicide"} 1.0' in exposition
+    assert 'redirection_bot_safety_hits_total{category="minor"} 1.0' in exposition
+    assert "kuolla" not in exposition
+
+
+async def test_a_program_with_safety_rules_screens_with_them(tmp_path: Path) -> None:
+    loaded = load(write_program(tmp_path, PROGRAM, FLOWS, LOCALES, RULES), tmp_path)
+    runtime = make_runtime(loaded)
+    await runtime.handle("s", Start())
+    reply = await runtime.handle("s", Text("a message about distress"))
+    assert [m.key for m in reply.messages] == ["s.distress_hello", "s.distress_ask"]
