@@ -88,6 +88,7 @@ class Server:
     name: str
     process: subprocess.Popen[bytes]
     port: int
+    log: Path | None = None
 
     @property
     def url(self) -> str:
@@ -121,13 +122,14 @@ def start_bot(folder: Path) -> Server:
         encoding="utf-8",
     )
     script = Path(sys.executable).parent / "redirection-bot"
-    process = subprocess.Popen(
-        [str(script), "serve", "--config", str(config)],
-        cwd=REPOSITORY,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    return Server("the bot", process, port)
+    with (folder / "bot.log").open("w") as log:
+        process = subprocess.Popen(
+            [str(script), "serve", "--config", str(config)],
+            cwd=REPOSITORY,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    return Server("the bot", process, port, folder / "bot.log")
 
 
 async def wait_ready(server: Server) -> None:
@@ -141,7 +143,8 @@ async def wait_ready(server: Server) -> None:
             except aiohttp.ClientError:
                 pass
             await asyncio.sleep(0.05)
-    raise TimeoutError(f"{server.name} did not start")
+    said = server.log.read_text() if server.log is not None else ""
+    raise TimeoutError(f"{server.name} did not start\n{said}")
 
 
 # --- clients ----------------------------------------------------------------------------------
