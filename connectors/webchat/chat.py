@@ -101,9 +101,7 @@ class WebChat:
             return self.book.web(session.token) is session
         return True
 
-    async def rest_session(
-        self, sender: str, locale: str | None
-    ) -> tuple[WebSession, bool] | None:
+    async def rest_session(self, sender: str, locale: str | None) -> tuple[WebSession, bool] | None:
         """The REST sender's conversation and whether it is new (None: no room for it)."""
         session = self.book.rest(sender)
         if session is not None:
