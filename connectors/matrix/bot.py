@@ -279,11 +279,10 @@ class MatrixBot:
         if content is not None:
             outgoing.append(Outgoing(MESSAGE, self._txn(room, event, 0), content))
         if not erased and set(reply.trace) & self._plan_action_nodes():
-            plan = await self._runtime.plan_text(room, self._settings.plan_action)
-            if plan:
-                name = render(self._catalog, MatrixText.PLAN_FILE_NAME, reply.locale)
-                file = {"text": plan, "filename": name}
-                outgoing.append(Outgoing(PLAN_FILE, self._txn(room, event, 1), file))
+            # The plan itself is built when it is sent: it is never written to the ledger, and
+            # the turn is recorded at once after the runtime saved it.
+            name = render(self._catalog, MatrixText.PLAN_FILE_NAME, reply.locale)
+            outgoing.append(Outgoing(PLAN_FILE, self._txn(room, event, 1), {"filename": name}))
         if erased:
             outgoing.append(Outgoing(LEAVE, self._txn(room, event, 2), {}))
         return outgoing
@@ -426,13 +425,18 @@ class MatrixBot:
         if outgoing.kind == MESSAGE:
             await self._client.send(row.room_id, outgoing.content, outgoing.txn)
         elif outgoing.kind == PLAN_FILE:
-            await self._send_plan(row.room_id, outgoing)
+            await self._send_plan(row.room_id, row.room, outgoing)
         elif outgoing.kind == LEAVE:
             await self._client.leave(row.room_id)
             await self._ledger.room_left(row.room)
 
-    async def _send_plan(self, room_id: str, outgoing: Outgoing) -> None:
-        text = str(outgoing.content["text"])
+    async def _send_plan(self, room_id: str, room: str, outgoing: Outgoing) -> None:
+        try:
+            text = await self._runtime.plan_text(room, self._settings.plan_action)
+        except (StoreUnavailable, SessionBusy) as busy:
+            raise Unreachable(type(busy).__name__) from busy
+        if not text:
+            return  # erased meanwhile ("leave now"): nothing to send
         name = str(outgoing.content["filename"])
         try:
             url, encrypted_file, size = await self._client.upload_text(room_id, name, text)
