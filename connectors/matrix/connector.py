@@ -57,6 +57,8 @@ class MatrixConnector:
         check_texts(context.runtime.loaded.catalog, program.locales)
         silence_nio_logs()
         self.bot: MatrixBot | None = None
+        self.device_id: str | None = None
+        """The bot's device, once logged in."""
 
     async def run(self) -> int:
         settings = self.settings
@@ -103,6 +105,7 @@ class MatrixConnector:
                 ) from refused
             else:
                 await ledger.put(DEVICE_ID, login.device_id)
+                self.device_id = login.device_id
                 patience.reset()
                 return
 

@@ -12,7 +12,7 @@ from redirection_bot.errors import ConnectorError
 from tests.fixtures.synapse import SynapseServer
 from tests.helpers import async_wait_until
 from tests.integration.matrix.conftest import StartBot
-from tests.integration.matrix.people import Person
+from tests.integration.matrix.people import Person, unique
 
 pytestmark = [pytest.mark.matrix, pytest.mark.slow]
 
@@ -105,3 +105,23 @@ async def test_a_refused_login_stops_the_connector_with_a_clear_error(
     bot = await start_bot(synapse, access_token="not-a-real-token")
     with pytest.raises(ConnectorError, match="refused the bot's login"):
         await bot.wait()
+
+
+async def test_with_a_password_the_bot_stays_one_device_across_restarts(
+    synapse: SynapseServer, start_bot: StartBot, people: Callable[[SynapseServer], Person]
+) -> None:
+    account = synapse.register(unique("passwordbot"))
+    bot = await start_bot(
+        synapse, user_id=account.user_id, access_token=None, password=account.password
+    )
+    person = people(synapse)
+    await person.open_chat(bot.user_id, encrypted=True)
+    await person.replies(1)
+    assert bot.connector is not None
+    device = bot.connector.device_id
+    assert device is not None and device != account.device_id
+
+    await bot.stop()
+    await bot.start()
+    assert (await person.answer_to("2")).body.startswith("From 0 to 10")
+    assert bot.connector.device_id == device
