@@ -88,7 +88,8 @@ class WebChat:
         if session is not None or not TOKEN_PATTERN.match(token):
             return session
         state = await self.runtime.state(WEB_PREFIX + token)
-        if state is None or state.waiting is Waiting.NOT_STARTED or self.book.full:
+        # Not refused when the process is full: the limit is for new conversations only.
+        if state is None or state.waiting is Waiting.NOT_STARTED:
             return None
         session = self.book.reopen_web(token, state.locale)
         reply = await self.runtime.handle(session.session_id, CommandGiven(CommandName.REPEAT))

@@ -8,6 +8,8 @@ conversation is erased or left idle for the store's time to live.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import secrets
 from collections import deque
@@ -27,6 +29,18 @@ REST_PREFIX = "rest:"
 
 def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def form_token(token: str) -> str:
+    """The anti-forgery token of a conversation's forms, derived from its token.
+
+    A forger must already hold the conversation's token (it is in every form's address), and
+    whoever holds it can read the page and its forms; so a random form token kept on the
+    server would protect nothing more, and a derived one is the same on every instance and
+    after a restart, where a kept one would turn the person's next press into "out of date".
+    """
+    digest = hashlib.blake2b(token.encode(), person=b"webchat-form", digest_size=TOKEN_BYTES)
+    return base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +108,7 @@ class WebSession:
         self.session_id = session_id
         """The runtime's id: ``web:<token>`` or ``rest:<sender>``."""
         self.token = token
-        self.csrf = new_token()
+        self.csrf = form_token(token) if token else ""
         self.locale = locale
         self.transcript: deque[Entry] | None = (
             deque(maxlen=transcript_size) if transcript_size > 0 else None

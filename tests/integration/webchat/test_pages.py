@@ -197,12 +197,20 @@ async def test_pages_refresh_themselves_only_while_waiting_for_a_person(client: 
     assert text_of(client, "webchat.waiting_refresh") in waiting.html
 
 
-async def test_a_restarted_process_finds_the_conversation_in_the_store(client: Client) -> None:
+async def test_a_restarted_process_finds_the_conversation_in_the_store(serve: Serve) -> None:
+    client = await serve(limits=LimitSettings(max_sessions=1))
     page = await start(client)
     chat = chat_of(client)
     chat.book.remove(chat.book.web(page.token))  # type: ignore[arg-type]
+    await start(client)  # the process is full again: it still finds conversations it had
     again = await page_at(client, await client.get(f"/c/{page.token}"))
     assert again.choices() == page.choices()
+    # The page drawn before the restart (or by another instance) still works.
+    chat.book.remove(chat.book.web(page.token))  # type: ignore[arg-type]
+    label = next(iter(page.choices()))
+    after = await choose(client, page, label)
+    assert after.lines[-1][0] == "bot"
+    assert not any(text_of(client, "webchat.stale_form") in line for _k, line in after.lines)
 
 
 async def test_unknown_addresses_get_a_neutral_page(client: Client) -> None:
