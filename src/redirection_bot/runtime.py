@@ -63,6 +63,8 @@ if TYPE_CHECKING:
 DEFAULT_SESSION_TTL_SECONDS = 24 * 3600
 DEFAULT_MAX_TEXT_LENGTH = 2000
 MAX_ACTIONS_PER_TURN = 10
+SCREENED_AT_LEAST = 20_000
+"""Characters of a message screened for risk, at least (see ``Runtime._screen``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,8 +187,11 @@ class Runtime:
         """Safety before flow: screen what the person typed before the dialogue sees it.
 
         The engine gets the categories found (a risk pre-empts the current node) and the text
-        with identifying details hidden, so that they reach no slot, state or operator."""
-        screening = loaded.screener.screen(event.text, state.locale)
+        with identifying details hidden, so that they reach no slot, state or operator. A
+        message is screened up to ten times the length limit (far longer ones are refused as
+        too long unless that part raises a risk), so that no message can hold up the others."""
+        limit = max(SCREENED_AT_LEAST, 10 * self.settings.max_text_length)
+        screening = loaded.screener.screen(event.text[:limit], state.locale)
         for hit in screening.hits:
             log_event(
                 "risk screened",

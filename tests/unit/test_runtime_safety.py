@@ -143,6 +143,19 @@ async def test_a_long_message_with_a_risk_pre_empts_instead_of_being_refused(
     assert calm.messages[0].key == "engine.too_long"
 
 
+async def test_a_huge_message_is_screened_up_to_a_limit_and_never_stored(
+    shipped: LoadedProgram,
+) -> None:
+    runtime = make_runtime(shipped, RuntimeSettings(max_text_length=2000))
+    await runtime.handle("s", Start("en"))
+    early = "i want to die. " + "words " * 10_000
+    assert (await runtime.handle("s", Text(early))).messages[0].key == "safety.suicide.acknowledge"
+    late = "words " * 10_000 + "i want to die."
+    reply = await runtime.handle("s2", Text(late))
+    assert reply.messages[0].key == "engine.too_long"
+    assert reply.state is not None and reply.state.slots == {}
+
+
 async def test_screening_is_counted_without_words(shipped: LoadedProgram) -> None:
     metrics = Metrics()
     runtime = Runtime(shipped, MemoryStore(), RasaActionRunner(shipped), metrics=metrics)
