@@ -41,7 +41,7 @@ from redirection_bot.dialogue.schema import (
     VALUE_PATTERN,
     SchemaReader,
 )
-from redirection_bot.safety.categories import RiskCategory
+from redirection_bot.safety.categories import RiskCategory, category_named, not_a_category
 from redirection_bot.suggest import did_you_mean
 from redirection_bot.yaml_source import YMapping, YNode, YScalar, YSequence
 
@@ -355,14 +355,9 @@ class ProgramParser(SchemaReader):
             return ()
         routes: list[SafetyRoute] = []
         for key, value in mapping:
-            try:
-                category = RiskCategory(key.text)
-            except ValueError:
-                self.error(
-                    key.span,
-                    f"`{key.text}` is not a risk category{did_you_mean(key.text, list(RiskCategory))}"
-                    f" (categories: {', '.join(RiskCategory)})",
-                )
+            category = category_named(key.text)
+            if category is None:
+                self.error(key.span, not_a_category(key.text))
                 continue
             route = self._safety_route(category, key.span, value)
             if route is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from redirection_bot.suggest import did_you_mean
+
 
 class RiskCategory(enum.StrEnum):
     """The categories screening looks for in every message (docs/safety.md defines each)."""
@@ -34,3 +36,19 @@ class RiskHit:
 
     category: RiskCategory
     certain: bool = True
+
+
+def category_named(name: str) -> RiskCategory | None:
+    """The category called ``name``, or None."""
+    try:
+        return RiskCategory(name)
+    except ValueError:
+        return None
+
+
+def not_a_category(name: str) -> str:
+    """What an author is told about a name that is not a category."""
+    return (
+        f"`{name}` is not a risk category{did_you_mean(name, list(RiskCategory))}"
+        f" (categories: {', '.join(RiskCategory)})"
+    )

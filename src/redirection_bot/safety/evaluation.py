@@ -20,9 +20,8 @@ from pathlib import Path
 
 from redirection_bot.diagnostics import Diagnostics, Span
 from redirection_bot.dialogue.schema import SchemaReader
-from redirection_bot.safety.categories import RiskCategory
+from redirection_bot.safety.categories import RiskCategory, category_named, not_a_category
 from redirection_bot.safety.screen import Screener, Screening
-from redirection_bot.suggest import did_you_mean
 from redirection_bot.yaml_source import YNode, YScalar, read_yaml_file
 
 NONE = "none"
@@ -82,13 +81,11 @@ def _item(
     check = bool(mapping.get("check")) and reader.boolean(mapping.get("check"), "`check`") is True
     expected = set(label)
     for item in reader.one_or_many(mapping.get("categories"), "a category"):
-        try:
-            expected.add(RiskCategory(item.text))
-        except ValueError:
-            reader.error(
-                item.value_span,
-                f"`{item.text}` is not a risk category{did_you_mean(item.text, list(RiskCategory))}",
-            )
+        category = category_named(item.text)
+        if category is None:
+            reader.error(item.value_span, not_a_category(item.text))
+        else:
+            expected.add(category)
     return EvalItem(text, frozenset(expected), mapping.span, check)
 
 

@@ -494,7 +494,13 @@ class PhraseSet:
         return [(self.tags[index], match) for index, match in self._matches(tokens)]
 
     def _matches(self, tokens: Sequence[Token]) -> list[tuple[int, Match]]:
-        found: list[tuple[int, Match]] = []
+        return list(self._each_match(tokens))
+
+    def first(self, tokens: Sequence[Token]) -> Match | None:
+        """The first match of any phrase, in text order."""
+        return next((match for _index, match in self._each_match(tokens)), None)
+
+    def _each_match(self, tokens: Sequence[Token]) -> Iterator[tuple[int, Match]]:
         parts_found: dict[int, Match | None] = {}
         for start, token in enumerate(tokens):
             for index in sorted(self.candidates(token)):
@@ -505,20 +511,7 @@ class PhraseSet:
                 if match is not None and phrase.also:
                     match = _with_other_parts(match, self._parts[index], tokens, parts_found)
                 if match is not None:
-                    found.append((index, match))
-        return found
-
-    def first(self, tokens: Sequence[Token]) -> Match | None:
-        """The first match of any phrase, in text order."""
-        for start, token in enumerate(tokens):
-            for index in sorted(self.candidates(token)):
-                phrase = self.phrases[index]
-                if phrase.at_start and start != 0:
-                    continue
-                match = _first_match(phrase, phrase.body, tokens, start)
-                if match is not None:
-                    return match
-        return None
+                    yield index, match
 
     def __len__(self) -> int:
         return len(self.phrases)

@@ -29,7 +29,7 @@ from pathlib import Path
 from redirection_bot.diagnostics import Diagnostics, Span
 from redirection_bot.dialogue.schema import ID_PATTERN, SchemaReader
 from redirection_bot.i18n import display_path
-from redirection_bot.safety.categories import RiskCategory
+from redirection_bot.safety.categories import RiskCategory, category_named, not_a_category
 from redirection_bot.safety.normalise import Letters
 from redirection_bot.safety.phrases import (
     Alt,
@@ -190,14 +190,9 @@ class _RulesReader(SchemaReader):
         categories: dict[RiskCategory, CategoryRules] = {}
         section = self.mapping(top.get("categories"), "`categories`")
         for key, value in section or ():
-            try:
-                category = RiskCategory(key.text)
-            except ValueError:
-                self.error(
-                    key.span,
-                    f"`{key.text}` is not a risk category{did_you_mean(key.text, list(RiskCategory))}"
-                    f" (categories: {', '.join(RiskCategory)})",
-                )
+            category = category_named(key.text)
+            if category is None:
+                self.error(key.span, not_a_category(key.text))
                 continue
             fields = self.mapping(value, f"the category `{category}`")
             if fields is None:

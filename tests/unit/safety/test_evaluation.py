@@ -88,5 +88,7 @@ def test_a_malformed_set_is_reported_where_it_is_wrong(tmp_path: Path) -> None:
     assert [d.format() for d in diagnostics.items] == [
         "bad.yaml:2:1: error: `sucide` is not a field of an evaluation file (did you mean"
         " `suicide`?)",
-        "bad.yaml:3:36: error: `minr` is not a risk category (did you mean `minor`?)",
+        "bad.yaml:3:36: error: `minr` is not a risk category (did you mean `minor`?)"
+        " (categories: suicide, child_at_risk, illegal_request, human, distress, minor,"
+        " identifying_info)",
     ]
