@@ -393,12 +393,7 @@ class MatrixBot:
             try:
                 await self._send(row)
             except RateLimited as limited:
-                log_event(
-                    "matrix rate limited",
-                    connector="matrix",
-                    duration_ms=round(limited.retry_after_seconds * 1000),
-                )
-                await patience.sleep(limited.retry_after_seconds)
+                await patience.wait_out(limited.retry_after_seconds)
                 continue
             except Unreachable as unreachable:
                 log_event("matrix send failed", connector="matrix", error=unreachable.reason)

@@ -149,12 +149,7 @@ class MatrixConnector:
                 await patience.back_off()
                 continue
             except RateLimited as limited:
-                log_event(
-                    "matrix rate limited",
-                    connector="matrix",
-                    duration_ms=round(limited.retry_after_seconds * 1000),
-                )
-                await patience.sleep(limited.retry_after_seconds)
+                await patience.wait_out(limited.retry_after_seconds)
                 continue
             except (StoreUnavailable, SessionBusy) as busy:
                 log_event("matrix store unavailable", connector="matrix", error=type(busy).__name__)

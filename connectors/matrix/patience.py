@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import random
 
+from redirection_bot.logs import log_event
+
 FIRST_DELAY_SECONDS = 0.5
 
 
@@ -34,6 +36,13 @@ class Patience:
         delay = self.next_delay()
         await self.sleep(delay)
         return delay
+
+    async def wait_out(self, retry_after_seconds: float) -> None:
+        """Honour the homeserver's ``M_LIMIT_EXCEEDED``: wait as long as it asked."""
+        log_event(
+            "matrix rate limited", connector="matrix", duration_ms=round(retry_after_seconds * 1000)
+        )
+        await self.sleep(retry_after_seconds)
 
     async def sleep(self, seconds: float) -> None:
         """Sleep, or raise Stopping as soon as the bot is asked to stop."""
