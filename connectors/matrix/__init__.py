@@ -3,8 +3,8 @@
 ``MatrixConnector`` (entry point ``matrix``) is configured under ``connectors: matrix:``; see
 ``docs/matrix.md``. Modules: ``settings`` (options), ``client`` (matrix-nio, wrapped once),
 ``updates`` (what a sync brings, typed), ``bot`` (rooms and exactly-once replies),
-``ledger`` (its SQLite record), ``content`` (message content), ``texts`` (its own texts),
-``patience`` (backoff), ``connector`` (the sync loop).
+``ledger`` (its SQLite record), ``outbox`` (sending in order), ``content`` (message
+content), ``texts`` (its own texts), ``patience`` (backoff), ``connector`` (the sync loop).
 """
 
 from __future__ import annotations

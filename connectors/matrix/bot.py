@@ -3,9 +3,9 @@
 One room is one session, stored under a keyed hash of the room id. Every incoming event is
 turned into a reply through the ledger (``ledger.py``): skipped if already handled, marked
 pending while the runtime handles it, then recorded with its replies in one transaction.
-Replies are sent by one sender per room, in order, with transaction ids derived from the
-session and the event they answer, so that a resend after a crash is recognised by the
-homeserver. The sync token is saved by the caller only after ``handle_batch`` returns.
+Replies are sent by ``outbox.py``, one sender per room, in order, with transaction ids
+derived from the session and the event they answer, so that a resend after a crash is
+recognised by the homeserver. The sync token is saved by the caller only after ``handle_batch`` returns.
 
 Room rules: invites to rooms not marked direct are refused (unless ``direct_only`` is off);
 a room with more than the person and the bot is left with a message, and the session erased;
@@ -23,7 +23,6 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from redirection_bot.dialogue.model import CommandName
@@ -33,15 +32,10 @@ from redirection_bot.render import ShownEnd
 from redirection_bot.runtime import Reply, Runtime
 from redirection_bot.store import SessionBusy, StoreUnavailable
 
-from .client import MatrixClient, RateLimited, Refused, Unreachable
-from .content import (
-    file_content,
-    notice_content,
-    plan_text_content,
-    turn_content,
-)
-from .ledger import Ledger, OutboxRow, Outgoing
-from .patience import Patience, Stopping
+from .client import MatrixClient, Refused
+from .content import notice_content, turn_content
+from .ledger import Ledger, Outgoing
+from .outbox import LEAVE, MESSAGE, PLAN_FILE, OutboxSender
 from .settings import MatrixSettings
 from .texts import MatrixText, render
 from .updates import (
@@ -60,11 +54,6 @@ ACTIVE = "active"
 LEAVING = "leaving"
 LEFT = "left"
 ONE_TO_ONE = 2
-
-MESSAGE = "message"
-PLAN_FILE = "plan_file"
-LEAVE = "leave"
-MAX_ATTEMPTS_ON_ERROR = 5
 
 
 class MatrixBot:
@@ -85,8 +74,7 @@ class MatrixBot:
         self._settings = settings
         self._stop = stop
         self._clock = clock
-        self._senders: dict[str, asyncio.Task[None]] = {}
-        self._dirty: set[str] = set()
+        self.outbox = OutboxSender(runtime, client, ledger, settings, stop)
         self._plan_nodes: tuple[object, frozenset[str]] = (None, frozenset())
 
     # --- keys -----------------------------------------------------------------------------------
@@ -354,94 +342,19 @@ class MatrixBot:
             self._plan_nodes = (program, nodes)
         return self._plan_nodes[1]
 
-    # --- sending, in order, one sender per room ---------------------------------------------------
+    # --- sending ------------------------------------------------------------------------------
 
     def wake(self, room: str) -> None:
-        """Make sure the room's sender runs and sees what was just recorded."""
-        self._dirty.add(room)
-        sender = self._senders.get(room)
-        if sender is None or sender.done():
-            self._senders[room] = asyncio.create_task(self._send_all(room))
+        self.outbox.wake(room)
 
     async def resume(self) -> None:
-        """Send what an earlier process recorded but could not send."""
-        for room in {row.room for row in await self._ledger.outbox()}:
-            self.wake(room)
+        await self.outbox.resume()
 
     def idle(self) -> bool:
-        """Nothing is being sent."""
-        return all(sender.done() for sender in self._senders.values())
+        return self.outbox.idle()
 
     async def close(self) -> None:
-        for sender in self._senders.values():
-            sender.cancel()
-        await asyncio.gather(*self._senders.values(), return_exceptions=True)
-        self._senders.clear()
-
-    async def _send_all(self, room: str) -> None:
-        patience = Patience(self._stop, self._settings.max_backoff_seconds)
-        try:
-            while room in self._dirty:
-                self._dirty.discard(room)
-                for row in await self._ledger.outbox(room):
-                    await self._deliver(row, patience)
-        except Stopping:
-            return
-
-    async def _deliver(self, row: OutboxRow, patience: Patience) -> None:
-        while True:
-            try:
-                await self._send(row)
-            except RateLimited as limited:
-                await patience.wait_out(limited.retry_after_seconds)
-                continue
-            except Unreachable as unreachable:
-                log_event("matrix send failed", connector="matrix", error=unreachable.reason)
-                await self._ledger.failed(row.seq)
-                await patience.back_off()
-                continue
-            except Refused as refused:
-                log_event("matrix send refused", connector="matrix", error=refused.errcode)
-            except Exception as error:
-                # A reply that cannot be sent for a reason of its own is tried a few times, then
-                # dropped, so that the replies after it still go.
-                log_event("matrix send failed", connector="matrix", error=type(error).__name__)
-                if row.attempts + 1 < MAX_ATTEMPTS_ON_ERROR:
-                    await self._ledger.failed(row.seq)
-                    row = replace(row, attempts=row.attempts + 1)
-                    await patience.back_off()
-                    continue
-            patience.reset()
-            await self._ledger.sent(row.seq)
-            return
-
-    async def _send(self, row: OutboxRow) -> None:
-        outgoing = row.outgoing
-        if outgoing.kind == MESSAGE:
-            await self._client.send(row.room_id, outgoing.content, outgoing.txn)
-        elif outgoing.kind == PLAN_FILE:
-            await self._send_plan(row.room_id, row.room, outgoing)
-        elif outgoing.kind == LEAVE:
-            await self._client.leave(row.room_id)
-            await self._ledger.room_left(row.room)
-
-    async def _send_plan(self, room_id: str, room: str, outgoing: Outgoing) -> None:
-        try:
-            text = await self._runtime.plan_text(room, self._settings.plan_action)
-        except (StoreUnavailable, SessionBusy) as busy:
-            raise Unreachable(type(busy).__name__) from busy
-        if not text:
-            return  # erased meanwhile ("leave now"): nothing to send
-        name = str(outgoing.content["filename"])
-        try:
-            url, encrypted_file, size = await self._client.upload_text(room_id, name, text)
-        except Refused as refused:
-            # The homeserver takes no files (or not this one): the plan goes as a message.
-            log_event("matrix upload refused", connector="matrix", error=refused.errcode)
-            await self._client.send(room_id, plan_text_content(text), outgoing.txn)
-            return
-        content = file_content(name, size, url, encrypted_file)
-        await self._client.send(room_id, content, outgoing.txn)
+        await self.outbox.close()
 
 
 def _state_digest(state: SessionState | None) -> str:
