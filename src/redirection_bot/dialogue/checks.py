@@ -51,13 +51,15 @@ def run_checks(
     check_inputs(program, diagnostics)
     check_conditions(program, diagnostics)
     check_dead_ends(program, diagnostics)
-    edges = program_edges(program)
+    all_edges = program_edges(program)
+    edges = [edge for edge in all_edges if edge.kind != "after_call"]
+    summarised = [edge for edge in all_edges if edge.kind != "return"]
     check_reachability(program, edges, diagnostics, extra_entry_flows)
     check_waitless_loops(program, edges, diagnostics)
     check_actions(program, registered_actions, catalog, diagnostics)
     check_slots_are_set(program, diagnostics)
     check_texts(program, catalog, diagnostics, extra_text_uses)
-    check_slots_set_before_shown(program, catalog, edges, diagnostics, extra_entry_flows)
+    check_slots_set_before_shown(program, catalog, summarised, diagnostics, extra_entry_flows)
     check_translations_up_to_date(program, catalog, translation_records or {}, diagnostics)
 
 

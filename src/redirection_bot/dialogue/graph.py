@@ -34,6 +34,10 @@ class Edge:
     label: str
     span: Span
     sets: frozenset[str] = frozenset()
+    kind: str = "step"
+    """``step``; ``return`` (from a called flow's return to where its caller continues); or
+    ``after_call`` (from the calling node straight to where it continues: the summary that
+    analyses of what surely happened use instead of the returns, which mix all callers)."""
 
 
 def resolve(program: Program, target: Target) -> Place | None:
@@ -56,7 +60,7 @@ def node_waits(node: Node) -> bool:
 def program_edges(program: Program) -> list[Edge]:
     """Every edge of the program, calls and returns included."""
     edges: list[Edge] = []
-    continuations: dict[str, list[tuple[Place, Span]]] = defaultdict(list)
+    continuations: dict[str, list[tuple[Place, Span, Place, frozenset[str]]]] = defaultdict(list)
     for node in program.all_nodes():
         for label, transition, span, sets in _transitions(program, node):
             edges.extend(
@@ -64,8 +68,11 @@ def program_edges(program: Program) -> list[Edge]:
             )
     for node in program.all_nodes():
         if node.kind is NodeKind.RETURN:
-            for continuation, span in continuations.get(node.flow, []):
-                edges.append(Edge(place_of(node), continuation, "return", span))
+            for continuation, span, _caller, _sets in continuations.get(node.flow, []):
+                edges.append(Edge(place_of(node), continuation, "return", span, kind="return"))
+    for called in continuations.values():
+        for continuation, span, caller, sets in called:
+            edges.append(Edge(caller, continuation, "after call", span, sets, kind="after_call"))
     return edges
 
 
@@ -103,7 +110,7 @@ def _transition_edges(
     transition: Transition | None,
     span: Span,
     sets: frozenset[str],
-    continuations: dict[str, list[tuple[Place, Span]]],
+    continuations: dict[str, list[tuple[Place, Span, Place, frozenset[str]]]],
 ) -> list[Edge]:
     source = place_of(node)
     if transition is None:
@@ -121,7 +128,7 @@ def _transition_edges(
         if continuation is None and node.kind.waits:
             continuation = source
         if continuation is not None:
-            continuations[transition.call].append((continuation, span))
+            continuations[transition.call].append((continuation, span, source, sets))
         return edges
     if continuation is not None:
         edges.append(Edge(source, continuation, label, span, sets))
@@ -138,7 +145,11 @@ def _join(label: str, word: str) -> str:
 def flow_graph(program: Program, flow_id: str, output_format: str) -> str:
     """A flow as Mermaid (``mermaid``) or Graphviz (``dot``) text, for review."""
     flow = program.flows[flow_id]
-    edges = [edge for edge in program_edges(program) if edge.source.flow == flow_id]
+    edges = [
+        edge
+        for edge in program_edges(program)
+        if edge.source.flow == flow_id and edge.kind != "after_call"
+    ]
     outside = sorted({str(edge.target) for edge in edges if edge.target.flow != flow_id})
     if output_format == "dot":
         return _dot(program, flow_id, edges, outside)
