@@ -97,6 +97,7 @@ class Catalog:
         self.default_locale = default_locale
         self.fallback = fallback
         self._prefix = f"rb{next(_catalog_ids)}"
+        self._plain: dict[tuple[str, str], str] = {}
         self._invariant: dict[str, Entry] = {}
         for locale, keys in self._entries.items():
             for key, entry in keys.items():
@@ -155,8 +156,18 @@ class Catalog:
 
     def render(self, key: str, locale: str, params: Mapping[str, str] | None = None) -> str:
         """The text for ``key`` in ``locale`` with its placeholders filled from ``params``."""
+        if not params:
+            # A text without parameters renders the same every time: labels, most messages.
+            cached = self._plain.get((key, locale))
+            if cached is not None:
+                return cached
         shown_locale = self.resolve_locale(key, locale)
-        return str(python_i18n.t(f"{self._prefix}.{key}", locale=shown_locale, **(params or {})))
+        rendered = str(
+            python_i18n.t(f"{self._prefix}.{key}", locale=shown_locale, **(params or {}))
+        )
+        if not params:
+            self._plain[(key, locale)] = rendered
+        return rendered
 
 
 @dataclass(frozen=True, slots=True)

@@ -125,6 +125,8 @@ class Runtime:
         self.settings = settings or RuntimeSettings()
         self._clock = clock
         self._locks: dict[str, _LockEntry] = {}
+        # Checked once: isinstance against a runtime-checkable protocol is slow on every turn.
+        self._locking_store = store if isinstance(store, LockingStore) else None
         self._resume = resume or ResumeVault(store)
         self._parking: dict[str, PhraseKey] = {}
         self.metrics = metrics
@@ -387,8 +389,8 @@ class Runtime:
         entry.users += 1
         try:
             async with entry.lock:
-                if isinstance(self._store, LockingStore):
-                    async with self._store.lock(session_id):
+                if self._locking_store is not None:
+                    async with self._locking_store.lock(session_id):
                         yield
                 else:
                     yield
