@@ -77,17 +77,23 @@ class ServicesDirectory:
     def find(
         self, language: str, country: str | None = None, topics: Sequence[str] = ()
     ) -> list[Service]:
-        """Services for a language (and country, and topics), national ones before international."""
+        """Services for a person: in their country and language first, then open to every
+        country in their language, then their country's services in other languages (each
+        description says which language a service answers in), so that nobody in a country
+        with services is left with nothing."""
         language_base = language.split("-", maxsplit=1)[0]
 
-        def matches(service: Service) -> bool:
-            speaks = language_base in service.languages
-            topical = not topics or any(topic in service.topics for topic in topics)
-            return speaks and topical
+        def topical(service: Service) -> bool:
+            return not topics or any(topic in service.topics for topic in topics)
 
-        national = [s for s in self.services if country and country in s.countries and matches(s)]
-        international = [s for s in self.services if INTERNATIONAL in s.countries and matches(s)]
-        return national + [s for s in international if s not in national]
+        def speaks(service: Service) -> bool:
+            return language_base in service.languages
+
+        local = [s for s in self.services if country and country in s.countries and topical(s)]
+        everywhere = [s for s in self.services if INTERNATIONAL in s.countries and topical(s)]
+        ordered = [s for s in local if speaks(s)] + [s for s in everywhere if speaks(s)]
+        ordered += [s for s in local if not speaks(s)]
+        return list(dict.fromkeys(ordered))
 
     def register_texts(self, catalog: Catalog) -> None:
         """Names and contacts become texts that are the same in every locale."""

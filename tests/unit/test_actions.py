@@ -123,3 +123,20 @@ def test_slot_and_key_parameters_are_accepted(shipped: LoadedProgram) -> None:
             },
         ),
     )
+
+
+def test_services_in_another_language_come_after_those_in_the_persons(
+    shipped: LoadedProgram,
+) -> None:
+    found = [s.id for s in shipped.services.find("es", "GB")]
+    assert found, "a Spanish speaker in the UK is shown the UK's services"
+    languages = [
+        ("es" in next(x for x in shipped.services.services if x.id == s).languages) for s in found
+    ]
+    assert languages == sorted(languages, reverse=True), "services in Spanish first"
+    assert "samaritans" in found
+
+
+def test_no_country_means_services_open_to_every_country(shipped: LoadedProgram) -> None:
+    found = shipped.services.find("en", None)
+    assert found and all("INT" in s.countries for s in found)
