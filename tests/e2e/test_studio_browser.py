@@ -226,15 +226,17 @@ async def test_docs_screenshots(browser: Any, tmp_path: Path) -> None:
         await translations.locator("td details").first.evaluate("d => d.open = true")
         await translations.screenshot(path=str(out / "studio-translations.png"))
         player = page.locator("#player")
+        for _ in range(2):
+            await player.get_by_role("button", name="Okay, go on").last.click()
         await player.get_by_role("button", name="I want to stop").click()
-        await player.locator("input[name=text]").fill("8")
-        await player.locator("input[name=text]").press("Enter")
         await expect(player).to_have_attribute("data-at", "motivation.reasons")
         await page.locator("aside.side").evaluate("side => side.scrollTo(0, side.scrollHeight)")
         await page.screenshot(path=str(out / "studio-player.png"))
         flow = tmp_path / "dialogues" / "flows" / "motivation.yaml"
         flow.write_text(
-            flow.read_text(encoding="utf-8").replace("next: reflect", "next: reflekt", 1),
+            flow.read_text(encoding="utf-8").replace(
+                "next: importance_reflect", "next: importance_reflekt", 1
+            ),
             encoding="utf-8",
         )
         await expect(page.locator("#problems .errors")).to_be_visible()
