@@ -385,25 +385,37 @@ class Match:
     hidden: tuple[tuple[int, int], ...] = ()
 
 
-def resolve(phrase: Phrase, lists: Mapping[str, Sequence[Phrase]]) -> Phrase:
-    """The phrase with every ``{list}`` replaced by the list's entries (names must exist)."""
+def resolve(
+    phrase: Phrase, lists: Mapping[str, Sequence[Phrase]], shared: dict[str, Alt] | None = None
+) -> Phrase:
+    """The phrase with every ``{list}`` replaced by the list's entries (names must exist).
+
+    ``shared`` keeps each list's compiled form, so that the phrases of one rules file that use
+    a list share one copy of it (a large list used by many phrases would otherwise be compiled,
+    and held in memory, once for each)."""
+    cache = shared if shared is not None else {}
     return Phrase(
         phrase.source,
-        _resolve_seq(phrase.body, lists),
+        _resolve_seq(phrase.body, lists, cache),
         phrase.at_start,
         phrase.at_end,
-        tuple(_resolve_seq(part, lists) for part in phrase.also),
+        tuple(_resolve_seq(part, lists, cache) for part in phrase.also),
     )
 
 
-def _resolve_seq(seq: Seq, lists: Mapping[str, Sequence[Phrase]]) -> Seq:
+def _resolve_seq(seq: Seq, lists: Mapping[str, Sequence[Phrase]], cache: dict[str, Alt]) -> Seq:
     items: list[Item] = []
     for item in seq.items:
         if isinstance(item, Ref):
-            entries = lists[item.name]
-            items.append(_indexed(Alt(tuple(_resolve_seq(entry.body, lists) for entry in entries))))
+            compiled = cache.get(item.name)
+            if compiled is None:
+                entries = lists[item.name]
+                compiled = cache[item.name] = _indexed(
+                    Alt(tuple(_resolve_seq(entry.body, lists, cache) for entry in entries))
+                )
+            items.append(compiled)
         elif isinstance(item, Alt):
-            options = tuple(_resolve_seq(option, lists) for option in item.options)
+            options = tuple(_resolve_seq(option, lists, cache) for option in item.options)
             items.append(_indexed(Alt(options, item.optional)))
         else:
             items.append(item)
@@ -440,9 +452,11 @@ class PhraseSet:
     _part_sets: dict[Seq, PhraseSet] = field(default_factory=dict)
     """For phrases with ``&``: an index of each further part, so that it is looked for only
     where it could begin."""
-    _starts: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
-    _ends_with: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
-    _near: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    # Lists rather than sets: tens of thousands of these hold one or two entries each, and a
+    # list of one costs a quarter of a set of one (a repeated entry only repeats a lookup).
+    _starts: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    _ends_with: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    _near: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     _numbers: set[int] = field(default_factory=set)
     _anywhere: set[int] = field(default_factory=set)
 
@@ -465,12 +479,12 @@ class PhraseSet:
             if isinstance(first, AnyNumber):
                 self._numbers.add(index)
             elif first.suffix:
-                self._ends_with[first.form].add(index)
+                self._ends_with[first.form].append(index)
             else:
-                self._starts[first.form].add(index)
+                self._starts[first.form].append(index)
                 if first.fuzzy:
                     for variant in _deletions(first.form):
-                        self._near[variant].add(index)
+                        self._near[variant].append(index)
 
     def candidates(self, token: Token) -> set[int]:
         form = token.form
@@ -478,11 +492,11 @@ class PhraseSet:
         if token.is_number:
             found |= self._numbers
         for cut in range(1, len(form) + 1):
-            found |= self._starts.get(form[:cut], set())
-            found |= self._ends_with.get(form[-cut:], set())
+            found.update(self._starts.get(form[:cut], ()))
+            found.update(self._ends_with.get(form[-cut:], ()))
         if len(form) >= FUZZY_MIN_LENGTH - 1:
             for variant in _deletions(form):
-                found |= self._near.get(variant, set())
+                found.update(self._near.get(variant, ()))
         return found
 
     def find(self, tokens: Sequence[Token]) -> list[tuple[Phrase, Match]]:

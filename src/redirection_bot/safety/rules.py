@@ -162,6 +162,7 @@ class _RulesReader(SchemaReader):
             self.fields(hedges, HEDGE_FIELDS, "`hedges`")
 
         index = PhraseSet()
+        shared: dict[str, Alt] = {}
 
         def compiled(
             node: YNode | None, what: str, category: RiskCategory | None, tag: str
@@ -179,7 +180,7 @@ class _RulesReader(SchemaReader):
                     )
                     continue
                 seen[written.phrase.source] = written.scalar.span
-                resolved = resolve(written.phrase, lists)
+                resolved = resolve(written.phrase, lists, shared)
                 phrase_set.add(resolved)
                 index.add(resolved, tag)
             return phrase_set
