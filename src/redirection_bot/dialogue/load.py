@@ -112,23 +112,7 @@ def check_program(
         diagnostics,
         display_root,
     )
-    program = Program(
-        id=header.id,
-        version=header.version,
-        span=header.span,
-        default_locale=header.default_locale,
-        locales=header.locales,
-        entry=header.entry,
-        home=header.home,
-        slots=header.slots,
-        actions=header.actions,
-        commands=header.commands,
-        flows=flows,
-        settings=header.settings,
-        title=header.title,
-        interface_texts=header.interface_texts,
-        safety=header.safety,
-    )
+    program = replace(header, flows=flows)
     service_uses = [TextUse(key, span) for key, span in services.text_keys()]
     run_checks(
         program,

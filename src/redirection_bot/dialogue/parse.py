@@ -7,7 +7,7 @@ program (targets, reachability, locales) live in ``checks``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from redirection_bot.diagnostics import Diagnostics, Span
 from redirection_bot.dialogue.conditions import Condition, ConditionSyntaxError, parse_condition
@@ -26,6 +26,7 @@ from redirection_bot.dialogue.model import (
     MessageRef,
     Node,
     NodeKind,
+    Program,
     SafetyRoute,
     Settings,
     SlotChange,
@@ -85,30 +86,10 @@ NUMBER_SETTINGS = ("misses_before_offering_person", "history_size")
 DEFAULT_TEXT_MAX_LENGTH = 500
 
 
-@dataclass(frozen=True, slots=True)
-class ProgramHeader:
-    """The program file, before its flows are joined to it."""
-
-    id: str
-    version: str
-    span: Span
-    default_locale: str
-    locales: tuple[str, ...]
-    entry: Target
-    home: Target
-    slots: Mapping[str, SlotDecl]
-    actions: Mapping[str, ActionDecl]
-    commands: Mapping[CommandName, CommandSpec]
-    settings: Settings
-    title: str | None
-    interface_texts: tuple[str, ...] = ()
-    safety: tuple[SafetyRoute, ...] = ()
-
-
 class ProgramParser(SchemaReader):
-    """Reads ``program.yaml``."""
+    """Reads ``program.yaml`` into a ``Program`` whose flows the loader adds."""
 
-    def parse(self, root: YNode | None, path: str) -> ProgramHeader | None:
+    def parse(self, root: YNode | None, path: str) -> Program | None:
         top = self.mapping(root, "the program file")
         if top is None:
             if root is None:
@@ -135,21 +116,22 @@ class ProgramParser(SchemaReader):
             return None
         if not locales or default_locale is None:
             return None
-        return ProgramHeader(
-            program_id,
-            version,
-            top.span,
-            default_locale,
-            locales,
-            entry,
-            home,
-            slots,
-            actions,
-            commands,
-            settings,
-            title,
-            self._names(top.get("interface_texts"), "a locale namespace"),
-            self._safety(top),
+        return Program(
+            id=program_id,
+            version=version,
+            span=top.span,
+            default_locale=default_locale,
+            locales=locales,
+            entry=entry,
+            home=home,
+            slots=slots,
+            actions=actions,
+            commands=commands,
+            flows={},
+            settings=settings,
+            title=title,
+            interface_texts=self._names(top.get("interface_texts"), "a locale namespace"),
+            safety=self._safety(top),
         )
 
     def _locales(self, top: YMapping) -> tuple[str, ...]:
