@@ -6,7 +6,7 @@ The file (``redirection-bot serve --config FILE``) has six sections, all optiona
       webchat: {port: 8080}
     store: {backend: memory, session_ttl_minutes: 1440}
     limits: {max_message_length: 2000, messages_per_minute: 30, max_sessions: 10000}
-    handoff: {}
+    handoff: {claim_timeout_seconds: 300, services: {helpline: {channel: matrix, ...}}}
     branding: {exit_url: /blank, accent_color: "#1f4e79"}
     admin: {host: 127.0.0.1, port: 9464}
 
@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 from redirection_bot.diagnostics import Diagnostic, Diagnostics, Span
 from redirection_bot.dialogue.schema import SchemaReader
 from redirection_bot.errors import ConfigError, ConnectorError
+from redirection_bot.handoff.hours import ALWAYS_OPEN, HoursError, OfficeHours, parse_hours
 from redirection_bot.suggest import did_you_mean
 from redirection_bot.yaml_source import (
     YMapping,
@@ -137,9 +138,55 @@ class AdminSettings:
     """0: any free port."""
 
 
+def above_zero() -> dict[str, Check]:
+    """Metadata for a number of seconds (or hours) that must be above 0."""
+    return _check(lambda value: None if value > 0 else "must be above 0")
+
+
+SERVICE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSettings:
+    """One human service: the channel its operators use, the people it serves, its hours."""
+
+    name: str
+    channel: str
+    """An operator channel plug-in (``matrix``, ``webhook``, ...)."""
+    locales: tuple[str, ...] = ()
+    """People in these languages go to this service (none listed: every language)."""
+    hours: OfficeHours = ALWAYS_OPEN
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """The channel's own options."""
+
+    def serves(self, locale: str) -> bool:
+        return not self.locales or locale in self.locales
+
+
 @dataclass(frozen=True, slots=True)
 class HandoffSettings:
-    """Handing a conversation to a person (the handoff issue adds its fields here)."""
+    """Handing a conversation to a person from a helpline (docs/operators.md, "Handoff")."""
+
+    enabled: bool = True
+    """Whether the services below take conversations (false: no handoff, as with none)."""
+    claim_timeout_seconds: float = field(default=300.0, metadata=above_zero())
+    """Nobody claimed a request by then: the person gets the services and a safety plan."""
+    notice_interval_seconds: float = field(default=120.0, metadata=above_zero())
+    """While a person waits, a message at least this often."""
+    tick_seconds: float = field(default=5.0, metadata=above_zero())
+    """How often waiting conversations are looked at."""
+    duty_hours: float = field(default=12.0, metadata=above_zero())
+    """An operator's "on duty" lasts this long unless they say it again."""
+    conversation_lines: int = field(default=20, metadata=at_least(0))
+    """Lines of the conversation kept so that an operator can read how the person got here,
+    if the person agrees when asked (0: nothing kept, and nobody is asked)."""
+    run_channels: bool = True
+    """Run the operator channels here (with several instances, on one of them only)."""
+    services: tuple[ServiceSettings, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return self.enabled and bool(self.services)
 
 
 def _exit_url_problem(value: str) -> str | None:
@@ -245,9 +292,11 @@ def read_settings(
     path: Path | None = None,
     environ: Mapping[str, str] | None = None,
     connector_classes: Callable[[str], type | None] | None = None,
+    channel_classes: Callable[[str], type | None] | None = None,
 ) -> Settings:
     """Settings from a file (or none) and the environment; raises ConfigError listing every
-    problem. ``connector_classes`` finds a connector class by name (default: installed ones)."""
+    problem. ``connector_classes`` and ``channel_classes`` find a connector or an operator
+    channel class by name (default: installed ones)."""
     diagnostics = Diagnostics()
     root: YNode | None = None
     shown = str(path) if path is not None else None
@@ -255,7 +304,9 @@ def read_settings(
         root = read_yaml_file(path, str(path), diagnostics)
     root = _apply_environment(root, environ or {}, diagnostics, shown or "(no file)")
     reader = SchemaReader(diagnostics)
-    settings = _SettingsReader(reader, connector_classes or _installed_connector).read(root)
+    settings = _SettingsReader(
+        reader, connector_classes or _installed_connector, channel_classes
+    ).read(root)
     if diagnostics.has_errors():
         raise ConfigError("\n".join(d.format() for d in diagnostics.items))
     return dataclasses.replace(settings, warnings=tuple(diagnostics.warnings), source=shown)
@@ -275,10 +326,33 @@ def known_connector_names() -> list[str]:
     return sorted(available_connectors())
 
 
+SERVICE_FIELDS = ("channel", "locales", "timezone", "hours", "holidays", "options")
+
+
+def _installed_channel(name: str) -> type | None:
+    from redirection_bot.handoff.channel import available_channels, load_channel  # noqa: PLC0415
+
+    if name not in available_channels():
+        return None
+    return load_channel(name)
+
+
+def known_channel_names() -> list[str]:
+    from redirection_bot.handoff.channel import available_channels  # noqa: PLC0415
+
+    return sorted(available_channels())
+
+
 class _SettingsReader:
-    def __init__(self, reader: SchemaReader, connector_classes: Callable[[str], type | None]):
+    def __init__(
+        self,
+        reader: SchemaReader,
+        connector_classes: Callable[[str], type | None],
+        channel_classes: Callable[[str], type | None] | None = None,
+    ):
         self.reader = reader
         self.connector_classes = connector_classes
+        self.channel_classes = channel_classes or _installed_channel
 
     def read(self, root: YNode | None) -> Settings:
         if root is None:
@@ -290,8 +364,10 @@ class _SettingsReader:
         sections: dict[str, Any] = {
             name: read_dataclass(self.reader, top.get(name), cls, f"the `{name}` section")
             for name, cls in SECTIONS.items()
+            if name != "handoff"
         }
         settings = Settings(**sections)
+        settings = dataclasses.replace(settings, handoff=self.handoff(top.get("handoff"), settings))
         connectors_node = top.get("connectors")
         if connectors_node is not None:
             connectors = self.connectors(connectors_node, settings)
@@ -329,19 +405,107 @@ class _SettingsReader:
             self.reader.error(mapping.span, "no connector is enabled, so nothing would run")
         return tuple(found)
 
-    def options(
-        self, name: str, body: YMapping | None, settings: Settings, span: Span
-    ) -> dict[str, Any] | None:
+    def handoff(self, node: YNode | None, settings: Settings) -> HandoffSettings:
+        """The `handoff` section: its own fields, and the services with their channels."""
+        what = "the `handoff` section"
+        if node is None or (isinstance(node, YScalar) and node.kind == "null" and not node.quoted):
+            return HandoffSettings()
+        mapping = self.reader.mapping(node, what)
+        if mapping is None:
+            return HandoffSettings()
+        own = YMapping(tuple(i for i in mapping.items if i[0].text != "services"), mapping.span)
+        handoff = read_dataclass(self.reader, own, HandoffSettings, what)
+        services_node = mapping.get("services")
+        if services_node is None:
+            return handoff
+        return dataclasses.replace(handoff, services=self.services(services_node, settings))
+
+    def services(self, node: YNode, settings: Settings) -> tuple[ServiceSettings, ...]:
+        mapping = self.reader.mapping(node, "`handoff.services`")
+        if mapping is None:
+            return ()
+        found: list[ServiceSettings] = []
+        for key, value in mapping:
+            what = f"the `{key.text}` service"
+            if not SERVICE_NAME.match(key.text):
+                self.reader.error(
+                    key.span,
+                    f"`{key.text}`: name a service with lower-case letters, digits and `_`, "
+                    "starting with a letter (at most 32)",
+                )
+                continue
+            body = self.reader.mapping(value, what)
+            if body is None:
+                continue
+            self.reader.fields(body, SERVICE_FIELDS, what, required=["channel"])
+            channel = self.reader.text(body.get("channel"), "`channel`")
+            if channel is None:
+                continue
+            options_node = body.get("options")
+            options_body = (
+                self.reader.mapping(options_node, f"{what}'s channel options")
+                if options_node is not None
+                else None
+            )
+            options = self.options(
+                channel,
+                options_body,
+                settings,
+                self.reader.field_span(body, "channel"),
+                self.channel_classes,
+                "operator channel",
+            )
+            locales = tuple(
+                s.text for s in self.reader.one_or_many(body.get("locales"), "`locales`")
+            )
+            hours = self.hours(body, what)
+            if options is not None and hours is not None:
+                found.append(ServiceSettings(key.text, channel, locales, hours, options))
+        return tuple(found)
+
+    def hours(self, body: YMapping, what: str) -> OfficeHours | None:
+        """A service's office hours (always open when none are given)."""
+        timezone = self.reader.text(body.get("timezone"), "`timezone`") or "UTC"
+        hours_node = body.get("hours")
+        holidays = [s.text for s in self.reader.one_or_many(body.get("holidays"), "`holidays`")]
+        if hours_node is None and body.get("timezone") is None and not holidays:
+            return ALWAYS_OPEN
+        weekly: dict[str, str] = {"every day": "00:00-24:00"}
+        if hours_node is not None:
+            hours_mapping = self.reader.mapping(hours_node, f"{what}'s `hours`")
+            if hours_mapping is None:
+                return None
+            weekly = {}
+            for day, ranges in hours_mapping:
+                text = self.reader.text(ranges, f"`{day.text}`")
+                if text is not None:
+                    weekly[day.text] = text
         try:
-            cls = self.connector_classes(name)
-        except ConnectorError as error:
+            return parse_hours(timezone, weekly, holidays)
+        except HoursError as error:
+            self.reader.error(self.reader.field_span(body, "hours"), f"{what}: {error}")
+            return None
+
+    def options(
+        self,
+        name: str,
+        body: YMapping | None,
+        settings: Settings,
+        span: Span,
+        find: Callable[[str], type | None] | None = None,
+        kind: str = "connector",
+    ) -> dict[str, Any] | None:
+        """A plug-in's options, read by its ``options_schema`` when it declares one."""
+        try:
+            cls = (find or self.connector_classes)(name)
+        except (ConnectorError, ConfigError) as error:
             self.reader.error(span, str(error))
             return None
         if cls is None:
-            names = known_connector_names()
+            names = known_connector_names() if find is None else known_channel_names()
             self.reader.error(
                 span,
-                f"there is no connector called `{name}`{did_you_mean(name, names)} "
+                f"there is no {kind} called `{name}`{did_you_mean(name, names)} "
                 f"(installed: {', '.join(names) or 'none'})",
             )
             return None
@@ -354,7 +518,7 @@ class _SettingsReader:
             self.reader,
             body,
             schema,  # type: ignore[arg-type]
-            f"the `{name}` connector's options",
+            f"the `{name}` {kind}'s options",
             skip=set(fed) | {"enabled"},
         )
         values = {f.name: getattr(own, f.name) for f in dataclasses.fields(own)}

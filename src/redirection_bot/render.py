@@ -52,7 +52,16 @@ class ShownEnd:
     erase: bool = False
 
 
-Shown = ShownMessage | ShownHandoff | ShownEnd
+@dataclass(frozen=True, slots=True)
+class ShownOperator:
+    """A helpline operator's own words (not the program's), cleaned like the person's; each
+    channel shows them as a person's, labelled with ``name`` (a first name or a role)."""
+
+    name: str
+    text: str
+
+
+Shown = ShownMessage | ShownHandoff | ShownEnd | ShownOperator
 
 
 class Renderer:

@@ -13,20 +13,22 @@ import datetime as dt
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from redirection_bot.actions import ActionCall, ActionRunner
 from redirection_bot.dialogue.load import LoadedProgram
-from redirection_bot.dialogue.model import CommandName
+from redirection_bot.dialogue.model import CommandName, Target
 from redirection_bot.engine import (
     ActionRequest,
     ActionResult,
+    ChoicePicked,
     CommandGiven,
     End,
     EngineKeys,
     Event,
     Output,
+    Position,
     SessionState,
     Start,
     Text,
@@ -43,6 +45,13 @@ from redirection_bot.evaluation import (
     MemoryCounts,
     answers_to_record,
 )
+from redirection_bot.handoff.conduct import (
+    Handled,
+    HandoffConduct,
+    check_handoff_texts,
+    picked_label,
+)
+from redirection_bot.handoff.wire import Push
 from redirection_bot.logs import log_event, session_tag
 from redirection_bot.render import Renderer, Shown, ShownHandoff, ShownMessage, plain_text
 from redirection_bot.resume import (
@@ -55,9 +64,12 @@ from redirection_bot.resume import (
     read_phrase,
 )
 from redirection_bot.store import LockingStore, SessionStore, VersionConflict, store_ready
-from redirection_bot.store.record import SessionRecord
+from redirection_bot.store.record import Line, SessionRecord
+from redirection_bot.textnorm import clean_user_text
 
 if TYPE_CHECKING:
+    from redirection_bot.handoff.desk import HandoffDesk
+    from redirection_bot.handoff.machine import HandoffEvent, HandoffState, Step
     from redirection_bot.metrics import Metrics
 
 DEFAULT_SESSION_TTL_SECONDS = 24 * 3600
@@ -65,6 +77,17 @@ DEFAULT_MAX_TEXT_LENGTH = 2000
 MAX_ACTIONS_PER_TURN = 10
 SCREENED_AT_LEAST = 20_000
 """Characters of a message screened for risk, at least (see ``Runtime._screen``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffView:
+    """Where a session's handoff stands, for its connector: while ``active`` (a person is
+    awaited or has the conversation), what is shown to the person outside their own turns
+    comes on ``feed`` (``Runtime.pushes``)."""
+
+    active: bool
+    status: str
+    feed: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +99,8 @@ class Reply:
     state: SessionState | None
     """The new state (None when the session was erased)."""
     trace: tuple[str, ...] = ()
+    handoff: HandoffView | None = None
+    """The session's handoff (None: no helpline is connected, or the session was erased)."""
 
     @property
     def messages(self) -> list[ShownMessage]:
@@ -90,12 +115,24 @@ class RuntimeSettings:
 
 @dataclass(frozen=True, slots=True)
 class _Kept:
-    """What the store holds for a session besides its state."""
+    """What the store holds for a session, as read at the start of the turn."""
 
     version: int | None = None
     """The version read (None: nothing stored yet)."""
-    resume: str | None = None
-    """The name of the copy parked under the person's resume phrase."""
+    record: SessionRecord | None = None
+
+    @property
+    def resume(self) -> str | None:
+        """The name of the copy parked under the person's resume phrase."""
+        return self.record.resume if self.record is not None else None
+
+    def keeping(self, state: SessionState, resume: str | None = None) -> SessionRecord:
+        """The record to save with ``state``, keeping the handoff and the conversation."""
+        if self.record is None:
+            return SessionRecord(state, resume)
+        return SessionRecord(
+            state, resume or self.record.resume, self.record.handoff, self.record.conversation
+        )
 
 
 @dataclass(slots=True)
@@ -131,10 +168,22 @@ class Runtime:
         self._parking: dict[str, PhraseKey] = {}
         self.metrics = metrics
         self._evaluation = evaluation or MemoryCounts()
+        self._conduct: HandoffConduct | None = None
 
     @property
     def loaded(self) -> LoadedProgram:
         return self._loaded
+
+    def attach_handoff(self, desk: HandoffDesk) -> None:
+        """Connect a helpline: requests for a person go to ``desk`` (handoff/desk.py).
+        Raises ConfigError if the program lacks the texts the handoff shows."""
+        check_handoff_texts(self._loaded.catalog, self._loaded.program.locales)
+        self._conduct = HandoffConduct(desk, self, self.metrics)
+        desk.attach(self)
+
+    @property
+    def handoff_desk(self) -> HandoffDesk | None:
+        return self._conduct.desk if self._conduct is not None else None
 
     def reload(self, loaded: LoadedProgram) -> None:
         """Use a new program for new sessions; running ones finish on theirs."""
@@ -149,10 +198,7 @@ class Runtime:
         async with self._session_lock(session_id):
             stored = await self._store.get(session_id)
             record = self._decode(stored.data) if stored is not None else None
-            kept = _Kept(
-                stored.version if stored is not None else None,
-                record.resume if record is not None else None,
-            )
+            kept = _Kept(stored.version if stored is not None else None, record)
             if record is None:
                 locale = event.locale if isinstance(event, Start) else None
                 state = new_state(self._loaded.program, locale)
@@ -161,9 +207,12 @@ class Runtime:
             loaded = self._versions.get(state.program_version, self._loaded)
             if isinstance(event, Text):
                 event = self._screen(loaded, state, event)
+            handled = await self._handoff_first(session_id, loaded, kept, event)
             preempts = isinstance(event, Text) and _preempts(loaded, event)
             phrase = None if preempts else self._phrase_attempt(loaded, state, event)
-            if (
+            if handled is not None:
+                reply = await self._handed(session_id, loaded, kept, handled)
+            elif (
                 isinstance(event, Text)
                 and len(event.text) > self.settings.max_text_length
                 and not preempts
@@ -172,7 +221,8 @@ class Runtime:
             elif phrase is not None:
                 reply = await self._restore(session_id, loaded, state, kept, phrase)
             else:
-                reply = await self._turn(session_id, loaded, state, kept, event)
+                said = self._said(loaded, state, event, preempts)
+                reply = await self._turn(session_id, loaded, state, kept, event, said=said)
         duration = self._clock() - started
         log_event(
             "turn handled",
@@ -204,6 +254,99 @@ class Runtime:
                 self.metrics.safety_hit(hit.category.value)
         return Text(screening.redacted, screening.hits)
 
+    # --- handoff ----------------------------------------------------------------------------------
+
+    async def _handoff_first(
+        self, session_id: str, loaded: LoadedProgram, kept: _Kept, event: Event
+    ) -> Handled | None:
+        """The handoff's answer when it takes the event (a person has the conversation, or a
+        handoff answer was pressed); None when the engine takes it."""
+        conduct, record = self._conduct, kept.record
+        if conduct is None or record is None:
+            return None
+        handoff_choice = isinstance(event, ChoicePicked) and event.choice.startswith("handoff:")
+        if not (record.handoff.active or handoff_choice):
+            return None
+        return await conduct.person(
+            session_id, loaded, record, event, self.settings.max_text_length
+        )
+
+    async def _handed(
+        self, session_id: str, loaded: LoadedProgram, kept: _Kept, handled: Handled
+    ) -> Reply:
+        """Save what the handoff did with the person's event, then tell the operators."""
+        assert kept.record is not None
+        record = replace(kept.record, state=handled.state, handoff=handled.handoff)
+        await self._save(session_id, record, kept)
+        await handled.after_save()
+        state = handled.state
+        view = self._view(session_id, handled.handoff)
+        return Reply(tuple(handled.shown), state.locale, state, tuple(handled.trace), view)
+
+    async def apply_handoff(
+        self, session_id: str, event: HandoffEvent, words: str | None = None
+    ) -> Step | None:
+        """Apply an operator's act or a tick to a session, under its lock; what was shown to
+        the person goes to their channel's feed. None: the session no longer exists."""
+        conduct = self._conduct
+        assert conduct is not None, "attach_handoff first"
+        async with self._session_lock(session_id):
+            stored = await self._store.get(session_id)
+            record = self._decode(stored.data) if stored is not None else None
+            if stored is None or record is None:
+                return None
+            kept = _Kept(stored.version, record)
+            loaded = self._versions.get(record.state.program_version, self._loaded)
+            handled = await conduct.apply(session_id, loaded, record, event, words)
+            step_taken = handled.step
+            unchanged = handled.handoff == record.handoff and handled.state is record.state
+            if unchanged and not handled.shown and not handled.effects:
+                return step_taken
+            conduct.push_effect(session_id, record.handoff, handled)
+            changed = replace(record, state=handled.state, handoff=handled.handoff)
+            await self._save(session_id, changed, kept)
+            await handled.after_save()
+            return step_taken
+
+    def place(self, target: str) -> Position | None:
+        """``flow`` (its start) or ``flow.node`` in the current program, if it exists."""
+        flow, _, node = target.strip().partition(".")
+        program = self._loaded.program
+        found = program.find_node(Target(flow, node or None, program.span))
+        return Position(found.flow, found.id) if found is not None else None
+
+    def pushes(self, feed: str, after: str = "0") -> AsyncIterator[tuple[str, Push]]:
+        """What a handoff shows the person outside their turns, after the id ``after``."""
+        desk = self.handoff_desk
+        assert desk is not None, "no helpline is connected"
+        return desk.pushes(feed, after)
+
+    def _view(self, session_id: str, handoff: HandoffState) -> HandoffView | None:
+        desk = self.handoff_desk
+        if desk is None:
+            return None
+        feed = desk.feed(session_id, handoff.ticket) if handoff.ticket is not None else None
+        return HandoffView(handoff.active, handoff.status.value, feed)
+
+    def _said(
+        self, loaded: LoadedProgram, state: SessionState, event: Event, preempts: bool
+    ) -> Line | None:
+        """The person's side of the conversation an operator may read: their words (with
+        identifying details hidden), or the label they picked; a message that raised a risk
+        is not kept, only the categories it raised."""
+        conduct = self._conduct
+        if conduct is None or conduct.keeps_conversation <= 0:
+            return None
+        if isinstance(event, Text):
+            if preempts:
+                categories = ", ".join(dict.fromkeys(hit.category.value for hit in event.risks))
+                return ("risk", categories)
+            return ("person", clean_user_text(event.text).strip())
+        if isinstance(event, ChoicePicked):
+            label = picked_label(loaded, state, event.choice)
+            return ("person", label) if label is not None else None
+        return None
+
     def _count(self, session_id: str, event: Event, seconds: float, reply: Reply) -> None:
         assert self.metrics is not None
         kind = type(event).__name__.lower()
@@ -211,6 +354,25 @@ class Runtime:
         for item in reply.shown:
             if isinstance(item, ShownHandoff):
                 self.metrics.handoff("requested", item.reason)
+
+    async def engine_turn(
+        self, session_id: str, loaded: LoadedProgram, state: SessionState, event: Event
+    ) -> Turn:
+        """One step of the engine, with the actions it asks for fulfilled on the way."""
+        turn = step(loaded.program, state, event)
+        outputs = list(turn.outputs)
+        trace = list(turn.trace)
+        for _ in range(MAX_ACTIONS_PER_TURN):
+            request = _pending_action(turn)
+            if request is None:
+                break
+            result = await self.run_action(session_id, loaded, turn.state, request.action)
+            turn = step(loaded.program, turn.state, result)
+            outputs.extend(turn.outputs)
+            trace.extend(turn.trace)
+        else:
+            raise EngineError("too many actions in one turn")
+        return Turn(turn.state, tuple(outputs), tuple(trace))
 
     async def _turn(
         self,
@@ -220,51 +382,64 @@ class Runtime:
         kept: _Kept,
         event: Event,
         notice: Message | None = None,
+        said: Line | None = None,
     ) -> Reply:
         self._parking.pop(session_id, None)  # left by a turn that failed before it was saved
-        turn = step(loaded.program, state, event)
+        turn = await self.engine_turn(session_id, loaded, state, event)
         outputs = [notice, *turn.outputs] if notice is not None else list(turn.outputs)
-        trace = list(turn.trace)
-        for _ in range(MAX_ACTIONS_PER_TURN):
-            request = _pending_action(turn)
-            if request is None:
-                break
-            result = await self._run_action(session_id, loaded, turn.state, request.action)
-            turn = step(loaded.program, turn.state, result)
-            outputs.extend(turn.outputs)
-            trace.extend(turn.trace)
-        else:
-            raise EngineError("too many actions in one turn")
         erase = any(isinstance(output, End) and output.erase for output in outputs)
         parking = self._parking.pop(session_id, None)
+        shown = Renderer(loaded.catalog).outputs(
+            [o for o in outputs if not isinstance(o, ActionRequest)], turn.state.locale
+        )
+        record = kept.keeping(turn.state)
+        handled = None
+        conduct = self._conduct
+        if conduct is not None and not erase:
+            services_shown = any(
+                isinstance(o, ActionRequest) and o.action == "action_services" for o in outputs
+            )
+            handled = await conduct.requested(
+                session_id, loaded, turn.state, record, shown, services_shown
+            )
+            shown = handled.shown
+            conversation = conduct.remember(record.conversation, said, shown)
+            record = SessionRecord(turn.state, record.resume, handled.handoff, conversation)
         if erase:
             await self._store.delete(session_id)
             if kept.resume is not None:
                 await self._resume.forget(kept.resume)
+            if conduct is not None and kept.record is not None:
+                for effect in conduct.left(session_id, kept.record):
+                    await effect()
             final: SessionState | None = None
         elif parking is not None:
-            await self._park(session_id, turn.state, kept, parking)
+            await self._park(session_id, record, kept, parking)
             final = turn.state
         else:
-            await self._save(session_id, turn.state, kept)
+            await self._save(session_id, record, kept)
             final = turn.state
-        shown = Renderer(loaded.catalog).outputs(
-            [o for o in outputs if not isinstance(o, ActionRequest)], turn.state.locale
-        )
-        return Reply(tuple(shown), turn.state.locale, final, tuple(trace))
+        if handled is not None:
+            await handled.after_save()
+        view = self._view(session_id, record.handoff) if final is not None else None
+        return Reply(tuple(shown), turn.state.locale, final, turn.trace, view)
 
     async def _too_long(
         self, session_id: str, loaded: LoadedProgram, state: SessionState, kept: _Kept
     ) -> Reply:
         notice = Message(EngineKeys.TOO_LONG)
         turn = step(loaded.program, state, CommandGiven(CommandName.REPEAT))
-        await self._save(session_id, turn.state, kept)
+        record = kept.keeping(turn.state)
+        await self._save(session_id, record, kept)
         shown = Renderer(loaded.catalog).outputs([notice, *turn.outputs], turn.state.locale)
-        return Reply(tuple(shown), turn.state.locale, turn.state, turn.trace)
+        view = self._view(session_id, record.handoff)
+        return Reply(tuple(shown), turn.state.locale, turn.state, turn.trace, view)
 
-    async def _run_action(
+    async def run_action(
         self, session_id: str, loaded: LoadedProgram, state: SessionState, action: str
     ) -> ActionResult:
+        """Run one action for a session: the built-in ones here, the others through the
+        action runner (a failure becomes a failed result, logged by its type)."""
         if action == RESUME_ACTION:
             return await self._offer_phrase(session_id)
         if action == EVALUATION_ACTION:
@@ -275,10 +450,8 @@ class Runtime:
             log_event("action failed", action=action, error=type(error.__cause__ or error).__name__)
             return ActionResult(action, failed=True)
 
-    async def _save(
-        self, session_id: str, state: SessionState, kept: _Kept, resume: str | None = None
-    ) -> None:
-        data = SessionRecord(state, resume or kept.resume).encode()
+    async def _save(self, session_id: str, record: SessionRecord, kept: _Kept) -> None:
+        data = record.encode()
         try:
             await self._store.save(
                 session_id, data, kept.version, self.settings.session_ttl_seconds
@@ -325,10 +498,15 @@ class Runtime:
         return ActionResult(RESUME_ACTION, messages=(shown,))
 
     async def _park(
-        self, session_id: str, state: SessionState, kept: _Kept, key: PhraseKey
+        self, session_id: str, record: SessionRecord, kept: _Kept, key: PhraseKey
     ) -> None:
-        await self._resume.park(key, SessionRecord(state).encode())
-        await self._save(session_id, state, kept, key.name)
+        # The parked copy holds the conversation's state only: no handoff, no lines kept.
+        await self._resume.park(key, SessionRecord(record.state).encode())
+        await self._save(
+            session_id,
+            SessionRecord(record.state, key.name, record.handoff, record.conversation),
+            kept,
+        )
         if kept.resume is not None and kept.resume != key.name:
             await self._resume.forget(kept.resume)  # a new phrase replaces the one given before
 
@@ -360,11 +538,13 @@ class Runtime:
         if self.metrics is not None:
             self.metrics.resume("restored")
         restored = self._versions.get(parked.state.program_version, self._loaded)
+        current = kept.record or SessionRecord(parked.state)
+        back = replace(current, state=parked.state, resume=key.name)
         return await self._turn(
             session_id,
             restored,
             parked.state,
-            _Kept(kept.version, key.name),
+            _Kept(kept.version, back),
             repeat,
             Message(ResumeKeys.RESTORED),
         )
@@ -427,6 +607,9 @@ class Runtime:
             await self._store.delete(session_id)
             if record is not None and record.resume is not None:
                 await self._resume.forget(record.resume)
+            if record is not None and self._conduct is not None:
+                for effect in self._conduct.left(session_id, record):
+                    await effect()
         log_event("session erased", session=session_tag(session_id))
 
     async def plan_text(self, session_id: str, action: str = "action_plan_summary") -> str | None:
@@ -437,7 +620,7 @@ class Runtime:
         loaded = self._versions.get(state.program_version, self._loaded)
         if action not in loaded.program.actions:
             return None
-        result = await self._run_action(session_id, loaded, state, action)
+        result = await self.run_action(session_id, loaded, state, action)
         if result.failed:
             return None
         shown = Renderer(loaded.catalog).outputs(list(result.messages), state.locale)

@@ -1,14 +1,18 @@
 """The handoff state machine: pure, per session, idempotent.
 
     bot --asked--> waiting --claimed--> with_operator --closed--> bot
-                      |  \\--withdrawn (the person goes back)--> bot
-                      \\--ended (the person leaves)--> ended
+                     |  ^                   |   \\--transferred (to a colleague)--> with_operator
+                     |  \\--transferred (back to the queue)--/
+                     |--withdrawn (the person goes back)--> bot <--withdrawn (the person ends)--|
+                     \\--left (the person left or erased) --> ended
 
 ``advance(state, event, situation) -> Step`` returns the new state and what to do: tell the
-person something (a text key), open or update a ticket for the operators, give the
-fallback. Time and the operators' availability come in as data, so every rule here can be
-tested without a clock or a network. Duplicate and late events (a second claim, a close after
-a close, a webhook delivered twice) change nothing and are reported as such.
+person something (a text key, perhaps with choices), open or update a ticket for the
+operators, give the fallback, pass words on, hand the conversation back to the engine.
+Time and the operators' availability come in as data, so every rule here can be tested
+without a clock or a network. Duplicate and late events (a second claim, a close after a
+close, a webhook delivered twice, a message from an operator who does not hold the
+conversation) change nothing and are reported as such.
 """
 
 from __future__ import annotations
@@ -17,6 +21,23 @@ import enum
 from dataclasses import dataclass, replace
 
 from redirection_bot.dialogue.model import HandoffUrgency
+from redirection_bot.engine.state import Position
+
+SEEN_KEPT = 64
+"""Operator message keys remembered per conversation, so that a message delivered twice is
+passed on once."""
+
+_URGENCY_RANK = {
+    HandoffUrgency.LOW: 0,
+    HandoffUrgency.NORMAL: 1,
+    HandoffUrgency.HIGH: 2,
+    HandoffUrgency.IMMEDIATE: 3,
+}
+
+
+def urgency_rank(urgency: HandoffUrgency | None) -> int:
+    """Higher is more urgent (None counts as normal)."""
+    return _URGENCY_RANK[urgency or HandoffUrgency.NORMAL]
 
 
 class HandoffStatus(enum.StrEnum):
@@ -27,17 +48,71 @@ class HandoffStatus(enum.StrEnum):
 
 
 class HandoffKeys:
-    """Texts the handoff says to the person; every locale must have them."""
+    """Texts the handoff says to the person (``locales/handoff.<locale>.yml``)."""
 
     AVAILABLE_NOW = "handoff.available_now"
     QUEUE_POSITION = "handoff.queue_position"
+    """``%{position}``: the person's place in line."""
     NOBODY_AVAILABLE = "handoff.nobody_available"
     STILL_WAITING = "handoff.still_waiting"
-    FALLBACK = "handoff.fallback"
-    OPERATOR_JOINED = "handoff.operator_joined"
-    RETURNED_TO_BOT = "handoff.returned_to_bot"
     ALREADY_WAITING = "handoff.already_waiting"
+    FALLBACK = "handoff.fallback"
+    SAFETY_PLAN = "handoff.safety_plan"
+    KEEP_OR_GO = "handoff.keep_or_go"
+    KEPT_WAITING = "handoff.kept_waiting"
+    OPERATOR_JOINED = "handoff.operator_joined"
+    """``%{operator}``: how the operator is named to the person (a first name or a role)."""
+    ASK_TO_SHARE = "handoff.ask_to_share"
+    SHARED = "handoff.shared"
+    NOT_SHARED = "handoff.not_shared"
+    WITH_OPERATOR = "handoff.with_operator"
+    """Said when the person uses a command while a person has the conversation."""
+    TRANSFERRED = "handoff.transferred"
+    REQUEUED = "handoff.requeued"
+    OPERATOR_LEFT = "handoff.operator_left"
+    REQUEST_CLOSED = "handoff.request_closed"
     WITHDRAWN = "handoff.withdrawn"
+    ENDED_BY_PERSON = "handoff.ended_by_person"
+    FROM_OPERATOR = "handoff.from_operator"
+    """How a channel labels an operator's words (``%{operator}``)."""
+
+    @classmethod
+    def all(cls) -> tuple[str, ...]:
+        texts = tuple(value for name, value in vars(cls).items() if name.isupper())
+        return texts + tuple(choice.label_key for choice in HandoffChoice)
+
+
+class HandoffChoice(enum.StrEnum):
+    """Answers the handoff offers the person (choice ids ``handoff:<value>``)."""
+
+    SHARE = "share"
+    NO_SHARE = "no_share"
+    KEEP = "keep"
+    BACK = "back"
+    """Stop waiting and go back to the program."""
+    END = "end"
+    """End the chat with the operator and go back to the program."""
+
+    @property
+    def choice_id(self) -> str:
+        return CHOICE_PREFIX + self.value
+
+    @property
+    def label_key(self) -> str:
+        return f"handoff.choice_{self.value}"
+
+
+CHOICE_PREFIX = "handoff:"
+
+
+def choice_from_id(choice_id: str) -> HandoffChoice | None:
+    """The handoff answer a choice id stands for (None: not one of the handoff's)."""
+    if not choice_id.startswith(CHOICE_PREFIX):
+        return None
+    try:
+        return HandoffChoice(choice_id.removeprefix(CHOICE_PREFIX))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +145,26 @@ class HandoffState:
     reason: str | None = None
     urgency: HandoffUrgency | None = None
     flow: str | None = None
+    service: str | None = None
+    """The service whose operators the request went to."""
     requested_at: float | None = None
     operator: str | None = None
+    """How the operator is named to the person."""
+    operator_ref: str | None = None
+    """The operator's id in their channel: only they may write to the person or close."""
     last_notice_at: float | None = None
     fallback_given: bool = False
     risks: tuple[str, ...] = ()
+    shared: bool | None = None
+    """Whether the person agreed that the operator reads the conversation so far (None: not
+    asked yet)."""
+    seen: tuple[str, ...] = ()
+    """Keys of operator messages already passed on (the last ``SEEN_KEPT``)."""
+
+    @property
+    def active(self) -> bool:
+        """A person is awaited or has the conversation."""
+        return self.status in (HandoffStatus.WAITING, HandoffStatus.WITH_OPERATOR)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -83,28 +173,36 @@ class HandoffState:
             "reason": self.reason,
             "urgency": self.urgency.value if self.urgency else None,
             "flow": self.flow,
+            "service": self.service,
             "requested_at": self.requested_at,
             "operator": self.operator,
+            "operator_ref": self.operator_ref,
             "last_notice_at": self.last_notice_at,
             "fallback_given": self.fallback_given,
             "risks": list(self.risks),
+            "shared": self.shared,
+            "seen": list(self.seen),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> HandoffState:
         urgency = data.get("urgency")
-        risks = data.get("risks") or []
+        shared = data.get("shared")
         return cls(
             status=HandoffStatus(str(data.get("status", "bot"))),
             ticket=_optional_str(data.get("ticket")),
             reason=_optional_str(data.get("reason")),
             urgency=HandoffUrgency(str(urgency)) if urgency else None,
             flow=_optional_str(data.get("flow")),
+            service=_optional_str(data.get("service")),
             requested_at=_optional_float(data.get("requested_at")),
             operator=_optional_str(data.get("operator")),
+            operator_ref=_optional_str(data.get("operator_ref")),
             last_notice_at=_optional_float(data.get("last_notice_at")),
             fallback_given=bool(data.get("fallback_given", False)),
-            risks=tuple(str(r) for r in risks) if isinstance(risks, list) else (),
+            risks=_strings(data.get("risks")),
+            shared=shared if isinstance(shared, bool) else None,
+            seen=_strings(data.get("seen")),
         )
 
 
@@ -114,6 +212,10 @@ def _optional_str(value: object) -> str | None:
 
 def _optional_float(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    return tuple(str(item) for item in value) if isinstance(value, list) else ()
 
 
 # --- events ------------------------------------------------------------------------------------
@@ -127,6 +229,7 @@ class Asked:
     reason: str
     urgency: HandoffUrgency
     flow: str
+    service: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,18 +237,59 @@ class Claimed:
     ticket: str
     operator: str
     """How the operator is shown to the person (a first name or a role, never an account id)."""
+    operator_ref: str = ""
+    ask_to_share: bool = False
+    """Ask the person whether the operator may read the conversation so far."""
 
 
 @dataclass(frozen=True, slots=True)
 class Closed:
-    """The operator closed; the bot resumes (where the operator chose, or where the person was)."""
+    """An operator closed; the bot resumes at ``resume_at`` or where the person was."""
 
     ticket: str
+    operator_ref: str = ""
+    resume_at: Position | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transferred:
+    """The operator passed the conversation to a colleague (``to``), or back to the queue."""
+
+    ticket: str
+    operator_ref: str
+    to: str | None = None
+    to_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorSaid:
+    """The operator wrote to the person; ``key`` identifies the message (for duplicates)."""
+
+    ticket: str
+    operator_ref: str
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class PersonSaid:
+    """The person wrote while an operator has the conversation."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """The person answered whether the operator may read the conversation so far."""
+
+    agreed: bool
 
 
 @dataclass(frozen=True, slots=True)
 class Withdrawn:
-    """The person chose to go back to the program instead of waiting."""
+    """The person chose to go back to the program (instead of waiting, or ending the chat)."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeepWaiting:
+    """The person chose to keep waiting after the fallback."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +309,20 @@ class RiskSeen:
     category: str
 
 
-HandoffEvent = Asked | Claimed | Closed | Withdrawn | Left | Tick | RiskSeen
+HandoffEvent = (
+    Asked
+    | Claimed
+    | Closed
+    | Transferred
+    | OperatorSaid
+    | PersonSaid
+    | Shared
+    | Withdrawn
+    | KeepWaiting
+    | Left
+    | Tick
+    | RiskSeen
+)
 
 
 # --- outputs -----------------------------------------------------------------------------------
@@ -174,7 +331,8 @@ HandoffEvent = Asked | Claimed | Closed | Withdrawn | Left | Tick | RiskSeen
 @dataclass(frozen=True, slots=True)
 class TellPerson:
     key: str
-    params: tuple[tuple[str, int], ...] = ()
+    params: tuple[tuple[str, str | int], ...] = ()
+    choices: tuple[HandoffChoice, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +344,8 @@ class OpenTicket:
 class UpdateTicket:
     ticket: str
     what: str
-    """``claimed``, ``closed``, ``withdrawn``, ``left``, ``risk``."""
+    """``claimed``, ``closed``, ``withdrawn``, ``ended``, ``left``, ``risk``, ``escalated``,
+    ``transferred``, ``requeued``, ``fallback``, ``shared``, ``not_shared``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,23 +355,59 @@ class GiveFallback:
 
 @dataclass(frozen=True, slots=True)
 class ResumeBot:
-    """Hand the conversation back to the engine."""
+    """Hand the conversation back to the engine (at ``resume_at``, or where it was)."""
+
+    resume_at: Position | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardToPerson:
+    """Pass the operator's words on to the person."""
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardToOperator:
+    """Pass the person's words on to the operator (and nowhere else)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShareConversation:
+    """Show the operator the conversation so far (the person agreed)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Duplicate:
-    """The event changed nothing (late, repeated or for another ticket); log it as such."""
+    """The event changed nothing; log it as such. ``why``: ``late`` (repeated, late, for
+    another ticket) or ``not_yours`` (an operator acting on a conversation a colleague has)."""
 
     event: str
+    why: str = "late"
 
 
-HandoffOutput = TellPerson | OpenTicket | UpdateTicket | GiveFallback | ResumeBot | Duplicate
+HandoffOutput = (
+    TellPerson
+    | OpenTicket
+    | UpdateTicket
+    | GiveFallback
+    | ResumeBot
+    | ForwardToPerson
+    | ForwardToOperator
+    | ShareConversation
+    | Duplicate
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
     state: HandoffState
     outputs: tuple[HandoffOutput, ...]
+
+    @property
+    def changed(self) -> bool:
+        return not any(isinstance(output, Duplicate) for output in self.outputs)
+
+
+_END = (HandoffChoice.END,)
 
 
 def advance(
@@ -222,101 +417,218 @@ def advance(
     settings: HandoffSettings = HandoffSettings(),
 ) -> Step:
     """Apply one event."""
-    status = state.status
-    now = situation.now
     if isinstance(event, Asked):
-        if status in (HandoffStatus.WAITING, HandoffStatus.WITH_OPERATOR):
-            return Step(state, (TellPerson(HandoffKeys.ALREADY_WAITING), Duplicate("asked")))
-        waiting = HandoffState(
-            status=HandoffStatus.WAITING,
-            ticket=event.ticket,
-            reason=event.reason,
-            urgency=event.urgency,
-            flow=event.flow,
-            requested_at=now,
-            last_notice_at=now,
-            risks=state.risks if status is HandoffStatus.BOT else (),
-        )
-        if situation.available:
-            tell = TellPerson(HandoffKeys.AVAILABLE_NOW)
-            if situation.queue_position > 1:
-                tell = TellPerson(
-                    HandoffKeys.QUEUE_POSITION, (("position", situation.queue_position),)
-                )
-            return Step(waiting, (OpenTicket(event.ticket), tell))
-        fallback = replace(waiting, fallback_given=True)
-        return Step(
-            fallback,
-            (OpenTicket(event.ticket), TellPerson(HandoffKeys.NOBODY_AVAILABLE), GiveFallback()),
-        )
+        return _asked(state, event, situation)
     if isinstance(event, Claimed):
-        if status is not HandoffStatus.WAITING or event.ticket != state.ticket:
-            return Step(state, (Duplicate("claimed"),))
-        claimed = replace(state, status=HandoffStatus.WITH_OPERATOR, operator=event.operator)
-        return Step(
-            claimed,
-            (UpdateTicket(event.ticket, "claimed"), TellPerson(HandoffKeys.OPERATOR_JOINED)),
-        )
+        return _claimed(state, event)
     if isinstance(event, Closed):
-        if (
-            status not in (HandoffStatus.WAITING, HandoffStatus.WITH_OPERATOR)
-            or event.ticket != state.ticket
-        ):
-            return Step(state, (Duplicate("closed"),))
-        return Step(
-            HandoffState(risks=state.risks),
-            (
-                UpdateTicket(event.ticket, "closed"),
-                TellPerson(HandoffKeys.RETURNED_TO_BOT),
-                ResumeBot(),
-            ),
-        )
+        return _closed(state, event)
+    if isinstance(event, Transferred):
+        return _transferred(state, event, situation)
+    if isinstance(event, OperatorSaid):
+        if not _holds(state, event.ticket):
+            return _same(state, "operator_said")
+        if event.operator_ref != state.operator_ref:
+            return _same(state, "operator_said", "not_yours")
+        if event.key in state.seen:
+            return _same(state, "operator_said")
+        seen = (*state.seen, event.key)[-SEEN_KEPT:]
+        return Step(replace(state, seen=seen), (ForwardToPerson(),))
+    if isinstance(event, PersonSaid):
+        if state.status is not HandoffStatus.WITH_OPERATOR:
+            return _same(state, "person_said")
+        return Step(state, (ForwardToOperator(),))
+    if isinstance(event, Shared):
+        return _shared(state, event)
     if isinstance(event, Withdrawn):
-        if status is not HandoffStatus.WAITING or state.ticket is None:
-            return Step(state, (Duplicate("withdrawn"),))
-        return Step(
-            HandoffState(risks=state.risks),
-            (
-                UpdateTicket(state.ticket, "withdrawn"),
-                TellPerson(HandoffKeys.WITHDRAWN),
-                ResumeBot(),
-            ),
-        )
+        return _withdrawn(state)
+    if isinstance(event, KeepWaiting):
+        if state.status is not HandoffStatus.WAITING:
+            return _same(state, "keep_waiting")
+        kept = replace(state, last_notice_at=situation.now)
+        return Step(kept, (TellPerson(HandoffKeys.KEPT_WAITING),))
     if isinstance(event, Left):
-        if (
-            status not in (HandoffStatus.WAITING, HandoffStatus.WITH_OPERATOR)
-            or state.ticket is None
-        ):
+        if not state.active or state.ticket is None:
             return Step(replace(state, status=HandoffStatus.ENDED), ())
         return Step(HandoffState(status=HandoffStatus.ENDED), (UpdateTicket(state.ticket, "left"),))
     if isinstance(event, RiskSeen):
-        risks = state.risks if event.category in state.risks else (*state.risks, event.category)
+        if event.category in state.risks:
+            return Step(state, ())
+        risks = (*state.risks, event.category)
         outputs: tuple[HandoffOutput, ...] = ()
-        if (
-            status in (HandoffStatus.WAITING, HandoffStatus.WITH_OPERATOR)
-            and state.ticket is not None
-        ):
+        if state.active and state.ticket is not None:
             outputs = (UpdateTicket(state.ticket, "risk"),)
         return Step(replace(state, risks=risks), outputs)
     return _tick(state, situation, settings)
 
 
+def _same(state: HandoffState, event: str, why: str = "late") -> Step:
+    return Step(state, (Duplicate(event, why),))
+
+
+def _holds(state: HandoffState, ticket: str) -> bool:
+    return state.status is HandoffStatus.WITH_OPERATOR and ticket == state.ticket
+
+
+def _asked(state: HandoffState, event: Asked, situation: Situation) -> Step:
+    if state.status is HandoffStatus.WITH_OPERATOR:
+        return _same(state, "asked")
+    if state.status is HandoffStatus.WAITING and state.ticket is not None:
+        told = TellPerson(HandoffKeys.ALREADY_WAITING)
+        if urgency_rank(event.urgency) > urgency_rank(state.urgency):
+            raised = replace(state, urgency=event.urgency, reason=event.reason)
+            return Step(raised, (UpdateTicket(state.ticket, "escalated"), told))
+        return Step(state, (told, Duplicate("asked")))
+    now = situation.now
+    waiting = HandoffState(
+        status=HandoffStatus.WAITING,
+        ticket=event.ticket,
+        reason=event.reason,
+        urgency=event.urgency,
+        flow=event.flow,
+        service=event.service,
+        requested_at=now,
+        last_notice_at=now,
+        risks=state.risks if state.status is HandoffStatus.BOT else (),
+    )
+    if situation.available:
+        tell = TellPerson(HandoffKeys.AVAILABLE_NOW)
+        if situation.queue_position > 1:
+            tell = TellPerson(HandoffKeys.QUEUE_POSITION, (("position", situation.queue_position),))
+        return Step(waiting, (OpenTicket(event.ticket), tell))
+    return Step(
+        replace(waiting, fallback_given=True),
+        (
+            OpenTicket(event.ticket),
+            TellPerson(HandoffKeys.NOBODY_AVAILABLE),
+            GiveFallback(),
+            TellPerson(HandoffKeys.KEEP_OR_GO, choices=(HandoffChoice.KEEP, HandoffChoice.BACK)),
+        ),
+    )
+
+
+def _claimed(state: HandoffState, event: Claimed) -> Step:
+    if state.status is not HandoffStatus.WAITING or event.ticket != state.ticket:
+        taken = state.status is HandoffStatus.WITH_OPERATOR and event.ticket == state.ticket
+        mine = taken and event.operator_ref == state.operator_ref
+        return _same(state, "claimed", "not_yours" if taken and not mine else "late")
+    claimed = replace(
+        state,
+        status=HandoffStatus.WITH_OPERATOR,
+        operator=event.operator,
+        operator_ref=event.operator_ref,
+    )
+    joined = TellPerson(HandoffKeys.OPERATOR_JOINED, (("operator", event.operator),))
+    if event.ask_to_share and state.shared is None:
+        ask = TellPerson(
+            HandoffKeys.ASK_TO_SHARE,
+            choices=(HandoffChoice.SHARE, HandoffChoice.NO_SHARE, HandoffChoice.END),
+        )
+        return Step(claimed, (UpdateTicket(event.ticket, "claimed"), joined, ask))
+    joined = replace(joined, choices=_END)
+    return Step(claimed, (UpdateTicket(event.ticket, "claimed"), joined))
+
+
+def _shared(state: HandoffState, event: Shared) -> Step:
+    if state.status is not HandoffStatus.WITH_OPERATOR or state.shared is not None:
+        return _same(state, "shared")
+    assert state.ticket is not None
+    answered = replace(state, shared=event.agreed)
+    if event.agreed:
+        return Step(
+            answered,
+            (
+                ShareConversation(),
+                UpdateTicket(state.ticket, "shared"),
+                TellPerson(HandoffKeys.SHARED, choices=_END),
+            ),
+        )
+    return Step(
+        answered,
+        (
+            UpdateTicket(state.ticket, "not_shared"),
+            TellPerson(HandoffKeys.NOT_SHARED, choices=_END),
+        ),
+    )
+
+
+def _closed(state: HandoffState, event: Closed) -> Step:
+    if not state.active or event.ticket != state.ticket:
+        return _same(state, "closed")
+    if state.status is HandoffStatus.WITH_OPERATOR and event.operator_ref != state.operator_ref:
+        return _same(state, "closed", "not_yours")
+    told = (
+        HandoffKeys.OPERATOR_LEFT
+        if state.status is HandoffStatus.WITH_OPERATOR
+        else HandoffKeys.REQUEST_CLOSED
+    )
+    return Step(
+        HandoffState(risks=state.risks),
+        (UpdateTicket(event.ticket, "closed"), TellPerson(told), ResumeBot(event.resume_at)),
+    )
+
+
+def _transferred(state: HandoffState, event: Transferred, situation: Situation) -> Step:
+    if not _holds(state, event.ticket):
+        return _same(state, "transferred")
+    if event.operator_ref != state.operator_ref:
+        return _same(state, "transferred", "not_yours")
+    if event.to is not None and event.to_ref is not None:
+        if event.to_ref == state.operator_ref:
+            return _same(state, "transferred")
+        moved = replace(state, operator=event.to, operator_ref=event.to_ref)
+        told = TellPerson(HandoffKeys.TRANSFERRED, (("operator", event.to),), _END)
+        return Step(moved, (UpdateTicket(event.ticket, "transferred"), told))
+    now = situation.now
+    queued = replace(
+        state,
+        status=HandoffStatus.WAITING,
+        operator=None,
+        operator_ref=None,
+        requested_at=now,
+        last_notice_at=now,
+    )
+    told = TellPerson(HandoffKeys.REQUEUED, choices=(HandoffChoice.KEEP, HandoffChoice.BACK))
+    return Step(queued, (UpdateTicket(event.ticket, "requeued"), told))
+
+
+def _withdrawn(state: HandoffState) -> Step:
+    if not state.active or state.ticket is None:
+        return _same(state, "withdrawn")
+    with_operator = state.status is HandoffStatus.WITH_OPERATOR
+    return Step(
+        HandoffState(risks=state.risks),
+        (
+            UpdateTicket(state.ticket, "ended" if with_operator else "withdrawn"),
+            TellPerson(HandoffKeys.ENDED_BY_PERSON if with_operator else HandoffKeys.WITHDRAWN),
+            ResumeBot(),
+        ),
+    )
+
+
 def _tick(state: HandoffState, situation: Situation, settings: HandoffSettings) -> Step:
-    requested = state.requested_at
-    if state.status is not HandoffStatus.WAITING or requested is None:
+    requested, ticket = state.requested_at, state.ticket
+    if state.status is not HandoffStatus.WAITING or requested is None or ticket is None:
         return Step(state, ())
     now = situation.now
-    outputs: list[HandoffOutput] = []
     if not state.fallback_given and now - requested >= settings.claim_timeout_seconds:
         state = replace(state, fallback_given=True, last_notice_at=now)
-        return Step(state, (TellPerson(HandoffKeys.FALLBACK), GiveFallback()))
+        return Step(
+            state,
+            (
+                UpdateTicket(ticket, "fallback"),
+                TellPerson(HandoffKeys.FALLBACK),
+                GiveFallback(),
+                TellPerson(
+                    HandoffKeys.KEEP_OR_GO, choices=(HandoffChoice.KEEP, HandoffChoice.BACK)
+                ),
+            ),
+        )
     last = state.last_notice_at if state.last_notice_at is not None else requested
-    if now - last >= settings.notice_interval_seconds:
-        if situation.available:
-            outputs.append(
-                TellPerson(HandoffKeys.QUEUE_POSITION, (("position", situation.queue_position),))
-            )
-        else:
-            outputs.append(TellPerson(HandoffKeys.STILL_WAITING))
-        state = replace(state, last_notice_at=now)
-    return Step(state, tuple(outputs))
+    if now - last < settings.notice_interval_seconds:
+        return Step(state, ())
+    if situation.available:
+        tell = TellPerson(HandoffKeys.QUEUE_POSITION, (("position", situation.queue_position),))
+    else:
+        tell = TellPerson(HandoffKeys.STILL_WAITING)
+    return Step(replace(state, last_notice_at=now), (tell,))

@@ -15,6 +15,7 @@ from redirection_bot.evaluation import EvaluationCounts, MemoryCounts, SqliteCou
 from redirection_bot.store import SessionStore
 from redirection_bot.store.encrypted import encrypted
 from redirection_bot.store.memory import MemoryStore
+from redirection_bot.store.relay import EncryptedRelay, MemoryRelay, Relay
 
 if TYPE_CHECKING:
     from redirection_bot.config import StoreSettings
@@ -39,6 +40,19 @@ def open_store(settings: StoreSettings) -> SessionStore:
     else:
         inner = _redis_store(settings)
     return encrypted(inner, keyring)
+
+
+def open_relay(settings: StoreSettings) -> Relay:
+    """The relay between instances for handoff conversations: Redis streams, sealed with the
+    store's keys, beside a Redis store; in this process otherwise (one instance)."""
+    if settings.backend != "redis":
+        return MemoryRelay()
+    try:
+        from redirection_bot.store.redis import RedisRelay  # noqa: PLC0415
+    except ImportError as error:
+        raise ConfigError(_REDIS_MISSING) from error
+    keyring = Keyring([parse_key(key, f"store.keys[{n}]") for n, key in enumerate(settings.keys)])
+    return EncryptedRelay(RedisRelay.from_url(settings.url, prefix=settings.prefix), keyring)
 
 
 def open_counts(settings: StoreSettings) -> EvaluationCounts:

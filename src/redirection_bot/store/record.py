@@ -1,8 +1,13 @@
-"""What the runtime keeps for a session: its state, and the name of its phrase copy if any.
+"""What the runtime keeps for a session: its state, the name of its phrase copy if any, and,
+when a helpline is connected, its handoff and the last lines of the conversation.
 
 Stored as compact JSON (then sealed by ``EncryptedStore``). ``resume`` is the name of the
 copy parked under the person's resume phrase: with it the runtime can erase that copy when
-the person erases their conversation, but it cannot read it.
+the person erases their conversation, but it cannot read it. ``conversation`` holds the last
+lines shown and said (``handoff.conversation_lines``, 20 by default; none without a
+helpline), so that an operator can read how the person got here if the person agrees; it
+goes with the session when the session is erased or expires, and is never parked under a
+resume phrase.
 """
 
 from __future__ import annotations
@@ -12,17 +17,30 @@ from dataclasses import dataclass
 
 from redirection_bot.engine import SessionState
 from redirection_bot.errors import EngineError
+from redirection_bot.handoff.machine import HandoffState
+
+Line = tuple[str, str]
+"""One line of the conversation: ``(who, text)``, who being ``program``, ``person`` or
+``risk`` (a message that raised a risk, not kept; the text names the categories)."""
+
+_NO_HANDOFF = HandoffState()
 
 
 @dataclass(frozen=True, slots=True)
 class SessionRecord:
     state: SessionState
     resume: str | None = None
+    handoff: HandoffState = _NO_HANDOFF
+    conversation: tuple[Line, ...] = ()
 
     def encode(self) -> bytes:
         body: dict[str, object] = {"state": self.state.to_json()}
         if self.resume is not None:
             body["resume"] = self.resume
+        if self.handoff != _NO_HANDOFF:
+            body["handoff"] = self.handoff.to_json()
+        if self.conversation:
+            body["conversation"] = [list(line) for line in self.conversation]
         return json.dumps(body, separators=(",", ":")).encode()
 
     @classmethod
@@ -37,6 +55,16 @@ class SessionRecord:
         if "state" not in body:
             return cls(SessionState.from_json(body))
         resume = body.get("resume")
-        return cls(
-            SessionState.from_json(body["state"]), resume if isinstance(resume, str) else None
-        )
+        try:
+            handoff = body.get("handoff")
+            conversation = tuple(
+                (str(who), str(text)) for who, text in body.get("conversation") or ()
+            )
+            return cls(
+                SessionState.from_json(body["state"]),
+                resume if isinstance(resume, str) else None,
+                HandoffState.from_json(handoff) if isinstance(handoff, dict) else _NO_HANDOFF,
+                conversation,
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise EngineError(f"session record is damaged: {error!r}") from error

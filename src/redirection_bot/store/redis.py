@@ -188,6 +188,14 @@ class RedisRelay:
         self.ttl_ms = max(1, round(ttl_seconds * 1000))
         self.block_ms = block_ms
 
+    @classmethod
+    def from_url(cls, url: str, prefix: str = DEFAULT_PREFIX, block_ms: int = 5000) -> RedisRelay:
+        # A read blocks for up to ``block_ms``: the socket waits a little longer than that.
+        client = Redis.from_url(
+            url, socket_connect_timeout=2, socket_timeout=block_ms / 1000 + 5
+        )
+        return cls(client, prefix, block_ms=block_ms)
+
     def _key(self, topic: str) -> str:
         return f"{self.prefix}r:{topic}"
 

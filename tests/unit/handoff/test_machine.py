@@ -4,24 +4,34 @@ time, and duplicate or late events that change nothing."""
 from __future__ import annotations
 
 from redirection_bot.dialogue.model import HandoffUrgency
+from redirection_bot.engine.state import Position
 from redirection_bot.handoff.machine import (
     Asked,
     Claimed,
     Closed,
     Duplicate,
+    ForwardToOperator,
+    ForwardToPerson,
     GiveFallback,
+    HandoffChoice,
     HandoffKeys,
     HandoffSettings,
     HandoffState,
     HandoffStatus,
+    KeepWaiting,
     Left,
     OpenTicket,
+    OperatorSaid,
+    PersonSaid,
     ResumeBot,
     RiskSeen,
+    ShareConversation,
+    Shared,
     Situation,
     Step,
     TellPerson,
     Tick,
+    Transferred,
     UpdateTicket,
     Withdrawn,
     advance,
@@ -55,8 +65,11 @@ def test_the_person_is_told_their_place_in_line() -> None:
 
 def test_nobody_on_duty_gives_the_fallback_at_once() -> None:
     step = advance(HandoffState(), ASK, NOBODY)
-    assert told(step) == [HandoffKeys.NOBODY_AVAILABLE]
-    assert GiveFallback() in step.outputs
+    assert told(step) == [HandoffKeys.NOBODY_AVAILABLE, HandoffKeys.KEEP_OR_GO]
+    assert step.outputs.index(GiveFallback()) == 2  # after "nobody is available", before the choice
+    keep_or_go = step.outputs[-1]
+    assert isinstance(keep_or_go, TellPerson)
+    assert keep_or_go.choices == (HandoffChoice.KEEP, HandoffChoice.BACK)
     assert step.state.status is HandoffStatus.WAITING  # they may still wait
     assert step.state.fallback_given
 
@@ -75,7 +88,8 @@ def test_the_wait_is_never_silent_and_the_fallback_comes_on_time() -> None:
     again = advance(notice.state, Tick(), at(250), SETTINGS)
     assert told(again) == [HandoffKeys.QUEUE_POSITION]
     fallback = advance(again.state, Tick(), at(300), SETTINGS)
-    assert told(fallback) == [HandoffKeys.FALLBACK]
+    assert told(fallback) == [HandoffKeys.FALLBACK, HandoffKeys.KEEP_OR_GO]
+    assert UpdateTicket("t1", "fallback") in fallback.outputs
     assert GiveFallback() in fallback.outputs
     after = advance(fallback.state, Tick(), at(430), SETTINGS)
     assert GiveFallback() not in after.outputs and told(after)
@@ -131,3 +145,118 @@ def test_risks_seen_during_the_wait_reach_the_ticket() -> None:
 def test_state_round_trips_through_json() -> None:
     state = advance(advance(HandoffState(), ASK, ON_DUTY).state, RiskSeen("suicide"), at(1)).state
     assert HandoffState.from_json(state.to_json()) == state
+
+
+def claimed_by_anna(ask_to_share: bool = False) -> HandoffState:
+    state = advance(HandoffState(), ASK, ON_DUTY).state
+    return advance(state, Claimed("t1", "Anna", "@anna", ask_to_share), at(10)).state
+
+
+def test_the_operator_is_named_and_the_person_can_always_end_the_chat() -> None:
+    state = advance(HandoffState(), ASK, ON_DUTY).state
+    step = advance(state, Claimed("t1", "Anna", "@anna"), at(10))
+    joined = step.outputs[-1]
+    assert isinstance(joined, TellPerson) and joined.key == HandoffKeys.OPERATOR_JOINED
+    assert joined.params == (("operator", "Anna"),)
+    assert joined.choices == (HandoffChoice.END,)
+    assert step.state.operator_ref == "@anna"
+
+
+def test_the_conversation_so_far_is_shared_only_when_the_person_agrees() -> None:
+    state = advance(HandoffState(), ASK, ON_DUTY).state
+    step = advance(state, Claimed("t1", "Anna", "@anna", ask_to_share=True), at(10))
+    assert told(step) == [HandoffKeys.OPERATOR_JOINED, HandoffKeys.ASK_TO_SHARE]
+    assert ShareConversation() not in step.outputs
+    declined = advance(step.state, Shared(agreed=False), at(11))
+    assert ShareConversation() not in declined.outputs
+    assert UpdateTicket("t1", "not_shared") in declined.outputs
+    assert declined.state.shared is False
+    # Asked once: a later "yes" (an old button) changes nothing.
+    late = advance(declined.state, Shared(agreed=True), at(12))
+    assert late.outputs == (Duplicate("shared"),)
+    agreed = advance(step.state, Shared(agreed=True), at(11))
+    assert agreed.outputs[0] == ShareConversation()
+    assert told(agreed) == [HandoffKeys.SHARED]
+
+
+def test_only_the_operator_who_claimed_reaches_the_person_and_each_message_once() -> None:
+    state = claimed_by_anna()
+    first = advance(state, OperatorSaid("t1", "@anna", "m1"), at(20))
+    assert first.outputs == (ForwardToPerson(),)
+    again = advance(first.state, OperatorSaid("t1", "@anna", "m1"), at(21))
+    assert again.outputs == (Duplicate("operator_said"),)
+    colleague = advance(first.state, OperatorSaid("t1", "@ben", "m2"), at(22))
+    assert colleague.outputs == (Duplicate("operator_said", "not_yours"),)
+    other_ticket = advance(first.state, OperatorSaid("t0", "@anna", "m3"), at(23))
+    assert other_ticket.outputs == (Duplicate("operator_said"),)
+    waiting = advance(HandoffState(), ASK, ON_DUTY).state
+    assert advance(waiting, OperatorSaid("t1", "@anna", "m4"), at(24)).outputs == (
+        Duplicate("operator_said"),
+    )
+
+
+def test_the_persons_words_go_to_the_operator_only_while_they_have_the_conversation() -> None:
+    assert advance(claimed_by_anna(), PersonSaid(), at(30)).outputs == (ForwardToOperator(),)
+    waiting = advance(HandoffState(), ASK, ON_DUTY).state
+    assert advance(waiting, PersonSaid(), at(30)).outputs == (Duplicate("person_said"),)
+
+
+def test_a_colleague_cannot_close_but_the_operator_can_return_to_a_chosen_place() -> None:
+    state = claimed_by_anna()
+    assert advance(state, Closed("t1", "@ben"), at(40)).outputs == (
+        Duplicate("closed", "not_yours"),
+    )
+    place = Position("coping", "intro")
+    closed = advance(state, Closed("t1", "@anna", place), at(41))
+    assert closed.state.status is HandoffStatus.BOT
+    assert told(closed) == [HandoffKeys.OPERATOR_LEFT]
+    assert closed.outputs[-1] == ResumeBot(place)
+
+
+def test_transfer_to_a_colleague_or_back_to_the_queue() -> None:
+    state = claimed_by_anna()
+    moved = advance(state, Transferred("t1", "@anna", "Ben", "@ben"), at(50))
+    assert moved.state.operator_ref == "@ben" and moved.state.operator == "Ben"
+    assert UpdateTicket("t1", "transferred") in moved.outputs
+    assert told(moved) == [HandoffKeys.TRANSFERRED]
+    # Anna no longer holds it: her messages and her close are refused.
+    assert advance(moved.state, OperatorSaid("t1", "@anna", "m9"), at(51)).outputs == (
+        Duplicate("operator_said", "not_yours"),
+    )
+    queued = advance(moved.state, Transferred("t1", "@ben"), at(60))
+    assert queued.state.status is HandoffStatus.WAITING and queued.state.operator is None
+    assert queued.state.requested_at == 60  # the claim time runs again
+    assert told(queued) == [HandoffKeys.REQUEUED]
+    reclaimed = advance(queued.state, Claimed("t1", "Cleo", "@cleo"), at(61))
+    assert reclaimed.state.status is HandoffStatus.WITH_OPERATOR
+
+
+def test_a_more_urgent_request_while_waiting_raises_the_ticket() -> None:
+    state = advance(HandoffState(), Asked("t1", "asked", HandoffUrgency.NORMAL, "support"), ON_DUTY)
+    urgent = advance(state.state, ASK, at(5))
+    assert urgent.state.urgency is HandoffUrgency.IMMEDIATE and urgent.state.ticket == "t1"
+    assert UpdateTicket("t1", "escalated") in urgent.outputs
+    calmer = advance(urgent.state, Asked("t2", "asked", HandoffUrgency.NORMAL, "x"), at(6))
+    assert calmer.state == urgent.state and Duplicate("asked") in calmer.outputs
+
+
+def test_the_person_can_end_the_chat_with_the_operator() -> None:
+    step = advance(claimed_by_anna(), Withdrawn(), at(70))
+    assert step.state.status is HandoffStatus.BOT
+    assert UpdateTicket("t1", "ended") in step.outputs
+    assert told(step) == [HandoffKeys.ENDED_BY_PERSON] and ResumeBot() in step.outputs
+    assert advance(step.state, Withdrawn(), at(71)).outputs == (Duplicate("withdrawn"),)
+
+
+def test_keeping_waiting_resets_the_quiet_time() -> None:
+    state = advance(HandoffState(), ASK, NOBODY).state
+    kept = advance(state, KeepWaiting(), at(100, NOBODY))
+    assert told(kept) == [HandoffKeys.KEPT_WAITING] and kept.state.last_notice_at == 100
+    assert advance(kept.state, Tick(), at(150, NOBODY), SETTINGS).outputs == ()
+    assert advance(claimed_by_anna(), KeepWaiting(), at(1)).outputs == (Duplicate("keep_waiting"),)
+
+
+def test_every_key_and_choice_label_is_listed() -> None:
+    keys = HandoffKeys.all()
+    assert "handoff.choice_end" in keys and HandoffKeys.SAFETY_PLAN in keys
+    assert len(keys) == len(set(keys))

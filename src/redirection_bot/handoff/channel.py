@@ -1,0 +1,69 @@
+"""Operator channels: how a helpline's people receive handoffs, as plug-ins.
+
+An operator channel is a class registered in the ``redirection_bot.operator_channels``
+entry-point group (``matrix``: a Matrix room; ``webhook``: a signed webhook for existing
+helpline platforms). Like a connector it receives everything in a context and reaches for
+nothing global: the service it serves (its name, options and hours), the ``ServiceDesk`` it
+acts through, and a stop signal. It reads the desk events of its service
+(``desk.events(after)``, in order, replayable after a restart from the cursor it saved with
+``desk.memory``) and turns what operators do into calls on the desk: claim, write, close,
+transfer, on duty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from redirection_bot.errors import ConfigError
+from redirection_bot.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from redirection_bot.handoff.desk import ServiceDesk
+
+CHANNELS_GROUP = "redirection_bot.operator_channels"
+
+
+@dataclass(slots=True)
+class ChannelContext:
+    """What an operator channel is given: its service's desk, its options, a stop signal."""
+
+    desk: ServiceDesk
+    options: Mapping[str, Any] = field(default_factory=dict)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class OperatorChannel(Protocol):
+    """A helpline's channel: created with its context, runs until ``stop`` is set."""
+
+    name: ClassVar[str]
+
+    def __init__(self, context: ChannelContext) -> None: ...
+
+    async def run(self) -> int:
+        """Serve until stopped; return a process exit status."""
+        ...
+
+
+def available_channels() -> dict[str, importlib.metadata.EntryPoint]:
+    """Installed operator channels by name (imports nothing)."""
+    return {ep.name: ep for ep in importlib.metadata.entry_points(group=CHANNELS_GROUP)}
+
+
+def load_channel(name: str) -> type[OperatorChannel]:
+    """The operator channel class registered under ``name``."""
+    found = available_channels()
+    entry_point = found.get(name)
+    if entry_point is None:
+        raise ConfigError(
+            f"no operator channel called {name!r}{did_you_mean(name, found)}; "
+            f"installed: {', '.join(sorted(found))}"
+        )
+    try:
+        loaded: type[OperatorChannel] = entry_point.load()
+    except ImportError as error:
+        raise ConfigError(f"the operator channel {name!r} cannot be imported: {error}") from error
+    return loaded

@@ -1,0 +1,590 @@
+"""The runtime's side of a handoff: what one session's handoff does in one go.
+
+The runtime calls ``HandoffConduct`` with the session it has locked and read: after an
+engine turn that asked for a person (``requested``), for the person's own event while a
+handoff is on (``person``), and for an operator's act or the passing of time (``apply``).
+Each answers with a ``Handled``: the session's new state and handoff, what to show the
+person, and what to do once the session is saved (tell the operators, change the desk's
+queue, push to the person's channel). Saving first means an operator acting on another
+instance always finds the session as the person left it.
+
+While an operator has the conversation the bot is silent: the person's words go to the
+operator only, screened (the risks found annotate them) and with identifying details
+already hidden by the runtime; commands other than "leave now" get one short reminder that
+a person is here, and the engine is not stepped. When the handoff ends (the operator
+closes, or the person goes back) the engine resumes, where the person was or where the
+operator chose, with its own "you are back with the program" message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Protocol
+
+from redirection_bot.dialogue.model import CommandName, HandoffUrgency, SlotType
+from redirection_bot.engine import (
+    ActionResult,
+    ChoicePicked,
+    CommandGiven,
+    EngineKeys,
+    Event,
+    HandoffEnded,
+    Message,
+    SessionState,
+    Text,
+    Turn,
+    Waiting,
+)
+from redirection_bot.handoff.machine import (
+    Asked,
+    Claimed,
+    Duplicate,
+    ForwardToOperator,
+    ForwardToPerson,
+    GiveFallback,
+    HandoffChoice,
+    HandoffEvent,
+    HandoffKeys,
+    HandoffState,
+    HandoffStatus,
+    KeepWaiting,
+    OpenTicket,
+    PersonSaid,
+    ResumeBot,
+    RiskSeen,
+    ShareConversation,
+    Shared,
+    Situation,
+    Step,
+    TellPerson,
+    UpdateTicket,
+    Withdrawn,
+    advance,
+    choice_from_id,
+)
+from redirection_bot.handoff.wire import (
+    ConversationShared,
+    DeskEvent,
+    PersonWrote,
+    Push,
+    TicketChanged,
+    TicketOpened,
+)
+from redirection_bot.errors import ConfigError
+from redirection_bot.logs import log_event, session_tag
+from redirection_bot.render import (
+    Renderer,
+    Shown,
+    ShownChoice,
+    ShownHandoff,
+    ShownMessage,
+    ShownOperator,
+)
+from redirection_bot.store.record import Line, SessionRecord
+from redirection_bot.textnorm import clean_user_text, fold
+
+if TYPE_CHECKING:
+    from redirection_bot.dialogue.load import LoadedProgram
+    from redirection_bot.handoff.desk import HandoffDesk
+    from redirection_bot.i18n import Catalog
+    from redirection_bot.metrics import Metrics
+
+SERVICES_ACTION = "action_services"
+ENDED_CHANGES = frozenset({"closed", "withdrawn", "ended", "left", "expired"})
+_CHOICE_EVENTS: dict[HandoffChoice, HandoffEvent] = {
+    HandoffChoice.SHARE: Shared(agreed=True),
+    HandoffChoice.NO_SHARE: Shared(agreed=False),
+    HandoffChoice.KEEP: KeepWaiting(),
+    HandoffChoice.BACK: Withdrawn(),
+    HandoffChoice.END: Withdrawn(),
+}
+
+Effect = Callable[[], Awaitable[object]]
+
+
+class HandoffHost(Protocol):
+    """What the runtime lends the conduct: the engine with its actions fulfilled."""
+
+    async def engine_turn(
+        self, session_id: str, loaded: LoadedProgram, state: SessionState, event: Event
+    ) -> Turn: ...
+
+    async def run_action(
+        self, session_id: str, loaded: LoadedProgram, state: SessionState, action: str
+    ) -> ActionResult: ...
+
+
+@dataclass(slots=True)
+class Handled:
+    """One go of a session's handoff: what to save, to show, and to do once saved."""
+
+    state: SessionState
+    handoff: HandoffState
+    shown: list[Shown] = field(default_factory=list)
+    trace: list[str] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+    step: Step | None = None
+
+    async def after_save(self) -> None:
+        for effect in self.effects:
+            await effect()
+
+
+class HandoffConduct:
+    """Runs one session's handoff for the runtime (see the module's description)."""
+
+    def __init__(
+        self, desk: HandoffDesk, host: HandoffHost, metrics: Metrics | None = None
+    ) -> None:
+        self.desk = desk
+        self.host = host
+        self.metrics = metrics
+
+    @property
+    def keeps_conversation(self) -> int:
+        return self.desk.config.conversation_lines
+
+    # --- an engine turn asked for a person ------------------------------------------------------
+
+    async def requested(
+        self,
+        session_id: str,
+        loaded: LoadedProgram,
+        state: SessionState,
+        record: SessionRecord,
+        shown: list[Shown],
+        services_shown: bool,
+    ) -> Handled:
+        """Open (or update) the handoff for each request of a turn; the handoff's messages
+        follow the request, and the program's own question stays the last with choices."""
+        handled = Handled(state, record.handoff)
+        result: list[Shown] = []
+        for index, item in enumerate(shown):
+            result.append(item)
+            if not isinstance(item, ShownHandoff):
+                continue
+            service = handled.handoff.service or self.desk.service_for(state.locale)
+            ticket = handled.handoff.ticket if handled.handoff.active else None
+            situation = await self.desk.situation(service, ticket, item.urgency)
+            asked = Asked(
+                self.desk.new_ticket(),
+                item.reason,
+                HandoffUrgency(item.urgency),
+                item.flow,
+                service,
+            )
+            step = advance(handled.handoff, asked, situation, self.desk.machine)
+            before = len(handled.shown)
+            await self._perform(
+                session_id, loaded, record, handled, step, None, services_shown=services_shown
+            )
+            added = handled.shown[before:]
+            del handled.shown[before:]
+            if _asks_later(shown[index + 1 :]):
+                added = [_without_choices(extra) for extra in added]
+            result.extend(added)
+        handled.shown = result
+        return handled
+
+    # --- the person's own event while a handoff is on --------------------------------------------
+
+    async def person(
+        self,
+        session_id: str,
+        loaded: LoadedProgram,
+        record: SessionRecord,
+        event: Event,
+        max_text_length: int,
+    ) -> Handled | None:
+        """The handoff's answer to the person's event, or None when the engine takes it."""
+        state, handoff = record.state, record.handoff
+        choice = choice_from_id(event.choice) if isinstance(event, ChoicePicked) else None
+        if choice is not None:
+            handled = await self.apply(session_id, loaded, record, _CHOICE_EVENTS[choice])
+            if handled.step is not None and not handled.step.changed:
+                # A late press (the handoff is over): show where the person is instead.
+                turn = await self.host.engine_turn(
+                    session_id, loaded, state, CommandGiven(CommandName.REPEAT)
+                )
+                handled.state = turn.state
+                handled.shown.extend(Renderer(loaded.catalog).outputs(turn.outputs, state.locale))
+            return handled
+        if handoff.status is not HandoffStatus.WITH_OPERATOR:
+            return None
+        if isinstance(event, Text):
+            if _typed_stop(loaded, state, event.text):
+                return None  # "leave now" always works, even with a person
+            if len(event.text) > max_text_length:
+                handled = Handled(state, handoff)
+                notice = Message(EngineKeys.TOO_LONG)
+                handled.shown.append(Renderer(loaded.catalog).message(notice, state.locale))
+                return handled
+            return await self._person_wrote(session_id, loaded, record, event)
+        if isinstance(event, CommandGiven):
+            if event.command is CommandName.STOP:
+                return None
+            if event.command is CommandName.LANGUAGE and event.argument in loaded.program.locales:
+                record = replace(record, state=replace(state, locale=event.argument))
+        return self._reminder(loaded, record)
+
+    def _reminder(self, loaded: LoadedProgram, record: SessionRecord) -> Handled:
+        """A person has the conversation: one short reminder, no engine."""
+        handled = Handled(record.state, record.handoff)
+        told = TellPerson(HandoffKeys.WITH_OPERATOR, choices=(HandoffChoice.END,))
+        handled.shown.append(self._tell(loaded, record.state.locale, told))
+        return handled
+
+    async def _person_wrote(
+        self, session_id: str, loaded: LoadedProgram, record: SessionRecord, event: Text
+    ) -> Handled:
+        found = tuple(dict.fromkeys(hit.category.value for hit in event.risks))
+        handoff = record.handoff
+        state = record.state
+        handled = Handled(state, handoff)
+        for category in found:
+            risk_step = advance(handled.handoff, RiskSeen(category), self._now(), self.desk.machine)
+            await self._perform(session_id, loaded, record, handled, risk_step, None)
+        if found:
+            seen = dict.fromkeys(state.risks)
+            seen.update(dict.fromkeys(found))
+            handled.state = replace(state, risks=tuple(seen))
+        said = advance(handled.handoff, PersonSaid(), self._now(), self.desk.machine)
+        await self._perform(session_id, loaded, record, handled, said, event.text, risks=found)
+        return handled
+
+    # --- an operator's act, or time passing -----------------------------------------------------
+
+    async def apply(
+        self,
+        session_id: str,
+        loaded: LoadedProgram,
+        record: SessionRecord,
+        event: HandoffEvent,
+        words: str | None = None,
+    ) -> Handled:
+        handoff = record.handoff
+        if isinstance(event, Claimed):
+            asks = self.keeps_conversation > 0 and bool(record.conversation)
+            event = replace(event, ask_to_share=asks)
+        service = handoff.service or self.desk.service_for(record.state.locale)
+        situation = await self.desk.situation(
+            service, handoff.ticket, handoff.urgency.value if handoff.urgency else None
+        )
+        step = advance(handoff, event, situation, self.desk.machine)
+        handled = Handled(record.state, handoff, step=step)
+        await self._perform(session_id, loaded, record, handled, step, words)
+        return handled
+
+    def push_effect(self, session_id: str, handoff: HandoffState, handled: Handled) -> None:
+        """Send what an operator's act or a tick showed to the person's channel (after saving)."""
+        ticket = handoff.ticket or handled.handoff.ticket
+        if not handled.shown or ticket is None:
+            return
+        feed = self.desk.feed(session_id, ticket)
+        push = Push(tuple(handled.shown), handled.handoff.active)
+        handled.effects.append(lambda: self.desk.push(feed, push))
+
+    # --- the person leaves ----------------------------------------------------------------------
+
+    def left(self, session_id: str, record: SessionRecord) -> list[Effect]:
+        """The session is being erased: tell the operators, and drop the ticket and its feed."""
+        handoff = record.handoff
+        if not handoff.active or handoff.ticket is None:
+            return []
+        ticket = handoff.ticket
+        service = handoff.service or self.desk.service_for(record.state.locale)
+        change = TicketChanged(
+            ticket, "left", _urgency(handoff), _risks(record.state, handoff), None
+        )
+        reason = handoff.reason or "other"
+
+        async def tell() -> None:
+            await self.desk.changed(ticket, None)
+            await self.desk.announce(service, change)
+            await self.desk.forget_feed(self.desk.feed(session_id, ticket))
+            self._count("left", reason)
+
+        return [tell]
+
+    # --- the conversation so far ---------------------------------------------------------------
+
+    def remember(
+        self, conversation: tuple[Line, ...], said: Line | None, shown: Sequence[Shown]
+    ) -> tuple[Line, ...]:
+        """The last lines of the conversation, kept for an operator if the person agrees."""
+        keep = self.keeps_conversation
+        if keep <= 0:
+            return ()
+        lines = list(conversation)
+        if said is not None:
+            lines.append(said)
+        lines.extend(("program", item.text) for item in shown if isinstance(item, ShownMessage))
+        return tuple(lines[-keep:])
+
+    # --- doing what the machine says ------------------------------------------------------------
+
+    def _now(self) -> Situation:
+        """For events that need no queue or duty (a risk seen, the person writing)."""
+        return Situation(self.desk.clock(), 0, False)
+
+    async def _perform(
+        self,
+        session_id: str,
+        loaded: LoadedProgram,
+        record: SessionRecord,
+        handled: Handled,
+        step: Step,
+        words: str | None,
+        services_shown: bool = False,
+        risks: tuple[str, ...] = (),
+    ) -> None:
+        before = handled.handoff
+        handled.handoff = step.state
+        after = step.state
+        service = after.service or before.service or self.desk.service_for(handled.state.locale)
+        locale = handled.state.locale
+        for output in step.outputs:
+            if isinstance(output, TellPerson):
+                handled.shown.append(self._tell(loaded, locale, output))
+            elif isinstance(output, OpenTicket):
+                self._open(session_id, loaded, handled, service, output.ticket)
+            elif isinstance(output, UpdateTicket):
+                self._update(handled, before, after, service, output)
+            elif isinstance(output, GiveFallback):
+                await self._fallback(session_id, loaded, handled, services_shown)
+            elif isinstance(output, ResumeBot):
+                turn = await self.host.engine_turn(
+                    session_id, loaded, handled.state, HandoffEnded(output.resume_at)
+                )
+                handled.state = turn.state
+                handled.trace.extend(turn.trace)
+                handled.shown.extend(Renderer(loaded.catalog).outputs(turn.outputs, locale))
+            elif isinstance(output, ForwardToPerson):
+                name = after.operator or ""
+                handled.shown.append(ShownOperator(name, clean_user_text(words or "").strip()))
+            elif isinstance(output, ForwardToOperator):
+                assert after.ticket is not None
+                wrote = PersonWrote(after.ticket, clean_user_text(words or ""), risks)
+                handled.effects.append(_announce(self.desk, service, wrote))
+            elif isinstance(output, ShareConversation):
+                assert after.ticket is not None
+                shared = ConversationShared(after.ticket, record.conversation)
+                handled.effects.append(_announce(self.desk, service, shared))
+            elif isinstance(output, Duplicate):
+                log_event(
+                    "handoff unchanged",
+                    session=session_tag(session_id),
+                    event=output.event,
+                    reason=output.why,
+                )
+
+    def _tell(self, loaded: LoadedProgram, locale: str, told: TellPerson) -> ShownMessage:
+        renderer = Renderer(loaded.catalog)
+        text = renderer.text(told.key, locale, {name: str(value) for name, value in told.params})
+        choices = tuple(
+            ShownChoice(choice.choice_id, renderer.text(choice.label_key, locale))
+            for choice in told.choices
+        )
+        return ShownMessage(told.key, text, choices)
+
+    def _open(
+        self,
+        session_id: str,
+        loaded: LoadedProgram,
+        handled: Handled,
+        service: str,
+        ticket: str,
+    ) -> None:
+        handoff, state = handled.handoff, handled.state
+        requested_at = handoff.requested_at or self.desk.clock()
+        urgency = _urgency(handoff)
+        reason = handoff.reason or "other"
+        loaded_flow = handoff.flow or "unknown"
+
+        async def open_ticket() -> None:
+            await self.desk.opened(ticket, session_id, service, urgency, requested_at)
+            situation = await self.desk.situation(service, ticket, urgency)
+            opened = TicketOpened(
+                ticket=ticket,
+                service=service,
+                locale=state.locale,
+                reason=reason,
+                urgency=urgency,
+                module=_module(loaded, state, loaded_flow),
+                asked_in=loaded_flow,
+                risks=_risks(state, handoff),
+                requested_at=requested_at,
+                fallback_given=handoff.fallback_given,
+                position=situation.queue_position,
+            )
+            await self.desk.announce(service, opened)
+            self._count("waiting", reason)
+            log_event(
+                "handoff requested",
+                session=session_tag(session_id),
+                reason=reason,
+                urgency=urgency,
+                flow=loaded_flow,
+            )
+
+        handled.effects.append(open_ticket)
+
+    def _update(
+        self,
+        handled: Handled,
+        before: HandoffState,
+        after: HandoffState,
+        service: str,
+        output: UpdateTicket,
+    ) -> None:
+        ticket, what = output.ticket, output.what
+        current = after if after.ticket == ticket else before
+        urgency = _urgency(current)
+        reason = current.reason or before.reason or "other"
+        change = TicketChanged(
+            ticket, what, urgency, _risks(handled.state, current), after.operator_ref
+        )
+        status: str | None
+        if what in ENDED_CHANGES:
+            status = None
+        elif after.status is HandoffStatus.WITH_OPERATOR:
+            status = "with_operator"
+        else:
+            status = "waiting"
+        requeued_at = after.requested_at if what == "requeued" else None
+
+        async def update() -> None:
+            await self.desk.changed(ticket, status, after.operator_ref, urgency, requeued_at)
+            await self.desk.announce(service, change)
+            self._count(what, reason)
+
+        handled.effects.append(update)
+
+    async def _fallback(
+        self, session_id: str, loaded: LoadedProgram, handled: Handled, services_shown: bool
+    ) -> None:
+        """The services for the person's country and language, then a short safety plan."""
+        state = handled.state
+        renderer = Renderer(loaded.catalog)
+        if not services_shown and SERVICES_ACTION in loaded.program.actions:
+            result = await self.host.run_action(session_id, loaded, state, SERVICES_ACTION)
+            if not result.failed:
+                handled.shown.extend(renderer.outputs(list(result.messages), state.locale))
+        handled.shown.append(self._tell(loaded, state.locale, TellPerson(HandoffKeys.SAFETY_PLAN)))
+
+    def _count(self, state: str, reason: str) -> None:
+        if self.metrics is not None:
+            self.metrics.handoff(state, reason)
+
+
+def check_handoff_texts(catalog: Catalog, locales: Sequence[str]) -> None:
+    """Raise ConfigError naming every handoff text the program lacks (a program connected to a
+    helpline lists ``handoff`` in ``interface_texts``, and the validator then checks them)."""
+    missing = [
+        f"{key} ({locale})"
+        for key in HandoffKeys.all()
+        for locale in locales
+        if not catalog.can_show(key, locale)
+    ]
+    if missing:
+        raise ConfigError(
+            "the program's locales lack texts the handoff shows: "
+            + ", ".join(missing)
+            + " (see locales/handoff.en.yml, and add `handoff` to interface_texts)"
+        )
+
+
+def _announce(desk: HandoffDesk, service: str, event: DeskEvent) -> Effect:
+    return lambda: desk.announce(service, event)
+
+
+def _urgency(handoff: HandoffState) -> str:
+    return (handoff.urgency or HandoffUrgency.NORMAL).value
+
+
+def _risks(state: SessionState, handoff: HandoffState) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*state.risks, *handoff.risks)))
+
+
+def _module(loaded: LoadedProgram, state: SessionState, asked_in: str) -> str:
+    """The part of the program the person was in: the innermost place outside the flows that
+    interrupt (safety flows, the help flow, and what they call): the operator wants to know
+    what they interrupted."""
+    interrupting = _interrupting_flows(loaded)
+    places = [state.at] if state.at is not None else []
+    places.extend(reversed(state.stack))
+    for place in places:
+        if place is not None and place.flow not in interrupting:
+            return place.flow
+    return asked_in
+
+
+def _interrupting_flows(loaded: LoadedProgram) -> set[str]:
+    program = loaded.program
+    found = {route.flow for route in program.safety}
+    help_command = program.commands.get(CommandName.HELP)
+    if help_command is not None and help_command.call is not None:
+        found.add(help_command.call)
+    todo = list(found)
+    while todo:
+        flow = program.flows.get(todo.pop())
+        if flow is None:
+            continue
+        for node in flow.nodes.values():
+            transitions = [node.then, node.otherwise, *(c.then for c in node.choices)]
+            transitions += [branch.then for branch in node.branches]
+            for transition in transitions:
+                if transition is None:
+                    continue
+                for target in (transition.call, transition.goto.flow if transition.goto else None):
+                    if target is not None and target not in found:
+                        found.add(target)
+                        todo.append(target)
+    return found
+
+
+def _asks_later(rest: Sequence[Shown]) -> bool:
+    return any(
+        isinstance(item, ShownMessage) and (item.choices or item.expects_text) for item in rest
+    )
+
+
+def _without_choices(item: Shown) -> Shown:
+    if isinstance(item, ShownMessage) and item.choices:
+        return dataclasses.replace(item, choices=())
+    return item
+
+
+def _typed_stop(loaded: LoadedProgram, state: SessionState, text: str) -> bool:
+    program = loaded.program
+    if CommandName.STOP not in program.commands or program.lexicon is None:
+        return False
+    return program.lexicon.command(state.locale, fold(text)) is CommandName.STOP
+
+
+def picked_label(loaded: LoadedProgram, state: SessionState, choice_id: str) -> str | None:
+    """The label of the choice the person picked at the question they are at (for the
+    conversation an operator may read), or None."""
+    at = state.at
+    if state.waiting is not Waiting.ANSWER or at is None:
+        return None
+    program = loaded.program
+    flow = program.flows.get(at.flow)
+    node = flow.nodes.get(at.node) if flow is not None else None
+    if node is None:
+        return None
+    renderer = Renderer(loaded.catalog)
+    for choice in node.choices:
+        if choice.id == choice_id:
+            return renderer.text(choice.label, state.locale)
+    if node.input is None:
+        return None
+    declared = program.slots[node.input.slot]
+    if declared.type is SlotType.INTEGER:
+        return choice_id
+    if declared.type is SlotType.BOOLEAN:
+        return renderer.text(EngineKeys.YES if choice_id == "yes" else EngineKeys.NO, state.locale)
+    label = declared.labels.get(choice_id)
+    return renderer.text(label, state.locale) if label is not None else None

@@ -1,0 +1,478 @@
+"""The help desk: what every instance shares about handoffs, and what operators act through.
+
+- **Tickets and the queue.** Which handoffs are open, for which service, how urgent, since
+  when, and whether an operator has one; a person's place in line follows urgency, then
+  time. Kept in the session store under one key (sealed like sessions, so every instance
+  sees the same queue), changed with the store's version check.
+- **Who is on duty.** Operators say so through their channel; it lasts ``duty_hours``
+  unless said again (claiming a conversation says it too). With each service's office hours
+  and holidays this gives the ``Situation`` the state machine decides by.
+- **Topics on the relay.** Desk events go to each service's topic (``events``), read in
+  order by its operator channel, which saves its cursor in ``memory`` and so misses nothing
+  across a restart or an outage. Pushes go to each handoff's own topic (``pushes``), read
+  by the instance that has the person's page or room.
+- **Operators act** through a ``ServiceDesk`` (one per service): claim, write, close,
+  transfer, on duty. Each act becomes an event of the state machine, applied by the runtime
+  to the session under its lock (``HandoffSessions``); the answer says whether it changed
+  anything (a repeat, a late or a colleague's conversation change nothing).
+- **Time passes**: ``run`` ticks every open handoff, so the wait is never silent and the
+  fallback comes on time, whatever the operators' channel is doing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import datetime as dt
+import enum
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from redirection_bot.dialogue.model import HandoffUrgency
+from redirection_bot.engine.state import Position
+from redirection_bot.handoff.machine import (
+    Claimed,
+    Closed,
+    Duplicate,
+    HandoffEvent,
+    HandoffSettings,
+    OperatorSaid,
+    Situation,
+    Step,
+    Tick,
+    Transferred,
+    urgency_rank,
+)
+from redirection_bot.handoff.wire import (
+    DeskEvent,
+    Push,
+    TicketChanged,
+    WireError,
+    decode_desk_event,
+    decode_push,
+    encode_desk_event,
+    encode_push,
+)
+from redirection_bot.logs import log_event
+from redirection_bot.store import SessionStore, StoreUnavailable, VersionConflict
+from redirection_bot.store.relay import START, Relay
+
+if TYPE_CHECKING:
+    from redirection_bot.config import HandoffSettings as HandoffConfig
+    from redirection_bot.config import ServiceSettings
+
+DESK_KEY = "handoff:desk"
+MEMORY_PREFIX = "handoff:memory:"
+KEPT_SECONDS = 30 * 24 * 3600.0
+"""How long the desk's own record and a channel's memory are kept after their last change."""
+MAX_RETRIES = 50
+WAITING = "waiting"
+WITH_OPERATOR = "with_operator"
+ENDED = "ended"
+ENDED_KEPT_SECONDS = 24 * 3600.0
+"""An ended ticket is remembered this long, so that a late act on it is a duplicate."""
+
+
+class Outcome(enum.StrEnum):
+    """What an operator's act did."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    """A repeat or a late act (claimed already, closed already): nothing changed."""
+    NOT_YOURS = "not_yours"
+    """A colleague has this conversation."""
+    UNKNOWN = "unknown"
+    """No such open handoff for this service (ended, erased, expired, or never opened)."""
+    BAD_TARGET = "bad_target"
+    """The place to return to is not a flow or node of the program."""
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """An operator as their channel knows them: ``ref`` (their id there, never shown to the
+    person) and ``name`` (how the person is told who joined: a first name or a role)."""
+
+    ref: str
+    name: str
+
+
+class HandoffSessions(Protocol):
+    """What the runtime does for the desk: apply a handoff event to a session, under its lock."""
+
+    async def apply_handoff(
+        self, session_id: str, event: HandoffEvent, words: str | None = None
+    ) -> Step | None:
+        """The step taken (None: the session is gone)."""
+        ...
+
+    def place(self, target: str) -> Position | None:
+        """A flow (its start) or ``flow.node`` of the current program, if it exists."""
+        ...
+
+
+@dataclass(slots=True)
+class _Ticket:
+    session: str
+    service: str
+    urgency: str
+    requested_at: float
+    status: str = WAITING
+    operator: str | None = None
+    ended_at: float | None = None
+
+
+@dataclass(slots=True)
+class _Record:
+    tickets: dict[str, _Ticket] = field(default_factory=dict)
+    duty: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per service: operator reference -> until when they are on duty."""
+
+    def encode(self) -> bytes:
+        body = {
+            "tickets": {name: asdict(ticket) for name, ticket in self.tickets.items()},
+            "duty": self.duty,
+        }
+        return json.dumps(body, separators=(",", ":")).encode()
+
+    @classmethod
+    def decode(cls, data: bytes) -> _Record:
+        body = json.loads(data)
+        tickets = {name: _Ticket(**values) for name, values in body["tickets"].items()}
+        duty = {name: {k: float(v) for k, v in refs.items()} for name, refs in body["duty"].items()}
+        return cls(tickets, duty)
+
+    def waiting(self, service: str) -> list[tuple[str, _Ticket]]:
+        """The service's queue, next first: more urgent first, then longer waiting."""
+        queued = [
+            (name, ticket)
+            for name, ticket in self.tickets.items()
+            if ticket.service == service and ticket.status == WAITING
+        ]
+        return sorted(
+            queued,
+            key=lambda item: (
+                -urgency_rank(HandoffUrgency(item[1].urgency)),
+                item[1].requested_at,
+                item[0],
+            ),
+        )
+
+
+class ChannelMemory:
+    """Small values an operator channel keeps between restarts (its cursor, which thread is
+    which ticket, webhook ids already seen), in the session store, sealed like sessions."""
+
+    def __init__(self, store: SessionStore, prefix: str) -> None:
+        self._store = store
+        self._prefix = prefix
+
+    async def get(self, name: str) -> str | None:
+        stored = await self._store.get(self._prefix + name)
+        return stored.data.decode() if stored is not None else None
+
+    async def put(self, name: str, value: str, ttl_seconds: float = KEPT_SECONDS) -> None:
+        key = self._prefix + name
+        for _ in range(MAX_RETRIES):
+            stored = await self._store.get(key)
+            try:
+                await self._store.save(
+                    key, value.encode(), stored.version if stored else None, ttl_seconds
+                )
+                return
+            except VersionConflict:
+                continue
+        raise StoreUnavailable("channel memory kept changing")
+
+    async def add_once(self, name: str, ttl_seconds: float) -> bool:
+        """Record ``name``; False if it was already recorded (for replayed requests)."""
+        key = self._prefix + name
+        if await self._store.get(key) is not None:
+            return False
+        try:
+            await self._store.save(key, b"1", None, ttl_seconds)
+        except VersionConflict:
+            return False
+        return True
+
+    async def delete(self, name: str) -> None:
+        await self._store.delete(self._prefix + name)
+
+
+class HandoffDesk:
+    """The desk shared by every instance (see the module's description)."""
+
+    def __init__(
+        self,
+        config: HandoffConfig,
+        store: SessionStore,
+        relay: Relay,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.services = {service.name: service for service in config.services}
+        self.machine = HandoffSettings(config.claim_timeout_seconds, config.notice_interval_seconds)
+        self.store = store
+        self.relay = relay
+        self.clock = clock
+        self._sessions: HandoffSessions | None = None
+
+    def attach(self, sessions: HandoffSessions) -> None:
+        self._sessions = sessions
+
+    @property
+    def sessions(self) -> HandoffSessions:
+        if self._sessions is None:
+            raise RuntimeError("the desk is not attached to a runtime")
+        return self._sessions
+
+    def service(self, name: str) -> ServiceDesk:
+        return ServiceDesk(self, self.services[name])
+
+    def service_for(self, locale: str) -> str:
+        """The service a person in ``locale`` goes to: the first that serves the language,
+        else the first one (its people may still speak it)."""
+        for service in self.config.services:
+            if service.serves(locale):
+                return service.name
+        return self.config.services[0].name
+
+    @staticmethod
+    def new_ticket() -> str:
+        """A random ticket name that says nothing about the person: ``T-`` and 8 letters."""
+        return "T-" + base64.b32encode(secrets.token_bytes(5)).decode()
+
+    # --- the shared record ----------------------------------------------------------------------
+
+    async def _read(self) -> tuple[_Record, int | None]:
+        stored = await self.store.get(DESK_KEY)
+        if stored is None:
+            return _Record(), None
+        return _Record.decode(stored.data), stored.version
+
+    async def _change(self, change: Callable[[_Record], None]) -> _Record:
+        for _ in range(MAX_RETRIES):
+            record, version = await self._read()
+            change(record)
+            forgotten = self.clock() - ENDED_KEPT_SECONDS
+            for name, ticket in list(record.tickets.items()):
+                if ticket.ended_at is not None and ticket.ended_at < forgotten:
+                    del record.tickets[name]
+            try:
+                await self.store.save(DESK_KEY, record.encode(), version, KEPT_SECONDS)
+            except VersionConflict:
+                continue
+            return record
+        raise StoreUnavailable("the desk record kept changing")
+
+    async def situation(self, service: str, ticket: str | None, urgency: str | None) -> Situation:
+        """How things stand for a handoff of ``service`` (a new one when ``ticket`` is None or
+        not queued yet, with ``urgency``)."""
+        record, _version = await self._read()
+        now = self.clock()
+        queue = record.waiting(service)
+        names = [name for name, _ticket in queue]
+        if ticket in names:
+            position = names.index(ticket) + 1
+        else:
+            rank = urgency_rank(HandoffUrgency(urgency or "normal"))
+            ahead = [t for _n, t in queue if urgency_rank(HandoffUrgency(t.urgency)) >= rank]
+            position = len(ahead) + 1
+        on_duty = sum(1 for until in record.duty.get(service, {}).values() if until > now)
+        settings = self.services.get(service)
+        open_now = settings is not None and settings.hours.is_open(
+            dt.datetime.fromtimestamp(now, dt.UTC)
+        )
+        return Situation(now, on_duty, open_now, position)
+
+    async def opened(
+        self, ticket: str, session_id: str, service: str, urgency: str, requested_at: float
+    ) -> None:
+        def add(record: _Record) -> None:
+            record.tickets[ticket] = _Ticket(session_id, service, urgency, requested_at)
+
+        await self._change(add)
+
+    async def changed(
+        self,
+        ticket: str,
+        status: str | None,
+        operator: str | None = None,
+        urgency: str | None = None,
+        requested_at: float | None = None,
+    ) -> None:
+        """Record a ticket's new status (None: the handoff is over; the ticket is remembered
+        for a day, so that a late act on it is answered as a duplicate)."""
+
+        def apply(record: _Record) -> None:
+            found = record.tickets.get(ticket)
+            if found is None or found.status == ENDED:
+                return
+            if status is None:
+                found.status, found.ended_at = ENDED, self.clock()
+                return
+            found.status = status
+            found.operator = operator
+            if urgency is not None:
+                found.urgency = urgency
+            if requested_at is not None:
+                found.requested_at = requested_at
+
+        await self._change(apply)
+
+    async def session_of(self, ticket: str, service: str) -> str | None:
+        record, _version = await self._read()
+        found = record.tickets.get(ticket)
+        return found.session if found is not None and found.service == service else None
+
+    async def on_duty(self, service: str, operator_ref: str, on: bool) -> None:
+        until = self.clock() + self.config.duty_hours * 3600.0
+
+        def apply(record: _Record) -> None:
+            roster = record.duty.setdefault(service, {})
+            now = self.clock()
+            for ref in [ref for ref, ends in roster.items() if ends <= now]:
+                del roster[ref]
+            if on:
+                roster[operator_ref] = until
+            else:
+                roster.pop(operator_ref, None)
+
+        await self._change(apply)
+        log_event("operator duty", status="on" if on else "off", kind=service)
+
+    async def on_duty_count(self, service: str) -> int:
+        return (await self.situation(service, None, None)).operators_on_duty
+
+    async def queue(self, service: str) -> list[str]:
+        """The service's waiting tickets, next first."""
+        record, _version = await self._read()
+        return [name for name, _ticket in record.waiting(service)]
+
+    # --- topics -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def feed(session_id: str, ticket: str) -> str:
+        """The topic of one handoff's pushes to the person."""
+        return f"handoff:person:{session_id}:{ticket}"
+
+    async def announce(self, service: str, event: DeskEvent) -> str:
+        return await self.relay.publish(f"handoff:desk:{service}", encode_desk_event(event))
+
+    async def events(
+        self, service: str, after: str = START
+    ) -> AsyncIterator[tuple[str, DeskEvent]]:
+        """The service's desk events after the id ``after``, then new ones as they come."""
+        async for message in self.relay.listen(f"handoff:desk:{service}", after):
+            try:
+                yield message.id, decode_desk_event(message.data)
+            except WireError:
+                log_event("desk event unreadable", kind=service)
+
+    async def push(self, feed: str, push: Push) -> str:
+        return await self.relay.publish(feed, encode_push(push))
+
+    async def pushes(self, feed: str, after: str = START) -> AsyncIterator[tuple[str, Push]]:
+        async for message in self.relay.listen(feed, after):
+            try:
+                yield message.id, decode_push(message.data)
+            except WireError:
+                log_event("push unreadable")
+
+    async def forget_feed(self, feed: str) -> None:
+        await self.relay.forget(feed)
+
+    # --- time ---------------------------------------------------------------------------------------
+
+    async def tick_once(self) -> int:
+        """Tick every open handoff once; return how many were looked at. A ticket whose
+        session is gone (expired) or has moved on is dropped, and its operators told."""
+        record, _version = await self._read()
+        looked = 0
+        for ticket, found in list(record.tickets.items()):
+            if found.status == ENDED:
+                continue
+            looked += 1
+            step = await self.sessions.apply_handoff(found.session, Tick())
+            if step is None:
+                await self.changed(ticket, None)
+                await self.announce(
+                    found.service, TicketChanged(ticket, "expired", found.urgency, ())
+                )
+            elif step.state.ticket != ticket or not step.state.active:
+                await self.changed(ticket, None)
+        return looked
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Tick every ``tick_seconds`` until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                await self.tick_once()
+            except StoreUnavailable as error:
+                log_event("handoff tick failed", error=type(error).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.config.tick_seconds)
+
+
+class ServiceDesk:
+    """The desk as one service's operator channel sees it."""
+
+    def __init__(self, desk: HandoffDesk, service: ServiceSettings) -> None:
+        self.desk = desk
+        self.service = service
+        self.name = service.name
+        self.memory = ChannelMemory(desk.store, f"{MEMORY_PREFIX}{service.name}:")
+
+    def events(self, after: str = START) -> AsyncIterator[tuple[str, DeskEvent]]:
+        return self.desk.events(self.name, after)
+
+    async def claim(self, ticket: str, operator: Operator) -> Outcome:
+        outcome = await self._act(ticket, Claimed(ticket, operator.name, operator.ref))
+        if outcome in (Outcome.APPLIED, Outcome.DUPLICATE):
+            await self.desk.on_duty(self.name, operator.ref, True)
+        return outcome
+
+    async def write(self, ticket: str, operator: Operator, text: str, key: str) -> Outcome:
+        """Pass ``text`` on to the person; ``key`` names the message, so that the same message
+        delivered twice reaches the person once."""
+        return await self._act(ticket, OperatorSaid(ticket, operator.ref, key), text)
+
+    async def close(self, ticket: str, operator: Operator, return_to: str | None = None) -> Outcome:
+        """Close; the program resumes at ``return_to`` (a flow, or ``flow.node``) or where the
+        person was."""
+        place = None
+        if return_to:
+            place = self.desk.sessions.place(return_to)
+            if place is None:
+                return Outcome.BAD_TARGET
+        return await self._act(ticket, Closed(ticket, operator.ref, place))
+
+    async def transfer(self, ticket: str, operator: Operator, to: Operator | None) -> Outcome:
+        """Pass the conversation to a colleague, or back to the queue (``to`` None)."""
+        event = Transferred(ticket, operator.ref, to.name if to else None, to.ref if to else None)
+        return await self._act(ticket, event)
+
+    async def duty(self, operator_ref: str, on: bool) -> None:
+        await self.desk.on_duty(self.name, operator_ref, on)
+
+    async def on_duty_count(self) -> int:
+        return await self.desk.on_duty_count(self.name)
+
+    async def queue(self) -> list[str]:
+        return await self.desk.queue(self.name)
+
+    async def _act(self, ticket: str, event: HandoffEvent, words: str | None = None) -> Outcome:
+        session = await self.desk.session_of(ticket, self.name)
+        if session is None:
+            return Outcome.UNKNOWN
+        step = await self.desk.sessions.apply_handoff(session, event, words)
+        if step is None:
+            return Outcome.UNKNOWN
+        duplicate = next((o for o in step.outputs if isinstance(o, Duplicate)), None)
+        if duplicate is None:
+            return Outcome.APPLIED
+        return Outcome.NOT_YOURS if duplicate.why == "not_yours" else Outcome.DUPLICATE

@@ -1,0 +1,282 @@
+"""The runtime with a helpline connected: honest messages, a wait never silent, a fallback on
+time, the bot silent while an operator has the conversation, and the way back."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from redirection_bot.dialogue.load import LoadedProgram
+from redirection_bot.dialogue.model import CommandName
+from redirection_bot.engine import ChoicePicked, CommandGiven, Start, Text, Waiting
+from redirection_bot.handoff.desk import Operator, Outcome
+from redirection_bot.handoff.machine import HandoffChoice, HandoffKeys
+from redirection_bot.handoff.wire import (
+    ConversationShared,
+    PersonWrote,
+    TicketChanged,
+    TicketOpened,
+)
+from redirection_bot.metrics import Metrics
+from redirection_bot.render import ShownHandoff, ShownMessage, ShownOperator
+from redirection_bot.runtime import Reply
+from tests.fixtures.handoff import Helpline, connected, helpline
+
+ANNA = Operator("@anna:helpline.example", "Anna")
+BEN = Operator("@ben:helpline.example", "Ben")
+
+
+def keys(reply: Reply) -> list[str]:
+    return [item.key for item in reply.shown if isinstance(item, ShownMessage)]
+
+
+async def ask_for_a_person(line: Helpline, session: str = "web:s1") -> Reply:
+    """Start, answer a question (so there is a conversation to share), ask for a person."""
+    runtime = line.runtime
+    await runtime.handle(session, Start())
+    await runtime.handle(session, ChoicePicked("go_on"))
+    await runtime.handle(session, CommandGiven(CommandName.HELP))
+    return await runtime.handle(session, ChoicePicked("person"))
+
+
+async def claimed(line: Helpline, session: str = "web:s1") -> tuple[str, str]:
+    """Ask, and let Anna claim: (ticket, feed)."""
+    await line.service.duty(ANNA.ref, True)
+    reply = await ask_for_a_person(line, session)
+    assert reply.handoff is not None and reply.handoff.feed is not None
+    (opened,) = await line.told(TicketOpened)
+    assert isinstance(opened, TicketOpened)
+    assert await line.service.claim(opened.ticket, ANNA) is Outcome.APPLIED
+    return opened.ticket, reply.handoff.feed
+
+
+async def test_someone_on_duty_is_said_honestly_and_the_operators_get_a_ticket(
+    shipped: LoadedProgram,
+) -> None:
+    async with connected(shipped) as line:
+        await line.service.duty(ANNA.ref, True)
+        reply = await ask_for_a_person(line)
+        shown = list(reply.shown)
+        handoff_at = next(i for i, item in enumerate(shown) if isinstance(item, ShownHandoff))
+        after = shown[handoff_at + 1]
+        assert isinstance(after, ShownMessage) and after.key == HandoffKeys.AVAILABLE_NOW
+        # The program goes on where the person was: its question stays the last, with choices.
+        last = shown[-1]
+        assert isinstance(last, ShownMessage) and last.choices
+        assert reply.handoff is not None and reply.handoff.active
+        (opened,) = await line.told(TicketOpened)
+        assert isinstance(opened, TicketOpened)
+        assert (opened.locale, opened.reason, opened.urgency) == ("en", "asked", "normal")
+        assert opened.module == "welcome" and opened.asked_in == "support"
+        assert opened.ticket.startswith("T-") and opened.position == 1
+        assert "s1" not in repr(opened) and "web:" not in repr(opened)
+
+
+async def test_nobody_on_duty_gives_the_services_and_a_safety_plan_at_once(
+    shipped: LoadedProgram,
+) -> None:
+    async with connected(shipped) as line:
+        reply = await ask_for_a_person(line)
+        said = keys(reply)
+        at = said.index(HandoffKeys.NOBODY_AVAILABLE)
+        assert said[at + 1 : at + 2] == ["services.intro"]
+        assert HandoffKeys.SAFETY_PLAN in said and HandoffKeys.KEEP_OR_GO in said
+        keep_or_go = next(m for m in reply.messages if m.key == HandoffKeys.KEEP_OR_GO)
+        assert keep_or_go.choices == ()  # the program's own question keeps the choices
+        await line.told(TicketOpened)
+
+
+async def test_the_wait_is_never_silent_and_the_fallback_comes_on_time(
+    shipped: LoadedProgram,
+) -> None:
+    async with connected(shipped) as line:
+        await line.service.duty(ANNA.ref, True)
+        reply = await ask_for_a_person(line)
+        assert reply.handoff is not None and reply.handoff.feed is not None
+        line.clock.advance(60)
+        await line.desk.tick_once()
+        line.clock.advance(61)
+        await line.desk.tick_once()
+        line.clock.advance(180)
+        await line.desk.tick_once()
+        notice, fallback = await line.pushes(reply.handoff.feed, 2)
+        assert [m.key for m in notice.shown if isinstance(m, ShownMessage)] == [
+            HandoffKeys.QUEUE_POSITION
+        ]
+        fallback_keys = [m.key for m in fallback.shown if isinstance(m, ShownMessage)]
+        assert fallback_keys[0] == HandoffKeys.FALLBACK
+        assert "services.intro" in fallback_keys and HandoffKeys.SAFETY_PLAN in fallback_keys
+        last = fallback.shown[-1]
+        assert isinstance(last, ShownMessage) and [c.id for c in last.choices] == [
+            HandoffChoice.KEEP.choice_id,
+            HandoffChoice.BACK.choice_id,
+        ]
+        changes = await line.told(TicketChanged)
+        assert [c.change for c in changes if isinstance(c, TicketChanged)] == ["fallback"]
+
+
+async def test_a_whole_handoff_the_bot_silent_while_the_operator_has_it(
+    shipped: LoadedProgram,
+) -> None:
+    async with connected(shipped) as line:
+        runtime = line.runtime
+        ticket, feed = await claimed(line)
+        (joined,) = await line.pushes(feed, 1)
+        joined_keys = [m.key for m in joined.shown if isinstance(m, ShownMessage)]
+        assert joined_keys == [HandoffKeys.OPERATOR_JOINED, HandoffKeys.ASK_TO_SHARE]
+        first = joined.shown[0]
+        assert isinstance(first, ShownMessage) and "Anna" in first.text
+        before = await runtime.state("web:s1")
+
+        share = await runtime.handle("web:s1", ChoicePicked(HandoffChoice.SHARE.choice_id))
+        assert keys(share) == [HandoffKeys.SHARED]
+        (conversation,) = await line.told(ConversationShared)
+        assert isinstance(conversation, ConversationShared)
+        whos = [who for who, _text in conversation.lines]
+        assert "program" in whos and "person" in whos
+
+        said = await runtime.handle("web:s1", Text("I'm scared, write to me at sam@example.org"))
+        assert said.shown == ()  # the bot says nothing: the words went to Anna only
+        (wrote,) = await line.told(PersonWrote)
+        assert isinstance(wrote, PersonWrote) and "sam@example.org" not in wrote.text
+        assert wrote.risks == ("identifying_info",)
+        command = await runtime.handle("web:s1", CommandGiven(CommandName.REPEAT))
+        assert keys(command) == [HandoffKeys.WITH_OPERATOR]
+        after = await runtime.state("web:s1")
+        assert before is not None and after is not None and after.at == before.at
+
+        assert await line.service.write(ticket, ANNA, "Hello, I'm here with you.", "m1") is (
+            Outcome.APPLIED
+        )
+        assert await line.service.write(ticket, ANNA, "Hello, I'm here with you.", "m1") is (
+            Outcome.DUPLICATE
+        )
+        assert await line.service.write(ticket, BEN, "Hi", "m2") is Outcome.NOT_YOURS
+        assert await line.service.close(ticket, ANNA, "no_such_flow") is Outcome.BAD_TARGET
+        assert await line.service.close(ticket, ANNA, "coping") is Outcome.APPLIED
+        assert await line.service.close(ticket, ANNA) is Outcome.DUPLICATE
+        _joined, hello, closed = await line.pushes(feed, 3)
+        assert hello.shown == (ShownOperator("Anna", "Hello, I'm here with you."),)
+        closed_keys = [m.key for m in closed.shown if isinstance(m, ShownMessage)]
+        assert closed_keys[:2] == [HandoffKeys.OPERATOR_LEFT, "engine.handoff_ended"]
+        assert not closed.active
+        back = await runtime.state("web:s1")
+        assert back is not None and back.at is not None and back.at.flow == "coping"
+        changes = [c.change for c in line.seen if isinstance(c, TicketChanged)]
+        assert changes == ["claimed", "shared", "risk", "closed"]  # risk: identifying_info
+        assert await line.desk.queue("helpline") == []
+
+
+async def test_the_person_can_decline_to_share_and_end_the_chat(shipped: LoadedProgram) -> None:
+    async with connected(shipped) as line:
+        ticket, _feed = await claimed(line)
+        runtime = line.runtime
+        declined = await runtime.handle("web:s1", ChoicePicked(HandoffChoice.NO_SHARE.choice_id))
+        assert keys(declined) == [HandoffKeys.NOT_SHARED]
+        ended = await runtime.handle("web:s1", ChoicePicked(HandoffChoice.END.choice_id))
+        assert keys(ended)[:2] == [HandoffKeys.ENDED_BY_PERSON, "engine.handoff_ended"]
+        assert ended.handoff is not None and not ended.handoff.active
+        assert not [e for e in line.seen if isinstance(e, ConversationShared)]
+        assert await line.service.write(ticket, ANNA, "Are you there?", "m3") is Outcome.DUPLICATE
+        # A late press of an old button shows where the person is, and changes nothing.
+        late = await runtime.handle("web:s1", ChoicePicked(HandoffChoice.END.choice_id))
+        assert late.messages and late.messages[-1].choices
+
+
+async def test_leave_now_with_an_operator_erases_and_tells_the_operator(
+    shipped: LoadedProgram,
+) -> None:
+    async with connected(shipped) as line:
+        ticket, _feed = await claimed(line)
+        left = await line.runtime.handle("web:s1", Text("leave now"))
+        assert left.state is None
+        await line.told(TicketChanged, 2)
+        assert [c.change for c in line.seen if isinstance(c, TicketChanged)][-1] == "left"
+        assert await line.service.write(ticket, ANNA, "Hello?", "m4") is Outcome.UNKNOWN
+
+
+async def test_a_colleague_can_take_over_or_the_ticket_goes_back_to_the_queue(
+    shipped: LoadedProgram,
+) -> None:
+    async with connected(shipped) as line:
+        ticket, feed = await claimed(line)
+        assert await line.service.transfer(ticket, ANNA, BEN) is Outcome.APPLIED
+        assert await line.service.write(ticket, ANNA, "Still me", "m5") is Outcome.NOT_YOURS
+        assert await line.service.transfer(ticket, BEN, None) is Outcome.APPLIED
+        assert await line.desk.queue("helpline") == [ticket]
+        assert await line.service.claim(ticket, ANNA) is Outcome.APPLIED
+        pushes = await line.pushes(feed, 4)
+        said = [m.key for p in pushes for m in p.shown if isinstance(m, ShownMessage)]
+        assert HandoffKeys.TRANSFERRED in said and HandoffKeys.REQUEUED in said
+
+
+async def test_risks_during_the_chat_annotate_what_the_operator_sees(
+    shipped: LoadedProgram,
+) -> None:
+    async with connected(shipped) as line:
+        await claimed(line)
+        reply = await line.runtime.handle("web:s1", Text("I want to kill myself"))
+        assert reply.shown == ()  # no safety flow talks over the operator
+        (wrote,) = await line.told(PersonWrote)
+        assert isinstance(wrote, PersonWrote) and wrote.risks == ("suicide",)
+        risk = [c for c in line.seen if isinstance(c, TicketChanged) and c.change == "risk"]
+        assert risk and "suicide" in risk[0].risks
+
+
+async def test_duplicate_claims_and_unknown_tickets_change_nothing(shipped: LoadedProgram) -> None:
+    async with connected(shipped) as line:
+        ticket, feed = await claimed(line)
+        assert await line.service.claim(ticket, ANNA) is Outcome.DUPLICATE
+        assert await line.service.claim(ticket, BEN) is Outcome.NOT_YOURS
+        assert await line.service.claim("T-NOSUCHXX", ANNA) is Outcome.UNKNOWN
+        (joined,) = await line.pushes(feed, 1)
+        assert joined.active
+
+
+async def test_an_expired_conversation_leaves_the_queue(shipped: LoadedProgram) -> None:
+    async with connected(shipped) as line:
+        await ask_for_a_person(line)
+        (opened,) = await line.told(TicketOpened)
+        await line.runtime.erase("web:s1")
+        assert await line.desk.queue("helpline") == []
+        assert isinstance(opened, TicketOpened)
+        assert await line.service.claim(opened.ticket, ANNA) is Outcome.UNKNOWN
+
+
+async def test_state_changes_are_counted_and_nothing_is_logged_but_events(
+    shipped: LoadedProgram, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    async with connected(shipped) as line:
+        metrics = Metrics()
+        line.runtime.metrics = metrics
+        line.runtime.attach_handoff(line.desk)
+        ticket, _feed = await claimed(line)
+        await line.runtime.handle("web:s1", Text("my name is Sam Doe"))
+        await line.service.close(ticket, ANNA)
+        text = metrics.exposition().decode()
+        for state in ("waiting", "claimed", "closed"):
+            assert f'redirection_bot_handoffs_total{{reason="asked",state="{state}"}} 1.0' in text
+    assert "Sam" not in caplog.text and "@anna" not in caplog.text and "web:s1" not in caplog.text
+
+
+async def test_the_conversation_is_not_kept_when_the_helpline_asks_for_none(
+    shipped: LoadedProgram,
+) -> None:
+    async with connected(shipped, helpline(conversation_lines=0)) as line:
+        _ticket, feed = await claimed(line)
+        (joined,) = await line.pushes(feed, 1)
+        assert [m.key for m in joined.shown if isinstance(m, ShownMessage)] == [
+            HandoffKeys.OPERATOR_JOINED
+        ]
+
+
+async def test_a_person_waiting_at_a_handoff_node_can_go_back(shipped: LoadedProgram) -> None:
+    async with connected(shipped) as line:
+        await ask_for_a_person(line)
+        back = await line.runtime.handle("web:s1", ChoicePicked(HandoffChoice.BACK.choice_id))
+        assert keys(back)[:2] == [HandoffKeys.WITHDRAWN, "engine.handoff_ended"]
+        state = await line.runtime.state("web:s1")
+        assert state is not None and state.waiting is Waiting.ANSWER
+        assert await line.desk.queue("helpline") == []
