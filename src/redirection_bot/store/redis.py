@@ -191,9 +191,7 @@ class RedisRelay:
     @classmethod
     def from_url(cls, url: str, prefix: str = DEFAULT_PREFIX, block_ms: int = 5000) -> RedisRelay:
         # A read blocks for up to ``block_ms``: the socket waits a little longer than that.
-        client = Redis.from_url(
-            url, socket_connect_timeout=2, socket_timeout=block_ms / 1000 + 5
-        )
+        client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=block_ms / 1000 + 5)
         return cls(client, prefix, block_ms=block_ms)
 
     def _key(self, topic: str) -> str:
