@@ -17,6 +17,7 @@ from redirection_bot.connector import ConnectorContext
 from redirection_bot.crypto import Keyring
 from redirection_bot.errors import ConfigError, ConnectorError
 from redirection_bot.logs import log_event
+from redirection_bot.patience import Patience, Stopping
 from redirection_bot.store import SessionBusy, StoreUnavailable
 
 from .bot import MatrixBot
@@ -29,7 +30,6 @@ from .client import (
     silence_nio_logs,
 )
 from .ledger import Ledger
-from .patience import Patience, Stopping
 from .settings import PREFIX, MatrixOptions, MatrixSettings
 from .texts import check_texts
 from .updates import SyncBatch

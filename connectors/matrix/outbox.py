@@ -13,13 +13,13 @@ import asyncio
 from dataclasses import replace
 
 from redirection_bot.logs import log_event
+from redirection_bot.patience import Patience, Stopping
 from redirection_bot.runtime import Runtime
 from redirection_bot.store import SessionBusy, StoreUnavailable
 
 from .client import MatrixClient, RateLimited, Refused, Unreachable
 from .content import file_content, plan_text_content
 from .ledger import Ledger, OutboxRow, Outgoing
-from .patience import Patience, Stopping
 from .settings import MatrixSettings
 
 MESSAGE = "message"

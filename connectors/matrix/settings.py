@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from redirection_bot.config import read_secret
 from redirection_bot.errors import ConfigError
 from redirection_bot.suggest import did_you_mean
 
@@ -155,16 +156,7 @@ def _text(options: Mapping[str, Any], name: str, required: bool = False) -> str:
 
 
 def _secret(options: Mapping[str, Any], name: str) -> str | None:
-    inline = _text(options, name)
-    path = _text(options, f"{name}_file")
-    if inline and path:
-        raise ConfigError(f"{PREFIX}: give {name} or {name}_file, not both")
-    if not path:
-        return inline or None
-    try:
-        return Path(path).read_text(encoding="utf-8").strip() or None
-    except OSError as error:
-        raise ConfigError(f"{PREFIX}.{name}_file: cannot read {path}: {error.strerror}") from error
+    return read_secret(options, name, PREFIX)
 
 
 def _flag(options: Mapping[str, Any], name: str, default: bool) -> bool:

@@ -636,6 +636,23 @@ def plain(node: YNode) -> Any:
     return node.text
 
 
+def read_secret(options: Mapping[str, Any], name: str, prefix: str) -> str | None:
+    """A plug-in's secret option: ``name`` itself, or ``<name>_file``, the path of a file
+    holding it (as container secrets are mounted); never both."""
+    inline = options.get(name) or ""
+    path = options.get(f"{name}_file") or ""
+    if not isinstance(inline, str) or not isinstance(path, str):
+        raise ConfigError(f"{prefix}.{name}: give a string")
+    if inline and path:
+        raise ConfigError(f"{prefix}: give {name} or {name}_file, not both")
+    if not path:
+        return inline or None
+    try:
+        return Path(path).read_text(encoding="utf-8").strip() or None
+    except OSError as error:
+        raise ConfigError(f"{prefix}.{name}_file: cannot read {path}: {error.strerror}") from error
+
+
 # --- the environment --------------------------------------------------------------------------
 
 

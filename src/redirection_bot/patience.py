@@ -1,4 +1,8 @@
-"""Waiting well: exponential backoff with jitter, and sleeps that end when the bot stops."""
+"""Waiting well: exponential backoff with jitter, and sleeps that end when the bot stops.
+
+Used by the plug-ins that talk to servers which may be away or ask them to slow down: the
+Matrix connector, and the helpline's operator channels.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +22,13 @@ class Stopping(Exception):
 class Patience:
     """How long to wait before trying the homeserver again; stops waiting on ``stop``."""
 
-    def __init__(self, stop: asyncio.Event, max_delay_seconds: float) -> None:
+    def __init__(
+        self, stop: asyncio.Event, max_delay_seconds: float, connector: str = "matrix"
+    ) -> None:
         self._stop = stop
         self._max = max_delay_seconds
         self._failures = 0
+        self._connector = connector
 
     def reset(self) -> None:
         self._failures = 0
@@ -38,9 +45,12 @@ class Patience:
         return delay
 
     async def wait_out(self, retry_after_seconds: float) -> None:
-        """Honour the homeserver's ``M_LIMIT_EXCEEDED``: wait as long as it asked."""
+        """Honour the server's request to slow down (Matrix's ``M_LIMIT_EXCEEDED``, HTTP 429):
+        wait as long as it asked."""
         log_event(
-            "matrix rate limited", connector="matrix", duration_ms=round(retry_after_seconds * 1000)
+            f"{self._connector} rate limited",
+            connector=self._connector,
+            duration_ms=round(retry_after_seconds * 1000),
         )
         await self.sleep(retry_after_seconds)
 
