@@ -32,6 +32,7 @@ from nio import (
     LoginResponse,
     MegolmEvent,
     MessageDirection,
+    ReactionEvent,
     RoomEncryptedMedia,
     RoomMemberEvent,
     RoomMessageEmote,
@@ -57,7 +58,9 @@ from .updates import (
     OwnJoin,
     PersonOther,
     PersonText,
+    Reaction,
     RoomBatch,
+    RoomText,
     SyncBatch,
     Undecryptable,
     reply_stripped,
@@ -121,8 +124,13 @@ def silence_nio_logs() -> None:
         quiet.handlers = [logging.NullHandler()]
 
 
+Classifier = Callable[[Any, str, str], Item | None]
+
+
 class MatrixClient:
-    """One bot account on one homeserver, with its encryption store on disk."""
+    """One bot account on one homeserver, with its encryption store on disk. ``classifier``
+    says what timeline events mean to the bot: ``classify`` (people in direct chats, the
+    default) or ``classify_room_event`` (several people in a room: an operator room)."""
 
     def __init__(
         self,
@@ -131,6 +139,7 @@ class MatrixClient:
         store_dir: str | None,
         pickle_key: str | None,
         encryption: bool,
+        classifier: Classifier | None = None,
     ) -> None:
         silence_nio_logs()
         config = AsyncClientConfig(
@@ -142,6 +151,7 @@ class MatrixClient:
             request_timeout=30,
         )
         self.encryption = encryption
+        self._classify: Classifier = classifier or classify
         self._nio = AsyncClient(
             homeserver, user_id, store_path=store_dir if encryption else "", config=config
         )
@@ -221,7 +231,7 @@ class MatrixClient:
                 tuple(
                     item
                     for event in info.timeline.events
-                    if (item := classify(event, self.user_id, room_id)) is not None
+                    if (item := self._classify(event, self.user_id, room_id)) is not None
                 ),
                 bool(info.timeline.limited),
                 info.timeline.prev_batch,
@@ -250,7 +260,7 @@ class MatrixClient:
                 break
             for event in answer.chunk:
                 seen += 1
-                item = classify(event, self.user_id, room_id)
+                item = self._classify(event, self.user_id, room_id)
                 if item is None:
                     continue
                 if await reached(item):
@@ -335,7 +345,7 @@ class MatrixClient:
             decrypted = self._nio.decrypt_event(event)
         except EncryptionError:
             return Undecryptable(event.event_id, source)
-        return classify(decrypted, self.user_id, room_id)
+        return self._classify(decrypted, self.user_id, room_id)
 
     async def request_key(self, room_id: str, source: dict[str, Any]) -> None:
         """Ask the sender's devices for the missing key (once per session)."""
@@ -412,6 +422,39 @@ def classify(event: Any, own_user_id: str, room_id: str) -> Item | None:
         return PersonText(event.event_id, reply_stripped(event.body, content))
     if isinstance(event, RoomMessageMedia | RoomEncryptedMedia | StickerEvent | RoomMessageUnknown):
         return PersonOther(event.event_id)
+    return None
+
+
+def classify_room_event(event: Any, own_user_id: str, room_id: str) -> Item | None:
+    """What a timeline event of a room with several people means: a text with its sender
+    and thread, a reaction, or an encrypted message still to be read (None: nothing)."""
+    sender = getattr(event, "sender", None)
+    event_id = getattr(event, "event_id", None)
+    if sender == own_user_id or not isinstance(sender, str) or not isinstance(event_id, str):
+        return None
+    if isinstance(event, MegolmEvent):
+        source = dict(event.source)
+        source.setdefault("room_id", room_id)
+        return Undecryptable(event_id, source)
+    if isinstance(event, ReactionEvent):
+        return Reaction(event_id, sender, event.reacts_to, event.key)
+    if not isinstance(event, RoomMessageText) or isinstance(event, RoomMessageNotice):
+        return None
+    content = event.source.get("content") if isinstance(event.source, dict) else None
+    if not isinstance(content, dict) or _is_edit(content):
+        return None
+    return RoomText(event_id, sender, reply_stripped(event.body, content), _thread_root(content))
+
+
+def _thread_root(content: dict[str, Any]) -> str | None:
+    relation = content.get("m.relates_to")
+    if not isinstance(relation, dict):
+        return None
+    if relation.get("rel_type") == "m.thread" and isinstance(relation.get("event_id"), str):
+        return str(relation["event_id"])
+    reply = relation.get("m.in_reply_to")
+    if isinstance(reply, dict) and isinstance(reply.get("event_id"), str):
+        return str(reply["event_id"])
     return None
 
 

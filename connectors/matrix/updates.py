@@ -36,7 +36,29 @@ class OwnJoin:
     event_id: str
 
 
-Item = PersonText | PersonOther | Undecryptable | OwnJoin
+@dataclass(frozen=True, slots=True)
+class RoomText:
+    """A text message in a room the bot shares with several people (a helpline's operator
+    room): who sent it, and the thread it belongs to (a thread's root, or the message it
+    replies to)."""
+
+    event_id: str
+    sender: str
+    text: str
+    thread_root: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    """Someone reacted to a message (``target``) with ``key`` (an emoji or a word)."""
+
+    event_id: str
+    sender: str
+    target: str
+    key: str
+
+
+Item = PersonText | PersonOther | Undecryptable | OwnJoin | RoomText | Reaction
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,10 @@
-"""What runs beside the connectors in ``serve``: the admin listener and the session sweeper.
+"""What runs beside the connectors in ``serve``: the admin listener, the session sweeper and,
+with a helpline, the desk's clock.
 
 The admin listener serves Prometheus metrics (``metrics.admin_app``) on its own address,
 localhost by default, so that it is never reachable where people chat. The sweeper removes
-idle sessions from stores that do not expire them themselves (memory, SQLite).
+idle sessions from stores that do not expire them themselves (memory, SQLite). The desk's
+clock ticks waiting handoffs (notices, the fallback on time) on every instance.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ async def sweep_forever(runtime: Runtime, every_seconds: float = SWEEP_SECONDS) 
 
 @contextlib.asynccontextmanager
 async def running_beside(runtime: Runtime, admin: AdminSettings) -> AsyncIterator[None]:
-    """Run the admin listener and the sweeper while the connectors run; close the store after."""
+    """Run the admin listener, the sweeper and the desk's clock while the connectors run;
+    close the store (and the relay) after."""
     runner: web.AppRunner | None = None
     if admin.enabled and runtime.metrics is not None:
         runner = web.AppRunner(admin_app(runtime.metrics), access_log=None, handle_signals=False)
@@ -46,15 +49,23 @@ async def running_beside(runtime: Runtime, admin: AdminSettings) -> AsyncIterato
         await site.start()
         log_event("admin listening", host=admin.host, port=_bound_port(runner, admin.port))
     sweeper = asyncio.create_task(sweep_forever(runtime))
+    desk = runtime.handoff_desk
+    ticking = asyncio.Event()
+    clock = asyncio.create_task(desk.run(ticking)) if desk is not None else None
     try:
         yield
     finally:
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
+        ticking.set()
+        for task in (sweeper, clock):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if runner is not None:
             await runner.cleanup()
         await runtime.close()
+        if desk is not None:
+            await desk.relay.close()
 
 
 def _bound_port(runner: web.AppRunner, configured: int) -> int:

@@ -16,7 +16,9 @@ from redirection_bot.config import CONFIG_ENV, Settings, read_settings
 from redirection_bot.errors import ConfigError
 
 if TYPE_CHECKING:
+    from redirection_bot.connector import Connector
     from redirection_bot.dialogue.load import LoadedProgram
+    from redirection_bot.handoff.channel import OperatorChannel
     from redirection_bot.runtime import Runtime
 
 NAME = "serve"
@@ -72,19 +74,21 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def build_runtime(loaded: LoadedProgram, settings: Settings) -> Runtime:
     """A runtime over the configured store (sealed when it leaves the process), with the
-    configured limits, actions in-process, metrics, resume phrases and evaluation counts."""
+    configured limits, actions in-process, metrics, resume phrases and evaluation counts,
+    and the helpline's desk when handoff services are configured."""
     from redirection_bot.actions import RasaActionRunner  # noqa: PLC0415
+    from redirection_bot.handoff.desk import HandoffDesk  # noqa: PLC0415
     from redirection_bot.metrics import Metrics  # noqa: PLC0415
     from redirection_bot.resume import ResumeVault  # noqa: PLC0415
     from redirection_bot.runtime import Runtime, RuntimeSettings  # noqa: PLC0415
-    from redirection_bot.store.factory import open_counts, open_store  # noqa: PLC0415
+    from redirection_bot.store.factory import open_counts, open_relay, open_store  # noqa: PLC0415
 
     runtime_settings = RuntimeSettings(
         session_ttl_seconds=settings.store.session_ttl_minutes * 60.0,
         max_text_length=settings.limits.max_message_length,
     )
     store = open_store(settings.store)
-    return Runtime(
+    runtime = Runtime(
         loaded,
         store,
         RasaActionRunner(loaded),
@@ -93,24 +97,37 @@ def build_runtime(loaded: LoadedProgram, settings: Settings) -> Runtime:
         metrics=Metrics(),
         evaluation=open_counts(settings.store),
     )
+    if settings.handoff.active:
+        runtime.attach_handoff(HandoffDesk(settings.handoff, store, open_relay(settings.store)))
+    return runtime
 
 
 async def serve(runtime: Runtime, settings: Settings) -> int:
-    """Run the enabled connectors until one ends or the process is asked to stop; beside
-    them, the admin listener (metrics) and the sweeper of idle sessions."""
+    """Run the enabled connectors (and the helpline's operator channels) until one ends or the
+    process is asked to stop; beside them, the admin listener (metrics), the sweeper of idle
+    sessions, and the desk's clock for waiting handoffs."""
     from redirection_bot.connector import ConnectorContext, load_connector  # noqa: PLC0415
+    from redirection_bot.handoff.channel import ChannelContext, load_channel  # noqa: PLC0415
     from redirection_bot.operations import running_beside  # noqa: PLC0415
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    connectors = [
+    runners: list[Connector | OperatorChannel] = [
         load_connector(c.name)(ConnectorContext(runtime, c.options, stop))
         for c in settings.enabled_connectors()
     ]
+    desk = runtime.handoff_desk
+    if desk is not None and settings.handoff.run_channels:
+        runners += [
+            load_channel(service.channel)(
+                ChannelContext(desk.service(service.name), service.options, stop)
+            )
+            for service in settings.handoff.services
+        ]
     async with running_beside(runtime, settings.admin):
-        tasks = [asyncio.create_task(connector.run()) for connector in connectors]
+        tasks = [asyncio.create_task(runner.run()) for runner in runners]
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             stop.set()

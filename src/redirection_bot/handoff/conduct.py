@@ -37,6 +37,7 @@ from redirection_bot.engine import (
     Turn,
     Waiting,
 )
+from redirection_bot.errors import ConfigError
 from redirection_bot.handoff.machine import (
     Asked,
     Claimed,
@@ -72,7 +73,6 @@ from redirection_bot.handoff.wire import (
     TicketChanged,
     TicketOpened,
 )
-from redirection_bot.errors import ConfigError
 from redirection_bot.logs import log_event, session_tag
 from redirection_bot.render import (
     Renderer,

@@ -1,0 +1,64 @@
+"""What operators type in the operator room, read as commands (pure, so it is easy to test).
+
+In a request's thread: ``!claim``, ``!close [flow or flow.node]``, ``!return flow[.node]``,
+``!transfer @user:server`` (to a colleague) or ``!transfer`` (back to the queue),
+``!note ...`` (kept in the thread, never sent). Anything else written in a claimed thread
+by the operator who holds it goes to the person. In the room itself: ``!on`` and ``!off``
+(on duty or not), ``!queue``, ``!help``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+PREFIX = "!"
+CLAIM_REACTIONS = frozenset({"✋", "✋️", "👍", "👍️", "✅", "claim"})
+
+
+class Verb(enum.StrEnum):
+    CLAIM = "claim"
+    CLOSE = "close"
+    RETURN = "return"
+    TRANSFER = "transfer"
+    NOTE = "note"
+    ON = "on"
+    OFF = "off"
+    QUEUE = "queue"
+    HELP = "help"
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    verb: Verb
+    argument: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """A ``!word`` that is not a command."""
+
+    word: str
+
+
+def read_command(text: str) -> Command | Unknown | None:
+    """The command ``text`` is, or None for words meant for the person."""
+    stripped = text.strip()
+    if not stripped.startswith(PREFIX) or len(stripped) == 1:
+        return None
+    word, _, argument = stripped[1:].partition(" ")
+    try:
+        verb = Verb(word.lower())
+    except ValueError:
+        return Unknown(word)
+    return Command(verb, argument.strip())
+
+
+HELP = (
+    "In a request's thread: react with ✋ or write !claim to take it. Then what you write in the "
+    "thread goes to the person. !note TEXT keeps a note here that is never sent. "
+    "!close ends the chat (the program resumes where the person was); !close FLOW or "
+    "!return FLOW[.NODE] resumes there instead. !transfer @user:server passes it to a "
+    "colleague; !transfer alone puts it back in the queue. In the room: !on and !off say "
+    "whether you are on duty; !queue lists the requests waiting."
+)

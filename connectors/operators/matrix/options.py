@@ -1,0 +1,134 @@
+"""The Matrix operator channel's options: ``handoff: services: <name>: options:``.
+
+Secrets (the access token, the pickle key) can be given as ``<name>_file`` too, and are kept
+out of ``repr``. ``operators`` is the allow-list: each entry is a Matrix user id and the
+name the person is told (a first name or a role), ``"@anna:helpline.example = Anna"``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from redirection_bot.config import above_zero, read_secret
+from redirection_bot.errors import ConfigError
+
+PREFIX = "handoff.services.<name>.options"
+MIN_KEY_LENGTH = 16
+MAX_NAME_LENGTH = 40
+_USER_ID = re.compile(r"@[^:\s]+:\S+\Z")
+_ROOM_ID = re.compile(r"![^:\s]+:\S+\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixOperatorOptions:
+    """What an operator writes for a Matrix service; the configuration reader checks the
+    types and reports problems at file:line:column."""
+
+    homeserver: str | None = None
+    user_id: str | None = None
+    """The bot's own account in the operator room (not the people's bot account)."""
+    access_token: str | None = field(default=None, repr=False)
+    access_token_file: str | None = None
+    device_id: str | None = None
+    room: str | None = None
+    """The operator room's id (``!abc:helpline.example``): tickets appear there."""
+    operators: tuple[str, ...] = ()
+    """Who may act: ``"@anna:helpline.example = Anna"`` (the name is what the person is told)."""
+    encryption: bool = True
+    state_dir: str | None = None
+    """Where the bot keeps its encryption keys (needed with encryption)."""
+    pickle_key: str | None = field(default=None, repr=False)
+    pickle_key_file: str | None = None
+    sync_timeout_seconds: float = field(default=30.0, metadata=above_zero())
+    max_backoff_seconds: float = field(default=60.0, metadata=above_zero())
+    undecryptable_wait_seconds: float = field(default=60.0, metadata=above_zero())
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixOperatorSettings:
+    homeserver: str
+    user_id: str
+    access_token: str = field(repr=False)
+    room: str
+    operators: Mapping[str, str]
+    """Matrix user id -> the name the person is told."""
+    device_id: str | None = None
+    encryption: bool = True
+    state_dir: Path | None = None
+    pickle_key: str | None = field(default=None, repr=False)
+    sync_timeout_seconds: float = 30.0
+    max_backoff_seconds: float = 60.0
+    undecryptable_wait_seconds: float = 60.0
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> MatrixOperatorSettings:
+        homeserver = _text(options, "homeserver")
+        parts = urlsplit(homeserver)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"{PREFIX}.homeserver: give a URL such as https://matrix.example.org")
+        user_id = _text(options, "user_id")
+        if not _USER_ID.match(user_id):
+            raise ConfigError(f"{PREFIX}.user_id: give a full user id such as @desk:example.org")
+        token = read_secret(options, "access_token", PREFIX)
+        if token is None:
+            raise ConfigError(f"{PREFIX}.access_token: the bot's access token is needed")
+        room = _text(options, "room")
+        if not _ROOM_ID.match(room):
+            raise ConfigError(f"{PREFIX}.room: give the room's id, such as !abc:example.org")
+        operators = allow_list(options.get("operators") or ())
+        encryption = options.get("encryption", True)
+        if not isinstance(encryption, bool):
+            raise ConfigError(f"{PREFIX}.encryption: give true or false")
+        state_dir = options.get("state_dir")
+        pickle_key = read_secret(options, "pickle_key", PREFIX)
+        if encryption and (not state_dir or not pickle_key or len(pickle_key) < MIN_KEY_LENGTH):
+            raise ConfigError(
+                f"{PREFIX}: with encryption, give state_dir and a pickle_key of at least "
+                f"{MIN_KEY_LENGTH} characters (the bot's encryption keys are kept there, sealed)"
+            )
+        device_id = options.get("device_id")
+        return cls(
+            homeserver=homeserver.rstrip("/"),
+            user_id=user_id,
+            access_token=token,
+            room=room,
+            operators=operators,
+            device_id=device_id if isinstance(device_id, str) and device_id else None,
+            encryption=encryption,
+            state_dir=Path(state_dir) if isinstance(state_dir, str) and state_dir else None,
+            pickle_key=pickle_key,
+            sync_timeout_seconds=float(options.get("sync_timeout_seconds", 30.0)),
+            max_backoff_seconds=float(options.get("max_backoff_seconds", 60.0)),
+            undecryptable_wait_seconds=float(options.get("undecryptable_wait_seconds", 60.0)),
+        )
+
+
+def allow_list(entries: Any) -> dict[str, str]:
+    """``["@anna:helpline.example = Anna", ...]`` as ``{user id: name}``."""
+    if isinstance(entries, str) or not isinstance(entries, list | tuple):
+        raise ConfigError(f'{PREFIX}.operators: give a list such as ["@anna:example.org = Anna"]')
+    found: dict[str, str] = {}
+    for entry in entries:
+        user_id, _, name = str(entry).partition("=")
+        user_id, name = user_id.strip(), name.strip()
+        if not _USER_ID.match(user_id) or not name or len(name) > MAX_NAME_LENGTH:
+            raise ConfigError(
+                f"{PREFIX}.operators: `{entry}` should be a user id and the name the person is "
+                f'told (at most {MAX_NAME_LENGTH} characters): "@anna:example.org = Anna"'
+            )
+        found[user_id] = name
+    if not found:
+        raise ConfigError(f"{PREFIX}.operators: list the operators who may take conversations")
+    return found
+
+
+def _text(options: Mapping[str, Any], name: str) -> str:
+    value = options.get(name)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{PREFIX}.{name}: this setting is required")
+    return value

@@ -1,0 +1,234 @@
+"""``WebhookChannel``: a helpline platform receives handoffs over signed HTTP, both ways.
+
+Out: every desk event of the service (a ticket, a change, the person's words, the
+conversation they agreed to share) is POSTed to ``url`` as JSON, in order, signed
+(``signing.py``), with an ``id``; an event is sent until the platform answers 2xx (a 4xx
+other than 408 and 429 is a refusal: logged, and the next event goes), and the cursor is
+saved after each, so nothing is lost when the platform or the bot is away.
+
+In: the platform POSTs to ``path`` on its own listener (``host``, ``port``): claims,
+operator messages, closes, transfers and duty, each signed, with an ``id`` of its own.
+Bad signatures and stale timestamps get 401, a replayed ``id`` 409; what the desk did comes
+back as ``{"result": "applied" | "duplicate" | "not_yours" | "unknown" | "bad_target"}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import time
+from typing import Any, ClassVar
+
+import aiohttp
+from aiohttp import web
+
+from redirection_bot.handoff.channel import ChannelContext
+from redirection_bot.handoff.desk import Operator, Outcome
+from redirection_bot.handoff.wire import DeskEvent, desk_event_json
+from redirection_bot.logs import log_event
+from redirection_bot.patience import Patience, Stopping
+from redirection_bot.store import SessionBusy, StoreUnavailable
+from redirection_bot.textnorm import clean_user_text
+
+from .options import WebhookOptions, WebhookSettings
+from .signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers, verify
+
+CONNECTOR = "webhook"
+CURSOR = "cursor"
+MAX_BODY_BYTES = 64 * 1024
+MAX_ID_LENGTH = 200
+MAX_NAME_LENGTH = 40
+MAX_TEXT_LENGTH = 8000
+_RETRIED_STATUSES = frozenset({408, 429})
+
+
+class BadRequest(Exception):
+    """A platform request that cannot be understood; the message says why."""
+
+
+class WebhookChannel:
+    """A helpline platform connected by signed webhooks (see the module's description)."""
+
+    name: ClassVar[str] = "webhook"
+    options_schema: ClassVar[type[WebhookOptions]] = WebhookOptions
+
+    def __init__(self, context: ChannelContext) -> None:
+        self.desk = context.desk
+        self.settings = WebhookSettings.from_options(context.options)
+        self.stop = context.stop
+        self.port: int | None = None
+        """The port the platform's requests come to, once listening."""
+        self.listening = asyncio.Event()
+
+    async def run(self) -> int:
+        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        app.router.add_post(self.settings.path, self.inbound)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, self.settings.host, self.settings.port)
+        await site.start()
+        self.port = _bound_port(runner, self.settings.port)
+        self.listening.set()
+        log_event("webhook listening", connector=CONNECTOR, port=self.port)
+        timeout = aiohttp.ClientTimeout(total=self.settings.timeout_seconds)
+        try:
+            async with aiohttp.ClientSession(timeout=timeout) as http:
+                await self._send_until_stopped(http)
+        except Stopping:
+            pass
+        finally:
+            await runner.cleanup()
+        return 0
+
+    # --- out: desk events to the platform --------------------------------------------------------
+
+    async def _send_until_stopped(self, http: aiohttp.ClientSession) -> None:
+        patience = Patience(self.stop, self.settings.max_backoff_seconds, CONNECTOR)
+        while not self.stop.is_set():
+            try:
+                cursor = await self.desk.memory.get(CURSOR) or "0"
+                sending = asyncio.ensure_future(self._send_after(http, cursor, patience))
+                stopping = asyncio.ensure_future(self.stop.wait())
+                try:
+                    await asyncio.wait((sending, stopping), return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    stopping.cancel()
+                    if not sending.done():
+                        sending.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await sending
+            except (StoreUnavailable, SessionBusy) as error:
+                log_event(
+                    "webhook desk unavailable", connector=CONNECTOR, error=type(error).__name__
+                )
+                await patience.back_off()
+
+    async def _send_after(
+        self, http: aiohttp.ClientSession, cursor: str, patience: Patience
+    ) -> None:
+        async for event_id, event in self.desk.events(cursor):
+            await self._deliver(http, event_id, event, patience)
+            await self.desk.memory.put(CURSOR, event_id)
+
+    async def _deliver(
+        self, http: aiohttp.ClientSession, event_id: str, event: DeskEvent, patience: Patience
+    ) -> None:
+        body = json.dumps(
+            {"id": event_id, "service": self.desk.name, **desk_event_json(event)},
+            separators=(",", ":"),
+            ensure_ascii=False,
+        ).encode()
+        while True:
+            headers = signed_headers(self.settings.secret, int(time.time()), body)
+            try:
+                async with http.post(self.settings.url, data=body, headers=headers) as answer:
+                    status = answer.status
+            except (aiohttp.ClientError, TimeoutError) as error:
+                log_event("webhook send failed", connector=CONNECTOR, error=type(error).__name__)
+                await patience.back_off()
+                continue
+            if 200 <= status < 300:
+                patience.reset()
+                return
+            if status < 500 and status not in _RETRIED_STATUSES:
+                log_event("webhook event refused", connector=CONNECTOR, status=status)
+                return
+            log_event("webhook send failed", connector=CONNECTOR, status=status)
+            await patience.back_off()
+
+    # --- in: the platform's requests ------------------------------------------------------------
+
+    async def inbound(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        refused = verify(
+            self.settings.secret,
+            request.headers.get(TIMESTAMP_HEADER),
+            request.headers.get(SIGNATURE_HEADER),
+            body,
+            time.time(),
+            self.settings.tolerance_seconds,
+        )
+        if refused is not None:
+            log_event("webhook request refused", connector=CONNECTOR, reason=refused)
+            return web.json_response({"error": refused}, status=401)
+        try:
+            payload = _object(body)
+            request_id = _text(payload, "id", MAX_ID_LENGTH)
+        except BadRequest as error:
+            return web.json_response({"error": str(error)}, status=400)
+        seen = "seen:" + hashlib.sha256(request_id.encode()).hexdigest()
+        if not await self.desk.memory.add_once(seen, 2 * self.settings.tolerance_seconds):
+            log_event("webhook request refused", connector=CONNECTOR, reason="replayed")
+            return web.json_response({"error": "replayed"}, status=409)
+        try:
+            outcome = await self._act(payload, request_id)
+        except BadRequest as error:
+            await self.desk.memory.delete(seen)
+            return web.json_response({"error": str(error)}, status=400)
+        except (StoreUnavailable, SessionBusy):
+            await self.desk.memory.delete(seen)  # nothing was done: the platform may retry
+            return web.json_response({"error": "unavailable"}, status=503)
+        log_event("webhook request", connector=CONNECTOR, status=outcome.value)
+        return web.json_response({"result": outcome.value})
+
+    async def _act(self, payload: dict[str, Any], request_id: str) -> Outcome:
+        kind = _text(payload, "type", 20)
+        if kind == "duty":
+            on = payload.get("on_duty")
+            if not isinstance(on, bool):
+                raise BadRequest('"on_duty" must be true or false')
+            await self.desk.duty(_operator(payload, "operator").ref, on)
+            return Outcome.APPLIED
+        ticket = _text(payload, "ticket", 40)
+        operator = _operator(payload, "operator")
+        if kind == "claim":
+            return await self.desk.claim(ticket, operator)
+        if kind == "message":
+            text = _text(payload, "text", MAX_TEXT_LENGTH)
+            return await self.desk.write(ticket, operator, text, request_id)
+        if kind == "close":
+            target = payload.get("return_to")
+            if target is not None and not isinstance(target, str):
+                raise BadRequest('"return_to" must be a flow name, or flow.node')
+            return await self.desk.close(ticket, operator, target or None)
+        if kind == "transfer":
+            to = _operator(payload, "to") if payload.get("to") is not None else None
+            return await self.desk.transfer(ticket, operator, to)
+        raise BadRequest('"type" must be claim, message, close, transfer or duty')
+
+
+def _object(body: bytes) -> dict[str, Any]:
+    try:
+        found = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise BadRequest("send a JSON object in UTF-8") from error
+    if not isinstance(found, dict):
+        raise BadRequest("send a JSON object in UTF-8")
+    return found
+
+
+def _text(payload: dict[str, Any], name: str, limit: int) -> str:
+    value = payload.get(name)
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise BadRequest(f'"{name}" must be a text of 1 to {limit} characters')
+    return value
+
+
+def _operator(payload: dict[str, Any], name: str) -> Operator:
+    """An operator as the platform names them: ``{"id": "...", "name": "Anna"}`` (the name is
+    what the person is told: a first name or a role)."""
+    found = payload.get(name)
+    if not isinstance(found, dict):
+        raise BadRequest(f'"{name}" must be an object with "id" and "name"')
+    ref = _text(found, "id", MAX_ID_LENGTH)
+    shown = clean_user_text(_text(found, "name", MAX_NAME_LENGTH)).strip()
+    return Operator(ref, shown)
+
+
+def _bound_port(runner: web.AppRunner, configured: int) -> int:
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return int(address[1])
+    return configured

@@ -1,0 +1,53 @@
+"""Signing webhook requests both ways: HMAC-SHA256 over the timestamp and the exact body.
+
+    X-Redirection-Timestamp: 1764000000
+    X-Redirection-Signature: v1=<hex of HMAC-SHA256(secret, "1764000000." + body)>
+
+The timestamp is whole seconds since the epoch. A receiver refuses a request whose
+timestamp is further than the tolerance from its own clock (a replay of an old request)
+or whose signature does not match (compared in constant time); each request also carries
+an ``id`` that the bot accepts once, so a replay inside the tolerance is refused too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+TIMESTAMP_HEADER = "X-Redirection-Timestamp"
+SIGNATURE_HEADER = "X-Redirection-Signature"
+VERSION = "v1"
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """The signature header's value for ``body`` sent at ``timestamp``."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"{VERSION}={mac.hexdigest()}"
+
+
+def signed_headers(secret: str, timestamp: int, body: bytes) -> dict[str, str]:
+    return {
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: signature(secret, timestamp, body),
+        "Content-Type": "application/json",
+    }
+
+
+def verify(
+    secret: str,
+    timestamp_header: str | None,
+    signature_header: str | None,
+    body: bytes,
+    now: float,
+    tolerance_seconds: float,
+) -> str | None:
+    """Why the request must be refused (``stale``, ``bad_signature``), or None if it is good."""
+    if not timestamp_header or not signature_header or not timestamp_header.isdigit():
+        return "bad_signature"
+    timestamp = int(timestamp_header)
+    if abs(now - timestamp) > tolerance_seconds:
+        return "stale"
+    expected = signature(secret, timestamp, body)
+    if not hmac.compare_digest(expected.encode(), signature_header.strip().encode()):
+        return "bad_signature"
+    return None
