@@ -20,7 +20,7 @@ from typing import Any, ClassVar, TextIO
 from redirection_bot.connector import ConnectorContext
 from redirection_bot.dialogue.model import CommandName
 from redirection_bot.engine import ChoicePicked, CommandGiven, Event, Start, Text
-from redirection_bot.render import Shown, ShownEnd, ShownHandoff, ShownMessage
+from redirection_bot.render import Shown, ShownEnd, ShownHandoff, ShownMessage, ShownOperator
 from redirection_bot.runtime import Reply
 
 PLAN_COMMAND = "/plan"
@@ -172,4 +172,6 @@ def _json_output(item: Shown) -> dict[str, Any]:
             "urgency": item.urgency,
             "flow": item.flow,
         }
+    if isinstance(item, ShownOperator):
+        return {"type": "operator", "text": item.text}
     return {"type": "end", "erase": item.erase}

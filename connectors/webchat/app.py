@@ -48,6 +48,7 @@ def create_app(runtime: Runtime, options: WebChatOptions | None = None) -> web.A
     app.on_response_prepare.append(add_headers(security_headers(options.branding.exit_url)))
     app.cleanup_ctx.append(_expiry(chat))
     app.on_shutdown.append(_close_sockets(chat))
+    app.on_cleanup.append(_stop_following(chat))
     app.router.add_get("/", pages.landing)
     app.router.add_post("/start", pages.start)
     app.router.add_get("/c/{token}", pages.show)
@@ -130,6 +131,19 @@ def _close_sockets(chat: WebChat) -> Callable[[web.Application], Awaitable[None]
                     await listener.ws.close(code=CLOSE_RESTARTING, message=b"reconnect")
 
     return close
+
+
+def _stop_following(chat: WebChat) -> Callable[[web.Application], Awaitable[None]]:
+    """Stop listening to handoff feeds: what comes later stays on the relay, and the instance
+    that has the person's page next reads it from there."""
+
+    async def stop(_app: web.Application) -> None:
+        followers = [s.follower for s in chat.book if s.follower is not None]
+        for session in chat.book:
+            session.stop_following()
+        await asyncio.gather(*followers, return_exceptions=True)
+
+    return stop
 
 
 def _expiry(chat: WebChat) -> Callable[[web.Application], AsyncIterator[None]]:

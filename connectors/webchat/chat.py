@@ -5,6 +5,7 @@ pages that follow it.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from collections.abc import Callable
@@ -14,8 +15,16 @@ from redirection_bot.dialogue.model import CommandName
 from redirection_bot.engine import ChoicePicked, CommandGiven, Event, Start, Text, Waiting
 from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX
 from redirection_bot.logs import log_event, session_tag
-from redirection_bot.render import Shown, ShownChoice, ShownEnd, ShownHandoff, ShownMessage
-from redirection_bot.runtime import Reply, Runtime
+from redirection_bot.render import (
+    Shown,
+    ShownChoice,
+    ShownEnd,
+    ShownHandoff,
+    ShownMessage,
+    ShownOperator,
+)
+from redirection_bot.runtime import HandoffView, Reply, Runtime
+from redirection_bot.store import StoreUnavailable
 from redirection_bot.textnorm import clean_user_text
 
 from .options import WebChatOptions
@@ -32,6 +41,7 @@ from .texts import PageTexts, direction
 
 Frame = dict[str, object]
 ELLIPSIS = "…"
+FOLLOW_RETRY_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +188,8 @@ class WebChat:
         if session.waiting is Waiting.ENDED and not session.choices:
             session.choices = self._restart_choice(session.locale)
         session.add(lines)
+        if reply.handoff is not None:
+            self._follow(session, reply.handoff)
         return Outcome(tuple(lines), reply.shown, locale_changed=locale_changed)
 
     def _restart_choice(self, locale: str) -> tuple[ShownChoice, ...]:
@@ -205,12 +217,59 @@ class WebChat:
             await self._tell(session, [{"type": "gone"}], None)
         return len(gone)
 
-    async def deliver(self, session: WebSession, shown: list[Shown]) -> None:
-        """Show messages that did not come from a turn (a person taking over, later): they
-        join the transcript, and live pages show them at once."""
-        lines = [Entry("bot", item.text) for item in shown if isinstance(item, ShownMessage)]
+    async def deliver(self, session: WebSession, shown: list[Shown], ends: bool = False) -> None:
+        """Show messages that did not come from a turn (a person from the helpline, a notice
+        while waiting, the program taking over again): they join the transcript, and live
+        pages show them at once; the REST channel gives them with its next answer. Their last
+        question's choices become the page's (``ends``: the handoff is over, so the program's
+        question, whatever it offers, is the one to answer)."""
+        lines = [
+            Entry("operator", item.text)
+            if isinstance(item, ShownOperator)
+            else Entry("bot", item.text)
+            for item in shown
+            if isinstance(item, ShownMessage | ShownOperator)
+        ]
+        if not session.token:  # the REST channel
+            session.pending = [*(session.pending or []), *shown]
+        last = next((i for i in reversed(shown) if isinstance(i, ShownMessage)), None)
+        if last is not None and (last.choices or last.expects_text or ends):
+            session.choices, session.expects_text = last.choices, last.expects_text
         session.add(lines)
         await self.publish(session, Outcome(tuple(lines), tuple(shown)), None)
+
+    def _follow(self, session: WebSession, view: HandoffView) -> None:
+        """Listen to the handoff's feed while it is on (one listener per conversation)."""
+        session.handoff = view.active
+        if not view.active or view.feed is None:
+            if not view.active and session.follower is not None:
+                session.stop_following()
+            return
+        if view.feed != session.feed:
+            session.stop_following()
+            session.feed, session.cursor = view.feed, "0"
+        if session.follower is None or session.follower.done():
+            session.follower = asyncio.create_task(self._follow_feed(session, view.feed))
+
+    async def _follow_feed(self, session: WebSession, feed: str) -> None:
+        while self.alive(session) and session.handoff:
+            try:
+                async for message_id, push in self.runtime.pushes(feed, session.cursor):
+                    session.cursor = message_id
+                    if not push.active:
+                        session.handoff = False
+                    await self.deliver(session, list(push.shown), ends=not push.active)
+                    if not push.active:
+                        return
+            except StoreUnavailable:
+                # Redis restarting: what was pushed meanwhile is kept there, and read after.
+                log_event("handoff feed unavailable", connector="webchat")
+                await asyncio.sleep(FOLLOW_RETRY_SECONDS)
+
+    def take_pending(self, session: WebSession) -> list[Shown]:
+        """What the REST channel has not shown yet (pushes since its last answer)."""
+        pending, session.pending = session.pending or [], None
+        return pending
 
     # --- live pages ----------------------------------------------------------------------------
 
@@ -246,6 +305,8 @@ class WebChat:
                         "expects_text": item.expects_text,
                     }
                 )
+            elif isinstance(item, ShownOperator):
+                frames.append({"type": "operator", "text": item.text})
             elif isinstance(item, ShownHandoff):
                 frames.append({"type": "handoff", "reason": item.reason, "urgency": item.urgency})
             elif isinstance(item, ShownEnd):

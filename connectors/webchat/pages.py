@@ -108,7 +108,8 @@ class Pages:
     def chat_page(self, session: WebSession) -> web.Response:
         lines = session.lines()
         who = {
-            kind: self.chat.texts.text(kind, session.locale) for kind in ("bot", "you", "notice")
+            kind: self.chat.texts.text(kind, session.locale)
+            for kind in ("bot", "you", "notice", "operator")
         }
         refresh = self.chat.options.refresh_seconds if session.waiting_for_person else None
         return self.render(

@@ -6,7 +6,10 @@ for Rasa's REST channel work. Sending a button's payload picks that choice. Payl
 start with ``/``: ``/choice:<id>``, the global commands (``/help``, ``/back``, ``/repeat``,
 ``/restart``, ``/stop``, ``/language`` or ``/language:fi``), ``/session_start`` (a fresh start)
 and ``/plan`` (the person's plan as one message). Anything else is what the person typed.
-A handoff or the end of the conversation comes as Rasa's ``custom`` payload.
+A handoff or the end of the conversation comes as Rasa's ``custom`` payload. What a person
+from the helpline writes (and notices while waiting) cannot be sent to a REST client when it
+happens: it comes first in the answer to the client's next message, a helpline operator's
+words marked ``"custom": {"type": "operator"}``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from aiohttp import hdrs, web
 from redirection_bot.dialogue.model import CommandName
 from redirection_bot.engine import ChoicePicked, CommandGiven, Event, Start, Text
 from redirection_bot.logs import log_event
-from redirection_bot.render import Shown, ShownEnd, ShownHandoff, ShownMessage
+from redirection_bot.render import Shown, ShownEnd, ShownHandoff, ShownMessage, ShownOperator
 from redirection_bot.textnorm import clean_user_text
 
 from .chat import WebChat
@@ -97,10 +100,12 @@ class RestChannel:
                 )
             return self._answer(request, [_text(sender, text)])
         assert not isinstance(event, str)
+        earlier = self.chat.take_pending(session)
         outcome = await self.chat.turn(session, event)
         if outcome.limited:
-            return self._answer(request, [_text(sender, e.text) for e in outcome.entries])
-        return self._answer(request, answer(sender, outcome.shown))
+            limited = [_text(sender, e.text) for e in outcome.entries]
+            return self._answer(request, answer(sender, tuple(earlier)) + limited)
+        return self._answer(request, answer(sender, (*earlier, *outcome.shown)))
 
     def _answer(self, request: web.Request, items: Answer) -> web.Response:
         response = web.json_response(items, dumps=_dumps)
@@ -126,6 +131,10 @@ def answer(sender: str, shown: tuple[Shown, ...]) -> Answer:
                     {"title": choice.label, "payload": payload_for(choice.id)}
                     for choice in item.choices
                 ]
+            items.append(entry)
+        elif isinstance(item, ShownOperator):
+            entry = _text(sender, item.text)
+            entry["custom"] = {"type": "operator"}
             items.append(entry)
         elif isinstance(item, ShownHandoff):
             custom = {"type": "handoff", "reason": item.reason, "urgency": item.urgency}

@@ -8,6 +8,7 @@ conversation is erased or left idle for the store's time to live.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from redirection_bot.engine import Waiting
-from redirection_bot.render import ShownChoice
+from redirection_bot.render import Shown, ShownChoice
 
 TOKEN_BYTES = 24
 """192 bits: session tokens and anti-forgery tokens cannot be guessed."""
@@ -49,7 +50,7 @@ class Entry:
     from the page itself (a limit, a stale form). Always plain text."""
 
     kind: str
-    """``bot``, ``you`` or ``notice``."""
+    """``bot``, ``you``, ``notice``, or ``operator`` (a person from the helpline)."""
     text: str
 
 
@@ -85,11 +86,16 @@ class WebSession:
         "bucket",
         "choices",
         "csrf",
+        "cursor",
         "expects_text",
+        "feed",
         "first_new",
+        "follower",
+        "handoff",
         "last_seen",
         "listeners",
         "locale",
+        "pending",
         "session_id",
         "token",
         "transcript",
@@ -121,6 +127,15 @@ class WebSession:
         self.bucket = TokenBucket(per_minute, now)
         self.last_seen = now
         self.listeners: set[Listener] | None = None
+        self.handoff = False
+        """A person from the helpline is awaited or has the conversation."""
+        self.feed: str | None = None
+        """Where what the handoff shows outside the person's turns comes (runtime.pushes)."""
+        self.cursor = "0"
+        """The id of the last of those delivered here."""
+        self.follower: asyncio.Task[None] | None = None
+        self.pending: list[Shown] | None = None
+        """For the REST channel, which cannot be written to: shown with the next answer."""
 
     def add(self, entries: list[Entry], new_turn: bool = True) -> None:
         if self.transcript is None:
@@ -148,8 +163,14 @@ class WebSession:
 
     @property
     def waiting_for_person(self) -> bool:
-        """The conversation waits for a person to take over (pages refresh themselves)."""
-        return self.waiting is Waiting.HANDOFF
+        """A person is awaited or has the conversation (pages without script refresh
+        themselves, so that what they say appears)."""
+        return self.handoff or self.waiting is Waiting.HANDOFF
+
+    def stop_following(self) -> None:
+        if self.follower is not None:
+            self.follower.cancel()
+            self.follower = None
 
 
 class SessionBook:
@@ -201,6 +222,7 @@ class SessionBook:
 
     def remove(self, session: WebSession) -> None:
         self._sessions.pop(session.session_id, None)
+        session.stop_following()
 
     def idle(self) -> list[WebSession]:
         """Remove and return conversations idle for longer than the time to live."""
@@ -208,6 +230,7 @@ class SessionBook:
         gone = [s for s in self._sessions.values() if s.last_seen <= limit]
         for session in gone:
             del self._sessions[session.session_id]
+            session.stop_following()
         return gone
 
     def _add(self, session_id: str, token: str, locale: str, transcript_size: int) -> WebSession:

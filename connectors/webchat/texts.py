@@ -24,6 +24,7 @@ PAGE_KEYS = (
     "bot",
     "you",
     "notice",
+    "operator",
     "choices",
     "message",
     "send",

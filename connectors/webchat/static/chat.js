@@ -88,7 +88,8 @@
     var line = document.createElement("li");
     line.className = kind;
     var label = document.createElement("span");
-    label.className = "visually-hidden";
+    /* A person from the helpline is named on screen; the program and the person are not. */
+    label.className = kind === "operator" ? "who" : "visually-hidden";
     label.setAttribute("data-t", kind);
     label.textContent = texts[kind] || "";
     line.appendChild(label);
@@ -140,6 +141,7 @@
     if (leaving) { return; }
     if (frame.type === "message") { addLine("bot", frame.text); }
     else if (frame.type === "you") { addLine("you", frame.text); }
+    else if (frame.type === "operator") { addLine("operator", frame.text); }
     else if (frame.type === "notice") { addLine("notice", frame.text); awaiting = false; }
     else if (frame.type === "state") { setChoices(frame.choices); awaiting = false; }
     else if (frame.type === "interface") { setInterface(frame); }
