@@ -21,7 +21,7 @@ PREFIX = "handoff.services.<name>.options"
 MIN_KEY_LENGTH = 16
 MAX_NAME_LENGTH = 40
 _USER_ID = re.compile(r"@[^:\s]+:\S+\Z")
-_ROOM_ID = re.compile(r"![^:\s]+:\S+\Z")
+_ROOM_ID = re.compile(r"![^\s]+\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +79,9 @@ class MatrixOperatorSettings:
             raise ConfigError(f"{PREFIX}.access_token: the bot's access token is needed")
         room = _text(options, "room")
         if not _ROOM_ID.match(room):
-            raise ConfigError(f"{PREFIX}.room: give the room's id, such as !abc:example.org")
+            raise ConfigError(
+                f"{PREFIX}.room: give the room's id, which starts with ! (Room settings, Advanced)"
+            )
         operators = allow_list(options.get("operators") or ())
         encryption = options.get("encryption", True)
         if not isinstance(encryption, bool):

@@ -1,0 +1,206 @@
+"""A person in the web chat asks for a person; a helpline operator in a real Matrix room (real
+Synapse, real matrix-nio clients) claims, they talk both ways, the operator closes and the
+program resumes. Also: someone not on the allow-list cannot act; nobody claims and the
+fallback comes on time; the homeserver is away and the person still gets the fallback, with
+the ticket in the room once it is back."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from redirection_bot.dialogue.load import LoadedProgram
+from redirection_bot_connectors.operators.matrix import MatrixOperatorChannel
+from tests.e2e.handoff.operators import Staff
+from tests.fixtures.synapse import MatrixUser, SynapseServer
+from tests.integration.handoff.conftest import (
+    LivePage,
+    Setup,
+    channel_context,
+    handoff_settings,
+    running,
+)
+from tests.integration.matrix.people import unique
+
+pytestmark = [pytest.mark.matrix, pytest.mark.slow]
+
+Desk = Callable[..., Awaitable[tuple[Setup, Staff, Staff, Path]]]
+
+
+def text(setup: Setup, key: str, **params: str) -> str:
+    return setup.runtime.loaded.catalog.render(key, "en", params)
+
+
+def operator_options(
+    server: SynapseServer, bot: MatrixUser, room: str, anna: Staff, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "homeserver": server.url,
+        "user_id": bot.user_id,
+        "access_token": bot.access_token,
+        "room": room,
+        "operators": [f"{anna.user_id} = Anna"],
+        "encryption": False,
+        "sync_timeout_seconds": 1,
+        "max_backoff_seconds": 0.5,
+        **extra,
+    }
+
+
+@pytest.fixture
+async def staff(tmp_path: Path) -> AsyncIterator[Callable[[SynapseServer, str], Staff]]:
+    made: list[Staff] = []
+
+    def make(server: SynapseServer, name: str) -> Staff:
+        member = Staff(server, tmp_path / "staff", name)
+        made.append(member)
+        return member
+
+    yield make
+    for member in made:
+        await member.close()
+
+
+@contextlib.asynccontextmanager
+async def start_desk(
+    loaded: LoadedProgram,
+    server: SynapseServer,
+    staff: Callable[[SynapseServer, str], Staff],
+    **settings: Any,
+) -> AsyncIterator[tuple[Setup, Staff, Staff]]:
+    """An operator room made by Anna (on the allow-list) with Mallory in it (not on it), the
+    bot invited; the runtime, the web chat and the Matrix operator channel running."""
+    anna, mallory = staff(server, "anna"), staff(server, "mallory")
+    bot_user = server.register(unique("deskbot"))
+    room = await anna.create_room([bot_user.user_id, mallory.user_id])
+    await mallory.join(room)
+    options = operator_options(server, bot_user, room, anna)
+    anna.bot_id = mallory.bot_id = bot_user.user_id
+    async with running(loaded, handoff_settings("matrix", options, **settings)) as setup:
+        channel = MatrixOperatorChannel(channel_context(setup, options))
+        setup.start_channel(channel)
+        await asyncio.wait_for(channel.synced.wait(), 60)
+        yield setup, anna, mallory
+        setup.check_channels()
+
+
+async def ask_for_a_person(page: LivePage) -> None:
+    await page.until(lambda f: f.get("type") == "state")
+    await page.send({"type": "choice", "id": "go_on"})
+    await page.until(lambda f: f.get("type") == "state")
+    await page.send({"type": "command", "command": "help"})
+    await page.until(lambda f: f.get("type") == "state")
+    await page.send({"type": "choice", "id": "person"})
+
+
+async def test_a_person_in_the_web_chat_and_an_operator_in_matrix(
+    shipped: LoadedProgram, synapse: SynapseServer, staff: Callable[[SynapseServer, str], Staff]
+) -> None:
+    async with start_desk(shipped, synapse, staff) as (setup, anna, mallory):
+        await anna.say("!on")
+        await anna.wait_for("Anna: on duty")
+        page, token = await setup.page()
+        await ask_for_a_person(page)
+        await page.text_frame(text(setup, "handoff.available_now"))
+        ticket = await anna.wait_for("New request T-")
+        assert "reason: asked" in ticket.body and "Language: en" in ticket.body
+        assert token not in ticket.body
+
+        # Mallory is in the room but not on the allow-list: nothing she does counts.
+        await mallory.react(ticket.event_id)
+        await mallory.say("!claim", thread=ticket.event_id)
+        await mallory.say("Hello, I'm taking this one", thread=ticket.event_id)
+        await anna.react(ticket.event_id)
+        claimed = await anna.wait_for("Claimed by Anna")
+        assert claimed.thread == ticket.event_id
+        await page.text_frame("Anna from our support team has joined")
+        assert not any("taking this one" in said for said in page.said())
+        assert not [p for p in anna.posted if p.notice and "Not sent" in p.body]
+
+        await page.until(lambda f: f.get("type") == "state")
+        await page.send({"type": "choice", "id": "handoff:share"})
+        shared = await anna.wait_for("The conversation so far:")
+        assert shared.thread == ticket.event_id and "Program: " in shared.body
+
+        await page.send({"type": "text", "text": "I'm not sure what to say"})
+        person = await anna.wait_for("Person: I'm not sure what to say")
+        assert person.thread == ticket.event_id
+
+        await anna.say("That's all right. We can take it slowly.", thread=ticket.event_id)
+        said = await page.until(lambda f: f.get("type") == "operator")
+        assert said["text"] == "That's all right. We can take it slowly."
+        await anna.say("!note seems calmer now", thread=ticket.event_id)
+        await anna.wait_for("Note kept in this thread; not sent.")
+
+        await anna.say("!close", thread=ticket.event_id)
+        await page.text_frame(text(setup, "handoff.operator_left"))
+        await page.text_frame(text(setup, "engine.handoff_ended"))
+        await anna.wait_for("Closed. The program has taken over again.")
+        await anna.say("!close", thread=ticket.event_id)
+        await anna.wait_for("Already done: nothing changed.")
+
+        # While Anna had the conversation the program said nothing of its own.
+        joined_at = next(i for i, f in enumerate(page.seen) if "has joined" in f.get("text", ""))
+        left_at = next(
+            i
+            for i, f in enumerate(page.seen)
+            if f.get("text") == text(setup, "handoff.operator_left")
+        )
+        program_said = [
+            f["text"]
+            for f in page.seen[joined_at + 1 : left_at]
+            if f.get("type") == "message"
+            and f["text"]
+            not in (text(setup, "handoff.ask_to_share"), text(setup, "handoff.shared"))
+        ]
+        assert program_said == []
+
+
+async def test_nobody_claims_and_the_fallback_comes_on_time(
+    shipped: LoadedProgram, synapse: SynapseServer, staff: Callable[[SynapseServer, str], Staff]
+) -> None:
+    async with start_desk(
+        shipped, synapse, staff, claim_timeout_seconds=2.0, notice_interval_seconds=1.0
+    ) as (setup, anna, _mallory):
+        await anna.say("!on")
+        await anna.wait_for("Anna: on duty")
+        page, _token = await setup.page()
+        await ask_for_a_person(page)
+        await page.text_frame(text(setup, "handoff.available_now"))
+        await page.text_frame(text(setup, "handoff.queue_position", position="1"))
+        await page.text_frame(text(setup, "handoff.fallback"), timeout=10)
+        await page.text_frame(text(setup, "handoff.safety_plan")[:20])
+        ticket = await anna.wait_for("New request T-")
+        fallback = await anna.wait_for("Nobody claimed it in time")
+        assert fallback.thread == ticket.event_id
+
+
+async def test_the_operator_room_is_away_and_the_person_still_gets_the_fallback(
+    shipped: LoadedProgram,
+    synapse_own: SynapseServer,
+    staff: Callable[[SynapseServer, str], Staff],
+) -> None:
+    async with start_desk(shipped, synapse_own, staff, claim_timeout_seconds=2.0) as (
+        setup,
+        anna,
+        _mallory,
+    ):
+        await anna.say("!on")
+        await anna.wait_for("Anna: on duty")
+        synapse_own.stop()
+        page, _token = await setup.page()
+        await ask_for_a_person(page)
+        await page.text_frame(text(setup, "handoff.available_now"))
+        await page.text_frame(text(setup, "handoff.fallback"), timeout=15)
+        synapse_own.start()
+        ticket = await anna.wait_for("New request T-", timeout=90)
+        fallback = await anna.wait_for("Nobody claimed it in time", timeout=60)
+        assert fallback.thread == ticket.event_id
+        # Once it is back, the request can still be taken.
+        await anna.react(ticket.event_id)
+        await page.text_frame("Anna from our support team has joined", timeout=60)

@@ -1,0 +1,142 @@
+"""A helpline platform connected by signed webhooks, end to end: a person in the web chat,
+the platform's operator claiming, both writing, the operator closing, the program resuming;
+bad signatures, stale and replayed requests refused; nothing lost while the platform fails."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from redirection_bot.dialogue.load import LoadedProgram
+from redirection_bot_connectors.operators.webhook import WebhookChannel
+from tests.integration.handoff.conftest import (
+    LivePage,
+    Setup,
+    channel_context,
+    handoff_settings,
+    running,
+)
+from tests.integration.handoff.platform import Platform
+
+SECRET = "a webhook secret for the tests, long enough"
+ANNA = {"id": "op-17", "name": "Anna"}
+
+
+def text(setup: Setup, key: str) -> str:
+    return setup.runtime.loaded.catalog.render(key, "en")
+
+
+@pytest.fixture
+async def platform() -> AsyncIterator[Platform]:
+    found = Platform(SECRET)
+    await found.start()
+    yield found
+    await found.stop()
+
+
+@pytest.fixture
+async def helpline(loaded: LoadedProgram, platform: Platform) -> AsyncIterator[Setup]:
+    options = {"url": platform.url, "secret": SECRET, "port": 0, "max_backoff_seconds": 0.2}
+    async with running(loaded, handoff_settings("webhook", options)) as setup:
+        channel = WebhookChannel(channel_context(setup, options))
+        setup.start_channel(channel)
+        await asyncio.wait_for(channel.listening.wait(), 10)
+        platform.bot_url = f"http://127.0.0.1:{channel.port}/handoff/webhook"
+        yield setup
+        setup.check_channels()
+
+
+async def ask_for_a_person(page: LivePage) -> None:
+    await page.until(lambda f: f.get("type") == "state")
+    await page.send({"type": "choice", "id": "go_on"})
+    await page.until(lambda f: f.get("type") == "state")
+    await page.send({"type": "command", "command": "help"})
+    await page.until(lambda f: f.get("type") == "state")
+    await page.send({"type": "choice", "id": "person"})
+
+
+async def test_a_whole_handoff_over_the_webhook(helpline: Setup, platform: Platform) -> None:
+    page, token = await helpline.page()
+    status, _ = await platform.send({"type": "duty", "operator": ANNA, "on_duty": True})
+    assert status == 200
+    await ask_for_a_person(page)
+    await page.text_frame(text(helpline, "handoff.available_now"))
+    (ticket,) = await platform.wait_for("ticket")
+    assert ticket["service"] == "helpline" and ticket["locale"] == "en"
+    assert ticket["reason"] == "asked" and ticket["urgency"] == "normal"
+    assert token not in str(platform.received)  # no session token, no connector identity
+
+    status, answer = await platform.send(
+        {"type": "claim", "ticket": ticket["ticket"], "operator": ANNA}
+    )
+    assert (status, answer) == (200, {"result": "applied"})
+    joined = await page.text_frame("Anna from our support team has joined")
+    assert joined["type"] == "message"
+    state = await page.until(lambda f: f.get("type") == "state")
+    assert "handoff:share" in [c["id"] for c in state["choices"]]
+    await page.send({"type": "choice", "id": "handoff:share"})
+    (conversation,) = await platform.wait_for("conversation")
+    assert any(line["who"] == "program" for line in conversation["lines"])
+
+    await page.send({"type": "text", "text": "I don't know where to start"})
+    (person,) = await platform.wait_for("person")
+    assert person["text"] == "I don't know where to start"
+
+    status, answer = await platform.send(
+        {"type": "message", "ticket": ticket["ticket"], "operator": ANNA, "text": "Take your time."}
+    )
+    assert answer == {"result": "applied"}
+    said = await page.until(lambda f: f.get("type") == "operator")
+    assert said["text"] == "Take your time."
+
+    status, answer = await platform.send(
+        {"type": "close", "ticket": ticket["ticket"], "operator": ANNA, "return_to": "coping"}
+    )
+    assert answer == {"result": "applied"}
+    await page.text_frame(text(helpline, "handoff.operator_left"))
+    await page.text_frame(text(helpline, "engine.handoff_ended"))
+    state = await page.until(lambda f: f.get("type") == "state")
+    assert state["choices"] and not state["choices"][0]["id"].startswith("handoff:")
+    status, answer = await platform.send(
+        {"type": "close", "ticket": ticket["ticket"], "operator": ANNA}
+    )
+    assert answer == {"result": "duplicate"}  # a close after a close changes nothing
+    changes = [e["change"] for e in platform.received if e["type"] == "update"]
+    assert changes == ["claimed", "shared", "closed"]
+    assert platform.refused_signatures == 0
+    ids = [event["id"] for event in platform.received]
+    assert len(ids) == len(set(ids))
+
+
+async def test_bad_signatures_stale_and_replayed_requests_are_refused(
+    helpline: Setup, platform: Platform
+) -> None:
+    duty = {"id": "req-1", "type": "duty", "operator": ANNA, "on_duty": True}
+    status, answer = await platform.send(duty, secret="another secret, not the shared one")
+    assert (status, answer) == (401, {"error": "bad_signature"})
+    status, answer = await platform.send(duty, skew=-3600)
+    assert (status, answer) == (401, {"error": "stale"})
+    body, headers = platform.signed(duty)
+    assert await platform.post(body, headers) == (200, {"result": "applied"})
+    assert await platform.post(body, headers) == (409, {"error": "replayed"})
+    tampered = body.replace(b"true", b"false")
+    assert (await platform.post(tampered, headers))[0] == 401
+    assert await helpline.desk.on_duty_count("helpline") == 1
+    status, answer = await platform.send({"type": "claim", "ticket": "T-NOSUCHXX"})
+    assert status == 400 and "operator" in answer["error"]
+
+
+async def test_nothing_is_lost_while_the_platform_fails(
+    helpline: Setup, platform: Platform
+) -> None:
+    platform.failing = 3
+    page, _token = await helpline.page()
+    await ask_for_a_person(page)
+    await page.text_frame(text(helpline, "handoff.nobody_available"))
+    (ticket,) = await platform.wait_for("ticket")
+    await page.send({"type": "choice", "id": "handoff:back"})
+    await platform.wait_for("update", change="withdrawn")
+    assert [e["type"] for e in platform.received] == ["ticket", "update"]
+    assert platform.failing == 0 and ticket["fallback_given"]
