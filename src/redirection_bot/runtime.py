@@ -46,10 +46,12 @@ from redirection_bot.evaluation import (
     answers_to_record,
 )
 from redirection_bot.handoff.conduct import (
+    SERVICES_ACTION,
     Handled,
     HandoffConduct,
     check_handoff_texts,
     picked_label,
+    without_team,
 )
 from redirection_bot.handoff.wire import Push
 from redirection_bot.logs import log_event, session_tag
@@ -395,10 +397,12 @@ class Runtime:
         record = kept.keeping(turn.state)
         handled = None
         conduct = self._conduct
+        services_shown = any(
+            isinstance(o, ActionRequest) and o.action == SERVICES_ACTION for o in outputs
+        )
+        if conduct is None and not erase:
+            shown = await without_team(self, session_id, loaded, turn.state, shown, services_shown)
         if conduct is not None and not erase:
-            services_shown = any(
-                isinstance(o, ActionRequest) and o.action == "action_services" for o in outputs
-            )
             handled = await conduct.requested(
                 session_id, loaded, turn.state, record, shown, services_shown
             )

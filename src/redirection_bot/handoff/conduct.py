@@ -381,13 +381,7 @@ class HandoffConduct:
                 )
 
     def _tell(self, loaded: LoadedProgram, locale: str, told: TellPerson) -> ShownMessage:
-        renderer = Renderer(loaded.catalog)
-        text = renderer.text(told.key, locale, {name: str(value) for name, value in told.params})
-        choices = tuple(
-            ShownChoice(choice.choice_id, renderer.text(choice.label_key, locale))
-            for choice in told.choices
-        )
-        return ShownMessage(told.key, text, choices)
+        return tell(loaded, locale, told)
 
     def _open(
         self,
@@ -466,17 +460,62 @@ class HandoffConduct:
         self, session_id: str, loaded: LoadedProgram, handled: Handled, services_shown: bool
     ) -> None:
         """The services for the person's country and language, then a short safety plan."""
-        state = handled.state
-        renderer = Renderer(loaded.catalog)
-        if not services_shown and SERVICES_ACTION in loaded.program.actions:
-            result = await self.host.run_action(session_id, loaded, state, SERVICES_ACTION)
-            if not result.failed:
-                handled.shown.extend(renderer.outputs(list(result.messages), state.locale))
-        handled.shown.append(self._tell(loaded, state.locale, TellPerson(HandoffKeys.SAFETY_PLAN)))
+        handled.shown.extend(
+            await fallback(self.host, session_id, loaded, handled.state, services_shown)
+        )
 
     def _count(self, state: str, reason: str) -> None:
         if self.metrics is not None:
             self.metrics.handoff(state, reason)
+
+
+def tell(loaded: LoadedProgram, locale: str, told: TellPerson) -> ShownMessage:
+    """What the handoff tells the person, rendered in their language."""
+    renderer = Renderer(loaded.catalog)
+    text = renderer.text(told.key, locale, {name: str(value) for name, value in told.params})
+    choices = tuple(
+        ShownChoice(choice.choice_id, renderer.text(choice.label_key, locale))
+        for choice in told.choices
+    )
+    return ShownMessage(told.key, text, choices)
+
+
+async def fallback(
+    host: HandoffHost,
+    session_id: str,
+    loaded: LoadedProgram,
+    state: SessionState,
+    services_shown: bool,
+) -> list[Shown]:
+    """The services for the person's country and language (unless the turn showed them
+    already), then a short safety plan."""
+    shown: list[Shown] = []
+    if not services_shown and SERVICES_ACTION in loaded.program.actions:
+        result = await host.run_action(session_id, loaded, state, SERVICES_ACTION)
+        if not result.failed:
+            shown.extend(Renderer(loaded.catalog).outputs(list(result.messages), state.locale))
+    shown.append(tell(loaded, state.locale, TellPerson(HandoffKeys.SAFETY_PLAN)))
+    return shown
+
+
+async def without_team(
+    host: HandoffHost,
+    session_id: str,
+    loaded: LoadedProgram,
+    state: SessionState,
+    shown: Sequence[Shown],
+    services_shown: bool,
+) -> list[Shown]:
+    """A turn that asked for a person where no helpline is connected: right after the first
+    request, the person is told honestly that nobody can join, and given the fallback."""
+    at = next((i for i, item in enumerate(shown) if isinstance(item, ShownHandoff)), None)
+    if at is None or not loaded.catalog.can_show(HandoffKeys.NO_TEAM, state.locale):
+        return list(shown)
+    told = [tell(loaded, state.locale, TellPerson(HandoffKeys.NO_TEAM))]
+    told.extend(await fallback(host, session_id, loaded, state, services_shown))
+    if _asks_later(shown[at + 1 :]):
+        told = [_without_choices(item) for item in told]
+    return [*shown[: at + 1], *told, *shown[at + 1 :]]
 
 
 def check_handoff_texts(catalog: Catalog, locales: Sequence[str]) -> None:

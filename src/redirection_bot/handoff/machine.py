@@ -57,6 +57,8 @@ class HandoffKeys:
     STILL_WAITING = "handoff.still_waiting"
     ALREADY_WAITING = "handoff.already_waiting"
     FALLBACK = "handoff.fallback"
+    NO_TEAM = "handoff.no_team"
+    """Said where no helpline is connected at all (the fallback follows at once)."""
     SAFETY_PLAN = "handoff.safety_plan"
     KEEP_OR_GO = "handoff.keep_or_go"
     KEPT_WAITING = "handoff.kept_waiting"

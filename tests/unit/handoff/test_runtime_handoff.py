@@ -21,6 +21,7 @@ from redirection_bot.handoff.wire import (
 from redirection_bot.metrics import Metrics
 from redirection_bot.render import ShownHandoff, ShownMessage, ShownOperator
 from redirection_bot.runtime import Reply
+from redirection_bot.testing import make_runtime
 from tests.fixtures.handoff import Helpline, connected, helpline
 
 ANNA = Operator("@anna:helpline.example", "Anna")
@@ -280,3 +281,22 @@ async def test_a_person_waiting_at_a_handoff_node_can_go_back(shipped: LoadedPro
         state = await line.runtime.state("web:s1")
         assert state is not None and state.waiting is Waiting.ANSWER
         assert await line.desk.queue("helpline") == []
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_without_a_helpline_nobody_is_promised_and_help_comes_at_once(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    runtime = make_runtime(shipped)
+    await runtime.handle("web:s1", Start(locale=locale))
+    await runtime.handle("web:s1", ChoicePicked("go_on"))
+    await runtime.handle("web:s1", CommandGiven(CommandName.HELP))
+    reply = await runtime.handle("web:s1", ChoicePicked("person"))
+    said = keys(reply)
+    at = said.index(HandoffKeys.NO_TEAM)
+    assert said[at + 1].startswith("services.") and HandoffKeys.SAFETY_PLAN in said[at:]
+    assert reply.handoff is None
+    promises = ("will join", "se unirá", "liittyy")
+    assert not [m.text for m in reply.messages if any(p in m.text for p in promises)]
+    # The program's own question stays the last, with its choices; nothing before it has any.
+    assert reply.messages[-1].choices and not any(m.choices for m in reply.messages[:-1])
