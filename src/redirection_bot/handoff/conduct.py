@@ -511,7 +511,7 @@ async def without_team(
     at = next((i for i, item in enumerate(shown) if isinstance(item, ShownHandoff)), None)
     if at is None or not loaded.catalog.can_show(HandoffKeys.NO_TEAM, state.locale):
         return list(shown)
-    told = [tell(loaded, state.locale, TellPerson(HandoffKeys.NO_TEAM))]
+    told: list[Shown] = [tell(loaded, state.locale, TellPerson(HandoffKeys.NO_TEAM))]
     told.extend(await fallback(host, session_id, loaded, state, services_shown))
     if _asks_later(shown[at + 1 :]):
         told = [_without_choices(item) for item in told]
