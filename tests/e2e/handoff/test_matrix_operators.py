@@ -75,17 +75,31 @@ async def start_desk(
 ) -> AsyncIterator[tuple[Setup, Staff, Staff]]:
     """An operator room made by Anna (on the allow-list) with Mallory in it (not on it), the
     bot invited; the runtime, the web chat and the Matrix operator channel running."""
-    anna, mallory = staff(server, "anna"), staff(server, "mallory")
+    async with start_desk_with_ben(loaded, server, staff, **settings) as (setup, anna, mallory, _):
+        yield setup, anna, mallory
+
+
+@contextlib.asynccontextmanager
+async def start_desk_with_ben(
+    loaded: LoadedProgram,
+    server: SynapseServer,
+    staff: Callable[[SynapseServer, str], Staff],
+    **settings: Any,
+) -> AsyncIterator[tuple[Setup, Staff, Staff, Staff]]:
+    """As ``start_desk``, with Ben in the room too, on the allow-list as Anna is."""
+    anna, mallory, ben = staff(server, "anna"), staff(server, "mallory"), staff(server, "ben")
     bot_user = server.register(unique("deskbot"))
-    room = await anna.create_room([bot_user.user_id, mallory.user_id])
+    room = await anna.create_room([bot_user.user_id, mallory.user_id, ben.user_id])
     await mallory.join(room)
+    await ben.join(room)
     options = operator_options(server, bot_user, room, anna)
-    anna.bot_id = mallory.bot_id = bot_user.user_id
+    options["operators"] = [f"{anna.user_id} = Anna", f"{ben.user_id} = Ben"]
+    anna.bot_id = mallory.bot_id = ben.bot_id = bot_user.user_id
     async with running(loaded, handoff_settings("matrix", options, **settings)) as setup:
         channel = MatrixOperatorChannel(channel_context(setup, options))
         setup.start_channel(channel)
         await asyncio.wait_for(channel.synced.wait(), 60)
-        yield setup, anna, mallory
+        yield setup, anna, mallory, ben
         setup.check_channels()
 
 
@@ -204,3 +218,37 @@ async def test_the_operator_room_is_away_and_the_person_still_gets_the_fallback(
         # Once it is back, the request can still be taken.
         await anna.react(ticket.event_id)
         await page.text_frame("Anna from our support team has joined", timeout=60)
+
+
+async def test_a_transfer_to_a_colleague_risk_shown_and_a_return_to_a_chosen_module(
+    shipped: LoadedProgram, synapse: SynapseServer, staff: Callable[[SynapseServer, str], Staff]
+) -> None:
+    async with start_desk_with_ben(shipped, synapse, staff) as (setup, anna, _mallory, ben):
+        await anna.say("!on")
+        await anna.wait_for("Anna: on duty")
+        page, _token = await setup.page()
+        await ask_for_a_person(page)
+        ticket = await anna.wait_for("New request T-")
+        await anna.say("!claim", thread=ticket.event_id)
+        await page.text_frame("Anna from our support team has joined")
+        await anna.say(f"!transfer {ben.user_id}", thread=ticket.event_id)
+        await page.text_frame(text(setup, "handoff.transferred", operator="Ben"))
+        await ben.wait_for("Passed to Ben")
+
+        # Anna no longer holds it: her words are not passed on; Ben's are.
+        await anna.say("Are you still there?", thread=ticket.event_id)
+        await ben.say("Hello, I'm Ben. I'm here now.", thread=ticket.event_id)
+        said = await page.until(lambda f: f.get("type") == "operator")
+        assert said["text"] == "Hello, I'm Ben. I'm here now."
+
+        # Screening still runs while a person has the conversation, and annotates it.
+        await page.send({"type": "text", "text": "some days I think about ending my life"})
+        risk = await ben.wait_for("Risk raised during the handoff: suicide")
+        assert risk.thread == ticket.event_id
+        person = await ben.wait_for("Person: some days I think about ending my life")
+        assert "[risk: suicide]" in person.body
+
+        await ben.say("!return coping", thread=ticket.event_id)
+        await page.text_frame(text(setup, "handoff.operator_left"))
+        await page.text_frame(text(setup, "coping.intro"))
+        assert not any(f.get("text") == "Are you still there?" for f in page.seen)
