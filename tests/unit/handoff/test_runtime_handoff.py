@@ -7,10 +7,12 @@ import logging
 
 import pytest
 
+from redirection_bot.config import ServiceSettings
 from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.dialogue.model import CommandName
 from redirection_bot.engine import ChoicePicked, CommandGiven, Start, Text, Waiting
 from redirection_bot.handoff.desk import Operator, Outcome
+from redirection_bot.handoff.hours import parse_hours
 from redirection_bot.handoff.machine import HandoffChoice, HandoffKeys
 from redirection_bot.handoff.wire import (
     ConversationShared,
@@ -300,3 +302,16 @@ async def test_without_a_helpline_nobody_is_promised_and_help_comes_at_once(
     assert not [m.text for m in reply.messages if any(p in m.text for p in promises)]
     # The program's own question stays the last, with its choices; nothing before it has any.
     assert reply.messages[-1].choices and not any(m.choices for m in reply.messages[:-1])
+
+
+async def test_outside_office_hours_nobody_is_promised_even_with_someone_on_duty(
+    shipped: LoadedProgram,
+) -> None:
+    # The test clock stands at Friday 2027-01-15, 10:00 in Helsinki: a holiday for this desk.
+    hours = parse_hours("Europe/Helsinki", {"mon-fri": "09:00-17:00"}, ["2027-01-15"])
+    settings = helpline(services=(ServiceSettings("helpline", "test", hours=hours),))
+    async with connected(shipped, settings) as line:
+        await line.service.duty(ANNA.ref, True)
+        said = keys(await ask_for_a_person(line))
+        assert HandoffKeys.NOBODY_AVAILABLE in said and HandoffKeys.AVAILABLE_NOW not in said
+        assert HandoffKeys.SAFETY_PLAN in said
