@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 TIMESTAMP_HEADER = "X-Redirection-Timestamp"
 SIGNATURE_HEADER = "X-Redirection-Signature"
 VERSION = "v1"
+_TIMESTAMP = re.compile(r"[0-9]{1,15}\Z")
+"""Whole seconds in ASCII digits (``str.isdigit`` also takes ``²`` and other scripts' digits,
+which ``int`` then refuses or reads as another text than the one signed)."""
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -42,12 +46,14 @@ def verify(
     tolerance_seconds: float,
 ) -> str | None:
     """Why the request must be refused (``stale``, ``bad_signature``), or None if it is good."""
-    if not timestamp_header or not signature_header or not timestamp_header.isdigit():
+    if not timestamp_header or not signature_header or not _TIMESTAMP.match(timestamp_header):
         return "bad_signature"
     timestamp = int(timestamp_header)
     if abs(now - timestamp) > tolerance_seconds:
         return "stale"
     expected = signature(secret, timestamp, body)
-    if not hmac.compare_digest(expected.encode(), signature_header.strip().encode()):
+    # surrogateescape: a header's bytes that are not UTF-8 come to us as lone surrogates
+    given = signature_header.strip().encode("utf-8", "surrogateescape")
+    if not hmac.compare_digest(expected.encode(), given):
         return "bad_signature"
     return None
