@@ -10,6 +10,7 @@ by the operator who holds it goes to the person. In the room itself: ``!on`` and
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 
 PREFIX = "!"
@@ -46,7 +47,9 @@ def read_command(text: str) -> Command | Unknown | None:
     stripped = text.strip()
     if not stripped.startswith(PREFIX) or len(stripped) == 1:
         return None
-    word, _, argument = stripped[1:].partition(" ")
+    # any white space ends the word, so that a note may start on the line after ``!note``
+    word, *rest = re.split(r"\s", stripped[1:], maxsplit=1)
+    argument = rest[0] if rest else ""
     try:
         verb = Verb(word.lower())
     except ValueError:
