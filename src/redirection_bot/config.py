@@ -24,6 +24,9 @@ Connector options: a connector class may declare ``options_schema``, a frozen da
 its options; they are then read and checked here like any section, and a schema field named
 ``limits`` or ``branding`` receives that section. A connector without a schema receives its
 options as plain values (text, numbers, true/false, lists, mappings) and checks them itself.
+A plug-in may also declare ``check_options(options)``, raising ConfigError for what its schema
+cannot say (a secret too short, a room id of the wrong shape); it is called here, so that
+the problem is reported at the plug-in's options with the rest, not when ``serve`` starts.
 """
 
 from __future__ import annotations
@@ -41,7 +44,16 @@ from urllib.parse import urlsplit
 from redirection_bot.diagnostics import Diagnostic, Diagnostics, Span
 from redirection_bot.dialogue.schema import SchemaReader
 from redirection_bot.errors import ConfigError, ConnectorError
-from redirection_bot.handoff.hours import ALWAYS_OPEN, HoursError, OfficeHours, parse_hours
+from redirection_bot.handoff.hours import (
+    ALWAYS_OPEN,
+    HoursError,
+    OfficeHours,
+    parse_hours,
+    read_days,
+    read_holiday,
+    read_ranges,
+    read_timezone,
+)
 from redirection_bot.suggest import did_you_mean
 from redirection_bot.yaml_source import (
     YMapping,
@@ -454,6 +466,8 @@ class _SettingsReader:
                 self.reader.field_span(body, "channel"),
                 self.channel_classes,
                 "operator channel",
+                self.reader.field_span(body, "options") if options_node is not None else None,
+                key.text,
             )
             locales = tuple(
                 s.text for s in self.reader.one_or_many(body.get("locales"), "`locales`")
@@ -464,12 +478,19 @@ class _SettingsReader:
         return tuple(found)
 
     def hours(self, body: YMapping, what: str) -> OfficeHours | None:
-        """A service's office hours (always open when none are given)."""
-        timezone = self.reader.text(body.get("timezone"), "`timezone`") or "UTC"
+        """A service's office hours (always open when none are given); each problem is
+        reported where it is written."""
+        timezone_node = body.get("timezone")
+        timezone = self.reader.text(timezone_node, "`timezone`") or "UTC"
         hours_node = body.get("hours")
-        holidays = [s.text for s in self.reader.one_or_many(body.get("holidays"), "`holidays`")]
-        if hours_node is None and body.get("timezone") is None and not holidays:
+        holiday_nodes = self.reader.one_or_many(body.get("holidays"), "`holidays`")
+        holidays = [node.text for node in holiday_nodes]
+        if hours_node is None and timezone_node is None and not holidays:
             return ALWAYS_OPEN
+        parts: list[tuple[YNode, Callable[[str], object], str]] = []
+        if timezone_node is not None:
+            parts.append((timezone_node, read_timezone, timezone))
+        parts += [(node, read_holiday, node.text) for node in holiday_nodes]
         weekly: dict[str, str] = {"every day": "00:00-24:00"}
         if hours_node is not None:
             hours_mapping = self.reader.mapping(hours_node, f"{what}'s `hours`")
@@ -480,6 +501,16 @@ class _SettingsReader:
                 text = self.reader.text(ranges, f"`{day.text}`")
                 if text is not None:
                     weekly[day.text] = text
+                    parts += [(day, read_days, day.text), (ranges, read_ranges, text)]
+        problems = 0
+        for node, read, text in parts:
+            try:
+                read(text)
+            except HoursError as error:
+                self.reader.error(_value_span(node), f"{what}: {error}")
+                problems += 1
+        if problems:
+            return None
         try:
             return parse_hours(timezone, weekly, holidays)
         except HoursError as error:
@@ -494,8 +525,12 @@ class _SettingsReader:
         span: Span,
         find: Callable[[str], type | None] | None = None,
         kind: str = "connector",
+        body_span: Span | None = None,
+        label: str | None = None,
     ) -> dict[str, Any] | None:
-        """A plug-in's options, read by its ``options_schema`` when it declares one."""
+        """A plug-in's options, read by its ``options_schema`` when it declares one, then
+        checked by its ``check_options`` (problems located at ``body_span``, else ``span``;
+        ``label`` names the service in the plug-in's messages)."""
         try:
             cls = (find or self.connector_classes)(name)
         except (ConnectorError, ConfigError) as error:
@@ -514,6 +549,7 @@ class _SettingsReader:
             return plain(body) if body is not None else {}
         shared = {"limits": settings.limits, "branding": settings.branding}
         fed = {f.name: shared[f.name] for f in dataclasses.fields(schema) if f.name in shared}
+        errors_before = len(self.reader.diagnostics.errors)
         own = read_dataclass(
             self.reader,
             body,
@@ -522,7 +558,17 @@ class _SettingsReader:
             skip=set(fed) | {"enabled"},
         )
         values = {f.name: getattr(own, f.name) for f in dataclasses.fields(own)}
-        return {**values, **fed}
+        options = {**values, **fed}
+        check = getattr(cls, "check_options", None)
+        # after a mistake above, defaults stand in: checking them would only add confusion
+        if check is not None and len(self.reader.diagnostics.errors) == errors_before:
+            try:
+                check(options)
+            except ConfigError as error:
+                message = str(error).replace("<name>", label) if label else str(error)
+                self.reader.error(body_span or span, message)
+                return None
+        return options
 
 
 T = typing.TypeVar("T")

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from typing import Any, ClassVar
 
 from redirection_bot.errors import ConnectorError
@@ -70,6 +70,11 @@ class MatrixOperatorChannel:
 
     name: ClassVar[str] = "matrix"
     options_schema: ClassVar[type[MatrixOperatorOptions]] = MatrixOperatorOptions
+
+    @staticmethod
+    def check_options(options: Mapping[str, Any]) -> None:
+        """Raise ConfigError for options that cannot work (called when the file is read)."""
+        MatrixOperatorSettings.from_options(options)
 
     def __init__(self, context: ChannelContext) -> None:
         self.desk = context.desk

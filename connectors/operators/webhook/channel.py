@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import time
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import aiohttp
@@ -53,6 +54,11 @@ class WebhookChannel:
 
     name: ClassVar[str] = "webhook"
     options_schema: ClassVar[type[WebhookOptions]] = WebhookOptions
+
+    @staticmethod
+    def check_options(options: Mapping[str, Any]) -> None:
+        """Raise ConfigError for options that cannot work (called when the file is read)."""
+        WebhookSettings.from_options(options)
 
     def __init__(self, context: ChannelContext) -> None:
         self.desk = context.desk

@@ -48,30 +48,46 @@ ALWAYS_OPEN = OfficeHours("UTC", dict.fromkeys(range(7), ((0, 24 * 60),)))
 def parse_hours(
     timezone: str, hours: Mapping[str, str], holidays: Iterable[str] = ()
 ) -> OfficeHours:
-    """Office hours from their written form; raises HoursError with a readable message."""
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise HoursError(f"`{timezone}` is not a time zone name such as Europe/Helsinki") from error
+    """Office hours from their written form; raises HoursError with a readable message.
+    (Each part can be read alone too, so that a configuration reader can say where a
+    problem is: ``read_timezone``, ``read_days``, ``read_ranges``, ``read_holiday``.)"""
+    read_timezone(timezone)
     weekly: dict[int, list[tuple[int, int]]] = {day: [] for day in range(7)}
     for days, ranges in hours.items():
-        for day in _days(days):
-            for text in ranges.split(","):
-                start, end = _range(text.strip())
+        for day in read_days(days):
+            for start, end in read_ranges(ranges):
                 if end > start:
                     weekly[day].append((start, end))
                 else:  # past midnight: the rest of this day, then the start of the next
                     weekly[day].append((start, 24 * 60))
                     if end > 0:
                         weekly[(day + 1) % 7].append((0, end))
-    try:
-        closed = frozenset(dt.date.fromisoformat(day) for day in holidays)
-    except ValueError as error:
-        raise HoursError("write holidays as YYYY-MM-DD") from error
+    closed = frozenset(read_holiday(day) for day in holidays)
     return OfficeHours(timezone, {day: tuple(sorted(r)) for day, r in weekly.items()}, closed)
 
 
-def _days(text: str) -> list[int]:
+def read_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise HoursError(f"`{name}` is not a time zone name such as Europe/Helsinki") from error
+    return name
+
+
+def read_holiday(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as error:
+        raise HoursError(f"`{text}` is not a date: write holidays as YYYY-MM-DD") from error
+
+
+def read_ranges(text: str) -> list[tuple[int, int]]:
+    """``"09:00-12:00, 13:00-17:00"`` as (start, end) minutes; an end before the start runs
+    past midnight."""
+    return [_range(part.strip()) for part in text.split(",")]
+
+
+def read_days(text: str) -> list[int]:
     text = text.strip().lower()
     if text in ("every day", "daily", "mon-sun"):
         return list(range(7))
@@ -91,6 +107,7 @@ def _range(text: str) -> tuple[int, int]:
     if match is None:
         raise HoursError(f"`{text}`: write hours as 09:00-17:00")
     h1, m1, h2, m2 = (int(group) for group in match.groups())
-    if h1 > 24 or h2 > 24 or m1 > 59 or m2 > 59:
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if m1 > 59 or m2 > 59 or start > 24 * 60 or end > 24 * 60:  # 24:00 is the latest
         raise HoursError(f"`{text}` is not a time of day")
-    return h1 * 60 + m1, h2 * 60 + m2
+    return start, end
