@@ -14,6 +14,7 @@ from typing import ClassVar
 from aiohttp import web
 
 from redirection_bot.connector import ConnectorContext
+from redirection_bot.listening import listen
 from redirection_bot.logs import log_event
 
 from .app import CHAT, create_app
@@ -36,9 +37,14 @@ class WebChatConnector:
         app = create_app(self._context.runtime, self.options)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, self.options.host, self.options.port)
-        await site.start()
-        log_event("web chat listening", connector="webchat", port=self.options.port)
+        port = await listen(
+            runner,
+            self.options.host,
+            self.options.port,
+            "the web chat",
+            "--port, or `port` under connectors.webchat in the config",
+        )
+        log_event("web chat listening", connector="webchat", port=port)
         try:
             await self._context.stop.wait()
         finally:

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from redirection_bot.errors import ConnectorError
+from redirection_bot.listening import listen
 from redirection_bot.logs import log_event
 from redirection_bot.metrics import admin_app
 from redirection_bot.store import StoreUnavailable
@@ -45,9 +48,15 @@ async def running_beside(runtime: Runtime, admin: AdminSettings) -> AsyncIterato
     if admin.enabled and runtime.metrics is not None:
         runner = web.AppRunner(admin_app(runtime.metrics), access_log=None, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, admin.host, admin.port)
-        await site.start()
-        log_event("admin listening", host=admin.host, port=_bound_port(runner, admin.port))
+        try:
+            port = await listen(
+                runner, admin.host, admin.port, "the admin listener (metrics)", "`admin.port`"
+            )
+            log_event("admin listening", host=admin.host, port=port)
+        except ConnectorError as error:
+            # Metrics are not worth keeping people from the chat: say so, and carry on.
+            print(f"warning: {error} The chat runs without metrics.", file=sys.stderr)
+            runner = None
     sweeper = asyncio.create_task(sweep_forever(runtime))
     desk = runtime.handoff_desk
     ticking = asyncio.Event()
@@ -66,10 +75,3 @@ async def running_beside(runtime: Runtime, admin: AdminSettings) -> AsyncIterato
         await runtime.close()
         if desk is not None:
             await desk.relay.close()
-
-
-def _bound_port(runner: web.AppRunner, configured: int) -> int:
-    for address in runner.addresses:
-        if isinstance(address, tuple) and len(address) >= 2:
-            return int(address[1])
-    return configured

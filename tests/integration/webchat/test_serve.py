@@ -19,11 +19,11 @@ def answers(url: str) -> bool:
 
 
 class Server:
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, environment: dict[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
             [*bot_command(), *args],
             cwd=REPOSITORY,
-            env=server_environment(),
+            env=environment or server_environment(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -99,3 +99,43 @@ def test_configuration_errors_are_located_and_nothing_starts(tmp_path: Path) -> 
         f"{config}:2:3: error: `max_sesions` is not a field of the `limits` section "
         "(did you mean `max_sessions`?)" in done.stderr
     )
+
+
+def test_a_port_in_use_is_said_plainly_and_metrics_give_way(tmp_path: Path) -> None:
+    with socket.socket() as taken, socket.socket() as admin_taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        admin_taken.bind(("127.0.0.1", 0))
+        admin_taken.listen()
+        port, admin_port = taken.getsockname()[1], admin_taken.getsockname()[1]
+        done = subprocess.run(
+            [*bot_command(), "serve", "--port", str(port)],
+            cwd=REPOSITORY,
+            env={**server_environment(), "REDIRECTION_BOT_ADMIN__PORT": str(admin_port)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert f"the web chat cannot listen on 127.0.0.1:{port}: address already in use" in (
+        done.stderr
+    )
+    assert "choose another with --port" in done.stderr
+    # The admin listener's port was taken too: a warning, and the chat would have run.
+    assert f"the admin listener (metrics) cannot listen on 127.0.0.1:{admin_port}" in done.stderr
+
+
+def test_the_chat_runs_when_the_metrics_port_is_taken(servers: list[Server]) -> None:
+    with socket.socket() as admin_taken:
+        admin_taken.bind(("127.0.0.1", 0))
+        admin_taken.listen()
+        admin_port = admin_taken.getsockname()[1]
+        port = free_port()
+        environment = {**server_environment(), "REDIRECTION_BOT_ADMIN__PORT": str(admin_port)}
+        server = Server("serve", "--port", str(port), environment=environment)
+        servers.append(server)
+        wait_until(lambda: answers(f"http://127.0.0.1:{port}/"), what="the web chat to answer")
+        code, err = server.stop()
+    assert code == 0 and "The chat runs without metrics." in err
