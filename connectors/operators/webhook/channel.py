@@ -28,6 +28,7 @@ from aiohttp import web
 from redirection_bot.handoff.channel import ChannelContext
 from redirection_bot.handoff.desk import Operator, Outcome
 from redirection_bot.handoff.wire import DeskEvent, desk_event_json
+from redirection_bot.listening import listen
 from redirection_bot.logs import log_event
 from redirection_bot.patience import Patience, Stopping
 from redirection_bot.store import SessionBusy, StoreUnavailable
@@ -73,9 +74,13 @@ class WebhookChannel:
         app.router.add_post(self.settings.path, self.inbound)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, self.settings.host, self.settings.port)
-        await site.start()
-        self.port = _bound_port(runner, self.settings.port)
+        self.port = await listen(
+            runner,
+            self.settings.host,
+            self.settings.port,
+            "the webhook channel",
+            "`port` in its service's options",
+        )
         self.listening.set()
         log_event("webhook listening", connector=CONNECTOR, port=self.port)
         timeout = aiohttp.ClientTimeout(total=self.settings.timeout_seconds)
@@ -231,10 +236,3 @@ def _operator(payload: dict[str, Any], name: str) -> Operator:
     ref = _text(found, "id", MAX_ID_LENGTH)
     shown = clean_user_text(_text(found, "name", MAX_NAME_LENGTH)).strip()
     return Operator(ref, shown)
-
-
-def _bound_port(runner: web.AppRunner, configured: int) -> int:
-    for address in runner.addresses:
-        if isinstance(address, tuple) and len(address) >= 2:
-            return int(address[1])
-    return configured
