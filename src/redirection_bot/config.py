@@ -168,7 +168,7 @@ class ServiceSettings:
     locales: tuple[str, ...] = ()
     """People in these languages go to this service (none listed: every language)."""
     hours: OfficeHours = ALWAYS_OPEN
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict, repr=False)
     """The channel's own options."""
 
     def serves(self, locale: str) -> bool:
@@ -253,7 +253,7 @@ class ConnectorSettings:
 
     name: str
     enabled: bool = True
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
 SECTIONS: dict[str, type] = {

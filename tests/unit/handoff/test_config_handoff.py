@@ -323,3 +323,12 @@ def test_every_mistake_is_reported_at_once(tmp_path: Path) -> None:
         "config.yaml:9:17",
         "config.yaml:26:7",
     ]
+
+
+def test_settings_printed_for_debugging_show_no_secret() -> None:
+    from redirection_bot.config import ConnectorSettings, ServiceSettings
+
+    secret = "a webhook secret that must never be printed"
+    service = ServiceSettings("helpline", "webhook", options={"secret": secret})
+    connector = ConnectorSettings("matrix", options={"access_token": secret})
+    assert secret not in repr(service) and secret not in repr(connector)
