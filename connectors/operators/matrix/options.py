@@ -123,6 +123,10 @@ def allow_list(entries: Any) -> dict[str, str]:
                 f"{PREFIX}.operators: `{entry}` should be a user id and the name the person is "
                 f'told (at most {MAX_NAME_LENGTH} characters): "@anna:example.org = Anna"'
             )
+        if user_id in found:
+            raise ConfigError(
+                f"{PREFIX}.operators: {user_id} is listed twice; keep one entry for each operator"
+            )
         found[user_id] = name
     if not found:
         raise ConfigError(f"{PREFIX}.operators: list the operators who may take conversations")

@@ -116,6 +116,10 @@ def test_allow_list_entries_give_user_ids_and_the_names_people_are_told() -> Non
         (["@anna:helpline.example = "], "should be a user id and the name"),
         ([f"@anna:helpline.example = {'A' * 41}"], "(at most 40 characters)"),
         ([], "list the operators who may take conversations"),
+        (
+            ["@anna:helpline.example = Anna", "@anna:helpline.example = Ann"],
+            "@anna:helpline.example is listed twice",
+        ),
         ("@anna:helpline.example = Anna", 'give a list such as ["@anna:example.org = Anna"]'),
     ],
 )
