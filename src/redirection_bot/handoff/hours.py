@@ -110,4 +110,6 @@ def _range(text: str) -> tuple[int, int]:
     start, end = h1 * 60 + m1, h2 * 60 + m2
     if m1 > 59 or m2 > 59 or start > 24 * 60 or end > 24 * 60:  # 24:00 is the latest
         raise HoursError(f"`{text}` is not a time of day")
+    if start == end:
+        raise HoursError(f"`{text}` starts and ends at the same time; all day is 00:00-24:00")
     return start, end

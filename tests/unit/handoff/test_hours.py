@@ -50,6 +50,7 @@ def test_time_zones_are_followed_across_daylight_saving() -> None:
         ("Mars/Olympus", {"mon": "09:00-17:00"}, "not a time zone"),
         ("UTC", {"monday": "09:00-17:00"}, "write days as"),
         ("UTC", {"mon": "9-5"}, "write hours as"),
+        ("UTC", {"mon": "09:00-09:00"}, "starts and ends at the same time"),
         ("UTC", {"mon": "25:00-26:00"}, "not a time of day"),
     ],
 )
