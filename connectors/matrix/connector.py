@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from typing import Any, ClassVar
 
 from redirection_bot.connector import ConnectorContext
@@ -44,6 +44,11 @@ class MatrixConnector:
 
     name: ClassVar[str] = "matrix"
     options_schema: ClassVar[type] = MatrixOptions
+
+    @staticmethod
+    def check_options(options: Mapping[str, Any]) -> None:
+        """Raise ConfigError for options that cannot work (called when the file is read)."""
+        MatrixSettings.from_options(options)
 
     def __init__(self, context: ConnectorContext) -> None:
         self._context = context

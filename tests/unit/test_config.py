@@ -176,3 +176,21 @@ def test_a_missing_file_is_an_error(tmp_path: Path) -> None:
 def test_settings_are_frozen() -> None:
     with pytest.raises(AttributeError):
         Settings().limits.max_sessions = 3  # type: ignore[misc]
+
+
+def test_a_connectors_own_checks_run_when_the_file_is_read(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        """\
+connectors:
+  matrix:
+    homeserver: https://matrix.helpline.example/
+    user_id: "@bot:helpline.example"
+    access_token: syt_bot_token
+    encryption: false
+    state_dir: /var/lib/redirection-bot/matrix
+""",
+    )
+    assert len(found) == 1
+    assert found[0].startswith("config.yaml:2:3: error: connectors.matrix.session_key: ")
+    assert "a secret of at least 16 characters is needed" in found[0]
