@@ -13,7 +13,8 @@ message. ``EncryptedRelay`` seals messages and hashes topic names, like ``Encryp
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -59,15 +60,27 @@ class _Topic:
 class MemoryRelay:
     """Topics in this process only."""
 
-    def __init__(self, max_length: int = 1000) -> None:
+    def __init__(self, max_length: int = 1000, clock: Callable[[], float] = time.time) -> None:
         self.max_length = max_length
+        self.clock = clock
         self._topics: dict[str, _Topic] = {}
-        self._counter = 0
+        self._last_ms = 0
+        self._sequence = 0
+
+    def _next_id(self) -> str:
+        """``<milliseconds>-<sequence>``, as Redis streams number messages: ids keep growing
+        across restarts of the process, so a listener's saved place (kept in a SQLite store)
+        never hides the messages of a new run."""
+        now_ms = int(self.clock() * 1000)
+        if now_ms > self._last_ms:
+            self._last_ms, self._sequence = now_ms, 0
+        else:
+            self._sequence += 1
+        return f"{self._last_ms}-{self._sequence}"
 
     async def publish(self, topic: str, data: bytes) -> str:
-        self._counter += 1
         kept = self._topics.setdefault(topic, _Topic())
-        message = Relayed(f"{self._counter}-0", data)
+        message = Relayed(self._next_id(), data)
         kept.messages = [*kept.messages, message][-self.max_length :]
         kept.changed.set()
         kept.changed = asyncio.Event()

@@ -110,3 +110,24 @@ async def test_redis_holds_neither_the_topic_nor_the_words(redis_server: RedisSe
         assert b"low tonight" not in entries[0][1][b"d"]
     finally:
         await relay.close()
+
+
+async def test_ids_keep_growing_when_the_process_starts_again() -> None:
+    """A channel keeps its place in the relay in the session store (SQLite survives a restart,
+    the in-process relay does not): what a new run publishes must come after that place."""
+    now = [1_800_000_000.0]
+    before = MemoryRelay(clock=lambda: now[0])
+    first = [await before.publish("desk", b"a") for _ in range(3)]  # within one millisecond
+    assert sorted(first, key=_order) == first and len(set(first)) == 3
+    saved_place = first[-1]
+    await before.close()
+    now[0] += 2.0
+    after = MemoryRelay(clock=lambda: now[0])  # the process started again, seconds later
+    await after.publish("desk", b"new ticket")
+    (message,) = await take(after, "desk", 1, after=saved_place)
+    assert message[1] == b"new ticket"
+
+
+def _order(message_id: str) -> tuple[int, int]:
+    first, _, second = message_id.partition("-")
+    return int(first), int(second)
