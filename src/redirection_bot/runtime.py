@@ -403,8 +403,13 @@ class Runtime:
         if conduct is None and not erase:
             shown = await without_team(self, session_id, loaded, turn.state, shown, services_shown)
         if conduct is not None and not erase:
+            risks = (
+                tuple(dict.fromkeys(hit.category.value for hit in event.risks))
+                if isinstance(event, Text)
+                else ()
+            )
             handled = await conduct.requested(
-                session_id, loaded, turn.state, record, shown, services_shown
+                session_id, loaded, turn.state, record, shown, services_shown, risks
             )
             shown = handled.shown
             conversation = conduct.remember(record.conversation, said, shown)

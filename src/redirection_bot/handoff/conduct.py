@@ -156,10 +156,17 @@ class HandoffConduct:
         record: SessionRecord,
         shown: list[Shown],
         services_shown: bool,
+        risks: Sequence[str] = (),
     ) -> Handled:
         """Open (or update) the handoff for each request of a turn; the handoff's messages
-        follow the request, and the program's own question stays the last with choices."""
+        follow the request, and the program's own question stays the last with choices.
+        ``risks``: the categories screening found in the person's message, which reach the
+        ticket of a request still waiting (the operators see them before they claim)."""
         handled = Handled(state, record.handoff)
+        for category in risks:
+            if handled.handoff.active:
+                seen = advance(handled.handoff, RiskSeen(category), self._now(), self.desk.machine)
+                await self._perform(session_id, loaded, record, handled, seen, None)
         result: list[Shown] = []
         for index, item in enumerate(shown):
             result.append(item)

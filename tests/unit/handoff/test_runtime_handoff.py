@@ -25,6 +25,7 @@ from redirection_bot.render import ShownHandoff, ShownMessage, ShownOperator
 from redirection_bot.runtime import Reply
 from redirection_bot.testing import make_runtime
 from tests.fixtures.handoff import Helpline, connected, helpline
+from tests.helpers import async_wait_until
 
 ANNA = Operator("@anna:helpline.example", "Anna")
 BEN = Operator("@ben:helpline.example", "Ben")
@@ -225,6 +226,26 @@ async def test_risks_during_the_chat_annotate_what_the_operator_sees(
         assert isinstance(wrote, PersonWrote) and wrote.risks == ("suicide",)
         risk = [c for c in line.seen if isinstance(c, TicketChanged) and c.change == "risk"]
         assert risk and "suicide" in risk[0].risks
+
+
+async def test_risks_raised_while_waiting_reach_the_ticket_before_anyone_claims(
+    shipped: LoadedProgram,
+) -> None:
+    async with connected(shipped) as line:
+        await line.service.duty(ANNA.ref, True)
+        await ask_for_a_person(line)
+        await line.told(TicketOpened)
+        reply = await line.runtime.handle("web:s1", Text("I want to kill myself"))
+        assert any(isinstance(m, ShownMessage) for m in reply.shown)  # the safety flow answers
+
+        def risk_changes() -> list[TicketChanged]:
+            return [c for c in line.seen if isinstance(c, TicketChanged) and c.change == "risk"]
+
+        async def risk_told() -> bool:
+            return bool(risk_changes())
+
+        await async_wait_until(risk_told, 10, "the risk on the ticket")
+        assert [c.risks for c in risk_changes()] == [("suicide",)]
 
 
 async def test_duplicate_claims_and_unknown_tickets_change_nothing(shipped: LoadedProgram) -> None:
