@@ -61,6 +61,8 @@ _REFUSALS = {
     Outcome.NOT_YOURS: (
         "Not sent: a colleague has this conversation. Ask them to !transfer it to you."
     ),
+    Outcome.NOT_CLAIMED: "Not sent: nobody has claimed this request yet. React with ✋ or "
+    "write !claim first.",
     Outcome.UNKNOWN: "This request is no longer open.",
 }
 

@@ -36,7 +36,7 @@ CHANGES = {
         "Nobody claimed it in time: the person was given the services for their country and "
         "language and a short safety plan. They may still be waiting."
     ),
-    "shared": "The person agreed that you read the conversation so far (next message).",
+    "shared": "The person agreed that you read the conversation so far (the message above).",
     "not_shared": "The person chose not to share the conversation so far.",
 }
 WHO = {"program": "Program", "person": "Person"}

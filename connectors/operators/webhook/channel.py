@@ -9,7 +9,8 @@ saved after each, so nothing is lost when the platform or the bot is away.
 In: the platform POSTs to ``path`` on its own listener (``host``, ``port``): claims,
 operator messages, closes, transfers and duty, each signed, with an ``id`` of its own.
 Bad signatures and stale timestamps get 401, a replayed ``id`` 409; what the desk did comes
-back as ``{"result": "applied" | "duplicate" | "not_yours" | "unknown" | "bad_target"}``.
+back as ``{"result": "applied" | "duplicate" | "not_yours" | "not_claimed" | "unknown" |
+"bad_target"}``.
 """
 
 from __future__ import annotations

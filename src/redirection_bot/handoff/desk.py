@@ -86,6 +86,8 @@ class Outcome(enum.StrEnum):
     """A repeat or a late act (claimed already, closed already): nothing changed."""
     NOT_YOURS = "not_yours"
     """A colleague has this conversation."""
+    NOT_CLAIMED = "not_claimed"
+    """Words for a person whose request nobody has claimed yet: not sent."""
     UNKNOWN = "unknown"
     """No such open handoff for this service (ended, erased, expired, or never opened)."""
     BAD_TARGET = "bad_target"
@@ -475,4 +477,5 @@ class ServiceDesk:
         duplicate = next((o for o in step.outputs if isinstance(o, Duplicate)), None)
         if duplicate is None:
             return Outcome.APPLIED
-        return Outcome.NOT_YOURS if duplicate.why == "not_yours" else Outcome.DUPLICATE
+        refusals = {"not_yours": Outcome.NOT_YOURS, "not_claimed": Outcome.NOT_CLAIMED}
+        return refusals.get(duplicate.why, Outcome.DUPLICATE)

@@ -428,6 +428,8 @@ def advance(
     if isinstance(event, Transferred):
         return _transferred(state, event, situation)
     if isinstance(event, OperatorSaid):
+        if state.status is HandoffStatus.WAITING and event.ticket == state.ticket:
+            return _same(state, "operator_said", "not_claimed")
         if not _holds(state, event.ticket):
             return _same(state, "operator_said")
         if event.operator_ref != state.operator_ref:

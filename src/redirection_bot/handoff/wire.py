@@ -53,8 +53,9 @@ class TicketOpened:
 @dataclass(frozen=True, slots=True)
 class TicketChanged:
     """``change``: claimed, closed, withdrawn, ended, left, risk, escalated, transferred,
-    requeued, fallback, shared, not_shared, expired. ``operator``: the operator's reference
-    in their channel, for changes an operator made (claimed, transferred)."""
+    requeued, fallback, shared, not_shared, expired. ``operator``: the reference, in their
+    channel, of the operator who holds the conversation after the change (None while nobody
+    does)."""
 
     ticket: str
     change: str

@@ -129,12 +129,17 @@ async def test_a_person_in_the_web_chat_and_an_operator_in_matrix(
         await mallory.react(ticket.event_id)
         await mallory.say("!claim", thread=ticket.event_id)
         await mallory.say("Hello, I'm taking this one", thread=ticket.event_id)
+        # Anna writes before claiming: she is told it was not sent.
+        await anna.say("Hello, are you there?", thread=ticket.event_id)
+        await anna.wait_for("Not sent: nobody has claimed this request yet.")
         await anna.react(ticket.event_id)
         claimed = await anna.wait_for("Claimed by Anna")
         assert claimed.thread == ticket.event_id
         await page.text_frame("Anna from our support team has joined")
         assert not any("taking this one" in said for said in page.said())
-        assert not [p for p in anna.posted if p.notice and "Not sent" in p.body]
+        assert not any("are you there" in said for said in page.said())
+        refusals = [p.body for p in anna.posted if p.notice and "Not sent" in p.body]
+        assert len(refusals) == 1 and "nobody has claimed" in refusals[0]  # Anna's, not Mallory's
 
         await page.until(lambda f: f.get("type") == "state")
         await page.send({"type": "choice", "id": "handoff:share"})

@@ -68,6 +68,8 @@ async def test_a_whole_handoff_over_the_webhook(helpline: Setup, platform: Platf
     assert ticket["reason"] == "asked" and ticket["urgency"] == "normal"
     assert token not in str(platform.received)  # no session token, no connector identity
 
+    early = {"type": "message", "ticket": ticket["ticket"], "operator": ANNA, "text": "Hello?"}
+    assert await platform.send(early) == (200, {"result": "not_claimed"})  # not sent
     status, answer = await platform.send(
         {"type": "claim", "ticket": ticket["ticket"], "operator": ANNA}
     )

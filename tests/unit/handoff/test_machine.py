@@ -191,7 +191,7 @@ def test_only_the_operator_who_claimed_reaches_the_person_and_each_message_once(
     assert other_ticket.outputs == (Duplicate("operator_said"),)
     waiting = advance(HandoffState(), ASK, ON_DUTY).state
     assert advance(waiting, OperatorSaid("t1", "@anna", "m4"), at(24)).outputs == (
-        Duplicate("operator_said"),
+        Duplicate("operator_said", "not_claimed"),  # nobody has claimed it: not sent
     )
 
 
