@@ -45,6 +45,7 @@ MAX_ID_LENGTH = 200
 MAX_NAME_LENGTH = 40
 MAX_TEXT_LENGTH = 8000
 _RETRIED_STATUSES = frozenset({408, 429})
+MAX_RETRY_AFTER_SECONDS = 3600.0
 
 
 class BadRequest(Exception):
@@ -137,6 +138,7 @@ class WebhookChannel:
             try:
                 async with http.post(self.settings.url, data=body, headers=headers) as answer:
                     status = answer.status
+                    retry_after = answer.headers.get("Retry-After", "")
             except (aiohttp.ClientError, TimeoutError) as error:
                 log_event("webhook send failed", connector=CONNECTOR, error=type(error).__name__)
                 await patience.back_off()
@@ -148,7 +150,11 @@ class WebhookChannel:
                 log_event("webhook event refused", connector=CONNECTOR, status=status)
                 return
             log_event("webhook send failed", connector=CONNECTOR, status=status)
-            await patience.back_off()
+            if status in (429, 503) and retry_after.isascii() and retry_after.isdigit():
+                # the platform said how long to wait (in seconds; an hour at most)
+                await patience.wait_out(min(float(retry_after), MAX_RETRY_AFTER_SECONDS))
+            else:
+                await patience.back_off()
 
     # --- in: the platform's requests ------------------------------------------------------------
 

@@ -31,6 +31,10 @@ class Platform:
         self.refused_signatures = 0
         self.failing = 0
         """Answer this many deliveries with 503 (the platform is having trouble)."""
+        self.retry_after: str | None = None
+        """While failing, answer 429 with this Retry-After instead."""
+        self.attempts: list[float] = []
+        """When each signed delivery came (monotonic seconds)."""
         self.bot_url = ""
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -61,8 +65,12 @@ class Platform:
         if not fresh or not hmac.compare_digest(given, sign(self.secret, int(timestamp), body)):
             self.refused_signatures += 1
             return web.json_response({"error": "bad signature"}, status=401)
+        self.attempts.append(time.monotonic())
         if self.failing > 0:
             self.failing -= 1
+            if self.retry_after is not None:
+                headers = {"Retry-After": self.retry_after}
+                return web.json_response({"error": "slow down"}, status=429, headers=headers)
             return web.json_response({"error": "try later"}, status=503)
         self.received.append(json.loads(body))
         return web.json_response({"ok": True})

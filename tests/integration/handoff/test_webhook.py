@@ -142,3 +142,15 @@ async def test_nothing_is_lost_while_the_platform_fails(
     await platform.wait_for("update", change="withdrawn")
     assert [e["type"] for e in platform.received] == ["ticket", "update"]
     assert platform.failing == 0 and ticket["fallback_given"]
+
+
+async def test_the_platform_asking_to_slow_down_is_heard(
+    helpline: Setup, platform: Platform
+) -> None:
+    platform.failing, platform.retry_after = 1, "1"
+    page, _token = await helpline.page()
+    await ask_for_a_person(page)
+    await platform.wait_for("ticket")
+    refused, delivered = platform.attempts[0], platform.attempts[1]
+    # The bot's own backoff here is 0.2 s at most: it waited because the platform asked.
+    assert delivered - refused >= 0.9
