@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from redirection_bot.dialogue.load import LoadedProgram
+from redirection_bot.handoff.channel import ChannelContext
 from redirection_bot_connectors.operators.webhook import WebhookChannel
 from tests.integration.handoff.conftest import (
     LivePage,
@@ -154,3 +155,35 @@ async def test_the_platform_asking_to_slow_down_is_heard(
     refused, delivered = platform.attempts[0], platform.attempts[1]
     # The bot's own backoff here is 0.2 s at most: it waited because the platform asked.
     assert delivered - refused >= 0.9
+
+
+async def test_a_channel_that_restarts_goes_on_from_where_it_was(
+    loaded: LoadedProgram, platform: Platform
+) -> None:
+    options = {"url": platform.url, "secret": SECRET, "port": 0, "max_backoff_seconds": 0.2}
+    async with running(loaded, handoff_settings("webhook", options)) as setup:
+        service = setup.desk.service("helpline")
+
+        async def start() -> tuple[WebhookChannel, asyncio.Event, asyncio.Task[int]]:
+            stop = asyncio.Event()
+            channel = WebhookChannel(ChannelContext(service, options, stop))
+            task = asyncio.create_task(channel.run())
+            await asyncio.wait_for(channel.listening.wait(), 10)
+            return channel, stop, task
+
+        _channel, stop, task = await start()
+        first, _ = await setup.page()
+        await ask_for_a_person(first)
+        await platform.wait_for("ticket")
+        stop.set()
+        assert await asyncio.wait_for(task, 10) == 0
+
+        second, _ = await setup.page()  # a request while the channel is down
+        await ask_for_a_person(second)
+        _channel, stop, task = await start()
+        tickets = await platform.wait_for("ticket", count=2)
+        assert len({t["ticket"] for t in tickets}) == 2
+        ids = [event["id"] for event in platform.received]
+        assert len(ids) == len(set(ids))  # nothing delivered twice
+        stop.set()
+        await asyncio.wait_for(task, 10)

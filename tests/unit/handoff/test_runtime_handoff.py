@@ -172,6 +172,28 @@ async def test_a_whole_handoff_the_bot_silent_while_the_operator_has_it(
         assert await line.desk.queue("helpline") == []
 
 
+async def test_details_typed_before_the_handoff_are_not_in_the_conversation_shared(
+    shipped: LoadedProgram,
+) -> None:
+    async with connected(shipped) as line:
+        runtime = line.runtime
+        await line.service.duty(ANNA.ref, True)
+        await runtime.handle("web:s1", Start())
+        await runtime.handle("web:s1", Text("my name is Sam Brown, call me on 040 123 4567"))
+        await runtime.handle("web:s1", ChoicePicked("go_on"))
+        await runtime.handle("web:s1", CommandGiven(CommandName.HELP))
+        await runtime.handle("web:s1", ChoicePicked("person"))
+        (opened,) = await line.told(TicketOpened)
+        assert isinstance(opened, TicketOpened)
+        assert await line.service.claim(opened.ticket, ANNA) is Outcome.APPLIED
+        await runtime.handle("web:s1", ChoicePicked(HandoffChoice.SHARE.choice_id))
+        (conversation,) = await line.told(ConversationShared)
+        assert isinstance(conversation, ConversationShared)
+        shared = repr(conversation.lines)
+        assert "Sam" not in shared and "Brown" not in shared and "4567" not in shared
+        assert ("risk", "identifying_info") in conversation.lines  # said that something was
+
+
 async def test_the_person_can_decline_to_share_and_end_the_chat(shipped: LoadedProgram) -> None:
     async with connected(shipped) as line:
         ticket, _feed = await claimed(line)
