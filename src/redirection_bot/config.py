@@ -177,7 +177,7 @@ class ServiceSettings:
 
 @dataclass(frozen=True, slots=True)
 class HandoffSettings:
-    """Handing a conversation to a person from a helpline (docs/operators.md, "Handoff")."""
+    """Handing a conversation to a person from a helpline (docs/operators.md, "Human handoff")."""
 
     enabled: bool = True
     """Whether the services below take conversations (false: no handoff, as with none)."""
