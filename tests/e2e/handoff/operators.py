@@ -33,6 +33,8 @@ class Posted:
     body: str
     thread: str | None
     notice: bool
+    formatted: str | None = None
+    """The HTML Element shows, when the bot sent one."""
 
 
 class Staff:
@@ -104,7 +106,8 @@ class Staff:
                     relation.get("event_id") if relation.get("rel_type") == "m.thread" else None
                 )
                 notice = isinstance(event, RoomMessageNotice)
-                self.posted.append(Posted(event.event_id, event.body, thread, notice))
+                formatted = event.source.get("content", {}).get("formatted_body")
+                self.posted.append(Posted(event.event_id, event.body, thread, notice, formatted))
 
     async def wait_for(self, containing: str, timeout: float = 60.0) -> Posted:
         """The first message from the bot that contains ``containing``."""

@@ -253,6 +253,14 @@ async def test_a_transfer_to_a_colleague_risk_shown_and_a_return_to_a_chosen_mod
         person = await ben.wait_for("Person: some days I think about ending my life")
         assert "[risk: suicide]" in person.body
 
+        # What the person writes is shown as text, never as markup, in the operator room.
+        await page.send({"type": "text", "text": "<b>is this ok?</b> & <a href=x>more</a>"})
+        marked = await ben.wait_for("Person: <b>is this ok?</b> & <a href=x>more</a>")
+        assert marked.formatted is not None and "<b>" not in marked.formatted
+        assert (
+            "&lt;b&gt;is this ok?&lt;/b&gt;" in marked.formatted and "<a " not in marked.formatted
+        )
+
         await ben.say("!return coping", thread=ticket.event_id)
         await page.text_frame(text(setup, "handoff.operator_left"))
         await page.text_frame(text(setup, "coping.intro"))
