@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from nio import RoomCreateResponse, RoomGetStateEventResponse
 
 from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot_connectors.operators.matrix import MatrixOperatorChannel
@@ -265,3 +267,22 @@ async def test_a_transfer_to_a_colleague_risk_shown_and_a_return_to_a_chosen_mod
         await page.text_frame(text(setup, "handoff.operator_left"))
         await page.text_frame(text(setup, "coping.intro"))
         assert not any(f.get("text") == "Are you still there?" for f in page.seen)
+
+
+async def test_the_desk_bot_joins_only_the_operator_room(
+    shipped: LoadedProgram, synapse: SynapseServer, staff: Callable[[SynapseServer, str], Staff]
+) -> None:
+    async with start_desk(shipped, synapse, staff) as (_setup, _anna, mallory):
+        elsewhere = await mallory.client.room_create(name="Somewhere else", invite=[mallory.bot_id])
+        assert isinstance(elsewhere, RoomCreateResponse), elsewhere
+        deadline = time.monotonic() + 30
+        while True:
+            member = await mallory.client.room_get_state_event(
+                elsewhere.room_id, "m.room.member", mallory.bot_id
+            )
+            if isinstance(member, RoomGetStateEventResponse):
+                if member.content.get("membership") == "leave":
+                    break  # the invitation was refused: the bot reads nothing there
+                assert member.content.get("membership") == "invite", member.content
+            assert time.monotonic() < deadline, "the desk bot did not refuse the invitation"
+            await asyncio.sleep(0.2)
