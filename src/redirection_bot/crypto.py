@@ -18,9 +18,6 @@ import hmac
 import secrets
 from collections.abc import Iterable, Sequence
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from redirection_bot.errors import ConfigError, RedirectionBotError
 
 KEY_BYTES = 32
@@ -63,6 +60,10 @@ class Keyring:
     """The operator's keys, newest first."""
 
     def __init__(self, keys: Sequence[bytes]) -> None:
+        # cryptography (about 7 MB) is imported when a ring is made: a bot with the memory
+        # store and no resume phrase in use never needs it
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: PLC0415
+
         if not keys:
             raise ConfigError("at least one encryption key is needed")
         for key in keys:
@@ -89,6 +90,8 @@ class Keyring:
 
     def open(self, blob: bytes, associated: bytes = b"") -> bytes:
         """Decrypt with whichever key sealed the blob; raise DecryptionError otherwise."""
+        from cryptography.exceptions import InvalidTag  # noqa: PLC0415
+
         if len(blob) < _HEADER_BYTES or blob[0] != _FORMAT:
             raise DecryptionError("not a sealed blob")
         key_id, nonce, sealed = blob[1:5], blob[5:_HEADER_BYTES], blob[_HEADER_BYTES:]

@@ -22,9 +22,6 @@ import secrets
 from dataclasses import dataclass
 from importlib import resources
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from redirection_bot.store import SessionStore, StoredSession, VersionConflict
 from redirection_bot.textnorm import fold
 
@@ -183,12 +180,18 @@ class ResumeVault:
         return await asyncio.to_thread(derive_key, words, self.cost)
 
     async def park(self, key: PhraseKey, data: bytes) -> None:
+        # cryptography (about 7 MB) is imported when a phrase is first used, not at start
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: PLC0415
+
         nonce = secrets.token_bytes(12)
         sealed = nonce + AESGCM(key.cipher_key).encrypt(nonce, data, key.name.encode())
         await self._store.delete(key.name)
         await self._store.save(key.name, sealed, None, self.ttl_seconds)
 
     async def open(self, key: PhraseKey) -> bytes | None:
+        from cryptography.exceptions import InvalidTag  # noqa: PLC0415
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: PLC0415
+
         stored: StoredSession | None = await self._store.get(key.name)
         if stored is None or len(stored.data) < 12:
             return None

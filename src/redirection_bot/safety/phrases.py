@@ -22,8 +22,8 @@ typing mistake ("sucide").
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -95,8 +95,9 @@ class _Words:
 
     lits: tuple[Lit, ...]
     exact: frozenset[str]
-    heads: frozenset[str]
-    """Every proper beginning of a word in ``exact`` (for words typed in pieces)."""
+    ordered: tuple[str, ...]
+    """The words of ``exact`` in order, to find the words a piece begins (typed in pieces)
+    by bisection rather than by a set of every beginning of every word."""
     fuzzy: tuple[str, ...]
     prefixes: tuple[str, ...]
     suffixes: tuple[str, ...]
@@ -108,12 +109,17 @@ class _Words:
         return cls(
             tuple(lits),
             frozenset(plain),
-            frozenset(form[:cut] for form in plain for cut in range(1, len(form))),
+            tuple(sorted(set(plain))),
             tuple(lit.form for lit in lits if lit.fuzzy),
             tuple(lit.form for lit in lits if lit.prefix),
             tuple(lit.form for lit in lits if lit.suffix),
             lits[0].letters,
         )
+
+    def begins_a_word(self, piece: str) -> bool:
+        """Whether ``piece`` is a proper beginning of one of the words."""
+        at = bisect.bisect_right(self.ordered, piece)  # after ``piece`` itself, if a word
+        return at < len(self.ordered) and self.ordered[at].startswith(piece)
 
     def positions(self, position: _Position, tokens: Sequence[Token]) -> set[_Position]:
         """Where matching one of the words from ``position`` can leave off (as ``_match_lit``)."""
@@ -143,9 +149,9 @@ class _Words:
             for cut in range(MIN_PIECE, len(rest)):
                 if merged[: cut + 1] in self.exact:
                     found.add((index, offset + cut, hidden))
-        elif rest in self.heads:
+        elif self.begins_a_word(rest):
             joined, end = rest, index + 1
-            while end < len(tokens) and end - index < 3 and joined in self.heads:
+            while end < len(tokens) and end - index < 3 and self.begins_a_word(joined):
                 joined += tokens[end].form
                 end += 1
                 if joined in self.exact:
@@ -440,6 +446,35 @@ def _indexed(alt: Alt) -> Alt:
     return Alt(tuple(options), alt.optional, _Words.of(lits) if lits else None)
 
 
+class _WordIndex:
+    """Phrase numbers by word. Most words lead to one phrase, kept as the number itself (a
+    list of one would cost about 60 bytes more, tens of thousands of times); words that lead
+    to more keep a list."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: dict[str, int | list[int]] = {}
+
+    def add(self, word: str, index: int) -> None:
+        kept = self._entries.get(word)
+        if kept is None:
+            self._entries[word] = index
+        elif isinstance(kept, int):
+            self._entries[word] = [kept, index]
+        else:
+            kept.append(index)
+
+    def collect(self, word: str, into: set[int]) -> None:
+        kept = self._entries.get(word)
+        if kept is None:
+            return
+        if isinstance(kept, int):
+            into.add(kept)
+        else:
+            into.update(kept)
+
+
 @dataclass(slots=True)
 class PhraseSet:
     """Compiled phrases with an index of the words each can start with, so that a message
@@ -452,11 +487,10 @@ class PhraseSet:
     _part_sets: dict[Seq, PhraseSet] = field(default_factory=dict)
     """For phrases with ``&``: an index of each further part, so that it is looked for only
     where it could begin."""
-    # Lists rather than sets: tens of thousands of these hold one or two entries each, and a
-    # list of one costs a quarter of a set of one (a repeated entry only repeats a lookup).
-    _starts: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
-    _ends_with: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
-    _near: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    # Tens of thousands of entries hold one phrase each: see ``_WordIndex``.
+    _starts: _WordIndex = field(default_factory=_WordIndex)
+    _ends_with: _WordIndex = field(default_factory=_WordIndex)
+    _near: _WordIndex = field(default_factory=_WordIndex)
     _numbers: set[int] = field(default_factory=set)
     _anywhere: set[int] = field(default_factory=set)
 
@@ -479,12 +513,12 @@ class PhraseSet:
             if isinstance(first, AnyNumber):
                 self._numbers.add(index)
             elif first.suffix:
-                self._ends_with[first.form].append(index)
+                self._ends_with.add(first.form, index)
             else:
-                self._starts[first.form].append(index)
+                self._starts.add(first.form, index)
                 if first.fuzzy:
                     for variant in _deletions(first.form):
-                        self._near[variant].append(index)
+                        self._near.add(variant, index)
 
     def candidates(self, token: Token) -> set[int]:
         form = token.form
@@ -492,11 +526,11 @@ class PhraseSet:
         if token.is_number:
             found |= self._numbers
         for cut in range(1, len(form) + 1):
-            found.update(self._starts.get(form[:cut], ()))
-            found.update(self._ends_with.get(form[-cut:], ()))
+            self._starts.collect(form[:cut], found)
+            self._ends_with.collect(form[-cut:], found)
         if len(form) >= FUZZY_MIN_LENGTH - 1:
             for variant in _deletions(form):
-                found.update(self._near.get(variant, ()))
+                self._near.collect(variant, found)
         return found
 
     def find(self, tokens: Sequence[Token]) -> list[tuple[Phrase, Match]]:
