@@ -82,6 +82,24 @@ def test_loading_a_program_does_not_import_rasa_sdk() -> None:
     assert out.stdout.strip() == "False False"
 
 
+def test_the_default_bot_starts_without_cryptography() -> None:
+    """The web chat over the memory store, as the README runs it, stays under its memory
+    target (docs/performance.md) by leaving cryptography (7 MB) until it is needed."""
+    code = (
+        "import sys\n"
+        "from redirection_bot.cli import build_parser\n"
+        "from redirection_bot.commands import serve\n"
+        "import redirection_bot_connectors.webchat\n"
+        "args = build_parser().parse_args(['serve'])\n"
+        "serve.build_runtime(serve.load(args), serve.settings_from(args))\n"
+        "print(any(name.startswith('cryptography') for name in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPOSITORY
+    )
+    assert out.stdout.strip() == "False"
+
+
 def test_every_package_is_listed_in_pyproject() -> None:
     listed = set(
         tomllib.loads((REPOSITORY / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
