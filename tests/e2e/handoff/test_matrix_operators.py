@@ -21,7 +21,6 @@ from redirection_bot_connectors.operators.matrix import MatrixOperatorChannel
 from tests.e2e.handoff.operators import Staff
 from tests.fixtures.synapse import MatrixUser, SynapseServer
 from tests.integration.handoff.conftest import (
-    LivePage,
     Setup,
     channel_context,
     handoff_settings,
@@ -105,15 +104,6 @@ async def start_desk_with_ben(
         setup.check_channels()
 
 
-async def ask_for_a_person(page: LivePage) -> None:
-    await page.until(lambda f: f.get("type") == "state")
-    await page.send({"type": "choice", "id": "go_on"})
-    await page.until(lambda f: f.get("type") == "state")
-    await page.send({"type": "command", "command": "help"})
-    await page.until(lambda f: f.get("type") == "state")
-    await page.send({"type": "choice", "id": "person"})
-
-
 async def test_a_person_in_the_web_chat_and_an_operator_in_matrix(
     shipped: LoadedProgram, synapse: SynapseServer, staff: Callable[[SynapseServer, str], Staff]
 ) -> None:
@@ -121,7 +111,7 @@ async def test_a_person_in_the_web_chat_and_an_operator_in_matrix(
         await anna.say("!on")
         await anna.wait_for("Anna: on duty")
         page, token = await setup.page()
-        await ask_for_a_person(page)
+        await page.ask_for_a_person()
         await page.text_frame(text(setup, "handoff.available_now"))
         ticket = await anna.wait_for("New request T-")
         assert "reason: asked" in ticket.body and "Language: en" in ticket.body
@@ -191,7 +181,7 @@ async def test_nobody_claims_and_the_fallback_comes_on_time(
         await anna.say("!on")
         await anna.wait_for("Anna: on duty")
         page, _token = await setup.page()
-        await ask_for_a_person(page)
+        await page.ask_for_a_person()
         await page.text_frame(text(setup, "handoff.available_now"))
         await page.text_frame(text(setup, "handoff.queue_position", position="1"))
         await page.text_frame(text(setup, "handoff.fallback"), timeout=10)
@@ -215,7 +205,7 @@ async def test_the_operator_room_is_away_and_the_person_still_gets_the_fallback(
         await anna.wait_for("Anna: on duty")
         synapse_own.stop()
         page, _token = await setup.page()
-        await ask_for_a_person(page)
+        await page.ask_for_a_person()
         await page.text_frame(text(setup, "handoff.available_now"))
         await page.text_frame(text(setup, "handoff.fallback"), timeout=15)
         synapse_own.start()
@@ -234,7 +224,7 @@ async def test_a_transfer_to_a_colleague_risk_shown_and_a_return_to_a_chosen_mod
         await anna.say("!on")
         await anna.wait_for("Anna: on duty")
         page, _token = await setup.page()
-        await ask_for_a_person(page)
+        await page.ask_for_a_person()
         ticket = await anna.wait_for("New request T-")
         await anna.say("!claim", thread=ticket.event_id)
         await page.text_frame("Anna from our support team has joined")

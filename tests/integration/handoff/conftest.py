@@ -25,6 +25,8 @@ from redirection_bot.store import SessionStore
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.store.relay import MemoryRelay, Relay
 from redirection_bot_connectors.webchat import WebChatOptions, create_app
+from tests.fixtures.handoff import Clock, Helpline
+from tests.integration.handoff.platform import PLATFORM_SECRET, Platform
 
 
 class LivePage:
@@ -67,6 +69,15 @@ class LivePage:
     def said(self) -> list[str]:
         return [f["text"] for f in self.seen if f.get("type") in ("message", "operator")]
 
+    async def ask_for_a_person(self) -> None:
+        """From the first question: on, then `help`, then "talk to a person"."""
+        await self.until(lambda f: f.get("type") == "state")
+        await self.send({"type": "choice", "id": "go_on"})
+        await self.until(lambda f: f.get("type") == "state")
+        await self.send({"type": "command", "command": "help"})
+        await self.until(lambda f: f.get("type") == "state")
+        await self.send({"type": "choice", "id": "person"})
+
 
 @dataclass
 class Setup:
@@ -86,6 +97,13 @@ class Setup:
         await page.send({"type": "start", "locale": locale})
         session = await page.until(lambda f: f.get("type") == "session")
         return page, str(session["session"])
+
+    async def operators(self) -> Helpline:
+        """Someone reading what the helpline's operators are told (``stop`` it after)."""
+        service = self.desk.service("helpline")
+        line = Helpline(self.runtime, self.desk, Clock(), service)
+        await line.start_reading()
+        return line
 
     def check_channels(self) -> None:
         for task in self.tasks:
@@ -140,3 +158,12 @@ def channel_context(setup: Setup, options: dict[str, Any]) -> ChannelContext:
 @pytest.fixture
 def loaded(shipped: LoadedProgram) -> LoadedProgram:
     return shipped
+
+
+@pytest.fixture
+async def platform() -> AsyncIterator[Platform]:
+    """A helpline platform on a free port, sharing ``PLATFORM_SECRET`` with the bot."""
+    found = Platform(PLATFORM_SECRET)
+    await found.start()
+    yield found
+    await found.stop()

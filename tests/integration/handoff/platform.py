@@ -16,6 +16,8 @@ from aiohttp import web
 
 from tests.helpers import async_wait_until
 
+PLATFORM_SECRET = "a webhook secret for the tests, long enough"
+
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
     digest = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256)

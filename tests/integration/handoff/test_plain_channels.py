@@ -12,7 +12,6 @@ from aiohttp.test_utils import TestClient
 from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.handoff.desk import Operator, Outcome
 from redirection_bot.handoff.wire import PersonWrote, TicketOpened
-from tests.fixtures.handoff import Helpline
 from tests.integration.handoff.conftest import Setup, handoff_settings, running
 from tests.integration.webchat.conftest import Page, choose, page_at, press, say, start
 
@@ -22,14 +21,6 @@ Client = TestClient[Any, Any]
 
 def text(setup: Setup, key: str, **params: str) -> str:
     return setup.runtime.loaded.catalog.render(key, "en", params)
-
-
-async def reader(setup: Setup) -> Helpline:
-    """Someone reading what the helpline's operators are told."""
-    service = setup.desk.service("helpline")
-    line = Helpline(setup.runtime, setup.desk, lambda: 0.0, service)  # type: ignore[arg-type]
-    await line.start_reading()
-    return line
 
 
 async def fresh(client: Client, page: Page) -> Page:
@@ -45,7 +36,7 @@ async def test_with_javascript_off_the_person_and_the_operator_talk_and_the_prog
     shipped: LoadedProgram,
 ) -> None:
     async with running(shipped, handoff_settings("test", {})) as setup:
-        line = await reader(setup)
+        line = await setup.operators()
         client = setup.client
         await line.service.duty(ANNA.ref, True)
         page = await start(client)
@@ -86,7 +77,7 @@ async def test_over_rest_the_operators_words_come_with_the_next_answer(
     shipped: LoadedProgram,
 ) -> None:
     async with running(shipped, handoff_settings("test", {})) as setup:
-        line = await reader(setup)
+        line = await setup.operators()
         client = setup.client
 
         async def post(message: str) -> list[dict[str, Any]]:

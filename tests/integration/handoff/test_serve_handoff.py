@@ -12,7 +12,7 @@ import json
 import signal
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +22,10 @@ import pytest
 
 from redirection_bot.dialogue.load import LoadedProgram
 from tests.helpers import REPOSITORY, async_wait_until, bot_command, free_port
-from tests.integration.handoff.platform import Platform
+from tests.integration.handoff.platform import PLATFORM_SECRET, Platform
 from tests.integration.webchat.process import server_environment
 
-SECRET = "a webhook secret for the serve test, long enough"
+SECRET = PLATFORM_SECRET
 ANNA = {"id": "op-17", "name": "Anna"}
 FIRST_WORDS = "hello, I have been struggling lately"
 WORDS_FOR_ANNA = "I don't know where to start, it has been a hard week"
@@ -53,14 +53,6 @@ class Serve:
             assert got.status == 200, await got.text()
             answer: list[dict[str, Any]] = await got.json()
             return answer
-
-
-@pytest.fixture
-async def platform() -> AsyncIterator[Platform]:
-    found = Platform(SECRET)
-    await found.start()
-    yield found
-    await found.stop()
 
 
 @pytest.fixture

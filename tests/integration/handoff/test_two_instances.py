@@ -16,7 +16,6 @@ from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.handoff.desk import Operator, Outcome
 from redirection_bot.handoff.wire import PersonWrote, TicketOpened
 from redirection_bot.store.factory import open_relay, open_store
-from tests.fixtures.handoff import Helpline
 from tests.fixtures.redis import RedisServer
 from tests.integration.handoff.conftest import Setup, handoff_settings, running
 
@@ -40,16 +39,12 @@ async def test_an_operator_on_one_instance_talks_with_a_person_on_another(
         backend="redis", url=redis_server.url, prefix=prefix, keys=(new_key_text(),)
     )
     async with instance(shipped, store) as person_side, instance(shipped, store) as desk_side:
-        service = desk_side.desk.service("helpline")
-        operators = Helpline(desk_side.runtime, desk_side.desk, lambda: 0.0, service)  # type: ignore[arg-type]
-        await operators.start_reading()
+        operators = await desk_side.operators()
+        service = operators.service
         await service.duty(ANNA.ref, True)
 
         page, _token = await person_side.page()
-        await page.until(lambda f: f.get("type") == "state")
-        await page.send({"type": "command", "command": "help"})
-        await page.until(lambda f: f.get("type") == "state")
-        await page.send({"type": "choice", "id": "person"})
+        await page.ask_for_a_person()
         available = person_side.runtime.loaded.catalog.render("handoff.available_now", "en")
         await page.text_frame(available)  # the duty said on the other instance counts here
 

@@ -13,28 +13,19 @@ from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.handoff.channel import ChannelContext
 from redirection_bot_connectors.operators.webhook import WebhookChannel
 from tests.integration.handoff.conftest import (
-    LivePage,
     Setup,
     channel_context,
     handoff_settings,
     running,
 )
-from tests.integration.handoff.platform import Platform
+from tests.integration.handoff.platform import PLATFORM_SECRET, Platform
 
-SECRET = "a webhook secret for the tests, long enough"
+SECRET = PLATFORM_SECRET
 ANNA = {"id": "op-17", "name": "Anna"}
 
 
 def text(setup: Setup, key: str) -> str:
     return setup.runtime.loaded.catalog.render(key, "en")
-
-
-@pytest.fixture
-async def platform() -> AsyncIterator[Platform]:
-    found = Platform(SECRET)
-    await found.start()
-    yield found
-    await found.stop()
 
 
 @pytest.fixture
@@ -49,20 +40,11 @@ async def helpline(loaded: LoadedProgram, platform: Platform) -> AsyncIterator[S
         setup.check_channels()
 
 
-async def ask_for_a_person(page: LivePage) -> None:
-    await page.until(lambda f: f.get("type") == "state")
-    await page.send({"type": "choice", "id": "go_on"})
-    await page.until(lambda f: f.get("type") == "state")
-    await page.send({"type": "command", "command": "help"})
-    await page.until(lambda f: f.get("type") == "state")
-    await page.send({"type": "choice", "id": "person"})
-
-
 async def test_a_whole_handoff_over_the_webhook(helpline: Setup, platform: Platform) -> None:
     page, token = await helpline.page()
     status, _ = await platform.send({"type": "duty", "operator": ANNA, "on_duty": True})
     assert status == 200
-    await ask_for_a_person(page)
+    await page.ask_for_a_person()
     await page.text_frame(text(helpline, "handoff.available_now"))
     (ticket,) = await platform.wait_for("ticket")
     assert ticket["service"] == "helpline" and ticket["locale"] == "en"
@@ -136,7 +118,7 @@ async def test_nothing_is_lost_while_the_platform_fails(
 ) -> None:
     platform.failing = 3
     page, _token = await helpline.page()
-    await ask_for_a_person(page)
+    await page.ask_for_a_person()
     await page.text_frame(text(helpline, "handoff.nobody_available"))
     (ticket,) = await platform.wait_for("ticket")
     await page.send({"type": "choice", "id": "handoff:back"})
@@ -150,7 +132,7 @@ async def test_the_platform_asking_to_slow_down_is_heard(
 ) -> None:
     platform.failing, platform.retry_after = 1, "1"
     page, _token = await helpline.page()
-    await ask_for_a_person(page)
+    await page.ask_for_a_person()
     await platform.wait_for("ticket")
     refused, delivered = platform.attempts[0], platform.attempts[1]
     # The bot's own backoff here is 0.2 s at most: it waited because the platform asked.
@@ -173,13 +155,13 @@ async def test_a_channel_that_restarts_goes_on_from_where_it_was(
 
         _channel, stop, task = await start()
         first, _ = await setup.page()
-        await ask_for_a_person(first)
+        await first.ask_for_a_person()
         await platform.wait_for("ticket")
         stop.set()
         assert await asyncio.wait_for(task, 10) == 0
 
         second, _ = await setup.page()  # a request while the channel is down
-        await ask_for_a_person(second)
+        await second.ask_for_a_person()
         _channel, stop, task = await start()
         tickets = await platform.wait_for("ticket", count=2)
         assert len({t["ticket"] for t in tickets}) == 2
