@@ -5,13 +5,12 @@ reported at file:line:column in words they can act on, all at once, before anyth
 from __future__ import annotations
 
 import datetime as dt
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from redirection_bot.config import HandoffSettings, read_settings
-from redirection_bot.errors import ConfigError
+from tests.unit.test_config import problems, write
 
 SECRET = "0123456789abcdef0123456789abcdef"
 
@@ -46,18 +45,6 @@ handoff:
         secret: "{SECRET}"
         port: 8099
 """
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "config.yaml"
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
-
-
-def problems(tmp_path: Path, text: str, environ: dict[str, str] | None = None) -> list[str]:
-    with pytest.raises(ConfigError) as raised:
-        read_settings(write(tmp_path, text), environ or {})
-    return str(raised.value).replace(str(tmp_path) + "/", "").splitlines()
 
 
 def helsinki(moment: str) -> dt.datetime:
