@@ -4,8 +4,8 @@
 ``docs/matrix.md``. Modules: ``settings`` (options), ``client`` (matrix-nio, wrapped once),
 ``updates`` (what a sync brings, typed), ``bot`` (rooms and exactly-once replies),
 ``ledger`` (its SQLite record), ``outbox`` (sending in order), ``content`` (message
-content), ``texts`` (its own texts), ``connector`` (the sync loop); backoff is
-``redirection_bot.patience``.
+content), ``handoff`` (what a handoff to a helpline shows between turns), ``texts`` (its own
+texts), ``connector`` (the sync loop); backoff is ``redirection_bot.patience``.
 """
 
 from __future__ import annotations

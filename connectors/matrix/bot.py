@@ -11,6 +11,9 @@ Room rules: invites to rooms not marked direct are refused (unless ``direct_only
 a room with more than the person and the bot is left with a message, and the session erased;
 a room the person left is left and erased; messages from before the bot joined are history
 and never answered.
+
+While a room's conversation is handed to a helpline, what the handoff shows between turns is
+followed and sent like the replies (``handoff.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from redirection_bot.dialogue.model import CommandName
-from redirection_bot.engine import CommandGiven, Event, SessionState, Start, Text
+from redirection_bot.engine import ChoicePicked, CommandGiven, Event, SessionState, Start, Text
 from redirection_bot.logs import log_event, session_tag
 from redirection_bot.render import ShownEnd
 from redirection_bot.runtime import Reply, Runtime
@@ -34,6 +37,7 @@ from redirection_bot.store import SessionBusy, StoreUnavailable
 
 from .client import MatrixClient, Refused
 from .content import notice_content, turn_content
+from .handoff import HandoffFeeds, follow_after, offer_after_turn, picked
 from .ledger import Ledger, Outgoing
 from .outbox import LEAVE, MESSAGE, PLAN_FILE, OutboxSender
 from .settings import MatrixSettings
@@ -75,6 +79,9 @@ class MatrixBot:
         self._stop = stop
         self._clock = clock
         self.outbox = OutboxSender(runtime, client, ledger, settings, stop)
+        self.feeds = HandoffFeeds(
+            runtime, ledger, self.wake, self._txn, self._locale, stop, settings.max_backoff_seconds
+        )
         self._plan_nodes: tuple[object, frozenset[str]] = (None, frozenset())
 
     # --- keys -----------------------------------------------------------------------------------
@@ -193,7 +200,8 @@ class MatrixBot:
 
     async def _item(self, room_id: str, room: str, item: Item) -> None:
         if isinstance(item, PersonText):
-            await self._turn(room_id, room, self.event_key(item.event_id), Text(item.text))
+            event = self.event_key(item.event_id)
+            await self._turn(room_id, room, event, await self._typed(room, item.text))
         elif isinstance(item, PersonOther):
             await self._notice(room_id, room, self.event_key(item.event_id), MatrixText.ONLY_TEXT)
         elif isinstance(item, Undecryptable):
@@ -217,6 +225,12 @@ class MatrixBot:
             elif self._clock() - held.since > self._settings.undecryptable_wait_seconds:
                 await self._notice(held.room_id, held.room, held.event, MatrixText.UNDECRYPTABLE)
 
+    async def _typed(self, room: str, text: str) -> Event:
+        """What the person typed: the handoff's answer it picks, if it picks one of those open
+        (the program knows nothing of them), else their words."""
+        choice = picked(await self._ledger.offer(room), text)
+        return ChoicePicked(choice) if choice is not None else Text(text)
+
     # --- one turn, exactly once -----------------------------------------------------------------
 
     async def _turn(
@@ -227,12 +241,13 @@ class MatrixBot:
         before = await self._runtime.state(room)
         digest = _state_digest(before)
         cut = await self._ledger.pending_state(room, event)
+        reply: Reply | None = None
         try:
             if cut is not None and cut != digest:
                 # The runtime handled this event before the process died, but its reply was
                 # never recorded: show where the person is now rather than apply it twice.
                 log_event("matrix turn recovered", connector="matrix", session=session_tag(room))
-                outgoing = await self._recovered(room, event, before)
+                outgoing, reply = await self._recovered(room, event, before)
             else:
                 await self._ledger.mark_pending(room, event, digest)
                 reply = await self._runtime.handle(room, engine_event)
@@ -244,20 +259,25 @@ class MatrixBot:
             # type only) and counted as answered, with nothing to send.
             log_event("matrix turn failed", connector="matrix", error=type(error).__name__)
             outgoing = []
-        await self._ledger.record(room, event, room_id, outgoing, status)
+        offer = offer_after_turn(await self._ledger.offer(room), reply)
+        follow = follow_after(reply.handoff) if reply is not None else None
+        await self._ledger.record(room, event, room_id, outgoing, status, offer, follow)
         self.wake(room)
+        if reply is not None:
+            await self.feeds.after_turn(room, reply.handoff)
 
     async def _recovered(
         self, room: str, event: str, before: SessionState | None
-    ) -> list[Outgoing]:
+    ) -> tuple[list[Outgoing], Reply | None]:
         if before is None:  # the lost turn erased the session ("leave now")
             text = render(self._catalog, MatrixText.ERASED, self.default_locale)
-            return [
+            erased = [
                 Outgoing(MESSAGE, self._txn(room, event, 0), notice_content(text)),
                 Outgoing(LEAVE, self._txn(room, event, 2), {}),
             ]
+            return erased, Reply((), self.default_locale, None)
         reply = await self._runtime.handle(room, CommandGiven(CommandName.REPEAT))
-        return await self._outgoing(room, event, reply)
+        return await self._outgoing(room, event, reply), reply
 
     async def _outgoing(self, room: str, event: str, reply: Reply) -> list[Outgoing]:
         erased = any(isinstance(item, ShownEnd) and item.erase for item in reply.shown)
@@ -293,6 +313,7 @@ class MatrixBot:
             return
         key = MatrixText.GROUP_LEFT if status == ACTIVE else MatrixText.GROUP_REFUSED
         text = render(self._catalog, key, await self._locale(room))
+        await self.feeds.stop(room)
         await self._runtime.erase(room)
         if status is None:
             await self._ledger.accept_room(room, LEAVING, generation)
@@ -308,6 +329,7 @@ class MatrixBot:
         event = f"alone:{generation}"
         if await self._ledger.is_handled(room, event):
             return
+        await self.feeds.stop(room)
         await self._runtime.erase(room)
         leave = Outgoing(LEAVE, self._txn(room, event, 2), {})
         await self._ledger.record(room, event, room_id, [leave], LEAVING)
@@ -319,6 +341,7 @@ class MatrixBot:
         room = self.room_key(room_id)
         if await self._ledger.room_status(room) is None:
             return
+        await self.feeds.stop(room)
         await self._runtime.erase(room)
         await self._ledger.room_left(room)
 
@@ -349,11 +372,13 @@ class MatrixBot:
 
     async def resume(self) -> None:
         await self.outbox.resume()
+        await self.feeds.resume()
 
     def idle(self) -> bool:
         return self.outbox.idle()
 
     async def close(self) -> None:
+        await self.feeds.close()
         await self.outbox.close()
 
 

@@ -2,30 +2,44 @@
 ``formatted_body``, choices as a numbered list.
 
 One turn becomes one Matrix message, so that a question and its choices arrive together and
-a busy homeserver's rate limit is met as rarely as possible. Every text is escaped here:
-the rendered texts may hold the person's own words.
+a busy homeserver's rate limit is met as rarely as possible; so does what a handoff shows
+between turns, where a helpline operator's words come under a label naming them. Every text
+is escaped here: the rendered texts may hold the person's own words, an operator's words
+and name.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from redirection_bot.render import Shown, ShownChoice, ShownMessage
+from redirection_bot.render import Shown, ShownChoice, ShownMessage, ShownOperator
 
 HTML_FORMAT = "org.matrix.custom.html"
 INLINE_SEPARATOR = " · "
 
 
-def turn_content(shown: Iterable[Shown], extra: Iterable[str] = ()) -> dict[str, Any] | None:
-    """One ``m.text`` message for a turn's messages (and channel texts after them), or None."""
+def turn_content(
+    shown: Iterable[Shown],
+    extra: Iterable[str] = (),
+    operator_label: Callable[[str], str] | None = None,
+) -> dict[str, Any] | None:
+    """One ``m.text`` message for a turn's messages (and channel texts after them), or None.
+    With ``operator_label`` (an operator's name -> the label their words go under), an
+    operator's words are shown too."""
     plain: list[str] = []
     formatted: list[str] = []
     for item in shown:
         if isinstance(item, ShownMessage):
             plain.append(_plain_message(item))
             formatted.append(_html_message(item))
+        elif isinstance(item, ShownOperator) and operator_label is not None:
+            label = operator_label(item.name)
+            plain.append(f"{label}\n{item.text}")
+            formatted.append(
+                f"<p><strong>{_html_text(label)}</strong><br>{_html_text(item.text)}</p>"
+            )
     for text in extra:
         plain.append(text)
         formatted.append(f"<p>{_html_text(text)}</p>")

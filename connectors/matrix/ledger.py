@@ -13,11 +13,17 @@ This is what makes replies exactly-once across a crash:
   uses the same transaction id, so the homeserver returns the same event, not a new one.
 - ``rooms``: the rooms the bot accepted, by keyed hash, and whether their greeting is done.
 - ``meta``: the sync token, and the device (and, after a password login, its access token).
+- ``feeds``: the rooms whose handoff the bot follows (``handoff.py``): the handoff's feed
+  and the id of the last push queued from it, updated in the transaction that queues the
+  push, so that after a restart following goes on after it: nothing twice, nothing lost.
+- ``offers``: the handoff's answers shown last in a room ("End the chat with the person"),
+  which the person may pick by their words, and their next message also by number.
 
 Rooms and events are stored as keyed hashes. What must be kept readable for a while (a
 reply's text and room until the homeserver has it, a message held for its key, the access
-token) is sealed with AES-256-GCM under a key derived from the connector's ``session_key``,
-so that neither the file nor the pages SQLite leaves behind in its write-ahead log show it.
+token, a followed feed and the answers offered) is sealed with AES-256-GCM under a key
+derived from the connector's ``session_key``, so that neither the file nor the pages SQLite
+leaves behind in its write-ahead log show it.
 """
 
 from __future__ import annotations
@@ -77,7 +83,12 @@ CREATE TABLE IF NOT EXISTS held (
     since REAL NOT NULL,
     PRIMARY KEY (room, event)
 );
+CREATE TABLE IF NOT EXISTS feeds (room TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS offers (room TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
+
+FEED_START = "0"
+"""The cursor of a feed nothing was read from yet (the relay's "from the first message")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +108,33 @@ class OutboxRow:
     room_id: str
     outgoing: Outgoing
     attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """The handoff's answers open to the person, as (choice id, label); ``numbered``: their
+    numbers are still the last shown, so that a number picks one."""
+
+    choices: tuple[tuple[str, str], ...] = ()
+    numbered: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Followed:
+    """A room whose handoff feed the bot follows, and the id of the last push queued."""
+
+    room: str
+    room_id: str
+    feed: str
+    after: str
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    """What a turn changes in the feed a room follows: ``feed`` (kept, with its cursor, if
+    it is the one already followed), or None to follow nothing."""
+
+    feed: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +244,7 @@ class Ledger:
         that it left (so that a sync still in flight cannot take the room up again)."""
 
         def forget(db: sqlite3.Connection) -> None:
-            for table in ("handled", "pending", "held"):
+            for table in ("handled", "pending", "held", "feeds", "offers"):
                 db.execute(f"DELETE FROM {table} WHERE room = ?", (room,))
             db.execute(
                 "INSERT OR REPLACE INTO rooms (room, status, generation) VALUES (?, 'left', '-')",
@@ -249,8 +287,12 @@ class Ledger:
         room_id: str,
         outgoing: Sequence[Outgoing],
         status: str | None = None,
+        offer: Offer | None = None,
+        follow: Follow | None = None,
     ) -> None:
-        """Mark an event handled and queue its replies, in one transaction."""
+        """Mark an event handled and queue its replies, in one transaction; with ``offer``,
+        the handoff answers now open to the person, and with ``follow``, the
+        feed the room follows from now on."""
         now = self._clock()
 
         def write(db: sqlite3.Connection) -> None:
@@ -260,23 +302,32 @@ class Ledger:
             )
             db.execute("DELETE FROM pending WHERE room = ? AND event = ?", (room, event))
             db.execute("DELETE FROM held WHERE room = ? AND event = ?", (room, event))
-            db.executemany(
-                "INSERT INTO outbox (room, room_id, txn, kind, content) VALUES (?, ?, ?, ?, ?)",
-                [
-                    (
-                        room,
-                        self._seal(room_id, f"room\n{room}"),
-                        item.txn,
-                        item.kind,
-                        self._seal(item.content, f"content\n{room}\n{item.txn}"),
-                    )
-                    for item in outgoing
-                ],
-            )
+            self._queue(db, room, room_id, outgoing)
             if status is not None:
                 db.execute("UPDATE rooms SET status = ? WHERE room = ?", (status, room))
+            if offer is not None:
+                self._offer(db, room, offer)
+            if follow is not None:
+                self._follow(db, room, room_id, follow.feed)
 
         await self._transaction(write)
+
+    def _queue(
+        self, db: sqlite3.Connection, room: str, room_id: str, outgoing: Sequence[Outgoing]
+    ) -> None:
+        db.executemany(
+            "INSERT INTO outbox (room, room_id, txn, kind, content) VALUES (?, ?, ?, ?, ?)",
+            [
+                (
+                    room,
+                    self._seal(room_id, f"room\n{room}"),
+                    item.txn,
+                    item.kind,
+                    self._seal(item.content, f"content\n{room}\n{item.txn}"),
+                )
+                for item in outgoing
+            ],
+        )
 
     async def prune(self) -> int:
         """Forget handled events older than ``HANDLED_KEPT_SECONDS``; return how many."""
@@ -345,3 +396,81 @@ class Ledger:
             )
             for room, event, room_id, source, since in rows
         ]
+
+    # --- handoff feeds and the answers they offer ------------------------------------------------
+
+    async def followed(self, room: str | None = None) -> list[Followed]:
+        """The rooms whose handoff feed is followed (or the one room, if it is)."""
+
+        def read(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            if room is None:
+                return db.execute("SELECT room, value FROM feeds").fetchall()
+            return db.execute("SELECT room, value FROM feeds WHERE room = ?", (room,)).fetchall()
+
+        return [self._followed(str(key), value) for key, value in await self._run(read)]
+
+    async def record_push(
+        self, room: str, feed: str, after: str, outgoing: Sequence[Outgoing], offer: Offer | None
+    ) -> bool:
+        """Queue what a push showed and move the feed's cursor past it, in one transaction;
+        False (nothing queued) when the room no longer follows ``feed``."""
+
+        def write(db: sqlite3.Connection) -> bool:
+            row = db.execute("SELECT value FROM feeds WHERE room = ?", (room,)).fetchone()
+            followed = None if row is None else self._followed(room, row[0])
+            if followed is None or followed.feed != feed:
+                return False
+            self._queue(db, room, followed.room_id, outgoing)
+            self._put_feed(db, room, followed.room_id, feed, after)
+            if offer is not None:
+                self._offer(db, room, offer)
+            return True
+
+        return await self._transaction(write)
+
+    async def unfollow(self, room: str, feed: str | None = None) -> None:
+        """Stop following ``feed`` in a room (a newer feed followed since is kept), or any."""
+
+        def write(db: sqlite3.Connection) -> None:
+            row = db.execute("SELECT value FROM feeds WHERE room = ?", (room,)).fetchone()
+            if row is not None and feed in (None, self._followed(room, row[0]).feed):
+                db.execute("DELETE FROM feeds WHERE room = ?", (room,))
+
+        await self._transaction(write)
+
+    async def offer(self, room: str) -> Offer:
+        """The handoff answers open to the person (none: an empty offer)."""
+        row = await self._run(
+            lambda db: db.execute("SELECT value FROM offers WHERE room = ?", (room,)).fetchone()
+        )
+        if row is None:
+            return Offer()
+        kept = self._open_sealed(row[0], f"offer\n{room}")
+        choices = tuple((str(i), str(label)) for i, label in kept["choices"])
+        return Offer(choices, bool(kept["numbered"]))
+
+    def _follow(self, db: sqlite3.Connection, room: str, room_id: str, feed: str | None) -> None:
+        if feed is None:
+            db.execute("DELETE FROM feeds WHERE room = ?", (room,))
+            return
+        row = db.execute("SELECT value FROM feeds WHERE room = ?", (room,)).fetchone()
+        if row is None or self._followed(room, row[0]).feed != feed:
+            self._put_feed(db, room, room_id, feed, FEED_START)
+
+    def _put_feed(
+        self, db: sqlite3.Connection, room: str, room_id: str, feed: str, after: str
+    ) -> None:
+        value = self._seal({"room_id": room_id, "feed": feed, "after": after}, f"feed\n{room}")
+        db.execute("INSERT OR REPLACE INTO feeds (room, value) VALUES (?, ?)", (room, value))
+
+    def _followed(self, room: str, value: bytes) -> Followed:
+        kept = self._open_sealed(value, f"feed\n{room}")
+        return Followed(room, str(kept["room_id"]), str(kept["feed"]), str(kept["after"]))
+
+    def _offer(self, db: sqlite3.Connection, room: str, offer: Offer) -> None:
+        if not offer.choices:
+            db.execute("DELETE FROM offers WHERE room = ?", (room,))
+            return
+        kept = {"choices": [list(choice) for choice in offer.choices], "numbered": offer.numbered}
+        value = self._seal(kept, f"offer\n{room}")
+        db.execute("INSERT OR REPLACE INTO offers (room, value) VALUES (?, ?)", (room, value))
