@@ -10,9 +10,12 @@ from typing import Any
 import pytest
 
 from redirection_bot.actions import RasaActionRunner
+from redirection_bot.config import HandoffSettings
 from redirection_bot.connector import ConnectorContext
 from redirection_bot.dialogue.load import LoadedProgram
+from redirection_bot.handoff.desk import HandoffDesk
 from redirection_bot.runtime import Runtime
+from redirection_bot.store.relay import MemoryRelay
 from redirection_bot.store.sqlite import SqliteStore
 from redirection_bot_connectors.matrix import MatrixConnector
 from tests.fixtures.synapse import SynapseServer
@@ -37,33 +40,67 @@ def bot_options(server: SynapseServer, folder: Path, **overrides: Any) -> dict[s
 
 
 class InProcessBot:
-    """The Matrix connector in this process, over a SQLite session store in ``folder``."""
+    """The Matrix connector in this process, over a SQLite session store in ``folder``; with
+    ``handoff``, a helpline attached to its runtime (an in-memory relay, the desk's clock
+    running), as ``serve`` attaches one."""
 
-    def __init__(self, loaded: LoadedProgram, folder: Path, options: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        loaded: LoadedProgram,
+        folder: Path,
+        options: dict[str, Any],
+        handoff: HandoffSettings | None = None,
+    ) -> None:
         self.loaded = loaded
         self.folder = folder
         self.options = options
+        self.handoff = handoff
         self.user_id: str = options["user_id"]
         self.connector: MatrixConnector | None = None
         self.runtime: Runtime | None = None
+        self.desk: HandoffDesk | None = None
         self._store: SqliteStore | None = None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[int] | None = None
+        self._desk_stop = asyncio.Event()
+        self._desk_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._store = SqliteStore(self.folder / "sessions.sqlite")
         self.runtime = Runtime(self.loaded, self._store, RasaActionRunner(self.loaded))
+        if self.handoff is not None:
+            self.desk = HandoffDesk(self.handoff, self._store, MemoryRelay())
+            self.runtime.attach_handoff(self.desk)
+            self._desk_stop = asyncio.Event()
+            self._desk_task = asyncio.create_task(self.desk.run(self._desk_stop))
+        self.start_connector()
+
+    def start_connector(self) -> None:
+        """The connector alone (again), over the same runtime, helpline and state folder."""
+        assert self.runtime is not None
         self._stop = asyncio.Event()
         self.connector = MatrixConnector(ConnectorContext(self.runtime, self.options, self._stop))
         self._task = asyncio.create_task(self.connector.run())
 
-    async def stop(self) -> None:
+    async def stop_connector(self) -> None:
+        """Stop the connector alone: the runtime and its helpline go on."""
         if self._task is None:
             return
         self._stop.set()
         status = await asyncio.wait_for(self._task, 30)
         self._task = None
         assert status == 0
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        await self.stop_connector()
+        if self._desk_task is not None:
+            self._desk_stop.set()
+            await asyncio.wait_for(self._desk_task, 30)
+            self._desk_task = None
+        if self.desk is not None:
+            await self.desk.relay.close()
         if self._store is not None:
             await self._store.close()
 
@@ -89,13 +126,20 @@ def matrix_program(tmp_path: Path) -> LoadedProgram:
 
 @pytest.fixture
 async def start_bot(matrix_program: LoadedProgram, tmp_path: Path) -> AsyncIterator[StartBot]:
-    """Start a bot on a homeserver: ``await start_bot(server, **options)``."""
+    """Start a bot on a homeserver: ``await start_bot(server, **options)`` (another
+    ``loaded`` program, a helpline with ``handoff``)."""
     bots: list[InProcessBot] = []
 
-    async def starter(server: SynapseServer, **overrides: Any) -> InProcessBot:
+    async def starter(
+        server: SynapseServer,
+        loaded: LoadedProgram | None = None,
+        handoff: HandoffSettings | None = None,
+        **overrides: Any,
+    ) -> InProcessBot:
         folder = tmp_path / unique("bot")
         folder.mkdir()
-        bot = InProcessBot(matrix_program, folder, bot_options(server, folder, **overrides))
+        options = bot_options(server, folder, **overrides)
+        bot = InProcessBot(loaded or matrix_program, folder, options, handoff)
         await bot.start()
         bots.append(bot)
         return bot
