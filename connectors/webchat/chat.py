@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from redirection_bot.dialogue.model import CommandName
 from redirection_bot.engine import ChoicePicked, CommandGiven, Event, Start, Text, Waiting
 from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX
+from redirection_bot.handoff.machine import HandoffKeys
 from redirection_bot.logs import log_event, session_tag
 from redirection_bot.render import (
     Shown,
@@ -224,7 +225,7 @@ class WebChat:
         question's choices become the page's (``ends``: the handoff is over, so the program's
         question, whatever it offers, is the one to answer)."""
         lines = [
-            Entry("operator", item.text)
+            Entry("operator", item.text, self.operator_label(item, session.locale))
             if isinstance(item, ShownOperator)
             else Entry("bot", item.text)
             for item in shown
@@ -306,7 +307,8 @@ class WebChat:
                     }
                 )
             elif isinstance(item, ShownOperator):
-                frames.append({"type": "operator", "text": item.text})
+                who = self.operator_label(item, session.locale)
+                frames.append({"type": "operator", "text": item.text, "who": who})
             elif isinstance(item, ShownHandoff):
                 frames.append({"type": "handoff", "reason": item.reason, "urgency": item.urgency})
             elif isinstance(item, ShownEnd):
@@ -323,6 +325,12 @@ class WebChat:
             "waiting": session.waiting.value if session.waiting is not None else None,
             "entries": len(session.transcript or ()),
         }
+
+    def operator_label(self, item: ShownOperator, locale: str) -> str:
+        """ "Anna (support team)": the operator as the person was told when they joined."""
+        return self.runtime.loaded.catalog.render(
+            HandoffKeys.FROM_OPERATOR, locale, {"operator": item.name}
+        )
 
     def interface_frame(self, locale: str) -> Frame:
         return {

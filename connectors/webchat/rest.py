@@ -134,7 +134,7 @@ def answer(sender: str, shown: tuple[Shown, ...]) -> Answer:
             items.append(entry)
         elif isinstance(item, ShownOperator):
             entry = _text(sender, item.text)
-            entry["custom"] = {"type": "operator"}
+            entry["custom"] = {"type": "operator", "name": item.name}
             items.append(entry)
         elif isinstance(item, ShownHandoff):
             custom = {"type": "handoff", "reason": item.reason, "urgency": item.urgency}

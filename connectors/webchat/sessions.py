@@ -52,6 +52,9 @@ class Entry:
     kind: str
     """``bot``, ``you``, ``notice``, or ``operator`` (a person from the helpline)."""
     text: str
+    who: str | None = None
+    """How an operator's words are labelled ("Anna (support team)"), in the locale they came
+    in; None: the label of ``kind``."""
 
 
 class Listener(Protocol):

@@ -84,14 +84,14 @@
   status.setAttribute("role", "status");
   typing.parentNode.insertBefore(status, typing);
 
-  function addLine(kind, text) {
+  function addLine(kind, text, who) {
     var line = document.createElement("li");
     line.className = kind;
     var label = document.createElement("span");
     /* A person from the helpline is named on screen; the program and the person are not. */
     label.className = kind === "operator" ? "who" : "visually-hidden";
-    label.setAttribute("data-t", kind);
-    label.textContent = texts[kind] || "";
+    if (who) { label.textContent = who; }
+    else { label.setAttribute("data-t", kind); label.textContent = texts[kind] || ""; }
     line.appendChild(label);
     line.appendChild(document.createTextNode(" " + text));
     transcript.appendChild(line);
@@ -141,7 +141,7 @@
     if (leaving) { return; }
     if (frame.type === "message") { addLine("bot", frame.text); }
     else if (frame.type === "you") { addLine("you", frame.text); }
-    else if (frame.type === "operator") { addLine("operator", frame.text); }
+    else if (frame.type === "operator") { addLine("operator", frame.text, frame.who); }
     else if (frame.type === "notice") { addLine("notice", frame.text); awaiting = false; }
     else if (frame.type === "state") { setChoices(frame.choices); awaiting = false; }
     else if (frame.type === "interface") { setInterface(frame); }

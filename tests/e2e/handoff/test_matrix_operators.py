@@ -145,6 +145,7 @@ async def test_a_person_in_the_web_chat_and_an_operator_in_matrix(
         await anna.say("That's all right. We can take it slowly.", thread=ticket.event_id)
         said = await page.until(lambda f: f.get("type") == "operator")
         assert said["text"] == "That's all right. We can take it slowly."
+        assert said["who"] == text(setup, "handoff.from_operator", operator="Anna")
         await anna.say("!note seems calmer now", thread=ticket.event_id)
         await anna.wait_for("Note kept in this thread; not sent.")
 

@@ -53,8 +53,8 @@ async def test_with_javascript_off_the_person_and_the_operator_talk_and_the_prog
         assert outcome is Outcome.APPLIED
         page = await fresh(client, page)
         assert "Anna from our support team has joined" in shown(page)
-        said = f"{text(setup, 'webchat.operator')} I'm here. Take your time."
-        assert said in shown(page)  # labelled as the support team's, not the program's
+        said = f"{text(setup, 'handoff.from_operator', operator='Anna')} I'm here. Take your time."
+        assert said in shown(page)  # labelled with the name the person was told, not the program's
 
         before = len(page.lines)
         page = await say(client, page, "thank you, I was not sure anyone would answer")
@@ -104,6 +104,7 @@ async def test_over_rest_the_operators_words_come_with_the_next_answer(
         answer = await post("hello?")
         operator = [m for m in answer if m.get("custom", {}).get("type") == "operator"]
         assert [m["text"] for m in operator] == ["Hello, I'm Anna."]
+        assert operator[0]["custom"] == {"type": "operator", "name": "Anna"}
         wrote = await line.told(PersonWrote)
         assert [w.text for w in wrote if isinstance(w, PersonWrote)] == ["hello?"]
 
