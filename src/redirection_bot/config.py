@@ -22,7 +22,9 @@ without editing the file. Problems in a variable are reported at ``$NAME:1:1``.
 
 Connector options: a connector class may declare ``options_schema``, a frozen dataclass of
 its options; they are then read and checked here like any section, and a schema field named
-``limits`` or ``branding`` receives that section. A connector without a schema receives its
+``limits`` or ``branding`` receives that section (``program_locales``: the locales of the
+program the file is read for, empty when it is read without one, so that an option naming
+a language can be checked here). A connector without a schema receives its
 options as plain values (text, numbers, true/false, lists, mappings) and checks them itself.
 A plug-in may also declare ``check_options(options)``, raising ConfigError for what its schema
 cannot say (a secret too short, a room id of the wrong shape); it is called here, so that
@@ -305,10 +307,12 @@ def read_settings(
     environ: Mapping[str, str] | None = None,
     connector_classes: Callable[[str], type | None] | None = None,
     channel_classes: Callable[[str], type | None] | None = None,
+    program_locales: tuple[str, ...] = (),
 ) -> Settings:
     """Settings from a file (or none) and the environment; raises ConfigError listing every
     problem. ``connector_classes`` and ``channel_classes`` find a connector or an operator
-    channel class by name (default: installed ones)."""
+    channel class by name (default: installed ones); ``program_locales``, those of the
+    program served, for plug-in options that name a language."""
     diagnostics = Diagnostics()
     root: YNode | None = None
     shown = str(path) if path is not None else None
@@ -317,7 +321,7 @@ def read_settings(
     root = _apply_environment(root, environ or {}, diagnostics, shown or "(no file)")
     reader = SchemaReader(diagnostics)
     settings = _SettingsReader(
-        reader, connector_classes or _installed_connector, channel_classes
+        reader, connector_classes or _installed_connector, channel_classes, program_locales
     ).read(root)
     if diagnostics.has_errors():
         raise ConfigError("\n".join(d.format() for d in diagnostics.items))
@@ -361,10 +365,12 @@ class _SettingsReader:
         reader: SchemaReader,
         connector_classes: Callable[[str], type | None],
         channel_classes: Callable[[str], type | None] | None = None,
+        program_locales: tuple[str, ...] = (),
     ):
         self.reader = reader
         self.connector_classes = connector_classes
         self.channel_classes = channel_classes or _installed_channel
+        self.program_locales = program_locales
 
     def read(self, root: YNode | None) -> Settings:
         if root is None:
@@ -547,7 +553,11 @@ class _SettingsReader:
         schema = getattr(cls, "options_schema", None)
         if schema is None or not dataclasses.is_dataclass(schema):
             return plain(body) if body is not None else {}
-        shared = {"limits": settings.limits, "branding": settings.branding}
+        shared = {
+            "limits": settings.limits,
+            "branding": settings.branding,
+            "program_locales": self.program_locales,
+        }
         fed = {f.name: shared[f.name] for f in dataclasses.fields(schema) if f.name in shared}
         errors_before = len(self.reader.diagnostics.errors)
         own = read_dataclass(

@@ -38,15 +38,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    loaded = load(args)
     try:
-        settings = settings_from(args)
+        settings = settings_from(args, loaded.program.locales)
     except ConfigError as error:
         print(error, file=sys.stderr)
         print("the configuration has errors; nothing was started", file=sys.stderr)
         return 2
     for warning in settings.warnings:
         print(warning.format(), file=sys.stderr)
-    runtime = build_runtime(load(args), settings)
+    runtime = build_runtime(loaded, settings)
     webchat = settings.connector(WEBCHAT)
     if webchat is not None and webchat.enabled:
         host = webchat.options.get("host", "127.0.0.1")
@@ -55,8 +56,10 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(serve(runtime, settings))
 
 
-def settings_from(args: argparse.Namespace) -> Settings:
-    settings = read_settings(args.config, os.environ)
+def settings_from(args: argparse.Namespace, program_locales: tuple[str, ...] = ()) -> Settings:
+    """The configuration, checked (``program_locales``: of the program served, so that an
+    option naming a language is checked against them)."""
+    settings = read_settings(args.config, os.environ, program_locales=program_locales)
     changes = {
         name: value
         for name, value in (("host", args.host), ("port", args.port))
