@@ -65,6 +65,7 @@ from redirection_bot.store.relay import START, Relay
 if TYPE_CHECKING:
     from redirection_bot.config import HandoffSettings as HandoffConfig
     from redirection_bot.config import ServiceSettings
+    from redirection_bot.dialogue.load import LoadedProgram
 
 DESK_KEY = "handoff:desk"
 MEMORY_PREFIX = "handoff:memory:"
@@ -104,7 +105,13 @@ class Operator:
 
 
 class HandoffSessions(Protocol):
-    """What the runtime does for the desk: apply a handoff event to a session, under its lock."""
+    """What the runtime does for the desk: apply a handoff event to a session, under its lock;
+    and the program it runs, whose texts operator channels write in."""
+
+    @property
+    def loaded(self) -> LoadedProgram:
+        """The current program and its catalog."""
+        ...
 
     async def apply_handoff(
         self, session_id: str, event: HandoffEvent, words: str | None = None
@@ -431,6 +438,12 @@ class ServiceDesk:
 
     def events(self, after: str = START) -> AsyncIterator[tuple[str, DeskEvent]]:
         return self.desk.events(self.name, after)
+
+    @property
+    def program(self) -> LoadedProgram:
+        """The program being served (its locales, and the catalog a channel renders its own
+        texts with), as it is now: after a reload, the new one."""
+        return self.desk.sessions.loaded
 
     async def claim(self, ticket: str, operator: Operator) -> Outcome:
         outcome = await self._act(ticket, Claimed(ticket, operator.name, operator.ref))
