@@ -46,8 +46,9 @@ MODULES = (
     "support",
 )
 """The flows of the self-help program itself (the safety flows are walked by their own tests)."""
-SAME_IN_SPANISH = {"engine.no", "countries.co", "countries.ar"}
-"""Texts that are rightly the same in English and Spanish: "No", and two country names."""
+SAME_IN_SPANISH = {"engine.no", "countries.co", "countries.ar", "operators.urgency.normal"}
+"""Texts that are rightly the same in English and Spanish: "No", two country names, and the
+operator room's "normal" urgency."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ they then write in the thread goes to the person, and what the person writes com
 the thread, with the risks screening found. Commands close (optionally returning the person
 to a chosen flow), transfer, and keep private notes (``commands.py``). Everyone not on the
 allow-list is ignored: their messages and reactions change nothing and get no answer.
+Everything the bot writes in the room is in the service's ``language`` (``texts.py``).
 
 Two loops share one matrix-nio client (``redirection_bot_connectors.matrix.client``, the same
 wrapper the people's connector uses): one posts the desk events of the service, in order,
@@ -25,7 +26,7 @@ import time
 from collections.abc import Coroutine, Mapping
 from typing import Any, ClassVar
 
-from redirection_bot.errors import ConnectorError
+from redirection_bot.errors import ConfigError, ConnectorError
 from redirection_bot.handoff.channel import ChannelContext
 from redirection_bot.handoff.desk import Operator, Outcome
 from redirection_bot.handoff.wire import DeskEvent, TicketChanged, TicketOpened
@@ -48,23 +49,15 @@ from ...matrix.updates import (
     SyncBatch,
     Undecryptable,
 )
-from .commands import CLAIM_REACTIONS, HELP, Command, Unknown, Verb, read_command
-from .options import MatrixOperatorOptions, MatrixOperatorSettings
+from .commands import CLAIM_REACTIONS, Command, Unknown, Verb, read_command
+from .options import MatrixOperatorOptions, MatrixOperatorSettings, room_language
 from .posts import event_lines, post_content
+from .texts import OperatorTexts, check_operator_texts
 
 CONNECTOR = "matrix_operators"
 CURSOR = "cursor"
 SYNC_TOKEN = "sync_token"
 _AUTH_ERRORS = ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN", "M_FORBIDDEN")
-_REFUSALS = {
-    Outcome.DUPLICATE: "Already done: nothing changed.",
-    Outcome.NOT_YOURS: (
-        "Not sent: a colleague has this conversation. Ask them to !transfer it to you."
-    ),
-    Outcome.NOT_CLAIMED: "Not sent: nobody has claimed this request yet. React with ✋ or "
-    "write !claim first.",
-    Outcome.UNKNOWN: "This request is no longer open.",
-}
 
 
 class MatrixOperatorChannel:
@@ -81,6 +74,7 @@ class MatrixOperatorChannel:
     def __init__(self, context: ChannelContext) -> None:
         self.desk = context.desk
         self.settings = MatrixOperatorSettings.from_options(context.options)
+        self.language = self._language()
         self.stop = context.stop
         self.synced = asyncio.Event()
         """Set after the first sync: the room (and who is in it) is known."""
@@ -92,6 +86,23 @@ class MatrixOperatorChannel:
     def client(self) -> MatrixClient:
         assert self._client is not None
         return self._client
+
+    def _language(self) -> str:
+        """The room's language, checked against the program this channel serves (the file's
+        check cannot tell when it was read without the program)."""
+        program = self.desk.program
+        try:
+            language = room_language(self.settings.language, program.program.locales)
+        except ConfigError as error:
+            raise ConfigError(str(error).replace("<name>", self.desk.name)) from error
+        language = language or program.program.default_locale
+        check_operator_texts(program.catalog, language)
+        return language
+
+    @property
+    def texts(self) -> OperatorTexts:
+        """The room's words, from the program's catalog as it is now."""
+        return OperatorTexts(self.desk.program.catalog, self.language)
 
     async def run(self) -> int:
         settings = self.settings
@@ -165,7 +176,8 @@ class MatrixOperatorChannel:
         root = None
         if not isinstance(event, TicketOpened):
             root = await self.desk.memory.get("ticket:" + event.ticket)
-        content = post_content(event_lines(event, dict(self.settings.operators)), root)
+        lines = event_lines(event, dict(self.settings.operators), self.texts)
+        content = post_content(lines, root)
         sent = await self._send(content, self._txn("desk", relay_id), patience)
         if isinstance(event, TicketOpened):
             await self.desk.memory.put("ticket:" + event.ticket, sent)
@@ -289,7 +301,7 @@ class MatrixOperatorChannel:
             outcome = await self.desk.write(ticket, operator, item.text, item.event_id)
             await self._answer(item.event_id, root, outcome)
         elif isinstance(command, Unknown) or command.verb is Verb.HELP:
-            await self._notice(item.event_id, root, HELP)
+            await self._notice(item.event_id, root, self.texts.say("help"))
         elif command.verb is Verb.CLAIM:
             await self._answer(item.event_id, root, await self.desk.claim(ticket, operator))
         elif command.verb in (Verb.CLOSE, Verb.RETURN):
@@ -298,7 +310,7 @@ class MatrixOperatorChannel:
         elif command.verb is Verb.TRANSFER:
             await self._transfer(item, root, ticket, operator, command)
         elif command.verb is Verb.NOTE:
-            await self._notice(item.event_id, root, "Note kept in this thread; not sent.")
+            await self._notice(item.event_id, root, self.texts.say("note_kept"))
         else:
             await self._room_command(item, operator, command)
 
@@ -309,9 +321,8 @@ class MatrixOperatorChannel:
         if command.argument:
             name = self.settings.operators.get(command.argument)
             if name is None:
-                await self._notice(
-                    item.event_id, root, f"{command.argument} is not on the operators' list."
-                )
+                told = self.texts.say("not_an_operator", user=command.argument)
+                await self._notice(item.event_id, root, told)
                 return
             to = Operator(command.argument, name)
         outcome = await self.desk.transfer(ticket, operator, to)
@@ -324,20 +335,23 @@ class MatrixOperatorChannel:
             return  # talk between operators
         thread = item.thread_root
         if isinstance(command, Unknown):
-            await self._notice(item.event_id, thread, HELP)
+            await self._notice(item.event_id, thread, self.texts.say("help"))
         elif command.verb in (Verb.ON, Verb.OFF):
             await self.desk.duty(operator.ref, command.verb is Verb.ON)
             count = await self.desk.on_duty_count()
-            state = "on duty" if command.verb is Verb.ON else "off duty"
-            await self._notice(
-                item.event_id, thread, f"{operator.name}: {state}. On duty now: {count}."
-            )
+            state = "on_duty" if command.verb is Verb.ON else "off_duty"
+            told = self.texts.say(state, operator=operator.name, number=str(count))
+            await self._notice(item.event_id, thread, told)
         elif command.verb is Verb.QUEUE:
             waiting = await self.desk.queue()
-            listed = ", ".join(waiting) if waiting else "nobody is waiting"
-            await self._notice(item.event_id, thread, f"Waiting: {listed}.")
+            told = (
+                self.texts.say("queue", tickets=", ".join(waiting))
+                if waiting
+                else self.texts.say("queue_empty")
+            )
+            await self._notice(item.event_id, thread, told)
         else:
-            await self._notice(item.event_id, thread, HELP)
+            await self._notice(item.event_id, thread, self.texts.say("help"))
 
     async def _answer(
         self, event_id: str, root: str, outcome: Outcome, command: Command | None = None
@@ -346,9 +360,9 @@ class MatrixOperatorChannel:
         if outcome is Outcome.APPLIED:
             return
         if outcome is Outcome.BAD_TARGET and command is not None:
-            text = f"There is no flow or node called {command.argument!r}; nothing changed."
+            text = self.texts.say("no_such_place", target=command.argument)
         else:
-            text = _REFUSALS.get(outcome, "Nothing changed.")
+            text = self.texts.refusal(outcome)
         await self._notice(event_id, root, text)
 
     async def _notice(self, event_id: str, thread: str | None, text: str) -> None:
@@ -366,12 +380,7 @@ class MatrixOperatorChannel:
                     await self._item(item)
             elif time.monotonic() - since > self.settings.undecryptable_wait_seconds:
                 del self._held[event_id]
-                await self._notice(
-                    event_id,
-                    None,
-                    "A message could not be read (its encryption key never came): "
-                    "please send it again.",
-                )
+                await self._notice(event_id, None, self.texts.say("undecryptable"))
 
     async def _until_stopped(self, work: Coroutine[Any, Any, Any]) -> Any:
         """``work``'s result, or None as soon as the channel is asked to stop."""

@@ -4,7 +4,8 @@ In a request's thread: ``!claim``, ``!close [flow or flow.node]``, ``!return flo
 ``!transfer @user:server`` (to a colleague) or ``!transfer`` (back to the queue),
 ``!note ...`` (kept in the thread, never sent). Anything else written in a claimed thread
 by the operator who holds it goes to the person. In the room itself: ``!on`` and ``!off``
-(on duty or not), ``!queue``, ``!help``.
+(on duty or not), ``!queue``, ``!help``. The command words are the same in every language;
+the help that lists them is the text ``operators.help``.
 """
 
 from __future__ import annotations
@@ -55,13 +56,3 @@ def read_command(text: str) -> Command | Unknown | None:
     except ValueError:
         return Unknown(word)
     return Command(verb, argument.strip())
-
-
-HELP = (
-    "In a request's thread: react with ✋ or write !claim to take it. Then what you write in the "
-    "thread goes to the person. !note TEXT keeps a note here that is never sent. "
-    "!close ends the chat (the program resumes where the person was); !close FLOW or "
-    "!return FLOW[.NODE] resumes there instead. !transfer @user:server passes it to a "
-    "colleague; !transfer alone puts it back in the queue. In the room: !on and !off say "
-    "whether you are on duty; !queue lists the requests waiting."
-)

@@ -3,6 +3,8 @@
 Secrets (the access token, the pickle key) can be given as ``<name>_file`` too, and are kept
 out of ``repr``. ``operators`` is the allow-list: each entry is a Matrix user id and the
 name the person is told (a first name or a role), ``"@anna:helpline.example = Anna"``.
+``language`` is the language of the room's texts (``locales/operators.<locale>.yml``): one
+of the program's locales, which the configuration reader gives as ``program_locales``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from redirection_bot.config import above_zero, read_secret
+from redirection_bot.dialogue.schema import LOCALE_PATTERN
 from redirection_bot.errors import ConfigError
+from redirection_bot.suggest import did_you_mean
 
 PREFIX = "handoff.services.<name>.options"
 MIN_KEY_LENGTH = 16
@@ -47,6 +51,11 @@ class MatrixOperatorOptions:
     sync_timeout_seconds: float = field(default=30.0, metadata=above_zero())
     max_backoff_seconds: float = field(default=60.0, metadata=above_zero())
     undecryptable_wait_seconds: float = field(default=60.0, metadata=above_zero())
+    language: str | None = None
+    """The language of what the bot writes in the room (default: the program's default
+    locale)."""
+    program_locales: tuple[str, ...] = ()
+    """The program's locales, given by the configuration reader (not written in the file)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +73,8 @@ class MatrixOperatorSettings:
     sync_timeout_seconds: float = 30.0
     max_backoff_seconds: float = 60.0
     undecryptable_wait_seconds: float = 60.0
+    language: str | None = None
+    """None: the program's default locale."""
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> MatrixOperatorSettings:
@@ -94,6 +105,7 @@ class MatrixOperatorSettings:
                 f"{MIN_KEY_LENGTH} characters (the bot's encryption keys are kept there, sealed)"
             )
         device_id = options.get("device_id")
+        language = room_language(options.get("language"), options.get("program_locales") or ())
         return cls(
             homeserver=homeserver.rstrip("/"),
             user_id=user_id,
@@ -107,7 +119,23 @@ class MatrixOperatorSettings:
             sync_timeout_seconds=float(options.get("sync_timeout_seconds", 30.0)),
             max_backoff_seconds=float(options.get("max_backoff_seconds", 60.0)),
             undecryptable_wait_seconds=float(options.get("undecryptable_wait_seconds", 60.0)),
+            language=language,
         )
+
+
+def room_language(language: Any, program_locales: Any) -> str | None:
+    """The ``language`` option, checked against the program's locales when they are known."""
+    if language is None:
+        return None
+    if not isinstance(language, str) or not LOCALE_PATTERN.match(language):
+        raise ConfigError(f"{PREFIX}.language: give a language code such as en, es or fi")
+    known = [str(locale) for locale in program_locales]
+    if known and language not in known:
+        raise ConfigError(
+            f"{PREFIX}.language: the program has no language `{language}`"
+            f"{did_you_mean(language, known)}; it has {', '.join(known)}"
+        )
+    return language
 
 
 def allow_list(entries: Any) -> dict[str, str]:

@@ -1,9 +1,9 @@
 """What the operator room is told: desk events as Matrix messages (plain ``body`` and an
 escaped ``formatted_body``), and the thread they belong to.
 
-These are words for the helpline's own staff, not for the people seeking help, so they are
-written here in English rather than in the program's texts. Everything that came from a
-person is escaped (``content.notice_content``).
+The words are the helpline staff's own texts, ``locales/operators.<locale>.yml``, in the
+channel's language (``texts.OperatorTexts``). Everything that came from a person, and every
+operator's name, is escaped (``content.turn_content``).
 """
 
 from __future__ import annotations
@@ -20,73 +20,70 @@ from redirection_bot.handoff.wire import (
 )
 
 from ...matrix.content import turn_content
+from .texts import OperatorTexts
 
-CHANGES = {
-    "claimed": "Claimed by {operator}. What they write in this thread goes to the person.",
-    "closed": "Closed. The program has taken over again.",
-    "withdrawn": "The person stopped waiting and went back to the program.",
-    "ended": "The person ended the chat and went back to the program.",
-    "left": "The person left, and their conversation was erased.",
-    "expired": "The conversation expired.",
-    "risk": "Risk raised during the handoff: {risks}.",
-    "escalated": "Urgency raised to {urgency}.",
-    "transferred": "Passed to {operator}.",
-    "requeued": "Back in the queue: anyone on duty may claim it.",
-    "fallback": (
-        "Nobody claimed it in time: the person was given the services for their country and "
-        "language and a short safety plan. They may still be waiting."
-    ),
-    "shared": "The person agreed that you read the conversation so far (the message above).",
-    "not_shared": "The person chose not to share the conversation so far.",
-}
-WHO = {"program": "Program", "person": "Person"}
+SAID = {"program": "said.program", "person": "said.person"}
+"""Who said a line of the conversation so far -> its text."""
 
 
-def ticket_lines(event: TicketOpened) -> list[str]:
+def ticket_lines(event: TicketOpened, texts: OperatorTexts) -> list[str]:
     since = dt.datetime.fromtimestamp(event.requested_at, dt.UTC).strftime("%H:%M UTC")
-    risks = ", ".join(event.risks) or "none"
-    given = (
-        " The person has already been given services and a safety plan."
-        if (event.fallback_given)
-        else ""
-    )
+    waiting = texts.say("ticket.waiting", since=since, position=str(event.position))
+    if event.fallback_given:
+        waiting += " " + texts.say("ticket.fallback_given")
     return [
-        f"New request {event.ticket} · urgency: {event.urgency} · reason: {event.reason}",
-        f"Language: {event.locale} · module: {event.module} (asked in {event.asked_in})",
-        f"Risks raised: {risks}",
-        f"Waiting since {since} · place in line: {event.position}.{given}",
-        "To take it: react with ✋, or write !claim in this thread.",
+        texts.say(
+            "ticket.opened",
+            ticket=event.ticket,
+            urgency=texts.label("urgency", event.urgency),
+            reason=texts.label("reason", event.reason),
+        ),
+        texts.say(
+            "ticket.where", language=event.locale, module=event.module, asked_in=event.asked_in
+        ),
+        texts.say("ticket.risks", risks=texts.risks(event.risks)),
+        waiting,
+        texts.say("ticket.to_claim"),
     ]
 
 
-def event_lines(event: DeskEvent, names: dict[str, str]) -> list[str]:
+def event_lines(event: DeskEvent, names: dict[str, str], texts: OperatorTexts) -> list[str]:
     """The lines one desk event is told as (``names``: operators' ids -> their names)."""
     if isinstance(event, TicketOpened):
-        return ticket_lines(event)
+        return ticket_lines(event, texts)
     if isinstance(event, TicketChanged):
-        template = CHANGES.get(event.change, "Changed: {change}.")
-        operator = event.operator or "someone"
+        operator = event.operator or texts.say("someone")
         if event.operator in names:
             operator = f"{names[event.operator]} ({event.operator})"
         return [
-            template.format(
+            texts.change(
+                event.change,
                 operator=operator,
-                risks=", ".join(event.risks) or "none",
-                urgency=event.urgency,
-                change=event.change,
+                risks=texts.risks(event.risks),
+                urgency=texts.label("urgency", event.urgency),
             )
         ]
     if isinstance(event, PersonWrote):
-        flags = f"  [risk: {', '.join(event.risks)}]" if event.risks else ""
-        return [f"Person: {event.text}{flags}"]
+        if event.risks:
+            return [
+                texts.say("said.person_at_risk", text=event.text, risks=texts.risks(event.risks))
+            ]
+        return [texts.say("said.person", text=event.text)]
     assert isinstance(event, ConversationShared)
-    lines = ["The conversation so far:"]
+    lines = [texts.say("conversation_so_far")]
     for who, text in event.lines:
         if who == "risk":
-            lines.append(f"(a message that raised a risk was not kept: {text})")
+            lines.append(texts.say("said.not_kept", risks=_risk_labels(text, texts)))
+        elif who in SAID:
+            lines.append(texts.say(SAID[who], text=text))
         else:
-            lines.append(f"{WHO.get(who, who)}: {text}")
+            lines.append(f"{who}: {text}")
     return lines
+
+
+def _risk_labels(categories: str, texts: OperatorTexts) -> str:
+    """A shared line's risk categories (``"suicide, distress"``) by their labels."""
+    return texts.risks(tuple(code.strip() for code in categories.split(",") if code.strip()))
 
 
 def post_content(lines: list[str], thread_root: str | None) -> dict[str, Any]:

@@ -72,11 +72,18 @@ async def start_desk(
     loaded: LoadedProgram,
     server: SynapseServer,
     staff: Callable[[SynapseServer, str], Staff],
+    channel_options: dict[str, Any] | None = None,
     **settings: Any,
 ) -> AsyncIterator[tuple[Setup, Staff, Staff]]:
     """An operator room made by Anna (on the allow-list) with Mallory in it (not on it), the
-    bot invited; the runtime, the web chat and the Matrix operator channel running."""
-    async with start_desk_with_ben(loaded, server, staff, **settings) as (setup, anna, mallory, _):
+    bot invited; the runtime, the web chat and the Matrix operator channel running (with
+    ``channel_options`` added to its options; ``settings``: the handoff section's)."""
+    async with start_desk_with_ben(loaded, server, staff, channel_options, **settings) as (
+        setup,
+        anna,
+        mallory,
+        _,
+    ):
         yield setup, anna, mallory
 
 
@@ -85,6 +92,7 @@ async def start_desk_with_ben(
     loaded: LoadedProgram,
     server: SynapseServer,
     staff: Callable[[SynapseServer, str], Staff],
+    channel_options: dict[str, Any] | None = None,
     **settings: Any,
 ) -> AsyncIterator[tuple[Setup, Staff, Staff, Staff]]:
     """As ``start_desk``, with Ben in the room too, on the allow-list as Anna is."""
@@ -93,7 +101,7 @@ async def start_desk_with_ben(
     room = await anna.create_room([bot_user.user_id, mallory.user_id, ben.user_id])
     await mallory.join(room)
     await ben.join(room)
-    options = operator_options(server, bot_user, room, anna)
+    options = operator_options(server, bot_user, room, anna, **(channel_options or {}))
     options["operators"] = [f"{anna.user_id} = Anna", f"{ben.user_id} = Ben"]
     anna.bot_id = mallory.bot_id = ben.bot_id = bot_user.user_id
     async with running(loaded, handoff_settings("matrix", options, **settings)) as setup:
@@ -171,6 +179,20 @@ async def test_a_person_in_the_web_chat_and_an_operator_in_matrix(
             not in (text(setup, "handoff.ask_to_share"), text(setup, "handoff.shared"))
         ]
         assert program_said == []
+
+
+async def test_a_helpline_reads_its_operator_room_in_spanish(
+    shipped: LoadedProgram, synapse: SynapseServer, staff: Callable[[SynapseServer, str], Staff]
+) -> None:
+    async with start_desk(shipped, synapse, staff, {"language": "es"}) as (setup, anna, _mallory):
+        await anna.say("!on")
+        await anna.wait_for("Anna: de turno. De turno ahora: 1.")
+        page, _token = await setup.page()  # the person writes in English
+        await page.ask_for_a_person()
+        ticket = await anna.wait_for("Nueva solicitud T-")
+        assert "urgencia: normal · motivo: pidió hablar con una persona" in ticket.body
+        assert "Idioma: en" in ticket.body and "Para tomarla: reacciona con ✋" in ticket.body
+        assert not any("New request" in p.body or "on duty" in p.body for p in anna.posted)
 
 
 async def test_nobody_claims_and_the_fallback_comes_on_time(

@@ -10,8 +10,6 @@ import pytest
 
 from redirection_bot.errors import ConfigError
 from redirection_bot_connectors.operators.matrix.commands import (
-    CLAIM_REACTIONS,
-    HELP,
     Command,
     Unknown,
     Verb,
@@ -78,13 +76,6 @@ def test_ordinary_words_are_for_the_person(text: str) -> None:
 )
 def test_a_word_after_the_mark_that_is_no_command_is_unknown(text: str, word: str) -> None:
     assert read_command(text) == Unknown(word)
-
-
-def test_the_help_names_every_command() -> None:
-    for verb in Verb:
-        if verb is not Verb.HELP:
-            assert f"!{verb.value}" in HELP
-    assert "✋" in HELP and "✋" in CLAIM_REACTIONS
 
 
 # --- the allow-list --------------------------------------------------------------------------
