@@ -228,7 +228,13 @@ class HandoffConduct:
                 notice = Message(EngineKeys.TOO_LONG)
                 handled.shown.append(Renderer(loaded.catalog).message(notice, state.locale))
                 return handled
-            return await self._person_wrote(session_id, loaded, record, event)
+            handled = await self._person_wrote(session_id, loaded, record, event)
+            if _typed_command(loaded, state, event.text) is not None:
+                # A command typed as words ("help", "back"): the words are the operator's
+                # like any others, and the person is reminded how to end the chat, as when
+                # they press a command's button.
+                handled.shown.extend(self._reminder(loaded, record).shown)
+            return handled
         if isinstance(event, CommandGiven):
             if event.command is CommandName.STOP:
                 return None
@@ -603,11 +609,17 @@ def _without_choices(item: Shown) -> Shown:
     return item
 
 
-def _typed_stop(loaded: LoadedProgram, state: SessionState, text: str) -> bool:
+def _typed_command(loaded: LoadedProgram, state: SessionState, text: str) -> CommandName | None:
+    """The program's command ``text`` is, typed as words, or None."""
     program = loaded.program
-    if CommandName.STOP not in program.commands or program.lexicon is None:
-        return False
-    return program.lexicon.command(state.locale, fold(text)) is CommandName.STOP
+    if program.lexicon is None:
+        return None
+    command = program.lexicon.command(state.locale, fold(text))
+    return command if command in program.commands else None
+
+
+def _typed_stop(loaded: LoadedProgram, state: SessionState, text: str) -> bool:
+    return _typed_command(loaded, state, text) is CommandName.STOP
 
 
 def picked_label(loaded: LoadedProgram, state: SessionState, choice_id: str) -> str | None:

@@ -270,6 +270,21 @@ async def test_risks_raised_while_waiting_reach_the_ticket_before_anyone_claims(
         assert [c.risks for c in risk_changes()] == [("suicide",)]
 
 
+async def test_a_command_typed_to_the_operator_reaches_them_and_reminds_how_to_end(
+    shipped: LoadedProgram,
+) -> None:
+    async with connected(shipped) as line:
+        await claimed(line)
+        reply = await line.runtime.handle("web:s1", Text("help"))
+        (wrote,) = await line.told(PersonWrote)
+        assert isinstance(wrote, PersonWrote) and wrote.text == "help"  # their words, still
+        (reminder,) = reply.messages
+        assert reminder.key == HandoffKeys.WITH_OPERATOR
+        assert [c.id for c in reminder.choices] == [HandoffChoice.END.choice_id]
+        ordinary = await line.runtime.handle("web:s1", Text("I need help with this"))
+        assert ordinary.shown == ()  # a sentence is just words for the operator
+
+
 async def test_duplicate_claims_and_unknown_tickets_change_nothing(shipped: LoadedProgram) -> None:
     async with connected(shipped) as line:
         ticket, feed = await claimed(line)
