@@ -24,11 +24,12 @@ from redirection_bot.engine.outputs import Label, Message, Param, slot_param
 from redirection_bot.engine.state import SessionState
 from redirection_bot.errors import ActionError
 from redirection_bot.i18n import placeholders
+from redirection_bot.plugins import ACTIONS, installed
 
 if TYPE_CHECKING:
     from redirection_bot.dialogue.load import LoadedProgram
 
-ACTIONS_GROUP = "redirection_bot.actions"
+ACTIONS_GROUP = ACTIONS
 TRACKER_CHANNEL = "redirection-bot"
 _MESSAGE_FIELDS_WITHOUT_CONTENT = ("text", "image", "attachment", "buttons", "elements", "custom")
 _MESSAGE_BOOKKEEPING = ("response", "template")
@@ -51,12 +52,12 @@ class ActionRunner(Protocol):
 
 def registered_action_names() -> frozenset[str]:
     """Names of the installed custom actions (reads package metadata, imports nothing)."""
-    return frozenset(ep.name for ep in importlib.metadata.entry_points(group=ACTIONS_GROUP))
+    return frozenset(installed(ACTIONS_GROUP))
 
 
 def load_action_classes() -> dict[str, type[Any]]:
     """Import every installed custom action class, by name."""
-    return {ep.name: ep.load() for ep in importlib.metadata.entry_points(group=ACTIONS_GROUP)}
+    return {name: ep.load() for name, ep in installed(ACTIONS_GROUP).items()}
 
 
 def rasa_domain(program: Program) -> dict[str, Any]:

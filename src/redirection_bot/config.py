@@ -56,6 +56,7 @@ from redirection_bot.handoff.hours import (
     read_ranges,
     read_timezone,
 )
+from redirection_bot.plugins import CONNECTORS, OPERATOR_CHANNELS, installed, installed_plugin
 from redirection_bot.suggest import did_you_mean
 from redirection_bot.yaml_source import (
     YMapping,
@@ -329,34 +330,24 @@ def read_settings(
 
 
 def _installed_connector(name: str) -> type | None:
-    from redirection_bot.connector import available_connectors, load_connector  # noqa: PLC0415
-
-    if name not in available_connectors():
-        return None
-    return load_connector(name)
+    found: type | None = installed_plugin(CONNECTORS, name, "connector", ConnectorError)
+    return found
 
 
 def known_connector_names() -> list[str]:
-    from redirection_bot.connector import available_connectors  # noqa: PLC0415
-
-    return sorted(available_connectors())
+    return sorted(installed(CONNECTORS))
 
 
 SERVICE_FIELDS = ("channel", "locales", "timezone", "hours", "holidays", "options")
 
 
 def _installed_channel(name: str) -> type | None:
-    from redirection_bot.handoff.channel import available_channels, load_channel  # noqa: PLC0415
-
-    if name not in available_channels():
-        return None
-    return load_channel(name)
+    found: type | None = installed_plugin(OPERATOR_CHANNELS, name, "operator channel", ConfigError)
+    return found
 
 
 def known_channel_names() -> list[str]:
-    from redirection_bot.handoff.channel import available_channels  # noqa: PLC0415
-
-    return sorted(available_channels())
+    return sorted(installed(OPERATOR_CHANNELS))
 
 
 class _SettingsReader:

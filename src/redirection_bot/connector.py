@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from redirection_bot.errors import ConnectorError
+from redirection_bot.plugins import CONNECTORS, installed, load_plugin
 from redirection_bot.runtime import Runtime
-from redirection_bot.suggest import did_you_mean
 
-CONNECTORS_GROUP = "redirection_bot.connectors"
+CONNECTORS_GROUP = CONNECTORS
 
 
 @dataclass(slots=True)
@@ -44,19 +44,10 @@ class Connector(Protocol):
 
 def available_connectors() -> dict[str, importlib.metadata.EntryPoint]:
     """Installed connectors by name (imports nothing)."""
-    return {ep.name: ep for ep in importlib.metadata.entry_points(group=CONNECTORS_GROUP)}
+    return installed(CONNECTORS_GROUP)
 
 
 def load_connector(name: str) -> type[Connector]:
     """The connector class registered under ``name``."""
-    found = available_connectors()
-    entry_point = found.get(name)
-    if entry_point is None:
-        raise ConnectorError(
-            f"no connector called {name!r}{did_you_mean(name, found)}; installed: {', '.join(sorted(found))}"
-        )
-    try:
-        loaded: type[Connector] = entry_point.load()
-    except ImportError as error:
-        raise ConnectorError(f"the connector {name!r} cannot be imported: {error}") from error
+    loaded: type[Connector] = load_plugin(CONNECTORS_GROUP, name, "connector", ConnectorError)
     return loaded

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from redirection_bot.errors import ConfigError
-from redirection_bot.suggest import did_you_mean
+from redirection_bot.plugins import OPERATOR_CHANNELS, installed, load_plugin
 
 if TYPE_CHECKING:
     from redirection_bot.handoff.desk import ServiceDesk
 
-CHANNELS_GROUP = "redirection_bot.operator_channels"
+CHANNELS_GROUP = OPERATOR_CHANNELS
 
 
 @dataclass(slots=True)
@@ -50,20 +50,12 @@ class OperatorChannel(Protocol):
 
 def available_channels() -> dict[str, importlib.metadata.EntryPoint]:
     """Installed operator channels by name (imports nothing)."""
-    return {ep.name: ep for ep in importlib.metadata.entry_points(group=CHANNELS_GROUP)}
+    return installed(CHANNELS_GROUP)
 
 
 def load_channel(name: str) -> type[OperatorChannel]:
     """The operator channel class registered under ``name``."""
-    found = available_channels()
-    entry_point = found.get(name)
-    if entry_point is None:
-        raise ConfigError(
-            f"no operator channel called {name!r}{did_you_mean(name, found)}; "
-            f"installed: {', '.join(sorted(found))}"
-        )
-    try:
-        loaded: type[OperatorChannel] = entry_point.load()
-    except ImportError as error:
-        raise ConfigError(f"the operator channel {name!r} cannot be imported: {error}") from error
+    loaded: type[OperatorChannel] = load_plugin(
+        CHANNELS_GROUP, name, "operator channel", ConfigError
+    )
     return loaded
