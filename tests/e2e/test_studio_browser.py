@@ -12,26 +12,17 @@ import os
 import shutil
 import subprocess
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.bilingual import write_bilingual
-from tests.helpers import bot_command, free_port, require_ci, wait_until
+from tests.helpers import bot_command, free_port, wait_until
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TIMEOUT_MS = 15_000
 
 
@@ -65,24 +56,6 @@ def start_studio(root: Path) -> Iterator[str]:
 def studio_url(tmp_path: Path) -> Iterator[str]:
     write_bilingual(tmp_path)
     yield from start_studio(tmp_path)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        require_ci("playwright is not installed")
-    if not CHROMIUM.exists():
-        require_ci("Chromium is not installed at /usr/bin/chromium")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 async def open_studio(browser: Any, url: str) -> Any:

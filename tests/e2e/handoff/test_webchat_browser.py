@@ -14,11 +14,10 @@ import pytest
 from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.handoff.desk import Operator, Outcome
 from redirection_bot.handoff.wire import TicketOpened
-from tests.e2e.test_webchat_browser import Served, Visit, axe_violations, browser, until
+from tests.e2e.test_webchat_browser import Served, Visit, axe_violations, until
 from tests.integration.handoff.conftest import Setup, handoff_settings, running
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser"]  # the fixture, used by the tests below
 
 ANNA = Operator("@anna:helpline.example", "Anna")
 WORDS = "Hello, I'm Anna. Take all the time you need."
