@@ -86,6 +86,18 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def wait_for_port(port: int, seconds: float, what: str) -> None:
+    """Return once something listens on ``port`` of 127.0.0.1."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not start")
+
+
 class RedisProcess:
     """A throwaway redis-server on loopback, without persistence."""
 
@@ -97,14 +109,7 @@ class RedisProcess:
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", *options],
             stdout=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+        wait_for_port(self.port, 20, "redis-server")
 
     @property
     def url(self) -> str:
@@ -176,14 +181,7 @@ class ServeProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("serve did not start")
+        wait_for_port(self.port, 30, "serve")
 
     @property
     def url(self) -> str:
