@@ -23,7 +23,7 @@ import pytest
 from redirection_bot.dialogue.load import LoadedProgram
 from tests.helpers import REPOSITORY, async_wait_until, bot_command, free_port
 from tests.integration.handoff.platform import PLATFORM_SECRET, Platform
-from tests.integration.webchat.process import server_environment
+from tests.integration.webchat.process import serve_until_it_ends, server_environment
 
 SECRET = PLATFORM_SECRET
 ANNA = {"id": "op-17", "name": "Anna"}
@@ -175,15 +175,7 @@ def test_a_webhook_secret_too_short_stops_serve_with_a_located_error(tmp_path: P
         "        url: https://platform.example/events\n        secret: not-long-enough\n",
         encoding="utf-8",
     )
-    done = subprocess.run(
-        [*bot_command(), "serve", "--port", str(free_port()), "--config", str(config)],
-        cwd=REPOSITORY,
-        env=server_environment(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = serve_until_it_ends("--port", str(free_port()), "--config", str(config))
     assert done.returncode == 2
     assert (
         f"{config}:5:7: error: handoff.services.helpline.options.secret: a shared secret of at "

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import urllib.error
 import urllib.request
+
+from tests.helpers import REPOSITORY, bot_command
 
 
 def server_environment() -> dict[str, str]:
@@ -28,3 +31,17 @@ def status_of(url: str) -> int:
         return fetch(url)[0]
     except OSError:
         return 0
+
+
+def serve_until_it_ends(*arguments: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    """``redirection-bot serve`` with ``arguments`` that make it stop by itself (a mistake in
+    its configuration, a port in use): its exit status and what it said."""
+    return subprocess.run(
+        [*bot_command(), "serve", *arguments],
+        cwd=REPOSITORY,
+        env={**server_environment(), **environment},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

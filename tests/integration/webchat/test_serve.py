@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 from tests.helpers import REPOSITORY, bot_command, free_port, wait_until
-from tests.integration.webchat.process import fetch, server_environment, status_of
+from tests.integration.webchat.process import (
+    fetch,
+    serve_until_it_ends,
+    server_environment,
+    status_of,
+)
 
 
 def answers(url: str) -> bool:
@@ -85,15 +90,7 @@ def test_a_configuration_file_is_applied(servers: list[Server], tmp_path: Path) 
 def test_configuration_errors_are_located_and_nothing_starts(tmp_path: Path) -> None:
     config = tmp_path / "bot.yaml"
     config.write_text("limits:\n  max_sesions: 5\n", encoding="utf-8")
-    done = subprocess.run(
-        [*bot_command(), "serve", "--config", str(config)],
-        cwd=REPOSITORY,
-        env=server_environment(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = serve_until_it_ends("--config", str(config))
     assert done.returncode == 2
     assert (
         f"{config}:2:3: error: `max_sesions` is not a field of the `limits` section "
@@ -108,15 +105,7 @@ def test_a_port_in_use_is_said_plainly_and_metrics_give_way(tmp_path: Path) -> N
         admin_taken.bind(("127.0.0.1", 0))
         admin_taken.listen()
         port, admin_port = taken.getsockname()[1], admin_taken.getsockname()[1]
-        done = subprocess.run(
-            [*bot_command(), "serve", "--port", str(port)],
-            cwd=REPOSITORY,
-            env={**server_environment(), "REDIRECTION_BOT_ADMIN__PORT": str(admin_port)},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = serve_until_it_ends("--port", str(port), REDIRECTION_BOT_ADMIN__PORT=str(admin_port))
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert f"the web chat cannot listen on 127.0.0.1:{port}: address already in use" in (
