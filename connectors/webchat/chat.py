@@ -26,7 +26,6 @@ from redirection_bot.render import (
 )
 from redirection_bot.runtime import HandoffView, Reply, Runtime
 from redirection_bot.store import StoreUnavailable
-from redirection_bot.textnorm import clean_user_text
 
 from .options import WebChatOptions
 from .sessions import (
@@ -142,6 +141,8 @@ class WebChat:
             return Outcome((self.notice(session, "rate_limited"),), limited=True)
         said = self.said(session, event)
         reply = await self.runtime.handle(session.session_id, event)
+        if reply.said is not None:
+            said = self.echo(reply.said)
         outcome = self._apply(session, reply, [Entry("you", said)] if said else [])
         await self.publish(session, outcome, origin)
         return outcome
@@ -152,12 +153,14 @@ class WebChat:
         session.add([entry])
         return entry
 
+    def echo(self, typed: str) -> str:
+        """What the person typed, as the program read it, for their side of the transcript."""
+        limit = self.max_text_length
+        return typed if len(typed) <= limit else typed[:limit] + ELLIPSIS
+
     def said(self, session: WebSession, event: Event) -> str | None:
-        """What the person's side of the transcript shows for ``event``."""
-        if isinstance(event, Text):
-            cleaned = clean_user_text(event.text).strip()
-            limit = self.max_text_length
-            return cleaned if len(cleaned) <= limit else cleaned[:limit] + ELLIPSIS
+        """What the person's side of the transcript shows for a choice or a command (typed
+        text is shown as the runtime read it: ``Reply.said``)."""
         if isinstance(event, ChoicePicked):
             labels = [str(c.label) for c in session.choices if c.id == event.choice]
             return labels[0] if labels else None

@@ -54,6 +54,7 @@ from redirection_bot.handoff.conduct import (
     without_team,
 )
 from redirection_bot.handoff.wire import Push
+from redirection_bot.ingress import Admitted, Problem, admit
 from redirection_bot.logs import log_event, session_tag
 from redirection_bot.render import Renderer, Shown, ShownHandoff, ShownMessage, plain_text
 from redirection_bot.resume import (
@@ -63,11 +64,10 @@ from redirection_bot.resume import (
     ResumeKeys,
     ResumeVault,
     new_phrase,
-    read_phrase,
 )
+from redirection_bot.routing import Route, Routed, preempts_flow, route
 from redirection_bot.store import LockingStore, SessionStore, VersionConflict, store_ready
 from redirection_bot.store.record import Line, SessionRecord
-from redirection_bot.textnorm import clean_user_text
 
 if TYPE_CHECKING:
     from redirection_bot.handoff.desk import HandoffDesk
@@ -77,6 +77,7 @@ if TYPE_CHECKING:
 DEFAULT_SESSION_TTL_SECONDS = 24 * 3600
 DEFAULT_MAX_TEXT_LENGTH = 2000
 MAX_ACTIONS_PER_TURN = 10
+_NOTICES = {Problem.TOO_LONG: EngineKeys.TOO_LONG, Problem.UNREADABLE: EngineKeys.UNREADABLE}
 SCREENED_AT_LEAST = 20_000
 """Characters of a message screened for risk, at least (see ``Runtime._screen``)."""
 
@@ -103,6 +104,9 @@ class Reply:
     trace: tuple[str, ...] = ()
     handoff: HandoffView | None = None
     """The session's handoff (None: no helpline is connected, or the session was erased)."""
+    said: str | None = None
+    """What the person typed, as the program read it (``ingress.admit``): what a channel
+    shows as their side of the conversation. None when the event was not typed text."""
 
     @property
     def messages(self) -> list[ShownMessage]:
@@ -195,7 +199,9 @@ class Runtime:
     # --- turns ---------------------------------------------------------------------------------
 
     async def handle(self, session_id: str, event: Event) -> Reply:
-        """Apply one event to a session and return what to show."""
+        """Apply one event to a session and return what to show. One turn, top to bottom:
+        read the session, admit the message once (``ingress``), screen it, decide who takes
+        it (``routing``, pure), let that part act, save, and render at the end."""
         started = self._clock()
         async with self._session_lock(session_id):
             stored = await self._store.get(session_id)
@@ -207,24 +213,29 @@ class Runtime:
             else:
                 state = record.state
             loaded = self._versions.get(state.program_version, self._loaded)
+            admitted: Admitted | None = None
             if isinstance(event, Text):
-                event = self._screen(loaded, state, event)
-            handled = await self._handoff_first(session_id, loaded, kept, event)
-            preempts = isinstance(event, Text) and _preempts(loaded, event)
-            phrase = None if preempts else self._phrase_attempt(loaded, state, event)
-            if handled is not None:
+                admitted = admit(event.text, self.settings.max_text_length)
+                event = self._screen(loaded, state, admitted.text)
+            handoff = record.handoff if self._conduct is not None and record is not None else None
+            problem = admitted.problem if admitted is not None else None
+            routed = route(loaded.program, state, handoff, event, problem)
+            if routed.route is Route.HANDOFF:
+                assert self._conduct is not None
+                assert record is not None
+                handled = await self._conduct.person(session_id, loaded, record, event)
                 reply = await self._handed(session_id, loaded, kept, handled)
-            elif (
-                isinstance(event, Text)
-                and len(event.text) > self.settings.max_text_length
-                and not preempts
-            ):
-                reply = await self._too_long(session_id, loaded, state, kept)
-            elif phrase is not None:
-                reply = await self._restore(session_id, loaded, state, kept, phrase)
+            elif routed.route is Route.NOTICE:
+                assert routed.problem is not None
+                reply = await self._notice(session_id, loaded, state, kept, routed)
+            elif routed.route is Route.RESTORE:
+                assert routed.phrase is not None
+                reply = await self._restore(session_id, loaded, state, kept, routed.phrase)
             else:
-                said = self._said(loaded, state, event, preempts)
+                said = self._said(loaded, state, event)
                 reply = await self._turn(session_id, loaded, state, kept, event, said=said)
+            if admitted is not None:
+                reply = replace(reply, said=admitted.text.strip())
         duration = self._clock() - started
         log_event(
             "turn handled",
@@ -237,7 +248,7 @@ class Runtime:
             self._count(session_id, event, duration, reply)
         return reply
 
-    def _screen(self, loaded: LoadedProgram, state: SessionState, event: Text) -> Text:
+    def _screen(self, loaded: LoadedProgram, state: SessionState, text: str) -> Text:
         """Safety before flow: screen what the person typed before the dialogue sees it.
 
         The engine gets the categories found (a risk pre-empts the current node) and the text
@@ -245,7 +256,7 @@ class Runtime:
         message is screened up to ten times the length limit (far longer ones are refused as
         too long unless that part raises a risk), so that no message can hold up the others."""
         limit = max(SCREENED_AT_LEAST, 10 * self.settings.max_text_length)
-        screening = loaded.screener.screen(event.text[:limit], state.locale)
+        screening = loaded.screener.screen(text[:limit], state.locale)
         for hit in screening.hits:
             log_event(
                 "risk screened",
@@ -257,21 +268,6 @@ class Runtime:
         return Text(screening.redacted, screening.hits)
 
     # --- handoff ----------------------------------------------------------------------------------
-
-    async def _handoff_first(
-        self, session_id: str, loaded: LoadedProgram, kept: _Kept, event: Event
-    ) -> Handled | None:
-        """The handoff's answer when it takes the event (a person has the conversation, or a
-        handoff answer was pressed); None when the engine takes it."""
-        conduct, record = self._conduct, kept.record
-        if conduct is None or record is None:
-            return None
-        handoff_choice = isinstance(event, ChoicePicked) and event.choice.startswith("handoff:")
-        if not (record.handoff.active or handoff_choice):
-            return None
-        return await conduct.person(
-            session_id, loaded, record, event, self.settings.max_text_length
-        )
 
     async def _handed(
         self, session_id: str, loaded: LoadedProgram, kept: _Kept, handled: Handled
@@ -330,9 +326,7 @@ class Runtime:
         feed = desk.feed(session_id, handoff.ticket) if handoff.ticket is not None else None
         return HandoffView(handoff.active, handoff.status.value, feed)
 
-    def _said(
-        self, loaded: LoadedProgram, state: SessionState, event: Event, preempts: bool
-    ) -> Line | None:
+    def _said(self, loaded: LoadedProgram, state: SessionState, event: Event) -> Line | None:
         """The person's side of the conversation an operator may read: their words (with
         identifying details hidden), or the label they picked; a message that raised a risk
         is not kept, only the categories it raised."""
@@ -340,10 +334,10 @@ class Runtime:
         if conduct is None or conduct.keeps_conversation <= 0:
             return None
         if isinstance(event, Text):
-            if preempts:
+            if preempts_flow(loaded.program, event):
                 categories = ", ".join(dict.fromkeys(hit.category.value for hit in event.risks))
                 return ("risk", categories)
-            return ("person", clean_user_text(event.text).strip())
+            return ("person", event.text.strip())
         if isinstance(event, ChoicePicked):
             label = picked_label(loaded, state, event.choice)
             return ("person", label) if label is not None else None
@@ -433,10 +427,21 @@ class Runtime:
         view = self._view(session_id, record.handoff) if final is not None else None
         return Reply(tuple(shown), turn.state.locale, final, turn.trace, view)
 
-    async def _too_long(
-        self, session_id: str, loaded: LoadedProgram, state: SessionState, kept: _Kept
+    async def _notice(
+        self,
+        session_id: str,
+        loaded: LoadedProgram,
+        state: SessionState,
+        kept: _Kept,
+        routed: Routed,
     ) -> Reply:
-        notice = Message(EngineKeys.TOO_LONG)
+        """A message that cannot be taken: a polite notice, then (unless an operator has the
+        conversation) where the person is, again. The words are neither kept nor passed on."""
+        notice = Message(_NOTICES[routed.problem or Problem.UNREADABLE])
+        if not routed.repeat:
+            shown = Renderer(loaded.catalog).outputs([notice], state.locale)
+            view = self._view(session_id, kept.record.handoff) if kept.record else None
+            return Reply(tuple(shown), state.locale, state, (), view)
         turn = step(loaded.program, state, CommandGiven(CommandName.REPEAT))
         record = kept.keeping(turn.state)
         await self._save(session_id, record, kept)
@@ -477,23 +482,6 @@ class Runtime:
             return None
 
     # --- resume phrases ------------------------------------------------------------------------
-
-    def _phrase_attempt(
-        self, loaded: LoadedProgram, state: SessionState, event: Event
-    ) -> PhraseAttempt | None:
-        """A typed phrase, when the program offers phrases. Where the person is asked for their
-        own words, only a phrase with a right check word counts: anything else is an answer."""
-        if not isinstance(event, Text) or RESUME_ACTION not in loaded.program.actions:
-            return None
-        attempt = read_phrase(event.text)
-        if attempt is None or attempt.checked:
-            return attempt
-        at = state.at
-        if state.waiting is Waiting.ANSWER and at is not None:
-            node = loaded.program.node(at.flow, at.node)
-            if node.input is not None:
-                return None
-        return attempt
 
     async def _offer_phrase(self, session_id: str) -> ActionResult:
         """A new phrase, shown once; the session is parked under it when the turn is saved."""
@@ -634,11 +622,6 @@ class Runtime:
             return None
         shown = Renderer(loaded.catalog).outputs(list(result.messages), state.locale)
         return plain_text(shown)
-
-
-def _preempts(loaded: LoadedProgram, event: Text) -> bool:
-    """Whether the program has a safety flow for a risk found in the message."""
-    return any(loaded.program.safety_route(hit.category) for hit in event.risks)
 
 
 def _pending_action(turn: Turn) -> ActionRequest | None:

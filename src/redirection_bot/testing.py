@@ -83,6 +83,7 @@ ENGINE_TEXTS = {
     "cannot_go_back": "Nothing to go back to.",
     "unanswered": "(not answered)",
     "too_long": "Too long.",
+    "unreadable": "Unreadable.",
     "yes": "Yes",
     "no": "No",
 }

@@ -1,31 +1,58 @@
-"""Normalising what people type, so that "Stop!", "stop" and "STÖP " are read alike."""
+"""Text as the program reads it: the one cleaning of what people type, and the folding used
+to match it ("Stop!", "stop" and "STÖP " are read alike)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 
+import regex
+
+from redirection_bot.lookalikes import unmask
+
 _APOSTROPHES = re.compile(r"['’‘`´]")
 _NOT_WORD = re.compile(r"[^\w]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_INVISIBLE = regex.compile(
+    r"[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Cc}\p{Noncharacter_Code_Point}--[\n\t]]",
+    flags=regex.VERSION1,
+)
+"""What a person cannot see but a program reads: zero-width characters, the soft hyphen, word
+joiners, direction controls, tag and interlinear annotation characters, variation selectors,
+other format and control characters, and noncharacters (newlines and tabs are kept)."""
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
 
 
-def fold(text: str) -> str:
-    """Case-fold, drop accents, apostrophes and punctuation, collapse spaces.
-
-    ``"I'd like to STÓP!"`` becomes ``"id like to stop"``.
-    """
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    without_marks = "".join(char for char in decomposed if not unicodedata.combining(char))
-    without_apostrophes = _APOSTROPHES.sub("", without_marks)
-    return _NOT_WORD.sub(" ", without_apostrophes).replace("_", " ").strip()
+def has_broken_characters(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate: half a character, as JavaScript's ``slice()``
+    leaves of an emoji, or bytes that were not UTF-8 read with ``surrogateescape``."""
+    return _SURROGATE.search(text) is not None
 
 
 def clean_user_text(text: str) -> str:
-    """The person's words with control and direction-override characters removed.
+    """The person's words as every part of the program sees them: NFC-normalised, without
+    invisible characters (``_INVISIBLE``), lone surrogates replaced by U+FFFD; the rest is
+    unchanged.
 
-    Applied to everything a person typed before it is kept or shown anywhere, so that no
-    channel can be tricked by terminal escapes or by text that reverses itself on screen.
-    Newlines and tabs are kept; the rest of the text is unchanged.
+    Applied once, where a message comes in (``ingress.admit``), so that screening, the slot,
+    the echo, the plan, the transcript and the operator all get the same text, and so that
+    "k\u200bill" is screened as "kill" and no channel can be tricked by terminal escapes or
+    by text that reverses itself on screen.
     """
-    return _CONTROL.sub("", unicodedata.normalize("NFC", text))
+    if has_broken_characters(text):
+        text = _SURROGATE.sub(REPLACEMENT, text)
+    if text.isascii() and text.isprintable():
+        return text
+    return unicodedata.normalize("NFC", _INVISIBLE.sub("", unicodedata.normalize("NFC", text)))
+
+
+def fold(text: str) -> str:
+    """Case-fold, read look-alike letters as Latin, drop accents, apostrophes and punctuation,
+    collapse spaces.
+
+    ``"I'd like to STÓP!"`` becomes ``"id like to stop"``; ``"ѕtop"`` (Cyrillic "ѕ") ``"stop"``.
+    """
+    decomposed = unicodedata.normalize("NFKD", unmask(text).casefold())
+    without_marks = "".join(char for char in decomposed if not unicodedata.combining(char))
+    without_apostrophes = _APOSTROPHES.sub("", without_marks)
+    return _NOT_WORD.sub(" ", without_apostrophes).replace("_", " ").strip()

@@ -22,7 +22,7 @@ from redirection_bot.engine.outputs import (
     Param,
 )
 from redirection_bot.engine.state import Position, SessionState, Waiting
-from redirection_bot.engine.step import EngineKeys, Turn, new_state, step
+from redirection_bot.engine.step import EngineKeys, Turn, new_state, step, typed_command
 
 __all__ = [
     "ActionRequest",
@@ -47,4 +47,5 @@ __all__ = [
     "Waiting",
     "new_state",
     "step",
+    "typed_command",
 ]

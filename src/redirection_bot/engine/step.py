@@ -51,7 +51,7 @@ from redirection_bot.engine.outputs import (
 from redirection_bot.engine.state import Frame, Position, SessionState, Waiting
 from redirection_bot.errors import EngineError
 from redirection_bot.safety.categories import RiskCategory, RiskHit
-from redirection_bot.textnorm import clean_user_text, fold
+from redirection_bot.textnorm import fold
 
 MAX_NODES_PER_TURN = 10_000
 COMMAND_CHOICE_PREFIX = "command:"
@@ -75,6 +75,7 @@ class EngineKeys:
     CANNOT_GO_BACK = "engine.cannot_go_back"
     UNANSWERED = "engine.unanswered"
     TOO_LONG = "engine.too_long"
+    UNREADABLE = "engine.unreadable"
     YES = YES_KEY
     NO = NO_KEY
     LANGUAGE_NAME = "language.name"
@@ -444,8 +445,8 @@ class _Run:
 
     def text(self, raw: str) -> None:
         folded = fold(raw)
-        command = self.lexicon.command(self.state.locale, folded) if folded else None
-        if command is not None and command in self.program.commands:
+        command = typed_command(self.program, self.state.locale, raw)
+        if command is not None:
             self.command(command, None)
             return
         waiting = self.state.waiting
@@ -714,10 +715,20 @@ class _Run:
         self.redisplay()
 
 
+def typed_command(program: Program, locale: str, text: str) -> CommandName | None:
+    """The program's command that ``text`` is, typed as words ("help", "leave now"), or None."""
+    if program.lexicon is None:
+        return None
+    folded = fold(text)
+    command = program.lexicon.command(locale, folded) if folded else None
+    return command if command is not None and command in program.commands else None
+
+
 def _parse_input(declared: SlotDecl, raw: str) -> SlotValue | None:
-    """The person's typed answer as a value for ``declared``, or None if it does not fit."""
+    """The person's typed answer as a value for ``declared``, or None if it does not fit
+    (``raw`` is already clean: the runtime admits every message once, ``ingress.admit``)."""
     if declared.type is SlotType.TEXT:
-        cleaned = clean_user_text(raw).strip()
+        cleaned = raw.strip()
         limit = declared.max_length
         if not cleaned or (limit is not None and len(cleaned) > limit):
             return None

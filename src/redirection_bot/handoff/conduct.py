@@ -31,11 +31,11 @@ from redirection_bot.engine import (
     EngineKeys,
     Event,
     HandoffEnded,
-    Message,
     SessionState,
     Text,
     Turn,
     Waiting,
+    typed_command,
 )
 from redirection_bot.errors import ConfigError
 from redirection_bot.handoff.machine import (
@@ -83,7 +83,6 @@ from redirection_bot.render import (
     ShownOperator,
 )
 from redirection_bot.store.record import Line, SessionRecord
-from redirection_bot.textnorm import clean_user_text, fold
 
 if TYPE_CHECKING:
     from redirection_bot.dialogue.load import LoadedProgram
@@ -198,15 +197,12 @@ class HandoffConduct:
     # --- the person's own event while a handoff is on --------------------------------------------
 
     async def person(
-        self,
-        session_id: str,
-        loaded: LoadedProgram,
-        record: SessionRecord,
-        event: Event,
-        max_text_length: int,
-    ) -> Handled | None:
-        """The handoff's answer to the person's event, or None when the engine takes it."""
-        state, handoff = record.state, record.handoff
+        self, session_id: str, loaded: LoadedProgram, record: SessionRecord, event: Event
+    ) -> Handled:
+        """The handoff's answer to the person's event (``routing.route`` sent it here: an
+        answer to a handoff question, or anything but "leave now" while an operator has the
+        conversation; a message too long or unreadable never comes here)."""
+        state = record.state
         choice = choice_from_id(event.choice) if isinstance(event, ChoicePicked) else None
         if choice is not None:
             handled = await self.apply(session_id, loaded, record, _CHOICE_EVENTS[choice])
@@ -218,28 +214,18 @@ class HandoffConduct:
                 handled.state = turn.state
                 handled.shown.extend(Renderer(loaded.catalog).outputs(turn.outputs, state.locale))
             return handled
-        if handoff.status is not HandoffStatus.WITH_OPERATOR:
-            return None
         if isinstance(event, Text):
-            if _typed_stop(loaded, state, event.text):
-                return None  # "leave now" always works, even with a person
-            if len(event.text) > max_text_length:
-                handled = Handled(state, handoff)
-                notice = Message(EngineKeys.TOO_LONG)
-                handled.shown.append(Renderer(loaded.catalog).message(notice, state.locale))
-                return handled
             handled = await self._person_wrote(session_id, loaded, record, event)
-            if _typed_command(loaded, state, event.text) is not None:
+            if typed_command(loaded.program, state.locale, event.text) is not None:
                 # A command typed as words ("help", "back"): the words are the operator's
                 # like any others, and the person is reminded how to end the chat, as when
                 # they press a command's button.
                 handled.shown.extend(self._reminder(loaded, record).shown)
             return handled
-        if isinstance(event, CommandGiven):
-            if event.command is CommandName.STOP:
-                return None
-            if event.command is CommandName.LANGUAGE and event.argument in loaded.program.locales:
-                record = replace(record, state=replace(state, locale=event.argument))
+        if _language_change(event, loaded.program.locales):
+            assert isinstance(event, CommandGiven)
+            assert event.argument is not None
+            record = replace(record, state=replace(state, locale=event.argument))
         return self._reminder(loaded, record)
 
     def _reminder(self, loaded: LoadedProgram, record: SessionRecord) -> Handled:
@@ -376,10 +362,10 @@ class HandoffConduct:
                 handled.shown.extend(Renderer(loaded.catalog).outputs(turn.outputs, locale))
             elif isinstance(output, ForwardToPerson):
                 name = after.operator or ""
-                handled.shown.append(ShownOperator(name, clean_user_text(words or "").strip()))
+                handled.shown.append(ShownOperator(name, (words or "").strip()))
             elif isinstance(output, ForwardToOperator):
                 assert after.ticket is not None
-                wrote = PersonWrote(after.ticket, clean_user_text(words or ""), risks)
+                wrote = PersonWrote(after.ticket, words or "", risks)
                 handled.effects.append(_announce(self.desk, service, wrote))
             elif isinstance(output, ShareConversation):
                 assert after.ticket is not None
@@ -609,17 +595,12 @@ def _without_choices(item: Shown) -> Shown:
     return item
 
 
-def _typed_command(loaded: LoadedProgram, state: SessionState, text: str) -> CommandName | None:
-    """The program's command ``text`` is, typed as words, or None."""
-    program = loaded.program
-    if program.lexicon is None:
-        return None
-    command = program.lexicon.command(state.locale, fold(text))
-    return command if command in program.commands else None
-
-
-def _typed_stop(loaded: LoadedProgram, state: SessionState, text: str) -> bool:
-    return _typed_command(loaded, state, text) is CommandName.STOP
+def _language_change(event: Event, locales: Sequence[str]) -> bool:
+    return (
+        isinstance(event, CommandGiven)
+        and event.command is CommandName.LANGUAGE
+        and event.argument in locales
+    )
 
 
 def picked_label(loaded: LoadedProgram, state: SessionState, choice_id: str) -> str | None:

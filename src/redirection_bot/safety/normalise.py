@@ -11,6 +11,7 @@ applied the same way to the rules and to the messages:
   of a letter reads as one letter, in the rules too ("kill" is stored as "kil"); in Finnish,
   where a double letter changes the word (tapaa "meets", tappaa "kills"; on, oon), only runs
   of three or more are shortened, to two;
+- look-alike letters from other scripts: "kіll" with a Cyrillic "і" is "kill" (``lookalikes``);
 - simple leetspeak inside words: "k1ll", "su1c1de", "$elf", "h@te" (0 o, 1 i, 3 e, 4 a,
   5 s, 7 t, @ a, $ s, ! i, | l) — never in a number on its own;
 - digits: a number is its own token, also when glued to a word ("15yo" is "15" and "yo");
@@ -28,6 +29,8 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass
+
+from redirection_bot.lookalikes import unmask
 
 _APOSTROPHES = "'’‘`´ʼ"
 _LEET_INSIDE = "@$!|" + _APOSTROPHES
@@ -88,6 +91,7 @@ def tokenise(text: str, letters: Letters = Letters.ONE) -> list[Token]:
     tokens: list[Token] = []
     clause = sentence = 0
     position = 0
+    text = unmask(text)  # same length: every span still points into the text as typed
     for match in _TOKEN.finditer(text):
         between = text[position : match.start()]
         if _CLAUSE_END.search(between):

@@ -226,7 +226,9 @@ def test_call_runs_the_flow_and_returns(program: Program) -> None:
 
 
 def test_text_input_is_kept_as_written_and_limited(program: Program) -> None:
-    turn = play(program, ChoicePicked("good"), Text("9"), Text("  my family\u202e "))
+    # The engine gets text already admitted (tests/unit/test_ingress.py: invisible characters
+    # are removed once, at the door); it keeps the words without the spaces around them.
+    turn = play(program, ChoicePicked("good"), Text("9"), Text("  my family "))
     assert turn.state.slots["reasons"] == "my family"
     too_long = play(program, ChoicePicked("good"), Text("9"), Text("x" * 21))
     assert keys(too_long) == ["engine.invalid_input"]

@@ -1,0 +1,56 @@
+"""The door every typed message comes in by, once: what arrived -> the text the program sees.
+
+Every channel hands what a person typed (and an operator's words) to ``admit`` before anything
+else reads it. Screening, the slot, the echo, the plan, the transcript and the operator then
+all get the same text: Unicode-normalised (NFC), without invisible characters (zero-width
+characters, soft hyphens, word joiners, direction and other format controls, tag and
+interlinear annotation characters; ``textnorm.clean_user_text``). Matching additionally reads
+look-alike letters from other scripts as Latin ones (``lookalikes``), inside screening and
+the matching of typed choices, never in the text kept or shown.
+
+What cannot be taken as it is is still admitted, with its ``problem`` named, so that it can be
+screened first (a risk in it is never ignored) and then answered politely: text longer than
+the limit, and text that is not Unicode (bytes that are not UTF-8, or half a character, as
+JavaScript's ``slice()`` leaves of an emoji), whose broken parts read as U+FFFD.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from redirection_bot.textnorm import clean_user_text, has_broken_characters
+
+
+class Problem(enum.StrEnum):
+    """Why an admitted message cannot be taken as the person's answer."""
+
+    TOO_LONG = "too_long"
+    UNREADABLE = "unreadable"
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """A message as the rest of the program sees it."""
+
+    text: str
+    problem: Problem | None = None
+
+
+def admit(raw: str | bytes, max_length: int) -> Admitted:
+    """``raw`` cleaned once (see the module's description), with what is wrong with it."""
+    if isinstance(raw, bytes):
+        try:
+            typed = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            typed = raw.decode("utf-8", errors="replace")
+            return Admitted(clean_user_text(typed), Problem.UNREADABLE)
+    else:
+        typed = raw
+    broken = has_broken_characters(typed)
+    text = clean_user_text(typed)
+    if broken:
+        return Admitted(text, Problem.UNREADABLE)
+    if len(text) > max_length:
+        return Admitted(text, Problem.TOO_LONG)
+    return Admitted(text)

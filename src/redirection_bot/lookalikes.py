@@ -1,0 +1,82 @@
+"""Letters from other scripts that look like Latin ones, read as the Latin letter when matching.
+
+"kіll" with a Cyrillic "і", "sυicide" with a Greek upsilon: screening and the matching of
+typed choices must read them as "kill" and "suicide". The look-alikes are Unicode's
+(UTS #39, ``confusables.txt``), as shipped by the ``confusable-homoglyphs`` package; read here
+once into one table of single characters, so that a text keeps its length and every place in
+it (redaction hides details by their place in what the person typed).
+
+A character is read as a Latin letter when Unicode lists it as confusable with that letter
+(itself, or its lower-case form: "І" and "і" both read as "i"), or with a Latin small capital
+or the letter kra, which are themselves read as their letter ("к" is confusable with "ĸ", read
+as "k"). ASCII is never changed: digits stay digits ("0" is not "o" here; leetspeak is the
+screening normaliser's business), and so are letters with accents, which folding handles.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import unicodedata
+from pathlib import Path
+
+_SMALL_CAPITAL = "LATIN LETTER SMALL CAPITAL "
+_LATIN_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
+_AS_LATIN = {"ĸ": "k"}
+"""Latin letters that are not small capitals yet read as another letter."""
+
+
+def _data_file() -> Path:
+    spec = importlib.util.find_spec("confusable_homoglyphs")
+    # Only the data file is read: importing the package would load its tables for nothing.
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("confusable-homoglyphs is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "confusables.json"
+
+
+def _as_latin_letter(char: str) -> str | None:
+    """The ASCII letter ``char`` is, if it is one, a small capital of one, or kra."""
+    if len(char) != 1:
+        return None
+    lowered = char.lower()
+    if lowered in _LATIN_LETTERS:
+        return lowered
+    if char in _AS_LATIN:
+        return _AS_LATIN[char]
+    name = unicodedata.name(char, "")
+    if name.startswith(_SMALL_CAPITAL) and len(name) == len(_SMALL_CAPITAL) + 1:
+        return name[-1].lower()
+    return None
+
+
+@functools.cache
+def lookalike_table() -> dict[int, str]:
+    """``str.translate`` table: each non-ASCII look-alike of a Latin letter -> that letter."""
+    with _data_file().open(encoding="utf-8") as data:
+        pairs: dict[str, list[dict[str, str]]] = json.load(data)
+
+    def reading(char: str) -> str | None:
+        for entry in pairs.get(char, ()):
+            letter = _as_latin_letter(entry["c"])
+            if letter is not None:
+                return letter
+        return None
+
+    table: dict[int, str] = {}
+    for char in pairs:
+        if len(char) != 1 or char.isascii():
+            continue
+        letter = reading(char.lower()) or reading(char) or _as_latin_letter(char)
+        if letter is not None:
+            table[ord(char)] = letter
+    for char, letter in _AS_LATIN.items():
+        table[ord(char)] = letter
+    return table
+
+
+def unmask(text: str) -> str:
+    """``text`` with look-alike letters read as the Latin letters they imitate (same length)."""
+    if text.isascii():
+        return text
+    return text.translate(lookalike_table())

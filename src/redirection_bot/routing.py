@@ -1,0 +1,118 @@
+"""Who takes an event: a pure decision from (session record, event, program).
+
+The runtime asks ``route`` once per turn, after the message was admitted (``ingress``) and
+screened, and does what the answer says. Nothing here awaits, stores or renders, so every rule
+of who answers what can be tested without asyncio:
+
+- a pressed handoff answer (keep waiting, share, end the chat) goes to the handoff;
+- while an operator has the conversation, everything the person sends goes to the handoff
+  (their words to the operator, commands to a reminder), except "leave now", typed or pressed;
+- a message that cannot be taken (too long, unreadable) gets its notice, unless a risk that
+  the program has a safety flow for was found in it: safety comes before every limit;
+- a resume phrase brings back a parked conversation;
+- everything else goes to the dialogue engine.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from redirection_bot.dialogue.model import CommandName, Program
+from redirection_bot.engine import (
+    ChoicePicked,
+    CommandGiven,
+    Event,
+    SessionState,
+    Text,
+    Waiting,
+    typed_command,
+)
+from redirection_bot.handoff.machine import HandoffState, HandoffStatus, choice_from_id
+from redirection_bot.ingress import Problem
+from redirection_bot.resume import RESUME_ACTION, PhraseAttempt, read_phrase
+
+
+class Route(enum.Enum):
+    """Who takes the event."""
+
+    HANDOFF = "handoff"
+    """The handoff: an answer to one of its questions, or anything while an operator has it."""
+    NOTICE = "notice"
+    """A polite notice (``Routed.problem``); the words are neither kept nor passed on."""
+    RESTORE = "restore"
+    """A resume phrase (``Routed.phrase``)."""
+    ENGINE = "engine"
+    """The dialogue engine."""
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    route: Route
+    problem: Problem | None = None
+    phrase: PhraseAttempt | None = None
+    repeat: bool = True
+    """For a notice: whether the program then repeats where the person is (not while an
+    operator has the conversation: the program is silent then)."""
+
+
+def route(
+    program: Program,
+    state: SessionState,
+    handoff: HandoffState | None,
+    event: Event,
+    problem: Problem | None = None,
+) -> Routed:
+    """Who takes ``event`` (already admitted and screened) for a session at ``state``.
+    ``handoff``: the session's handoff, None when no helpline is connected or nothing is
+    stored yet; ``problem``: what admitting the message found wrong with it."""
+    preempts = isinstance(event, Text) and preempts_flow(program, event)
+    with_operator = handoff is not None and handoff.status is HandoffStatus.WITH_OPERATOR
+    if (
+        handoff is not None
+        and isinstance(event, ChoicePicked)
+        and choice_from_id(event.choice) is not None
+    ):
+        return Routed(Route.HANDOFF)
+    if with_operator and not _leaves(program, state, event):
+        if problem is not None:
+            return Routed(Route.NOTICE, problem, repeat=False)
+        return Routed(Route.HANDOFF)
+    if problem is not None and not preempts:
+        return Routed(Route.NOTICE, problem)
+    phrase = None if preempts else phrase_attempt(program, state, event)
+    if phrase is not None:
+        return Routed(Route.RESTORE, phrase=phrase)
+    return Routed(Route.ENGINE)
+
+
+def preempts_flow(program: Program, event: Text) -> bool:
+    """Whether the program has a safety flow for a risk found in the message."""
+    return any(program.safety_route(hit.category) for hit in event.risks)
+
+
+def phrase_attempt(program: Program, state: SessionState, event: Event) -> PhraseAttempt | None:
+    """A typed resume phrase, when the program offers phrases. Where the person is asked for
+    their own words, only a phrase with a right check word counts: anything else is an answer."""
+    if not isinstance(event, Text) or RESUME_ACTION not in program.actions:
+        return None
+    attempt = read_phrase(event.text)
+    if attempt is None or attempt.checked:
+        return attempt
+    at = state.at
+    if (
+        state.waiting is Waiting.ANSWER
+        and at is not None
+        and program.node(at.flow, at.node).input is not None
+    ):
+        return None
+    return attempt
+
+
+def _leaves(program: Program, state: SessionState, event: Event) -> bool:
+    """ "Leave now", pressed or typed: it always works, even while a person has the chat."""
+    if isinstance(event, CommandGiven):
+        return event.command is CommandName.STOP
+    if isinstance(event, Text):
+        return typed_command(program, state.locale, event.text) is CommandName.STOP
+    return False
