@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from redirection_bot.actions import ActionCall, ActionRunner
-from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.dialogue.model import CommandName, Target
 from redirection_bot.engine import (
     ActionRequest,
@@ -53,8 +52,10 @@ from redirection_bot.handoff.conduct import (
     picked_label,
     without_team,
 )
+from redirection_bot.handoff.record import Line, SessionRecord
 from redirection_bot.handoff.wire import Push
 from redirection_bot.logs import log_event, session_tag
+from redirection_bot.program.load import LoadedProgram
 from redirection_bot.render import Renderer, Shown, ShownHandoff, ShownMessage, plain_text
 from redirection_bot.resume import (
     RESUME_ACTION,
@@ -66,7 +67,6 @@ from redirection_bot.resume import (
     read_phrase,
 )
 from redirection_bot.store import LockingStore, SessionStore, VersionConflict, store_ready
-from redirection_bot.store.record import Line, SessionRecord
 from redirection_bot.textnorm import clean_user_text
 
 if TYPE_CHECKING:
