@@ -28,7 +28,6 @@ from pathlib import Path
 import yaml
 
 from redirection_bot.actions import registered_action_names
-from redirection_bot.dialogue.load import ProgramSources, load_program
 from redirection_bot.dialogue.model import CommandName
 from redirection_bot.engine import (
     ActionResult,
@@ -41,6 +40,7 @@ from redirection_bot.engine import (
     new_state,
     step,
 )
+from redirection_bot.program.load import ProgramSources, load_program
 from redirection_bot.testing import MINIMAL_LOCALES
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -102,7 +102,7 @@ def bench_cold_start() -> None:
     code = (
         "import datetime; from pathlib import Path\n"
         "from redirection_bot.actions import registered_action_names\n"
-        "from redirection_bot.dialogue.load import ProgramSources, load_program\n"
+        "from redirection_bot.program.load import ProgramSources, load_program\n"
         f"load_program(ProgramSources(Path({str(REPOSITORY / 'dialogues')!r}), "
         f"Path({str(REPOSITORY / 'locales')!r})), registered_action_names(), datetime.date.today())\n"
     )

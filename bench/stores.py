@@ -28,8 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from redirection_bot.crypto import Keyring
-from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.engine import ChoicePicked, Event, Start
+from redirection_bot.program.load import LoadedProgram
 from redirection_bot.runtime import Runtime
 from redirection_bot.store import SessionStore
 from redirection_bot.store.encrypted import encrypted

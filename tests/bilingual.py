@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from redirection_bot.dialogue.load import ProgramSources
+from redirection_bot.program.load import ProgramSources
 from redirection_bot.testing import MINIMAL_LOCALES, MINIMAL_PROGRAM, write_program
 
 SPANISH = {

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from redirection_bot.dialogue.load import LoadedProgram, ProgramSources
+from redirection_bot.program.load import LoadedProgram, ProgramSources
 from redirection_bot.testing import diagnose, load, write_program
 
 pytest_plugins = ["tests.fixtures.synapse", "tests.fixtures.redis", "tests.fixtures.browser"]

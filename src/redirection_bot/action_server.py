@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from redirection_bot.actions import ActionContext, build_executor
-from redirection_bot.dialogue.load import LoadedProgram
+from redirection_bot.actions import build_executor
 from redirection_bot.logs import log_event
+from redirection_bot.program.load import LoadedProgram
 
 
 def create_action_app(loaded: LoadedProgram) -> Any:
     """rasa-sdk's Sanic application with every installed action registered."""
     from rasa_sdk.endpoint import create_app  # noqa: PLC0415 - rasa-sdk is imported lazily
 
-    return create_app(build_executor(ActionContext(loaded)), cors_origins=[])
+    return create_app(build_executor(loaded), cors_origins=[])
 
 
 def serve_actions(loaded: LoadedProgram, host: str, port: int) -> None:

@@ -27,7 +27,7 @@ from redirection_bot.i18n import placeholders
 from redirection_bot.plugins import ACTIONS, installed
 
 if TYPE_CHECKING:
-    from redirection_bot.dialogue.load import LoadedProgram
+    from redirection_bot.program.load import LoadedProgram
 
 ACTIONS_GROUP = ACTIONS
 TRACKER_CHANNEL = "redirection-bot"
@@ -140,19 +140,14 @@ def _rasa_sdk_version() -> str:
         return "0"
 
 
-@dataclass(frozen=True, slots=True)
-class ActionContext:
-    """What the shipped actions need from the program; passed to their constructor."""
-
-    loaded: LoadedProgram
-
-
-def build_executor(context: ActionContext) -> Any:
-    """A rasa-sdk ``ActionExecutor`` with every installed action registered."""
+def build_executor(loaded: LoadedProgram) -> Any:
+    """A rasa-sdk ``ActionExecutor`` with every installed action registered; actions
+    subclassing ``ProgramAction`` are given the loaded program."""
     from rasa_sdk.executor import ActionExecutor  # noqa: PLC0415 - lazy on purpose
 
-    from redirection_bot.custom_actions import ProgramAction  # noqa: PLC0415
+    from redirection_bot.custom_actions import ActionContext, ProgramAction  # noqa: PLC0415
 
+    context = ActionContext(loaded)
     executor = ActionExecutor()
     for action_class in load_action_classes().values():
         if isinstance(action_class, type) and issubclass(action_class, ProgramAction):
@@ -172,7 +167,7 @@ class RasaActionRunner:
 
     async def run(self, call: ActionCall) -> ActionResult:
         if self._executor is None:
-            self._executor = build_executor(ActionContext(self._loaded))
+            self._executor = build_executor(self._loaded)
         payload = action_call_payload(self._loaded.program, call, self._domain)
         try:
             result = await self._executor.run(payload)

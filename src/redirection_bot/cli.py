@@ -22,7 +22,7 @@ from redirection_bot.diagnostics import Diagnostic
 from redirection_bot.errors import AuthoringError, RedirectionBotError
 
 if TYPE_CHECKING:
-    from redirection_bot.dialogue.load import LoadedProgram, ProgramSources
+    from redirection_bot.program.load import LoadedProgram, ProgramSources
     from redirection_bot.runtime import Runtime
 
 DIALOGUES_ENV = "REDIRECTION_BOT_DIALOGUES"
@@ -114,7 +114,7 @@ def add_program_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def sources_from(args: argparse.Namespace) -> ProgramSources:
-    from redirection_bot.dialogue.load import ProgramSources  # noqa: PLC0415
+    from redirection_bot.program.load import ProgramSources  # noqa: PLC0415
 
     return ProgramSources(args.dialogues, args.locales)
 
@@ -122,7 +122,7 @@ def sources_from(args: argparse.Namespace) -> ProgramSources:
 def load(args: argparse.Namespace) -> LoadedProgram:
     """The validated program named by the command line; raises AuthoringError otherwise."""
     from redirection_bot.actions import registered_action_names  # noqa: PLC0415
-    from redirection_bot.dialogue.load import load_program  # noqa: PLC0415
+    from redirection_bot.program.load import load_program  # noqa: PLC0415
 
     return load_program(sources_from(args), registered_action_names(), dt.date.today())
 

@@ -44,9 +44,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from redirection_bot.diagnostics import Diagnostic, Diagnostics, Span
-from redirection_bot.dialogue.schema import SchemaReader
 from redirection_bot.errors import ConfigError, ConnectorError
-from redirection_bot.handoff.hours import (
+from redirection_bot.hours import (
     ALWAYS_OPEN,
     HoursError,
     OfficeHours,
@@ -58,6 +57,7 @@ from redirection_bot.handoff.hours import (
 )
 from redirection_bot.plugins import CONNECTORS, OPERATOR_CHANNELS, installed, installed_plugin
 from redirection_bot.suggest import did_you_mean
+from redirection_bot.yaml_schema import SchemaReader
 from redirection_bot.yaml_source import (
     YMapping,
     YNode,

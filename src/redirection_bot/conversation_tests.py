@@ -17,7 +17,6 @@ from typing import Any
 
 from redirection_bot.diagnostics import Diagnostics, Span
 from redirection_bot.dialogue.model import CommandName, Node, Program, SlotType
-from redirection_bot.dialogue.schema import SchemaReader
 from redirection_bot.engine import (
     ChoicePicked,
     CommandGiven,
@@ -32,6 +31,7 @@ from redirection_bot.i18n import display_path
 from redirection_bot.render import Shown, ShownEnd, ShownHandoff, ShownMessage
 from redirection_bot.runtime import Reply, Runtime
 from redirection_bot.suggest import did_you_mean
+from redirection_bot.yaml_schema import SchemaReader
 from redirection_bot.yaml_source import YMapping, YNode, YScalar, YSequence, read_yaml_file
 
 PERSON_STEPS = ("say", "choose", "command")

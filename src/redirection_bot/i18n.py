@@ -26,8 +26,8 @@ import i18n as python_i18n
 from i18n import translations as i18n_translations
 
 from redirection_bot.diagnostics import Diagnostics, Span
-from redirection_bot.dialogue.schema import LOCALE_PATTERN, SchemaReader
 from redirection_bot.errors import RedirectionBotError
+from redirection_bot.yaml_schema import LOCALE_PATTERN, SchemaReader
 from redirection_bot.yaml_source import YMapping, YNode, YScalar, read_yaml_file
 
 python_i18n.set("error_on_missing_translation", True)

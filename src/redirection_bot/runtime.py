@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from redirection_bot.actions import ActionCall, ActionRunner
-from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.dialogue.model import CommandName, Target
 from redirection_bot.engine import (
     ActionRequest,
@@ -53,9 +52,11 @@ from redirection_bot.handoff.conduct import (
     picked_label,
     without_team,
 )
+from redirection_bot.handoff.record import Line, SessionRecord
 from redirection_bot.handoff.wire import Push
 from redirection_bot.ingress import Admitted, Problem, admit
 from redirection_bot.logs import log_event, session_tag
+from redirection_bot.program.load import LoadedProgram
 from redirection_bot.render import Renderer, Shown, ShownHandoff, ShownMessage, plain_text
 from redirection_bot.resume import (
     RESUME_ACTION,
@@ -67,7 +68,6 @@ from redirection_bot.resume import (
 )
 from redirection_bot.routing import Route, Routed, preempts_flow, route
 from redirection_bot.store import LockingStore, SessionStore, VersionConflict, store_ready
-from redirection_bot.store.record import Line, SessionRecord
 
 if TYPE_CHECKING:
     from redirection_bot.handoff.desk import HandoffDesk

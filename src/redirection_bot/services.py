@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from redirection_bot.diagnostics import Diagnostics, Span
-from redirection_bot.dialogue.schema import ID_PATTERN, LOCALE_PATTERN, SchemaReader
 from redirection_bot.i18n import Catalog
+from redirection_bot.yaml_schema import ID_PATTERN, LOCALE_PATTERN, SchemaReader
 from redirection_bot.yaml_source import YNode, read_yaml_file
 
 SERVICE_FIELDS = ("id", "name", "countries", "languages", "topics", "contacts", "source", "checked")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from redirection_bot.actions import RasaActionRunner, registered_action_names
 from redirection_bot.diagnostics import Diagnostics
-from redirection_bot.dialogue.load import LoadedProgram, ProgramSources, check_program, load_program
+from redirection_bot.program.load import LoadedProgram, ProgramSources, check_program, load_program
 from redirection_bot.runtime import Runtime, RuntimeSettings
 from redirection_bot.store.memory import MemoryStore
 

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from redirection_bot.actions import registered_action_names
 from redirection_bot.cli import main
-from redirection_bot.dialogue.load import ProgramSources
+from redirection_bot.program.load import ProgramSources
 from redirection_bot.studio.app import StudioSettings, create_app
 from tests.bilingual import write_bilingual
 

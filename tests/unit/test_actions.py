@@ -15,9 +15,9 @@ from redirection_bot.actions import (
     rasa_domain,
     registered_action_names,
 )
-from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.engine import Label, Message, new_state
 from redirection_bot.errors import ActionError
+from redirection_bot.program.load import LoadedProgram
 
 
 def call(loaded: LoadedProgram, action: str = "action_plan_summary", **slots: Any) -> ActionCall:

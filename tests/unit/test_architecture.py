@@ -1,5 +1,6 @@
 """Promises about the shape of the code: the core stays independent of connectors and of
-rasa-sdk's start-up cost, and every package is shipped."""
+rasa-sdk's start-up cost, its packages and modules import one another one way only, and
+every package is shipped."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import ast
 import subprocess
 import sys
 import tomllib
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from tests.helpers import REPOSITORY
@@ -72,7 +75,7 @@ def test_loading_a_program_does_not_import_rasa_sdk() -> None:
     code = (
         "import sys, datetime\nfrom pathlib import Path\n"
         "from redirection_bot.cli import load\n"
-        "from redirection_bot.dialogue.load import ProgramSources, load_program\n"
+        "from redirection_bot.program.load import ProgramSources, load_program\n"
         "from redirection_bot.actions import registered_action_names\n"
         f"load_program(ProgramSources(Path({str(REPOSITORY / 'dialogues')!r}), Path({str(REPOSITORY / 'locales')!r})),"
         " registered_action_names(), datetime.date.today())\n"
@@ -98,6 +101,144 @@ def test_the_default_bot_starts_without_cryptography() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPOSITORY
     )
     assert out.stdout.strip() == "False"
+
+
+Edges = dict[tuple[str, str], set[str]]
+"""``(importer, imported) -> the files (relative to the root) whose imports make the edge``."""
+
+KNOWN_MODULE_CYCLES: set[frozenset[str]] = {
+    # The model's fields are annotated with Condition and Lexicon (under TYPE_CHECKING), which
+    # are built from the model's slot and command types. Shrink this list; never grow it.
+    frozenset({"dialogue.model", "dialogue.conditions", "dialogue.lexicon"}),
+}
+
+
+def module_name(path: Path, root: Path) -> str:
+    """``root/handoff/desk.py`` -> ``redirection_bot.handoff.desk`` (root being the package)."""
+    parts = path.relative_to(root.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_names(path: Path, root: Path) -> Iterator[str]:
+    """Every name the file's import statements bring in, wherever they are (inside functions,
+    under ``if TYPE_CHECKING:``), relative imports resolved. ``from a import b`` gives both
+    ``a`` and ``a.b``, since ``b`` may be a module."""
+    own = module_name(path, root)
+    package = own if path.name == "__init__.py" else own.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            source = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            source = ".".join(part for part in (source, node.module or "") if part)
+            yield source
+            yield from (f"{source}.{alias.name}" for alias in node.names)
+
+
+def import_edges(root: Path, unit_of: Mapping[str, str]) -> Edges:
+    """Imports between units, ``unit_of`` naming each module's unit (modules left out are
+    outside the graph); an imported name counts for the longest module it starts with."""
+    edges: Edges = defaultdict(set)
+    for path in sorted(root.rglob("*.py")):
+        importer = unit_of.get(module_name(path, root))
+        if importer is None:
+            continue
+        for name in imported_names(path, root):
+            module = name
+            while module and module not in unit_of:
+                module = module.rpartition(".")[0]
+            if module and unit_of[module] != importer:
+                edges[importer, unit_of[module]].add(path.relative_to(root).as_posix())
+    return edges
+
+
+def top_level_units(root: Path) -> dict[str, str]:
+    """Each module's unit: its package right under ``root``, or itself for a top-level module."""
+    units: dict[str, str] = {}
+    for path in root.rglob("*.py"):
+        name = module_name(path, root)
+        parts = name.split(".")
+        if len(parts) > 1:
+            units[name] = parts[1]
+    return units
+
+
+def cycles(edges: Edges) -> list[set[str]]:
+    """The strongly connected components of more than one unit (Tarjan's algorithm)."""
+    graph: dict[str, set[str]] = defaultdict(set)
+    for importer, imported in edges:
+        graph[importer].add(imported)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[set[str]] = []
+
+    def visit(unit: str) -> None:
+        index[unit] = low[unit] = len(index)
+        stack.append(unit)
+        for other in sorted(graph[unit]):
+            if other not in index:
+                visit(other)
+                low[unit] = min(low[unit], low[other])
+            elif other in stack:
+                low[unit] = min(low[unit], index[other])
+        if low[unit] == index[unit]:
+            component = {stack.pop()}
+            while unit not in component:
+                component.add(stack.pop())
+            if len(component) > 1:
+                found.append(component)
+
+    for unit in sorted(graph):
+        if unit not in index:
+            visit(unit)
+    return found
+
+
+def describe(component: set[str], edges: Edges) -> str:
+    lines = [f"cycle between {', '.join(sorted(component))}:"]
+    lines += [
+        f"  {importer} -> {imported}: {', '.join(sorted(files))}"
+        for (importer, imported), files in sorted(edges.items())
+        if importer in component and imported in component
+    ]
+    return "\n".join(lines)
+
+
+def test_packages_and_top_level_modules_import_one_another_one_way_only() -> None:
+    edges = import_edges(CORE, top_level_units(CORE))
+    assert not any(unit.startswith("redirection_bot_connectors") for pair in edges for unit in pair)
+    found = cycles(edges)
+    assert found == [], "\n".join(describe(component, edges) for component in found)
+
+
+def test_modules_inside_a_package_import_one_another_one_way_only() -> None:
+    units = top_level_units(CORE)
+    modules = {name: name.removeprefix("redirection_bot.") for name in units}
+    edges = {
+        pair: files
+        for pair, files in import_edges(CORE, modules).items()
+        if units["redirection_bot." + pair[0]] == units["redirection_bot." + pair[1]]
+    }
+    found = {frozenset(component) for component in cycles(edges)}
+    assert found == KNOWN_MODULE_CYCLES, "\n".join(
+        describe(set(component), edges) for component in found - KNOWN_MODULE_CYCLES
+    )
+
+
+def test_the_cycle_finder_sees_lazy_relative_and_type_checking_imports(tmp_path: Path) -> None:
+    root = tmp_path / "redirection_bot"
+    for folder in ("base", "top"):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "__init__.py").write_text("")
+    (root / "base" / "model.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..top import bundle\n"
+    )
+    (root / "top" / "bundle.py").write_text("def load():\n    from redirection_bot.lone import x\n")
+    (root / "lone.py").write_text("from .base.model import Thing\n")
+    edges = import_edges(root, top_level_units(root))
+    assert cycles(edges) == [{"base", "top", "lone"}]
+    assert "base -> top: base/model.py" in describe({"base", "top", "lone"}, edges)
 
 
 def test_every_package_is_listed_in_pyproject() -> None:

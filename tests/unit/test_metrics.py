@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.engine import ChoicePicked, Start, Text
 from redirection_bot.metrics import Metrics, UnsafeLabel, admin_app
+from redirection_bot.program.load import LoadedProgram
 from redirection_bot.resume import ResumeVault
 from redirection_bot.runtime import Runtime
 from redirection_bot.store.memory import MemoryStore

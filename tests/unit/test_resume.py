@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.dialogue.model import CommandName
 from redirection_bot.engine import ChoicePicked, CommandGiven, Start, Text
+from redirection_bot.program.load import LoadedProgram
 from redirection_bot.resume import (
     PHRASE_WORDS,
     AttemptLimiter,

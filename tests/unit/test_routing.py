@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.dialogue.model import CommandName
 from redirection_bot.engine import ChoicePicked, CommandGiven, Text, new_state
 from redirection_bot.handoff.machine import HandoffChoice, HandoffState, HandoffStatus
 from redirection_bot.ingress import Problem
+from redirection_bot.program.load import LoadedProgram
 from redirection_bot.resume import new_phrase
 from redirection_bot.routing import Route, route
 from redirection_bot.safety.categories import RiskCategory, RiskHit

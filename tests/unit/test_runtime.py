@@ -7,9 +7,9 @@ import logging
 
 import pytest
 
-from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.dialogue.model import CommandName
 from redirection_bot.engine import ChoicePicked, CommandGiven, Start, Text
+from redirection_bot.program.load import LoadedProgram
 from redirection_bot.render import ShownEnd, ShownHandoff
 from redirection_bot.runtime import Runtime, RuntimeSettings
 from redirection_bot.testing import make_runtime

@@ -19,10 +19,10 @@ import pytest
 
 from redirection_bot.conversation_tests import ConversationScript, load_scripts
 from redirection_bot.diagnostics import Diagnostics
-from redirection_bot.dialogue.load import LoadedProgram, ProgramSources
 from redirection_bot.dialogue.model import CommandName, SlotType
 from redirection_bot.engine import ChoicePicked, CommandGiven, Event, Start, Text
 from redirection_bot.engine.state import SessionState, Waiting
+from redirection_bot.program.load import LoadedProgram, ProgramSources
 from redirection_bot.render import ShownMessage
 from redirection_bot.testing import load, make_runtime
 from tests.helpers import REPOSITORY

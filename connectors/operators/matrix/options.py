@@ -17,9 +17,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from redirection_bot.config import above_zero, read_secret
-from redirection_bot.dialogue.schema import LOCALE_PATTERN
 from redirection_bot.errors import ConfigError
 from redirection_bot.suggest import did_you_mean
+from redirection_bot.yaml_schema import LOCALE_PATTERN
 
 PREFIX = "handoff.services.<name>.options"
 MIN_KEY_LENGTH = 16

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from redirection_bot.cli import print_diagnostics, sources_from
 
 if TYPE_CHECKING:
-    from redirection_bot.translation.workspace import TranslationWorkspace
+    from redirection_bot.program.translation_workspace import TranslationWorkspace
 
 NAME = "i18n"
 SUMMARY = "translations: status, export, import, add-locale, mark-done"
@@ -73,7 +73,7 @@ def _action(
 
 def run(args: argparse.Namespace) -> int:
     from redirection_bot.actions import registered_action_names  # noqa: PLC0415
-    from redirection_bot.translation.workspace import open_workspace  # noqa: PLC0415
+    from redirection_bot.program.translation_workspace import open_workspace  # noqa: PLC0415
 
     workspace = open_workspace(sources_from(args), registered_action_names(), dt.date.today())
     action = {
@@ -116,6 +116,7 @@ def _status(workspace: TranslationWorkspace, args: argparse.Namespace) -> int:
 
 
 def _export(workspace: TranslationWorkspace, args: argparse.Namespace) -> int:
+    from redirection_bot.program.translation_workspace import text_places  # noqa: PLC0415
     from redirection_bot.translation.exchange import (  # noqa: PLC0415
         ExchangeFormat,
         ExportHeader,
@@ -123,7 +124,6 @@ def _export(workspace: TranslationWorkspace, args: argparse.Namespace) -> int:
     )
     from redirection_bot.translation.formats import export_file  # noqa: PLC0415
     from redirection_bot.translation.status import TranslationStatus  # noqa: PLC0415
-    from redirection_bot.translation.workspace import text_places  # noqa: PLC0415
 
     if not _locale_ok(args.locale, workspace):
         return 2
@@ -198,8 +198,8 @@ def _import(workspace: TranslationWorkspace, args: argparse.Namespace) -> int:
 
 
 def _add_locale(workspace: TranslationWorkspace, args: argparse.Namespace) -> int:
-    from redirection_bot.dialogue.schema import LOCALE_PATTERN  # noqa: PLC0415
     from redirection_bot.translation.records import records_path, write_records  # noqa: PLC0415
+    from redirection_bot.yaml_schema import LOCALE_PATTERN  # noqa: PLC0415
 
     locale = args.locale
     if not LOCALE_PATTERN.match(locale):

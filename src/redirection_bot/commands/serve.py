@@ -17,8 +17,8 @@ from redirection_bot.errors import ConfigError
 
 if TYPE_CHECKING:
     from redirection_bot.connector import Connector
-    from redirection_bot.dialogue.load import LoadedProgram
     from redirection_bot.handoff.channel import OperatorChannel
+    from redirection_bot.program.load import LoadedProgram
     from redirection_bot.runtime import Runtime
 
 NAME = "serve"

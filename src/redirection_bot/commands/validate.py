@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from redirection_bot.actions import registered_action_names  # noqa: PLC0415
-    from redirection_bot.dialogue.load import check_program  # noqa: PLC0415
+    from redirection_bot.program.load import check_program  # noqa: PLC0415
 
     loaded, diagnostics = check_program(
         sources_from(args), registered_action_names(), dt.date.today()

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from rasa_sdk import Action
 
-from redirection_bot.actions import ActionContext
+if TYPE_CHECKING:
+    from redirection_bot.program.load import LoadedProgram
+
+
+@dataclass(frozen=True, slots=True)
+class ActionContext:
+    """What the shipped actions need from the program; passed to their constructor."""
+
+    loaded: LoadedProgram
 
 
 class ProgramAction(Action):  # type: ignore[misc]  # rasa-sdk ships no type information

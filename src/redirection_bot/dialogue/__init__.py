@@ -1,1 +1,2 @@
-"""The dialogue language: model, parsing, checks, conditions and graphs."""
+"""The dialogue language: model, parsing, conditions, graphs and the lexicon (the checks that
+need texts, safety rules and services too are in ``redirection_bot.program``)."""

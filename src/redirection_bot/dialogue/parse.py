@@ -36,14 +36,14 @@ from redirection_bot.dialogue.model import (
     Target,
     Transition,
 )
-from redirection_bot.dialogue.schema import (
+from redirection_bot.safety.categories import RiskCategory, category_named, not_a_category
+from redirection_bot.suggest import did_you_mean
+from redirection_bot.yaml_schema import (
     ID_PATTERN,
     LOCALE_PATTERN,
     VALUE_PATTERN,
     SchemaReader,
 )
-from redirection_bot.safety.categories import RiskCategory, category_named, not_a_category
-from redirection_bot.suggest import did_you_mean
 from redirection_bot.yaml_source import YMapping, YNode, YScalar, YSequence
 
 PROGRAM_FIELDS = (

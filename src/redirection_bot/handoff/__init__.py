@@ -1,1 +1,2 @@
-"""Handoff to human support: the per-session state machine, office hours, operator channels."""
+"""Handoff to human support: the per-session state machine, the session record, the desk,
+operator channels (office hours are in ``redirection_bot.hours``, which config reads too)."""

@@ -65,6 +65,7 @@ from redirection_bot.handoff.machine import (
     advance,
     choice_from_id,
 )
+from redirection_bot.handoff.record import Line, SessionRecord
 from redirection_bot.handoff.wire import (
     ConversationShared,
     DeskEvent,
@@ -82,13 +83,12 @@ from redirection_bot.render import (
     ShownMessage,
     ShownOperator,
 )
-from redirection_bot.store.record import Line, SessionRecord
 
 if TYPE_CHECKING:
-    from redirection_bot.dialogue.load import LoadedProgram
     from redirection_bot.handoff.desk import HandoffDesk
     from redirection_bot.i18n import Catalog
     from redirection_bot.metrics import Metrics
+    from redirection_bot.program.load import LoadedProgram
 
 SERVICES_ACTION = "action_services"
 ENDED_CHANGES = frozenset({"closed", "withdrawn", "ended", "left", "expired"})

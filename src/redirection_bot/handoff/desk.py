@@ -65,7 +65,7 @@ from redirection_bot.store.relay import START, Relay
 if TYPE_CHECKING:
     from redirection_bot.config import HandoffSettings as HandoffConfig
     from redirection_bot.config import ServiceSettings
-    from redirection_bot.dialogue.load import LoadedProgram
+    from redirection_bot.program.load import LoadedProgram
 
 DESK_KEY = "handoff:desk"
 MEMORY_PREFIX = "handoff:memory:"

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from redirection_bot.diagnostics import Diagnostics, Span
-from redirection_bot.dialogue.schema import SchemaReader
 from redirection_bot.safety.categories import RiskCategory, category_named, not_a_category
 from redirection_bot.safety.screen import Screener, Screening
+from redirection_bot.yaml_schema import SchemaReader
 from redirection_bot.yaml_source import YNode, YScalar, read_yaml_file
 
 NONE = "none"

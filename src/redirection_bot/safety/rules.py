@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from redirection_bot.diagnostics import Diagnostics, Span
-from redirection_bot.dialogue.schema import ID_PATTERN, SchemaReader
 from redirection_bot.i18n import display_path
 from redirection_bot.safety.categories import RiskCategory, category_named, not_a_category
 from redirection_bot.safety.normalise import Letters
@@ -42,6 +41,7 @@ from redirection_bot.safety.phrases import (
     resolve,
 )
 from redirection_bot.suggest import did_you_mean
+from redirection_bot.yaml_schema import ID_PATTERN, SchemaReader
 from redirection_bot.yaml_source import YNode, YScalar, read_yaml_file
 
 RULES_FIELDS = ("locale", "repeated_letters", "words", "hedges", "categories")

@@ -26,7 +26,7 @@ from redirection_bot.conversation_tests import (
 )
 from redirection_bot.coverage_report import coverage_html
 from redirection_bot.diagnostics import Diagnostics
-from redirection_bot.dialogue.load import ProgramSources
+from redirection_bot.program.load import ProgramSources
 from redirection_bot.runtime import Runtime
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.studio.pages import (

@@ -14,7 +14,6 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 from redirection_bot.actions import RasaActionRunner
-from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.dialogue.model import CommandName, Program
 from redirection_bot.engine import (
     ChoicePicked,
@@ -30,6 +29,7 @@ from redirection_bot.engine import (
     new_state,
 )
 from redirection_bot.errors import RedirectionBotError
+from redirection_bot.program.load import LoadedProgram
 from redirection_bot.render import ShownChoice, ShownEnd, ShownHandoff, ShownMessage
 from redirection_bot.runtime import Runtime
 from redirection_bot.store.memory import MemoryStore

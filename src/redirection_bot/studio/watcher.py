@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from redirection_bot.diagnostics import Diagnostic, Diagnostics
-from redirection_bot.dialogue.load import LoadedProgram, ProgramSources, check_program
+from redirection_bot.program.load import LoadedProgram, ProgramSources, check_program
 from redirection_bot.translation.records import LocaleRecords, load_translation_records
 
 Fingerprint = tuple[tuple[str, int, int], ...]

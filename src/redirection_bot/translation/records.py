@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from redirection_bot.diagnostics import Diagnostics, Span
-from redirection_bot.dialogue.schema import LOCALE_PATTERN, SchemaReader
 from redirection_bot.i18n import display_path
+from redirection_bot.yaml_schema import LOCALE_PATTERN, SchemaReader
 from redirection_bot.yaml_source import YScalar, read_yaml_file
 
 RECORDS_FOLDER = ".translation-records"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from nio import RoomCreateResponse, RoomGetStateEventResponse
 
-from redirection_bot.dialogue.load import LoadedProgram
+from redirection_bot.program.load import LoadedProgram
 from redirection_bot_connectors.operators.matrix import MatrixOperatorChannel
 from tests.e2e.handoff.operators import Staff
 from tests.fixtures.synapse import MatrixUser, SynapseServer

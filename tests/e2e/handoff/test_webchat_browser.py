@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.handoff.desk import Operator, Outcome
 from redirection_bot.handoff.wire import TicketOpened
+from redirection_bot.program.load import LoadedProgram
 from tests.e2e.test_webchat_browser import Served, Visit, axe_violations, until
 from tests.integration.handoff.conftest import Setup, handoff_settings, running
 

@@ -17,9 +17,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from redirection_bot.actions import RasaActionRunner
 from redirection_bot.config import HandoffSettings, ServiceSettings
-from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.handoff.channel import ChannelContext, OperatorChannel
 from redirection_bot.handoff.desk import HandoffDesk
+from redirection_bot.program.load import LoadedProgram
 from redirection_bot.runtime import Runtime
 from redirection_bot.store import SessionStore
 from redirection_bot.store.memory import MemoryStore

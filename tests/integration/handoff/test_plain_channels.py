@@ -9,9 +9,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.handoff.desk import Operator, Outcome
 from redirection_bot.handoff.wire import PersonWrote, TicketOpened
+from redirection_bot.program.load import LoadedProgram
 from tests.integration.handoff.conftest import Setup, handoff_settings, running
 from tests.integration.webchat.conftest import Page, choose, page_at, press, say, start
 

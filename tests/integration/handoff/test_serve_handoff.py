@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from redirection_bot.dialogue.load import LoadedProgram
+from redirection_bot.program.load import LoadedProgram
 from tests.helpers import REPOSITORY, async_wait_until, bot_command, free_port
 from tests.integration.handoff.platform import PLATFORM_SECRET, Platform
 from tests.integration.webchat.process import serve_until_it_ends, server_environment

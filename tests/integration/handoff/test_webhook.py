@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.handoff.channel import ChannelContext
+from redirection_bot.program.load import LoadedProgram
 from redirection_bot_connectors.operators.webhook import WebhookChannel
 from tests.integration.handoff.conftest import (
     Setup,

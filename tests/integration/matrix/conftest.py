@@ -12,8 +12,8 @@ import pytest
 from redirection_bot.actions import RasaActionRunner
 from redirection_bot.config import HandoffSettings
 from redirection_bot.connector import ConnectorContext
-from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.handoff.desk import HandoffDesk
+from redirection_bot.program.load import LoadedProgram
 from redirection_bot.runtime import Runtime
 from redirection_bot.store.relay import MemoryRelay
 from redirection_bot.store.sqlite import SqliteStore

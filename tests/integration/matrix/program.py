@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from redirection_bot.dialogue.load import LoadedProgram, ProgramSources
+from redirection_bot.program.load import LoadedProgram, ProgramSources
 from redirection_bot.testing import ENGINE_TEXTS, load, write_program
 from tests.helpers import REPOSITORY
 

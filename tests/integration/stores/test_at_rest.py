@@ -13,8 +13,8 @@ from redis.asyncio import Redis
 
 from redirection_bot.config import StoreSettings
 from redirection_bot.crypto import new_key_text
-from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.engine import ChoicePicked, Start, Text
+from redirection_bot.program.load import LoadedProgram
 from redirection_bot.resume import ResumeVault
 from redirection_bot.runtime import Runtime
 from redirection_bot.store import SessionStore

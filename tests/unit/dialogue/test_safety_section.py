@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from redirection_bot.dialogue.load import ProgramSources
+from redirection_bot.program.load import ProgramSources
 from tests.conftest import WriteProgram
 from tests.unit.engine.test_preemption import FLOWS, LOCALES, PROGRAM, RULES
 

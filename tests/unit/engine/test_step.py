@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.dialogue.model import CommandName, Program
 from redirection_bot.engine import (
     ActionRequest,
@@ -33,6 +32,7 @@ from redirection_bot.engine import (
     new_state,
     step,
 )
+from redirection_bot.program.load import LoadedProgram
 from redirection_bot.testing import MINIMAL_PROGRAM, load, write_program
 
 PROGRAM = (

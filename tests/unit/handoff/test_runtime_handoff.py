@@ -8,11 +8,9 @@ import logging
 import pytest
 
 from redirection_bot.config import ServiceSettings
-from redirection_bot.dialogue.load import LoadedProgram
 from redirection_bot.dialogue.model import CommandName
 from redirection_bot.engine import ChoicePicked, CommandGiven, Start, Text, Waiting
 from redirection_bot.handoff.desk import Operator, Outcome
-from redirection_bot.handoff.hours import parse_hours
 from redirection_bot.handoff.machine import HandoffChoice, HandoffKeys
 from redirection_bot.handoff.wire import (
     ConversationShared,
@@ -20,7 +18,9 @@ from redirection_bot.handoff.wire import (
     TicketChanged,
     TicketOpened,
 )
+from redirection_bot.hours import parse_hours
 from redirection_bot.metrics import Metrics
+from redirection_bot.program.load import LoadedProgram
 from redirection_bot.render import ShownHandoff, ShownMessage, ShownOperator
 from redirection_bot.runtime import Reply
 from redirection_bot.testing import make_runtime

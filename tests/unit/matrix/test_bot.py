@@ -17,7 +17,7 @@ import pytest
 
 from redirection_bot.actions import RasaActionRunner
 from redirection_bot.crypto import Keyring
-from redirection_bot.dialogue.load import LoadedProgram
+from redirection_bot.program.load import LoadedProgram
 from redirection_bot.runtime import Runtime
 from redirection_bot.store import StoreUnavailable
 from redirection_bot.store.memory import MemoryStore

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from redirection_bot.dialogue.load import LoadedProgram, ProgramSources
 from redirection_bot.errors import ConfigError, ConnectorError
 from redirection_bot.handoff.channel import ChannelContext
 from redirection_bot.handoff.desk import HandoffDesk, Outcome
@@ -24,6 +23,7 @@ from redirection_bot.handoff.wire import (
     TicketOpened,
 )
 from redirection_bot.i18n import Catalog
+from redirection_bot.program.load import LoadedProgram, ProgramSources
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.store.relay import MemoryRelay
 from redirection_bot.testing import diagnose, make_runtime

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from redirection_bot.cli import main
-from redirection_bot.dialogue.load import ProgramSources
+from redirection_bot.program.load import ProgramSources
 from tests.bilingual import write_bilingual
 
 I18n = Callable[..., tuple[int, str, str]]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from redirection_bot.diagnostics import Diagnostics
-from redirection_bot.dialogue.load import ProgramSources
+from redirection_bot.program.load import ProgramSources
 from redirection_bot.testing import diagnose, load
 from redirection_bot.translation.records import load_translation_records
 from redirection_bot.translation.status import TranslationStatus, translation_rows

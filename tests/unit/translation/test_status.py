@@ -8,8 +8,8 @@ from pathlib import Path
 import i18n as python_i18n
 
 from redirection_bot.diagnostics import Diagnostics
-from redirection_bot.dialogue.load import ProgramSources
 from redirection_bot.i18n import load_locale_files
+from redirection_bot.program.load import ProgramSources
 from redirection_bot.testing import diagnose, load
 from redirection_bot.translation.records import RECORDS_FOLDER, load_translation_records
 from redirection_bot.translation.status import TranslationStatus, translation_rows

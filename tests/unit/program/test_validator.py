@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from redirection_bot.dialogue.load import ProgramSources
 from redirection_bot.errors import AuthoringError
+from redirection_bot.program.load import ProgramSources
 from redirection_bot.testing import MINIMAL_PROGRAM, load
 from tests.conftest import SHIPPED, WriteProgram
 

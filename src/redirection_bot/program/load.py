@@ -9,7 +9,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from redirection_bot.diagnostics import Diagnostic, Diagnostics, Span
-from redirection_bot.dialogue.checks import TextUse, run_checks, text_uses
 from redirection_bot.dialogue.lexicon import Lexicon, build_lexicon
 from redirection_bot.dialogue.model import Flow, Program, SlotDecl, SlotType
 from redirection_bot.dialogue.parse import FlowParser, ProgramParser
@@ -21,6 +20,7 @@ from redirection_bot.i18n import (
     load_locale_files,
     placeholders,
 )
+from redirection_bot.program.checks import TextUse, run_checks, text_uses
 from redirection_bot.safety.rules import load_rules_folder
 from redirection_bot.safety.screen import Screener
 from redirection_bot.services import ServicesDirectory, load_services

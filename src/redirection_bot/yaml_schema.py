@@ -1,7 +1,9 @@
 """Reading located YAML nodes by what each place expects, with messages for authors.
 
 Every helper reports a problem as a diagnostic at the exact place and returns ``None``,
-so that parsing carries on and the author sees every problem in one run.
+so that parsing carries on and the author sees every problem in one run. Every reader of
+YAML uses it (the program, locales, safety rules, services, the configuration), so it sits
+below all of them, beside ``yaml_source``.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ lines shown and said (``handoff.conversation_lines``, 20 by default; none withou
 helpline), so that an operator can read how the person got here if the person agrees; it
 goes with the session when the session is erased or expires, and is never parked under a
 resume phrase.
+
+It lives beside the handoff machine whose state it holds: the store keeps bytes only, and
+both the runtime and its side of the handoff (``conduct``) read and write records.
 """
 
 from __future__ import annotations
