@@ -52,6 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from redirection_bot.diagnostics import Diagnostics  # noqa: PLC0415
     from redirection_bot.i18n import display_path  # noqa: PLC0415
+    from redirection_bot.ingress import admit  # noqa: PLC0415
     from redirection_bot.safety.evaluation import evaluate, load_evaluation  # noqa: PLC0415
 
     loaded = load(args)
@@ -59,8 +60,10 @@ def run(args: argparse.Namespace) -> int:
     locale = args.locale
     if args.eval is None:
         chosen = locale or loaded.program.default_locale
-        for line in sys.stdin:
-            text = line.rstrip("\n")
+        for line in sys.stdin.buffer:
+            # Admitted as the runtime admits a message (ingress.admit), so that what is
+            # screened here is what a conversation would screen.
+            text = admit(line.rstrip(b"\r\n"), sys.maxsize).text
             screening = screener.screen(text, chosen, args.only_locale)
             print(
                 json.dumps(

@@ -1,0 +1,137 @@
+"""A disguised message is read like the plain one, everywhere: invisible characters anywhere,
+accents typed in two parts and look-alike letters from other scripts give the same screening
+result as the plain sentence (in the screener, through `redirection-bot screen`, and in a
+whole turn over the web chat's REST and WebSocket channels), and what is stored and echoed is
+the cleaned text."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.disguise import disguised, invisible_characters, realised, risk_sentences, rule_phrases
+from tests.integration.test_cli import run
+from tests.integration.webchat.conftest import runtime_of
+
+from redirection_bot.ingress import admit
+from redirection_bot.program.load import LoadedProgram
+
+Client = TestClient[Any, Any]
+LOCALES = ("en", "es", "fi")
+WEBHOOK = "/webhooks/rest/webhook"
+FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+
+
+def screened(loaded: LoadedProgram, typed: str, locale: str) -> list[tuple[str, bool]]:
+    """What a turn screens: the message admitted as the runtime admits it, then screened."""
+    text = admit(typed, 10**6).text
+    return [(hit.category.value, hit.certain) for hit in loaded.screener.screen(text, locale).hits]
+
+
+def sentence_and_disguise(loaded: LoadedProgram, locale: str) -> st.SearchStrategy[Any]:
+    sentences = st.one_of(
+        st.sampled_from(risk_sentences(locale)),
+        st.sampled_from(rule_phrases(loaded.screener, locale)).flatmap(realised),
+    )
+    return sentences.flatmap(lambda plain: st.tuples(st.just(plain), disguised(plain)))
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_disguised_risk_sentence_screens_like_the_plain_one(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    @settings(max_examples=400, deadline=None, suppress_health_check=FIXTURES)
+    @given(sentence_and_disguise(shipped, locale))
+    def check(pair: tuple[str, str]) -> None:
+        plain, typed = pair
+        assert screened(shipped, typed, locale) == screened(shipped, plain, locale), typed
+
+    check()
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_screen_command_reads_disguised_lines_like_plain_ones(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    @settings(max_examples=2, deadline=None, suppress_health_check=FIXTURES)
+    @given(st.lists(sentence_and_disguise(shipped, locale), min_size=60, max_size=60))
+    def check(pairs: list[tuple[str, str]]) -> None:
+        lines = [line for pair in pairs for line in pair]
+        done = run("screen", "--locale", locale, stdin="\n".join(lines) + "\n")
+        assert done.returncode == 0, done.stderr
+        found = [json.loads(line) for line in done.stdout.splitlines()]
+        assert len(found) == len(lines)
+        for plain, typed in zip(found[::2], found[1::2], strict=True):
+            assert (typed["categories"], typed["check"]) == (
+                plain["categories"],
+                plain["check"],
+            ), typed["text"]
+            assert not any(char in typed["text"] for char in invisible_characters())
+
+    check()
+
+
+async def rest_turn(client: Client, sender: str, *messages: str) -> list[str]:
+    texts: list[str] = []
+    for message in messages:
+        response = await client.post(WEBHOOK, json={"sender": sender, "message": message})
+        assert response.status == 200, await response.text()
+        texts = [item.get("text", "") for item in await response.json()]
+    return texts
+
+
+async def socket_turn(client: Client, *messages: str) -> list[str]:
+    ws = await client.ws_connect("/ws")
+    await ws.send_json({"type": "start", "locale": "en"})
+    texts: list[str] = []
+    try:
+        await ws.receive_json(timeout=10)
+        for message in messages:
+            await ws.send_json({"type": "text", "text": message})
+            frames = await ws.receive_json(timeout=10)
+            texts = [frame["text"] for frame in frames if frame.get("type") == "bot"]
+    finally:
+        await ws.close()
+    return texts
+
+
+async def test_a_disguised_risk_sentence_gets_the_same_answer_over_rest_and_websocket(
+    client: Client, shipped: LoadedProgram
+) -> None:
+    pairs = st.sampled_from(risk_sentences("en")).flatmap(
+        lambda plain: st.tuples(st.just(plain), disguised(plain))
+    )
+    examples: list[tuple[str, str]] = []
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=FIXTURES, database=None)
+    @given(pairs)
+    def collect(pair: tuple[str, str]) -> None:
+        examples.append(pair)
+
+    collect()
+    for number, (plain, typed) in enumerate(examples):
+        expected = await rest_turn(client, f"plain-{number}", "hello", plain)
+        assert await rest_turn(client, f"typed-{number}", "hello", typed) == expected, typed
+        assert await socket_turn(client, typed) == await socket_turn(client, plain), typed
+
+
+REASONS = ("I want to be there for my family", "so my partner can trust me again")
+
+
+@pytest.mark.parametrize("reason", REASONS)
+async def test_what_is_stored_and_echoed_is_the_cleaned_text(client: Client, reason: str) -> None:
+    typed = "\u200b" + unicodedata.normalize("NFD", reason.replace("a", "a\u00ad")) + "\u2060 "
+    sender = "reasons-" + str(REASONS.index(reason))
+    answer = await rest_turn(
+        client, sender, "/session_start", "/choice:go_on", "/choice:go_on", "/choice:stop", typed
+    )
+    state = await runtime_of(client).state("rest:" + sender)
+    assert state is not None
+    assert state.slots["reasons"] == reason
+    assert any(reason in text for text in answer)
+    assert not any(char in text for text in answer for char in "\u200b\u00ad\u2060")
