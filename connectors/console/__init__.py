@@ -17,11 +17,21 @@ import secrets
 import sys
 from typing import Any, ClassVar, TextIO
 
-from redirection_bot.connector import ConnectorContext
-from redirection_bot.dialogue.model import CommandName
-from redirection_bot.engine import ChoicePicked, CommandGiven, Event, Start, Text
-from redirection_bot.render import Shown, ShownEnd, ShownHandoff, ShownMessage, ShownOperator
-from redirection_bot.runtime import Reply
+from redirection_bot.api import (
+    ChoicePicked,
+    CommandGiven,
+    CommandName,
+    ConnectorContext,
+    Event,
+    Reply,
+    Shown,
+    ShownEnd,
+    ShownHandoff,
+    ShownMessage,
+    ShownOperator,
+    Start,
+    Text,
+)
 
 PLAN_COMMAND = "/plan"
 QUIT_COMMAND = "/quit"

@@ -28,12 +28,22 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from redirection_bot.dialogue.model import CommandName
-from redirection_bot.engine import ChoicePicked, CommandGiven, Event, SessionState, Start, Text
-from redirection_bot.logs import log_event, session_tag
-from redirection_bot.render import ShownEnd
-from redirection_bot.runtime import Reply, Runtime
-from redirection_bot.store import SessionBusy, StoreUnavailable
+from redirection_bot.api import (
+    ChoicePicked,
+    CommandGiven,
+    CommandName,
+    Event,
+    Reply,
+    Runtime,
+    SessionBusy,
+    SessionState,
+    ShownEnd,
+    Start,
+    StoreUnavailable,
+    Text,
+    log_event,
+    session_tag,
+)
 
 from .client import MatrixClient, Refused
 from .content import notice_content, turn_content

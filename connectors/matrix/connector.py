@@ -13,12 +13,17 @@ import contextlib
 from collections.abc import Coroutine, Mapping
 from typing import Any, ClassVar
 
-from redirection_bot.connector import ConnectorContext
-from redirection_bot.crypto import Keyring
-from redirection_bot.errors import ConfigError, ConnectorError
-from redirection_bot.logs import log_event
-from redirection_bot.patience import Patience, Stopping
-from redirection_bot.store import SessionBusy, StoreUnavailable
+from redirection_bot.api import (
+    ConfigError,
+    ConnectorContext,
+    ConnectorError,
+    Keyring,
+    Patience,
+    SessionBusy,
+    Stopping,
+    StoreUnavailable,
+    log_event,
+)
 
 from .bot import MatrixBot
 from .client import (

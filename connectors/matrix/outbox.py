@@ -12,10 +12,14 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from redirection_bot.logs import log_event
-from redirection_bot.patience import Patience, Stopping
-from redirection_bot.runtime import Runtime
-from redirection_bot.store import SessionBusy, StoreUnavailable
+from redirection_bot.api import (
+    Patience,
+    Runtime,
+    SessionBusy,
+    Stopping,
+    StoreUnavailable,
+    log_event,
+)
 
 from .client import MatrixClient, RateLimited, Refused, Unreachable
 from .content import file_content, plan_text_content

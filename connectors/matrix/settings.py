@@ -14,9 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from redirection_bot.config import read_secret
-from redirection_bot.errors import ConfigError
-from redirection_bot.suggest import did_you_mean
+from redirection_bot.api import ConfigError, did_you_mean, read_secret
 
 PREFIX = "connectors.matrix"
 MIN_KEY_LENGTH = 16

@@ -13,9 +13,7 @@ from typing import ClassVar
 
 from aiohttp import web
 
-from redirection_bot.connector import ConnectorContext
-from redirection_bot.listening import listen
-from redirection_bot.logs import log_event
+from redirection_bot.api import ConnectorContext, listen, log_event
 
 from .app import CHAT, create_app
 from .options import WebChatOptions

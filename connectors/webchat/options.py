@@ -7,9 +7,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from redirection_bot.config import BrandingSettings, LimitSettings, at_least, between
-from redirection_bot.errors import ConfigError
-from redirection_bot.suggest import did_you_mean
+from redirection_bot.api import (
+    BrandingSettings,
+    ConfigError,
+    LimitSettings,
+    at_least,
+    between,
+    did_you_mean,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,13 +26,21 @@ import time
 from collections.abc import Coroutine, Mapping
 from typing import Any, ClassVar
 
-from redirection_bot.errors import ConfigError, ConnectorError
-from redirection_bot.handoff.channel import ChannelContext
-from redirection_bot.handoff.desk import Operator, Outcome
-from redirection_bot.handoff.wire import DeskEvent, TicketChanged, TicketOpened
-from redirection_bot.logs import log_event
-from redirection_bot.patience import Patience, Stopping
-from redirection_bot.store import SessionBusy, StoreUnavailable
+from redirection_bot.api import (
+    ChannelContext,
+    ConfigError,
+    ConnectorError,
+    DeskEvent,
+    Operator,
+    Outcome,
+    Patience,
+    SessionBusy,
+    Stopping,
+    StoreUnavailable,
+    TicketChanged,
+    TicketOpened,
+    log_event,
+)
 
 from ...matrix.client import (
     MatrixClient,

@@ -16,10 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from redirection_bot.config import above_zero, read_secret
-from redirection_bot.dialogue.schema import LOCALE_PATTERN
-from redirection_bot.errors import ConfigError
-from redirection_bot.suggest import did_you_mean
+from redirection_bot.api import LOCALE_PATTERN, ConfigError, above_zero, did_you_mean, read_secret
 
 PREFIX = "handoff.services.<name>.options"
 MIN_KEY_LENGTH = 16

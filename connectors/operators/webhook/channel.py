@@ -26,14 +26,20 @@ from typing import Any, ClassVar
 import aiohttp
 from aiohttp import web
 
-from redirection_bot.handoff.channel import ChannelContext
-from redirection_bot.handoff.desk import Operator, Outcome
-from redirection_bot.handoff.wire import DeskEvent, desk_event_json
-from redirection_bot.listening import listen
-from redirection_bot.logs import log_event
-from redirection_bot.patience import Patience, Stopping
-from redirection_bot.store import SessionBusy, StoreUnavailable
-from redirection_bot.textnorm import clean_user_text
+from redirection_bot.api import (
+    ChannelContext,
+    DeskEvent,
+    Operator,
+    Outcome,
+    Patience,
+    SessionBusy,
+    Stopping,
+    StoreUnavailable,
+    clean_user_text,
+    desk_event_json,
+    listen,
+    log_event,
+)
 
 from .options import WebhookOptions, WebhookSettings
 from .signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers, verify

@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from redirection_bot.config import above_zero, between, read_secret
-from redirection_bot.errors import ConfigError
+from redirection_bot.api import ConfigError, above_zero, between, read_secret
 
 PREFIX = "handoff.services.<name>.options"
 MIN_SECRET_LENGTH = 32
