@@ -50,7 +50,7 @@ from .content import notice_content, turn_content
 from .handoff import HandoffFeeds, follow_after, offer_after_turn, picked
 from .ledger import Ledger, Outgoing
 from .outbox import LEAVE, MESSAGE, PLAN_FILE, OutboxSender
-from .settings import MatrixSettings
+from .settings import MatrixOptions
 from .texts import MatrixText, render
 from .updates import (
     Invite,
@@ -78,7 +78,7 @@ class MatrixBot:
         runtime: Runtime,
         client: MatrixClient,
         ledger: Ledger,
-        settings: MatrixSettings,
+        settings: MatrixOptions,
         stop: asyncio.Event,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -107,7 +107,7 @@ class MatrixBot:
         return "rb-" + self._digest("txn", f"{room}\n{event}\n{index}")
 
     def _digest(self, purpose: str, value: str) -> str:
-        mac = hmac.new(self._settings.session_key, digestmod=hashlib.sha256)
+        mac = hmac.new(self._settings.room_key, digestmod=hashlib.sha256)
         mac.update(f"{purpose}\n{value}".encode())
         return mac.hexdigest()[:40]
 

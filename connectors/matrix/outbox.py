@@ -24,7 +24,7 @@ from redirection_bot.api import (
 from .client import MatrixClient, RateLimited, Refused, Unreachable
 from .content import file_content, plan_text_content
 from .ledger import Ledger, OutboxRow, Outgoing
-from .settings import MatrixSettings
+from .settings import MatrixOptions
 
 MESSAGE = "message"
 PLAN_FILE = "plan_file"
@@ -40,7 +40,7 @@ class OutboxSender:
         runtime: Runtime,
         client: MatrixClient,
         ledger: Ledger,
-        settings: MatrixSettings,
+        settings: MatrixOptions,
         stop: asyncio.Event,
     ) -> None:
         self._runtime = runtime

@@ -27,9 +27,9 @@ class WebChatConnector:
     name: ClassVar[str] = "webchat"
     options_schema: ClassVar[type[WebChatOptions]] = WebChatOptions
 
-    def __init__(self, context: ConnectorContext) -> None:
+    def __init__(self, context: ConnectorContext[WebChatOptions]) -> None:
         self._context = context
-        self.options = WebChatOptions.from_mapping(context.options)
+        self.options = context.options
 
     async def run(self) -> int:
         app = create_app(self._context.runtime, self.options)

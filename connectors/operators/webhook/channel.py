@@ -20,7 +20,6 @@ import contextlib
 import hashlib
 import json
 import time
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import aiohttp
@@ -41,7 +40,7 @@ from redirection_bot.api import (
     log_event,
 )
 
-from .options import WebhookOptions, WebhookSettings
+from .options import WebhookOptions
 from .signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers, verify
 
 CONNECTOR = "webhook"
@@ -64,14 +63,9 @@ class WebhookChannel:
     name: ClassVar[str] = "webhook"
     options_schema: ClassVar[type[WebhookOptions]] = WebhookOptions
 
-    @staticmethod
-    def check_options(options: Mapping[str, Any]) -> None:
-        """Raise ConfigError for options that cannot work (called when the file is read)."""
-        WebhookSettings.from_options(options)
-
-    def __init__(self, context: ChannelContext) -> None:
+    def __init__(self, context: ChannelContext[WebhookOptions]) -> None:
         self.desk = context.desk
-        self.settings = WebhookSettings.from_options(context.options)
+        self.settings = context.options
         self.stop = context.stop
         self.port: int | None = None
         """The port the platform's requests come to, once listening."""
