@@ -15,31 +15,60 @@ import asyncio
 import json
 import secrets
 import sys
+from dataclasses import dataclass
 from typing import Any, ClassVar, TextIO
 
-from redirection_bot.connector import ConnectorContext
-from redirection_bot.dialogue.model import CommandName
-from redirection_bot.engine import ChoicePicked, CommandGiven, Event, Start, Text
-from redirection_bot.render import Shown, ShownEnd, ShownHandoff, ShownMessage, ShownOperator
-from redirection_bot.runtime import Reply
+from redirection_bot.api import (
+    ChoicePicked,
+    CommandGiven,
+    CommandName,
+    ConnectorContext,
+    Event,
+    Reply,
+    Shown,
+    ShownEnd,
+    ShownHandoff,
+    ShownMessage,
+    ShownOperator,
+    Start,
+    Text,
+)
 
 PLAN_COMMAND = "/plan"
 QUIT_COMMAND = "/quit"
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleOptions:
+    """``connectors: console:`` (or ``redirection-bot chat --json --locale``)."""
+
+    json: bool = False
+    """JSON lines instead of a chat for people (docs/protocol.md)."""
+    locale: str | None = None
+    """The language to start in (None: the program's default)."""
+    color: bool | None = None
+    """None: colours when the output is a terminal and not JSON."""
 
 
 class ConsoleConnector:
     """Chat in a terminal, or speak JSON lines on standard input and output."""
 
     name: ClassVar[str] = "console"
+    options_schema: ClassVar[type[ConsoleOptions]] = ConsoleOptions
 
-    def __init__(self, context: ConnectorContext) -> None:
+    def __init__(
+        self,
+        context: ConnectorContext[ConsoleOptions],
+        input: TextIO | None = None,
+        output: TextIO | None = None,
+    ) -> None:
         self._context = context
         options = context.options
-        self._input: TextIO = options.get("input") or sys.stdin
-        self._output: TextIO = options.get("output") or sys.stdout
-        self._json = bool(options.get("json", False))
-        self._locale: str | None = options.get("locale")
-        color = options.get("color")
+        self._input: TextIO = input or sys.stdin
+        self._output: TextIO = output or sys.stdout
+        self._json = options.json
+        self._locale = options.locale
+        color = options.color
         self._color = bool(color if color is not None else self._output.isatty() and not self._json)
         self._session = secrets.token_urlsafe(16)
 

@@ -5,7 +5,7 @@
 ``updates`` (what a sync brings, typed), ``bot`` (rooms and exactly-once replies),
 ``ledger`` (its SQLite record), ``outbox`` (sending in order), ``content`` (message
 content), ``handoff`` (what a handoff to a helpline shows between turns), ``texts`` (its own
-texts), ``connector`` (the sync loop); backoff is ``redirection_bot.patience``.
+texts), ``connector`` (the sync loop); backoff is ``Patience`` from ``redirection_bot.api``.
 """
 
 from __future__ import annotations

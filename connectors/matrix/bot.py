@@ -28,19 +28,29 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from redirection_bot.dialogue.model import CommandName
-from redirection_bot.engine import ChoicePicked, CommandGiven, Event, SessionState, Start, Text
-from redirection_bot.logs import log_event, session_tag
-from redirection_bot.render import ShownEnd
-from redirection_bot.runtime import Reply, Runtime
-from redirection_bot.store import SessionBusy, StoreUnavailable
+from redirection_bot.api import (
+    ChoicePicked,
+    CommandGiven,
+    CommandName,
+    Event,
+    Reply,
+    Runtime,
+    SessionBusy,
+    SessionState,
+    ShownEnd,
+    Start,
+    StoreUnavailable,
+    Text,
+    log_event,
+    session_tag,
+)
 
 from .client import MatrixClient, Refused
 from .content import notice_content, turn_content
 from .handoff import HandoffFeeds, follow_after, offer_after_turn, picked
 from .ledger import Ledger, Outgoing
 from .outbox import LEAVE, MESSAGE, PLAN_FILE, OutboxSender
-from .settings import MatrixSettings
+from .settings import MatrixOptions
 from .texts import MatrixText, render
 from .updates import (
     Invite,
@@ -68,7 +78,7 @@ class MatrixBot:
         runtime: Runtime,
         client: MatrixClient,
         ledger: Ledger,
-        settings: MatrixSettings,
+        settings: MatrixOptions,
         stop: asyncio.Event,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -97,7 +107,7 @@ class MatrixBot:
         return "rb-" + self._digest("txn", f"{room}\n{event}\n{index}")
 
     def _digest(self, purpose: str, value: str) -> str:
-        mac = hmac.new(self._settings.session_key, digestmod=hashlib.sha256)
+        mac = hmac.new(self._settings.room_key, digestmod=hashlib.sha256)
         mac.update(f"{purpose}\n{value}".encode())
         return mac.hexdigest()[:40]
 

@@ -50,7 +50,7 @@ from nio import (
 )
 from nio.exceptions import EncryptionError, LocalProtocolError, OlmUnverifiedDeviceError
 
-from redirection_bot.errors import ConnectorError
+from redirection_bot.api import ConnectorError
 
 from .updates import (
     Invite,

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine
 from typing import Any, ClassVar
 
-from redirection_bot.connector import ConnectorContext
-from redirection_bot.crypto import Keyring
-from redirection_bot.errors import ConfigError, ConnectorError
-from redirection_bot.logs import log_event
-from redirection_bot.patience import Patience, Stopping
-from redirection_bot.store import SessionBusy, StoreUnavailable
+from redirection_bot.api import (
+    ConfigError,
+    ConnectorContext,
+    ConnectorError,
+    Keyring,
+    Patience,
+    SessionBusy,
+    Stopping,
+    StoreUnavailable,
+    log_event,
+)
 
 from .bot import MatrixBot
 from .client import (
@@ -30,7 +35,7 @@ from .client import (
     silence_nio_logs,
 )
 from .ledger import Ledger
-from .settings import PREFIX, MatrixOptions, MatrixSettings
+from .settings import PREFIX, MatrixOptions
 from .texts import check_texts
 from .updates import SyncBatch
 
@@ -43,16 +48,11 @@ class MatrixConnector:
     """People reach the program in direct Matrix chats, encrypted or not."""
 
     name: ClassVar[str] = "matrix"
-    options_schema: ClassVar[type] = MatrixOptions
+    options_schema: ClassVar[type[MatrixOptions]] = MatrixOptions
 
-    @staticmethod
-    def check_options(options: Mapping[str, Any]) -> None:
-        """Raise ConfigError for options that cannot work (called when the file is read)."""
-        MatrixSettings.from_options(options)
-
-    def __init__(self, context: ConnectorContext) -> None:
+    def __init__(self, context: ConnectorContext[MatrixOptions]) -> None:
         self._context = context
-        self.settings = MatrixSettings.from_options(context.options)
+        self.settings = context.options
         program = context.runtime.loaded.program
         if self.settings.locale is not None and self.settings.locale not in program.locales:
             raise ConfigError(
@@ -68,7 +68,7 @@ class MatrixConnector:
     async def run(self) -> int:
         settings = self.settings
         stop = self._context.stop
-        settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        settings.state_path.mkdir(parents=True, exist_ok=True, mode=0o700)
         settings.crypto_dir.mkdir(exist_ok=True, mode=0o700)
         ledger = Ledger(settings.ledger_path, Keyring([settings.ledger_key]))
         client = MatrixClient(
@@ -127,7 +127,7 @@ class MatrixConnector:
             with contextlib.suppress(Refused):
                 return await client.log_in_with_token(saved_token, None)
         login = await client.log_in_with_password(
-            settings.password, settings.device_name, settings.device_id or saved_device
+            settings.password, settings.login_name, settings.device_id or saved_device
         )
         await ledger.put(ACCESS_TOKEN, login.access_token)
         return login

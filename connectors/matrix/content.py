@@ -14,7 +14,7 @@ import html
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from redirection_bot.render import Shown, ShownChoice, ShownMessage, ShownOperator
+from redirection_bot.api import Shown, ShownChoice, ShownMessage, ShownOperator
 
 HTML_FORMAT = "org.matrix.custom.html"
 INLINE_SEPARATOR = " · "

@@ -25,13 +25,21 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-from redirection_bot.handoff.machine import CHOICE_PREFIX, HandoffKeys
-from redirection_bot.handoff.wire import Push
-from redirection_bot.logs import log_event, session_tag
-from redirection_bot.patience import Patience, Stopping
-from redirection_bot.render import Shown, ShownMessage
-from redirection_bot.runtime import HandoffView, Reply, Runtime
-from redirection_bot.textnorm import fold
+from redirection_bot.api import (
+    HANDOFF_CHOICE_PREFIX,
+    HandoffKeys,
+    HandoffView,
+    Patience,
+    Push,
+    Reply,
+    Runtime,
+    Shown,
+    ShownMessage,
+    Stopping,
+    fold,
+    log_event,
+    session_tag,
+)
 
 from .content import turn_content
 from .ledger import Follow, Ledger, Offer, Outgoing
@@ -50,7 +58,7 @@ def offer_in(shown: tuple[Shown, ...] | list[Shown]) -> Offer | None:
     if not asking:
         return None
     choices = asking[-1].choices
-    if not all(choice.id.startswith(CHOICE_PREFIX) for choice in choices):
+    if not all(choice.id.startswith(HANDOFF_CHOICE_PREFIX) for choice in choices):
         return Offer()
     return Offer(tuple((choice.id, choice.label) for choice in choices))
 

@@ -39,8 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from redirection_bot.crypto import DecryptionError, Keyring
-from redirection_bot.errors import ConnectorError
+from redirection_bot.api import ConnectorError, DecryptionError, Keyring
 
 _T = TypeVar("_T")
 

@@ -12,15 +12,19 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from redirection_bot.logs import log_event
-from redirection_bot.patience import Patience, Stopping
-from redirection_bot.runtime import Runtime
-from redirection_bot.store import SessionBusy, StoreUnavailable
+from redirection_bot.api import (
+    Patience,
+    Runtime,
+    SessionBusy,
+    Stopping,
+    StoreUnavailable,
+    log_event,
+)
 
 from .client import MatrixClient, RateLimited, Refused, Unreachable
 from .content import file_content, plan_text_content
 from .ledger import Ledger, OutboxRow, Outgoing
-from .settings import MatrixSettings
+from .settings import MatrixOptions
 
 MESSAGE = "message"
 PLAN_FILE = "plan_file"
@@ -36,7 +40,7 @@ class OutboxSender:
         runtime: Runtime,
         client: MatrixClient,
         ledger: Ledger,
-        settings: MatrixSettings,
+        settings: MatrixOptions,
         stop: asyncio.Event,
     ) -> None:
         self._runtime = runtime

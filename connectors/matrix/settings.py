@@ -1,22 +1,23 @@
-"""The Matrix connector's settings, read from its ``connectors: matrix:`` options.
+"""The Matrix connector's options: ``connectors: matrix:`` in the operator's configuration.
 
-Secrets (the access token or password, the pickle key, the session key) are kept out of
-``repr`` so that no traceback or debug print can show them. Each of them can also be given
-as ``<name>_file``: the path of a file holding it, as container secrets are mounted.
+The configuration reads them into ``MatrixOptions`` (types, defaults, located errors) and
+calls ``checked()``, which holds the rules across fields and reads each secret given as
+``<name>_file`` (the path of a file holding it, as container secrets are mounted); the
+connector receives the result in ``context.options``. Secrets (the access token or password,
+the pickle key, the session key) are kept out of ``repr`` so that no traceback or debug
+print can show them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from redirection_bot.config import read_secret
-from redirection_bot.errors import ConfigError
-from redirection_bot.suggest import did_you_mean
+from redirection_bot.api import ConfigError, read_secret
 
 PREFIX = "connectors.matrix"
 MIN_KEY_LENGTH = 16
@@ -27,85 +28,48 @@ def _above_zero(value: float) -> str | None:
 
 
 _POSITIVE: dict[str, Any] = {"check": _above_zero}
+_SECRETS = ("access_token", "password", "pickle_key", "session_key")
 
 
 @dataclass(frozen=True, slots=True)
 class MatrixOptions:
-    """What an operator may write under ``connectors: matrix:``; the configuration reader
-    checks types against it and reports problems at file:line:column."""
+    """What an operator may write under ``connectors: matrix:``, and, once ``checked()``,
+    everything the connector needs to know."""
 
-    homeserver: str | None = None
-    user_id: str | None = None
-    access_token: str | None = None
+    homeserver: str = ""
+    user_id: str = ""
+    access_token: str | None = field(default=None, repr=False)
     access_token_file: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     password_file: str | None = None
     device_id: str | None = None
     device_name: str | None = None
-    state_dir: str | None = None
-    pickle_key: str | None = None
+    """None: ``redirection-bot``."""
+    state_dir: str = ""
+    pickle_key: str | None = field(default=None, repr=False)
     pickle_key_file: str | None = None
-    session_key: str | None = None
+    session_key: str = field(default="", repr=False)
     session_key_file: str | None = None
     encryption: bool = True
     direct_only: bool = True
     locale: str | None = None
+    """The locale new conversations start in (None: the program's default)."""
     sync_timeout_seconds: float = field(default=30.0, metadata=_POSITIVE)
     max_backoff_seconds: float = field(default=60.0, metadata=_POSITIVE)
     undecryptable_wait_seconds: float = field(default=60.0, metadata=_POSITIVE)
     plan_action: str = "action_plan_summary"
 
-
-_KNOWN = frozenset(f.name for f in fields(MatrixOptions))
-_SECRETS = ("access_token", "password", "pickle_key", "session_key")
-
-
-@dataclass(frozen=True, slots=True)
-class MatrixSettings:
-    """Everything the connector needs to know, checked."""
-
-    homeserver: str
-    user_id: str
-    state_dir: Path
-    session_key: bytes = field(repr=False)
-    access_token: str | None = field(default=None, repr=False)
-    password: str | None = field(default=None, repr=False)
-    pickle_key: str | None = field(default=None, repr=False)
-    device_id: str | None = None
-    device_name: str = "redirection-bot"
-    encryption: bool = True
-    direct_only: bool = True
-    locale: str | None = None
-    """The locale new conversations start in (None: the program's default)."""
-    sync_timeout_seconds: float = 30.0
-    max_backoff_seconds: float = 60.0
-    undecryptable_wait_seconds: float = 60.0
-    plan_action: str = "action_plan_summary"
-
-    @property
-    def crypto_dir(self) -> Path:
-        return self.state_dir / "crypto"
-
-    @property
-    def ledger_path(self) -> Path:
-        return self.state_dir / "matrix.sqlite"
-
-    @property
-    def ledger_key(self) -> bytes:
-        """The key that seals what the ledger must keep readable (derived, 32 bytes)."""
-        return hmac.new(self.session_key, b"redirection-bot/matrix-ledger", "sha256").digest()
-
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> MatrixSettings:
-        """Settings from the connector's options; ConfigError names the first problem."""
-        for name in options:
-            if name not in _KNOWN:
-                raise ConfigError(f"{PREFIX}.{name}: unknown setting{did_you_mean(name, _KNOWN)}")
-        secrets = {name: _secret(options, name) for name in _SECRETS}
-        homeserver = _text(options, "homeserver", required=True)
+    def checked(self) -> MatrixOptions:
+        """The options with every secret read (from its file where one is named) and the
+        homeserver's address without a trailing ``/``; ConfigError names the first problem."""
+        secrets = {
+            name: read_secret(getattr(self, name), getattr(self, f"{name}_file"), name, PREFIX)
+            for name in _SECRETS
+        }
+        homeserver = _required(self.homeserver, "homeserver")
         if urlsplit(homeserver).scheme not in ("http", "https") or not urlsplit(homeserver).netloc:
             raise ConfigError(f"{PREFIX}.homeserver: give a URL such as https://matrix.example.org")
-        user_id = _text(options, "user_id", required=True)
+        user_id = _required(self.user_id, "user_id")
         if not (user_id.startswith("@") and ":" in user_id):
             raise ConfigError(f"{PREFIX}.user_id: give a full user id such as @bot:example.org")
         if (secrets["access_token"] is None) == (secrets["password"] is None):
@@ -116,62 +80,59 @@ class MatrixSettings:
                 f"{PREFIX}.session_key: a secret of at least {MIN_KEY_LENGTH} characters is "
                 "needed (conversations are stored under a keyed hash of the room id)"
             )
-        encryption = _flag(options, "encryption", True)
         pickle_key = secrets["pickle_key"]
-        if encryption and (pickle_key is None or len(pickle_key) < MIN_KEY_LENGTH):
+        if self.encryption and (pickle_key is None or len(pickle_key) < MIN_KEY_LENGTH):
             raise ConfigError(
                 f"{PREFIX}.pickle_key: a secret of at least {MIN_KEY_LENGTH} characters is "
                 "needed to encrypt the bot's encryption keys on disk"
             )
-        state_dir = _text(options, "state_dir", required=True)
-        return cls(
+        _required(self.state_dir, "state_dir")
+        return dataclasses.replace(
+            self,
             homeserver=homeserver.rstrip("/"),
-            user_id=user_id,
-            state_dir=Path(state_dir),
-            session_key=session_key.encode(),
             access_token=secrets["access_token"],
+            access_token_file=None,
             password=secrets["password"],
+            password_file=None,
             pickle_key=pickle_key,
-            device_id=_text(options, "device_id") or None,
-            device_name=_text(options, "device_name") or "redirection-bot",
-            encryption=encryption,
-            direct_only=_flag(options, "direct_only", True),
-            locale=_text(options, "locale") or None,
-            sync_timeout_seconds=_seconds(options, "sync_timeout_seconds", 30.0),
-            max_backoff_seconds=_seconds(options, "max_backoff_seconds", 60.0),
-            undecryptable_wait_seconds=_seconds(options, "undecryptable_wait_seconds", 60.0),
-            plan_action=_text(options, "plan_action") or "action_plan_summary",
+            pickle_key_file=None,
+            session_key=session_key,
+            session_key_file=None,
+            device_id=self.device_id or None,
+            device_name=self.device_name or None,
+            locale=self.locale or None,
+            plan_action=self.plan_action or "action_plan_summary",
         )
 
+    @property
+    def state_path(self) -> Path:
+        return Path(self.state_dir)
 
-def _text(options: Mapping[str, Any], name: str, required: bool = False) -> str:
-    value = options.get(name)
-    if value is None or value == "":
-        if required:
-            raise ConfigError(f"{PREFIX}.{name}: this setting is required")
-        return ""
-    if not isinstance(value, str):
-        raise ConfigError(f"{PREFIX}.{name}: give a string")
+    @property
+    def crypto_dir(self) -> Path:
+        return self.state_path / "crypto"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.state_path / "matrix.sqlite"
+
+    @property
+    def room_key(self) -> bytes:
+        """The key of the keyed hash that conversations are stored under."""
+        return self.session_key.encode()
+
+    @property
+    def ledger_key(self) -> bytes:
+        """The key that seals what the ledger must keep readable (derived, 32 bytes)."""
+        return hmac.new(self.room_key, b"redirection-bot/matrix-ledger", "sha256").digest()
+
+    @property
+    def login_name(self) -> str:
+        """The device name the bot logs in with."""
+        return self.device_name or "redirection-bot"
+
+
+def _required(value: str, name: str) -> str:
+    if not value:
+        raise ConfigError(f"{PREFIX}.{name}: this setting is required")
     return value
-
-
-def _secret(options: Mapping[str, Any], name: str) -> str | None:
-    return read_secret(options, name, PREFIX)
-
-
-def _flag(options: Mapping[str, Any], name: str, default: bool) -> bool:
-    value = options.get(name)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise ConfigError(f"{PREFIX}.{name}: give true or false")
-    return value
-
-
-def _seconds(options: Mapping[str, Any], name: str, default: float) -> float:
-    value = options.get(name)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(f"{PREFIX}.{name}: give a number of seconds above 0")
-    return float(value)

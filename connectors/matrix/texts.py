@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import enum
 
-from redirection_bot.errors import ConnectorError
-from redirection_bot.i18n import Catalog
+from redirection_bot.api import Catalog, ConnectorError
 
 
 class MatrixText(enum.StrEnum):

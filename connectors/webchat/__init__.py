@@ -13,9 +13,7 @@ from typing import ClassVar
 
 from aiohttp import web
 
-from redirection_bot.connector import ConnectorContext
-from redirection_bot.listening import listen
-from redirection_bot.logs import log_event
+from redirection_bot.api import ConnectorContext, listen, log_event
 
 from .app import CHAT, create_app
 from .options import WebChatOptions
@@ -29,9 +27,9 @@ class WebChatConnector:
     name: ClassVar[str] = "webchat"
     options_schema: ClassVar[type[WebChatOptions]] = WebChatOptions
 
-    def __init__(self, context: ConnectorContext) -> None:
+    def __init__(self, context: ConnectorContext[WebChatOptions]) -> None:
         self._context = context
-        self.options = WebChatOptions.from_mapping(context.options)
+        self.options = context.options
 
     async def run(self) -> int:
         app = create_app(self._context.runtime, self.options)

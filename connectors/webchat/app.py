@@ -10,9 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from redirection_bot.logs import log_event
-from redirection_bot.runtime import Runtime
-from redirection_bot.store import SessionBusy, StoreUnavailable
+from redirection_bot.api import Runtime, SessionBusy, StoreUnavailable, log_event
 
 from .assets import Assets
 from .chat import WebChat

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from redirection_bot.config import BrandingSettings
+from redirection_bot.api import BrandingSettings
 
 CONTENT_TYPES = {
     ".css": "text/css",

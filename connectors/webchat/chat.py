@@ -11,21 +11,29 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from redirection_bot.dialogue.model import CommandName
-from redirection_bot.engine import ChoicePicked, CommandGiven, Event, Start, Text, Waiting
-from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX
-from redirection_bot.handoff.machine import HandoffKeys
-from redirection_bot.logs import log_event, session_tag
-from redirection_bot.render import (
+from redirection_bot.api import (
+    COMMAND_CHOICE_PREFIX,
+    ChoicePicked,
+    CommandGiven,
+    CommandName,
+    Event,
+    HandoffKeys,
+    HandoffView,
+    Reply,
+    Runtime,
     Shown,
     ShownChoice,
     ShownEnd,
     ShownHandoff,
     ShownMessage,
     ShownOperator,
+    Start,
+    StoreUnavailable,
+    Text,
+    Waiting,
+    log_event,
+    session_tag,
 )
-from redirection_bot.runtime import HandoffView, Reply, Runtime
-from redirection_bot.store import StoreUnavailable
 
 from .options import WebChatOptions
 from .sessions import (

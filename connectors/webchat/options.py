@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from redirection_bot.config import BrandingSettings, LimitSettings, at_least, between
-from redirection_bot.errors import ConfigError
-from redirection_bot.suggest import did_you_mean
+from redirection_bot.api import (
+    BrandingSettings,
+    LimitSettings,
+    at_least,
+    between,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,17 +33,3 @@ class WebChatOptions:
     """Lines of the conversation a page shows again after a reload."""
     limits: LimitSettings = field(default_factory=LimitSettings)
     branding: BrandingSettings = field(default_factory=BrandingSettings)
-
-    @classmethod
-    def from_mapping(cls, options: Mapping[str, Any]) -> WebChatOptions:
-        """Options as the configuration (or a test) passes them."""
-        known = [f.name for f in dataclasses.fields(cls)]
-        for name in options:
-            if name not in known:
-                raise ConfigError(
-                    f"connectors.webchat: `{name}` is not an option{did_you_mean(name, known)}"
-                )
-        values = dict(options)
-        if "allowed_origins" in values:
-            values["allowed_origins"] = tuple(values["allowed_origins"])
-        return cls(**values)

@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from redirection_bot.logs import log_event, session_tag
+from redirection_bot.api import log_event, session_tag
 
 from .assets import Assets
 from .chat import WebChat, event_for

@@ -19,11 +19,21 @@ from typing import Any
 
 from aiohttp import hdrs, web
 
-from redirection_bot.dialogue.model import CommandName
-from redirection_bot.engine import ChoicePicked, CommandGiven, Event, Start, Text
-from redirection_bot.logs import log_event
-from redirection_bot.render import Shown, ShownEnd, ShownHandoff, ShownMessage, ShownOperator
-from redirection_bot.textnorm import clean_user_text
+from redirection_bot.api import (
+    ChoicePicked,
+    CommandGiven,
+    CommandName,
+    Event,
+    Shown,
+    ShownEnd,
+    ShownHandoff,
+    ShownMessage,
+    ShownOperator,
+    Start,
+    Text,
+    clean_user_text,
+    log_event,
+)
 
 from .chat import WebChat
 from .security import origin_allowed

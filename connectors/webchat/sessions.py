@@ -18,8 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from redirection_bot.engine import Waiting
-from redirection_bot.render import Shown, ShownChoice
+from redirection_bot.api import Shown, ShownChoice, Waiting
 
 TOKEN_BYTES = 24
 """192 bits: session tokens and anti-forgery tokens cannot be guessed."""

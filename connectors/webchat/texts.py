@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redirection_bot.dialogue.model import CommandName
-from redirection_bot.engine.step import EngineKeys
-from redirection_bot.runtime import Runtime
+from redirection_bot.api import CommandName, EngineKeys, Runtime
 
 NAMESPACE = "webchat"
 PAGE_KEYS = (

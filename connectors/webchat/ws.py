@@ -15,8 +15,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from redirection_bot.engine.step import EngineKeys
-from redirection_bot.logs import log_event, session_tag
+from redirection_bot.api import EngineKeys, log_event, session_tag
 
 from .chat import Frame, WebChat, event_for
 from .security import origin_allowed

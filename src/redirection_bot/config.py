@@ -20,15 +20,17 @@ The environment overrides the file: ``REDIRECTION_BOT_<SECTION>__<FIELD>`` (and
 ``REDIRECTION_BOT_LIMITS__MAX_SESSIONS=500`` or a secret mounted by a container works
 without editing the file. Problems in a variable are reported at ``$NAME:1:1``.
 
-Connector options: a connector class may declare ``options_schema``, a frozen dataclass of
-its options; they are then read and checked here like any section, and a schema field named
-``limits`` or ``branding`` receives that section (``program_locales``: the locales of the
-program the file is read for, empty when it is read without one, so that an option naming
-a language can be checked here). A connector without a schema receives its
-options as plain values (text, numbers, true/false, lists, mappings) and checks them itself.
-A plug-in may also declare ``check_options(options)``, raising ConfigError for what its schema
-cannot say (a secret too short, a room id of the wrong shape); it is called here, so that
-the problem is reported at the plug-in's options with the rest, not when ``serve`` starts.
+Plug-in options (connectors and operator channels): a plug-in class declares
+``options_schema``, a frozen dataclass of its options; its section is read here into an
+instance of it like any section, and a schema field named ``limits`` or ``branding``
+receives that section (``program_locales``: the locales of the program the file is read for,
+empty when it is read without one, so that an option naming a language can be checked here).
+When the schema defines ``checked(self)``, it is called here: it raises ConfigError for what
+the fields alone cannot say (a secret too short, a room id of the wrong shape), so that the
+problem is reported at the plug-in's options with the rest, not when ``serve`` starts, and
+returns the options the plug-in receives (itself, or a copy with secrets read from their
+files). The plug-in gets that instance, parsed once, as ``context.options``. A plug-in
+without a schema receives plain values (text, numbers, true/false, lists, mappings).
 """
 
 from __future__ import annotations
@@ -171,8 +173,8 @@ class ServiceSettings:
     locales: tuple[str, ...] = ()
     """People in these languages go to this service (none listed: every language)."""
     hours: OfficeHours = ALWAYS_OPEN
-    options: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    """The channel's own options."""
+    options: Any = field(default_factory=dict, repr=False)
+    """The channel's own options: an instance of its ``options_schema``."""
 
     def serves(self, locale: str) -> bool:
         return not self.locales or locale in self.locales
@@ -256,7 +258,8 @@ class ConnectorSettings:
 
     name: str
     enabled: bool = True
-    options: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    options: Any = field(default_factory=dict, repr=False)
+    """An instance of the connector's ``options_schema`` (plain values without one)."""
 
 
 SECTIONS: dict[str, type] = {
@@ -294,10 +297,18 @@ class Settings:
     def with_options(self, name: str, **changes: Any) -> Settings:
         """The same settings with some of one connector's options replaced (for ``--port``)."""
         connectors = tuple(
-            dataclasses.replace(c, options={**c.options, **changes}) if c.name == name else c
+            dataclasses.replace(c, options=_replace_options(c.options, changes))
+            if c.name == name
+            else c
             for c in self.connectors
         )
         return dataclasses.replace(self, connectors=connectors)
+
+
+def _replace_options(options: Any, changes: Mapping[str, Any]) -> Any:
+    if dataclasses.is_dataclass(options) and not isinstance(options, type):
+        return dataclasses.replace(options, **changes)
+    return {**options, **changes}
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -524,10 +535,10 @@ class _SettingsReader:
         kind: str = "connector",
         body_span: Span | None = None,
         label: str | None = None,
-    ) -> dict[str, Any] | None:
-        """A plug-in's options, read by its ``options_schema`` when it declares one, then
-        checked by its ``check_options`` (problems located at ``body_span``, else ``span``;
-        ``label`` names the service in the plug-in's messages)."""
+    ) -> Any:
+        """A plug-in's options: an instance of its ``options_schema``, finished by the
+        schema's ``checked()`` (problems located at ``body_span``, else ``span``; ``label``
+        names the service in the plug-in's messages); None after a problem."""
         try:
             cls = (find or self.connector_classes)(name)
         except (ConnectorError, ConfigError) as error:
@@ -558,13 +569,12 @@ class _SettingsReader:
             f"the `{name}` {kind}'s options",
             skip=set(fed) | {"enabled"},
         )
-        values = {f.name: getattr(own, f.name) for f in dataclasses.fields(own)}
-        options = {**values, **fed}
-        check = getattr(cls, "check_options", None)
+        options = dataclasses.replace(own, **fed)
+        checked = getattr(options, "checked", None)
         # after a mistake above, defaults stand in: checking them would only add confusion
-        if check is not None and len(self.reader.diagnostics.errors) == errors_before:
+        if checked is not None and len(self.reader.diagnostics.errors) == errors_before:
             try:
-                check(options)
+                options = checked()
             except ConfigError as error:
                 message = str(error).replace("<name>", label) if label else str(error)
                 self.reader.error(body_span or span, message)
@@ -683,13 +693,10 @@ def plain(node: YNode) -> Any:
     return node.text
 
 
-def read_secret(options: Mapping[str, Any], name: str, prefix: str) -> str | None:
-    """A plug-in's secret option: ``name`` itself, or ``<name>_file``, the path of a file
-    holding it (as container secrets are mounted); never both."""
-    inline = options.get(name) or ""
-    path = options.get(f"{name}_file") or ""
-    if not isinstance(inline, str) or not isinstance(path, str):
-        raise ConfigError(f"{prefix}.{name}: give a string")
+def read_secret(inline: str | None, path: str | None, name: str, prefix: str) -> str | None:
+    """A plug-in's secret option ``name``: given ``inline``, or as ``<name>_file``, the
+    ``path`` of a file holding it (as container secrets are mounted); never both. For a
+    schema's ``checked()``; ``prefix`` starts its messages (``connectors.matrix``)."""
     if inline and path:
         raise ConfigError(f"{prefix}: give {name} or {name}_file, not both")
     if not path:

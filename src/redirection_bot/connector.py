@@ -3,16 +3,16 @@
 A connector is a class registered in the ``redirection_bot.connectors`` entry-point group.
 It receives everything it needs in a ``ConnectorContext`` (the runtime, its options, a
 stop signal) and reaches for nothing global, so a third party can add a channel in a
-package of its own without touching the core.
+package of its own without touching the core. A plug-in imports ``redirection_bot.api``
+only; its options arrive as an instance of its ``options_schema`` (see that module).
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib.metadata
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from redirection_bot.errors import ConnectorError
 from redirection_bot.plugins import CONNECTORS, installed, load_plugin
@@ -20,13 +20,16 @@ from redirection_bot.runtime import Runtime
 
 CONNECTORS_GROUP = CONNECTORS
 
+OptionsT = TypeVar("OptionsT")
+
 
 @dataclass(slots=True)
-class ConnectorContext:
-    """What a connector is given: the runtime, its own options, and a stop signal."""
+class ConnectorContext(Generic[OptionsT]):
+    """What a connector is given: the runtime, its own options (an instance of its
+    ``options_schema``, read and checked by the configuration), and a stop signal."""
 
     runtime: Runtime
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: OptionsT
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -34,8 +37,11 @@ class Connector(Protocol):
     """A channel: created with its context, runs until its work is done or ``stop`` is set."""
 
     name: ClassVar[str]
+    options_schema: ClassVar[type[Any]]
+    """A frozen dataclass of the connector's options (``redirection_bot.api`` says how they
+    are read)."""
 
-    def __init__(self, context: ConnectorContext) -> None: ...
+    def __init__(self, context: ConnectorContext[Any]) -> None: ...
 
     async def run(self) -> int:
         """Serve until done; return a process exit status."""

@@ -37,6 +37,55 @@ def test_the_core_never_imports_a_connector() -> None:
     assert offenders == []
 
 
+PLUGINS = REPOSITORY / "connectors"
+PLUGIN_API = "redirection_bot.api"
+
+
+def core_modules_reached(source: str) -> set[str]:
+    """The ``redirection_bot`` modules a plug-in's source imports, wherever the import is
+    written (at the top, inside a function, under ``TYPE_CHECKING``)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "redirection_bot":  # from redirection_bot import api, config
+                found.update(f"redirection_bot.{alias.name}" for alias in node.names)
+            else:
+                found.add(node.module)
+    return {name for name in found if name.split(".")[0] == "redirection_bot"}
+
+
+def test_plugins_import_the_public_api_only() -> None:
+    offenders = {
+        f"{path.relative_to(REPOSITORY)}: {name}"
+        for path in PLUGINS.rglob("*.py")
+        for name in core_modules_reached(path.read_text(encoding="utf-8"))
+        if name != PLUGIN_API
+    }
+    assert sorted(offenders) == []
+
+
+def test_an_import_of_the_core_is_found_wherever_it_is_written() -> None:
+    source = """
+from typing import TYPE_CHECKING
+from redirection_bot.api import Runtime
+from redirection_bot import api
+import redirection_bot_connectors.webchat
+if TYPE_CHECKING:
+    from redirection_bot.runtime import Reply
+def later():
+    import redirection_bot.store.memory
+    from redirection_bot import config
+"""
+    assert core_modules_reached(source) == {
+        "redirection_bot.api",
+        "redirection_bot.runtime",
+        "redirection_bot.store.memory",
+        "redirection_bot.config",
+    }
+
+
 def test_the_engine_does_no_io_and_knows_no_i18n_or_rasa() -> None:
     forbidden = (
         "asyncio",

@@ -15,6 +15,7 @@ from redirection_bot.config import (
     read_settings,
 )
 from redirection_bot.errors import ConfigError
+from redirection_bot_connectors.console import ConsoleOptions
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -33,8 +34,8 @@ def test_no_file_runs_the_web_chat_with_defaults() -> None:
     settings = read_settings(None, {})
     assert [c.name for c in settings.enabled_connectors()] == ["webchat"]
     options = settings.connector("webchat").options  # type: ignore[union-attr]
-    assert options["host"] == "127.0.0.1" and options["port"] == 8080
-    assert options["limits"] == LimitSettings() and options["branding"] == BrandingSettings()
+    assert options.host == "127.0.0.1" and options.port == 8080
+    assert options.limits == LimitSettings() and options.branding == BrandingSettings()
     assert settings.store == StoreSettings() and settings.source is None
 
 
@@ -66,13 +67,13 @@ def test_a_whole_file(tmp_path: Path) -> None:
     )
     webchat = settings.connector("webchat")
     assert webchat is not None and webchat.enabled
-    assert webchat.options["port"] == 9000 and webchat.options["host"] == "0.0.0.0"
-    assert webchat.options["allowed_origins"] == ("https://partner.example",)
-    assert webchat.options["limits"] == LimitSettings(messages_per_minute=12, max_sessions=500)
-    assert webchat.options["branding"].exit_url == "https://www.example.org/"
+    assert webchat.options.port == 9000 and webchat.options.host == "0.0.0.0"
+    assert webchat.options.allowed_origins == ("https://partner.example",)
+    assert webchat.options.limits == LimitSettings(messages_per_minute=12, max_sessions=500)
+    assert webchat.options.branding.exit_url == "https://www.example.org/"
     console = settings.connector("console")
     assert console is not None and not console.enabled
-    assert console.options == {"json": True}  # a connector without a schema gets plain values
+    assert console.options == ConsoleOptions(json=True)  # read by the connector's own schema
     assert settings.store.session_ttl_minutes == 60
     assert [c.name for c in settings.enabled_connectors()] == ["webchat"]
 
@@ -89,7 +90,7 @@ def test_the_environment_overrides_the_file(tmp_path: Path) -> None:
         },
     )
     assert settings.limits.max_sessions == 20
-    assert settings.connector("webchat").options["port"] == 9100  # type: ignore[union-attr]
+    assert settings.connector("webchat").options.port == 9100  # type: ignore[union-attr]
 
 
 def test_unknown_fields_are_located_with_a_suggestion(tmp_path: Path) -> None:

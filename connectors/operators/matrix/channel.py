@@ -23,16 +23,25 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any, ClassVar
 
-from redirection_bot.errors import ConfigError, ConnectorError
-from redirection_bot.handoff.channel import ChannelContext
-from redirection_bot.handoff.desk import Operator, Outcome
-from redirection_bot.handoff.wire import DeskEvent, TicketChanged, TicketOpened
-from redirection_bot.logs import log_event
-from redirection_bot.patience import Patience, Stopping
-from redirection_bot.store import SessionBusy, StoreUnavailable
+from redirection_bot.api import (
+    ChannelContext,
+    ConfigError,
+    ConnectorError,
+    DeskEvent,
+    Operator,
+    Outcome,
+    Patience,
+    SessionBusy,
+    Stopping,
+    StoreUnavailable,
+    TicketChanged,
+    TicketOpened,
+    log_event,
+)
 
 from ...matrix.client import (
     MatrixClient,
@@ -50,7 +59,7 @@ from ...matrix.updates import (
     Undecryptable,
 )
 from .commands import CLAIM_REACTIONS, Command, Unknown, Verb, read_command
-from .options import MatrixOperatorOptions, MatrixOperatorSettings, room_language
+from .options import MatrixOperatorOptions, allow_list, room_language
 from .posts import event_lines, post_content
 from .texts import OperatorTexts, check_operator_texts
 
@@ -66,14 +75,11 @@ class MatrixOperatorChannel:
     name: ClassVar[str] = "matrix"
     options_schema: ClassVar[type[MatrixOperatorOptions]] = MatrixOperatorOptions
 
-    @staticmethod
-    def check_options(options: Mapping[str, Any]) -> None:
-        """Raise ConfigError for options that cannot work (called when the file is read)."""
-        MatrixOperatorSettings.from_options(options)
-
-    def __init__(self, context: ChannelContext) -> None:
+    def __init__(self, context: ChannelContext[MatrixOperatorOptions]) -> None:
         self.desk = context.desk
-        self.settings = MatrixOperatorSettings.from_options(context.options)
+        self.settings = context.options
+        self.operators = allow_list(self.settings.operators)
+        """Who may act: Matrix user id -> the name the person is told."""
         self.language = self._language()
         self.stop = context.stop
         self.synced = asyncio.Event()
@@ -108,8 +114,8 @@ class MatrixOperatorChannel:
         settings = self.settings
         crypto = None
         if settings.encryption and settings.state_dir is not None:
-            settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            crypto = str(settings.state_dir)
+            Path(settings.state_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+            crypto = settings.state_dir
         self._client = MatrixClient(
             settings.homeserver,
             settings.user_id,
@@ -176,7 +182,7 @@ class MatrixOperatorChannel:
         root = None
         if not isinstance(event, TicketOpened):
             root = await self.desk.memory.get("ticket:" + event.ticket)
-        lines = event_lines(event, dict(self.settings.operators), self.texts)
+        lines = event_lines(event, dict(self.operators), self.texts)
         content = post_content(lines, root)
         sent = await self._send(content, self._txn("desk", relay_id), patience)
         if isinstance(event, TicketOpened):
@@ -274,7 +280,7 @@ class MatrixOperatorChannel:
             return
         if not isinstance(item, RoomText | Reaction):
             return
-        name = self.settings.operators.get(item.sender)
+        name = self.operators.get(item.sender)
         if name is None:
             log_event("operator ignored", connector=CONNECTOR, reason="not_allowed")
             return
@@ -319,7 +325,7 @@ class MatrixOperatorChannel:
     ) -> None:
         to = None
         if command.argument:
-            name = self.settings.operators.get(command.argument)
+            name = self.operators.get(command.argument)
             if name is None:
                 told = self.texts.say("not_an_operator", user=command.argument)
                 await self._notice(item.event_id, root, told)

@@ -9,17 +9,12 @@ of the program's locales, which the configuration reader gives as ``program_loca
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
-from redirection_bot.config import above_zero, read_secret
-from redirection_bot.errors import ConfigError
-from redirection_bot.suggest import did_you_mean
-from redirection_bot.yaml_schema import LOCALE_PATTERN
+from redirection_bot.api import LOCALE_PATTERN, ConfigError, above_zero, did_you_mean, read_secret
 
 PREFIX = "handoff.services.<name>.options"
 MIN_KEY_LENGTH = 16
@@ -30,19 +25,20 @@ _ROOM_ID = re.compile(r"![^\s]+\Z")
 
 @dataclass(frozen=True, slots=True)
 class MatrixOperatorOptions:
-    """What an operator writes for a Matrix service; the configuration reader checks the
-    types and reports problems at file:line:column."""
+    """What an operator writes for a Matrix service: the configuration reader checks the
+    types and reports problems at file:line:column, then ``checked()`` the rest."""
 
-    homeserver: str | None = None
-    user_id: str | None = None
+    homeserver: str = ""
+    user_id: str = ""
     """The bot's own account in the operator room (not the people's bot account)."""
-    access_token: str | None = field(default=None, repr=False)
+    access_token: str = field(default="", repr=False)
     access_token_file: str | None = None
     device_id: str | None = None
-    room: str | None = None
+    room: str = ""
     """The operator room's id (``!abc:helpline.example``): tickets appear there."""
     operators: tuple[str, ...] = ()
-    """Who may act: ``"@anna:helpline.example = Anna"`` (the name is what the person is told)."""
+    """Who may act: ``"@anna:helpline.example = Anna"`` (the name is what the person is told);
+    ``allow_list`` reads them."""
     encryption: bool = True
     state_dir: str | None = None
     """Where the bot keeps its encryption keys (needed with encryption)."""
@@ -52,84 +48,58 @@ class MatrixOperatorOptions:
     max_backoff_seconds: float = field(default=60.0, metadata=above_zero())
     undecryptable_wait_seconds: float = field(default=60.0, metadata=above_zero())
     language: str | None = None
-    """The language of what the bot writes in the room (default: the program's default
+    """The language of what the bot writes in the room (None: the program's default
     locale)."""
     program_locales: tuple[str, ...] = ()
     """The program's locales, given by the configuration reader (not written in the file)."""
 
-
-@dataclass(frozen=True, slots=True)
-class MatrixOperatorSettings:
-    homeserver: str
-    user_id: str
-    access_token: str = field(repr=False)
-    room: str
-    operators: Mapping[str, str]
-    """Matrix user id -> the name the person is told."""
-    device_id: str | None = None
-    encryption: bool = True
-    state_dir: Path | None = None
-    pickle_key: str | None = field(default=None, repr=False)
-    sync_timeout_seconds: float = 30.0
-    max_backoff_seconds: float = 60.0
-    undecryptable_wait_seconds: float = 60.0
-    language: str | None = None
-    """None: the program's default locale."""
-
-    @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> MatrixOperatorSettings:
-        homeserver = _text(options, "homeserver")
+    def checked(self) -> MatrixOperatorOptions:
+        """The options with the secrets read (from their files where they are named) and the
+        homeserver's address without a trailing ``/``; ConfigError names the first problem."""
+        homeserver = _required(self.homeserver, "homeserver")
         parts = urlsplit(homeserver)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"{PREFIX}.homeserver: give a URL such as https://matrix.example.org")
-        user_id = _text(options, "user_id")
+        user_id = _required(self.user_id, "user_id")
         if not _USER_ID.match(user_id):
             raise ConfigError(f"{PREFIX}.user_id: give a full user id such as @desk:example.org")
-        token = read_secret(options, "access_token", PREFIX)
+        token = read_secret(self.access_token, self.access_token_file, "access_token", PREFIX)
         if token is None:
             raise ConfigError(f"{PREFIX}.access_token: the bot's access token is needed")
-        room = _text(options, "room")
+        room = _required(self.room, "room")
         if not _ROOM_ID.match(room):
             raise ConfigError(
                 f"{PREFIX}.room: give the room's id, which starts with ! (Room settings, Advanced)"
             )
-        operators = allow_list(options.get("operators") or ())
-        encryption = options.get("encryption", True)
-        if not isinstance(encryption, bool):
-            raise ConfigError(f"{PREFIX}.encryption: give true or false")
-        state_dir = options.get("state_dir")
-        pickle_key = read_secret(options, "pickle_key", PREFIX)
-        if encryption and (not state_dir or not pickle_key or len(pickle_key) < MIN_KEY_LENGTH):
+        allow_list(self.operators)
+        pickle_key = read_secret(self.pickle_key, self.pickle_key_file, "pickle_key", PREFIX)
+        if self.encryption and (
+            not self.state_dir or not pickle_key or len(pickle_key) < MIN_KEY_LENGTH
+        ):
             raise ConfigError(
                 f"{PREFIX}: with encryption, give state_dir and a pickle_key of at least "
                 f"{MIN_KEY_LENGTH} characters (the bot's encryption keys are kept there, sealed)"
             )
-        device_id = options.get("device_id")
-        language = room_language(options.get("language"), options.get("program_locales") or ())
-        return cls(
+        return dataclasses.replace(
+            self,
             homeserver=homeserver.rstrip("/"),
-            user_id=user_id,
             access_token=token,
-            room=room,
-            operators=operators,
-            device_id=device_id if isinstance(device_id, str) and device_id else None,
-            encryption=encryption,
-            state_dir=Path(state_dir) if isinstance(state_dir, str) and state_dir else None,
+            access_token_file=None,
             pickle_key=pickle_key,
-            sync_timeout_seconds=float(options.get("sync_timeout_seconds", 30.0)),
-            max_backoff_seconds=float(options.get("max_backoff_seconds", 60.0)),
-            undecryptable_wait_seconds=float(options.get("undecryptable_wait_seconds", 60.0)),
-            language=language,
+            pickle_key_file=None,
+            device_id=self.device_id or None,
+            state_dir=self.state_dir or None,
+            language=room_language(self.language, self.program_locales),
         )
 
 
-def room_language(language: Any, program_locales: Any) -> str | None:
+def room_language(language: str | None, program_locales: tuple[str, ...]) -> str | None:
     """The ``language`` option, checked against the program's locales when they are known."""
     if language is None:
         return None
-    if not isinstance(language, str) or not LOCALE_PATTERN.match(language):
+    if not LOCALE_PATTERN.match(language):
         raise ConfigError(f"{PREFIX}.language: give a language code such as en, es or fi")
-    known = [str(locale) for locale in program_locales]
+    known = list(program_locales)
     if known and language not in known:
         raise ConfigError(
             f"{PREFIX}.language: the program has no language `{language}`"
@@ -138,10 +108,8 @@ def room_language(language: Any, program_locales: Any) -> str | None:
     return language
 
 
-def allow_list(entries: Any) -> dict[str, str]:
-    """``["@anna:helpline.example = Anna", ...]`` as ``{user id: name}``."""
-    if isinstance(entries, str) or not isinstance(entries, list | tuple):
-        raise ConfigError(f'{PREFIX}.operators: give a list such as ["@anna:example.org = Anna"]')
+def allow_list(entries: tuple[str, ...]) -> dict[str, str]:
+    """``("@anna:helpline.example = Anna", ...)`` as ``{user id: name}``."""
     found: dict[str, str] = {}
     for entry in entries:
         user_id, _, name = str(entry).partition("=")
@@ -161,8 +129,7 @@ def allow_list(entries: Any) -> dict[str, str]:
     return found
 
 
-def _text(options: Mapping[str, Any], name: str) -> str:
-    value = options.get(name)
-    if not isinstance(value, str) or not value:
+def _required(value: str, name: str) -> str:
+    if not value:
         raise ConfigError(f"{PREFIX}.{name}: this setting is required")
     return value

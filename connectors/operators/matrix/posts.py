@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from redirection_bot.handoff.wire import (
+from redirection_bot.api import (
     ConversationShared,
     DeskEvent,
     PersonWrote,

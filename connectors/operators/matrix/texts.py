@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from redirection_bot.dialogue.model import HANDOFF_REASONS, HandoffUrgency
-from redirection_bot.errors import ConnectorError
-from redirection_bot.handoff.desk import Outcome
-from redirection_bot.i18n import Catalog
-from redirection_bot.safety.categories import RiskCategory
+from redirection_bot.api import (
+    HANDOFF_REASONS,
+    Catalog,
+    ConnectorError,
+    HandoffUrgency,
+    Outcome,
+    RiskCategory,
+)
 
 NAMESPACE = "operators"
 CHANGES = (

@@ -20,22 +20,27 @@ import contextlib
 import hashlib
 import json
 import time
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import aiohttp
 from aiohttp import web
 
-from redirection_bot.handoff.channel import ChannelContext
-from redirection_bot.handoff.desk import Operator, Outcome
-from redirection_bot.handoff.wire import DeskEvent, desk_event_json
-from redirection_bot.listening import listen
-from redirection_bot.logs import log_event
-from redirection_bot.patience import Patience, Stopping
-from redirection_bot.store import SessionBusy, StoreUnavailable
-from redirection_bot.textnorm import clean_user_text
+from redirection_bot.api import (
+    ChannelContext,
+    DeskEvent,
+    Operator,
+    Outcome,
+    Patience,
+    SessionBusy,
+    Stopping,
+    StoreUnavailable,
+    clean_user_text,
+    desk_event_json,
+    listen,
+    log_event,
+)
 
-from .options import WebhookOptions, WebhookSettings
+from .options import WebhookOptions
 from .signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signed_headers, verify
 
 CONNECTOR = "webhook"
@@ -58,14 +63,9 @@ class WebhookChannel:
     name: ClassVar[str] = "webhook"
     options_schema: ClassVar[type[WebhookOptions]] = WebhookOptions
 
-    @staticmethod
-    def check_options(options: Mapping[str, Any]) -> None:
-        """Raise ConfigError for options that cannot work (called when the file is read)."""
-        WebhookSettings.from_options(options)
-
-    def __init__(self, context: ChannelContext) -> None:
+    def __init__(self, context: ChannelContext[WebhookOptions]) -> None:
         self.desk = context.desk
-        self.settings = WebhookSettings.from_options(context.options)
+        self.settings = context.options
         self.stop = context.stop
         self.port: int | None = None
         """The port the platform's requests come to, once listening."""

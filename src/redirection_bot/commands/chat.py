@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     connector_class = load_connector("console")
 
     async def chat() -> int:
-        context = ConnectorContext(runtime, {"json": args.json, "locale": args.locale})
+        options = connector_class.options_schema(json=args.json, locale=args.locale)
+        context = ConnectorContext(runtime, options)
         return await connector_class(context).run()
 
     return asyncio.run(chat())

@@ -50,8 +50,7 @@ def run(args: argparse.Namespace) -> int:
     runtime = build_runtime(loaded, settings)
     webchat = settings.connector(WEBCHAT)
     if webchat is not None and webchat.enabled:
-        host = webchat.options.get("host", "127.0.0.1")
-        port = webchat.options.get("port", 8080)
+        host, port = webchat.options.host, webchat.options.port
         print(f"web chat: http://{host}:{port}/  (Ctrl+C stops)", file=sys.stderr, flush=True)
     return asyncio.run(serve(runtime, settings))
 

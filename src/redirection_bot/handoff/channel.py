@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import importlib.metadata
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from redirection_bot.errors import ConfigError
 from redirection_bot.plugins import OPERATOR_CHANNELS, installed, load_plugin
@@ -26,13 +25,16 @@ if TYPE_CHECKING:
 
 CHANNELS_GROUP = OPERATOR_CHANNELS
 
+OptionsT = TypeVar("OptionsT")
+
 
 @dataclass(slots=True)
-class ChannelContext:
-    """What an operator channel is given: its service's desk, its options, a stop signal."""
+class ChannelContext(Generic[OptionsT]):
+    """What an operator channel is given: its service's desk, its options (an instance of
+    its ``options_schema``, read and checked by the configuration), a stop signal."""
 
     desk: ServiceDesk
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: OptionsT
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -40,8 +42,9 @@ class OperatorChannel(Protocol):
     """A helpline's channel: created with its context, runs until ``stop`` is set."""
 
     name: ClassVar[str]
+    options_schema: ClassVar[type[Any]]
 
-    def __init__(self, context: ChannelContext) -> None: ...
+    def __init__(self, context: ChannelContext[Any]) -> None: ...
 
     async def run(self) -> int:
         """Serve until stopped; return a process exit status."""

@@ -18,6 +18,7 @@ from nio import RoomCreateResponse, RoomGetStateEventResponse
 
 from redirection_bot.program.load import LoadedProgram
 from redirection_bot_connectors.operators.matrix import MatrixOperatorChannel
+from redirection_bot_connectors.operators.matrix.options import MatrixOperatorOptions
 from tests.e2e.handoff.operators import Staff
 from tests.fixtures.synapse import MatrixUser, SynapseServer
 from tests.integration.handoff.conftest import (
@@ -45,7 +46,7 @@ def operator_options(
         "user_id": bot.user_id,
         "access_token": bot.access_token,
         "room": room,
-        "operators": [f"{anna.user_id} = Anna"],
+        "operators": (f"{anna.user_id} = Anna",),
         "encryption": False,
         "sync_timeout_seconds": 1,
         "max_backoff_seconds": 0.5,
@@ -101,8 +102,9 @@ async def start_desk_with_ben(
     room = await anna.create_room([bot_user.user_id, mallory.user_id, ben.user_id])
     await mallory.join(room)
     await ben.join(room)
-    options = operator_options(server, bot_user, room, anna, **(channel_options or {}))
-    options["operators"] = [f"{anna.user_id} = Anna", f"{ben.user_id} = Ben"]
+    written = operator_options(server, bot_user, room, anna, **(channel_options or {}))
+    written["operators"] = (f"{anna.user_id} = Anna", f"{ben.user_id} = Ben")
+    options = MatrixOperatorOptions(**written).checked()
     anna.bot_id = mallory.bot_id = ben.bot_id = bot_user.user_id
     async with running(loaded, handoff_settings("matrix", options, **settings)) as setup:
         channel = MatrixOperatorChannel(channel_context(setup, options))

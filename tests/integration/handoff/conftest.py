@@ -112,7 +112,7 @@ class Setup:
                 raise AssertionError("an operator channel stopped")
 
 
-def handoff_settings(channel: str, options: dict[str, Any], **changes: Any) -> HandoffSettings:
+def handoff_settings(channel: str, options: Any, **changes: Any) -> HandoffSettings:
     values: dict[str, Any] = {
         "claim_timeout_seconds": 300.0,
         "notice_interval_seconds": 120.0,
@@ -151,7 +151,7 @@ async def running(
         await desk.relay.close()
 
 
-def channel_context(setup: Setup, options: dict[str, Any]) -> ChannelContext:
+def channel_context(setup: Setup, options: Any) -> ChannelContext[Any]:
     return ChannelContext(setup.desk.service("helpline"), options, setup.stop)
 
 

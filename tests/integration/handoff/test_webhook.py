@@ -12,6 +12,7 @@ import pytest
 from redirection_bot.handoff.channel import ChannelContext
 from redirection_bot.program.load import LoadedProgram
 from redirection_bot_connectors.operators.webhook import WebhookChannel
+from redirection_bot_connectors.operators.webhook.options import WebhookOptions
 from tests.integration.handoff.conftest import (
     Setup,
     channel_context,
@@ -30,7 +31,9 @@ def text(setup: Setup, key: str) -> str:
 
 @pytest.fixture
 async def helpline(loaded: LoadedProgram, platform: Platform) -> AsyncIterator[Setup]:
-    options = {"url": platform.url, "secret": SECRET, "port": 0, "max_backoff_seconds": 0.2}
+    options = WebhookOptions(
+        url=platform.url, secret=SECRET, port=0, max_backoff_seconds=0.2
+    ).checked()
     async with running(loaded, handoff_settings("webhook", options)) as setup:
         channel = WebhookChannel(channel_context(setup, options))
         setup.start_channel(channel)
@@ -142,7 +145,9 @@ async def test_the_platform_asking_to_slow_down_is_heard(
 async def test_a_channel_that_restarts_goes_on_from_where_it_was(
     loaded: LoadedProgram, platform: Platform
 ) -> None:
-    options = {"url": platform.url, "secret": SECRET, "port": 0, "max_backoff_seconds": 0.2}
+    options = WebhookOptions(
+        url=platform.url, secret=SECRET, port=0, max_backoff_seconds=0.2
+    ).checked()
     async with running(loaded, handoff_settings("webhook", options)) as setup:
         service = setup.desk.service("helpline")
 

@@ -18,6 +18,7 @@ from redirection_bot.runtime import Runtime
 from redirection_bot.store.relay import MemoryRelay
 from redirection_bot.store.sqlite import SqliteStore
 from redirection_bot_connectors.matrix import MatrixConnector
+from redirection_bot_connectors.matrix.settings import MatrixOptions
 from tests.fixtures.synapse import SynapseServer
 from tests.integration.matrix.people import Person, unique
 from tests.integration.matrix.program import load_matrix_program
@@ -53,7 +54,7 @@ class InProcessBot:
     ) -> None:
         self.loaded = loaded
         self.folder = folder
-        self.options = options
+        self.options = MatrixOptions(**options).checked()
         self.handoff = handoff
         self.user_id: str = options["user_id"]
         self.connector: MatrixConnector | None = None

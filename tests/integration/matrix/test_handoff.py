@@ -203,7 +203,7 @@ async def test_a_connector_restarted_mid_handoff_goes_on_after_the_last_message_
     assert not await line.told(PersonWrote, 0)
 
     await bot.stop()
-    state_dir = Path(bot.options["state_dir"])
+    state_dir = Path(bot.options.state_dir)
     data = b"".join(f.read_bytes() for f in sorted(state_dir.glob("matrix.sqlite*")))
     assert data
     for kept_nowhere in (person.room_id, ticket(line), "Anna", first, second, "handoff:"):

@@ -27,7 +27,7 @@ async def test_the_ledger_keeps_no_room_or_user_id_and_no_words(
     await person.replies(5)  # the plan file too
     await bot.stop()
 
-    state_dir = Path(bot.options["state_dir"])
+    state_dir = Path(bot.options.state_dir)
     files = sorted(state_dir.glob("matrix.sqlite*"))
     assert files and all(f.stat().st_mode & 0o077 == 0 for f in files)
     assert state_dir.stat().st_mode & 0o077 == 0
@@ -37,7 +37,7 @@ async def test_the_ledger_keeps_no_room_or_user_id_and_no_words(
     for kept_nowhere in (
         person.room_id,
         person.user_id,
-        bot.options["access_token"],
+        bot.options.access_token,
         "my own private reasons",
         "In a few words",
     ):

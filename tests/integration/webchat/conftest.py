@@ -29,7 +29,7 @@ async def serve(shipped: LoadedProgram) -> AsyncIterator[Serve]:
         settings: RuntimeSettings | None = None, **options: Any
     ) -> TestClient[Any, Any]:
         runtime = make_runtime(shipped, settings)
-        app = create_app(runtime, WebChatOptions.from_mapping(options))
+        app = create_app(runtime, WebChatOptions(**options))
         client: TestClient[Any, Any] = TestClient(TestServer(app))
         await client.start_server()
         clients.append(client)

@@ -60,17 +60,17 @@ def test_two_services_on_two_channels(tmp_path: Path) -> None:
     matrix, webhook = handoff.services
     assert (matrix.name, matrix.channel, matrix.locales) == ("helpline_fi", "matrix", ("fi",))
     assert matrix.serves("fi") and not matrix.serves("en")
-    assert matrix.options["room"] == "!operators:helpline.example"
-    assert matrix.options["operators"] == (
+    assert matrix.options.room == "!operators:helpline.example"
+    assert matrix.options.operators == (
         "@anna:helpline.example = Anna",
         "@ben:helpline.example = Ben",
     )
-    assert matrix.options["encryption"] is False
+    assert matrix.options.encryption is False
     assert (webhook.name, webhook.channel, webhook.locales) == ("platform", "webhook", ("en", "es"))
     assert webhook.serves("es") and not webhook.serves("fi")
-    assert webhook.options["url"] == "https://platform.helpline.example/redirection-bot"
-    assert webhook.options["secret"] == SECRET and webhook.options["port"] == 8099
-    assert webhook.options["tolerance_seconds"] == 300.0  # the channel's own default
+    assert webhook.options.url == "https://platform.helpline.example/redirection-bot"
+    assert webhook.options.secret == SECRET and webhook.options.port == 8099
+    assert webhook.options.tolerance_seconds == 300.0  # the channel's own default
 
 
 @pytest.mark.parametrize(
@@ -101,12 +101,12 @@ def test_the_secret_can_come_from_the_environment_or_a_file(tmp_path: Path) -> N
     without = TWO_SERVICES.replace(f'        secret: "{SECRET}"\n', "")
     variable = "REDIRECTION_BOT_HANDOFF__SERVICES__PLATFORM__OPTIONS__SECRET"
     settings = read_settings(write(tmp_path, without), {variable: SECRET})
-    assert settings.handoff.services[1].options["secret"] == SECRET
+    assert settings.handoff.services[1].options.secret == SECRET
     secret_file = tmp_path / "webhook-secret"
     secret_file.write_text(SECRET + "\n", encoding="utf-8")
     with_file = TWO_SERVICES.replace(f'secret: "{SECRET}"', f"secret_file: {secret_file}")
     settings = read_settings(write(tmp_path, with_file), {})
-    assert settings.handoff.services[1].options["secret_file"] == str(secret_file)
+    assert settings.handoff.services[1].options.secret == SECRET  # read from the file, once
 
 
 def test_no_section_means_no_handoff(tmp_path: Path) -> None:

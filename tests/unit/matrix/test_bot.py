@@ -24,7 +24,7 @@ from redirection_bot.store.memory import MemoryStore
 from redirection_bot_connectors.matrix.bot import MatrixBot
 from redirection_bot_connectors.matrix.client import RateLimited, Refused, Unreachable
 from redirection_bot_connectors.matrix.ledger import Ledger
-from redirection_bot_connectors.matrix.settings import MatrixSettings
+from redirection_bot_connectors.matrix.settings import MatrixOptions
 from redirection_bot_connectors.matrix.updates import (
     Invite,
     Item,
@@ -119,9 +119,9 @@ async def ledger(tmp_path: Path) -> AsyncIterator[Ledger]:
     await found.close()
 
 
-def settings(tmp_path: Path, **changes: Any) -> MatrixSettings:
-    return MatrixSettings.from_options(
-        {
+def settings(tmp_path: Path, **changes: Any) -> MatrixOptions:
+    return MatrixOptions(
+        **{
             "homeserver": "https://example.org",
             "user_id": FakeClient.user_id,
             "access_token": "token",
@@ -131,7 +131,7 @@ def settings(tmp_path: Path, **changes: Any) -> MatrixSettings:
             "max_backoff_seconds": 0.01,
             **changes,
         }
-    )
+    ).checked()
 
 
 def make_bot(

@@ -16,7 +16,7 @@ from redirection_bot_connectors.operators.matrix.commands import (
     read_command,
 )
 from redirection_bot_connectors.operators.matrix.options import (
-    MatrixOperatorSettings,
+    MatrixOperatorOptions,
     allow_list,
 )
 
@@ -83,11 +83,11 @@ def test_a_word_after_the_mark_that_is_no_command_is_unknown(text: str, word: st
 
 def test_allow_list_entries_give_user_ids_and_the_names_people_are_told() -> None:
     assert allow_list(
-        [
+        (
             "@anna:helpline.example = Anna",
             "@ben.k:matrix.helpline.example:8448=Ben K.",
             "  @night-desk:helpline.example =  Night team  ",
-        ]
+        )
     ) == {
         "@anna:helpline.example": "Anna",
         "@ben.k:matrix.helpline.example:8448": "Ben K.",
@@ -111,12 +111,11 @@ def test_allow_list_entries_give_user_ids_and_the_names_people_are_told() -> Non
             ["@anna:helpline.example = Anna", "@anna:helpline.example = Ann"],
             "@anna:helpline.example is listed twice",
         ),
-        ("@anna:helpline.example = Anna", 'give a list such as ["@anna:example.org = Anna"]'),
     ],
 )
-def test_allow_list_mistakes_are_explained(entries: Any, message: str) -> None:
+def test_allow_list_mistakes_are_explained(entries: list[str], message: str) -> None:
     with pytest.raises(ConfigError) as raised:
-        allow_list(entries)
+        allow_list(tuple(entries))
     assert message in str(raised.value)
     assert str(raised.value).startswith("handoff.services.<name>.options.operators: ")
 
@@ -132,11 +131,11 @@ GOOD: dict[str, Any] = {
 
 
 def test_the_room_is_a_room_id() -> None:
-    settings = MatrixOperatorSettings.from_options(GOOD)
+    settings = MatrixOperatorOptions(**GOOD).checked()
     assert settings.room == "!operators:helpline.example"
-    assert settings.operators == {"@anna:helpline.example": "Anna"}
+    assert allow_list(settings.operators) == {"@anna:helpline.example": "Anna"}
     assert settings.homeserver == "https://matrix.helpline.example"
     assert "syt_desk_token" not in repr(settings)
     for room in ("#operators:helpline.example", "operators", "!", "! operators"):
         with pytest.raises(ConfigError, match=r"\.room: give the room's id, which starts with !"):
-            MatrixOperatorSettings.from_options({**GOOD, "room": room})
+            MatrixOperatorOptions(**{**GOOD, "room": room}).checked()

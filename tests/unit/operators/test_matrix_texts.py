@@ -29,6 +29,7 @@ from redirection_bot.store.relay import MemoryRelay
 from redirection_bot.testing import diagnose, make_runtime
 from redirection_bot_connectors.operators.matrix import MatrixOperatorChannel
 from redirection_bot_connectors.operators.matrix.commands import CLAIM_REACTIONS, Verb
+from redirection_bot_connectors.operators.matrix.options import MatrixOperatorOptions
 from redirection_bot_connectors.operators.matrix.posts import event_lines, post_content
 from redirection_bot_connectors.operators.matrix.texts import (
     OperatorTexts,
@@ -265,7 +266,7 @@ def test_a_language_the_program_has_is_read(tmp_path: Path) -> None:
 
     settings = read_settings(matrix_config(tmp_path, "es"), {}, program_locales=("en", "es"))
     [service] = settings.handoff.services
-    assert service.options["language"] == "es"
+    assert service.options.language == "es"
 
 
 def channel(loaded: LoadedProgram, **options: Any) -> MatrixOperatorChannel:
@@ -277,10 +278,11 @@ def channel(loaded: LoadedProgram, **options: Any) -> MatrixOperatorChannel:
         "user_id": "@desk:helpline.example",
         "access_token": "syt_desk_token",
         "room": "!operators:helpline.example",
-        "operators": ["@anna:helpline.example = Anna"],
+        "operators": ("@anna:helpline.example = Anna",),
         "encryption": False,
     }
-    return MatrixOperatorChannel(ChannelContext(desk.service("helpline"), {**base, **options}))
+    checked = MatrixOperatorOptions(**{**base, **options}).checked()
+    return MatrixOperatorChannel(ChannelContext(desk.service("helpline"), checked))
 
 
 def test_the_room_is_in_the_programs_default_language_unless_told(shipped: LoadedProgram) -> None:

@@ -1,0 +1,138 @@
+"""The public API for plug-ins: connectors (the channels people use) and operator channels
+(how a helpline's people receive handoffs) import from this module only.
+
+Everything a plug-in needs has one name here, so that the core can move its modules
+without breaking a plug-in, and a plug-in author reads one page instead of twenty modules.
+``tests/unit/test_architecture.py`` keeps the plug-ins under ``connectors/`` to it.
+
+Options: a plug-in class declares ``options_schema``, a frozen dataclass of its options. The
+configuration reads the plug-in's section into an instance of it (types, defaults and each
+field's ``metadata`` rule, such as ``between(0, 65535)``, with problems at file:line:column)
+and, when the schema defines ``checked(self)``, calls it: it raises ``ConfigError`` for what
+the fields alone cannot say and returns the options as the plug-in receives them (itself, or
+a copy with secrets read from their files). The plug-in finds that instance, typed, in
+``context.options``. A field named ``limits`` or ``branding`` receives that section of the
+configuration; ``program_locales``, the locales of the program served.
+"""
+
+from __future__ import annotations
+
+from redirection_bot.config import (
+    BrandingSettings,
+    LimitSettings,
+    above_zero,
+    at_least,
+    between,
+    read_secret,
+)
+from redirection_bot.connector import ConnectorContext
+from redirection_bot.crypto import DecryptionError, Keyring
+from redirection_bot.dialogue.model import HANDOFF_REASONS, CommandName, HandoffUrgency
+from redirection_bot.engine import (
+    ChoicePicked,
+    CommandGiven,
+    EngineKeys,
+    Event,
+    SessionState,
+    Start,
+    Text,
+    Waiting,
+)
+from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX
+from redirection_bot.errors import ConfigError, ConnectorError
+from redirection_bot.handoff.channel import ChannelContext
+from redirection_bot.handoff.desk import Operator, Outcome
+from redirection_bot.handoff.machine import CHOICE_PREFIX as HANDOFF_CHOICE_PREFIX
+from redirection_bot.handoff.machine import HandoffKeys
+from redirection_bot.handoff.wire import (
+    ConversationShared,
+    DeskEvent,
+    PersonWrote,
+    Push,
+    TicketChanged,
+    TicketOpened,
+    desk_event_json,
+)
+from redirection_bot.i18n import Catalog
+from redirection_bot.listening import listen
+from redirection_bot.logs import log_event, session_tag
+from redirection_bot.patience import Patience, Stopping
+from redirection_bot.render import (
+    Shown,
+    ShownChoice,
+    ShownEnd,
+    ShownHandoff,
+    ShownMessage,
+    ShownOperator,
+)
+from redirection_bot.runtime import HandoffView, Reply, Runtime
+from redirection_bot.safety.categories import RiskCategory
+from redirection_bot.store import SessionBusy, StoreUnavailable
+from redirection_bot.suggest import did_you_mean
+from redirection_bot.textnorm import clean_user_text, fold
+from redirection_bot.yaml_schema import LOCALE_PATTERN
+
+__all__ = [  # noqa: RUF022 (grouped by what a plug-in author looks for)
+    # the contract
+    "ConnectorContext",  # what a connector is given: the runtime, its options, a stop signal
+    "ChannelContext",  # what an operator channel is given: its service desk, options, stop
+    "Runtime",  # the core a connector talks to: handle(session, event) -> Reply, erase, pushes
+    "Reply",  # what one turn produced: what to show (``shown``), its locale, the new state
+    "HandoffView",  # where a person's handoff stands, for a connector to show it
+    # options
+    "ConfigError",  # raise it from ``checked()`` for a problem in the options
+    "ConnectorError",  # raise it when a channel cannot work (bad texts, a server refusing)
+    "LimitSettings",  # the ``limits`` section, given to an options field named ``limits``
+    "BrandingSettings",  # the ``branding`` section, given to a field named ``branding``
+    "at_least",  # field metadata: a number that must be this or more
+    "between",  # field metadata: a number within a range (a port: ``between(0, 65535)``)
+    "above_zero",  # field metadata: a number of seconds (or hours) above 0
+    "read_secret",  # a secret option given inline or as ``<name>_file`` (never both)
+    "did_you_mean",  # " (did you mean `x`?)" for a message about an unknown name
+    "LOCALE_PATTERN",  # the shape of a locale code (``en``, ``pt-BR``)
+    # a conversation
+    "Event",  # anything a person sends: one of the four below
+    "Start",  # a conversation begins (in a locale, or the program's default)
+    "Text",  # the person's words
+    "ChoicePicked",  # the person picked a choice, by its id
+    "CommandGiven",  # the person gave a command (help, back, restart, ...)
+    "CommandName",  # the commands a person can give
+    "COMMAND_CHOICE_PREFIX",  # a choice id starting with it gives a command ("command:restart")
+    "HANDOFF_CHOICE_PREFIX",  # a choice id starting with it answers a handoff question
+    "Waiting",  # what a conversation waits for (a choice, text, a person, nothing: ended)
+    "SessionState",  # a conversation's saved state (what ``Runtime.state`` returns)
+    "Shown",  # one thing to show: one of the five below, rendered in the person's language
+    "ShownMessage",  # a message with its choices
+    "ShownChoice",  # one choice of a message: its id and label
+    "ShownHandoff",  # a request for a person from a helpline was made
+    "ShownOperator",  # words an operator wrote
+    "ShownEnd",  # the conversation ended (and whether to erase what the channel shows)
+    "Catalog",  # the texts of the program's languages: ``render(key, locale, params)``
+    "EngineKeys",  # keys of the engine's own texts (too long, language name, ...)
+    "HandoffKeys",  # keys of the handoff's texts (an operator's words, ...)
+    "HANDOFF_REASONS",  # why a handoff can be asked for
+    "HandoffUrgency",  # how urgent a handoff is
+    "RiskCategory",  # what safety screening found
+    "clean_user_text",  # the one cleaning of typed text (the runtime admits messages with it)
+    "fold",  # text folded for comparing labels (case, accents, spaces)
+    # the service desk
+    "Operator",  # a helpline person acting on the desk (id and the name the person is told)
+    "Outcome",  # what an operator's act did (applied, a duplicate, not theirs, ...)
+    "DeskEvent",  # what an operator channel reads from ``desk.events``: one of the four below
+    "TicketOpened",  # a person asks for a human
+    "TicketChanged",  # a ticket was claimed, transferred, closed, or timed out
+    "PersonWrote",  # the person wrote to their operator
+    "ConversationShared",  # the conversation so far, shared with the person's consent
+    "desk_event_json",  # a desk event as JSON, as the webhook sends it
+    "Push",  # what the desk sends to a person's channel (an operator's words, a notice)
+    # running
+    "listen",  # start an aiohttp runner on host:port, with a clear message when the port is taken
+    "Patience",  # how long to wait before trying a server again; stops waiting on ``stop``
+    "Stopping",  # raised while waiting when the plug-in was asked to stop
+    "SessionBusy",  # the conversation is in use by another turn: try again shortly
+    "StoreUnavailable",  # the session store cannot be reached: say so, try again later
+    "Keyring",  # the operator's keys, newest first: seal what a plug-in keeps on disk
+    "DecryptionError",  # sealed data that no key of the keyring opens
+    "log_event",  # log an event (never message text, addresses or identifiers)
+    "session_tag",  # a session id as a short keyed hash, for logs
+]
