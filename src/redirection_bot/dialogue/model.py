@@ -119,8 +119,22 @@ class HandoffUrgency(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Target:
-    """A place to go: a node of a flow (``node`` None means the flow's start node)."""
+class Place:
+    """A node of the program, by flow and node id: where a conversation is, where it returns
+    to, where it resumes after a handoff. It names a node that exists (see ``PlaceRef``)."""
+
+    flow: str
+    node: str
+
+    def __str__(self) -> str:
+        return f"{self.flow}.{self.node}"
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceRef:
+    """A place as the author wrote it (a ``goto``, the program's ``entry`` and ``home``), not
+    yet checked: ``node`` None means the flow's start node; ``span`` is where it was written.
+    ``Program.resolve`` gives the ``Place`` it names."""
 
     flow: str
     node: str | None
@@ -137,7 +151,7 @@ class Transition:
     Both empty means: ask the same node again (only meaningful for a choice).
     """
 
-    goto: Target | None = None
+    goto: PlaceRef | None = None
     call: str | None = None
     call_span: Span | None = None
 
@@ -244,6 +258,10 @@ class Node:
     def qualified_id(self) -> str:
         return f"{self.flow}.{self.id}"
 
+    @property
+    def place(self) -> Place:
+        return Place(self.flow, self.id)
+
 
 @dataclass(frozen=True, slots=True)
 class Flow:
@@ -306,8 +324,8 @@ class Program:
     span: Span
     default_locale: str
     locales: tuple[str, ...]
-    entry: Target
-    home: Target
+    entry: PlaceRef
+    home: PlaceRef
     slots: Mapping[str, SlotDecl]
     actions: Mapping[str, ActionDecl]
     commands: Mapping[CommandName, CommandSpec]
@@ -326,11 +344,22 @@ class Program:
         found = self.flows[flow]
         return found.nodes[found.start if node is None else node]
 
-    def find_node(self, target: Target) -> Node | None:
-        found = self.flows.get(target.flow)
+    def find_node(self, place: PlaceRef | Place) -> Node | None:
+        found = self.flows.get(place.flow)
         if found is None:
             return None
-        return found.nodes.get(found.start if target.node is None else target.node)
+        return found.nodes.get(found.start if place.node is None else place.node)
+
+    def resolve(self, ref: PlaceRef) -> Place | None:
+        """The node a reference names, or None when there is no such flow or node."""
+        node = self.find_node(ref)
+        return None if node is None else node.place
+
+    def place_named(self, name: str) -> Place | None:
+        """``flow`` (its start) or ``flow.node``, as an operator types it, if it exists."""
+        flow, _, node = name.strip().partition(".")
+        found = self.find_node(PlaceRef(flow, node or None, self.span))
+        return None if found is None else found.place
 
     def all_nodes(self) -> list[Node]:
         return [node for flow in self.flows.values() for node in flow.nodes.values()]

@@ -26,6 +26,7 @@ from redirection_bot.dialogue.model import (
     MessageRef,
     Node,
     NodeKind,
+    PlaceRef,
     Program,
     SafetyRoute,
     Settings,
@@ -33,7 +34,6 @@ from redirection_bot.dialogue.model import (
     SlotDecl,
     SlotType,
     SlotValue,
-    Target,
     Transition,
 )
 from redirection_bot.dialogue.schema import (
@@ -401,7 +401,7 @@ class ProgramParser(SchemaReader):
 
     # --- shared with flows ------------------------------------------------------------------
 
-    def target(self, node: YNode | None, current_flow: str | None, what: str) -> Target | None:
+    def target(self, node: YNode | None, current_flow: str | None, what: str) -> PlaceRef | None:
         """``flow`` or ``flow.node`` (or, with a current flow, a bare node id for ``next``)."""
         found = self.scalar(node, what)
         if found is None:
@@ -419,8 +419,8 @@ class ProgramParser(SchemaReader):
                     f"`next` names a node of this flow; use `goto: {found.text}` for another flow",
                 )
                 return None
-            return Target(current_flow, parts[0], found.value_span)
-        return Target(parts[0], parts[1] if len(parts) == 2 else None, found.value_span)
+            return PlaceRef(current_flow, parts[0], found.value_span)
+        return PlaceRef(parts[0], parts[1] if len(parts) == 2 else None, found.value_span)
 
     def slot_value(self, declared: SlotDecl, node: YNode, operation: str) -> SlotValue | None:
         """A constant for a slot, read by the slot's type, as the author wrote it."""

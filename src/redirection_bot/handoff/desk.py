@@ -33,8 +33,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from redirection_bot.dialogue.model import HandoffUrgency
-from redirection_bot.engine.state import Position
+from redirection_bot.dialogue.model import HandoffUrgency, Place
 from redirection_bot.handoff.machine import (
     Claimed,
     Closed,
@@ -119,7 +118,7 @@ class HandoffSessions(Protocol):
         """The step taken (None: the session is gone)."""
         ...
 
-    def place(self, target: str) -> Position | None:
+    def place(self, target: str) -> Place | None:
         """A flow (its start) or ``flow.node`` of the current program, if it exists."""
         ...
 

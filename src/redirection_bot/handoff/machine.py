@@ -20,8 +20,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 
-from redirection_bot.dialogue.model import HandoffUrgency
-from redirection_bot.engine.state import Position
+from redirection_bot.dialogue.model import HandoffUrgency, Place
 
 SEEN_KEPT = 64
 """Operator message keys remembered per conversation, so that a message delivered twice is
@@ -250,7 +249,7 @@ class Closed:
 
     ticket: str
     operator_ref: str = ""
-    resume_at: Position | None = None
+    resume_at: Place | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,7 +358,7 @@ class GiveFallback:
 class ResumeBot:
     """Hand the conversation back to the engine (at ``resume_at``, or where it was)."""
 
-    resume_at: Position | None = None
+    resume_at: Place | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,7 @@ time, and duplicate or late events that change nothing."""
 
 from __future__ import annotations
 
-from redirection_bot.dialogue.model import HandoffUrgency
-from redirection_bot.engine.state import Position
+from redirection_bot.dialogue.model import HandoffUrgency, Place
 from redirection_bot.handoff.machine import (
     Asked,
     Claimed,
@@ -206,7 +205,7 @@ def test_a_colleague_cannot_close_but_the_operator_can_return_to_a_chosen_place(
     assert advance(state, Closed("t1", "@ben"), at(40)).outputs == (
         Duplicate("closed", "not_yours"),
     )
-    place = Position("coping", "intro")
+    place = Place("coping", "intro")
     closed = advance(state, Closed("t1", "@anna", place), at(41))
     assert closed.state.status is HandoffStatus.BOT
     assert told(closed) == [HandoffKeys.OPERATOR_LEFT]
