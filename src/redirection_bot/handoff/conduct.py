@@ -165,7 +165,7 @@ class HandoffConduct:
         handled = Handled(state, record.handoff)
         for category in risks:
             if handled.handoff.active:
-                seen = advance(handled.handoff, RiskSeen(category), self._now(), self.desk.machine)
+                seen = advance(handled.handoff, RiskSeen(category), self._now(), self.desk.timings)
                 await self._perform(session_id, loaded, record, handled, seen, None)
         result: list[Shown] = []
         for index, item in enumerate(shown):
@@ -182,7 +182,7 @@ class HandoffConduct:
                 item.flow,
                 service,
             )
-            step = advance(handled.handoff, asked, situation, self.desk.machine)
+            step = advance(handled.handoff, asked, situation, self.desk.timings)
             before = len(handled.shown)
             await self._perform(
                 session_id, loaded, record, handled, step, None, services_shown=services_shown
@@ -257,13 +257,13 @@ class HandoffConduct:
         state = record.state
         handled = Handled(state, handoff)
         for category in found:
-            risk_step = advance(handled.handoff, RiskSeen(category), self._now(), self.desk.machine)
+            risk_step = advance(handled.handoff, RiskSeen(category), self._now(), self.desk.timings)
             await self._perform(session_id, loaded, record, handled, risk_step, None)
         if found:
             seen = dict.fromkeys(state.risks)
             seen.update(dict.fromkeys(found))
             handled.state = replace(state, risks=tuple(seen))
-        said = advance(handled.handoff, PersonSaid(), self._now(), self.desk.machine)
+        said = advance(handled.handoff, PersonSaid(), self._now(), self.desk.timings)
         await self._perform(session_id, loaded, record, handled, said, event.text, risks=found)
         return handled
 
@@ -285,7 +285,7 @@ class HandoffConduct:
         situation = await self.desk.situation(
             service, handoff.ticket, handoff.urgency.value if handoff.urgency else None
         )
-        step = advance(handoff, event, situation, self.desk.machine)
+        step = advance(handoff, event, situation, self.desk.timings)
         handled = Handled(record.state, handoff, step=step)
         await self._perform(session_id, loaded, record, handled, step, words)
         return handled

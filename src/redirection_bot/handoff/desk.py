@@ -39,7 +39,7 @@ from redirection_bot.handoff.machine import (
     Closed,
     Duplicate,
     HandoffEvent,
-    HandoffSettings,
+    HandoffTimings,
     OperatorSaid,
     Situation,
     Step,
@@ -62,8 +62,7 @@ from redirection_bot.store import SessionStore, StoreUnavailable, VersionConflic
 from redirection_bot.store.relay import START, Relay
 
 if TYPE_CHECKING:
-    from redirection_bot.config import HandoffSettings as HandoffConfig
-    from redirection_bot.config import ServiceSettings
+    from redirection_bot.config import HandoffSettings, ServiceSettings
     from redirection_bot.dialogue.load import LoadedProgram
 
 DESK_KEY = "handoff:desk"
@@ -216,14 +215,14 @@ class HandoffDesk:
 
     def __init__(
         self,
-        config: HandoffConfig,
+        config: HandoffSettings,
         store: SessionStore,
         relay: Relay,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.services = {service.name: service for service in config.services}
-        self.machine = HandoffSettings(config.claim_timeout_seconds, config.notice_interval_seconds)
+        self.timings = HandoffTimings(config.claim_timeout_seconds, config.notice_interval_seconds)
         self.store = store
         self.relay = relay
         self.clock = clock

@@ -117,7 +117,10 @@ def choice_from_id(choice_id: str) -> HandoffChoice | None:
 
 
 @dataclass(frozen=True, slots=True)
-class HandoffSettings:
+class HandoffTimings:
+    """How long the machine lets a person wait (from the ``handoff`` section of the settings,
+    ``config.HandoffSettings``)."""
+
     claim_timeout_seconds: float = 300.0
     """Nobody claimed by then: the fallback is given (the person may keep waiting)."""
     notice_interval_seconds: float = 120.0
@@ -415,7 +418,7 @@ def advance(
     state: HandoffState,
     event: HandoffEvent,
     situation: Situation,
-    settings: HandoffSettings = HandoffSettings(),
+    timings: HandoffTimings = HandoffTimings(),
 ) -> Step:
     """Apply one event."""
     if isinstance(event, Asked):
@@ -462,7 +465,7 @@ def advance(
         if state.active and state.ticket is not None:
             outputs = (UpdateTicket(state.ticket, "risk"),)
         return Step(replace(state, risks=risks), outputs)
-    return _tick(state, situation, settings)
+    return _tick(state, situation, timings)
 
 
 def _same(state: HandoffState, event: str, why: str = "late") -> Step:
@@ -609,12 +612,12 @@ def _withdrawn(state: HandoffState) -> Step:
     )
 
 
-def _tick(state: HandoffState, situation: Situation, settings: HandoffSettings) -> Step:
+def _tick(state: HandoffState, situation: Situation, timings: HandoffTimings) -> Step:
     requested, ticket = state.requested_at, state.ticket
     if state.status is not HandoffStatus.WAITING or requested is None or ticket is None:
         return Step(state, ())
     now = situation.now
-    if not state.fallback_given and now - requested >= settings.claim_timeout_seconds:
+    if not state.fallback_given and now - requested >= timings.claim_timeout_seconds:
         state = replace(state, fallback_given=True, last_notice_at=now)
         return Step(
             state,
@@ -628,7 +631,7 @@ def _tick(state: HandoffState, situation: Situation, settings: HandoffSettings) 
             ),
         )
     last = state.last_notice_at if state.last_notice_at is not None else requested
-    if now - last < settings.notice_interval_seconds:
+    if now - last < timings.notice_interval_seconds:
         return Step(state, ())
     if situation.available:
         tell = TellPerson(HandoffKeys.QUEUE_POSITION, (("position", situation.queue_position),))

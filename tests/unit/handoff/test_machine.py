@@ -14,9 +14,9 @@ from redirection_bot.handoff.machine import (
     GiveFallback,
     HandoffChoice,
     HandoffKeys,
-    HandoffSettings,
     HandoffState,
     HandoffStatus,
+    HandoffTimings,
     KeepWaiting,
     Left,
     OpenTicket,
@@ -38,7 +38,7 @@ from redirection_bot.handoff.machine import (
 
 ON_DUTY = Situation(now=0.0, operators_on_duty=2, open_now=True)
 NOBODY = Situation(now=0.0, operators_on_duty=0, open_now=True)
-SETTINGS = HandoffSettings(claim_timeout_seconds=300, notice_interval_seconds=120)
+TIMINGS = HandoffTimings(claim_timeout_seconds=300, notice_interval_seconds=120)
 ASK = Asked("t1", "suicide", HandoffUrgency.IMMEDIATE, "motivation")
 
 
@@ -79,18 +79,18 @@ def test_closed_service_counts_as_nobody() -> None:
 
 
 def test_the_wait_is_never_silent_and_the_fallback_comes_on_time() -> None:
-    state = advance(HandoffState(), ASK, ON_DUTY, SETTINGS).state
-    quiet = advance(state, Tick(), at(60), SETTINGS)
+    state = advance(HandoffState(), ASK, ON_DUTY, TIMINGS).state
+    quiet = advance(state, Tick(), at(60), TIMINGS)
     assert quiet.outputs == ()
-    notice = advance(quiet.state, Tick(), at(125, position=2), SETTINGS)
+    notice = advance(quiet.state, Tick(), at(125, position=2), TIMINGS)
     assert told(notice) == [HandoffKeys.QUEUE_POSITION]
-    again = advance(notice.state, Tick(), at(250), SETTINGS)
+    again = advance(notice.state, Tick(), at(250), TIMINGS)
     assert told(again) == [HandoffKeys.QUEUE_POSITION]
-    fallback = advance(again.state, Tick(), at(300), SETTINGS)
+    fallback = advance(again.state, Tick(), at(300), TIMINGS)
     assert told(fallback) == [HandoffKeys.FALLBACK, HandoffKeys.KEEP_OR_GO]
     assert UpdateTicket("t1", "fallback") in fallback.outputs
     assert GiveFallback() in fallback.outputs
-    after = advance(fallback.state, Tick(), at(430), SETTINGS)
+    after = advance(fallback.state, Tick(), at(430), TIMINGS)
     assert GiveFallback() not in after.outputs and told(after)
 
 
@@ -251,7 +251,7 @@ def test_keeping_waiting_resets_the_quiet_time() -> None:
     state = advance(HandoffState(), ASK, NOBODY).state
     kept = advance(state, KeepWaiting(), at(100, NOBODY))
     assert told(kept) == [HandoffKeys.KEPT_WAITING] and kept.state.last_notice_at == 100
-    assert advance(kept.state, Tick(), at(150, NOBODY), SETTINGS).outputs == ()
+    assert advance(kept.state, Tick(), at(150, NOBODY), TIMINGS).outputs == ()
     assert advance(claimed_by_anna(), KeepWaiting(), at(1)).outputs == (Duplicate("keep_waiting"),)
 
 
