@@ -289,7 +289,9 @@ class ActionDecl:
 
 
 @dataclass(frozen=True, slots=True)
-class Settings:
+class ProgramSettings:
+    """The program's own ``settings`` section (not the deployment's, ``config.Settings``)."""
+
     misses_before_offering_person: int = 3
     """After this many answers in a row that match nothing, a person is offered."""
     history_size: int = 20
@@ -330,7 +332,7 @@ class Program:
     actions: Mapping[str, ActionDecl]
     commands: Mapping[CommandName, CommandSpec]
     flows: Mapping[str, Flow]
-    settings: Settings = Settings()
+    settings: ProgramSettings = ProgramSettings()
     title: str | None = None
     interface_texts: tuple[str, ...] = ()
     """Locale namespaces whose texts channels show themselves (web page buttons, notices)."""

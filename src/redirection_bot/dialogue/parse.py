@@ -28,8 +28,8 @@ from redirection_bot.dialogue.model import (
     NodeKind,
     PlaceRef,
     Program,
+    ProgramSettings,
     SafetyRoute,
-    Settings,
     SlotChange,
     SlotDecl,
     SlotType,
@@ -375,10 +375,10 @@ class ProgramParser(SchemaReader):
             return None
         return SafetyRoute(category, flow, flow_node.value_span, check, again, after_others)
 
-    def _settings(self, node: YNode | None) -> Settings:
+    def _settings(self, node: YNode | None) -> ProgramSettings:
         mapping = self.mapping(node, "`settings`")
         if mapping is None:
-            return Settings()
+            return ProgramSettings()
         self.fields(mapping, SETTINGS_FIELDS, "`settings`")
         values: dict[str, int | str] = {}
         missing = mapping.get("missing_translation")
@@ -397,7 +397,7 @@ class ProgramParser(SchemaReader):
                     self.error(mapping.get(name).span, f"`{name}` must be at least 1")  # type: ignore[union-attr]
                 elif number is not None:
                     values[name] = number
-        return Settings(**values)  # type: ignore[arg-type]
+        return ProgramSettings(**values)  # type: ignore[arg-type]
 
     # --- shared with flows ------------------------------------------------------------------
 
