@@ -12,28 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from redirection_bot.dialogue.model import HANDOFF_REASONS, HandoffUrgency
+from redirection_bot.dialogue.model import HandoffReason, HandoffUrgency
 from redirection_bot.errors import ConnectorError
 from redirection_bot.handoff.desk import Outcome
+from redirection_bot.handoff.machine import TicketChange
 from redirection_bot.i18n import Catalog
 from redirection_bot.safety.categories import RiskCategory
 
 NAMESPACE = "operators"
-CHANGES = (
-    "claimed",
-    "closed",
-    "withdrawn",
-    "ended",
-    "left",
-    "expired",
-    "risk",
-    "escalated",
-    "transferred",
-    "requeued",
-    "fallback",
-    "shared",
-    "not_shared",
-)
+CHANGES = tuple(TicketChange)
 """Changes to a ticket the room is told of (``TicketChanged.change``); ``change.other`` for
 any other."""
 REFUSALS = {
@@ -71,7 +58,7 @@ TEXTS = (
 )
 LABELS = {
     "urgency": tuple(HandoffUrgency),
-    "reason": tuple(sorted(HANDOFF_REASONS)),
+    "reason": tuple(HandoffReason),
     "risk": tuple(RiskCategory),
 }
 """Codes shown by their label in the room's language (``operators.<family>.<code>``)."""

@@ -111,6 +111,19 @@ class CommandSpec:
     call: str | None = None
 
 
+class HandoffReason(enum.StrEnum):
+    """Why the program asks for a person (a handoff node's ``reason``)."""
+
+    ASKED = "asked"
+    SUICIDE = "suicide"
+    CHILD_AT_RISK = "child_at_risk"
+    ILLEGAL_REQUEST = "illegal_request"
+    DISTRESS = "distress"
+    MINOR = "minor"
+    MISUNDERSTANDING = "misunderstanding"
+    OTHER = "other"
+
+
 class HandoffUrgency(enum.StrEnum):
     LOW = "low"
     NORMAL = "normal"
@@ -213,7 +226,7 @@ class Branch:
 
 @dataclass(frozen=True, slots=True)
 class HandoffSpec:
-    reason: str
+    reason: HandoffReason
     urgency: HandoffUrgency
     span: Span
 
@@ -372,16 +385,3 @@ class Program:
 
 RESERVED_PARAMETER_NAMES = frozenset({"locale", "count", "default"})
 """python-i18n gives these names a meaning of its own; no slot or parameter may use them."""
-
-HANDOFF_REASONS = frozenset(
-    {
-        "asked",
-        "suicide",
-        "child_at_risk",
-        "illegal_request",
-        "distress",
-        "minor",
-        "misunderstanding",
-        "other",
-    }
-)

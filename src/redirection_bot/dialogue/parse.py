@@ -12,7 +12,6 @@ from dataclasses import replace
 from redirection_bot.diagnostics import Diagnostics, Span
 from redirection_bot.dialogue.conditions import Condition, ConditionSyntaxError, parse_condition
 from redirection_bot.dialogue.model import (
-    HANDOFF_REASONS,
     RESERVED_PARAMETER_NAMES,
     ActionDecl,
     Branch,
@@ -20,6 +19,7 @@ from redirection_bot.dialogue.model import (
     CommandName,
     CommandSpec,
     Flow,
+    HandoffReason,
     HandoffSpec,
     HandoffUrgency,
     InputSpec,
@@ -751,14 +751,18 @@ class FlowParser(ProgramParser):
             return None
         self.fields(mapping, ("reason", "urgency"), "`handoff`", required=("reason",))
         reason_node = self.scalar(mapping.get("reason"), "the reason")
-        reason = reason_node.text if reason_node else None
-        if reason_node is not None and reason not in HANDOFF_REASONS:
-            self.error(
-                reason_node.value_span,
-                f"`{reason}` is not a handoff reason{did_you_mean(reason_node.text, HANDOFF_REASONS)} "
-                f"(reasons: {', '.join(sorted(HANDOFF_REASONS))})",
-            )
-            return None
+        reason: HandoffReason | None = None
+        if reason_node is not None:
+            try:
+                reason = HandoffReason(reason_node.text)
+            except ValueError:
+                self.error(
+                    reason_node.value_span,
+                    f"`{reason_node.text}` is not a handoff reason"
+                    f"{did_you_mean(reason_node.text, HandoffReason)} "
+                    f"(reasons: {', '.join(sorted(HandoffReason))})",
+                )
+                return None
         urgency = HandoffUrgency.NORMAL
         urgency_node = (
             self.scalar(mapping.get("urgency"), "the urgency") if mapping.get("urgency") else None

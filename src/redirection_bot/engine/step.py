@@ -14,6 +14,7 @@ from redirection_bot.dialogue.lexicon import Lexicon
 from redirection_bot.dialogue.model import (
     Choice,
     CommandName,
+    HandoffReason,
     HandoffUrgency,
     Node,
     NodeKind,
@@ -686,7 +687,9 @@ class _Run:
             self.start(self.state.locale)
             return
         if result.pause:
-            self.outputs.append(HandoffRequest("other", HandoffUrgency.NORMAL, node.flow))
+            self.outputs.append(
+                HandoffRequest(HandoffReason.OTHER, HandoffUrgency.NORMAL, node.flow)
+            )
         if result.followup is not None and result.followup in self.program.actions:
             self.request_action(result.followup, node)
             return
