@@ -40,9 +40,9 @@ from .sessions import (
     REST_PREFIX,
     TOKEN_PATTERN,
     WEB_PREFIX,
-    Entry,
     Listener,
     SessionBook,
+    TranscriptEntry,
     WebSession,
 )
 from .texts import PageTexts, direction
@@ -53,10 +53,10 @@ FOLLOW_RETRY_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class TurnOutcome:
     """What one turn added: transcript lines, what the runtime rendered, and how it ended."""
 
-    entries: tuple[Entry, ...]
+    entries: tuple[TranscriptEntry, ...]
     shown: tuple[Shown, ...] = ()
     limited: bool = False
     erased: bool = False
@@ -90,7 +90,7 @@ class WebChat:
 
     # --- finding and starting ------------------------------------------------------------------
 
-    async def start(self, locale: str | None) -> tuple[WebSession, Outcome] | None:
+    async def start(self, locale: str | None) -> tuple[WebSession, TurnOutcome] | None:
         """A new web conversation, or None when the process keeps as many as it may."""
         if self.book.full:
             log_event("session refused", reason="busy", connector="webchat")
@@ -143,21 +143,21 @@ class WebChat:
 
     async def turn(
         self, session: WebSession, event: Event, origin: Listener | None = None
-    ) -> Outcome:
+    ) -> TurnOutcome:
         """Take one turn, within the rate limit; live pages other than ``origin`` are told."""
         if not self.within_limit(session):
-            return Outcome((self.notice(session, "rate_limited"),), limited=True)
+            return TurnOutcome((self.notice(session, "rate_limited"),), limited=True)
         said = self.said(session, event)
         reply = await self.runtime.handle(session.session_id, event)
         if reply.said is not None:
             said = self.echo(reply.said)
-        outcome = self._apply(session, reply, [Entry("you", said)] if said else [])
+        outcome = self._apply(session, reply, [TranscriptEntry("you", said)] if said else [])
         await self.publish(session, outcome, origin)
         return outcome
 
-    def notice(self, session: WebSession, key: str) -> Entry:
+    def notice(self, session: WebSession, key: str) -> TranscriptEntry:
         """A notice from the page itself (a limit, a stale form), kept in the transcript."""
-        entry = Entry("notice", self.texts.text(key, session.locale))
+        entry = TranscriptEntry("notice", self.texts.text(key, session.locale))
         session.add([entry])
         return entry
 
@@ -181,19 +181,21 @@ class WebChat:
                 return self.texts.command_label(event.command, session.locale)
         return None
 
-    def _apply(self, session: WebSession, reply: Reply, entries: list[Entry]) -> Outcome:
+    def _apply(
+        self, session: WebSession, reply: Reply, entries: list[TranscriptEntry]
+    ) -> TurnOutcome:
         lines = list(entries)
         last: ShownMessage | None = None
         for item in reply.shown:
             if isinstance(item, ShownMessage):
                 # Authored texts repeat across conversations: keep one copy of each.
-                lines.append(Entry("bot", sys.intern(item.text)))
+                lines.append(TranscriptEntry("bot", sys.intern(item.text)))
                 last = item
         locale_changed = reply.locale != session.locale
         session.locale = reply.locale
         if reply.state is None:
             self.book.remove(session)
-            return Outcome(tuple(lines), reply.shown, erased=True)
+            return TurnOutcome(tuple(lines), reply.shown, erased=True)
         session.waiting = reply.state.waiting
         if last is not None:
             session.choices, session.expects_text = last.choices, last.expects_text
@@ -202,7 +204,7 @@ class WebChat:
         session.add(lines)
         if reply.handoff is not None:
             self._follow(session, reply.handoff)
-        return Outcome(tuple(lines), reply.shown, locale_changed=locale_changed)
+        return TurnOutcome(tuple(lines), reply.shown, locale_changed=locale_changed)
 
     def _restart_choice(self, locale: str) -> tuple[ShownChoice, ...]:
         if not self.texts.enabled(CommandName.RESTART):
@@ -236,9 +238,9 @@ class WebChat:
         question's choices become the page's (``ends``: the handoff is over, so the program's
         question, whatever it offers, is the one to answer)."""
         lines = [
-            Entry("operator", item.text, self.operator_label(item, session.locale))
+            TranscriptEntry("operator", item.text, self.operator_label(item, session.locale))
             if isinstance(item, ShownOperator)
-            else Entry("bot", item.text)
+            else TranscriptEntry("bot", item.text)
             for item in shown
             if isinstance(item, ShownMessage | ShownOperator)
         ]
@@ -248,7 +250,7 @@ class WebChat:
         if last is not None and (last.choices or last.expects_text or ends):
             session.choices, session.expects_text = last.choices, last.expects_text
         session.add(lines)
-        await self.publish(session, Outcome(tuple(lines), tuple(shown)), None)
+        await self.publish(session, TurnOutcome(tuple(lines), tuple(shown)), None)
 
     def _follow(self, session: WebSession, view: HandoffView) -> None:
         """Listen to the handoff's feed while it is on (one listener per conversation)."""
@@ -285,7 +287,9 @@ class WebChat:
 
     # --- live pages ----------------------------------------------------------------------------
 
-    async def publish(self, session: WebSession, outcome: Outcome, origin: Listener | None) -> None:
+    async def publish(
+        self, session: WebSession, outcome: TurnOutcome, origin: Listener | None
+    ) -> None:
         if not any(listener is not origin for listener in session.listeners or ()):
             return
         await self._tell(session, self.frames(session, outcome, echo=True), origin)
@@ -297,7 +301,7 @@ class WebChat:
             if listener is not origin:
                 await listener.deliver(frames)
 
-    def frames(self, session: WebSession, outcome: Outcome, echo: bool) -> list[Frame]:
+    def frames(self, session: WebSession, outcome: TurnOutcome, echo: bool) -> list[Frame]:
         """A turn as WebSocket frames (docs/protocol.md)."""
         frames: list[Frame] = []
         if outcome.locale_changed:

@@ -44,7 +44,7 @@ def form_token(token: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class TranscriptEntry:
     """One line of the transcript: what the program said, what the person said, or a notice
     from the page itself (a limit, a stale form). Always plain text."""
 
@@ -118,7 +118,7 @@ class WebSession:
         self.token = token
         self.csrf = form_token(token) if token else ""
         self.locale = locale
-        self.transcript: deque[Entry] | None = (
+        self.transcript: deque[TranscriptEntry] | None = (
             deque(maxlen=transcript_size) if transcript_size > 0 else None
         )
         self.first_new = 0
@@ -139,7 +139,7 @@ class WebSession:
         self.pending: list[Shown] | None = None
         """For the REST channel, which cannot be written to: shown with the next answer."""
 
-    def add(self, entries: list[Entry], new_turn: bool = True) -> None:
+    def add(self, entries: list[TranscriptEntry], new_turn: bool = True) -> None:
         if self.transcript is None:
             return
         if new_turn:
@@ -149,7 +149,7 @@ class WebSession:
         if new_turn and overflow > 0:
             self.first_new = max(0, self.first_new - overflow)
 
-    def lines(self) -> list[Entry]:
+    def lines(self) -> list[TranscriptEntry]:
         return list(self.transcript) if self.transcript is not None else []
 
     def listen(self, listener: Listener) -> None:

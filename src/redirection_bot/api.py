@@ -27,7 +27,7 @@ from redirection_bot.config import (
 )
 from redirection_bot.connector import ConnectorContext
 from redirection_bot.crypto import DecryptionError, Keyring
-from redirection_bot.dialogue.model import HANDOFF_REASONS, CommandName, HandoffUrgency
+from redirection_bot.dialogue.model import CommandName, HandoffReason, HandoffUrgency
 from redirection_bot.engine import (
     ChoicePicked,
     CommandGiven,
@@ -43,7 +43,7 @@ from redirection_bot.errors import ConfigError, ConnectorError
 from redirection_bot.handoff.channel import ChannelContext
 from redirection_bot.handoff.desk import Operator, Outcome
 from redirection_bot.handoff.machine import CHOICE_PREFIX as HANDOFF_CHOICE_PREFIX
-from redirection_bot.handoff.machine import HandoffKeys
+from redirection_bot.handoff.machine import HandoffKeys, TicketChange
 from redirection_bot.handoff.wire import (
     ConversationShared,
     DeskEvent,
@@ -110,7 +110,7 @@ __all__ = [  # noqa: RUF022 (grouped by what a plug-in author looks for)
     "Catalog",  # the texts of the program's languages: ``render(key, locale, params)``
     "EngineKeys",  # keys of the engine's own texts (too long, language name, ...)
     "HandoffKeys",  # keys of the handoff's texts (an operator's words, ...)
-    "HANDOFF_REASONS",  # why a handoff can be asked for
+    "HandoffReason",  # why a handoff can be asked for
     "HandoffUrgency",  # how urgent a handoff is
     "RiskCategory",  # what safety screening found
     "clean_user_text",  # the one cleaning of typed text (the runtime admits messages with it)
@@ -120,6 +120,7 @@ __all__ = [  # noqa: RUF022 (grouped by what a plug-in author looks for)
     "Outcome",  # what an operator's act did (applied, a duplicate, not theirs, ...)
     "DeskEvent",  # what an operator channel reads from ``desk.events``: one of the four below
     "TicketOpened",  # a person asks for a human
+    "TicketChange",  # what happened to a ticket (claimed, closed, requeued, ...)
     "TicketChanged",  # a ticket was claimed, transferred, closed, or timed out
     "PersonWrote",  # the person wrote to their operator
     "ConversationShared",  # the conversation so far, shared with the person's consent

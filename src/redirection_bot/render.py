@@ -76,7 +76,7 @@ class Renderer:
             if isinstance(output, Message):
                 shown.append(self.message(output, locale))
             elif isinstance(output, HandoffRequest):
-                shown.append(ShownHandoff(output.reason, output.urgency.value, output.flow))
+                shown.append(ShownHandoff(output.reason.value, output.urgency.value, output.flow))
             elif isinstance(output, End):
                 shown.append(ShownEnd(output.erase))
         return shown

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from redirection_bot.actions import ActionCall, ActionRunner
-from redirection_bot.dialogue.model import CommandName, Target
+from redirection_bot.dialogue.model import CommandName, Place
 from redirection_bot.engine import (
     ActionRequest,
     ActionResult,
@@ -27,7 +27,6 @@ from redirection_bot.engine import (
     EngineKeys,
     Event,
     Output,
-    Position,
     SessionState,
     Start,
     Text,
@@ -306,12 +305,9 @@ class Runtime:
             await handled.after_save()
             return step_taken
 
-    def place(self, target: str) -> Position | None:
+    def place(self, target: str) -> Place | None:
         """``flow`` (its start) or ``flow.node`` in the current program, if it exists."""
-        flow, _, node = target.strip().partition(".")
-        program = self._loaded.program
-        found = program.find_node(Target(flow, node or None, program.span))
-        return Position(found.flow, found.id) if found is not None else None
+        return self._loaded.program.place_named(target)
 
     def pushes(self, feed: str, after: str = "0") -> AsyncIterator[tuple[str, Push]]:
         """What a handoff shows the person outside their turns, after the id ``after``."""

@@ -13,30 +13,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from redirection_bot.api import (
-    HANDOFF_REASONS,
     Catalog,
     ConnectorError,
+    HandoffReason,
     HandoffUrgency,
     Outcome,
     RiskCategory,
+    TicketChange,
 )
 
 NAMESPACE = "operators"
-CHANGES = (
-    "claimed",
-    "closed",
-    "withdrawn",
-    "ended",
-    "left",
-    "expired",
-    "risk",
-    "escalated",
-    "transferred",
-    "requeued",
-    "fallback",
-    "shared",
-    "not_shared",
-)
+CHANGES = tuple(TicketChange)
 """Changes to a ticket the room is told of (``TicketChanged.change``); ``change.other`` for
 any other."""
 REFUSALS = {
@@ -74,7 +61,7 @@ TEXTS = (
 )
 LABELS = {
     "urgency": tuple(HandoffUrgency),
-    "reason": tuple(sorted(HANDOFF_REASONS)),
+    "reason": tuple(HandoffReason),
     "risk": tuple(RiskCategory),
 }
 """Codes shown by their label in the room's language (``operators.<family>.<code>``)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import hashlib
 import json
 import time
@@ -51,6 +52,16 @@ MAX_NAME_LENGTH = 40
 MAX_TEXT_LENGTH = 8000
 _RETRIED_STATUSES = frozenset({408, 429})
 MAX_RETRY_AFTER_SECONDS = 3600.0
+
+
+class Act(enum.StrEnum):
+    """What an operator does through the platform (the request's ``type``)."""
+
+    CLAIM = "claim"
+    MESSAGE = "message"
+    CLOSE = "close"
+    TRANSFER = "transfer"
+    DUTY = "duty"
 
 
 class BadRequest(Exception):
@@ -192,8 +203,8 @@ class WebhookChannel:
         return web.json_response({"result": outcome.value})
 
     async def _act(self, payload: dict[str, Any], request_id: str) -> Outcome:
-        kind = _text(payload, "type", 20)
-        if kind == "duty":
+        kind = _act(_text(payload, "type", 20))
+        if kind is Act.DUTY:
             on = payload.get("on_duty")
             if not isinstance(on, bool):
                 raise BadRequest('"on_duty" must be true or false')
@@ -201,20 +212,28 @@ class WebhookChannel:
             return Outcome.APPLIED
         ticket = _text(payload, "ticket", 40)
         operator = _operator(payload, "operator")
-        if kind == "claim":
+        if kind is Act.CLAIM:
             return await self.desk.claim(ticket, operator)
-        if kind == "message":
+        if kind is Act.MESSAGE:
             text = _text(payload, "text", MAX_TEXT_LENGTH)
             return await self.desk.write(ticket, operator, text, request_id)
-        if kind == "close":
+        if kind is Act.CLOSE:
             target = payload.get("return_to")
             if target is not None and not isinstance(target, str):
                 raise BadRequest('"return_to" must be a flow name, or flow.node')
             return await self.desk.close(ticket, operator, target or None)
-        if kind == "transfer":
+        if kind is Act.TRANSFER:
             to = _operator(payload, "to") if payload.get("to") is not None else None
             return await self.desk.transfer(ticket, operator, to)
         raise BadRequest('"type" must be claim, message, close, transfer or duty')
+
+
+def _act(kind: str) -> Act | None:
+    """The act a request's ``type`` names (None: none; refused once the rest is read)."""
+    try:
+        return Act(kind)
+    except ValueError:
+        return None
 
 
 def _object(body: bytes) -> dict[str, Any]:

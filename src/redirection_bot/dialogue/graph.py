@@ -11,18 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from redirection_bot.diagnostics import Span
-from redirection_bot.dialogue.model import Node, NodeKind, Program, SlotType, Target, Transition
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    """A node, by flow and node id."""
-
-    flow: str
-    node: str
-
-    def __str__(self) -> str:
-        return f"{self.flow}.{self.node}"
+from redirection_bot.dialogue.model import Node, NodeKind, Place, Program, SlotType, Transition
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,16 +27,6 @@ class Edge:
     """``step``; ``return`` (from a called flow's return to where its caller continues); or
     ``after_call`` (from the calling node straight to where it continues: the summary that
     analyses of what surely happened use instead of the returns, which mix all callers)."""
-
-
-def resolve(program: Program, target: Target) -> Place | None:
-    """The node a target names, or None when there is no such flow or node."""
-    node = program.find_node(target)
-    return None if node is None else Place(node.flow, node.id)
-
-
-def place_of(node: Node) -> Place:
-    return Place(node.flow, node.id)
 
 
 def node_waits(node: Node) -> bool:
@@ -69,7 +48,7 @@ def program_edges(program: Program) -> list[Edge]:
     for node in program.all_nodes():
         if node.kind is NodeKind.RETURN:
             for continuation, span, _caller, _sets in continuations.get(node.flow, []):
-                edges.append(Edge(place_of(node), continuation, "return", span, kind="return"))
+                edges.append(Edge(node.place, continuation, "return", span, kind="return"))
     for called in continuations.values():
         for continuation, span, caller, sets in called:
             edges.append(Edge(caller, continuation, "after call", span, sets, kind="after_call"))
@@ -112,13 +91,13 @@ def _transition_edges(
     sets: frozenset[str],
     continuations: dict[str, list[tuple[Place, Span, Place, frozenset[str]]]],
 ) -> list[Edge]:
-    source = place_of(node)
+    source = node.place
     if transition is None:
         return []
     if transition.is_empty:
         return [Edge(source, source, label, span, sets)] if node.kind.waits else []
     edges: list[Edge] = []
-    continuation = resolve(program, transition.goto) if transition.goto is not None else None
+    continuation = program.resolve(transition.goto) if transition.goto is not None else None
     if transition.call is not None:
         callee = program.flows.get(transition.call)
         if callee is not None and callee.start in callee.nodes:
@@ -155,7 +134,7 @@ def flow_graph(program: Program, flow_id: str, output_format: str) -> str:
         return _dot(program, flow_id, edges, outside)
     lines = ["flowchart TD"]
     for node in flow.nodes.values():
-        lines.append(f"    {_mermaid_id(str(place_of(node)))}{_mermaid_shape(node)}")
+        lines.append(f"    {_mermaid_id(str(node.place))}{_mermaid_shape(node)}")
     for name in outside:
         lines.append(f'    {_mermaid_id(name)}[/"{name}"/]')
     for edge in edges:
@@ -198,7 +177,7 @@ def _dot(program: Program, flow_id: str, edges: list[Edge], outside: list[str]) 
         shape = "ellipse" if node.kind.waits else shapes.get(node.kind, "box")
         width = ", penwidth=3" if node.id == flow.start else ""
         lines.append(
-            f'    "{place_of(node)}" [label="{node.id}\\n({node.kind.value})", shape={shape}{width}];'
+            f'    "{node.place}" [label="{node.id}\\n({node.kind.value})", shape={shape}{width}];'
         )
     for name in outside:
         lines.append(f'    "{name}" [shape=parallelogram, style=dashed];')

@@ -111,6 +111,19 @@ class CommandSpec:
     call: str | None = None
 
 
+class HandoffReason(enum.StrEnum):
+    """Why the program asks for a person (a handoff node's ``reason``)."""
+
+    ASKED = "asked"
+    SUICIDE = "suicide"
+    CHILD_AT_RISK = "child_at_risk"
+    ILLEGAL_REQUEST = "illegal_request"
+    DISTRESS = "distress"
+    MINOR = "minor"
+    MISUNDERSTANDING = "misunderstanding"
+    OTHER = "other"
+
+
 class HandoffUrgency(enum.StrEnum):
     LOW = "low"
     NORMAL = "normal"
@@ -119,8 +132,22 @@ class HandoffUrgency(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Target:
-    """A place to go: a node of a flow (``node`` None means the flow's start node)."""
+class Place:
+    """A node of the program, by flow and node id: where a conversation is, where it returns
+    to, where it resumes after a handoff. It names a node that exists (see ``PlaceRef``)."""
+
+    flow: str
+    node: str
+
+    def __str__(self) -> str:
+        return f"{self.flow}.{self.node}"
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceRef:
+    """A place as the author wrote it (a ``goto``, the program's ``entry`` and ``home``), not
+    yet checked: ``node`` None means the flow's start node; ``span`` is where it was written.
+    ``Program.resolve`` gives the ``Place`` it names."""
 
     flow: str
     node: str | None
@@ -137,7 +164,7 @@ class Transition:
     Both empty means: ask the same node again (only meaningful for a choice).
     """
 
-    goto: Target | None = None
+    goto: PlaceRef | None = None
     call: str | None = None
     call_span: Span | None = None
 
@@ -199,7 +226,7 @@ class Branch:
 
 @dataclass(frozen=True, slots=True)
 class HandoffSpec:
-    reason: str
+    reason: HandoffReason
     urgency: HandoffUrgency
     span: Span
 
@@ -244,6 +271,10 @@ class Node:
     def qualified_id(self) -> str:
         return f"{self.flow}.{self.id}"
 
+    @property
+    def place(self) -> Place:
+        return Place(self.flow, self.id)
+
 
 @dataclass(frozen=True, slots=True)
 class Flow:
@@ -271,7 +302,9 @@ class ActionDecl:
 
 
 @dataclass(frozen=True, slots=True)
-class Settings:
+class ProgramSettings:
+    """The program's own ``settings`` section (not the deployment's, ``config.Settings``)."""
+
     misses_before_offering_person: int = 3
     """After this many answers in a row that match nothing, a person is offered."""
     history_size: int = 20
@@ -306,13 +339,13 @@ class Program:
     span: Span
     default_locale: str
     locales: tuple[str, ...]
-    entry: Target
-    home: Target
+    entry: PlaceRef
+    home: PlaceRef
     slots: Mapping[str, SlotDecl]
     actions: Mapping[str, ActionDecl]
     commands: Mapping[CommandName, CommandSpec]
     flows: Mapping[str, Flow]
-    settings: Settings = Settings()
+    settings: ProgramSettings = ProgramSettings()
     title: str | None = None
     interface_texts: tuple[str, ...] = ()
     """Locale namespaces whose texts channels show themselves (web page buttons, notices)."""
@@ -326,11 +359,22 @@ class Program:
         found = self.flows[flow]
         return found.nodes[found.start if node is None else node]
 
-    def find_node(self, target: Target) -> Node | None:
-        found = self.flows.get(target.flow)
+    def find_node(self, place: PlaceRef | Place) -> Node | None:
+        found = self.flows.get(place.flow)
         if found is None:
             return None
-        return found.nodes.get(found.start if target.node is None else target.node)
+        return found.nodes.get(found.start if place.node is None else place.node)
+
+    def resolve(self, ref: PlaceRef) -> Place | None:
+        """The node a reference names, or None when there is no such flow or node."""
+        node = self.find_node(ref)
+        return None if node is None else node.place
+
+    def place_named(self, name: str) -> Place | None:
+        """``flow`` (its start) or ``flow.node``, as an operator types it, if it exists."""
+        flow, _, node = name.strip().partition(".")
+        found = self.find_node(PlaceRef(flow, node or None, self.span))
+        return None if found is None else found.place
 
     def all_nodes(self) -> list[Node]:
         return [node for flow in self.flows.values() for node in flow.nodes.values()]
@@ -341,16 +385,3 @@ class Program:
 
 RESERVED_PARAMETER_NAMES = frozenset({"locale", "count", "default"})
 """python-i18n gives these names a meaning of its own; no slot or parameter may use them."""
-
-HANDOFF_REASONS = frozenset(
-    {
-        "asked",
-        "suicide",
-        "child_at_risk",
-        "illegal_request",
-        "distress",
-        "minor",
-        "misunderstanding",
-        "other",
-    }
-)

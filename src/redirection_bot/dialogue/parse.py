@@ -12,7 +12,6 @@ from dataclasses import replace
 from redirection_bot.diagnostics import Diagnostics, Span
 from redirection_bot.dialogue.conditions import Condition, ConditionSyntaxError, parse_condition
 from redirection_bot.dialogue.model import (
-    HANDOFF_REASONS,
     RESERVED_PARAMETER_NAMES,
     ActionDecl,
     Branch,
@@ -20,20 +19,21 @@ from redirection_bot.dialogue.model import (
     CommandName,
     CommandSpec,
     Flow,
+    HandoffReason,
     HandoffSpec,
     HandoffUrgency,
     InputSpec,
     MessageRef,
     Node,
     NodeKind,
+    PlaceRef,
     Program,
+    ProgramSettings,
     SafetyRoute,
-    Settings,
     SlotChange,
     SlotDecl,
     SlotType,
     SlotValue,
-    Target,
     Transition,
 )
 from redirection_bot.safety.categories import RiskCategory, category_named, not_a_category
@@ -375,10 +375,10 @@ class ProgramParser(SchemaReader):
             return None
         return SafetyRoute(category, flow, flow_node.value_span, check, again, after_others)
 
-    def _settings(self, node: YNode | None) -> Settings:
+    def _settings(self, node: YNode | None) -> ProgramSettings:
         mapping = self.mapping(node, "`settings`")
         if mapping is None:
-            return Settings()
+            return ProgramSettings()
         self.fields(mapping, SETTINGS_FIELDS, "`settings`")
         values: dict[str, int | str] = {}
         missing = mapping.get("missing_translation")
@@ -397,11 +397,11 @@ class ProgramParser(SchemaReader):
                     self.error(mapping.get(name).span, f"`{name}` must be at least 1")  # type: ignore[union-attr]
                 elif number is not None:
                     values[name] = number
-        return Settings(**values)  # type: ignore[arg-type]
+        return ProgramSettings(**values)  # type: ignore[arg-type]
 
     # --- shared with flows ------------------------------------------------------------------
 
-    def target(self, node: YNode | None, current_flow: str | None, what: str) -> Target | None:
+    def target(self, node: YNode | None, current_flow: str | None, what: str) -> PlaceRef | None:
         """``flow`` or ``flow.node`` (or, with a current flow, a bare node id for ``next``)."""
         found = self.scalar(node, what)
         if found is None:
@@ -419,8 +419,8 @@ class ProgramParser(SchemaReader):
                     f"`next` names a node of this flow; use `goto: {found.text}` for another flow",
                 )
                 return None
-            return Target(current_flow, parts[0], found.value_span)
-        return Target(parts[0], parts[1] if len(parts) == 2 else None, found.value_span)
+            return PlaceRef(current_flow, parts[0], found.value_span)
+        return PlaceRef(parts[0], parts[1] if len(parts) == 2 else None, found.value_span)
 
     def slot_value(self, declared: SlotDecl, node: YNode, operation: str) -> SlotValue | None:
         """A constant for a slot, read by the slot's type, as the author wrote it."""
@@ -751,14 +751,18 @@ class FlowParser(ProgramParser):
             return None
         self.fields(mapping, ("reason", "urgency"), "`handoff`", required=("reason",))
         reason_node = self.scalar(mapping.get("reason"), "the reason")
-        reason = reason_node.text if reason_node else None
-        if reason_node is not None and reason not in HANDOFF_REASONS:
-            self.error(
-                reason_node.value_span,
-                f"`{reason}` is not a handoff reason{did_you_mean(reason_node.text, HANDOFF_REASONS)} "
-                f"(reasons: {', '.join(sorted(HANDOFF_REASONS))})",
-            )
-            return None
+        reason: HandoffReason | None = None
+        if reason_node is not None:
+            try:
+                reason = HandoffReason(reason_node.text)
+            except ValueError:
+                self.error(
+                    reason_node.value_span,
+                    f"`{reason_node.text}` is not a handoff reason"
+                    f"{did_you_mean(reason_node.text, HandoffReason)} "
+                    f"(reasons: {', '.join(sorted(HandoffReason))})",
+                )
+                return None
         urgency = HandoffUrgency.NORMAL
         urgency_node = (
             self.scalar(mapping.get("urgency"), "the urgency") if mapping.get("urgency") else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from redirection_bot.dialogue.model import Place
 from redirection_bot.engine.events import (
     ActionResult,
     ChoicePicked,
@@ -21,7 +22,7 @@ from redirection_bot.engine.outputs import (
     Output,
     Param,
 )
-from redirection_bot.engine.state import Position, SessionState, Waiting
+from redirection_bot.engine.state import SessionState, Waiting
 from redirection_bot.engine.step import EngineKeys, Turn, new_state, step, typed_command
 
 __all__ = [
@@ -39,7 +40,7 @@ __all__ = [
     "Message",
     "Output",
     "Param",
-    "Position",
+    "Place",
     "SessionState",
     "Start",
     "Text",

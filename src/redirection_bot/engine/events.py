@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redirection_bot.dialogue.model import CommandName, SlotValue
+from redirection_bot.dialogue.model import CommandName, Place, SlotValue
 from redirection_bot.engine.outputs import Message
-from redirection_bot.engine.state import Position
 from redirection_bot.safety.categories import RiskHit
 
 
@@ -59,7 +58,7 @@ class ActionResult:
 class HandoffEnded:
     """A human conversation ended; continue at ``resume_at`` or where the person was."""
 
-    resume_at: Position | None = None
+    resume_at: Place | None = None
 
 
 Event = Start | Text | ChoicePicked | CommandGiven | ActionResult | HandoffEnded

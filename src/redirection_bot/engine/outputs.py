@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from redirection_bot.dialogue.model import HandoffUrgency, SlotDecl, SlotType, SlotValue
+from redirection_bot.dialogue.model import (
+    HandoffReason,
+    HandoffUrgency,
+    SlotDecl,
+    SlotType,
+    SlotValue,
+)
 
 YES_KEY = "engine.yes"
 NO_KEY = "engine.no"
@@ -58,7 +64,7 @@ class ActionRequest:
 class HandoffRequest:
     """The program asks for human support."""
 
-    reason: str
+    reason: HandoffReason
     urgency: HandoffUrgency
     flow: str
     """The module the person was in, for the operator."""

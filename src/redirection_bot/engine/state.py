@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from redirection_bot.dialogue.model import SlotValue
+from redirection_bot.dialogue.model import Place, SlotValue
 from redirection_bot.errors import EngineError
 
 STATE_FORMAT = 1
@@ -27,22 +27,11 @@ class Waiting(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Position:
-    """A node of a flow."""
-
-    flow: str
-    node: str
-
-    def __str__(self) -> str:
-        return f"{self.flow}.{self.node}"
-
-
-@dataclass(frozen=True, slots=True)
 class Frame:
     """Where the person was at an earlier question, for ``back``."""
 
-    at: Position
-    stack: tuple[Position, ...]
+    at: Place
+    stack: tuple[Place, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +41,9 @@ class SessionState:
     program_version: str
     locale: str
     waiting: Waiting = Waiting.NOT_STARTED
-    at: Position | None = None
+    at: Place | None = None
     slots: Mapping[str, SlotValue] = field(default_factory=dict)
-    stack: tuple[Position, ...] = ()
+    stack: tuple[Place, ...] = ()
     """Where to continue when a called flow returns, innermost last."""
     history: tuple[Frame, ...] = ()
     misses: int = 0
@@ -70,14 +59,14 @@ class SessionState:
             "program_version": self.program_version,
             "locale": self.locale,
             "waiting": self.waiting.value,
-            "at": _position_json(self.at),
+            "at": _place_json(self.at),
             "slots": {
                 name: list(value) if isinstance(value, tuple) else value
                 for name, value in self.slots.items()
             },
-            "stack": [_position_json(p) for p in self.stack],
+            "stack": [_place_json(p) for p in self.stack],
             "history": [
-                {"at": _position_json(f.at), "stack": [_position_json(p) for p in f.stack]}
+                {"at": _place_json(f.at), "stack": [_place_json(p) for p in f.stack]}
                 for f in self.history
             ],
             "misses": self.misses,
@@ -101,13 +90,13 @@ class SessionState:
                 program_version=str(data["program_version"]),
                 locale=str(data["locale"]),
                 waiting=Waiting(data["waiting"]),
-                at=_position(data["at"]),
+                at=_place(data["at"]),
                 slots=slots,
-                stack=tuple(_required_position(p) for p in data["stack"]),
+                stack=tuple(_required_place(p) for p in data["stack"]),
                 history=tuple(
                     Frame(
-                        _required_position(f["at"]),
-                        tuple(_required_position(p) for p in f["stack"]),
+                        _required_place(f["at"]),
+                        tuple(_required_place(p) for p in f["stack"]),
                     )
                     for f in data["history"]
                 ),
@@ -120,16 +109,16 @@ class SessionState:
             raise EngineError(f"session state is damaged: {error!r}") from error
 
 
-def _position_json(position: Position | None) -> list[str] | None:
-    return None if position is None else [position.flow, position.node]
+def _place_json(place: Place | None) -> list[str] | None:
+    return None if place is None else [place.flow, place.node]
 
 
-def _position(data: Any) -> Position | None:
+def _place(data: Any) -> Place | None:
     if data is None:
         return None
-    return _required_position(data)
+    return _required_place(data)
 
 
-def _required_position(data: Any) -> Position:
+def _required_place(data: Any) -> Place:
     flow, node = data
-    return Position(str(flow), str(node))
+    return Place(str(flow), str(node))

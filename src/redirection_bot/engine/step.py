@@ -14,16 +14,18 @@ from redirection_bot.dialogue.lexicon import Lexicon
 from redirection_bot.dialogue.model import (
     Choice,
     CommandName,
+    HandoffReason,
     HandoffUrgency,
     Node,
     NodeKind,
+    Place,
+    PlaceRef,
     Program,
     SafetyRoute,
     SlotChange,
     SlotDecl,
     SlotType,
     SlotValue,
-    Target,
     Transition,
 )
 from redirection_bot.engine.events import (
@@ -48,7 +50,7 @@ from redirection_bot.engine.outputs import (
     Param,
     slot_param,
 )
-from redirection_bot.engine.state import Frame, Position, SessionState, Waiting
+from redirection_bot.engine.state import Frame, SessionState, Waiting
 from redirection_bot.errors import EngineError
 from redirection_bot.safety.categories import RiskCategory, RiskHit
 from redirection_bot.textnorm import fold
@@ -178,7 +180,7 @@ class _Run:
         self.stack = []
         self.say(EngineKeys.PROGRAM_UPDATED)
         home = self._node(self.program.home.flow, self.program.home.node)
-        if isinstance(event, Text) and self.screened(event, Position(home.flow, home.id)):
+        if isinstance(event, Text) and self.screened(event, home.place):
             return
         self.enter(self.program.home)
 
@@ -191,7 +193,7 @@ class _Run:
 
     # --- safety: pre-emption ------------------------------------------------------------------
 
-    def screened(self, event: Text, resume_at: Position | None = None) -> bool:
+    def screened(self, event: Text, resume_at: Place | None = None) -> bool:
         """Pre-empt the current node when screening raised a risk the program has a flow for.
 
         Routes are tried certain hits first, each group in the program's order (highest
@@ -213,7 +215,7 @@ class _Run:
             if self.in_flow(route.flow):
                 if route.again is not None:
                     self.state = replace(self.state, misses=0)
-                    self.enter(Position(route.flow, route.again))
+                    self.enter(Place(route.flow, route.again))
                     return True
                 continue
             if self.state.waiting is Waiting.NOT_STARTED:
@@ -232,10 +234,10 @@ class _Run:
             ]
             for later in reversed(queued):
                 self.unqueue(later)
-                self.stack.append(Position(later.flow, self.safety_entry(later, hits)))
+                self.stack.append(Place(later.flow, self.safety_entry(later, hits)))
             self.unqueue(route)
             self.state = replace(self.state, misses=0)
-            self.enter(Position(route.flow, self.safety_entry(route, hits)))
+            self.enter(Place(route.flow, self.safety_entry(route, hits)))
             return True
         return False
 
@@ -261,7 +263,7 @@ class _Run:
             return route.check
         return self.program.flows[route.flow].start
 
-    def interrupt(self, resume_at: Position | None = None) -> None:
+    def interrupt(self, resume_at: Place | None = None) -> None:
         """Keep where the person is on the stack, so that a ``return`` comes back to it."""
         at = self.state.at
         if resume_at is not None:
@@ -276,20 +278,19 @@ class _Run:
             place = self.program.entry if self.state.waiting is Waiting.NOT_STARTED else None
             target = place or self.program.home
             node = self._node(target.flow, target.node)
-            self.stack.append(Position(node.flow, node.id))
+            self.stack.append(node.place)
 
     # --- walking the program -----------------------------------------------------------------
 
-    def enter(self, target: Target | Position) -> None:
+    def enter(self, place: Place | PlaceRef) -> None:
         """Run from a node until the conversation waits for something."""
-        flow, node_id = (target.flow, target.node)
         for _ in range(MAX_NODES_PER_TURN):
-            node = self._node(flow, node_id)
+            node = self._node(place.flow, place.node)
             self.trace.append(node.qualified_id)
             next_place = self.run_node(node)
             if next_place is None:
                 return
-            flow, node_id = next_place
+            place = next_place
         raise EngineError(
             f"more than {MAX_NODES_PER_TURN} nodes in one turn; the validator should prevent this"
         )
@@ -300,7 +301,7 @@ class _Run:
         except KeyError as error:
             raise EngineError(f"no node {flow}.{node_id}") from error
 
-    def run_node(self, node: Node) -> tuple[str, str | None] | None:
+    def run_node(self, node: Node) -> Place | PlaceRef | None:
         """Do what a node says; return where to go next, or None when waiting."""
         kind = node.kind
         if kind.waits:
@@ -331,41 +332,38 @@ class _Run:
             return self.follow(node.then, node)
         if kind is NodeKind.RETURN:
             if self.stack:
-                back = self.stack.pop()
-                return back.flow, back.node
-            return self.program.home.flow, self.program.home.node
+                return self.stack.pop()
+            return self.program.home
         self.outputs.append(End())
         self.wait(Waiting.ENDED, node)
         return None
 
-    def follow(self, transition: Transition | None, node: Node) -> tuple[str, str | None]:
+    def follow(self, transition: Transition | None, node: Node) -> Place | PlaceRef:
         """Where a transition leads; a ``call`` leaves its continuation on the stack."""
         if transition is None or transition.is_empty:
             if node.kind.waits:
-                return node.flow, node.id
-            return self.program.home.flow, self.program.home.node
+                return node.place
+            return self.program.home
         if transition.call is not None:
             if transition.goto is not None:
                 continuation = self.program.find_node(transition.goto)
                 if continuation is not None:
-                    self.stack.append(Position(continuation.flow, continuation.id))
+                    self.stack.append(continuation.place)
             else:
-                self.stack.append(Position(node.flow, node.id))
-            return transition.call, None
+                self.stack.append(node.place)
+            return PlaceRef(transition.call, None, transition.call_span or node.span)
         assert transition.goto is not None
-        return transition.goto.flow, transition.goto.node
+        return transition.goto
 
     def wait(self, waiting: Waiting, node: Node) -> None:
-        self.state = replace(
-            self.state, waiting=waiting, at=Position(node.flow, node.id), pending_action=None
-        )
+        self.state = replace(self.state, waiting=waiting, at=node.place, pending_action=None)
 
     def request_action(self, action: str, node: Node) -> None:
         self.outputs.append(ActionRequest(action))
         self.state = replace(
             self.state,
             waiting=Waiting.ACTION,
-            at=Position(node.flow, node.id),
+            at=node.place,
             pending_action=action,
         )
 
@@ -472,7 +470,7 @@ class _Run:
             if value is not None:
                 self.answered(node)
                 self.slots[declared.name] = value
-                self.enter_place(self.follow(node.then, node))
+                self.enter(self.follow(node.then, node))
                 return
             typed = declared.type in (SlotType.TEXT, SlotType.INTEGER)
             default = EngineKeys.INVALID_INPUT if typed else EngineKeys.NOT_UNDERSTOOD
@@ -537,14 +535,14 @@ class _Run:
             value = _generated_value(declared, option.id)
             if declared.type is SlotType.LIST:
                 self.apply(SlotChange("add", declared.name, option.id, declared.span))
-                self.enter(Position(node.flow, node.id))
+                self.enter(node.place)
                 return
             self.slots[declared.name] = value
-            self.enter_place(self.follow(node.then, node))
+            self.enter(self.follow(node.then, node))
             return
         for change in choice.changes:
             self.apply(change)
-        self.enter_place(self.follow(choice.then, node))
+        self.enter(self.follow(choice.then, node))
 
     def apply(self, change: SlotChange) -> None:
         if change.operation == "set":
@@ -558,12 +556,9 @@ class _Run:
             items.remove(str(change.value))
         self.slots[change.slot] = tuple(items)
 
-    def enter_place(self, place: tuple[str, str | None]) -> None:
-        self.enter(Target(place[0], place[1], self.program.span))
-
     def answered(self, node: Node) -> None:
         """The person answered ``node``: remember it for ``back`` and reset the miss count."""
-        frame = Frame(Position(node.flow, node.id), tuple(self.stack))
+        frame = Frame(node.place, tuple(self.stack))
         history = (*self.state.history, frame)[-self.program.settings.history_size :]
         self.state = replace(self.state, history=history, misses=0)
 
@@ -614,10 +609,10 @@ class _Run:
             self.help()
 
     def help(self) -> None:
-        flow = self.program.commands[CommandName.HELP].call
-        assert flow is not None
+        spec = self.program.commands[CommandName.HELP]
+        assert spec.call is not None
         self.interrupt()
-        self.enter(Target(flow, None, self.program.span))
+        self.enter(PlaceRef(spec.call, None, spec.span))
 
     def back(self) -> None:
         history = self.state.history
@@ -672,7 +667,7 @@ class _Run:
         node = self._node(at.flow, at.node)
         if result.failed:
             self.say(EngineKeys.ACTION_FAILED)
-            self.enter_place(self.follow(node.then, node))
+            self.enter(self.follow(node.then, node))
             return
         declared_action = self.program.actions.get(result.action)
         allowed = set(declared_action.sets) if declared_action else set()
@@ -693,24 +688,24 @@ class _Run:
             self.start(self.state.locale)
             return
         if result.pause:
-            self.outputs.append(HandoffRequest("other", HandoffUrgency.NORMAL, node.flow))
+            self.outputs.append(
+                HandoffRequest(HandoffReason.OTHER, HandoffUrgency.NORMAL, node.flow)
+            )
         if result.followup is not None and result.followup in self.program.actions:
             self.request_action(result.followup, node)
             return
-        self.enter_place(self.follow(node.then, node))
+        self.enter(self.follow(node.then, node))
 
     def handoff_ended(self, event: HandoffEnded) -> None:
         self.say(EngineKeys.HANDOFF_ENDED)
         resume = event.resume_at
-        if resume is not None and self.program.find_node(
-            Target(resume.flow, resume.node, self.program.span)
-        ):
+        if resume is not None and self.program.find_node(resume):
             self.enter(resume)
             return
         at = self.state.at
         if self.state.waiting is Waiting.HANDOFF and at is not None:
             node = self._node(at.flow, at.node)
-            self.enter_place(self.follow(node.then, node))
+            self.enter(self.follow(node.then, node))
             return
         self.redisplay()
 

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
-from redirection_bot.dialogue.model import CommandName, HandoffUrgency, SlotType
+from redirection_bot.dialogue.model import CommandName, HandoffReason, HandoffUrgency, SlotType
 from redirection_bot.engine import (
     ActionResult,
     ChoicePicked,
@@ -60,6 +60,7 @@ from redirection_bot.handoff.machine import (
     Situation,
     Step,
     TellPerson,
+    TicketChange,
     UpdateTicket,
     Withdrawn,
     advance,
@@ -91,7 +92,6 @@ if TYPE_CHECKING:
     from redirection_bot.program.load import LoadedProgram
 
 SERVICES_ACTION = "action_services"
-ENDED_CHANGES = frozenset({"closed", "withdrawn", "ended", "left", "expired"})
 _CHOICE_EVENTS: dict[HandoffChoice, HandoffEvent] = {
     HandoffChoice.SHARE: Shared(agreed=True),
     HandoffChoice.NO_SHARE: Shared(agreed=False),
@@ -164,7 +164,7 @@ class HandoffConduct:
         handled = Handled(state, record.handoff)
         for category in risks:
             if handled.handoff.active:
-                seen = advance(handled.handoff, RiskSeen(category), self._now(), self.desk.machine)
+                seen = advance(handled.handoff, RiskSeen(category), self._now(), self.desk.timings)
                 await self._perform(session_id, loaded, record, handled, seen, None)
         result: list[Shown] = []
         for index, item in enumerate(shown):
@@ -173,15 +173,15 @@ class HandoffConduct:
                 continue
             service = handled.handoff.service or self.desk.service_for(state.locale)
             ticket = handled.handoff.ticket if handled.handoff.active else None
-            situation = await self.desk.situation(service, ticket, item.urgency)
+            situation = await self.desk.situation(service, ticket, HandoffUrgency(item.urgency))
             asked = Asked(
                 self.desk.new_ticket(),
-                item.reason,
+                HandoffReason(item.reason),
                 HandoffUrgency(item.urgency),
                 item.flow,
                 service,
             )
-            step = advance(handled.handoff, asked, situation, self.desk.machine)
+            step = advance(handled.handoff, asked, situation, self.desk.timings)
             before = len(handled.shown)
             await self._perform(
                 session_id, loaded, record, handled, step, None, services_shown=services_shown
@@ -243,13 +243,13 @@ class HandoffConduct:
         state = record.state
         handled = Handled(state, handoff)
         for category in found:
-            risk_step = advance(handled.handoff, RiskSeen(category), self._now(), self.desk.machine)
+            risk_step = advance(handled.handoff, RiskSeen(category), self._now(), self.desk.timings)
             await self._perform(session_id, loaded, record, handled, risk_step, None)
         if found:
             seen = dict.fromkeys(state.risks)
             seen.update(dict.fromkeys(found))
             handled.state = replace(state, risks=tuple(seen))
-        said = advance(handled.handoff, PersonSaid(), self._now(), self.desk.machine)
+        said = advance(handled.handoff, PersonSaid(), self._now(), self.desk.timings)
         await self._perform(session_id, loaded, record, handled, said, event.text, risks=found)
         return handled
 
@@ -268,10 +268,8 @@ class HandoffConduct:
             asks = self.keeps_conversation > 0 and bool(record.conversation)
             event = replace(event, ask_to_share=asks)
         service = handoff.service or self.desk.service_for(record.state.locale)
-        situation = await self.desk.situation(
-            service, handoff.ticket, handoff.urgency.value if handoff.urgency else None
-        )
-        step = advance(handoff, event, situation, self.desk.machine)
+        situation = await self.desk.situation(service, handoff.ticket, handoff.urgency)
+        step = advance(handoff, event, situation, self.desk.timings)
         handled = Handled(record.state, handoff, step=step)
         await self._perform(session_id, loaded, record, handled, step, words)
         return handled
@@ -295,15 +293,15 @@ class HandoffConduct:
         ticket = handoff.ticket
         service = handoff.service or self.desk.service_for(record.state.locale)
         change = TicketChanged(
-            ticket, "left", _urgency(handoff), _risks(record.state, handoff), None
+            ticket, TicketChange.LEFT, _urgency(handoff), _risks(record.state, handoff), None
         )
-        reason = handoff.reason or "other"
+        reason = handoff.reason or HandoffReason.OTHER
 
         async def tell() -> None:
             await self.desk.changed(ticket, None)
             await self.desk.announce(service, change)
             await self.desk.forget_feed(self.desk.feed(session_id, ticket))
-            self._count("left", reason)
+            self._count(TicketChange.LEFT, reason)
 
         return [tell]
 
@@ -393,7 +391,7 @@ class HandoffConduct:
         handoff, state = handled.handoff, handled.state
         requested_at = handoff.requested_at or self.desk.clock()
         urgency = _urgency(handoff)
-        reason = handoff.reason or "other"
+        reason = handoff.reason or HandoffReason.OTHER
         loaded_flow = handoff.flow or "unknown"
 
         async def open_ticket() -> None:
@@ -413,7 +411,7 @@ class HandoffConduct:
                 position=situation.queue_position,
             )
             await self.desk.announce(service, opened)
-            self._count("waiting", reason)
+            self._count(HandoffStatus.WAITING, reason)
             log_event(
                 "handoff requested",
                 session=session_tag(session_id),
@@ -435,18 +433,18 @@ class HandoffConduct:
         ticket, what = output.ticket, output.what
         current = after if after.ticket == ticket else before
         urgency = _urgency(current)
-        reason = current.reason or before.reason or "other"
+        reason = current.reason or before.reason or HandoffReason.OTHER
         change = TicketChanged(
             ticket, what, urgency, _risks(handled.state, current), after.operator_ref
         )
-        status: str | None
-        if what in ENDED_CHANGES:
+        status: HandoffStatus | None
+        if what.ends_ticket:
             status = None
         elif after.status is HandoffStatus.WITH_OPERATOR:
-            status = "with_operator"
+            status = HandoffStatus.WITH_OPERATOR
         else:
-            status = "waiting"
-        requeued_at = after.requested_at if what == "requeued" else None
+            status = HandoffStatus.WAITING
+        requeued_at = after.requested_at if what is TicketChange.REQUEUED else None
 
         async def update() -> None:
             await self.desk.changed(ticket, status, after.operator_ref, urgency, requeued_at)
@@ -538,8 +536,8 @@ def _announce(desk: HandoffDesk, service: str, event: DeskEvent) -> Effect:
     return lambda: desk.announce(service, event)
 
 
-def _urgency(handoff: HandoffState) -> str:
-    return (handoff.urgency or HandoffUrgency.NORMAL).value
+def _urgency(handoff: HandoffState) -> HandoffUrgency:
+    return handoff.urgency or HandoffUrgency.NORMAL
 
 
 def _risks(state: SessionState, handoff: HandoffState) -> tuple[str, ...]:

@@ -31,21 +31,23 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from redirection_bot.dialogue.model import HandoffUrgency
-from redirection_bot.engine.state import Position
+from redirection_bot.dialogue.model import HandoffUrgency, Place
 from redirection_bot.handoff.machine import (
     Claimed,
     Closed,
     Duplicate,
     HandoffEvent,
-    HandoffSettings,
+    HandoffStatus,
+    HandoffTimings,
     OperatorSaid,
     Situation,
     Step,
     Tick,
+    TicketChange,
     Transferred,
+    Unchanged,
     urgency_rank,
 )
 from redirection_bot.handoff.wire import (
@@ -63,8 +65,7 @@ from redirection_bot.store import SessionStore, StoreUnavailable, VersionConflic
 from redirection_bot.store.relay import START, Relay
 
 if TYPE_CHECKING:
-    from redirection_bot.config import HandoffSettings as HandoffConfig
-    from redirection_bot.config import ServiceSettings
+    from redirection_bot.config import HandoffSettings, ServiceSettings
     from redirection_bot.program.load import LoadedProgram
 
 DESK_KEY = "handoff:desk"
@@ -72,9 +73,6 @@ MEMORY_PREFIX = "handoff:memory:"
 KEPT_SECONDS = 30 * 24 * 3600.0
 """How long the desk's own record and a channel's memory are kept after their last change."""
 MAX_RETRIES = 50
-WAITING = "waiting"
-WITH_OPERATOR = "with_operator"
-ENDED = "ended"
 ENDED_KEPT_SECONDS = 24 * 3600.0
 """An ended ticket is remembered this long, so that a late act on it is a duplicate."""
 
@@ -119,7 +117,7 @@ class HandoffSessions(Protocol):
         """The step taken (None: the session is gone)."""
         ...
 
-    def place(self, target: str) -> Position | None:
+    def place(self, target: str) -> Place | None:
         """A flow (its start) or ``flow.node`` of the current program, if it exists."""
         ...
 
@@ -128,11 +126,19 @@ class HandoffSessions(Protocol):
 class _Ticket:
     session: str
     service: str
-    urgency: str
+    urgency: HandoffUrgency
     requested_at: float
-    status: str = WAITING
+    status: HandoffStatus = HandoffStatus.WAITING
+    """``WAITING`` or ``WITH_OPERATOR`` while open, ``ENDED`` once the handoff is over."""
     operator: str | None = None
     ended_at: float | None = None
+
+    @classmethod
+    def from_json(cls, values: dict[str, Any]) -> _Ticket:
+        ticket = cls(**values)
+        ticket.urgency = HandoffUrgency(ticket.urgency)
+        ticket.status = HandoffStatus(ticket.status)
+        return ticket
 
 
 @dataclass(slots=True)
@@ -151,7 +157,7 @@ class _Record:
     @classmethod
     def decode(cls, data: bytes) -> _Record:
         body = json.loads(data)
-        tickets = {name: _Ticket(**values) for name, values in body["tickets"].items()}
+        tickets = {name: _Ticket.from_json(values) for name, values in body["tickets"].items()}
         duty = {name: {k: float(v) for k, v in refs.items()} for name, refs in body["duty"].items()}
         return cls(tickets, duty)
 
@@ -160,12 +166,12 @@ class _Record:
         queued = [
             (name, ticket)
             for name, ticket in self.tickets.items()
-            if ticket.service == service and ticket.status == WAITING
+            if ticket.service == service and ticket.status is HandoffStatus.WAITING
         ]
         return sorted(
             queued,
             key=lambda item: (
-                -urgency_rank(HandoffUrgency(item[1].urgency)),
+                -urgency_rank(item[1].urgency),
                 item[1].requested_at,
                 item[0],
             ),
@@ -217,14 +223,14 @@ class HandoffDesk:
 
     def __init__(
         self,
-        config: HandoffConfig,
+        config: HandoffSettings,
         store: SessionStore,
         relay: Relay,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self.services = {service.name: service for service in config.services}
-        self.machine = HandoffSettings(config.claim_timeout_seconds, config.notice_interval_seconds)
+        self.timings = HandoffTimings(config.claim_timeout_seconds, config.notice_interval_seconds)
         self.store = store
         self.relay = relay
         self.clock = clock
@@ -278,7 +284,9 @@ class HandoffDesk:
             return record
         raise StoreUnavailable("the desk record kept changing")
 
-    async def situation(self, service: str, ticket: str | None, urgency: str | None) -> Situation:
+    async def situation(
+        self, service: str, ticket: str | None, urgency: HandoffUrgency | None
+    ) -> Situation:
         """How things stand for a handoff of ``service`` (a new one when ``ticket`` is None or
         not queued yet, with ``urgency``)."""
         record, _version = await self._read()
@@ -288,8 +296,8 @@ class HandoffDesk:
         if ticket in names:
             position = names.index(ticket) + 1
         else:
-            rank = urgency_rank(HandoffUrgency(urgency or "normal"))
-            ahead = [t for _n, t in queue if urgency_rank(HandoffUrgency(t.urgency)) >= rank]
+            rank = urgency_rank(urgency)
+            ahead = [t for _n, t in queue if urgency_rank(t.urgency) >= rank]
             position = len(ahead) + 1
         on_duty = sum(1 for until in record.duty.get(service, {}).values() if until > now)
         settings = self.services.get(service)
@@ -299,7 +307,12 @@ class HandoffDesk:
         return Situation(now, on_duty, open_now, position)
 
     async def opened(
-        self, ticket: str, session_id: str, service: str, urgency: str, requested_at: float
+        self,
+        ticket: str,
+        session_id: str,
+        service: str,
+        urgency: HandoffUrgency,
+        requested_at: float,
     ) -> None:
         def add(record: _Record) -> None:
             record.tickets[ticket] = _Ticket(session_id, service, urgency, requested_at)
@@ -309,9 +322,9 @@ class HandoffDesk:
     async def changed(
         self,
         ticket: str,
-        status: str | None,
+        status: HandoffStatus | None,
         operator: str | None = None,
-        urgency: str | None = None,
+        urgency: HandoffUrgency | None = None,
         requested_at: float | None = None,
     ) -> None:
         """Record a ticket's new status (None: the handoff is over; the ticket is remembered
@@ -319,10 +332,10 @@ class HandoffDesk:
 
         def apply(record: _Record) -> None:
             found = record.tickets.get(ticket)
-            if found is None or found.status == ENDED:
+            if found is None or found.status is HandoffStatus.ENDED:
                 return
             if status is None:
-                found.status, found.ended_at = ENDED, self.clock()
+                found.status, found.ended_at = HandoffStatus.ENDED, self.clock()
                 return
             found.status = status
             found.operator = operator
@@ -403,14 +416,14 @@ class HandoffDesk:
         record, _version = await self._read()
         looked = 0
         for ticket, found in list(record.tickets.items()):
-            if found.status == ENDED:
+            if found.status is HandoffStatus.ENDED:
                 continue
             looked += 1
             step = await self.sessions.apply_handoff(found.session, Tick())
             if step is None:
                 await self.changed(ticket, None)
                 await self.announce(
-                    found.service, TicketChanged(ticket, "expired", found.urgency, ())
+                    found.service, TicketChanged(ticket, TicketChange.EXPIRED, found.urgency, ())
                 )
             elif step.state.ticket != ticket or not step.state.active:
                 await self.changed(ticket, None)
@@ -490,5 +503,8 @@ class ServiceDesk:
         duplicate = next((o for o in step.outputs if isinstance(o, Duplicate)), None)
         if duplicate is None:
             return Outcome.APPLIED
-        refusals = {"not_yours": Outcome.NOT_YOURS, "not_claimed": Outcome.NOT_CLAIMED}
+        refusals = {
+            Unchanged.NOT_YOURS: Outcome.NOT_YOURS,
+            Unchanged.NOT_CLAIMED: Outcome.NOT_CLAIMED,
+        }
         return refusals.get(duplicate.why, Outcome.DUPLICATE)

@@ -20,8 +20,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, replace
 
-from redirection_bot.dialogue.model import HandoffUrgency
-from redirection_bot.engine.state import Position
+from redirection_bot.dialogue.model import HandoffReason, HandoffUrgency, Place
 
 SEEN_KEPT = 64
 """Operator message keys remembered per conversation, so that a message delivered twice is
@@ -41,10 +40,62 @@ def urgency_rank(urgency: HandoffUrgency | None) -> int:
 
 
 class HandoffStatus(enum.StrEnum):
+    """Where a session's handoff is; the desk's tickets use the same words (a ticket is
+    ``WAITING`` or ``WITH_OPERATOR`` while open, ``ENDED`` once the handoff is over)."""
+
     BOT = "bot"
     WAITING = "waiting"
     WITH_OPERATOR = "with_operator"
     ENDED = "ended"
+
+
+class TicketChange(enum.StrEnum):
+    """What happened to a ticket: ``UpdateTicket.what``, and ``TicketChanged.change`` on the
+    wire to the operators."""
+
+    CLAIMED = "claimed"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+    ENDED = "ended"
+    """The person ended the chat with the operator."""
+    LEFT = "left"
+    """The person left or erased the conversation."""
+    EXPIRED = "expired"
+    """The session expired while the ticket was open (said by the desk)."""
+    RISK = "risk"
+    ESCALATED = "escalated"
+    TRANSFERRED = "transferred"
+    REQUEUED = "requeued"
+    FALLBACK = "fallback"
+    SHARED = "shared"
+    NOT_SHARED = "not_shared"
+
+    @property
+    def ends_ticket(self) -> bool:
+        """The handoff is over: the desk drops the ticket from its queue."""
+        return self in _ENDING_CHANGES
+
+
+_ENDING_CHANGES = frozenset(
+    {
+        TicketChange.CLOSED,
+        TicketChange.WITHDRAWN,
+        TicketChange.ENDED,
+        TicketChange.LEFT,
+        TicketChange.EXPIRED,
+    }
+)
+
+
+class Unchanged(enum.StrEnum):
+    """Why an event changed nothing (``Duplicate.why``)."""
+
+    LATE = "late"
+    """Repeated, late, or for another ticket."""
+    NOT_YOURS = "not_yours"
+    """An operator acting on a conversation a colleague has."""
+    NOT_CLAIMED = "not_claimed"
+    """An operator writing to a person whose request nobody has claimed yet."""
 
 
 class HandoffKeys:
@@ -118,7 +169,10 @@ def choice_from_id(choice_id: str) -> HandoffChoice | None:
 
 
 @dataclass(frozen=True, slots=True)
-class HandoffSettings:
+class HandoffTimings:
+    """How long the machine lets a person wait (from the ``handoff`` section of the settings,
+    ``config.HandoffSettings``)."""
+
     claim_timeout_seconds: float = 300.0
     """Nobody claimed by then: the fallback is given (the person may keep waiting)."""
     notice_interval_seconds: float = 120.0
@@ -144,7 +198,7 @@ class Situation:
 class HandoffState:
     status: HandoffStatus = HandoffStatus.BOT
     ticket: str | None = None
-    reason: str | None = None
+    reason: HandoffReason | None = None
     urgency: HandoffUrgency | None = None
     flow: str | None = None
     service: str | None = None
@@ -172,7 +226,7 @@ class HandoffState:
         return {
             "status": self.status.value,
             "ticket": self.ticket,
-            "reason": self.reason,
+            "reason": self.reason.value if self.reason else None,
             "urgency": self.urgency.value if self.urgency else None,
             "flow": self.flow,
             "service": self.service,
@@ -188,12 +242,13 @@ class HandoffState:
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> HandoffState:
+        reason = data.get("reason")
         urgency = data.get("urgency")
         shared = data.get("shared")
         return cls(
             status=HandoffStatus(str(data.get("status", "bot"))),
             ticket=_optional_str(data.get("ticket")),
-            reason=_optional_str(data.get("reason")),
+            reason=HandoffReason(str(reason)) if reason else None,
             urgency=HandoffUrgency(str(urgency)) if urgency else None,
             flow=_optional_str(data.get("flow")),
             service=_optional_str(data.get("service")),
@@ -228,7 +283,7 @@ class Asked:
     """The program asked for a person (a handoff node, the `human` safety category, ...)."""
 
     ticket: str
-    reason: str
+    reason: HandoffReason
     urgency: HandoffUrgency
     flow: str
     service: str | None = None
@@ -250,7 +305,7 @@ class Closed:
 
     ticket: str
     operator_ref: str = ""
-    resume_at: Position | None = None
+    resume_at: Place | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,9 +400,7 @@ class OpenTicket:
 @dataclass(frozen=True, slots=True)
 class UpdateTicket:
     ticket: str
-    what: str
-    """``claimed``, ``closed``, ``withdrawn``, ``ended``, ``left``, ``risk``, ``escalated``,
-    ``transferred``, ``requeued``, ``fallback``, ``shared``, ``not_shared``."""
+    what: TicketChange
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,7 +412,7 @@ class GiveFallback:
 class ResumeBot:
     """Hand the conversation back to the engine (at ``resume_at``, or where it was)."""
 
-    resume_at: Position | None = None
+    resume_at: Place | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,11 +432,10 @@ class ShareConversation:
 
 @dataclass(frozen=True, slots=True)
 class Duplicate:
-    """The event changed nothing; log it as such. ``why``: ``late`` (repeated, late, for
-    another ticket) or ``not_yours`` (an operator acting on a conversation a colleague has)."""
+    """The event changed nothing; log it as such, with why."""
 
     event: str
-    why: str = "late"
+    why: Unchanged = Unchanged.LATE
 
 
 HandoffOutput = (
@@ -416,7 +468,7 @@ def advance(
     state: HandoffState,
     event: HandoffEvent,
     situation: Situation,
-    settings: HandoffSettings = HandoffSettings(),
+    timings: HandoffTimings = HandoffTimings(),
 ) -> Step:
     """Apply one event."""
     if isinstance(event, Asked):
@@ -429,11 +481,11 @@ def advance(
         return _transferred(state, event, situation)
     if isinstance(event, OperatorSaid):
         if state.status is HandoffStatus.WAITING and event.ticket == state.ticket:
-            return _same(state, "operator_said", "not_claimed")
+            return _same(state, "operator_said", Unchanged.NOT_CLAIMED)
         if not _holds(state, event.ticket):
             return _same(state, "operator_said")
         if event.operator_ref != state.operator_ref:
-            return _same(state, "operator_said", "not_yours")
+            return _same(state, "operator_said", Unchanged.NOT_YOURS)
         if event.key in state.seen:
             return _same(state, "operator_said")
         seen = (*state.seen, event.key)[-SEEN_KEPT:]
@@ -454,19 +506,22 @@ def advance(
     if isinstance(event, Left):
         if not state.active or state.ticket is None:
             return Step(replace(state, status=HandoffStatus.ENDED), ())
-        return Step(HandoffState(status=HandoffStatus.ENDED), (UpdateTicket(state.ticket, "left"),))
+        return Step(
+            HandoffState(status=HandoffStatus.ENDED),
+            (UpdateTicket(state.ticket, TicketChange.LEFT),),
+        )
     if isinstance(event, RiskSeen):
         if event.category in state.risks:
             return Step(state, ())
         risks = (*state.risks, event.category)
         outputs: tuple[HandoffOutput, ...] = ()
         if state.active and state.ticket is not None:
-            outputs = (UpdateTicket(state.ticket, "risk"),)
+            outputs = (UpdateTicket(state.ticket, TicketChange.RISK),)
         return Step(replace(state, risks=risks), outputs)
-    return _tick(state, situation, settings)
+    return _tick(state, situation, timings)
 
 
-def _same(state: HandoffState, event: str, why: str = "late") -> Step:
+def _same(state: HandoffState, event: str, why: Unchanged = Unchanged.LATE) -> Step:
     return Step(state, (Duplicate(event, why),))
 
 
@@ -481,7 +536,7 @@ def _asked(state: HandoffState, event: Asked, situation: Situation) -> Step:
         told = TellPerson(HandoffKeys.ALREADY_WAITING)
         if urgency_rank(event.urgency) > urgency_rank(state.urgency):
             raised = replace(state, urgency=event.urgency, reason=event.reason)
-            return Step(raised, (UpdateTicket(state.ticket, "escalated"), told))
+            return Step(raised, (UpdateTicket(state.ticket, TicketChange.ESCALATED), told))
         return Step(state, (told, Duplicate("asked")))
     now = situation.now
     waiting = HandoffState(
@@ -515,7 +570,8 @@ def _claimed(state: HandoffState, event: Claimed) -> Step:
     if state.status is not HandoffStatus.WAITING or event.ticket != state.ticket:
         taken = state.status is HandoffStatus.WITH_OPERATOR and event.ticket == state.ticket
         mine = taken and event.operator_ref == state.operator_ref
-        return _same(state, "claimed", "not_yours" if taken and not mine else "late")
+        why = Unchanged.NOT_YOURS if taken and not mine else Unchanged.LATE
+        return _same(state, "claimed", why)
     claimed = replace(
         state,
         status=HandoffStatus.WITH_OPERATOR,
@@ -528,9 +584,9 @@ def _claimed(state: HandoffState, event: Claimed) -> Step:
             HandoffKeys.ASK_TO_SHARE,
             choices=(HandoffChoice.SHARE, HandoffChoice.NO_SHARE, HandoffChoice.END),
         )
-        return Step(claimed, (UpdateTicket(event.ticket, "claimed"), joined, ask))
+        return Step(claimed, (UpdateTicket(event.ticket, TicketChange.CLAIMED), joined, ask))
     joined = replace(joined, choices=_END)
-    return Step(claimed, (UpdateTicket(event.ticket, "claimed"), joined))
+    return Step(claimed, (UpdateTicket(event.ticket, TicketChange.CLAIMED), joined))
 
 
 def _shared(state: HandoffState, event: Shared) -> Step:
@@ -543,14 +599,14 @@ def _shared(state: HandoffState, event: Shared) -> Step:
             answered,
             (
                 ShareConversation(),
-                UpdateTicket(state.ticket, "shared"),
+                UpdateTicket(state.ticket, TicketChange.SHARED),
                 TellPerson(HandoffKeys.SHARED, choices=_END),
             ),
         )
     return Step(
         answered,
         (
-            UpdateTicket(state.ticket, "not_shared"),
+            UpdateTicket(state.ticket, TicketChange.NOT_SHARED),
             TellPerson(HandoffKeys.NOT_SHARED, choices=_END),
         ),
     )
@@ -560,7 +616,7 @@ def _closed(state: HandoffState, event: Closed) -> Step:
     if not state.active or event.ticket != state.ticket:
         return _same(state, "closed")
     if state.status is HandoffStatus.WITH_OPERATOR and event.operator_ref != state.operator_ref:
-        return _same(state, "closed", "not_yours")
+        return _same(state, "closed", Unchanged.NOT_YOURS)
     told = (
         HandoffKeys.OPERATOR_LEFT
         if state.status is HandoffStatus.WITH_OPERATOR
@@ -568,7 +624,11 @@ def _closed(state: HandoffState, event: Closed) -> Step:
     )
     return Step(
         HandoffState(risks=state.risks),
-        (UpdateTicket(event.ticket, "closed"), TellPerson(told), ResumeBot(event.resume_at)),
+        (
+            UpdateTicket(event.ticket, TicketChange.CLOSED),
+            TellPerson(told),
+            ResumeBot(event.resume_at),
+        ),
     )
 
 
@@ -576,13 +636,13 @@ def _transferred(state: HandoffState, event: Transferred, situation: Situation) 
     if not _holds(state, event.ticket):
         return _same(state, "transferred")
     if event.operator_ref != state.operator_ref:
-        return _same(state, "transferred", "not_yours")
+        return _same(state, "transferred", Unchanged.NOT_YOURS)
     if event.to is not None and event.to_ref is not None:
         if event.to_ref == state.operator_ref:
             return _same(state, "transferred")
         moved = replace(state, operator=event.to, operator_ref=event.to_ref)
         told = TellPerson(HandoffKeys.TRANSFERRED, (("operator", event.to),), _END)
-        return Step(moved, (UpdateTicket(event.ticket, "transferred"), told))
+        return Step(moved, (UpdateTicket(event.ticket, TicketChange.TRANSFERRED), told))
     now = situation.now
     queued = replace(
         state,
@@ -593,7 +653,7 @@ def _transferred(state: HandoffState, event: Transferred, situation: Situation) 
         last_notice_at=now,
     )
     told = TellPerson(HandoffKeys.REQUEUED, choices=(HandoffChoice.KEEP, HandoffChoice.BACK))
-    return Step(queued, (UpdateTicket(event.ticket, "requeued"), told))
+    return Step(queued, (UpdateTicket(event.ticket, TicketChange.REQUEUED), told))
 
 
 def _withdrawn(state: HandoffState) -> Step:
@@ -603,24 +663,26 @@ def _withdrawn(state: HandoffState) -> Step:
     return Step(
         HandoffState(risks=state.risks),
         (
-            UpdateTicket(state.ticket, "ended" if with_operator else "withdrawn"),
+            UpdateTicket(
+                state.ticket, TicketChange.ENDED if with_operator else TicketChange.WITHDRAWN
+            ),
             TellPerson(HandoffKeys.ENDED_BY_PERSON if with_operator else HandoffKeys.WITHDRAWN),
             ResumeBot(),
         ),
     )
 
 
-def _tick(state: HandoffState, situation: Situation, settings: HandoffSettings) -> Step:
+def _tick(state: HandoffState, situation: Situation, timings: HandoffTimings) -> Step:
     requested, ticket = state.requested_at, state.ticket
     if state.status is not HandoffStatus.WAITING or requested is None or ticket is None:
         return Step(state, ())
     now = situation.now
-    if not state.fallback_given and now - requested >= settings.claim_timeout_seconds:
+    if not state.fallback_given and now - requested >= timings.claim_timeout_seconds:
         state = replace(state, fallback_given=True, last_notice_at=now)
         return Step(
             state,
             (
-                UpdateTicket(ticket, "fallback"),
+                UpdateTicket(ticket, TicketChange.FALLBACK),
                 TellPerson(HandoffKeys.FALLBACK),
                 GiveFallback(),
                 TellPerson(
@@ -629,7 +691,7 @@ def _tick(state: HandoffState, situation: Situation, settings: HandoffSettings) 
             ),
         )
     last = state.last_notice_at if state.last_notice_at is not None else requested
-    if now - last < settings.notice_interval_seconds:
+    if now - last < timings.notice_interval_seconds:
         return Step(state, ())
     if situation.available:
         tell = TellPerson(HandoffKeys.QUEUE_POSITION, (("position", situation.queue_position),))

@@ -12,11 +12,14 @@ over again). Both are JSON, sealed by ``EncryptedRelay`` when they leave the pro
 
 from __future__ import annotations
 
+import enum
 import json
 from dataclasses import dataclass
 from typing import Any
 
+from redirection_bot.dialogue.model import HandoffReason, HandoffUrgency
 from redirection_bot.errors import RedirectionBotError
+from redirection_bot.handoff.machine import TicketChange
 from redirection_bot.render import (
     Shown,
     ShownChoice,
@@ -39,8 +42,8 @@ class TicketOpened:
     ticket: str
     service: str
     locale: str
-    reason: str
-    urgency: str
+    reason: HandoffReason | str
+    urgency: HandoffUrgency | str
     module: str
     asked_in: str
     risks: tuple[str, ...]
@@ -52,14 +55,12 @@ class TicketOpened:
 
 @dataclass(frozen=True, slots=True)
 class TicketChanged:
-    """``change``: claimed, closed, withdrawn, ended, left, risk, escalated, transferred,
-    requeued, fallback, shared, not_shared, expired. ``operator``: the reference, in their
-    channel, of the operator who holds the conversation after the change (None while nobody
-    does)."""
+    """``operator``: the reference, in their channel, of the operator who holds the
+    conversation after the change (None while nobody does)."""
 
     ticket: str
-    change: str
-    urgency: str
+    change: TicketChange | str
+    urgency: HandoffUrgency | str
     risks: tuple[str, ...]
     operator: str | None = None
 
@@ -93,6 +94,14 @@ _KINDS: dict[str, type[DeskEvent]] = {
     "conversation": ConversationShared,
 }
 _NAMES = {kind: name for name, kind in _KINDS.items()}
+_CLOSED_SETS: dict[str, type[enum.StrEnum]] = {
+    "reason": HandoffReason,
+    "urgency": HandoffUrgency,
+    "change": TicketChange,
+}
+"""Fields that carry a code of a closed set (JSON strings on the wire). A code this version
+does not know (sent by a newer one) is read as the plain string it came as, so that an
+operator channel can still show it; hence ``| str`` in the events' fields."""
 
 
 def desk_event_json(event: DeskEvent) -> dict[str, Any]:
@@ -104,6 +113,8 @@ def desk_event_json(event: DeskEvent) -> dict[str, Any]:
             value = [{"who": who, "text": text} for who, text in value]
         elif isinstance(value, tuple):
             value = list(value)
+        elif isinstance(value, enum.Enum):
+            value = value.value
         body[name] = value
     return body
 
@@ -119,13 +130,22 @@ def decode_desk_event(data: bytes) -> DeskEvent:
         if kind is ConversationShared:
             lines = tuple((str(line["who"]), str(line["text"])) for line in body["lines"])
             return ConversationShared(str(body["ticket"]), lines)
-        values: dict[str, Any] = {
-            name: tuple(str(item) for item in value) if isinstance(value, list) else value
-            for name, value in body.items()
-        }
+        values: dict[str, Any] = {name: _field(name, value) for name, value in body.items()}
         return kind(**values)
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise WireError("a desk event could not be read") from error
+
+
+def _field(name: str, value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(str(item) for item in value)
+    closed_set = _CLOSED_SETS.get(name)
+    if closed_set is None:
+        return value
+    try:
+        return closed_set(value)
+    except ValueError:
+        return value
 
 
 # --- pushes to the person ----------------------------------------------------------------------

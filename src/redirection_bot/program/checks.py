@@ -8,14 +8,15 @@ from dataclasses import dataclass
 
 from redirection_bot.diagnostics import Diagnostics, Span
 from redirection_bot.dialogue.conditions import ConditionChecker
-from redirection_bot.dialogue.graph import Edge, Place, node_waits, place_of, program_edges, resolve
+from redirection_bot.dialogue.graph import Edge, node_waits, program_edges
 from redirection_bot.dialogue.model import (
     CommandName,
     Node,
     NodeKind,
+    Place,
+    PlaceRef,
     Program,
     SlotType,
-    Target,
     Transition,
 )
 from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX, EngineKeys
@@ -66,7 +67,7 @@ def run_checks(
 # --- targets and structure ---------------------------------------------------------------------
 
 
-def _targets(program: Program) -> Iterable[tuple[Target, str]]:
+def _targets(program: Program) -> Iterable[tuple[PlaceRef, str]]:
     yield program.entry, "the entry"
     yield program.home, "home"
     for node in program.all_nodes():
@@ -241,7 +242,7 @@ def _is_checklist(program: Program, node: Node) -> bool:
 
 
 def _entry_places(program: Program, extra_entry_flows: Iterable[str]) -> list[Place]:
-    entries = [resolve(program, program.entry), resolve(program, program.home)]
+    entries = [program.resolve(program.entry), program.resolve(program.home)]
     flows = list(extra_entry_flows)
     help_command = program.commands.get(CommandName.HELP)
     if help_command is not None and help_command.call is not None:
@@ -284,7 +285,7 @@ def check_reachability(
             )
             continue
         for node in flow.nodes.values():
-            if place_of(node) not in reached:
+            if node.place not in reached:
                 diagnostics.error(
                     node.span, f"the node `{node.id}` can never be reached: nothing leads to it"
                 )
@@ -301,7 +302,7 @@ def check_reachability(
 
 def check_waitless_loops(program: Program, edges: list[Edge], diagnostics: Diagnostics) -> None:
     """No loop of nodes that never waits for the person (it would spin for ever)."""
-    waits = {place_of(node): node_waits(node) for node in program.all_nodes()}
+    waits = {node.place: node_waits(node) for node in program.all_nodes()}
     following: dict[Place, list[Place]] = defaultdict(list)
     for edge in edges:
         if not waits.get(edge.source, True) and not waits.get(edge.target, True):
@@ -311,11 +312,11 @@ def check_waitless_loops(program: Program, edges: list[Edge], diagnostics: Diagn
         if not looping:
             continue
         nodes = sorted((program.node(p.flow, p.node) for p in component), key=lambda n: n.span)
-        path = " → ".join(str(place_of(n)) for n in nodes)
+        path = " → ".join(str(n.place) for n in nodes)
         diagnostics.error(
             nodes[0].span,
             f"these nodes go round in a loop without ever waiting for the person: {path} → "
-            f"{place_of(nodes[0])}; add a question or an `end` on the way",
+            f"{nodes[0].place}; add a question or an `end` on the way",
         )
 
 
@@ -610,7 +611,7 @@ def check_slots_set_before_shown(
     for edge in edges:
         incoming[edge.target].append(edge)
     entries = set(_entry_places(program, extra_entry_flows))
-    surely: dict[Place, frozenset[str]] = {place_of(n): universe for n in program.all_nodes()}
+    surely: dict[Place, frozenset[str]] = {n.place: universe for n in program.all_nodes()}
     for place in entries:
         surely[place] = defaults
     changed = True
@@ -627,7 +628,7 @@ def check_slots_set_before_shown(
                 surely[place] = new
                 changed = True
     for node in program.all_nodes():
-        known = surely[place_of(node)]
+        known = surely[node.place]
         for message in node.say:
             entry = catalog.entry(message.key, program.default_locale)
             if entry is None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from html import escape
 from urllib.parse import urlencode
 
-from redirection_bot.dialogue.model import Node, NodeKind, Program, SlotType, Target, Transition
+from redirection_bot.dialogue.model import Node, NodeKind, PlaceRef, Program, SlotType, Transition
 from redirection_bot.studio.layout import Box, layered_layout
 
 NODE_HEIGHT = 58
@@ -71,7 +71,7 @@ def _edges(
     return edges
 
 
-def _place(program: Program, flow_id: str, target: Target) -> str | None:
+def _place(program: Program, flow_id: str, target: PlaceRef) -> str | None:
     found = program.find_node(target)
     if found is None:
         return None

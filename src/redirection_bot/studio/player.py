@@ -21,7 +21,7 @@ from redirection_bot.engine import (
     EngineKeys,
     Event,
     HandoffEnded,
-    Position,
+    Place,
     SessionState,
     Start,
     Text,
@@ -134,7 +134,7 @@ class Players:
         if flow is None or (node_id and node_id not in flow.nodes):
             player.add(Line("note", f"there is no node `{place}`"))
             return
-        target = Position(flow_id, node_id or flow.start)
+        target = Place(flow_id, node_id or flow.start)
         state = await self.state(player) or new_state(self.program, player.locale)
         # The engine's way to continue a conversation at a given node is the end of a human
         # handoff; the studio puts the session in that state, then sends the event.
@@ -232,6 +232,6 @@ class Players:
         player.locale = reply.locale
 
 
-def _exists(program: Program, position: Position) -> bool:
+def _exists(program: Program, position: Place) -> bool:
     flow = program.flows.get(position.flow)
     return flow is not None and position.node in flow.nodes

@@ -20,7 +20,7 @@ from redirection_bot.engine import (
     Event,
     HandoffRequest,
     Message,
-    Position,
+    Place,
     SessionState,
     Start,
     Text,
@@ -194,27 +194,27 @@ def play(program: Program, *events: Event, state: SessionState | None = None) ->
 
 
 TO_REASONS: tuple[Event, ...] = (ChoicePicked("good"), Text("7"))
-PLACES: dict[str, tuple[tuple[Event, ...], Position | None, str]] = {
+PLACES: dict[str, tuple[tuple[Event, ...], Place | None, str]] = {
     # name: (events to get there, where `return` comes back to, the text said on return)
-    "a choice": ((), Position("main", "ask"), "main.question"),
-    "a number input": ((ChoicePicked("good"),), Position("main", "importance"), "main.importance"),
-    "a text input": (TO_REASONS, Position("main", "reasons"), "main.reasons"),
+    "a choice": ((), Place("main", "ask"), "main.question"),
+    "a number input": ((ChoicePicked("good"),), Place("main", "importance"), "main.importance"),
+    "a text input": (TO_REASONS, Place("main", "reasons"), "main.reasons"),
     "a checklist": (
         (*TO_REASONS, Text("kids"), ChoicePicked("alone")),
-        Position("main", "triggers"),
+        Place("main", "triggers"),
         "main.triggers",
     ),
     "the language menu": (
         (ChoicePicked("good"), CommandGiven(CommandName.LANGUAGE)),
-        Position("main", "importance"),
+        Place("main", "importance"),
         "main.importance",
     ),
     "a wait for a person": (
         (*TO_REASONS, Text("kids"), ChoicePicked("done"), ActionResult("action_plan_summary")),
-        Position("main", "person"),
+        Place("main", "person"),
         "main.person",
     ),
-    "an ended conversation": ((CommandGiven(CommandName.STOP),), Position("main", "ask"), ""),
+    "an ended conversation": ((CommandGiven(CommandName.STOP),), Place("main", "ask"), ""),
 }
 
 
@@ -227,7 +227,7 @@ def test_every_category_pre_empts_every_kind_of_place_and_comes_back(
     before = play(program, *events)
     turn = step(program, before.state, risk(category))
     assert keys(turn) == [f"s.{category}_hello", f"s.{category}_ask"]
-    assert turn.state.at == Position(f"s_{category}", "ask")
+    assert turn.state.at == Place(f"s_{category}", "ask")
     assert turn.state.stack[-1] == comes_back_to
     assert turn.state.slots == before.state.slots
     back = step(program, turn.state, ChoicePicked("back"))
@@ -248,12 +248,12 @@ def test_a_first_message_with_a_risk_runs_the_flow_then_the_program_starts(
 
 def test_waiting_for_an_action_is_pre_empted_and_goes_home_afterwards(program: Program) -> None:
     turn = play(program, *TO_REASONS, Text("kids"), ChoicePicked("done"))
-    at_action = replace(turn.state, waiting=Waiting.ACTION, at=Position("main", "plan"))
+    at_action = replace(turn.state, waiting=Waiting.ACTION, at=Place("main", "plan"))
     at_action = replace(at_action, pending_action="action_plan_summary")
     preempted = step(program, at_action, risk(RiskCategory.SUICIDE))
     assert keys(preempted)[0] == "s.suicide_hello"
     assert not any(isinstance(o, ActionRequest) for o in preempted.outputs)
-    assert step(program, preempted.state, ChoicePicked("back")).state.at == Position("main", "ask")
+    assert step(program, preempted.state, ChoicePicked("back")).state.at == Place("main", "ask")
 
 
 def test_text_that_pre_empts_is_never_stored_in_the_slot(program: Program) -> None:
@@ -269,7 +269,7 @@ def test_text_that_pre_empts_is_never_stored_in_the_slot(program: Program) -> No
 def test_an_uncertain_hit_starts_at_the_check_question(program: Program) -> None:
     turn = step(program, play(program).state, risk(RiskCategory.SUICIDE, certain=False))
     assert keys(turn) == ["s.suicide_check"]
-    assert turn.state.at == Position("s_suicide", "check")
+    assert turn.state.at == Place("s_suicide", "check")
     sure = step(program, turn.state, ChoicePicked("sure"))
     assert keys(sure) == ["s.suicide_hello", "s.suicide_ask"]
 
@@ -288,7 +288,7 @@ def test_a_hit_inside_its_own_flow_goes_to_again_without_a_second_interruption(
 def test_without_an_again_node_a_hit_inside_the_flow_is_an_answer(program: Program) -> None:
     inside = step(program, play(program).state, risk(RiskCategory.IDENTIFYING_INFO))
     answered = step(program, inside.state, risk(RiskCategory.IDENTIFYING_INFO, text="1"))
-    assert answered.state.at == Position("main", "ask")
+    assert answered.state.at == Place("main", "ask")
 
 
 def test_two_risks_run_the_higher_first_then_a_lower_one_marked_after_others(
@@ -300,14 +300,14 @@ def test_two_risks_run_the_higher_first_then_a_lower_one_marked_after_others(
     then = step(program, turn.state, ChoicePicked("back"))
     assert keys(then) == ["s.minor_hello", "s.minor_ask"]
     last = step(program, then.state, ChoicePicked("back"))
-    assert last.state.at == Position("main", "ask")
+    assert last.state.at == Place("main", "ask")
 
 
 def test_a_lower_risk_not_marked_after_others_does_not_run_twice_over(program: Program) -> None:
     both = Text("x", (RiskHit(RiskCategory.DISTRESS), RiskHit(RiskCategory.HUMAN)))
     turn = step(program, play(program).state, both)
     assert keys(turn) == ["s.human_hello", "s.human_ask"]
-    assert step(program, turn.state, ChoicePicked("back")).state.at == Position("main", "ask")
+    assert step(program, turn.state, ChoicePicked("back")).state.at == Place("main", "ask")
 
 
 def test_certain_hits_come_before_uncertain_ones_which_are_checked_afterwards(
@@ -328,9 +328,9 @@ def test_a_queued_flow_raised_again_runs_now_and_not_a_second_time(program: Prog
     minor_now = step(program, in_suicide.state, risk(RiskCategory.MINOR))
     assert keys(minor_now) == ["s.minor_hello", "s.minor_ask"]
     back_to_suicide = step(program, minor_now.state, ChoicePicked("back"))
-    assert back_to_suicide.state.at == Position("s_suicide", "ask")
+    assert back_to_suicide.state.at == Place("s_suicide", "ask")
     home = step(program, back_to_suicide.state, ChoicePicked("back"))
-    assert home.state.at == Position("main", "ask")
+    assert home.state.at == Place("main", "ask")
     assert keys(home) == ["main.question"]
 
 
@@ -362,7 +362,7 @@ def test_after_a_program_update_a_risk_still_pre_empts_then_goes_home(program: P
         "s.child_at_risk_hello",
         "s.child_at_risk_ask",
     ]
-    assert step(program, moved.state, ChoicePicked("back")).state.at == Position("main", "ask")
+    assert step(program, moved.state, ChoicePicked("back")).state.at == Place("main", "ask")
 
 
 def test_a_handoff_request_inside_a_safety_flow_is_passed_on(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from redirection_bot.engine import (
     HandoffRequest,
     Label,
     Message,
-    Position,
+    Place,
     SessionState,
     Start,
     Text,
@@ -168,7 +168,7 @@ def test_start_says_the_entry_and_waits(program: Program) -> None:
     assert keys(turn) == ["main.hello", "main.question"]
     assert last_choices(turn) == ["good", "bad"]
     assert turn.state.waiting is Waiting.ANSWER
-    assert turn.state.at == Position("main", "ask")
+    assert turn.state.at == Place("main", "ask")
     assert turn.trace == ("main.ask",)
 
 
@@ -193,7 +193,7 @@ def test_integer_input_reads_numbers_as_values_not_positions(program: Program) -
 def test_invalid_input_gets_the_reask_and_keeps_the_place(program: Program) -> None:
     turn = play(program, ChoicePicked("good"), Text("eleven"))
     assert keys(turn) == ["main.importance_reask"]
-    assert turn.state.at == Position("main", "importance")
+    assert turn.state.at == Place("main", "importance")
     assert "importance" not in turn.state.slots
     assert play(program, ChoicePicked("good"), Text("11")).state.slots.get("importance") is None
 
@@ -299,7 +299,7 @@ def test_messages_carry_slot_values_as_parameters(program: Program) -> None:
 
 def test_back_returns_to_the_previous_question(program: Program) -> None:
     turn = play(program, ChoicePicked("good"), CommandGiven(CommandName.BACK))
-    assert turn.state.at == Position("main", "ask")
+    assert turn.state.at == Place("main", "ask")
     assert keys(turn) == ["main.hello", "main.question"]
     nothing = play(program, CommandGiven(CommandName.BACK))
     assert keys(nothing)[0] == "engine.cannot_go_back"
@@ -307,7 +307,7 @@ def test_back_returns_to_the_previous_question(program: Program) -> None:
 
 def test_back_into_a_called_flow_restores_its_return_point(program: Program) -> None:
     turn = play(program, ChoicePicked("good"), Text("3"), CommandGiven(CommandName.BACK))
-    assert turn.state.at == Position("main", "importance")
+    assert turn.state.at == Place("main", "importance")
 
 
 def test_repeat_shows_the_question_again_without_side_effects(program: Program) -> None:
@@ -351,7 +351,7 @@ def test_language_menu_lists_each_language_in_its_own_words(program: Program) ->
 def test_help_calls_the_help_flow_and_comes_back(program: Program) -> None:
     turn = play(program, ChoicePicked("good"), CommandGiven(CommandName.HELP))
     assert keys(turn) == ["helpdesk.offer", "main.importance"]
-    assert turn.state.at == Position("main", "importance")
+    assert turn.state.at == Place("main", "importance")
 
 
 def test_stale_choice_says_so_and_shows_where_we_are(program: Program) -> None:
@@ -361,7 +361,7 @@ def test_stale_choice_says_so_and_shows_where_we_are(program: Program) -> None:
 
 def test_handoff_ended_resumes_where_asked(program: Program) -> None:
     turn = play(program, ChoicePicked("good"))
-    resumed = step(program, turn.state, HandoffEnded(Position("main", "reasons")))
+    resumed = step(program, turn.state, HandoffEnded(Place("main", "reasons")))
     assert keys(resumed) == ["engine.handoff_ended", "main.reasons"]
     here = step(program, turn.state, HandoffEnded())
     assert keys(here) == ["engine.handoff_ended", "main.importance"]

@@ -3,8 +3,7 @@ time, and duplicate or late events that change nothing."""
 
 from __future__ import annotations
 
-from redirection_bot.dialogue.model import HandoffUrgency
-from redirection_bot.engine.state import Position
+from redirection_bot.dialogue.model import HandoffReason, HandoffUrgency, Place
 from redirection_bot.handoff.machine import (
     Asked,
     Claimed,
@@ -15,9 +14,9 @@ from redirection_bot.handoff.machine import (
     GiveFallback,
     HandoffChoice,
     HandoffKeys,
-    HandoffSettings,
     HandoffState,
     HandoffStatus,
+    HandoffTimings,
     KeepWaiting,
     Left,
     OpenTicket,
@@ -31,7 +30,9 @@ from redirection_bot.handoff.machine import (
     Step,
     TellPerson,
     Tick,
+    TicketChange,
     Transferred,
+    Unchanged,
     UpdateTicket,
     Withdrawn,
     advance,
@@ -39,8 +40,8 @@ from redirection_bot.handoff.machine import (
 
 ON_DUTY = Situation(now=0.0, operators_on_duty=2, open_now=True)
 NOBODY = Situation(now=0.0, operators_on_duty=0, open_now=True)
-SETTINGS = HandoffSettings(claim_timeout_seconds=300, notice_interval_seconds=120)
-ASK = Asked("t1", "suicide", HandoffUrgency.IMMEDIATE, "motivation")
+TIMINGS = HandoffTimings(claim_timeout_seconds=300, notice_interval_seconds=120)
+ASK = Asked("t1", HandoffReason.SUICIDE, HandoffUrgency.IMMEDIATE, "motivation")
 
 
 def at(seconds: float, base: Situation = ON_DUTY, position: int = 1) -> Situation:
@@ -80,18 +81,18 @@ def test_closed_service_counts_as_nobody() -> None:
 
 
 def test_the_wait_is_never_silent_and_the_fallback_comes_on_time() -> None:
-    state = advance(HandoffState(), ASK, ON_DUTY, SETTINGS).state
-    quiet = advance(state, Tick(), at(60), SETTINGS)
+    state = advance(HandoffState(), ASK, ON_DUTY, TIMINGS).state
+    quiet = advance(state, Tick(), at(60), TIMINGS)
     assert quiet.outputs == ()
-    notice = advance(quiet.state, Tick(), at(125, position=2), SETTINGS)
+    notice = advance(quiet.state, Tick(), at(125, position=2), TIMINGS)
     assert told(notice) == [HandoffKeys.QUEUE_POSITION]
-    again = advance(notice.state, Tick(), at(250), SETTINGS)
+    again = advance(notice.state, Tick(), at(250), TIMINGS)
     assert told(again) == [HandoffKeys.QUEUE_POSITION]
-    fallback = advance(again.state, Tick(), at(300), SETTINGS)
+    fallback = advance(again.state, Tick(), at(300), TIMINGS)
     assert told(fallback) == [HandoffKeys.FALLBACK, HandoffKeys.KEEP_OR_GO]
-    assert UpdateTicket("t1", "fallback") in fallback.outputs
+    assert UpdateTicket("t1", TicketChange.FALLBACK) in fallback.outputs
     assert GiveFallback() in fallback.outputs
-    after = advance(fallback.state, Tick(), at(430), SETTINGS)
+    after = advance(fallback.state, Tick(), at(430), TIMINGS)
     assert GiveFallback() not in after.outputs and told(after)
 
 
@@ -100,7 +101,7 @@ def test_claim_then_close_returns_to_the_bot() -> None:
     claimed = advance(state, Claimed("t1", "Anna"), at(10))
     assert claimed.state.status is HandoffStatus.WITH_OPERATOR
     assert told(claimed) == [HandoffKeys.OPERATOR_JOINED]
-    assert UpdateTicket("t1", "claimed") in claimed.outputs
+    assert UpdateTicket("t1", TicketChange.CLAIMED) in claimed.outputs
     closed = advance(claimed.state, Closed("t1"), at(100))
     assert closed.state.status is HandoffStatus.BOT
     assert ResumeBot() in closed.outputs
@@ -124,21 +125,23 @@ def test_the_person_can_go_back_to_the_program() -> None:
     state = advance(HandoffState(), ASK, NOBODY).state
     step = advance(state, Withdrawn(), at(30))
     assert step.state.status is HandoffStatus.BOT
-    assert UpdateTicket("t1", "withdrawn") in step.outputs and ResumeBot() in step.outputs
+    assert (
+        UpdateTicket("t1", TicketChange.WITHDRAWN) in step.outputs and ResumeBot() in step.outputs
+    )
 
 
 def test_leaving_tells_the_operators() -> None:
     state = advance(HandoffState(), ASK, ON_DUTY).state
     step = advance(state, Left(), at(30))
     assert step.state.status is HandoffStatus.ENDED
-    assert step.outputs == (UpdateTicket("t1", "left"),)
+    assert step.outputs == (UpdateTicket("t1", TicketChange.LEFT),)
 
 
 def test_risks_seen_during_the_wait_reach_the_ticket() -> None:
     state = advance(HandoffState(), ASK, ON_DUTY).state
     step = advance(state, RiskSeen("child_at_risk"), at(5))
     assert step.state.risks == ("child_at_risk",)
-    assert step.outputs == (UpdateTicket("t1", "risk"),)
+    assert step.outputs == (UpdateTicket("t1", TicketChange.RISK),)
     assert advance(step.state, RiskSeen("child_at_risk"), at(6)).state.risks == ("child_at_risk",)
 
 
@@ -169,7 +172,7 @@ def test_the_conversation_so_far_is_shared_only_when_the_person_agrees() -> None
     assert ShareConversation() not in step.outputs
     declined = advance(step.state, Shared(agreed=False), at(11))
     assert ShareConversation() not in declined.outputs
-    assert UpdateTicket("t1", "not_shared") in declined.outputs
+    assert UpdateTicket("t1", TicketChange.NOT_SHARED) in declined.outputs
     assert declined.state.shared is False
     # Asked once: a later "yes" (an old button) changes nothing.
     late = advance(declined.state, Shared(agreed=True), at(12))
@@ -186,12 +189,12 @@ def test_only_the_operator_who_claimed_reaches_the_person_and_each_message_once(
     again = advance(first.state, OperatorSaid("t1", "@anna", "m1"), at(21))
     assert again.outputs == (Duplicate("operator_said"),)
     colleague = advance(first.state, OperatorSaid("t1", "@ben", "m2"), at(22))
-    assert colleague.outputs == (Duplicate("operator_said", "not_yours"),)
+    assert colleague.outputs == (Duplicate("operator_said", Unchanged.NOT_YOURS),)
     other_ticket = advance(first.state, OperatorSaid("t0", "@anna", "m3"), at(23))
     assert other_ticket.outputs == (Duplicate("operator_said"),)
     waiting = advance(HandoffState(), ASK, ON_DUTY).state
     assert advance(waiting, OperatorSaid("t1", "@anna", "m4"), at(24)).outputs == (
-        Duplicate("operator_said", "not_claimed"),  # nobody has claimed it: not sent
+        Duplicate("operator_said", Unchanged.NOT_CLAIMED),  # nobody has claimed it: not sent
     )
 
 
@@ -204,9 +207,9 @@ def test_the_persons_words_go_to_the_operator_only_while_they_have_the_conversat
 def test_a_colleague_cannot_close_but_the_operator_can_return_to_a_chosen_place() -> None:
     state = claimed_by_anna()
     assert advance(state, Closed("t1", "@ben"), at(40)).outputs == (
-        Duplicate("closed", "not_yours"),
+        Duplicate("closed", Unchanged.NOT_YOURS),
     )
-    place = Position("coping", "intro")
+    place = Place("coping", "intro")
     closed = advance(state, Closed("t1", "@anna", place), at(41))
     assert closed.state.status is HandoffStatus.BOT
     assert told(closed) == [HandoffKeys.OPERATOR_LEFT]
@@ -217,11 +220,11 @@ def test_transfer_to_a_colleague_or_back_to_the_queue() -> None:
     state = claimed_by_anna()
     moved = advance(state, Transferred("t1", "@anna", "Ben", "@ben"), at(50))
     assert moved.state.operator_ref == "@ben" and moved.state.operator == "Ben"
-    assert UpdateTicket("t1", "transferred") in moved.outputs
+    assert UpdateTicket("t1", TicketChange.TRANSFERRED) in moved.outputs
     assert told(moved) == [HandoffKeys.TRANSFERRED]
     # Anna no longer holds it: her messages and her close are refused.
     assert advance(moved.state, OperatorSaid("t1", "@anna", "m9"), at(51)).outputs == (
-        Duplicate("operator_said", "not_yours"),
+        Duplicate("operator_said", Unchanged.NOT_YOURS),
     )
     queued = advance(moved.state, Transferred("t1", "@ben"), at(60))
     assert queued.state.status is HandoffStatus.WAITING and queued.state.operator is None
@@ -232,18 +235,22 @@ def test_transfer_to_a_colleague_or_back_to_the_queue() -> None:
 
 
 def test_a_more_urgent_request_while_waiting_raises_the_ticket() -> None:
-    state = advance(HandoffState(), Asked("t1", "asked", HandoffUrgency.NORMAL, "support"), ON_DUTY)
+    state = advance(
+        HandoffState(), Asked("t1", HandoffReason.ASKED, HandoffUrgency.NORMAL, "support"), ON_DUTY
+    )
     urgent = advance(state.state, ASK, at(5))
     assert urgent.state.urgency is HandoffUrgency.IMMEDIATE and urgent.state.ticket == "t1"
-    assert UpdateTicket("t1", "escalated") in urgent.outputs
-    calmer = advance(urgent.state, Asked("t2", "asked", HandoffUrgency.NORMAL, "x"), at(6))
+    assert UpdateTicket("t1", TicketChange.ESCALATED) in urgent.outputs
+    calmer = advance(
+        urgent.state, Asked("t2", HandoffReason.ASKED, HandoffUrgency.NORMAL, "x"), at(6)
+    )
     assert calmer.state == urgent.state and Duplicate("asked") in calmer.outputs
 
 
 def test_the_person_can_end_the_chat_with_the_operator() -> None:
     step = advance(claimed_by_anna(), Withdrawn(), at(70))
     assert step.state.status is HandoffStatus.BOT
-    assert UpdateTicket("t1", "ended") in step.outputs
+    assert UpdateTicket("t1", TicketChange.ENDED) in step.outputs
     assert told(step) == [HandoffKeys.ENDED_BY_PERSON] and ResumeBot() in step.outputs
     assert advance(step.state, Withdrawn(), at(71)).outputs == (Duplicate("withdrawn"),)
 
@@ -252,7 +259,7 @@ def test_keeping_waiting_resets_the_quiet_time() -> None:
     state = advance(HandoffState(), ASK, NOBODY).state
     kept = advance(state, KeepWaiting(), at(100, NOBODY))
     assert told(kept) == [HandoffKeys.KEPT_WAITING] and kept.state.last_notice_at == 100
-    assert advance(kept.state, Tick(), at(150, NOBODY), SETTINGS).outputs == ()
+    assert advance(kept.state, Tick(), at(150, NOBODY), TIMINGS).outputs == ()
     assert advance(claimed_by_anna(), KeepWaiting(), at(1)).outputs == (Duplicate("keep_waiting"),)
 
 
