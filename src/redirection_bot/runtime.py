@@ -284,9 +284,12 @@ class Runtime:
         self, session_id: str, event: HandoffEvent, words: str | None = None
     ) -> Step | None:
         """Apply an operator's act or a tick to a session, under its lock; what was shown to
-        the person goes to their channel's feed. None: the session no longer exists."""
+        the person goes to their channel's feed. None: the session no longer exists. An
+        operator's ``words`` come in by the same door as a person's (``ingress.admit``)."""
         conduct = self._conduct
         assert conduct is not None, "attach_handoff first"
+        if words is not None:
+            words = admit(words, len(words)).text
         async with self._session_lock(session_id):
             stored = await self._store.get(session_id)
             record = self._decode(stored.data) if stored is not None else None

@@ -135,3 +135,32 @@ async def test_what_is_stored_and_echoed_is_the_cleaned_text(client: Client, rea
     assert state.slots["reasons"] == reason
     assert any(reason in text for text in answer)
     assert not any(char in text for text in answer for char in "\u200b\u00ad\u2060")
+
+
+async def test_half_a_character_gets_a_polite_answer_over_rest_and_the_session_carries_on(
+    client: Client,
+) -> None:
+    await rest_turn(client, "half", "/session_start")
+    body = '{"sender": "half", "message": "thank you \\ud83d"}'  # what slice() leaves
+    response = await client.post(WEBHOOK, data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 200, await response.text()
+    answer = [item.get("text", "") for item in await response.json()]
+    assert answer[0] == runtime_of(client).loaded.catalog.render("engine.unreadable", "en")
+    assert len(answer) > 1  # and where the person was, again
+    plan = await client.post(WEBHOOK, json={"sender": "half", "message": "/plan"})
+    assert plan.status == 200
+
+
+async def test_half_a_character_gets_a_polite_answer_over_websocket_and_the_socket_stays(
+    client: Client,
+) -> None:
+    ws = await client.ws_connect("/ws")
+    await ws.send_json({"type": "start", "locale": "en"})
+    await ws.receive_json(timeout=10)
+    await ws.send_str('{"type": "text", "text": "thank you \\ud83d"}')
+    frames = await ws.receive_json(timeout=10)
+    texts = [frame.get("text") for frame in frames]
+    assert runtime_of(client).loaded.catalog.render("engine.unreadable", "en") in texts
+    await ws.send_json({"type": "text", "text": "hello"})
+    assert await ws.receive_json(timeout=10)
+    await ws.close()

@@ -373,3 +373,23 @@ async def test_outside_office_hours_nobody_is_promised_even_with_someone_on_duty
         said = keys(await ask_for_a_person(line))
         assert HandoffKeys.NOBODY_AVAILABLE in said and HandoffKeys.AVAILABLE_NOW not in said
         assert HandoffKeys.SAFETY_PLAN in said
+
+
+async def test_disguised_and_broken_text_comes_in_by_the_same_door_for_both_sides(
+    shipped: LoadedProgram,
+) -> None:
+    async with connected(shipped) as line:
+        runtime = line.runtime
+        ticket, feed = await claimed(line)
+        await line.pushes(feed, 1)
+        await runtime.handle("web:s1", Text("I want to k\u200bill my\u00adself"))
+        (wrote,) = await line.told(PersonWrote)
+        assert isinstance(wrote, PersonWrote)
+        assert wrote.text == "I want to kill myself" and "suicide" in wrote.risks
+        half = await runtime.handle("web:s1", Text("thank you \ud83d"))
+        assert keys(half) == ["engine.unreadable"]  # nothing goes to Anna, the chat goes on
+        assert len(await line.told(PersonWrote)) == 1
+        said = "Take your time.\u202e \ud83d"
+        assert await line.service.write(ticket, ANNA, said, "m1") is Outcome.APPLIED
+        _joined, words = await line.pushes(feed, 2)
+        assert words.shown == (ShownOperator("Anna", "Take your time. \ufffd"),)
