@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib.metadata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from redirection_bot.dialogue.model import Program, SlotDecl, SlotType, SlotValue
@@ -28,11 +28,20 @@ from redirection_bot.plugins import ACTIONS, installed
 
 if TYPE_CHECKING:
     from redirection_bot.program.load import LoadedProgram
+    from redirection_bot.resume import PhraseKey
 
 ACTIONS_GROUP = ACTIONS
 TRACKER_CHANNEL = "redirection-bot"
 _MESSAGE_FIELDS_WITHOUT_CONTENT = ("text", "image", "attachment", "buttons", "elements", "custom")
 _MESSAGE_BOOKKEEPING = ("response", "template")
+
+
+@dataclass(slots=True)
+class AfterTurn:
+    """What actions ask the runtime to do once their turn is saved (filled as they run)."""
+
+    park_under: PhraseKey | None = None
+    """Park the conversation under these resume words (``action_resume_phrase``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +51,9 @@ class ActionCall:
     action: str
     state: SessionState
     sender: str
+    program: Program | None = None
+    """The program the session runs on (its version, which may not be the newest loaded)."""
+    after: AfterTurn = field(default_factory=AfterTurn)
 
 
 class ActionRunner(Protocol):

@@ -9,14 +9,14 @@ loaded, and is moved to the program's home node otherwise.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from redirection_bot.actions import ActionCall, ActionRunner
+from redirection_bot.actions import ActionCall, ActionRunner, AfterTurn
+from redirection_bot.builtin_actions import BuiltInActions
 from redirection_bot.dialogue.model import CommandName, Place
 from redirection_bot.engine import (
     ActionRequest,
@@ -38,10 +38,8 @@ from redirection_bot.engine import (
 from redirection_bot.engine.outputs import Message
 from redirection_bot.errors import ActionError, EngineError
 from redirection_bot.evaluation import (
-    EVALUATION_ACTION,
     EvaluationCounts,
     MemoryCounts,
-    answers_to_record,
 )
 from redirection_bot.handoff.conduct import (
     SERVICES_ACTION,
@@ -58,12 +56,10 @@ from redirection_bot.logs import log_event, session_tag
 from redirection_bot.program.load import LoadedProgram
 from redirection_bot.render import Renderer, Shown, ShownHandoff, ShownMessage, plain_text
 from redirection_bot.resume import (
-    RESUME_ACTION,
     PhraseAttempt,
     PhraseKey,
     ResumeKeys,
     ResumeVault,
-    new_phrase,
 )
 from redirection_bot.routing import Route, Routed, preempts_flow, route
 from redirection_bot.store import LockingStore, SessionStore, VersionConflict, store_ready
@@ -163,16 +159,14 @@ class Runtime:
         self._loaded = loaded
         self._versions: dict[str, LoadedProgram] = {loaded.program.version: loaded}
         self._store = store
-        self._actions = actions
         self.settings = settings or RuntimeSettings()
         self._clock = clock
         self._locks: dict[str, _LockEntry] = {}
         # Checked once: isinstance against a runtime-checkable protocol is slow on every turn.
         self._locking_store = store if isinstance(store, LockingStore) else None
         self._resume = resume or ResumeVault(store)
-        self._parking: dict[str, PhraseKey] = {}
         self.metrics = metrics
-        self._evaluation = evaluation or MemoryCounts()
+        self._actions = BuiltInActions(actions, self._resume, evaluation or MemoryCounts(), metrics)
         self._conduct: HandoffConduct | None = None
 
     @property
@@ -351,9 +345,15 @@ class Runtime:
                 self.metrics.handoff("requested", item.reason)
 
     async def engine_turn(
-        self, session_id: str, loaded: LoadedProgram, state: SessionState, event: Event
+        self,
+        session_id: str,
+        loaded: LoadedProgram,
+        state: SessionState,
+        event: Event,
+        after: AfterTurn | None = None,
     ) -> Turn:
-        """One step of the engine, with the actions it asks for fulfilled on the way."""
+        """One step of the engine, with the actions it asks for fulfilled on the way (what
+        they ask for once the turn is saved goes into ``after``)."""
         turn = step(loaded.program, state, event)
         outputs = list(turn.outputs)
         trace = list(turn.trace)
@@ -361,7 +361,7 @@ class Runtime:
             request = _pending_action(turn)
             if request is None:
                 break
-            result = await self.run_action(session_id, loaded, turn.state, request.action)
+            result = await self.run_action(session_id, loaded, turn.state, request.action, after)
             turn = step(loaded.program, turn.state, result)
             outputs.extend(turn.outputs)
             trace.extend(turn.trace)
@@ -379,11 +379,11 @@ class Runtime:
         notice: Message | None = None,
         said: Line | None = None,
     ) -> Reply:
-        self._parking.pop(session_id, None)  # left by a turn that failed before it was saved
-        turn = await self.engine_turn(session_id, loaded, state, event)
+        after = AfterTurn()
+        turn = await self.engine_turn(session_id, loaded, state, event, after)
         outputs = [notice, *turn.outputs] if notice is not None else list(turn.outputs)
         erase = any(isinstance(output, End) and output.erase for output in outputs)
-        parking = self._parking.pop(session_id, None)
+        parking = after.park_under
         shown = Renderer(loaded.catalog).outputs(
             [o for o in outputs if not isinstance(o, ActionRequest)], turn.state.locale
         )
@@ -449,16 +449,20 @@ class Runtime:
         return Reply(tuple(shown), turn.state.locale, turn.state, turn.trace, view)
 
     async def run_action(
-        self, session_id: str, loaded: LoadedProgram, state: SessionState, action: str
+        self,
+        session_id: str,
+        loaded: LoadedProgram,
+        state: SessionState,
+        action: str,
+        after: AfterTurn | None = None,
     ) -> ActionResult:
-        """Run one action for a session: the built-in ones here, the others through the
-        action runner (a failure becomes a failed result, logged by its type)."""
-        if action == RESUME_ACTION:
-            return await self._offer_phrase(session_id)
-        if action == EVALUATION_ACTION:
-            return await self._record_evaluation(loaded, state)
+        """Run one action for a session through the action seam (the program's own actions,
+        then rasa-sdk's); a failure becomes a failed result, logged by its type."""
+        call = ActionCall(action, state, session_tag(session_id), loaded.program)
+        if after is not None:
+            call = replace(call, after=after)
         try:
-            return await self._actions.run(ActionCall(action, state, session_tag(session_id)))
+            return await self._actions.run(call)
         except ActionError as error:
             log_event("action failed", action=action, error=type(error.__cause__ or error).__name__)
             return ActionResult(action, failed=True)
@@ -481,17 +485,6 @@ class Runtime:
             return None
 
     # --- resume phrases ------------------------------------------------------------------------
-
-    async def _offer_phrase(self, session_id: str) -> ActionResult:
-        """A new phrase, shown once; the session is parked under it when the turn is saved."""
-        words = new_phrase()
-        self._parking[session_id] = await self._resume.key_for(words)
-        log_event("resume phrase given", session=session_tag(session_id))
-        if self.metrics is not None:
-            self.metrics.resume("given")
-        days = round(self._resume.ttl_seconds / 86400)
-        shown = Message(ResumeKeys.PHRASE, {"phrase": " ".join(words), "days": days})
-        return ActionResult(RESUME_ACTION, messages=(shown,))
 
     async def _park(
         self, session_id: str, record: SessionRecord, kept: _Kept, key: PhraseKey
@@ -543,16 +536,6 @@ class Runtime:
             _Kept(kept.version, back),
             repeat,
             Message(ResumeKeys.RESTORED),
-        )
-
-    async def _record_evaluation(self, loaded: LoadedProgram, state: SessionState) -> ActionResult:
-        """Count the evaluation answers for today and forget them at once (evaluation.py)."""
-        module = state.at.flow if state.at is not None else "unknown"
-        for question, answer in answers_to_record(loaded.program, EVALUATION_ACTION, state.slots):
-            await self._evaluation.add(dt.datetime.now(dt.UTC).date(), module, question, answer)
-        declared = loaded.program.actions[EVALUATION_ACTION]
-        return ActionResult(
-            EVALUATION_ACTION, slot_sets=tuple((name, None) for name in declared.sets)
         )
 
     # --- locks ---------------------------------------------------------------------------------

@@ -1,0 +1,66 @@
+"""The program's own actions, behind the same ``ActionRunner`` seam as rasa-sdk's.
+
+``action_resume_phrase`` gives the person their resume words (the conversation is parked
+under them when the turn is saved: the action says so in the turn's ``AfterTurn``), and
+``action_evaluation`` counts the evaluation answers for today and forgets them at once
+(evaluation.py). Every other action goes on to the runner they wrap (rasa-sdk, in-process).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from redirection_bot.actions import ActionCall, ActionRunner
+from redirection_bot.engine import ActionResult, Message
+from redirection_bot.evaluation import EVALUATION_ACTION, EvaluationCounts, answers_to_record
+from redirection_bot.logs import log_event
+from redirection_bot.resume import RESUME_ACTION, ResumeKeys, ResumeVault, new_phrase
+
+if TYPE_CHECKING:
+    from redirection_bot.metrics import Metrics
+
+
+class BuiltInActions:
+    """Runs the program's own actions, and hands every other one to ``others``."""
+
+    def __init__(
+        self,
+        others: ActionRunner,
+        resume: ResumeVault,
+        evaluation: EvaluationCounts,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._others = others
+        self._resume = resume
+        self._evaluation = evaluation
+        self._metrics = metrics
+
+    async def run(self, call: ActionCall) -> ActionResult:
+        if call.action == RESUME_ACTION:
+            return await self._offer_phrase(call)
+        if call.action == EVALUATION_ACTION and call.program is not None:
+            return await self._record_evaluation(call)
+        return await self._others.run(call)
+
+    async def _offer_phrase(self, call: ActionCall) -> ActionResult:
+        """A new phrase, shown once; the session is parked under it when the turn is saved."""
+        words = new_phrase()
+        call.after.park_under = await self._resume.key_for(words)
+        log_event("resume phrase given", session=call.sender)
+        if self._metrics is not None:
+            self._metrics.resume("given")
+        days = round(self._resume.ttl_seconds / 86400)
+        shown = Message(ResumeKeys.PHRASE, {"phrase": " ".join(words), "days": days})
+        return ActionResult(RESUME_ACTION, messages=(shown,))
+
+    async def _record_evaluation(self, call: ActionCall) -> ActionResult:
+        program, state = call.program, call.state
+        assert program is not None
+        module = state.at.flow if state.at is not None else "unknown"
+        for question, answer in answers_to_record(program, EVALUATION_ACTION, state.slots):
+            await self._evaluation.add(dt.datetime.now(dt.UTC).date(), module, question, answer)
+        declared = program.actions[EVALUATION_ACTION]
+        return ActionResult(
+            EVALUATION_ACTION, slot_sets=tuple((name, None) for name in declared.sets)
+        )
