@@ -2,9 +2,12 @@
 
 "kіll" with a Cyrillic "і", "sυicide" with a Greek upsilon: screening and the matching of
 typed choices must read them as "kill" and "suicide". The look-alikes are Unicode's
-(UTS #39, ``confusables.txt``), as shipped by the ``confusable-homoglyphs`` package; read here
-once into one table of single characters, so that a text keeps its length and every place in
-it (redaction hides details by their place in what the person typed).
+(UTS #39, ``confusables.txt``), as shipped by the ``confusable-homoglyphs`` package, reduced
+to one table of single characters (``lookalikes.txt`` beside this module, written by
+``python -m redirection_bot.lookalikes``; a test checks that it matches the package), so that
+a text keeps its length and every place in it (redaction hides details by their place in
+what the person typed), and so that starting the bot reads 1,300 lines rather than the
+package's 900 KB.
 
 A character is read as a Latin letter when Unicode lists it as confusable with that letter
 (itself, or its lower-case form: "І" and "і" both read as "i"), or with a Latin small capital
@@ -18,12 +21,17 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import sys
 import unicodedata
+from importlib import resources
 from pathlib import Path
 
 _SMALL_CAPITAL = "LATIN LETTER SMALL CAPITAL "
 _LATIN_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
 _AS_LATIN = {"ĸ": "k"}
+_LATIN_1_END = "\u00ff"
+_LATIN_1_LOOKALIKE = "\u00d7"
+"""The one look-alike below U+0100 (the multiplication sign, read as "x")."""
 """Latin letters that are not small capitals yet read as another letter."""
 
 
@@ -50,9 +58,23 @@ def _as_latin_letter(char: str) -> str | None:
     return None
 
 
+TABLE_FILE = "lookalikes.txt"
+
+
 @functools.cache
 def lookalike_table() -> dict[int, str]:
     """``str.translate`` table: each non-ASCII look-alike of a Latin letter -> that letter."""
+    text = resources.files("redirection_bot").joinpath(TABLE_FILE).read_text("utf-8")
+    table: dict[int, str] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            point, letter = line.split()
+            table[int(point, 16)] = letter
+    return table
+
+
+def table_from_unicode_data() -> dict[int, str]:
+    """The table, computed from the ``confusable-homoglyphs`` package's data."""
     with _data_file().open(encoding="utf-8") as data:
         pairs: dict[str, list[dict[str, str]]] = json.load(data)
 
@@ -77,6 +99,22 @@ def lookalike_table() -> dict[int, str]:
 
 def unmask(text: str) -> str:
     """``text`` with look-alike letters read as the Latin letters they imitate (same length)."""
-    if text.isascii():
-        return text
+    if text.isascii() or (max(text) <= _LATIN_1_END and _LATIN_1_LOOKALIKE not in text):
+        return text  # most text: no need to build the table (about 20 ms, once) to know
     return text.translate(lookalike_table())
+
+
+def write_table() -> None:
+    """Write ``lookalikes.txt`` from the installed ``confusable-homoglyphs``."""
+    table = table_from_unicode_data()
+    lines = [
+        "# Look-alikes of Latin letters (UTS #39 confusables, from confusable-homoglyphs).",
+        "# Written by `python -m redirection_bot.lookalikes`; do not edit by hand.",
+        *(f"{point:04X} {letter}" for point, letter in sorted(table.items())),
+    ]
+    Path(__file__).with_name(TABLE_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write_table()
+    sys.exit(0)

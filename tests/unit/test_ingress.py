@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from redirection_bot.ingress import Admitted, Problem, admit
-from redirection_bot.lookalikes import unmask
+from redirection_bot.lookalikes import lookalike_table, table_from_unicode_data, unmask
 from redirection_bot.textnorm import fold
 
 LIMIT = 100
@@ -68,3 +68,8 @@ def test_look_alike_letters_are_read_as_latin_when_matching_only() -> None:
 def test_look_alikes_never_change_ascii_or_accented_letters() -> None:
     text = "0 1 I l | tyttö niño ÅÄÖ"
     assert unmask(text) == text
+
+
+def test_the_shipped_lookalike_table_is_the_one_unicode_data_gives() -> None:
+    # If this fails after upgrading confusable-homoglyphs: python -m redirection_bot.lookalikes
+    assert lookalike_table() == table_from_unicode_data()

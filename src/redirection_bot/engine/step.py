@@ -443,7 +443,7 @@ class _Run:
 
     def text(self, raw: str) -> None:
         folded = fold(raw)
-        command = typed_command(self.program, self.state.locale, raw)
+        command = folded_command(self.program, self.state.locale, folded)
         if command is not None:
             self.command(command, None)
             return
@@ -712,10 +712,14 @@ class _Run:
 
 def typed_command(program: Program, locale: str, text: str) -> CommandName | None:
     """The program's command that ``text`` is, typed as words ("help", "leave now"), or None."""
-    if program.lexicon is None:
+    return folded_command(program, locale, fold(text))
+
+
+def folded_command(program: Program, locale: str, folded: str) -> CommandName | None:
+    """``typed_command`` for text already folded (``textnorm.fold``)."""
+    if program.lexicon is None or not folded:
         return None
-    folded = fold(text)
-    command = program.lexicon.command(locale, folded) if folded else None
+    command = program.lexicon.command(locale, folded)
     return command if command is not None and command in program.commands else None
 
 
