@@ -37,8 +37,9 @@ class Admitted:
     problem: Problem | None = None
 
 
-def admit(raw: str | bytes, max_length: int) -> Admitted:
-    """``raw`` cleaned once (see the module's description), with what is wrong with it."""
+def admit(raw: str | bytes, max_length: int | None = None) -> Admitted:
+    """``raw`` cleaned once (see the module's description), with what is wrong with it
+    (``max_length`` None: any length)."""
     if isinstance(raw, bytes):
         try:
             typed = raw.decode("utf-8")
@@ -51,6 +52,6 @@ def admit(raw: str | bytes, max_length: int) -> Admitted:
     text = clean_user_text(typed)
     if broken:
         return Admitted(text, Problem.UNREADABLE)
-    if len(text) > max_length:
+    if max_length is not None and len(text) > max_length:
         return Admitted(text, Problem.TOO_LONG)
     return Admitted(text)

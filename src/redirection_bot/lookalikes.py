@@ -21,7 +21,6 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
-import sys
 import unicodedata
 from importlib import resources
 from pathlib import Path
@@ -117,4 +116,3 @@ def write_table() -> None:
 
 if __name__ == "__main__":
     write_table()
-    sys.exit(0)

@@ -283,7 +283,7 @@ class Runtime:
         conduct = self._conduct
         assert conduct is not None, "attach_handoff first"
         if words is not None:
-            words = admit(words, len(words)).text
+            words = admit(words).text
         async with self._session_lock(session_id):
             stored = await self._store.get(session_id)
             record = self._decode(stored.data) if stored is not None else None
@@ -458,9 +458,8 @@ class Runtime:
     ) -> ActionResult:
         """Run one action for a session through the action seam (the program's own actions,
         then rasa-sdk's); a failure becomes a failed result, logged by its type."""
-        call = ActionCall(action, state, session_tag(session_id), loaded.program)
-        if after is not None:
-            call = replace(call, after=after)
+        tag = session_tag(session_id)
+        call = ActionCall(action, state, tag, loaded.program, after or AfterTurn())
         try:
             return await self._actions.run(call)
         except ActionError as error:

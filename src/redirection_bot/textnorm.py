@@ -43,7 +43,9 @@ def clean_user_text(text: str) -> str:
         text = _SURROGATE.sub(REPLACEMENT, text)
     if text.isascii() and text.isprintable():
         return text
-    return unicodedata.normalize("NFC", _INVISIBLE.sub("", unicodedata.normalize("NFC", text)))
+    # NFC after the removal: an invisible character between a letter and its accent kept
+    # them apart.
+    return unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
 
 
 def fold(text: str) -> str:

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         for line in sys.stdin.buffer:
             # Admitted as the runtime admits a message (ingress.admit), so that what is
             # screened here is what a conversation would screen.
-            text = admit(line.rstrip(b"\r\n"), sys.maxsize).text
+            text = admit(line.rstrip(b"\r\n")).text
             screening = screener.screen(text, chosen, args.only_locale)
             print(
                 json.dumps(

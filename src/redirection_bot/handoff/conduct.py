@@ -222,8 +222,11 @@ class HandoffConduct:
                 # they press a command's button.
                 handled.shown.extend(self._reminder(loaded, record).shown)
             return handled
-        if _language_change(event, loaded.program.locales):
-            assert isinstance(event, CommandGiven)
+        if (
+            isinstance(event, CommandGiven)
+            and event.command is CommandName.LANGUAGE
+            and event.argument in loaded.program.locales
+        ):
             assert event.argument is not None
             record = replace(record, state=replace(state, locale=event.argument))
         return self._reminder(loaded, record)
@@ -591,14 +594,6 @@ def _without_choices(item: Shown) -> Shown:
     if isinstance(item, ShownMessage) and item.choices:
         return dataclasses.replace(item, choices=())
     return item
-
-
-def _language_change(event: Event, locales: Sequence[str]) -> bool:
-    return (
-        isinstance(event, CommandGiven)
-        and event.command is CommandName.LANGUAGE
-        and event.argument in locales
-    )
 
 
 def picked_label(loaded: LoadedProgram, state: SessionState, choice_id: str) -> str | None:
