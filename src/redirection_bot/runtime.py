@@ -209,7 +209,7 @@ class Runtime:
             admitted: Admitted | None = None
             if isinstance(event, Text):
                 admitted = admit(event.text, self.settings.max_text_length)
-                event = self._screen(loaded, state, admitted.text)
+                event, state = self._screen(loaded, state, admitted.text)
             handoff = record.handoff if self._conduct is not None and record is not None else None
             problem = admitted.problem if admitted is not None else None
             routed = route(loaded.program, state, handoff, event, problem)
@@ -241,7 +241,9 @@ class Runtime:
             self._count(session_id, event, duration, reply)
         return reply
 
-    def _screen(self, loaded: LoadedProgram, state: SessionState, text: str) -> Text:
+    def _screen(
+        self, loaded: LoadedProgram, state: SessionState, text: str
+    ) -> tuple[Text, SessionState]:
         """Safety before flow: screen what the person typed before the dialogue sees it.
 
         The engine gets the categories found (a risk pre-empts the current node) and the text
@@ -255,10 +257,12 @@ class Runtime:
                 "risk screened",
                 category=hit.category.value,
                 kind="certain" if hit.certain else "check",
+                reason="model" if hit.category in screening.learned else "rules",
             )
             if self.metrics is not None:
                 self.metrics.safety_hit(hit.category.value)
-        return Text(screening.redacted, screening.hits)
+        state = replace(state, screening_carry=screening.carry)
+        return Text(screening.redacted, screening.hits), state
 
     # --- handoff ----------------------------------------------------------------------------------
 
