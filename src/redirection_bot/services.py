@@ -181,8 +181,8 @@ class ServicesDirectory:
         country in their language, then their country's services in other languages (each
         description says which language a service answers in), so that nobody in a country
         with services is left with nothing. Where the country has no service of the kinds
-        asked for (or no country was given), the international directories come last, in any
-        language."""
+        asked for (or no country was given), services open to every country in other languages,
+        then the international directories (``fallback``), in any language."""
         language_base = language.split("-", maxsplit=1)[0]
 
         def topical(service: Service) -> bool:
@@ -199,7 +199,9 @@ class ServicesDirectory:
         ordered = [s for s in local if speaks(s)] + [s for s in regular if speaks(s)]
         ordered += [s for s in local if not speaks(s)]
         if not local:
+            # Nothing in the country: what is open to everyone, in any language, rather than nothing.
             fallbacks = [s for s in everywhere if s.fallback]
+            ordered += [s for s in regular if not speaks(s)]
             ordered += [s for s in fallbacks if speaks(s)] + [s for s in fallbacks if not speaks(s)]
         return list(dict.fromkeys(ordered))
 
