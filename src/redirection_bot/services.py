@@ -48,9 +48,20 @@ EMERGENCY_ELSEWHERE = ("112", "911")
 EMERGENCY_ELSEWHERE_KEY = "services.emergency_elsewhere"
 EMERGENCY_HERE_KEY = "services.emergency_here"
 _COUNTRY = re.compile(r"[A-Z]{2}\Z")
-_KEYPAD = {letter: str(digit) for digit, letters in (
-    (2, "ABC"), (3, "DEF"), (4, "GHI"), (5, "JKL"), (6, "MNO"), (7, "PQRS"), (8, "TUV"), (9, "WXYZ")
-) for letter in letters}
+_KEYPAD = {
+    letter: str(digit)
+    for digit, letters in (
+        (2, "ABC"),
+        (3, "DEF"),
+        (4, "GHI"),
+        (5, "JKL"),
+        (6, "MNO"),
+        (7, "PQRS"),
+        (8, "TUV"),
+        (9, "WXYZ"),
+    )
+    for letter in letters
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,9 +203,7 @@ class ServicesDirectory:
             return language_base in service.languages
 
         local = [s for s in self.services if country and country in s.countries and topical(s)]
-        everywhere = [
-            s for s in self.services if INTERNATIONAL in s.countries and topical(s)
-        ]
+        everywhere = [s for s in self.services if INTERNATIONAL in s.countries and topical(s)]
         regular = [s for s in everywhere if not s.fallback]
         ordered = [s for s in local if speaks(s)] + [s for s in regular if speaks(s)]
         ordered += [s for s in local if not speaks(s)]
@@ -296,7 +305,9 @@ def _emergency(node: YNode, reader: SchemaReader, today: dt.date) -> list[Emerge
     numbers = tuple(n.text for n in reader.one_or_many(mapping.get("numbers"), "a number"))
     for number in reader.one_or_many(mapping.get("numbers"), "a number"):
         if not number.text.isdigit():
-            reader.error(number.value_span, f"an emergency number is digits only, not `{number.text}`")
+            reader.error(
+                number.value_span, f"an emergency number is digits only, not `{number.text}`"
+            )
     source = _source(reader, mapping)
     checked = _checked(reader, mapping, today, "emergency numbers were")
     if source is None or checked is None or not numbers:

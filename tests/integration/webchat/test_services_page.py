@@ -13,7 +13,7 @@ Client = TestClient[Any, Any]
 
 
 async def services_for(client: Client, country_key: str) -> Any:
-    """"Talk to a person" -> "Show me helplines" -> a country, as a person would press them."""
+    """ "Talk to a person" -> "Show me helplines" -> a country, as a person would press them."""
     page = await start(client)
     page = await page_at(client, await press(client, page, "command", command="help"))
     page = await choose(client, page, text_of(client, "support.see_services"))
