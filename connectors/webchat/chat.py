@@ -30,6 +30,7 @@ from redirection_bot.api import (
     Start,
     StoreUnavailable,
     Text,
+    TextLink,
     Waiting,
     log_event,
     session_tag,
@@ -189,7 +190,7 @@ class WebChat:
         for item in reply.shown:
             if isinstance(item, ShownMessage):
                 # Authored texts repeat across conversations: keep one copy of each.
-                lines.append(TranscriptEntry("bot", sys.intern(item.text)))
+                lines.append(TranscriptEntry("bot", sys.intern(item.text), links=item.links))
                 last = item
         locale_changed = reply.locale != session.locale
         session.locale = reply.locale
@@ -240,7 +241,7 @@ class WebChat:
         lines = [
             TranscriptEntry("operator", item.text, self.operator_label(item, session.locale))
             if isinstance(item, ShownOperator)
-            else TranscriptEntry("bot", item.text)
+            else TranscriptEntry("bot", item.text, links=item.links)
             for item in shown
             if isinstance(item, ShownMessage | ShownOperator)
         ]
@@ -319,6 +320,7 @@ class WebChat:
                         "text": item.text,
                         "choices": choice_list(item.choices),
                         "expects_text": item.expects_text,
+                        "links": link_list(item.links),
                     }
                 )
             elif isinstance(item, ShownOperator):
@@ -358,6 +360,10 @@ class WebChat:
 
 def choice_list(choices: tuple[ShownChoice, ...]) -> list[dict[str, str]]:
     return [{"id": choice.id, "label": choice.label} for choice in choices]
+
+
+def link_list(links: tuple[TextLink, ...]) -> list[dict[str, str]]:
+    return [{"text": link.text, "href": link.href} for link in links]
 
 
 def event_for(kind: str, value: object, argument: object = None) -> Event | None:

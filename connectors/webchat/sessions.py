@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from redirection_bot.api import Shown, ShownChoice, Waiting
+from redirection_bot.api import Shown, ShownChoice, TextLink, Waiting
 
 TOKEN_BYTES = 24
 """192 bits: session tokens and anti-forgery tokens cannot be guessed."""
@@ -54,6 +54,8 @@ class TranscriptEntry:
     who: str | None = None
     """How an operator's words are labelled ("Anna (support team)"), in the locale they came
     in; None: the label of ``kind``."""
+    links: tuple[TextLink, ...] = ()
+    """Parts of a program's message that are links: phone numbers, shown as tap-to-call."""
 
 
 class Listener(Protocol):

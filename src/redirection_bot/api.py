@@ -53,7 +53,7 @@ from redirection_bot.handoff.wire import (
     TicketOpened,
     desk_event_json,
 )
-from redirection_bot.i18n import Catalog
+from redirection_bot.i18n import Catalog, TextLink
 from redirection_bot.listening import listen
 from redirection_bot.logs import log_event, session_tag
 from redirection_bot.patience import Patience, Stopping
@@ -102,7 +102,8 @@ __all__ = [  # noqa: RUF022 (grouped by what a plug-in author looks for)
     "Waiting",  # what a conversation waits for (a choice, text, a person, nothing: ended)
     "SessionState",  # a conversation's saved state (what ``Runtime.state`` returns)
     "Shown",  # one thing to show: one of the five below, rendered in the person's language
-    "ShownMessage",  # a message with its choices
+    "ShownMessage",  # a message with its choices (and its links: phone numbers as tel:)
+    "TextLink",  # a part of a message's text that is a link (a phone number: tel:...)
     "ShownChoice",  # one choice of a message: its id and label
     "ShownHandoff",  # a request for a person from a helpline was made
     "ShownOperator",  # words an operator wrote

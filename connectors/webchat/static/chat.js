@@ -84,7 +84,31 @@
   status.setAttribute("role", "status");
   typing.parentNode.insertBefore(status, typing);
 
-  function addLine(kind, text, who) {
+  /* Phone numbers in the program's messages become tap-to-call links, as on the page
+     without script (pages.py, linked): only tel: and sms:, and only the parts named. */
+  function addText(line, text, links) {
+    var usable = (links || []).filter(function (link) {
+      return link.text && /^(tel|sms):/.test(link.href);
+    }).sort(function (a, b) { return b.text.length - a.text.length; });
+    var at = 0;
+    while (usable.length) {
+      var next = -1, found = null;
+      for (var i = 0; i < usable.length; i += 1) {
+        var where = text.indexOf(usable[i].text, at);
+        if (where !== -1 && (next === -1 || where < next)) { next = where; found = usable[i]; }
+      }
+      if (!found) { break; }
+      line.appendChild(document.createTextNode(text.slice(at, next)));
+      var anchor = document.createElement("a");
+      anchor.href = found.href;
+      anchor.textContent = found.text;
+      line.appendChild(anchor);
+      at = next + found.text.length;
+    }
+    line.appendChild(document.createTextNode(text.slice(at)));
+  }
+
+  function addLine(kind, text, who, links) {
     var line = document.createElement("li");
     line.className = kind;
     var label = document.createElement("span");
@@ -93,7 +117,7 @@
     if (who) { label.textContent = who; }
     else { label.setAttribute("data-t", kind); label.textContent = texts[kind] || ""; }
     line.appendChild(label);
-    line.appendChild(document.createTextNode(" " + text));
+    addText(line, " " + text, links);
     transcript.appendChild(line);
     if (line.scrollIntoView) { line.scrollIntoView({ block: "nearest" }); }
   }
@@ -139,7 +163,7 @@
 
   function apply(frame) {
     if (leaving) { return; }
-    if (frame.type === "message") { addLine("bot", frame.text); }
+    if (frame.type === "message") { addLine("bot", frame.text, null, frame.links); }
     else if (frame.type === "you") { addLine("you", frame.text); }
     else if (frame.type === "operator") { addLine("operator", frame.text, frame.who); }
     else if (frame.type === "notice") { addLine("notice", frame.text); awaiting = false; }
