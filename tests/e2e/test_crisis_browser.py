@@ -9,21 +9,20 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_webchat_browser import (  # noqa: F401 (the fixture is used by name)
-    Served,
-    Visit,
-    served,
-    until,
-)
+from tests.e2e import test_webchat_browser
+from tests.e2e.test_webchat_browser import Served, Visit, until
 
 pytestmark = pytest.mark.browser
+served = test_webchat_browser.served  # the same server fixture: `redirection-bot serve`
 
 PHONE = {"width": 375, "height": 812}
 DISCLOSURE = "i want to kill myself"
 IN_DANGER = "Yes, I'm in danger now"
 ADVICE = "Please call the emergency number where you are now"
 COUNTRY = "Then I'll show you crisis lines"
-LINE_WITH = "[...document.querySelectorAll('#transcript li.bot')].find(li => li.textContent.includes(%r))"
+LINE_WITH = (
+    "[...document.querySelectorAll('#transcript li.bot')].find(li => li.textContent.includes(%r))"
+)
 
 
 async def box_in_view(page: Any, text: str) -> dict[str, float]:

@@ -204,8 +204,15 @@
 
   function send(request, shown) {
     replyStart = null;
+    var focused = choices.contains(document.activeElement);
     hideChoices();
     if (shown) { enqueue([{ type: "you", text: shown }]); }
+    /* Focus waits on the conversation (as on the page without script) until new choices come. */
+    var last = transcript.lastElementChild;
+    if (focused && last) {
+      last.tabIndex = -1;
+      last.focus({ preventScroll: true });
+    }
     awaiting = true;
     typing.hidden = false;
     socket.send(JSON.stringify(request));
