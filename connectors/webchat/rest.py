@@ -31,8 +31,10 @@ from redirection_bot.api import (
     ShownOperator,
     Start,
     Text,
+    UnreadableJson,
     clean_user_text,
     log_event,
+    read_json,
 )
 
 from .chat import WebChat
@@ -84,8 +86,8 @@ class RestChannel:
             log_event("request refused", reason="origin", connector="webchat")
             return _error(403, "requests from other sites are not allowed")
         try:
-            body = json.loads((await request.read()).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+            body = read_json(await request.read())
+        except UnreadableJson:
             return _error(400, 'send JSON in UTF-8: {"sender": "...", "message": "..."}')
         problem = _problem(body)
         if problem is not None:

@@ -100,8 +100,9 @@ class Reply:
     handoff: HandoffView | None = None
     """The session's handoff (None: no helpline is connected, or the session was erased)."""
     said: str | None = None
-    """What the person typed, as the program read it (``ingress.admit``): what a channel
-    shows as their side of the conversation. None when the event was not typed text."""
+    """What the person typed, as the program read it (``ingress.admit``, then screening, so
+    with identifying details hidden as in the store): what a channel shows as their side of
+    the conversation. None when the event was not typed text."""
 
     @property
     def messages(self) -> list[ShownMessage]:
@@ -227,8 +228,9 @@ class Runtime:
             else:
                 said = self._said(loaded, state, event)
                 reply = await self._turn(session_id, loaded, state, kept, event, said=said)
-            if admitted is not None:
-                reply = replace(reply, said=admitted.text.strip())
+            if isinstance(event, Text) and admitted is not None:
+                # As screened: identifying details hidden, as in the store (not as typed).
+                reply = replace(reply, said=event.text.strip())
         duration = self._clock() - started
         log_event(
             "turn handled",
