@@ -34,7 +34,6 @@ from .sessions import WebSession
 HARD_LIMIT_FACTOR = 4
 HEARTBEAT_SECONDS = 30.0
 CLOSE_GONE = 4404
-CLOSE_BUSY = 1013
 
 
 class LiveSocket:
@@ -180,12 +179,7 @@ class _Conversation:
             return True
         if kind == "start":
             locale = request.get("locale")
-            started = await self.chat.start(locale if isinstance(locale, str) else None)
-            if started is None:
-                await self.notice("busy")
-                await self.live.ws.close(code=CLOSE_BUSY)
-                return False
-            session, outcome = started
+            session, outcome = await self.chat.start(locale if isinstance(locale, str) else None)
             self.attach(session)
             frames: list[Frame] = [{"type": "session", "session": session.token}]
             await self.send(frames + self.chat.frames(session, outcome, echo=False))

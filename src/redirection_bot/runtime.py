@@ -511,10 +511,10 @@ class Runtime:
         """Bring back the session parked under ``phrase``; every failure gets the same answer."""
         parked: SessionRecord | None = None
         key: PhraseKey | None = None
-        if phrase.checked and await self._resume.limiter.allow(session_id):
-            key = await self._resume.key_for(phrase.words)
-            data = await self._resume.open(key)
-            parked = self._decode(data) if data is not None else None
+        found = await self._resume.restore(session_id, phrase)
+        if found is not None:
+            key, data = found
+            parked = self._decode(data)
         repeat = CommandGiven(CommandName.REPEAT)
         if parked is None or key is None:
             log_event("resume failed", session=session_tag(session_id))
@@ -523,7 +523,6 @@ class Runtime:
             return await self._turn(
                 session_id, loaded, state, kept, repeat, Message(ResumeKeys.NOT_FOUND)
             )
-        await self._resume.limiter.forgive(session_id)
         log_event("resume restored", session=session_tag(session_id))
         if self.metrics is not None:
             self.metrics.resume("restored")

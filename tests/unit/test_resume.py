@@ -106,6 +106,7 @@ async def test_after_too_many_tries_even_the_right_phrase_waits_for_a_quiet_mome
 ) -> None:
     store = MemoryStore()
     runtime = runtime_over(program, store, window=0.3)
+    limiter = AttemptLimiter(store, per_session=3, window_seconds=0.3)
     phrase = await get_phrase(runtime, "owner")
     await runtime.handle("guesser", Start())
     for _ in range(3):
@@ -114,7 +115,7 @@ async def test_after_too_many_tries_even_the_right_phrase_waits_for_a_quiet_mome
     assert keys(reply)[0] == "resume.not_found"
 
     async def quiet_again() -> bool:
-        return await store.get("attempts:session:guesser") is None
+        return await limiter.allow("guesser", tuple(phrase.split()))
 
     await async_wait_until(quiet_again, timeout=10, what="the attempt window to pass")
     reply = await runtime.handle("guesser", Text(phrase))
