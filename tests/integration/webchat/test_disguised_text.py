@@ -80,7 +80,9 @@ def test_the_screen_command_reads_disguised_lines_like_plain_ones(
 async def rest_turn(client: Client, sender: str, *messages: str) -> list[str]:
     texts: list[str] = []
     for message in messages:
-        response = await client.post(WEBHOOK, json={"sender": sender_id(sender), "message": message})
+        response = await client.post(
+            WEBHOOK, json={"sender": sender_id(sender), "message": message}
+        )
         assert response.status == 200, await response.text()
         texts = [item.get("text", "") for item in await response.json()]
     return texts
