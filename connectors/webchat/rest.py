@@ -112,6 +112,7 @@ class RestChannel:
         problem = _problem(body)
         if problem is not None:
             return _error(400, problem)
+        assert isinstance(body, dict)
         sender, message = body.get("sender") or new_token(), body["message"]
         metadata = body.get("metadata")
         locale = metadata.get("locale") if isinstance(metadata, dict) else None
