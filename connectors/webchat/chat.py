@@ -91,11 +91,8 @@ class WebChat:
 
     # --- finding and starting ------------------------------------------------------------------
 
-    async def start(self, locale: str | None) -> tuple[WebSession, TurnOutcome] | None:
-        """A new web conversation, or None when the process keeps as many as it may."""
-        if self.book.full:
-            log_event("session refused", reason="busy", connector="webchat")
-            return None
+    async def start(self, locale: str | None) -> tuple[WebSession, TurnOutcome]:
+        """A new web conversation (never refused: ``SessionBook`` makes room)."""
         session = self.book.open_web(self.texts.known(locale))
         reply = await self.runtime.handle(session.session_id, Start(session.locale))
         return session, self._apply(session, reply, [])
@@ -107,7 +104,6 @@ class WebChat:
         if session is not None or not TOKEN_PATTERN.match(token):
             return session
         state = await self.runtime.state(WEB_PREFIX + token)
-        # Not refused when the process is full: the limit is for new conversations only.
         if state is None or state.waiting is Waiting.NOT_STARTED:
             return None
         session = self.book.reopen_web(token, state.locale)
@@ -121,15 +117,18 @@ class WebChat:
             return self.book.web(session.token) is session
         return True
 
-    async def rest_session(self, sender: str, locale: str | None) -> tuple[WebSession, bool] | None:
-        """The REST sender's conversation and whether it is new (None: no room for it)."""
+    async def rest_session(
+        self, sender: str, locale: str | None, opening: bool
+    ) -> tuple[WebSession, bool] | None:
+        """The REST sender's conversation and whether it is new; None when it does not exist
+        and the message would not store anything (``opening`` False), so that nothing is
+        kept for it."""
         session = self.book.rest(sender)
         if session is not None:
             return session, False
-        if self.book.full:
-            log_event("session refused", reason="busy", connector="webchat")
-            return None
         fresh = await self.runtime.state(REST_PREFIX + sender) is None
+        if fresh and not opening:
+            return None
         return self.book.open_rest(sender, self.texts.known(locale)), fresh
 
     # --- turns ---------------------------------------------------------------------------------

@@ -120,13 +120,7 @@ class Pages:
     async def start(self, request: web.Request) -> web.Response:
         form = await _form(request)
         locale = form.get("locale") if form is not None else None
-        started = await self.chat.start(locale if isinstance(locale, str) else None)
-        if started is None:
-            known = self.chat.texts.known(locale if isinstance(locale, str) else None)
-            response = self.render("landing.html", known, 503, erased=False, busy=True)
-            response.headers["Retry-After"] = "120"
-            return response
-        session, _outcome = started
+        session, _outcome = await self.chat.start(locale if isinstance(locale, str) else None)
         raise web.HTTPSeeOther(_chat_url(session))
 
     async def show(self, request: web.Request) -> web.Response:

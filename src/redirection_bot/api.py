@@ -54,6 +54,7 @@ from redirection_bot.handoff.wire import (
     desk_event_json,
 )
 from redirection_bot.i18n import Catalog, TextLink
+from redirection_bot.ingress import UnreadableJson, read_json
 from redirection_bot.listening import listen
 from redirection_bot.logs import log_event, session_tag
 from redirection_bot.patience import Patience, Stopping
@@ -116,6 +117,8 @@ __all__ = [  # noqa: RUF022 (grouped by what a plug-in author looks for)
     "RiskCategory",  # what safety screening found
     "clean_user_text",  # the one cleaning of typed text (the runtime admits messages with it)
     "fold",  # text folded for comparing labels (case, accents, spaces)
+    "read_json",  # the one reader of a JSON request (UTF-8, not nested too deeply)
+    "UnreadableJson",  # what read_json raises: answer it politely, as a bad request
     # the service desk
     "Operator",  # a helpline person acting on the desk (id and the name the person is told)
     "Outcome",  # what an operator's act did (applied, a duplicate, not theirs, ...)
