@@ -10,7 +10,7 @@ How, in short (docs/safety.md says why): one logistic regression per category ag
 rest, by AdaGrad over binary features (``model.features``), features seen in fewer than
 ``MIN_COUNT`` examples dropped. The threshold of each category is chosen on out-of-fold scores
 (``FOLDS``-fold cross-validation on the corpus itself): the lowest score that raises no more
-than ``NEUTRAL_BUDGET`` of the neutral lines, so recall is as high as the false-alarm budget
+than its ``NEUTRAL_BUDGET`` of the neutral lines, so recall is as high as the false-alarm budget
 allows.
 """
 
@@ -26,20 +26,31 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from redirection_bot.diagnostics import Diagnostics
+from redirection_bot.safety.categories import RiskCategory
 from redirection_bot.safety.evaluation import EvalItem, load_evaluation
 from redirection_bot.safety.model import MODEL_FILE, SCORED, ScreeningModel, features
 from redirection_bot.safety.rules import load_rules_folder
 from redirection_bot.safety.screen import Screener
 
 SEED = 20261201
-EPOCHS = 12
-LEARNING_RATE = 0.4
+EPOCHS = 8
+LEARNING_RATE = 0.05
 L2 = 1e-5
 MIN_COUNT = 2
-FOLDS = 5
-NEUTRAL_BUDGET = 0.015
-"""Per category, the share of out-of-fold neutral lines its threshold may raise."""
-FLOOR = 0.5
+FOLDS = 4
+NEUTRAL_BUDGET = {
+    RiskCategory.SUICIDE: 0.03,
+    RiskCategory.CHILD_AT_RISK: 0.02,
+    RiskCategory.ILLEGAL_REQUEST: 0.02,
+    RiskCategory.HUMAN: 0.005,
+    RiskCategory.DISTRESS: 0.01,
+    RiskCategory.MINOR: 0.005,
+    RiskCategory.IDENTIFYING_INFO: 0.005,
+}
+"""Per category, the share of out-of-fold neutral lines its threshold may raise: most for the
+categories where a miss costs most (a check question is a small price for a suicidal person
+heard), least where the rules already do well and a false alarm interrupts for little."""
+FLOOR = 0.3
 """No threshold is set below this score, whatever the budget allows."""
 PRUNE = 0.02
 """Weights smaller than this are not written."""
@@ -152,9 +163,9 @@ def choose_thresholds(items: Sequence[Example]) -> list[float]:
             scores = model.probabilities(example.features)
             scored.append((example, scores))
     neutral = [scores for example, scores in scored if example.neutral]
-    allowed = int(NEUTRAL_BUDGET * len(neutral))
     thresholds = []
-    for index in range(len(SCORED)):
+    for index, category in enumerate(SCORED):
+        allowed = int(NEUTRAL_BUDGET[category] * len(neutral))
         ranked = sorted((scores[index] for scores in neutral), reverse=True)
         above = ranked[allowed] if allowed < len(ranked) else 0.0
         thresholds.append(round(max(FLOOR, above + 1e-4), 4))
