@@ -46,6 +46,8 @@ class EvalItem:
     after them ("send me links" after talking about material) is screened with them."""
     hard: bool = False
     """A neutral line written to look risky (``none_hard``)."""
+    answer: bool = False
+    """A neutral answer to the program's own questions (a training set of those alone)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,8 +184,8 @@ class Evaluation:
                 f"hard negatives raising something: {self.hard_flagged} of {self.hard_total}"
             )
         if self.neutral_total:
-            raised = wilson(self.neutral_flagged, self.neutral_total)
-            lines.append(f"neutral raising something: 95% interval {_interval(raised)}")
+            shown = _interval(wilson(self.neutral_flagged, self.neutral_total))
+            lines.append(f"neutral raising something: 95% interval {shown}")
         if self.check_expected:
             lines.append(
                 f"check agreement: {self.check_agreed} of {self.check_expected} utterances "

@@ -226,8 +226,8 @@ class _RulesReader(SchemaReader):
             return None
         # The word lists and the fields are semantic fields (means, a child, material, being
         # a burden...): the second screening layer reads "a word of `means`" as a feature.
-        fields, _field_spans = self._word_lists(top.get("fields"), letters)
-        for name, entries in (lists | fields).items():
+        semantic, _spans = self._word_lists(top.get("fields"), letters)
+        for name, entries in (lists | semantic).items():
             for entry in entries:
                 index.add(resolve(entry, lists, shared), f"{WORDS_TAG}{name}")
         before, after, breaks = hedge("before"), hedge("after"), hedge("breaks")

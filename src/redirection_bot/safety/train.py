@@ -22,7 +22,7 @@ import random
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from redirection_bot.diagnostics import Diagnostics
@@ -62,6 +62,8 @@ class Example:
     features: tuple[str, ...]
     labels: frozenset[int]
     neutral: bool
+    answer: bool = False
+    """A neutral answer to the program's own questions (``*_answers.yaml``)."""
 
 
 def corpus_files(root: Path) -> list[Path]:
@@ -70,11 +72,18 @@ def corpus_files(root: Path) -> list[Path]:
     return [path for path in found if FROZEN not in path.relative_to(root).parts]
 
 
+ANSWERS_SUFFIX = "_answers"
+"""Files of ordinary answers to the program's questions: held to half the neutral budget."""
+
+
 def read_corpus(paths: Iterable[Path]) -> list[EvalItem]:
     items: list[EvalItem] = []
     diagnostics = Diagnostics()
     for path in paths:
-        items.extend(load_evaluation(path, str(path), diagnostics).items)
+        found = load_evaluation(path, str(path), diagnostics).items
+        if path.stem.endswith(ANSWERS_SUFFIX):
+            found = tuple(replace(item, answer=True) for item in found)
+        items.extend(found)
     if diagnostics.has_errors():
         raise SystemExit("\n".join(d.format() for d in diagnostics.items))
     return items
@@ -89,7 +98,9 @@ def examples(items: Sequence[EvalItem], screener: Screener) -> list[Example]:
         text = "\n".join((*item.context, item.text))
         concepts = screener.screen(text).concepts
         labels = frozenset(index[c] for c in item.expected if c in index)
-        found.append(Example(tuple(features(text, concepts)), labels, not item.expected))
+        found.append(
+            Example(tuple(features(text, concepts)), labels, not item.expected, item.answer)
+        )
     return found
 
 
@@ -162,14 +173,21 @@ def choose_thresholds(items: Sequence[Example]) -> list[float]:
         for example in folds[held]:
             scores = model.probabilities(example.features)
             scored.append((example, scores))
-    neutral = [scores for example, scores in scored if example.neutral]
+    lines = [scores for example, scores in scored if example.neutral and not example.answer]
+    answers = [scores for example, scores in scored if example.answer]
     thresholds = []
     for index, category in enumerate(SCORED):
-        allowed = int(NEUTRAL_BUDGET[category] * len(neutral))
-        ranked = sorted((scores[index] for scores in neutral), reverse=True)
-        above = ranked[allowed] if allowed < len(ranked) else 0.0
+        budget = NEUTRAL_BUDGET[category]
+        above = max(_above(lines, index, budget), _above(answers, index, budget / 2))
         thresholds.append(round(max(FLOOR, above + 1e-4), 4))
     return thresholds
+
+
+def _above(neutral: Sequence[list[float]], index: int, budget: float) -> float:
+    """The score that only ``budget`` of the ``neutral`` lines exceed."""
+    ranked = sorted((scores[index] for scores in neutral), reverse=True)
+    allowed = int(budget * len(ranked))
+    return ranked[allowed] if allowed < len(ranked) else 0.0
 
 
 def build(root: Path, dialogues: Path, out: Path) -> ScreeningModel:
