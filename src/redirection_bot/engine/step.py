@@ -244,13 +244,17 @@ class _Run:
     def held(
         self, event: Text, route: SafetyRoute, hits: dict[RiskCategory, RiskHit]
     ) -> HeldAnswer | None:
-        """An answer typed at a question, kept while its uncertain risk is checked first."""
+        """A free-text answer typed at a question, kept while its uncertain risk is checked
+        first (other answers are simply asked for again, as after any interruption)."""
         at = self.state.at
         if (
             self.safety_entry(route, hits) != route.check
             or self.state.waiting is not Waiting.ANSWER
             or at is None
         ):
+            return None
+        node = self._node(at.flow, at.node)
+        if node.input is None or self.program.slots[node.input.slot].type is not SlotType.TEXT:
             return None
         return HeldAnswer(at, event.text)
 

@@ -31,10 +31,11 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
+from itertools import repeat
 from pathlib import Path
 
 from redirection_bot.safety.categories import RiskCategory
-from redirection_bot.safety.normalise import Letters, tokenise
+from redirection_bot.safety.normalise import Letters, Token, tokenise
 
 MODEL_FILE = "screening_model.tsv"
 CHAR_SIZES = (4, 5)
@@ -42,10 +43,14 @@ SCORED = tuple(RiskCategory)
 """The categories the model scores."""
 
 
-def features(text: str, concepts: Iterable[str] = ()) -> list[str]:
+def features(
+    text: str, concepts: Iterable[str] = (), tokens: Sequence[Token] | None = None
+) -> list[str]:
     """What the model reads of ``text``: words, word pairs and word pieces, each once, and
-    the names of the rules' word lists (``concepts``) a word of the text belongs to."""
-    tokens = tokenise(text, Letters.ONE)
+    the names of the rules' word lists (``concepts``) a word of the text belongs to.
+    ``tokens``: the text already read with ``Letters.ONE``, if the caller has it."""
+    if tokens is None:
+        tokens = tokenise(text, Letters.ONE)
     seen: dict[str, None] = {}
     previous: tuple[str, int] | None = None
     for token in tokens:
@@ -95,7 +100,12 @@ class ScreeningModel:
         categories: Sequence[RiskCategory] = SCORED,
     ) -> None:
         self.categories = tuple(categories)
-        self._weights = {feature: tuple(row) for feature, row in weights.items()}
+        # One dict per category, of its non-zero weights: scoring is then one C-level
+        # ``sum(map(column.get, features))`` per category, not a Python loop per feature.
+        self._columns = tuple(
+            {feature: row[index] for feature, row in weights.items() if row[index]}
+            for index in range(len(self.categories))
+        )
         self._bias = tuple(bias)
         self.thresholds = tuple(thresholds)
 
@@ -107,22 +117,22 @@ class ScreeningModel:
     def probabilities(self, found: Iterable[str], carried: Sequence[float] = ()) -> list[float]:
         """The probability of each category (in ``categories`` order) given its features, and
         what earlier messages carried (``evidence`` of them, see ``Screener``)."""
-        totals = self.evidence(found)
-        extra = carried or (0.0,) * len(totals)
+        return self.probabilities_of(self.evidence(found), carried)
+
+    def probabilities_of(
+        self, evidence: Sequence[float], carried: Sequence[float] = ()
+    ) -> list[float]:
+        """The probabilities, from a message's ``evidence`` and what earlier ones carried."""
+        extra = carried or (0.0,) * len(evidence)
         return [
             _sigmoid(bias + total + more)
-            for bias, total, more in zip(self._bias, totals, extra, strict=True)
+            for bias, total, more in zip(self._bias, evidence, extra, strict=True)
         ]
 
     def evidence(self, found: Iterable[str]) -> list[float]:
         """The summed weights of the features, per category (without the bias)."""
-        totals = [0.0] * len(self.categories)
-        for feature in found:
-            row = self._weights.get(feature)
-            if row is not None:
-                for index, weight in enumerate(row):
-                    totals[index] += weight
-        return totals
+        found = found if isinstance(found, list | tuple) else list(found)
+        return [sum(map(column.get, found, repeat(0.0))) for column in self._columns]
 
     def raised(self, text: str) -> tuple[RiskCategory, ...]:
         """The categories whose score reaches their threshold."""
@@ -137,11 +147,11 @@ class ScreeningModel:
         self, found: Iterable[str], category: RiskCategory, top: int = 6
     ) -> list[Contribution]:
         """The features (``features``) that pushed ``category`` up most, strongest first."""
-        index = self.categories.index(category)
+        column = self._columns[self.categories.index(category)]
         pushed = [
-            Contribution(feature, row[index])
+            Contribution(feature, column[feature])
             for feature in found
-            if (row := self._weights.get(feature)) and row[index] > 0
+            if column.get(feature, 0.0) > 0
         ]
         return sorted(pushed, key=lambda c: (-c.weight, c.feature))[:top]
 
@@ -155,8 +165,9 @@ class ScreeningModel:
         lines.append("#categories\t" + "\t".join(self.categories))
         lines.append("#bias\t" + "\t".join(_number(b) for b in self._bias))
         lines.append("#thresholds\t" + "\t".join(_number(t) for t in self.thresholds))
-        for feature in sorted(self._weights):
-            lines.append(feature + "\t" + "\t".join(_number(w) for w in self._weights[feature]))
+        for feature in sorted(set().union(*self._columns)):
+            row = (column.get(feature, 0.0) for column in self._columns)
+            lines.append(feature + "\t" + "\t".join(_number(w) for w in row))
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     @classmethod

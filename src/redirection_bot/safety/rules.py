@@ -31,6 +31,7 @@ from pathlib import Path
 from redirection_bot.diagnostics import Diagnostics, Span
 from redirection_bot.i18n import display_path
 from redirection_bot.safety.categories import RiskCategory, category_named, not_a_category
+from redirection_bot.safety.fields import FieldIndex
 from redirection_bot.safety.normalise import Letters
 from redirection_bot.safety.phrases import (
     Alt,
@@ -46,8 +47,6 @@ from redirection_bot.suggest import did_you_mean
 from redirection_bot.yaml_schema import ID_PATTERN, SchemaReader
 from redirection_bot.yaml_source import YNode, YScalar, read_yaml_file
 
-WORDS_TAG = "words:"
-"""The index tag of a word list's entries: ``words:<list name>``."""
 RULES_FIELDS = ("locale", "repeated_letters", "words", "hedges", "categories", "fields")
 HEDGE_FIELDS = ("before", "after", "breaks")
 CATEGORY_FIELDS = ("phrases", "check", "except")
@@ -78,6 +77,8 @@ class LocaleRules:
     index: PhraseSet = field(default_factory=PhraseSet)
     """Every phrase above in one index, tagged ``before``, ``after``, ``breaks`` or
     ``<phrases|check|except>:<category>``: screening looks a message up once."""
+    fields: FieldIndex = field(default_factory=FieldIndex)
+    """The word lists and the ``fields:``, for the second layer's features."""
 
     def phrase_count(self) -> int:
         return sum(len(c.phrases) + len(c.checks) for c in self.categories.values())
@@ -227,11 +228,11 @@ class _RulesReader(SchemaReader):
         # The word lists and the fields are semantic fields (means, a child, material, being
         # a burden...): the second screening layer reads "a word of `means`" as a feature.
         semantic, _spans = self._word_lists(top.get("fields"), letters)
-        for name, entries in (lists | semantic).items():
-            for entry in entries:
-                index.add(resolve(entry, lists, shared), f"{WORDS_TAG}{name}")
+        field_index = FieldIndex.of(lists | semantic)
         before, after, breaks = hedge("before"), hedge("after"), hedge("breaks")
-        return LocaleRules(locale, categories, before, after, breaks, top.span, letters, index)
+        return LocaleRules(
+            locale, categories, before, after, breaks, top.span, letters, index, field_index
+        )
 
     def _letters(self, node: YNode | None) -> Letters:
         found = self.scalar(node, "`repeated_letters`") if node is not None else None

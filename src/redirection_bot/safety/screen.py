@@ -21,7 +21,7 @@ from redirection_bot.safety.identifiers import find_identifiers, hide, merge_spa
 from redirection_bot.safety.model import ScreeningModel, features
 from redirection_bot.safety.normalise import Letters, Token, tokenise
 from redirection_bot.safety.phrases import Match
-from redirection_bot.safety.rules import WORDS_TAG, LocaleRules
+from redirection_bot.safety.rules import LocaleRules
 
 HEDGE_REACH = 2
 """How many words may stand between a hedge and the phrase it hedges."""
@@ -89,6 +89,13 @@ class Screener:
         is the ``carry`` of the person's previous message (empty for the first)."""
         return self._screen(text, locale, only_locale, carried, None)
 
+    def concepts(self, text: str) -> tuple[str, ...]:
+        """The semantic fields of every locale's rules that ``text`` touches."""
+        found: set[str] = set()
+        for rules in self._rules.values():
+            found |= rules.fields.find(tokenise(text, rules.letters))
+        return tuple(sorted(found))
+
     def explain(
         self,
         text: str,
@@ -108,7 +115,7 @@ class Screener:
             index = model.categories.index(category)
             alone = model.probabilities(found)[index]
             joint = model.probabilities(found, carried)[index] if carried else alone
-            context = f", {joint:.2f} with the earlier messages" if joint != alone else ""
+            context = f", {joint:.2f} with the earlier messages" if joint > alone else ""
             why[category].append(
                 f"model: score {alone:.2f}{context} (threshold {model.thresholds[index]:.2f})"
             )
@@ -132,6 +139,7 @@ class Screener:
         # and exceptions apply to every locale's hits ("not" before a word another locale knows).
         readings: dict[Letters, Sequence[Token]] = {}
         found: dict[str, list[tuple[Match, Sequence[Token]]]] = defaultdict(list)
+        concepts: set[str] = set()  # the semantic fields touched: what the model reads too
         for name in order:
             rules = self._rules[name]
             if rules.letters not in readings:
@@ -139,8 +147,8 @@ class Screener:
             tokens = readings[rules.letters]
             for tag, match in rules.index.find_tagged(tokens):
                 found[tag].append((match, tokens))
-        concepts = sorted(tag.removeprefix(WORDS_TAG) for tag in found if tag.startswith(WORDS_TAG))
-        # (the rules' word lists a word belongs to: what the model reads beside the words)
+            if self.model is not None:
+                concepts |= rules.fields.find(tokens)
         hedging = _Hedging(
             *([match for match, _tokens in found[kind]] for kind in ("before", "after", "breaks"))
         )
@@ -171,7 +179,9 @@ class Screener:
             if category is RiskCategory.IDENTIFYING_INFO:
                 for match, tokens in matches + checks:
                     hidden_spans.extend(_hidden(match, tokens))
-        learned, carry = self._learned(text, concepts, certain, carried)
+        learned, carry = self._learned(
+            text, sorted(concepts), certain, carried, readings.get(Letters.ONE)
+        )
         for category in learned:
             certain[category] = False
         if RiskCategory.IDENTIFYING_INFO in learned:
@@ -181,7 +191,7 @@ class Screener:
         )
         spans = merge_spans(hidden_spans)
         redacted = hide(text, spans) if spans else text
-        return Screening(hits, redacted, len(spans), learned, carry, tuple(concepts))
+        return Screening(hits, redacted, len(spans), learned, carry, tuple(sorted(concepts)))
 
     def _learned(
         self,
@@ -189,17 +199,18 @@ class Screener:
         concepts: Sequence[str],
         raised: Mapping[RiskCategory, bool],
         carried: Sequence[float],
+        tokens: Sequence[Token] | None,
     ) -> tuple[tuple[RiskCategory, ...], tuple[float, ...]]:
         """The categories the model raises that the rules did not, and the carry."""
         model = self.model
         if model is None:
             return (), ()
-        found = features(text, concepts)
+        found = features(text, concepts, tokens)
         evidence = model.evidence(found)
         if len(carried) != len(evidence):
             carried = ()
-        alone = model.probabilities(found)
-        joint = model.probabilities(found, carried) if carried else alone
+        alone = model.probabilities_of(evidence)
+        joint = model.probabilities_of(evidence, carried) if carried else alone
         carry = tuple(
             round(own + CONTEXT_DECAY * before, 3)
             for own, before in zip(evidence, carried or (0.0,) * len(evidence), strict=True)

@@ -52,7 +52,7 @@ categories where a miss costs most (a check question is a small price for a suic
 heard), least where the rules already do well and a false alarm interrupts for little."""
 FLOOR = 0.3
 """No threshold is set below this score, whatever the budget allows."""
-PRUNE = 0.02
+PRUNE = 0.03
 """Weights smaller than this are not written."""
 FROZEN = "frozen"
 
@@ -96,7 +96,7 @@ def examples(items: Sequence[EvalItem], screener: Screener) -> list[Example]:
     found = []
     for item in items:
         text = "\n".join((*item.context, item.text))
-        concepts = screener.screen(text).concepts
+        concepts = screener.concepts(text)
         labels = frozenset(index[c] for c in item.expected if c in index)
         found.append(
             Example(tuple(features(text, concepts)), labels, not item.expected, item.answer)
