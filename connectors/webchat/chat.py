@@ -193,6 +193,7 @@ class WebChat:
                 last = item
         locale_changed = reply.locale != session.locale
         session.locale = reply.locale
+        session.last_seen = self._clock()  # after the save: the page expires after the store's copy
         if reply.state is None:
             self.book.remove(session)
             return TurnOutcome(tuple(lines), reply.shown, erased=True)

@@ -217,10 +217,18 @@ class SessionBook:
     def web(self, token: str) -> WebSession | None:
         if not TOKEN_PATTERN.match(token):
             return None
-        return self._sessions.get(WEB_PREFIX + token)
+        return self._unexpired(self._sessions.get(WEB_PREFIX + token))
 
     def rest(self, sender: str) -> WebSession | None:
-        return self._sessions.get(REST_PREFIX + sender)
+        return self._unexpired(self._sessions.get(REST_PREFIX + sender))
+
+    def _unexpired(self, session: WebSession | None) -> WebSession | None:
+        """``session``, unless it has been idle past the time to live: then its transcript is
+        dropped at once, not at the next sweep, so that an expired page is never shown."""
+        if session is not None and session.last_seen <= self._clock() - self.ttl_seconds:
+            self.remove(session)
+            return None
+        return session
 
     def remove(self, session: WebSession) -> None:
         self._sessions.pop(session.session_id, None)
