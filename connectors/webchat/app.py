@@ -14,6 +14,7 @@ from redirection_bot.api import Runtime, SessionBusy, StoreUnavailable, log_even
 
 from .assets import Assets
 from .chat import WebChat
+from .guard import known_hosts, slow_bodies
 from .options import WebChatOptions
 from .pages import Pages
 from .rest import PATH as REST_PATH
@@ -41,7 +42,14 @@ def create_app(runtime: Runtime, options: WebChatOptions | None = None) -> web.A
     chat = WebChat(runtime, options)
     assets = Assets(options.branding)
     pages = Pages(chat, assets)
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_error_pages(pages)])
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES,
+        middlewares=[
+            known_hosts(options.allowed_hosts),
+            _error_pages(pages),
+            slow_bodies(options.body_timeout_seconds),
+        ],
+    )
     app[CHAT] = chat
     app.on_response_prepare.append(add_headers(security_headers(options.branding.exit_url)))
     app.cleanup_ctx.append(_expiry(chat))

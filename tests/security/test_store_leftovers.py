@@ -161,7 +161,11 @@ async def test_a_sealed_blobs_length_does_not_follow_what_was_typed(
     program: LoadedProgram, tmp_path: Path
 ) -> None:
     lengths = set()
-    for typed in ("walks", "I will call my brother every evening", "I want to spend more evenings walking with my family. " * 3):
+    for typed in (
+        "walks",
+        "I will call my brother every evening",
+        "I want to spend more evenings walking with my family. " * 3,
+    ):
         runtime, inner, name = runtime_over(program, tmp_path / typed[:8])
         await runtime.handle(SESSION, Start())
         await runtime.handle(SESSION, ChoicePicked("bad"))
