@@ -36,19 +36,33 @@ def runner(app: web.Application, options: WebChatOptions) -> web.AppRunner:
 
 
 def slow_bodies(seconds: float) -> Middleware:
-    """Read a request's whole body within ``seconds`` or answer 408 (handlers then read the
-    body aiohttp keeps)."""
+    """Answer 408 to a request whose body has not all arrived ``seconds`` after its headers
+    (the handler, waiting for it, is cancelled); handlers read bodies as usual."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.can_read_body:
-            try:
-                async with asyncio.timeout(seconds):
-                    await request.read()
-            except TimeoutError:
-                log_event("request refused", reason="slow_body", connector="webchat")
-                raise web.HTTPRequestTimeout(headers={hdrs.CONNECTION: "close"}) from None
-        return await handler(request)
+        if not request.can_read_body:
+            return await handler(request)
+        task = asyncio.current_task()
+        assert task is not None
+        late = False
+
+        def check() -> None:
+            nonlocal late
+            if not request.content.is_eof():
+                late = True
+                task.cancel()
+
+        timer = asyncio.get_running_loop().call_later(seconds, check)
+        try:
+            return await handler(request)
+        except asyncio.CancelledError:
+            if not late or task.uncancel() > 0:
+                raise
+            log_event("request refused", reason="slow_body", connector="webchat")
+            raise web.HTTPRequestTimeout(headers={hdrs.CONNECTION: "close"}) from None
+        finally:
+            timer.cancel()
 
     return middleware
 

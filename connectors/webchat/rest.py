@@ -115,6 +115,9 @@ class RestChannel:
         if outcome.limited:
             limited = [_text(sender, e.text) for e in outcome.entries]
             return self._answer(request, answer(sender, tuple(earlier)) + limited)
+        if outcome.moved is not None:  # the store lost the conversation: say so first
+            lost = [_text(sender, e.text) for e in outcome.entries if e.kind == "notice"]
+            return self._answer(request, lost + answer(sender, outcome.shown))
         return self._answer(request, answer(sender, (*earlier, *outcome.shown)))
 
     def _answer(self, request: web.Request, items: Answer) -> web.Response:

@@ -67,7 +67,7 @@ from redirection_bot.render import (
 )
 from redirection_bot.runtime import HandoffView, Reply, Runtime
 from redirection_bot.safety.categories import RiskCategory
-from redirection_bot.store import SessionBusy, StoreUnavailable
+from redirection_bot.store import SessionBusy, SessionLost, StoreUnavailable
 from redirection_bot.suggest import did_you_mean
 from redirection_bot.textnorm import clean_user_text, fold
 from redirection_bot.yaml_schema import LOCALE_PATTERN
@@ -131,6 +131,7 @@ __all__ = [  # noqa: RUF022 (grouped by what a plug-in author looks for)
     "Patience",  # how long to wait before trying a server again; stops waiting on ``stop``
     "Stopping",  # raised while waiting when the plug-in was asked to stop
     "SessionBusy",  # the conversation is in use by another turn: try again shortly
+    "SessionLost",  # the store lost a conversation its channel knew: tell the person, start anew
     "StoreUnavailable",  # the session store cannot be reached: say so, try again later
     "Keyring",  # the operator's keys, newest first: seal what a plug-in keeps on disk
     "DecryptionError",  # sealed data that no key of the keyring opens

@@ -62,7 +62,13 @@ from redirection_bot.resume import (
     ResumeVault,
 )
 from redirection_bot.routing import Route, Routed, preempts_flow, route
-from redirection_bot.store import LockingStore, SessionStore, VersionConflict, store_ready
+from redirection_bot.store import (
+    LockingStore,
+    SessionLost,
+    SessionStore,
+    VersionConflict,
+    store_ready,
+)
 
 if TYPE_CHECKING:
     from redirection_bot.handoff.desk import HandoffDesk
@@ -191,13 +197,16 @@ class Runtime:
 
     # --- turns ---------------------------------------------------------------------------------
 
-    async def handle(self, session_id: str, event: Event) -> Reply:
+    async def handle(self, session_id: str, event: Event, kept: bool = False) -> Reply:
         """Apply one event to a session and return what to show. One turn, top to bottom:
         read the session, admit the message once (``ingress``), screen it, decide who takes
-        it (``routing``, pure), let that part act, save, and render at the end."""
+        it (``routing``, pure), let that part act, save, and render at the end. ``kept``: the
+        channel knows the store holds the session; raise SessionLost if it no longer does."""
         started = self._clock()
         async with self._session_lock(session_id):
             stored = await self._store.get(session_id)
+            if kept and stored is None:
+                raise SessionLost("the store no longer holds this session")
             record = self._decode(stored.data) if stored is not None else None
             kept = _Kept(stored.version if stored is not None else None, record)
             if record is None:
