@@ -18,6 +18,7 @@ from .guard import known_hosts, slow_bodies
 from .options import WebChatOptions
 from .pages import Pages
 from .rest import PATH as REST_PATH
+from .rest import PENDING_PATH as REST_PENDING_PATH
 from .rest import RestChannel
 from .security import (
     add_headers,
@@ -70,6 +71,7 @@ def create_app(runtime: Runtime, options: WebChatOptions | None = None) -> web.A
     if options.rest:
         rest = RestChannel(chat)
         app.router.add_post(REST_PATH, rest.webhook)
+        app.router.add_post(REST_PENDING_PATH, rest.pending)
         app.router.add_route("OPTIONS", REST_PATH, rest.preflight)
     return app
 

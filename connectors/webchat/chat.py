@@ -153,7 +153,7 @@ class WebChat:
         said = self.said(session, event)
         try:
             reply = await self.runtime.handle(
-                session.session_id, event, kept=session.waiting is not None
+                session.session_id, event, known=session.waiting is not None
             )
         except SessionLost:
             return await self.start_over(session, origin)

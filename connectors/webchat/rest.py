@@ -9,7 +9,9 @@ and ``/plan`` (the person's plan as one message). Anything else is what the pers
 A handoff or the end of the conversation comes as Rasa's ``custom`` payload. What a person
 from the helpline writes (and notices while waiting) cannot be sent to a REST client when it
 happens: it comes first in the answer to the client's next message, a helpline operator's
-words marked ``"custom": {"type": "operator"}``.
+words marked ``"custom": {"type": "operator"}``, or in the answer to ``POST
+/webhooks/rest/pending`` (which sends nothing). A message with an ``Idempotency-Key`` header
+(or ``"message_id"``) is applied once: a resend with the same key gets the first answer.
 """
 
 from __future__ import annotations
@@ -35,10 +37,13 @@ from redirection_bot.api import (
     log_event,
 )
 
+from . import replays
 from .chat import WebChat
 from .security import origin_allowed
+from .sessions import REST_PREFIX
 
 PATH = "/webhooks/rest/webhook"
+PENDING_PATH = "/webhooks/rest/pending"
 MAX_SENDER_LENGTH = 128
 CHOICE_PAYLOAD = "/choice:"
 PLAN = "plan"
@@ -71,12 +76,15 @@ def event_from_message(message: str) -> Event | str:
 class RestChannel:
     def __init__(self, chat: WebChat) -> None:
         self.chat = chat
+        self.replays = replays.Replays(
+            chat.runtime.store, chat.runtime.settings.session_ttl_seconds
+        )
 
     async def preflight(self, request: web.Request) -> web.Response:
         response = web.Response(status=204)
         self._cors(request, response)
         response.headers[hdrs.ACCESS_CONTROL_ALLOW_METHODS] = "POST"
-        response.headers[hdrs.ACCESS_CONTROL_ALLOW_HEADERS] = "Content-Type"
+        response.headers[hdrs.ACCESS_CONTROL_ALLOW_HEADERS] = "Content-Type, Idempotency-Key"
         return response
 
     async def webhook(self, request: web.Request) -> web.Response:
@@ -90,13 +98,54 @@ class RestChannel:
         problem = _problem(body)
         if problem is not None:
             return _error(400, problem)
+        key = request.headers.get(replays.HEADER, body.get(replays.FIELD))
+        if key is None:
+            return self._answer(request, await self._reply(body))
+        problem = replays.key_problem(key)
+        if problem is not None:
+            return _error(400, problem)
+        claim = await self.replays.claim(REST_PREFIX + body["sender"], key)
+        if isinstance(claim, replays.Replayed):
+            if claim.answer is None:
+                response = _error(409, "a message with this key is being handled; retry shortly")
+                response.headers[hdrs.RETRY_AFTER] = "1"
+                return response
+            return self._answer(request, claim.answer)
+        try:
+            items = await self._reply(body)
+        except BaseException:
+            await self.replays.release(claim)
+            raise
+        await self.replays.keep(claim, items)
+        return self._answer(request, items)
+
+    async def pending(self, request: web.Request) -> web.Response:
+        """``POST /webhooks/rest/pending`` ``{"sender": "..."}``: what came for the conversation
+        since its last answer (an operator's words, notices while waiting), sending nothing."""
+        if not origin_allowed(request, self.chat.options.allowed_origins):
+            log_event("request refused", reason="origin", connector="webchat")
+            return _error(403, "requests from other sites are not allowed")
+        try:
+            body = json.loads((await request.read()).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return _error(400, 'send JSON in UTF-8: {"sender": "..."}')
+        problem = _problem({**body, "message": ""} if isinstance(body, dict) else body)
+        if problem is not None:
+            return _error(400, problem)
+        sender = body["sender"]
+        session = self.chat.book.rest(sender)
+        earlier = self.chat.take_pending(session) if session is not None else []
+        return self._answer(request, answer(sender, tuple(earlier)))
+
+    async def _reply(self, body: dict[str, Any]) -> Answer:
+        """The answer to one checked message: the turn it stands for, taken."""
         sender, message = body["sender"], body["message"]
         metadata = body.get("metadata")
         locale = metadata.get("locale") if isinstance(metadata, dict) else None
         found = await self.chat.rest_session(sender, locale if isinstance(locale, str) else None)
         if found is None:
             default = self.chat.texts.known(locale if isinstance(locale, str) else None)
-            return self._answer(request, [_text(sender, self.chat.texts.text("busy", default))])
+            return [_text(sender, self.chat.texts.text("busy", default))]
         session, fresh = found
         event = event_from_message(message)
         if fresh and event != PLAN:
@@ -108,17 +157,17 @@ class RestChannel:
                 text = await self.chat.plan(session) or self.chat.texts.text(
                     "no_plan", session.locale
                 )
-            return self._answer(request, [_text(sender, text)])
+            return [_text(sender, text)]
         assert not isinstance(event, str)
         earlier = self.chat.take_pending(session)
         outcome = await self.chat.turn(session, event)
         if outcome.limited:
             limited = [_text(sender, e.text) for e in outcome.entries]
-            return self._answer(request, answer(sender, tuple(earlier)) + limited)
+            return answer(sender, tuple(earlier)) + limited
         if outcome.moved is not None:  # the store lost the conversation: say so first
             lost = [_text(sender, e.text) for e in outcome.entries if e.kind == "notice"]
-            return self._answer(request, lost + answer(sender, outcome.shown))
-        return self._answer(request, answer(sender, (*earlier, *outcome.shown)))
+            return lost + answer(sender, outcome.shown)
+        return answer(sender, (*earlier, *outcome.shown))
 
     def _answer(self, request: web.Request, items: Answer) -> web.Response:
         response = web.json_response(items, dumps=_dumps)
