@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from redis.asyncio import Redis
 
 from redirection_bot.config import StoreSettings
 from redirection_bot.crypto import new_key_text
@@ -41,8 +42,6 @@ class Served:
 
     async def lose_everything(self) -> None:
         """What a Redis restart without persistence does to this deployment's keys."""
-        from redis.asyncio import Redis  # noqa: PLC0415
-
         redis = Redis.from_url(self.server.url)
         try:
             names = [name async for name in redis.scan_iter(match=f"{self.prefix}*")]
