@@ -73,6 +73,7 @@ def create_app(runtime: Runtime, options: WebChatOptions | None = None) -> web.A
         app.router.add_post(REST_PATH, rest.webhook)
         app.router.add_post(REST_PENDING_PATH, rest.pending)
         app.router.add_route("OPTIONS", REST_PATH, rest.preflight)
+        app.router.add_route("OPTIONS", REST_PENDING_PATH, rest.preflight)
     return app
 
 

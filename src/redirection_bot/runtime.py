@@ -106,8 +106,9 @@ class Reply:
     handoff: HandoffView | None = None
     """The session's handoff (None: no helpline is connected, or the session was erased)."""
     said: str | None = None
-    """What the person typed, as the program read it (``ingress.admit``): what a channel
-    shows as their side of the conversation. None when the event was not typed text."""
+    """What the person typed, as the program read it (``ingress.admit``, then screening, so
+    with identifying details hidden as in the store): what a channel shows as their side of
+    the conversation. None when the event was not typed text."""
 
     @property
     def messages(self) -> list[ShownMessage]:
@@ -224,7 +225,7 @@ class Runtime:
             admitted: Admitted | None = None
             if isinstance(event, Text):
                 admitted = admit(event.text, self.settings.max_text_length)
-                event = self._screen(loaded, state, admitted.text)
+                event, state = self._screen(loaded, state, admitted.text)
             handoff = record.handoff if self._conduct is not None and record is not None else None
             problem = admitted.problem if admitted is not None else None
             routed = route(loaded.program, state, handoff, event, problem)
@@ -242,8 +243,9 @@ class Runtime:
             else:
                 said = self._said(loaded, state, event)
                 reply = await self._turn(session_id, loaded, state, kept, event, said=said)
-            if admitted is not None:
-                reply = replace(reply, said=admitted.text.strip())
+            if isinstance(event, Text) and admitted is not None:
+                # As screened: identifying details hidden, as in the store (not as typed).
+                reply = replace(reply, said=event.text.strip())
         duration = self._clock() - started
         log_event(
             "turn handled",
@@ -256,7 +258,9 @@ class Runtime:
             self._count(session_id, event, duration, reply)
         return reply
 
-    def _screen(self, loaded: LoadedProgram, state: SessionState, text: str) -> Text:
+    def _screen(
+        self, loaded: LoadedProgram, state: SessionState, text: str
+    ) -> tuple[Text, SessionState]:
         """Safety before flow: screen what the person typed before the dialogue sees it.
 
         The engine gets the categories found (a risk pre-empts the current node) and the text
@@ -270,10 +274,12 @@ class Runtime:
                 "risk screened",
                 category=hit.category.value,
                 kind="certain" if hit.certain else "check",
+                reason="model" if hit.category in screening.learned else "rules",
             )
             if self.metrics is not None:
                 self.metrics.safety_hit(hit.category.value)
-        return Text(screening.redacted, screening.hits)
+        state = replace(state, screening_carry=screening.carry)
+        return Text(screening.redacted, screening.hits), state
 
     # --- handoff ----------------------------------------------------------------------------------
 
@@ -524,10 +530,10 @@ class Runtime:
         """Bring back the session parked under ``phrase``; every failure gets the same answer."""
         parked: SessionRecord | None = None
         key: PhraseKey | None = None
-        if phrase.checked and await self._resume.limiter.allow(session_id):
-            key = await self._resume.key_for(phrase.words)
-            data = await self._resume.open(key)
-            parked = self._decode(data) if data is not None else None
+        found = await self._resume.restore(session_id, phrase)
+        if found is not None:
+            key, data = found
+            parked = self._decode(data)
         repeat = CommandGiven(CommandName.REPEAT)
         if parked is None or key is None:
             log_event("resume failed", session=session_tag(session_id))
@@ -536,7 +542,6 @@ class Runtime:
             return await self._turn(
                 session_id, loaded, state, kept, repeat, Message(ResumeKeys.NOT_FOUND)
             )
-        await self._resume.limiter.forgive(session_id)
         log_event("resume restored", session=session_tag(session_id))
         if self.metrics is not None:
             self.metrics.resume("restored")

@@ -26,6 +26,7 @@ from redirection_bot.store.factory import open_store
 from redirection_bot.testing import RasaActionRunner
 from redirection_bot_connectors.webchat import WebChatOptions, create_app
 from tests.fixtures.redis import RedisServer
+from tests.helpers import sender_id
 from tests.integration.handoff.conftest import handoff_settings, running
 
 URL = "/webhooks/rest/webhook"
@@ -109,10 +110,16 @@ async def test_concurrent_resends_apply_once(two_instances: tuple[Client, Client
 async def test_a_bad_key_is_refused_clearly(two_instances: tuple[Client, Client, Runtime]) -> None:
     first, _, _ = two_instances
     answer = await first.post(
-        URL, json={"sender": "someone-0001", "message": "hi"}, headers={"Idempotency-Key": "a b"}
+        URL,
+        json={"sender": sender_id("someone"), "message": "hi"},
+        headers={"Idempotency-Key": "a b"},
     )
     assert answer.status == 400
     assert "Idempotency-Key" in (await answer.json())["error"]
+    # Without a sender each resend would open another conversation under another issued one.
+    issued = await first.post(URL, json={"message": "hi"}, headers={"Idempotency-Key": "k-1"})
+    assert issued.status == 400
+    assert "sender" in (await issued.json())["error"]
 
 
 async def test_a_rest_client_reads_the_operators_words_without_sending_anything(
@@ -121,9 +128,10 @@ async def test_a_rest_client_reads_the_operators_words_without_sending_anything(
     async with running(shipped, handoff_settings("test", {})) as setup:
         line = await setup.operators()
         client = setup.client
+        sender = sender_id("widget-2")
 
         async def post(message: str) -> list[dict[str, Any]]:
-            response = await client.post(URL, json={"sender": "widget-2", "message": message})
+            response = await client.post(URL, json={"sender": sender, "message": message})
             assert response.status == 200
             answer: list[dict[str, Any]] = await response.json()
             return answer
@@ -139,7 +147,7 @@ async def test_a_rest_client_reads_the_operators_words_without_sending_anything(
         )
 
         async def waiting() -> list[str]:
-            response = await client.post("/webhooks/rest/pending", json={"sender": "widget-2"})
+            response = await client.post("/webhooks/rest/pending", json={"sender": sender})
             assert response.status == 200
             return [m["text"] for m in await response.json() if "text" in m]
 
@@ -152,6 +160,16 @@ async def test_a_rest_client_reads_the_operators_words_without_sending_anything(
         assert "Hello, I'm Anna." in got
         assert await waiting() == []  # given once
         assert not [e for e in line.seen if isinstance(e, PersonWrote)]  # nothing went to Anna
-        unknown = await client.post("/webhooks/rest/pending", json={"sender": "nobody-00001"})
+        unknown = await client.post("/webhooks/rest/pending", json={"sender": sender_id("nobody")})
         assert await unknown.json() == []
+        # The sender is the conversation's credential here too: guessable or missing, refused.
+        for refused in ({"sender": "widget-2"}, {"sender": "abc"}, {}):
+            answer = await client.post("/webhooks/rest/pending", json=refused)
+            assert answer.status == 400
+            assert "128 random bits" in (await answer.json())["error"]
+        deep = b'{"sender": "' + sender.encode() + b'", "x": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+        answer = await client.post(
+            "/webhooks/rest/pending", data=deep, headers={"Content-Type": "application/json"}
+        )
+        assert answer.status == 400
         await line.stop()

@@ -461,7 +461,9 @@ class HandoffConduct:
     ) -> None:
         """The services for the person's country and language, then a short safety plan."""
         handled.shown.extend(
-            await fallback(self.host, session_id, loaded, handled.state, services_shown)
+            await fallback(
+                self.host, session_id, loaded, handled.state, services_shown, handled.handoff.reason
+            )
         )
 
     def _count(self, state: str, reason: str) -> None:
@@ -486,15 +488,21 @@ async def fallback(
     loaded: LoadedProgram,
     state: SessionState,
     services_shown: bool,
+    reason: str | None = None,
 ) -> list[Shown]:
     """The services for the person's country and language (unless the turn showed them
-    already), then a short safety plan."""
+    already), then a short safety plan: the one written for the request's reason where the
+    program has one (``handoff.safety_plan_suicide``: the person's own safety, nothing about
+    children), else the general one."""
     shown: list[Shown] = []
     if not services_shown and SERVICES_ACTION in loaded.program.actions:
         result = await host.run_action(session_id, loaded, state, SERVICES_ACTION)
         if not result.failed:
             shown.extend(Renderer(loaded.catalog).outputs(list(result.messages), state.locale))
-    shown.append(tell(loaded, state.locale, TellPerson(HandoffKeys.SAFETY_PLAN)))
+    plan = f"{HandoffKeys.SAFETY_PLAN}_{reason}"
+    if reason is None or not loaded.catalog.can_show(plan, state.locale):
+        plan = HandoffKeys.SAFETY_PLAN
+    shown.append(tell(loaded, state.locale, TellPerson(plan)))
     return shown
 
 
@@ -512,7 +520,9 @@ async def without_team(
     if at is None or not loaded.catalog.can_show(HandoffKeys.NO_TEAM, state.locale):
         return list(shown)
     told: list[Shown] = [tell(loaded, state.locale, TellPerson(HandoffKeys.NO_TEAM))]
-    told.extend(await fallback(host, session_id, loaded, state, services_shown))
+    asked = shown[at]
+    reason = asked.reason if isinstance(asked, ShownHandoff) else None
+    told.extend(await fallback(host, session_id, loaded, state, services_shown, reason))
     if _asks_later(shown[at + 1 :]):
         told = [_without_choices(item) for item in told]
     return [*shown[: at + 1], *told, *shown[at + 1 :]]
