@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from aiohttp import web
-
 from redirection_bot.api import ConnectorContext, listen, log_event
 
 from .app import CHAT, create_app
+from .guard import runner as app_runner
 from .options import WebChatOptions
 
 __all__ = ["CHAT", "WebChatConnector", "WebChatOptions", "create_app"]
@@ -33,7 +32,7 @@ class WebChatConnector:
 
     async def run(self) -> int:
         app = create_app(self._context.runtime, self.options)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = app_runner(app, self.options)
         await runner.setup()
         port = await listen(
             runner,

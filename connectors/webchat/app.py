@@ -14,9 +14,11 @@ from redirection_bot.api import Runtime, SessionBusy, StoreUnavailable, log_even
 
 from .assets import Assets
 from .chat import WebChat
+from .guard import known_hosts, slow_bodies
 from .options import WebChatOptions
 from .pages import Pages
 from .rest import PATH as REST_PATH
+from .rest import PENDING_PATH as REST_PENDING_PATH
 from .rest import RestChannel
 from .security import (
     add_headers,
@@ -41,7 +43,14 @@ def create_app(runtime: Runtime, options: WebChatOptions | None = None) -> web.A
     chat = WebChat(runtime, options)
     assets = Assets(options.branding)
     pages = Pages(chat, assets)
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[_error_pages(pages)])
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES,
+        middlewares=[
+            known_hosts(options.allowed_hosts),
+            _error_pages(pages),
+            slow_bodies(options.body_timeout_seconds),
+        ],
+    )
     app[CHAT] = chat
     app.on_response_prepare.append(add_headers(security_headers(options.branding.exit_url)))
     app.cleanup_ctx.append(_expiry(chat))
@@ -62,7 +71,9 @@ def create_app(runtime: Runtime, options: WebChatOptions | None = None) -> web.A
     if options.rest:
         rest = RestChannel(chat)
         app.router.add_post(REST_PATH, rest.webhook)
+        app.router.add_post(REST_PENDING_PATH, rest.pending)
         app.router.add_route("OPTIONS", REST_PATH, rest.preflight)
+        app.router.add_route("OPTIONS", REST_PENDING_PATH, rest.preflight)
     return app
 
 

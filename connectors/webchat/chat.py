@@ -9,7 +9,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from redirection_bot.api import (
     COMMAND_CHOICE_PREFIX,
@@ -21,6 +21,7 @@ from redirection_bot.api import (
     HandoffView,
     Reply,
     Runtime,
+    SessionLost,
     Shown,
     ShownChoice,
     ShownEnd,
@@ -62,6 +63,8 @@ class TurnOutcome:
     limited: bool = False
     erased: bool = False
     locale_changed: bool = False
+    moved: WebSession | None = None
+    """The store had lost the conversation: this new one took its place (``start_over``)."""
 
 
 class WebChat:
@@ -148,12 +151,32 @@ class WebChat:
         if not self.within_limit(session):
             return TurnOutcome((self.notice(session, "rate_limited"),), limited=True)
         said = self.said(session, event)
-        reply = await self.runtime.handle(session.session_id, event)
+        try:
+            reply = await self.runtime.handle(
+                session.session_id, event, known=session.waiting is not None
+            )
+        except SessionLost:
+            return await self.start_over(session, origin)
         if reply.said is not None:
             said = self.echo(reply.said)
         outcome = self._apply(session, reply, [TranscriptEntry("you", said)] if said else [])
         await self.publish(session, outcome, origin)
         return outcome
+
+    async def start_over(self, session: WebSession, origin: Listener | None) -> TurnOutcome:
+        """The store no longer holds a conversation this page had (Redis restarted without
+        persistence): say so, and start a new one, under a new token (a REST client's
+        conversation stays under its sender); other pages following the old one move too."""
+        log_event("session lost", session=session_tag(session.session_id), connector="webchat")
+        self.book.remove(session)
+        if session.token:
+            fresh = self.book.open_web(session.locale)
+            await self._tell(session, [{"type": "session", "session": fresh.token}], origin)
+        else:
+            fresh = self.book.open_rest(session.session_id[len(REST_PREFIX) :], session.locale)
+        lost = TranscriptEntry("notice", self.texts.text("lost", fresh.locale))
+        reply = await self.runtime.handle(fresh.session_id, Start(fresh.locale))
+        return replace(self._apply(fresh, reply, [lost]), moved=fresh)
 
     def notice(self, session: WebSession, key: str) -> TranscriptEntry:
         """A notice from the page itself (a limit, a stale form), kept in the transcript."""
@@ -193,6 +216,7 @@ class WebChat:
                 last = item
         locale_changed = reply.locale != session.locale
         session.locale = reply.locale
+        session.last_seen = self._clock()  # after the save: the page expires after the store's copy
         if reply.state is None:
             self.book.remove(session)
             return TurnOutcome(tuple(lines), reply.shown, erased=True)

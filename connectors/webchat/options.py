@@ -31,5 +31,13 @@ class WebChatOptions:
     """How often a page without JavaScript refreshes itself while waiting for a person."""
     transcript_size: int = field(default=200, metadata=at_least(10))
     """Lines of the conversation a page shows again after a reload."""
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names (``chat.example.org``, or with a port) the web chat answers to; a request
+    for any other ``Host`` gets 421. Empty: any (the default)."""
+    header_timeout_seconds: int = field(default=10, metadata=at_least(1))
+    """A connection that does not complete a request's headers in this time is closed (and
+    so is an idle kept-alive one)."""
+    body_timeout_seconds: int = field(default=10, metadata=at_least(1))
+    """A request body not fully received in this time is answered 408."""
     limits: LimitSettings = field(default_factory=LimitSettings)
     branding: BrandingSettings = field(default_factory=BrandingSettings)

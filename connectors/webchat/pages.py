@@ -174,7 +174,7 @@ class Pages:
         outcome = await self.chat.turn(session, event)
         if outcome.erased:
             raise web.HTTPSeeOther(self.exit_url)
-        raise web.HTTPSeeOther(_chat_url(session))
+        raise web.HTTPSeeOther(_chat_url(outcome.moved or session))
 
     async def leave(self, request: web.Request) -> web.Response:
         """Erase and go to the neutral page. The anti-forgery token is not required here:

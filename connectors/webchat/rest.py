@@ -11,7 +11,9 @@ and ``/plan`` (the person's plan as one message). Anything else is what the pers
 A handoff or the end of the conversation comes as Rasa's ``custom`` payload. What a person
 from the helpline writes (and notices while waiting) cannot be sent to a REST client when it
 happens: it comes first in the answer to the client's next message, a helpline operator's
-words marked ``"custom": {"type": "operator"}``.
+words marked ``"custom": {"type": "operator"}``, or in the answer to ``POST
+/webhooks/rest/pending`` (which sends nothing). A message with an ``Idempotency-Key`` header
+(or ``"message_id"``) is applied once: a resend with the same key gets the first answer.
 """
 
 from __future__ import annotations
@@ -39,11 +41,13 @@ from redirection_bot.api import (
     read_json,
 )
 
+from . import replays
 from .chat import WebChat
 from .security import origin_allowed
-from .sessions import new_token
+from .sessions import REST_PREFIX, new_token
 
 PATH = "/webhooks/rest/webhook"
+PENDING_PATH = "/webhooks/rest/pending"
 MAX_SENDER_LENGTH = 128
 MIN_SENDER_BITS = 128
 """Whoever guesses a sender reads that person's plan and can erase it: a sender must be as
@@ -93,12 +97,15 @@ def event_from_message(message: str) -> Event | str:
 class RestChannel:
     def __init__(self, chat: WebChat) -> None:
         self.chat = chat
+        self.replays = replays.Replays(
+            chat.runtime.store, chat.runtime.settings.session_ttl_seconds
+        )
 
     async def preflight(self, request: web.Request) -> web.Response:
         response = web.Response(status=204)
         self._cors(request, response)
         response.headers[hdrs.ACCESS_CONTROL_ALLOW_METHODS] = "POST"
-        response.headers[hdrs.ACCESS_CONTROL_ALLOW_HEADERS] = "Content-Type"
+        response.headers[hdrs.ACCESS_CONTROL_ALLOW_HEADERS] = "Content-Type, Idempotency-Key"
         return response
 
     async def webhook(self, request: web.Request) -> web.Response:
@@ -113,6 +120,54 @@ class RestChannel:
         if problem is not None:
             return _error(400, problem)
         assert isinstance(body, dict)
+        key = request.headers.get(replays.HEADER, body.get(replays.FIELD))
+        if key is None:
+            return self._answer(request, await self._reply(body))
+        problem = replays.key_problem(key)
+        if problem is not None:
+            return _error(400, problem)
+        if body.get("sender") is None:  # a resend would open another conversation
+            return _error(
+                400, f"a message with an {replays.HEADER} needs its sender: {SENDER_RULE}"
+            )
+        claim = await self.replays.claim(REST_PREFIX + body["sender"], key)
+        if isinstance(claim, replays.Replayed):
+            if claim.answer is None:
+                response = _error(409, "a message with this key is being handled; retry shortly")
+                response.headers[hdrs.RETRY_AFTER] = "1"
+                return response
+            return self._answer(request, claim.answer)
+        try:
+            items = await self._reply(body)
+        except BaseException:
+            await self.replays.release(claim)
+            raise
+        await self.replays.keep(claim, items)
+        return self._answer(request, items)
+
+    async def pending(self, request: web.Request) -> web.Response:
+        """``POST /webhooks/rest/pending`` ``{"sender": "..."}``: what came for the conversation
+        since its last answer (an operator's words, notices while waiting), sending nothing."""
+        if not origin_allowed(request, self.chat.options.allowed_origins):
+            log_event("request refused", reason="origin", connector="webchat")
+            return _error(403, "requests from other sites are not allowed")
+        try:
+            body = read_json(await request.read())
+        except UnreadableJson:
+            return _error(400, 'send JSON in UTF-8: {"sender": "..."}')
+        if isinstance(body, dict) and body.get("sender") is None:
+            return _error(400, SENDER_RULE)
+        problem = _problem({**body, "message": ""} if isinstance(body, dict) else body)
+        if problem is not None:
+            return _error(400, problem)
+        assert isinstance(body, dict)
+        sender = body["sender"]
+        session = self.chat.book.rest(sender)
+        earlier = self.chat.take_pending(session) if session is not None else []
+        return self._answer(request, answer(sender, tuple(earlier)))
+
+    async def _reply(self, body: dict[str, Any]) -> Answer:
+        """The answer to one checked message: the turn it stands for, taken."""
         sender, message = body.get("sender") or new_token(), body["message"]
         metadata = body.get("metadata")
         locale = metadata.get("locale") if isinstance(metadata, dict) else None
@@ -121,7 +176,7 @@ class RestChannel:
         found = await self.chat.rest_session(sender, wanted, opening=event != PLAN)
         if found is None:  # "/plan" before anything was said: nothing to keep or show
             no_plan = self.chat.texts.text("no_plan", self.chat.texts.known(wanted))
-            return self._answer(request, [_text(sender, no_plan)])
+            return [_text(sender, no_plan)]
         session, fresh = found
         if fresh and event != PLAN:
             event = Start(session.locale)  # as in Rasa, the first message opens the conversation
@@ -132,14 +187,17 @@ class RestChannel:
                 text = await self.chat.plan(session) or self.chat.texts.text(
                     "no_plan", session.locale
                 )
-            return self._answer(request, [_text(sender, text)])
+            return [_text(sender, text)]
         assert not isinstance(event, str)
         earlier = self.chat.take_pending(session)
         outcome = await self.chat.turn(session, event)
         if outcome.limited:
             limited = [_text(sender, e.text) for e in outcome.entries]
-            return self._answer(request, answer(sender, tuple(earlier)) + limited)
-        return self._answer(request, answer(sender, (*earlier, *outcome.shown)))
+            return answer(sender, tuple(earlier)) + limited
+        if outcome.moved is not None:  # the store lost the conversation: say so first
+            lost = [_text(sender, e.text) for e in outcome.entries if e.kind == "notice"]
+            return lost + answer(sender, outcome.shown)
+        return answer(sender, (*earlier, *outcome.shown))
 
     def _answer(self, request: web.Request, items: Answer) -> web.Response:
         response = web.json_response(items, dumps=_dumps)

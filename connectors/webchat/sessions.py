@@ -232,9 +232,16 @@ class SessionBook:
         return self._used(REST_PREFIX + sender)
 
     def _used(self, session_id: str) -> WebSession | None:
+        """The conversation, now the most recently used, unless it has been idle past the time
+        to live: then its transcript is dropped at once, not at the next sweep, so that an
+        expired page is never shown."""
         session = self._sessions.pop(session_id, None)
-        if session is not None:
-            self._sessions[session_id] = session  # the most recently used, last
+        if session is None:
+            return None
+        if session.last_seen <= self._clock() - self.ttl_seconds:
+            session.stop_following()
+            return None
+        self._sessions[session_id] = session  # the most recently used, last
         return session
 
     def remove(self, session: WebSession) -> None:

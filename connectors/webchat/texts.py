@@ -41,6 +41,7 @@ PAGE_KEYS = (
     "busy",
     "no_plan",
     "gone",
+    "lost",
     "start_again",
     "waiting_refresh",
     "error",

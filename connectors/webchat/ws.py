@@ -162,6 +162,12 @@ class _Conversation:
             await self.notice("unreadable")
             return True
         outcome = await self.chat.turn(session, event, origin=self.live)
+        if outcome.moved is not None:  # the store lost the conversation: a new one started
+            self.close()
+            self.attach(outcome.moved)
+            moved: list[Frame] = [{"type": "session", "session": outcome.moved.token}]
+            await self.send(moved + self.chat.frames(outcome.moved, outcome, echo=False))
+            return True
         await self.send(self.chat.frames(session, outcome, echo=False))
         return not outcome.erased
 

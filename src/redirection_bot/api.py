@@ -68,7 +68,13 @@ from redirection_bot.render import (
 )
 from redirection_bot.runtime import HandoffView, Reply, Runtime
 from redirection_bot.safety.categories import RiskCategory
-from redirection_bot.store import SessionBusy, StoreUnavailable
+from redirection_bot.store import (
+    SessionBusy,
+    SessionLost,
+    SessionStore,
+    StoreUnavailable,
+    VersionConflict,
+)
 from redirection_bot.suggest import did_you_mean
 from redirection_bot.textnorm import clean_user_text, fold
 from redirection_bot.yaml_schema import LOCALE_PATTERN
@@ -135,7 +141,10 @@ __all__ = [  # noqa: RUF022 (grouped by what a plug-in author looks for)
     "Patience",  # how long to wait before trying a server again; stops waiting on ``stop``
     "Stopping",  # raised while waiting when the plug-in was asked to stop
     "SessionBusy",  # the conversation is in use by another turn: try again shortly
+    "SessionLost",  # the store lost a conversation its channel knew: tell the person, start anew
     "StoreUnavailable",  # the session store cannot be reached: say so, try again later
+    "SessionStore",  # the store contract (Runtime.store): get, save with a version check, delete
+    "VersionConflict",  # a save whose expected version was not the stored one
     "Keyring",  # the operator's keys, newest first: seal what a plug-in keeps on disk
     "DecryptionError",  # sealed data that no key of the keyring opens
     "log_event",  # log an event (never message text, addresses or identifiers)

@@ -114,6 +114,11 @@ def _keys_problem(keys: tuple[str, ...]) -> str | None:
     return None
 
 
+def above_zero() -> dict[str, Check]:
+    """Metadata for a number of seconds (or hours) that must be above 0."""
+    return _check(lambda value: None if value > 0 else "must be above 0")
+
+
 @dataclass(frozen=True, slots=True)
 class StoreSettings:
     """Where conversations are kept between turns (docs/operators.md, "stores")."""
@@ -132,6 +137,14 @@ class StoreSettings:
     as ``REDIRECTION_BOT_STORE__KEYS='["..."]'`` than in the file."""
     resume_ttl_days: int = field(default=30, metadata=at_least(1))
     """How long a resume phrase keeps working."""
+    redis_connections: int = field(default=200, metadata=at_least(1))
+    """redis: connections one instance opens at most; a turn that finds them all busy waits
+    for one (up to ``redis_wait_seconds``) instead of failing."""
+    redis_wait_seconds: float = field(default=10.0, metadata=above_zero())
+    """redis: how long a turn waits for a free connection before "try again in a moment"."""
+    lease_seconds: float = field(default=5.0, metadata=above_zero())
+    """redis: how long a conversation's turn lock lasts unless renewed; it is renewed while a
+    turn runs, so this is how soon a dead instance's conversations are free again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,11 +166,6 @@ class AdminSettings:
     host: str = "127.0.0.1"
     port: int = field(default=9464, metadata=between(0, 65535))
     """0: any free port."""
-
-
-def above_zero() -> dict[str, Check]:
-    """Metadata for a number of seconds (or hours) that must be above 0."""
-    return _check(lambda value: None if value > 0 else "must be above 0")
 
 
 SERVICE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}\Z")

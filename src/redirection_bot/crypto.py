@@ -106,7 +106,37 @@ class Keyring:
         matching = [i for i, known in enumerate(self._ids) if known == key_id]
         return matching + [i for i in range(len(self._keys)) if i not in matching]
 
+    def fingerprint(self, index: int = 0) -> str:
+        """A keyed hash of a fixed label under key ``index``: instances sharing a store compare
+        it to learn whether they share the key, without revealing it."""
+        return _derive(self._keys[index], b"fingerprint").hex()[:32]
+
     def lookup_key(self, name: str, index: int = 0) -> str:
         """The stored name for ``name`` under key ``index`` (0: the newest)."""
         digest = hmac.new(self._lookup[index], name.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest[:24]).decode()
+
+
+PADDED_AT_LEAST = 1024
+_PADDED = b"\x00"
+
+
+def pad(data: bytes) -> bytes:
+    """``data`` framed and padded with zeros to the next power of two (at least 1 KiB), so that
+    a sealed blob's length says little about how much was typed. ``unpad`` reverses it."""
+    framed = len(data).to_bytes(4, "big") + data
+    size = PADDED_AT_LEAST
+    while size < len(framed) + 1:
+        size *= 2
+    return _PADDED + framed + bytes(size - len(framed) - 1)
+
+
+def unpad(data: bytes) -> bytes:
+    """What ``pad`` padded; data stored before padding (JSON, never starting with a zero byte)
+    is returned as it is."""
+    if not data.startswith(_PADDED):
+        return data
+    length = int.from_bytes(data[1:5], "big")
+    if len(data) < 5 + length:
+        raise DecryptionError("padded data is shorter than its length says")
+    return data[5 : 5 + length]

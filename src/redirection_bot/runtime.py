@@ -62,7 +62,13 @@ from redirection_bot.resume import (
     ResumeVault,
 )
 from redirection_bot.routing import Route, Routed, preempts_flow, route
-from redirection_bot.store import LockingStore, SessionStore, VersionConflict, store_ready
+from redirection_bot.store import (
+    LockingStore,
+    SessionLost,
+    SessionStore,
+    VersionConflict,
+    store_ready,
+)
 
 if TYPE_CHECKING:
     from redirection_bot.handoff.desk import HandoffDesk
@@ -174,6 +180,12 @@ class Runtime:
     def loaded(self) -> LoadedProgram:
         return self._loaded
 
+    @property
+    def store(self) -> SessionStore:
+        """The session store (sealed when it leaves the process), for what a connector keeps
+        beside the conversations (a REST client's answers to replay)."""
+        return self._store
+
     def attach_handoff(self, desk: HandoffDesk) -> None:
         """Connect a helpline: requests for a person go to ``desk`` (handoff/desk.py).
         Raises ConfigError if the program lacks the texts the handoff shows."""
@@ -192,13 +204,16 @@ class Runtime:
 
     # --- turns ---------------------------------------------------------------------------------
 
-    async def handle(self, session_id: str, event: Event) -> Reply:
+    async def handle(self, session_id: str, event: Event, known: bool = False) -> Reply:
         """Apply one event to a session and return what to show. One turn, top to bottom:
         read the session, admit the message once (``ingress``), screen it, decide who takes
-        it (``routing``, pure), let that part act, save, and render at the end."""
+        it (``routing``, pure), let that part act, save, and render at the end. ``known``: the
+        channel knows the store holds the session; raise SessionLost if it no longer does."""
         started = self._clock()
         async with self._session_lock(session_id):
             stored = await self._store.get(session_id)
+            if known and stored is None:
+                raise SessionLost("the store no longer holds this session")
             record = self._decode(stored.data) if stored is not None else None
             kept = _Kept(stored.version if stored is not None else None, record)
             if record is None:

@@ -199,6 +199,10 @@
     else if (frame.type === "interface") { setInterface(frame); }
     else if (frame.type === "plan") { window.location.assign(frame.url); }
     else if (frame.type === "gone") { leaving = true; window.location.reload(); }
+    else if (frame.type === "session" && frame.session !== token) {
+      // The conversation could not be kept and a new one started: show it (with the notice).
+      leaving = true; window.location.replace("/c/" + frame.session + "#now");
+    }
     else if (frame.type === "end" && frame.erase) {
       leaving = true;
       window.location.replace(erasing ? "/?erased=1&lang=" + document.documentElement.lang : exitUrl);

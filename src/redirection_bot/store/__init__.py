@@ -31,6 +31,11 @@ class StoreUnavailable(RedirectionBotError):
     """The store cannot be reached (Redis restarting, disk full); nothing was changed."""
 
 
+class SessionLost(RedirectionBotError):
+    """The store no longer holds a session its channel knows was there (Redis restarted without
+    persistence): the person must be told, not silently started over."""
+
+
 class SessionBusy(RedirectionBotError):
     """Another instance held the session's lock for longer than the wait allowed."""
 

@@ -5,6 +5,9 @@ under a keyed hash of the session id: whoever reads the SQLite file or Redis's m
 neither what was said nor whose session it is. Each blob is bound to its name (associated
 data), so blobs cannot be swapped between sessions.
 
+What is sealed is padded first (``crypto.pad``): a blob's length tells only a size bucket,
+not how much the person typed.
+
 Rotation: sessions written under an older key are found under that key's hashed name, read,
 and moved to the newest key's name on their next save.
 """
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 
-from redirection_bot.crypto import DecryptionError, Keyring
+from redirection_bot.crypto import DecryptionError, Keyring, pad, unpad
 from redirection_bot.logs import log_event
 from redirection_bot.store import (
     LockingStore,
@@ -38,7 +41,7 @@ class EncryptedStore:
             if stored is None:
                 continue
             try:
-                data = self.keyring.open(stored.data, name.encode())
+                data = unpad(self.keyring.open(stored.data, name.encode()))
             except DecryptionError:
                 # Sealed under a key the operator has since removed: it can never be read again.
                 log_event("session unreadable", reason="key")
@@ -51,7 +54,7 @@ class EncryptedStore:
         self, key: str, data: bytes, expected_version: int | None, ttl_seconds: float
     ) -> int:
         name = self.keyring.lookup_key(key)
-        sealed = self.keyring.seal(data, name.encode())
+        sealed = self.keyring.seal(pad(data), name.encode())
         try:
             return await self.inner.save(name, sealed, expected_version, ttl_seconds)
         except VersionConflict:

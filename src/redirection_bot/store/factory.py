@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from redirection_bot.crypto import Keyring, parse_key
 from redirection_bot.errors import ConfigError
 from redirection_bot.evaluation import EvaluationCounts, MemoryCounts, SqliteCounts
-from redirection_bot.store import SessionStore
+from redirection_bot.store import SessionStore, StoreUnavailable
 from redirection_bot.store.encrypted import encrypted
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.store.relay import EncryptedRelay, MemoryRelay, Relay
@@ -38,7 +38,7 @@ def open_store(settings: StoreSettings) -> SessionStore:
 
         inner = SqliteStore(settings.path)
     else:
-        inner = _redis_store(settings)
+        inner = _redis_store(settings, keyring)
     return encrypted(inner, keyring)
 
 
@@ -69,12 +69,33 @@ _REDIS_MISSING = (
 )
 
 
-def _redis_store(settings: StoreSettings) -> SessionStore:
+def _redis_store(settings: StoreSettings, keyring: Keyring) -> SessionStore:
     try:
-        from redirection_bot.store.redis import RedisStore  # noqa: PLC0415
+        from redirection_bot.store.redis import RedisStore, shares_key  # noqa: PLC0415
     except ImportError as error:
         raise ConfigError(_REDIS_MISSING) from error
-    return RedisStore.from_url(settings.url, prefix=settings.prefix)
+    fingerprints = [keyring.fingerprint(index) for index in range(len(keyring))]
+    try:
+        shared = shares_key(settings.url, settings.prefix, fingerprints)
+    except StoreUnavailable as error:
+        raise ConfigError(
+            "store.url: Redis cannot be reached, so this instance cannot check that it seals "
+            "with the same store.keys as the others; start it once Redis answers"
+        ) from error
+    if not shared:
+        raise ConfigError(
+            "store.keys: the other instances using this Redis (prefix "
+            f"{settings.prefix!r}) seal conversations with another key; every instance needs "
+            "the same store.keys (REDIRECTION_BOT_STORE__KEYS), or this one would split each "
+            "person's conversation in two"
+        )
+    return RedisStore.from_url(
+        settings.url,
+        prefix=settings.prefix,
+        connections=settings.redis_connections,
+        wait_seconds=settings.redis_wait_seconds,
+        lock_seconds=settings.lease_seconds,
+    )
 
 
 def _redis_counts(settings: StoreSettings) -> EvaluationCounts:

@@ -2,12 +2,16 @@
 
 Each session is one Redis hash (``v``: version, ``d``: data) with Redis's own expiry, so idle
 sessions vanish without a sweeper. The version check and the write run as one Lua script, so
-two instances can never overwrite each other's turn. ``lock`` is a per-session lock with an
-expiry (``SET NX PX`` with a random token, released only by its holder), so that two messages
-of one person are handled in order even when they reach two instances at once.
+two instances can never overwrite each other's turn. ``lock`` is a per-session lease (``SET NX
+PX`` with a random token, released only by its holder) of a few seconds, renewed while the turn
+runs: two messages of one person are handled in order even when they reach two instances at
+once, and a dead instance's conversations are free again once its leases run out.
 
-When Redis cannot be reached (restarting, network), every call raises ``StoreUnavailable``;
-the runtime turns that into a clear "try again in a moment" instead of a crash.
+Connections come from a blocking pool of ``redis_connections``: at more concurrent turns than
+that, a turn waits for a free connection rather than failing. A command that meets a stale
+connection (Redis restarted since it was opened) is sent once more on a fresh one. When Redis
+cannot be reached, every call raises ``StoreUnavailable``; the runtime turns that into a clear
+"try again in a moment" instead of a crash.
 """
 
 from __future__ import annotations
@@ -23,17 +27,22 @@ from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from redirection_bot.evaluation import CountRow
+from redirection_bot.logs import log_event
 from redirection_bot.store import SessionBusy, StoredSession, StoreUnavailable, VersionConflict
 from redirection_bot.store.relay import START, Relayed
 
 DEFAULT_PREFIX = "rb:"
-DEFAULT_LOCK_SECONDS = 30.0
+DEFAULT_LOCK_SECONDS = 5.0
 DEFAULT_LOCK_WAIT_SECONDS = 10.0
+DEFAULT_CONNECTIONS = 200
+DEFAULT_WAIT_SECONDS = 10.0
 _T = TypeVar("_T")
 
 # KEYS[1] the session; ARGV: expected version ('' = must not exist), data, ttl in ms.
@@ -61,7 +70,35 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
+# Extend the lease only if this holder still owns it.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
 _UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+def redis_client(
+    url: str,
+    connections: int = DEFAULT_CONNECTIONS,
+    wait_seconds: float = DEFAULT_WAIT_SECONDS,
+    socket_timeout: float = 5.0,
+) -> Redis:
+    """A client over a blocking pool of at most ``connections``, retrying a command once on a
+    fresh connection when the pooled one turns out to be dead."""
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=connections,
+        timeout=wait_seconds,
+        socket_connect_timeout=2,
+        socket_timeout=socket_timeout,
+        health_check_interval=10,
+        # Only a broken connection is retried: after a timeout the command may have run.
+        retry=Retry(NoBackoff(), 1, (RedisConnectionError,)),
+        retry_on_error=[RedisConnectionError],
+    )
+    return Redis(connection_pool=pool)
 
 
 async def reachable(call: Awaitable[_T]) -> _T:
@@ -88,16 +125,21 @@ class RedisStore:
         self.lock_wait_seconds = lock_wait_seconds
         self._save = client.register_script(_SAVE)
         self._release = client.register_script(_RELEASE)
+        self._renew = client.register_script(_RENEW)
         self._lock_and_read = client.register_script(_LOCK_AND_READ)
         self._read_with_lock: dict[str, StoredSession | None] = {}
         """Sessions read when their lock was taken, for the turn's first ``get``."""
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = DEFAULT_PREFIX, **options: Any) -> RedisStore:
-        client = Redis.from_url(
-            url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10
-        )
-        return cls(client, prefix, **options)
+    def from_url(
+        cls,
+        url: str,
+        prefix: str = DEFAULT_PREFIX,
+        connections: int = DEFAULT_CONNECTIONS,
+        wait_seconds: float = DEFAULT_WAIT_SECONDS,
+        **options: Any,
+    ) -> RedisStore:
+        return cls(redis_client(url, connections, wait_seconds), prefix, **options)
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}s:{key}"
@@ -138,12 +180,27 @@ class RedisStore:
         name = f"{self.prefix}l:{key}"
         token = secrets.token_hex(16)
         self._read_with_lock[key] = await self._acquire(name, token, self._key(key))
+        renewing = asyncio.create_task(self._keep(name, token))
         try:
             yield
         finally:
+            renewing.cancel()
             self._read_with_lock.pop(key, None)
             with contextlib.suppress(StoreUnavailable):  # if so, the lock expires by itself
                 await reachable(self._release(keys=[name], args=[token]))
+
+    async def _keep(self, name: str, token: str) -> None:
+        """Renew the lease every third of its length while the turn runs (a turn waiting on a
+        slow action keeps its conversation; a dead instance's lease runs out)."""
+        ttl_ms = max(1, round(self.lock_seconds * 1000))
+        while True:
+            await asyncio.sleep(self.lock_seconds / 3)
+            try:
+                if not int(await reachable(self._renew(keys=[name], args=[token, ttl_ms]))):
+                    log_event("session lease lost")
+                    return
+            except StoreUnavailable:
+                continue
 
     async def _acquire(self, name: str, token: str, session: str) -> StoredSession | None:
         """Take the lock (waiting while another holds it); return the session as it is now."""
@@ -233,7 +290,7 @@ class RedisCounts:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = DEFAULT_PREFIX) -> RedisCounts:
-        return cls(Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5), prefix)
+        return cls(redis_client(url, connections=16), prefix)
 
     async def add(self, day: dt.date, module: str, question: str, answer: str) -> None:
         key = f"{self.prefix}e:{day.isoformat()}"
@@ -254,3 +311,33 @@ class RedisCounts:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+# KEYS[1] the fingerprint; ARGV the ring's fingerprints, newest first. The newest is recorded
+# when the stored one is absent or belongs to the ring (a rotation moves it forward).
+_CLAIM_KEY = """
+local stored = redis.call('GET', KEYS[1])
+local known = (stored == false)
+for _, fingerprint in ipairs(ARGV) do
+  if stored == fingerprint then known = true end
+end
+if not known then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+"""
+
+
+def shares_key(url: str, prefix: str, fingerprints: list[str]) -> bool:
+    """Whether the instances already using this Redis (under ``prefix``) seal with one of the
+    keys whose fingerprints (``Keyring.fingerprint``) are given; records the newest if so.
+    Called once at start, before the event loop runs."""
+    from redis import Redis as SyncRedis  # noqa: PLC0415
+
+    client = SyncRedis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    try:
+        answer = client.eval(_CLAIM_KEY, 1, f"{prefix}key", *fingerprints)
+    except _UNREACHABLE as error:
+        raise StoreUnavailable("Redis cannot be reached") from error
+    finally:
+        client.close()
+    return bool(int(answer))

@@ -4,11 +4,18 @@ One connection, used from one worker thread so that the event loop never waits o
 The database runs in WAL mode with ``synchronous=NORMAL``: a crashed or killed process loses
 nothing that was committed, and only a power cut can lose the last few turns. Expiry times are
 wall-clock seconds, since they must mean the same thing after a restart.
+
+Erased means erased: deleted rows are overwritten (``secure_delete``), and after an erasure or
+an expiry the write-ahead log, which still holds every earlier version of the conversation, is
+checkpointed into the database and truncated to nothing (so too on opening, after a crash).
+The files are the operator's alone (0600; SQLite gives its -wal and -shm files the database
+file's mode).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -42,7 +49,7 @@ class SqliteStore:
 
     def _open(self) -> sqlite3.Connection:
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _private_files(Path(self.path))
         connection = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=10.0
         )
@@ -51,6 +58,7 @@ class SqliteStore:
         # Deleted rows are overwritten on disk, so an erased conversation leaves no bytes behind.
         connection.execute("PRAGMA secure_delete=ON")
         connection.executescript(_SCHEMA)
+        _truncate_log(connection)  # frames a killed process left behind
         return connection
 
     async def _run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
@@ -102,13 +110,20 @@ class SqliteStore:
         return await self._run(write)
 
     async def delete(self, key: str) -> None:
-        await self._run(lambda db: db.execute("DELETE FROM sessions WHERE key = ?", (key,)))
+        def remove(db: sqlite3.Connection) -> None:
+            if db.execute("DELETE FROM sessions WHERE key = ?", (key,)).rowcount:
+                _truncate_log(db)
+
+        await self._run(remove)
 
     async def expire(self) -> int:
         now = self._clock()
 
         def remove(db: sqlite3.Connection) -> int:
-            return db.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,)).rowcount
+            removed = db.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,)).rowcount
+            if removed:
+                _truncate_log(db)
+            return int(removed)
 
         return await self._run(remove)
 
@@ -122,3 +137,22 @@ class SqliteStore:
     async def close(self) -> None:
         await self._run(lambda db: db.close())
         self._worker.shutdown(wait=True)
+
+
+PRIVATE_MODE = 0o600
+
+
+def _private_files(path: Path) -> None:
+    """Create the database file readable by its owner only (before SQLite does, with the
+    process's umask), and tighten the files of an older database."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, PRIVATE_MODE))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists() and file.stat().st_mode & 0o777 != PRIVATE_MODE:
+            file.chmod(PRIVATE_MODE)
+
+
+def _truncate_log(db: sqlite3.Connection) -> None:
+    """Copy the write-ahead log into the database and cut it to nothing: the log holds every
+    earlier version of the rows written since the last checkpoint, erased ones included."""
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()

@@ -44,8 +44,16 @@ async def test_two_instances_never_hold_one_session_at_once(redis_server: RedisS
         await two.close()
 
 
+class Frozen(RedisStore):
+    """An instance that stopped (killed, or paused): it no longer renews its leases."""
+
+    async def _keep(self, name: str, token: str) -> None:
+        return
+
+
 async def test_a_lock_left_by_a_dead_instance_expires(redis_server: RedisServer) -> None:
     one, two = two_instances(redis_server, lock_seconds=0.2, lock_wait_seconds=5)
+    one = Frozen(one.client, one.prefix, lock_seconds=0.2)
     try:
         holder = one.lock("person")
         await holder.__aenter__()  # the instance dies here: it never releases
@@ -60,6 +68,7 @@ async def test_an_expired_holder_does_not_release_the_next_holders_lock(
     redis_server: RedisServer,
 ) -> None:
     one, two = two_instances(redis_server, lock_seconds=0.2, lock_wait_seconds=5)
+    one = Frozen(one.client, one.prefix, lock_seconds=0.2)
     waiting, _ = two_instances(redis_server, lock_wait_seconds=0.1)
     waiting.prefix = one.prefix
     try:

@@ -1,0 +1,90 @@
+"""What the web chat refuses before any handler runs: requests for another host, and clients
+too slow to send their request.
+
+A client that sends its headers a byte at a time (slowloris) holds a connection and a file
+descriptor for as long as it likes unless something times it out: aiohttp closes a connection
+that has not completed a request within its keep-alive timeout, which ``runner`` sets to
+``header_timeout_seconds``. A body that trickles in is cut off by ``slow_bodies`` after
+``body_timeout_seconds`` (408). ``allowed_hosts``, when set, answers 421 to a request whose
+``Host`` is not one of them (a DNS rebinding page, a scanner), except the health checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Middleware
+
+from redirection_bot.api import log_event
+
+from .options import WebChatOptions
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+def runner(app: web.Application, options: WebChatOptions) -> web.AppRunner:
+    """The app's runner, closing connections that do not complete a request in time."""
+    return web.AppRunner(
+        app,
+        access_log=None,
+        handle_signals=False,
+        keepalive_timeout=options.header_timeout_seconds,
+    )
+
+
+def slow_bodies(seconds: float) -> Middleware:
+    """Answer 408 to a request whose body has not all arrived ``seconds`` after its headers
+    (the handler, waiting for it, is cancelled); handlers read bodies as usual."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not request.can_read_body:
+            return await handler(request)
+        task = asyncio.current_task()
+        assert task is not None
+        late = False
+
+        def check() -> None:
+            nonlocal late
+            if not request.content.is_eof():
+                late = True
+                task.cancel()
+
+        timer = asyncio.get_running_loop().call_later(seconds, check)
+        try:
+            return await handler(request)
+        except asyncio.CancelledError:
+            if not late or task.uncancel() > 0:
+                raise
+            log_event("request refused", reason="slow_body", connector="webchat")
+            raise web.HTTPRequestTimeout(headers={hdrs.CONNECTION: "close"}) from None
+        finally:
+            timer.cancel()
+
+    return middleware
+
+
+def known_hosts(allowed: tuple[str, ...]) -> Middleware:
+    """Answer 421 to a request whose Host header is not one of ``allowed`` (with or without
+    its port)."""
+    hosts = frozenset(host.lower().rstrip(".") for host in allowed)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if hosts and request.path not in HEALTH_PATHS and not _known(request.host, hosts):
+            log_event("request refused", reason="host", connector="webchat")
+            return web.Response(status=421, text="misdirected request\n")
+        return await handler(request)
+
+    return middleware
+
+
+def _known(host: str, hosts: frozenset[str]) -> bool:
+    host = host.lower()
+    if host in hosts:
+        return True
+    name, _, port = host.rpartition(":")
+    return bool(port.isdigit() and name.rstrip(".") in hosts)

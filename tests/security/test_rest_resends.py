@@ -1,0 +1,175 @@
+"""A REST client can resend safely, and read an operator's words without sending anything
+(issue 18).
+
+The faults: of 24 turns in flight when an instance died, 17 had been applied, and a resend
+applied them twice; a REST client received an operator's words only by sending something,
+and whatever it sent went to the operator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from redirection_bot.config import StoreSettings
+from redirection_bot.crypto import new_key_text
+from redirection_bot.handoff.desk import Operator, Outcome
+from redirection_bot.handoff.wire import PersonWrote, TicketOpened
+from redirection_bot.program.load import LoadedProgram
+from redirection_bot.runtime import Runtime
+from redirection_bot.store.factory import open_store
+from redirection_bot.testing import RasaActionRunner
+from redirection_bot_connectors.webchat import WebChatOptions, create_app
+from tests.fixtures.redis import RedisServer
+from tests.helpers import sender_id
+from tests.integration.handoff.conftest import handoff_settings, running
+
+URL = "/webhooks/rest/webhook"
+ANNA = Operator("@anna:helpline.example", "Anna")
+Client = TestClient[Any, Any]
+
+
+@pytest.fixture
+async def two_instances(
+    shipped: LoadedProgram, redis_server: RedisServer
+) -> AsyncIterator[tuple[Client, Client, Runtime]]:
+    """Two web chats (two runtimes) over one Redis, as two instances behind a balancer."""
+    settings = StoreSettings(
+        "redis",
+        url=redis_server.url,
+        prefix=f"resend-{uuid.uuid4().hex[:8]}:",
+        keys=(new_key_text(),),
+    )
+    runtimes = [Runtime(shipped, open_store(settings), RasaActionRunner(shipped)) for _ in "ab"]
+    clients: list[Client] = [
+        TestClient(TestServer(create_app(runtime, WebChatOptions()))) for runtime in runtimes
+    ]
+    for client in clients:
+        await client.start_server()
+    yield clients[0], clients[1], runtimes[0]
+    for client in clients:
+        await client.close()
+    for runtime in runtimes:
+        await runtime.close()
+
+
+async def turn_of(runtime: Runtime, sender: str) -> int:
+    state = await runtime.state(f"rest:{sender}")
+    assert state is not None
+    return state.turn
+
+
+@pytest.mark.redis
+async def test_a_resend_with_the_same_key_gets_the_first_answer_and_applies_nothing_twice(
+    two_instances: tuple[Client, Client, Runtime],
+) -> None:
+    first, second, runtime = two_instances
+    sender = f"resend-{uuid.uuid4().hex}"
+    await first.post(URL, json={"sender": sender, "message": "hello"})
+    before = await turn_of(runtime, sender)
+    press = {"sender": sender, "message": "/choice:go_on"}
+    answer = await first.post(URL, json=press, headers={"Idempotency-Key": "press-1"})
+    assert answer.status == 200
+    original = await answer.json()
+    # The client never saw that answer; it resends, and the balancer picks the other instance.
+    again = await second.post(URL, json=press, headers={"Idempotency-Key": "press-1"})
+    assert await again.json() == original
+    assert await turn_of(runtime, sender) == before + 1
+    # The key may come in the body too (widgets that cannot set headers).
+    body = {**press, "message": "/repeat", "message_id": "press-2"}
+    repeated = await (await second.post(URL, json=body)).json()
+    assert await (await first.post(URL, json=body)).json() == repeated
+    assert await turn_of(runtime, sender) == before + 2
+    # A new key is a new message.
+    await first.post(URL, json=press, headers={"Idempotency-Key": "press-3"})
+    assert await turn_of(runtime, sender) == before + 3
+
+
+@pytest.mark.redis
+async def test_concurrent_resends_apply_once(two_instances: tuple[Client, Client, Runtime]) -> None:
+    first, second, runtime = two_instances
+    sender = f"resend-{uuid.uuid4().hex}"
+    await first.post(URL, json={"sender": sender, "message": "hello"})
+    before = await turn_of(runtime, sender)
+    body = {"sender": sender, "message": "/repeat"}
+    headers = {"Idempotency-Key": "same"}
+    answers = await asyncio.gather(
+        *(c.post(URL, json=body, headers=headers) for c in (first, second) * 5)
+    )
+    statuses = sorted(a.status for a in answers)
+    assert set(statuses) <= {200, 409}  # 409: the first is still being handled, retry
+    assert 200 in statuses
+    assert await turn_of(runtime, sender) == before + 1
+
+
+async def test_a_bad_key_is_refused_clearly(two_instances: tuple[Client, Client, Runtime]) -> None:
+    first, _, _ = two_instances
+    answer = await first.post(
+        URL,
+        json={"sender": sender_id("someone"), "message": "hi"},
+        headers={"Idempotency-Key": "a b"},
+    )
+    assert answer.status == 400
+    assert "Idempotency-Key" in (await answer.json())["error"]
+    # Without a sender each resend would open another conversation under another issued one.
+    issued = await first.post(URL, json={"message": "hi"}, headers={"Idempotency-Key": "k-1"})
+    assert issued.status == 400
+    assert "sender" in (await issued.json())["error"]
+
+
+async def test_a_rest_client_reads_the_operators_words_without_sending_anything(
+    shipped: LoadedProgram,
+) -> None:
+    async with running(shipped, handoff_settings("test", {})) as setup:
+        line = await setup.operators()
+        client = setup.client
+        sender = sender_id("widget-2")
+
+        async def post(message: str) -> list[dict[str, Any]]:
+            response = await client.post(URL, json={"sender": sender, "message": message})
+            assert response.status == 200
+            answer: list[dict[str, Any]] = await response.json()
+            return answer
+
+        await line.service.duty(ANNA.ref, True)
+        for message in ("hello", "/choice:go_on", "/help", "/choice:person"):
+            await post(message)
+        (opened,) = await line.told(TicketOpened)
+        assert isinstance(opened, TicketOpened)
+        assert await line.service.claim(opened.ticket, ANNA) is Outcome.APPLIED
+        assert await line.service.write(opened.ticket, ANNA, "Hello, I'm Anna.", "m1") is (
+            Outcome.APPLIED
+        )
+
+        async def waiting() -> list[str]:
+            response = await client.post("/webhooks/rest/pending", json={"sender": sender})
+            assert response.status == 200
+            return [m["text"] for m in await response.json() if "text" in m]
+
+        got: list[str] = []
+        for _ in range(100):  # the words reach this instance's feed asynchronously
+            got += await waiting()
+            if "Hello, I'm Anna." in got:
+                break
+            await asyncio.sleep(0.05)
+        assert "Hello, I'm Anna." in got
+        assert await waiting() == []  # given once
+        assert not [e for e in line.seen if isinstance(e, PersonWrote)]  # nothing went to Anna
+        unknown = await client.post("/webhooks/rest/pending", json={"sender": sender_id("nobody")})
+        assert await unknown.json() == []
+        # The sender is the conversation's credential here too: guessable or missing, refused.
+        for refused in ({"sender": "widget-2"}, {"sender": "abc"}, {}):
+            answer = await client.post("/webhooks/rest/pending", json=refused)
+            assert answer.status == 400
+            assert "128 random bits" in (await answer.json())["error"]
+        deep = b'{"sender": "' + sender.encode() + b'", "x": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+        answer = await client.post(
+            "/webhooks/rest/pending", data=deep, headers={"Content-Type": "application/json"}
+        )
+        assert answer.status == 400
+        await line.stop()

@@ -1,0 +1,135 @@
+"""Slow clients are cut off and requests for other hosts refused (issue 18).
+
+The faults: partial headers and bodies were never timed out (500 slow connections held for
+100 s; only the open-file limit protected the process), and a request with Host (and Origin)
+``evil.example`` was served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from redirection_bot.program.load import LoadedProgram
+from redirection_bot.testing import make_runtime
+from redirection_bot_connectors.webchat import WebChatOptions, create_app
+from redirection_bot_connectors.webchat.guard import runner
+from tests.helpers import free_port
+
+TIMEOUT = 1
+
+
+@pytest.fixture
+async def served(shipped: LoadedProgram) -> AsyncIterator[Any]:
+    started: list[web.AppRunner] = []
+
+    async def serve(**options: Any) -> int:
+        chosen = WebChatOptions(**options)
+        app_runner = runner(create_app(make_runtime(shipped), chosen), chosen)
+        await app_runner.setup()
+        port = free_port()
+        await web.TCPSite(app_runner, "127.0.0.1", port).start()
+        started.append(app_runner)
+        return port
+
+    yield serve
+    for app_runner in started:
+        await app_runner.cleanup()
+
+
+async def closed_after(reader: asyncio.StreamReader, seconds: float) -> float:
+    """Seconds until the server closes the connection (reading what it sends meanwhile)."""
+    started = time.monotonic()
+    async with asyncio.timeout(seconds):
+        while await reader.read(1024):
+            pass
+    return time.monotonic() - started
+
+
+async def test_a_client_sending_its_headers_byte_by_byte_is_cut_off(served: Any) -> None:
+    port = await served(header_timeout_seconds=TIMEOUT)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: slow\r\nX-Padding: " + b"a" * 200
+    started = time.monotonic()
+    cut_off = False
+    try:
+        for byte in request:
+            writer.write(bytes([byte]))
+            try:
+                await writer.drain()
+            except ConnectionError:
+                cut_off = True
+                break
+            if reader.at_eof():
+                cut_off = True
+                break
+            try:
+                async with asyncio.timeout(0.05):
+                    if not await reader.read(1024):
+                        cut_off = True
+                        break
+            except TimeoutError:
+                pass
+            assert time.monotonic() - started < TIMEOUT + 3, "the slow client was never cut off"
+    finally:
+        writer.close()
+    assert cut_off
+    assert TIMEOUT - 0.2 <= time.monotonic() - started < TIMEOUT + 3
+
+
+async def test_a_connection_that_sends_half_its_headers_and_waits_is_closed(served: Any) -> None:
+    port = await served(header_timeout_seconds=TIMEOUT)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    await writer.drain()
+    assert await closed_after(reader, TIMEOUT + 3) >= TIMEOUT - 0.2
+    writer.close()
+
+
+async def test_a_body_that_trickles_in_is_answered_408(served: Any) -> None:
+    port = await served(body_timeout_seconds=TIMEOUT)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    body = b'{"sender": "slow-client-sender-0001", "message": "hello"}'
+    writer.write(
+        b"POST /webhooks/rest/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:5]
+    )
+    await writer.drain()
+    started = time.monotonic()
+    async with asyncio.timeout(TIMEOUT + 3):
+        status_line = await reader.readline()
+    assert b" 408 " in status_line
+    assert time.monotonic() - started >= TIMEOUT - 0.2
+    writer.close()
+
+
+async def test_a_request_for_another_host_is_refused_when_hosts_are_set(served: Any) -> None:
+    port = await served(allowed_hosts=("chat.example.org",))
+
+    async def status(host: str, path: str = "/") -> int:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        await writer.drain()
+        line = await reader.readline()
+        writer.close()
+        return int(line.split()[1])
+
+    assert await status("evil.example") == 421
+    assert await status("chat.example.org.evil.example") == 421
+    assert await status("chat.example.org") == 200
+    assert await status("CHAT.example.org:443") == 200
+    assert await status("evil.example", "/healthz") == 200  # a load balancer's probe
+
+
+async def test_without_allowed_hosts_every_host_is_served(served: Any) -> None:
+    port = await served()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: anything.example\r\nConnection: close\r\n\r\n")
+    await writer.drain()
+    assert b" 200 " in await reader.readline()
+    writer.close()
