@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from redirection_bot.engine.outputs import (
+    ChoiceOption,
     End,
     HandoffRequest,
     Label,
@@ -84,11 +85,15 @@ class Renderer:
     def message(self, message: Message, locale: str) -> ShownMessage:
         params = {name: self.param(value, locale) for name, value in message.params.items()}
         choices = tuple(
-            ShownChoice(choice.id, self.param(choice.label, locale)) for choice in message.choices
+            ShownChoice(choice.id, self.label(choice, locale)) for choice in message.choices
         )
         return ShownMessage(
             message.key, self.text(message.key, locale, params), choices, message.expects_text
         )
+
+    def label(self, option: ChoiceOption, locale: str) -> str:
+        """A choice's label: on its button, and as the person's side once they picked it."""
+        return self.param(option.label, locale)
 
     def text(self, key: str, locale: str, params: dict[str, str] | None = None) -> str:
         return self._catalog.render(key, locale, params)

@@ -33,9 +33,11 @@ from redirection_bot.engine import (
     Turn,
     Waiting,
     new_state,
+    offered_choice,
     step,
 )
 from redirection_bot.engine.outputs import Message
+from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX
 from redirection_bot.errors import ActionError, EngineError
 from redirection_bot.evaluation import (
     EvaluationCounts,
@@ -46,9 +48,9 @@ from redirection_bot.handoff.conduct import (
     Handled,
     HandoffConduct,
     check_handoff_texts,
-    picked_label,
     without_team,
 )
+from redirection_bot.handoff.machine import HandoffState, choice_from_id
 from redirection_bot.handoff.record import Line, SessionRecord
 from redirection_bot.handoff.wire import Push
 from redirection_bot.ingress import Admitted, Problem, admit
@@ -66,7 +68,7 @@ from redirection_bot.store import LockingStore, SessionStore, VersionConflict, s
 
 if TYPE_CHECKING:
     from redirection_bot.handoff.desk import HandoffDesk
-    from redirection_bot.handoff.machine import HandoffEvent, HandoffState, Step
+    from redirection_bot.handoff.machine import HandoffEvent, Step
     from redirection_bot.metrics import Metrics
 
 DEFAULT_SESSION_TTL_SECONDS = 24 * 3600
@@ -100,8 +102,9 @@ class Reply:
     handoff: HandoffView | None = None
     """The session's handoff (None: no helpline is connected, or the session was erased)."""
     said: str | None = None
-    """What the person typed, as the program read it (``ingress.admit``): what a channel
-    shows as their side of the conversation. None when the event was not typed text."""
+    """The person's side of the conversation, as the program read it: what they typed
+    (``ingress.admit``), or the label of the choice they picked (``Runtime._picked``). None
+    for other events, or a choice not offered where they were."""
 
     @property
     def messages(self) -> list[ShownMessage]:
@@ -229,6 +232,8 @@ class Runtime:
                 reply = await self._turn(session_id, loaded, state, kept, event, said=said)
             if admitted is not None:
                 reply = replace(reply, said=admitted.text.strip())
+            elif isinstance(event, ChoicePicked):
+                reply = replace(reply, said=self._picked(loaded, state, handoff, event.choice))
         duration = self._clock() - started
         log_event(
             "turn handled",
@@ -331,10 +336,24 @@ class Runtime:
                 categories = ", ".join(dict.fromkeys(hit.category.value for hit in event.risks))
                 return ("risk", categories)
             return ("person", event.text.strip())
-        if isinstance(event, ChoicePicked):
-            label = picked_label(loaded, state, event.choice)
+        if isinstance(event, ChoicePicked) and state.waiting is Waiting.ANSWER:
+            # Answers only: a command or a language pressed is not the person's words.
+            if event.choice.startswith(COMMAND_CHOICE_PREFIX):
+                return None
+            label = self._picked(loaded, state, None, event.choice)
             return ("person", label) if label is not None else None
         return None
+
+    def _picked(
+        self, loaded: LoadedProgram, state: SessionState, handoff: HandoffState | None, choice: str
+    ) -> str | None:
+        """The label of what the person picked, as it was offered to them (by the handoff or
+        by the engine), rendered in their language: the one place this label is made."""
+        asked = choice_from_id(choice) if handoff is not None else None
+        option = (
+            asked.option if asked is not None else offered_choice(loaded.program, state, choice)
+        )
+        return Renderer(loaded.catalog).label(option, state.locale) if option is not None else None
 
     def _count(self, session_id: str, event: Event, seconds: float, reply: Reply) -> None:
         assert self.metrics is not None

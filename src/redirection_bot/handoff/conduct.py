@@ -23,18 +23,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
-from redirection_bot.dialogue.model import CommandName, HandoffReason, HandoffUrgency, SlotType
+from redirection_bot.dialogue.model import CommandName, HandoffReason, HandoffUrgency
 from redirection_bot.engine import (
     ActionResult,
     ChoicePicked,
     CommandGiven,
-    EngineKeys,
     Event,
     HandoffEnded,
     SessionState,
     Text,
     Turn,
-    Waiting,
     typed_command,
 )
 from redirection_bot.errors import ConfigError
@@ -594,29 +592,3 @@ def _without_choices(item: Shown) -> Shown:
     if isinstance(item, ShownMessage) and item.choices:
         return dataclasses.replace(item, choices=())
     return item
-
-
-def picked_label(loaded: LoadedProgram, state: SessionState, choice_id: str) -> str | None:
-    """The label of the choice the person picked at the question they are at (for the
-    conversation an operator may read), or None."""
-    at = state.at
-    if state.waiting is not Waiting.ANSWER or at is None:
-        return None
-    program = loaded.program
-    flow = program.flows.get(at.flow)
-    node = flow.nodes.get(at.node) if flow is not None else None
-    if node is None:
-        return None
-    renderer = Renderer(loaded.catalog)
-    for choice in node.choices:
-        if choice.id == choice_id:
-            return renderer.text(choice.label, state.locale)
-    if node.input is None:
-        return None
-    declared = program.slots[node.input.slot]
-    if declared.type is SlotType.INTEGER:
-        return choice_id
-    if declared.type is SlotType.BOOLEAN:
-        return renderer.text(EngineKeys.YES if choice_id == "yes" else EngineKeys.NO, state.locale)
-    label = declared.labels.get(choice_id)
-    return renderer.text(label, state.locale) if label is not None else None

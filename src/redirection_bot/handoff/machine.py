@@ -21,6 +21,7 @@ import enum
 from dataclasses import dataclass, replace
 
 from redirection_bot.dialogue.model import HandoffReason, HandoffUrgency, Place
+from redirection_bot.engine.outputs import ChoiceOption, Label
 
 SEEN_KEPT = 64
 """Operator message keys remembered per conversation, so that a message delivered twice is
@@ -153,6 +154,11 @@ class HandoffChoice(enum.StrEnum):
     @property
     def label_key(self) -> str:
         return f"handoff.choice_{self.value}"
+
+    @property
+    def option(self) -> ChoiceOption:
+        """The answer as a quick reply, like the engine's."""
+        return ChoiceOption(self.choice_id, Label(self.label_key))
 
 
 CHOICE_PREFIX = "handoff:"
