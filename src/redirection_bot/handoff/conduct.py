@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
+from redirection_bot.dialogue.graph import interrupting_flows
 from redirection_bot.dialogue.model import CommandName, HandoffReason, HandoffUrgency
 from redirection_bot.engine import (
     ActionResult,
@@ -549,37 +550,13 @@ def _module(loaded: LoadedProgram, state: SessionState, asked_in: str) -> str:
     """The part of the program the person was in: the innermost place outside the flows that
     interrupt (safety flows, the help flow, and what they call): the operator wants to know
     what they interrupted."""
-    interrupting = _interrupting_flows(loaded)
+    interrupting = interrupting_flows(loaded.program)
     places = [state.at] if state.at is not None else []
     places.extend(reversed(state.stack))
     for place in places:
         if place is not None and place.flow not in interrupting:
             return place.flow
     return asked_in
-
-
-def _interrupting_flows(loaded: LoadedProgram) -> set[str]:
-    program = loaded.program
-    found = {route.flow for route in program.safety}
-    help_command = program.commands.get(CommandName.HELP)
-    if help_command is not None and help_command.call is not None:
-        found.add(help_command.call)
-    todo = list(found)
-    while todo:
-        flow = program.flows.get(todo.pop())
-        if flow is None:
-            continue
-        for node in flow.nodes.values():
-            transitions = [node.then, node.otherwise, *(c.then for c in node.choices)]
-            transitions += [branch.then for branch in node.branches]
-            for transition in transitions:
-                if transition is None:
-                    continue
-                for target in (transition.call, transition.goto.flow if transition.goto else None):
-                    if target is not None and target not in found:
-                        found.add(target)
-                        todo.append(target)
-    return found
 
 
 def _asks_later(rest: Sequence[Shown]) -> bool:
