@@ -99,11 +99,11 @@ async def test_the_wait_is_never_silent_and_the_fallback_comes_on_time(
         reply = await ask_for_a_person(line)
         assert reply.handoff is not None and reply.handoff.feed is not None
         line.clock.advance(60)
-        await line.desk.tick_once()
+        await line.desk.tick_once(line.runtime)
         line.clock.advance(61)
-        await line.desk.tick_once()
+        await line.desk.tick_once(line.runtime)
         line.clock.advance(180)
-        await line.desk.tick_once()
+        await line.desk.tick_once(line.runtime)
         notice, fallback = await line.pushes(reply.handoff.feed, 2)
         assert [m.key for m in notice.shown if isinstance(m, ShownMessage)] == [
             HandoffKeys.QUEUE_POSITION
@@ -309,10 +309,8 @@ async def test_state_changes_are_counted_and_nothing_is_logged_but_events(
     shipped: LoadedProgram, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    async with connected(shipped) as line:
-        metrics = Metrics()
-        line.runtime.metrics = metrics
-        line.runtime.attach_handoff(line.desk)
+    metrics = Metrics()
+    async with connected(shipped, metrics=metrics) as line:
         ticket, _feed = await claimed(line)
         await line.runtime.handle("web:s1", Text("my name is Sam Doe"))
         await line.service.close(ticket, ANNA)
@@ -393,3 +391,4 @@ async def test_disguised_and_broken_text_comes_in_by_the_same_door_for_both_side
         assert await line.service.write(ticket, ANNA, said, "m1") is Outcome.APPLIED
         _joined, words = await line.pushes(feed, 2)
         assert words.shown == (ShownOperator("Anna", "Take your time. \ufffd"),)
+
