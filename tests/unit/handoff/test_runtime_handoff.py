@@ -22,7 +22,7 @@ from redirection_bot.hours import parse_hours
 from redirection_bot.metrics import Metrics
 from redirection_bot.program.load import LoadedProgram
 from redirection_bot.render import ShownHandoff, ShownMessage, ShownOperator
-from redirection_bot.runtime import Reply
+from redirection_bot.runtime import Reply, RuntimeSettings
 from redirection_bot.testing import make_runtime
 from tests.fixtures.handoff import Helpline, connected, helpline
 from tests.helpers import async_wait_until
@@ -392,3 +392,17 @@ async def test_disguised_and_broken_text_comes_in_by_the_same_door_for_both_side
         _joined, words = await line.pushes(feed, 2)
         assert words.shown == (ShownOperator("Anna", "Take your time. \ufffd"),)
 
+
+async def test_a_risk_in_a_message_too_long_reaches_the_operator(shipped: LoadedProgram) -> None:
+    async with connected(shipped, runtime_settings=RuntimeSettings(max_text_length=40)) as line:
+        await claimed(line)
+        long_and_plain = "I am thinking about what you said. " * 3
+        assert keys(await line.runtime.handle("web:s1", Text(long_and_plain))) == [
+            "engine.too_long"
+        ]
+        long_and_risky = "I cannot go on like this any longer. I want to kill myself."
+        reply = await line.runtime.handle("web:s1", Text(long_and_risky))
+        assert reply.shown == ()  # the operator has it: no notice, no safety flow
+        (wrote,) = await line.told(PersonWrote)
+        assert isinstance(wrote, PersonWrote)
+        assert wrote.text == long_and_risky and wrote.risks == ("suicide",)
