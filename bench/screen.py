@@ -7,16 +7,24 @@ same run on the same machine:
   does), against only tokenising it (the least screening must do);
 - screening a message at the runtime's length limit (2,000 characters), against tokenising it;
 - loading and compiling the rules of the three locales, against reading their YAML with
-  PyYAML's ``compose``.
+  PyYAML's ``compose``;
+- the second layer (``safety/model.py``): the p50 and p99 of screening 500-character messages
+  with rules and model, against rules alone; the memory the model holds (``tracemalloc``) and
+  the resident memory of a process that has loaded the rules and the model, against one that
+  only started Python.
 
-Target (docs/performance.md, docs/safety.md): screening stays a small part of a turn, well
-under 5 ms for a typical message.
+Targets (docs/performance.md, docs/safety.md): screening stays a small part of a turn, well
+under 5 ms for a typical message; with the second layer, p99 under 2 ms for a 500-character
+message and under 30 MB resident for screening.
 """
 
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
 import time
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,8 +32,9 @@ import yaml
 
 from redirection_bot.diagnostics import Diagnostics
 from redirection_bot.safety.evaluation import load_evaluation
+from redirection_bot.safety.model import MODEL_FILE, ScreeningModel
 from redirection_bot.safety.normalise import tokenise
-from redirection_bot.safety.rules import load_rules_folder
+from redirection_bot.safety.rules import LocaleRules, load_rules_folder
 from redirection_bot.safety.screen import Screener
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -89,6 +98,67 @@ def main() -> None:
         f"loading the rules ({phrases} phrases, 3 locales): {loading * 1e3:.0f} ms, reading"
         f" their YAML alone {reading * 1e3:.0f} ms"
     )
+
+    bench_model(texts, load_rules_folder(RULES, LOCALES, [], Diagnostics()))
+
+
+def bench_model(texts: list[tuple[str, str]], rules: dict[str, LocaleRules]) -> None:
+    source = (REPOSITORY / "src" / "redirection_bot" / "safety" / MODEL_FILE).read_text()
+    tracemalloc.start()
+    model = ScreeningModel.parse(source)
+    model_bytes, _peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    both, alone = Screener(rules, model), Screener(rules)
+    joined = " ".join(text for text, _locale in texts)
+    messages = [(joined[start : start + 500], "en") for start in range(0, 100_000, 500)]
+    messages = [(text, locale) for text, locale in messages if len(text) == 500]
+
+    def timings(screener: Screener) -> list[float]:
+        found = []
+        for text, locale in messages * 3:
+            started = time.perf_counter()
+            screener.screen(text, locale)
+            found.append(time.perf_counter() - started)
+        return sorted(found)
+
+    with_model, rules_only = timings(both), timings(alone)
+
+    def at(values: list[float], share: float) -> float:
+        return values[min(len(values) - 1, int(share * len(values)))] * 1e3
+
+    print(
+        f"500-character message ({len(messages)} x3): rules and model p50"
+        f" {at(with_model, 0.5):.2f} ms, p99 {at(with_model, 0.99):.2f} ms; rules alone p50"
+        f" {at(rules_only, 0.5):.2f} ms, p99 {at(rules_only, 0.99):.2f} ms"
+    )
+    loaded = _resident("from bench.screen import loaded_screener; loaded_screener()")
+    bare = _resident("pass")
+    print(
+        f"memory: the model holds {model_bytes / 2**20:.1f} MB; a process with rules and model"
+        f" loaded {loaded:.1f} MB resident, Python alone {bare:.1f} MB"
+        f" (screening: {loaded - bare:.1f} MB)"
+    )
+
+
+def loaded_screener() -> Screener:
+    from redirection_bot.safety.model import shipped_model
+
+    return Screener(load_rules_folder(RULES, LOCALES, [], Diagnostics()), shipped_model())
+
+
+def _resident(code: str) -> float:
+    """The resident memory (MB) of a new Python process after running ``code``."""
+    probe = (
+        f"{code}\nimport resource\nprint(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPOSITORY,
+    )
+    return float(done.stdout.split()[-1])
 
 
 if __name__ == "__main__":

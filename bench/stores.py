@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import shutil
 import socket
 import subprocess
@@ -201,8 +202,9 @@ async def rest_load(urls: list[str], people: int, tag: str) -> float:
     async with aiohttp.ClientSession(connector=connector) as client:
 
         async def person(n: int) -> None:
+            sender = f"{tag}-{n}-{secrets.token_hex(16)}"  # 128 random bits, as the channel asks
             for turn, message in enumerate(messages):
-                body = {"sender": f"{tag}-{n}", "message": message}
+                body = {"sender": sender, "message": message}
                 async with client.post(urls[turn % len(urls)], json=body) as response:
                     assert response.status == 200, response.status
                     await response.read()

@@ -30,6 +30,7 @@ from redirection_bot.api import (
     Start,
     StoreUnavailable,
     Text,
+    TextLink,
     Waiting,
     log_event,
     session_tag,
@@ -90,11 +91,8 @@ class WebChat:
 
     # --- finding and starting ------------------------------------------------------------------
 
-    async def start(self, locale: str | None) -> tuple[WebSession, TurnOutcome] | None:
-        """A new web conversation, or None when the process keeps as many as it may."""
-        if self.book.full:
-            log_event("session refused", reason="busy", connector="webchat")
-            return None
+    async def start(self, locale: str | None) -> tuple[WebSession, TurnOutcome]:
+        """A new web conversation (never refused: ``SessionBook`` makes room)."""
         session = self.book.open_web(self.texts.known(locale))
         reply = await self.runtime.handle(session.session_id, Start(session.locale))
         return session, self._apply(session, reply, [])
@@ -106,7 +104,6 @@ class WebChat:
         if session is not None or not TOKEN_PATTERN.match(token):
             return session
         state = await self.runtime.state(WEB_PREFIX + token)
-        # Not refused when the process is full: the limit is for new conversations only.
         if state is None or state.waiting is Waiting.NOT_STARTED:
             return None
         session = self.book.reopen_web(token, state.locale)
@@ -120,15 +117,18 @@ class WebChat:
             return self.book.web(session.token) is session
         return True
 
-    async def rest_session(self, sender: str, locale: str | None) -> tuple[WebSession, bool] | None:
-        """The REST sender's conversation and whether it is new (None: no room for it)."""
+    async def rest_session(
+        self, sender: str, locale: str | None, opening: bool
+    ) -> tuple[WebSession, bool] | None:
+        """The REST sender's conversation and whether it is new; None when it does not exist
+        and the message would not store anything (``opening`` False), so that nothing is
+        kept for it."""
         session = self.book.rest(sender)
         if session is not None:
             return session, False
-        if self.book.full:
-            log_event("session refused", reason="busy", connector="webchat")
-            return None
         fresh = await self.runtime.state(REST_PREFIX + sender) is None
+        if fresh and not opening:
+            return None
         return self.book.open_rest(sender, self.texts.known(locale)), fresh
 
     # --- turns ---------------------------------------------------------------------------------
@@ -186,7 +186,7 @@ class WebChat:
         for item in reply.shown:
             if isinstance(item, ShownMessage):
                 # Authored texts repeat across conversations: keep one copy of each.
-                lines.append(TranscriptEntry("bot", sys.intern(item.text)))
+                lines.append(TranscriptEntry("bot", sys.intern(item.text), links=item.links))
                 last = item
         locale_changed = reply.locale != session.locale
         session.locale = reply.locale
@@ -237,7 +237,7 @@ class WebChat:
         lines = [
             TranscriptEntry("operator", item.text, self.operator_label(item, session.locale))
             if isinstance(item, ShownOperator)
-            else TranscriptEntry("bot", item.text)
+            else TranscriptEntry("bot", item.text, links=item.links)
             for item in shown
             if isinstance(item, ShownMessage | ShownOperator)
         ]
@@ -316,6 +316,7 @@ class WebChat:
                         "text": item.text,
                         "choices": choice_list(item.choices),
                         "expects_text": item.expects_text,
+                        "links": link_list(item.links),
                     }
                 )
             elif isinstance(item, ShownOperator):
@@ -355,6 +356,10 @@ class WebChat:
 
 def choice_list(choices: tuple[ShownChoice, ...]) -> list[dict[str, str]]:
     return [{"id": choice.id, "label": choice.label} for choice in choices]
+
+
+def link_list(links: tuple[TextLink, ...]) -> list[dict[str, str]]:
+    return [{"text": link.text, "href": link.href} for link in links]
 
 
 def event_for(kind: str, value: object, argument: object = None) -> Event | None:

@@ -10,14 +10,16 @@ rendered by Jinja with autoescaping, so whatever a person typed is always shown 
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 from aiohttp import web
 
-from redirection_bot.api import log_event, session_tag
+from redirection_bot.api import TextLink, log_event, session_tag
 
 from .assets import Assets
 from .chat import WebChat, event_for
@@ -28,6 +30,32 @@ FORM_FIELDS = ("choice", "language", "command", "text")
 PLAN_FILE_NAME = "plan.txt"
 
 
+LINK_SCHEMES = ("tel:", "sms:")
+
+
+def linked(text: str, links: tuple[TextLink, ...]) -> markupsafe.Markup:
+    """The text, escaped, with each of its links' parts (phone numbers) as a link: the same
+    as chat.js does for a live page."""
+    usable = sorted(
+        (link for link in links if link.text and link.href.startswith(LINK_SCHEMES)),
+        key=lambda link: -len(link.text),
+    )
+    if not usable:
+        return markupsafe.escape(text)
+    pattern = re.compile("|".join(re.escape(link.text) for link in usable))
+    href = {link.text: link.href for link in reversed(usable)}
+    parts: list[str] = []
+    at = 0
+    for found in pattern.finditer(text):
+        parts.append(markupsafe.escape(text[at : found.start()]))
+        parts.append(
+            f'<a href="{markupsafe.escape(href[found.group()])}">{markupsafe.escape(found.group())}</a>'
+        )
+        at = found.end()
+    parts.append(markupsafe.escape(text[at:]))
+    return markupsafe.Markup("".join(parts))
+
+
 def template_environment() -> jinja2.Environment:
     folder = Path(__file__).with_name("templates")
     templates = {
@@ -35,13 +63,15 @@ def template_environment() -> jinja2.Environment:
         for item in folder.iterdir()
         if item.name.endswith(".html")
     }
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.DictLoader(templates),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["linked"] = linked
+    return environment
 
 
 class Pages:
@@ -90,13 +120,7 @@ class Pages:
     async def start(self, request: web.Request) -> web.Response:
         form = await _form(request)
         locale = form.get("locale") if form is not None else None
-        started = await self.chat.start(locale if isinstance(locale, str) else None)
-        if started is None:
-            known = self.chat.texts.known(locale if isinstance(locale, str) else None)
-            response = self.render("landing.html", known, 503, erased=False, busy=True)
-            response.headers["Retry-After"] = "120"
-            return response
-        session, _outcome = started
+        session, _outcome = await self.chat.start(locale if isinstance(locale, str) else None)
         raise web.HTTPSeeOther(_chat_url(session))
 
     async def show(self, request: web.Request) -> web.Response:

@@ -1,8 +1,10 @@
 """A Rasa-compatible REST channel: ``POST /webhooks/rest/webhook``.
 
-``{"sender": "abc", "message": "hello"}`` answers ``[{"recipient_id": "abc", "text": "...",
+``{"sender": SENDER, "message": "hello"}`` answers ``[{"recipient_id": SENDER, "text": "...",
 "buttons": [{"title": "...", "payload": "/choice:stop"}]}]``, so that widgets and tools built
-for Rasa's REST channel work. Sending a button's payload picks that choice. Payloads that
+for Rasa's REST channel work. The sender is the conversation's only credential: it must carry
+at least 128 random bits (``sender_bits``), or be left out, and the server issues one in the
+first answer's ``recipient_id``. Sending a button's payload picks that choice. Payloads that
 start with ``/``: ``/choice:<id>``, the global commands (``/help``, ``/back``, ``/repeat``,
 ``/restart``, ``/stop``, ``/language`` or ``/language:fi``), ``/session_start`` (a fresh start)
 and ``/plan`` (the person's plan as one message). Anything else is what the person typed.
@@ -15,6 +17,7 @@ words marked ``"custom": {"type": "operator"}``.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -31,15 +34,34 @@ from redirection_bot.api import (
     ShownOperator,
     Start,
     Text,
-    clean_user_text,
+    UnreadableJson,
     log_event,
+    read_json,
 )
 
 from .chat import WebChat
 from .security import origin_allowed
+from .sessions import new_token
 
 PATH = "/webhooks/rest/webhook"
 MAX_SENDER_LENGTH = 128
+MIN_SENDER_BITS = 128
+"""Whoever guesses a sender reads that person's plan and can erase it: a sender must be as
+hard to guess as a web conversation's token (192 bits) is, within reason."""
+MIN_DISTINCT_CHARACTERS = 8
+"""A random sender of 22 or more characters practically never has fewer different ones;
+"aaaa..." and "abab..." do."""
+_SENDER_CHARACTERS = re.compile(r"[A-Za-z0-9_-]+\Z")
+_HEX_GROUPS = re.compile(r"[0-9A-Fa-f]+(?:-[0-9A-Fa-f]+)*\Z")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z", re.I)
+UUID_FIXED_BITS = 6
+"""A random (version 4) UUID holds 122 random bits, not 128: too few alone."""
+SENDER_RULE = (
+    f'"sender" must carry at least {MIN_SENDER_BITS} random bits: {MIN_SENDER_BITS // 4} '
+    f"hexadecimal digits or {-(-MIN_SENDER_BITS // 6)} base64url characters from a secure "
+    "random source (a UUID holds 122), or leave it out: the first answer's recipient_id "
+    "is then a sender issued for you"
+)
 CHOICE_PAYLOAD = "/choice:"
 PLAN = "plan"
 SESSION_START = "session_start"
@@ -84,21 +106,23 @@ class RestChannel:
             log_event("request refused", reason="origin", connector="webchat")
             return _error(403, "requests from other sites are not allowed")
         try:
-            body = json.loads((await request.read()).decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+            body = read_json(await request.read())
+        except UnreadableJson:
             return _error(400, 'send JSON in UTF-8: {"sender": "...", "message": "..."}')
         problem = _problem(body)
         if problem is not None:
             return _error(400, problem)
-        sender, message = body["sender"], body["message"]
+        assert isinstance(body, dict)
+        sender, message = body.get("sender") or new_token(), body["message"]
         metadata = body.get("metadata")
         locale = metadata.get("locale") if isinstance(metadata, dict) else None
-        found = await self.chat.rest_session(sender, locale if isinstance(locale, str) else None)
-        if found is None:
-            default = self.chat.texts.known(locale if isinstance(locale, str) else None)
-            return self._answer(request, [_text(sender, self.chat.texts.text("busy", default))])
-        session, fresh = found
         event = event_from_message(message)
+        wanted = locale if isinstance(locale, str) else None
+        found = await self.chat.rest_session(sender, wanted, opening=event != PLAN)
+        if found is None:  # "/plan" before anything was said: nothing to keep or show
+            no_plan = self.chat.texts.text("no_plan", self.chat.texts.known(wanted))
+            return self._answer(request, [_text(sender, no_plan)])
+        session, fresh = found
         if fresh and event != PLAN:
             event = Start(session.locale)  # as in Rasa, the first message opens the conversation
         if event == PLAN:
@@ -162,13 +186,32 @@ def _problem(body: object) -> str | None:
     if not isinstance(body, dict):
         return 'send an object: {"sender": "...", "message": "..."}'
     sender, message = body.get("sender"), body.get("message")
-    if not isinstance(sender, str) or not sender.strip():
-        return '"sender" must be a non-empty string'
-    if len(sender) > MAX_SENDER_LENGTH or clean_user_text(sender) != sender:
-        return f'"sender" must be at most {MAX_SENDER_LENGTH} plain characters'
     if not isinstance(message, str):
         return '"message" must be a string'
+    if sender is None:
+        return None  # one is issued
+    if not isinstance(sender, str) or len(sender) > MAX_SENDER_LENGTH:
+        return f'"sender" must be a string of at most {MAX_SENDER_LENGTH} characters'
+    if sender_bits(sender) < MIN_SENDER_BITS:
+        return SENDER_RULE
     return None
+
+
+def sender_bits(sender: str) -> int:
+    """How many random bits ``sender`` can hold at most, read from its shape: 4 a digit for
+    hexadecimal (UUIDs included, less their 6 fixed bits), 6 a character for base64url, and
+    none for anything else or for a sender with fewer than ``MIN_DISTINCT_CHARACTERS``
+    different characters (made up, not drawn at random)."""
+    if not _SENDER_CHARACTERS.match(sender):
+        return 0
+    if _HEX_GROUPS.match(sender):
+        digits = sender.replace("-", "").lower()
+        if len(set(digits)) < MIN_DISTINCT_CHARACTERS:
+            return 0
+        return 4 * len(digits) - (UUID_FIXED_BITS if _UUID.match(sender) else 0)
+    if len(set(sender)) < MIN_DISTINCT_CHARACTERS:
+        return 0
+    return 6 * len(sender)
 
 
 def _error(status: int, message: str) -> web.Response:

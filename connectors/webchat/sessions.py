@@ -2,8 +2,12 @@
 page, the current choices, a rate-limit bucket and the live sockets watching it.
 
 The conversation's state itself is the runtime's (in the session store); this is only what
-a web page needs to draw it again. It lives in this process, is bounded, and goes when the
-conversation is erased or left idle for the store's time to live.
+a web page needs to draw it again. It lives in this process, and goes when the conversation
+is erased or left idle for the store's time to live. It is a cache of the store, bounded by
+``limits.max_sessions``: when it is full, the conversation seen least recently that no live
+page follows makes room (it stays in the store, and its page is drawn again from there,
+without the earlier lines, when it comes back). It never refuses a newcomer: otherwise
+anyone could lock every new visitor out by opening conversations.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import itertools
 import re
 import secrets
 from collections import deque
@@ -18,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from redirection_bot.api import Shown, ShownChoice, Waiting
+from redirection_bot.api import Shown, ShownChoice, TextLink, Waiting
 
 TOKEN_BYTES = 24
 """192 bits: session tokens and anti-forgery tokens cannot be guessed."""
@@ -54,6 +59,8 @@ class TranscriptEntry:
     who: str | None = None
     """How an operator's words are labelled ("Anna (support team)"), in the locale they came
     in; None: the label of ``kind``."""
+    links: tuple[TextLink, ...] = ()
+    """Parts of a program's message that are links: phone numbers, shown as tap-to-call."""
 
 
 class Listener(Protocol):
@@ -175,8 +182,14 @@ class WebSession:
             self.follower = None
 
 
+EVICTION_SCAN = 64
+"""How many of the least recently seen conversations are looked at for one without a live
+page before the least recently seen is taken anyway."""
+
+
 class SessionBook:
-    """Every conversation the web chat keeps, bounded by ``max_sessions``."""
+    """The conversations this process keeps pages for, at most ``max_sessions``, in the order
+    they were last used (see the module's description)."""
 
     def __init__(
         self,
@@ -199,10 +212,6 @@ class SessionBook:
     def __iter__(self) -> Iterator[WebSession]:
         return iter(list(self._sessions.values()))
 
-    @property
-    def full(self) -> bool:
-        return len(self._sessions) >= self.max_sessions
-
     def open_web(self, locale: str) -> WebSession:
         token = new_token()
         return self._add(WEB_PREFIX + token, token, locale, self.transcript_size)
@@ -217,10 +226,16 @@ class SessionBook:
     def web(self, token: str) -> WebSession | None:
         if not TOKEN_PATTERN.match(token):
             return None
-        return self._sessions.get(WEB_PREFIX + token)
+        return self._used(WEB_PREFIX + token)
 
     def rest(self, sender: str) -> WebSession | None:
-        return self._sessions.get(REST_PREFIX + sender)
+        return self._used(REST_PREFIX + sender)
+
+    def _used(self, session_id: str) -> WebSession | None:
+        session = self._sessions.pop(session_id, None)
+        if session is not None:
+            self._sessions[session_id] = session  # the most recently used, last
+        return session
 
     def remove(self, session: WebSession) -> None:
         self._sessions.pop(session.session_id, None)
@@ -236,8 +251,17 @@ class SessionBook:
         return gone
 
     def _add(self, session_id: str, token: str, locale: str, transcript_size: int) -> WebSession:
+        while len(self._sessions) >= self.max_sessions:
+            self._evict()
         session = WebSession(
             session_id, token, locale, self._clock(), self.per_minute, transcript_size
         )
         self._sessions[session_id] = session
         return session
+
+    def _evict(self) -> None:
+        """Make room: drop the least recently seen conversation without a live page or a
+        helpline person (only this process's copy; the store keeps it)."""
+        oldest = list(itertools.islice(self._sessions.values(), EVICTION_SCAN))
+        quiet = (s for s in oldest if s.listeners is None and s.follower is None)
+        self.remove(next(quiet, oldest[0]))

@@ -3,19 +3,29 @@
 The page's script opens it and sends ``{"type": "resume", "session": TOKEN}``; a program
 without a page sends ``{"type": "start"}`` instead. Each client message is one JSON object;
 each server message is a JSON array of frames (one turn). Anything unreadable — a binary
-frame, text that is not UTF-8, JSON that is malformed or not an object, a message over the
-frame limit — gets a polite, localised notice and the conversation carries on. Only a
+frame, text that is not UTF-8, JSON that is malformed, nested too deeply or not an object, a
+message over the frame limit — gets a polite, localised notice and the conversation carries
+on; so does a request that fails on our side (the store unavailable, a fault). Only a
 message four times over the limit closes the socket (1009); the conversation stays.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from redirection_bot.api import EngineKeys, log_event, session_tag
+from redirection_bot.api import (
+    EngineKeys,
+    SessionBusy,
+    StoreUnavailable,
+    UnreadableJson,
+    log_event,
+    read_json,
+    session_tag,
+)
 
 from .chat import Frame, WebChat, event_for
 from .security import origin_allowed
@@ -24,7 +34,6 @@ from .sessions import WebSession
 HARD_LIMIT_FACTOR = 4
 HEARTBEAT_SECONDS = 30.0
 CLOSE_GONE = 4404
-CLOSE_BUSY = 1013
 
 
 class LiveSocket:
@@ -71,7 +80,7 @@ class SocketHandler:
                     request_object = _decode(message.data)
                     if request_object is None:
                         await conversation.notice("unreadable")
-                    elif not await conversation.handle(request_object):
+                    elif not await conversation.answer(request_object):
                         break
                 elif message.type is WSMsgType.TEXT:
                     await conversation.too_long()
@@ -84,8 +93,8 @@ class SocketHandler:
 
 def _decode(data: bytes) -> dict[str, Any] | None:
     try:
-        found = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+        found = read_json(data)
+    except UnreadableJson:
         return None
     return found if isinstance(found, dict) else None
 
@@ -114,6 +123,21 @@ class _Conversation:
     def close(self) -> None:
         if self.session is not None:
             self.session.forget(self.live)
+
+    async def answer(self, request: dict[str, Any]) -> bool:
+        """Answer one request; False when the socket should close. Whatever goes wrong (the
+        store unavailable, a fault of ours) becomes a notice on the socket and the
+        conversation stays: once upgraded, an error page would be written into the socket."""
+        try:
+            return await self.handle(request)
+        except (StoreUnavailable, SessionBusy) as error:
+            log_event("store unavailable", error=type(error).__name__, connector="webchat")
+            if self.chat.runtime.metrics is not None:
+                self.chat.runtime.metrics.store_unavailable.inc()
+        except Exception as error:
+            log_event("request failed", level=logging.ERROR, error=type(error).__name__)
+        await self.notice("error")
+        return True
 
     async def handle(self, request: dict[str, Any]) -> bool:
         """Answer one request; False when the socket should close."""
@@ -155,12 +179,7 @@ class _Conversation:
             return True
         if kind == "start":
             locale = request.get("locale")
-            started = await self.chat.start(locale if isinstance(locale, str) else None)
-            if started is None:
-                await self.notice("busy")
-                await self.live.ws.close(code=CLOSE_BUSY)
-                return False
-            session, outcome = started
+            session, outcome = await self.chat.start(locale if isinstance(locale, str) else None)
             self.attach(session)
             frames: list[Frame] = [{"type": "session", "session": session.token}]
             await self.send(frames + self.chat.frames(session, outcome, echo=False))

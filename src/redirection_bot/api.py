@@ -53,8 +53,8 @@ from redirection_bot.handoff.wire import (
     TicketOpened,
     desk_event_json,
 )
-from redirection_bot.i18n import Catalog
-from redirection_bot.ingress import admit
+from redirection_bot.i18n import Catalog, TextLink
+from redirection_bot.ingress import UnreadableJson, admit, read_json
 from redirection_bot.listening import listen
 from redirection_bot.logs import log_event, session_tag
 from redirection_bot.patience import Patience, Stopping
@@ -103,7 +103,8 @@ __all__ = [  # noqa: RUF022 (grouped by what a plug-in author looks for)
     "Waiting",  # what a conversation waits for (a choice, text, a person, nothing: ended)
     "SessionState",  # a conversation's saved state (what ``Runtime.state`` returns)
     "Shown",  # one thing to show: one of the five below, rendered in the person's language
-    "ShownMessage",  # a message with its choices
+    "ShownMessage",  # a message with its choices (and its links: phone numbers as tel:)
+    "TextLink",  # a part of a message's text that is a link (a phone number: tel:...)
     "ShownChoice",  # one choice of a message: its id and label
     "ShownHandoff",  # a request for a person from a helpline was made
     "ShownOperator",  # words an operator wrote
@@ -117,6 +118,8 @@ __all__ = [  # noqa: RUF022 (grouped by what a plug-in author looks for)
     "admit",  # the door typed text comes in by: ``admit(text).text`` is what the program reads
     "clean_user_text",  # the one cleaning of typed text (the runtime admits messages with it)
     "fold",  # text folded for comparing labels (case, accents, spaces)
+    "read_json",  # the one reader of a JSON request (UTF-8, not nested too deeply)
+    "UnreadableJson",  # what read_json raises: answer it politely, as a bad request
     # the service desk
     "Operator",  # a helpline person acting on the desk (id and the name the person is told)
     "Outcome",  # what an operator's act did (applied, a duplicate, not theirs, ...)

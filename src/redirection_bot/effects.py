@@ -167,16 +167,26 @@ class Effects:
             return ActionResult(action, failed=True)
 
     async def fallback(
-        self, session_id: str, loaded: LoadedProgram, state: SessionState, services_shown: bool
+        self,
+        session_id: str,
+        loaded: LoadedProgram,
+        state: SessionState,
+        services_shown: bool,
+        reason: HandoffReason | None = None,
     ) -> list[Said]:
         """The services for the person's country and language (unless the turn showed them
-        already), then a short safety plan."""
+        already), then a short safety plan: the one written for the request's reason where the
+        program has one (``handoff.safety_plan_suicide``: the person's own safety, nothing about
+        children), else the general one."""
         said: list[Said] = []
         if not services_shown and SERVICES_ACTION in loaded.program.actions:
             result = await self.run_action(session_id, loaded, state, SERVICES_ACTION)
             if not result.failed:
                 said.extend(result.messages)
-        said.append(Message(HandoffKeys.SAFETY_PLAN))
+        plan = f"{HandoffKeys.SAFETY_PLAN}_{reason}"
+        if reason is None or not loaded.catalog.can_show(plan, state.locale):
+            plan = HandoffKeys.SAFETY_PLAN
+        said.append(Message(plan))
         return said
 
     async def without_team(
@@ -189,7 +199,10 @@ class Effects:
         if at is None or not loaded.catalog.can_show(HandoffKeys.NO_TEAM, state.locale):
             return list(outputs)
         told: list[Said] = [Message(HandoffKeys.NO_TEAM)]
-        told.extend(await self.fallback(session_id, loaded, state, services_shown(outputs)))
+        asked = outputs[at]
+        reason = asked.reason if isinstance(asked, HandoffRequest) else None
+        shown = services_shown(outputs)
+        told.extend(await self.fallback(session_id, loaded, state, shown, reason))
         return [*outputs[: at + 1], *told, *outputs[at + 1 :]]
 
     # --- the handoff machine ---------------------------------------------------------------------
@@ -219,8 +232,9 @@ class Effects:
             elif isinstance(output, UpdateTicket):
                 handled.effects.append(self._update(handled, before, after, service, output))
             elif isinstance(output, GiveFallback):
+                reason = after.reason or before.reason
                 handled.said.extend(
-                    await self.fallback(session_id, loaded, handled.state, services_shown)
+                    await self.fallback(session_id, loaded, handled.state, services_shown, reason)
                 )
             elif isinstance(output, ResumeBot):
                 event = HandoffEnded(output.resume_at)

@@ -84,6 +84,15 @@ def placeholders(text: str) -> tuple[frozenset[str], list[tuple[int, str]]]:
     return frozenset(names), problems
 
 
+@dataclass(frozen=True, slots=True)
+class TextLink:
+    """A part of a text that opens ``href`` where a channel can show links: a phone number
+    in a service's contacts becomes ``tel:...``, tap-to-call."""
+
+    text: str
+    href: str
+
+
 class Catalog:
     """Every text of every locale, rendered through python-i18n with a per-call locale."""
 
@@ -99,6 +108,7 @@ class Catalog:
         self._prefix = f"rb{next(_catalog_ids)}"
         self._plain: dict[tuple[str, str], str] = {}
         self._invariant: dict[str, Entry] = {}
+        self._links: dict[str, tuple[TextLink, ...]] = {}
         for locale, keys in self._entries.items():
             for key, entry in keys.items():
                 i18n_translations.add(f"{self._prefix}.{key}", entry.text, locale=locale)
@@ -115,6 +125,14 @@ class Catalog:
         self._invariant[key] = Entry(key, "*", text, span)
         for locale in self.locales_present():
             i18n_translations.add(f"{self._prefix}.{key}", text, locale=locale)
+
+    def add_links(self, key: str, links: tuple[TextLink, ...]) -> None:
+        """Parts of the text ``key`` (in every locale) that are links: phone numbers."""
+        if links:
+            self._links[key] = links
+
+    def links(self, key: str) -> tuple[TextLink, ...]:
+        return self._links.get(key, ())
 
     # --- questions -----------------------------------------------------------------------------
 

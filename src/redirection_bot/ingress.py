@@ -12,14 +12,26 @@ What cannot be taken as it is is still admitted, with its ``problem`` named, so 
 screened first (a risk in it is never ignored) and then answered politely: text longer than
 the limit, and text that is not Unicode (bytes that are not UTF-8, or half a character, as
 JavaScript's ``slice()`` leaves of an emoji), whose broken parts read as U+FFFD.
+
+Requests that carry those messages come in as JSON on every channel (REST, WebSocket, the
+operators' webhook): ``read_json`` is the one reader, and refuses (``UnreadableJson``) what is
+not UTF-8, not JSON, or nested deeper than ``MAX_JSON_DEPTH``, before Python's decoder would
+recurse into it (1,000 levels raise ``RecursionError``), so that each channel can answer politely.
 """
 
 from __future__ import annotations
 
 import enum
+import json
+import re
 from dataclasses import dataclass
 
 from redirection_bot.textnorm import clean_user_text, has_broken_characters
+
+MAX_JSON_DEPTH = 32
+"""No request of ours nests beyond three levels; far deeper is an attack on the decoder."""
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
 
 
 class Problem(enum.StrEnum):
@@ -55,3 +67,31 @@ def admit(raw: str | bytes, max_length: int | None = None) -> Admitted:
     if max_length is not None and len(text) > max_length:
         return Admitted(text, Problem.TOO_LONG)
     return Admitted(text)
+
+
+class UnreadableJson(ValueError):
+    """A request that is not JSON in UTF-8, or is nested too deeply to be read safely."""
+
+
+def read_json(data: bytes, max_depth: int = MAX_JSON_DEPTH) -> object:
+    """The JSON value in ``data``, or ``UnreadableJson``."""
+    if json_depth(data) > max_depth:
+        raise UnreadableJson(f"nested deeper than {max_depth} levels")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise UnreadableJson("not JSON in UTF-8") from error
+
+
+def json_depth(data: bytes) -> int:
+    """How deeply the brackets in ``data`` nest, outside strings (malformed JSON included:
+    the decoder refuses that later)."""
+    brackets = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
+    depth = deepest = 0
+    for byte in brackets:
+        if byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth = max(0, depth - 1)
+    return deepest

@@ -20,7 +20,7 @@ from redirection_bot.engine.outputs import (
     Param,
 )
 from redirection_bot.engine.step import EngineKeys
-from redirection_bot.i18n import Catalog
+from redirection_bot.i18n import Catalog, TextLink
 from redirection_bot.textnorm import clean_user_text
 
 LIST_SEPARATOR = ", "
@@ -40,6 +40,9 @@ class ShownMessage:
     text: str
     choices: tuple[ShownChoice, ...] = ()
     expects_text: bool = False
+    links: tuple[TextLink, ...] = ()
+    """Parts of ``text`` that are links (phone numbers as ``tel:``), for channels that show
+    links; plain text stays complete without them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +120,23 @@ class Renderer:
         choices = tuple(
             ShownChoice(choice.id, self.label(choice, locale)) for choice in message.choices
         )
+        text = self.text(message.key, locale, params)
         return ShownMessage(
-            message.key, self.text(message.key, locale, params), choices, message.expects_text
+            message.key, text, choices, message.expects_text, self.links(message, text)
         )
 
     def label(self, option: ChoiceOption, locale: str) -> str:
         """A choice's label: on its button, and as the person's side once they picked it."""
         return self.param(option.label, locale)
+
+    def links(self, message: Message, text: str) -> tuple[TextLink, ...]:
+        """The links of the message's text and of the texts filling it, as far as they show."""
+        keys = [message.key]
+        for value in message.params.values():
+            labels = value if isinstance(value, tuple) else (value,)
+            keys.extend(label.key for label in labels if isinstance(label, Label))
+        found = (link for key in keys for link in self._catalog.links(key))
+        return tuple(dict.fromkeys(link for link in found if link.text in text))
 
     def text(self, key: str, locale: str, params: dict[str, str] | None = None) -> str:
         return self._catalog.render(key, locale, params)

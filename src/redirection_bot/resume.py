@@ -8,8 +8,10 @@ server cannot read it, nor even find it, without the phrase. Typing the phrase i
 connector brings the person back to where they were, with their plan. Parked copies expire
 after a configurable time (30 days by default).
 
-Wrong phrases are counted per session and for the whole service (``AttemptLimiter``), and
-every failure, whatever its cause, gets the same gentle answer.
+Wrong phrases are counted per session and per bucket of phrases (``AttemptLimiter``, which
+says why), and every failure, whatever its cause, gets the same gentle answer after the same
+scrypt work: how long a wrong phrase takes tells nothing. Each parked copy is sealed under a
+key of its own, drawn from the phrase and a random salt stored beside it (``ResumeVault``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ import asyncio
 import base64
 import functools
 import hashlib
+import hmac
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 
@@ -115,53 +120,108 @@ def derive_key(words: tuple[str, ...], cost: int = SCRYPT_COST) -> PhraseKey:
     return PhraseKey("resume:" + base64.urlsafe_b64encode(digest).decode(), derived[:32])
 
 
-class AttemptLimiter:
-    """Counts phrase attempts in the store, so every instance sees the same counts.
+BUCKET_WORDS = 2
+"""Phrases are counted in buckets by their first two words: 877² = 769,129 buckets."""
 
-    A count lives as long as attempts keep coming: after ``per_session`` attempts in one
-    session (or ``overall`` in the whole service), the next succeed only after a quiet
-    ``window_seconds``.
+
+def bucket_of(words: tuple[str, ...]) -> str:
+    """The bucket a phrase is counted in, as a hash (no word of a phrase is stored)."""
+    prefix = " ".join(words[:BUCKET_WORDS]).encode()
+    return hashlib.blake2b(prefix, person=b"resume-bucket", digest_size=12).hexdigest()
+
+
+class AttemptLimiter:
+    """Counts wrong phrases in the store, so every instance sees the same counts.
+
+    Only wrong phrases count (a person who comes back costs nothing), in fixed windows of
+    ``window_seconds`` that no attempt extends, and in two places: the session they were
+    typed in (``per_session``), and the bucket of phrases they fall in, by their first two
+    words (``per_bucket``). A full bucket refuses every phrase of that bucket until its
+    window ends, the right one too: so guessing is slowed however many sessions a guesser
+    opens. A bucket holds one phrase in 769,129 of those given, so a guesser who fills one
+    delays almost nobody, and to delay everyone they would have to fill every bucket: some
+    3.8 million wrong phrases in one window, each costing the service a scrypt (about 0.1 s
+    of a core), which no instance could even be made to compute. One count for the whole
+    service, as before, was that lock: 120 wrong phrases shut every person out.
     """
 
     def __init__(
         self,
         store: SessionStore,
         per_session: int = 5,
-        overall: int = 120,
+        per_bucket: int = 5,
         window_seconds: float = 600.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self.per_session = per_session
-        self.overall = overall
+        self.per_bucket = per_bucket
         self.window_seconds = window_seconds
+        self._clock = clock
 
-    async def allow(self, session_id: str) -> bool:
-        mine = await self._count("attempts:session:" + session_id)
-        everyone = await self._count("attempts:all")
-        return mine <= self.per_session and everyone <= self.overall
+    async def allow(self, session_id: str, words: tuple[str, ...]) -> bool:
+        """Whether this phrase may be tried now (counts nothing)."""
+        session, bucket = self._names(session_id, words)
+        return (
+            await self._count(session) < self.per_session
+            and await self._count(bucket) < self.per_bucket
+        )
+
+    async def failed(self, session_id: str, words: tuple[str, ...]) -> None:
+        """Count a wrong phrase, in its session and its bucket."""
+        for name in self._names(session_id, words):
+            await self._add_one(name)
 
     async def forgive(self, session_id: str) -> None:
-        await self._store.delete("attempts:session:" + session_id)
+        """The person came back: their session's wrong tries are forgotten."""
+        await self._store.delete(self._names(session_id, ())[0])
+
+    def _names(self, session_id: str, words: tuple[str, ...]) -> tuple[str, str]:
+        window = int(self._clock() // self.window_seconds)
+        return (
+            f"attempts:session:{window}:{session_id}",
+            f"attempts:bucket:{window}:{bucket_of(words)}",
+        )
+
+    def _left_in_window(self) -> float:
+        return self.window_seconds - self._clock() % self.window_seconds + 1.0
 
     async def _count(self, name: str) -> int:
+        stored = await self._store.get(name)
+        return int(stored.data) if stored is not None else 0
+
+    async def _add_one(self, name: str) -> None:
         for _ in range(20):
             stored = await self._store.get(name)
             count = int(stored.data) + 1 if stored is not None else 1
+            version = stored.version if stored is not None else None
             try:
-                await self._store.save(
-                    name,
-                    str(count).encode(),
-                    stored.version if stored is not None else None,
-                    self.window_seconds,
-                )
+                await self._store.save(name, str(count).encode(), version, self._left_in_window())
             except VersionConflict:
                 continue  # another attempt counted at the same moment: count again
-            return count
-        return self.per_session + self.overall + 1  # contended beyond reason: refuse
+            return
+
+
+SALTED = b"rv2:"
+SALT_BYTES = 16
+NONCE_BYTES = 12
+
+
+def _salted(cipher_key: bytes, salt: bytes) -> bytes:
+    """A parked copy's own key: the phrase's key extracted with the copy's salt (HKDF's
+    extract step)."""
+    return hmac.new(salt, cipher_key, hashlib.sha256).digest()
 
 
 class ResumeVault:
-    """Parked copies of sessions, each sealed under its own phrase."""
+    """Parked copies of sessions, each sealed under its own phrase and salt.
+
+    The copy's name comes from the phrase alone (scrypt with the service's one salt), since it
+    must be found from the phrase; its key, from the phrase and a random salt kept beside it,
+    so that no two copies share a key. What stops a search of a stolen store is scrypt over
+    877⁵ phrases, and, with ``store.encryption_key`` set, that the store's contents and
+    names are sealed under a key the thief does not hold (docs/safety.md).
+    """
 
     def __init__(
         self,
@@ -179,26 +239,55 @@ class ResumeVault:
         """Derive a phrase's key in a worker thread (scrypt takes a tenth of a second)."""
         return await asyncio.to_thread(derive_key, words, self.cost)
 
+    async def restore(
+        self, session_id: str, phrase: PhraseAttempt
+    ) -> tuple[PhraseKey, bytes] | None:
+        """The copy parked under ``phrase`` and its key, within the limits; None for every
+        failure. scrypt runs for every phrase, even one refused before any lookup (a wrong
+        check word, too many tries), so that a wrong phrase takes as long wherever it fails."""
+        key = await self.key_for(phrase.words)
+        if not phrase.checked or not await self.limiter.allow(session_id, phrase.words):
+            return None
+        data = await self.open(key)
+        if data is None:
+            await self.limiter.failed(session_id, phrase.words)
+            return None
+        await self.limiter.forgive(session_id)
+        return key, data
+
     async def park(self, key: PhraseKey, data: bytes) -> None:
         # cryptography (about 7 MB) is imported when a phrase is first used, not at start
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: PLC0415
 
-        nonce = secrets.token_bytes(12)
-        sealed = nonce + AESGCM(key.cipher_key).encrypt(nonce, data, key.name.encode())
+        salt, nonce = secrets.token_bytes(SALT_BYTES), secrets.token_bytes(NONCE_BYTES)
+        cipher = AESGCM(_salted(key.cipher_key, salt))
+        sealed = SALTED + salt + nonce + cipher.encrypt(nonce, data, key.name.encode())
         await self._store.delete(key.name)
         await self._store.save(key.name, sealed, None, self.ttl_seconds)
 
     async def open(self, key: PhraseKey) -> bytes | None:
+        """The parked copy: ``SALTED | salt | nonce | sealed``, or as copies parked before
+        salts were kept (``nonce | sealed`` under the phrase's key itself), still read until
+        they expire (30 days by default)."""
         from cryptography.exceptions import InvalidTag  # noqa: PLC0415
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: PLC0415
 
         stored: StoredSession | None = await self._store.get(key.name)
-        if stored is None or len(stored.data) < 12:
+        if stored is None:
+            return None
+        data, context = stored.data, key.name.encode()
+        header = len(SALTED) + SALT_BYTES
+        if data.startswith(SALTED) and len(data) > header + NONCE_BYTES:
+            salt, nonce = data[len(SALTED) : header], data[header : header + NONCE_BYTES]
+            try:
+                cipher = AESGCM(_salted(key.cipher_key, salt))
+                return cipher.decrypt(nonce, data[header + NONCE_BYTES :], context)
+            except InvalidTag:
+                pass  # an earlier copy whose nonce began like this: read it as one
+        if len(data) < NONCE_BYTES:
             return None
         try:
-            return AESGCM(key.cipher_key).decrypt(
-                stored.data[:12], stored.data[12:], key.name.encode()
-            )
+            return AESGCM(key.cipher_key).decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], context)
         except InvalidTag:
             return None
 

@@ -94,8 +94,9 @@ class Reply:
     """The session's handoff (None: no helpline is connected, or the session was erased)."""
     said: str | None = None
     """The person's side of the conversation, as the program read it: what they typed
-    (``ingress.admit``), or the label of the choice they picked (``Runtime._picked``). None
-    for other events, or a choice not offered where they were."""
+    (``ingress.admit``, then screening, so with identifying details hidden as in the store),
+    or the label of the choice they picked (``Runtime._picked``). None for other events, or a
+    choice not offered where they were."""
 
     @property
     def messages(self) -> list[ShownMessage]:
@@ -198,7 +199,7 @@ class Runtime:
             admitted: Admitted | None = None
             if isinstance(event, Text):
                 admitted = admit(event.text, self.settings.max_text_length)  # 3. admit
-                event = self._screen(loaded, state, admitted.text)  # 4. screen
+                event, state = self._screen(loaded, state, admitted.text)  # 4. screen
             handoff = kept.record.handoff if self._conduct and kept.record else None
             problem = admitted.problem if admitted is not None else None
             routed = route(loaded.program, state, handoff, event, problem)  # 5. route
@@ -208,8 +209,9 @@ class Runtime:
                 await self._effects.settle(
                     session_id, acted.kept, record, acted.effects, acted.park_under
                 )
-            if admitted is not None:
-                said: str | None = admitted.text.strip()
+            if isinstance(event, Text) and admitted is not None:
+                # As screened: identifying details hidden, as in the store (not as typed).
+                said: str | None = event.text.strip()
             elif isinstance(event, ChoicePicked):
                 said = self._picked(loaded, state, handoff, event.choice)
             else:
@@ -227,7 +229,9 @@ class Runtime:
             self._count(session_id, event, duration, reply)
         return reply
 
-    def _screen(self, loaded: LoadedProgram, state: SessionState, text: str) -> Text:
+    def _screen(
+        self, loaded: LoadedProgram, state: SessionState, text: str
+    ) -> tuple[Text, SessionState]:
         """Safety before flow: screen what the person typed before the dialogue sees it.
 
         The engine gets the categories found (a risk pre-empts the current node) and the text
@@ -241,10 +245,12 @@ class Runtime:
                 "risk screened",
                 category=hit.category.value,
                 kind="certain" if hit.certain else "check",
+                reason="model" if hit.category in screening.learned else "rules",
             )
             if self.metrics is not None:
                 self.metrics.safety_hit(hit.category.value)
-        return Text(screening.redacted, screening.hits)
+        state = replace(state, screening_carry=screening.carry)
+        return Text(screening.redacted, screening.hits), state
 
     async def _act(
         self,
@@ -450,10 +456,10 @@ class Runtime:
         """Bring back the session parked under ``phrase``; every failure gets the same answer."""
         parked: SessionRecord | None = None
         key: PhraseKey | None = None
-        if phrase.checked and await self._resume.limiter.allow(session_id):
-            key = await self._resume.key_for(phrase.words)
-            data = await self._resume.open(key)
-            parked = self._decode(data) if data is not None else None
+        found = await self._resume.restore(session_id, phrase)
+        if found is not None:
+            key, data = found
+            parked = self._decode(data)
         repeat = CommandGiven(CommandName.REPEAT)
         if parked is None or key is None:
             log_event("resume failed", session=session_tag(session_id))
@@ -462,7 +468,6 @@ class Runtime:
             return await self._turn(
                 session_id, loaded, state, kept, repeat, Message(ResumeKeys.NOT_FOUND)
             )
-        await self._resume.limiter.forgive(session_id)
         log_event("resume restored", session=session_tag(session_id))
         if self.metrics is not None:
             self.metrics.resume("restored")

@@ -18,7 +18,7 @@ from redirection_bot.program.load import LoadedProgram, ProgramSources, check_pr
 from redirection_bot.runtime import Runtime, RuntimeSettings
 from redirection_bot.store.memory import MemoryStore
 
-TODAY = dt.date(2026, 11, 24)
+TODAY = dt.date(2026, 12, 1)
 
 MINIMAL_PROGRAM = """\
 program: test

@@ -42,24 +42,30 @@ def test_payload_is_what_rasa_sends(shipped: LoadedProgram) -> None:
 
 async def test_plan_summary_runs_through_rasa_sdk(shipped: LoadedProgram) -> None:
     result = await RasaActionRunner(shipped).run(call(shipped, importance=8, reasons="my family"))
-    assert [m.key for m in result.messages] == [
-        "plan.title",
-        "plan.reasons",
-        "plan.importance",
-        "plan.closing",
-    ]
+    keys = [m.key for m in result.messages]
+    assert keys[:4] == ["plan.title", "plan.reasons", "plan.importance", "plan.closing"]
     assert result.messages[1].params == {"reasons": "my family"}
+    # Then where to turn: services for one's own thoughts, and under their own heading the
+    # emergency number and crisis lines only.
+    crisis = keys.index("plan.crisis")
+    assert keys.index("plan.own_behaviour") < crisis
+    assert keys[crisis + 1] == "services.emergency_elsewhere"
+    crisis_names = [m.params["name"] for m in result.messages[crisis + 2 :]]
+    assert crisis_names and Label("services.troubled_desire.name") not in crisis_names
 
 
 async def test_plan_summary_of_nothing_says_so(shipped: LoadedProgram) -> None:
     result = await RasaActionRunner(shipped).run(call(shipped))
-    assert [m.key for m in result.messages] == ["plan.title", "plan.empty"]
+    keys = [m.key for m in result.messages]
+    assert keys[:2] == ["plan.title", "plan.empty"] and "plan.crisis" in keys
 
 
 async def test_services_for_a_country_and_language(shipped: LoadedProgram) -> None:
     result = await RasaActionRunner(shipped).run(call(shipped, "action_services", country="gb"))
-    assert result.messages[0].key == "services.intro"
-    names = [m.params["name"] for m in result.messages[1:]]
+    assert result.messages[0].key == "services.emergency_here"
+    assert result.messages[0].params == {"numbers": Label("services.emergency_numbers.gb")}
+    assert result.messages[1].key == "services.intro"
+    names = [m.params["name"] for m in result.messages[2:]]
     assert Label("services.stop_it_now_uk.name") in names
     assert Label("services.samaritans.name") in names
     assert names[-1] == Label("services.troubled_desire.name")

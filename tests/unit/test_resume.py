@@ -23,7 +23,6 @@ from redirection_bot.runtime import Reply, Runtime
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.testing import RasaActionRunner, load, write_program
 from tests.fixtures.programs import FLOWS, LOCALES, PROGRAM
-from tests.helpers import async_wait_until
 
 FAST_COST = 2**10
 
@@ -105,18 +104,17 @@ async def test_after_too_many_tries_even_the_right_phrase_waits_for_a_quiet_mome
     program: LoadedProgram,
 ) -> None:
     store = MemoryStore()
-    runtime = runtime_over(program, store, window=0.3)
+    now = [0.0]
+    limiter = AttemptLimiter(store, per_session=3, window_seconds=600, clock=lambda: now[0])
+    vault = ResumeVault(store, limiter=limiter, cost=FAST_COST)
+    runtime = Runtime(program, store, RasaActionRunner(program), resume=vault)
     phrase = await get_phrase(runtime, "owner")
     await runtime.handle("guesser", Start())
     for _ in range(3):
         await runtime.handle("guesser", Text(" ".join(new_phrase())))
     reply = await runtime.handle("guesser", Text(phrase))
     assert keys(reply)[0] == "resume.not_found"
-
-    async def quiet_again() -> bool:
-        return await store.get("attempts:session:guesser") is None
-
-    await async_wait_until(quiet_again, timeout=10, what="the attempt window to pass")
+    now[0] = 600.0  # the window is over
     reply = await runtime.handle("guesser", Text(phrase))
     assert keys(reply)[0] == "resume.restored"
 
@@ -180,3 +178,39 @@ def test_the_key_and_the_name_both_depend_on_every_word() -> None:
     assert derive_key(words, FAST_COST) == one
     other = derive_key((*words[:-1], "zebra" if words[-1] != "zebra" else "acorn"), FAST_COST)
     assert other.name != one.name and other.cipher_key != one.cipher_key
+
+
+async def test_wrong_tries_never_stretch_the_window_and_a_full_bucket_delays_only_its_own() -> None:
+    now = [1_000.0]
+    store = MemoryStore()
+    limiter = AttemptLimiter(
+        store, per_session=100, per_bucket=2, window_seconds=600, clock=lambda: now[0]
+    )
+    owner, neighbour = new_phrase(), new_phrase()
+    guess = (*owner[:2], *new_phrase()[2:])  # the owner's bucket: the same first two words
+    for _ in range(2):
+        await limiter.failed("guesser", guess)
+    assert not await limiter.allow("owner", owner)
+    assert await limiter.allow("neighbour", neighbour) or neighbour[:2] == owner[:2]
+    now[0] = 1_199.0  # wrong tries keep coming until the window's last second
+    await limiter.failed("guesser", guess)
+    now[0] = 1_200.0  # and still it ends on time
+    assert await limiter.allow("owner", owner)
+
+
+async def test_a_copy_parked_before_salts_were_kept_still_opens() -> None:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    store = MemoryStore()
+    vault = ResumeVault(store, cost=FAST_COST)
+    key = await vault.key_for(new_phrase())
+    nonce = b"\x01" * 12  # the earlier format: nonce | sealed, under the phrase's own key
+    await store.save(
+        key.name,
+        nonce + AESGCM(key.cipher_key).encrypt(nonce, b"kept", key.name.encode()),
+        None,
+        60,
+    )
+    assert await vault.open(key) == b"kept"
+    await vault.park(key, b"kept again")
+    assert await vault.open(key) == b"kept again"

@@ -35,10 +35,12 @@ from redirection_bot.api import (
     SessionBusy,
     Stopping,
     StoreUnavailable,
+    UnreadableJson,
     clean_user_text,
     desk_event_json,
     listen,
     log_event,
+    read_json,
 )
 
 from .options import WebhookOptions
@@ -238,8 +240,8 @@ def _act(kind: str) -> Act | None:
 
 def _object(body: bytes) -> dict[str, Any]:
     try:
-        found = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
+        found = read_json(body)
+    except UnreadableJson as error:
         raise BadRequest("send a JSON object in UTF-8") from error
     if not isinstance(found, dict):
         raise BadRequest("send a JSON object in UTF-8")

@@ -19,6 +19,11 @@
   var queue = [];
   var pumping = false;
   var texts = {};
+  /* The first line of the reply being shown: it is kept on screen while the reply's later
+     lines arrive, so that advice (call the emergency number) never scrolls away under the
+     question that follows it on a small phone. */
+  var replyStart = null;
+  var choicesHadFocus = false;
 
   function byId(id) { return document.getElementById(id); }
 
@@ -84,7 +89,31 @@
   status.setAttribute("role", "status");
   typing.parentNode.insertBefore(status, typing);
 
-  function addLine(kind, text, who) {
+  /* Phone numbers in the program's messages become tap-to-call links, as on the page
+     without script (pages.py, linked): only tel: and sms:, and only the parts named. */
+  function addText(line, text, links) {
+    var usable = (links || []).filter(function (link) {
+      return link.text && /^(tel|sms):/.test(link.href);
+    }).sort(function (a, b) { return b.text.length - a.text.length; });
+    var at = 0;
+    while (usable.length) {
+      var next = -1, found = null;
+      for (var i = 0; i < usable.length; i += 1) {
+        var where = text.indexOf(usable[i].text, at);
+        if (where !== -1 && (next === -1 || where < next)) { next = where; found = usable[i]; }
+      }
+      if (!found) { break; }
+      line.appendChild(document.createTextNode(text.slice(at, next)));
+      var anchor = document.createElement("a");
+      anchor.href = found.href;
+      anchor.textContent = found.text;
+      line.appendChild(anchor);
+      at = next + found.text.length;
+    }
+    line.appendChild(document.createTextNode(text.slice(at)));
+  }
+
+  function addLine(kind, text, who, links) {
     var line = document.createElement("li");
     line.className = kind;
     var label = document.createElement("span");
@@ -93,14 +122,37 @@
     if (who) { label.textContent = who; }
     else { label.setAttribute("data-t", kind); label.textContent = texts[kind] || ""; }
     line.appendChild(label);
-    line.appendChild(document.createTextNode(" " + text));
+    addText(line, " " + text, links);
     transcript.appendChild(line);
-    if (line.scrollIntoView) { line.scrollIntoView({ block: "nearest" }); }
+    reveal(line);
+  }
+
+  /* Scroll just enough to show a new line, but never past the start of the reply. */
+  function reveal(line) {
+    if (!replyStart) { replyStart = line; }
+    var bar = document.querySelector(".bar");
+    var top = bar ? bar.getBoundingClientRect().bottom : 0;
+    var below = line.getBoundingClientRect().bottom - window.innerHeight + 8;
+    var room = replyStart.getBoundingClientRect().top - top - 8;
+    var by = Math.min(below, room);
+    if (by > 0) { window.scrollBy(0, by); }
+  }
+
+  /* The old choices go while the reply to them is shown; the reply's own come with it. */
+  function hideChoices() {
+    choicesHadFocus = choicesHadFocus || choices.contains(document.activeElement);
+    choices.hidden = true;
+  }
+
+  /* A request answered without new choices (a notice, a lost connection) gives the old back. */
+  function showChoices() {
+    choices.hidden = choices.querySelectorAll("fieldset button").length === 0;
   }
 
   function setChoices(list) {
     var fieldset = choices.querySelector("fieldset");
-    var hadFocus = choices.contains(document.activeElement);
+    var hadFocus = choicesHadFocus || choices.contains(document.activeElement);
+    choicesHadFocus = false;
     var old = fieldset.querySelectorAll("button");
     for (var i = 0; i < old.length; i += 1) { fieldset.removeChild(old[i]); }
     var first = null;
@@ -139,11 +191,11 @@
 
   function apply(frame) {
     if (leaving) { return; }
-    if (frame.type === "message") { addLine("bot", frame.text); }
+    if (frame.type === "message") { addLine("bot", frame.text, null, frame.links); }
     else if (frame.type === "you") { addLine("you", frame.text); }
     else if (frame.type === "operator") { addLine("operator", frame.text, frame.who); }
-    else if (frame.type === "notice") { addLine("notice", frame.text); awaiting = false; }
-    else if (frame.type === "state") { setChoices(frame.choices); awaiting = false; }
+    else if (frame.type === "notice") { addLine("notice", frame.text); awaiting = false; showChoices(); }
+    else if (frame.type === "state") { setChoices(frame.choices); awaiting = false; replyStart = null; }
     else if (frame.type === "interface") { setInterface(frame); }
     else if (frame.type === "plan") { window.location.assign(frame.url); }
     else if (frame.type === "gone") { leaving = true; window.location.reload(); }
@@ -175,7 +227,16 @@
   }
 
   function send(request, shown) {
+    replyStart = null;
+    var focused = choices.contains(document.activeElement);
+    hideChoices();
     if (shown) { enqueue([{ type: "you", text: shown }]); }
+    /* Focus waits on the conversation (as on the page without script) until new choices come. */
+    var last = transcript.lastElementChild;
+    if (focused && last) {
+      last.tabIndex = -1;
+      last.focus({ preventScroll: true });
+    }
     awaiting = true;
     typing.hidden = false;
     socket.send(JSON.stringify(request));
@@ -251,11 +312,13 @@
         status.textContent = "";
         body.classList.add("live");
       }
+      if (!awaiting && !pumping && queue.length === 0) { replyStart = null; }
       enqueue(frames);
     };
     socket.onclose = function () {
       live = false;
       awaiting = false;
+      showChoices();
       if (leaving) { return; }
       typing.hidden = true;
       status.textContent = texts.reconnecting || "";

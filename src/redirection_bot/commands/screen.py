@@ -2,7 +2,12 @@
 
 Without ``--eval``, reads one message per line on standard input and prints one JSON object
 per line: ``{"text": ..., "categories": [...], "check": [...]}`` (``check``: the categories
-raised as uncertain, whose safety flow starts with a check question). With ``--eval FILE``
+raised as uncertain, whose safety flow starts with a check question). The lines are read as
+one person's conversation, each screened with what the earlier ones carried (the running bot
+does the same: a request that only makes sense after earlier messages is still caught).
+``--explain`` prints, instead, for a clinician, each message and why each category was raised:
+the words a rule matched, or the second layer's score and the words that weighed most. With
+``--eval FILE``
 prints recall and precision per category, neutral precision, a confusion summary and every
 miss, and exits 1 when a target is not met. Screening uses the rules of every locale of the
 program, the chosen one first, as the running bot does; ``--only-locale`` uses one alone.
@@ -14,8 +19,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from redirection_bot.cli import load, print_diagnostics
+
+if TYPE_CHECKING:
+    from redirection_bot.safety.categories import RiskCategory
+    from redirection_bot.safety.screen import Screening
 
 NAME = "screen"
 SUMMARY = "screen messages for risk (stdin, one per line), or measure the rules with --eval"
@@ -29,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--locale", help="the session's locale (default: the program's default)")
     parser.add_argument("--eval", type=Path, metavar="FILE", help="a labelled evaluation set")
+    parser.add_argument(
+        "--explain", action="store_true", help="say why each category was raised (for people)"
+    )
     parser.add_argument(
         "--only-locale",
         action="store_true",
@@ -60,11 +73,18 @@ def run(args: argparse.Namespace) -> int:
     locale = args.locale
     if args.eval is None:
         chosen = locale or loaded.program.default_locale
+        carried: tuple[float, ...] = ()
         for line in sys.stdin.buffer:
             # Admitted as the runtime admits a message (ingress.admit), so that what is
             # screened here is what a conversation would screen.
             text = admit(line.rstrip(b"\r\n")).text
-            screening = screener.screen(text, chosen, args.only_locale)
+            if args.explain:
+                screening, why = screener.explain(text, chosen, args.only_locale, carried)
+                carried = screening.carry
+                print(f"{text}\n" + _explained(screening, why), flush=True)
+                continue
+            screening = screener.screen(text, chosen, args.only_locale, carried)
+            carried = screening.carry
             print(
                 json.dumps(
                     {
@@ -102,3 +122,14 @@ def run(args: argparse.Namespace) -> int:
         f"{args.min_neutral_precision})"
     )
     return 0 if met else 1
+
+
+def _explained(screening: Screening, why: dict[RiskCategory, list[str]]) -> str:
+    if not screening.hits:
+        return "  nothing raised\n"
+    lines = []
+    for hit in screening.hits:
+        kind = "certain" if hit.certain else "check first"
+        lines.append(f"  {hit.category.value} ({kind})")
+        lines.extend(f"    {reason}" for reason in why.get(hit.category, []))
+    return "\n".join(lines) + "\n"

@@ -1,18 +1,28 @@
-"""``action_services``: support services for the person's language and country.
+"""``action_services``: the emergency number and support services for the person's language
+and country.
 
 Reads the slots ``country`` (a choice of lower-case ISO country codes) and
 ``service_topics`` (a list of topics) when the program declares them, and the session's
 locale from the tracker's latest message metadata, as a Rasa channel would send it.
+The emergency number comes first, written out ("Emergency number: 112"); someone in no
+listed country is told "call 112 or 911 or your local emergency number".
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from redirection_bot.custom_actions import ProgramAction
+from redirection_bot.services import (
+    EMERGENCY_ELSEWHERE_KEY,
+    EMERGENCY_HERE_KEY,
+    Service,
+    ServicesDirectory,
+)
 
 COUNTRY_SLOT = "country"
 TOPICS_SLOT = "service_topics"
@@ -28,20 +38,40 @@ class ActionServices(ProgramAction):
         loaded = self.context.loaded
         metadata = (tracker.latest_message or {}).get("metadata") or {}
         locale = str(metadata.get("locale") or loaded.program.default_locale)
-        country = tracker.get_slot(COUNTRY_SLOT) if COUNTRY_SLOT in loaded.program.slots else None
+        country = chosen_country(tracker, loaded.program.slots)
         topics = tracker.get_slot(TOPICS_SLOT) if TOPICS_SLOT in loaded.program.slots else None
-        found = loaded.services.find(
-            locale, country.upper() if isinstance(country, str) else None, topics or ()
-        )
+        found = loaded.services.find(locale, country, topics or ())
+        utter_emergency(dispatcher, loaded.services, country)
         if not found:
             dispatcher.utter_message(response="services.none")
             return []
         dispatcher.utter_message(response="services.intro")
-        for service in found:
-            dispatcher.utter_message(
-                response="services.entry",
-                name={"key": service.name_key},
-                contact={"key": service.contact_key},
-                description={"key": service.description_key},
-            )
+        utter_services(dispatcher, found)
         return []
+
+
+def chosen_country(tracker: Tracker, slots: Sequence[str] | Any) -> str | None:
+    """The country the person chose, as an ISO code in capitals (None: not asked yet)."""
+    country = tracker.get_slot(COUNTRY_SLOT) if COUNTRY_SLOT in slots else None
+    return country.upper() if isinstance(country, str) else None
+
+
+def utter_emergency(
+    dispatcher: CollectingDispatcher, directory: ServicesDirectory, country: str | None
+) -> None:
+    """The country's emergency numbers written out, or 112, 911 and "your local number"."""
+    numbers = directory.emergency_numbers(country)
+    if numbers is None:
+        dispatcher.utter_message(response=EMERGENCY_ELSEWHERE_KEY)
+    else:
+        dispatcher.utter_message(response=EMERGENCY_HERE_KEY, numbers={"key": numbers.key})
+
+
+def utter_services(dispatcher: CollectingDispatcher, found: Sequence[Service]) -> None:
+    for service in found:
+        dispatcher.utter_message(
+            response="services.entry",
+            name={"key": service.name_key},
+            contact={"key": service.contact_key},
+            description={"key": service.description_key},
+        )

@@ -382,6 +382,15 @@ class Program:
     def safety_route(self, category: RiskCategory) -> SafetyRoute | None:
         return next((route for route in self.safety if route.category is category), None)
 
+    def is_safety_start(self, place: Place) -> bool:
+        """Whether ``place`` is where a safety flow starts in full (not its check question)."""
+        return any(
+            route.flow == place.flow
+            and (place.node == self.flows[route.flow].start or place.node == route.again)
+            for route in self.safety
+            if route.flow in self.flows
+        )
+
 
 RESERVED_PARAMETER_NAMES = frozenset({"locale", "count", "default"})
 """python-i18n gives these names a meaning of its own; no slot or parameter may use them."""

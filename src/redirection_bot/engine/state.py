@@ -35,6 +35,18 @@ class Frame:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldAnswer:
+    """What the person typed at a question while screening was unsure about it.
+
+    It is not an answer yet: the safety flow's check question comes first. If the check
+    ends by going back to the question (the person said "no"), the text is taken as the
+    answer then; if the safety flow starts in full, the text is dropped, never stored."""
+
+    at: Place
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class SessionState:
     """Everything the engine needs to continue a conversation."""
 
@@ -52,6 +64,10 @@ class SessionState:
     risks: tuple[str, ...] = ()
     """Risk categories raised in this conversation, in the order first raised (never the
     words): for the people a handoff goes to. Erased with the session."""
+    held: HeldAnswer | None = None
+    screening_carry: tuple[float, ...] = ()
+    """What the person's last messages weighed for each risk category (numbers, never
+    words): screening reads the next message with it (``safety.screen``)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -73,6 +89,10 @@ class SessionState:
             "turn": self.turn,
             "pending_action": self.pending_action,
             "risks": list(self.risks),
+            "held": None
+            if self.held is None
+            else {"at": _place_json(self.held.at), "text": self.held.text},
+            "screening_carry": list(self.screening_carry),
         }
 
     @classmethod
@@ -104,6 +124,8 @@ class SessionState:
                 turn=int(data["turn"]),
                 pending_action=data["pending_action"],
                 risks=tuple(str(risk) for risk in data.get("risks", ())),
+                held=_held(data.get("held")),
+                screening_carry=tuple(float(x) for x in data.get("screening_carry", ())),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise EngineError(f"session state is damaged: {error!r}") from error
@@ -111,6 +133,12 @@ class SessionState:
 
 def _place_json(place: Place | None) -> list[str] | None:
     return None if place is None else [place.flow, place.node]
+
+
+def _held(data: Any) -> HeldAnswer | None:
+    if data is None:
+        return None
+    return HeldAnswer(_required_place(data["at"]), str(data["text"]))
 
 
 def _place(data: Any) -> Place | None:

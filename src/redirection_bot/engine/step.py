@@ -50,7 +50,7 @@ from redirection_bot.engine.outputs import (
     Param,
     slot_param,
 )
-from redirection_bot.engine.state import Frame, SessionState, Waiting
+from redirection_bot.engine.state import Frame, HeldAnswer, SessionState, Waiting
 from redirection_bot.errors import EngineError
 from redirection_bot.safety.categories import RiskCategory, RiskHit
 from redirection_bot.textnorm import fold
@@ -236,10 +236,23 @@ class _Run:
                 self.unqueue(later)
                 self.stack.append(Place(later.flow, self.safety_entry(later, hits)))
             self.unqueue(route)
-            self.state = replace(self.state, misses=0)
+            self.state = replace(self.state, misses=0, held=self.held(event, route, hits))
             self.enter(Place(route.flow, self.safety_entry(route, hits)))
             return True
         return False
+
+    def held(
+        self, event: Text, route: SafetyRoute, hits: dict[RiskCategory, RiskHit]
+    ) -> HeldAnswer | None:
+        """An answer typed at a question, kept while its uncertain risk is checked first."""
+        at = self.state.at
+        if (
+            self.safety_entry(route, hits) != route.check
+            or self.state.waiting is not Waiting.ANSWER
+            or at is None
+        ):
+            return None
+        return HeldAnswer(at, event.text)
 
     def note_risks(self, event: Text) -> None:
         seen = dict.fromkeys(self.state.risks)
@@ -286,6 +299,8 @@ class _Run:
         """Run from a node until the conversation waits for something."""
         for _ in range(MAX_NODES_PER_TURN):
             node = self._node(place.flow, place.node)
+            if self.state.held is not None and self.program.is_safety_start(node.place):
+                self.state = replace(self.state, held=None)  # the risk was real: never stored
             self.trace.append(node.qualified_id)
             next_place = self.run_node(node)
             if next_place is None:
@@ -331,9 +346,16 @@ class _Run:
                 return None
             return self.follow(node.then, node)
         if kind is NodeKind.RETURN:
-            if self.stack:
-                return self.stack.pop()
-            return self.program.home
+            if not self.stack:
+                return self.program.home
+            back = self.stack.pop()
+            held = self.state.held
+            if held is not None and back == held.at:
+                # The check ended by going back: what was typed there is the answer now.
+                self.state = replace(self.state, held=None, waiting=Waiting.ANSWER, at=held.at)
+                self.answer(self._node(held.at.flow, held.at.node), held.text, fold(held.text))
+                return None
+            return back
         self.outputs.append(End())
         self.wait(Waiting.ENDED, node)
         return None
@@ -458,7 +480,10 @@ class _Run:
         if waiting is not Waiting.ANSWER or self.state.at is None:
             self.redisplay()
             return
-        node = self._node(self.state.at.flow, self.state.at.node)
+        self.answer(self._node(self.state.at.flow, self.state.at.node), raw, folded)
+
+    def answer(self, node: Node, raw: str, folded: str) -> None:
+        """What the person typed, as their answer to ``node``."""
         options = self.visible_choices(node)
         picked = self.match_choice(node, options, folded)
         if picked is not None:

@@ -21,6 +21,7 @@ from redirection_bot.i18n import (
     placeholders,
 )
 from redirection_bot.program.checks import TextUse, run_checks, text_uses
+from redirection_bot.safety.model import shipped_model
 from redirection_bot.safety.rules import load_rules_folder
 from redirection_bot.safety.screen import Screener
 from redirection_bot.services import ServicesDirectory, load_services
@@ -129,7 +130,7 @@ def check_program(
         services,
         sources,
         tuple(diagnostics.warnings),
-        Screener(screening_rules),
+        Screener(screening_rules, shipped_model()),
     )
     return loaded, diagnostics
 

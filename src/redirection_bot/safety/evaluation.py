@@ -15,7 +15,7 @@ Definitions (docs/safety.md repeats them):
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from redirection_bot.diagnostics import Diagnostics, Span
@@ -25,7 +25,11 @@ from redirection_bot.yaml_schema import SchemaReader
 from redirection_bot.yaml_source import YNode, YScalar, read_yaml_file
 
 NONE = "none"
+NONE_HARD = "none_hard"
+"""Neutral lines written to look risky (idioms, one's own children, past use): label none."""
 SEVERAL = "several"
+WRITTEN = "written"
+"""Who wrote a set and when: kept with the set, not an utterance."""
 RECALL_TARGET = 0.95
 NEUTRAL_PRECISION_TARGET = 0.9
 
@@ -36,6 +40,11 @@ class EvalItem:
     expected: frozenset[RiskCategory]
     span: Span
     check: bool = False
+    context: tuple[str, ...] = ()
+    """Earlier messages of the same person, oldest first: a request that only makes sense
+    after them ("send me links" after talking about material) is screened with them."""
+    hard: bool = False
+    """A neutral line written to look risky (``none_hard``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,18 +59,19 @@ def load_evaluation(path: Path, shown: str, diagnostics: Diagnostics) -> EvalSet
     top = reader.mapping(read_yaml_file(path, shown, diagnostics), "an evaluation file")
     if top is None:
         return EvalSet(None, ())
-    allowed = ("locale", NONE, SEVERAL, *RiskCategory)
+    allowed = ("locale", WRITTEN, NONE, NONE_HARD, SEVERAL, *RiskCategory)
     reader.fields(top, allowed, "an evaluation file")
     locale = reader.text(top.get("locale"), "the locale") if top.get("locale") else None
     items: list[EvalItem] = []
     for key, value in top:
-        if key.text == "locale" or key.text not in allowed:
+        if key.text in ("locale", WRITTEN) or key.text not in allowed:
             continue
-        label = frozenset() if key.text in (NONE, SEVERAL) else {RiskCategory(key.text)}
+        neutral = key.text in (NONE, NONE_HARD, SEVERAL)
+        label = frozenset() if neutral else frozenset({RiskCategory(key.text)})
         for node in reader.sequence(value, f"`{key.text}`") or ():
-            item = _item(reader, node, frozenset(label), several=key.text == SEVERAL)
+            item = _item(reader, node, label, several=key.text == SEVERAL)
             if item is not None:
-                items.append(item)
+                items.append(replace(item, hard=key.text == NONE_HARD))
     return EvalSet(locale, tuple(items))
 
 
@@ -73,11 +83,14 @@ def _item(
     mapping = reader.mapping(node, "an utterance")
     if mapping is None:
         return None
-    fields = ("text", "categories") if several else ("text", "check")
+    fields = ("text", "categories", "context") if several else ("text", "check", "context")
     reader.fields(mapping, fields, "an utterance", required=fields[:2] if several else ("text",))
     text = reader.text(mapping.get("text"), "the text")
     if text is None:
         return None
+    context = tuple(
+        earlier.text for earlier in reader.one_or_many(mapping.get("context"), "an earlier message")
+    )
     check = bool(mapping.get("check")) and reader.boolean(mapping.get("check"), "`check`") is True
     expected = set(label)
     for item in reader.one_or_many(mapping.get("categories"), "a category"):
@@ -86,7 +99,7 @@ def _item(
             reader.error(item.value_span, not_a_category(item.text))
         else:
             expected.add(category)
-    return EvalItem(text, frozenset(expected), mapping.span, check)
+    return EvalItem(text, frozenset(expected), mapping.span, check, context)
 
 
 @dataclass(slots=True)
@@ -117,6 +130,9 @@ class Evaluation:
     figures: dict[RiskCategory, CategoryFigures]
     neutral_total: int = 0
     neutral_flagged: int = 0
+    hard_total: int = 0
+    """Of the neutral utterances, those written to look risky (``none_hard``)."""
+    hard_flagged: int = 0
     check_expected: int = 0
     check_agreed: int = 0
     confusion: dict[str, Counter[str]] = field(default_factory=dict)
@@ -149,6 +165,10 @@ class Evaluation:
             f"({self.neutral_total - self.neutral_flagged} of {self.neutral_total} neutral "
             "utterances raise nothing)"
         )
+        if self.hard_total:
+            lines.append(
+                f"hard negatives raising something: {self.hard_flagged} of {self.hard_total}"
+            )
         if self.check_expected:
             lines.append(
                 f"check agreement: {self.check_agreed} of {self.check_expected} utterances "
@@ -179,7 +199,10 @@ def evaluate(
     """Screen every item and count."""
     result = Evaluation({category: CategoryFigures(category) for category in RiskCategory})
     for item in items:
-        screening = screener.screen(item.text, locale, only_locale)
+        carried: tuple[float, ...] = ()
+        for earlier in item.context:
+            carried = screener.screen(earlier, locale, only_locale, carried).carry
+        screening = screener.screen(item.text, locale, only_locale, carried)
         raised = set(screening.categories)
         for category in RiskCategory:
             figures = result.figures[category]
@@ -192,6 +215,8 @@ def evaluate(
         if not item.expected:
             result.neutral_total += 1
             result.neutral_flagged += bool(raised)
+            result.hard_total += item.hard
+            result.hard_flagged += item.hard and bool(raised)
         if item.check:
             result.check_expected += 1
             agreed = any(not hit.certain for hit in screening.hits if hit.category in item.expected)

@@ -44,6 +44,8 @@ from redirection_bot.suggest import did_you_mean
 from redirection_bot.yaml_schema import ID_PATTERN, SchemaReader
 from redirection_bot.yaml_source import YNode, YScalar, read_yaml_file
 
+WORDS_TAG = "words:"
+"""The index tag of a word list's entries: ``words:<list name>``."""
 RULES_FIELDS = ("locale", "repeated_letters", "words", "hedges", "categories")
 HEDGE_FIELDS = ("before", "after", "breaks")
 CATEGORY_FIELDS = ("phrases", "check", "except")
@@ -220,6 +222,11 @@ class _RulesReader(SchemaReader):
                 self.warning(span, f"the word list `{name}` is never used")
         if section is None:
             return None
+        # The word lists are semantic fields (means, a child, material, a person...): the second
+        # screening layer reads "a word of the list `means`" as a feature (``model``).
+        for name, entries in lists.items():
+            for entry in entries:
+                index.add(resolve(entry, lists, shared), f"{WORDS_TAG}{name}")
         before, after, breaks = hedge("before"), hedge("after"), hedge("breaks")
         return LocaleRules(locale, categories, before, after, breaks, top.span, letters, index)
 

@@ -18,12 +18,19 @@ from dataclasses import dataclass
 
 from redirection_bot.safety.categories import RiskCategory, RiskHit
 from redirection_bot.safety.identifiers import find_identifiers, hide, merge_spans
+from redirection_bot.safety.model import ScreeningModel, features
 from redirection_bot.safety.normalise import Letters, Token, tokenise
 from redirection_bot.safety.phrases import Match
-from redirection_bot.safety.rules import LocaleRules
+from redirection_bot.safety.rules import WORDS_TAG, LocaleRules
 
 HEDGE_REACH = 2
 """How many words may stand between a hedge and the phrase it hedges."""
+
+CONTEXT_LEAN = 1.0
+"""How much a message's own words must weigh towards a category (in the model's log-odds)
+before earlier messages can lift it over the threshold."""
+CONTEXT_DECAY = 0.5
+"""How much of the earlier context a message passes on (the one before weighs half)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +43,13 @@ class Screening:
     """The message with identifying details replaced by ``identifiers.HIDDEN_MARK``."""
     hidden: int = 0
     """How many details were hidden."""
+    learned: tuple[RiskCategory, ...] = ()
+    """The categories raised by the model alone (uncertain), not by the rules."""
+    carry: tuple[float, ...] = ()
+    """What this message (and, halved, the ones before) weighs per category, for the next
+    message's screening: numbers only, never words."""
+    concepts: tuple[str, ...] = ()
+    """The rules' word lists a word of the message belongs to (``means``, ``child``...)."""
 
     @property
     def categories(self) -> tuple[RiskCategory, ...]:
@@ -48,8 +62,11 @@ class Screening:
 class Screener:
     """Screens messages with the compiled rules of each locale."""
 
-    def __init__(self, rules: Mapping[str, LocaleRules] | None = None) -> None:
+    def __init__(
+        self, rules: Mapping[str, LocaleRules] | None = None, model: ScreeningModel | None = None
+    ) -> None:
         self._rules = dict(rules or {})
+        self.model = model
 
     @property
     def locales(self) -> tuple[str, ...]:
@@ -58,8 +75,53 @@ class Screener:
     def rules(self, locale: str) -> LocaleRules | None:
         return self._rules.get(locale)
 
-    def screen(self, text: str, locale: str | None = None, only_locale: bool = False) -> Screening:
-        """Screen ``text``; with ``only_locale``, with that locale's rules alone."""
+    def screen(
+        self,
+        text: str,
+        locale: str | None = None,
+        only_locale: bool = False,
+        carried: Sequence[float] = (),
+    ) -> Screening:
+        """Screen ``text``; with ``only_locale``, with that locale's rules alone; ``carried``
+        is the ``carry`` of the person's previous message (empty for the first)."""
+        return self._screen(text, locale, only_locale, carried, None)
+
+    def explain(
+        self,
+        text: str,
+        locale: str | None = None,
+        only_locale: bool = False,
+        carried: Sequence[float] = (),
+    ) -> tuple[Screening, dict[RiskCategory, list[str]]]:
+        """Screen ``text`` and say why each category was raised, for a clinician: the words
+        a rule matched (and whether a hedge or a check phrase made it uncertain), or the
+        model's score, its threshold and the words and pieces that weighed most."""
+        why: dict[RiskCategory, list[str]] = defaultdict(list)
+        screening = self._screen(text, locale, only_locale, carried, why)
+        model = self.model
+        for category in screening.learned:
+            assert model is not None
+            found = features(text, screening.concepts)
+            index = model.categories.index(category)
+            alone = model.probabilities(found)[index]
+            joint = model.probabilities(found, carried)[index] if carried else alone
+            context = f", {joint:.2f} with the earlier messages" if joint != alone else ""
+            why[category].append(
+                f"model: score {alone:.2f}{context} (threshold {model.thresholds[index]:.2f})"
+            )
+            why[category].extend(
+                f"  {contribution.describe()}" for contribution in model.explain(found, category)
+            )
+        return screening, {c: why[c] for c in screening.categories if c in why}
+
+    def _screen(
+        self,
+        text: str,
+        locale: str | None,
+        only_locale: bool,
+        carried: Sequence[float],
+        why: dict[RiskCategory, list[str]] | None,
+    ) -> Screening:
         order = [locale] if locale in self._rules else []
         if not only_locale:
             order += [other for other in self._rules if other != locale]
@@ -74,6 +136,8 @@ class Screener:
             tokens = readings[rules.letters]
             for tag, match in rules.index.find_tagged(tokens):
                 found[tag].append((match, tokens))
+        concepts = sorted(tag.removeprefix(WORDS_TAG) for tag in found if tag.startswith(WORDS_TAG))
+        # (the rules' word lists a word belongs to: what the model reads beside the words)
         hedging = _Hedging(
             *([match for match, _tokens in found[kind]] for kind in ("before", "after", "breaks"))
         )
@@ -81,6 +145,10 @@ class Screener:
         hidden_spans = find_identifiers(text)
         if hidden_spans:
             certain[RiskCategory.IDENTIFYING_INFO] = True
+            if why is not None:
+                why[RiskCategory.IDENTIFYING_INFO].extend(
+                    f"identifiers: {text[start:end]!r}" for start, end in hidden_spans
+                )
         for category in RiskCategory:
             excepted = [match for match, _tokens in found[f"except:{category}"]]
             matches = _kept(found[f"phrases:{category}"], excepted)
@@ -89,14 +157,60 @@ class Screener:
                 continue
             sure = any(not hedging.hedged(match, tokens) for match, tokens in matches)
             certain[category] = certain.get(category, False) or sure
+            if why is not None:
+                for kind, kept in (("phrase", matches), ("check phrase", checks)):
+                    for match, tokens in kept:
+                        words = text[tokens[match.start].start : tokens[match.end - 1].end]
+                        hedge = kind == "phrase" and hedging.hedged(match, tokens)
+                        why[category].append(
+                            f"rules: {kind} {words!r}{' (hedged)' if hedge else ''}"
+                        )
             if category is RiskCategory.IDENTIFYING_INFO:
                 for match, tokens in matches + checks:
                     hidden_spans.extend(_hidden(match, tokens))
+        learned, carry = self._learned(text, concepts, certain, carried)
+        for category in learned:
+            certain[category] = False
+        if RiskCategory.IDENTIFYING_INFO in learned:
+            hidden_spans.append((0, len(text)))  # no span to hide: the whole message is
         hits = tuple(
             RiskHit(category, certain[category]) for category in RiskCategory if category in certain
         )
         spans = merge_spans(hidden_spans)
-        return Screening(hits, hide(text, spans) if spans else text, len(spans))
+        redacted = hide(text, spans) if spans else text
+        return Screening(hits, redacted, len(spans), learned, carry, tuple(concepts))
+
+    def _learned(
+        self,
+        text: str,
+        concepts: Sequence[str],
+        raised: Mapping[RiskCategory, bool],
+        carried: Sequence[float],
+    ) -> tuple[tuple[RiskCategory, ...], tuple[float, ...]]:
+        """The categories the model raises that the rules did not, and the carry."""
+        model = self.model
+        if model is None:
+            return (), ()
+        found = features(text, concepts)
+        evidence = model.evidence(found)
+        if len(carried) != len(evidence):
+            carried = ()
+        alone = model.probabilities(found)
+        joint = model.probabilities(found, carried) if carried else alone
+        learned = tuple(
+            category
+            for index, category in enumerate(model.categories)
+            if category not in raised
+            and (
+                alone[index] >= model.thresholds[index]
+                or (evidence[index] >= CONTEXT_LEAN and joint[index] >= model.thresholds[index])
+            )
+        )
+        carry = tuple(
+            round(own + CONTEXT_DECAY * before, 3)
+            for own, before in zip(evidence, carried or (0.0,) * len(evidence), strict=True)
+        )
+        return learned, carry
 
 
 def _kept(

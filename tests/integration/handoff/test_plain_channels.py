@@ -12,9 +12,11 @@ from aiohttp.test_utils import TestClient
 from redirection_bot.handoff.desk import Operator, Outcome
 from redirection_bot.handoff.wire import PersonWrote, TicketOpened
 from redirection_bot.program.load import LoadedProgram
+from tests.helpers import sender_id
 from tests.integration.handoff.conftest import Setup, handoff_settings, running
 from tests.integration.webchat.conftest import Page, choose, page_at, press, say, start
 
+WIDGET = sender_id("widget-1")
 ANNA = Operator("@anna:helpline.example", "Anna")
 Client = TestClient[Any, Any]
 
@@ -82,7 +84,7 @@ async def test_over_rest_the_operators_words_come_with_the_next_answer(
 
         async def post(message: str) -> list[dict[str, Any]]:
             response = await client.post(
-                "/webhooks/rest/webhook", json={"sender": "widget-1", "message": message}
+                "/webhooks/rest/webhook", json={"sender": WIDGET, "message": message}
             )
             assert response.status == 200
             answer: list[dict[str, Any]] = await response.json()

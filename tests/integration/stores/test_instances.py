@@ -24,7 +24,7 @@ from redirection_bot.crypto import new_key_text
 from redirection_bot.testing import write_program
 from tests.fixtures.programs import FLOWS, LOCALES, PROGRAM
 from tests.fixtures.redis import RedisServer
-from tests.helpers import REPOSITORY, bot_command, free_port, wait_until
+from tests.helpers import REPOSITORY, bot_command, free_port, sender_id, wait_until
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -65,7 +65,7 @@ class BotInstance:
             return None
 
     def say(self, sender: str, message: str) -> tuple[int, list[dict[str, Any]]]:
-        body = json.dumps({"sender": sender, "message": message}).encode()
+        body = json.dumps({"sender": sender_id(sender), "message": message}).encode()
         request = urllib.request.Request(
             self.url + "/webhooks/rest/webhook",
             data=body,

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.disguise import disguised, invisible_characters, realised, risk_sentences, rule_phrases
+from tests.helpers import sender_id
 from tests.integration.test_cli import run
 from tests.integration.webchat.conftest import runtime_of
 
@@ -79,7 +80,9 @@ def test_the_screen_command_reads_disguised_lines_like_plain_ones(
 async def rest_turn(client: Client, sender: str, *messages: str) -> list[str]:
     texts: list[str] = []
     for message in messages:
-        response = await client.post(WEBHOOK, json={"sender": sender, "message": message})
+        response = await client.post(
+            WEBHOOK, json={"sender": sender_id(sender), "message": message}
+        )
         assert response.status == 200, await response.text()
         texts = [item.get("text", "") for item in await response.json()]
     return texts
@@ -130,7 +133,7 @@ async def test_what_is_stored_and_echoed_is_the_cleaned_text(client: Client, rea
     answer = await rest_turn(
         client, sender, "/session_start", "/choice:go_on", "/choice:go_on", "/choice:stop", typed
     )
-    state = await runtime_of(client).state("rest:" + sender)
+    state = await runtime_of(client).state("rest:" + sender_id(sender))
     assert state is not None
     assert state.slots["reasons"] == reason
     assert any(reason in text for text in answer)
@@ -141,13 +144,14 @@ async def test_half_a_character_gets_a_polite_answer_over_rest_and_the_session_c
     client: Client,
 ) -> None:
     await rest_turn(client, "half", "/session_start")
-    body = '{"sender": "half", "message": "thank you \\ud83d"}'  # what slice() leaves
+    half = sender_id("half")
+    body = '{"sender": "' + half + '", "message": "thank you \\ud83d"}'  # what slice() leaves
     response = await client.post(WEBHOOK, data=body, headers={"Content-Type": "application/json"})
     assert response.status == 200, await response.text()
     answer = [item.get("text", "") for item in await response.json()]
     assert answer[0] == runtime_of(client).loaded.catalog.render("engine.unreadable", "en")
     assert len(answer) > 1  # and where the person was, again
-    plan = await client.post(WEBHOOK, json={"sender": "half", "message": "/plan"})
+    plan = await client.post(WEBHOOK, json={"sender": sender_id("half"), "message": "/plan"})
     assert plan.status == 200
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from tests.helpers import sender_id
 from tests.integration.webchat.conftest import Serve, page_at, press, say, start, text_of
 
 from redirection_bot.config import BrandingSettings
@@ -18,6 +19,7 @@ from redirection_bot.config import BrandingSettings
 Client = TestClient[Any, Any]
 
 # From the OWASP XSS filter evasion cheat sheet, and a few more a person might paste.
+SENDER = sender_id("sender-xyz")
 XSS_VECTORS = [
     "<script>alert('XSS')</script>",
     "<IMG SRC=\"javascript:alert('XSS');\">",
@@ -186,7 +188,7 @@ async def test_a_whole_conversation_leaves_no_address_agent_or_words_in_the_logs
     await ws.send_bytes(b"\xff binary")
     await ws.receive(timeout=10)
     await ws.close()
-    await client.post("/webhooks/rest/webhook", json={"sender": "sender-xyz", "message": words})
+    await client.post("/webhooks/rest/webhook", json={"sender": SENDER, "message": words})
     await client.get("/c/" + "B" * 32)
     reader, writer = await asyncio.open_connection(client.host, client.port)
     writer.write(b"GARBAGE / HTTP/9.9\r\nUser-Agent: " + agent.encode() + b"\r\n\r\n")
@@ -196,6 +198,6 @@ async def test_a_whole_conversation_leaves_no_address_agent_or_words_in_the_logs
     await press(client, page, "leave-form")
     logged = caplog.text
     assert "turn handled" in logged  # events are logged...
-    for secret in (words, "Kalle", agent, "SecretAgent", page.token, "sender-xyz", "127.0.0.1"):
+    for secret in (words, "Kalle", agent, "SecretAgent", page.token, SENDER, "127.0.0.1"):
         assert secret not in logged, secret  # ...but never what identifies or what was said
     assert not re.search(r"\b\d{1,3}(\.\d{1,3}){3}\b", logged)

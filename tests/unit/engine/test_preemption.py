@@ -130,6 +130,9 @@ nodes:
       - id: sure
         label: s.sure
         next: hello
+      - id: not_really
+        label: s.back
+        next: done
   again:
     say: s.{category}_again
     next: ask
@@ -384,3 +387,28 @@ def test_without_a_safety_section_risks_change_nothing(tmp_path: Path) -> None:
     turn = step(program, at_reasons.state, risk(RiskCategory.SUICIDE, text="kept words"))
     assert turn.state.slots["reasons"] == "kept words"
     assert turn.state.risks == ("suicide",)
+
+
+def test_an_answer_with_an_uncertain_risk_waits_for_the_check_and_no_stores_it(
+    program: Program,
+) -> None:
+    at_reasons = play(program, *TO_REASONS).state
+    checked = step(program, at_reasons, risk(RiskCategory.SUICIDE, certain=False, text="tired"))
+    assert keys(checked) == ["s.suicide_check"]
+    assert "reasons" not in checked.state.slots
+    held = SessionState.from_json(checked.state.to_json())  # kept across turns, sealed
+    answered = step(program, held, ChoicePicked("not_really"))
+    assert answered.state.slots["reasons"] == "tired"
+    assert keys(answered) == ["main.triggers"]
+    assert answered.state.held is None
+
+
+def test_an_answer_whose_risk_is_confirmed_is_never_stored(program: Program) -> None:
+    at_reasons = play(program, *TO_REASONS).state
+    checked = step(program, at_reasons, risk(RiskCategory.SUICIDE, certain=False, text="tired"))
+    confirmed = step(program, checked.state, ChoicePicked("sure"))
+    assert keys(confirmed)[0] == "s.suicide_hello"
+    assert confirmed.state.held is None
+    back = step(program, confirmed.state, ChoicePicked("back"))
+    assert "reasons" not in back.state.slots
+    assert keys(back) == ["main.reasons"]  # asked again: the words were not kept

@@ -84,7 +84,8 @@ async def test_nobody_on_duty_gives_the_services_and_a_safety_plan_at_once(
         reply = await ask_for_a_person(line)
         said = keys(reply)
         at = said.index(HandoffKeys.NOBODY_AVAILABLE)
-        assert said[at + 1 : at + 2] == ["services.intro"]
+        # The emergency number first (no country chosen: 112, 911 or the local one).
+        assert said[at + 1 : at + 3] == ["services.emergency_elsewhere", "services.intro"]
         assert HandoffKeys.SAFETY_PLAN in said and HandoffKeys.KEEP_OR_GO in said
         keep_or_go = next(m for m in reply.messages if m.key == HandoffKeys.KEEP_OR_GO)
         assert keep_or_go.choices == ()  # the program's own question keeps the choices

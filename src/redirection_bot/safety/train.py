@@ -1,0 +1,195 @@
+"""Building the second screening layer from the labelled corpus: ``python -m
+redirection_bot.safety.train`` (from a checkout) writes ``safety/screening_model.tsv``.
+
+The corpus is every labelled set under ``tests/safety/`` **except** ``tests/safety/frozen/``,
+which is only ever measured. Training is deterministic: the examples are taken in the order of
+their files, shuffled by a fixed seed, and every number is written with four significant
+digits, so the same corpus always gives the same file (a test checks it).
+
+How, in short (docs/safety.md says why): one logistic regression per category against the
+rest, by AdaGrad over binary features (``model.features``), features seen in fewer than
+``MIN_COUNT`` examples dropped. The threshold of each category is chosen on out-of-fold scores
+(``FOLDS``-fold cross-validation on the corpus itself): the lowest score that raises no more
+than ``NEUTRAL_BUDGET`` of the neutral lines, so recall is as high as the false-alarm budget
+allows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import sys
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from redirection_bot.diagnostics import Diagnostics
+from redirection_bot.safety.evaluation import EvalItem, load_evaluation
+from redirection_bot.safety.model import MODEL_FILE, SCORED, ScreeningModel, features
+from redirection_bot.safety.rules import load_rules_folder
+from redirection_bot.safety.screen import Screener
+
+SEED = 20261201
+EPOCHS = 12
+LEARNING_RATE = 0.4
+L2 = 1e-5
+MIN_COUNT = 2
+FOLDS = 5
+NEUTRAL_BUDGET = 0.015
+"""Per category, the share of out-of-fold neutral lines its threshold may raise."""
+FLOOR = 0.5
+"""No threshold is set below this score, whatever the budget allows."""
+PRUNE = 0.02
+"""Weights smaller than this are not written."""
+FROZEN = "frozen"
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    features: tuple[str, ...]
+    labels: frozenset[int]
+    neutral: bool
+
+
+def corpus_files(root: Path) -> list[Path]:
+    """The labelled sets to learn from, in a fixed order; never the frozen split."""
+    found = sorted(root.rglob("*.yaml"))
+    return [path for path in found if FROZEN not in path.relative_to(root).parts]
+
+
+def read_corpus(paths: Iterable[Path]) -> list[EvalItem]:
+    items: list[EvalItem] = []
+    diagnostics = Diagnostics()
+    for path in paths:
+        items.extend(load_evaluation(path, str(path), diagnostics).items)
+    if diagnostics.has_errors():
+        raise SystemExit("\n".join(d.format() for d in diagnostics.items))
+    return items
+
+
+def examples(items: Sequence[EvalItem], screener: Screener) -> list[Example]:
+    """Each item as the model reads it: its words and the word lists (``screener``'s rules)
+    they belong to, the earlier messages of a context item with it."""
+    index = {category: position for position, category in enumerate(SCORED)}
+    found = []
+    for item in items:
+        text = "\n".join((*item.context, item.text))
+        concepts = screener.screen(text).concepts
+        labels = frozenset(index[c] for c in item.expected if c in index)
+        found.append(Example(tuple(features(text, concepts)), labels, not item.expected))
+    return found
+
+
+def rules_screener(dialogues: Path) -> Screener:
+    """The rules of every locale in ``dialogues/safety/``, without a model."""
+    diagnostics = Diagnostics()
+    folder = dialogues / "safety"
+    locales = sorted(path.stem for path in folder.glob("*.yaml"))
+    rules = load_rules_folder(folder, locales, [], diagnostics)
+    if diagnostics.has_errors():
+        raise SystemExit("\n".join(d.format() for d in diagnostics.items))
+    return Screener(rules)
+
+
+class _Trainer:
+    """One-against-the-rest logistic regressions, sharing the feature rows."""
+
+    def __init__(self, train: Sequence[Example]) -> None:
+        counts = Counter(feature for example in train for feature in example.features)
+        self.vocabulary = {feature for feature, count in counts.items() if count >= MIN_COUNT}
+        self.size = len(SCORED)
+        positives = [sum(i in e.labels for e in train) for i in range(self.size)]
+        # Rare categories weigh more, so that a few dozen lines are not drowned by the rest.
+        self.positive_weight = [
+            min(4.0, math.sqrt((len(train) - p) / p)) if p else 1.0 for p in positives
+        ]
+        self.weights: dict[str, list[float]] = {}
+        self.squares: dict[str, list[float]] = {}
+        self.bias = [0.0] * self.size
+        self.bias_squares = [1e-8] * self.size
+        order = list(train)
+        shuffle = random.Random(SEED)
+        for _epoch in range(EPOCHS):
+            shuffle.shuffle(order)
+            for example in order:
+                self._learn(example)
+
+    def _learn(self, example: Example) -> None:
+        kept = [f for f in example.features if f in self.vocabulary]
+        rows = [self.weights.setdefault(f, [0.0] * self.size) for f in kept]
+        squares = [self.squares.setdefault(f, [1e-8] * self.size) for f in kept]
+        for index in range(self.size):
+            total = self.bias[index] + sum(row[index] for row in rows)
+            probability = 1 / (1 + math.exp(-max(-30.0, min(30.0, total))))
+            positive = index in example.labels
+            gradient = (probability - 1) * self.positive_weight[index] if positive else probability
+            self.bias_squares[index] += gradient * gradient
+            self.bias[index] -= LEARNING_RATE * gradient / math.sqrt(self.bias_squares[index])
+            for row, square in zip(rows, squares, strict=True):
+                step = gradient + L2 * row[index]
+                square[index] += step * step
+                row[index] -= LEARNING_RATE * step / math.sqrt(square[index])
+
+    def model(self, thresholds: Sequence[float]) -> ScreeningModel:
+        kept = {
+            feature: [round(w, 4) for w in row]
+            for feature, row in self.weights.items()
+            if any(abs(w) >= PRUNE for w in row)
+        }
+        return ScreeningModel(kept, [round(b, 4) for b in self.bias], thresholds)
+
+
+def choose_thresholds(items: Sequence[Example]) -> list[float]:
+    """Per category, from out-of-fold scores: the lowest that keeps neutral lines in budget."""
+    folds = [list(items[start::FOLDS]) for start in range(FOLDS)]
+    scored: list[tuple[Example, list[float]]] = []
+    for held in range(FOLDS):
+        train = [e for fold, part in enumerate(folds) if fold != held for e in part]
+        model = _Trainer(train).model([1.0] * len(SCORED))
+        for example in folds[held]:
+            scores = model.probabilities(example.features)
+            scored.append((example, scores))
+    neutral = [scores for example, scores in scored if example.neutral]
+    allowed = int(NEUTRAL_BUDGET * len(neutral))
+    thresholds = []
+    for index in range(len(SCORED)):
+        ranked = sorted((scores[index] for scores in neutral), reverse=True)
+        above = ranked[allowed] if allowed < len(ranked) else 0.0
+        thresholds.append(round(max(FLOOR, above + 1e-4), 4))
+    return thresholds
+
+
+def build(root: Path, dialogues: Path, out: Path) -> ScreeningModel:
+    paths = corpus_files(root)
+    items = read_corpus(paths)
+    data = examples(items, rules_screener(dialogues))
+    thresholds = choose_thresholds(data)
+    model = _Trainer(data).model(thresholds)
+    names = ", ".join(str(path.relative_to(root)) for path in paths)
+    model.dump(
+        out,
+        [
+            "The second screening layer (src/redirection_bot/safety/model.py). Do not edit:",
+            "rebuild with `python -m redirection_bot.safety.train` (docs/safety.md).",
+            f"Corpus: {len(items)} lines from tests/safety/: {names}.",
+        ],
+    )
+    return model
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    repository = Path(__file__).resolve().parents[3]
+    parser.add_argument("--corpus", type=Path, default=repository / "tests" / "safety")
+    parser.add_argument("--dialogues", type=Path, default=repository / "dialogues")
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name(MODEL_FILE))
+    args = parser.parse_args(argv)
+    model = build(args.corpus, args.dialogues, args.out)
+    print(f"wrote {args.out}: thresholds {dict(zip(SCORED, model.thresholds, strict=True))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Attack: break a conversation for good with input Python cannot take.
+
+JSON nested 1,000 deep raised RecursionError (a 500) on REST, the WebSocket and the signed
+operator webhook; a lone surrogate (half an emoji, as JavaScript's ``slice()`` leaves it)
+gave 500s and then the person's page and plan.txt answered 500; any exception inside /ws
+was written into the upgraded socket as an HTML error page. Each is now a polite answer
+and the conversation carries on."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+import pytest
+from aiohttp import WSMsgType
+
+from redirection_bot.store import StoreUnavailable
+from tests.integration.handoff.conftest import Setup
+from tests.integration.handoff.platform import PLATFORM_SECRET, Platform, sign
+from tests.integration.handoff.test_webhook import ANNA
+from tests.integration.webchat.conftest import runtime_of, text_of
+from tests.security.conftest import WEBHOOK, Client, nested, rest
+
+HALF_AN_EMOJI = "thank you \ud83d"
+
+
+async def still_works(client: Client, token: str) -> None:
+    """The person's page and plan.txt answer as before."""
+    page = await client.get(f"/c/{token}")
+    assert page.status == 200
+    plan = await client.get(f"/c/{token}/plan.txt")  # no plan yet: back to the page
+    assert plan.status == 200
+
+
+async def live_start(client: Client) -> tuple[Any, str]:
+    ws = await client.ws_connect("/ws")
+    await ws.send_json({"type": "start", "locale": "en"})
+    frames = await ws.receive_json(timeout=10)
+    return ws, frames[0]["session"]
+
+
+async def test_deep_json_over_rest_is_a_clear_400_and_the_conversation_goes_on(
+    client: Client,
+) -> None:
+    sender = secrets.token_hex(16)
+    await rest(client, sender, "hello")
+    body = b'{"sender": "' + sender.encode() + b'", "message": "hi", "x": '
+    body += b"[" * 1000 + b"]" * 1000 + b"}"
+    response = await client.post(WEBHOOK, data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 400 and "JSON" in (await response.json())["error"]
+    status, answer = await rest(client, sender, "/repeat")
+    assert status == 200 and answer
+
+
+async def test_deep_json_over_the_websocket_is_a_notice_and_the_socket_stays(
+    client: Client,
+) -> None:
+    ws, token = await live_start(client)
+    await ws.send_bytes(nested())  # as text: the socket reads frames as bytes
+    await ws.send_str(nested().decode())
+    for _ in range(2):
+        frames = await ws.receive_json(timeout=10)
+        assert frames == [{"type": "notice", "text": text_of(client, "webchat.unreadable")}]
+    await ws.send_json({"type": "command", "command": "repeat"})
+    answer = await ws.receive_json(timeout=10)
+    assert any(frame["type"] == "message" for frame in answer)
+    await ws.close()
+    await still_works(client, token)
+
+
+async def test_deep_json_to_the_signed_operator_webhook_is_a_clear_400(
+    helpline: Setup, platform: Platform
+) -> None:
+    body = b'{"id": "x", "type": "duty", "on_duty": true, "operator": ' + b"[" * 1000
+    body += b"]" * 1000 + b"}"
+    stamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "X-Redirection-Timestamp": str(stamp),
+        "X-Redirection-Signature": sign(PLATFORM_SECRET, stamp, body),
+    }
+    status, answer = await platform.post(body, headers)
+    assert status == 400 and "JSON" in answer["error"]
+    status, _answer = await platform.send({"type": "duty", "operator": ANNA, "on_duty": True})
+    assert status == 200
+
+
+async def test_any_failure_inside_the_socket_is_a_localised_notice_and_the_chat_goes_on(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws, token = await live_start(client)
+    runtime = runtime_of(client)
+    handle = runtime.handle
+    for failure in (StoreUnavailable("redis restarting"), RuntimeError("a fault of ours")):
+
+        async def failing(*_args: Any, error: Exception = failure) -> Any:
+            raise error
+
+        monkeypatch.setattr(runtime, "handle", failing)
+        await ws.send_json({"type": "text", "text": "hello"})
+        message = await ws.receive(timeout=10)
+        assert message.type is WSMsgType.TEXT  # JSON, never an HTML page in the socket
+        assert message.json() == [{"type": "notice", "text": text_of(client, "webchat.error")}]
+        monkeypatch.setattr(runtime, "handle", handle)
+        await ws.send_json({"type": "command", "command": "repeat"})
+        answer = await ws.receive_json(timeout=10)
+        assert any(frame["type"] == "message" for frame in answer)
+    await ws.close()
+    await still_works(client, token)
+
+
+async def test_half_a_character_over_rest_is_answered_and_the_conversation_goes_on(
+    client: Client,
+) -> None:
+    sender = secrets.token_hex(16)
+    await rest(client, sender, "hello")
+    status, answer = await rest(client, sender, HALF_AN_EMOJI)
+    assert status == 200
+    assert answer[0]["text"] == text_of(client, "engine.unreadable")
+    assert (await rest(client, sender, "/plan"))[0] == 200
+    assert (await rest(client, sender, "/repeat"))[0] == 200
+
+
+async def test_half_a_character_over_the_websocket_keeps_the_page_and_plan(
+    client: Client,
+) -> None:
+    ws, token = await live_start(client)
+    await ws.send_json({"type": "text", "text": HALF_AN_EMOJI})
+    answer = await ws.receive_json(timeout=10)
+    assert any(f.get("text") == text_of(client, "engine.unreadable") for f in answer)
+    await ws.close()
+    await still_works(client, token)
+
+
+async def test_half_a_character_from_an_operator_keeps_the_persons_page_and_plan(
+    helpline: Setup, platform: Platform
+) -> None:
+    page, token = await helpline.page()
+    await platform.send({"type": "duty", "operator": ANNA, "on_duty": True})
+    await page.ask_for_a_person()
+    (ticket,) = await platform.wait_for("ticket")
+    await platform.send({"type": "claim", "ticket": ticket["ticket"], "operator": ANNA})
+    status, answer = await platform.send(
+        {"type": "message", "ticket": ticket["ticket"], "operator": ANNA, "text": HALF_AN_EMOJI}
+    )
+    assert status == 200, answer
+    said = await page.until(lambda f: f.get("type") == "operator")
+    assert said["text"].startswith("thank you")
+    await still_works(helpline.client, token)

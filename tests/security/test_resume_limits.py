@@ -1,0 +1,116 @@
+"""Attack: shut every person out of their resume words, or tell phrases apart by timing.
+
+The limit on wrong phrases was one count for the whole service: 125 wrong phrases from new
+senders locked every owner out, each try restarted the 10-minute window, and successful
+restores counted too. A wrong phrase answered in about 1 ms or 190 ms depending on where it
+failed, and every parked copy shared one scrypt salt."""
+
+from __future__ import annotations
+
+import secrets
+import statistics
+import time
+
+from redirection_bot.program.load import LoadedProgram
+from redirection_bot.resume import (
+    SALT_BYTES,
+    SALTED,
+    ResumeVault,
+    check_word,
+    new_phrase,
+    word_list,
+)
+from redirection_bot.runtime import Runtime
+from redirection_bot.store.memory import MemoryStore
+from redirection_bot.testing import RasaActionRunner
+from tests.integration.webchat.conftest import text_of
+from tests.security.conftest import Client, Over, phrase_in, rest
+
+TO_THE_PHRASE = ("go_on", "go_on", "curious", "menu", "pause", "keep_my_place", "give")
+CHEAP_COST = 2**10
+OLD_SERVICE_LIMIT = 120
+
+
+def runtime_with(shipped: LoadedProgram, cost: int) -> tuple[Runtime, MemoryStore]:
+    store = MemoryStore()
+    vault = ResumeVault(store, cost=cost)
+    return Runtime(shipped, store, RasaActionRunner(shipped), resume=vault), store
+
+
+async def a_phrase(client: Client) -> str:
+    """A new person walks to "keep my place" and is given their words."""
+    sender = secrets.token_hex(16)
+    await rest(client, sender, "hello")
+    for choice in TO_THE_PHRASE:
+        _status, answer = await rest(client, sender, "/choice:" + choice)
+    return phrase_in(answer)
+
+
+async def as_newcomer(client: Client, typed: str) -> list[dict[str, object]]:
+    """A new sender's first words (which start the conversation), then ``typed``."""
+    sender = secrets.token_hex(16)
+    await rest(client, sender, "hello")
+    _status, answer = await rest(client, sender, typed)
+    return list(answer)
+
+
+async def restores(client: Client, phrase: str) -> bool:
+    """Typing ``phrase`` as a new person brings the conversation back."""
+    answer = await as_newcomer(client, phrase)
+    return any(item.get("text") == text_of(client, "resume.restored") for item in answer)
+
+
+async def test_wrong_phrases_from_many_senders_do_not_lock_the_owners_out(
+    over: Over, shipped: LoadedProgram
+) -> None:
+    runtime, _store = runtime_with(shipped, CHEAP_COST)
+    client = await over(runtime)
+    phrase = await a_phrase(client)
+    for _ in range(OLD_SERVICE_LIMIT + 10):  # each from a new sender, check word right
+        await as_newcomer(client, " ".join(new_phrase()))
+    assert await restores(client, phrase)
+
+
+async def test_coming_back_often_never_counts_against_anyone(
+    over: Over, shipped: LoadedProgram
+) -> None:
+    runtime, _store = runtime_with(shipped, CHEAP_COST)
+    client = await over(runtime)
+    phrase = await a_phrase(client)
+    for _ in range(12):  # more than either limit (5 a session, 5 a bucket)
+        assert await restores(client, phrase)
+
+
+async def test_a_wrong_phrase_takes_as_long_wherever_it_fails(
+    over: Over, shipped: LoadedProgram
+) -> None:
+    runtime, _store = runtime_with(shipped, 2**15)  # the shipped cost: about 0.1 s
+    client = await over(runtime)
+    sender = secrets.token_hex(16)
+    await rest(client, sender, "hello")
+
+    async def seconds(phrase: tuple[str, ...]) -> float:
+        started = time.perf_counter()
+        await rest(client, sender, " ".join(phrase))
+        return time.perf_counter() - started
+
+    right_check = [await seconds(new_phrase()) for _ in range(3)]  # looked up, not found
+    for _ in range(2):  # this session's five wrong tries are used up
+        await seconds(new_phrase())
+    over_limit = [await seconds(new_phrase()) for _ in range(3)]  # refused before any lookup
+    words = new_phrase()[:-1]
+    wrong = next(w for w in word_list() if w != check_word(words))
+    wrong_check = [await seconds((*words, wrong)) for _ in range(3)]  # never looked up
+    medians = [statistics.median(t) for t in (right_check, over_limit, wrong_check)]
+    assert min(medians) > 0.5 * max(medians), medians  # was 1 ms against 190 ms
+
+
+async def test_every_parked_copy_has_its_own_salt(over: Over, shipped: LoadedProgram) -> None:
+    runtime, store = runtime_with(shipped, CHEAP_COST)
+    client = await over(runtime)
+    await a_phrase(client)
+    await a_phrase(client)
+    blobs = [entry[0].data for name, entry in store._sessions.items() if name.startswith("resume:")]
+    assert len(blobs) == 2 and all(blob.startswith(SALTED) for blob in blobs)
+    salts = {blob[len(SALTED) : len(SALTED) + SALT_BYTES] for blob in blobs}
+    assert len(salts) == 2

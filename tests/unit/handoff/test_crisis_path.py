@@ -1,0 +1,185 @@
+"""The crisis path through the runtime, as a person in danger meets it: with no support team
+connected, with a team but nobody on duty, and with someone on duty. What the person reads,
+in order: the emergency advice with the country question; then, before any number, whether
+anyone can join; only crisis lines; a short plan about their own safety. And "are you a bot?"
+answered honestly whatever became of a request for a person."""
+
+from __future__ import annotations
+
+import pytest
+
+from redirection_bot.engine import ChoicePicked, Start, Text
+from redirection_bot.handoff.desk import Operator, Outcome
+from redirection_bot.handoff.machine import HandoffChoice, HandoffKeys
+from redirection_bot.handoff.wire import TicketOpened
+from redirection_bot.program.load import LoadedProgram
+from redirection_bot.render import ShownHandoff, ShownMessage
+from redirection_bot.runtime import Reply, Runtime
+from redirection_bot.testing import make_runtime
+from tests.fixtures.handoff import connected
+
+ANNA = Operator("@anna:helpline.example", "Anna")
+SESSION = "web:crisis"
+# locale: (a disclosure, the country chosen, a crisis line listed there)
+CRISIS = {
+    "en": ("i want to kill myself tonight", "us", "988"),
+    "es": ("me quiero matar esta noche", "es", "024"),
+    "fi": ("aion tappaa itseni tänään", "fi", "MIELI"),
+}
+ARE_YOU_A_BOT = {"en": "are you a bot?", "es": "eres un bot?", "fi": "oletko botti?"}
+ASK_FOR_A_PERSON = {
+    "en": "i want to talk to a real person",
+    "es": "quiero hablar con una persona real",
+    "fi": "haluan puhua oikean ihmisen kanssa",
+}
+PROMISES = ("will join", "se unirá", "liittyy")
+"""A person promised (the handoff's own texts promise only where a request is open)."""
+WHILE_THEY_ARE_FOUND = ("stay with me while", "mientras la buscamos", "kun häntä haetaan")
+CHILDREN = ("child", "niño", "niña", "lapsi", "lapse")
+NOBODY = (HandoffKeys.NO_TEAM, HandoffKeys.NOBODY_AVAILABLE)
+
+
+def keys(reply: Reply) -> list[str]:
+    return [item.key for item in reply.shown if isinstance(item, ShownMessage)]
+
+
+def not_for_a_crisis(loaded: LoadedProgram) -> list[str]:
+    """Names of the directory's services about one's own sexual thoughts or behaviour."""
+    return [s.name for s in loaded.services.services if "own_behaviour" in s.topics] + [
+        "troubled-desire"
+    ]
+
+
+async def in_danger(runtime: Runtime, locale: str) -> tuple[Reply, Reply]:
+    """A disclosure, "yes, I'm in danger now", then the country: the last two replies."""
+    disclosure, country, _line = CRISIS[locale]
+    await runtime.handle(SESSION, Start(locale=locale))
+    asked = await runtime.handle(SESSION, Text(disclosure))
+    assert keys(asked)[-1] == "safety.suicide.danger"
+    advice = await runtime.handle(SESSION, ChoicePicked("in_danger"))
+    return advice, await runtime.handle(SESSION, ChoicePicked(country))
+
+
+def assert_advice_then_country(advice: Reply) -> None:
+    """The emergency advice, then the country question in the same reply: nothing between
+    them, no handoff yet, and only the question has choices."""
+    assert keys(advice)[-2:] == ["safety.suicide.emergency", "safety.suicide.country"]
+    assert not any(isinstance(item, ShownHandoff) for item in advice.shown)
+    assert advice.messages[-1].choices and not any(m.choices for m in advice.messages[:-1])
+
+
+def assert_nobody_first_then_crisis_lines(
+    loaded: LoadedProgram, locale: str, reply: Reply, nobody: str
+) -> None:
+    said = keys(reply)
+    texts = [m.text for m in reply.messages]
+    # Whether anyone can join comes first, right after the request; nothing promised before.
+    handoff_at = next(i for i, item in enumerate(reply.shown) if isinstance(item, ShownHandoff))
+    assert not [m for m in reply.shown[:handoff_at] if isinstance(m, ShownMessage)]
+    first = reply.shown[handoff_at + 1]
+    assert isinstance(first, ShownMessage) and first.key == nobody
+    assert said.index(nobody) < said.index("services.entry")
+    assert not [t for t in texts if any(p in t.lower() for p in WHILE_THEY_ARE_FOUND)]
+    # Only crisis lines, the local one among them.
+    entries = [m.text for m in reply.messages if m.key == "services.entry"]
+    assert any(CRISIS[locale][2] in text for text in entries)
+    for name in not_for_a_crisis(loaded):
+        assert not [t for t in texts if name.lower() in t.lower()], name
+    # The plan is about the person's own safety.
+    assert HandoffKeys.SAFETY_PLAN not in said
+    plan = next(m.text for m in reply.messages if m.key == "handoff.safety_plan_suicide")
+    assert not any(word in plan.lower() for word in CHILDREN)
+    # The program's own question stays the last, with its choices; nothing before it has any.
+    assert reply.messages[-1].key == "safety.common.offer"
+    assert not any(m.choices for m in reply.messages[:-1])
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_with_no_team_the_person_in_danger_is_told_so_first_then_given_crisis_lines(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    advice, reply = await in_danger(make_runtime(shipped), locale)
+    assert_advice_then_country(advice)
+    assert_nobody_first_then_crisis_lines(shipped, locale, reply, HandoffKeys.NO_TEAM)
+    assert reply.handoff is None
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_with_nobody_on_duty_the_person_in_danger_is_told_so_first_then_given_crisis_lines(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    async with connected(shipped) as line:
+        advice, reply = await in_danger(line.runtime, locale)
+        assert_advice_then_country(advice)
+        assert_nobody_first_then_crisis_lines(shipped, locale, reply, HandoffKeys.NOBODY_AVAILABLE)
+        (opened,) = await line.told(TicketOpened)
+        assert isinstance(opened, TicketOpened)
+        assert (opened.reason, opened.urgency) == ("suicide", "immediate")
+
+
+async def test_with_someone_on_duty_the_person_in_danger_hears_so_and_still_gets_crisis_lines(
+    shipped: LoadedProgram,
+) -> None:
+    async with connected(shipped) as line:
+        await line.service.duty(ANNA.ref, True)
+        _advice, reply = await in_danger(line.runtime, "en")
+        said = keys(reply)
+        assert said[0] == HandoffKeys.AVAILABLE_NOW and not set(NOBODY) & set(said)
+        assert any("988" in m.text for m in reply.messages if m.key == "services.entry")
+        assert reply.messages[-1].key == "safety.common.offer"
+
+
+def assert_honest(reply: Reply) -> None:
+    said = keys(reply)
+    assert said[0] in ("safety.human.again", "safety.human.check"), said
+    assert not [m.text for m in reply.messages if any(p in m.text.lower() for p in PROMISES)]
+    assert not set(said) & {HandoffKeys.ALREADY_WAITING, HandoffKeys.STILL_WAITING}
+
+
+async def ask(runtime: Runtime, text: str) -> Reply:
+    return await runtime.handle(SESSION, Text(text))
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_are_you_a_bot_is_answered_honestly_where_no_team_is_connected(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    runtime = make_runtime(shipped)
+    await runtime.handle(SESSION, Start(locale=locale))
+    asked = await ask(runtime, ASK_FOR_A_PERSON[locale])
+    assert HandoffKeys.NO_TEAM in keys(asked)
+    assert_honest(await ask(runtime, ARE_YOU_A_BOT[locale]))
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_are_you_a_bot_is_answered_honestly_in_every_state_of_a_request(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    async with connected(shipped) as line:
+        runtime = line.runtime
+        await runtime.handle(SESSION, Start(locale=locale))
+        # Unanswered: nobody on duty, the request stays open.
+        asked = await ask(runtime, ASK_FOR_A_PERSON[locale])
+        assert HandoffKeys.NOBODY_AVAILABLE in keys(asked)
+        assert_honest(await ask(runtime, ARE_YOU_A_BOT[locale]))
+        # Kept waiting, then asked again from there.
+        kept = await runtime.handle(SESSION, ChoicePicked(HandoffChoice.KEEP.choice_id))
+        assert HandoffKeys.KEPT_WAITING in keys(kept)
+        assert_honest(await ask(runtime, ARE_YOU_A_BOT[locale]))
+        # Withdrawn by the person.
+        await runtime.handle(SESSION, ChoicePicked(HandoffChoice.BACK.choice_id))
+        assert_honest(await ask(runtime, ARE_YOU_A_BOT[locale]))
+
+
+async def test_are_you_a_bot_is_answered_honestly_after_the_team_closed_the_request(
+    shipped: LoadedProgram,
+) -> None:
+    async with connected(shipped) as line:
+        runtime = line.runtime
+        await line.service.duty(ANNA.ref, True)
+        await runtime.handle(SESSION, Start(locale="en"))
+        await ask(runtime, ASK_FOR_A_PERSON["en"])
+        (opened,) = await line.told(TicketOpened)
+        assert isinstance(opened, TicketOpened)
+        assert await line.service.close(opened.ticket, ANNA) is Outcome.APPLIED
+        assert_honest(await ask(runtime, ARE_YOU_A_BOT["en"]))

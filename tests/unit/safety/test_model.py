@@ -1,0 +1,109 @@
+"""The second screening layer: what a clinician and a person would notice of it.
+
+Hand-made models show the mechanism (uncertain hits only, context that lifts without words
+kept, the whole message hidden for a detail without a span); the shipped model is checked to
+be the one its corpus builds, from the tuning sets only.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from redirection_bot.safety.categories import RiskCategory
+from redirection_bot.safety.identifiers import HIDDEN_MARK
+from redirection_bot.safety.model import MODEL_FILE, SCORED, ScreeningModel, features
+from redirection_bot.safety.normalise import fold_form
+from redirection_bot.safety.screen import Screener
+from redirection_bot.safety.train import corpus_files
+
+REPOSITORY = Path(__file__).resolve().parents[3]
+SUICIDE = SCORED.index(RiskCategory.SUICIDE)
+REQUEST = SCORED.index(RiskCategory.ILLEGAL_REQUEST)
+IDENTIFYING = SCORED.index(RiskCategory.IDENTIFYING_INFO)
+
+
+def weights(**by_word: tuple[int, float]) -> dict[str, list[float]]:
+    rows: dict[str, list[float]] = {}
+    for word, (index, weight) in by_word.items():
+        row = [0.0] * len(SCORED)
+        row[index] = weight
+        rows[f"w:{fold_form(word)}"] = row
+    return rows
+
+
+def model_of(rows: dict[str, list[float]]) -> ScreeningModel:
+    return ScreeningModel(rows, [-4.0] * len(SCORED), [0.5] * len(SCORED))
+
+
+def test_words_are_read_as_the_rules_read_them() -> None:
+    assert "w:tired" in features("TIRÉD")
+    assert "w:tired" in features("tіred")  # Cyrillic і
+    assert "b:so_tired" in features("so tired")
+    assert "c:<tir" in features("tired")
+
+
+def test_a_model_hit_is_never_certain_and_is_named_as_learned() -> None:
+    screener = Screener({}, model_of(weights(hopeless=(SUICIDE, 6.0))))
+    screening = screener.screen("everything feels hopeless")
+    assert [(hit.category, hit.certain) for hit in screening.hits] == [
+        (RiskCategory.SUICIDE, False)
+    ]
+    assert screening.learned == (RiskCategory.SUICIDE,)
+    assert screener.screen("a fine day").hits == ()
+
+
+def test_context_lifts_a_request_only_when_the_message_leans_towards_it() -> None:
+    rows = weights(material=(REQUEST, 3.5), links=(REQUEST, 2.0), exercise=(SUICIDE, 0.1))
+    screener = Screener({}, model_of(rows))
+    earlier = screener.screen("i used to look at that material")
+    assert earlier.hits == ()  # alone, not enough
+    assert all(isinstance(number, float) for number in earlier.carry)  # numbers, never words
+    after = screener.screen("send me links", carried=earlier.carry)
+    assert after.categories == (RiskCategory.ILLEGAL_REQUEST,)
+    assert screener.screen("send me links").hits == ()
+    ordinary = screener.screen("what is the next exercise", carried=earlier.carry)
+    assert ordinary.hits == ()
+
+
+def test_identifying_details_found_by_the_model_alone_hide_the_whole_message() -> None:
+    screener = Screener({}, model_of(weights(workplace=(IDENTIFYING, 6.0))))
+    screening = screener.screen("my workplace is the big bakery on main street")
+    assert screening.redacted == HIDDEN_MARK
+
+
+def test_explain_names_the_words_that_weighed_most() -> None:
+    screener = Screener({}, model_of(weights(hopeless=(SUICIDE, 6.0))))
+    screening, why = screener.explain("so hopeless")
+    assert screening.learned == (RiskCategory.SUICIDE,)
+    assert why[RiskCategory.SUICIDE][0].startswith("model: score 0.88 (threshold 0.50)")
+    assert "word 'hopeles' +6.00" in why[RiskCategory.SUICIDE][1]  # as folded for matching
+
+
+def test_the_file_round_trips(tmp_path: Path) -> None:
+    model = model_of(weights(hopeless=(SUICIDE, 6.0)))
+    model.dump(tmp_path / "m.tsv", ["a comment"])
+    again = ScreeningModel.parse((tmp_path / "m.tsv").read_text())
+    assert again.scores("hopeless") == model.scores("hopeless")
+
+
+def test_training_never_reads_the_frozen_split() -> None:
+    files = corpus_files(REPOSITORY / "tests" / "safety")
+    assert files
+    assert not [path for path in files if "frozen" in path.parts]
+
+
+@pytest.mark.slow
+def test_the_shipped_model_is_what_its_corpus_builds(tmp_path: Path) -> None:
+    """Deterministic: one command, the same corpus, the same file (docs/safety.md)."""
+    built = tmp_path / MODEL_FILE
+    subprocess.run(
+        [sys.executable, "-m", "redirection_bot.safety.train", "--out", str(built)],
+        check=True,
+        capture_output=True,
+    )
+    shipped = REPOSITORY / "src" / "redirection_bot" / "safety" / MODEL_FILE
+    assert built.read_text() == shipped.read_text()
