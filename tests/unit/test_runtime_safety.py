@@ -173,3 +173,42 @@ async def test_a_program_with_safety_rules_screens_with_them(tmp_path: Path) -> 
     await runtime.handle("s", Start())
     reply = await runtime.handle("s", Text("a message about distress"))
     assert [m.key for m in reply.messages] == ["s.distress_hello", "s.distress_ask"]
+
+
+UNSURE_REASON = "i'm not going to kill myself, i just want to stop for my kids"
+"""A hedged mention: screening is unsure, so the check question comes before anything."""
+
+
+async def _at_reasons(runtime: Runtime) -> None:
+    await runtime.handle("p", Start())
+    for choice in ("go_on", "go_on", "stop"):
+        await runtime.handle("p", ChoicePicked(choice))
+
+
+async def test_an_unsure_answer_is_kept_only_after_the_person_says_no(
+    shipped: LoadedProgram,
+) -> None:
+    runtime = make_runtime(shipped)
+    await _at_reasons(runtime)
+    checked = await runtime.handle("p", Text(UNSURE_REASON))
+    assert [m.key for m in checked.messages] == ["safety.suicide.check"]
+    plan = await runtime.plan_text("p")
+    assert plan is None or "kill" not in plan
+    said_no = await runtime.handle("p", ChoicePicked("no_thoughts"))
+    assert [m.key for m in said_no.messages] == [
+        "safety.suicide.check_no_reply",
+        "motivation.reasons.thanks",  # "Thank you. You wrote: ..." : the answer, kept now
+        "motivation.importance.question",
+    ]
+    assert UNSURE_REASON in (await runtime.plan_text("p") or "")
+
+
+async def test_an_unsure_answer_is_never_kept_when_the_risk_is_real(
+    shipped: LoadedProgram,
+) -> None:
+    runtime = make_runtime(shipped)
+    await _at_reasons(runtime)
+    await runtime.handle("p", Text(UNSURE_REASON))
+    confirmed = await runtime.handle("p", ChoicePicked("yes_thoughts"))
+    assert confirmed.messages[0].key == "safety.suicide.acknowledge"
+    assert UNSURE_REASON not in (await runtime.plan_text("p") or "")

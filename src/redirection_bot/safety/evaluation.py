@@ -14,6 +14,7 @@ Definitions (docs/safety.md repeats them):
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -45,6 +46,8 @@ class EvalItem:
     after them ("send me links" after talking about material) is screened with them."""
     hard: bool = False
     """A neutral line written to look risky (``none_hard``)."""
+    answer: bool = False
+    """A neutral answer to the program's own questions (a training set of those alone)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,11 +157,22 @@ class Evaluation:
         )
 
     def report(self) -> list[str]:
-        lines = [f"{'category':<18}{'labelled':>9}{'recall':>8}{'precision':>11}"]
+        lines = [
+            f"{'category':<18}{'labelled':>9}{'recall':>8}{'95% interval':>16}{'precision':>11}"
+        ]
         for figures in self.figures.values():
+            interval = wilson(figures.true_positives, figures.labelled)
             lines.append(
                 f"{figures.category.value:<18}{figures.labelled:>9}"
-                f"{_figure(figures.recall):>8}{_figure(figures.precision):>11}"
+                f"{_figure(figures.recall):>8}{_interval(interval):>16}"
+                f"{_figure(figures.precision):>11}"
+            )
+        found = sum(f.true_positives for f in self.figures.values())
+        labelled = sum(f.labelled for f in self.figures.values())
+        if labelled:
+            lines.append(
+                f"{'overall':<18}{labelled:>9}{found / labelled:>8.3f}"
+                f"{_interval(wilson(found, labelled)):>16}"
             )
         lines.append(
             f"neutral precision: {_figure(self.neutral_precision)} "
@@ -169,6 +183,9 @@ class Evaluation:
             lines.append(
                 f"hard negatives raising something: {self.hard_flagged} of {self.hard_total}"
             )
+        if self.neutral_total:
+            shown = _interval(wilson(self.neutral_flagged, self.neutral_total))
+            lines.append(f"neutral raising something: 95% interval {shown}")
         if self.check_expected:
             lines.append(
                 f"check agreement: {self.check_agreed} of {self.check_expected} utterances "
@@ -187,6 +204,22 @@ class Evaluation:
         for item in self.not_checked:
             lines.append(f"NOT CHECK-FIRST {item.span.format()}: {item.text!r}")
         return lines
+
+
+def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float] | None:
+    """The Wilson score interval of a proportion (95% by default): honest for small sets and
+    for figures near 0 or 1, where the usual plus-or-minus is not."""
+    if not total:
+        return None
+    share = successes / total
+    centre = share + z * z / (2 * total)
+    spread = z * math.sqrt(share * (1 - share) / total + z * z / (4 * total * total))
+    scale = 1 + z * z / total
+    return (max(0.0, (centre - spread) / scale), min(1.0, (centre + spread) / scale))
+
+
+def _interval(interval: tuple[float, float] | None) -> str:
+    return "-" if interval is None else f"[{interval[0]:.2f}, {interval[1]:.2f}]"
 
 
 def _figure(value: float | None) -> str:

@@ -7,7 +7,7 @@ labelled corpus in ``tests/safety/``, which words and parts of words go with eac
 
 - **What it reads** (``features``): the folded tokens of ``normalise.tokenise`` (case, accents,
   look-alike letters, leetspeak and repeated letters already read away), as words (``w:``),
-  pairs of neighbouring words in one sentence (``b:``) and the 3-, 4- and 5-letter pieces of
+  pairs of neighbouring words in one sentence (``b:``) and the 4- and 5-letter pieces of
   each word (``c:``), which carry Finnish and Spanish endings and typing mistakes
   ("itsemurhaa", "itsemurhasta" and "itsmurha" share most of their pieces).
 - **What it is**: one logistic regression per category (one against the rest), trained by
@@ -37,7 +37,7 @@ from redirection_bot.safety.categories import RiskCategory
 from redirection_bot.safety.normalise import Letters, tokenise
 
 MODEL_FILE = "screening_model.tsv"
-CHAR_SIZES = (3, 4, 5)
+CHAR_SIZES = (4, 5)
 SCORED = tuple(RiskCategory)
 """The categories the model scores."""
 

@@ -18,6 +18,8 @@ sees every problem at once. The format is described in docs/authoring.md::
         phrases: ["kill myself", "(end|take) my [own] life"]
         check: ["disappear for ever"]   # may mean this, or not: ask first
         except: ["dying to (see|know)"] # idioms: cancel a hit they contain
+    fields:                        # semantic fields the second layer reads (never phrases):
+      hopeless: ["no point", "give up", "no future"]   # same names in every locale
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from redirection_bot.yaml_source import YNode, YScalar, read_yaml_file
 
 WORDS_TAG = "words:"
 """The index tag of a word list's entries: ``words:<list name>``."""
-RULES_FIELDS = ("locale", "repeated_letters", "words", "hedges", "categories")
+RULES_FIELDS = ("locale", "repeated_letters", "words", "hedges", "categories", "fields")
 HEDGE_FIELDS = ("before", "after", "breaks")
 CATEGORY_FIELDS = ("phrases", "check", "except")
 BUILT_IN_DETECTION = frozenset({RiskCategory.IDENTIFYING_INFO})
@@ -222,9 +224,10 @@ class _RulesReader(SchemaReader):
                 self.warning(span, f"the word list `{name}` is never used")
         if section is None:
             return None
-        # The word lists are semantic fields (means, a child, material, a person...): the second
-        # screening layer reads "a word of the list `means`" as a feature (``model``).
-        for name, entries in lists.items():
+        # The word lists and the fields are semantic fields (means, a child, material, being
+        # a burden...): the second screening layer reads "a word of `means`" as a feature.
+        semantic, _spans = self._word_lists(top.get("fields"), letters)
+        for name, entries in (lists | semantic).items():
             for entry in entries:
                 index.add(resolve(entry, lists, shared), f"{WORDS_TAG}{name}")
         before, after, breaks = hedge("before"), hedge("after"), hedge("breaks")

@@ -29,6 +29,9 @@ HEDGE_REACH = 2
 CONTEXT_LEAN = 1.0
 """How much a message's own words must weigh towards a category (in the model's log-odds)
 before earlier messages can lift it over the threshold."""
+MODEL_MIN_WORDS = 2
+"""The model reads messages of at least this many words: a number or a single word says too
+little for it (the rules still read them)."""
 CONTEXT_DECAY = 0.5
 """How much of the earlier context a message passes on (the one before weighs half)."""
 
@@ -197,6 +200,12 @@ class Screener:
             carried = ()
         alone = model.probabilities(found)
         joint = model.probabilities(found, carried) if carried else alone
+        carry = tuple(
+            round(own + CONTEXT_DECAY * before, 3)
+            for own, before in zip(evidence, carried or (0.0,) * len(evidence), strict=True)
+        )
+        if _words(found) < MODEL_MIN_WORDS:
+            return (), carry  # "9" on a scale, "ok": the rules' business, not the model's
         learned = tuple(
             category
             for index, category in enumerate(model.categories)
@@ -206,11 +215,14 @@ class Screener:
                 or (evidence[index] >= CONTEXT_LEAN and joint[index] >= model.thresholds[index])
             )
         )
-        carry = tuple(
-            round(own + CONTEXT_DECAY * before, 3)
-            for own, before in zip(evidence, carried or (0.0,) * len(evidence), strict=True)
-        )
         return learned, carry
+
+
+def _words(found: Sequence[str]) -> int:
+    """How many different words (not numbers) a message's features hold."""
+    return sum(1 for feature in found if feature.startswith("w:") and not feature[2:].isdigit()) - (
+        "w:#" in found
+    )
 
 
 def _kept(

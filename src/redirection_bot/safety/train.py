@@ -10,7 +10,7 @@ How, in short (docs/safety.md says why): one logistic regression per category ag
 rest, by AdaGrad over binary features (``model.features``), features seen in fewer than
 ``MIN_COUNT`` examples dropped. The threshold of each category is chosen on out-of-fold scores
 (``FOLDS``-fold cross-validation on the corpus itself): the lowest score that raises no more
-than ``NEUTRAL_BUDGET`` of the neutral lines, so recall is as high as the false-alarm budget
+than its ``NEUTRAL_BUDGET`` of the neutral lines, so recall is as high as the false-alarm budget
 allows.
 """
 
@@ -22,24 +22,35 @@ import random
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from redirection_bot.diagnostics import Diagnostics
+from redirection_bot.safety.categories import RiskCategory
 from redirection_bot.safety.evaluation import EvalItem, load_evaluation
 from redirection_bot.safety.model import MODEL_FILE, SCORED, ScreeningModel, features
 from redirection_bot.safety.rules import load_rules_folder
 from redirection_bot.safety.screen import Screener
 
 SEED = 20261201
-EPOCHS = 12
-LEARNING_RATE = 0.4
+EPOCHS = 8
+LEARNING_RATE = 0.05
 L2 = 1e-5
 MIN_COUNT = 2
-FOLDS = 5
-NEUTRAL_BUDGET = 0.015
-"""Per category, the share of out-of-fold neutral lines its threshold may raise."""
-FLOOR = 0.5
+FOLDS = 4
+NEUTRAL_BUDGET = {
+    RiskCategory.SUICIDE: 0.03,
+    RiskCategory.CHILD_AT_RISK: 0.02,
+    RiskCategory.ILLEGAL_REQUEST: 0.02,
+    RiskCategory.HUMAN: 0.005,
+    RiskCategory.DISTRESS: 0.01,
+    RiskCategory.MINOR: 0.005,
+    RiskCategory.IDENTIFYING_INFO: 0.005,
+}
+"""Per category, the share of out-of-fold neutral lines its threshold may raise: most for the
+categories where a miss costs most (a check question is a small price for a suicidal person
+heard), least where the rules already do well and a false alarm interrupts for little."""
+FLOOR = 0.3
 """No threshold is set below this score, whatever the budget allows."""
 PRUNE = 0.02
 """Weights smaller than this are not written."""
@@ -51,6 +62,8 @@ class Example:
     features: tuple[str, ...]
     labels: frozenset[int]
     neutral: bool
+    answer: bool = False
+    """A neutral answer to the program's own questions (``*_answers.yaml``)."""
 
 
 def corpus_files(root: Path) -> list[Path]:
@@ -59,11 +72,18 @@ def corpus_files(root: Path) -> list[Path]:
     return [path for path in found if FROZEN not in path.relative_to(root).parts]
 
 
+ANSWERS_SUFFIX = "_answers"
+"""Files of ordinary answers to the program's questions: held to half the neutral budget."""
+
+
 def read_corpus(paths: Iterable[Path]) -> list[EvalItem]:
     items: list[EvalItem] = []
     diagnostics = Diagnostics()
     for path in paths:
-        items.extend(load_evaluation(path, str(path), diagnostics).items)
+        found = load_evaluation(path, str(path), diagnostics).items
+        if path.stem.endswith(ANSWERS_SUFFIX):
+            found = tuple(replace(item, answer=True) for item in found)
+        items.extend(found)
     if diagnostics.has_errors():
         raise SystemExit("\n".join(d.format() for d in diagnostics.items))
     return items
@@ -78,7 +98,9 @@ def examples(items: Sequence[EvalItem], screener: Screener) -> list[Example]:
         text = "\n".join((*item.context, item.text))
         concepts = screener.screen(text).concepts
         labels = frozenset(index[c] for c in item.expected if c in index)
-        found.append(Example(tuple(features(text, concepts)), labels, not item.expected))
+        found.append(
+            Example(tuple(features(text, concepts)), labels, not item.expected, item.answer)
+        )
     return found
 
 
@@ -151,14 +173,21 @@ def choose_thresholds(items: Sequence[Example]) -> list[float]:
         for example in folds[held]:
             scores = model.probabilities(example.features)
             scored.append((example, scores))
-    neutral = [scores for example, scores in scored if example.neutral]
-    allowed = int(NEUTRAL_BUDGET * len(neutral))
+    lines = [scores for example, scores in scored if example.neutral and not example.answer]
+    answers = [scores for example, scores in scored if example.answer]
     thresholds = []
-    for index in range(len(SCORED)):
-        ranked = sorted((scores[index] for scores in neutral), reverse=True)
-        above = ranked[allowed] if allowed < len(ranked) else 0.0
+    for index, category in enumerate(SCORED):
+        budget = NEUTRAL_BUDGET[category]
+        above = max(_above(lines, index, budget), _above(answers, index, budget / 2))
         thresholds.append(round(max(FLOOR, above + 1e-4), 4))
     return thresholds
+
+
+def _above(neutral: Sequence[list[float]], index: int, budget: float) -> float:
+    """The score that only ``budget`` of the ``neutral`` lines exceed."""
+    ranked = sorted((scores[index] for scores in neutral), reverse=True)
+    allowed = int(budget * len(ranked))
+    return ranked[allowed] if allowed < len(ranked) else 0.0
 
 
 def build(root: Path, dialogues: Path, out: Path) -> ScreeningModel:

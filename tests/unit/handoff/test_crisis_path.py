@@ -183,3 +183,21 @@ async def test_are_you_a_bot_is_answered_honestly_after_the_team_closed_the_requ
         assert isinstance(opened, TicketOpened)
         assert await line.service.close(opened.ticket, ANNA) is Outcome.APPLIED
         assert_honest(await ask(runtime, ARE_YOU_A_BOT["en"]))
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_somewhere_else_still_gets_emergency_numbers_and_crisis_lines_never_nothing(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    """The audience is worldwide (often in Tor Browser): no country is no reason for no help."""
+    runtime = make_runtime(shipped)
+    disclosure, _country, _line = CRISIS[locale]
+    await runtime.handle(SESSION, Start(locale=locale))
+    await runtime.handle(SESSION, Text(disclosure))
+    await runtime.handle(SESSION, ChoicePicked("in_danger"))
+    reply = await runtime.handle(SESSION, ChoicePicked("other"))
+    texts = " ".join(m.text for m in reply.messages)
+    assert "112" in texts and "911" in texts
+    assert [m for m in reply.messages if m.key == "services.entry"], keys(reply)
+    for name in not_for_a_crisis(shipped):
+        assert name.lower() not in texts.lower(), name
