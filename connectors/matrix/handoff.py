@@ -36,6 +36,7 @@ from redirection_bot.api import (
     Shown,
     ShownMessage,
     Stopping,
+    admit,
     fold,
     log_event,
     session_tag,
@@ -73,8 +74,10 @@ def offer_after_turn(previous: Offer, reply: Reply | None) -> Offer:
 
 
 def picked(offer: Offer, text: str) -> str | None:
-    """The id of the offered answer ``text`` picks: its number or its words, or None."""
-    folded = fold(text)
+    """The id of the offered answer ``text`` picks: its number or its words, or None. Read
+    as the program reads it (``admit``: invisible characters gone), so that a "2" typed
+    with a zero-width space picks the second answer as it would anywhere."""
+    folded = fold(admit(text).text)
     if folded.isdigit():
         index = int(folded) - 1
         in_range = offer.numbered and 0 <= index < len(offer.choices)

@@ -158,7 +158,7 @@ class WebChat:
         except SessionLost:
             return await self.start_over(session, origin)
         if reply.said is not None:
-            said = self.echo(reply.said)
+            said = self.echo(reply.said) if isinstance(event, Text) else reply.said
         outcome = self._apply(session, reply, [TranscriptEntry("you", said)] if said else [])
         await self.publish(session, outcome, origin)
         return outcome
@@ -190,11 +190,8 @@ class WebChat:
         return typed if len(typed) <= limit else typed[:limit] + ELLIPSIS
 
     def said(self, session: WebSession, event: Event) -> str | None:
-        """What the person's side of the transcript shows for a choice or a command (typed
-        text is shown as the runtime read it: ``Reply.said``)."""
-        if isinstance(event, ChoicePicked):
-            labels = [str(c.label) for c in session.choices if c.id == event.choice]
-            return labels[0] if labels else None
+        """What the person's side of the transcript shows for a command (typed text and a
+        picked choice are shown as the runtime read them: ``Reply.said``)."""
         if isinstance(event, CommandGiven):
             if event.command is CommandName.LANGUAGE and event.argument:
                 names = {language.locale: language.name for language in self.texts.languages()}

@@ -54,7 +54,7 @@ from redirection_bot.handoff.wire import (
     desk_event_json,
 )
 from redirection_bot.i18n import Catalog, TextLink
-from redirection_bot.ingress import UnreadableJson, read_json
+from redirection_bot.ingress import UnreadableJson, admit, read_json
 from redirection_bot.listening import listen
 from redirection_bot.logs import log_event, session_tag
 from redirection_bot.patience import Patience, Stopping
@@ -121,6 +121,7 @@ __all__ = [  # noqa: RUF022 (grouped by what a plug-in author looks for)
     "HandoffReason",  # why a handoff can be asked for
     "HandoffUrgency",  # how urgent a handoff is
     "RiskCategory",  # what safety screening found
+    "admit",  # the door typed text comes in by: ``admit(text).text`` is what the program reads
     "clean_user_text",  # the one cleaning of typed text (the runtime admits messages with it)
     "fold",  # text folded for comparing labels (case, accents, spaces)
     "read_json",  # the one reader of a JSON request (UTF-8, not nested too deeply)

@@ -60,7 +60,7 @@ async def running_beside(runtime: Runtime, admin: AdminSettings) -> AsyncIterato
     sweeper = asyncio.create_task(sweep_forever(runtime))
     desk = runtime.handoff_desk
     ticking = asyncio.Event()
-    clock = asyncio.create_task(desk.run(ticking)) if desk is not None else None
+    clock = asyncio.create_task(desk.run(runtime, ticking)) if desk is not None else None
     try:
         yield
     finally:

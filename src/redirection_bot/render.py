@@ -7,9 +7,11 @@ no channel can be tricked by them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from redirection_bot.engine.outputs import (
+    ChoiceOption,
     End,
     HandoffRequest,
     Label,
@@ -67,16 +69,45 @@ class ShownOperator:
 Shown = ShownMessage | ShownHandoff | ShownEnd | ShownOperator
 
 
+@dataclass(frozen=True, slots=True)
+class OperatorWords:
+    """What a helpline operator wrote to the person (admitted at the door like a person's
+    words), shown as theirs: ``name`` is how the person was told who joined."""
+
+    name: str
+    text: str
+
+
+Said = Output | OperatorWords
+"""What a turn has for the person before rendering: the engine's outputs, the handoff's
+messages (as the engine's ``Message``), an operator's words."""
+
+
 class Renderer:
     """Turns engine outputs into plain text in a locale."""
 
     def __init__(self, catalog: Catalog) -> None:
         self._catalog = catalog
 
-    def outputs(self, outputs: tuple[Output, ...] | list[Output], locale: str) -> list[Shown]:
+    def reply(self, said: Sequence[Said], locale: str) -> list[Shown]:
+        """A turn's messages as the person sees them. The choices go on the last message
+        that asks (with choices or for words): a message before it loses its own, so that
+        what was said on the way (the handoff's notices, the fallback) never offers answers
+        to a question that is no longer the one asked."""
+        shown = self.outputs(said, locale)
+        asking = [i for i, item in enumerate(shown) if _asks(item)]
+        for index in asking[:-1]:
+            item = shown[index]
+            if isinstance(item, ShownMessage) and item.choices:
+                shown[index] = replace(item, choices=())
+        return shown
+
+    def outputs(self, outputs: Sequence[Said], locale: str) -> list[Shown]:
         shown: list[Shown] = []
         for output in outputs:
-            if isinstance(output, Message):
+            if isinstance(output, OperatorWords):
+                shown.append(ShownOperator(output.name, output.text))
+            elif isinstance(output, Message):
                 shown.append(self.message(output, locale))
             elif isinstance(output, HandoffRequest):
                 shown.append(ShownHandoff(output.reason.value, output.urgency.value, output.flow))
@@ -87,12 +118,16 @@ class Renderer:
     def message(self, message: Message, locale: str) -> ShownMessage:
         params = {name: self.param(value, locale) for name, value in message.params.items()}
         choices = tuple(
-            ShownChoice(choice.id, self.param(choice.label, locale)) for choice in message.choices
+            ShownChoice(choice.id, self.label(choice, locale)) for choice in message.choices
         )
         text = self.text(message.key, locale, params)
         return ShownMessage(
             message.key, text, choices, message.expects_text, self.links(message, text)
         )
+
+    def label(self, option: ChoiceOption, locale: str) -> str:
+        """A choice's label: on its button, and as the person's side once they picked it."""
+        return self.param(option.label, locale)
 
     def links(self, message: Message, text: str) -> tuple[TextLink, ...]:
         """The links of the message's text and of the texts filling it, as far as they show."""
@@ -116,6 +151,10 @@ class Renderer:
         if isinstance(value, int):
             return str(value)
         return clean_user_text(value)
+
+
+def _asks(item: Shown) -> bool:
+    return isinstance(item, ShownMessage) and bool(item.choices or item.expects_text)
 
 
 def plain_text(shown: list[Shown]) -> str:

@@ -8,7 +8,8 @@ of who answers what can be tested without asyncio:
 - while an operator has the conversation, everything the person sends goes to the handoff
   (their words to the operator, commands to a reminder), except "leave now", typed or pressed;
 - a message that cannot be taken (too long, unreadable) gets its notice, unless a risk that
-  the program has a safety flow for was found in it: safety comes before every limit;
+  the program has a safety flow for was found in it (or, while an operator has the
+  conversation, any risk: then it reaches the operator): safety comes before every limit;
 - a resume phrase brings back a parked conversation;
 - everything else goes to the dialogue engine.
 """
@@ -75,7 +76,7 @@ def route(
     ):
         return Routed(Route.HANDOFF)
     if with_operator and not _leaves(program, state, event):
-        if problem is not None:
+        if problem is not None and not (isinstance(event, Text) and event.risks):
             return Routed(Route.NOTICE, problem, repeat=False)
         return Routed(Route.HANDOFF)
     if problem is not None and not preempts:

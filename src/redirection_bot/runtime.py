@@ -1,4 +1,5 @@
-"""The runtime: the only async core. lock -> load -> screen -> step -> fulfil -> save -> render.
+"""The runtime: one turn top to bottom. lock -> read -> admit -> screen -> route -> act -> save
+-> render.
 
 Connectors call ``Runtime.handle`` with a session id and an event and get back what to show.
 The runtime keeps the programs that running sessions started on, so that a reload never
@@ -15,46 +16,39 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from redirection_bot.actions import ActionCall, ActionRunner, AfterTurn
+from redirection_bot.actions import ActionRunner, AfterTurn
 from redirection_bot.builtin_actions import BuiltInActions
 from redirection_bot.dialogue.model import CommandName, Place
+from redirection_bot.effects import Effects, Kept, services_shown
 from redirection_bot.engine import (
-    ActionRequest,
-    ActionResult,
     ChoicePicked,
     CommandGiven,
     End,
     EngineKeys,
     Event,
-    Output,
     SessionState,
     Start,
     Text,
-    Turn,
     Waiting,
     new_state,
+    offered_choice,
     step,
 )
 from redirection_bot.engine.outputs import Message
-from redirection_bot.errors import ActionError, EngineError
+from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX
+from redirection_bot.errors import EngineError
 from redirection_bot.evaluation import (
     EvaluationCounts,
     MemoryCounts,
 )
-from redirection_bot.handoff.conduct import (
-    SERVICES_ACTION,
-    Handled,
-    HandoffConduct,
-    check_handoff_texts,
-    picked_label,
-    without_team,
-)
+from redirection_bot.handoff.conduct import Effect, HandoffConduct, check_handoff_texts
+from redirection_bot.handoff.machine import HandoffState, choice_from_id
 from redirection_bot.handoff.record import Line, SessionRecord
 from redirection_bot.handoff.wire import Push
 from redirection_bot.ingress import Admitted, Problem, admit
 from redirection_bot.logs import log_event, session_tag
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.render import Renderer, Shown, ShownHandoff, ShownMessage, plain_text
+from redirection_bot.render import Renderer, Said, Shown, ShownHandoff, ShownMessage, plain_text
 from redirection_bot.resume import (
     PhraseAttempt,
     PhraseKey,
@@ -66,18 +60,16 @@ from redirection_bot.store import (
     LockingStore,
     SessionLost,
     SessionStore,
-    VersionConflict,
     store_ready,
 )
 
 if TYPE_CHECKING:
     from redirection_bot.handoff.desk import HandoffDesk
-    from redirection_bot.handoff.machine import HandoffEvent, HandoffState, Step
+    from redirection_bot.handoff.machine import HandoffEvent, Step
     from redirection_bot.metrics import Metrics
 
 DEFAULT_SESSION_TTL_SECONDS = 24 * 3600
 DEFAULT_MAX_TEXT_LENGTH = 2000
-MAX_ACTIONS_PER_TURN = 10
 _NOTICES = {Problem.TOO_LONG: EngineKeys.TOO_LONG, Problem.UNREADABLE: EngineKeys.UNREADABLE}
 SCREENED_AT_LEAST = 20_000
 """Characters of a message screened for risk, at least (see ``Runtime._screen``)."""
@@ -106,9 +98,10 @@ class Reply:
     handoff: HandoffView | None = None
     """The session's handoff (None: no helpline is connected, or the session was erased)."""
     said: str | None = None
-    """What the person typed, as the program read it (``ingress.admit``, then screening, so
-    with identifying details hidden as in the store): what a channel shows as their side of
-    the conversation. None when the event was not typed text."""
+    """The person's side of the conversation, as the program read it: what they typed
+    (``ingress.admit``, then screening, so with identifying details hidden as in the store),
+    or the label of the choice they picked (``Runtime._picked``). None for other events, or a
+    choice not offered where they were."""
 
     @property
     def messages(self) -> list[ShownMessage]:
@@ -121,26 +114,21 @@ class RuntimeSettings:
     max_text_length: int = DEFAULT_MAX_TEXT_LENGTH
 
 
-@dataclass(frozen=True, slots=True)
-class _Kept:
-    """What the store holds for a session, as read at the start of the turn."""
+@dataclass(slots=True)
+class _Acted:
+    """What the part that took the event did: what to show (rendered), the state after it,
+    the record to save (None: nothing to save) and what follows the save."""
 
-    version: int | None = None
-    """The version read (None: nothing stored yet)."""
+    kept: Kept
+    """What the record is saved over (a restored session's, after a resume phrase)."""
+    shown: list[Shown]
+    state: SessionState
     record: SessionRecord | None = None
-
-    @property
-    def resume(self) -> str | None:
-        """The name of the copy parked under the person's resume phrase."""
-        return self.record.resume if self.record is not None else None
-
-    def keeping(self, state: SessionState, resume: str | None = None) -> SessionRecord:
-        """The record to save with ``state``, keeping the handoff and the conversation."""
-        if self.record is None:
-            return SessionRecord(state, resume)
-        return SessionRecord(
-            state, resume or self.record.resume, self.record.handoff, self.record.conversation
-        )
+    trace: tuple[str, ...] = ()
+    effects: list[Effect] = field(default_factory=list)
+    park_under: PhraseKey | None = None
+    erase: bool = False
+    """The person left ("leave now"): the session, its parked copy and its ticket go."""
 
 
 @dataclass(slots=True)
@@ -162,7 +150,11 @@ class Runtime:
         resume: ResumeVault | None = None,
         metrics: Metrics | None = None,
         evaluation: EvaluationCounts | None = None,
+        desk: HandoffDesk | None = None,
     ) -> None:
+        """``desk``: the helpline's desk (handoff/desk.py), when one is connected; requests
+        for a person go there. Raises ConfigError if the program lacks the texts the
+        handoff shows."""
         self._loaded = loaded
         self._versions: dict[str, LoadedProgram] = {loaded.program.version: loaded}
         self._store = store
@@ -173,8 +165,14 @@ class Runtime:
         self._locking_store = store if isinstance(store, LockingStore) else None
         self._resume = resume or ResumeVault(store)
         self.metrics = metrics
-        self._actions = BuiltInActions(actions, self._resume, evaluation or MemoryCounts(), metrics)
+        builtin = BuiltInActions(actions, self._resume, evaluation or MemoryCounts(), metrics)
+        self._effects = Effects(
+            store, self._resume, builtin, desk, metrics, self.settings.session_ttl_seconds
+        )
         self._conduct: HandoffConduct | None = None
+        if desk is not None:
+            check_handoff_texts(loaded.catalog, loaded.program.locales)
+            self._conduct = HandoffConduct(desk, self._effects)
 
     @property
     def loaded(self) -> LoadedProgram:
@@ -186,16 +184,9 @@ class Runtime:
         beside the conversations (a REST client's answers to replay)."""
         return self._store
 
-    def attach_handoff(self, desk: HandoffDesk) -> None:
-        """Connect a helpline: requests for a person go to ``desk`` (handoff/desk.py).
-        Raises ConfigError if the program lacks the texts the handoff shows."""
-        check_handoff_texts(self._loaded.catalog, self._loaded.program.locales)
-        self._conduct = HandoffConduct(desk, self, self.metrics)
-        desk.attach(self)
-
     @property
     def handoff_desk(self) -> HandoffDesk | None:
-        return self._conduct.desk if self._conduct is not None else None
+        return self._effects.desk
 
     def reload(self, loaded: LoadedProgram) -> None:
         """Use a new program for new sessions; running ones finish on theirs."""
@@ -205,47 +196,41 @@ class Runtime:
     # --- turns ---------------------------------------------------------------------------------
 
     async def handle(self, session_id: str, event: Event, known: bool = False) -> Reply:
-        """Apply one event to a session and return what to show. One turn, top to bottom:
-        read the session, admit the message once (``ingress``), screen it, decide who takes
-        it (``routing``, pure), let that part act, save, and render at the end. ``known``: the
-        channel knows the store holds the session; raise SessionLost if it no longer does."""
+        """Apply one event to a session and return what to show: one turn, top to bottom (the
+        numbers are those of docs/architecture.md, "One turn"). ``known``: the channel knows
+        the store held the session; raise SessionLost if it no longer does."""
         started = self._clock()
-        async with self._session_lock(session_id):
-            stored = await self._store.get(session_id)
-            if known and stored is None:
+        async with self._session_lock(session_id):  # 1. lock
+            kept = await self._read(session_id)  # 2. read
+            if known and kept.record is None:
                 raise SessionLost("the store no longer holds this session")
-            record = self._decode(stored.data) if stored is not None else None
-            kept = _Kept(stored.version if stored is not None else None, record)
-            if record is None:
+            if kept.record is None:
                 locale = event.locale if isinstance(event, Start) else None
                 state = new_state(self._loaded.program, locale)
             else:
-                state = record.state
+                state = kept.record.state
             loaded = self._versions.get(state.program_version, self._loaded)
             admitted: Admitted | None = None
             if isinstance(event, Text):
-                admitted = admit(event.text, self.settings.max_text_length)
-                event, state = self._screen(loaded, state, admitted.text)
-            handoff = record.handoff if self._conduct is not None and record is not None else None
+                admitted = admit(event.text, self.settings.max_text_length)  # 3. admit
+                event, state = self._screen(loaded, state, admitted.text)  # 4. screen
+            handoff = kept.record.handoff if self._conduct and kept.record else None
             problem = admitted.problem if admitted is not None else None
-            routed = route(loaded.program, state, handoff, event, problem)
-            if routed.route is Route.HANDOFF:
-                assert self._conduct is not None
-                assert record is not None
-                handled = await self._conduct.person(session_id, loaded, record, event)
-                reply = await self._handed(session_id, loaded, kept, handled)
-            elif routed.route is Route.NOTICE:
-                assert routed.problem is not None
-                reply = await self._notice(session_id, loaded, state, kept, routed)
-            elif routed.route is Route.RESTORE:
-                assert routed.phrase is not None
-                reply = await self._restore(session_id, loaded, state, kept, routed.phrase)
-            else:
-                said = self._said(loaded, state, event)
-                reply = await self._turn(session_id, loaded, state, kept, event, said=said)
+            routed = route(loaded.program, state, handoff, event, problem)  # 5. route
+            acted = await self._act(session_id, loaded, state, kept, event, routed)  # 6. act
+            if acted.erase or acted.record is not None:  # 7. save, then what follows it
+                record = None if acted.erase else acted.record
+                await self._effects.settle(
+                    session_id, acted.kept, record, acted.effects, acted.park_under
+                )
             if isinstance(event, Text) and admitted is not None:
                 # As screened: identifying details hidden, as in the store (not as typed).
-                reply = replace(reply, said=event.text.strip())
+                said: str | None = event.text.strip()
+            elif isinstance(event, ChoicePicked):
+                said = self._picked(loaded, state, handoff, event.choice)
+            else:
+                said = None
+            reply = self._reply(session_id, kept, acted, said)  # 8. render (acted.shown)
         duration = self._clock() - started
         log_event(
             "turn handled",
@@ -281,19 +266,106 @@ class Runtime:
         state = replace(state, screening_carry=screening.carry)
         return Text(screening.redacted, screening.hits), state
 
-    # --- handoff ----------------------------------------------------------------------------------
+    async def _act(
+        self,
+        session_id: str,
+        loaded: LoadedProgram,
+        state: SessionState,
+        kept: Kept,
+        event: Event,
+        routed: Routed,
+    ) -> _Acted:
+        """Step 6: the part the router chose takes the event."""
+        if routed.route is Route.HANDOFF:
+            assert self._conduct is not None
+            assert kept.record is not None
+            handled = await self._conduct.person(session_id, loaded, kept.record, event)
+            record = replace(kept.record, state=handled.state, handoff=handled.handoff)
+            shown = Renderer(loaded.catalog).reply(handled.said, handled.state.locale)
+            return _Acted(kept, shown, handled.state, record, tuple(handled.trace), handled.effects)
+        if routed.route is Route.NOTICE:
+            return self._notice(loaded, state, kept, routed)
+        if routed.route is Route.RESTORE:
+            assert routed.phrase is not None
+            return await self._restore(session_id, loaded, state, kept, routed.phrase)
+        said = self._said(loaded, state, event)
+        return await self._turn(session_id, loaded, state, kept, event, said=said)
 
-    async def _handed(
-        self, session_id: str, loaded: LoadedProgram, kept: _Kept, handled: Handled
-    ) -> Reply:
-        """Save what the handoff did with the person's event, then tell the operators."""
-        assert kept.record is not None
-        record = replace(kept.record, state=handled.state, handoff=handled.handoff)
-        await self._save(session_id, record, kept)
-        await handled.after_save()
-        state = handled.state
-        view = self._view(session_id, handled.handoff)
-        return Reply(tuple(handled.shown), state.locale, state, tuple(handled.trace), view)
+    async def _turn(
+        self,
+        session_id: str,
+        loaded: LoadedProgram,
+        state: SessionState,
+        kept: Kept,
+        event: Event,
+        notice: Message | None = None,
+        said: Line | None = None,
+    ) -> _Acted:
+        """The engine takes the event (its actions run on the way); a request for a person
+        goes to the handoff, or is answered honestly where no helpline is connected."""
+        after = AfterTurn()
+        turn = await self._effects.engine(session_id, loaded, state, event, after)
+        outputs: list[Said] = [notice, *turn.outputs] if notice is not None else list(turn.outputs)
+        erase = any(isinstance(output, End) and output.erase for output in outputs)
+        record = kept.keeping(turn.state)
+        conduct = self._conduct
+        handled = None
+        if conduct is None and not erase:
+            outputs = await self._effects.without_team(session_id, loaded, turn.state, outputs)
+        if conduct is not None and not erase:
+            risks = (
+                tuple(dict.fromkeys(hit.category.value for hit in event.risks))
+                if isinstance(event, Text)
+                else ()
+            )
+            shown_services = services_shown(outputs)
+            handled = await conduct.requested(
+                session_id, loaded, record, outputs, shown_services, risks
+            )
+            outputs = handled.said
+        shown = Renderer(loaded.catalog).reply(outputs, turn.state.locale)
+        if conduct is not None and handled is not None:
+            # The lines an operator may read are the person's words and what was shown.
+            conversation = conduct.remember(record.conversation, said, shown)
+            record = SessionRecord(turn.state, record.resume, handled.handoff, conversation)
+        return _Acted(
+            kept,
+            shown,
+            turn.state,
+            record,
+            turn.trace,
+            handled.effects if handled is not None else [],
+            after.park_under,
+            erase,
+        )
+
+    def _notice(
+        self, loaded: LoadedProgram, state: SessionState, kept: Kept, routed: Routed
+    ) -> _Acted:
+        """A message that cannot be taken: a polite notice, then (unless an operator has the
+        conversation) where the person is, again. The words are neither kept nor passed on."""
+        notice = Message(_NOTICES[routed.problem or Problem.UNREADABLE])
+        if not routed.repeat:
+            return _Acted(kept, Renderer(loaded.catalog).reply([notice], state.locale), state)
+        turn = step(loaded.program, state, CommandGiven(CommandName.REPEAT))
+        shown = Renderer(loaded.catalog).reply([notice, *turn.outputs], turn.state.locale)
+        return _Acted(kept, shown, turn.state, kept.keeping(turn.state), turn.trace)
+
+    def _reply(self, session_id: str, kept: Kept, acted: _Acted, said: str | None) -> Reply:
+        """Step 8: what to show (rendered in the session's locale), the new state, and the
+        handoff's view for the connector."""
+        if acted.erase:
+            return Reply(tuple(acted.shown), acted.state.locale, None, acted.trace, None, said)
+        record = acted.record or kept.record
+        view = self._view(session_id, record.handoff) if record is not None else None
+        return Reply(tuple(acted.shown), acted.state.locale, acted.state, acted.trace, view, said)
+
+    async def _read(self, session_id: str) -> Kept:
+        stored = await self._store.get(session_id)
+        record = self._decode(stored.data) if stored is not None else None
+        return Kept(stored.version if stored is not None else None, record)
+
+    # --- handoff ----------------------------------------------------------------------------------
 
     async def apply_handoff(
         self, session_id: str, event: HandoffEvent, words: str | None = None
@@ -302,26 +374,25 @@ class Runtime:
         the person goes to their channel's feed. None: the session no longer exists. An
         operator's ``words`` come in by the same door as a person's (``ingress.admit``)."""
         conduct = self._conduct
-        assert conduct is not None, "attach_handoff first"
+        assert conduct is not None, "no helpline is connected"
         if words is not None:
             words = admit(words).text
         async with self._session_lock(session_id):
-            stored = await self._store.get(session_id)
-            record = self._decode(stored.data) if stored is not None else None
-            if stored is None or record is None:
+            kept = await self._read(session_id)
+            record = kept.record
+            if record is None:
                 return None
-            kept = _Kept(stored.version, record)
             loaded = self._versions.get(record.state.program_version, self._loaded)
             handled = await conduct.apply(session_id, loaded, record, event, words)
-            step_taken = handled.step
             unchanged = handled.handoff == record.handoff and handled.state is record.state
-            if unchanged and not handled.shown and not handled.effects:
-                return step_taken
-            conduct.push_effect(session_id, record.handoff, handled)
+            if unchanged and not handled.said and not handled.effects:
+                return handled.step
+            shown = Renderer(loaded.catalog).reply(handled.said, handled.state.locale)
+            ticket = record.handoff.ticket or handled.handoff.ticket
+            push = self._effects.push(session_id, ticket, shown, handled.handoff.active)
             changed = replace(record, state=handled.state, handoff=handled.handoff)
-            await self._save(session_id, changed, kept)
-            await handled.after_save()
-            return step_taken
+            await self._effects.settle(session_id, kept, changed, [*handled.effects, *push])
+            return handled.step
 
     def place(self, target: str) -> Place | None:
         """``flow`` (its start) or ``flow.node`` in the current program, if it exists."""
@@ -352,10 +423,24 @@ class Runtime:
                 categories = ", ".join(dict.fromkeys(hit.category.value for hit in event.risks))
                 return ("risk", categories)
             return ("person", event.text.strip())
-        if isinstance(event, ChoicePicked):
-            label = picked_label(loaded, state, event.choice)
+        if isinstance(event, ChoicePicked) and state.waiting is Waiting.ANSWER:
+            # Answers only: a command or a language pressed is not the person's words.
+            if event.choice.startswith(COMMAND_CHOICE_PREFIX):
+                return None
+            label = self._picked(loaded, state, None, event.choice)
             return ("person", label) if label is not None else None
         return None
+
+    def _picked(
+        self, loaded: LoadedProgram, state: SessionState, handoff: HandoffState | None, choice: str
+    ) -> str | None:
+        """The label of what the person picked, as it was offered to them (by the handoff or
+        by the engine), rendered in their language: the one place this label is made."""
+        asked = choice_from_id(choice) if handoff is not None else None
+        option = (
+            asked.option if asked is not None else offered_choice(loaded.program, state, choice)
+        )
+        return Renderer(loaded.catalog).label(option, state.locale) if option is not None else None
 
     def _count(self, session_id: str, event: Event, seconds: float, reply: Reply) -> None:
         assert self.metrics is not None
@@ -364,138 +449,6 @@ class Runtime:
         for item in reply.shown:
             if isinstance(item, ShownHandoff):
                 self.metrics.handoff("requested", item.reason)
-
-    async def engine_turn(
-        self,
-        session_id: str,
-        loaded: LoadedProgram,
-        state: SessionState,
-        event: Event,
-        after: AfterTurn | None = None,
-    ) -> Turn:
-        """One step of the engine, with the actions it asks for fulfilled on the way (what
-        they ask for once the turn is saved goes into ``after``)."""
-        turn = step(loaded.program, state, event)
-        outputs = list(turn.outputs)
-        trace = list(turn.trace)
-        for _ in range(MAX_ACTIONS_PER_TURN):
-            request = _pending_action(turn)
-            if request is None:
-                break
-            result = await self.run_action(session_id, loaded, turn.state, request.action, after)
-            turn = step(loaded.program, turn.state, result)
-            outputs.extend(turn.outputs)
-            trace.extend(turn.trace)
-        else:
-            raise EngineError("too many actions in one turn")
-        return Turn(turn.state, tuple(outputs), tuple(trace))
-
-    async def _turn(
-        self,
-        session_id: str,
-        loaded: LoadedProgram,
-        state: SessionState,
-        kept: _Kept,
-        event: Event,
-        notice: Message | None = None,
-        said: Line | None = None,
-    ) -> Reply:
-        after = AfterTurn()
-        turn = await self.engine_turn(session_id, loaded, state, event, after)
-        outputs = [notice, *turn.outputs] if notice is not None else list(turn.outputs)
-        erase = any(isinstance(output, End) and output.erase for output in outputs)
-        parking = after.park_under
-        shown = Renderer(loaded.catalog).outputs(
-            [o for o in outputs if not isinstance(o, ActionRequest)], turn.state.locale
-        )
-        record = kept.keeping(turn.state)
-        handled = None
-        conduct = self._conduct
-        services_shown = any(
-            isinstance(o, ActionRequest) and o.action == SERVICES_ACTION for o in outputs
-        )
-        if conduct is None and not erase:
-            shown = await without_team(self, session_id, loaded, turn.state, shown, services_shown)
-        if conduct is not None and not erase:
-            risks = (
-                tuple(dict.fromkeys(hit.category.value for hit in event.risks))
-                if isinstance(event, Text)
-                else ()
-            )
-            handled = await conduct.requested(
-                session_id, loaded, turn.state, record, shown, services_shown, risks
-            )
-            shown = handled.shown
-            conversation = conduct.remember(record.conversation, said, shown)
-            record = SessionRecord(turn.state, record.resume, handled.handoff, conversation)
-        if erase:
-            await self._store.delete(session_id)
-            if kept.resume is not None:
-                await self._resume.forget(kept.resume)
-            if conduct is not None and kept.record is not None:
-                for effect in conduct.left(session_id, kept.record):
-                    await effect()
-            final: SessionState | None = None
-        elif parking is not None:
-            await self._park(session_id, record, kept, parking)
-            final = turn.state
-        else:
-            await self._save(session_id, record, kept)
-            final = turn.state
-        if handled is not None:
-            await handled.after_save()
-        view = self._view(session_id, record.handoff) if final is not None else None
-        return Reply(tuple(shown), turn.state.locale, final, turn.trace, view)
-
-    async def _notice(
-        self,
-        session_id: str,
-        loaded: LoadedProgram,
-        state: SessionState,
-        kept: _Kept,
-        routed: Routed,
-    ) -> Reply:
-        """A message that cannot be taken: a polite notice, then (unless an operator has the
-        conversation) where the person is, again. The words are neither kept nor passed on."""
-        notice = Message(_NOTICES[routed.problem or Problem.UNREADABLE])
-        if not routed.repeat:
-            shown = Renderer(loaded.catalog).outputs([notice], state.locale)
-            view = self._view(session_id, kept.record.handoff) if kept.record else None
-            return Reply(tuple(shown), state.locale, state, (), view)
-        turn = step(loaded.program, state, CommandGiven(CommandName.REPEAT))
-        record = kept.keeping(turn.state)
-        await self._save(session_id, record, kept)
-        shown = Renderer(loaded.catalog).outputs([notice, *turn.outputs], turn.state.locale)
-        view = self._view(session_id, record.handoff)
-        return Reply(tuple(shown), turn.state.locale, turn.state, turn.trace, view)
-
-    async def run_action(
-        self,
-        session_id: str,
-        loaded: LoadedProgram,
-        state: SessionState,
-        action: str,
-        after: AfterTurn | None = None,
-    ) -> ActionResult:
-        """Run one action for a session through the action seam (the program's own actions,
-        then rasa-sdk's); a failure becomes a failed result, logged by its type."""
-        tag = session_tag(session_id)
-        call = ActionCall(action, state, tag, loaded.program, after or AfterTurn())
-        try:
-            return await self._actions.run(call)
-        except ActionError as error:
-            log_event("action failed", action=action, error=type(error.__cause__ or error).__name__)
-            return ActionResult(action, failed=True)
-
-    async def _save(self, session_id: str, record: SessionRecord, kept: _Kept) -> None:
-        data = record.encode()
-        try:
-            await self._store.save(
-                session_id, data, kept.version, self.settings.session_ttl_seconds
-            )
-        except VersionConflict:
-            log_event("session conflict", session=session_tag(session_id))
-            raise
 
     def _decode(self, data: bytes) -> SessionRecord | None:
         try:
@@ -506,27 +459,14 @@ class Runtime:
 
     # --- resume phrases ------------------------------------------------------------------------
 
-    async def _park(
-        self, session_id: str, record: SessionRecord, kept: _Kept, key: PhraseKey
-    ) -> None:
-        # The parked copy holds the conversation's state only: no handoff, no lines kept.
-        await self._resume.park(key, SessionRecord(record.state).encode())
-        await self._save(
-            session_id,
-            SessionRecord(record.state, key.name, record.handoff, record.conversation),
-            kept,
-        )
-        if kept.resume is not None and kept.resume != key.name:
-            await self._resume.forget(kept.resume)  # a new phrase replaces the one given before
-
     async def _restore(
         self,
         session_id: str,
         loaded: LoadedProgram,
         state: SessionState,
-        kept: _Kept,
+        kept: Kept,
         phrase: PhraseAttempt,
-    ) -> Reply:
+    ) -> _Acted:
         """Bring back the session parked under ``phrase``; every failure gets the same answer."""
         parked: SessionRecord | None = None
         key: PhraseKey | None = None
@@ -552,7 +492,7 @@ class Runtime:
             session_id,
             restored,
             parked.state,
-            _Kept(kept.version, back),
+            Kept(kept.version, back),
             repeat,
             Message(ResumeKeys.RESTORED),
         )
@@ -600,14 +540,8 @@ class Runtime:
         """Delete a session at once ("leave now", "erase my conversation"), and the copy kept
         under its resume phrase."""
         async with self._session_lock(session_id):
-            stored = await self._store.get(session_id)
-            record = self._decode(stored.data) if stored is not None else None
-            await self._store.delete(session_id)
-            if record is not None and record.resume is not None:
-                await self._resume.forget(record.resume)
-            if record is not None and self._conduct is not None:
-                for effect in self._conduct.left(session_id, record):
-                    await effect()
+            kept = await self._read(session_id)
+            await self._effects.settle(session_id, Kept(None, kept.record), None)
         log_event("session erased", session=session_tag(session_id))
 
     async def plan_text(self, session_id: str, action: str = "action_plan_summary") -> str | None:
@@ -618,16 +552,8 @@ class Runtime:
         loaded = self._versions.get(state.program_version, self._loaded)
         if action not in loaded.program.actions:
             return None
-        result = await self.run_action(session_id, loaded, state, action)
+        result = await self._effects.run_action(session_id, loaded, state, action)
         if result.failed:
             return None
         shown = Renderer(loaded.catalog).outputs(list(result.messages), state.locale)
         return plain_text(shown)
-
-
-def _pending_action(turn: Turn) -> ActionRequest | None:
-    if turn.state.waiting is not Waiting.ACTION:
-        return None
-    requests: list[Output] = [o for o in turn.outputs if isinstance(o, ActionRequest)]
-    last = requests[-1] if requests else None
-    return last if isinstance(last, ActionRequest) else None

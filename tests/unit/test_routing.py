@@ -52,6 +52,9 @@ def test_a_message_that_cannot_be_taken_gets_a_notice_unless_it_raises_a_risk(
     assert risky.route is Route.ENGINE  # safety before every limit
     with_operator = route(program, state, WITH_OPERATOR, Text("x"), problem)
     assert (with_operator.route, with_operator.repeat) == (Route.NOTICE, False)
+    # A risk in it reaches the operator, with its risks, rather than a notice.
+    risky_with_operator = route(program, state, WITH_OPERATOR, Text("x", SUICIDE), problem)
+    assert risky_with_operator.route is Route.HANDOFF
 
 
 def test_a_resume_phrase_is_a_restore_unless_it_raises_a_risk(shipped: LoadedProgram) -> None:

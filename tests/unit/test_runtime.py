@@ -141,3 +141,16 @@ async def test_logs_carry_no_content(
     assert "turn handled" in text
     for secret in ("session-secret-id", "Jane", "07700", "worried", "neighbour"):
         assert secret not in text
+
+
+async def test_what_the_person_picked_is_said_back_with_its_label(shipped: LoadedProgram) -> None:
+    runtime = make_runtime(shipped)
+    await to_stage_question(runtime, "s1")
+    asked = (await runtime.handle("s1", CommandGiven(CommandName.REPEAT))).messages[-1]
+    offered = {choice.id: choice.label for choice in asked.choices}
+    reply = await runtime.handle("s1", ChoicePicked("stop"))
+    assert reply.said == offered["stop"]
+    # A choice not offered where the person is gets no label; a command's has its own.
+    assert (await runtime.handle("s1", ChoicePicked("no_such_choice"))).said is None
+    help_label = shipped.catalog.render(CommandName.HELP.label_key, "en")
+    assert (await runtime.handle("s1", ChoicePicked("command:help"))).said == help_label

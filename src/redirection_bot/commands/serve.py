@@ -90,7 +90,10 @@ def build_runtime(loaded: LoadedProgram, settings: Settings) -> Runtime:
         max_text_length=settings.limits.max_message_length,
     )
     store = open_store(settings.store)
-    runtime = Runtime(
+    desk = None
+    if settings.handoff.active:
+        desk = HandoffDesk(settings.handoff, store, open_relay(settings.store))
+    return Runtime(
         loaded,
         store,
         RasaActionRunner(loaded),
@@ -98,10 +101,8 @@ def build_runtime(loaded: LoadedProgram, settings: Settings) -> Runtime:
         resume=ResumeVault(store, ttl_seconds=settings.store.resume_ttl_days * 86400.0),
         metrics=Metrics(),
         evaluation=open_counts(settings.store),
+        desk=desk,
     )
-    if settings.handoff.active:
-        runtime.attach_handoff(HandoffDesk(settings.handoff, store, open_relay(settings.store)))
-    return runtime
 
 
 async def serve(runtime: Runtime, settings: Settings) -> int:
@@ -124,7 +125,7 @@ async def serve(runtime: Runtime, settings: Settings) -> int:
     if desk is not None and settings.handoff.run_channels:
         runners += [
             load_channel(service.channel)(
-                ChannelContext(desk.service(service.name), service.options, stop)
+                ChannelContext(desk.service(service.name, runtime), service.options, stop)
             )
             for service in settings.handoff.services
         ]

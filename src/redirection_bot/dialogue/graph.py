@@ -8,10 +8,19 @@ all read the same edges.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from redirection_bot.diagnostics import Span
-from redirection_bot.dialogue.model import Node, NodeKind, Place, Program, SlotType, Transition
+from redirection_bot.dialogue.model import (
+    CommandName,
+    Node,
+    NodeKind,
+    Place,
+    Program,
+    SlotType,
+    Transition,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +62,33 @@ def program_edges(program: Program) -> list[Edge]:
         for continuation, span, caller, sets in called:
             edges.append(Edge(caller, continuation, "after call", span, sets, kind="after_call"))
     return edges
+
+
+def flows_reached(program: Program, flows: Iterable[str]) -> set[str]:
+    """``flows`` and every flow they lead to, by calls and gotos (not back to whoever called
+    them: a return goes wherever its flow was called from)."""
+    leads: dict[str, set[str]] = defaultdict(set)
+    for edge in program_edges(program):
+        if edge.kind != "return":
+            leads[edge.source.flow].add(edge.target.flow)
+    found = set(flows)
+    todo = list(found)
+    while todo:
+        for target in leads.get(todo.pop(), ()):
+            if target not in found:
+                found.add(target)
+                todo.append(target)
+    return found
+
+
+def interrupting_flows(program: Program) -> set[str]:
+    """The flows that interrupt whatever the person was doing: the safety flows, the help
+    command's flow, and every flow they lead to."""
+    seeds = {route.flow for route in program.safety}
+    help_command = program.commands.get(CommandName.HELP)
+    if help_command is not None and help_command.call is not None:
+        seeds.add(help_command.call)
+    return flows_reached(program, seeds)
 
 
 def _transitions(

@@ -23,7 +23,14 @@ from redirection_bot.engine.outputs import (
     Param,
 )
 from redirection_bot.engine.state import SessionState, Waiting
-from redirection_bot.engine.step import EngineKeys, Turn, new_state, step, typed_command
+from redirection_bot.engine.step import (
+    EngineKeys,
+    Turn,
+    new_state,
+    offered_choice,
+    step,
+    typed_command,
+)
 
 __all__ = [
     "ActionRequest",
@@ -47,6 +54,7 @@ __all__ = [
     "Turn",
     "Waiting",
     "new_state",
+    "offered_choice",
     "step",
     "typed_command",
 ]

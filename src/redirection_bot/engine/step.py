@@ -657,11 +657,14 @@ class _Run:
     def language_menu(self) -> None:
         if self.state.waiting is not Waiting.LANGUAGE:
             self.state = replace(self.state, waiting=Waiting.LANGUAGE)
-        options = tuple(
+        self.say(EngineKeys.CHOOSE_LANGUAGE, self.language_choices())
+
+    def language_choices(self) -> tuple[ChoiceOption, ...]:
+        """Each language by its own name, in that language."""
+        return tuple(
             ChoiceOption(locale, Label(EngineKeys.LANGUAGE_NAME, locale))
             for locale in self.program.locales
         )
-        self.say(EngineKeys.CHOOSE_LANGUAGE, options)
 
     def match_language(self, folded: str) -> str | None:
         for locale in self.program.locales:
@@ -737,6 +740,24 @@ class _Run:
             self.enter(self.follow(node.then, node))
             return
         self.redisplay()
+
+
+def offered_choice(program: Program, state: SessionState, choice_id: str) -> ChoiceOption | None:
+    """The option ``choice_id`` as offered to the person at ``state`` (a command's, a
+    language's, or an answer to the question they are at), or None if it is not offered
+    there: what they picked, for rendering their side of the conversation."""
+    run = _Run(program, state)
+    if choice_id.startswith(COMMAND_CHOICE_PREFIX):
+        commands = [c for c in CommandName if COMMAND_CHOICE_PREFIX + c.value == choice_id]
+        return next(iter(run.command_choices(*commands)), None)
+    if state.waiting is Waiting.LANGUAGE:
+        return next((o for o in run.language_choices() if o.id == choice_id), None)
+    at = state.at
+    flow = program.flows.get(at.flow) if at is not None else None
+    node = flow.nodes.get(at.node) if flow is not None and at is not None else None
+    if state.waiting is not Waiting.ANSWER or node is None:
+        return None
+    return next((o for o, _choice in run.visible_choices(node) if o.id == choice_id), None)
 
 
 def typed_command(program: Program, locale: str, text: str) -> CommandName | None:

@@ -17,6 +17,10 @@
   anything (a repeat, a late or a colleague's conversation change nothing).
 - **Time passes**: ``run`` ticks every open handoff, so the wait is never silent and the
   fallback comes on time, whatever the operators' channel is doing.
+
+The desk itself never calls the runtime: the runtime is built with the desk, and what acts
+on sessions (a ``ServiceDesk``, the clock) is given the runtime (``HandoffSessions``) when it
+is built or run.
 """
 
 from __future__ import annotations
@@ -234,19 +238,11 @@ class HandoffDesk:
         self.store = store
         self.relay = relay
         self.clock = clock
-        self._sessions: HandoffSessions | None = None
 
-    def attach(self, sessions: HandoffSessions) -> None:
-        self._sessions = sessions
-
-    @property
-    def sessions(self) -> HandoffSessions:
-        if self._sessions is None:
-            raise RuntimeError("the desk is not attached to a runtime")
-        return self._sessions
-
-    def service(self, name: str) -> ServiceDesk:
-        return ServiceDesk(self, self.services[name])
+    def service(self, name: str, sessions: HandoffSessions) -> ServiceDesk:
+        """The desk as the operator channel of service ``name`` sees it; its acts are applied
+        to the sessions of ``sessions`` (the runtime)."""
+        return ServiceDesk(self, self.services[name], sessions)
 
     def service_for(self, locale: str) -> str:
         """The service a person in ``locale`` goes to: the first that serves the language,
@@ -410,16 +406,17 @@ class HandoffDesk:
 
     # --- time ---------------------------------------------------------------------------------------
 
-    async def tick_once(self) -> int:
-        """Tick every open handoff once; return how many were looked at. A ticket whose
-        session is gone (expired) or has moved on is dropped, and its operators told."""
+    async def tick_once(self, sessions: HandoffSessions) -> int:
+        """Tick every open handoff of ``sessions`` once; return how many were looked at. A
+        ticket whose session is gone (expired) or has moved on is dropped, and its operators
+        told."""
         record, _version = await self._read()
         looked = 0
         for ticket, found in list(record.tickets.items()):
             if found.status is HandoffStatus.ENDED:
                 continue
             looked += 1
-            step = await self.sessions.apply_handoff(found.session, Tick())
+            step = await sessions.apply_handoff(found.session, Tick())
             if step is None:
                 await self.changed(ticket, None)
                 await self.announce(
@@ -429,11 +426,11 @@ class HandoffDesk:
                 await self.changed(ticket, None)
         return looked
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, sessions: HandoffSessions, stop: asyncio.Event) -> None:
         """Tick every ``tick_seconds`` until ``stop`` is set."""
         while not stop.is_set():
             try:
-                await self.tick_once()
+                await self.tick_once(sessions)
             except StoreUnavailable as error:
                 log_event("handoff tick failed", error=type(error).__name__)
             with contextlib.suppress(TimeoutError):
@@ -443,8 +440,11 @@ class HandoffDesk:
 class ServiceDesk:
     """The desk as one service's operator channel sees it."""
 
-    def __init__(self, desk: HandoffDesk, service: ServiceSettings) -> None:
+    def __init__(
+        self, desk: HandoffDesk, service: ServiceSettings, sessions: HandoffSessions
+    ) -> None:
         self.desk = desk
+        self.sessions = sessions
         self.service = service
         self.name = service.name
         self.memory = ChannelMemory(desk.store, f"{MEMORY_PREFIX}{service.name}:")
@@ -456,7 +456,7 @@ class ServiceDesk:
     def program(self) -> LoadedProgram:
         """The program being served (its locales, and the catalog a channel renders its own
         texts with), as it is now: after a reload, the new one."""
-        return self.desk.sessions.loaded
+        return self.sessions.loaded
 
     async def claim(self, ticket: str, operator: Operator) -> Outcome:
         outcome = await self._act(ticket, Claimed(ticket, operator.name, operator.ref))
@@ -474,7 +474,7 @@ class ServiceDesk:
         person was."""
         place = None
         if return_to:
-            place = self.desk.sessions.place(return_to)
+            place = self.sessions.place(return_to)
             if place is None:
                 return Outcome.BAD_TARGET
         return await self._act(ticket, Closed(ticket, operator.ref, place))
@@ -497,7 +497,7 @@ class ServiceDesk:
         session = await self.desk.session_of(ticket, self.name)
         if session is None:
             return Outcome.UNKNOWN
-        step = await self.desk.sessions.apply_handoff(session, event, words)
+        step = await self.sessions.apply_handoff(session, event, words)
         if step is None:
             return Outcome.UNKNOWN
         duplicate = next((o for o in step.outputs if isinstance(o, Duplicate)), None)

@@ -21,6 +21,7 @@ import enum
 from dataclasses import dataclass, replace
 
 from redirection_bot.dialogue.model import HandoffReason, HandoffUrgency, Place
+from redirection_bot.engine.outputs import ChoiceOption, Label, Message
 
 SEEN_KEPT = 64
 """Operator message keys remembered per conversation, so that a message delivered twice is
@@ -153,6 +154,11 @@ class HandoffChoice(enum.StrEnum):
     @property
     def label_key(self) -> str:
         return f"handoff.choice_{self.value}"
+
+    @property
+    def option(self) -> ChoiceOption:
+        """The answer as a quick reply, like the engine's."""
+        return ChoiceOption(self.choice_id, Label(self.label_key))
 
 
 CHOICE_PREFIX = "handoff:"
@@ -390,6 +396,12 @@ class TellPerson:
     key: str
     params: tuple[tuple[str, str | int], ...] = ()
     choices: tuple[HandoffChoice, ...] = ()
+
+    @property
+    def message(self) -> Message:
+        """What to tell the person, as a message like the engine's (rendered with them)."""
+        params = {name: str(value) for name, value in self.params}
+        return Message(self.key, params, tuple(choice.option for choice in self.choices))
 
 
 @dataclass(frozen=True, slots=True)

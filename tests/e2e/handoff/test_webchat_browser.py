@@ -49,7 +49,7 @@ async def test_an_operators_words_reach_the_page_and_it_stays_accessible(
     browser: Any, shipped: LoadedProgram, javascript: bool
 ) -> None:
     async with running(shipped, handoff_settings("test", {})) as setup:
-        service = setup.desk.service("helpline")
+        service = setup.desk.service("helpline", setup.runtime)
         await service.duty(ANNA.ref, True)
         url = str(setup.client.make_url("")).rstrip("/")
         visit = await Visit.open(browser, Served(url, Path(os.devnull)), javascript=javascript)

@@ -100,7 +100,7 @@ class Setup:
 
     async def operators(self) -> Helpline:
         """Someone reading what the helpline's operators are told (``stop`` it after)."""
-        service = self.desk.service("helpline")
+        service = self.desk.service("helpline", self.runtime)
         line = Helpline(self.runtime, self.desk, Clock(), service)
         await line.start_reading()
         return line
@@ -132,14 +132,13 @@ async def running(
 ) -> AsyncIterator[Setup]:
     """The runtime, its desk (its clock ticking), and the web chat on a free port."""
     store = store or MemoryStore()
-    runtime = Runtime(loaded, store, RasaActionRunner(loaded))
     desk = HandoffDesk(settings, store, relay or MemoryRelay())
-    runtime.attach_handoff(desk)
+    runtime = Runtime(loaded, store, RasaActionRunner(loaded), desk=desk)
     client: TestClient[Any, Any] = TestClient(TestServer(create_app(runtime, WebChatOptions())))
     await client.start_server()
     stop = asyncio.Event()
     setup = Setup(runtime, desk, client, stop)
-    clock = asyncio.create_task(desk.run(stop))
+    clock = asyncio.create_task(desk.run(runtime, stop))
     try:
         yield setup
     finally:
@@ -152,7 +151,7 @@ async def running(
 
 
 def channel_context(setup: Setup, options: Any) -> ChannelContext[Any]:
-    return ChannelContext(setup.desk.service("helpline"), options, setup.stop)
+    return ChannelContext(setup.desk.service("helpline", setup.runtime), options, setup.stop)
 
 
 @pytest.fixture

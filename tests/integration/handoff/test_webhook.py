@@ -149,7 +149,7 @@ async def test_a_channel_that_restarts_goes_on_from_where_it_was(
         url=platform.url, secret=SECRET, port=0, max_backoff_seconds=0.2
     ).checked()
     async with running(loaded, handoff_settings("webhook", options)) as setup:
-        service = setup.desk.service("helpline")
+        service = setup.desk.service("helpline", setup.runtime)
 
         async def start() -> tuple[WebhookChannel, asyncio.Event, asyncio.Task[int]]:
             stop = asyncio.Event()

@@ -68,12 +68,14 @@ class InProcessBot:
 
     async def start(self) -> None:
         self._store = SqliteStore(self.folder / "sessions.sqlite")
-        self.runtime = Runtime(self.loaded, self._store, RasaActionRunner(self.loaded))
         if self.handoff is not None:
             self.desk = HandoffDesk(self.handoff, self._store, MemoryRelay())
-            self.runtime.attach_handoff(self.desk)
+        actions = RasaActionRunner(self.loaded)
+        self.runtime = Runtime(self.loaded, self._store, actions, desk=self.desk)
+        if self.desk is not None:
             self._desk_stop = asyncio.Event()
-            self._desk_task = asyncio.create_task(self.desk.run(self._desk_stop))
+            run = self.desk.run(self.runtime, self._desk_stop)
+            self._desk_task = asyncio.create_task(run)
         self.start_connector()
 
     def start_connector(self) -> None:

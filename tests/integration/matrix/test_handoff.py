@@ -40,7 +40,7 @@ async def with_anna_on_duty(
     duty, and someone reading what the helpline's operators are told."""
     bot = await start_bot(server, loaded=loaded, handoff=settings)
     assert bot.runtime is not None and bot.desk is not None
-    service = bot.desk.service("helpline")
+    service = bot.desk.service("helpline", bot.runtime)
     line = Helpline(bot.runtime, bot.desk, lambda: 0.0, service)  # type: ignore[arg-type]
     await line.start_reading()
     await line.service.duty(ANNA.ref, True)

@@ -22,7 +22,7 @@ from redirection_bot.hours import parse_hours
 from redirection_bot.metrics import Metrics
 from redirection_bot.program.load import LoadedProgram
 from redirection_bot.render import ShownHandoff, ShownMessage, ShownOperator
-from redirection_bot.runtime import Reply
+from redirection_bot.runtime import Reply, RuntimeSettings
 from redirection_bot.testing import make_runtime
 from tests.fixtures.handoff import Helpline, connected, helpline
 from tests.helpers import async_wait_until
@@ -100,11 +100,11 @@ async def test_the_wait_is_never_silent_and_the_fallback_comes_on_time(
         reply = await ask_for_a_person(line)
         assert reply.handoff is not None and reply.handoff.feed is not None
         line.clock.advance(60)
-        await line.desk.tick_once()
+        await line.desk.tick_once(line.runtime)
         line.clock.advance(61)
-        await line.desk.tick_once()
+        await line.desk.tick_once(line.runtime)
         line.clock.advance(180)
-        await line.desk.tick_once()
+        await line.desk.tick_once(line.runtime)
         notice, fallback = await line.pushes(reply.handoff.feed, 2)
         assert [m.key for m in notice.shown if isinstance(m, ShownMessage)] == [
             HandoffKeys.QUEUE_POSITION
@@ -310,10 +310,8 @@ async def test_state_changes_are_counted_and_nothing_is_logged_but_events(
     shipped: LoadedProgram, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    async with connected(shipped) as line:
-        metrics = Metrics()
-        line.runtime.metrics = metrics
-        line.runtime.attach_handoff(line.desk)
+    metrics = Metrics()
+    async with connected(shipped, metrics=metrics) as line:
         ticket, _feed = await claimed(line)
         await line.runtime.handle("web:s1", Text("my name is Sam Doe"))
         await line.service.close(ticket, ANNA)
@@ -394,3 +392,18 @@ async def test_disguised_and_broken_text_comes_in_by_the_same_door_for_both_side
         assert await line.service.write(ticket, ANNA, said, "m1") is Outcome.APPLIED
         _joined, words = await line.pushes(feed, 2)
         assert words.shown == (ShownOperator("Anna", "Take your time. \ufffd"),)
+
+
+async def test_a_risk_in_a_message_too_long_reaches_the_operator(shipped: LoadedProgram) -> None:
+    async with connected(shipped, runtime_settings=RuntimeSettings(max_text_length=40)) as line:
+        await claimed(line)
+        long_and_plain = "I am thinking about what you said. " * 3
+        assert keys(await line.runtime.handle("web:s1", Text(long_and_plain))) == [
+            "engine.too_long"
+        ]
+        long_and_risky = "I cannot go on like this any longer. I want to kill myself."
+        reply = await line.runtime.handle("web:s1", Text(long_and_risky))
+        assert reply.shown == ()  # the operator has it: no notice, no safety flow
+        (wrote,) = await line.told(PersonWrote)
+        assert isinstance(wrote, PersonWrote)
+        assert wrote.text == long_and_risky and wrote.risks == ("suicide",)

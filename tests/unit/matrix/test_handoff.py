@@ -167,6 +167,8 @@ def test_the_handoffs_answers_are_picked_by_number_only_while_they_are_the_last_
     assert picked(asked, "2") == "handoff:back"
     assert picked(asked, " KEEP waiting! ") == "handoff:keep"
     assert picked(asked, "3") is None and picked(asked, "keep") is None
+    assert picked(asked, "\u200b2\u2060") == "handoff:back"  # invisible characters: none
+    assert picked(asked, "Keep wai\u00adting") == "handoff:keep"  # read after admission
     later = Offer(asked.choices, numbered=False)
     assert picked(later, "1") is None  # a number written to an operator is the person's
     assert picked(later, "stop") == "handoff:back"

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from redirection_bot.actions import RasaActionRunner
 from redirection_bot.errors import ConfigError, ConnectorError
 from redirection_bot.handoff.channel import ChannelContext
 from redirection_bot.handoff.desk import HandoffDesk, Outcome
@@ -24,9 +25,10 @@ from redirection_bot.handoff.wire import (
 )
 from redirection_bot.i18n import Catalog
 from redirection_bot.program.load import LoadedProgram, ProgramSources
+from redirection_bot.runtime import Runtime
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.store.relay import MemoryRelay
-from redirection_bot.testing import diagnose, make_runtime
+from redirection_bot.testing import diagnose
 from redirection_bot_connectors.operators.matrix import MatrixOperatorChannel
 from redirection_bot_connectors.operators.matrix.commands import CLAIM_REACTIONS, Verb
 from redirection_bot_connectors.operators.matrix.options import MatrixOperatorOptions
@@ -270,9 +272,9 @@ def test_a_language_the_program_has_is_read(tmp_path: Path) -> None:
 
 
 def channel(loaded: LoadedProgram, **options: Any) -> MatrixOperatorChannel:
-    runtime = make_runtime(loaded)
-    desk = HandoffDesk(helpline(), MemoryStore(), MemoryRelay())
-    runtime.attach_handoff(desk)
+    store = MemoryStore()
+    desk = HandoffDesk(helpline(), store, MemoryRelay())
+    runtime = Runtime(loaded, store, RasaActionRunner(loaded), desk=desk)
     base = {
         "homeserver": "https://matrix.helpline.example",
         "user_id": "@desk:helpline.example",
@@ -282,7 +284,7 @@ def channel(loaded: LoadedProgram, **options: Any) -> MatrixOperatorChannel:
         "encryption": False,
     }
     checked = MatrixOperatorOptions(**{**base, **options}).checked()
-    return MatrixOperatorChannel(ChannelContext(desk.service("helpline"), checked))
+    return MatrixOperatorChannel(ChannelContext(desk.service("helpline", runtime), checked))
 
 
 def test_the_room_is_in_the_programs_default_language_unless_told(shipped: LoadedProgram) -> None:

@@ -1,0 +1,462 @@
+"""Carrying out what the machines ask: the one executor of a turn's effects.
+
+The dialogue engine and the handoff machine are pure: they ask (run this action, tell the
+person this, open a ticket, resume the program) and ``Effects`` does it, for both:
+
+- the engine's actions, through the ``ActionRunner`` seam, until the engine waits again
+  (``engine``); the fallback (the services, then a short safety plan);
+- the handoff machine's outputs (``handoff``): what it tells the person becomes messages
+  (rendered with the engine's, at the edge), ``ResumeBot`` an engine step, and what concerns
+  others (the desk record, the operators' topic, the person's feed) effects run once the
+  session is saved;
+- the save itself (``settle``): saved, parked under a resume phrase, or erased, and then
+  those effects, so an operator acting on another instance finds the session as the person
+  left it.
+
+It is given everything it needs when built; it calls nothing back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from redirection_bot.actions import ActionCall, ActionRunner, AfterTurn
+from redirection_bot.dialogue.graph import interrupting_flows
+from redirection_bot.dialogue.model import HandoffReason, HandoffUrgency
+from redirection_bot.engine import (
+    ActionRequest,
+    ActionResult,
+    Event,
+    HandoffEnded,
+    HandoffRequest,
+    Message,
+    Output,
+    SessionState,
+    Turn,
+    Waiting,
+    step,
+)
+from redirection_bot.errors import ActionError, EngineError
+from redirection_bot.handoff.conduct import Effect, Handled
+from redirection_bot.handoff.machine import (
+    Duplicate,
+    ForwardToOperator,
+    ForwardToPerson,
+    GiveFallback,
+    HandoffKeys,
+    HandoffState,
+    HandoffStatus,
+    OpenTicket,
+    ResumeBot,
+    ShareConversation,
+    Step,
+    TellPerson,
+    TicketChange,
+    UpdateTicket,
+)
+from redirection_bot.handoff.record import SessionRecord
+from redirection_bot.handoff.wire import (
+    ConversationShared,
+    DeskEvent,
+    PersonWrote,
+    Push,
+    TicketChanged,
+    TicketOpened,
+)
+from redirection_bot.logs import log_event, session_tag
+from redirection_bot.render import OperatorWords, Said, Shown
+from redirection_bot.resume import PhraseKey, ResumeVault
+from redirection_bot.store import SessionStore, VersionConflict
+
+if TYPE_CHECKING:
+    from redirection_bot.handoff.desk import HandoffDesk
+    from redirection_bot.metrics import Metrics
+    from redirection_bot.program.load import LoadedProgram
+
+MAX_ACTIONS_PER_TURN = 10
+SERVICES_ACTION = "action_services"
+
+
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """What the store holds for a session, as read at the start of the turn."""
+
+    version: int | None = None
+    """The version read (None: nothing stored yet)."""
+    record: SessionRecord | None = None
+
+    @property
+    def resume(self) -> str | None:
+        """The name of the copy parked under the person's resume phrase."""
+        return self.record.resume if self.record is not None else None
+
+    def keeping(self, state: SessionState, resume: str | None = None) -> SessionRecord:
+        """The record to save with ``state``, keeping the handoff and the conversation."""
+        if self.record is None:
+            return SessionRecord(state, resume)
+        return SessionRecord(
+            state, resume or self.record.resume, self.record.handoff, self.record.conversation
+        )
+
+
+class Effects:
+    """Carries out what the engine and the handoff machine ask (see the module's description);
+    the conduct's ``Executor``."""
+
+    def __init__(
+        self,
+        store: SessionStore,
+        resume: ResumeVault,
+        actions: ActionRunner,
+        desk: HandoffDesk | None = None,
+        metrics: Metrics | None = None,
+        session_ttl_seconds: float = 24 * 3600,
+    ) -> None:
+        self.store = store
+        self.resume = resume
+        self.actions = actions
+        self.desk = desk
+        self.metrics = metrics
+        self.session_ttl_seconds = session_ttl_seconds
+
+    # --- the engine ------------------------------------------------------------------------------
+
+    async def engine(
+        self,
+        session_id: str,
+        loaded: LoadedProgram,
+        state: SessionState,
+        event: Event,
+        after: AfterTurn | None = None,
+    ) -> Turn:
+        """One step of the engine, with the actions it asks for run on the way (what they ask
+        for once the turn is saved goes into ``after``)."""
+        turn = step(loaded.program, state, event)
+        outputs = list(turn.outputs)
+        trace = list(turn.trace)
+        for _ in range(MAX_ACTIONS_PER_TURN):
+            request = _pending_action(turn)
+            if request is None:
+                break
+            result = await self.run_action(session_id, loaded, turn.state, request.action, after)
+            turn = step(loaded.program, turn.state, result)
+            outputs.extend(turn.outputs)
+            trace.extend(turn.trace)
+        else:
+            raise EngineError("too many actions in one turn")
+        return Turn(turn.state, tuple(outputs), tuple(trace))
+
+    async def run_action(
+        self,
+        session_id: str,
+        loaded: LoadedProgram,
+        state: SessionState,
+        action: str,
+        after: AfterTurn | None = None,
+    ) -> ActionResult:
+        """Run one action for a session through the action seam (the program's own actions,
+        then rasa-sdk's); a failure becomes a failed result, logged by its type."""
+        tag = session_tag(session_id)
+        call = ActionCall(action, state, tag, loaded.program, after or AfterTurn())
+        try:
+            return await self.actions.run(call)
+        except ActionError as error:
+            log_event("action failed", action=action, error=type(error.__cause__ or error).__name__)
+            return ActionResult(action, failed=True)
+
+    async def fallback(
+        self,
+        session_id: str,
+        loaded: LoadedProgram,
+        state: SessionState,
+        services_shown: bool,
+        reason: HandoffReason | None = None,
+    ) -> list[Said]:
+        """The services for the person's country and language (unless the turn showed them
+        already), then a short safety plan: the one written for the request's reason where the
+        program has one (``handoff.safety_plan_suicide``: the person's own safety, nothing about
+        children), else the general one."""
+        said: list[Said] = []
+        if not services_shown and SERVICES_ACTION in loaded.program.actions:
+            result = await self.run_action(session_id, loaded, state, SERVICES_ACTION)
+            if not result.failed:
+                said.extend(result.messages)
+        plan = f"{HandoffKeys.SAFETY_PLAN}_{reason}"
+        if reason is None or not loaded.catalog.can_show(plan, state.locale):
+            plan = HandoffKeys.SAFETY_PLAN
+        said.append(Message(plan))
+        return said
+
+    async def without_team(
+        self, session_id: str, loaded: LoadedProgram, state: SessionState, outputs: Sequence[Said]
+    ) -> list[Said]:
+        """A turn that asked for a person where no helpline is connected: right after the
+        first request, the person is told honestly that nobody can join, and given the
+        fallback."""
+        at = next((i for i, item in enumerate(outputs) if isinstance(item, HandoffRequest)), None)
+        if at is None or not loaded.catalog.can_show(HandoffKeys.NO_TEAM, state.locale):
+            return list(outputs)
+        told: list[Said] = [Message(HandoffKeys.NO_TEAM)]
+        asked = outputs[at]
+        reason = asked.reason if isinstance(asked, HandoffRequest) else None
+        shown = services_shown(outputs)
+        told.extend(await self.fallback(session_id, loaded, state, shown, reason))
+        return [*outputs[: at + 1], *told, *outputs[at + 1 :]]
+
+    # --- the handoff machine ---------------------------------------------------------------------
+
+    async def handoff(
+        self,
+        session_id: str,
+        loaded: LoadedProgram,
+        record: SessionRecord,
+        handled: Handled,
+        taken: Step,
+        words: str | None,
+        services_shown: bool = False,
+        risks: tuple[str, ...] = (),
+    ) -> None:
+        """Do what one step of the handoff machine asks; ``handled`` collects it."""
+        desk = self._desk()
+        before = handled.handoff
+        handled.handoff = taken.state
+        after = taken.state
+        service = after.service or before.service or desk.service_for(handled.state.locale)
+        for output in taken.outputs:
+            if isinstance(output, TellPerson):
+                handled.said.append(output.message)
+            elif isinstance(output, OpenTicket):
+                handled.effects.append(self._open(session_id, loaded, handled, service, output))
+            elif isinstance(output, UpdateTicket):
+                handled.effects.append(self._update(handled, before, after, service, output))
+            elif isinstance(output, GiveFallback):
+                reason = after.reason or before.reason
+                handled.said.extend(
+                    await self.fallback(session_id, loaded, handled.state, services_shown, reason)
+                )
+            elif isinstance(output, ResumeBot):
+                event = HandoffEnded(output.resume_at)
+                turn = await self.engine(session_id, loaded, handled.state, event)
+                handled.state = turn.state
+                handled.trace.extend(turn.trace)
+                handled.said.extend(turn.outputs)
+            elif isinstance(output, ForwardToPerson):
+                handled.said.append(OperatorWords(after.operator or "", (words or "").strip()))
+            elif isinstance(output, ForwardToOperator):
+                assert after.ticket is not None
+                wrote = PersonWrote(after.ticket, words or "", risks)
+                handled.effects.append(_announce(desk, service, wrote))
+            elif isinstance(output, ShareConversation):
+                assert after.ticket is not None
+                shared = ConversationShared(after.ticket, record.conversation)
+                handled.effects.append(_announce(desk, service, shared))
+            elif isinstance(output, Duplicate):
+                log_event(
+                    "handoff unchanged",
+                    session=session_tag(session_id),
+                    event=output.event,
+                    reason=output.why,
+                )
+
+    def push(
+        self, session_id: str, ticket: str | None, shown: Sequence[Shown], active: bool
+    ) -> list[Effect]:
+        """Send what an operator's act or a tick showed to the person's channel (after saving)."""
+        desk = self._desk()
+        if not shown or ticket is None:
+            return []
+        feed = desk.feed(session_id, ticket)
+        push = Push(tuple(shown), active)
+        return [lambda: desk.push(feed, push)]
+
+    def left(self, session_id: str, record: SessionRecord) -> list[Effect]:
+        """The session is being erased: tell the operators, and drop the ticket and its feed."""
+        desk = self.desk
+        handoff = record.handoff
+        if desk is None or not handoff.active or handoff.ticket is None:
+            return []
+        ticket = handoff.ticket
+        service = handoff.service or desk.service_for(record.state.locale)
+        change = TicketChanged(
+            ticket, TicketChange.LEFT, _urgency(handoff), _risks(record.state, handoff), None
+        )
+        reason = handoff.reason or HandoffReason.OTHER
+
+        async def tell() -> None:
+            await desk.changed(ticket, None)
+            await desk.announce(service, change)
+            await desk.forget_feed(desk.feed(session_id, ticket))
+            self._count(TicketChange.LEFT, reason)
+
+        return [tell]
+
+    def _desk(self) -> HandoffDesk:
+        assert self.desk is not None, "no helpline is connected"
+        return self.desk
+
+    def _open(
+        self,
+        session_id: str,
+        loaded: LoadedProgram,
+        handled: Handled,
+        service: str,
+        output: OpenTicket,
+    ) -> Effect:
+        desk = self._desk()
+        handoff, state = handled.handoff, handled.state
+        ticket = output.ticket
+        requested_at = handoff.requested_at or desk.clock()
+        urgency = _urgency(handoff)
+        reason = handoff.reason or HandoffReason.OTHER
+        asked_in = handoff.flow or "unknown"
+
+        async def open_ticket() -> None:
+            await desk.opened(ticket, session_id, service, urgency, requested_at)
+            situation = await desk.situation(service, ticket, urgency)
+            opened = TicketOpened(
+                ticket=ticket,
+                service=service,
+                locale=state.locale,
+                reason=reason,
+                urgency=urgency,
+                module=_module(loaded, state, asked_in),
+                asked_in=asked_in,
+                risks=_risks(state, handoff),
+                requested_at=requested_at,
+                fallback_given=handoff.fallback_given,
+                position=situation.queue_position,
+            )
+            await desk.announce(service, opened)
+            self._count(HandoffStatus.WAITING, reason)
+            log_event(
+                "handoff requested",
+                session=session_tag(session_id),
+                reason=reason,
+                urgency=urgency,
+                flow=asked_in,
+            )
+
+        return open_ticket
+
+    def _update(
+        self,
+        handled: Handled,
+        before: HandoffState,
+        after: HandoffState,
+        service: str,
+        output: UpdateTicket,
+    ) -> Effect:
+        desk = self._desk()
+        ticket, what = output.ticket, output.what
+        current = after if after.ticket == ticket else before
+        urgency = _urgency(current)
+        reason = current.reason or before.reason or HandoffReason.OTHER
+        change = TicketChanged(
+            ticket, what, urgency, _risks(handled.state, current), after.operator_ref
+        )
+        status: HandoffStatus | None
+        if what.ends_ticket:
+            status = None
+        elif after.status is HandoffStatus.WITH_OPERATOR:
+            status = HandoffStatus.WITH_OPERATOR
+        else:
+            status = HandoffStatus.WAITING
+        requeued_at = after.requested_at if what is TicketChange.REQUEUED else None
+
+        async def update() -> None:
+            await desk.changed(ticket, status, after.operator_ref, urgency, requeued_at)
+            await desk.announce(service, change)
+            self._count(what, reason)
+
+        return update
+
+    def _count(self, state: str, reason: str) -> None:
+        if self.metrics is not None:
+            self.metrics.handoff(state, reason)
+
+    # --- the save, and what follows it -----------------------------------------------------------
+
+    async def settle(
+        self,
+        session_id: str,
+        kept: Kept,
+        record: SessionRecord | None,
+        effects: Sequence[Effect] = (),
+        park_under: PhraseKey | None = None,
+    ) -> None:
+        """Save ``record`` (under a resume phrase when the turn gave one; None: erase the
+        session, its parked copy and its ticket), then run ``effects``."""
+        if record is None:
+            await self.store.delete(session_id)
+            if kept.resume is not None:
+                await self.resume.forget(kept.resume)
+            if kept.record is not None:
+                effects = [*self.left(session_id, kept.record), *effects]
+        elif park_under is not None:
+            await self._park(session_id, record, kept, park_under)
+        else:
+            await self.save(session_id, record, kept)
+        for effect in effects:
+            await effect()
+
+    async def save(self, session_id: str, record: SessionRecord, kept: Kept) -> None:
+        try:
+            await self.store.save(
+                session_id, record.encode(), kept.version, self.session_ttl_seconds
+            )
+        except VersionConflict:
+            log_event("session conflict", session=session_tag(session_id))
+            raise
+
+    async def _park(
+        self, session_id: str, record: SessionRecord, kept: Kept, key: PhraseKey
+    ) -> None:
+        # The parked copy holds the conversation's state only: no handoff, no lines kept.
+        await self.resume.park(key, SessionRecord(record.state).encode())
+        await self.save(
+            session_id,
+            SessionRecord(record.state, key.name, record.handoff, record.conversation),
+            kept,
+        )
+        if kept.resume is not None and kept.resume != key.name:
+            await self.resume.forget(kept.resume)  # a new phrase replaces the one given before
+
+
+def services_shown(outputs: Sequence[Said]) -> bool:
+    """Whether the turn ran the services action already (the fallback does not repeat it)."""
+    return any(isinstance(o, ActionRequest) and o.action == SERVICES_ACTION for o in outputs)
+
+
+def _pending_action(turn: Turn) -> ActionRequest | None:
+    if turn.state.waiting is not Waiting.ACTION:
+        return None
+    requests: list[Output] = [o for o in turn.outputs if isinstance(o, ActionRequest)]
+    last = requests[-1] if requests else None
+    return last if isinstance(last, ActionRequest) else None
+
+
+def _announce(desk: HandoffDesk, service: str, event: DeskEvent) -> Effect:
+    return lambda: desk.announce(service, event)
+
+
+def _urgency(handoff: HandoffState) -> HandoffUrgency:
+    return handoff.urgency or HandoffUrgency.NORMAL
+
+
+def _risks(state: SessionState, handoff: HandoffState) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*state.risks, *handoff.risks)))
+
+
+def _module(loaded: LoadedProgram, state: SessionState, asked_in: str) -> str:
+    """The part of the program the person was in: the innermost place outside the flows that
+    interrupt (safety flows, the help flow, and what they call): the operator wants to know
+    what they interrupted."""
+    interrupting = interrupting_flows(loaded.program)
+    places = [state.at] if state.at is not None else []
+    places.extend(reversed(state.stack))
+    for place in places:
+        if place is not None and place.flow not in interrupting:
+            return place.flow
+    return asked_in
