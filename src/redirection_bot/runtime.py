@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -136,6 +136,10 @@ class _Kept:
         )
 
 
+BeforeSave = Callable[[Reply], Awaitable[None]]
+"""Called with a turn's reply just before the turn changes the store (``Runtime.handle``)."""
+
+
 @dataclass(slots=True)
 class _LockEntry:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -191,10 +195,15 @@ class Runtime:
 
     # --- turns ---------------------------------------------------------------------------------
 
-    async def handle(self, session_id: str, event: Event) -> Reply:
+    async def handle(
+        self, session_id: str, event: Event, before_save: BeforeSave | None = None
+    ) -> Reply:
         """Apply one event to a session and return what to show. One turn, top to bottom:
         read the session, admit the message once (``ingress``), screen it, decide who takes
-        it (``routing``, pure), let that part act, save, and render at the end."""
+        it (``routing``, pure), let that part act, save, and render at the end.
+
+        ``before_save`` gets the reply before the store is changed (saved, parked or erased),
+        so that a connector can record it first: a crash after the save then loses no reply."""
         started = self._clock()
         async with self._session_lock(session_id):
             stored = await self._store.get(session_id)
@@ -210,6 +219,7 @@ class Runtime:
             if isinstance(event, Text):
                 admitted = admit(event.text, self.settings.max_text_length)
                 event, state = self._screen(loaded, state, admitted.text)
+                before_save = _with_said(before_save, admitted.text.strip())
             handoff = record.handoff if self._conduct is not None and record is not None else None
             problem = admitted.problem if admitted is not None else None
             routed = route(loaded.program, state, handoff, event, problem)
@@ -217,16 +227,20 @@ class Runtime:
                 assert self._conduct is not None
                 assert record is not None
                 handled = await self._conduct.person(session_id, loaded, record, event)
-                reply = await self._handed(session_id, loaded, kept, handled)
+                reply = await self._handed(session_id, loaded, kept, handled, before_save)
             elif routed.route is Route.NOTICE:
                 assert routed.problem is not None
-                reply = await self._notice(session_id, loaded, state, kept, routed)
+                reply = await self._notice(session_id, loaded, state, kept, routed, before_save)
             elif routed.route is Route.RESTORE:
                 assert routed.phrase is not None
-                reply = await self._restore(session_id, loaded, state, kept, routed.phrase)
+                reply = await self._restore(
+                    session_id, loaded, state, kept, routed.phrase, before_save
+                )
             else:
                 said = self._said(loaded, state, event)
-                reply = await self._turn(session_id, loaded, state, kept, event, said=said)
+                reply = await self._turn(
+                    session_id, loaded, state, kept, event, said=said, before_save=before_save
+                )
             if admitted is not None:
                 reply = replace(reply, said=admitted.text.strip())
         duration = self._clock() - started
@@ -267,16 +281,24 @@ class Runtime:
     # --- handoff ----------------------------------------------------------------------------------
 
     async def _handed(
-        self, session_id: str, loaded: LoadedProgram, kept: _Kept, handled: Handled
+        self,
+        session_id: str,
+        loaded: LoadedProgram,
+        kept: _Kept,
+        handled: Handled,
+        before_save: BeforeSave | None = None,
     ) -> Reply:
         """Save what the handoff did with the person's event, then tell the operators."""
         assert kept.record is not None
         record = replace(kept.record, state=handled.state, handoff=handled.handoff)
-        await self._save(session_id, record, kept)
-        await handled.after_save()
         state = handled.state
         view = self._view(session_id, handled.handoff)
-        return Reply(tuple(handled.shown), state.locale, state, tuple(handled.trace), view)
+        reply = Reply(tuple(handled.shown), state.locale, state, tuple(handled.trace), view)
+        if before_save is not None:
+            await before_save(reply)
+        await self._save(session_id, record, kept)
+        await handled.after_save()
+        return reply
 
     async def apply_handoff(
         self, session_id: str, event: HandoffEvent, words: str | None = None
@@ -382,6 +404,7 @@ class Runtime:
         event: Event,
         notice: Message | None = None,
         said: Line | None = None,
+        before_save: BeforeSave | None = None,
     ) -> Reply:
         after = AfterTurn()
         turn = await self.engine_turn(session_id, loaded, state, event, after)
@@ -411,6 +434,11 @@ class Runtime:
             shown = handled.shown
             conversation = conduct.remember(record.conversation, said, shown)
             record = SessionRecord(turn.state, record.resume, handled.handoff, conversation)
+        final = None if erase else turn.state
+        view = self._view(session_id, record.handoff) if final is not None else None
+        reply = Reply(tuple(shown), turn.state.locale, final, turn.trace, view)
+        if before_save is not None:
+            await before_save(reply)
         if erase:
             await self._store.delete(session_id)
             if kept.resume is not None:
@@ -418,17 +446,13 @@ class Runtime:
             if conduct is not None and kept.record is not None:
                 for effect in conduct.left(session_id, kept.record):
                     await effect()
-            final: SessionState | None = None
         elif parking is not None:
             await self._park(session_id, record, kept, parking)
-            final = turn.state
         else:
             await self._save(session_id, record, kept)
-            final = turn.state
         if handled is not None:
             await handled.after_save()
-        view = self._view(session_id, record.handoff) if final is not None else None
-        return Reply(tuple(shown), turn.state.locale, final, turn.trace, view)
+        return reply
 
     async def _notice(
         self,
@@ -437,6 +461,7 @@ class Runtime:
         state: SessionState,
         kept: _Kept,
         routed: Routed,
+        before_save: BeforeSave | None = None,
     ) -> Reply:
         """A message that cannot be taken: a polite notice, then (unless an operator has the
         conversation) where the person is, again. The words are neither kept nor passed on."""
@@ -447,10 +472,13 @@ class Runtime:
             return Reply(tuple(shown), state.locale, state, (), view)
         turn = step(loaded.program, state, CommandGiven(CommandName.REPEAT))
         record = kept.keeping(turn.state)
-        await self._save(session_id, record, kept)
         shown = Renderer(loaded.catalog).outputs([notice, *turn.outputs], turn.state.locale)
         view = self._view(session_id, record.handoff)
-        return Reply(tuple(shown), turn.state.locale, turn.state, turn.trace, view)
+        reply = Reply(tuple(shown), turn.state.locale, turn.state, turn.trace, view)
+        if before_save is not None:
+            await before_save(reply)
+        await self._save(session_id, record, kept)
+        return reply
 
     async def run_action(
         self,
@@ -509,6 +537,7 @@ class Runtime:
         state: SessionState,
         kept: _Kept,
         phrase: PhraseAttempt,
+        before_save: BeforeSave | None = None,
     ) -> Reply:
         """Bring back the session parked under ``phrase``; every failure gets the same answer."""
         parked: SessionRecord | None = None
@@ -523,7 +552,13 @@ class Runtime:
             if self.metrics is not None:
                 self.metrics.resume("failed")
             return await self._turn(
-                session_id, loaded, state, kept, repeat, Message(ResumeKeys.NOT_FOUND)
+                session_id,
+                loaded,
+                state,
+                kept,
+                repeat,
+                Message(ResumeKeys.NOT_FOUND),
+                before_save=before_save,
             )
         await self._resume.limiter.forgive(session_id)
         log_event("resume restored", session=session_tag(session_id))
@@ -539,6 +574,7 @@ class Runtime:
             _Kept(kept.version, back),
             repeat,
             Message(ResumeKeys.RESTORED),
+            before_save=before_save,
         )
 
     # --- locks ---------------------------------------------------------------------------------
@@ -607,6 +643,18 @@ class Runtime:
             return None
         shown = Renderer(loaded.catalog).outputs(list(result.messages), state.locale)
         return plain_text(shown)
+
+
+def _with_said(before_save: BeforeSave | None, said: str) -> BeforeSave | None:
+    """``before_save`` given the reply with what the person typed, as ``handle`` returns it."""
+    if before_save is None:
+        return None
+    hook = before_save
+
+    async def with_said(reply: Reply) -> None:
+        await hook(replace(reply, said=said))
+
+    return with_said
 
 
 def _pending_action(turn: Turn) -> ActionRequest | None:
