@@ -10,7 +10,13 @@ import pytest
 from redirection_bot.program.load import LoadedProgram, ProgramSources
 from redirection_bot.testing import diagnose, load, write_program
 
-pytest_plugins = ["tests.fixtures.synapse", "tests.fixtures.redis", "tests.fixtures.browser"]
+pytest_plugins = [
+    "pytester",
+    "tests.fixtures.components",
+    "tests.fixtures.synapse",
+    "tests.fixtures.redis",
+    "tests.fixtures.browser",
+]
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 SHIPPED = ProgramSources(REPOSITORY / "dialogues", REPOSITORY / "locales")

@@ -57,10 +57,19 @@ async def async_wait_until(
     raise TimeoutError(f"{what} not met within {timeout} s")
 
 
+REQUIRE_COMPONENTS = "REDIRECTION_BOT_TESTS_REQUIRE_COMPONENTS"
+"""Set by ``scripts/test`` (and CI sets ``CI``): a missing real component fails its tests."""
+
+
+def components_required() -> bool:
+    """Whether a test of a real component (Redis, Synapse, Chromium, w3m) may not skip."""
+    return bool(os.environ.get(REQUIRE_COMPONENTS) or os.environ.get("CI"))
+
+
 def require_ci(reason: str) -> None:
-    """Skip locally when a system component is missing; in CI (``CI=1``) fail instead."""
+    """Skip when a system component is missing; under ``scripts/test`` or in CI, fail."""
     import pytest
 
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI must install it: see .ci/run)")
+    if components_required():
+        pytest.fail(f"{reason} (scripts/test installs it)")
     pytest.skip(reason)

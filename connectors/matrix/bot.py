@@ -2,7 +2,9 @@
 
 One room is one session, stored under a keyed hash of the room id. Every incoming event is
 turned into a reply through the ledger (``ledger.py``): skipped if already handled, marked
-pending while the runtime handles it, then recorded with its replies in one transaction.
+pending while the runtime handles it, its reply kept in the ledger just before the runtime
+saves the turn (so that a crash after the save still sends it), then recorded with its
+replies in one transaction.
 Replies are sent by ``outbox.py``, one sender per room, in order, with transaction ids
 derived from the session and the event they answer, so that a resend after a crash is
 recognised by the homeserver. The sync token is saved by the caller only after ``handle_batch`` returns.
@@ -30,9 +32,8 @@ from typing import Any
 
 from redirection_bot.api import (
     ChoicePicked,
-    CommandGiven,
-    CommandName,
     Event,
+    HandoffView,
     Reply,
     Runtime,
     SessionBusy,
@@ -48,7 +49,7 @@ from redirection_bot.api import (
 from .client import MatrixClient, Refused
 from .content import notice_content, turn_content
 from .handoff import HandoffFeeds, follow_after, offer_after_turn, picked
-from .ledger import Ledger, Outgoing
+from .ledger import Ledger, Outgoing, Prepared
 from .outbox import LEAVE, MESSAGE, PLAN_FILE, OutboxSender
 from .settings import MatrixOptions
 from .texts import MatrixText, render
@@ -248,46 +249,58 @@ class MatrixBot:
     ) -> None:
         if await self._ledger.is_handled(room, event):
             return
-        before = await self._runtime.state(room)
-        digest = _state_digest(before)
+        digest = _state_digest(await self._runtime.state(room))
         cut = await self._ledger.pending_state(room, event)
-        reply: Reply | None = None
+        prepared = await self._ledger.prepared(room, event) if cut is not None else None
         try:
-            if cut is not None and cut != digest:
-                # The runtime handled this event before the process died, but its reply was
-                # never recorded: show where the person is now rather than apply it twice.
-                log_event("matrix turn recovered", connector="matrix", session=session_tag(room))
-                outgoing, reply = await self._recovered(room, event, before)
-            else:
+            if prepared is None or not _was_saved(cut, digest, prepared):
                 await self._ledger.mark_pending(room, event, digest)
-                reply = await self._runtime.handle(room, engine_event)
-                outgoing = await self._outgoing(room, event, reply)
+                prepared = await self._handle(room, event, engine_event)
+            else:
+                # The process died after the runtime saved this turn but before its reply was
+                # recorded: the reply prepared before the save is sent now, once.
+                log_event("matrix turn recovered", connector="matrix", session=session_tag(room))
         except (StoreUnavailable, SessionBusy):
             raise  # nothing was changed: the batch is synced again after a pause
         except Exception as error:
             # One poisoned event must not stop every conversation: it is logged (its error
             # type only) and counted as answered, with nothing to send.
             log_event("matrix turn failed", connector="matrix", error=type(error).__name__)
-            outgoing = []
-        offer = offer_after_turn(await self._ledger.offer(room), reply)
-        follow = follow_after(reply.handoff) if reply is not None else None
-        await self._ledger.record(room, event, room_id, outgoing, status, offer, follow)
+            prepared = None
+        if prepared is None:
+            offer = offer_after_turn(await self._ledger.offer(room), None)
+            await self._ledger.record(room, event, room_id, (), status, offer)
+            self.wake(room)
+            return
+        await self._ledger.record(
+            room, event, room_id, prepared.outgoing, status, prepared.offer, prepared.follow
+        )
         self.wake(room)
-        if reply is not None:
-            await self.feeds.after_turn(room, reply.handoff)
+        view = HandoffView(*prepared.handoff) if prepared.handoff is not None else None
+        await self.feeds.after_turn(room, view)
 
-    async def _recovered(
-        self, room: str, event: str, before: SessionState | None
-    ) -> tuple[list[Outgoing], Reply | None]:
-        if before is None:  # the lost turn erased the session ("leave now")
-            text = render(self._catalog, MatrixText.ERASED, self.default_locale)
-            erased = [
-                Outgoing(MESSAGE, self._txn(room, event, 0), notice_content(text)),
-                Outgoing(LEAVE, self._txn(room, event, 2), {}),
-            ]
-            return erased, Reply((), self.default_locale, None)
-        reply = await self._runtime.handle(room, CommandGiven(CommandName.REPEAT))
-        return await self._outgoing(room, event, reply), reply
+    async def _handle(self, room: str, event: str, engine_event: Event) -> Prepared:
+        """Let the runtime handle the event; the reply is kept in the ledger before the
+        runtime saves the turn (``Runtime.handle``'s ``before_save``)."""
+        made: list[Prepared] = []
+
+        async def prepare(reply: Reply) -> None:
+            made.append(await self._prepared(room, event, reply))
+            await self._ledger.prepare(room, event, made[-1])
+
+        reply = await self._runtime.handle(room, engine_event, before_save=prepare)
+        # A turn that changed nothing in the store (a notice) prepared nothing: nothing to lose.
+        return made[-1] if made else await self._prepared(room, event, reply)
+
+    async def _prepared(self, room: str, event: str, reply: Reply) -> Prepared:
+        view = reply.handoff
+        return Prepared(
+            _state_digest(reply.state),
+            tuple(await self._outgoing(room, event, reply)),
+            offer_after_turn(await self._ledger.offer(room), reply),
+            follow_after(view),
+            (view.active, view.status, view.feed) if view is not None else None,
+        )
 
     async def _outgoing(self, room: str, event: str, reply: Reply) -> list[Outgoing]:
         erased = any(isinstance(item, ShownEnd) and item.erase for item in reply.shown)
@@ -390,6 +403,15 @@ class MatrixBot:
     async def close(self) -> None:
         await self.feeds.close()
         await self.outbox.close()
+
+
+def _was_saved(before: str | None, now: str, prepared: Prepared) -> bool:
+    """Whether a turn cut short had saved the state its prepared reply answers: the state
+    moved on since the event was taken up, and was not lost meanwhile (a memory store
+    restarted, an expired conversation), in which case the event is simply handled again."""
+    if now == before:
+        return False
+    return now == prepared.after or now != _state_digest(None)
 
 
 def _state_digest(state: SessionState | None) -> str:

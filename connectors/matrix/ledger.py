@@ -5,9 +5,11 @@ This is what makes replies exactly-once across a crash:
 - ``handled``: the incoming events (by keyed hash) already turned into replies. A replayed
   event (the sync token is saved only after its batch was recorded) is skipped.
 - ``pending``: written just before the runtime handles an event, with a digest of the
-  session state before it. If the process dies after the runtime saved the new state but
-  before the reply was recorded, the replayed event finds the state changed and the bot
-  repeats where the person is instead of applying their answer twice.
+  session state before it.
+- ``prepared``: the reply a turn produced, with a digest of the state it leaves, written
+  just before the runtime saves that state. If the process dies after the save but before
+  the reply was recorded, the replayed event finds the state the turn left and the prepared
+  reply is sent, instead of applying the person's answer twice or losing the reply.
 - ``outbox``: replies recorded with their transaction ids in the same transaction that marks
   the event handled, and deleted once the homeserver has them. Sending again after a crash
   uses the same transaction id, so the homeserver returns the same event, not a new one.
@@ -63,6 +65,12 @@ CREATE TABLE IF NOT EXISTS pending (
     room TEXT NOT NULL,
     event TEXT NOT NULL,
     state TEXT NOT NULL,
+    PRIMARY KEY (room, event)
+);
+CREATE TABLE IF NOT EXISTS prepared (
+    room TEXT NOT NULL,
+    event TEXT NOT NULL,
+    value BLOB NOT NULL,
     PRIMARY KEY (room, event)
 );
 CREATE TABLE IF NOT EXISTS outbox (
@@ -134,6 +142,19 @@ class Follow:
     it is the one already followed), or None to follow nothing."""
 
     feed: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A turn's reply, recorded before the runtime saved the state it leaves (``after``, a
+    digest): what to send if the process dies before the turn is recorded."""
+
+    after: str
+    outgoing: tuple[Outgoing, ...]
+    offer: Offer
+    follow: Follow | None
+    handoff: tuple[bool, str, str | None] | None
+    """The reply's handoff view (active, status, feed), to follow its feed after sending."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +264,7 @@ class Ledger:
         that it left (so that a sync still in flight cannot take the room up again)."""
 
         def forget(db: sqlite3.Connection) -> None:
-            for table in ("handled", "pending", "held", "feeds", "offers"):
+            for table in ("handled", "pending", "prepared", "held", "feeds", "offers"):
                 db.execute(f"DELETE FROM {table} WHERE room = ?", (room,))
             db.execute(
                 "INSERT OR REPLACE INTO rooms (room, status, generation) VALUES (?, 'left', '-')",
@@ -279,6 +300,52 @@ class Ledger:
             )
         )
 
+    async def prepare(self, room: str, event: str, prepared: Prepared) -> None:
+        """Keep a turn's reply until the turn is recorded (sealed: it holds the reply's text)."""
+        value = {
+            "after": prepared.after,
+            "outgoing": [[item.kind, item.txn, item.content] for item in prepared.outgoing],
+            "offer": {
+                "choices": [list(c) for c in prepared.offer.choices],
+                "numbered": prepared.offer.numbered,
+            },
+            "follow": None if prepared.follow is None else [prepared.follow.feed],
+            "handoff": None if prepared.handoff is None else list(prepared.handoff),
+        }
+        sealed = self._seal(value, f"prepared\n{room}\n{event}")
+        await self._run(
+            lambda db: db.execute(
+                "INSERT OR REPLACE INTO prepared (room, event, value) VALUES (?, ?, ?)",
+                (room, event, sealed),
+            )
+        )
+
+    async def prepared(self, room: str, event: str) -> Prepared | None:
+        """The reply prepared for an event whose turn was not recorded, if any."""
+        row = await self._run(
+            lambda db: db.execute(
+                "SELECT value FROM prepared WHERE room = ? AND event = ?", (room, event)
+            ).fetchone()
+        )
+        if row is None:
+            return None
+        kept = self._open_sealed(row[0], f"prepared\n{room}\n{event}")
+        offer = kept["offer"]
+        handoff = kept["handoff"]
+        return Prepared(
+            str(kept["after"]),
+            tuple(
+                Outgoing(str(kind), str(txn), dict(content))
+                for kind, txn, content in kept["outgoing"]
+            ),
+            Offer(
+                tuple((str(i), str(label)) for i, label in offer["choices"]),
+                bool(offer["numbered"]),
+            ),
+            None if kept["follow"] is None else Follow(kept["follow"][0]),
+            None if handoff is None else (bool(handoff[0]), str(handoff[1]), handoff[2]),
+        )
+
     async def record(
         self,
         room: str,
@@ -300,6 +367,7 @@ class Ledger:
                 (room, event, now),
             )
             db.execute("DELETE FROM pending WHERE room = ? AND event = ?", (room, event))
+            db.execute("DELETE FROM prepared WHERE room = ? AND event = ?", (room, event))
             db.execute("DELETE FROM held WHERE room = ? AND event = ?", (room, event))
             self._queue(db, room, room_id, outgoing)
             if status is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -131,6 +131,10 @@ class _Acted:
     """The person left ("leave now"): the session, its parked copy and its ticket go."""
 
 
+BeforeSave = Callable[[Reply], Awaitable[None]]
+"""Called with a turn's reply just before the turn changes the store (``Runtime.handle``)."""
+
+
 @dataclass(slots=True)
 class _LockEntry:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -195,10 +199,18 @@ class Runtime:
 
     # --- turns ---------------------------------------------------------------------------------
 
-    async def handle(self, session_id: str, event: Event, known: bool = False) -> Reply:
+    async def handle(
+        self,
+        session_id: str,
+        event: Event,
+        known: bool = False,
+        before_save: BeforeSave | None = None,
+    ) -> Reply:
         """Apply one event to a session and return what to show: one turn, top to bottom (the
         numbers are those of docs/architecture.md, "One turn"). ``known``: the channel knows
-        the store held the session; raise SessionLost if it no longer does."""
+        the store held the session; raise SessionLost if it no longer does. ``before_save``
+        gets the reply before the store is changed (saved, parked or erased), so that a
+        connector can record it first: a crash after the save then loses no reply."""
         started = self._clock()
         async with self._session_lock(session_id):  # 1. lock
             kept = await self._read(session_id)  # 2. read
@@ -218,11 +230,6 @@ class Runtime:
             problem = admitted.problem if admitted is not None else None
             routed = route(loaded.program, state, handoff, event, problem)  # 5. route
             acted = await self._act(session_id, loaded, state, kept, event, routed)  # 6. act
-            if acted.erase or acted.record is not None:  # 7. save, then what follows it
-                record = None if acted.erase else acted.record
-                await self._effects.settle(
-                    session_id, acted.kept, record, acted.effects, acted.park_under
-                )
             if isinstance(event, Text) and admitted is not None:
                 # As screened: identifying details hidden, as in the store (not as typed).
                 said: str | None = event.text.strip()
@@ -230,7 +237,14 @@ class Runtime:
                 said = self._picked(loaded, state, handoff, event.choice)
             else:
                 said = None
-            reply = self._reply(session_id, kept, acted, said)  # 8. render (acted.shown)
+            reply = self._reply(session_id, kept, acted, said)  # 7. the reply (acted.shown)
+            if acted.erase or acted.record is not None:  # 8. save, then what follows it
+                if before_save is not None:
+                    await before_save(reply)
+                record = None if acted.erase else acted.record
+                await self._effects.settle(
+                    session_id, acted.kept, record, acted.effects, acted.park_under
+                )
         duration = self._clock() - started
         log_event(
             "turn handled",
@@ -480,7 +494,12 @@ class Runtime:
             if self.metrics is not None:
                 self.metrics.resume("failed")
             return await self._turn(
-                session_id, loaded, state, kept, repeat, Message(ResumeKeys.NOT_FOUND)
+                session_id,
+                loaded,
+                state,
+                kept,
+                repeat,
+                Message(ResumeKeys.NOT_FOUND),
             )
         log_event("resume restored", session=session_tag(session_id))
         if self.metrics is not None:

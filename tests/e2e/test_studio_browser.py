@@ -162,6 +162,7 @@ async def test_a_changed_text_shows_in_the_player_at_the_same_place(
     await expect(page.locator("#flow-graph")).to_contain_text("How do you feel today?")
 
 
+@pytest.mark.on_request
 @pytest.mark.skipif(
     not os.environ.get("STUDIO_SCREENSHOTS"), reason="only to make the docs' pictures"
 )

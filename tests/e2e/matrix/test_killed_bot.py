@@ -112,9 +112,9 @@ async def test_a_killed_bot_answers_each_message_sent_meanwhile_exactly_once(
     assert answers[-1].body == "In a few words, why does it matter to you?"
     assert all(a.body.startswith(("Please give a number", "From 0 to 10")) for a in answers[:2])
     # Nothing more came for those three; killed again just after its next turn was handled
-    # (as its reply is recorded or sent), the bot answers that message once: with the plan,
-    # or, if it died in the instant between saving the turn and recording the reply, by
-    # showing where the person now is (docs/matrix.md, "Exactly once").
+    # (as its reply is kept, recorded or sent), the bot answers that message once, with the
+    # plan, even if it died between saving the turn and recording the reply (docs/matrix.md,
+    # "Exactly once").
     turns = bot_process.turns_handled()
     await person.say("for my family")
 
@@ -125,15 +125,12 @@ async def test_a_killed_bot_answers_each_message_sent_meanwhile_exactly_once(
     bot_process.kill()
     bot_process.start()
     answer = (await person.replies(before + 4))[before + 3]
-    with_plan = "My reasons: for my family" in answer.body
-    if with_plan:
-        file = (await person.replies(before + 5))[before + 4]
-        assert file.body == "my-plan.txt" and "My reasons: for my family" in (file.file_text or "")
-    else:
-        assert answer.body.startswith("The end.")
+    assert "My reasons: for my family" in answer.body
+    file = (await person.replies(before + 5))[before + 4]
+    assert file.body == "my-plan.txt" and "My reasons: for my family" in (file.file_text or "")
     ended = await person.answer_to("hello")
     assert ended.body.startswith("The end.")
-    assert person.received.index(ended) == before + (5 if with_plan else 4)
+    assert person.received.index(ended) == before + 5
     bot_process.check_alive()
 
     assert bot_process.stop() == 0

@@ -85,7 +85,7 @@ class FakeClient:
         return [str(content.get("body")) for _, _, content in self.messages]
 
 
-class Killed(Exception):
+class Killed(BaseException):
     """The process dies here."""
 
 
@@ -199,7 +199,50 @@ async def test_a_replayed_batch_is_answered_once(
     assert client.bodies[2] == "In a few words, why does it matter to you?"
 
 
-async def test_a_crash_after_the_turn_was_saved_repeats_where_the_person_is(
+async def killed_between_save_and_record(
+    bot: MatrixBot, ledger: Ledger, monkeypatch: pytest.MonkeyPatch, *items: tuple[str, str]
+) -> None:
+    """The process dies after the runtime saved the turn, before its reply was recorded."""
+
+    async def dies(*args: Any, **kwargs: Any) -> None:
+        raise Killed
+
+    monkeypatch.setattr(ledger, "record", dies)
+    with pytest.raises(Killed):
+        await bot.handle_batch(room(*texts(*items)))
+    monkeypatch.undo()
+
+
+async def test_a_crash_after_the_turn_was_saved_sends_the_reply_it_produced_once(
+    runtime: Runtime,
+    client: FakeClient,
+    ledger: Ledger,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bot = make_bot(runtime, client, ledger, tmp_path)
+    await started(bot)
+    await bot.handle_batch(room(*texts(("$1", "2"), ("$2", "7"))))
+    await settled(bot)
+    await killed_between_save_and_record(bot, ledger, monkeypatch, ("$3", "for my family"))
+    assert client.bodies[-1] == "In a few words, why does it matter to you?"  # nothing sent
+
+    restarted = make_bot(runtime, client, ledger, tmp_path)
+    await restarted.handle_batch(room(*texts(("$3", "for my family"))))
+    await restarted.handle_batch(room(*texts(("$3", "for my family"))))  # replayed again
+    await settled(restarted)
+    # The person gets the reply the saved turn produced (their plan, the module's end, the
+    # plan as a file), once; their words were taken once.
+    assert client.bodies[3:] == [
+        "My plan\n\nWhere I started: I want to stop\n\nHow important: 7\n\n"
+        "My reasons: for my family\n\nThat is the end of this module.",
+        "my-plan.txt",
+    ]
+    state = await runtime.state(bot.room_key(ROOM))
+    assert state is not None and state.slots["reasons"] == "for my family"
+
+
+async def test_a_crash_before_the_turn_was_saved_handles_the_message_once(
     runtime: Runtime,
     client: FakeClient,
     ledger: Ledger,
@@ -210,11 +253,12 @@ async def test_a_crash_after_the_turn_was_saved_repeats_where_the_person_is(
     await started(bot)
     await bot.handle_batch(room(*texts(("$1", "2"))))
     await settled(bot)
+    store = runtime._store  # the moment between preparing the reply and saving
 
     async def dies(*args: Any, **kwargs: Any) -> None:
-        raise Killed  # the process is killed after the runtime saved the turn
+        raise Killed  # the reply was prepared, the turn never saved
 
-    monkeypatch.setattr(ledger, "record", dies)
+    monkeypatch.setattr(store, "save", dies)
     with pytest.raises(Killed):
         await bot.handle_batch(room(*texts(("$2", "7"))))
     monkeypatch.undo()
@@ -222,12 +266,55 @@ async def test_a_crash_after_the_turn_was_saved_repeats_where_the_person_is(
     restarted = make_bot(runtime, client, ledger, tmp_path)
     await restarted.handle_batch(room(*texts(("$2", "7"))))
     await settled(restarted)
-    # "7" was applied once (importance), and the person is shown where they now are;
-    # it was not taken again as their reasons.
-    assert client.bodies[-1] == "In a few words, why does it matter to you?"
+    assert client.bodies[2:] == ["In a few words, why does it matter to you?"]
     state = await runtime.state(bot.room_key(ROOM))
-    assert state is not None
-    assert state.slots["importance"] == 7 and state.slots.get("reasons") is None
+    assert state is not None and state.slots["importance"] == 7
+
+
+async def test_a_crash_with_the_memory_store_never_leaves_the_persons_room(
+    loaded: LoadedProgram,
+    runtime: Runtime,
+    client: FakeClient,
+    ledger: Ledger,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bot = make_bot(runtime, client, ledger, tmp_path)
+    await started(bot)
+    await bot.handle_batch(room(*texts(("$1", "2"))))
+    await settled(bot)
+    await killed_between_save_and_record(bot, ledger, monkeypatch, ("$2", "7"))
+
+    # Restarted with the memory store: every conversation is gone, the ledger remains.
+    forgetful = Runtime(loaded, MemoryStore(), RasaActionRunner(loaded))
+    restarted = make_bot(forgetful, client, ledger, tmp_path)
+    await restarted.handle_batch(room(*texts(("$2", "7"))))
+    await settled(restarted)
+    assert client.left == []
+    assert not any("erased" in body for body in client.bodies)
+    assert client.bodies[-1].startswith("Hello, and welcome.")  # a new conversation
+    await restarted.handle_batch(room(*texts(("$3", "2"))))
+    await settled(restarted)
+    assert client.bodies[-1].startswith("From 0 to 10")
+
+
+async def test_a_crash_after_leave_now_erased_still_says_so_and_leaves(
+    runtime: Runtime,
+    client: FakeClient,
+    ledger: Ledger,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bot = make_bot(runtime, client, ledger, tmp_path)
+    await started(bot)
+    await killed_between_save_and_record(bot, ledger, monkeypatch, ("$1", "stop"))
+    assert await runtime.state(bot.room_key(ROOM)) is None and client.left == []
+
+    restarted = make_bot(runtime, client, ledger, tmp_path)
+    await restarted.handle_batch(room(*texts(("$1", "stop"))))
+    await settled(restarted)
+    assert "I have erased our conversation on my side." in client.bodies[-1]
+    assert len(client.messages) == 2 and client.left == [ROOM]
 
 
 async def test_replies_wait_out_rate_limits_and_outages_with_one_transaction_id(
