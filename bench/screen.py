@@ -103,9 +103,9 @@ def main() -> None:
 
 
 def bench_model(texts: list[tuple[str, str]], rules: dict[str, LocaleRules]) -> None:
-    source = (REPOSITORY / "src" / "redirection_bot" / "safety" / MODEL_FILE).read_text()
+    source = (REPOSITORY / "src" / "redirection_bot" / "safety" / MODEL_FILE).read_bytes()
     tracemalloc.start()
-    model = ScreeningModel.parse(source)
+    model = ScreeningModel.load(source)
     model_bytes, _peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     both, alone = Screener(rules, model), Screener(rules)

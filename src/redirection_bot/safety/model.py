@@ -9,11 +9,13 @@ labelled corpus in ``tests/safety/``, which words and parts of words go with eac
   look-alike letters, leetspeak and repeated letters already read away), as words (``w:``),
   pairs of neighbouring words in one sentence (``b:``) and the 4- and 5-letter pieces of
   each word (``c:``), which carry Finnish and Spanish endings and typing mistakes
-  ("itsemurhaa", "itsemurhasta" and "itsmurha" share most of their pieces).
+  ("itsemurhaa", "itsemurhasta" and "itsmurha" share most of their pieces); and the
+  semantic fields of the rules files a word belongs to (``k:``), alone and in pairs ("a
+  child" with "fear of oneself"), which have the same names in every language.
 - **What it is**: one logistic regression per category (one against the rest), trained by
-  ``python -m redirection_bot.safety.train`` with a fixed order and no randomness, so the same
-  corpus always gives the same file. The weights ship in ``screening_model.tsv`` beside this
-  module: a feature, then one weight per category.
+  ``python -m redirection_bot.safety.train`` with a fixed order and a fixed seed, so the same
+  corpus always gives the same file. The weights ship in ``screening_model.bin`` beside this
+  module, by feature bucket and in whole numbers of ``QUANTUM`` (``ScreeningModel``).
 - **What its hits mean**: never certain. A category whose score reaches its threshold, and
   that the rules did not raise, is raised as *uncertain*: the safety flow starts with its
   gentle check question (for suicide, asking directly).
@@ -27,17 +29,24 @@ hidden instead (``Screener``), as the identifying-details flow tells the person.
 from __future__ import annotations
 
 import functools
+import json
 import math
+import zlib
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from itertools import repeat
 from pathlib import Path
 
 from redirection_bot.safety.categories import RiskCategory
 from redirection_bot.safety.normalise import Letters, Token, tokenise
 
-MODEL_FILE = "screening_model.tsv"
+MODEL_FILE = "screening_model.bin"
+FORMAT_LINE = b"redirection-bot screening model, format 1\n"
+BUCKETS = 2**18
+"""Feature buckets per category (a power of two)."""
+QUANTUM = 1 / 32
+"""A weight is kept as a whole number of these, in a signed byte (-3.97 to +3.97)."""
 CHAR_SIZES = (4, 5)
 SCORED = tuple(RiskCategory)
 """The categories the model scores."""
@@ -62,8 +71,11 @@ def features(
         if not token.is_number:
             for piece in _pieces(form):
                 seen[piece] = None
-    for concept in concepts:
+    named = sorted(set(concepts))
+    for position, concept in enumerate(named):
         seen[f"k:{concept}"] = None
+        for other in named[position + 1 :]:
+            seen[f"k:{concept}+{other}"] = None  # fields together: "a child" with "fear"
     return list(seen)
 
 
@@ -85,12 +97,21 @@ class Contribution:
     def describe(self) -> str:
         kind, _colon, value = self.feature.partition(":")
         shown = {"w": "word", "b": "words", "c": "piece", "k": "a word of the list"}[kind]
+        if kind == "k" and "+" in value:
+            shown = "words of the lists"
+            value = value.replace("+", " and ")
         value = value.replace("_", " ").replace("<", "^").replace(">", "$")
         return f"{shown} {value!r} {self.weight:+.2f}"
 
 
 class ScreeningModel:
-    """Weights per feature and category, a bias and a threshold per category."""
+    """Weights per feature and category, a bias and a threshold per category.
+
+    Held small: a feature is not kept by name but by its bucket (``bucket``: CRC-32 of its
+    name, modulo ``BUCKETS``), and each weight as a whole number of ``QUANTUM`` in one signed
+    byte; per category, one ``array("b")`` of ``BUCKETS`` bytes (about 1.8 MB for all seven).
+    Features that share a bucket share a weight (their sum, as trained), which costs nothing
+    measurable. Scoring a message is one C-level ``sum(map(...))`` per category."""
 
     def __init__(
         self,
@@ -100,14 +121,32 @@ class ScreeningModel:
         categories: Sequence[RiskCategory] = SCORED,
     ) -> None:
         self.categories = tuple(categories)
-        # One dict per category, of its non-zero weights: scoring is then one C-level
-        # ``sum(map(column.get, features))`` per category, not a Python loop per feature.
+        totals = [[0.0] * BUCKETS for _ in self.categories]
+        for feature, row in weights.items():
+            at = bucket(feature)
+            for index, weight in enumerate(row):
+                totals[index][at] += weight
         self._columns = tuple(
-            {feature: row[index] for feature, row in weights.items() if row[index]}
-            for index in range(len(self.categories))
+            array("b", (max(-127, min(127, round(w / QUANTUM))) for w in column))
+            for column in totals
         )
         self._bias = tuple(bias)
         self.thresholds = tuple(thresholds)
+
+    @classmethod
+    def _of_columns(
+        cls,
+        columns: Sequence[array[int]],
+        bias: Sequence[float],
+        thresholds: Sequence[float],
+        categories: Sequence[RiskCategory],
+    ) -> ScreeningModel:
+        model = cls.__new__(cls)
+        model.categories = tuple(categories)
+        model._columns = tuple(columns)
+        model._bias = tuple(bias)
+        model.thresholds = tuple(thresholds)
+        return model
 
     def scores(self, text: str) -> dict[RiskCategory, float]:
         """The probability the model gives each category for ``text``."""
@@ -131,8 +170,8 @@ class ScreeningModel:
 
     def evidence(self, found: Iterable[str]) -> list[float]:
         """The summed weights of the features, per category (without the bias)."""
-        found = found if isinstance(found, list | tuple) else list(found)
-        return [sum(map(column.get, found, repeat(0.0))) for column in self._columns]
+        buckets = [bucket(feature) for feature in found]
+        return [sum(map(column.__getitem__, buckets)) * QUANTUM for column in self._columns]
 
     def raised(self, text: str) -> tuple[RiskCategory, ...]:
         """The categories whose score reaches their threshold."""
@@ -149,50 +188,59 @@ class ScreeningModel:
         """The features (``features``) that pushed ``category`` up most, strongest first."""
         column = self._columns[self.categories.index(category)]
         pushed = [
-            Contribution(feature, column[feature])
+            Contribution(feature, column[bucket(feature)] * QUANTUM)
             for feature in found
-            if column.get(feature, 0.0) > 0
+            if column[bucket(feature)] > 0
         ]
         return sorted(pushed, key=lambda c: (-c.weight, c.feature))[:top]
 
     def threshold(self, category: RiskCategory) -> float:
         return self.thresholds[self.categories.index(category)]
 
-    # The file: a header of `#` lines (categories, bias, thresholds), then a feature per line.
+    # The file: a first line naming the format, a JSON line (categories, bias, thresholds,
+    # and who built it from what), then the columns' bytes, compressed.
 
     def dump(self, path: Path, comment: Iterable[str] = ()) -> None:
-        lines = [f"# {line}" for line in comment]
-        lines.append("#categories\t" + "\t".join(self.categories))
-        lines.append("#bias\t" + "\t".join(_number(b) for b in self._bias))
-        lines.append("#thresholds\t" + "\t".join(_number(t) for t in self.thresholds))
-        for feature in sorted(set().union(*self._columns)):
-            row = (column.get(feature, 0.0) for column in self._columns)
-            lines.append(feature + "\t" + "\t".join(_number(w) for w in row))
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        header = {
+            "comment": list(comment),
+            "categories": [str(category) for category in self.categories],
+            "bias": [round(b, 4) for b in self._bias],
+            "thresholds": [round(t, 4) for t in self.thresholds],
+            "buckets": BUCKETS,
+            "quantum": QUANTUM,
+        }
+        body = zlib.compress(b"".join(column.tobytes() for column in self._columns), 9)
+        path.write_bytes(
+            FORMAT_LINE + json.dumps(header, ensure_ascii=False).encode("utf-8") + b"\n" + body
+        )
 
     @classmethod
-    def parse(cls, text: str) -> ScreeningModel:
-        header: dict[str, list[str]] = {}
-        weights: dict[str, tuple[float, ...]] = {}
-        for line in text.splitlines():
-            if line.startswith("# ") or not line:
-                continue
-            name, *values = line.split("\t")
-            if name.startswith("#"):
-                header[name[1:]] = values
-            else:
-                weights[name] = tuple(float(value) for value in values)
-        categories = [RiskCategory(name) for name in header["categories"]]
-        return cls(
-            weights,
-            [float(b) for b in header["bias"]],
-            [float(t) for t in header["thresholds"]],
-            categories,
+    def load(cls, data: bytes) -> ScreeningModel:
+        """A model as ``dump`` wrote it; ValueError when it is not one."""
+        if not data.startswith(FORMAT_LINE):
+            raise ValueError("not a screening model file (rebuild it: docs/safety.md)")
+        header_line, _newline, body = data[len(FORMAT_LINE) :].partition(b"\n")
+        header = json.loads(header_line)
+        if header["buckets"] != BUCKETS or header["quantum"] != QUANTUM:
+            raise ValueError("a screening model of another layout (rebuild it: docs/safety.md)")
+        raw = zlib.decompress(body)
+        columns = []
+        for index in range(len(header["categories"])):
+            column = array("b")
+            column.frombytes(raw[index * BUCKETS : (index + 1) * BUCKETS])
+            columns.append(column)
+        return cls._of_columns(
+            columns,
+            header["bias"],
+            header["thresholds"],
+            [RiskCategory(name) for name in header["categories"]],
         )
 
 
-def _number(value: float) -> str:
-    return f"{value:.4g}"
+def bucket(feature: str) -> int:
+    """Where a feature's weights are kept: CRC-32 of its name (stable across runs and
+    machines, unlike ``hash``), modulo ``BUCKETS``."""
+    return zlib.crc32(feature.encode("utf-8")) & (BUCKETS - 1)
 
 
 def _sigmoid(total: float) -> float:
@@ -207,4 +255,4 @@ def shipped_model() -> ScreeningModel | None:
     source = resources.files("redirection_bot.safety").joinpath(MODEL_FILE)
     if not source.is_file():
         return None
-    return ScreeningModel.parse(source.read_text(encoding="utf-8"))
+    return ScreeningModel.load(source.read_bytes())

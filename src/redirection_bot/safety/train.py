@@ -1,5 +1,5 @@
 """Building the second screening layer from the labelled corpus: ``python -m
-redirection_bot.safety.train`` (from a checkout) writes ``safety/screening_model.tsv``.
+redirection_bot.safety.train`` (from a checkout) writes ``safety/screening_model.bin``.
 
 The corpus is every labelled set under ``tests/safety/`` **except** ``tests/safety/frozen/``,
 which is only ever measured. Training is deterministic: the examples are taken in the order of
