@@ -38,6 +38,7 @@ COMMANDS = (
     "actions",
     "i18n",
     "studio",
+    "lsp",
     "store_key",
     "evaluation",
 )

@@ -1,0 +1,1 @@
+"""A language server for the dialogue language (``redirection-bot lsp``)."""
