@@ -210,10 +210,14 @@ def _import(workspace: TranslationWorkspace, args: argparse.Namespace) -> int:
             f"  needs update: `{key}` was translated from an older `{workspace.source_locale}` text"
         )
     for key in plan.kept:
-        print(f"  kept: `{key}` was changed in the repository after the export; the file left it as it was")
+        print(
+            f"  kept: `{key}` was changed in the repository after the export; the file left it as it was"
+        )
     if args.force:
         for key in plan.conflicts:
-            print(f"  replaced (--force): `{key}` had been changed in the repository after the export")
+            print(
+                f"  replaced (--force): `{key}` had been changed in the repository after the export"
+            )
     for key in plan.copies:
         print(
             f"  not imported: `{key}` is the same as the `{workspace.source_locale}` text "

@@ -119,7 +119,8 @@ def _row(
     fingerprint = Fingerprint.parse(written) if written else None
     if written and fingerprint is None:
         diagnostics.error(
-            span, f"{where}: the fingerprint `{written}` is not as exported; leave that column as it is"
+            span,
+            f"{where}: the fingerprint `{written}` is not as exported; leave that column as it is",
         )
         return None
     return ImportedRow(

@@ -79,7 +79,9 @@ class ExportRow:
     @property
     def fingerprint(self) -> Fingerprint:
         translation = self.row.translation
-        return Fingerprint.of(self.row.source.text, None if translation is None else translation.text)
+        return Fingerprint.of(
+            self.row.source.text, None if translation is None else translation.text
+        )
 
     def note(self) -> str:
         """A note for the translator: where the text is used and what it must keep."""

@@ -123,9 +123,7 @@ def _fill(element: ET.Element, text: str, data_ids: dict[str, str], version: str
 def write_xliff(header: ExportHeader, rows: Sequence[ExportRow], version: str) -> str:
     namespace = NAMESPACES[version]
     inline = _InlineTexts()
-    root = (
-        _write_12(header, rows, inline) if version == "1.2" else _write_20(header, rows, inline)
-    )
+    root = _write_12(header, rows, inline) if version == "1.2" else _write_20(header, rows, inline)
     ET.indent(root)
     inline.write()
     root.set("xmlns", namespace)  # written as an attribute: ElementTree's namespace handling
@@ -134,9 +132,7 @@ def write_xliff(header: ExportHeader, rows: Sequence[ExportRow], version: str) -
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
 
 
-def _write_12(
-    header: ExportHeader, rows: Sequence[ExportRow], inline: _InlineTexts
-) -> ET.Element:
+def _write_12(header: ExportHeader, rows: Sequence[ExportRow], inline: _InlineTexts) -> ET.Element:
     root = ET.Element("xliff", {"version": "1.2"})
     file = ET.SubElement(
         root,
@@ -166,9 +162,7 @@ def _write_12(
     return root
 
 
-def _write_20(
-    header: ExportHeader, rows: Sequence[ExportRow], inline: _InlineTexts
-) -> ET.Element:
+def _write_20(header: ExportHeader, rows: Sequence[ExportRow], inline: _InlineTexts) -> ET.Element:
     root = ET.Element(
         "xliff",
         {"version": "2.0", "srcLang": header.source_locale, "trgLang": header.locale},
@@ -343,8 +337,10 @@ def _plain(
             continue
         text = _placeholder(item, data) if item.name == "ph" else None
         if text is None:
-            what = "this <ph> is not a placeholder of the text" if item.name == "ph" else (
-                f"<{item.name}> inside <{element.name}> is not supported"
+            what = (
+                "this <ph> is not a placeholder of the text"
+                if item.name == "ph"
+                else (f"<{item.name}> inside <{element.name}> is not supported")
             )
             diagnostics.error(
                 item.span,

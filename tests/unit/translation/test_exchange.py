@@ -231,8 +231,7 @@ def test_xliff_with_inline_markup_or_bad_placeholders_is_refused_at_its_line(
     assert "unit `main.question`: <g> inside <target> is not supported" in err
     assert (
         "unit `main.bye`: the translation has the placeholder %{humor}, but the `en` text has the "
-        "placeholder %{mood}"
-        in err
+        "placeholder %{mood}" in err
     )
     assert text_of(bilingual, "main.question") == "¿Cómo estás?"
 
