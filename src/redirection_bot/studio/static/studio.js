@@ -53,10 +53,12 @@
   // --- zooming the graph -------------------------------------------------------------------
 
   // The choice stays while the author moves between flows: a number (1 is actual size) or
-  // "fit" (the flow's whole width in view). At first a flow wider than its place is fitted.
+  // "fit" (the flow's whole width in view). At first a flow wider than its place is shrunk
+  // to fit, but not below ZOOM_READABLE: smaller, its words could not be read.
   const ZOOM_STEP = 1.25;
   const ZOOM_MIN = 0.1;
   const ZOOM_MAX = 3;
+  const ZOOM_READABLE = 0.75;
   page.zoom = null;
 
   function fitScale(svg, scroll) {
@@ -67,7 +69,7 @@
   function currentScale(svg, scroll) {
     if (page.zoom === "fit") return fitScale(svg, scroll);
     if (typeof page.zoom === "number") return page.zoom;
-    return Math.min(1, fitScale(svg, scroll));
+    return Math.max(ZOOM_READABLE, Math.min(1, fitScale(svg, scroll)));
   }
 
   function applyZoom() {
