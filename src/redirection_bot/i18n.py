@@ -65,6 +65,10 @@ class _Placeholders(string.Template):
     delimiter = "%"
 
 
+PLACEHOLDER_PATTERN = _Placeholders.pattern
+"""Matches ``%{name}`` (group ``braced``), ``%%`` and the mistakes; for those who split a text."""
+
+
 def placeholders(text: str) -> tuple[frozenset[str], list[tuple[int, str]]]:
     """The ``%{name}`` placeholders of a text, and problems as (offset, message)."""
     names: set[str] = set()

@@ -162,6 +162,61 @@ async def test_a_changed_text_shows_in_the_player_at_the_same_place(
     await expect(page.locator("#flow-graph")).to_contain_text("How do you feel today?")
 
 
+@pytest.fixture
+def shipped_studio_url(tmp_path: Path) -> Iterator[str]:
+    root = Path(__file__).parents[2]
+    for folder in ("dialogues", "locales"):
+        shutil.copytree(root / folder, tmp_path / folder)
+    yield from start_studio(tmp_path)
+
+
+async def test_a_long_flow_zooms_fits_its_width_and_shows_its_else_labels(
+    browser: Any, shipped_studio_url: str
+) -> None:
+    from playwright.async_api import expect
+
+    page = await open_studio(browser, f"{shipped_studio_url}/?flow=thinking")
+    svg = page.locator("#flow-graph")
+    zoom = page.locator("#graph .graph-zoom")
+    await expect(zoom).to_be_visible()
+
+    async def widths() -> tuple[float, float]:
+        shown = await svg.evaluate("s => s.getBoundingClientRect().width")
+        room = await page.locator("#graph .graph-scroll").evaluate("s => s.clientWidth")
+        return float(shown), float(room)
+
+    await zoom.get_by_role("button", name="zoom in").click()
+    await zoom.get_by_role("button", name="zoom in").click()
+    shown, room = await widths()
+    assert shown > room  # zoomed in past the width: the author scrolls
+    await zoom.get_by_role("button", name="fit width").click()
+    shown, room = await widths()
+    assert room - 4 <= shown <= room
+    await expect(zoom.locator(".zoom-level")).not_to_have_text("100%")
+    await zoom.get_by_role("button", name="actual size").click()
+    natural = float(await svg.get_attribute("width") or 0)
+    assert abs((await widths())[0] - natural) < 1
+    await expect(zoom.locator(".zoom-level")).to_have_text("100%")
+
+    # The "else" that skips a box is labelled, and the label is what one sees at its place.
+    label = page.locator('#flow-graph .edge-label[data-edge="check_only_images check_already_out"]')
+    await expect(label.locator("text")).to_have_text("else")
+    await label.scroll_into_view_if_needed()
+    on_top = await label.evaluate(
+        """g => { const r = g.getBoundingClientRect();
+                  const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+                  return g.contains(hit); }"""
+    )
+    assert on_top
+
+    # Moving to another flow keeps the zoom the author chose.
+    await zoom.get_by_role("button", name="zoom out").click()
+    await expect(zoom.locator(".zoom-level")).to_have_text("80%")
+    await page.locator('#flows a.flow-link[data-flow="coping"]').click()
+    await expect(page.locator("#graph")).to_have_attribute("data-flow", "coping")
+    await expect(page.locator("#graph .graph-zoom .zoom-level")).to_have_text("80%")
+
+
 @pytest.mark.on_request
 @pytest.mark.skipif(
     not os.environ.get("STUDIO_SCREENSHOTS"), reason="only to make the docs' pictures"

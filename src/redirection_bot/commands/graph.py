@@ -14,6 +14,9 @@ SUMMARY = "print a flow as a graph for review"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("flow", help="the flow id")
     parser.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+    parser.add_argument(
+        "--locale", help="show each node's first line of text in this locale (for example en)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,5 +30,17 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    sys.stdout.write(flow_graph(loaded.program, args.flow, args.format))
+    texts: dict[str, str] = {}
+    if args.locale is not None:
+        if args.locale not in loaded.program.locales:
+            print(
+                f"error: `{args.locale}` is not one of the program's locales "
+                f"({', '.join(loaded.program.locales)})",
+                file=sys.stderr,
+            )
+            return 2
+        for node in loaded.program.flows[args.flow].nodes.values():
+            if node.say:
+                texts[node.id] = loaded.catalog.text(node.say[0].key, args.locale)
+    sys.stdout.write(flow_graph(loaded.program, args.flow, args.format, texts))
     return 0

@@ -46,6 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--locale", help="the locale it translates into (XLIFF files say it themselves)"
     )
     imported.add_argument("--dry-run", action="store_true", help="check and report, write nothing")
+    imported.add_argument(
+        "--force",
+        action="store_true",
+        help="replace translations changed in the repository since the file was exported",
+    )
 
     add_locale = _action(actions, "add-locale", "start a new locale, with every text to translate")
     add_locale.add_argument("locale", help="the new locale's code, for example pt or pt-BR")
@@ -164,7 +169,13 @@ def _import(workspace: TranslationWorkspace, args: argparse.Namespace) -> int:
         if not _locale_ok(locale, workspace):
             return 2
         plan = plan_import(
-            imported, shown, workspace.catalog, locale, workspace.source_locale, diagnostics
+            imported,
+            shown,
+            workspace.catalog,
+            locale,
+            workspace.source_locale,
+            diagnostics,
+            force=args.force,
         )
     broken = workspace.locale_file_errors()
     if broken.has_errors():
@@ -173,6 +184,12 @@ def _import(workspace: TranslationWorkspace, args: argparse.Namespace) -> int:
         return 1
     if imported is None or diagnostics.has_errors():
         print_diagnostics(diagnostics.items, sys.stderr)
+        if imported is not None and plan.conflicts:
+            print(
+                f"changed in the repository since {shown} was exported: "
+                f"{', '.join(plan.conflicts)}",
+                file=sys.stderr,
+            )
         print(
             f"nothing was imported: {len(diagnostics.errors)} problem(s) in {shown}",
             file=sys.stderr,
@@ -192,6 +209,20 @@ def _import(workspace: TranslationWorkspace, args: argparse.Namespace) -> int:
         print(
             f"  needs update: `{key}` was translated from an older `{workspace.source_locale}` text"
         )
+    for key in plan.kept:
+        print(
+            f"  kept: `{key}` was changed in the repository after the export; the file left it as it was"
+        )
+    if args.force:
+        for key in plan.conflicts:
+            print(
+                f"  replaced (--force): `{key}` had been changed in the repository after the export"
+            )
+    for key in plan.copies:
+        print(
+            f"  not imported: `{key}` is the same as the `{workspace.source_locale}` text "
+            "(mark it done if it really is the same in this language)"
+        )
     for path in written:
         print(f"  {path}")
     return 0
@@ -205,8 +236,20 @@ def _add_locale(workspace: TranslationWorkspace, args: argparse.Namespace) -> in
     if not LOCALE_PATTERN.match(locale):
         print(f"error: `{locale}` is not a locale code such as `pt` or `pt-BR`", file=sys.stderr)
         return 2
-    if locale == workspace.source_locale or locale in workspace.records:
-        print(f"error: `{locale}` is already being translated", file=sys.stderr)
+    if locale == workspace.source_locale:
+        print(
+            f"error: `{locale}` is the source locale (`default_locale` in the program): the "
+            "texts are written in it and every other locale is translated from it",
+            file=sys.stderr,
+        )
+        return 2
+    if locale in workspace.records:
+        print(
+            f"error: `{locale}` is already being translated (records in "
+            f"{records_path(workspace.locales, locale)}); see `redirection-bot i18n status "
+            f"--locale {locale}`",
+            file=sys.stderr,
+        )
         return 2
     write_records(workspace.locales, locale, workspace.source_locale, {})
     total = len(list(workspace.catalog.entries(workspace.source_locale)))

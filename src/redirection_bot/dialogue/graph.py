@@ -7,8 +7,9 @@ all read the same edges.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from redirection_bot.diagnostics import Span
@@ -157,8 +158,27 @@ def _join(label: str, word: str) -> str:
 # --- views -------------------------------------------------------------------------------------
 
 
-def flow_graph(program: Program, flow_id: str, output_format: str) -> str:
-    """A flow as Mermaid (``mermaid``) or Graphviz (``dot``) text, for review."""
+TEXT_LENGTH = 60
+
+
+def first_line(text: str, length: int = TEXT_LENGTH) -> str:
+    """A text's first line, shortened to ``length`` characters."""
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    return line if len(line) <= length else line[: length - 1].rstrip() + "…"
+
+
+def flow_graph(
+    program: Program,
+    flow_id: str,
+    output_format: str,
+    texts: Mapping[str, str] | None = None,
+) -> str:
+    """A flow as Mermaid (``mermaid``) or Graphviz (``dot``) text, for review.
+
+    Conditions are shown as they were written. ``texts`` (node id -> text, in the caller's
+    chosen locale) adds each node's first line of text under its id.
+    """
+    texts = texts or {}
     flow = program.flows[flow_id]
     edges = [
         edge
@@ -167,14 +187,15 @@ def flow_graph(program: Program, flow_id: str, output_format: str) -> str:
     ]
     outside = sorted({str(edge.target) for edge in edges if edge.target.flow != flow_id})
     if output_format == "dot":
-        return _dot(program, flow_id, edges, outside)
+        return _dot(program, flow_id, edges, outside, texts)
     lines = ["flowchart TD"]
     for node in flow.nodes.values():
-        lines.append(f"    {_mermaid_id(str(node.place))}{_mermaid_shape(node)}")
+        text = texts.get(node.id)
+        lines.append(f"    {_mermaid_id(str(node.place))}{_mermaid_shape(node, text)}")
     for name in outside:
-        lines.append(f'    {_mermaid_id(name)}[/"{name}"/]')
+        lines.append(f'    {_mermaid_id(name)}[/"{_mermaid_text(name)}"/]')
     for edge in edges:
-        arrow = f'-- "{_quote(edge.label)}" -->' if edge.label else "-->"
+        arrow = f'-- "{_mermaid_text(edge.label)}" -->' if edge.label else "-->"
         lines.append(f"    {_mermaid_id(str(edge.source))} {arrow} {_mermaid_id(str(edge.target))}")
     start = _mermaid_id(f"{flow_id}.{flow.start}")
     lines.append(f"    style {start} stroke-width:3px")
@@ -185,12 +206,26 @@ def _mermaid_id(name: str) -> str:
     return name.replace(".", "__")
 
 
-def _quote(text: str) -> str:
-    return text.replace('"', "'")
+_MERMAID_SPECIAL = re.compile(r'"|<(?=[A-Za-z/!?])|#(?=\w+;)')
+_MERMAID_CODES = {'"': "#quot;", "<": "#lt;", "#": "#35;"}
 
 
-def _mermaid_shape(node: Node) -> str:
-    text = f"{node.id}<br/><i>{node.kind.value}</i>"
+def _mermaid_text(text: str) -> str:
+    """Text inside a Mermaid label's quotes, with Mermaid's entity codes for only what would
+    end the label, start an HTML tag or read as an entity code: the text (a condition such
+    as ``importance >= 7``) shows as written, and stays readable in the Mermaid source."""
+    return _MERMAID_SPECIAL.sub(lambda match: _MERMAID_CODES[match.group()], text)
+
+
+def _dot_text(text: str) -> str:
+    """Text inside a Graphviz double-quoted string."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _mermaid_shape(node: Node, words: str | None = None) -> str:
+    text = f"{_mermaid_text(node.id)}<br/><i>{node.kind.value}</i>"
+    if words:
+        text += f"<br/>{_mermaid_text(first_line(words))}"
     if node.kind.waits:
         return f'(["{text}"])'
     if node.kind is NodeKind.BRANCH:
@@ -200,7 +235,13 @@ def _mermaid_shape(node: Node) -> str:
     return f'["{text}"]'
 
 
-def _dot(program: Program, flow_id: str, edges: list[Edge], outside: list[str]) -> str:
+def _dot(
+    program: Program,
+    flow_id: str,
+    edges: list[Edge],
+    outside: list[str],
+    texts: Mapping[str, str],
+) -> str:
     flow = program.flows[flow_id]
     lines = [f'digraph "{flow_id}" {{', "    rankdir=TB;", "    node [fontname=Helvetica];"]
     shapes = {
@@ -212,13 +253,14 @@ def _dot(program: Program, flow_id: str, edges: list[Edge], outside: list[str]) 
     for node in flow.nodes.values():
         shape = "ellipse" if node.kind.waits else shapes.get(node.kind, "box")
         width = ", penwidth=3" if node.id == flow.start else ""
-        lines.append(
-            f'    "{node.place}" [label="{node.id}\\n({node.kind.value})", shape={shape}{width}];'
-        )
+        label = f"{node.id}\n({node.kind.value})"
+        if texts.get(node.id):
+            label += "\n" + first_line(texts[node.id])
+        lines.append(f'    "{node.place}" [label="{_dot_text(label)}", shape={shape}{width}];')
     for name in outside:
         lines.append(f'    "{name}" [shape=parallelogram, style=dashed];')
     for edge in edges:
-        label = f' [label="{_quote(edge.label)}"]' if edge.label else ""
+        label = f' [label="{_dot_text(edge.label)}"]' if edge.label else ""
         lines.append(f'    "{edge.source}" -> "{edge.target}"{label};')
     lines.append("}")
     return "\n".join(lines) + "\n"

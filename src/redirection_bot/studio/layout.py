@@ -2,19 +2,24 @@
 
 The classic recipe, kept small: edges that close a loop are set aside (found by a walk from
 the start), every node goes one layer below the lowest node that leads to it (longest
-path), the nodes of each layer are ordered by the mean position of their neighbours (a
-few sweeps down and up, to untangle crossings), and layers are centred on each other.
+path), an edge that spans several layers gets a waypoint in each layer it crosses (a
+"dummy node" that takes a place in the layer, so that the arrow has its own lane and never
+runs through a box, the way Graphviz routes long edges), the nodes of each layer are
+ordered by the mean position of their neighbours (a few sweeps down and up, to untangle
+crossings), and layers are centred on each other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 LAYER_GAP = 70
 NODE_GAP = 28
 MARGIN = 24
 SWEEPS = 4
+LANE_WIDTH = 12
+"""The width a long edge takes where it crosses a layer (more where its label sits)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,9 @@ class Layout:
     """Edges drawn against the flow (they close a loop)."""
     width: float
     height: float
+    lanes: Mapping[tuple[str, str], tuple[Box, ...]] = field(default_factory=dict)
+    """For an edge that spans several layers: the place it takes in each layer it crosses
+    (as high as the layer), top to bottom. The arrow runs down the middle of each."""
 
 
 def layered_layout(
@@ -50,8 +58,13 @@ def layered_layout(
     edges: Sequence[tuple[str, str]],
     sizes: Mapping[str, tuple[float, float]],
     start: str | None = None,
+    label_widths: Mapping[tuple[str, str], float] | None = None,
 ) -> Layout:
-    """Place ``nodes`` (in the author's order) in layers from ``start`` downwards."""
+    """Place ``nodes`` (in the author's order) in layers from ``start`` downwards.
+
+    ``label_widths``: for a long edge with a label, the label's width; its first lane is
+    made that wide, so that the label sits in a place of its own.
+    """
     successors: dict[str, list[str]] = {node: [] for node in nodes}
     for source, target in edges:
         if source in successors and target in successors and target not in successors[source]:
@@ -62,8 +75,39 @@ def layered_layout(
         for node, targets in successors.items()
     }
     layers = _longest_path_layers(nodes, forward)
-    rows = _order_layers(nodes, forward, layers)
-    return _place(rows, sizes, frozenset(back))
+    all_sizes = dict(sizes)
+    chains = _split_long_edges(forward, layers, all_sizes, label_widths or {})
+    everything = list(nodes) + [lane for chain in chains.values() for lane in chain]
+    rows = _order_layers(everything, forward, layers)
+    placed = _place(rows, all_sizes, frozenset(back))
+    lanes = {edge: tuple(placed.boxes[lane] for lane in chain) for edge, chain in chains.items()}
+    boxes = {node: placed.boxes[node] for node in nodes}
+    return Layout(boxes, placed.back_edges, placed.width, placed.height, lanes)
+
+
+def _split_long_edges(
+    forward: dict[str, list[str]],
+    layers: dict[str, int],
+    sizes: dict[str, tuple[float, float]],
+    label_widths: Mapping[tuple[str, str], float],
+) -> dict[tuple[str, str], list[str]]:
+    """Replace each edge that spans layers by a chain through one lane per crossed layer
+    (added to ``forward``, ``layers`` and ``sizes``); returns each long edge's lanes."""
+    chains: dict[tuple[str, str], list[str]] = {}
+    for source in list(forward):
+        for target in list(forward[source]):
+            span = layers[target] - layers[source]
+            if span < 2:
+                continue
+            chain = [f"\0{source}\0{target}\0{step}" for step in range(1, span)]
+            chains[(source, target)] = chain
+            forward[source][forward[source].index(target)] = chain[0]
+            for step, lane in enumerate(chain, start=1):
+                forward[lane] = [chain[step] if step < len(chain) else target]
+                layers[lane] = layers[source] + step
+                width = label_widths.get((source, target), 0.0) if step == 1 else 0.0
+                sizes[lane] = (max(LANE_WIDTH, width), 0.0)
+    return chains
 
 
 def _back_edges(
@@ -159,6 +203,8 @@ def _place(
         height = max((sizes[node][1] for node in row), default=0.0)
         for node in row:
             width, node_height = sizes[node]
+            if node.startswith("\0"):  # a long edge's lane is as high as its layer
+                node_height = height
             boxes[node] = Box(x, y + (height - node_height) / 2, width, node_height, index)
             x += width + NODE_GAP
         y += height + LAYER_GAP

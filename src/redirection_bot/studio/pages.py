@@ -110,6 +110,18 @@ def first_words(program: Program, context: TextsContext, locale: str, node: Node
     return context.catalog.text(key, locale) if context.catalog.can_show(key, locale) else None
 
 
+ZOOM_CONTROLS = (
+    # Shown by studio.js (hidden without JavaScript, where they could not work).
+    '<div class="graph-zoom" role="group" aria-label="zoom" hidden>'
+    '<button type="button" data-zoom="out" aria-label="zoom out" title="zoom out">−</button>'
+    '<output class="zoom-level" aria-live="polite">100%</output>'
+    '<button type="button" data-zoom="in" aria-label="zoom in" title="zoom in">+</button>'
+    '<button type="button" data-zoom="fit" title="the whole width of the flow">fit width</button>'
+    '<button type="button" data-zoom="actual" aria-label="actual size" title="actual size">100%</button>'
+    "</div>"
+)
+
+
 def graph_html(
     program: Program, context: TextsContext, flow_id: str, locale: str, selected: str | None
 ) -> str:
@@ -139,7 +151,8 @@ def graph_html(
         f'<input type="hidden" name="flow" value="{escape(flow_id)}">'
         f'<label>words in <select name="locale">{options}</select></label>'
         f"<noscript><button>show</button></noscript></form>"
-        f'<p class="where"><code>{escape(flow.span.path)}</code></p></div>'
+        f'<p class="where"><code>{escape(flow.span.path)}</code></p>'
+        f"{ZOOM_CONTROLS}</div>"
         f'<div class="graph-scroll">{svg}</div></section>'
     )
 

@@ -1,10 +1,15 @@
 """CSV exchange files, for translators who work in a spreadsheet.
 
-Columns: ``key, source, translation, status, previous_source, note``. A translator fills in
-``translation`` and may set ``status`` to ``done`` to confirm a translation they checked
-but did not change. ``previous_source`` (for texts that need an update) is the source text
-the current translation was made from; ``note`` says where the text is used. Only ``key``,
-``source`` and ``translation`` are needed to import; other columns are ignored.
+Columns: ``key, source, translation, status, previous_source, note, fingerprint``. A
+translator fills in ``translation`` and may set ``status`` to ``done`` to confirm a
+translation they checked but did not change. ``previous_source`` (for texts that need an
+update) is the source text the current translation was made from; ``note`` says where the
+text is used; ``fingerprint`` is what the export held (see ``exchange.Fingerprint``). Only
+``key``, ``source`` and ``translation`` are needed to import; other columns are ignored.
+
+Files are written with commas; a file saved with semicolons or tabs (what a spreadsheet
+saves where the comma is the decimal sign, as in Spanish and Finnish settings) is read too:
+the delimiter is the one that makes the first row name the needed columns.
 """
 
 from __future__ import annotations
@@ -14,11 +19,17 @@ import io
 from collections.abc import Sequence
 
 from redirection_bot.diagnostics import Diagnostics, Span
-from redirection_bot.translation.exchange import ExportRow, ImportedFile, ImportedRow
+from redirection_bot.translation.exchange import (
+    ExportRow,
+    Fingerprint,
+    ImportedFile,
+    ImportedRow,
+)
 from redirection_bot.translation.status import TranslationStatus
 
-COLUMNS = ("key", "source", "translation", "status", "previous_source", "note")
+COLUMNS = ("key", "source", "translation", "status", "previous_source", "note", "fingerprint")
 REQUIRED = ("key", "source", "translation")
+DELIMITERS = (",", ";", "\t")
 
 
 def write_csv(rows: Sequence[ExportRow]) -> str:
@@ -35,6 +46,7 @@ def write_csv(rows: Sequence[ExportRow]) -> str:
                 row.status.value,
                 row.translated_from or "",
                 exported.note(),
+                str(exported.fingerprint),
             )
         )
     return out.getvalue()
@@ -47,7 +59,7 @@ def read_csv(data: bytes, shown: str, diagnostics: Diagnostics) -> ImportedFile 
         line = data[: error.start].count(b"\n") + 1
         diagnostics.error(Span(shown, line, 1), "this file is not UTF-8 text; save it as CSV UTF-8")
         return None
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
     try:
         header = next(reader, None)
         if header is None:
@@ -79,6 +91,18 @@ def read_csv(data: bytes, shown: str, diagnostics: Diagnostics) -> ImportedFile 
     return ImportedFile(None, None, rows)
 
 
+def _delimiter(text: str) -> str:
+    """The delimiter with which the first row names the needed columns (a comma if none does)."""
+    for delimiter in DELIMITERS:
+        try:
+            header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+        except csv.Error:
+            continue
+        if set(REQUIRED) <= {name.strip().lower() for name in header}:
+            return delimiter
+    return ","
+
+
 def _row(
     fields: list[str], index: dict[str, int], span: Span, where: str, diagnostics: Diagnostics
 ) -> ImportedRow | None:
@@ -91,6 +115,14 @@ def _row(
     if status and status not in known:
         diagnostics.error(span, f"{where}: the status `{status}` is not one of: {', '.join(known)}")
         return None
+    written = column("fingerprint").strip()
+    fingerprint = Fingerprint.parse(written) if written else None
+    if written and fingerprint is None:
+        diagnostics.error(
+            span,
+            f"{where}: the fingerprint `{written}` is not as exported; leave that column as it is",
+        )
+        return None
     return ImportedRow(
         column("key").strip(),
         column("source"),
@@ -98,4 +130,5 @@ def _row(
         status == TranslationStatus.DONE.value,
         span,
         where,
+        fingerprint,
     )

@@ -8,6 +8,8 @@ types; each format's module (``csv_exchange``, ``xliff``) only writes and reads 
 from __future__ import annotations
 
 import enum
+import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,6 +21,43 @@ class ExchangeFormat(enum.StrEnum):
     CSV = "csv"
     XLIFF12 = "xliff12"
     XLIFF20 = "xliff20"
+
+
+_FINGERPRINT = re.compile(r"src:(?P<source>[0-9a-f]{12}) tr:(?P<translation>[0-9a-f]{12}|none)\Z")
+
+
+def text_digest(text: str) -> str:
+    """A short digest of a text: enough to tell whether it changed, not to recover it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What an export held for one key: digests of the source text and of the translation
+    (``None``: there was none). An import compares them with the repository, so that a file
+    exported before someone else's change never silently undoes it."""
+
+    source: str
+    translation: str | None
+
+    @classmethod
+    def of(cls, source: str, translation: str | None) -> Fingerprint:
+        return cls(text_digest(source), None if translation is None else text_digest(translation))
+
+    @classmethod
+    def parse(cls, text: str) -> Fingerprint | None:
+        """Read ``src:<digest> tr:<digest or none>``; None when it is not that."""
+        match = _FINGERPRINT.match(text.strip())
+        if match is None:
+            return None
+        translation = match.group("translation")
+        return cls(match.group("source"), None if translation == "none" else translation)
+
+    def __str__(self) -> str:
+        return f"src:{self.source} tr:{self.translation or 'none'}"
+
+    def matches_translation(self, text: str | None) -> bool:
+        return self.translation == (None if text is None else text_digest(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +76,13 @@ class ExportRow:
     row: TranslationRow
     places: tuple[str, ...]
 
+    @property
+    def fingerprint(self) -> Fingerprint:
+        translation = self.row.translation
+        return Fingerprint.of(
+            self.row.source.text, None if translation is None else translation.text
+        )
+
     def note(self) -> str:
         """A note for the translator: where the text is used and what it must keep."""
         parts = []
@@ -44,7 +90,8 @@ class ExportRow:
             parts.append("used at " + ", ".join(self.places))
         if self.row.placeholders:
             names = ", ".join(f"%{{{name}}}" for name in self.row.placeholders)
-            parts.append(f"keep the placeholders {names}")
+            many = len(self.row.placeholders) > 1
+            parts.append(f"keep the placeholder{'s' if many else ''} {names}")
         return "; ".join(parts)
 
 
@@ -61,6 +108,8 @@ class ImportedRow:
     span: Span
     where: str
     """How the translator finds the row: ``row 7`` (as a spreadsheet numbers it), ``unit `key```."""
+    exported: Fingerprint | None = None
+    """What the export held (None: a file from an older export, or written by hand)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,20 +3,30 @@
 One unit per text, its id the text's key. The status travels in the standard ``state``
 attribute (1.2: ``needs-translation``, ``needs-review-translation``, ``final``; 2.0:
 ``initial`` or ``final``, with ``subState`` ``redirection-bot:<status>``); where the text is
-used, its placeholders and the source text a stale translation was made from travel as
-notes. On import a unit counts as confirmed when its state is ``translated``, ``reviewed``
-(2.0), ``final`` or ``signed-off`` (1.2), or it is ``approved="yes"`` (1.2).
+used, its placeholders, the source text a stale translation was made from and the export's
+fingerprint travel as notes. On import a unit counts as confirmed when its state is
+``translated``, ``reviewed`` (2.0), ``final`` or ``signed-off`` (1.2), or it is
+``approved="yes"`` (1.2).
+
+Placeholders are inline ``<ph>`` elements, so that translation tools show them as tags that
+cannot be mistyped: in 1.2 ``<ph id="1">%{name}</ph>``; in 2.0 ``<ph id="1" dataRef="d1"
+disp="%{name}" equiv="%{name}"/>`` with the text in the unit's ``<originalData>``. A target's
+``<ph>`` has the id of the source's ``<ph>`` for the same placeholder. Reading, a ``<ph>``
+becomes its ``%{name}`` again; other inline markup is refused.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from redirection_bot.diagnostics import Diagnostics
+from redirection_bot.i18n import PLACEHOLDER_PATTERN
 from redirection_bot.translation.exchange import (
     ExportHeader,
     ExportRow,
+    Fingerprint,
     ImportedFile,
     ImportedRow,
 )
@@ -29,6 +39,7 @@ NAMESPACES = {
 }
 _XML = "{http://www.w3.org/XML/1998/namespace}"
 SUBSTATE_PREFIX = "redirection-bot:"
+FINGERPRINT_NOTE = "fingerprint"
 _STATE_12 = {
     TranslationStatus.MISSING: "needs-translation",
     TranslationStatus.NEEDS_UPDATE: "needs-review-translation",
@@ -41,18 +52,87 @@ _CONFIRMED = {
 }
 
 
+@dataclass(slots=True)
+class _InlineTexts:
+    """Texts to write with ``<ph>`` elements once the document is indented (indenting an
+    element with children would change the whitespace of its text)."""
+
+    pending: list[tuple[ET.Element, str, dict[str, str], str]] = field(default_factory=list)
+
+    def later(self, element: ET.Element, text: str, ids: dict[str, str], version: str) -> None:
+        self.pending.append((element, text, ids, version))
+
+    def write(self) -> None:
+        for element, text, ids, version in self.pending:
+            _fill(element, text, ids, version)
+
+
+def split_placeholders(text: str) -> list[str | tuple[str]]:
+    """A text as plain parts and ``(name,)`` placeholders, in order (``%%`` stays text)."""
+    parts: list[str | tuple[str]] = []
+    at = 0
+    for match in PLACEHOLDER_PATTERN.finditer(text):
+        name = match.group("braced")
+        if name:
+            if match.start() > at:
+                parts.append(text[at : match.start()])
+            parts.append((name,))
+            at = match.end()
+    if at < len(text):
+        parts.append(text[at:])
+    return parts
+
+
+def _placeholder_names(text: str) -> list[str]:
+    return [part[0] for part in split_placeholders(text) if isinstance(part, tuple)]
+
+
+def _data_ids(*texts: str) -> dict[str, str]:
+    """One ``<data>`` id per placeholder name of a unit."""
+    names = sorted({name for text in texts for name in _placeholder_names(text)})
+    return {name: f"d{index}" for index, name in enumerate(names, start=1)}
+
+
+def _fill(element: ET.Element, text: str, data_ids: dict[str, str], version: str) -> None:
+    """Write ``text`` into ``element``, each placeholder as a ``<ph>``: its id is the data id's
+    number and the occurrence (``1``, ``1-2`` for a second ``%{x}``), the same in source and
+    target."""
+    element.text = ""
+    last: ET.Element | None = None
+    seen: dict[str, int] = {}
+    for part in split_placeholders(text):
+        if isinstance(part, str):
+            if last is None:
+                element.text = (element.text or "") + part
+            else:
+                last.tail = (last.tail or "") + part
+            continue
+        name = part[0]
+        seen[name] = seen.get(name, 0) + 1
+        number = data_ids[name][1:]
+        ph_id = number if seen[name] == 1 else f"{number}-{seen[name]}"
+        raw = f"%{{{name}}}"
+        if version == "1.2":
+            last = ET.SubElement(element, "ph", {"id": ph_id})
+            last.text = raw
+        else:
+            attributes = {"id": ph_id, "dataRef": data_ids[name], "disp": raw, "equiv": raw}
+            last = ET.SubElement(element, "ph", attributes)
+
+
 def write_xliff(header: ExportHeader, rows: Sequence[ExportRow], version: str) -> str:
     namespace = NAMESPACES[version]
-    write = _write_12 if version == "1.2" else _write_20
-    root = write(header, rows)
+    inline = _InlineTexts()
+    root = _write_12(header, rows, inline) if version == "1.2" else _write_20(header, rows, inline)
     ET.indent(root)
+    inline.write()
     root.set("xmlns", namespace)  # written as an attribute: ElementTree's namespace handling
     # cannot mix a default namespace with plain attribute names.
     body = ET.tostring(root, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
 
 
-def _write_12(header: ExportHeader, rows: Sequence[ExportRow]) -> ET.Element:
+def _write_12(header: ExportHeader, rows: Sequence[ExportRow], inline: _InlineTexts) -> ET.Element:
     root = ET.Element("xliff", {"version": "1.2"})
     file = ET.SubElement(
         root,
@@ -72,15 +152,17 @@ def _write_12(header: ExportHeader, rows: Sequence[ExportRow]) -> ET.Element:
             "trans-unit",
             {"id": row.key, "resname": row.key, f"{_XML}space": "preserve"},
         )
-        ET.SubElement(unit, "source").text = row.source.text
+        translation = row.translation.text if row.translation is not None else ""
+        ids = _data_ids(row.source.text, translation)
+        inline.later(ET.SubElement(unit, "source"), row.source.text, ids, "1.2")
         target = ET.SubElement(unit, "target", {"state": _STATE_12[row.status]})
-        target.text = row.translation.text if row.translation is not None else ""
+        inline.later(target, translation, ids, "1.2")
         for category, text in _notes(exported):
             ET.SubElement(unit, "note", {"from": category}).text = text
     return root
 
 
-def _write_20(header: ExportHeader, rows: Sequence[ExportRow]) -> ET.Element:
+def _write_20(header: ExportHeader, rows: Sequence[ExportRow], inline: _InlineTexts) -> ET.Element:
     root = ET.Element(
         "xliff",
         {"version": "2.0", "srcLang": header.source_locale, "trgLang": header.locale},
@@ -92,16 +174,22 @@ def _write_20(header: ExportHeader, rows: Sequence[ExportRow]) -> ET.Element:
         notes = ET.SubElement(unit, "notes")
         for category, text in _notes(exported):
             ET.SubElement(notes, "note", {"category": category}).text = text
+        translation = row.translation.text if row.translation is not None else None
+        ids = _data_ids(row.source.text, translation or "")
+        if ids:
+            original = ET.SubElement(unit, "originalData")
+            for name, data_id in ids.items():
+                ET.SubElement(original, "data", {"id": data_id}).text = f"%{{{name}}}"
         done = row.status is TranslationStatus.DONE
         state = {"state": "final"} if done else {"state": "initial"}
         if not done:
             state["subState"] = SUBSTATE_PREFIX + row.status.value.replace(" ", "-")
         segment = ET.SubElement(unit, "segment", state)
         source = ET.SubElement(segment, "source", {f"{_XML}space": "preserve"})
-        source.text = row.source.text
-        if row.translation is not None:
+        inline.later(source, row.source.text, ids, "2.0")
+        if translation is not None:
             target = ET.SubElement(segment, "target", {f"{_XML}space": "preserve"})
-            target.text = row.translation.text
+            inline.later(target, translation, ids, "2.0")
     return root
 
 
@@ -111,6 +199,7 @@ def _notes(exported: ExportRow) -> list[tuple[str, str]]:
         notes.append(("context", exported.note()))
     if exported.row.translated_from is not None:
         notes.append(("previous-source", exported.row.translated_from))
+    notes.append((FINGERPRINT_NOTE, str(exported.fingerprint)))
     return notes
 
 
@@ -150,13 +239,17 @@ def _read_12(root: XmlElement, diagnostics: Diagnostics) -> ImportedFile:
         if source is None:
             diagnostics.error(unit.span, f"{where} has no <source>")
             continue
-        source_text = _plain(source, where, diagnostics)
-        target_text = _plain(target, where, diagnostics) if target is not None else ""
-        if source_text is None or target_text is None:
+        source_text = _plain(source, where, {}, diagnostics)
+        target_text = _plain(target, where, {}, diagnostics) if target is not None else ""
+        notes = [n for n in unit.find_all("note") if n.attributes.get("from") == FINGERPRINT_NOTE]
+        ok, fingerprint = _fingerprint(notes, where, diagnostics)
+        if source_text is None or target_text is None or not ok:
             continue
         state = target.attributes.get("state", "") if target is not None else ""
         confirmed = state in _CONFIRMED["1.2"] or unit.attributes.get("approved") == "yes"
-        rows.append(ImportedRow(key, source_text, target_text, confirmed, unit.span, where))
+        rows.append(
+            ImportedRow(key, source_text, target_text, confirmed, unit.span, where, fingerprint)
+        )
     return ImportedFile(source_locale, locale, rows)
 
 
@@ -169,18 +262,30 @@ def _read_20(root: XmlElement, diagnostics: Diagnostics) -> ImportedFile:
         if not parts:
             diagnostics.error(unit.span, f"{where} has no <segment>")
             continue
+        data = {
+            item.attributes.get("id", ""): item.text
+            for original in unit.find_all("originalData")
+            for item in original.find_all("data")
+        }
+        notes = [
+            note
+            for group in unit.find_all("notes")
+            for note in group.find_all("note")
+            if note.attributes.get("category") == FINGERPRINT_NOTE
+        ]
+        ok, fingerprint = _fingerprint(notes, where, diagnostics)
         sources, targets, confirmed = [], [], True
         for part in parts:
             source, target = part.find("source"), part.find("target")
             if source is None:
                 diagnostics.error(part.span, f"{where}: a <{part.name}> has no <source>")
                 break
-            sources.append(_plain(source, where, diagnostics))
-            targets.append(_plain(target, where, diagnostics) if target is not None else "")
+            sources.append(_plain(source, where, data, diagnostics))
+            targets.append(_plain(target, where, data, diagnostics) if target is not None else "")
             if part.name == "segment":
                 confirmed = confirmed and part.attributes.get("state") in _CONFIRMED["2.0"]
         else:
-            if any(text is None for text in sources + targets):
+            if any(text is None for text in sources + targets) or not ok:
                 continue
             rows.append(
                 ImportedRow(
@@ -190,6 +295,7 @@ def _read_20(root: XmlElement, diagnostics: Diagnostics) -> ImportedFile:
                     confirmed,
                     unit.span,
                     where,
+                    fingerprint,
                 )
             )
     return ImportedFile(root.attributes.get("srcLang"), root.attributes.get("trgLang"), rows)
@@ -202,14 +308,62 @@ def _one_value(files: list[XmlElement], attribute: str, diagnostics: Diagnostics
     return next(iter(sorted(v for v in values if v is not None)), None)
 
 
-def _plain(element: XmlElement, where: str, diagnostics: Diagnostics) -> str | None:
-    """An element's text; inline markup is refused (placeholders are written ``%{name}``)."""
-    if element.children:
-        child = element.children[0]
+def _fingerprint(
+    notes: list[XmlElement], where: str, diagnostics: Diagnostics
+) -> tuple[bool, Fingerprint | None]:
+    """The unit's fingerprint note, if any; (False, None) when it is not as exported."""
+    if not notes:
+        return True, None
+    found = Fingerprint.parse(notes[0].text)
+    if found is None:
         diagnostics.error(
-            child.span,
-            f"{where}: <{child.name}> inside <{element.name}> is not supported; "
-            "write the text plainly, with placeholders as %{name}",
+            notes[0].span,
+            f"{where}: the fingerprint note `{notes[0].text.strip()}` is not as exported; "
+            "leave it as it is",
         )
-        return None
-    return element.text
+        return False, None
+    return True, found
+
+
+def _plain(
+    element: XmlElement, where: str, data: dict[str, str], diagnostics: Diagnostics
+) -> str | None:
+    """An element's text, each ``<ph>`` read back as its placeholder; other inline markup is
+    refused. ``data`` is the unit's ``<originalData>`` (2.0)."""
+    parts: list[str] = []
+    for item in element.content:
+        if isinstance(item, str):
+            parts.append(item)
+            continue
+        text = _placeholder(item, data) if item.name == "ph" else None
+        if text is None:
+            what = (
+                "this <ph> is not a placeholder of the text"
+                if item.name == "ph"
+                else (f"<{item.name}> inside <{element.name}> is not supported")
+            )
+            diagnostics.error(
+                item.span,
+                f"{where}: {what}; write the text plainly, with placeholders as %{{name}} or "
+                "the <ph> elements of the source",
+            )
+            return None
+        parts.append(text)
+    return "".join(parts)
+
+
+def _placeholder(ph: XmlElement, data: dict[str, str]) -> str | None:
+    """What a ``<ph>`` stands for: its data (2.0), its content (1.2), or its ``equiv``/``disp``;
+    None unless that is one ``%{name}``."""
+    reference = ph.attributes.get("dataRef")
+    candidates = [
+        data.get(reference) if reference is not None else None,
+        ph.text if not ph.children else None,
+        ph.attributes.get("equiv"),
+        ph.attributes.get("disp"),
+    ]
+    for candidate in candidates:
+        if candidate:
+            parts = split_placeholders(candidate.strip())
+            return candidate.strip() if len(parts) == 1 and isinstance(parts[0], tuple) else None
+    return None

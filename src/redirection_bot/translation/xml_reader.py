@@ -34,6 +34,8 @@ class XmlElement:
     children: list[XmlElement] = field(default_factory=list)
     parts: list[str] = field(default_factory=list)
     """Text directly inside the element, in order (text after children included)."""
+    content: list[str | XmlElement] = field(default_factory=list)
+    """Text and children in document order (for inline elements such as ``<ph>``)."""
 
     @property
     def text(self) -> str:
@@ -71,7 +73,11 @@ def parse_xml(data: bytes, shown: str) -> XmlElement:
         element = XmlElement(
             namespace, local, {_split(k)[1]: v for k, v in attributes.items()}, here()
         )
-        (stack[-1].children if stack else roots).append(element)
+        if stack:
+            stack[-1].children.append(element)
+            stack[-1].content.append(element)
+        else:
+            roots.append(element)
         stack.append(element)
 
     def end(_name: str) -> None:
@@ -80,6 +86,7 @@ def parse_xml(data: bytes, shown: str) -> XmlElement:
     def characters(text: str) -> None:
         if stack:
             stack[-1].parts.append(text)
+            stack[-1].content.append(text)
 
     def doctype(*_args: object) -> None:
         raise XmlError("a translation file must not have a DOCTYPE", here())

@@ -3,13 +3,14 @@ that close a loop, and no two boxes on top of each other."""
 
 from __future__ import annotations
 
-from itertools import combinations
+from itertools import combinations, pairwise, product
 from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from redirection_bot.studio.flow_svg import flow_edges, flow_svg
+from redirection_bot.program.load import LoadedProgram
+from redirection_bot.studio.flow_svg import Rect, curve_point, flow_drawing, flow_edges, flow_svg
 from redirection_bot.studio.layout import Layout, layered_layout
 from redirection_bot.testing import load, write_program
 
@@ -89,3 +90,66 @@ nodes:
     )
     assert "&lt;words&gt;" in svg and "<words>" not in svg
     assert 'href="/?flow=helpdesk&amp;node=offer"' in svg
+
+
+@given(st.lists(st.tuples(names, names), max_size=20))
+def test_an_edge_that_skips_layers_gets_a_lane_in_each_and_the_lanes_cover_no_box(
+    edges: list[tuple[str, str]],
+) -> None:
+    nodes = sorted({n for edge in edges for n in edge}) or ["n0"]
+    layout = draw(nodes, edges, nodes[0])
+    for (source, target), lanes in layout.lanes.items():
+        crossed = range(layout.boxes[source].layer + 1, layout.boxes[target].layer)
+        assert [lane.layer for lane in lanes] == list(crossed)
+        for lane, box in product(lanes, layout.boxes.values()):
+            assert (
+                lane.x + lane.width <= box.x
+                or box.x + box.width <= lane.x
+                or lane.layer != box.layer
+            )
+
+
+def test_no_arrow_of_the_shipped_flows_runs_through_a_box_and_no_label_covers_another(
+    shipped: LoadedProgram,
+) -> None:
+    program = shipped.program
+    for flow_id in program.flows:
+        drawing = flow_drawing(program, flow_id, lambda node: None)
+        boxes = {name: Rect.of(box) for name, box in drawing.layout.boxes.items()}
+        for edge in drawing.edges:
+            if edge.back:
+                continue
+            for a, b in pairwise(edge.points):
+                for step in range(1, 20):
+                    x, y = curve_point(a, b, step / 20)
+                    dot = Rect(x - 0.5, y - 0.5, 1, 1)
+                    inside = [
+                        name
+                        for name, box in boxes.items()
+                        if name not in (edge.source, edge.target) and dot.overlaps(box)
+                    ]
+                    assert not inside, f"{flow_id}: {edge.source} -> {edge.target} crosses {inside}"
+        labels = [(edge, edge.label_box) for edge in drawing.edges if edge.label_box is not None]
+        assert len(labels) == sum(1 for edge in drawing.edges if edge.label)
+        for (first, one), (second, other) in combinations(labels, 2):
+            assert not one.overlaps(other), f"{flow_id}: {first.label!r} and {second.label!r}"
+        for edge, label in labels:
+            assert not any(label.overlaps(box) for box in boxes.values()), (
+                f"{flow_id}: {edge.label!r}"
+            )
+            assert label.x >= 0 and label.x + label.width <= drawing.width
+
+
+def test_the_else_of_a_chain_of_checks_goes_around_the_box_it_skips(
+    shipped: LoadedProgram,
+) -> None:
+    drawing = flow_drawing(shipped.program, "thinking", lambda node: None)
+    skip = next(
+        e
+        for e in drawing.edges
+        if (e.source, e.target) == ("check_only_images", "check_already_out")
+    )
+    assert skip.label == "else" and skip.label_box is not None
+    answer = drawing.layout.boxes["answer_only_images"]
+    lane_x = skip.points[1][0]
+    assert not answer.x <= lane_x <= answer.x + answer.width

@@ -78,8 +78,8 @@ def test_export_lists_key_source_translation_and_status(exported: dict[str, str]
     assert "main.question" in text and "How are you?" in text and "¿Cómo estás?" in text
     if fmt == "csv":
         header = text.splitlines()[0]
-        assert header == "key,source,translation,status,previous_source,note"
-        assert "main.question,How are you?,¿Cómo estás?,untracked,,used at main.ask" in text
+        assert header == "key,source,translation,status,previous_source,note,fingerprint"
+        assert "main.question,How are you?,¿Cómo estás?,untracked,,used at main.ask,src:" in text
     else:
         assert "used at main.ask" in text
 
@@ -167,7 +167,7 @@ def test_csv_with_bad_rows_is_refused_whole_with_each_row_reported(
     n = len(rows)
     assert (
         f"{shown}:{question + 1}:1: error: row {question + 1}: the translation has the "
-        "placeholders %{name}, but the `en` text has none" in err
+        "placeholder %{name}, but the `en` text has no placeholders" in err
     )
     assert f"{shown}:{bye + 1}:1: error: row {bye + 1}: a percent sign must be written `%%`" in err
     assert (
@@ -230,8 +230,8 @@ def test_xliff_with_inline_markup_or_bad_placeholders_is_refused_at_its_line(
     assert f"es.xlf:{markup_line}:" in err
     assert "unit `main.question`: <g> inside <target> is not supported" in err
     assert (
-        "unit `main.bye`: the translation has the placeholders %{humor}, but the `en` text has %{mood}"
-        in err
+        "unit `main.bye`: the translation has the placeholder %{humor}, but the `en` text has the "
+        "placeholder %{mood}" in err
     )
     assert text_of(bilingual, "main.question") == "¿Cómo estás?"
 

@@ -50,6 +50,66 @@
     return search.toString();
   }
 
+  // --- zooming the graph -------------------------------------------------------------------
+
+  // The choice stays while the author moves between flows: a number (1 is actual size) or
+  // "fit" (the flow's whole width in view). At first a flow wider than its place is shrunk
+  // to fit, but not below ZOOM_READABLE: smaller, its words could not be read.
+  const ZOOM_STEP = 1.25;
+  const ZOOM_MIN = 0.1;
+  const ZOOM_MAX = 3;
+  const ZOOM_READABLE = 0.75;
+  page.zoom = null;
+
+  function fitScale(svg, scroll) {
+    const width = Number(svg.getAttribute("width")) || 1;
+    return Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, (scroll.clientWidth - 2) / width));
+  }
+
+  function currentScale(svg, scroll) {
+    if (page.zoom === "fit") return fitScale(svg, scroll);
+    if (typeof page.zoom === "number") return page.zoom;
+    return Math.max(ZOOM_READABLE, Math.min(1, fitScale(svg, scroll)));
+  }
+
+  function applyZoom() {
+    const svg = $("#flow-graph");
+    const scroll = $("#graph .graph-scroll");
+    const controls = $("#graph .graph-zoom");
+    if (!svg || !scroll || !controls) return;
+    controls.hidden = false;
+    const scale = currentScale(svg, scroll);
+    svg.style.width = `${Number(svg.getAttribute("width")) * scale}px`;
+    svg.style.height = `${Number(svg.getAttribute("height")) * scale}px`;
+    svg.dataset.scale = scale.toFixed(3);
+    controls.querySelector(".zoom-level").textContent = `${Math.round(scale * 100)}%`;
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("#graph .graph-zoom button");
+    if (!button) return;
+    const svg = $("#flow-graph");
+    const scroll = $("#graph .graph-scroll");
+    if (!svg || !scroll) return;
+    const scale = currentScale(svg, scroll);
+    const choice = button.dataset.zoom;
+    if (choice === "fit") page.zoom = "fit";
+    else if (choice === "actual") page.zoom = 1;
+    else {
+      const next = choice === "in" ? scale * ZOOM_STEP : scale / ZOOM_STEP;
+      page.zoom = Math.min(ZOOM_MAX, Math.max(ZOOM_MIN, next));
+    }
+    // Keep the middle of what the author was looking at in the middle.
+    const middleX = (scroll.scrollLeft + scroll.clientWidth / 2) / scale;
+    const middleY = (scroll.scrollTop + scroll.clientHeight / 2) / scale;
+    applyZoom();
+    const now = Number(svg.dataset.scale);
+    scroll.scrollLeft = middleX * now - scroll.clientWidth / 2;
+    scroll.scrollTop = middleY * now - scroll.clientHeight / 2;
+  });
+
+  window.addEventListener("resize", applyZoom);
+
   // --- graph and node texts ---------------------------------------------------------------
 
   async function show(target, push) {
@@ -69,6 +129,7 @@
       else link.removeAttribute("aria-current");
     }
     if (push) history.pushState(target, "", `/?${params}`);
+    applyZoom();
     markPlayerPlace();
   }
 
@@ -212,5 +273,6 @@
   }
 
   window.setInterval(poll, POLL_MS);
+  applyZoom();
   newPlayer();
 })();
