@@ -35,7 +35,7 @@ from redirection_bot.engine import (
     step,
 )
 from redirection_bot.engine.outputs import Message
-from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX
+from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX, typed_answer
 from redirection_bot.errors import EngineError
 from redirection_bot.evaluation import (
     EvaluationCounts,
@@ -265,9 +265,17 @@ class Runtime:
         The engine gets the categories found (a risk pre-empts the current node) and the text
         with identifying details hidden, so that they reach no slot, state or operator. A
         message is screened up to ten times the length limit (far longer ones are refused as
-        too long unless that part raises a risk), so that no message can hold up the others."""
+        too long unless that part raises a risk), so that no message can hold up the others.
+        The state keeps what the message weighed for each category (numbers, never words), so
+        that the next one is read in context."""
         limit = max(SCREENED_AT_LEAST, 10 * self.settings.max_text_length)
-        screening = loaded.screener.screen(text[:limit], state.locale)
+        # An answer the program offers ("keep my place", "eight") is the program's own words:
+        # the rules still read it, the second layer does not (docs/safety.md, H-R21). What
+        # earlier messages weighed (numbers, never words) is read with it (H-R23).
+        offered = typed_answer(loaded.program, state, text[:limit])
+        screening = loaded.screener.screen(
+            text[:limit], state.locale, False, state.screening_carry, with_model=not offered
+        )
         for hit in screening.hits:
             log_event(
                 "risk screened",

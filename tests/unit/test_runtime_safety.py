@@ -212,3 +212,45 @@ async def test_an_unsure_answer_is_never_kept_when_the_risk_is_real(
     confirmed = await runtime.handle("p", ChoicePicked("yes_thoughts"))
     assert confirmed.messages[0].key == "safety.suicide.acknowledge"
     assert UNSURE_REASON not in (await runtime.plan_text("p") or "")
+
+
+def _with_model(shipped: LoadedProgram, **by_word: tuple[int, float]) -> LoadedProgram:
+    """The shipped program with a hand-made second layer (tests/unit/safety/test_model.py)."""
+    from dataclasses import replace
+
+    from redirection_bot.safety.screen import Screener
+    from tests.unit.safety.test_model import model_of, weights
+
+    rules = {locale: shipped.screener.rules(locale) for locale in shipped.screener.locales}
+    screener = Screener(
+        {k: v for k, v in rules.items() if v is not None}, model_of(weights(**by_word))
+    )
+    return replace(shipped, screener=screener)
+
+
+async def test_a_request_is_read_with_what_the_person_said_before(shipped: LoadedProgram) -> None:
+    from tests.unit.safety.test_model import REQUEST
+
+    loaded = _with_model(shipped, pictures=(REQUEST, 1.5), share=(REQUEST, 1.2))
+    runtime = make_runtime(loaded)
+    await _at_reasons(runtime)
+    answered = await runtime.handle("p", Text("those pictures i used to look at"))
+    assert answered.messages[-1].key == "motivation.importance.question"  # alone: nothing
+    asked = await runtime.handle("p", Text("share a few with me"))
+    assert asked.messages[0].key == "safety.illegal_request.check"
+    fresh = make_runtime(loaded)
+    await _at_reasons(fresh)
+    await fresh.handle("p", Text("for my family"))
+    alone = await fresh.handle("p", Text("share a few with me"))
+    assert alone.messages[0].key != "safety.illegal_request.check"
+
+
+async def test_an_answer_the_program_offers_is_left_to_the_rules(shipped: LoadedProgram) -> None:
+    from tests.unit.safety.test_model import SUICIDE
+
+    runtime = make_runtime(_with_model(shipped, go=(SUICIDE, 3.5)))
+    await runtime.handle("p", Start())
+    offered = await runtime.handle("p", Text("Okay, go on"))  # the button's own words
+    assert offered.messages[0].key == "welcome.anonymity"
+    other = await runtime.handle("p", Text("go go go, i cannot go on"))
+    assert other.messages[0].key == "safety.suicide.check"

@@ -760,6 +760,20 @@ def offered_choice(program: Program, state: SessionState, choice_id: str) -> Cho
     return next((o for o, _choice in run.visible_choices(node) if o.id == choice_id), None)
 
 
+def typed_answer(program: Program, state: SessionState, text: str) -> bool:
+    """Whether ``text`` is a command or one of the answers offered where the person is ("keep
+    my place", "eight" on a scale): the program's own words, which the second screening
+    layer leaves to the rules (``Runtime._screen``)."""
+    folded = fold(text)
+    if folded_command(program, state.locale, folded) is not None:
+        return True
+    node = program.find_node(state.at) if state.at is not None else None
+    if state.waiting is not Waiting.ANSWER or node is None:
+        return False
+    run = _Run(program, state)
+    return run.match_choice(node, run.visible_choices(node), folded) is not None
+
+
 def typed_command(program: Program, locale: str, text: str) -> CommandName | None:
     """The program's command that ``text`` is, typed as words ("help", "leave now"), or None."""
     return folded_command(program, locale, fold(text))

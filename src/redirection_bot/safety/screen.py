@@ -84,10 +84,12 @@ class Screener:
         locale: str | None = None,
         only_locale: bool = False,
         carried: Sequence[float] = (),
+        with_model: bool = True,
     ) -> Screening:
         """Screen ``text``; with ``only_locale``, with that locale's rules alone; ``carried``
-        is the ``carry`` of the person's previous message (empty for the first)."""
-        return self._screen(text, locale, only_locale, carried, None)
+        is the ``carry`` of the person's previous message (empty for the first); without
+        ``with_model``, with the rules alone (the text is an answer the program offers)."""
+        return self._screen(text, locale, only_locale, carried, None, with_model)
 
     def concepts(self, text: str) -> tuple[str, ...]:
         """The semantic fields of every locale's rules that ``text`` touches."""
@@ -131,6 +133,7 @@ class Screener:
         only_locale: bool,
         carried: Sequence[float],
         why: dict[RiskCategory, list[str]] | None,
+        with_model: bool = True,
     ) -> Screening:
         order = [locale] if locale in self._rules else []
         if not only_locale:
@@ -179,19 +182,21 @@ class Screener:
             if category is RiskCategory.IDENTIFYING_INFO:
                 for match, tokens in matches + checks:
                     hidden_spans.extend(_hidden(match, tokens))
-        learned, carry = self._learned(
-            text, sorted(concepts), certain, carried, readings.get(Letters.ONE)
+        found_by_model, carry = (
+            self._learned(text, sorted(concepts), certain, carried, readings.get(Letters.ONE))
+            if with_model
+            else ((), tuple(carried))
         )
-        for category in learned:
+        for category in found_by_model:
             certain[category] = False
-        if RiskCategory.IDENTIFYING_INFO in learned:
+        if RiskCategory.IDENTIFYING_INFO in found_by_model:
             hidden_spans.append((0, len(text)))  # no span to hide: the whole message is
         hits = tuple(
             RiskHit(category, certain[category]) for category in RiskCategory if category in certain
         )
         spans = merge_spans(hidden_spans)
         redacted = hide(text, spans) if spans else text
-        return Screening(hits, redacted, len(spans), learned, carry, tuple(sorted(concepts)))
+        return Screening(hits, redacted, len(spans), found_by_model, carry, tuple(sorted(concepts)))
 
     def _learned(
         self,
