@@ -378,8 +378,14 @@ class WebChat:
         }
 
 
-def choice_list(choices: tuple[ShownChoice, ...]) -> list[dict[str, str]]:
-    return [{"id": choice.id, "label": choice.label} for choice in choices]
+def choice_list(choices: tuple[ShownChoice, ...]) -> list[dict[str, object]]:
+    """Choices for a frame; a point on a number scale has its ``number`` (docs/protocol.md)."""
+    return [
+        {"id": choice.id, "label": choice.label}
+        if choice.number is None
+        else {"id": choice.id, "label": choice.label, "number": choice.number}
+        for choice in choices
+    ]
 
 
 def link_list(links: tuple[TextLink, ...]) -> list[dict[str, str]]:

@@ -211,6 +211,11 @@ class Pages:
         body = self.templates.get_template("blank.html").render()
         return web.Response(text=body, content_type="text/html", charset="utf-8")
 
+    async def no_icon(self, _request: web.Request) -> web.Response:
+        """``/favicon.ico``, which browsers ask for on the exit page (it names no icon, so
+        that its tab looks like any new tab): nothing, rather than an error."""
+        return web.Response(status=204, headers={"Cache-Control": "max-age=86400"})
+
 
 def _chat_url(session: WebSession) -> str:
     return f"/c/{session.token}#now"

@@ -30,6 +30,9 @@ LIST_SEPARATOR = ", "
 class ShownChoice:
     id: str
     label: str
+    number: int | None = None
+    """The number this choice is, on a number scale (0 to 10): channels may lay such choices
+    out compactly, in one row."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +121,12 @@ class Renderer:
     def message(self, message: Message, locale: str) -> ShownMessage:
         params = {name: self.param(value, locale) for name, value in message.params.items()}
         choices = tuple(
-            ShownChoice(choice.id, self.label(choice, locale)) for choice in message.choices
+            ShownChoice(
+                choice.id,
+                self.label(choice, locale),
+                choice.label if isinstance(choice.label, int) else None,
+            )
+            for choice in message.choices
         )
         text = self.text(message.key, locale, params)
         return ShownMessage(

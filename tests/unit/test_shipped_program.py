@@ -64,7 +64,8 @@ def english_scripts() -> list[ConversationScript]:
     scripts = [
         script
         for path in sorted(CONVERSATIONS.glob("*.yaml"))
-        if not path.name.startswith("safety")  # screening words differ by locale
+        # screening words and typed words ("eight", "ocho") differ by locale
+        if not path.name.startswith(("safety", "typed_words"))
         for script in load_scripts(path, diagnostics)
         if script.locale in (None, "en")
     ]

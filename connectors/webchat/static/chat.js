@@ -127,12 +127,15 @@
     reveal(line);
   }
 
-  /* Scroll just enough to show a new line, but never past the start of the reply. */
+  /* Scroll just enough to show a new line (or the new choices) above the message box, which
+     stays at the bottom of the screen, but never past the start of the reply. */
   function reveal(line) {
     if (!replyStart) { replyStart = line; }
     var bar = document.querySelector(".bar");
     var top = bar ? bar.getBoundingClientRect().bottom : 0;
-    var below = line.getBoundingClientRect().bottom - window.innerHeight + 8;
+    var dock = document.querySelector(".dock");
+    var floor = Math.min(window.innerHeight, dock ? dock.getBoundingClientRect().top : Infinity);
+    var below = line.getBoundingClientRect().bottom - floor + 8;
     var room = replyStart.getBoundingClientRect().top - top - 8;
     var by = Math.min(below, room);
     if (by > 0) { window.scrollBy(0, by); }
@@ -149,24 +152,29 @@
     choices.hidden = choices.querySelectorAll("fieldset button").length === 0;
   }
 
+  /* Each choice is an item of a list (a text browser shows them apart); the points of a
+     number scale (0 to 10) share one row, as on the page without script. */
   function setChoices(list) {
-    var fieldset = choices.querySelector("fieldset");
+    var items = choices.querySelector("fieldset ul");
     var hadFocus = choicesHadFocus || choices.contains(document.activeElement);
     choicesHadFocus = false;
-    var old = fieldset.querySelectorAll("button");
-    for (var i = 0; i < old.length; i += 1) { fieldset.removeChild(old[i]); }
+    while (items.firstChild) { items.removeChild(items.firstChild); }
     var first = null;
     for (var j = 0; j < list.length; j += 1) {
+      var item = document.createElement("li");
+      if (typeof list[j].number === "number") { item.className = "number"; }
       var button = document.createElement("button");
       button.type = "submit";
       button.name = "choice";
       button.value = list[j].id;
       button.textContent = list[j].label;
-      fieldset.appendChild(button);
+      item.appendChild(button);
+      items.appendChild(item);
       first = first || button;
     }
     choices.hidden = list.length === 0;
-    if (hadFocus) { (first || input).focus(); }
+    if (list.length) { reveal(choices); }
+    if (hadFocus) { (first || input).focus({ preventScroll: true }); }
   }
 
   function setInterface(frame) {
@@ -191,9 +199,10 @@
 
   function apply(frame) {
     if (leaving) { return; }
-    if (frame.type === "message") { addLine("bot", frame.text, null, frame.links); }
-    else if (frame.type === "you") { addLine("you", frame.text); }
-    else if (frame.type === "operator") { addLine("operator", frame.text, frame.who); }
+    /* While new lines arrive the old choices are hidden; the turn's "state" brings its own. */
+    if (frame.type === "message") { hideChoices(); addLine("bot", frame.text, null, frame.links); }
+    else if (frame.type === "you") { hideChoices(); addLine("you", frame.text); }
+    else if (frame.type === "operator") { hideChoices(); addLine("operator", frame.text, frame.who); }
     else if (frame.type === "notice") { addLine("notice", frame.text); awaiting = false; showChoices(); }
     else if (frame.type === "state") { setChoices(frame.choices); awaiting = false; replyStart = null; }
     else if (frame.type === "interface") { setInterface(frame); }

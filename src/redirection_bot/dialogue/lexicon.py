@@ -2,16 +2,31 @@
 
 Built once at load from the catalog: the placeholders of each key (so that a message can
 carry exactly the slot values it shows) and, per locale, the folded words of every label
-and command (so that a person can type "stop" or "2" instead of pressing a button).
+and command (so that a person can type "stop" or "2" instead of pressing a button), the
+other names of each language ("finnish" for Suomi) and numbers written as words ("eight").
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from redirection_bot.dialogue.model import CommandName
 from redirection_bot.textnorm import fold
+
+LANGUAGE_WORDS_KEY = "language.words"
+"""Other names a person may type for a language at the language menu ("finnish", "finés"
+for Suomi), in that language's locale file; optional."""
+NUMBERS_NAMESPACE = "numbers"
+"""``numbers.<n>``: how a person may write the number n as words ("eight, 8th"), for answers
+on a number scale; optional."""
+_NUMBER_KEY = re.compile(rf"{NUMBERS_NAMESPACE}\.(\d+)")
+
+
+def typed_word_keys(keys: Iterable[str]) -> list[str]:
+    """Of ``keys``, the optional texts the engine reads as words a person may type."""
+    return [key for key in keys if key == LANGUAGE_WORDS_KEY or _NUMBER_KEY.fullmatch(key)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +36,8 @@ class Lexicon:
     """locale -> key -> folded forms a person may type for it."""
     commands: Mapping[str, Mapping[str, CommandName]] = field(default_factory=dict)
     """locale -> folded word -> command."""
+    numbers: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    """locale -> folded number word -> its value."""
 
     def matches(self, locale: str, key: str | None, folded: str) -> bool:
         if key is None:
@@ -29,6 +46,10 @@ class Lexicon:
 
     def command(self, locale: str, folded: str) -> CommandName | None:
         return self.commands.get(locale, {}).get(folded)
+
+    def number(self, locale: str, folded: str) -> int | None:
+        """The number ``folded`` writes as words in ``locale`` ("kahdeksan": 8), or None."""
+        return self.numbers.get(locale, {}).get(folded)
 
 
 def word_forms(text: str) -> frozenset[str]:
@@ -43,12 +64,17 @@ def build_lexicon(
     word_keys: Iterable[str],
     command_keys: Mapping[CommandName, str],
 ) -> Lexicon:
-    """``texts`` is locale -> key -> raw text."""
+    """``texts`` is locale -> key -> raw text (with the optional ``typed_word_keys``)."""
     labels = set(label_keys)
-    words = set(word_keys)
+    words = set(word_keys) | {LANGUAGE_WORDS_KEY}
     forms: dict[str, dict[str, frozenset[str]]] = {}
     commands: dict[str, dict[str, CommandName]] = {}
+    numbers: dict[str, dict[str, int]] = {}
     for locale, by_key in texts.items():
+        for key, text in by_key.items():
+            if found := _NUMBER_KEY.fullmatch(key):
+                for form in word_forms(text):
+                    numbers.setdefault(locale, {})[form] = int(found.group(1))
         into = forms.setdefault(locale, {})
         for key in labels:
             if key in by_key and (folded := fold(by_key[key])):
@@ -59,4 +85,4 @@ def build_lexicon(
         for name, key in command_keys.items():
             for form in word_forms(by_key.get(key, "")):
                 commands.setdefault(locale, {})[form] = name
-    return Lexicon(placeholders, forms, commands)
+    return Lexicon(placeholders, forms, commands, numbers)

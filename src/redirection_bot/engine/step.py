@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from redirection_bot.dialogue.lexicon import Lexicon
+from redirection_bot.dialogue.lexicon import LANGUAGE_WORDS_KEY, Lexicon
 from redirection_bot.dialogue.model import (
     Choice,
     CommandName,
@@ -496,6 +496,9 @@ class _Run:
         if node.input is not None:
             declared = self.program.slots[node.input.slot]
             value = _parse_input(declared, raw)
+            if value is None and declared.type is SlotType.INTEGER:
+                written = self.lexicon.number(self.state.locale, folded)
+                value = written if written is not None and declared.accepts(written) else None
             if value is not None:
                 self.answered(node)
                 self.slots[declared.name] = value
@@ -668,8 +671,10 @@ class _Run:
 
     def match_language(self, folded: str) -> str | None:
         for locale in self.program.locales:
-            if folded == fold(locale) or self.lexicon.matches(
-                locale, EngineKeys.LANGUAGE_NAME, folded
+            if (
+                folded == fold(locale)
+                or self.lexicon.matches(locale, EngineKeys.LANGUAGE_NAME, folded)
+                or self.lexicon.matches(locale, LANGUAGE_WORDS_KEY, folded)
             ):
                 return locale
         return None

@@ -181,7 +181,7 @@ def _shown_json(item: Shown) -> dict[str, Any]:
             "kind": "message",
             "key": item.key,
             "text": item.text,
-            "choices": [[choice.id, choice.label] for choice in item.choices],
+            "choices": [[choice.id, choice.label, choice.number] for choice in item.choices],
             "expects_text": item.expects_text,
         }
     if isinstance(item, ShownOperator):
@@ -196,10 +196,16 @@ def _shown_json(item: Shown) -> dict[str, Any]:
     return {"kind": "end", "erase": item.erase}
 
 
+def _choice(entry: list[Any]) -> ShownChoice:
+    """``[id, label, number]`` (a push written before numbers were kept has no third item)."""
+    number = entry[2] if len(entry) > 2 and isinstance(entry[2], int) else None
+    return ShownChoice(str(entry[0]), str(entry[1]), number)
+
+
 def _shown(body: dict[str, Any]) -> Shown:
     kind = body["kind"]
     if kind == "message":
-        choices = tuple(ShownChoice(str(i), str(label)) for i, label in body["choices"])
+        choices = tuple(_choice(entry) for entry in body["choices"])
         return ShownMessage(
             str(body["key"]), str(body["text"]), choices, bool(body["expects_text"])
         )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from redirection_bot.diagnostics import Diagnostics, Span
 from redirection_bot.dialogue.conditions import ConditionChecker
 from redirection_bot.dialogue.graph import Edge, node_waits, program_edges
+from redirection_bot.dialogue.lexicon import typed_word_keys
 from redirection_bot.dialogue.model import (
     CommandName,
     Node,
@@ -458,6 +459,13 @@ def interface_text_uses(program: Program, catalog: Catalog) -> list[TextUse]:
     ]
 
 
+def typed_word_uses(program: Program, catalog: Catalog) -> list[TextUse]:
+    """The engine's optional typed words (``language.words``, ``numbers.<n>``) that the
+    default locale has: then every locale must have them too."""
+    entries = {entry.key: entry for entry in catalog.entries(program.default_locale)}
+    return [TextUse(key, entries[key].span, shows_slots=False) for key in typed_word_keys(entries)]
+
+
 def check_texts(
     program: Program, catalog: Catalog, diagnostics: Diagnostics, extra_uses: Iterable[TextUse] = ()
 ) -> None:
@@ -476,6 +484,7 @@ def check_texts(
                 program.span, f"`interface_texts` names `{namespace}`, which has no texts"
             )
     uses = text_uses(program) + interface_text_uses(program, catalog) + list(extra_uses)
+    uses += typed_word_uses(program, catalog)
     _check_missing(program, catalog, uses, diagnostics)
     _check_placeholder_syntax(program, catalog, diagnostics)
     _check_placeholders_agree(program, catalog, diagnostics)

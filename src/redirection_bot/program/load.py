@@ -20,7 +20,7 @@ from redirection_bot.i18n import (
     load_locale_files,
     placeholders,
 )
-from redirection_bot.program.checks import TextUse, run_checks, text_uses
+from redirection_bot.program.checks import TextUse, run_checks, text_uses, typed_word_uses
 from redirection_bot.safety.model import shipped_model
 from redirection_bot.safety.rules import load_rules_folder
 from redirection_bot.safety.screen import Screener
@@ -167,6 +167,7 @@ def _read_flows(
 def _lexicon(program: Program, catalog: Catalog) -> Lexicon:
     texts: dict[str, dict[str, str]] = {}
     all_keys = {use.key for use in text_uses(program)}
+    all_keys |= {use.key for use in typed_word_uses(program, catalog)}
     for locale in program.locales:
         texts[locale] = {
             key: catalog.text(key, locale) for key in all_keys if catalog.can_show(key, locale)

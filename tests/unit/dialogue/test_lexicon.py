@@ -1,0 +1,43 @@
+"""The lexicon: what a person may type, read from the texts once at load."""
+
+from __future__ import annotations
+
+from redirection_bot.dialogue.lexicon import (
+    LANGUAGE_WORDS_KEY,
+    Lexicon,
+    build_lexicon,
+    typed_word_keys,
+)
+from redirection_bot.dialogue.model import CommandName
+
+TEXTS = {
+    "en": {"numbers.8": "eight", "numbers.10": "ten", "language.name": "English"},
+    "fi": {"numbers.8": "kahdeksan, kaheksan", LANGUAGE_WORDS_KEY: "finnish, finés, suomeksi"},
+}
+
+
+def lexicon() -> Lexicon:
+    return build_lexicon(
+        TEXTS, {}, ["language.name"], [], {CommandName.STOP: "commands.stop.words"}
+    )
+
+
+def test_numbers_written_as_words_are_read_in_their_own_locale_only() -> None:
+    words = lexicon()
+    assert words.number("en", "eight") == 8
+    assert words.number("en", "ten") == 10
+    assert words.number("fi", "kaheksan") == 8
+    assert words.number("fi", "eight") is None
+    assert words.number("en", "kahdeksan") is None
+
+
+def test_a_languages_other_names_are_words_for_it() -> None:
+    words = lexicon()
+    assert words.matches("fi", LANGUAGE_WORDS_KEY, "finnish")
+    assert words.matches("fi", LANGUAGE_WORDS_KEY, "fines")  # accents are folded away
+    assert not words.matches("en", LANGUAGE_WORDS_KEY, "finnish")
+
+
+def test_only_the_engines_own_word_keys_are_typed_words() -> None:
+    keys = ["numbers.8", "numbers.ten", "numbers", "language.words", "language.name", "x.numbers.8"]
+    assert typed_word_keys(keys) == ["numbers.8", "language.words"]
