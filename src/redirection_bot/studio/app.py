@@ -18,10 +18,10 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from redirection_bot.actions import RasaActionRunner
+from redirection_bot.conversation_coverage import node_coverage
 from redirection_bot.conversation_tests import (
     find_test_files,
     load_scripts,
-    node_coverage,
     run_script,
 )
 from redirection_bot.coverage_report import coverage_html
@@ -247,6 +247,7 @@ async def coverage(request: web.Request) -> web.Response:
         title,
         stylesheet="/static/studio.css",
         flow_link="/?flow={flow}",
+        program=loaded.program,
     )
     return _html(page)
 
