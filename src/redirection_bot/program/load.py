@@ -26,7 +26,7 @@ from redirection_bot.safety.rules import load_rules_folder
 from redirection_bot.safety.screen import Screener
 from redirection_bot.services import ServicesDirectory, load_services
 from redirection_bot.translation.records import load_translation_records
-from redirection_bot.yaml_source import read_yaml_file
+from redirection_bot.yaml_source import read_yaml_file, report_unreadable_entries
 
 PROGRAM_FILE = "program.yaml"
 FLOWS_FOLDER = "flows"
@@ -144,6 +144,11 @@ def _read_flows(
     flows: dict[str, Flow] = {}
     parser = FlowParser(diagnostics, slots)
     files = sources.flow_files()
+    report_unreadable_entries(
+        sources.dialogues / FLOWS_FOLDER,
+        diagnostics,
+        lambda path: display_path(path, display_root),
+    )
     if not files:
         diagnostics.error(
             Span(display_path(sources.dialogues / FLOWS_FOLDER, display_root), 1, 1),
