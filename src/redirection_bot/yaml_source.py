@@ -141,13 +141,15 @@ def read_yaml_file(path: Path, display_path: str, diagnostics: Diagnostics) -> Y
     try:
         raw = path.read_bytes()
     except OSError as error:
-        diagnostics.error(Span(display_path, 1, 1), f"cannot read this file: {error.strerror}")
+        diagnostics.cannot_read(
+            Span(display_path, 1, 1), f"cannot read this file: {error.strerror}"
+        )
         return None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         line, column = _line_column(raw[: error.start].decode("utf-8", "replace"))
-        diagnostics.error(
+        diagnostics.cannot_read(
             Span(display_path, line, column),
             "this file is not valid UTF-8 text; save it as UTF-8 in your editor",
         )
@@ -165,16 +167,16 @@ def read_yaml_text(text: str, display_path: str, diagnostics: Diagnostics) -> YN
         mark = error.problem_mark or error.context_mark
         span = _mark_span(display_path, mark) if mark else Span(display_path, 1, 1)
         problem = error.problem or error.context or "this is not valid YAML"
-        hint = _syntax_hint(problem, _char_at(text, mark))
-        diagnostics.error(span, f"YAML syntax error: {problem}{hint}")
+        hint = _syntax_hint(problem, _char_at(text, mark), _line_before(text, mark))
+        diagnostics.cannot_read(span, f"YAML syntax error: {problem}{hint}")
         return None
     except yaml.YAMLError as error:
         position = getattr(error, "position", 0) or 0
         line, column = _line_column(text[:position])
-        diagnostics.error(Span(display_path, line, column), f"YAML error: {error}")
+        diagnostics.cannot_read(Span(display_path, line, column), f"YAML error: {error}")
         return None
     except RecursionError:
-        diagnostics.error(Span(display_path, 1, 1), "this file is nested too deeply to read")
+        diagnostics.cannot_read(Span(display_path, 1, 1), "this file is nested too deeply to read")
         return None
     documents = [document for document in documents if document is not None]
     if not documents:
@@ -189,23 +191,38 @@ def read_yaml_text(text: str, display_path: str, diagnostics: Diagnostics) -> YN
     try:
         return converter.convert(documents[0])
     except AliasBomb as bomb:
-        diagnostics.error(
+        diagnostics.cannot_read(
             bomb.anchor,
             f"aliases (`*name`) of this anchor repeat more than {_MAX_EXPANDED} values, more "
             "than any program needs; write the texts out instead of repeating them by alias",
         )
         return None
     except RecursionError:
-        diagnostics.error(Span(display_path, 1, 1), "this file is nested too deeply to read")
+        diagnostics.cannot_read(Span(display_path, 1, 1), "this file is nested too deeply to read")
         return None
 
 
-def _syntax_hint(problem: str, char: str) -> str:
+def _syntax_hint(problem: str, char: str, before: str) -> str:
     if "mapping values are not allowed" in problem:
-        return " (a text containing `: ` needs quotes around it)"
+        if ": " in before or before.rstrip().endswith(":"):
+            return " (a text containing `: ` needs quotes around it)"
+        return (
+            " (check the indentation: this line is indented more or less than the lines "
+            "around it that belong with it)"
+        )
+    if "did not find expected key" in problem or "expected <block end>" in problem:
+        return " (check the indentation: fields that belong together start in the same column)"
     if char == "\t" or "'\\t'" in problem:
         return " (use spaces, not tabs, to indent)"
     return ""
+
+
+def _line_before(text: str, mark: yaml.Mark | None) -> str:
+    """The text of the mark's line before the mark."""
+    if mark is None:
+        return ""
+    lines = text.split("\n")
+    return lines[mark.line][: mark.column] if mark.line < len(lines) else ""
 
 
 def _char_at(text: str, mark: yaml.Mark | None) -> str:

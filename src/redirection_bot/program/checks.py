@@ -483,10 +483,15 @@ def check_texts(
     present = set(catalog.locales_present())
     for locale in program.locales:
         if locale not in present:
-            diagnostics.error(program.span, f"the locale `{locale}` has no locale files at all")
+            diagnostics.error(
+                program.locales_span or program.span,
+                f"the locale `{locale}` has no locale files at all",
+            )
     for locale in sorted(present - set(program.locales)):
         diagnostics.warning(
-            program.span, f"there are texts for `{locale}`, which is not in the program's `locales`"
+            program.locales_span or program.span,
+            f"there are texts for `{locale}`, which is not in the program's `locales`; "
+            f"add it here, or remove its files",
         )
     for namespace in program.interface_texts:
         if not any(key.startswith(namespace + ".") for key in catalog.keys(program.default_locale)):

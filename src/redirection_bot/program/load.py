@@ -115,14 +115,19 @@ def check_program(
     )
     program = replace(header, flows=flows)
     service_uses = [TextUse(key, span) for key, span in services.text_keys()]
+    checked = Diagnostics()
     run_checks(
         program,
         catalog,
         registered_actions,
-        diagnostics,
+        checked,
         extra_text_uses=service_uses,
         translation_records=records,
     )
+    if diagnostics.unreadable:
+        _hide_follow_on(diagnostics, checked)
+        return None, diagnostics
+    diagnostics.extend(checked)
     program = replace(program, lexicon=_lexicon(program, catalog))
     loaded = LoadedProgram(
         program,
@@ -133,6 +138,22 @@ def check_program(
         Screener(screening_rules, shipped_model()),
     )
     return loaded, diagnostics
+
+
+def _hide_follow_on(diagnostics: Diagnostics, checked: Diagnostics) -> None:
+    """Root cause first: with a file unread, checks across files find what is in it missing
+    (texts "missing in es", unknown flows, texts "never used"). Report only how many, once."""
+    hidden = len(checked.items)
+    if not hidden:
+        return
+    first = min(diagnostics.unreadable)
+    others = len(diagnostics.unreadable) - 1
+    which = "this file" if not others else f"this file and {others} other(s) that cannot be read"
+    diagnostics.error(
+        first,
+        f"{hidden} more problem(s) found across the program are hidden until {which} can be "
+        "read; many of them may come from this one",
+    )
 
 
 def _read_flows(
@@ -156,7 +177,11 @@ def _read_flows(
         )
     for path in files:
         shown = display_path(path, display_root)
-        flow = parser.parse_flow(read_yaml_file(path, shown, diagnostics), shown)
+        unreadable_before = len(diagnostics.unreadable)
+        root = read_yaml_file(path, shown, diagnostics)
+        if len(diagnostics.unreadable) > unreadable_before:
+            continue  # said once where it cannot be read; not also "empty"
+        flow = parser.parse_flow(root, shown)
         if flow is None:
             continue
         earlier = flows.get(flow.id)
