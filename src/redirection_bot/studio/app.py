@@ -84,7 +84,9 @@ class Studio:
     async def refresh(self) -> None:
         """Validate again if a file changed; move the players to a new valid program."""
         async with self.lock:
-            if not self.watcher.refresh():
+            # Validating takes a while on a big (or hostile) program: off the event loop, so
+            # the page and the player stay responsive meanwhile.
+            if not await asyncio.to_thread(self.watcher.refresh):
                 return
             loaded = self.watcher.snapshot.loaded
             if loaded is None:
