@@ -64,7 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     command: CommandModule = args.command_module
     try:
-        return command.run(args)
+        code = command.run(args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _reader_went_away()
     except AuthoringError as error:
         print_diagnostics(error.diagnostics, sys.stderr)
         errors = len([d for d in error.diagnostics if d.is_error])
@@ -78,6 +82,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _reader_went_away() -> int:
+    """``validate | head -1``: the reader has what it wanted; end quietly, as ``cat`` does.
+    Output still buffered would fail again at exit, so it is sent nowhere instead."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141  # 128 + SIGPIPE, what a shell reports for a command ended by a closed pipe
 
 
 def build_parser() -> argparse.ArgumentParser:

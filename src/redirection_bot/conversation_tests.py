@@ -9,7 +9,6 @@ does not hold is reported at its ``file:line``, with what the bot did instead.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from redirection_bot.dialogue.model import CommandName, Node, Program, SlotType
 from redirection_bot.engine import (
     ChoicePicked,
     CommandGiven,
+    EngineKeys,
     Event,
     SessionState,
     Start,
@@ -53,6 +53,7 @@ class ConversationScript:
     locale: str | None
     steps: tuple[ScriptStep, ...]
     span: Span
+    locale_span: Span | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,33 +64,13 @@ class ScriptResult:
     visited: frozenset[str]
     picked: frozenset[str] = frozenset()
     """Choices the person took, as ``flow.node:choice``."""
+    trace: tuple[str, ...] = ()
+    """Every node passed through, in order (for which arm of an ``if`` was taken)."""
+    locale: str = ""
 
     @property
     def passed(self) -> bool:
         return self.failure is None
-
-
-@dataclass(frozen=True, slots=True)
-class FlowCoverage:
-    """How much of one flow the conversation tests went through."""
-
-    flow: str
-    visited: int
-    total: int
-    missing: tuple[str, ...]
-    """Nodes no test passed through."""
-    choices_picked: int = 0
-    choices_total: int = 0
-    missing_choices: tuple[str, ...] = ()
-    """Choices no test took, as ``node:choice``."""
-
-    @property
-    def percent(self) -> float:
-        return 100.0 * self.visited / self.total if self.total else 100.0
-
-    @property
-    def choices_percent(self) -> float:
-        return 100.0 * self.choices_picked / self.choices_total if self.choices_total else 100.0
 
 
 def find_test_files(paths: Iterable[Path]) -> list[Path]:
@@ -103,7 +84,8 @@ def find_test_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def load_scripts(path: Path, diagnostics: Diagnostics) -> list[ConversationScript]:
-    """Read one test file; problems become diagnostics."""
+    """Read one test file; problems become diagnostics. A test with a problem is left out
+    (and reported), so that the other tests of the file still run."""
     shown = display_path(path)
     reader = SchemaReader(diagnostics)
     top = reader.mapping(read_yaml_file(path, shown, diagnostics), "a conversation test file")
@@ -112,8 +94,9 @@ def load_scripts(path: Path, diagnostics: Diagnostics) -> list[ConversationScrip
     reader.fields(top, ("tests",), "a conversation test file", required=("tests",))
     scripts = []
     for item in reader.sequence(top.get("tests"), "`tests`") or ():
+        errors_before = len(diagnostics.errors)
         script = _script(item, reader)
-        if script is not None:
+        if script is not None and len(diagnostics.errors) == errors_before:
             scripts.append(script)
     return scripts
 
@@ -124,7 +107,8 @@ def _script(node: YNode, reader: SchemaReader) -> ConversationScript | None:
         return None
     reader.fields(mapping, ("name", "locale", "steps"), "a test", required=("name", "steps"))
     name = reader.text(mapping.get("name"), "the test name")
-    locale = reader.text(mapping.get("locale"), "the locale") if mapping.get("locale") else None
+    locale_node = mapping.get("locale")
+    locale = reader.text(locale_node, "the locale") if locale_node is not None else None
     steps = [
         step
         for item in reader.sequence(mapping.get("steps"), "`steps`") or ()
@@ -132,7 +116,8 @@ def _script(node: YNode, reader: SchemaReader) -> ConversationScript | None:
     ]
     if name is None:
         return None
-    return ConversationScript(name, locale, tuple(steps), mapping.span)
+    locale_span = locale_node.span if isinstance(locale_node, YScalar) else None
+    return ConversationScript(name, locale, tuple(steps), mapping.span, locale_span)
 
 
 def _step(node: YNode, reader: SchemaReader) -> ScriptStep | None:
@@ -140,10 +125,23 @@ def _step(node: YNode, reader: SchemaReader) -> ScriptStep | None:
     if mapping is None:
         return None
     kinds = [key.text for key, _value in mapping if key.text in PERSON_STEPS + BOT_STEPS]
-    if len(kinds) != 1:
+    if not kinds:
+        # A mistyped kind (`chose:`): say so at the word, with the kind meant.
+        modifier_names = {name for names in MODIFIERS.values() for name in names}
+        unknown = [key for key, _value in mapping if key.text not in modifier_names]
+        where = unknown[0] if unknown else None
+        word = where.text if where is not None else ""
+        reader.error(
+            where.span if where is not None else mapping.span,
+            f"`{word}` is not a kind of step{did_you_mean(word, PERSON_STEPS + BOT_STEPS)}; "
+            f"a step is one of: {', '.join(PERSON_STEPS + BOT_STEPS)}",
+        )
+        return None
+    if len(kinds) > 1:
         reader.error(
             mapping.span,
-            f"a step is one of: {', '.join(PERSON_STEPS + BOT_STEPS)} (this one has {len(kinds)})",
+            f"a step does one thing, but this one has {len(kinds)}: {', '.join(kinds)}; "
+            "write each on its own line starting with `- `",
         )
         return None
     kind = kinds[0]
@@ -176,30 +174,106 @@ class _Failure(Exception):
 
 async def run_script(runtime: Runtime, script: ConversationScript) -> ScriptResult:
     """Play one conversation against the runtime; stop at the first step that does not hold."""
+    program = runtime.loaded.program
+    locale_problem = _locale_problem(program, script)
+    if locale_problem is not None:
+        return ScriptResult(script, locale_problem, script.locale_span or script.span, frozenset())
     session = f"test-{uuid.uuid4().hex}"
-    visited: set[str] = set()
+    visited: list[str] = []
     picked: set[str] = set()
     reply = await runtime.handle(session, Start(script.locale))
-    visited.update(reply.trace)
+    visited.extend(reply.trace)
     pending: list[Shown] = list(reply.shown)
+    offered = _offered(reply.shown)
     try:
         for script_step in script.steps:
             if script_step.kind in PERSON_STEPS:
+                if script_step.kind == "choose":
+                    _check_offered(script_step, offered)
                 before = reply.state
                 event = _event(script_step)
                 reply = await runtime.handle(session, event)
-                visited.update(reply.trace)
-                picked.update(_choice_taken(runtime.loaded.program, before, event, reply.trace))
+                visited.extend(reply.trace)
+                picked.update(_choice_taken(program, before, event, reply.trace))
                 pending = list(reply.shown)
+                offered = _offered(reply.shown)
+                if script_step.kind == "choose" and _said_unavailable(reply.shown):
+                    raise _Failure(
+                        f"the choice `{script_step.value}` is not available here "
+                        f"(the bot said `{EngineKeys.CHOICE_UNAVAILABLE}`)",
+                        script_step.span,
+                    )
             else:
-                pending = _expect(runtime.loaded.program, script_step, pending, reply)
+                pending = _expect(program, script_step, pending, reply)
     except _Failure as failure:
         return ScriptResult(
-            script, failure.message, failure.span, frozenset(visited), frozenset(picked)
+            script,
+            failure.message,
+            failure.span,
+            frozenset(visited),
+            frozenset(picked),
+            tuple(visited),
+            _locale_of(program, script),
         )
     finally:
         await runtime.erase(session)
-    return ScriptResult(script, None, None, frozenset(visited), frozenset(picked))
+    return ScriptResult(
+        script,
+        None,
+        None,
+        frozenset(visited),
+        frozenset(picked),
+        tuple(visited),
+        _locale_of(program, script),
+    )
+
+
+def _locale_of(program: Program, script: ConversationScript) -> str:
+    return script.locale if script.locale is not None else program.default_locale
+
+
+def _locale_problem(program: Program, script: ConversationScript) -> str | None:
+    """Why a test's ``locale`` cannot be run (it would silently run in another language)."""
+    if script.locale is None or script.locale in program.locales:
+        return None
+    same_but_case = [locale for locale in program.locales if locale == script.locale.lower()]
+    hint = (
+        f" (did you mean `{same_but_case[0]}`?)"
+        if same_but_case
+        else did_you_mean(script.locale, program.locales)
+    )
+    return (
+        f"`{script.locale}` is not a locale of this program{hint}; "
+        f"its locales are: {', '.join(program.locales)}"
+    )
+
+
+def _offered(shown: Iterable[Shown]) -> tuple[str, ...]:
+    """The choices the bot offers after a turn: those of its last message with choices."""
+    offered: tuple[str, ...] = ()
+    for item in shown:
+        if isinstance(item, ShownMessage) and item.choices:
+            offered = tuple(choice.id for choice in item.choices)
+    return offered
+
+
+def _check_offered(step: ScriptStep, offered: tuple[str, ...]) -> None:
+    if str(step.value) in offered:
+        return
+    if not offered:
+        raise _Failure(f"cannot choose `{step.value}`: the bot offers no choices here", step.span)
+    raise _Failure(
+        f"cannot choose `{step.value}`: the bot offers [{', '.join(offered)}]"
+        f"{did_you_mean(str(step.value), offered)}",
+        step.span,
+    )
+
+
+def _said_unavailable(shown: Iterable[Shown]) -> bool:
+    return any(
+        isinstance(item, ShownMessage) and item.key == EngineKeys.CHOICE_UNAVAILABLE
+        for item in shown
+    )
 
 
 def coverable_choices(program: Program, node: Node) -> list[str]:
@@ -342,36 +416,3 @@ def _slot_text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(str(v) for v in value) + "]"
     return str(value)
-
-
-def node_coverage(program: Program, results: Iterable[ScriptResult]) -> list[FlowCoverage]:
-    """Per flow, the nodes the conversations passed through and the choices they took."""
-    visited: dict[str, set[str]] = defaultdict(set)
-    picked: set[str] = set()
-    for result in results:
-        picked.update(result.picked)
-        for qualified in result.visited:
-            flow_id, _sep, node_id = qualified.partition(".")
-            visited[flow_id].add(node_id)
-    report = []
-    for flow in program.flows.values():
-        seen = visited[flow.id] & set(flow.nodes)
-        missing = tuple(node for node in flow.nodes if node not in seen)
-        choices = [
-            f"{node.id}:{choice}"
-            for node in flow.nodes.values()
-            for choice in coverable_choices(program, node)
-        ]
-        missing_choices = tuple(c for c in choices if f"{flow.id}.{c}" not in picked)
-        report.append(
-            FlowCoverage(
-                flow.id,
-                len(seen),
-                len(flow.nodes),
-                missing,
-                len(choices) - len(missing_choices),
-                len(choices),
-                missing_choices,
-            )
-        )
-    return report

@@ -48,6 +48,14 @@ class Diagnostics:
 
     def __init__(self) -> None:
         self._items: list[Diagnostic] = []
+        self.unreadable: list[Span] = []
+        """Files that could not be read at all (a YAML syntax error...): everything found
+        elsewhere may follow from them."""
+
+    def cannot_read(self, span: Span, message: str) -> None:
+        """An error that keeps a whole file from being read."""
+        self.error(span, message)
+        self.unreadable.append(span)
 
     def error(self, span: Span, message: str) -> None:
         self._items.append(Diagnostic(span, Severity.ERROR, message))
@@ -57,6 +65,7 @@ class Diagnostics:
 
     def extend(self, other: Diagnostics) -> None:
         self._items.extend(other._items)
+        self.unreadable.extend(other.unreadable)
 
     @property
     def items(self) -> list[Diagnostic]:

@@ -28,7 +28,13 @@ from i18n import translations as i18n_translations
 from redirection_bot.diagnostics import Diagnostics, Span
 from redirection_bot.errors import RedirectionBotError
 from redirection_bot.yaml_schema import LOCALE_PATTERN, SchemaReader
-from redirection_bot.yaml_source import YMapping, YNode, YScalar, read_yaml_file
+from redirection_bot.yaml_source import (
+    YMapping,
+    YNode,
+    YScalar,
+    read_yaml_file,
+    report_unreadable_entries,
+)
 
 python_i18n.set("error_on_missing_translation", True)
 python_i18n.set("error_on_missing_placeholder", True)
@@ -229,6 +235,7 @@ def load_locale_files(
     if not directory.is_dir():
         diagnostics.error(Span(str(directory), 1, 1), "the locales folder does not exist")
         return entries
+    report_unreadable_entries(directory, diagnostics, lambda path: display_path(path, display_root))
     for file in locale_files(directory):
         shown = display_path(file.path, display_root)
         if file.namespace is None or file.locale is None:
@@ -282,6 +289,12 @@ def _flatten(prefix: str, mapping: YMapping, reader: SchemaReader) -> Iterable[t
                 key.span, f"`{key.text}` should use only lower-case letters, digits and `_`"
             )
             continue
+        if not key.quoted and key.kind == "bool":
+            reader.warning(
+                key.span,
+                f"the key `{key.text}` is kept as a name here, but most YAML and translation "
+                f'tools read it as a yes/no value; write it in quotes: "{key.text}"',
+            )
         full = f"{prefix}.{key.text}"
         if isinstance(value, YMapping):
             yield from _flatten(full, value, reader)
@@ -304,7 +317,9 @@ def _text_scalar(value: YNode, key: str, reader: SchemaReader) -> YScalar | None
 def display_path(path: Path, root: Path | None = None) -> str:
     """A path as an author should see it in a message: relative to the project where possible."""
     base = root if root is not None else Path.cwd()
+    # A link is named as itself (the author's name for it), not as where it leads.
+    resolved = path.parent.resolve() / path.name if path.is_symlink() else path.resolve()
     try:
-        return str(path.resolve().relative_to(base.resolve()))
+        return str(resolved.relative_to(base.resolve()))
     except ValueError:
         return str(path)

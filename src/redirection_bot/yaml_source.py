@@ -10,7 +10,7 @@ by what the place in the schema expects.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +21,10 @@ from redirection_bot.diagnostics import Diagnostics, Span
 # libyaml's parser keeps positions too, and is several times faster than the pure-Python one.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TAG_PREFIX = "tag:yaml.org,2002:"
-_MAX_NODES = 200_000
+_MAX_EXPANDED = 100_000
+"""How many values aliases (``*name``) may repeat in one file: enough for any real reuse,
+far below what an alias bomb (aliases of aliases) would make."""
+_YAML_SUFFIXES = (".yaml", ".yml")
 _STANDARD_TAGS = frozenset(
     _TAG_PREFIX + name
     for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq", "merge")
@@ -98,18 +101,55 @@ def describe(node: YNode) -> str:
     return f"the text `{node.text}`"
 
 
+def report_unreadable_entries(
+    folder: Path, diagnostics: Diagnostics, display: Callable[[Path], str]
+) -> None:
+    """Report what under ``folder`` looks like a YAML file but cannot be read as one: a link
+    that leads nowhere (or loops), a link to a folder (not followed), a folder named
+    ``x.yaml``. Readers skip these; without this they would vanish silently."""
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.rglob("*")):
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue
+        named_yaml = path.suffix in _YAML_SUFFIXES
+        if path.is_symlink():
+            if not path.exists():
+                diagnostics.error(
+                    Span(display(path), 1, 1),
+                    "this link leads nowhere (its target is missing, or links lead back to "
+                    "themselves); replace it with the file itself",
+                )
+            elif path.is_dir():
+                diagnostics.error(
+                    Span(display(path), 1, 1),
+                    "this is a link to a folder, and links to folders are not followed; "
+                    "move the files here instead",
+                )
+        elif named_yaml and path.is_dir():
+            diagnostics.error(
+                Span(display(path), 1, 1),
+                f"this is a folder, not a file, although its name ends in `{path.suffix}`; "
+                "its files are read, but rename the folder so nobody mistakes it for a file",
+            )
+        elif named_yaml and not path.is_file():
+            diagnostics.error(Span(display(path), 1, 1), "this is not a file that can be read")
+
+
 def read_yaml_file(path: Path, display_path: str, diagnostics: Diagnostics) -> YNode | None:
     """Read one YAML file; on any problem, add a located diagnostic and return None."""
     try:
         raw = path.read_bytes()
     except OSError as error:
-        diagnostics.error(Span(display_path, 1, 1), f"cannot read this file: {error.strerror}")
+        diagnostics.cannot_read(
+            Span(display_path, 1, 1), f"cannot read this file: {error.strerror}"
+        )
         return None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         line, column = _line_column(raw[: error.start].decode("utf-8", "replace"))
-        diagnostics.error(
+        diagnostics.cannot_read(
             Span(display_path, line, column),
             "this file is not valid UTF-8 text; save it as UTF-8 in your editor",
         )
@@ -127,16 +167,16 @@ def read_yaml_text(text: str, display_path: str, diagnostics: Diagnostics) -> YN
         mark = error.problem_mark or error.context_mark
         span = _mark_span(display_path, mark) if mark else Span(display_path, 1, 1)
         problem = error.problem or error.context or "this is not valid YAML"
-        hint = _syntax_hint(problem, _char_at(text, mark))
-        diagnostics.error(span, f"YAML syntax error: {problem}{hint}")
+        hint = _syntax_hint(problem, _char_at(text, mark), _line_before(text, mark))
+        diagnostics.cannot_read(span, f"YAML syntax error: {problem}{hint}")
         return None
     except yaml.YAMLError as error:
         position = getattr(error, "position", 0) or 0
         line, column = _line_column(text[:position])
-        diagnostics.error(Span(display_path, line, column), f"YAML error: {error}")
+        diagnostics.cannot_read(Span(display_path, line, column), f"YAML error: {error}")
         return None
     except RecursionError:
-        diagnostics.error(Span(display_path, 1, 1), "this file is nested too deeply to read")
+        diagnostics.cannot_read(Span(display_path, 1, 1), "this file is nested too deeply to read")
         return None
     documents = [document for document in documents if document is not None]
     if not documents:
@@ -150,17 +190,39 @@ def read_yaml_text(text: str, display_path: str, diagnostics: Diagnostics) -> YN
     converter = _Converter(display_path, diagnostics)
     try:
         return converter.convert(documents[0])
+    except AliasBomb as bomb:
+        diagnostics.cannot_read(
+            bomb.anchor,
+            f"aliases (`*name`) of this anchor repeat more than {_MAX_EXPANDED} values, more "
+            "than any program needs; write the texts out instead of repeating them by alias",
+        )
+        return None
     except RecursionError:
-        diagnostics.error(Span(display_path, 1, 1), "this file is nested too deeply to read")
+        diagnostics.cannot_read(Span(display_path, 1, 1), "this file is nested too deeply to read")
         return None
 
 
-def _syntax_hint(problem: str, char: str) -> str:
+def _syntax_hint(problem: str, char: str, before: str) -> str:
     if "mapping values are not allowed" in problem:
-        return " (a text containing `: ` needs quotes around it)"
+        if ": " in before or before.rstrip().endswith(":"):
+            return " (a text containing `: ` needs quotes around it)"
+        return (
+            " (check the indentation: this line is indented more or less than the lines "
+            "around it that belong with it)"
+        )
+    if "did not find expected key" in problem or "expected <block end>" in problem:
+        return " (check the indentation: fields that belong together start in the same column)"
     if char == "\t" or "'\\t'" in problem:
         return " (use spaces, not tabs, to indent)"
     return ""
+
+
+def _line_before(text: str, mark: yaml.Mark | None) -> str:
+    """The text of the mark's line before the mark."""
+    if mark is None:
+        return ""
+    lines = text.split("\n")
+    return lines[mark.line][: mark.column] if mark.line < len(lines) else ""
 
 
 def _char_at(text: str, mark: yaml.Mark | None) -> str:
@@ -182,6 +244,14 @@ def _mark_span(path: str, mark: yaml.Mark) -> Span:
     return Span(path, mark.line + 1, mark.column + 1)
 
 
+class AliasBomb(Exception):
+    """Aliases in a file repeat more values than any program needs."""
+
+    def __init__(self, anchor: Span) -> None:
+        super().__init__(anchor.format())
+        self.anchor = anchor
+
+
 class _Converter:
     """Turns composed PyYAML nodes into located, immutable nodes, checking as it goes."""
 
@@ -189,20 +259,23 @@ class _Converter:
         self._path = path
         self._diagnostics = diagnostics
         self._done: dict[int, YNode] = {}
+        self._sizes: dict[int, int] = {}
         self._active: set[int] = set()
-        self._count = 0
+        self._repeated = 0
 
     def convert(self, node: yaml.Node) -> YNode:
         known = self._done.get(id(node))
         if known is not None:
+            # An alias: the same node again. Count what it repeats, so that aliases of
+            # aliases cannot make a small file unfold into millions of values.
+            self._repeated += self._sizes[id(node)]
+            if self._repeated > _MAX_EXPANDED:
+                raise AliasBomb(_mark_span(self._path, node.start_mark))
             return known
         span = _mark_span(self._path, node.start_mark)
         if id(node) in self._active:
             self._diagnostics.error(span, "this alias refers to itself; remove the loop")
             return YScalar("", span, "null", False)
-        self._count += 1
-        if self._count > _MAX_NODES:
-            raise RecursionError
         if node.tag not in _STANDARD_TAGS:
             self._diagnostics.error(span, f"YAML tags such as `{node.tag}` are not used here")
         self._active.add(id(node))
@@ -211,7 +284,18 @@ class _Converter:
         finally:
             self._active.discard(id(node))
         self._done[id(node)] = result
+        self._sizes[id(node)] = self._expanded_size(node)
         return result
+
+    def _expanded_size(self, node: yaml.Node) -> int:
+        """How many values a node stands for, counting each alias as what it repeats."""
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        else:
+            return 1
+        return 1 + sum(self._sizes.get(id(child), 1) for child in children)
 
     def _convert_new(self, node: yaml.Node, span: Span) -> YNode:
         if isinstance(node, yaml.ScalarNode):

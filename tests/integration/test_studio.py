@@ -198,7 +198,8 @@ async def test_the_coverage_page_runs_the_conversation_tests(studio: TestClient)
     html = await page(studio, "/coverage")
     assert "1 of 1 conversation tests pass" in html
     assert '<a href="/?flow=main">main</a>' in html
-    assert "<code>ask:bad</code>" in html
+    assert "<code>ask:bad (" in html and "main.yaml:6)</code>" in html
+    assert '<strong id="coverage-total">' in html
 
 
 async def test_every_response_forbids_outside_resources(studio: TestClient) -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from redirection_bot.cli import main
-from redirection_bot.conversation_tests import load_scripts, node_coverage, run_script
+from redirection_bot.conversation_coverage import node_coverage
+from redirection_bot.conversation_tests import load_scripts, run_script
 from redirection_bot.coverage_report import coverage_html
 from redirection_bot.diagnostics import Diagnostics
 from redirection_bot.testing import load, make_runtime, write_program
@@ -90,9 +91,15 @@ def test_the_test_command_reports_choices_as_text_and_html(
     out = capsys.readouterr().out
     assert code == 0
     assert "  main: 2/2 nodes, 100%; 1/3 choices, 33%" in out
-    assert "    choices not taken: ask:good, ask:later" in out
+    assert (
+        "    choices not taken: ask:good (dialogues/flows/main.yaml:6), "
+        "ask:later (dialogues/flows/main.yaml:8)" in out
+    )
     page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
-    assert "<code>ask:good</code>" in page and "1 of 1 conversation tests pass" in page
+    assert (
+        "<code>ask:good (dialogues/flows/main.yaml:6)</code>" in page
+        and "1 of 1 conversation tests pass" in page
+    )
 
 
 def test_the_html_report_escapes_what_it_shows(tmp_path: Path) -> None:

@@ -10,7 +10,11 @@ from typing import TYPE_CHECKING
 from redirection_bot.cli import load, memory_runtime, print_diagnostics
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from redirection_bot.conversation_coverage import FlowCoverage
     from redirection_bot.conversation_tests import ScriptResult
+    from redirection_bot.dialogue.model import Program
 
 NAME = "test"
 SUMMARY = "run conversation tests (YAML scripts)"
@@ -32,15 +36,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="also write the coverage report as DIR/index.html",
     )
+    parser.add_argument(
+        "--min-coverage",
+        type=float,
+        metavar="N",
+        help="fail (exit 1) if the overall coverage (nodes, choices and `if` arms) is below "
+        "N percent, for CI",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     import sys  # noqa: PLC0415
 
+    from redirection_bot.conversation_coverage import (  # noqa: PLC0415
+        coverage_total,
+        node_coverage,
+    )
     from redirection_bot.conversation_tests import (  # noqa: PLC0415
         find_test_files,
         load_scripts,
-        node_coverage,
         run_script,
     )
     from redirection_bot.diagnostics import Diagnostics  # noqa: PLC0415
@@ -49,9 +63,8 @@ def run(args: argparse.Namespace) -> int:
     files = find_test_files(args.paths or [DEFAULT_TESTS])
     diagnostics = Diagnostics()
     scripts = [script for path in files for script in load_scripts(path, diagnostics)]
-    if diagnostics.has_errors():
-        print_diagnostics(diagnostics.items, sys.stdout)
-        return 1
+    # A test written wrongly is reported and left out; the others still run.
+    print_diagnostics(diagnostics.items, sys.stdout)
     runtime = memory_runtime(loaded)
 
     async def run_all() -> list[ScriptResult]:
@@ -68,25 +81,56 @@ def run(args: argparse.Namespace) -> int:
                 result.failure_span.format() if result.failure_span else result.script.span.format()
             )
             print(f"FAIL {where}: {result.script.name}: {result.failure}")
-    print(f"{len(results) - failed} passed, {failed} failed")
+    unreadable = len(diagnostics.errors)
+    summary = f"{len(results) - failed} passed, {failed} failed"
+    print(summary + (f"; {unreadable} problem(s) in the test files" if unreadable else ""))
     coverage = node_coverage(loaded.program, results)
+    total = coverage_total(coverage)
     if args.coverage:
-        print("coverage (nodes visited, choices taken):")
-        for flow in coverage:
-            print(
-                f"  {flow.flow}: {flow.visited}/{flow.total} nodes, {flow.percent:.0f}%; "
-                f"{flow.choices_picked}/{flow.choices_total} choices, {flow.choices_percent:.0f}%"
-            )
-            if flow.missing:
-                print(f"    nodes not visited: {', '.join(flow.missing)}")
-            if flow.missing_choices:
-                print(f"    choices not taken: {', '.join(flow.missing_choices)}")
+        _print_coverage(loaded.program, results, coverage)
     if args.coverage_html is not None:
         from redirection_bot.coverage_report import coverage_html  # noqa: PLC0415
 
         args.coverage_html.mkdir(parents=True, exist_ok=True)
         page = args.coverage_html / "index.html"
         title = f"{loaded.program.id} {loaded.program.version}"
-        page.write_text(coverage_html(coverage, results, title), encoding="utf-8")
+        page.write_text(
+            coverage_html(coverage, results, title, program=loaded.program), encoding="utf-8"
+        )
         print(f"coverage report: {page}")
-    return 1 if failed or not results else 0
+    below = args.min_coverage is not None and total.percent < args.min_coverage
+    if args.min_coverage is not None:
+        verdict = "below" if below else "meets"
+        print(
+            f"coverage {total.percent:.1f}% {verdict} the minimum of {args.min_coverage:g}% "
+            "(passing tests only)"
+        )
+    return 1 if failed or unreadable or not results or below else 0
+
+
+def _print_coverage(
+    program: Program, results: Sequence[ScriptResult], coverage: Sequence[FlowCoverage]
+) -> None:
+    from redirection_bot.conversation_coverage import (  # noqa: PLC0415
+        coverage_total,
+        locale_coverage,
+    )
+
+    total = coverage_total(coverage)
+    print("coverage (passing tests only: nodes visited, choices taken, `if` arms taken):")
+    for flow in coverage:
+        print(
+            f"  {flow.flow}: {flow.visited}/{flow.total} nodes, {flow.percent:.0f}%; "
+            f"{flow.choices_picked}/{flow.choices_total} choices, {flow.choices_percent:.0f}%; "
+            f"{flow.branches_taken}/{flow.branches_total} if-arms, {flow.branches_percent:.0f}%"
+        )
+        for label, missing in (
+            ("nodes not visited", flow.missing),
+            ("choices not taken", flow.missing_choices),
+            ("if-arms not taken", flow.missing_branches),
+        ):
+            if missing:
+                print(f"    {label}: {', '.join(flow.located(missing))}")
+    print(f"  overall: {total.covered}/{total.total}, {total.percent:.1f}%")
+    for locale, figure in locale_coverage(program, results).items():
+        print(f"  in {locale}: {figure.covered}/{figure.total}, {figure.percent:.1f}%")

@@ -14,6 +14,13 @@ SUMMARY = "check the program; exit 1 if it has errors"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="print errors only, not warnings")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json", "sarif"),
+        default="text",
+        help="text (file:line:column lines), json, or sarif (SARIF 2.1.0, for CI and "
+        "code-review pages)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,8 +30,18 @@ def run(args: argparse.Namespace) -> int:
     loaded, diagnostics = check_program(
         sources_from(args), registered_action_names(), dt.date.today()
     )
-    print_diagnostics(diagnostics.errors if args.quiet else diagnostics.items, sys.stdout)
+    shown = diagnostics.errors if args.quiet else diagnostics.items
     errors, warnings = len(diagnostics.errors), len(diagnostics.warnings)
+    if args.format != "text":
+        from redirection_bot.diagnostics_formats import (  # noqa: PLC0415
+            diagnostics_json,
+            diagnostics_sarif,
+        )
+
+        formatter = diagnostics_json if args.format == "json" else diagnostics_sarif
+        print(formatter(shown))
+        return 1 if errors else 0
+    print_diagnostics(shown, sys.stdout)
     if loaded is not None:
         program = loaded.program
         nodes = sum(len(flow.nodes) for flow in program.flows.values())

@@ -352,6 +352,8 @@ class Program:
     safety: tuple[SafetyRoute, ...] = ()
     """Safety flows by risk category, highest priority first; empty: no safety section."""
     lexicon: Lexicon | None = None
+    locales_span: Span | None = None
+    """Where ``locales:`` is written, for problems with the list of locales."""
     """Set by the loader once the locale files are read."""
 
     def node(self, flow: str, node: str | None = None) -> Node:

@@ -120,6 +120,7 @@ class ProgramParser(SchemaReader):
             id=program_id,
             version=version,
             span=top.span,
+            locales_span=self.field_span(top, "locales"),
             default_locale=default_locale,
             locales=locales,
             entry=entry,

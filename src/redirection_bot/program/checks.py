@@ -178,6 +178,24 @@ def check_choices(program: Program, diagnostics: Diagnostics) -> None:
             )
         if node.kind is NodeKind.ASK and not node.choices:
             diagnostics.error(node.span, f"`{node.id}` has an empty list of choices")
+        if not _is_checklist(program, node):
+            _check_choice_targets(node, diagnostics)
+
+
+def _check_choice_targets(node: Node, diagnostics: Diagnostics) -> None:
+    """A choice without ``next``/``goto``/``call`` asks the same question again: a person
+    would press it and see nothing happen."""
+    for choice in node.choices:
+        if not choice.then.is_empty:
+            continue
+        message = (
+            f"the choice `{choice.id}` leads nowhere: it asks `{node.id}` again; "
+            "add `next` (a node here), `goto` (another flow) or `call`"
+        )
+        if choice.changes:
+            diagnostics.warning(choice.span, message + " (if asking again is meant, ignore this)")
+        else:
+            diagnostics.error(choice.span, message)
 
 
 def check_inputs(program: Program, diagnostics: Diagnostics) -> None:
@@ -473,10 +491,15 @@ def check_texts(
     present = set(catalog.locales_present())
     for locale in program.locales:
         if locale not in present:
-            diagnostics.error(program.span, f"the locale `{locale}` has no locale files at all")
+            diagnostics.error(
+                program.locales_span or program.span,
+                f"the locale `{locale}` has no locale files at all",
+            )
     for locale in sorted(present - set(program.locales)):
         diagnostics.warning(
-            program.span, f"there are texts for `{locale}`, which is not in the program's `locales`"
+            program.locales_span or program.span,
+            f"there are texts for `{locale}`, which is not in the program's `locales`; "
+            f"add it here, or remove its files",
         )
     for namespace in program.interface_texts:
         if not any(key.startswith(namespace + ".") for key in catalog.keys(program.default_locale)):

@@ -26,7 +26,7 @@ from redirection_bot.safety.rules import load_rules_folder
 from redirection_bot.safety.screen import Screener
 from redirection_bot.services import ServicesDirectory, load_services
 from redirection_bot.translation.records import load_translation_records
-from redirection_bot.yaml_source import read_yaml_file
+from redirection_bot.yaml_source import read_yaml_file, report_unreadable_entries
 
 PROGRAM_FILE = "program.yaml"
 FLOWS_FOLDER = "flows"
@@ -115,14 +115,19 @@ def check_program(
     )
     program = replace(header, flows=flows)
     service_uses = [TextUse(key, span) for key, span in services.text_keys()]
+    checked = Diagnostics()
     run_checks(
         program,
         catalog,
         registered_actions,
-        diagnostics,
+        checked,
         extra_text_uses=service_uses,
         translation_records=records,
     )
+    if diagnostics.unreadable:
+        _hide_follow_on(diagnostics, checked)
+        return None, diagnostics
+    diagnostics.extend(checked)
     program = replace(program, lexicon=_lexicon(program, catalog))
     loaded = LoadedProgram(
         program,
@@ -135,6 +140,22 @@ def check_program(
     return loaded, diagnostics
 
 
+def _hide_follow_on(diagnostics: Diagnostics, checked: Diagnostics) -> None:
+    """Root cause first: with a file unread, checks across files find what is in it missing
+    (texts "missing in es", unknown flows, texts "never used"). Report only how many, once."""
+    hidden = len(checked.items)
+    if not hidden:
+        return
+    first = min(diagnostics.unreadable)
+    others = len(diagnostics.unreadable) - 1
+    which = "this file" if not others else f"this file and {others} other(s) that cannot be read"
+    diagnostics.error(
+        first,
+        f"{hidden} more problem(s) found across the program are hidden until {which} can be "
+        "read; many of them may come from this one",
+    )
+
+
 def _read_flows(
     sources: ProgramSources,
     slots: Mapping[str, SlotDecl] | None,
@@ -144,6 +165,11 @@ def _read_flows(
     flows: dict[str, Flow] = {}
     parser = FlowParser(diagnostics, slots)
     files = sources.flow_files()
+    report_unreadable_entries(
+        sources.dialogues / FLOWS_FOLDER,
+        diagnostics,
+        lambda path: display_path(path, display_root),
+    )
     if not files:
         diagnostics.error(
             Span(display_path(sources.dialogues / FLOWS_FOLDER, display_root), 1, 1),
@@ -151,7 +177,11 @@ def _read_flows(
         )
     for path in files:
         shown = display_path(path, display_root)
-        flow = parser.parse_flow(read_yaml_file(path, shown, diagnostics), shown)
+        unreadable_before = len(diagnostics.unreadable)
+        root = read_yaml_file(path, shown, diagnostics)
+        if len(diagnostics.unreadable) > unreadable_before:
+            continue  # said once where it cannot be read; not also "empty"
+        flow = parser.parse_flow(root, shown)
         if flow is None:
             continue
         earlier = flows.get(flow.id)

@@ -18,10 +18,10 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from redirection_bot.actions import RasaActionRunner
+from redirection_bot.conversation_coverage import node_coverage
 from redirection_bot.conversation_tests import (
     find_test_files,
     load_scripts,
-    node_coverage,
     run_script,
 )
 from redirection_bot.coverage_report import coverage_html
@@ -84,7 +84,9 @@ class Studio:
     async def refresh(self) -> None:
         """Validate again if a file changed; move the players to a new valid program."""
         async with self.lock:
-            if not self.watcher.refresh():
+            # Validating takes a while on a big (or hostile) program: off the event loop, so
+            # the page and the player stay responsive meanwhile.
+            if not await asyncio.to_thread(self.watcher.refresh):
                 return
             loaded = self.watcher.snapshot.loaded
             if loaded is None:
@@ -247,6 +249,7 @@ async def coverage(request: web.Request) -> web.Response:
         title,
         stylesheet="/static/studio.css",
         flow_link="/?flow={flow}",
+        program=loaded.program,
     )
     return _html(page)
 
