@@ -36,6 +36,7 @@ MODULES = (
     "about",
     "menu",
     "motivation",
+    "understanding",
     "triggers",
     "coping",
     "thinking",
