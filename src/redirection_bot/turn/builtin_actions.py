@@ -11,14 +11,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from redirection_bot.actions import ActionCall, ActionRunner
 from redirection_bot.engine import ActionResult, Message
-from redirection_bot.evaluation import EVALUATION_ACTION, EvaluationCounts, answers_to_record
-from redirection_bot.logs import log_event
-from redirection_bot.resume import RESUME_ACTION, ResumeKeys, ResumeVault, new_phrase
+from redirection_bot.operations.evaluation import (
+    EVALUATION_ACTION,
+    EvaluationCounts,
+    answers_to_record,
+)
+from redirection_bot.operations.logs import log_event
+from redirection_bot.store.resume import RESUME_ACTION, ResumeKeys, ResumeVault, new_phrase
+from redirection_bot.turn.actions import ActionCall, ActionRunner
 
 if TYPE_CHECKING:
-    from redirection_bot.metrics import Metrics
+    from redirection_bot.operations.metrics import Metrics
 
 
 class BuiltInActions:
