@@ -1,4 +1,4 @@
-"""Opening the configured store (``store:`` in config.py) and the evaluation counts.
+"""Opening the configured store (``store:`` in operations/config.py) and the evaluation counts.
 
 SQLite and Redis keep sessions outside the process, so they are always wrapped in
 ``EncryptedStore`` and refuse to start without a key; the memory store lives and dies with

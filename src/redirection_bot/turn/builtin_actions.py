@@ -3,7 +3,7 @@
 ``action_resume_phrase`` gives the person their resume words (the conversation is parked
 under them when the turn is saved: the action says so in the turn's ``AfterTurn``), and
 ``action_evaluation`` counts the evaluation answers for today and forgets them at once
-(evaluation.py). Every other action goes on to the runner they wrap (rasa-sdk, in-process).
+(operations/evaluation.py). Every other action goes on to the runner they wrap (rasa-sdk, in-process).
 """
 
 from __future__ import annotations
