@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from redirection_bot.actions import registered_action_names
+from redirection_bot.authoring.testing import MINIMAL_LOCALES
 from redirection_bot.dialogue.model import CommandName
 from redirection_bot.engine import (
     ActionResult,
@@ -41,7 +41,7 @@ from redirection_bot.engine import (
     step,
 )
 from redirection_bot.program.load import ProgramSources, load_program
-from redirection_bot.testing import MINIMAL_LOCALES
+from redirection_bot.turn.actions import registered_action_names
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 TODAY = dt.date.today()
@@ -101,7 +101,7 @@ def bench_turns() -> None:
 def bench_cold_start() -> None:
     code = (
         "import datetime; from pathlib import Path\n"
-        "from redirection_bot.actions import registered_action_names\n"
+        "from redirection_bot.turn.actions import registered_action_names\n"
         "from redirection_bot.program.load import ProgramSources, load_program\n"
         f"load_program(ProgramSources(Path({str(REPOSITORY / 'dialogues')!r}), "
         f"Path({str(REPOSITORY / 'locales')!r})), registered_action_names(), datetime.date.today())\n"

@@ -28,14 +28,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from redirection_bot.crypto import Keyring
+from redirection_bot.authoring.testing import RasaActionRunner, load, write_program
 from redirection_bot.engine import ChoicePicked, Event, Start
+from redirection_bot.operations.crypto import Keyring
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.runtime import Runtime
 from redirection_bot.store import SessionStore
 from redirection_bot.store.encrypted import encrypted
 from redirection_bot.store.memory import MemoryStore
-from redirection_bot.testing import RasaActionRunner, load, write_program
+from redirection_bot.turn.runtime import Runtime
 
 ROUNDS = 10
 TURNS_PER_PERSON = 1 + 2 * ROUNDS
@@ -218,7 +218,7 @@ def through_webchat(program_root: Path, folder: Path, redis_url: str, people: in
     import json
     import os
 
-    from redirection_bot.crypto import new_key_text
+    from redirection_bot.operations.crypto import new_key_text
 
     environment = {
         **os.environ,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from redirection_bot.authoring.testing import MINIMAL_LOCALES, MINIMAL_PROGRAM, write_program
 from redirection_bot.program.load import ProgramSources
-from redirection_bot.testing import MINIMAL_LOCALES, MINIMAL_PROGRAM, write_program
 
 SPANISH = {
     "main.es.yml": """\

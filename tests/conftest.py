@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from redirection_bot.authoring.testing import diagnose, load, write_program
 from redirection_bot.program.load import LoadedProgram, ProgramSources
-from redirection_bot.testing import diagnose, load, write_program
 
 pytest_plugins = [
     "pytester",

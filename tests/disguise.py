@@ -13,7 +13,7 @@ import regex
 import yaml
 from hypothesis import strategies as st
 
-from redirection_bot.lookalikes import lookalike_table
+from redirection_bot.language.lookalikes import lookalike_table
 from redirection_bot.safety.phrases import Alt, AnyNumber, Details, Lit, Phrase, Seq
 from redirection_bot.safety.screen import Screener
 from tests.helpers import REPOSITORY

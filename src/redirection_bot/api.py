@@ -17,16 +17,6 @@ configuration; ``program_locales``, the locales of the program served.
 
 from __future__ import annotations
 
-from redirection_bot.config import (
-    BrandingSettings,
-    LimitSettings,
-    above_zero,
-    at_least,
-    between,
-    read_secret,
-)
-from redirection_bot.connector import ConnectorContext
-from redirection_bot.crypto import DecryptionError, Keyring
 from redirection_bot.dialogue.model import CommandName, HandoffReason, HandoffUrgency
 from redirection_bot.engine import (
     ChoicePicked,
@@ -53,12 +43,23 @@ from redirection_bot.handoff.wire import (
     TicketOpened,
     desk_event_json,
 )
-from redirection_bot.i18n import Catalog, TextLink
-from redirection_bot.ingress import UnreadableJson, admit, read_json
-from redirection_bot.listening import listen
-from redirection_bot.logs import log_event, session_tag
-from redirection_bot.patience import Patience, Stopping
-from redirection_bot.render import (
+from redirection_bot.language.i18n import Catalog, TextLink
+from redirection_bot.language.suggest import did_you_mean
+from redirection_bot.language.textnorm import clean_user_text, fold
+from redirection_bot.language.yaml_schema import LOCALE_PATTERN
+from redirection_bot.operations.config import (
+    BrandingSettings,
+    LimitSettings,
+    above_zero,
+    at_least,
+    between,
+    read_secret,
+)
+from redirection_bot.operations.crypto import DecryptionError, Keyring
+from redirection_bot.operations.listening import listen
+from redirection_bot.operations.logs import log_event, session_tag
+from redirection_bot.operations.patience import Patience, Stopping
+from redirection_bot.program.render import (
     Shown,
     ShownChoice,
     ShownEnd,
@@ -66,8 +67,8 @@ from redirection_bot.render import (
     ShownMessage,
     ShownOperator,
 )
-from redirection_bot.runtime import HandoffView, Reply, Runtime
 from redirection_bot.safety.categories import RiskCategory
+from redirection_bot.serving.connector import ConnectorContext
 from redirection_bot.store import (
     SessionBusy,
     SessionLost,
@@ -75,9 +76,8 @@ from redirection_bot.store import (
     StoreUnavailable,
     VersionConflict,
 )
-from redirection_bot.suggest import did_you_mean
-from redirection_bot.textnorm import clean_user_text, fold
-from redirection_bot.yaml_schema import LOCALE_PATTERN
+from redirection_bot.turn.ingress import UnreadableJson, admit, read_json
+from redirection_bot.turn.runtime import HandoffView, Reply, Runtime
 
 __all__ = [  # noqa: RUF022 (grouped by what a plug-in author looks for)
     # the contract

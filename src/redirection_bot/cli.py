@@ -23,7 +23,7 @@ from redirection_bot.errors import AuthoringError, RedirectionBotError
 
 if TYPE_CHECKING:
     from redirection_bot.program.load import LoadedProgram, ProgramSources
-    from redirection_bot.runtime import Runtime
+    from redirection_bot.turn.runtime import Runtime
 
 DIALOGUES_ENV = "REDIRECTION_BOT_DIALOGUES"
 LOCALES_ENV = "REDIRECTION_BOT_LOCALES"
@@ -135,17 +135,17 @@ def sources_from(args: argparse.Namespace) -> ProgramSources:
 
 def load(args: argparse.Namespace) -> LoadedProgram:
     """The validated program named by the command line; raises AuthoringError otherwise."""
-    from redirection_bot.actions import registered_action_names  # noqa: PLC0415
     from redirection_bot.program.load import load_program  # noqa: PLC0415
+    from redirection_bot.turn.actions import registered_action_names  # noqa: PLC0415
 
     return load_program(sources_from(args), registered_action_names(), dt.date.today())
 
 
 def memory_runtime(loaded: LoadedProgram) -> Runtime:
     """A runtime over the in-memory store, running actions in-process."""
-    from redirection_bot.actions import RasaActionRunner  # noqa: PLC0415
-    from redirection_bot.runtime import Runtime  # noqa: PLC0415
     from redirection_bot.store.memory import MemoryStore  # noqa: PLC0415
+    from redirection_bot.turn.actions import RasaActionRunner  # noqa: PLC0415
+    from redirection_bot.turn.runtime import Runtime  # noqa: PLC0415
 
     return Runtime(loaded, MemoryStore(), RasaActionRunner(loaded))
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from redirection_bot.diagnostics import Diagnostics, Span
-from redirection_bot.i18n import Catalog, TextLink
-from redirection_bot.yaml_schema import ID_PATTERN, LOCALE_PATTERN, SchemaReader
-from redirection_bot.yaml_source import YMapping, YNode, read_yaml_file
+from redirection_bot.language.i18n import Catalog, TextLink
+from redirection_bot.language.yaml_schema import ID_PATTERN, LOCALE_PATTERN, SchemaReader
+from redirection_bot.language.yaml_source import YMapping, YNode, read_yaml_file
 
 SERVICE_FIELDS = ("id", "name", "countries", "languages", "topics", "contacts", "source", "checked")
 OPTIONAL_SERVICE_FIELDS = ("fallback",)

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from redirection_bot.actions import ActionCall, action_call_payload, rasa_domain
 from redirection_bot.engine import new_state
 from redirection_bot.program.load import LoadedProgram
+from redirection_bot.turn.actions import ActionCall, action_call_payload, rasa_domain
 from tests.helpers import REPOSITORY, bot_command, free_port, wait_until
 
 

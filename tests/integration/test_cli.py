@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from redirection_bot.testing import write_program
+from redirection_bot.authoring.testing import write_program
 from tests.helpers import REPOSITORY, bot_command
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from redirection_bot.actions import registered_action_names
 from redirection_bot.cli import main
 from redirection_bot.program.load import ProgramSources
 from redirection_bot.studio.app import StudioSettings, create_app
+from redirection_bot.turn.actions import registered_action_names
 from tests.bilingual import write_bilingual
 
 TESTS = """\

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from redirection_bot.resume import read_phrase
-from redirection_bot.runtime import Runtime
+from redirection_bot.store.resume import read_phrase
+from redirection_bot.turn.runtime import Runtime
 from redirection_bot_connectors.webchat import WebChatOptions, create_app
 from tests.integration.handoff.conftest import loaded, platform  # noqa: F401 (fixtures)
 from tests.integration.handoff.test_webhook import helpline  # noqa: F401 (a fixture)

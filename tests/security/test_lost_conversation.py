@@ -15,12 +15,12 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
-from redirection_bot.config import StoreSettings
-from redirection_bot.crypto import new_key_text
+from redirection_bot.authoring.testing import RasaActionRunner
+from redirection_bot.operations.config import StoreSettings
+from redirection_bot.operations.crypto import new_key_text
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.runtime import Runtime
 from redirection_bot.store.factory import open_store
-from redirection_bot.testing import RasaActionRunner
+from redirection_bot.turn.runtime import Runtime
 from redirection_bot_connectors.webchat import WebChatOptions, create_app
 from redirection_bot_connectors.webchat.sessions import form_token
 from tests.fixtures.redis import RedisServer

@@ -19,16 +19,16 @@ from aiohttp import ClientSession, WSMsgType
 from aiohttp.test_utils import TestServer
 from redis.asyncio import BlockingConnectionPool
 
-from redirection_bot.config import StoreSettings
-from redirection_bot.crypto import new_key_text
+from redirection_bot.authoring.testing import RasaActionRunner
 from redirection_bot.errors import ConfigError
+from redirection_bot.operations.config import StoreSettings
+from redirection_bot.operations.crypto import new_key_text
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.runtime import Runtime
 from redirection_bot.store import SessionStore
 from redirection_bot.store.encrypted import EncryptedStore
 from redirection_bot.store.factory import open_store
 from redirection_bot.store.redis import RedisStore
-from redirection_bot.testing import RasaActionRunner
+from redirection_bot.turn.runtime import Runtime
 from redirection_bot_connectors.webchat import WebChatOptions, create_app
 from tests.fixtures.redis import RedisServer
 

@@ -11,8 +11,10 @@ import secrets
 import statistics
 import time
 
+from redirection_bot.authoring.testing import RasaActionRunner
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.resume import (
+from redirection_bot.store.memory import MemoryStore
+from redirection_bot.store.resume import (
     SALT_BYTES,
     SALTED,
     ResumeVault,
@@ -20,9 +22,7 @@ from redirection_bot.resume import (
     new_phrase,
     word_list,
 )
-from redirection_bot.runtime import Runtime
-from redirection_bot.store.memory import MemoryStore
-from redirection_bot.testing import RasaActionRunner
+from redirection_bot.turn.runtime import Runtime
 from tests.integration.webchat.conftest import text_of
 from tests.security.conftest import Client, Over, phrase_in, rest
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from redirection_bot.authoring.testing import make_runtime
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.testing import make_runtime
 from redirection_bot_connectors.webchat import WebChatOptions, create_app
 from redirection_bot_connectors.webchat.guard import runner
 from tests.helpers import free_port

@@ -18,15 +18,15 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from redirection_bot.crypto import Keyring, new_key_text, parse_key
+from redirection_bot.authoring.testing import RasaActionRunner, load, write_program
 from redirection_bot.engine import ChoicePicked, CommandGiven, Start, Text
 from redirection_bot.engine.events import CommandName
+from redirection_bot.operations.crypto import Keyring, new_key_text, parse_key
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.runtime import Runtime, RuntimeSettings
 from redirection_bot.store import StoredSession
 from redirection_bot.store.encrypted import EncryptedStore
 from redirection_bot.store.sqlite import SqliteStore
-from redirection_bot.testing import RasaActionRunner, load, write_program
+from redirection_bot.turn.runtime import Runtime, RuntimeSettings
 from redirection_bot_connectors.webchat import WebChatOptions, create_app
 from redirection_bot_connectors.webchat.sessions import form_token
 from tests.fixtures.programs import FLOWS, LOCALES, PROGRAM

@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
-from redirection_bot.actions import (
+from redirection_bot.engine import Label, Message, new_state
+from redirection_bot.errors import ActionError
+from redirection_bot.program.load import LoadedProgram
+from redirection_bot.turn.actions import (
     ActionCall,
     RasaActionRunner,
     action_call_payload,
@@ -15,9 +18,6 @@ from redirection_bot.actions import (
     rasa_domain,
     registered_action_names,
 )
-from redirection_bot.engine import Label, Message, new_state
-from redirection_bot.errors import ActionError
-from redirection_bot.program.load import LoadedProgram
 
 
 def call(loaded: LoadedProgram, action: str = "action_plan_summary", **slots: Any) -> ActionCall:

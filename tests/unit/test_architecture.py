@@ -73,14 +73,14 @@ from redirection_bot.api import Runtime
 from redirection_bot import api
 import redirection_bot_connectors.webchat
 if TYPE_CHECKING:
-    from redirection_bot.runtime import Reply
+    from redirection_bot.turn.runtime import Reply
 def later():
     import redirection_bot.store.memory
     from redirection_bot import config
 """
     assert core_modules_reached(source) == {
         "redirection_bot.api",
-        "redirection_bot.runtime",
+        "redirection_bot.turn.runtime",
         "redirection_bot.store.memory",
         "redirection_bot.config",
     }
@@ -97,9 +97,9 @@ def test_the_engine_does_no_io_and_knows_no_i18n_or_rasa() -> None:
         "random",
         "os",
         "pathlib",
-        "redirection_bot.i18n",
-        "redirection_bot.runtime",
-        "redirection_bot.actions",
+        "redirection_bot.language.i18n",
+        "redirection_bot.turn.runtime",
+        "redirection_bot.turn.actions",
     )
     for path in (CORE / "engine").glob("*.py"):
         assert not imported_modules(path) & set(forbidden), path.name
@@ -112,8 +112,8 @@ def test_rasa_sdk_is_imported_in_one_place_only() -> None:
         if any(name.startswith("rasa_sdk") for name in imported_modules(path))
     }
     assert importers <= {
-        "actions.py",
-        "action_server.py",
+        "turn/actions.py",
+        "turn/action_server.py",
         "custom_actions/__init__.py",
         "custom_actions/plan_summary.py",
         "custom_actions/services.py",
@@ -125,7 +125,7 @@ def test_loading_a_program_does_not_import_rasa_sdk() -> None:
         "import sys, datetime\nfrom pathlib import Path\n"
         "from redirection_bot.cli import load\n"
         "from redirection_bot.program.load import ProgramSources, load_program\n"
-        "from redirection_bot.actions import registered_action_names\n"
+        "from redirection_bot.turn.actions import registered_action_names\n"
         f"load_program(ProgramSources(Path({str(REPOSITORY / 'dialogues')!r}), Path({str(REPOSITORY / 'locales')!r})),"
         " registered_action_names(), datetime.date.today())\n"
         "print('rasa_sdk' in sys.modules, 'sanic' in sys.modules)\n"
@@ -259,6 +259,40 @@ def test_packages_and_top_level_modules_import_one_another_one_way_only() -> Non
     assert not any(unit.startswith("redirection_bot_connectors") for pair in edges for unit in pair)
     found = cycles(edges)
     assert found == [], "\n".join(describe(component, edges) for component in found)
+
+
+LAYERS: list[set[str]] = [
+    {"diagnostics"},
+    {"errors"},
+    {"language"},
+    {"safety", "translation", "services"},
+    {"dialogue"},
+    {"engine", "operations"},
+    {"program", "store"},
+    {"handoff", "custom_actions"},
+    {"turn"},
+    {"serving", "authoring", "cli"},
+    {"api", "lsp", "studio"},
+    {"commands"},
+]
+"""The core's packages and top-level modules, lowest first, as docs/architecture.md draws
+them: each imports only from the layers before its own, never from its own or a later one."""
+
+
+def test_every_package_and_top_level_module_has_its_place_in_the_layers() -> None:
+    placed = [unit for layer in LAYERS for unit in layer]
+    assert len(placed) == len(set(placed))
+    assert set(placed) == set(top_level_units(CORE).values())
+
+
+def test_each_layer_imports_only_from_the_layers_below_it() -> None:
+    level = {unit: number for number, layer in enumerate(LAYERS) for unit in layer}
+    upward = [
+        f"{importer} -> {imported}: {', '.join(sorted(files))}"
+        for (importer, imported), files in sorted(import_edges(CORE, top_level_units(CORE)).items())
+        if level[imported] >= level[importer]
+    ]
+    assert upward == []
 
 
 def test_modules_inside_a_package_import_one_another_one_way_only() -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from redirection_bot.actions import ActionCall, AfterTurn
-from redirection_bot.builtin_actions import BuiltInActions
 from redirection_bot.engine import ActionResult, new_state
-from redirection_bot.evaluation import MemoryCounts
+from redirection_bot.operations.evaluation import MemoryCounts
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.resume import RESUME_ACTION, ResumeKeys, ResumeVault
 from redirection_bot.store.memory import MemoryStore
+from redirection_bot.store.resume import RESUME_ACTION, ResumeKeys, ResumeVault
+from redirection_bot.turn.actions import ActionCall, AfterTurn
+from redirection_bot.turn.builtin_actions import BuiltInActions
 
 
 class Recording:

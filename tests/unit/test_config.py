@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from redirection_bot.config import (
+from redirection_bot.errors import ConfigError
+from redirection_bot.operations.config import (
     BrandingSettings,
     LimitSettings,
     Settings,
     StoreSettings,
     read_settings,
 )
-from redirection_bot.errors import ConfigError
 from redirection_bot_connectors.console import ConsoleOptions
 
 

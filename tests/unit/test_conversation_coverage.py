@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from redirection_bot.authoring.conversation_coverage import node_coverage
+from redirection_bot.authoring.conversation_tests import load_scripts, run_script
+from redirection_bot.authoring.coverage_report import coverage_html
+from redirection_bot.authoring.testing import load, make_runtime, write_program
 from redirection_bot.cli import main
-from redirection_bot.conversation_coverage import node_coverage
-from redirection_bot.conversation_tests import load_scripts, run_script
-from redirection_bot.coverage_report import coverage_html
 from redirection_bot.diagnostics import Diagnostics
-from redirection_bot.testing import load, make_runtime, write_program
 
 FLOW = """\
 flow: main

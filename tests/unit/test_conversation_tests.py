@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from redirection_bot.authoring.testing import write_program
 from redirection_bot.cli import main
-from redirection_bot.testing import write_program
 
 FLOW = """\
 flow: main

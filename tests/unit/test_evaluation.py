@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from redirection_bot.authoring.testing import MINIMAL_PROGRAM, RasaActionRunner, load, write_program
 from redirection_bot.engine import ChoicePicked, Start
-from redirection_bot.evaluation import MemoryCounts, SqliteCounts, export_csv
+from redirection_bot.operations.evaluation import MemoryCounts, SqliteCounts, export_csv
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.runtime import Runtime
 from redirection_bot.store.memory import MemoryStore
-from redirection_bot.testing import MINIMAL_PROGRAM, RasaActionRunner, load, write_program
+from redirection_bot.turn.runtime import Runtime
 
 PROGRAM = MINIMAL_PROGRAM.replace(
     "commands:",

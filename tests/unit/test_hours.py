@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from redirection_bot.hours import HoursError, parse_hours
+from redirection_bot.operations.hours import HoursError, parse_hours
 
 HELSINKI = dt.timezone(dt.timedelta(hours=2))
 HOURS = parse_hours(

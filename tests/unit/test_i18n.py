@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from redirection_bot.diagnostics import Span
-from redirection_bot.i18n import Catalog, Entry, FallbackPolicy, MissingTranslation, placeholders
+from redirection_bot.language.i18n import (
+    Catalog,
+    Entry,
+    FallbackPolicy,
+    MissingTranslation,
+    placeholders,
+)
 
 HERE = Span("x.yml", 1, 1)
 

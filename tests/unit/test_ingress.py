@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from redirection_bot.ingress import Admitted, Problem, admit
-from redirection_bot.lookalikes import lookalike_table, table_from_unicode_data, unmask
-from redirection_bot.textnorm import fold
+from redirection_bot.language.lookalikes import lookalike_table, table_from_unicode_data, unmask
+from redirection_bot.language.textnorm import fold
+from redirection_bot.turn.ingress import Admitted, Problem, admit
 
 LIMIT = 100
 
@@ -71,5 +71,5 @@ def test_look_alikes_never_change_ascii_or_accented_letters() -> None:
 
 
 def test_the_shipped_lookalike_table_is_the_one_unicode_data_gives() -> None:
-    # If this fails after upgrading confusable-homoglyphs: python -m redirection_bot.lookalikes
+    # If this fails after upgrading confusable-homoglyphs: python -m redirection_bot.language.lookalikes
     assert lookalike_table() == table_from_unicode_data()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from redirection_bot.logs import UnsafeLogField, log_event, session_tag
+from redirection_bot.operations.logs import UnsafeLogField, log_event, session_tag
 
 
 def test_safe_fields_are_logged(caplog: pytest.LogCaptureFixture) -> None:

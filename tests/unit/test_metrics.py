@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from redirection_bot.authoring.testing import RasaActionRunner, load, write_program
 from redirection_bot.engine import ChoicePicked, Start, Text
-from redirection_bot.metrics import Metrics, UnsafeLabel, admin_app
+from redirection_bot.operations.metrics import Metrics, UnsafeLabel, admin_app
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.resume import ResumeVault
-from redirection_bot.runtime import Runtime
 from redirection_bot.store.memory import MemoryStore
-from redirection_bot.testing import RasaActionRunner, load, write_program
+from redirection_bot.store.resume import ResumeVault
+from redirection_bot.turn.runtime import Runtime
 from tests.fixtures.programs import FLOWS, LOCALES, PROGRAM
 
 SESSION = "webchat:0b9e-secret-session"

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from redirection_bot.authoring.testing import RasaActionRunner, load, write_program
 from redirection_bot.dialogue.model import CommandName
 from redirection_bot.engine import ChoicePicked, CommandGiven, Start, Text
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.resume import (
+from redirection_bot.store.memory import MemoryStore
+from redirection_bot.store.resume import (
     PHRASE_WORDS,
     AttemptLimiter,
     ResumeVault,
@@ -19,9 +21,7 @@ from redirection_bot.resume import (
     read_phrase,
     word_list,
 )
-from redirection_bot.runtime import Reply, Runtime
-from redirection_bot.store.memory import MemoryStore
-from redirection_bot.testing import RasaActionRunner, load, write_program
+from redirection_bot.turn.runtime import Reply, Runtime
 from tests.fixtures.programs import FLOWS, LOCALES, PROGRAM
 
 FAST_COST = 2**10

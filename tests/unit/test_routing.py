@@ -7,11 +7,11 @@ import pytest
 from redirection_bot.dialogue.model import CommandName
 from redirection_bot.engine import ChoicePicked, CommandGiven, Text, new_state
 from redirection_bot.handoff.machine import HandoffChoice, HandoffState, HandoffStatus
-from redirection_bot.ingress import Problem
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.resume import new_phrase
-from redirection_bot.routing import Route, route
 from redirection_bot.safety.categories import RiskCategory, RiskHit
+from redirection_bot.store.resume import new_phrase
+from redirection_bot.turn.ingress import Problem
+from redirection_bot.turn.routing import Route, route
 
 WAITING = HandoffState(HandoffStatus.WAITING, ticket="t1")
 WITH_OPERATOR = HandoffState(HandoffStatus.WITH_OPERATOR, ticket="t1", operator="Anna")

@@ -7,12 +7,12 @@ import logging
 
 import pytest
 
+from redirection_bot.authoring.testing import make_runtime
 from redirection_bot.dialogue.model import CommandName
 from redirection_bot.engine import ChoicePicked, CommandGiven, Start, Text
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.render import ShownEnd, ShownHandoff
-from redirection_bot.runtime import Runtime, RuntimeSettings
-from redirection_bot.testing import make_runtime
+from redirection_bot.program.render import ShownEnd, ShownHandoff
+from redirection_bot.turn.runtime import Runtime, RuntimeSettings
 
 
 async def to_stage_question(runtime: Runtime, session: str) -> None:

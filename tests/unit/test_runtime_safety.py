@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from redirection_bot.actions import RasaActionRunner
+from redirection_bot.authoring.testing import load, make_runtime, write_program
 from redirection_bot.engine import ChoicePicked, Start, Text
-from redirection_bot.metrics import Metrics
+from redirection_bot.operations.metrics import Metrics
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.runtime import Runtime, RuntimeSettings
 from redirection_bot.store.memory import MemoryStore
-from redirection_bot.testing import load, make_runtime, write_program
+from redirection_bot.turn.actions import RasaActionRunner
+from redirection_bot.turn.runtime import Runtime, RuntimeSettings
 from tests.unit.engine.test_preemption import FLOWS, LOCALES, MAIN, PROGRAM, RULES
 
 FIRST_TEXT = {

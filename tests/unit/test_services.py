@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from redirection_bot.actions import ActionCall, RasaActionRunner
+from redirection_bot.authoring.testing import TODAY
 from redirection_bot.engine import new_state
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.render import Renderer
+from redirection_bot.program.render import Renderer
 from redirection_bot.services import INTERNATIONAL, Contact
-from redirection_bot.testing import TODAY
+from redirection_bot.turn.actions import ActionCall, RasaActionRunner
 from tests.conftest import WriteProgram
 
 Problems = Any

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from redirection_bot.conversation_tests import ConversationScript, load_scripts
+from redirection_bot.authoring.conversation_tests import ConversationScript, load_scripts
+from redirection_bot.authoring.testing import load, make_runtime
 from redirection_bot.diagnostics import Diagnostics
 from redirection_bot.dialogue.model import CommandName, SlotType
 from redirection_bot.engine import ChoicePicked, CommandGiven, Event, Start, Text
 from redirection_bot.engine.state import SessionState, Waiting
 from redirection_bot.program.load import LoadedProgram, ProgramSources
-from redirection_bot.render import ShownMessage
-from redirection_bot.testing import load, make_runtime
+from redirection_bot.program.render import ShownMessage
 from tests.helpers import REPOSITORY
 
 CONVERSATIONS = REPOSITORY / "tests" / "conversations"

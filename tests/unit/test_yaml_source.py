@@ -7,11 +7,17 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from redirection_bot.authoring.testing import load, write_program
 from redirection_bot.diagnostics import Diagnostics
 from redirection_bot.errors import AuthoringError
+from redirection_bot.language.yaml_source import (
+    YMapping,
+    YScalar,
+    YSequence,
+    read_yaml_file,
+    read_yaml_text,
+)
 from redirection_bot.program.load import ProgramSources
-from redirection_bot.testing import load, write_program
-from redirection_bot.yaml_source import YMapping, YScalar, YSequence, read_yaml_file, read_yaml_text
 
 
 def read(text: str) -> tuple[object, list[str]]:

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from redirection_bot.action_server import serve_actions  # noqa: PLC0415
+    from redirection_bot.turn.action_server import serve_actions  # noqa: PLC0415
 
     serve_actions(load(args), args.host, args.port)
     return 0

@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from redirection_bot.connector import ConnectorContext, load_connector  # noqa: PLC0415
+    from redirection_bot.serving.connector import ConnectorContext, load_connector  # noqa: PLC0415
 
     loaded = load(args)
     if args.locale is not None and args.locale not in loaded.program.locales:

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from redirection_bot.config import CONFIG_ENV
+from redirection_bot.operations.config import CONFIG_ENV
 
 NAME = "evaluation"
 SUMMARY = "export the anonymous evaluation counts as CSV (counts below 10 suppressed)"
@@ -24,8 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from redirection_bot.config import read_settings  # noqa: PLC0415
-    from redirection_bot.evaluation import CountRow, export_csv  # noqa: PLC0415
+    from redirection_bot.operations.config import read_settings  # noqa: PLC0415
+    from redirection_bot.operations.evaluation import CountRow, export_csv  # noqa: PLC0415
     from redirection_bot.store.factory import open_counts  # noqa: PLC0415
 
     settings = read_settings(args.config, os.environ)

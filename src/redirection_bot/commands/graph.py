@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from redirection_bot.dialogue.graph import flow_graph  # noqa: PLC0415
-    from redirection_bot.suggest import did_you_mean  # noqa: PLC0415
+    from redirection_bot.language.suggest import did_you_mean  # noqa: PLC0415
 
     loaded = load(args)
     if args.flow not in loaded.program.flows:

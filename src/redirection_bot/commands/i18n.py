@@ -77,8 +77,8 @@ def _action(
 
 
 def run(args: argparse.Namespace) -> int:
-    from redirection_bot.actions import registered_action_names  # noqa: PLC0415
     from redirection_bot.program.translation_workspace import open_workspace  # noqa: PLC0415
+    from redirection_bot.turn.actions import registered_action_names  # noqa: PLC0415
 
     workspace = open_workspace(sources_from(args), registered_action_names(), dt.date.today())
     action = {
@@ -229,8 +229,8 @@ def _import(workspace: TranslationWorkspace, args: argparse.Namespace) -> int:
 
 
 def _add_locale(workspace: TranslationWorkspace, args: argparse.Namespace) -> int:
+    from redirection_bot.language.yaml_schema import LOCALE_PATTERN  # noqa: PLC0415
     from redirection_bot.translation.records import records_path, write_records  # noqa: PLC0415
-    from redirection_bot.yaml_schema import LOCALE_PATTERN  # noqa: PLC0415
 
     locale = args.locale
     if not LOCALE_PATTERN.match(locale):

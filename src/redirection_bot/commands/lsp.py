@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    from redirection_bot.actions import registered_action_names  # noqa: PLC0415
+    from redirection_bot.turn.actions import registered_action_names  # noqa: PLC0415
 
     create_server(sources_from(args), registered_action_names()).start_io()
     return 0

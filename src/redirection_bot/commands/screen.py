@@ -64,9 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from redirection_bot.diagnostics import Diagnostics  # noqa: PLC0415
-    from redirection_bot.i18n import display_path  # noqa: PLC0415
-    from redirection_bot.ingress import admit  # noqa: PLC0415
+    from redirection_bot.language.i18n import display_path  # noqa: PLC0415
     from redirection_bot.safety.evaluation import evaluate, load_evaluation  # noqa: PLC0415
+    from redirection_bot.turn.ingress import admit  # noqa: PLC0415
 
     loaded = load(args)
     screener = loaded.screener

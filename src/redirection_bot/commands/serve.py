@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from redirection_bot.cli import load
-from redirection_bot.config import CONFIG_ENV, Settings, read_settings
 from redirection_bot.errors import ConfigError
+from redirection_bot.operations.config import CONFIG_ENV, Settings, read_settings
 
 if TYPE_CHECKING:
-    from redirection_bot.connector import Connector
     from redirection_bot.handoff.channel import OperatorChannel
     from redirection_bot.program.load import LoadedProgram
-    from redirection_bot.runtime import Runtime
+    from redirection_bot.serving.connector import Connector
+    from redirection_bot.turn.runtime import Runtime
 
 NAME = "serve"
 SUMMARY = "serve the web chat (and every connector the configuration enables)"
@@ -78,12 +78,12 @@ def build_runtime(loaded: LoadedProgram, settings: Settings) -> Runtime:
     """A runtime over the configured store (sealed when it leaves the process), with the
     configured limits, actions in-process, metrics, resume phrases and evaluation counts,
     and the helpline's desk when handoff services are configured."""
-    from redirection_bot.actions import RasaActionRunner  # noqa: PLC0415
     from redirection_bot.handoff.desk import HandoffDesk  # noqa: PLC0415
-    from redirection_bot.metrics import Metrics  # noqa: PLC0415
-    from redirection_bot.resume import ResumeVault  # noqa: PLC0415
-    from redirection_bot.runtime import Runtime, RuntimeSettings  # noqa: PLC0415
+    from redirection_bot.operations.metrics import Metrics  # noqa: PLC0415
     from redirection_bot.store.factory import open_counts, open_relay, open_store  # noqa: PLC0415
+    from redirection_bot.store.resume import ResumeVault  # noqa: PLC0415
+    from redirection_bot.turn.actions import RasaActionRunner  # noqa: PLC0415
+    from redirection_bot.turn.runtime import Runtime, RuntimeSettings  # noqa: PLC0415
 
     runtime_settings = RuntimeSettings(
         session_ttl_seconds=settings.store.session_ttl_minutes * 60.0,
@@ -109,9 +109,9 @@ async def serve(runtime: Runtime, settings: Settings) -> int:
     """Run the enabled connectors (and the helpline's operator channels) until one ends or the
     process is asked to stop; beside them, the admin listener (metrics), the sweeper of idle
     sessions, and the desk's clock for waiting handoffs."""
-    from redirection_bot.connector import ConnectorContext, load_connector  # noqa: PLC0415
     from redirection_bot.handoff.channel import ChannelContext, load_channel  # noqa: PLC0415
-    from redirection_bot.operations import running_beside  # noqa: PLC0415
+    from redirection_bot.serving.beside import running_beside  # noqa: PLC0415
+    from redirection_bot.serving.connector import ConnectorContext, load_connector  # noqa: PLC0415
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

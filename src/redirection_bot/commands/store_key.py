@@ -13,7 +13,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from redirection_bot.crypto import new_key_text  # noqa: PLC0415
+    from redirection_bot.operations.crypto import new_key_text  # noqa: PLC0415
 
     print(new_key_text())
     return 0

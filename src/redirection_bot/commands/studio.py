@@ -44,8 +44,8 @@ def allowed_hosts(host: str, port: int) -> frozenset[str] | None:
 def run(args: argparse.Namespace) -> int:
     from aiohttp import web  # noqa: PLC0415
 
-    from redirection_bot.actions import registered_action_names  # noqa: PLC0415
     from redirection_bot.studio.app import StudioSettings, create_app  # noqa: PLC0415
+    from redirection_bot.turn.actions import registered_action_names  # noqa: PLC0415
 
     settings = StudioSettings(sources_from(args), args.tests, allowed_hosts(args.host, args.port))
     app = create_app(settings, registered_action_names())

@@ -12,8 +12,8 @@ from redirection_bot.cli import load, memory_runtime, print_diagnostics
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from redirection_bot.conversation_coverage import FlowCoverage
-    from redirection_bot.conversation_tests import ScriptResult
+    from redirection_bot.authoring.conversation_coverage import FlowCoverage
+    from redirection_bot.authoring.conversation_tests import ScriptResult
     from redirection_bot.dialogue.model import Program
 
 NAME = "test"
@@ -48,11 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys  # noqa: PLC0415
 
-    from redirection_bot.conversation_coverage import (  # noqa: PLC0415
+    from redirection_bot.authoring.conversation_coverage import (  # noqa: PLC0415
         coverage_total,
         node_coverage,
     )
-    from redirection_bot.conversation_tests import (  # noqa: PLC0415
+    from redirection_bot.authoring.conversation_tests import (  # noqa: PLC0415
         find_test_files,
         load_scripts,
         run_script,
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     if args.coverage:
         _print_coverage(loaded.program, results, coverage)
     if args.coverage_html is not None:
-        from redirection_bot.coverage_report import coverage_html  # noqa: PLC0415
+        from redirection_bot.authoring.coverage_report import coverage_html  # noqa: PLC0415
 
         args.coverage_html.mkdir(parents=True, exist_ok=True)
         page = args.coverage_html / "index.html"
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
 def _print_coverage(
     program: Program, results: Sequence[ScriptResult], coverage: Sequence[FlowCoverage]
 ) -> None:
-    from redirection_bot.conversation_coverage import (  # noqa: PLC0415
+    from redirection_bot.authoring.conversation_coverage import (  # noqa: PLC0415
         coverage_total,
         locale_coverage,
     )

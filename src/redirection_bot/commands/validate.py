@@ -24,8 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from redirection_bot.actions import registered_action_names  # noqa: PLC0415
     from redirection_bot.program.load import check_program  # noqa: PLC0415
+    from redirection_bot.turn.actions import registered_action_names  # noqa: PLC0415
 
     loaded, diagnostics = check_program(
         sources_from(args), registered_action_names(), dt.date.today()
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     shown = diagnostics.errors if args.quiet else diagnostics.items
     errors, warnings = len(diagnostics.errors), len(diagnostics.warnings)
     if args.format != "text":
-        from redirection_bot.diagnostics_formats import (  # noqa: PLC0415
+        from redirection_bot.language.diagnostics_formats import (  # noqa: PLC0415
             diagnostics_json,
             diagnostics_sarif,
         )

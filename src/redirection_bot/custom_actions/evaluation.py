@@ -1,4 +1,4 @@
-"""``action_record_evaluation``: count anonymous evaluation answers (redirection_bot.evaluation).
+"""``action_record_evaluation``: count anonymous evaluation answers (redirection_bot.operations.evaluation).
 
 The runtime fulfils this action itself, since it needs the counts store; this class only
 registers the name so that programs can declare it. Where no runtime keeps counts (an
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from redirection_bot.custom_actions import ProgramAction
-from redirection_bot.evaluation import EVALUATION_ACTION
+from redirection_bot.operations.evaluation import EVALUATION_ACTION
 
 
 class ActionRecordEvaluation(ProgramAction):

@@ -1,4 +1,4 @@
-"""``action_resume_phrase``: give the person a resume phrase (see redirection_bot.resume).
+"""``action_resume_phrase``: give the person a resume phrase (see redirection_bot.store.resume).
 
 The runtime fulfils this action itself, since it needs the session store; this class only
 registers the name, so that programs can declare it, and answers kindly where no runtime
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from redirection_bot.custom_actions import ProgramAction
-from redirection_bot.resume import RESUME_ACTION, ResumeKeys
+from redirection_bot.store.resume import RESUME_ACTION, ResumeKeys
 
 
 class ActionResumePhrase(ProgramAction):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from redirection_bot.diagnostics import Diagnostics, Span
 from redirection_bot.dialogue.model import SlotDecl, SlotType, SlotValue
-from redirection_bot.suggest import did_you_mean
+from redirection_bot.language.suggest import did_you_mean
 
 Literal = str | int | bool
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from redirection_bot.dialogue.model import CommandName
-from redirection_bot.textnorm import fold
+from redirection_bot.language.textnorm import fold
 
 LANGUAGE_WORDS_KEY = "language.words"
 """Other names a person may type for a language at the language menu ("finnish", "finés"

@@ -36,15 +36,15 @@ from redirection_bot.dialogue.model import (
     SlotValue,
     Transition,
 )
-from redirection_bot.safety.categories import RiskCategory, category_named, not_a_category
-from redirection_bot.suggest import did_you_mean
-from redirection_bot.yaml_schema import (
+from redirection_bot.language.suggest import did_you_mean
+from redirection_bot.language.yaml_schema import (
     ID_PATTERN,
     LOCALE_PATTERN,
     VALUE_PATTERN,
     SchemaReader,
 )
-from redirection_bot.yaml_source import YMapping, YNode, YScalar, YSequence
+from redirection_bot.language.yaml_source import YMapping, YNode, YScalar, YSequence
+from redirection_bot.safety.categories import RiskCategory, category_named, not_a_category
 
 PROGRAM_FIELDS = (
     "program",

@@ -52,8 +52,8 @@ from redirection_bot.engine.outputs import (
 )
 from redirection_bot.engine.state import Frame, HeldAnswer, SessionState, Waiting
 from redirection_bot.errors import EngineError
+from redirection_bot.language.textnorm import fold
 from redirection_bot.safety.categories import RiskCategory, RiskHit
-from redirection_bot.textnorm import fold
 
 MAX_NODES_PER_TURN = 10_000
 COMMAND_CHOICE_PREFIX = "command:"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from redirection_bot.errors import ConfigError
-from redirection_bot.plugins import OPERATOR_CHANNELS, installed, load_plugin
+from redirection_bot.operations.plugins import OPERATOR_CHANNELS, installed, load_plugin
 
 if TYPE_CHECKING:
     from redirection_bot.handoff.desk import ServiceDesk

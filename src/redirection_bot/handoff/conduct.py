@@ -54,11 +54,11 @@ from redirection_bot.handoff.machine import (
     choice_from_id,
 )
 from redirection_bot.handoff.record import Line, SessionRecord
-from redirection_bot.render import Said, Shown, ShownMessage
+from redirection_bot.program.render import Said, Shown, ShownMessage
 
 if TYPE_CHECKING:
     from redirection_bot.handoff.desk import HandoffDesk
-    from redirection_bot.i18n import Catalog
+    from redirection_bot.language.i18n import Catalog
     from redirection_bot.program.load import LoadedProgram
 
 _CHOICE_EVENTS: dict[HandoffChoice, HandoffEvent] = {

@@ -64,12 +64,12 @@ from redirection_bot.handoff.wire import (
     encode_desk_event,
     encode_push,
 )
-from redirection_bot.logs import log_event
+from redirection_bot.operations.logs import log_event
 from redirection_bot.store import SessionStore, StoreUnavailable, VersionConflict
 from redirection_bot.store.relay import START, Relay
 
 if TYPE_CHECKING:
-    from redirection_bot.config import HandoffSettings, ServiceSettings
+    from redirection_bot.operations.config import HandoffSettings, ServiceSettings
     from redirection_bot.program.load import LoadedProgram
 
 DESK_KEY = "handoff:desk"

@@ -20,7 +20,7 @@ from typing import Any
 from redirection_bot.dialogue.model import HandoffReason, HandoffUrgency
 from redirection_bot.errors import RedirectionBotError
 from redirection_bot.handoff.machine import TicketChange
-from redirection_bot.render import (
+from redirection_bot.program.render import (
     Shown,
     ShownChoice,
     ShownEnd,

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from redirection_bot.diagnostics import Diagnostic, Diagnostics, Span
-from redirection_bot.i18n import Catalog, Entry, load_locale_files
+from redirection_bot.language.i18n import Catalog, Entry, load_locale_files
+from redirection_bot.language.yaml_source import YMapping, YScalar, YSequence, read_yaml_file
 from redirection_bot.program.load import PROGRAM_FILE, ProgramSources, check_program
 from redirection_bot.translation.records import LocaleRecords, load_translation_records
 from redirection_bot.translation.status import TranslationStatus, translation_row, usable_records
-from redirection_bot.yaml_source import YMapping, YScalar, YSequence, read_yaml_file
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,8 @@ from redirection_bot.dialogue.model import (
     Transition,
 )
 from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX, EngineKeys
-from redirection_bot.i18n import Catalog, Entry, FallbackPolicy, placeholders
-from redirection_bot.suggest import did_you_mean
+from redirection_bot.language.i18n import Catalog, Entry, FallbackPolicy, placeholders
+from redirection_bot.language.suggest import did_you_mean
 from redirection_bot.translation.records import LocaleRecords
 from redirection_bot.translation.status import TranslationStatus, translation_rows
 

@@ -13,20 +13,20 @@ from redirection_bot.dialogue.lexicon import Lexicon, build_lexicon
 from redirection_bot.dialogue.model import Flow, Program, SlotDecl, SlotType
 from redirection_bot.dialogue.parse import FlowParser, ProgramParser
 from redirection_bot.errors import AuthoringError
-from redirection_bot.i18n import (
+from redirection_bot.language.i18n import (
     Catalog,
     FallbackPolicy,
     display_path,
     load_locale_files,
     placeholders,
 )
+from redirection_bot.language.yaml_source import read_yaml_file, report_unreadable_entries
 from redirection_bot.program.checks import TextUse, run_checks, text_uses, typed_word_uses
 from redirection_bot.safety.model import shipped_model
 from redirection_bot.safety.rules import load_rules_folder
 from redirection_bot.safety.screen import Screener
 from redirection_bot.services import ServicesDirectory, load_services
 from redirection_bot.translation.records import load_translation_records
-from redirection_bot.yaml_source import read_yaml_file, report_unreadable_entries
 
 PROGRAM_FILE = "program.yaml"
 FLOWS_FOLDER = "flows"

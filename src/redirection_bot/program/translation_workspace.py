@@ -11,7 +11,7 @@ from pathlib import Path
 from redirection_bot.diagnostics import Diagnostics
 from redirection_bot.dialogue.model import Program
 from redirection_bot.errors import AuthoringError
-from redirection_bot.i18n import Catalog, load_locale_files
+from redirection_bot.language.i18n import Catalog, load_locale_files
 from redirection_bot.program.load import ProgramSources, check_program
 from redirection_bot.translation.records import LocaleRecords, load_translation_records
 from redirection_bot.translation.status import TranslationRow, translation_rows

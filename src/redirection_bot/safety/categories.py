@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from redirection_bot.suggest import did_you_mean
+from redirection_bot.language.suggest import did_you_mean
 
 
 class RiskCategory(enum.StrEnum):

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from redirection_bot.diagnostics import Diagnostics, Span
+from redirection_bot.language.yaml_schema import SchemaReader
+from redirection_bot.language.yaml_source import YNode, YScalar, read_yaml_file
 from redirection_bot.safety.categories import RiskCategory, category_named, not_a_category
 from redirection_bot.safety.screen import Screener, Screening
-from redirection_bot.yaml_schema import SchemaReader
-from redirection_bot.yaml_source import YNode, YScalar, read_yaml_file
 
 NONE = "none"
 NONE_HARD = "none_hard"

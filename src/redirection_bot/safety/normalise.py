@@ -30,7 +30,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from redirection_bot.lookalikes import unmask
+from redirection_bot.language.lookalikes import unmask
 
 _APOSTROPHES = "'’‘`´ʼ"
 _LEET_INSIDE = "@$!|" + _APOSTROPHES

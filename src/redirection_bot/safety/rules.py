@@ -29,7 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from redirection_bot.diagnostics import Diagnostics, Span
-from redirection_bot.i18n import display_path
+from redirection_bot.language.i18n import display_path
+from redirection_bot.language.suggest import did_you_mean
+from redirection_bot.language.yaml_schema import ID_PATTERN, SchemaReader
+from redirection_bot.language.yaml_source import YNode, YScalar, read_yaml_file
 from redirection_bot.safety.categories import RiskCategory, category_named, not_a_category
 from redirection_bot.safety.fields import FieldIndex
 from redirection_bot.safety.normalise import Letters
@@ -43,9 +46,6 @@ from redirection_bot.safety.phrases import (
     parse_phrase,
     resolve,
 )
-from redirection_bot.suggest import did_you_mean
-from redirection_bot.yaml_schema import ID_PATTERN, SchemaReader
-from redirection_bot.yaml_source import YNode, YScalar, read_yaml_file
 
 RULES_FIELDS = ("locale", "repeated_letters", "words", "hedges", "categories", "fields")
 HEDGE_FIELDS = ("before", "after", "breaks")

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 
-from redirection_bot.crypto import DecryptionError, Keyring, pad, unpad
-from redirection_bot.logs import log_event
+from redirection_bot.operations.crypto import DecryptionError, Keyring, pad, unpad
+from redirection_bot.operations.logs import log_event
 from redirection_bot.store import (
     LockingStore,
     SessionStore,

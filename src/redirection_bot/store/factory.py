@@ -1,4 +1,4 @@
-"""Opening the configured store (``store:`` in config.py) and the evaluation counts.
+"""Opening the configured store (``store:`` in operations/config.py) and the evaluation counts.
 
 SQLite and Redis keep sessions outside the process, so they are always wrapped in
 ``EncryptedStore`` and refuse to start without a key; the memory store lives and dies with
@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from redirection_bot.crypto import Keyring, parse_key
 from redirection_bot.errors import ConfigError
-from redirection_bot.evaluation import EvaluationCounts, MemoryCounts, SqliteCounts
+from redirection_bot.operations.crypto import Keyring, parse_key
+from redirection_bot.operations.evaluation import EvaluationCounts, MemoryCounts, SqliteCounts
 from redirection_bot.store import SessionStore, StoreUnavailable
 from redirection_bot.store.encrypted import encrypted
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.store.relay import EncryptedRelay, MemoryRelay, Relay
 
 if TYPE_CHECKING:
-    from redirection_bot.config import StoreSettings
+    from redirection_bot.operations.config import StoreSettings
 
 
 def open_store(settings: StoreSettings) -> SessionStore:

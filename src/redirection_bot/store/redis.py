@@ -33,8 +33,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from redirection_bot.evaluation import CountRow
-from redirection_bot.logs import log_event
+from redirection_bot.operations.evaluation import CountRow
+from redirection_bot.operations.logs import log_event
 from redirection_bot.store import SessionBusy, StoredSession, StoreUnavailable, VersionConflict
 from redirection_bot.store.relay import START, Relayed
 
@@ -281,7 +281,7 @@ class RedisRelay:
 
 
 class RedisCounts:
-    """Anonymous evaluation counts (redirection_bot.evaluation): one Redis hash per day."""
+    """Anonymous evaluation counts (redirection_bot.operations.evaluation): one Redis hash per day."""
 
     def __init__(self, client: Redis, prefix: str = DEFAULT_PREFIX, keep_days: int = 400) -> None:
         self.client = client

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from redirection_bot.crypto import Keyring
+from redirection_bot.operations.crypto import Keyring
 
 START = "0"
 """Listen from the first message still kept."""

@@ -17,17 +17,15 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from redirection_bot.actions import RasaActionRunner
-from redirection_bot.conversation_coverage import node_coverage
-from redirection_bot.conversation_tests import (
+from redirection_bot.authoring.conversation_coverage import node_coverage
+from redirection_bot.authoring.conversation_tests import (
     find_test_files,
     load_scripts,
     run_script,
 )
-from redirection_bot.coverage_report import coverage_html
+from redirection_bot.authoring.coverage_report import coverage_html
 from redirection_bot.diagnostics import Diagnostics
 from redirection_bot.program.load import ProgramSources
-from redirection_bot.runtime import Runtime
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.studio.pages import (
     flows_nav,
@@ -44,6 +42,8 @@ from redirection_bot.studio.texts_view import TextsContext
 from redirection_bot.studio.translations_view import translations_html
 from redirection_bot.studio.watcher import ProgramWatcher
 from redirection_bot.translation.status import target_locales
+from redirection_bot.turn.actions import RasaActionRunner
+from redirection_bot.turn.runtime import Runtime
 
 STATIC = Path(__file__).parent / "static"
 SECURITY_HEADERS = {

@@ -13,7 +13,6 @@ import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
-from redirection_bot.actions import RasaActionRunner
 from redirection_bot.dialogue.model import CommandName, Program
 from redirection_bot.engine import (
     ChoicePicked,
@@ -30,9 +29,10 @@ from redirection_bot.engine import (
 )
 from redirection_bot.errors import RedirectionBotError
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.render import ShownChoice, ShownEnd, ShownHandoff, ShownMessage
-from redirection_bot.runtime import Runtime
+from redirection_bot.program.render import ShownChoice, ShownEnd, ShownHandoff, ShownMessage
 from redirection_bot.store.memory import MemoryStore
+from redirection_bot.turn.actions import RasaActionRunner
+from redirection_bot.turn.runtime import Runtime
 
 MAX_PLAYERS = 32
 MAX_LINES = 400

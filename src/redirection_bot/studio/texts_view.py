@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
-from redirection_bot.i18n import Catalog
+from redirection_bot.language.i18n import Catalog
 from redirection_bot.translation.records import LocaleRecords
 from redirection_bot.translation.status import (
     TranslationStatus,

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from redirection_bot.diagnostics import Diagnostics, Span
-from redirection_bot.i18n import Catalog, placeholders
-from redirection_bot.suggest import did_you_mean
+from redirection_bot.language.i18n import Catalog, placeholders
+from redirection_bot.language.suggest import did_you_mean
 from redirection_bot.translation.exchange import ImportedFile, ImportedRow, text_digest
 from redirection_bot.translation.locale_writer import write_locale_texts
 from redirection_bot.translation.records import LocaleRecords, write_records

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from redirection_bot.i18n import LocaleFile, locale_files
+from redirection_bot.language.i18n import LocaleFile, locale_files
 from redirection_bot.translation.records import write_atomically, yaml_string
 
 _PLAIN_KEY = re.compile(r"[a-z_][a-z0-9_]*\Z")

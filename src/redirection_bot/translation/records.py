@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from redirection_bot.diagnostics import Diagnostics, Span
-from redirection_bot.i18n import display_path
-from redirection_bot.yaml_schema import LOCALE_PATTERN, SchemaReader
-from redirection_bot.yaml_source import YScalar, read_yaml_file
+from redirection_bot.language.i18n import display_path
+from redirection_bot.language.yaml_schema import LOCALE_PATTERN, SchemaReader
+from redirection_bot.language.yaml_source import YScalar, read_yaml_file
 
 RECORDS_FOLDER = ".translation-records"
 """A hidden folder inside the locales folder: the locale loader skips it."""

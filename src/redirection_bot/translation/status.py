@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from redirection_bot.i18n import Catalog, Entry, placeholders
+from redirection_bot.language.i18n import Catalog, Entry, placeholders
 from redirection_bot.translation.records import LocaleRecords
 
 

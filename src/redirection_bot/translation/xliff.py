@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from redirection_bot.diagnostics import Diagnostics
-from redirection_bot.i18n import PLACEHOLDER_PATTERN
+from redirection_bot.language.i18n import PLACEHOLDER_PATTERN
 from redirection_bot.translation.exchange import (
     ExportHeader,
     ExportRow,

@@ -15,15 +15,15 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from redirection_bot.actions import RasaActionRunner
-from redirection_bot.config import HandoffSettings, ServiceSettings
 from redirection_bot.handoff.channel import ChannelContext, OperatorChannel
 from redirection_bot.handoff.desk import HandoffDesk
+from redirection_bot.operations.config import HandoffSettings, ServiceSettings
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.runtime import Runtime
 from redirection_bot.store import SessionStore
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.store.relay import MemoryRelay, Relay
+from redirection_bot.turn.actions import RasaActionRunner
+from redirection_bot.turn.runtime import Runtime
 from redirection_bot_connectors.webchat import WebChatOptions, create_app
 from tests.fixtures.handoff import Clock, Helpline
 from tests.integration.handoff.platform import PLATFORM_SECRET, Platform

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from redirection_bot.config import StoreSettings
-from redirection_bot.crypto import new_key_text
 from redirection_bot.handoff.desk import Operator, Outcome
 from redirection_bot.handoff.wire import PersonWrote, TicketOpened
+from redirection_bot.operations.config import StoreSettings
+from redirection_bot.operations.crypto import new_key_text
 from redirection_bot.program.load import LoadedProgram
 from redirection_bot.store.factory import open_relay, open_store
 from tests.fixtures.redis import RedisServer

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from redirection_bot.actions import RasaActionRunner
-from redirection_bot.config import HandoffSettings
-from redirection_bot.connector import ConnectorContext
 from redirection_bot.handoff.desk import HandoffDesk
+from redirection_bot.operations.config import HandoffSettings
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.runtime import Runtime
+from redirection_bot.serving.connector import ConnectorContext
 from redirection_bot.store.relay import MemoryRelay
 from redirection_bot.store.sqlite import SqliteStore
+from redirection_bot.turn.actions import RasaActionRunner
+from redirection_bot.turn.runtime import Runtime
 from redirection_bot_connectors.matrix import MatrixConnector
 from redirection_bot_connectors.matrix.settings import MatrixOptions
 from tests.fixtures.synapse import SynapseServer

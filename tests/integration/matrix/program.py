@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from redirection_bot.authoring.testing import ENGINE_TEXTS, load, write_program
 from redirection_bot.program.load import LoadedProgram, ProgramSources
-from redirection_bot.testing import ENGINE_TEXTS, load, write_program
 from tests.helpers import REPOSITORY
 
 PROGRAM = """\

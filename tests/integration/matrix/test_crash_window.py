@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from redirection_bot.actions import RasaActionRunner
-from redirection_bot.runtime import Runtime
 from redirection_bot.store.memory import MemoryStore
+from redirection_bot.turn.actions import RasaActionRunner
+from redirection_bot.turn.runtime import Runtime
 from redirection_bot_connectors.matrix.ledger import Ledger
 from tests.fixtures.synapse import SynapseServer
 from tests.integration.matrix.conftest import InProcessBot, StartBot

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from redirection_bot.config import HandoffSettings
 from redirection_bot.handoff.desk import Operator, Outcome
 from redirection_bot.handoff.wire import PersonWrote, TicketChanged, TicketOpened
+from redirection_bot.operations.config import HandoffSettings
 from redirection_bot.program.load import LoadedProgram
 from tests.fixtures.handoff import Helpline, helpline
 from tests.fixtures.synapse import SynapseServer

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from redirection_bot.authoring.testing import make_runtime
 from redirection_bot.engine import Start, Text
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.testing import make_runtime
 from redirection_bot_connectors.matrix.content import turn_content
 from tests.fixtures.synapse import SynapseServer
 from tests.integration.matrix.conftest import InProcessBot, bot_options

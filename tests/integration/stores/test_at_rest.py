@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from redirection_bot.config import StoreSettings
-from redirection_bot.crypto import new_key_text
+from redirection_bot.authoring.testing import RasaActionRunner, load, write_program
 from redirection_bot.engine import ChoicePicked, Start, Text
+from redirection_bot.operations.config import StoreSettings
+from redirection_bot.operations.crypto import new_key_text
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.resume import ResumeVault
-from redirection_bot.runtime import Runtime
 from redirection_bot.store import SessionStore
 from redirection_bot.store.factory import open_store
-from redirection_bot.testing import RasaActionRunner, load, write_program
+from redirection_bot.store.resume import ResumeVault
+from redirection_bot.turn.runtime import Runtime
 from tests.fixtures.programs import FLOWS, LOCALES, PROGRAM
 from tests.fixtures.redis import RedisServer
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from redirection_bot.crypto import Keyring
+from redirection_bot.operations.crypto import Keyring
 from redirection_bot.store import SessionStore, VersionConflict, store_ready
 from redirection_bot.store.encrypted import encrypted
 from redirection_bot.store.memory import MemoryStore

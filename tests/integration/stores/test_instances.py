@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
-from redirection_bot.crypto import new_key_text
-from redirection_bot.testing import write_program
+from redirection_bot.authoring.testing import write_program
+from redirection_bot.operations.crypto import new_key_text
 from tests.fixtures.programs import FLOWS, LOCALES, PROGRAM
 from tests.fixtures.redis import RedisServer
 from tests.helpers import REPOSITORY, bot_command, free_port, sender_id, wait_until

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from redirection_bot.crypto import Keyring
+from redirection_bot.operations.crypto import Keyring
 from redirection_bot.store.redis import RedisRelay
 from redirection_bot.store.relay import EncryptedRelay, MemoryRelay, Relay
 from tests.fixtures.redis import RedisServer

@@ -11,9 +11,9 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
+from redirection_bot.authoring.testing import make_runtime
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.runtime import Runtime, RuntimeSettings
-from redirection_bot.testing import make_runtime
+from redirection_bot.turn.runtime import Runtime, RuntimeSettings
 from redirection_bot_connectors.webchat import CHAT, WebChatOptions, create_app
 from redirection_bot_connectors.webchat.chat import WebChat
 

@@ -19,8 +19,8 @@ from tests.helpers import sender_id
 from tests.integration.test_cli import run
 from tests.integration.webchat.conftest import runtime_of
 
-from redirection_bot.ingress import admit
 from redirection_bot.program.load import LoadedProgram
+from redirection_bot.turn.ingress import admit
 
 Client = TestClient[Any, Any]
 LOCALES = ("en", "es", "fi")

@@ -18,8 +18,8 @@ from tests.integration.webchat.conftest import (
     text_of,
 )
 
-from redirection_bot.config import LimitSettings
 from redirection_bot.engine import Waiting
+from redirection_bot.operations.config import LimitSettings
 
 Client = TestClient[Any, Any]
 

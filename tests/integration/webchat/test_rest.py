@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 from tests.helpers import sender_id
 from tests.integration.webchat.conftest import Serve, runtime_of, text_of
 
-from redirection_bot.config import LimitSettings
+from redirection_bot.operations.config import LimitSettings
 
 Client = TestClient[Any, Any]
 WEBHOOK = "/webhooks/rest/webhook"

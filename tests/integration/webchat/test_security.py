@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 from tests.helpers import sender_id
 from tests.integration.webchat.conftest import Serve, page_at, press, say, start, text_of
 
-from redirection_bot.config import BrandingSettings
+from redirection_bot.operations.config import BrandingSettings
 
 Client = TestClient[Any, Any]
 

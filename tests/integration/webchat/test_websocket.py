@@ -19,7 +19,7 @@ from tests.integration.webchat.conftest import (
     text_of,
 )
 
-from redirection_bot.config import LimitSettings
+from redirection_bot.operations.config import LimitSettings
 
 Client = TestClient[Any, Any]
 Socket = aiohttp.ClientWebSocketResponse

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from redirection_bot.authoring.testing import MINIMAL_PROGRAM, load, write_program
 from redirection_bot.dialogue.model import CommandName, Program
 from redirection_bot.engine import (
     ActionRequest,
@@ -30,7 +31,6 @@ from redirection_bot.engine import (
     step,
 )
 from redirection_bot.safety.categories import RiskCategory, RiskHit
-from redirection_bot.testing import MINIMAL_PROGRAM, load, write_program
 
 AFTER_OTHERS = {RiskCategory.SUICIDE, RiskCategory.MINOR}
 WITHOUT_CHECK_OR_AGAIN = RiskCategory.IDENTIFYING_INFO

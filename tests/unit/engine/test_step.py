@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from redirection_bot.authoring.testing import MINIMAL_PROGRAM, load, write_program
 from redirection_bot.dialogue.model import CommandName, Program
 from redirection_bot.engine import (
     ActionRequest,
@@ -33,7 +34,6 @@ from redirection_bot.engine import (
     step,
 )
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.testing import MINIMAL_PROGRAM, load, write_program
 
 PROGRAM = (
     MINIMAL_PROGRAM.replace(

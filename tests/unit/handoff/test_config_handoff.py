@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from redirection_bot.config import HandoffSettings, read_settings
+from redirection_bot.operations.config import HandoffSettings, read_settings
 from tests.unit.test_config import problems, write
 
 SECRET = "0123456789abcdef0123456789abcdef"
@@ -313,7 +313,7 @@ def test_every_mistake_is_reported_at_once(tmp_path: Path) -> None:
 
 
 def test_settings_printed_for_debugging_show_no_secret() -> None:
-    from redirection_bot.config import ConnectorSettings, ServiceSettings
+    from redirection_bot.operations.config import ConnectorSettings, ServiceSettings
 
     secret = "a webhook secret that must never be printed"
     service = ServiceSettings("helpline", "webhook", options={"secret": secret})

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import pytest
 
+from redirection_bot.authoring.testing import make_runtime
 from redirection_bot.engine import ChoicePicked, Start, Text
 from redirection_bot.handoff.desk import Operator, Outcome
 from redirection_bot.handoff.machine import HandoffChoice, HandoffKeys
 from redirection_bot.handoff.wire import TicketOpened
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.render import ShownHandoff, ShownMessage
-from redirection_bot.runtime import Reply, Runtime
-from redirection_bot.testing import make_runtime
+from redirection_bot.program.render import ShownHandoff, ShownMessage
+from redirection_bot.turn.runtime import Reply, Runtime
 from tests.fixtures.handoff import connected
 
 ANNA = Operator("@anna:helpline.example", "Anna")

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from redirection_bot.config import ServiceSettings
+from redirection_bot.authoring.testing import make_runtime
 from redirection_bot.dialogue.model import CommandName
 from redirection_bot.engine import ChoicePicked, CommandGiven, Start, Text, Waiting
 from redirection_bot.handoff.desk import Operator, Outcome
@@ -18,12 +18,12 @@ from redirection_bot.handoff.wire import (
     TicketChanged,
     TicketOpened,
 )
-from redirection_bot.hours import parse_hours
-from redirection_bot.metrics import Metrics
+from redirection_bot.operations.config import ServiceSettings
+from redirection_bot.operations.hours import parse_hours
+from redirection_bot.operations.metrics import Metrics
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.render import ShownHandoff, ShownMessage, ShownOperator
-from redirection_bot.runtime import Reply, RuntimeSettings
-from redirection_bot.testing import make_runtime
+from redirection_bot.program.render import ShownHandoff, ShownMessage, ShownOperator
+from redirection_bot.turn.runtime import Reply, RuntimeSettings
 from tests.fixtures.handoff import Helpline, connected, helpline
 from tests.helpers import async_wait_until
 

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from redirection_bot.actions import RasaActionRunner
-from redirection_bot.crypto import Keyring
+from redirection_bot.operations.crypto import Keyring
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.runtime import Runtime
 from redirection_bot.store import StoreUnavailable
 from redirection_bot.store.memory import MemoryStore
+from redirection_bot.turn.actions import RasaActionRunner
+from redirection_bot.turn.runtime import Runtime
 from redirection_bot_connectors.matrix.bot import MatrixBot
 from redirection_bot_connectors.matrix.client import RateLimited, Refused, Unreachable
 from redirection_bot_connectors.matrix.ledger import Ledger

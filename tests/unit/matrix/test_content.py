@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from redirection_bot.render import ShownChoice, ShownEnd, ShownHandoff, ShownMessage
+from redirection_bot.program.render import ShownChoice, ShownEnd, ShownHandoff, ShownMessage
 from redirection_bot_connectors.matrix.content import file_content, notice_content, turn_content
 
 

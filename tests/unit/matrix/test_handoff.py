@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from redirection_bot.crypto import Keyring
 from redirection_bot.handoff.desk import Operator, Outcome
 from redirection_bot.handoff.machine import HandoffKeys
 from redirection_bot.handoff.wire import Push, TicketOpened
+from redirection_bot.operations.crypto import Keyring
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.render import ShownChoice, ShownMessage, ShownOperator
-from redirection_bot.runtime import HandoffView
+from redirection_bot.program.render import ShownChoice, ShownMessage, ShownOperator
+from redirection_bot.turn.runtime import HandoffView
 from redirection_bot_connectors.matrix.bot import MatrixBot
 from redirection_bot_connectors.matrix.content import turn_content
 from redirection_bot_connectors.matrix.handoff import offer_in, picked

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from redirection_bot.config import read_settings
 from redirection_bot.errors import ConfigError
+from redirection_bot.operations.config import read_settings
 from redirection_bot_connectors.matrix.settings import MatrixOptions
 
 GOOD: dict[str, Any] = {

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from redirection_bot.actions import RasaActionRunner
+from redirection_bot.authoring.testing import diagnose
 from redirection_bot.errors import ConfigError, ConnectorError
 from redirection_bot.handoff.channel import ChannelContext
 from redirection_bot.handoff.desk import HandoffDesk, Outcome
@@ -23,12 +23,12 @@ from redirection_bot.handoff.wire import (
     TicketChanged,
     TicketOpened,
 )
-from redirection_bot.i18n import Catalog
+from redirection_bot.language.i18n import Catalog
 from redirection_bot.program.load import LoadedProgram, ProgramSources
-from redirection_bot.runtime import Runtime
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.store.relay import MemoryRelay
-from redirection_bot.testing import diagnose
+from redirection_bot.turn.actions import RasaActionRunner
+from redirection_bot.turn.runtime import Runtime
 from redirection_bot_connectors.operators.matrix import MatrixOperatorChannel
 from redirection_bot_connectors.operators.matrix.commands import CLAIM_REACTIONS, Verb
 from redirection_bot_connectors.operators.matrix.options import MatrixOperatorOptions
@@ -242,7 +242,7 @@ def matrix_config(tmp_path: Path, language: str) -> Path:
 
 
 def config_problems(tmp_path: Path, language: str, locales: tuple[str, ...]) -> list[str]:
-    from redirection_bot.config import read_settings
+    from redirection_bot.operations.config import read_settings
 
     with pytest.raises(ConfigError) as raised:
         read_settings(matrix_config(tmp_path, language), {}, program_locales=locales)
@@ -264,7 +264,7 @@ def test_a_language_the_program_does_not_have_is_a_located_error(tmp_path: Path)
 
 
 def test_a_language_the_program_has_is_read(tmp_path: Path) -> None:
-    from redirection_bot.config import read_settings
+    from redirection_bot.operations.config import read_settings
 
     settings = read_settings(matrix_config(tmp_path, "es"), {}, program_locales=("en", "es"))
     [service] = settings.handoff.services

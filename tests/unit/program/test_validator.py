@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
+from redirection_bot.authoring.testing import MINIMAL_LOCALES, MINIMAL_PROGRAM, load
 from redirection_bot.errors import AuthoringError
 from redirection_bot.program.load import ProgramSources
-from redirection_bot.testing import MINIMAL_PROGRAM, load
 from tests.conftest import SHIPPED, WriteProgram
 
 Problems = Callable[[ProgramSources], list[str]]
@@ -32,7 +32,7 @@ def one(found: list[str], needle: str) -> str:
 
 
 def test_shipped_program_is_clean() -> None:
-    from redirection_bot.testing import diagnose
+    from redirection_bot.authoring.testing import diagnose
 
     found = diagnose(SHIPPED)
     assert [d.format() for d in found.items] == []
@@ -262,7 +262,7 @@ def test_missing_text_in_a_locale(write: WriteProgram, problems: Problems) -> No
     program = MINIMAL_PROGRAM.replace("locales: [en]", "locales: [en, fi]")
     locales = {
         name.replace(".en.", ".fi."): text.replace("en:", "fi:", 1)
-        for name, text in __import__("redirection_bot.testing").testing.MINIMAL_LOCALES.items()
+        for name, text in MINIMAL_LOCALES.items()
     }
     locales["main.fi.yml"] = (
         'fi:\n  question: "Mitä kuuluu?"\n  mood_good: "Hyvää"\n  mood_bad: "Huonoa"\n'
@@ -273,7 +273,7 @@ def test_missing_text_in_a_locale(write: WriteProgram, problems: Problems) -> No
 
 def test_placeholders_that_differ_between_locales(write: WriteProgram, problems: Problems) -> None:
     program = MINIMAL_PROGRAM.replace("locales: [en]", "locales: [en, fi]")
-    from redirection_bot.testing import MINIMAL_LOCALES
+    from redirection_bot.authoring.testing import MINIMAL_LOCALES
 
     locales = {
         name.replace(".en.", ".fi."): text.replace("en:", "fi:", 1)
@@ -380,7 +380,7 @@ services:
 def test_interface_texts_are_used_and_needed_in_every_locale(
     write: WriteProgram, problems: Problems
 ) -> None:
-    from redirection_bot.testing import MINIMAL_LOCALES
+    from redirection_bot.authoring.testing import MINIMAL_LOCALES
 
     program = (
         MINIMAL_PROGRAM.replace("locales: [en]", "locales: [en, fi]") + "interface_texts: [page]\n"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from redirection_bot.crypto import DecryptionError, Keyring, new_key_text, parse_key
 from redirection_bot.errors import ConfigError
+from redirection_bot.operations.crypto import DecryptionError, Keyring, new_key_text, parse_key
 from redirection_bot.store.encrypted import encrypted
 from redirection_bot.store.memory import MemoryStore
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from redirection_bot.config import read_settings
-from redirection_bot.crypto import new_key_text
 from redirection_bot.errors import ConfigError
+from redirection_bot.operations.config import read_settings
+from redirection_bot.operations.crypto import new_key_text
 from redirection_bot.store.encrypted import EncryptedStore
 from redirection_bot.store.factory import open_counts, open_store
 from redirection_bot.store.memory import MemoryStore

@@ -9,10 +9,10 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
+from redirection_bot.authoring.testing import load, write_program
 from redirection_bot.program.load import LoadedProgram
 from redirection_bot.studio.flow_svg import Rect, curve_point, flow_drawing, flow_edges, flow_svg
 from redirection_bot.studio.layout import Layout, layered_layout
-from redirection_bot.testing import load, write_program
 
 SIZE = (100.0, 40.0)
 

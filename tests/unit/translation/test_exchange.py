@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from redirection_bot.authoring.testing import diagnose, load
 from redirection_bot.diagnostics import Diagnostics
 from redirection_bot.program.load import ProgramSources
-from redirection_bot.testing import diagnose, load
 from redirection_bot.translation.records import load_translation_records
 from redirection_bot.translation.status import TranslationStatus, translation_rows
 from tests.unit.translation.conftest import I18n

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import i18n as python_i18n
 
+from redirection_bot.authoring.testing import diagnose, load
 from redirection_bot.diagnostics import Diagnostics
-from redirection_bot.i18n import load_locale_files
+from redirection_bot.language.i18n import load_locale_files
 from redirection_bot.program.load import ProgramSources
-from redirection_bot.testing import diagnose, load
 from redirection_bot.translation.records import RECORDS_FOLDER, load_translation_records
 from redirection_bot.translation.status import TranslationStatus, translation_rows
 from tests.unit.translation.conftest import I18n

@@ -30,8 +30,8 @@ from redirection_bot.engine import (
     typed_command,
 )
 from redirection_bot.handoff.machine import HandoffState, HandoffStatus, choice_from_id
-from redirection_bot.ingress import Problem
-from redirection_bot.resume import RESUME_ACTION, PhraseAttempt, read_phrase
+from redirection_bot.store.resume import RESUME_ACTION, PhraseAttempt, read_phrase
+from redirection_bot.turn.ingress import Problem
 
 
 class Route(enum.Enum):

@@ -27,12 +27,12 @@ from redirection_bot.engine import (
     Waiting,
     step,
 )
-from redirection_bot.i18n import display_path
-from redirection_bot.render import Shown, ShownEnd, ShownHandoff, ShownMessage
-from redirection_bot.runtime import Reply, Runtime
-from redirection_bot.suggest import did_you_mean
-from redirection_bot.yaml_schema import SchemaReader
-from redirection_bot.yaml_source import YMapping, YNode, YScalar, YSequence, read_yaml_file
+from redirection_bot.language.i18n import display_path
+from redirection_bot.language.suggest import did_you_mean
+from redirection_bot.language.yaml_schema import SchemaReader
+from redirection_bot.language.yaml_source import YMapping, YNode, YScalar, YSequence, read_yaml_file
+from redirection_bot.program.render import Shown, ShownEnd, ShownHandoff, ShownMessage
+from redirection_bot.turn.runtime import Reply, Runtime
 
 PERSON_STEPS = ("say", "choose", "command")
 BOT_STEPS = ("bot", "handoff", "end", "slot", "at")

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from redirection_bot.errors import ConnectorError
-from redirection_bot.plugins import CONNECTORS, installed, load_plugin
-from redirection_bot.runtime import Runtime
+from redirection_bot.operations.plugins import CONNECTORS, installed, load_plugin
+from redirection_bot.turn.runtime import Runtime
 
 CONNECTORS_GROUP = CONNECTORS
 

@@ -23,12 +23,12 @@ from redirection_bot.engine.events import ActionResult
 from redirection_bot.engine.outputs import Label, Message, Param, slot_param
 from redirection_bot.engine.state import SessionState
 from redirection_bot.errors import ActionError
-from redirection_bot.i18n import placeholders
-from redirection_bot.plugins import ACTIONS, installed
+from redirection_bot.language.i18n import placeholders
+from redirection_bot.operations.plugins import ACTIONS, installed
 
 if TYPE_CHECKING:
     from redirection_bot.program.load import LoadedProgram
-    from redirection_bot.resume import PhraseKey
+    from redirection_bot.store.resume import PhraseKey
 
 ACTIONS_GROUP = ACTIONS
 TRACKER_CHANNEL = "redirection-bot"

@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterable
 
 from redirection_bot.diagnostics import Diagnostics, Span
-from redirection_bot.suggest import did_you_mean
-from redirection_bot.yaml_source import YMapping, YNode, YScalar, YSequence, describe
+from redirection_bot.language.suggest import did_you_mean
+from redirection_bot.language.yaml_source import YMapping, YNode, YScalar, YSequence, describe
 
 ID_PATTERN = re.compile(r"[a-z][a-z0-9_]*\Z")
 VALUE_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")

@@ -47,7 +47,17 @@ from urllib.parse import urlsplit
 
 from redirection_bot.diagnostics import Diagnostic, Diagnostics, Span
 from redirection_bot.errors import ConfigError, ConnectorError
-from redirection_bot.hours import (
+from redirection_bot.language.suggest import did_you_mean
+from redirection_bot.language.yaml_schema import SchemaReader
+from redirection_bot.language.yaml_source import (
+    YMapping,
+    YNode,
+    YScalar,
+    YSequence,
+    read_yaml_file,
+    read_yaml_text,
+)
+from redirection_bot.operations.hours import (
     ALWAYS_OPEN,
     HoursError,
     OfficeHours,
@@ -57,16 +67,11 @@ from redirection_bot.hours import (
     read_ranges,
     read_timezone,
 )
-from redirection_bot.plugins import CONNECTORS, OPERATOR_CHANNELS, installed, installed_plugin
-from redirection_bot.suggest import did_you_mean
-from redirection_bot.yaml_schema import SchemaReader
-from redirection_bot.yaml_source import (
-    YMapping,
-    YNode,
-    YScalar,
-    YSequence,
-    read_yaml_file,
-    read_yaml_text,
+from redirection_bot.operations.plugins import (
+    CONNECTORS,
+    OPERATOR_CHANNELS,
+    installed,
+    installed_plugin,
 )
 
 CONFIG_ENV = "REDIRECTION_BOT_CONFIG"
@@ -104,7 +109,7 @@ def one_of(*choices: str) -> dict[str, Check]:
 
 
 def _keys_problem(keys: tuple[str, ...]) -> str | None:
-    from redirection_bot.crypto import parse_key  # noqa: PLC0415
+    from redirection_bot.operations.crypto import parse_key  # noqa: PLC0415
 
     for index, key in enumerate(keys):
         try:

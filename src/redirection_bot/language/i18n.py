@@ -27,8 +27,8 @@ from i18n import translations as i18n_translations
 
 from redirection_bot.diagnostics import Diagnostics, Span
 from redirection_bot.errors import RedirectionBotError
-from redirection_bot.yaml_schema import LOCALE_PATTERN, SchemaReader
-from redirection_bot.yaml_source import (
+from redirection_bot.language.yaml_schema import LOCALE_PATTERN, SchemaReader
+from redirection_bot.language.yaml_source import (
     YMapping,
     YNode,
     YScalar,

@@ -8,7 +8,7 @@ import unicodedata
 
 import regex
 
-from redirection_bot.lookalikes import unmask
+from redirection_bot.language.lookalikes import unmask
 
 _APOSTROPHES = re.compile(r"['’‘`´]")
 _NOT_WORD = re.compile(r"[^\w]+")

@@ -9,7 +9,7 @@ import importlib.metadata
 from typing import Any
 
 from redirection_bot.errors import RedirectionBotError
-from redirection_bot.suggest import did_you_mean
+from redirection_bot.language.suggest import did_you_mean
 
 CONNECTORS = "redirection_bot.connectors"
 OPERATOR_CHANNELS = "redirection_bot.operator_channels"

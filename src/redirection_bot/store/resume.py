@@ -27,8 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 
+from redirection_bot.language.textnorm import fold
 from redirection_bot.store import SessionStore, StoredSession, VersionConflict
-from redirection_bot.textnorm import fold
 
 RESUME_ACTION = "action_resume_phrase"
 PHRASE_WORDS = 6
@@ -55,7 +55,7 @@ class ResumeKeys:
 
 @functools.cache
 def word_list() -> tuple[str, ...]:
-    text = resources.files("redirection_bot").joinpath("resume_words.txt").read_text("utf-8")
+    text = resources.files("redirection_bot.store").joinpath("resume_words.txt").read_text("utf-8")
     words = [line.strip() for line in text.splitlines()]
     return tuple(word for word in words if word and not word.startswith("#"))
 

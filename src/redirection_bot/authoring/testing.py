@@ -12,11 +12,11 @@ import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
-from redirection_bot.actions import RasaActionRunner, registered_action_names
 from redirection_bot.diagnostics import Diagnostics
 from redirection_bot.program.load import LoadedProgram, ProgramSources, check_program, load_program
-from redirection_bot.runtime import Runtime, RuntimeSettings
 from redirection_bot.store.memory import MemoryStore
+from redirection_bot.turn.actions import RasaActionRunner, registered_action_names
+from redirection_bot.turn.runtime import Runtime, RuntimeSettings
 
 TODAY = dt.date(2026, 12, 1)
 

@@ -16,10 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from redirection_bot.actions import ActionRunner, AfterTurn
-from redirection_bot.builtin_actions import BuiltInActions
 from redirection_bot.dialogue.model import CommandName, Place
-from redirection_bot.effects import Effects, Kept, services_shown
 from redirection_bot.engine import (
     ChoicePicked,
     CommandGiven,
@@ -37,36 +34,46 @@ from redirection_bot.engine import (
 from redirection_bot.engine.outputs import Message
 from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX, typed_answer
 from redirection_bot.errors import EngineError
-from redirection_bot.evaluation import (
-    EvaluationCounts,
-    MemoryCounts,
-)
 from redirection_bot.handoff.conduct import Effect, HandoffConduct, check_handoff_texts
 from redirection_bot.handoff.machine import HandoffState, choice_from_id
 from redirection_bot.handoff.record import Line, SessionRecord
 from redirection_bot.handoff.wire import Push
-from redirection_bot.ingress import Admitted, Problem, admit
-from redirection_bot.logs import log_event, session_tag
-from redirection_bot.program.load import LoadedProgram
-from redirection_bot.render import Renderer, Said, Shown, ShownHandoff, ShownMessage, plain_text
-from redirection_bot.resume import (
-    PhraseAttempt,
-    PhraseKey,
-    ResumeKeys,
-    ResumeVault,
+from redirection_bot.operations.evaluation import (
+    EvaluationCounts,
+    MemoryCounts,
 )
-from redirection_bot.routing import Route, Routed, preempts_flow, route
+from redirection_bot.operations.logs import log_event, session_tag
+from redirection_bot.program.load import LoadedProgram
+from redirection_bot.program.render import (
+    Renderer,
+    Said,
+    Shown,
+    ShownHandoff,
+    ShownMessage,
+    plain_text,
+)
 from redirection_bot.store import (
     LockingStore,
     SessionLost,
     SessionStore,
     store_ready,
 )
+from redirection_bot.store.resume import (
+    PhraseAttempt,
+    PhraseKey,
+    ResumeKeys,
+    ResumeVault,
+)
+from redirection_bot.turn.actions import ActionRunner, AfterTurn
+from redirection_bot.turn.builtin_actions import BuiltInActions
+from redirection_bot.turn.effects import Effects, Kept, services_shown
+from redirection_bot.turn.ingress import Admitted, Problem, admit
+from redirection_bot.turn.routing import Route, Routed, preempts_flow, route
 
 if TYPE_CHECKING:
     from redirection_bot.handoff.desk import HandoffDesk
     from redirection_bot.handoff.machine import HandoffEvent, Step
-    from redirection_bot.metrics import Metrics
+    from redirection_bot.operations.metrics import Metrics
 
 DEFAULT_SESSION_TTL_SECONDS = 24 * 3600
 DEFAULT_MAX_TEXT_LENGTH = 2000

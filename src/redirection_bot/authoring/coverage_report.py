@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from redirection_bot.conversation_coverage import (
+from redirection_bot.authoring.conversation_coverage import (
     FlowCoverage,
     coverage_total,
     locale_coverage,
 )
-from redirection_bot.conversation_tests import ScriptResult
+from redirection_bot.authoring.conversation_tests import ScriptResult
 from redirection_bot.dialogue.model import Program
 
 _STYLE = """

@@ -3,7 +3,7 @@
 ``action_resume_phrase`` gives the person their resume words (the conversation is parked
 under them when the turn is saved: the action says so in the turn's ``AfterTurn``), and
 ``action_evaluation`` counts the evaluation answers for today and forgets them at once
-(evaluation.py). Every other action goes on to the runner they wrap (rasa-sdk, in-process).
+(operations/evaluation.py). Every other action goes on to the runner they wrap (rasa-sdk, in-process).
 """
 
 from __future__ import annotations
@@ -11,14 +11,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from redirection_bot.actions import ActionCall, ActionRunner
 from redirection_bot.engine import ActionResult, Message
-from redirection_bot.evaluation import EVALUATION_ACTION, EvaluationCounts, answers_to_record
-from redirection_bot.logs import log_event
-from redirection_bot.resume import RESUME_ACTION, ResumeKeys, ResumeVault, new_phrase
+from redirection_bot.operations.evaluation import (
+    EVALUATION_ACTION,
+    EvaluationCounts,
+    answers_to_record,
+)
+from redirection_bot.operations.logs import log_event
+from redirection_bot.store.resume import RESUME_ACTION, ResumeKeys, ResumeVault, new_phrase
+from redirection_bot.turn.actions import ActionCall, ActionRunner
 
 if TYPE_CHECKING:
-    from redirection_bot.metrics import Metrics
+    from redirection_bot.operations.metrics import Metrics
 
 
 class BuiltInActions:

@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from redirection_bot.actions import ActionCall, ActionRunner, AfterTurn
 from redirection_bot.dialogue.graph import interrupting_flows
 from redirection_bot.dialogue.model import HandoffReason, HandoffUrgency
 from redirection_bot.engine import (
@@ -65,14 +64,15 @@ from redirection_bot.handoff.wire import (
     TicketChanged,
     TicketOpened,
 )
-from redirection_bot.logs import log_event, session_tag
-from redirection_bot.render import OperatorWords, Said, Shown
-from redirection_bot.resume import PhraseKey, ResumeVault
+from redirection_bot.operations.logs import log_event, session_tag
+from redirection_bot.program.render import OperatorWords, Said, Shown
 from redirection_bot.store import SessionStore, VersionConflict
+from redirection_bot.store.resume import PhraseKey, ResumeVault
+from redirection_bot.turn.actions import ActionCall, ActionRunner, AfterTurn
 
 if TYPE_CHECKING:
     from redirection_bot.handoff.desk import HandoffDesk
-    from redirection_bot.metrics import Metrics
+    from redirection_bot.operations.metrics import Metrics
     from redirection_bot.program.load import LoadedProgram
 
 MAX_ACTIONS_PER_TURN = 10

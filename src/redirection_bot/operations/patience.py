@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import random
 
-from redirection_bot.logs import log_event
+from redirection_bot.operations.logs import log_event
 
 FIRST_DELAY_SECONDS = 0.5
 

@@ -4,7 +4,7 @@
 typed choices must read them as "kill" and "suicide". The look-alikes are Unicode's
 (UTS #39, ``confusables.txt``), as shipped by the ``confusable-homoglyphs`` package, reduced
 to one table of single characters (``lookalikes.txt`` beside this module, written by
-``python -m redirection_bot.lookalikes``; a test checks that it matches the package), so that
+``python -m redirection_bot.language.lookalikes``; a test checks that it matches the package), so that
 a text keeps its length and every place in it (redaction hides details by their place in
 what the person typed), and so that starting the bot reads 1,300 lines rather than the
 package's 900 KB.
@@ -63,7 +63,7 @@ TABLE_FILE = "lookalikes.txt"
 @functools.cache
 def lookalike_table() -> dict[int, str]:
     """``str.translate`` table: each non-ASCII look-alike of a Latin letter -> that letter."""
-    text = resources.files("redirection_bot").joinpath(TABLE_FILE).read_text("utf-8")
+    text = resources.files("redirection_bot.language").joinpath(TABLE_FILE).read_text("utf-8")
     table: dict[int, str] = {}
     for line in text.splitlines():
         if line and not line.startswith("#"):
@@ -108,7 +108,7 @@ def write_table() -> None:
     table = table_from_unicode_data()
     lines = [
         "# Look-alikes of Latin letters (UTS #39 confusables, from confusable-homoglyphs).",
-        "# Written by `python -m redirection_bot.lookalikes`; do not edit by hand.",
+        "# Written by `python -m redirection_bot.language.lookalikes`; do not edit by hand.",
         *(f"{point:04X} {letter}" for point, letter in sorted(table.items())),
     ]
     Path(__file__).with_name(TABLE_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")

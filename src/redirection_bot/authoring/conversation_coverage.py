@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from redirection_bot.conversation_tests import ScriptResult, coverable_choices
+from redirection_bot.authoring.conversation_tests import ScriptResult, coverable_choices
 from redirection_bot.diagnostics import Span
 from redirection_bot.dialogue.model import Node, NodeKind, Program, Transition
 

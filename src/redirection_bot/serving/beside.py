@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from redirection_bot.errors import ConnectorError
-from redirection_bot.listening import listen
-from redirection_bot.logs import log_event
-from redirection_bot.metrics import admin_app
+from redirection_bot.operations.listening import listen
+from redirection_bot.operations.logs import log_event
+from redirection_bot.operations.metrics import admin_app
 from redirection_bot.store import StoreUnavailable
 
 if TYPE_CHECKING:
-    from redirection_bot.config import AdminSettings
-    from redirection_bot.runtime import Runtime
+    from redirection_bot.operations.config import AdminSettings
+    from redirection_bot.turn.runtime import Runtime
 
 SWEEP_SECONDS = 300.0
 

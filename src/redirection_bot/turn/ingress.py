@@ -26,7 +26,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from redirection_bot.textnorm import clean_user_text, has_broken_characters
+from redirection_bot.language.textnorm import clean_user_text, has_broken_characters
 
 MAX_JSON_DEPTH = 32
 """No request of ours nests beyond three levels; far deeper is an attack on the decoder."""

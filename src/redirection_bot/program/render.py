@@ -20,8 +20,8 @@ from redirection_bot.engine.outputs import (
     Param,
 )
 from redirection_bot.engine.step import EngineKeys
-from redirection_bot.i18n import Catalog, TextLink
-from redirection_bot.textnorm import clean_user_text
+from redirection_bot.language.i18n import Catalog, TextLink
+from redirection_bot.language.textnorm import clean_user_text
 
 LIST_SEPARATOR = ", "
 

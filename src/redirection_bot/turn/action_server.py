@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from redirection_bot.actions import build_executor
-from redirection_bot.logs import log_event
+from redirection_bot.operations.logs import log_event
 from redirection_bot.program.load import LoadedProgram
+from redirection_bot.turn.actions import build_executor
 
 
 def create_action_app(loaded: LoadedProgram) -> Any:
