@@ -27,6 +27,7 @@ import json
 import os
 import random
 import resource
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -245,7 +246,7 @@ async def rest_run(url: str, sessions: int, bot: bool) -> Result:
                 return answer
 
         async def one(index: int) -> None:
-            sender = f"bench-{index}-{time.monotonic_ns()}"
+            sender = secrets.token_hex(16)  # a REST sender is a credential: 128 random bits
             answer = await post(sender, "hello")
             await line.wait()
             for _ in range(TURNS_PER_SESSION):
