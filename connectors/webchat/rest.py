@@ -108,14 +108,20 @@ class RestChannel:
         response.headers[hdrs.ACCESS_CONTROL_ALLOW_HEADERS] = "Content-Type, Idempotency-Key"
         return response
 
-    async def webhook(self, request: web.Request) -> web.Response:
+    async def _body(self, request: web.Request, shape: str) -> Any:
+        """The request's JSON, from this site only; a ready refusal otherwise."""
         if not origin_allowed(request, self.chat.options.allowed_origins):
             log_event("request refused", reason="origin", connector="webchat")
             return _error(403, "requests from other sites are not allowed")
         try:
-            body = read_json(await request.read())
+            return read_json(await request.read())
         except UnreadableJson:
-            return _error(400, 'send JSON in UTF-8: {"sender": "...", "message": "..."}')
+            return _error(400, f"send JSON in UTF-8: {shape}")
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        body = await self._body(request, '{"sender": "...", "message": "..."}')
+        if isinstance(body, web.Response):
+            return body
         problem = _problem(body)
         if problem is not None:
             return _error(400, problem)
@@ -148,13 +154,9 @@ class RestChannel:
     async def pending(self, request: web.Request) -> web.Response:
         """``POST /webhooks/rest/pending`` ``{"sender": "..."}``: what came for the conversation
         since its last answer (an operator's words, notices while waiting), sending nothing."""
-        if not origin_allowed(request, self.chat.options.allowed_origins):
-            log_event("request refused", reason="origin", connector="webchat")
-            return _error(403, "requests from other sites are not allowed")
-        try:
-            body = read_json(await request.read())
-        except UnreadableJson:
-            return _error(400, 'send JSON in UTF-8: {"sender": "..."}')
+        body = await self._body(request, '{"sender": "..."}')
+        if isinstance(body, web.Response):
+            return body
         if isinstance(body, dict) and body.get("sender") is None:
             return _error(400, SENDER_RULE)
         problem = _problem({**body, "message": ""} if isinstance(body, dict) else body)
