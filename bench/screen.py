@@ -109,6 +109,7 @@ def bench_model(texts: list[tuple[str, str]], rules: dict[str, LocaleRules]) -> 
     model_bytes, _peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     both, alone = Screener(rules, model), Screener(rules)
+    both_rules = rules
     joined = " ".join(text for text, _locale in texts)
     messages = [(joined[start : start + 500], "en") for start in range(0, 100_000, 500)]
     messages = [(text, locale) for text, locale in messages if len(text) == 500]
@@ -126,8 +127,7 @@ def bench_model(texts: list[tuple[str, str]], rules: dict[str, LocaleRules]) -> 
     def layer_alone() -> list[float]:
         """The second layer's own work on one message, as ``Screener.screen`` does it with
         the words it has already read: the fields of each locale, the features, the scores."""
-        # One field index per way of reading letters, as Screener.screen looks them up.
-        readings = [(fields, letters) for letters, fields in both._fields.items()]
+        readings = [(rules.fields, rules.letters) for rules in both_rules.values()]
         found = []
         for text, _locale in messages * 3:
             tokens = {letters: tokenise(text, letters) for _fields, letters in readings}
