@@ -63,25 +63,6 @@ class FieldIndex:
                     index._add(spelling, name)
         return index
 
-    @classmethod
-    def merged(cls, indexes: Sequence[FieldIndex]) -> FieldIndex:
-        """One index holding every entry of ``indexes`` (rules files that read words alike):
-        a message is then looked up once for all of them, with the same result."""
-        index = cls()
-        for part in indexes:
-            for form, names in part.single.items():
-                index.single[form] |= names
-            for form, names in part.single_prefixes.items():
-                index.single_prefixes[form] |= names
-            index.single_suffixes.extend(part.single_suffixes)
-            for form, entries in part.exact.items():
-                index.exact[form].extend(entries)
-            for form, entries in part.prefixes.items():
-                index.prefixes[form].extend(entries)
-            index.others.extend(part.others)
-            index.longest_prefix = max(index.longest_prefix, part.longest_prefix)
-        return index
-
     def _add(self, spelling: Spelling, name: str) -> None:
         first = spelling[0] if spelling else None
         plain = isinstance(first, Lit) and not (first.prefix or first.suffix)

@@ -36,7 +36,6 @@ from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from operator import itemgetter
 from pathlib import Path
 
 from redirection_bot.safety.categories import RiskCategory
@@ -172,10 +171,7 @@ class ScreeningModel:
     def evidence(self, found: Iterable[str]) -> list[float]:
         """The summed weights of the features, per category (without the bias)."""
         buckets = [bucket(feature) for feature in found]
-        if len(buckets) < 2:
-            return [sum(map(column.__getitem__, buckets)) * QUANTUM for column in self._columns]
-        weights_of = itemgetter(*buckets)  # one C call per category for all the weights
-        return [sum(weights_of(column)) * QUANTUM for column in self._columns]
+        return [sum(map(column.__getitem__, buckets)) * QUANTUM for column in self._columns]
 
     def raised(self, text: str) -> tuple[RiskCategory, ...]:
         """The categories whose score reaches their threshold."""

@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from redirection_bot.safety.categories import RiskCategory, RiskHit
-from redirection_bot.safety.fields import FieldIndex
 from redirection_bot.safety.identifiers import find_identifiers, hide, merge_spans
 from redirection_bot.safety.model import ScreeningModel, features
 from redirection_bot.safety.normalise import Letters, Token, tokenise
@@ -71,13 +70,6 @@ class Screener:
     ) -> None:
         self._rules = dict(rules or {})
         self.model = model
-        # The semantic fields of every locale, one index per way of reading letters.
-        self._fields = {
-            letters: FieldIndex.merged(
-                [r.fields for r in self._rules.values() if r.letters is letters]
-            )
-            for letters in {r.letters for r in self._rules.values()}
-        }
 
     @property
     def locales(self) -> tuple[str, ...]:
@@ -102,8 +94,8 @@ class Screener:
     def concepts(self, text: str) -> tuple[str, ...]:
         """The semantic fields of every locale's rules that ``text`` touches."""
         found: set[str] = set()
-        for letters, index in self._fields.items():
-            found |= index.find(tokenise(text, letters))
+        for rules in self._rules.values():
+            found |= rules.fields.find(tokenise(text, rules.letters))
         return tuple(sorted(found))
 
     def explain(
@@ -158,10 +150,8 @@ class Screener:
             tokens = readings[rules.letters]
             for tag, match in rules.index.find_tagged(tokens):
                 found[tag].append((match, tokens))
-        if self.model is not None and with_model:
-            for letters, index in self._fields.items():
-                if letters in readings:
-                    concepts |= index.find(readings[letters])
+            if self.model is not None:
+                concepts |= rules.fields.find(tokens)
         hedging = _Hedging(
             *([match for match, _tokens in found[kind]] for kind in ("before", "after", "breaks"))
         )
