@@ -58,7 +58,7 @@ async def async_wait_until(
 
 
 REQUIRE_COMPONENTS = "REDIRECTION_BOT_TESTS_REQUIRE_COMPONENTS"
-"""Set by ``scripts/test`` (and CI sets ``CI``): a missing real component fails its tests."""
+"""Set it (CI sets ``CI``, which counts the same) and a missing real component fails its tests."""
 
 
 def components_required() -> bool:
@@ -67,9 +67,9 @@ def components_required() -> bool:
 
 
 def require_ci(reason: str) -> None:
-    """Skip when a system component is missing; under ``scripts/test`` or in CI, fail."""
+    """Skip when a system component is missing; in CI, fail."""
     import pytest
 
     if components_required():
-        pytest.fail(f"{reason} (scripts/test installs it)")
+        pytest.fail(f"{reason} (scripts/install-test-components installs it)")
     pytest.skip(reason)

@@ -1,4 +1,4 @@
-"""Under ``scripts/test`` and in CI a test of a real component fails instead of skipping
+"""In CI (or with the variable below set) a test of a real component fails instead of skipping
 (``tests/fixtures/components.py``), so that "all passed" means every component was tried."""
 
 from __future__ import annotations
