@@ -173,15 +173,6 @@ class ScreeningModel:
         buckets = [bucket(feature) for feature in found]
         return [sum(map(column.__getitem__, buckets)) * QUANTUM for column in self._columns]
 
-    def raised(self, text: str) -> tuple[RiskCategory, ...]:
-        """The categories whose score reaches their threshold."""
-        scores = self.scores(text)
-        return tuple(
-            category
-            for category, threshold in zip(self.categories, self.thresholds, strict=True)
-            if scores[category] >= threshold
-        )
-
     def explain(
         self, found: Iterable[str], category: RiskCategory, top: int = 6
     ) -> list[Contribution]:
@@ -193,9 +184,6 @@ class ScreeningModel:
             if column[bucket(feature)] > 0
         ]
         return sorted(pushed, key=lambda c: (-c.weight, c.feature))[:top]
-
-    def threshold(self, category: RiskCategory) -> float:
-        return self.thresholds[self.categories.index(category)]
 
     # The file: a first line naming the format, a JSON line (categories, bias, thresholds,
     # and who built it from what), then the columns' bytes, compressed.

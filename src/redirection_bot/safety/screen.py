@@ -150,7 +150,7 @@ class Screener:
             tokens = readings[rules.letters]
             for tag, match in rules.index.find_tagged(tokens):
                 found[tag].append((match, tokens))
-            if self.model is not None:
+            if self.model is not None and with_model:
                 concepts |= rules.fields.find(tokens)
         hedging = _Hedging(
             *([match for match, _tokens in found[kind]] for kind in ("before", "after", "breaks"))
@@ -190,7 +190,7 @@ class Screener:
         for category in found_by_model:
             certain[category] = False
         if RiskCategory.IDENTIFYING_INFO in found_by_model:
-            hidden_spans.append((0, len(text)))  # no span to hide: the whole message is
+            hidden_spans.append((0, len(text)))  # no span to hide: the whole message is hidden
         hits = tuple(
             RiskHit(category, certain[category]) for category in RiskCategory if category in certain
         )

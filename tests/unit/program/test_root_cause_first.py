@@ -3,30 +3,11 @@ problems are hidden until it parses; hints fit the mistake; places are the right
 
 from __future__ import annotations
 
+from redirection_bot.authoring.testing import MINIMAL_PROGRAM
 from tests.conftest import WriteProgram
 from tests.unit.program.test_validator import MAIN_HEAD, Problems, one
 
-SPANISH = """\
-program: test
-version: "1"
-default_locale: en
-locales: [en, es]
-entry: main
-slots:
-  mood:
-    type: choice
-    values:
-      good: main.mood_good
-      bad: main.mood_bad
-commands:
-  help:
-    call: helpdesk
-  back:
-  repeat:
-  restart:
-  language:
-  stop:
-"""
+SPANISH = MINIMAL_PROGRAM.replace("locales: [en]", "locales: [en, es]")
 
 
 def test_an_unclosed_quote_in_a_locale_file_is_the_one_error_shown(
