@@ -46,7 +46,7 @@ def create_app(runtime: Runtime, options: WebChatOptions | None = None) -> web.A
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
         middlewares=[
-            known_hosts(options.allowed_hosts),
+            *([known_hosts(options.allowed_hosts)] if options.allowed_hosts else []),
             _error_pages(pages),
             slow_bodies(options.body_timeout_seconds),
         ],

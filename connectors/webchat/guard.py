@@ -41,8 +41,8 @@ def slow_bodies(seconds: float) -> Middleware:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not request.can_read_body:
-            return await handler(request)
+        if not request.can_read_body or request.content.is_eof():
+            return await handler(request)  # nothing more to wait for (a short body came whole)
         task = asyncio.current_task()
         assert task is not None
         late = False

@@ -139,11 +139,13 @@ class Renderer:
 
     def links(self, message: Message, text: str) -> tuple[TextLink, ...]:
         """The links of the message's text and of the texts filling it, as far as they show."""
-        keys = [message.key]
+        found = list(self._catalog.links(message.key))
         for value in message.params.values():
-            labels = value if isinstance(value, tuple) else (value,)
-            keys.extend(label.key for label in labels if isinstance(label, Label))
-        found = (link for key in keys for link in self._catalog.links(key))
+            for label in value if isinstance(value, tuple) else (value,):
+                if isinstance(label, Label):
+                    found.extend(self._catalog.links(label.key))
+        if not found:
+            return ()
         return tuple(dict.fromkeys(link for link in found if link.text in text))
 
     def text(self, key: str, locale: str, params: dict[str, str] | None = None) -> str:

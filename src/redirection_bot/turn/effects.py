@@ -69,6 +69,7 @@ from redirection_bot.program.render import OperatorWords, Said, Shown
 from redirection_bot.store import SessionStore, VersionConflict
 from redirection_bot.store.resume import PhraseKey, ResumeVault
 from redirection_bot.turn.actions import ActionCall, ActionRunner, AfterTurn
+from redirection_bot.turn.recent import RecentRecords
 
 if TYPE_CHECKING:
     from redirection_bot.handoff.desk import HandoffDesk
@@ -120,6 +121,8 @@ class Effects:
         self.desk = desk
         self.metrics = metrics
         self.session_ttl_seconds = session_ttl_seconds
+        self.records = RecentRecords()
+        """Every session record is encoded here and read back through here."""
 
     # --- the engine ------------------------------------------------------------------------------
 
@@ -389,6 +392,7 @@ class Effects:
         """Save ``record`` (under a resume phrase when the turn gave one; None: erase the
         session, its parked copy and its ticket), then run ``effects``."""
         if record is None:
+            self.records.forget(session_id)
             await self.store.delete(session_id)
             if kept.resume is not None:
                 await self.resume.forget(kept.resume)
@@ -404,7 +408,10 @@ class Effects:
     async def save(self, session_id: str, record: SessionRecord, kept: Kept) -> None:
         try:
             await self.store.save(
-                session_id, record.encode(), kept.version, self.session_ttl_seconds
+                session_id,
+                self.records.encode(session_id, record),
+                kept.version,
+                self.session_ttl_seconds,
             )
         except VersionConflict:
             log_event("session conflict", session=session_tag(session_id))

@@ -75,7 +75,9 @@ class UnreadableJson(ValueError):
 
 def read_json(data: bytes, max_depth: int = MAX_JSON_DEPTH) -> object:
     """The JSON value in ``data``, or ``UnreadableJson``."""
-    if json_depth(data) > max_depth:
+    # Nesting is at most the number of opening brackets: an ordinary message is not walked.
+    opening = data.count(b"[") + data.count(b"{")
+    if opening > max_depth and json_depth(data) > max_depth:
         raise UnreadableJson(f"nested deeper than {max_depth} levels")
     try:
         return json.loads(data.decode("utf-8"))

@@ -391,7 +391,7 @@ class Runtime:
 
     async def _read(self, session_id: str) -> Kept:
         stored = await self._store.get(session_id)
-        record = self._decode(stored.data) if stored is not None else None
+        record = self._decode(stored.data, session_id) if stored is not None else None
         return Kept(stored.version if stored is not None else None, record)
 
     # --- handoff ----------------------------------------------------------------------------------
@@ -479,8 +479,11 @@ class Runtime:
             if isinstance(item, ShownHandoff):
                 self.metrics.handoff("requested", item.reason)
 
-    def _decode(self, data: bytes) -> SessionRecord | None:
+    def _decode(self, data: bytes, session_id: str | None = None) -> SessionRecord | None:
+        """A stored record; ``session_id`` when it is the session's own (not a parked copy)."""
         try:
+            if session_id is not None:
+                return self._effects.records.decode(session_id, data)
             return SessionRecord.decode(data)
         except EngineError:
             log_event("session unreadable")
@@ -567,7 +570,7 @@ class Runtime:
 
     async def state(self, session_id: str) -> SessionState | None:
         stored = await self._store.get(session_id)
-        record = self._decode(stored.data) if stored is not None else None
+        record = self._decode(stored.data, session_id) if stored is not None else None
         return record.state if record is not None else None
 
     async def erase(self, session_id: str) -> None:
