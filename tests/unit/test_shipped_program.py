@@ -36,6 +36,7 @@ MODULES = (
     "about",
     "menu",
     "motivation",
+    "self_assessment",
     "understanding",
     "triggers",
     "coping",
