@@ -9,13 +9,15 @@ tree it starts two servers, each in a process of its own:
 
 The same client (this process) drives both with 100 and 1,000 concurrent sessions through a
 scripted, button-driven conversation (each turn picks the first choice offered), and prints
-turns per second and p50/p99 latency for each, and their ratio. Then it opens 10,000
+turns per second and p50/p99 latency for each, and their ratio. It prints how long each
+process took from starting to serving its first page, and the resident memory of each at
+start and after 400 REST conversations (kept in the memory store). Then it opens 10,000
 WebSockets to each server, each with a started conversation on the bot, and prints the
-resident memory per idle connected session; and the resident memory of each at start.
+resident memory per idle connected session.
 
-Targets (docs/performance.md): WebSocket turns at least half the echo's throughput at 100
-sessions; p99 under 50 ms at 1,000; REST at least 20 times Rasa 3.6's 150-200 turns/s (so
-3,000-4,000 turns/s); under 10 KB per idle session; under 60 MB resident at start.
+Targets (docs/performance.md, issue 18): REST at least 0.7x the floor with p99 at most 1.5x the
+floor's; WebSocket at least 0.5x the echo; at most 64 MB resident after 400 conversations;
+the first page in under 0.5 s; under 10 KB per idle session.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,7 @@ TURNS_PER_SESSION = 10
 REST_PATH = "/webhooks/rest/webhook"
 IDLE_SESSIONS = 10_000
 THINK_SECONDS = 2.0
+KEPT_CONVERSATIONS = 400
 
 
 # --- the raw echo server ----------------------------------------------------------------------
@@ -90,6 +93,9 @@ class Server:
     process: subprocess.Popen[bytes]
     port: int
     log: Path | None = None
+    started: float = field(default_factory=time.perf_counter)
+    first_page_seconds: float = 0.0
+    """From starting the process to the first page served."""
 
     @property
     def url(self) -> str:
@@ -140,6 +146,7 @@ async def wait_ready(server: Server) -> None:
             try:
                 async with session.get(server.url + "/") as response:
                     if response.status == 200:
+                        server.first_page_seconds = time.perf_counter() - server.started
                         return
             except aiohttp.ClientError:
                 pass
@@ -306,6 +313,10 @@ async def bench(quick: bool) -> None:
     with tempfile.TemporaryDirectory() as folder:
         async with running(Path(folder)) as (echo, bot):
             print(
+                f"first page after starting the process: bot {bot.first_page_seconds * 1000:.0f} "
+                f"ms; raw echo {echo.first_page_seconds * 1000:.0f} ms"
+            )
+            print(
                 f"resident memory at start: bot {bot.rss_kb() / 1024:.1f} MB; "
                 f"raw echo {echo.rss_kb() / 1024:.1f} MB"
             )
@@ -326,6 +337,15 @@ async def bench(quick: bool) -> None:
             bot_result = await ws_run(bot.url, 1000, True, THINK_SECONDS)
             show(" 1000 sessions", bot_result, echo_result)
         # Fresh processes: memory freed after the load above would hide what sockets cost.
+        async with running(Path(folder)) as (echo, bot):
+            for server, is_bot in ((echo, False), (bot, True)):
+                for _ in range(KEPT_CONVERSATIONS // 100):
+                    await rest_run(server.url, 100, is_bot)
+            print(
+                f"resident memory after {KEPT_CONVERSATIONS} REST conversations of "
+                f"{TURNS_PER_SESSION + 1} turns (kept in the memory store): bot "
+                f"{bot.rss_kb() / 1024:.1f} MB; raw echo {echo.rss_kb() / 1024:.1f} MB"
+            )
         async with running(Path(folder)) as (echo, bot):
             for server, is_bot in ((echo, False), (bot, True)):
                 before, after = await idle_memory(server, idle, is_bot)
