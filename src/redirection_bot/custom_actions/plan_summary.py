@@ -26,9 +26,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from redirection_bot.custom_actions import ProgramAction
+from redirection_bot.custom_actions.services import chosen_country, utter_emergency, utter_services
 from redirection_bot.dialogue.model import Program
 from redirection_bot.dialogue.parts import program_parts
-from redirection_bot.custom_actions.services import chosen_country, utter_emergency, utter_services
 
 PLAN_NAMESPACE = "plan"
 PART_KEY = f"{PLAN_NAMESPACE}.part"
@@ -57,7 +57,9 @@ class ActionPlanSummary(ProgramAction):
             if answered and title is not None and loaded.catalog.has(PART_KEY, locale):
                 dispatcher.utter_message(response=PART_KEY, part={"key": title})
             for slot in answered:
-                dispatcher.utter_message(response=f"{PLAN_NAMESPACE}.{slot}", **{slot: {"slot": slot}})
+                dispatcher.utter_message(
+                    response=f"{PLAN_NAMESPACE}.{slot}", **{slot: {"slot": slot}}
+                )
                 self.balanced_answers(dispatcher, slot, tracker.get_slot(slot))
                 shown += 1
         if shown == 0:
@@ -106,9 +108,8 @@ def plan_sections(program: Program) -> list[tuple[str | None, list[str]]]:
                     part_of.setdefault(change.slot, part)
     sections: dict[str | None, list[str]] = {None: []}
     for slot in program.slots:
-        part = part_of.get(slot)
-        sections.setdefault(part, []).append(slot)
+        sections.setdefault(part_of.get(slot), []).append(slot)
     return [
-        (None if part is None else program.flows[part].title, slots)
-        for part, slots in sections.items()
+        (None if flow is None else program.flows[flow].title, slots)
+        for flow, slots in sections.items()
     ]

@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass, replace
 
 from redirection_bot.dialogue.lexicon import LANGUAGE_WORDS_KEY, Lexicon
-from redirection_bot.dialogue.parts import Parts, program_parts
 from redirection_bot.dialogue.model import (
     Choice,
     CommandName,
@@ -29,6 +28,7 @@ from redirection_bot.dialogue.model import (
     SlotValue,
     Transition,
 )
+from redirection_bot.dialogue.parts import Parts, program_parts
 from redirection_bot.engine.events import (
     ActionResult,
     ChoicePicked,

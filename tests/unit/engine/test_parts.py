@@ -49,7 +49,9 @@ def test_finishing_a_part_with_others_to_go_offers_the_next(shipped: LoadedProgr
 
 def test_finishing_the_last_part_says_so_and_offers_a_review(shipped: LoadedProgram) -> None:
     others = tuple(p for p in program_parts(shipped.program).order if p != "thinking")
-    message, after = last_message(shipped, at(shipped, Place("thinking", "answer_hopeless"), others))
+    message, after = last_message(
+        shipped, at(shipped, Place("thinking", "answer_hopeless"), others)
+    )
     assert message.key == "engine.all_parts_done"
     assert [choice.id for choice in message.choices] == ["plan", "menu", "keep_my_place"]
     assert set(after.done) == set(program_parts(shipped.program).order)
