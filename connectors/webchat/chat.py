@@ -38,6 +38,7 @@ from redirection_bot.api import (
 )
 
 from .options import WebChatOptions
+from .plan_card import PlanCard, group_plan
 from .sessions import (
     REST_PREFIX,
     TOKEN_PATTERN,
@@ -206,8 +207,10 @@ class WebChat:
     ) -> TurnOutcome:
         lines = list(entries)
         last: ShownMessage | None = None
-        for item in reply.shown:
-            if isinstance(item, ShownMessage):
+        for item in group_plan(reply.shown):
+            if isinstance(item, PlanCard):
+                lines.append(TranscriptEntry("card", item.text, card=item))
+            elif isinstance(item, ShownMessage):
                 # Authored texts repeat across conversations: keep one copy of each.
                 lines.append(TranscriptEntry("bot", sys.intern(item.text), links=item.links))
                 last = item
@@ -332,8 +335,10 @@ class WebChat:
                 frames.append({"type": "you", "text": entry.text})
             elif entry.kind == "notice":
                 frames.append({"type": "notice", "text": entry.text})
-        for item in outcome.shown:
-            if isinstance(item, ShownMessage):
+        for item in group_plan(outcome.shown):
+            if isinstance(item, PlanCard):
+                frames.append(card_frame(item))
+            elif isinstance(item, ShownMessage):
                 frames.append(
                     {
                         "type": "message",
@@ -386,6 +391,23 @@ def choice_list(choices: tuple[ShownChoice, ...]) -> list[dict[str, object]]:
         else {"id": choice.id, "label": choice.label, "number": choice.number}
         for choice in choices
     ]
+
+
+def card_frame(card: PlanCard) -> Frame:
+    """The plan as one ``card`` frame: a title, then sections of a heading and lines."""
+    return {
+        "type": "card",
+        "title": card.title.text,
+        "sections": [
+            {
+                "heading": None if section.heading is None else section.heading.text,
+                "items": [
+                    {"text": item.text, "links": link_list(item.links)} for item in section.items
+                ],
+            }
+            for section in card.sections
+        ],
+    }
 
 
 def link_list(links: tuple[TextLink, ...]) -> list[dict[str, str]]:

@@ -25,6 +25,8 @@ from typing import Protocol
 
 from redirection_bot.api import Shown, ShownChoice, TextLink, Waiting
 
+from .plan_card import PlanCard
+
 TOKEN_BYTES = 24
 """192 bits: session tokens and anti-forgery tokens cannot be guessed."""
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}\Z")
@@ -54,13 +56,15 @@ class TranscriptEntry:
     from the page itself (a limit, a stale form). Always plain text."""
 
     kind: str
-    """``bot``, ``you``, ``notice``, or ``operator`` (a person from the helpline)."""
+    """``bot``, ``you``, ``notice``, ``operator`` (a person from the helpline) or ``card``."""
     text: str
     who: str | None = None
     """How an operator's words are labelled ("Anna (support team)"), in the locale they came
     in; None: the label of ``kind``."""
     links: tuple[TextLink, ...] = ()
     """Parts of a program's message that are links: phone numbers, shown as tap-to-call."""
+    card: PlanCard | None = None
+    """``card``: the person's plan, shown as one card with headings (``text`` is all of it)."""
 
 
 class Listener(Protocol):

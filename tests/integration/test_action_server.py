@@ -70,10 +70,10 @@ def test_a_real_action_call(action_server: str, shipped: LoadedProgram) -> None:
     assert status == 200
     responses = body["responses"]
     said = [r["response"] for r in responses]
-    assert said[:3] == ["plan.title", "plan.reasons", "plan.importance"]
+    assert said[:4] == ["plan.title", "plan.part", "plan.reasons", "plan.importance"]
     # Then the services for one's own thoughts and, under their own heading, the crisis lines.
     assert "plan.own_behaviour" in said and "plan.closing" in said
-    assert responses[1]["reasons"] == {"slot": "reasons"}
+    assert responses[2]["reasons"] == {"slot": "reasons"}
     assert body["events"] == []
 
 

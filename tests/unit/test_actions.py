@@ -43,8 +43,15 @@ def test_payload_is_what_rasa_sends(shipped: LoadedProgram) -> None:
 async def test_plan_summary_runs_through_rasa_sdk(shipped: LoadedProgram) -> None:
     result = await RasaActionRunner(shipped).run(call(shipped, importance=8, reasons="my family"))
     keys = [m.key for m in result.messages]
-    assert keys[:4] == ["plan.title", "plan.reasons", "plan.importance", "plan.closing"]
-    assert result.messages[1].params == {"reasons": "my family"}
+    assert keys[:5] == [
+        "plan.title",
+        "plan.part",  # the heading of the part the answers were given in
+        "plan.reasons",
+        "plan.importance",
+        "plan.closing",
+    ]
+    assert result.messages[1].params == {"part": Label("motivation.title")}
+    assert result.messages[2].params == {"reasons": "my family"}
     # Then where to turn: services for one's own thoughts, and under their own heading the
     # emergency number and crisis lines only.
     crisis = keys.index("plan.crisis")
@@ -52,6 +59,18 @@ async def test_plan_summary_runs_through_rasa_sdk(shipped: LoadedProgram) -> Non
     assert keys[crisis + 1] == "services.emergency_elsewhere"
     crisis_names = [m.params["name"] for m in result.messages[crisis + 2 :]]
     assert crisis_names and Label("services.troubled_desire.name") not in crisis_names
+
+
+async def test_plan_gives_the_balanced_answer_to_each_chosen_thinking_trap(
+    shipped: LoadedProgram,
+) -> None:
+    traps = ("just_once", "hopeless")
+    result = await RasaActionRunner(shipped).run(call(shipped, thinking_errors=traps))
+    keys = [m.key for m in result.messages]
+    at = keys.index("plan.thinking_errors")
+    assert keys[at - 1] == "plan.part" and keys[at + 1 : at + 3] == ["plan.balanced"] * 2
+    answers = [m.params["answer"] for m in result.messages[at + 1 : at + 3]]
+    assert answers == [Label("thinking.answer.just_once"), Label("thinking.answer.hopeless")]
 
 
 async def test_plan_summary_of_nothing_says_so(shipped: LoadedProgram) -> None:

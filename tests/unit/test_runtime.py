@@ -39,10 +39,11 @@ async def test_a_whole_conversation_with_an_action(shipped: LoadedProgram) -> No
         "my_plan.intro",
         "plan.title",
         "plan.stage",
+        "plan.part",
         "plan.reasons",
-        "plan.importance",
     ]
     assert reply.messages[2].text == "Where I started: I want to stop"
+    assert reply.messages[3].text == "My reasons for change"  # a heading: the part's title
 
 
 async def test_plan_text_is_built_on_demand(shipped: LoadedProgram) -> None:

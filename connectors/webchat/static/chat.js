@@ -127,6 +127,41 @@
     reveal(line);
   }
 
+  /* My plan as one card (docs/protocol.md, "card"): every text is set as text, never as markup. */
+  function addCard(frame) {
+    var line = document.createElement("li");
+    line.className = "card";
+    var label = document.createElement("span");
+    label.className = "visually-hidden";
+    label.setAttribute("data-t", "bot");
+    label.textContent = texts.bot || "";
+    line.appendChild(label);
+    var card = document.createElement("article");
+    card.className = "plan-card";
+    var title = document.createElement("h2");
+    title.textContent = frame.title;
+    card.appendChild(title);
+    (frame.sections || []).forEach(function (part) {
+      var section = document.createElement("section");
+      if (part.heading) {
+        var heading = document.createElement("h3");
+        heading.textContent = part.heading;
+        section.appendChild(heading);
+      }
+      var list = document.createElement("ul");
+      (part.items || []).forEach(function (item) {
+        var entry = document.createElement("li");
+        addText(entry, item.text, item.links);
+        list.appendChild(entry);
+      });
+      section.appendChild(list);
+      card.appendChild(section);
+    });
+    line.appendChild(card);
+    transcript.appendChild(line);
+    reveal(line);
+  }
+
   /* Scroll just enough to show a new line (or the new choices) above the message box, which
      stays at the bottom of the screen, but never past the start of the reply. */
   function reveal(line) {
@@ -202,6 +237,7 @@
     /* While new lines arrive the old choices are hidden; the turn's "state" brings its own. */
     if (frame.type === "message") { hideChoices(); addLine("bot", frame.text, null, frame.links); }
     else if (frame.type === "you") { hideChoices(); addLine("you", frame.text); }
+    else if (frame.type === "card") { hideChoices(); addCard(frame); }
     else if (frame.type === "operator") { hideChoices(); addLine("operator", frame.text, frame.who); }
     else if (frame.type === "notice") { addLine("notice", frame.text); awaiting = false; showChoices(); }
     else if (frame.type === "state") { setChoices(frame.choices); awaiting = false; replyStart = null; }

@@ -84,6 +84,7 @@ ENGINE_TEXTS = {
     "unanswered": "(not answered)",
     "too_long": "Too long.",
     "unreadable": "Unreadable.",
+    "all_parts_done": "Every part is done.",
     "yes": "Yes",
     "no": "No",
 }

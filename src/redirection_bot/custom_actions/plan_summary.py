@@ -5,6 +5,11 @@ value and a text ``plan.<slot>``, that text is said, in the order the slots are 
 ``plan.title`` comes first; ``plan.empty`` is said when there is nothing to show yet, and
 ``plan.closing``, where the clinicians wrote one, ends a plan that has something in it.
 
+The plan is grouped by the part of the program each answer was given in (``dialogue.parts``):
+a ``plan.part`` heading (the part's own title) comes before that part's answers; answers
+given outside the parts (where the person started) come first. After the thinking traps the
+person chose, the balanced answer to each, as the thinking part said it (``plan.balanced``).
+
 Every plan then lists the services for one's own thoughts and behaviour in the person's
 country (``plan.own_behaviour``), and ends with where to turn in a crisis, whatever else it
 holds, under a heading of its own (``plan.crisis``): the emergency
@@ -22,8 +27,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from redirection_bot.custom_actions import ProgramAction
 from redirection_bot.custom_actions.services import chosen_country, utter_emergency, utter_services
+from redirection_bot.dialogue.model import Program
+from redirection_bot.dialogue.parts import program_parts
 
 PLAN_NAMESPACE = "plan"
+PART_KEY = f"{PLAN_NAMESPACE}.part"
+BALANCED_ANSWERS = {"thinking_errors": "thinking.answer"}
+"""List slots whose every chosen value has a balanced answer, ``<prefix>.<value>``."""
 
 
 class ActionPlanSummary(ProgramAction):
@@ -37,13 +47,21 @@ class ActionPlanSummary(ProgramAction):
         locale = loaded.program.default_locale
         dispatcher.utter_message(response=f"{PLAN_NAMESPACE}.title")
         shown = 0
-        for slot in loaded.program.slots:
-            key = f"{PLAN_NAMESPACE}.{slot}"
-            value = tracker.get_slot(slot)
-            if value in (None, "", []) or not loaded.catalog.has(key, locale):
-                continue
-            dispatcher.utter_message(response=key, **{slot: {"slot": slot}})
-            shown += 1
+        for title, slots in plan_sections(loaded.program):
+            answered = [
+                slot
+                for slot in slots
+                if tracker.get_slot(slot) not in (None, "", [])
+                and loaded.catalog.has(f"{PLAN_NAMESPACE}.{slot}", locale)
+            ]
+            if answered and title is not None and loaded.catalog.has(PART_KEY, locale):
+                dispatcher.utter_message(response=PART_KEY, part={"key": title})
+            for slot in answered:
+                dispatcher.utter_message(
+                    response=f"{PLAN_NAMESPACE}.{slot}", **{slot: {"slot": slot}}
+                )
+                self.balanced_answers(dispatcher, slot, tracker.get_slot(slot))
+                shown += 1
         if shown == 0:
             dispatcher.utter_message(response=f"{PLAN_NAMESPACE}.empty")
         elif loaded.catalog.has(f"{PLAN_NAMESPACE}.closing", locale):
@@ -51,6 +69,16 @@ class ActionPlanSummary(ProgramAction):
         if loaded.catalog.has(f"{PLAN_NAMESPACE}.crisis", locale):
             self.services(dispatcher, tracker)
         return []
+
+    def balanced_answers(self, dispatcher: CollectingDispatcher, slot: str, value: Any) -> None:
+        prefix = BALANCED_ANSWERS.get(slot)
+        if prefix is None or not isinstance(value, list | tuple):
+            return
+        catalog, locale = self.context.loaded.catalog, self.context.loaded.program.default_locale
+        for item in value:
+            key = f"{prefix}.{item}"
+            if catalog.has(key, locale) and catalog.has(f"{PLAN_NAMESPACE}.balanced", locale):
+                dispatcher.utter_message(response=f"{PLAN_NAMESPACE}.balanced", answer={"key": key})
 
     def services(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         loaded = self.context.loaded
@@ -64,3 +92,24 @@ class ActionPlanSummary(ProgramAction):
         dispatcher.utter_message(response=f"{PLAN_NAMESPACE}.crisis")
         utter_emergency(dispatcher, loaded.services, country)
         utter_services(dispatcher, loaded.services.crisis_lines(language, country))
+
+
+def plan_sections(program: Program) -> list[tuple[str | None, list[str]]]:
+    """The slots in declared order, grouped by the part whose questions set them (the part's
+    title; None for slots set outside the parts, which come first)."""
+    parts = program_parts(program).order
+    part_of: dict[str, str] = {}
+    for part in parts:
+        for node in program.flows[part].nodes.values():
+            if node.input is not None:
+                part_of.setdefault(node.input.slot, part)
+            for choice in node.choices:
+                for change in choice.changes:
+                    part_of.setdefault(change.slot, part)
+    sections: dict[str | None, list[str]] = {None: []}
+    for slot in program.slots:
+        sections.setdefault(part_of.get(slot), []).append(slot)
+    return [
+        (None if flow is None else program.flows[flow].title, slots)
+        for flow, slots in sections.items()
+    ]

@@ -69,6 +69,9 @@ class SessionState:
     """What the person's last messages weighed for each risk category (numbers, never
     words): screening reads the next message with it (``safety.screen``)."""
 
+    done: tuple[str, ...] = ()
+    """The parts of the program the person has finished (``dialogue.parts``), in that order."""
+
     def to_json(self) -> dict[str, Any]:
         return {
             "format": STATE_FORMAT,
@@ -93,6 +96,7 @@ class SessionState:
             if self.held is None
             else {"at": _place_json(self.held.at), "text": self.held.text},
             "screening_carry": list(self.screening_carry),
+            "done": list(self.done),
         }
 
     @classmethod
@@ -126,6 +130,7 @@ class SessionState:
                 risks=tuple(str(risk) for risk in data.get("risks", ())),
                 held=_held(data.get("held")),
                 screening_carry=tuple(float(x) for x in data.get("screening_carry", ())),
+                done=tuple(str(part) for part in data.get("done", ())),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise EngineError(f"session state is damaged: {error!r}") from error

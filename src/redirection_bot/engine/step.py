@@ -28,6 +28,7 @@ from redirection_bot.dialogue.model import (
     SlotValue,
     Transition,
 )
+from redirection_bot.dialogue.parts import Parts, program_parts
 from redirection_bot.engine.events import (
     ActionResult,
     ChoicePicked,
@@ -78,6 +79,7 @@ class EngineKeys:
     UNANSWERED = "engine.unanswered"
     TOO_LONG = "engine.too_long"
     UNREADABLE = "engine.unreadable"
+    ALL_PARTS_DONE = "engine.all_parts_done"
     YES = YES_KEY
     NO = NO_KEY
     LANGUAGE_NAME = "language.name"
@@ -126,6 +128,7 @@ class _Run:
         self.stack = list(state.stack)
         self.outputs: list[Output] = []
         self.trace: list[str] = []
+        self.parts = _parts(program)
 
     def finish(self) -> Turn:
         state = replace(
@@ -175,7 +178,9 @@ class _Run:
             if self.state.locale in self.program.locales
             else self.program.default_locale
         )
-        self.state = replace(new_state(self.program, locale), turn=self.state.turn)
+        self.state = replace(
+            new_state(self.program, locale), turn=self.state.turn, done=self.state.done
+        )
         self.slots = {**self.slots_defaults(), **kept}
         self.stack = []
         self.say(EngineKeys.PROGRAM_UPDATED)
@@ -306,6 +311,7 @@ class _Run:
             if self.state.held is not None and self.program.is_safety_start(node.place):
                 self.state = replace(self.state, held=None)  # the risk was real: never stored
             self.trace.append(node.qualified_id)
+            self.note_finished(node.place)
             next_place = self.run_node(node)
             if next_place is None:
                 return
@@ -410,12 +416,30 @@ class _Run:
         declared = self.program.slots.get(name)
         return None if declared is None else slot_param(declared, self.slots.get(name))
 
+    def note_finished(self, place: Place) -> None:
+        """Arriving at a part's end finishes the part (``dialogue.parts``)."""
+        part = self.parts.finished_at(place)
+        if part is not None and part not in self.state.done:
+            self.state = replace(self.state, done=(*self.state.done, part))
+
+    def offers_review(self, node: Node) -> bool:
+        """Every part is done: choices that lead on to a part ("Next: my triggers") give way
+        to saying so, outside the home menu (which always lists every part)."""
+        return (
+            node.flow != self.program.home.flow
+            and self.parts.all_done(self.state.done)
+            and any(self.parts.leads_to_a_part(choice.then) for choice in node.choices)
+        )
+
     def prompt(self, node: Node, extra: tuple[ChoiceOption, ...] = ()) -> None:
         """A waiting node's question, with its choices on the last message."""
         choices = tuple(option for option, _choice in self.visible_choices(node)) + extra
-        for index, message in enumerate(node.say):
-            last = index == len(node.say) - 1
-            self.say(message.key, choices if last else (), node.kind is NodeKind.INPUT and last)
+        keys = [message.key for message in node.say]
+        if self.offers_review(node):
+            keys.append(EngineKeys.ALL_PARTS_DONE)
+        for index, key in enumerate(keys):
+            last = index == len(keys) - 1
+            self.say(key, choices if last else (), node.kind is NodeKind.INPUT and last)
 
     def visible_choices(self, node: Node) -> list[tuple[ChoiceOption, Choice | None]]:
         """The quick replies shown now: generated from an input slot, then the node's own."""
@@ -423,7 +447,10 @@ class _Run:
         if node.input is not None:
             declared = self.program.slots[node.input.slot]
             shown.extend((option, None) for option in self.generated_choices(declared))
+        review = self.offers_review(node)
         for choice in node.choices:
+            if review and self.parts.leads_to_a_part(choice.then):
+                continue
             if choice.when is None or choice.when.evaluate(self.slots):
                 shown.append((ChoiceOption(choice.id, Label(choice.label)), choice))
         return shown
@@ -816,3 +843,17 @@ def _generated_value(declared: SlotDecl, option_id: str) -> SlotValue:
     if declared.type is SlotType.INTEGER:
         return int(option_id)
     return option_id
+
+
+_PARTS: dict[int, tuple[Program, Parts]] = {}
+
+
+def _parts(program: Program) -> Parts:
+    """The program's parts, worked out once per loaded program (the program is kept here
+    with them, so that its id cannot be reused by another while cached)."""
+    cached = _PARTS.get(id(program))
+    if cached is None or cached[0] is not program:
+        if len(_PARTS) > 8:
+            _PARTS.clear()
+        cached = _PARTS[id(program)] = (program, program_parts(program))
+    return cached[1]
