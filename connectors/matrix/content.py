@@ -18,6 +18,7 @@ from redirection_bot.api import Shown, ShownChoice, ShownMessage, ShownOperator
 
 HTML_FORMAT = "org.matrix.custom.html"
 INLINE_SEPARATOR = " · "
+PICKED_MARK = "✓ "
 
 
 def turn_content(
@@ -88,7 +89,7 @@ def _plain_message(message: ShownMessage) -> str:
     if _values_only(message):
         return f"{message.text}\n{INLINE_SEPARATOR.join(c.label for c in message.choices)}"
     lines = [message.text]
-    lines += [f"{number}. {choice.label}" for number, choice in _numbered(message)]
+    lines += [f"{number}. {_mark(choice)}{choice.label}" for number, choice in _numbered(message)]
     return "\n".join(lines)
 
 
@@ -99,7 +100,9 @@ def _html_message(message: ShownMessage) -> str:
     if _values_only(message):
         values = INLINE_SEPARATOR.join(_html_text(c.label) for c in message.choices)
         return f"{paragraph}<p>{values}</p>"
-    items = "".join(f"<li>{_html_text(choice.label)}</li>" for _, choice in _numbered(message))
+    items = "".join(
+        f"<li>{_mark(choice)}{_html_text(choice.label)}</li>" for _, choice in _numbered(message)
+    )
     return f"{paragraph}<ol>{items}</ol>"
 
 
@@ -107,6 +110,11 @@ def _values_only(message: ShownMessage) -> bool:
     """Choices that are their own labels (a scale from 0 to 10) are shown on one line, not
     numbered: there the person types the value itself, and "1." before "0" would mislead."""
     return bool(message.choices) and all(c.label == c.id for c in message.choices)
+
+
+def _mark(choice: ShownChoice) -> str:
+    """A checklist item already picked is ticked (sending its number again takes it off)."""
+    return PICKED_MARK if choice.picked else ""
 
 
 def _numbered(message: ShownMessage) -> Iterable[tuple[int, ShownChoice]]:

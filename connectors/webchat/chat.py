@@ -384,13 +384,18 @@ class WebChat:
 
 
 def choice_list(choices: tuple[ShownChoice, ...]) -> list[dict[str, object]]:
-    """Choices for a frame; a point on a number scale has its ``number`` (docs/protocol.md)."""
-    return [
-        {"id": choice.id, "label": choice.label}
-        if choice.number is None
-        else {"id": choice.id, "label": choice.label, "number": choice.number}
-        for choice in choices
-    ]
+    """Choices for a frame; a point on a number scale has its ``number``, a checklist item
+    already picked has ``picked`` (docs/protocol.md)."""
+    return [_choice_frame(choice) for choice in choices]
+
+
+def _choice_frame(choice: ShownChoice) -> dict[str, object]:
+    frame: dict[str, object] = {"id": choice.id, "label": choice.label}
+    if choice.number is not None:
+        frame["number"] = choice.number
+    if choice.picked:
+        frame["picked"] = True
+    return frame
 
 
 def card_frame(card: PlanCard) -> Frame:

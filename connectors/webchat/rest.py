@@ -30,6 +30,7 @@ from redirection_bot.api import (
     CommandName,
     Event,
     Shown,
+    ShownChoice,
     ShownEnd,
     ShownHandoff,
     ShownMessage,
@@ -214,6 +215,15 @@ class RestChannel:
             response.headers[hdrs.VARY] = "Origin"
 
 
+def _button(choice: ShownChoice) -> dict[str, object]:
+    """A Rasa button; a checklist item already picked says so in ``picked`` (pressing it
+    again takes it off), which Rasa's own widgets ignore."""
+    button: dict[str, object] = {"title": choice.label, "payload": payload_for(choice.id)}
+    if choice.picked:
+        button["picked"] = True
+    return button
+
+
 def answer(sender: str, shown: tuple[Shown, ...]) -> Answer:
     """Rendered outputs as Rasa's REST channel answers them."""
     items: Answer = []
@@ -221,10 +231,7 @@ def answer(sender: str, shown: tuple[Shown, ...]) -> Answer:
         if isinstance(item, ShownMessage):
             entry = _text(sender, item.text)
             if item.choices:
-                entry["buttons"] = [
-                    {"title": choice.label, "payload": payload_for(choice.id)}
-                    for choice in item.choices
-                ]
+                entry["buttons"] = [_button(choice) for choice in item.choices]
             items.append(entry)
         elif isinstance(item, ShownOperator):
             entry = _text(sender, item.text)

@@ -188,7 +188,8 @@
   }
 
   /* Each choice is an item of a list (a text browser shows them apart); the points of a
-     number scale (0 to 10) share one row, as on the page without script. */
+     number scale (0 to 10) share one row, as on the page without script; a checklist item
+     already picked is pressed and ticked (pressing it again takes it off). */
   function setChoices(list) {
     var items = choices.querySelector("fieldset ul");
     var hadFocus = choicesHadFocus || choices.contains(document.activeElement);
@@ -202,7 +203,16 @@
       button.type = "submit";
       button.name = "choice";
       button.value = list[j].id;
-      button.textContent = list[j].label;
+      if (list[j].picked) {
+        item.className = "picked";
+        button.setAttribute("aria-pressed", "true");
+        var mark = document.createElement("span");
+        mark.className = "mark";
+        mark.setAttribute("aria-hidden", "true");
+        mark.textContent = "\u2713 ";
+        button.appendChild(mark);
+      }
+      button.appendChild(document.createTextNode(list[j].label));
       item.appendChild(button);
       items.appendChild(item);
       first = first || button;

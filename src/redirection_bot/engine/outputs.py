@@ -41,6 +41,8 @@ class ChoiceOption:
 
     id: str
     label: Label | int
+    picked: bool = False
+    """An item of a checklist the person has picked: picking it again takes it off."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -459,7 +459,8 @@ class _Run:
         values = declared.quick_reply_values()
         if declared.type is SlotType.LIST:
             chosen = self.slots.get(declared.name, ())
-            values = [v for v in values if not (isinstance(chosen, tuple) and v in chosen)]
+            picked = set(chosen) if isinstance(chosen, tuple) else set()
+            return [ChoiceOption(v, Label(declared.labels.get(v, v)), v in picked) for v in values]
         if declared.type is SlotType.BOOLEAN:
             return [
                 ChoiceOption(v, Label(EngineKeys.YES if v == "yes" else EngineKeys.NO))
@@ -593,7 +594,8 @@ class _Run:
             declared = self.program.slots[node.input.slot]
             value = _generated_value(declared, option.id)
             if declared.type is SlotType.LIST:
-                self.apply(SlotChange("add", declared.name, option.id, declared.span))
+                operation = "remove" if option.picked else "add"
+                self.apply(SlotChange(operation, declared.name, option.id, declared.span))
                 self.enter(node.place)
                 return
             self.slots[declared.name] = value

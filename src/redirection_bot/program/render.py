@@ -33,6 +33,8 @@ class ShownChoice:
     number: int | None = None
     """The number this choice is, on a number scale (0 to 10): channels may lay such choices
     out compactly, in one row."""
+    picked: bool = False
+    """A checklist item already picked: channels mark it (picking it again takes it off)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +127,7 @@ class Renderer:
                 choice.id,
                 self.label(choice, locale),
                 choice.label if isinstance(choice.label, int) else None,
+                choice.picked,
             )
             for choice in message.choices
         )

@@ -240,14 +240,19 @@ def test_choice_words_match_typed_text(program: Program) -> None:
     assert keys(turn) == ["main.triggers"]
 
 
-def test_checklist_adds_items_and_hides_chosen_ones(program: Program) -> None:
+def test_checklist_marks_picked_items_and_a_second_pick_takes_one_off(program: Program) -> None:
     turn = play(program, ChoicePicked("good"), Text("9"), ChoicePicked("skip"))
     assert last_choices(turn) == ["alone", "night", "done"]
     turn = step(program, turn.state, ChoicePicked("night"))
     assert turn.state.slots["triggers"] == ("night",)
-    assert last_choices(turn) == ["alone", "done"]
+    assert last_choices(turn) == ["alone", "night", "done"]
+    offered = turn.outputs[-1]
+    assert isinstance(offered, Message)
+    assert [c.picked for c in offered.choices] == [False, True, False]
     turn = step(program, turn.state, Text("being alone"))
     assert turn.state.slots["triggers"] == ("night", "alone")
+    turn = step(program, turn.state, ChoicePicked("night"))
+    assert turn.state.slots["triggers"] == ("alone",)
 
 
 def test_action_is_requested_then_its_result_applied(program: Program) -> None:

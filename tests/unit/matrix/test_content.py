@@ -57,3 +57,14 @@ def test_a_file_is_sent_by_url_or_with_its_decryption_keys() -> None:
     keys = {"url": "mxc://example.org/def", "key": {"k": "secret"}, "iv": "iv", "hashes": {}}
     encrypted = file_content("my-plan.txt", 12, None, keys)
     assert encrypted["file"] == keys and "url" not in encrypted
+
+
+def test_a_checklist_item_already_picked_is_ticked() -> None:
+    asked = ShownMessage(
+        "a.ask",
+        "Which ones?",
+        (ShownChoice("x", "Stress", picked=True), ShownChoice("done", "That's all")),
+    )
+    content = turn_content([asked])
+    assert content["body"] == "Which ones?\n1. ✓ Stress\n2. That's all"
+    assert "<li>✓ Stress</li><li>That&#x27;s all</li>" in content["formatted_body"]
