@@ -41,6 +41,7 @@ MODULES = (
     "triggers",
     "coping",
     "thinking",
+    "good_life",
     "relapse",
     "further_help",
     "find_service",
