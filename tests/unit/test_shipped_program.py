@@ -38,6 +38,7 @@ MODULES = (
     "motivation",
     "understanding",
     "triggers",
+    "feelings",
     "coping",
     "thinking",
     "relapse",
