@@ -39,6 +39,7 @@ MODULES = (
     "self_assessment",
     "understanding",
     "triggers",
+    "feelings",
     "coping",
     "thinking",
     "good_life",
