@@ -33,6 +33,7 @@ COMMANDS = (
     "chat",
     "serve",
     "test",
+    "walk",
     "screen",
     "graph",
     "actions",

@@ -143,3 +143,22 @@ def test_a_minimum_coverage_fails_the_run_below_it(
     code, out = run_tests(tmp_path, monkeypatch, capsys, "tests:\n" + GOOD, "--min-coverage", "60")
     assert code == 0
     assert "coverage 60.0% meets the minimum of 60%" in out
+
+
+def test_a_minimum_per_flow_names_the_flow_whose_choices_fall_below_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The overall figure (60%) meets 55%, but `main` alone has 1 of its 2 choices taken.
+    options = ("--min-coverage", "55", "--min-choice-coverage", "55")
+    code, out = run_tests(tmp_path, monkeypatch, capsys, "tests:\n" + GOOD, *options)
+    assert code == 1
+    assert "coverage 60.0% meets the minimum of 55%" in out
+    assert (
+        "choices: main 1/2, 50.0%, below the minimum of 55%; "
+        "not taken: ask:bad (dialogues/flows/main.yaml:6)" in out
+    )
+    code, out = run_tests(
+        tmp_path, monkeypatch, capsys, "tests:\n" + GOOD, "--min-choice-coverage", "50"
+    )
+    assert code == 0
+    assert "choices: every flow meets the minimum of 50%" in out

@@ -84,6 +84,13 @@ def coverage_total(coverage: Iterable[FlowCoverage]) -> CoverageTotal:
     return CoverageTotal(covered, total)
 
 
+def flows_below(coverage: Iterable[FlowCoverage], minimum: float) -> list[FlowCoverage]:
+    """The flows whose choices the tests take less than ``minimum`` percent of
+    (``test --min-choice-coverage``): each flow must hold on its own, so a well-tested flow
+    cannot hide one that is barely tested."""
+    return [flow for flow in coverage if flow.choices_percent < minimum]
+
+
 def locale_coverage(program: Program, results: Sequence[ScriptResult]) -> dict[str, CoverageTotal]:
     """The overall figure for each of the program's locales, from the tests run in it."""
     return {

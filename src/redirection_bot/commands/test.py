@@ -43,6 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fail (exit 1) if the overall coverage (nodes, choices and `if` arms) is below "
         "N percent, for CI",
     )
+    parser.add_argument(
+        "--min-choice-coverage",
+        type=float,
+        metavar="N",
+        help="fail (exit 1) if the tests take less than N percent of the choices of any one "
+        "flow, for CI",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
     from redirection_bot.authoring.conversation_coverage import (  # noqa: PLC0415
         coverage_total,
+        flows_below,
         node_coverage,
     )
     from redirection_bot.authoring.conversation_tests import (  # noqa: PLC0415
@@ -105,7 +113,24 @@ def run(args: argparse.Namespace) -> int:
             f"coverage {total.percent:.1f}% {verdict} the minimum of {args.min_coverage:g}% "
             "(passing tests only)"
         )
-    return 1 if failed or unreadable or not results or below else 0
+    thin = (
+        [] if args.min_choice_coverage is None else flows_below(coverage, args.min_choice_coverage)
+    )
+    if args.min_choice_coverage is not None:
+        _print_choice_minimum(thin, args.min_choice_coverage)
+    return 1 if failed or unreadable or not results or below or thin else 0
+
+
+def _print_choice_minimum(thin: Sequence[FlowCoverage], minimum: float) -> None:
+    if not thin:
+        print(f"choices: every flow meets the minimum of {minimum:g}% (passing tests only)")
+        return
+    for flow in thin:
+        print(
+            f"choices: {flow.flow} {flow.choices_picked}/{flow.choices_total}, "
+            f"{flow.choices_percent:.1f}%, below the minimum of {minimum:g}%; not taken: "
+            f"{', '.join(flow.located(flow.missing_choices))}"
+        )
 
 
 def _print_coverage(
