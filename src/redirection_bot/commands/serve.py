@@ -78,6 +78,7 @@ def build_runtime(loaded: LoadedProgram, settings: Settings) -> Runtime:
     """A runtime over the configured store (sealed when it leaves the process), with the
     configured limits, actions in-process, metrics, resume phrases and evaluation counts,
     and the helpline's desk when handoff services are configured."""
+    from redirection_bot.handoff.appointments import AppointmentBook  # noqa: PLC0415
     from redirection_bot.handoff.desk import HandoffDesk  # noqa: PLC0415
     from redirection_bot.operations.metrics import Metrics  # noqa: PLC0415
     from redirection_bot.store.factory import open_counts, open_relay, open_store  # noqa: PLC0415
@@ -102,6 +103,9 @@ def build_runtime(loaded: LoadedProgram, settings: Settings) -> Runtime:
         metrics=Metrics(),
         evaluation=open_counts(settings.store),
         desk=desk,
+        appointments=(
+            AppointmentBook(settings.appointments, store) if settings.appointments.enabled else None
+        ),
     )
 
 

@@ -36,6 +36,7 @@ without a schema receives plain values (text, numbers, true/false, lists, mappin
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 import types
 import typing
@@ -275,12 +276,71 @@ class ConnectorSettings:
     """An instance of the connector's ``options_schema`` (plain values without one)."""
 
 
+SLOT_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}\Z")
+
+
+def _slot_id_problem(value: str) -> str | None:
+    if SLOT_ID.match(value):
+        return None
+    return "should be lower-case letters, digits, `-` or `_` (at most 32)"
+
+
+def _utc_problem(value: str) -> str | None:
+    """Why ``value`` is not an ISO-8601 time in UTC (None when it is one)."""
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return "should be an ISO-8601 time in UTC, like 2025-03-04T15:00:00Z"
+    if parsed.utcoffset() != dt.timedelta(0):
+        return "should be in UTC (end it with Z or +00:00)"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentSlotSettings:
+    """One time a counsellor keeps free for anonymous appointments (``appointments.slots``)."""
+
+    id: str = field(default="", metadata=_check(_slot_id_problem))
+    start: str = field(default="", metadata=_check(_utc_problem))
+    """When it starts, in UTC, ISO-8601: ``2025-03-04T15:00:00Z``."""
+    minutes: int = field(default=45, metadata=between(5, 240))
+    locale: str = "en"
+    """The language of the chat: only people in this language are offered it."""
+    capacity: int = field(default=1, metadata=between(1, 50))
+    """How many people may book it (a team's slot may take several)."""
+    team: str | None = None
+    """The service (``handoff.services``) whose operators take it; default: the language's."""
+    operator: str | None = None
+    """The operator's reference in their channel, for their own listing (never shown to the
+    person)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentSettings:
+    """Anonymous appointments with a counsellor (docs/operators.md, "Appointments")."""
+
+    enabled: bool = True
+    early_minutes: int = field(default=10, metadata=between(0, 120))
+    """How early before the slot the person's words already bring them to the counsellor."""
+    late_minutes: int = field(default=15, metadata=between(0, 240))
+    """How long after the start the words still do (at most until the slot ends)."""
+    retention_days: int = field(default=7, metadata=between(1, 366))
+    """How long a booking (its slot, booking id, status: nothing about the person) is kept
+    after its slot ends."""
+    lead_minutes: int = field(default=30, metadata=between(0, 1440))
+    """Slots starting sooner than this are not offered."""
+    offered: int = field(default=6, metadata=between(1, 6))
+    """Free slots shown at once, soonest first."""
+    slots: tuple[AppointmentSlotSettings, ...] = ()
+
+
 SECTIONS: dict[str, type] = {
     "store": StoreSettings,
     "limits": LimitSettings,
     "handoff": HandoffSettings,
     "branding": BrandingSettings,
     "admin": AdminSettings,
+    "appointments": AppointmentSettings,
 }
 """Sections read by their dataclass; ``connectors`` is read on its own."""
 
@@ -297,6 +357,7 @@ class Settings:
     handoff: HandoffSettings = HandoffSettings()
     branding: BrandingSettings = BrandingSettings()
     admin: AdminSettings = AdminSettings()
+    appointments: AppointmentSettings = AppointmentSettings()
     warnings: tuple[Diagnostic, ...] = ()
     source: str | None = None
     """The file read (None: defaults and the environment only)."""
@@ -397,8 +458,9 @@ class _SettingsReader:
         sections: dict[str, Any] = {
             name: read_dataclass(self.reader, top.get(name), cls, f"the `{name}` section")
             for name, cls in SECTIONS.items()
-            if name != "handoff"
+            if name not in ("handoff", "appointments")
         }
+        sections["appointments"] = self.appointments(top.get("appointments"))
         settings = Settings(**sections)
         settings = dataclasses.replace(settings, handoff=self.handoff(top.get("handoff"), settings))
         connectors_node = top.get("connectors")
@@ -437,6 +499,37 @@ class _SettingsReader:
         if found and not any(c.enabled for c in found):
             self.reader.error(mapping.span, "no connector is enabled, so nothing would run")
         return tuple(found)
+
+    def appointments(self, node: YNode | None) -> AppointmentSettings:
+        """The `appointments` section: its own fields, and its slots (a list of mappings)."""
+        what = "the `appointments` section"
+        if node is None or (isinstance(node, YScalar) and node.kind == "null" and not node.quoted):
+            return AppointmentSettings()
+        mapping = self.reader.mapping(node, what)
+        if mapping is None:
+            return AppointmentSettings()
+        own = YMapping(tuple(i for i in mapping.items if i[0].text != "slots"), mapping.span)
+        settings = read_dataclass(self.reader, own, AppointmentSettings, what)
+        slots_node = mapping.get("slots")
+        if slots_node is None:
+            return settings
+        found: list[AppointmentSlotSettings] = []
+        seen: set[str] = set()
+        sequence = self.reader.sequence(slots_node, "`appointments.slots`")
+        for item in sequence.items if sequence is not None else ():
+            body = self.reader.mapping(item, "an appointment slot")
+            if body is None:
+                continue
+            slot = read_dataclass(self.reader, body, AppointmentSlotSettings, "an appointment slot")
+            if body.get("id") is None or body.get("start") is None:
+                self.reader.error(body.span, "an appointment slot needs an `id` and a `start`")
+                continue
+            if slot.id in seen:
+                self.reader.error(body.span, f"slot `{slot.id}` is declared twice")
+            seen.add(slot.id)
+            if slot.id and slot.start:
+                found.append(slot)
+        return dataclasses.replace(settings, slots=tuple(found))
 
     def handoff(self, node: YNode | None, settings: Settings) -> HandoffSettings:
         """The `handoff` section: its own fields, and the services with their channels."""

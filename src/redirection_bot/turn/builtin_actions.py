@@ -20,9 +20,11 @@ from redirection_bot.operations.evaluation import (
 from redirection_bot.operations.logs import log_event
 from redirection_bot.store.resume import RESUME_ACTION, ResumeKeys, ResumeVault, new_phrase
 from redirection_bot.turn.actions import ActionCall, ActionRunner
+from redirection_bot.turn.appointment_actions import ACTIONS as APPOINTMENT_ACTIONS
 
 if TYPE_CHECKING:
     from redirection_bot.operations.metrics import Metrics
+    from redirection_bot.turn.appointment_actions import AppointmentActions
 
 
 class BuiltInActions:
@@ -34,8 +36,10 @@ class BuiltInActions:
         resume: ResumeVault,
         evaluation: EvaluationCounts,
         metrics: Metrics | None = None,
+        appointments: AppointmentActions | None = None,
     ) -> None:
         self._others = others
+        self._appointments = appointments
         self._resume = resume
         self._evaluation = evaluation
         self._metrics = metrics
@@ -45,6 +49,8 @@ class BuiltInActions:
             return await self._offer_phrase(call)
         if call.action == EVALUATION_ACTION and call.program is not None:
             return await self._record_evaluation(call)
+        if self._appointments is not None and call.action in APPOINTMENT_ACTIONS:
+            return await self._appointments.run(call)
         return await self._others.run(call)
 
     async def _offer_phrase(self, call: ActionCall) -> ActionResult:

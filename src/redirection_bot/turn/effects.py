@@ -72,6 +72,7 @@ from redirection_bot.turn.actions import ActionCall, ActionRunner, AfterTurn
 from redirection_bot.turn.recent import RecentRecords
 
 if TYPE_CHECKING:
+    from redirection_bot.handoff.appointments import AppointmentBook
     from redirection_bot.handoff.desk import HandoffDesk
     from redirection_bot.operations.metrics import Metrics
     from redirection_bot.program.load import LoadedProgram
@@ -114,8 +115,11 @@ class Effects:
         desk: HandoffDesk | None = None,
         metrics: Metrics | None = None,
         session_ttl_seconds: float = 24 * 3600,
+        appointments: AppointmentBook | None = None,
     ) -> None:
         self.store = store
+        self.appointments = appointments
+        """Leaving cancels the booking made with the words given (its place is freed)."""
         self.resume = resume
         self.actions = actions
         self.desk = desk
@@ -396,6 +400,8 @@ class Effects:
             await self.store.delete(session_id)
             if kept.resume is not None:
                 await self.resume.forget(kept.resume)
+                if self.appointments is not None:
+                    await self.appointments.forget_parked(kept.resume)
             if kept.record is not None:
                 effects = [*self.left(session_id, kept.record), *effects]
         elif park_under is not None:

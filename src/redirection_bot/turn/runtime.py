@@ -16,13 +16,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from redirection_bot.dialogue.model import CommandName, Place
+from redirection_bot.dialogue.model import CommandName, HandoffReason, HandoffUrgency, Place
 from redirection_bot.engine import (
     ChoicePicked,
     CommandGiven,
     End,
     EngineKeys,
     Event,
+    HandoffRequest,
     SessionState,
     Start,
     Text,
@@ -34,6 +35,7 @@ from redirection_bot.engine import (
 from redirection_bot.engine.outputs import Message
 from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX, typed_answer
 from redirection_bot.errors import EngineError
+from redirection_bot.handoff.appointments import Arrival
 from redirection_bot.handoff.conduct import Effect, HandoffConduct, check_handoff_texts
 from redirection_bot.handoff.machine import HandoffState, choice_from_id
 from redirection_bot.handoff.record import Line, SessionRecord
@@ -65,12 +67,18 @@ from redirection_bot.store.resume import (
     ResumeVault,
 )
 from redirection_bot.turn.actions import ActionRunner, AfterTurn
+from redirection_bot.turn.appointment_actions import (
+    APPOINTMENT_FLOW,
+    AppointmentActions,
+    AppointmentKeys,
+)
 from redirection_bot.turn.builtin_actions import BuiltInActions
 from redirection_bot.turn.effects import Effects, Kept, services_shown
 from redirection_bot.turn.ingress import Admitted, Problem, admit
 from redirection_bot.turn.routing import Route, Routed, preempts_flow, route
 
 if TYPE_CHECKING:
+    from redirection_bot.handoff.appointments import AppointmentBook
     from redirection_bot.handoff.desk import HandoffDesk
     from redirection_bot.handoff.machine import HandoffEvent, Step
     from redirection_bot.operations.metrics import Metrics
@@ -162,9 +170,11 @@ class Runtime:
         metrics: Metrics | None = None,
         evaluation: EvaluationCounts | None = None,
         desk: HandoffDesk | None = None,
+        appointments: AppointmentBook | None = None,
     ) -> None:
         """``desk``: the helpline's desk (handoff/desk.py), when one is connected; requests
-        for a person go there. Raises ConfigError if the program lacks the texts the
+        for a person go there. ``appointments``: the slots and bookings, when the service
+        offers appointments. Raises ConfigError if the program lacks the texts the
         handoff shows."""
         self._loaded = loaded
         self._versions: dict[str, LoadedProgram] = {loaded.program.version: loaded}
@@ -176,9 +186,19 @@ class Runtime:
         self._locking_store = store if isinstance(store, LockingStore) else None
         self._resume = resume or ResumeVault(store)
         self.metrics = metrics
-        builtin = BuiltInActions(actions, self._resume, evaluation or MemoryCounts(), metrics)
+        self.appointments = appointments
+        booking = AppointmentActions(appointments, self._resume) if appointments else None
+        builtin = BuiltInActions(
+            actions, self._resume, evaluation or MemoryCounts(), metrics, booking
+        )
         self._effects = Effects(
-            store, self._resume, builtin, desk, metrics, self.settings.session_ttl_seconds
+            store,
+            self._resume,
+            builtin,
+            desk,
+            metrics,
+            self.settings.session_ttl_seconds,
+            appointments,
         )
         self._conduct: HandoffConduct | None = None
         if desk is not None:
@@ -329,12 +349,16 @@ class Runtime:
         event: Event,
         notice: Message | None = None,
         said: Line | None = None,
+        request: HandoffRequest | None = None,
     ) -> _Acted:
         """The engine takes the event (its actions run on the way); a request for a person
-        goes to the handoff, or is answered honestly where no helpline is connected."""
+        (the engine's, or ``request``: an appointment kept) goes to the handoff, or is
+        answered honestly where no helpline is connected."""
         after = AfterTurn()
         turn = await self._effects.engine(session_id, loaded, state, event, after)
         outputs: list[Said] = [notice, *turn.outputs] if notice is not None else list(turn.outputs)
+        if request is not None:
+            outputs.insert(1 if notice is not None else 0, request)
         erase = any(isinstance(output, End) and output.erase for output in outputs)
         record = kept.keeping(turn.state)
         conduct = self._conduct
@@ -525,14 +549,43 @@ class Runtime:
         restored = self._versions.get(parked.state.program_version, self._loaded)
         current = kept.record or SessionRecord(parked.state)
         back = replace(current, state=parked.state, resume=key.name)
+        welcome, request, team = await self._appointment(key.name)
+        if team is not None and not back.handoff.active:
+            back = replace(back, handoff=replace(back.handoff, service=team))
         return await self._turn(
             session_id,
             restored,
             parked.state,
             Kept(kept.version, back),
             repeat,
-            Message(ResumeKeys.RESTORED),
+            welcome,
+            request=request,
         )
+
+    async def _appointment(self, parked: str) -> tuple[Message, HandoffRequest | None, str | None]:
+        """What a person who came back with their words is told about their appointment:
+        welcome back (no appointment), how long to wait (early), that it has passed (late), or
+        that the counsellor is told (on time: a request for the slot's team, marked as an
+        appointment for the operators, and the service that takes it)."""
+        book = self.appointments
+        if book is None:
+            return Message(ResumeKeys.RESTORED), None, None
+        arrived = await book.arrival(parked)
+        if arrived.arrival is Arrival.EARLY and arrived.slot is not None:
+            wait = max(0, round((arrived.slot.start - book.clock()) / 60))
+            hours, minutes = divmod(wait, 60)
+            return Message(AppointmentKeys.EARLY, {"hours": hours, "minutes": minutes}), None, None
+        if arrived.arrival is Arrival.LATE:
+            return Message(AppointmentKeys.LATE), None, None
+        if arrived.arrival is Arrival.ON_TIME and arrived.slot is not None:
+            log_event("appointment arrived")
+            slot = arrived.slot
+            flow = f"{APPOINTMENT_FLOW}:{slot.id}"
+            request = HandoffRequest(HandoffReason.ASKED, HandoffUrgency.NORMAL, flow)
+            desk = self.handoff_desk
+            team = slot.team if desk is not None and slot.team in desk.services else None
+            return Message(AppointmentKeys.ARRIVED), request, team
+        return Message(ResumeKeys.RESTORED), None, None
 
     # --- locks ---------------------------------------------------------------------------------
 

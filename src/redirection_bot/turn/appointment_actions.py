@@ -1,0 +1,186 @@
+"""The booking flow's actions (dialogues/flows/appointment.yaml), behind the action seam.
+
+- ``action_appointment_zones`` shows the time now at a few UTC offsets used where the
+  conversation's language is spoken, numbered: the person picks the one their clock shows
+  (or types their clock's time), so no time zone is asked by name and none is kept.
+- ``action_appointment_slots`` lists the free slots in the conversation's language, in the
+  person's own time.
+- ``action_appointment_book`` books the slot picked, gives resume words (the conversation is
+  parked under them when the turn is saved, as ``action_resume_phrase`` does) and says
+  plainly that no reminder can come.
+- ``action_appointment_forget`` clears what the flow kept (the offset above all).
+
+The offset lives in the conversation's slots only while the person books; every way out of
+the flow clears it, and the parked copy is saved without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from redirection_bot.dialogue.model import SlotValue
+from redirection_bot.engine import ActionResult, Message
+from redirection_bot.engine.outputs import Label
+from redirection_bot.handoff.appointments import (
+    AppointmentBook,
+    Slot,
+    local_time,
+    offset_from_clock,
+)
+from redirection_bot.operations.logs import log_event
+from redirection_bot.store.resume import ResumeVault, new_phrase
+from redirection_bot.turn.actions import ActionCall
+
+ZONES_ACTION = "action_appointment_zones"
+SLOTS_ACTION = "action_appointment_slots"
+BOOK_ACTION = "action_appointment_book"
+FORGET_ACTION = "action_appointment_forget"
+ACTIONS = (ZONES_ACTION, SLOTS_ACTION, BOOK_ACTION, FORGET_ACTION)
+APPOINTMENT_FLOW = "appointment"
+"""The ticket of a person who came at their booked time says it was asked in
+``appointment:<slot id>``: operators see an appointment, and which."""
+
+FLOW_SLOTS = (
+    "appointment_zone_pick",
+    "appointment_clock",
+    "appointment_zone",
+    "appointment_free",
+    "appointment_listed",
+    "appointment_pick",
+)
+"""Every slot the flow uses; all cleared when it ends."""
+
+ZONES: dict[str, tuple[int, ...]] = {
+    "en": (-480, -300, 0, 60),
+    "es": (-360, -300, -180, 60),
+    "fi": (0, 60, 120, 180),
+}
+"""UTC offsets (minutes) shown first, per language: four, west to east (the flow offers four
+numbers and "another time zone"). A language not listed gets UTC-5, UTC, UTC+1, UTC+2."""
+OTHER_ZONES = (-300, 0, 60, 120)
+
+
+class AppointmentKeys:
+    """Texts the booking actions say (locales/appointments.<locale>.yml)."""
+
+    ZONES = "appointments.zones"
+    SLOT = "appointments.slot_option"
+    CLOCK_UNCLEAR = "appointments.clock_unclear"
+    BOOKED = "appointments.booked"
+    WORDS = "appointments.words"
+    NO_REMINDERS = "appointments.no_reminders"
+    TAKEN = "appointments.taken"
+    EARLY = "appointments.early"
+    LATE = "appointments.late"
+    ARRIVED = "appointments.arrived"
+
+
+def zones_for(locale: str) -> tuple[int, ...]:
+    return ZONES.get(locale, OTHER_ZONES)
+
+
+def when_params(slot: Slot, offset: int) -> dict[str, str | int | Label]:
+    """A slot's start as the person's clock shows it: weekday and month as texts."""
+    start = local_time(slot.start, offset)
+    return {
+        "weekday": Label(f"appointments.weekday.{start.isoweekday()}"),
+        "day": start.day,
+        "month": Label(f"appointments.month.{start.month}"),
+        "time": start.strftime("%H:%M"),
+        "minutes": slot.minutes,
+    }
+
+
+class AppointmentActions:
+    """Runs the booking flow's actions over the shared ``AppointmentBook``."""
+
+    def __init__(self, book: AppointmentBook, resume: ResumeVault) -> None:
+        self.book = book
+        self._resume = resume
+
+    async def run(self, call: ActionCall) -> ActionResult:
+        if call.action == ZONES_ACTION:
+            return self._zones(call)
+        if call.action == SLOTS_ACTION:
+            return await self._slots(call)
+        if call.action == BOOK_ACTION:
+            return await self._book(call)
+        return ActionResult(call.action, slot_sets=_cleared())
+
+    def _zones(self, call: ActionCall) -> ActionResult:
+        now = self.book.clock()
+        times = " · ".join(
+            f"{number}) {local_time(now, offset).strftime('%H:%M')}"
+            for number, offset in enumerate(zones_for(call.state.locale), start=1)
+        )
+        return ActionResult(
+            call.action, messages=(Message(AppointmentKeys.ZONES, {"times": times}),)
+        )
+
+    async def _slots(self, call: ActionCall) -> ActionResult:
+        slots = call.state.slots
+        offset = _offset(slots, call.state.locale, self.book.clock())
+        forget_asked: tuple[tuple[str, SlotValue | None], ...] = (
+            ("appointment_zone_pick", None),
+            ("appointment_clock", None),
+            ("appointment_pick", None),
+        )
+        if offset is None:
+            unclear = Message(AppointmentKeys.CLOCK_UNCLEAR)
+            sets = (*forget_asked, ("appointment_free", None))
+            return ActionResult(call.action, slot_sets=sets, messages=(unclear,))
+        free = await self.book.free(call.state.locale)
+        shown = tuple(
+            Message(AppointmentKeys.SLOT, {"number": number, **when_params(slot, offset)})
+            for number, (slot, _left) in enumerate(free, start=1)
+        )
+        sets = (
+            *forget_asked,
+            ("appointment_zone", offset),
+            ("appointment_free", len(free)),
+            ("appointment_listed", " ".join(slot.id for slot, _left in free) or None),
+        )
+        return ActionResult(call.action, slot_sets=sets, messages=shown)
+
+    async def _book(self, call: ActionCall) -> ActionResult:
+        slots = call.state.slots
+        listed = str(slots.get("appointment_listed") or "").split()
+        pick, offset = slots.get("appointment_pick"), slots.get("appointment_zone")
+        if not isinstance(pick, int) or not isinstance(offset, int) or not 1 <= pick <= len(listed):
+            return ActionResult(call.action, failed=True)
+        slot = await self.book.slot(listed[pick - 1])
+        words = new_phrase()
+        key = await self._resume.key_for(words)
+        booking = await self.book.book(slot.id, key.name) if slot is not None else None
+        if slot is None or booking is None:
+            log_event("appointment full", session=call.sender)
+            taken = Message(AppointmentKeys.TAKEN)
+            return ActionResult(
+                call.action, slot_sets=(("appointment_pick", None),), messages=(taken,)
+            )
+        call.after.park_under = key
+        log_event("appointment booked", session=call.sender)
+        days = round(self._resume.ttl_seconds / 86400)
+        told = (
+            Message(AppointmentKeys.BOOKED, when_params(slot, offset)),
+            Message(AppointmentKeys.WORDS, {"phrase": " ".join(words), "days": days}),
+            Message(AppointmentKeys.NO_REMINDERS),
+        )
+        return ActionResult(call.action, slot_sets=_cleared(), messages=told)
+
+
+def _offset(slots: Mapping[str, SlotValue], locale: str, now: float) -> int | None:
+    """The offset the person picked (a number) or their clock's (typed), if readable."""
+    picked = slots.get("appointment_zone_pick")
+    zones = zones_for(locale)
+    if isinstance(picked, int) and 1 <= picked <= len(zones):
+        return zones[picked - 1]
+    clock = slots.get("appointment_clock")
+    if isinstance(clock, str):
+        return offset_from_clock(now, clock)
+    zone = slots.get("appointment_zone")
+    return zone if isinstance(zone, int) else None
+
+
+def _cleared() -> tuple[tuple[str, SlotValue | None], ...]:
+    return tuple((name, None) for name in FLOW_SLOTS)

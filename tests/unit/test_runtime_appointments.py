@@ -1,0 +1,147 @@
+"""Booking a chat with a counsellor through the runtime (shipped program, in-memory store,
+a desk with one service, a clock moved by hand): the person sees free times in their own
+time, gets words, and typing them at their time brings them to the counsellor's queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from redirection_bot.dialogue.model import CommandName
+from redirection_bot.engine import ChoicePicked, CommandGiven, Start, Text
+from redirection_bot.handoff.appointments import AppointmentBook, Slot
+from redirection_bot.handoff.desk import HandoffDesk
+from redirection_bot.operations.config import (
+    AppointmentSettings,
+    AppointmentSlotSettings,
+    HandoffSettings,
+    ServiceSettings,
+)
+from redirection_bot.program.load import LoadedProgram
+from redirection_bot.store.memory import MemoryStore
+from redirection_bot.store.relay import MemoryRelay
+from redirection_bot.store.resume import ResumeVault
+from redirection_bot.turn.actions import RasaActionRunner
+from redirection_bot.turn.runtime import Reply, Runtime
+
+NOON = dt.datetime(2030, 3, 4, 12, 0, tzinfo=dt.UTC).timestamp()  # a Monday
+SLOT = AppointmentSlotSettings("tue", "2030-03-05T15:00:00Z", 45, "en", team="counsellors")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOON
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def runtime_with(loaded: LoadedProgram, clock: Clock) -> Runtime:
+    store = MemoryStore(clock)
+    services = (
+        ServiceSettings("helpline", "webhook"),
+        ServiceSettings("counsellors", "webhook"),
+    )
+    desk = HandoffDesk(HandoffSettings(services=services), store, MemoryRelay(), clock)
+    book = AppointmentBook(AppointmentSettings(slots=(SLOT,)), store, clock)
+    resume = ResumeVault(store, cost=2**4)
+    return Runtime(
+        loaded, store, RasaActionRunner(loaded), resume=resume, desk=desk, appointments=book
+    )
+
+
+def keys(reply: Reply) -> list[str]:
+    return [m.key for m in reply.messages]
+
+
+async def book_a_time(runtime: Runtime, session: str) -> str:
+    """From the start to a booking at UTC+0; the words given."""
+    await runtime.handle(session, Start())
+    await runtime.handle(session, CommandGiven(CommandName.HELP))
+    reply = await runtime.handle(session, ChoicePicked("appointment"))
+    assert keys(reply) == ["appointments.intro", "appointments.no_contact"]
+    reply = await runtime.handle(session, ChoicePicked("book"))
+    assert "3) 12:00" in reply.messages[0].text  # the time now on the third clock (UTC)
+    reply = await runtime.handle(session, ChoicePicked("zone_3"))
+    assert reply.messages[0].text == "1: Tuesday 5 March, 15:00 your time (45 minutes)"
+    reply = await runtime.handle(session, ChoicePicked("slot_1"))
+    assert keys(reply)[:3] == [
+        "appointments.booked",
+        "appointments.words",
+        "appointments.no_reminders",
+    ]
+    words = reply.messages[1].text.split("\n")[0].removeprefix("Your words are: ")
+    assert reply.state is not None
+    assert not any(name.startswith("appointment_") for name in reply.state.slots)
+    return words
+
+
+async def test_a_person_books_in_their_own_time_and_comes_back_to_the_counsellor(
+    shipped: LoadedProgram,
+) -> None:
+    clock = Clock()
+    runtime = runtime_with(shipped, clock)
+    words = await book_a_time(runtime, "booking")
+    start = Slot.from_settings(SLOT).start
+
+    clock.now = start - 2 * 3600 - 10 * 60
+    reply = await runtime.handle("early", Text(words))
+    assert reply.messages[0].text.startswith(
+        "Your chat with the counsellor starts in 2 hours and 10 minutes"
+    )
+    assert runtime.handoff_desk is not None
+    assert await runtime.handoff_desk.queue("counsellors") == []
+
+    clock.now = start - 5 * 60
+    reply = await runtime.handle("on-time", Text(words))
+    assert keys(reply)[0] == "appointments.arrived"
+    assert reply.handoff is not None and reply.handoff.active
+    assert len(await runtime.handoff_desk.queue("counsellors")) == 1
+    assert await runtime.handoff_desk.queue("helpline") == []
+
+
+async def test_too_late_is_said_plainly_with_the_offer_to_book_again(
+    shipped: LoadedProgram,
+) -> None:
+    clock = Clock()
+    runtime = runtime_with(shipped, clock)
+    words = await book_a_time(runtime, "booking")
+    clock.now = Slot.from_settings(SLOT).end + 60
+    reply = await runtime.handle("late", Text(words))
+    assert keys(reply)[0] == "appointments.late"
+    assert any(choice.label == "Book another time" for choice in reply.messages[-1].choices)
+
+
+async def test_the_last_place_is_not_offered_again_and_leaving_frees_it(
+    shipped: LoadedProgram,
+) -> None:
+    clock = Clock()
+    runtime = runtime_with(shipped, clock)
+    await book_a_time(runtime, "first")
+    await runtime.handle("second", Start())
+    await runtime.handle("second", CommandGiven(CommandName.HELP))
+    await runtime.handle("second", ChoicePicked("appointment"))
+    await runtime.handle("second", ChoicePicked("book"))
+    reply = await runtime.handle("second", ChoicePicked("zone_3"))
+    assert keys(reply) == ["appointments.none"]
+    await runtime.handle("first", CommandGiven(CommandName.STOP))
+    await runtime.handle("second", ChoicePicked("back"))
+    await runtime.handle("second", CommandGiven(CommandName.HELP))
+    await runtime.handle("second", ChoicePicked("appointment"))
+    await runtime.handle("second", ChoicePicked("book"))
+    reply = await runtime.handle("second", ChoicePicked("zone_3"))
+    assert keys(reply)[0] == "appointments.slot_option"
+
+
+async def test_a_typed_clock_gives_the_persons_own_time_and_a_risk_comes_first(
+    shipped: LoadedProgram,
+) -> None:
+    clock = Clock()
+    runtime = runtime_with(shipped, clock)
+    await runtime.handle("s", Start())
+    await runtime.handle("s", CommandGiven(CommandName.HELP))
+    await runtime.handle("s", ChoicePicked("appointment"))
+    await runtime.handle("s", ChoicePicked("book"))
+    await runtime.handle("s", ChoicePicked("other"))
+    reply = await runtime.handle("s", Text("I want to kill myself"))
+    assert "appointments" not in keys(reply)[0]
+    assert any(key.startswith("safety") for key in keys(reply))
