@@ -102,6 +102,7 @@ def build_runtime(loaded: LoadedProgram, settings: Settings) -> Runtime:
         metrics=Metrics(),
         evaluation=open_counts(settings.store),
         desk=desk,
+        partners=settings.partners,
     )
 
 
