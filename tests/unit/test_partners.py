@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from redirection_bot.authoring.testing import MINIMAL_PROGRAM, RasaActionRunner
 from redirection_bot.dialogue.model import CommandName
-from redirection_bot.engine import ChoicePicked, CommandGiven, Start
+from redirection_bot.engine import ChoicePicked, CommandGiven, Start, new_state, step
 from redirection_bot.errors import ConfigError
 from redirection_bot.handoff.record import SessionRecord
 from redirection_bot.operations.config import read_settings
@@ -225,3 +225,13 @@ def test_the_validator_checks_the_partner_entry_and_help_flows(
     assert any("`help_flows` goes to the flow `hepldesk`" in p for p in found)
     fixed = program.replace("mian", "main").replace(", hepldesk", "")
     assert [p for p in problems(write(program=fixed)) if "error" in p] == []
+
+
+def test_a_program_without_a_partner_entry_starts_partners_at_its_entry(
+    loaded_minimal: LoadedProgram,
+) -> None:
+    program = loaded_minimal.program
+    assert program.partner_entry is None
+    turn = step(program, new_state(program), Start(None, "example_site"))
+    plain = step(program, new_state(program), Start())
+    assert turn.outputs == plain.outputs and turn.state.at == plain.state.at
