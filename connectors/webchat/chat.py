@@ -95,11 +95,19 @@ class WebChat:
 
     # --- finding and starting ------------------------------------------------------------------
 
-    async def start(self, locale: str | None) -> tuple[WebSession, TurnOutcome]:
-        """A new web conversation (never refused: ``SessionBook`` makes room)."""
-        session = self.book.open_web(self.texts.known(locale))
-        reply = await self.runtime.handle(session.session_id, Start(session.locale))
+    async def start(
+        self, locale: str | None, partner: object = None
+    ) -> tuple[WebSession, TurnOutcome]:
+        """A new web conversation (never refused: ``SessionBook`` makes room); ``partner``:
+        the ``from`` of a partner platform's link, as sent (the runtime checks it)."""
+        session = self.book.open_web(self.texts.known(self.door_locale(locale, partner)))
+        reply = await self.runtime.handle(session.session_id, door_start(session.locale, partner))
         return session, self._apply(session, reply, [])
+
+    def door_locale(self, locale: str | None, partner: object) -> str | None:
+        """The language asked for, else the partner's (if ``partner`` is one), else None."""
+        known = self.runtime.partners.known(partner)
+        return locale or (known.locale if known is not None else None)
 
     async def find(self, token: str) -> WebSession | None:
         """The conversation with this token; rebuilt from the store if this process has no
@@ -417,6 +425,12 @@ def card_frame(card: PlanCard) -> Frame:
 
 def link_list(links: tuple[TextLink, ...]) -> list[dict[str, str]]:
     return [{"text": link.text, "href": link.href} for link in links]
+
+
+def door_start(locale: str, partner: object) -> Start:
+    """The first event of a conversation: through a partner's door when ``partner`` is a
+    string (the runtime keeps it only if it names a declared partner)."""
+    return Start(locale, partner if isinstance(partner, str) and partner else None)
 
 
 def event_for(kind: str, value: object, argument: object = None) -> Event | None:

@@ -19,7 +19,7 @@ import jinja2
 import markupsafe
 from aiohttp import web
 
-from redirection_bot.api import TextLink, log_event, session_tag
+from redirection_bot.api import FunnelStage, TextLink, log_event, session_tag
 
 from .assets import Assets
 from .chat import WebChat, event_for
@@ -27,6 +27,8 @@ from .sessions import WebSession
 from .texts import direction
 
 FORM_FIELDS = ("choice", "language", "command", "text")
+PARTNER_FIELD = "from"
+"""The partner platform in the door's address (``/?from=<partner>``) and the start form."""
 PLAN_FILE_NAME = "plan.txt"
 
 
@@ -108,19 +110,36 @@ class Pages:
     # --- pages ---------------------------------------------------------------------------------
 
     async def landing(self, request: web.Request) -> web.Response:
+        """The first page; ``?from=<partner>`` (a partner platform's link) is counted as
+        shown and carried in the start form. A ``from`` that names no declared partner is
+        ignored, as if absent: never shown back, logged or kept."""
         wanted = request.query.get("lang")
         texts = self.chat.texts
+        partner = self.chat.runtime.partners.known(request.query.get(PARTNER_FIELD))
+        if partner is not None:
+            await self.chat.runtime.funnel.count(partner, FunnelStage.SHOWN)
         locale = (
             texts.known(wanted)
             if wanted in texts.locales()
+            else texts.known(partner.locale)
+            if partner is not None and partner.locale is not None
             else texts.from_accept_language(request.headers.get("Accept-Language"))
         )
-        return self.render("landing.html", locale, erased="erased" in request.query, busy=False)
+        return self.render(
+            "landing.html",
+            locale,
+            erased="erased" in request.query,
+            busy=False,
+            partner=partner.id if partner is not None else None,
+        )
 
     async def start(self, request: web.Request) -> web.Response:
         form = await _form(request)
         locale = form.get("locale") if form is not None else None
-        session, _outcome = await self.chat.start(locale if isinstance(locale, str) else None)
+        partner = form.get(PARTNER_FIELD) if form is not None else None
+        session, _outcome = await self.chat.start(
+            locale if isinstance(locale, str) else None, partner
+        )
         raise web.HTTPSeeOther(_chat_url(session))
 
     async def show(self, request: web.Request) -> web.Response:

@@ -43,7 +43,7 @@ from redirection_bot.api import (
 )
 
 from . import replays
-from .chat import WebChat
+from .chat import WebChat, door_start
 from .security import origin_allowed
 from .sessions import REST_PREFIX, new_token
 
@@ -174,15 +174,18 @@ class RestChannel:
         sender, message = body.get("sender") or new_token(), body["message"]
         metadata = body.get("metadata")
         locale = metadata.get("locale") if isinstance(metadata, dict) else None
+        partner = metadata.get("from") if isinstance(metadata, dict) else None
         event = event_from_message(message)
-        wanted = locale if isinstance(locale, str) else None
+        wanted = self.chat.door_locale(locale if isinstance(locale, str) else None, partner)
         found = await self.chat.rest_session(sender, wanted, opening=event != PLAN)
         if found is None:  # "/plan" before anything was said: nothing to keep or show
             no_plan = self.chat.texts.text("no_plan", self.chat.texts.known(wanted))
             return [_text(sender, no_plan)]
         session, fresh = found
         if fresh and event != PLAN:
-            event = Start(session.locale)  # as in Rasa, the first message opens the conversation
+            # As in Rasa, the first message opens the conversation (through a partner's door
+            # when its metadata names one).
+            event = door_start(session.locale, partner)
         if event == PLAN:
             if not self.chat.within_limit(session):
                 text = self.chat.texts.text("rate_limited", session.locale)

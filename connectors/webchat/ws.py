@@ -185,7 +185,9 @@ class _Conversation:
             return True
         if kind == "start":
             locale = request.get("locale")
-            session, outcome = await self.chat.start(locale if isinstance(locale, str) else None)
+            session, outcome = await self.chat.start(
+                locale if isinstance(locale, str) else None, request.get("from")
+            )
             self.attach(session)
             frames: list[Frame] = [{"type": "session", "session": session.token}]
             await self.send(frames + self.chat.frames(session, outcome, echo=False))

@@ -58,6 +58,7 @@ from redirection_bot.operations.config import (
 from redirection_bot.operations.crypto import DecryptionError, Keyring
 from redirection_bot.operations.listening import listen
 from redirection_bot.operations.logs import log_event, session_tag
+from redirection_bot.operations.partners import FunnelStage
 from redirection_bot.operations.patience import Patience, Stopping
 from redirection_bot.program.render import (
     Shown,
@@ -99,7 +100,8 @@ __all__ = [  # noqa: RUF022 (grouped by what a plug-in author looks for)
     "LOCALE_PATTERN",  # the shape of a locale code (``en``, ``pt-BR``)
     # a conversation
     "Event",  # anything a person sends: one of the four below
-    "Start",  # a conversation begins (in a locale, or the program's default)
+    "Start",  # a conversation begins (in a locale, or the program's default; ``partner``)
+    "FunnelStage",  # a partner platform's funnel: shown, started, reached help, asked person
     "Text",  # the person's words
     "ChoicePicked",  # the person picked a choice, by its id
     "CommandGiven",  # the person gave a command (help, back, restart, ...)

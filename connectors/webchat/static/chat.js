@@ -72,6 +72,17 @@
     foot.insertBefore(hint, foot.firstChild);
   }
 
+  /* A partner platform's link (/?from=...) is not left in the address bar or this page's
+     history entry: the start form carries it (docs/safety.md, "Partner platforms"). */
+  if (!token && window.URLSearchParams && window.history && history.replaceState) {
+    var params = new URLSearchParams(window.location.search);
+    if (params.has("from")) {
+      params.delete("from");
+      var rest = params.toString();
+      history.replaceState(null, "", window.location.pathname + (rest ? "?" + rest : ""));
+    }
+  }
+
   if (!token) { return; }
 
   var transcript = byId("transcript");

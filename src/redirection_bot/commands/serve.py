@@ -106,6 +106,7 @@ def build_runtime(loaded: LoadedProgram, settings: Settings) -> Runtime:
         appointments=(
             AppointmentBook(settings.appointments, store) if settings.appointments.enabled else None
         ),
+        partners=settings.partners,
     )
 
 

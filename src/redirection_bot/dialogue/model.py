@@ -352,6 +352,10 @@ class Program:
     safety: tuple[SafetyRoute, ...] = ()
     """Safety flows by risk category, highest priority first; empty: no safety section."""
     lexicon: Lexicon | None = None
+    partner_entry: PlaceRef | None = None
+    """Where a conversation opened from a partner platform's link starts (None: the entry)."""
+    help_flows: tuple[str, ...] = ()
+    """Flows that count as "reached help" in a partner's funnel (operations/partners.py)."""
     locales_span: Span | None = None
     """Where ``locales:`` is written, for problems with the list of locales."""
     """Set by the loader once the locale files are read."""

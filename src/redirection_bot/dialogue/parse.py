@@ -54,6 +54,8 @@ PROGRAM_FIELDS = (
     "locales",
     "entry",
     "home",
+    "partner_entry",
+    "help_flows",
     "settings",
     "slots",
     "actions",
@@ -107,6 +109,11 @@ class ProgramParser(SchemaReader):
         default_locale = self._default_locale(top, locales)
         entry = self.target(top.get("entry"), None, "the entry")
         home = self.target(top.get("home"), None, "home") if top.get("home") else entry
+        partner_entry = (
+            self.target(top.get("partner_entry"), None, "the partner entry")
+            if top.get("partner_entry")
+            else None
+        )
         slots = self._slots(top.get("slots"))
         actions = self._actions(top.get("actions"))
         commands = self._commands(top.get("commands"), top.span)
@@ -125,6 +132,8 @@ class ProgramParser(SchemaReader):
             locales=locales,
             entry=entry,
             home=home,
+            partner_entry=partner_entry,
+            help_flows=self._names(top.get("help_flows"), "a flow id"),
             slots=slots,
             actions=actions,
             commands=commands,

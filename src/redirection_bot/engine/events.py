@@ -11,9 +11,13 @@ from redirection_bot.safety.categories import RiskHit
 
 @dataclass(frozen=True, slots=True)
 class Start:
-    """A new conversation; ``locale`` None means the program's default."""
+    """A new conversation; ``locale`` None means the program's default. ``partner``: the
+    partner platform whose link the person followed, already checked against the operator's
+    list (operations/partners.py); the conversation then opens at the program's
+    ``partner_entry``. The engine reads nothing else from it."""
 
     locale: str | None = None
+    partner: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,7 +143,8 @@ class _Run:
             return
         waiting = self.state.waiting
         if isinstance(event, Start):
-            self.start(event.locale)
+            door = self.program.partner_entry if event.partner else None
+            self.start(event.locale, door)
         elif waiting is Waiting.NOT_STARTED:
             self.start(None)
         elif isinstance(event, CommandGiven):
@@ -157,12 +158,12 @@ class _Run:
         else:
             self.text(event.text)
 
-    def start(self, locale: str | None) -> None:
+    def start(self, locale: str | None, door: PlaceRef | None = None) -> None:
         fresh = new_state(self.program, locale or self.state.locale)
         self.state = fresh
         self.slots = dict(fresh.slots)
         self.stack = []
-        self.enter(self.program.entry)
+        self.enter(door or self.program.entry)
 
     def migrate(self, event: Event) -> None:
         """Move a conversation from an older program to the home node, keeping valid slots.

@@ -7,7 +7,9 @@ the person erases their conversation, but it cannot read it. ``conversation`` ho
 lines shown and said (``handoff.conversation_lines``, 20 by default; none without a
 helpline), so that an operator can read how the person got here if the person agrees; it
 goes with the session when the session is erased or expires, and is never parked under a
-resume phrase.
+resume phrase. ``partner`` is the partner platform whose link opened the conversation, kept
+only while ``awaiting`` names funnel stages not yet counted (operations/partners.py); it is
+never parked either.
 
 It lives beside the handoff machine whose state it holds: the store keeps bytes only, and
 both the runtime and its side of the handoff (``conduct``) read and write records.
@@ -35,6 +37,9 @@ class SessionRecord:
     resume: str | None = None
     handoff: HandoffState = _NO_HANDOFF
     conversation: tuple[Line, ...] = ()
+    partner: str | None = None
+    awaiting: tuple[str, ...] = ()
+    """The partner's funnel stages this conversation may still reach and count."""
 
     def encode(self) -> bytes:
         body: dict[str, object] = {"state": self.state.to_json()}
@@ -44,6 +49,8 @@ class SessionRecord:
             body["handoff"] = self.handoff.to_json()
         if self.conversation:
             body["conversation"] = [list(line) for line in self.conversation]
+        if self.partner is not None:
+            body["partner"] = [self.partner, *self.awaiting]
         return json.dumps(body, separators=(",", ":")).encode()
 
     @classmethod
@@ -58,6 +65,7 @@ class SessionRecord:
         if "state" not in body:
             return cls(SessionState.from_json(body))
         resume = body.get("resume")
+        partner = body.get("partner")
         try:
             handoff = body.get("handoff")
             conversation = tuple(
@@ -68,6 +76,8 @@ class SessionRecord:
                 resume if isinstance(resume, str) else None,
                 HandoffState.from_json(handoff) if isinstance(handoff, dict) else _NO_HANDOFF,
                 conversation,
+                str(partner[0]) if partner else None,
+                tuple(str(stage) for stage in partner[1:]) if partner else (),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise EngineError(f"session record is damaged: {error!r}") from error

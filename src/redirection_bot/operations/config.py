@@ -1,6 +1,6 @@
 """Operator configuration: frozen settings from one YAML file and the environment.
 
-The file (``redirection-bot serve --config FILE``) has six sections, all optional::
+The file (``redirection-bot serve --config FILE``) has seven sections, all optional::
 
     connectors:   # which channels run, each with its own options
       webchat: {port: 8080}
@@ -9,6 +9,7 @@ The file (``redirection-bot serve --config FILE``) has six sections, all optiona
     handoff: {claim_timeout_seconds: 300, services: {helpline: {channel: matrix, ...}}}
     branding: {exit_url: /blank, accent_color: "#1f4e79"}
     admin: {host: 127.0.0.1, port: 9464}
+    partners: {suppress_below: 10, platforms: [{id: example_site, locale: es}]}
 
 Every section is a frozen dataclass below; a field's type and its ``check`` say how it is
 read, so adding a section (or a field) is adding a dataclass (or a field) and a line in
@@ -68,6 +69,7 @@ from redirection_bot.operations.hours import (
     read_ranges,
     read_timezone,
 )
+from redirection_bot.operations.partners import PartnerSettings, read_partners
 from redirection_bot.operations.plugins import (
     CONNECTORS,
     OPERATOR_CHANNELS,
@@ -358,6 +360,8 @@ class Settings:
     branding: BrandingSettings = BrandingSettings()
     admin: AdminSettings = AdminSettings()
     appointments: AppointmentSettings = AppointmentSettings()
+    partners: PartnerSettings = field(default_factory=PartnerSettings)
+    """Platforms that link to the door (operations/partners.py)."""
     warnings: tuple[Diagnostic, ...] = ()
     source: str | None = None
     """The file read (None: defaults and the environment only)."""
@@ -454,14 +458,15 @@ class _SettingsReader:
         top = self.reader.mapping(root, "the configuration")
         if top is None:
             return Settings()
-        self.reader.fields(top, ["connectors", *SECTIONS], "the configuration")
+        self.reader.fields(top, ["connectors", *SECTIONS, "partners"], "the configuration")
         sections: dict[str, Any] = {
             name: read_dataclass(self.reader, top.get(name), cls, f"the `{name}` section")
             for name, cls in SECTIONS.items()
             if name not in ("handoff", "appointments")
         }
         sections["appointments"] = self.appointments(top.get("appointments"))
-        settings = Settings(**sections)
+        partners = read_partners(self.reader, top.get("partners"), self.program_locales)
+        settings = Settings(**sections, partners=partners)
         settings = dataclasses.replace(settings, handoff=self.handoff(top.get("handoff"), settings))
         connectors_node = top.get("connectors")
         if connectors_node is not None:

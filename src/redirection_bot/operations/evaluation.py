@@ -27,6 +27,9 @@ from redirection_bot.dialogue.model import Program, SlotType, SlotValue
 EVALUATION_ACTION = "action_record_evaluation"
 SUPPRESS_BELOW = 10
 CSV_COLUMNS = ("day", "module", "question", "answer", "count")
+OTHER_COUNTS = "@"
+"""A module starting with this is not a module: other anonymous counts kept in the same store
+(a partner's funnel, operations/partners.py), left out of the evaluation's export."""
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -118,6 +121,8 @@ def export_csv(rows: Iterable[CountRow], out: IO[str]) -> int:
     writer.writerow(CSV_COLUMNS)
     written = 0
     for row in rows:
+        if row.module.startswith(OTHER_COUNTS):
+            continue
         writer.writerow((row.day, row.module, row.question, row.answer, suppressed(row.count)))
         written += 1
     return written

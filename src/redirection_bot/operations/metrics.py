@@ -5,7 +5,8 @@ values must be short words from closed sets (event kinds, module ids the program
 risk categories, handoff states and reasons), checked by ``_label``. Each ``Metrics`` has a
 registry of its own, so that tests and several runtimes in one process never mix.
 
-The admin listener (``admin_app``) answers ``/metrics``; operators bind it to localhost (the
+The admin listener (``admin_app``) answers ``/metrics``, and ``/partners.csv`` (the partner
+platforms' funnel, small counts suppressed: operations/partners.py); operators bind it to localhost (the
 default) and let Prometheus scrape it from there, never from the public side.
 """
 
@@ -21,6 +22,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from redirection_bot.dialogue.model import Node, NodeKind, Program
+from redirection_bot.operations.partners import Funnel
 
 _LABEL = re.compile(r"[a-z0-9_]{1,48}\Z")
 ACTIVE_WINDOW_SECONDS = 15 * 60.0
@@ -163,14 +165,20 @@ def _goes_to_another_flow(node: Node) -> bool:
     )
 
 
-def admin_app(metrics: Metrics) -> web.Application:
-    """The admin listener's application: ``GET /metrics``."""
+def admin_app(metrics: Metrics, funnel: Funnel | None = None) -> web.Application:
+    """The admin listener's application: ``GET /metrics`` and ``GET /partners.csv``."""
 
     async def serve_metrics(_request: web.Request) -> web.Response:
         response = web.Response(body=metrics.exposition())
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return response
 
+    async def serve_funnel(_request: web.Request) -> web.Response:
+        assert funnel is not None
+        return web.Response(text=await funnel.export(), content_type="text/csv", charset="utf-8")
+
     app = web.Application()
     app.router.add_get("/metrics", serve_metrics)
+    if funnel is not None:
+        app.router.add_get("/partners.csv", serve_funnel)
     return app

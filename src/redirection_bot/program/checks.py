@@ -71,6 +71,10 @@ def run_checks(
 def _targets(program: Program) -> Iterable[tuple[PlaceRef, str]]:
     yield program.entry, "the entry"
     yield program.home, "home"
+    if program.partner_entry is not None:
+        yield program.partner_entry, "the partner entry"
+    for flow_id in program.help_flows:
+        yield PlaceRef(flow_id, None, program.span), "`help_flows`"
     for node in program.all_nodes():
         for transition in _node_transitions(node):
             if transition.goto is not None:
@@ -262,6 +266,8 @@ def _is_checklist(program: Program, node: Node) -> bool:
 
 def _entry_places(program: Program, extra_entry_flows: Iterable[str]) -> list[Place]:
     entries = [program.resolve(program.entry), program.resolve(program.home)]
+    if program.partner_entry is not None:
+        entries.append(program.resolve(program.partner_entry))
     flows = list(extra_entry_flows)
     help_command = program.commands.get(CommandName.HELP)
     if help_command is not None and help_command.call is not None:

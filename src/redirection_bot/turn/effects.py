@@ -19,7 +19,7 @@ It is given everything it needs when built; it calls nothing back.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from redirection_bot.dialogue.graph import interrupting_flows
@@ -98,9 +98,7 @@ class Kept:
         """The record to save with ``state``, keeping the handoff and the conversation."""
         if self.record is None:
             return SessionRecord(state, resume)
-        return SessionRecord(
-            state, resume or self.record.resume, self.record.handoff, self.record.conversation
-        )
+        return replace(self.record, state=state, resume=resume or self.record.resume)
 
 
 class Effects:
@@ -430,7 +428,7 @@ class Effects:
         await self.resume.park(key, SessionRecord(record.state).encode())
         await self.save(
             session_id,
-            SessionRecord(record.state, key.name, record.handoff, record.conversation),
+            replace(record, resume=key.name),
             kept,
         )
         if kept.resume is not None and kept.resume != key.name:

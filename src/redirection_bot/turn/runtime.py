@@ -45,6 +45,13 @@ from redirection_bot.operations.evaluation import (
     MemoryCounts,
 )
 from redirection_bot.operations.logs import log_event, session_tag
+from redirection_bot.operations.partners import (
+    FOLLOWED,
+    Funnel,
+    FunnelStage,
+    PartnerSettings,
+    stages_reached,
+)
 from redirection_bot.program.load import LoadedProgram
 from redirection_bot.program.render import (
     Renderer,
@@ -86,6 +93,7 @@ if TYPE_CHECKING:
 DEFAULT_SESSION_TTL_SECONDS = 24 * 3600
 DEFAULT_MAX_TEXT_LENGTH = 2000
 _NOTICES = {Problem.TOO_LONG: EngineKeys.TOO_LONG, Problem.UNREADABLE: EngineKeys.UNREADABLE}
+_STAGE_NAMES = frozenset(FunnelStage)
 SCREENED_AT_LEAST = 20_000
 """Characters of a message screened for risk, at least (see ``Runtime._screen``)."""
 
@@ -171,11 +179,13 @@ class Runtime:
         evaluation: EvaluationCounts | None = None,
         desk: HandoffDesk | None = None,
         appointments: AppointmentBook | None = None,
+        partners: PartnerSettings | None = None,
     ) -> None:
         """``desk``: the helpline's desk (handoff/desk.py), when one is connected; requests
         for a person go there. ``appointments``: the slots and bookings, when the service
-        offers appointments. Raises ConfigError if the program lacks the texts the
-        handoff shows."""
+        offers appointments. ``partners``: the platforms whose links open the program's
+        partner door, each with its funnel counted beside the evaluation counts. Raises
+        ConfigError if the program lacks the texts the handoff shows."""
         self._loaded = loaded
         self._versions: dict[str, LoadedProgram] = {loaded.program.version: loaded}
         self._store = store
@@ -188,9 +198,10 @@ class Runtime:
         self.metrics = metrics
         self.appointments = appointments
         booking = AppointmentActions(appointments, self._resume) if appointments else None
-        builtin = BuiltInActions(
-            actions, self._resume, evaluation or MemoryCounts(), metrics, booking
-        )
+        counts = evaluation or MemoryCounts()
+        self.partners = partners or PartnerSettings()
+        self.funnel = Funnel(counts, self.partners.suppress_below)
+        builtin = BuiltInActions(actions, self._resume, counts, metrics, booking)
         self._effects = Effects(
             store,
             self._resume,
@@ -239,6 +250,8 @@ class Runtime:
         gets the reply before the store is changed (saved, parked or erased), so that a
         connector can record it first: a crash after the save then loses no reply."""
         started = self._clock()
+        if isinstance(event, Start) and event.partner is not None:
+            event = self._door(event)
         async with self._session_lock(session_id):  # 1. lock
             kept = await self._read(session_id)  # 2. read
             if known and kept.record is None:
@@ -257,6 +270,8 @@ class Runtime:
             problem = admitted.problem if admitted is not None else None
             routed = route(loaded.program, state, handoff, event, problem)  # 5. route
             acted = await self._act(session_id, loaded, state, kept, event, routed)  # 6. act
+            if acted.record is not None and (acted.record.partner or isinstance(event, Start)):
+                acted.record = await self._follow_partner(loaded, event, acted.record, acted.trace)
             if isinstance(event, Text) and admitted is not None:
                 # As screened: identifying details hidden, as in the store (not as typed).
                 said: str | None = event.text.strip()
@@ -380,7 +395,9 @@ class Runtime:
         if conduct is not None and handled is not None:
             # The lines an operator may read are the person's words and what was shown.
             conversation = conduct.remember(record.conversation, said, shown)
-            record = SessionRecord(turn.state, record.resume, handled.handoff, conversation)
+            record = replace(
+                record, state=turn.state, handoff=handled.handoff, conversation=conversation
+            )
         return _Acted(
             kept,
             shown,
@@ -502,6 +519,44 @@ class Runtime:
         for item in reply.shown:
             if isinstance(item, ShownHandoff):
                 self.metrics.handoff("requested", item.reason)
+
+    # --- partner platforms ------------------------------------------------------------------
+
+    def _door(self, start: Start) -> Start:
+        """A start through a partner's link: the partner if it is one, in its language unless
+        the person chose one; otherwise a plain start, the value dropped unseen."""
+        partner = self.partners.known(start.partner)
+        if partner is None:
+            return Start(start.locale)
+        return Start(start.locale or partner.locale, partner.id)
+
+    async def _follow_partner(
+        self, loaded: LoadedProgram, event: Event, record: SessionRecord, trace: tuple[str, ...]
+    ) -> SessionRecord:
+        """Count the partner's funnel stages this turn reached, each once per conversation;
+        the partner is forgotten once nothing more is awaited (or at a plain start)."""
+        if isinstance(event, Start):
+            awaiting = tuple(stage.value for stage in FOLLOWED) if event.partner else ()
+            record = replace(record, partner=event.partner, awaiting=awaiting)
+            partner = self.partners.known(event.partner)
+            if partner is not None:
+                await self.funnel.count(partner, FunnelStage.STARTED)
+        partner = self.partners.known(record.partner)
+        if partner is None:  # no longer declared: nothing to count it for
+            return replace(record, partner=None, awaiting=())
+        reached = stages_reached(loaded.program, trace)
+        still: list[str] = []
+        for name in record.awaiting:
+            if name not in _STAGE_NAMES:
+                continue
+            stage = FunnelStage(name)
+            if stage in reached:
+                await self.funnel.count(partner, stage)
+            else:
+                still.append(name)
+        if not still:
+            return replace(record, partner=None, awaiting=())
+        return replace(record, awaiting=tuple(still))
 
     def _decode(self, data: bytes, session_id: str | None = None) -> SessionRecord | None:
         """A stored record; ``session_id`` when it is the session's own (not a parked copy)."""

@@ -124,3 +124,36 @@ async def test_evaluation_counts_from_two_instances_add_up(redis_server: RedisSe
     finally:
         await one.close()
         await two.close()
+
+
+async def test_a_partners_funnel_from_two_instances_adds_up_and_is_read_suppressed(
+    redis_server: RedisServer,
+) -> None:
+    import datetime as dt
+
+    from redis.asyncio import Redis
+
+    from redirection_bot.operations.evaluation import export_csv
+    from redirection_bot.operations.partners import Funnel, FunnelStage, Partner
+    from redirection_bot.store.redis import RedisCounts
+
+    prefix = f"door-{uuid.uuid4().hex}:"
+    one = RedisCounts(Redis.from_url(redis_server.url), prefix)
+    two = RedisCounts(Redis.from_url(redis_server.url), prefix)
+    partner, day = Partner("example_site"), dt.date(2026, 12, 1)
+    try:
+        for counts in (one, two, one):
+            await Funnel(counts, 3).count(partner, FunnelStage.SHOWN, day)
+        await Funnel(two, 3).count(partner, FunnelStage.STARTED, day)
+        assert (await Funnel(one, 3).export()).splitlines() == [
+            "month,partner,stage,count",
+            "2026-12,example_site,shown,3",
+            "2026-12,example_site,started,<3",
+        ]
+        import io
+
+        evaluation = io.StringIO()
+        assert export_csv(await one.rows(), evaluation) == 0  # not in the evaluation's export
+    finally:
+        await one.close()
+        await two.close()
