@@ -235,6 +235,14 @@ def _free_place(
         candidates = [curve_point(points[0], points[1], t) for t in _ALONG]
     middle = candidates[0]
     candidates += [(middle[0] + side * (width / 2 + 6), middle[1]) for side in (1, -1)]
+    # Crowded: beside the arrow at each place along it, then a line higher or lower.
+    candidates += [(x + side * (width / 2 + 6), y) for x, y in candidates[1:] for side in (1, -1)]
+    candidates += [
+        (x + side * (width / 2 + 6), y + shift * (height + 3))
+        for shift in (1, -1, 2, -2)
+        for x, y in candidates[: len(_ALONG)]
+        for side in (0, 1, -1)
+    ]
     for x, y in candidates:
         place = Rect.around(x, y, width, height)
         if not any(place.overlaps(other) for other in taken):
