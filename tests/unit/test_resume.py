@@ -119,16 +119,40 @@ async def test_after_too_many_tries_even_the_right_phrase_waits_for_a_quiet_mome
     assert keys(reply)[0] == "resume.restored"
 
 
-async def test_erasing_after_coming_back_erases_the_saved_copy_too(
+async def test_leave_now_keeps_the_saved_copy_and_erase_deletes_it(
     program: LoadedProgram,
 ) -> None:
     store = MemoryStore()
     runtime = runtime_over(program, store)
     phrase = await get_phrase(runtime, "s1")
-    await runtime.handle("s2", Text(phrase))
-    await runtime.handle("s2", CommandGiven(CommandName.STOP))
+    await runtime.handle("s1", CommandGiven(CommandName.STOP))  # leave now, right after
+    assert await runtime.state("s1") is None
+    assert keys(await runtime.handle("s2", Text(phrase)))[0] == "resume.restored"
+    await runtime.handle("s2", Text("leave now"))  # and again after coming back
+    assert keys(await runtime.handle("s3", Text(phrase)))[0] == "resume.restored"
+    await runtime.leave("s3")  # a page left idle, or the web chat's "Leave now"
+    assert keys(await runtime.handle("s4", Text(phrase)))[0] == "resume.restored"
+    await runtime.handle("s4", Text("erase everything"))
+    assert await runtime.state("s4") is None
     assert not [name for name in store._sessions if name.startswith("resume:")]
-    assert keys(await runtime.handle("s3", Text(phrase)))[0] == "resume.not_found"
+    assert keys(await runtime.handle("s5", Text(phrase)))[0] == "resume.not_found"
+
+
+async def test_the_words_say_what_leave_now_and_erase_do(program: LoadedProgram) -> None:
+    runtime = runtime_over(program, MemoryStore())
+    await reach_module_end(runtime, "s1")
+    await runtime.handle("s1", ChoicePicked("keep"))
+    shown = (await runtime.handle("s1", ChoicePicked("yes_please"))).messages[0].text
+    assert "“Leave now” closes this conversation, but these words still open" in shown
+    assert "choose “Erase my conversation”" in shown
+
+
+async def test_erase_from_the_page_deletes_the_saved_copy_too(program: LoadedProgram) -> None:
+    store = MemoryStore()
+    runtime = runtime_over(program, store)
+    phrase = await get_phrase(runtime, "s1")
+    await runtime.erase("s1")
+    assert keys(await runtime.handle("s2", Text(phrase)))[0] == "resume.not_found"
 
 
 async def test_a_new_phrase_replaces_the_one_given_before(program: LoadedProgram) -> None:

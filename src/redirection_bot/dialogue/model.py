@@ -92,6 +92,8 @@ class CommandName(enum.StrEnum):
     RESTART = "restart"
     LANGUAGE = "language"
     STOP = "stop"
+    ERASE = "erase"
+    """Leave and erase everything, the copy kept under resume words too (``stop`` keeps it)."""
 
     @property
     def words_key(self) -> str:

@@ -322,7 +322,8 @@ class ProgramParser(SchemaReader):
                 )
             commands[name] = CommandSpec(name, key.span, call)
         for name in CommandName:
-            if name not in commands:
+            # `erase` is optional: the web chat's own button erases everything without it
+            if name not in commands and name is not CommandName.ERASE:
                 self.warning(mapping.span, f"the global command `{name}` is not enabled")
         return commands
 

@@ -619,8 +619,8 @@ class _Run:
             self.say(EngineKeys.NOT_UNDERSTOOD)
             self.redisplay()
             return
-        if command is CommandName.STOP:
-            self.outputs.append(End(erase=True))
+        if command in (CommandName.STOP, CommandName.ERASE):
+            self.outputs.append(End(erase=True, forget_saved=command is CommandName.ERASE))
             self.state = replace(
                 self.state, waiting=Waiting.ENDED, at=None, history=(), pending_action=None
             )

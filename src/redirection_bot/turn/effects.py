@@ -385,12 +385,14 @@ class Effects:
         record: SessionRecord | None,
         effects: Sequence[Effect] = (),
         park_under: PhraseKey | None = None,
+        forget_saved: bool = False,
     ) -> None:
         """Save ``record`` (under a resume phrase when the turn gave one; None: erase the
-        session, its parked copy and its ticket), then run ``effects``."""
+        session and its ticket, and with ``forget_saved`` its parked copy), then run
+        ``effects``."""
         if record is None:
             await self.store.delete(session_id)
-            if kept.resume is not None:
+            if forget_saved and kept.resume is not None:
                 await self.resume.forget(kept.resume)
             if kept.record is not None:
                 effects = [*self.left(session_id, kept.record), *effects]

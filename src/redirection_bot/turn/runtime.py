@@ -135,7 +135,9 @@ class _Acted:
     effects: list[Effect] = field(default_factory=list)
     park_under: PhraseKey | None = None
     erase: bool = False
-    """The person left ("leave now"): the session, its parked copy and its ticket go."""
+    """The person left ("leave now"): the session and its ticket go."""
+    forget_saved: bool = False
+    """The person erased everything: the copy parked under their resume words goes too."""
 
 
 BeforeSave = Callable[[Reply], Awaitable[None]]
@@ -250,7 +252,12 @@ class Runtime:
                     await before_save(reply)
                 record = None if acted.erase else acted.record
                 await self._effects.settle(
-                    session_id, acted.kept, record, acted.effects, acted.park_under
+                    session_id,
+                    acted.kept,
+                    record,
+                    acted.effects,
+                    acted.park_under,
+                    forget_saved=acted.forget_saved,
                 )
         duration = self._clock() - started
         log_event(
@@ -335,7 +342,8 @@ class Runtime:
         after = AfterTurn()
         turn = await self._effects.engine(session_id, loaded, state, event, after)
         outputs: list[Said] = [notice, *turn.outputs] if notice is not None else list(turn.outputs)
-        erase = any(isinstance(output, End) and output.erase for output in outputs)
+        ends = [output for output in outputs if isinstance(output, End)]
+        erase = any(end.erase for end in ends)
         record = kept.keeping(turn.state)
         conduct = self._conduct
         handled = None
@@ -366,6 +374,7 @@ class Runtime:
             handled.effects if handled is not None else [],
             after.park_under,
             erase,
+            any(end.forget_saved for end in ends),
         )
 
     def _notice(
@@ -571,12 +580,20 @@ class Runtime:
         return record.state if record is not None else None
 
     async def erase(self, session_id: str) -> None:
-        """Delete a session at once ("leave now", "erase my conversation"), and the copy kept
-        under its resume phrase."""
+        """Delete a session at once ("erase my conversation"), and the copy kept under its
+        resume phrase."""
+        async with self._session_lock(session_id):
+            kept = await self._read(session_id)
+            await self._effects.settle(session_id, Kept(None, kept.record), None, forget_saved=True)
+        log_event("session erased", session=session_tag(session_id))
+
+    async def leave(self, session_id: str) -> None:
+        """Delete a session at once ("leave now", or left idle), keeping the copy parked under
+        its resume phrase: only the phrase opens it, until it expires (docs/safety.md)."""
         async with self._session_lock(session_id):
             kept = await self._read(session_id)
             await self._effects.settle(session_id, Kept(None, kept.record), None)
-        log_event("session erased", session=session_tag(session_id))
+        log_event("session left", session=session_tag(session_id))
 
     async def plan_text(self, session_id: str, action: str = "action_plan_summary") -> str | None:
         """The person's plan as plain text, built now and kept nowhere."""
