@@ -128,7 +128,7 @@ async def test_leave_now_keeps_the_saved_copy_and_erase_deletes_it(
     await runtime.handle("s1", CommandGiven(CommandName.STOP))  # leave now, right after
     assert await runtime.state("s1") is None
     assert keys(await runtime.handle("s2", Text(phrase)))[0] == "resume.restored"
-    await runtime.handle("s2", Text("leave now"))  # and again after coming back
+    await runtime.handle("s2", CommandGiven(CommandName.STOP))  # and again after coming back
     assert keys(await runtime.handle("s3", Text(phrase)))[0] == "resume.restored"
     await runtime.leave("s3")  # a page left idle, or the web chat's "Leave now"
     assert keys(await runtime.handle("s4", Text(phrase)))[0] == "resume.restored"
@@ -238,3 +238,40 @@ async def test_a_copy_parked_before_salts_were_kept_still_opens() -> None:
     assert await vault.open(key) == b"kept"
     await vault.park(key, b"kept again")
     assert await vault.open(key) == b"kept again"
+
+
+PROGRESS_PROGRAM = PROGRAM.replace(
+    "actions:", "  score:\n    type: integer\n    min: 0\n    max: 10\n    progress: true\nactions:"
+)
+PROGRESS_FLOWS = {
+    "main": FLOWS["main"].replace(
+        "    next: module_end\n  module_end:",
+        "    next: rate\n  rate:\n    say: main.why\n    input: score\n    next: module_end\n"
+        "  module_end:",
+    )
+}
+
+
+async def test_coming_back_the_rating_is_compared_with_last_time(tmp_path: Path) -> None:
+    sources = write_program(tmp_path, PROGRESS_PROGRAM, {**FLOWS, **PROGRESS_FLOWS}, LOCALES)
+    program = load(sources, tmp_path)
+    store = MemoryStore()
+    runtime = runtime_over(program, store)
+    await runtime.handle("s1", Start())
+    await runtime.handle("s1", ChoicePicked("bad"))
+    await runtime.handle("s1", Text("sleep earlier"))
+    first = await runtime.handle("s1", Text("4"))
+    assert "resume.progress" not in keys(first)  # nothing to compare with the first time
+    await runtime.handle("s1", ChoicePicked("keep"))
+    given = await runtime.handle("s1", ChoicePicked("yes_please"))
+    phrase = given.messages[0].text.split("Your words are: ")[1].split("\n")[0]
+    await runtime.handle("s1", CommandGiven(CommandName.STOP))
+    assert await runtime.state("s1") is None  # left: only the sealed copy is kept
+
+    await runtime.handle("s2", Start())
+    assert keys(await runtime.handle("s2", Text(phrase)))[0] == "resume.restored"
+    for _ in range(3):  # back to the rating
+        if keys(await runtime.handle("s2", CommandGiven(CommandName.BACK)))[-1] == "main.why":
+            break
+    today = await runtime.handle("s2", Text("6"))
+    assert today.messages[0].text == "Last time you answered 4. Today: 6."

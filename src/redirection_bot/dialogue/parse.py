@@ -6,6 +6,7 @@ program (targets, reachability, locales) live in ``checks``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -80,7 +81,7 @@ NODE_FIELDS = (
 )
 TRANSITION_FIELDS = ("next", "goto", "call")
 CHOICE_FIELDS = ("id", "label", "words", "when", "set", "add", "remove", *TRANSITION_FIELDS)
-SLOT_FIELDS = ("type", "values", "min", "max", "max_length", "default")
+SLOT_FIELDS = ("type", "values", "min", "max", "max_length", "default", "progress")
 SETTINGS_FIELDS = ("misses_before_offering_person", "history_size", "missing_translation")
 NUMBER_SETTINGS = ("misses_before_offering_person", "history_size")
 DEFAULT_TEXT_MAX_LENGTH = 500
@@ -233,6 +234,15 @@ class ProgramParser(SchemaReader):
                 declared = SlotDecl(
                     name, slot_type, span, values, labels, minimum, maximum, max_length, default
                 )
+        if mapping.get("progress") is not None:
+            progress = self.boolean(mapping.get("progress"), "`progress`")
+            if progress and slot_type not in (SlotType.INTEGER, SlotType.CHOICE):
+                self.error(
+                    self.field_span(mapping, "progress"),
+                    "`progress` compares a rating with last time's: only for integer and "
+                    "choice slots (a person's own words or a list are never compared)",
+                )
+            declared = dataclasses.replace(declared, progress=bool(progress))
         return declared
 
     def _slot_values(self, node: YNode | None, what: str) -> tuple[tuple[str, ...], dict[str, str]]:

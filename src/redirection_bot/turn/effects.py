@@ -19,7 +19,7 @@ It is given everything it needs when built; it calls nothing back.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from redirection_bot.dialogue.graph import interrupting_flows
@@ -415,8 +415,10 @@ class Effects:
     async def _park(
         self, session_id: str, record: SessionRecord, kept: Kept, key: PhraseKey
     ) -> None:
-        # The parked copy holds the conversation's state only: no handoff, no lines kept.
-        await self.resume.park(key, SessionRecord(record.state).encode())
+        # The parked copy holds the conversation's state only: no handoff, no lines kept, and
+        # not last time's ratings: the slots parked now are the next visit's "last time".
+        parked = replace(record.state, earlier={})
+        await self.resume.park(key, SessionRecord(parked).encode())
         await self.save(
             session_id,
             SessionRecord(record.state, key.name, record.handoff, record.conversation),

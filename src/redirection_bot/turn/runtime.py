@@ -32,7 +32,7 @@ from redirection_bot.engine import (
     step,
 )
 from redirection_bot.engine.outputs import Message
-from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX, typed_answer
+from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX, came_back, typed_answer
 from redirection_bot.errors import EngineError
 from redirection_bot.handoff.conduct import Effect, HandoffConduct, check_handoff_texts
 from redirection_bot.handoff.machine import HandoffState, choice_from_id
@@ -529,12 +529,13 @@ class Runtime:
         if self.metrics is not None:
             self.metrics.resume("restored")
         restored = self._versions.get(parked.state.program_version, self._loaded)
-        current = kept.record or SessionRecord(parked.state)
-        back = replace(current, state=parked.state, resume=key.name)
+        state = came_back(restored.program, parked.state)
+        current = kept.record or SessionRecord(state)
+        back = replace(current, state=state, resume=key.name)
         return await self._turn(
             session_id,
             restored,
-            parked.state,
+            state,
             Kept(kept.version, back),
             repeat,
             Message(ResumeKeys.RESTORED),
