@@ -247,19 +247,28 @@ class WebChat:
     # --- the rest of a conversation's life ------------------------------------------------------
 
     async def erase(self, session: WebSession) -> None:
-        """Erase at once ("leave now", "erase my conversation"); every live page leaves too."""
+        """Erase at once ("erase my conversation"), the copy kept under resume words too;
+        every live page leaves too."""
         self.book.remove(session)
         await self.runtime.erase(session.session_id)
+        await self._tell(session, [{"type": "end", "erase": True}], None)
+
+    async def leave(self, session: WebSession) -> None:
+        """Leave at once ("leave now"): the conversation goes, a copy kept under resume words
+        stays (only the words open it); every live page leaves too."""
+        self.book.remove(session)
+        await self.runtime.leave(session.session_id)
         await self._tell(session, [{"type": "end", "erase": True}], None)
 
     async def plan(self, session: WebSession) -> str | None:
         return await self.runtime.plan_text(session.session_id)
 
     async def expire_idle(self) -> int:
-        """Erase conversations left alone longer than the store's time to live."""
+        """Erase conversations left alone longer than the store's time to live (a copy kept
+        under resume words stays: coming back later is what it is for)."""
         gone = self.book.idle()
         for session in gone:
-            await self.runtime.erase(session.session_id)
+            await self.runtime.leave(session.session_id)
             await self._tell(session, [{"type": "gone"}], None)
         return len(gone)
 

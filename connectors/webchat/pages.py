@@ -196,11 +196,12 @@ class Pages:
         raise web.HTTPSeeOther(_chat_url(outcome.moved or session))
 
     async def leave(self, request: web.Request) -> web.Response:
-        """Erase and go to the neutral page. The anti-forgery token is not required here:
-        failing to erase is the worse harm, and the address itself holds an unguessable token."""
+        """Erase the conversation (not a copy kept under resume words) and go to the neutral
+        page. The anti-forgery token is not required here: failing to erase is the worse harm,
+        and the address itself holds an unguessable token."""
         session = await self.chat.find(request.match_info["token"])
         if session is not None:
-            await self.chat.erase(session)
+            await self.chat.leave(session)
         raise web.HTTPSeeOther(self.exit_url)
 
     async def erase(self, request: web.Request) -> web.Response:

@@ -32,6 +32,7 @@ PAGE_KEYS = (
     "erase",
     "erased",
     "leave",
+    "leave_keeps_words",
     "typing",
     "quick_exit_hint",
     "reconnecting",

@@ -149,7 +149,7 @@ class _Conversation:
             await self.gone()
             return False
         if kind in ("leave", "erase"):
-            await self.chat.erase(session)
+            await (self.chat.leave if kind == "leave" else self.chat.erase)(session)
             self.session = None
             await self.send([{"type": "end", "erase": True}])
             return False

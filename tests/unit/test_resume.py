@@ -119,16 +119,40 @@ async def test_after_too_many_tries_even_the_right_phrase_waits_for_a_quiet_mome
     assert keys(reply)[0] == "resume.restored"
 
 
-async def test_erasing_after_coming_back_erases_the_saved_copy_too(
+async def test_leave_now_keeps_the_saved_copy_and_erase_deletes_it(
     program: LoadedProgram,
 ) -> None:
     store = MemoryStore()
     runtime = runtime_over(program, store)
     phrase = await get_phrase(runtime, "s1")
-    await runtime.handle("s2", Text(phrase))
-    await runtime.handle("s2", CommandGiven(CommandName.STOP))
+    await runtime.handle("s1", CommandGiven(CommandName.STOP))  # leave now, right after
+    assert await runtime.state("s1") is None
+    assert keys(await runtime.handle("s2", Text(phrase)))[0] == "resume.restored"
+    await runtime.handle("s2", CommandGiven(CommandName.STOP))  # and again after coming back
+    assert keys(await runtime.handle("s3", Text(phrase)))[0] == "resume.restored"
+    await runtime.leave("s3")  # a page left idle, or the web chat's "Leave now"
+    assert keys(await runtime.handle("s4", Text(phrase)))[0] == "resume.restored"
+    await runtime.handle("s4", Text("erase everything"))
+    assert await runtime.state("s4") is None
     assert not [name for name in store._sessions if name.startswith("resume:")]
-    assert keys(await runtime.handle("s3", Text(phrase)))[0] == "resume.not_found"
+    assert keys(await runtime.handle("s5", Text(phrase)))[0] == "resume.not_found"
+
+
+async def test_the_words_say_what_leave_now_and_erase_do(program: LoadedProgram) -> None:
+    runtime = runtime_over(program, MemoryStore())
+    await reach_module_end(runtime, "s1")
+    await runtime.handle("s1", ChoicePicked("keep"))
+    shown = (await runtime.handle("s1", ChoicePicked("yes_please"))).messages[0].text
+    assert "“Leave now” closes this conversation, but these words still open" in shown
+    assert "choose “Erase my conversation”" in shown
+
+
+async def test_erase_from_the_page_deletes_the_saved_copy_too(program: LoadedProgram) -> None:
+    store = MemoryStore()
+    runtime = runtime_over(program, store)
+    phrase = await get_phrase(runtime, "s1")
+    await runtime.erase("s1")
+    assert keys(await runtime.handle("s2", Text(phrase)))[0] == "resume.not_found"
 
 
 async def test_a_new_phrase_replaces_the_one_given_before(program: LoadedProgram) -> None:
@@ -214,3 +238,40 @@ async def test_a_copy_parked_before_salts_were_kept_still_opens() -> None:
     assert await vault.open(key) == b"kept"
     await vault.park(key, b"kept again")
     assert await vault.open(key) == b"kept again"
+
+
+PROGRESS_PROGRAM = PROGRAM.replace(
+    "actions:", "  score:\n    type: integer\n    min: 0\n    max: 10\n    progress: true\nactions:"
+)
+PROGRESS_FLOWS = {
+    "main": FLOWS["main"].replace(
+        "    next: module_end\n  module_end:",
+        "    next: rate\n  rate:\n    say: main.why\n    input: score\n    next: module_end\n"
+        "  module_end:",
+    )
+}
+
+
+async def test_coming_back_the_rating_is_compared_with_last_time(tmp_path: Path) -> None:
+    sources = write_program(tmp_path, PROGRESS_PROGRAM, {**FLOWS, **PROGRESS_FLOWS}, LOCALES)
+    program = load(sources, tmp_path)
+    store = MemoryStore()
+    runtime = runtime_over(program, store)
+    await runtime.handle("s1", Start())
+    await runtime.handle("s1", ChoicePicked("bad"))
+    await runtime.handle("s1", Text("sleep earlier"))
+    first = await runtime.handle("s1", Text("4"))
+    assert "resume.progress" not in keys(first)  # nothing to compare with the first time
+    await runtime.handle("s1", ChoicePicked("keep"))
+    given = await runtime.handle("s1", ChoicePicked("yes_please"))
+    phrase = given.messages[0].text.split("Your words are: ")[1].split("\n")[0]
+    await runtime.handle("s1", CommandGiven(CommandName.STOP))
+    assert await runtime.state("s1") is None  # left: only the sealed copy is kept
+
+    await runtime.handle("s2", Start())
+    assert keys(await runtime.handle("s2", Text(phrase)))[0] == "resume.restored"
+    for _ in range(3):  # back to the rating
+        if keys(await runtime.handle("s2", CommandGiven(CommandName.BACK)))[-1] == "main.why":
+            break
+    today = await runtime.handle("s2", Text("6"))
+    assert today.messages[0].text == "Last time you answered 4. Today: 6."

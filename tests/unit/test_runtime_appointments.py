@@ -111,19 +111,30 @@ async def test_too_late_is_said_plainly_with_the_offer_to_book_again(
     assert any(choice.label == "Book another time" for choice in reply.messages[-1].choices)
 
 
-async def test_the_last_place_is_not_offered_again_and_leaving_frees_it(
+async def test_the_last_place_is_not_offered_again_leave_now_keeps_it_and_erasing_frees_it(
     shipped: LoadedProgram,
 ) -> None:
     clock = Clock()
     runtime = runtime_with(shipped, clock)
-    await book_a_time(runtime, "first")
+    words = await book_a_time(runtime, "first")
     await runtime.handle("second", Start())
     await runtime.handle("second", CommandGiven(CommandName.HELP))
     await runtime.handle("second", ChoicePicked("appointment"))
     await runtime.handle("second", ChoicePicked("book"))
     reply = await runtime.handle("second", ChoicePicked("zone_3"))
     assert keys(reply) == ["appointments.none"]
+    # Leave now is the quick exit: the words, and the place they hold, are kept.
     await runtime.handle("first", CommandGiven(CommandName.STOP))
+    await runtime.handle("second", ChoicePicked("back"))
+    await runtime.handle("second", CommandGiven(CommandName.HELP))
+    await runtime.handle("second", ChoicePicked("appointment"))
+    await runtime.handle("second", ChoicePicked("book"))
+    reply = await runtime.handle("second", ChoicePicked("zone_3"))
+    assert keys(reply) == ["appointments.none"]
+    # Erasing everything gives the place back.
+    await runtime.handle("first again", Start())
+    await runtime.handle("first again", Text(words))
+    await runtime.handle("first again", CommandGiven(CommandName.ERASE))
     await runtime.handle("second", ChoicePicked("back"))
     await runtime.handle("second", CommandGiven(CommandName.HELP))
     await runtime.handle("second", ChoicePicked("appointment"))

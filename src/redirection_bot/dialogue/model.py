@@ -47,6 +47,9 @@ class SlotDecl:
     maximum: int | None = None
     max_length: int | None = None
     default: SlotValue | None = None
+    progress: bool = False
+    """Compared with the person's answer of last time when they come back with resume words
+    (``progress: true``; integer and choice slots only)."""
 
     def quick_reply_values(self) -> list[str]:
         """The values offered as quick replies when a person is asked for this slot."""
@@ -92,6 +95,8 @@ class CommandName(enum.StrEnum):
     RESTART = "restart"
     LANGUAGE = "language"
     STOP = "stop"
+    ERASE = "erase"
+    """Leave and erase everything, the copy kept under resume words too (``stop`` keeps it)."""
 
     @property
     def words_key(self) -> str:

@@ -6,6 +6,7 @@ program (targets, reachability, locales) live in ``checks``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -82,7 +83,7 @@ NODE_FIELDS = (
 )
 TRANSITION_FIELDS = ("next", "goto", "call")
 CHOICE_FIELDS = ("id", "label", "words", "when", "set", "add", "remove", *TRANSITION_FIELDS)
-SLOT_FIELDS = ("type", "values", "min", "max", "max_length", "default")
+SLOT_FIELDS = ("type", "values", "min", "max", "max_length", "default", "progress")
 SETTINGS_FIELDS = ("misses_before_offering_person", "history_size", "missing_translation")
 NUMBER_SETTINGS = ("misses_before_offering_person", "history_size")
 DEFAULT_TEXT_MAX_LENGTH = 500
@@ -242,6 +243,15 @@ class ProgramParser(SchemaReader):
                 declared = SlotDecl(
                     name, slot_type, span, values, labels, minimum, maximum, max_length, default
                 )
+        if mapping.get("progress") is not None:
+            progress = self.boolean(mapping.get("progress"), "`progress`")
+            if progress and slot_type not in (SlotType.INTEGER, SlotType.CHOICE):
+                self.error(
+                    self.field_span(mapping, "progress"),
+                    "`progress` compares a rating with last time's: only for integer and "
+                    "choice slots (a person's own words or a list are never compared)",
+                )
+            declared = dataclasses.replace(declared, progress=bool(progress))
         return declared
 
     def _slot_values(self, node: YNode | None, what: str) -> tuple[tuple[str, ...], dict[str, str]]:
@@ -331,7 +341,8 @@ class ProgramParser(SchemaReader):
                 )
             commands[name] = CommandSpec(name, key.span, call)
         for name in CommandName:
-            if name not in commands:
+            # `erase` is optional: the web chat's own button erases everything without it
+            if name not in commands and name is not CommandName.ERASE:
                 self.warning(mapping.span, f"the global command `{name}` is not enabled")
         return commands
 

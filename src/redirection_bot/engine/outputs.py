@@ -77,6 +77,8 @@ class End:
     """The conversation is over; ``erase`` when the person asked to leave quickly."""
 
     erase: bool = False
+    forget_saved: bool = False
+    """Erase the copy kept under the person's resume words too ("erase", not "leave now")."""
 
 
 Output = Message | ActionRequest | HandoffRequest | End

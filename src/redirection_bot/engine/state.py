@@ -68,6 +68,9 @@ class SessionState:
     screening_carry: tuple[float, ...] = ()
     """What the person's last messages weighed for each risk category (numbers, never
     words): screening reads the next message with it (``safety.screen``)."""
+    earlier: Mapping[str, SlotValue] = field(default_factory=dict)
+    """The ``progress`` slots' answers from the copy the person's resume words opened, to
+    compare today's with (``came_back``). Never parked: the parked slots are last time's."""
 
     done: tuple[str, ...] = ()
     """The parts of the program the person has finished (``dialogue.parts``), in that order."""
@@ -97,6 +100,7 @@ class SessionState:
             else {"at": _place_json(self.held.at), "text": self.held.text},
             "screening_carry": list(self.screening_carry),
             "done": list(self.done),
+            "earlier": dict(self.earlier),
         }
 
     @classmethod
@@ -131,6 +135,11 @@ class SessionState:
                 held=_held(data.get("held")),
                 screening_carry=tuple(float(x) for x in data.get("screening_carry", ())),
                 done=tuple(str(part) for part in data.get("done", ())),
+                earlier={
+                    str(name): value
+                    for name, value in dict(data.get("earlier", {})).items()
+                    if isinstance(value, (int, str)) and not isinstance(value, bool)
+                },
             )
         except (KeyError, TypeError, ValueError) as error:
             raise EngineError(f"session state is damaged: {error!r}") from error

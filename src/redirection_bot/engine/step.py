@@ -531,6 +531,7 @@ class _Run:
             if value is not None:
                 self.answered(node)
                 self.slots[declared.name] = value
+                self.compare_with_last_time(declared, value)
                 self.enter(self.follow(node.then, node))
                 return
             typed = declared.type in (SlotType.TEXT, SlotType.INTEGER)
@@ -600,11 +601,24 @@ class _Run:
                 self.enter(node.place)
                 return
             self.slots[declared.name] = value
+            self.compare_with_last_time(declared, value)
             self.enter(self.follow(node.then, node))
             return
         for change in choice.changes:
             self.apply(change)
         self.enter(self.follow(choice.then, node))
+
+    def compare_with_last_time(self, declared: SlotDecl, today: SlotValue) -> None:
+        """A ``progress`` slot answered again after coming back: "last time 4, today 6"."""
+        if not declared.progress or declared.name not in self.state.earlier:
+            return
+        earlier = self.state.earlier[declared.name]
+        self.outputs.append(
+            Message(
+                PROGRESS_KEY,
+                {"earlier": slot_param(declared, earlier), "today": slot_param(declared, today)},
+            )
+        )
 
     def apply(self, change: SlotChange) -> None:
         if change.operation == "set":
@@ -649,8 +663,8 @@ class _Run:
             self.say(EngineKeys.NOT_UNDERSTOOD)
             self.redisplay()
             return
-        if command is CommandName.STOP:
-            self.outputs.append(End(erase=True))
+        if command in (CommandName.STOP, CommandName.ERASE):
+            self.outputs.append(End(erase=True, forget_saved=command is CommandName.ERASE))
             self.state = replace(
                 self.state, waiting=Waiting.ENDED, at=None, history=(), pending_action=None
             )
@@ -775,6 +789,21 @@ class _Run:
             self.enter(self.follow(node.then, node))
             return
         self.redisplay()
+
+
+PROGRESS_KEY = "resume.progress"
+"""The comparison's text (``ResumeKeys.PROGRESS``): ``%{earlier}`` and ``%{today}``."""
+
+
+def came_back(program: Program, state: SessionState) -> SessionState:
+    """The person came back with resume words: the ``progress`` slots' answers in the copy
+    become last time's, to compare today's with."""
+    earlier = {
+        name: value
+        for name, value in state.slots.items()
+        if name in program.slots and program.slots[name].progress
+    }
+    return replace(state, earlier=earlier)
 
 
 def offered_choice(program: Program, state: SessionState, choice_id: str) -> ChoiceOption | None:

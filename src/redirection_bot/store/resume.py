@@ -43,6 +43,8 @@ class ResumeKeys:
     PHRASE = "resume.phrase"
     """Shows the new phrase once: ``%{phrase}``."""
     RESTORED = "resume.restored"
+    PROGRESS = "resume.progress"
+    """A ``progress`` rating again after coming back: ``%{earlier}``, ``%{today}``."""
     NOT_FOUND = "resume.not_found"
     """The one answer to every failed attempt (wrong, expired, erased, too many tries)."""
     UNAVAILABLE = "resume.unavailable"

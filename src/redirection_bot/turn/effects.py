@@ -390,13 +390,15 @@ class Effects:
         record: SessionRecord | None,
         effects: Sequence[Effect] = (),
         park_under: PhraseKey | None = None,
+        forget_saved: bool = False,
     ) -> None:
         """Save ``record`` (under a resume phrase when the turn gave one; None: erase the
-        session, its parked copy and its ticket), then run ``effects``."""
+        session and its ticket, and with ``forget_saved`` its parked copy), then run
+        ``effects``."""
         if record is None:
             self.records.forget(session_id)
             await self.store.delete(session_id)
-            if kept.resume is not None:
+            if forget_saved and kept.resume is not None:
                 await self.resume.forget(kept.resume)
                 if self.appointments is not None:
                     await self.appointments.forget_parked(kept.resume)
@@ -424,8 +426,10 @@ class Effects:
     async def _park(
         self, session_id: str, record: SessionRecord, kept: Kept, key: PhraseKey
     ) -> None:
-        # The parked copy holds the conversation's state only: no handoff, no lines kept.
-        await self.resume.park(key, SessionRecord(record.state).encode())
+        # The parked copy holds the conversation's state only: no handoff, no lines kept, and
+        # not last time's ratings: the slots parked now are the next visit's "last time".
+        parked = replace(record.state, earlier={})
+        await self.resume.park(key, SessionRecord(parked).encode())
         await self.save(
             session_id,
             replace(record, resume=key.name),

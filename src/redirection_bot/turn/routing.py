@@ -111,9 +111,11 @@ def phrase_attempt(program: Program, state: SessionState, event: Event) -> Phras
 
 
 def _leaves(program: Program, state: SessionState, event: Event) -> bool:
-    """ "Leave now", pressed or typed: it always works, even while a person has the chat."""
+    """ "Leave now" or "erase", pressed or typed: they always work, even while a person has
+    the chat."""
+    leaving = (CommandName.STOP, CommandName.ERASE)
     if isinstance(event, CommandGiven):
-        return event.command is CommandName.STOP
+        return event.command in leaving
     if isinstance(event, Text):
-        return typed_command(program, state.locale, event.text) is CommandName.STOP
+        return typed_command(program, state.locale, event.text) in leaving
     return False

@@ -33,7 +33,7 @@ from redirection_bot.engine import (
     step,
 )
 from redirection_bot.engine.outputs import Message
-from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX, typed_answer
+from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX, came_back, typed_answer
 from redirection_bot.errors import EngineError
 from redirection_bot.handoff.appointments import Arrival
 from redirection_bot.handoff.conduct import Effect, HandoffConduct, check_handoff_texts
@@ -151,7 +151,9 @@ class _Acted:
     effects: list[Effect] = field(default_factory=list)
     park_under: PhraseKey | None = None
     erase: bool = False
-    """The person left ("leave now"): the session, its parked copy and its ticket go."""
+    """The person left ("leave now"): the session and its ticket go."""
+    forget_saved: bool = False
+    """The person erased everything: the copy parked under their resume words goes too."""
 
 
 BeforeSave = Callable[[Reply], Awaitable[None]]
@@ -285,7 +287,12 @@ class Runtime:
                     await before_save(reply)
                 record = None if acted.erase else acted.record
                 await self._effects.settle(
-                    session_id, acted.kept, record, acted.effects, acted.park_under
+                    session_id,
+                    acted.kept,
+                    record,
+                    acted.effects,
+                    acted.park_under,
+                    forget_saved=acted.forget_saved,
                 )
         duration = self._clock() - started
         log_event(
@@ -374,7 +381,8 @@ class Runtime:
         outputs: list[Said] = [notice, *turn.outputs] if notice is not None else list(turn.outputs)
         if request is not None:
             outputs.insert(1 if notice is not None else 0, request)
-        erase = any(isinstance(output, End) and output.erase for output in outputs)
+        ends = [output for output in outputs if isinstance(output, End)]
+        erase = any(end.erase for end in ends)
         record = kept.keeping(turn.state)
         conduct = self._conduct
         handled = None
@@ -407,6 +415,7 @@ class Runtime:
             handled.effects if handled is not None else [],
             after.park_under,
             erase,
+            any(end.forget_saved for end in ends),
         )
 
     def _notice(
@@ -602,15 +611,16 @@ class Runtime:
         if self.metrics is not None:
             self.metrics.resume("restored")
         restored = self._versions.get(parked.state.program_version, self._loaded)
-        current = kept.record or SessionRecord(parked.state)
-        back = replace(current, state=parked.state, resume=key.name)
+        state = came_back(restored.program, parked.state)
+        current = kept.record or SessionRecord(state)
+        back = replace(current, state=state, resume=key.name)
         welcome, request, team = await self._appointment(key.name)
         if team is not None and not back.handoff.active:
             back = replace(back, handoff=replace(back.handoff, service=team))
         return await self._turn(
             session_id,
             restored,
-            parked.state,
+            state,
             Kept(kept.version, back),
             repeat,
             welcome,
@@ -682,12 +692,20 @@ class Runtime:
         return record.state if record is not None else None
 
     async def erase(self, session_id: str) -> None:
-        """Delete a session at once ("leave now", "erase my conversation"), and the copy kept
-        under its resume phrase."""
+        """Delete a session at once ("erase my conversation"), and the copy kept under its
+        resume phrase."""
+        async with self._session_lock(session_id):
+            kept = await self._read(session_id)
+            await self._effects.settle(session_id, Kept(None, kept.record), None, forget_saved=True)
+        log_event("session erased", session=session_tag(session_id))
+
+    async def leave(self, session_id: str) -> None:
+        """Delete a session at once ("leave now", or left idle), keeping the copy parked under
+        its resume phrase: only the phrase opens it, until it expires (docs/safety.md)."""
         async with self._session_lock(session_id):
             kept = await self._read(session_id)
             await self._effects.settle(session_id, Kept(None, kept.record), None)
-        log_event("session erased", session=session_tag(session_id))
+        log_event("session left", session=session_tag(session_id))
 
     async def plan_text(self, session_id: str, action: str = "action_plan_summary") -> str | None:
         """The person's plan as plain text, built now and kept nowhere."""
