@@ -162,3 +162,13 @@ def test_a_minimum_per_flow_names_the_flow_whose_choices_fall_below_it(
     )
     assert code == 0
     assert "choices: every flow meets the minimum of 50%" in out
+
+
+def test_a_partner_id_that_no_link_could_carry_is_located(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tests = "tests:\n  - name: door\n    partner: Big Site!\n    steps:\n      - choose: good\n"
+    code, out = run_tests(tmp_path, monkeypatch, capsys, tests + GOOD)
+    assert code == 1
+    assert "tests.yaml:3:14: error: a partner id is lower-case letters" in out
+    assert "PASS" in out  # the file's other test still runs

@@ -31,7 +31,11 @@ from redirection_bot.language.i18n import display_path
 from redirection_bot.language.suggest import did_you_mean
 from redirection_bot.language.yaml_schema import SchemaReader
 from redirection_bot.language.yaml_source import YMapping, YNode, YScalar, YSequence, read_yaml_file
+from redirection_bot.operations.partners import PARTNER_ID, Partner, PartnerSettings
+from redirection_bot.program.load import LoadedProgram
 from redirection_bot.program.render import Shown, ShownEnd, ShownHandoff, ShownMessage
+from redirection_bot.store.memory import MemoryStore
+from redirection_bot.turn.actions import RasaActionRunner
 from redirection_bot.turn.runtime import Reply, Runtime
 
 PERSON_STEPS = ("say", "choose", "command")
@@ -54,6 +58,8 @@ class ConversationScript:
     steps: tuple[ScriptStep, ...]
     span: Span
     locale_span: Span | None = None
+    partner: str | None = None
+    """The partner platform whose link the person followed (the door, docs/operators.md)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +111,13 @@ def _script(node: YNode, reader: SchemaReader) -> ConversationScript | None:
     mapping = reader.mapping(node, "a test")
     if mapping is None:
         return None
-    reader.fields(mapping, ("name", "locale", "steps"), "a test", required=("name", "steps"))
+    reader.fields(
+        mapping, ("name", "locale", "partner", "steps"), "a test", required=("name", "steps")
+    )
     name = reader.text(mapping.get("name"), "the test name")
     locale_node = mapping.get("locale")
     locale = reader.text(locale_node, "the locale") if locale_node is not None else None
+    partner = _partner(mapping.get("partner"), reader)
     steps = [
         step
         for item in reader.sequence(mapping.get("steps"), "`steps`") or ()
@@ -117,7 +126,36 @@ def _script(node: YNode, reader: SchemaReader) -> ConversationScript | None:
     if name is None:
         return None
     locale_span = locale_node.span if isinstance(locale_node, YScalar) else None
-    return ConversationScript(name, locale, tuple(steps), mapping.span, locale_span)
+    return ConversationScript(name, locale, tuple(steps), mapping.span, locale_span, partner)
+
+
+def _partner(node: YNode | None, reader: SchemaReader) -> str | None:
+    """A test's ``partner``: the person arrives by a partner's link (``/?from=<partner>``)."""
+    if node is None:
+        return None
+    found = reader.scalar(node, "the partner")
+    if found is None:
+        return None
+    if not PARTNER_ID.match(found.text):
+        reader.error(
+            found.value_span,
+            "a partner id is lower-case letters, digits and `_`, starting with a letter or "
+            "digit, at most 32 characters",
+        )
+        return None
+    return found.text
+
+
+def tests_runtime(loaded: LoadedProgram, scripts: Iterable[ConversationScript]) -> Runtime:
+    """A runtime to play ``scripts`` on: the in-memory store, actions in-process, and every
+    partner the tests arrive from declared (as an operator declares theirs)."""
+    partners = sorted({script.partner for script in scripts if script.partner is not None})
+    return Runtime(
+        loaded,
+        MemoryStore(),
+        RasaActionRunner(loaded),
+        partners=PartnerSettings(platforms=tuple(Partner(name) for name in partners)),
+    )
 
 
 def _step(node: YNode, reader: SchemaReader) -> ScriptStep | None:
@@ -181,7 +219,7 @@ async def run_script(runtime: Runtime, script: ConversationScript) -> ScriptResu
     session = f"test-{uuid.uuid4().hex}"
     visited: list[str] = []
     picked: set[str] = set()
-    reply = await runtime.handle(session, Start(script.locale))
+    reply = await runtime.handle(session, Start(script.locale, script.partner))
     visited.extend(reply.trace)
     pending: list[Shown] = list(reply.shown)
     offered = _offered(reply.shown)

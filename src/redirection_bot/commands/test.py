@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from redirection_bot.cli import load, memory_runtime, print_diagnostics
+from redirection_bot.cli import load, print_diagnostics
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         find_test_files,
         load_scripts,
         run_script,
+        tests_runtime,
     )
     from redirection_bot.diagnostics import Diagnostics  # noqa: PLC0415
 
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     scripts = [script for path in files for script in load_scripts(path, diagnostics)]
     # A test written wrongly is reported and left out; the others still run.
     print_diagnostics(diagnostics.items, sys.stdout)
-    runtime = memory_runtime(loaded)
+    runtime = tests_runtime(loaded, scripts)
 
     async def run_all() -> list[ScriptResult]:
         return [await run_script(runtime, script) for script in scripts]

@@ -22,11 +22,11 @@ from redirection_bot.authoring.conversation_tests import (
     find_test_files,
     load_scripts,
     run_script,
+    tests_runtime,
 )
 from redirection_bot.authoring.coverage_report import coverage_html
 from redirection_bot.diagnostics import Diagnostics
 from redirection_bot.program.load import ProgramSources
-from redirection_bot.store.memory import MemoryStore
 from redirection_bot.studio.pages import (
     flows_nav,
     graph_html,
@@ -42,8 +42,6 @@ from redirection_bot.studio.texts_view import TextsContext
 from redirection_bot.studio.translations_view import translations_html
 from redirection_bot.studio.watcher import ProgramWatcher
 from redirection_bot.translation.status import target_locales
-from redirection_bot.turn.actions import RasaActionRunner
-from redirection_bot.turn.runtime import Runtime
 
 STATIC = Path(__file__).parent / "static"
 SECURITY_HEADERS = {
@@ -240,7 +238,7 @@ async def coverage(request: web.Request) -> web.Response:
     loaded = snapshot.loaded
     diagnostics = Diagnostics()
     scripts = [s for path in find_test_files([tests]) for s in load_scripts(path, diagnostics)]
-    runtime = Runtime(loaded, MemoryStore(), RasaActionRunner(loaded))
+    runtime = tests_runtime(loaded, scripts)
     results = [await run_script(runtime, script) for script in scripts]
     title = f"{loaded.program.id} {loaded.program.version}"
     page = coverage_html(
