@@ -106,9 +106,31 @@ def instances(tmp_path: Path, redis_own: RedisServer) -> Iterator[list[BotInstan
     locales = {**LOCALES, "webchat.en.yml": webchat_texts}
     sources = write_program(tmp_path / "program", program, FLOWS, locales)
     environment = {
-        **os.environ,
         "REDIRECTION_BOT_DIALOGUES": str(sources.dialogues),
         "REDIRECTION_BOT_LOCALES": str(sources.locales),
+    }
+    yield from two_instances(tmp_path, redis_own, environment)
+
+
+@pytest.fixture
+def shipped_instances(tmp_path: Path, redis_own: RedisServer) -> Iterator[list[BotInstance]]:
+    """Two instances of the shipped program on one Redis."""
+    yield from two_instances(
+        tmp_path,
+        redis_own,
+        {
+            "REDIRECTION_BOT_DIALOGUES": str(REPOSITORY / "dialogues"),
+            "REDIRECTION_BOT_LOCALES": str(REPOSITORY / "locales"),
+        },
+    )
+
+
+def two_instances(
+    tmp_path: Path, redis_own: RedisServer, program: dict[str, str]
+) -> Iterator[list[BotInstance]]:
+    environment = {
+        **os.environ,
+        **program,
         "REDIRECTION_BOT_STORE__KEYS": json.dumps([new_key_text()]),
     }
     made = []
@@ -179,3 +201,35 @@ async def test_sigterm_closes_live_chats_with_a_reconnect_hint_and_exits_cleanly
         assert socket.close_code == 1012
     assert one.process.wait(20) == 0
     assert two.texts("someone", "/session_start") == ["How are you?"]
+
+
+async def test_conversations_alternating_between_instances_always_continue_from_their_latest_turn(
+    shipped_instances: list[BotInstance],
+) -> None:
+    """Twenty conversations at once, each sending its next message, as soon as it is answered,
+    to the other instance; each presses the first answer offered. All take the same path, so
+    any turn read from a stale copy shows as a conversation that differs from the others."""
+    import asyncio
+
+    import aiohttp
+
+    async def conversation(client: aiohttp.ClientSession, index: int) -> list[str]:
+        sender = sender_id(f"alternating {index}")
+        message, seen = "hello", []
+        for turn in range(14):
+            url = shipped_instances[(index + turn) % 2].url + "/webhooks/rest/webhook"
+            body = {"sender": sender, "message": message}
+            async with client.post(url, json=body, timeout=aiohttp.ClientTimeout(30)) as answer:
+                assert answer.status == 200, await answer.text()
+                items = await answer.json()
+            texts = [item["text"] for item in items if "text" in item]
+            buttons = [button for item in items for button in item.get("buttons", [])]
+            seen.append(" | ".join(texts))
+            message = buttons[0]["payload"] if buttons else "/repeat"
+        return seen
+
+    async with aiohttp.ClientSession() as client:
+        paths = await asyncio.gather(*(conversation(client, n) for n in range(20)))
+    assert len(set(paths[0])) > 8  # the path goes somewhere: it is not one message repeated
+    for path in paths[1:]:
+        assert path == paths[0]
