@@ -30,6 +30,17 @@ from redirection_bot.engine import (
 )
 from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX
 from redirection_bot.errors import ConfigError, ConnectorError
+from redirection_bot.handoff.appointment_orders import (
+    BadSlot,
+    Order,
+    SlotView,
+    booking_line,
+    bookings,
+    change,
+    new_slot,
+    slot_views,
+)
+from redirection_bot.handoff.appointments import AppointmentBook, Booking, BookResult, Slot
 from redirection_bot.handoff.channel import ChannelContext
 from redirection_bot.handoff.desk import Operator, Outcome
 from redirection_bot.handoff.machine import CHOICE_PREFIX as HANDOFF_CHOICE_PREFIX
@@ -139,6 +150,19 @@ __all__ = [  # noqa: RUF022 (grouped by what a plug-in author looks for)
     "ConversationShared",  # the conversation so far, shared with the person's consent
     "desk_event_json",  # a desk event as JSON, as the webhook sends it
     "Push",  # what the desk sends to a person's channel (an operator's words, a notice)
+    # the appointment book (``context.appointments``), for operators
+    "AppointmentBook",  # slots and bookings, shared by every instance
+    "Order",  # what operators may ask of it: list slots or bookings, add, remove, cancel, no-show
+    "new_slot",  # a slot from an operator's fields, checked as in the configuration
+    "BadSlot",  # what new_slot raises: its message says what is wrong
+    "slot_views",  # every slot with the places taken (``SlotView.line()`` for a listing)
+    "Slot",  # a time a counsellor keeps free (start in seconds since the epoch, UTC)
+    "SlotView",  # a slot and how many of its places are taken
+    "bookings",  # the bookings of a slot or of all (ids, slots, statuses: nothing about a person)
+    "booking_line",  # a booking as one line: id, slot, status
+    "Booking",  # a place in a slot: its id, slot and status
+    "change",  # remove a slot, cancel a booking or mark a no-show: a BookResult
+    "BookResult",  # what a change did (done, unknown, exists, has_bookings, unchanged)
     # running
     "listen",  # start an aiohttp runner on host:port, with a clear message when the port is taken
     "Patience",  # how long to wait before trying a server again; stops waiting on ``stop``

@@ -4,7 +4,8 @@ Each request appears as a message in the configured room; its thread is the conv
 An operator on the allow-list claims it (a ✋ reaction, or ``!claim`` in the thread); what
 they then write in the thread goes to the person, and what the person writes comes back in
 the thread, with the risks screening found. Commands close (optionally returning the person
-to a chosen flow), transfer, and keep private notes (``commands.py``). Everyone not on the
+to a chosen flow), transfer, and keep private notes (``commands.py``); others list and
+change the appointment book (``appointments.py``). Everyone not on the
 allow-list is ignored: their messages and reactions change nothing and get no answer.
 Everything the bot writes in the room is in the service's ``language`` (``texts.py``).
 
@@ -58,6 +59,7 @@ from ...matrix.updates import (
     SyncBatch,
     Undecryptable,
 )
+from .appointments import ORDERS, answer_order
 from .commands import CLAIM_REACTIONS, Command, Unknown, Verb, read_command
 from .options import MatrixOperatorOptions, allow_list, room_language
 from .posts import event_lines, post_content
@@ -82,6 +84,7 @@ class MatrixOperatorChannel:
         """Who may act: Matrix user id -> the name the person is told."""
         self.language = self._language()
         self.stop = context.stop
+        self.appointments = context.appointments
         self.synced = asyncio.Event()
         """Set after the first sync: the room (and who is in it) is known."""
         self._client: MatrixClient | None = None
@@ -307,7 +310,7 @@ class MatrixOperatorChannel:
             outcome = await self.desk.write(ticket, operator, item.text, item.event_id)
             await self._answer(item.event_id, root, outcome)
         elif isinstance(command, Unknown) or command.verb is Verb.HELP:
-            await self._notice(item.event_id, root, self.texts.say("help"))
+            await self._notice(item.event_id, root, self._help())
         elif command.verb is Verb.CLAIM:
             await self._answer(item.event_id, root, await self.desk.claim(ticket, operator))
         elif command.verb in (Verb.CLOSE, Verb.RETURN):
@@ -341,7 +344,7 @@ class MatrixOperatorChannel:
             return  # talk between operators
         thread = item.thread_root
         if isinstance(command, Unknown):
-            await self._notice(item.event_id, thread, self.texts.say("help"))
+            await self._notice(item.event_id, thread, self._help())
         elif command.verb in (Verb.ON, Verb.OFF):
             await self.desk.duty(operator.ref, command.verb is Verb.ON)
             count = await self.desk.on_duty_count()
@@ -356,8 +359,21 @@ class MatrixOperatorChannel:
                 else self.texts.say("queue_empty")
             )
             await self._notice(item.event_id, thread, told)
+        elif command.verb in ORDERS:
+            locales = self.desk.program.program.locales
+            told = await answer_order(
+                self.appointments, command, self.texts, locales, self.desk.name
+            )
+            log_event("appointment order", connector=CONNECTOR, action=ORDERS[command.verb].value)
+            await self._notice(item.event_id, thread, told)
         else:
-            await self._notice(item.event_id, thread, self.texts.say("help"))
+            await self._notice(item.event_id, thread, self._help())
+
+    def _help(self) -> str:
+        told = self.texts.say("help")
+        if self.appointments is not None:
+            told += "\n" + self.texts.say("appointments.help")
+        return told
 
     async def _answer(
         self, event_id: str, root: str, outcome: Outcome, command: Command | None = None

@@ -4,7 +4,9 @@ In a request's thread: ``!claim``, ``!close [flow or flow.node]``, ``!return flo
 ``!transfer @user:server`` (to a colleague) or ``!transfer`` (back to the queue),
 ``!note ...`` (kept in the thread, never sent). Anything else written in a claimed thread
 by the operator who holds it goes to the person. In the room itself: ``!on`` and ``!off``
-(on duty or not), ``!queue``, ``!help``. The command words are the same in every language;
+(on duty or not), ``!queue``, ``!help``; and for appointments (``appointments.py``):
+``!slots``, ``!bookings [slot]``, ``!addslot ID START [MINUTES] [LANGUAGE] [PLACES]``,
+``!removeslot ID``, ``!cancel BOOKING``, ``!noshow BOOKING``. The command words are the same in every language;
 the help that lists them is the text ``operators.help``.
 """
 
@@ -28,6 +30,12 @@ class Verb(enum.StrEnum):
     OFF = "off"
     QUEUE = "queue"
     HELP = "help"
+    SLOTS = "slots"
+    BOOKINGS = "bookings"
+    ADD_SLOT = "addslot"
+    REMOVE_SLOT = "removeslot"
+    CANCEL = "cancel"
+    NO_SHOW = "noshow"
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,28 @@ TEXTS = (
     "no_such_place",
     "refused.other",
     "undecryptable",
+    *(
+        f"appointments.{name}"
+        for name in (
+            "help",
+            "slots",
+            "no_slots",
+            "bookings",
+            "no_bookings",
+            "added",
+            "exists",
+            "bad_slot",
+            "removed",
+            "has_bookings",
+            "no_such_slot",
+            "cancelled",
+            "no_show",
+            "no_such_booking",
+            "unchanged",
+            "say_which",
+            "not_offered",
+        )
+    ),
 )
 LABELS = {
     "urgency": tuple(HandoffUrgency),

@@ -11,6 +11,10 @@ operator messages, closes, transfers and duty, each signed, with an ``id`` of it
 Bad signatures and stale timestamps get 401, a replayed ``id`` 409; what the desk did comes
 back as ``{"result": "applied" | "duplicate" | "not_yours" | "not_claimed" | "unknown" |
 "bad_target"}``.
+
+The platform also keeps the appointment book (``"type"``: ``slots``, ``bookings``,
+``add_slot``, ``remove_slot``, ``cancel_booking``, ``no_show``): listings come back beside
+the result (``"slots"``, ``"bookings"``: ids, times and statuses, nothing about a person).
 """
 
 from __future__ import annotations
@@ -27,20 +31,30 @@ import aiohttp
 from aiohttp import web
 
 from redirection_bot.api import (
+    AppointmentBook,
+    BadSlot,
+    BookResult,
     ChannelContext,
     DeskEvent,
     Operator,
+    Order,
     Outcome,
     Patience,
     SessionBusy,
+    Slot,
+    SlotView,
     Stopping,
     StoreUnavailable,
     UnreadableJson,
+    bookings,
+    change,
     clean_user_text,
     desk_event_json,
     listen,
     log_event,
+    new_slot,
     read_json,
+    slot_views,
 )
 
 from .options import WebhookOptions
@@ -53,6 +67,14 @@ MAX_ID_LENGTH = 200
 MAX_NAME_LENGTH = 40
 MAX_TEXT_LENGTH = 8000
 _RETRIED_STATUSES = frozenset({408, 429})
+ORDER_RESULTS = {
+    BookResult.DONE: "applied",
+    BookResult.UNCHANGED: "duplicate",
+    BookResult.UNKNOWN: "unknown",
+    BookResult.EXISTS: "exists",
+    BookResult.HAS_BOOKINGS: "has_bookings",
+}
+"""What a change to the appointment book did, in the words of the other acts' results."""
 MAX_RETRY_AFTER_SECONDS = 3600.0
 
 
@@ -80,6 +102,7 @@ class WebhookChannel:
         self.desk = context.desk
         self.settings = context.options
         self.stop = context.stop
+        self.appointments = context.appointments
         self.port: int | None = None
         """The port the platform's requests come to, once listening."""
         self.listening = asyncio.Event()
@@ -194,15 +217,19 @@ class WebhookChannel:
             log_event("webhook request refused", connector=CONNECTOR, reason="replayed")
             return web.json_response({"error": "replayed"}, status=409)
         try:
-            outcome = await self._act(payload, request_id)
+            kind = payload.get("type")
+            if kind in tuple(Order):
+                answer = await self._order(Order(kind), payload)
+            else:
+                answer = {"result": (await self._act(payload, request_id)).value}
         except BadRequest as error:
             await self.desk.memory.delete(seen)
             return web.json_response({"error": str(error)}, status=400)
         except (StoreUnavailable, SessionBusy):
             await self.desk.memory.delete(seen)  # nothing was done: the platform may retry
             return web.json_response({"error": "unavailable"}, status=503)
-        log_event("webhook request", connector=CONNECTOR, status=outcome.value)
-        return web.json_response({"result": outcome.value})
+        log_event("webhook request", connector=CONNECTOR, status=answer["result"])
+        return web.json_response(answer)
 
     async def _act(self, payload: dict[str, Any], request_id: str) -> Outcome:
         kind = _act(_text(payload, "type", 20))
@@ -228,6 +255,50 @@ class WebhookChannel:
             to = _operator(payload, "to") if payload.get("to") is not None else None
             return await self.desk.transfer(ticket, operator, to)
         raise BadRequest('"type" must be claim, message, close, transfer or duty')
+
+    async def _order(self, order: Order, payload: dict[str, Any]) -> dict[str, Any]:
+        """An order for the appointment book: its result, and the listing asked for."""
+        book = self.appointments
+        if book is None:
+            return {"result": "not_offered"}
+        if order is Order.SLOTS:
+            return {"result": "applied", "slots": [_slot_json(v) for v in await slot_views(book)]}
+        if order is Order.BOOKINGS:
+            slot_id = _text(payload, "slot", 32) if payload.get("slot") is not None else None
+            found = await bookings(book, slot_id)
+            if found is None:
+                return {"result": "unknown"}
+            listed = [{"id": b.id, "slot": b.slot, "status": b.status.value} for b in found]
+            return {"result": "applied", "bookings": listed}
+        if order is Order.ADD_SLOT:
+            return {"result": ORDER_RESULTS[await book.add_slot(self._new_slot(payload, book))]}
+        name = "slot" if order is Order.REMOVE_SLOT else "booking"
+        return {"result": ORDER_RESULTS[await change(book, order, _text(payload, name, 32))]}
+
+    def _new_slot(self, payload: dict[str, Any], book: AppointmentBook) -> Slot:
+        fields = payload.get("slot")
+        if not isinstance(fields, dict):
+            raise BadRequest('"slot" must be an object with "id" and "start"')
+        program = self.desk.program.program
+        served = self.desk.service.locales
+        default = served[0] if served else program.default_locale
+        try:
+            return new_slot(fields, program.locales, default, self.desk.name, book.clock())
+        except BadSlot as problem:
+            raise BadRequest(f'"slot": {problem}') from problem
+
+
+def _slot_json(view: SlotView) -> dict[str, Any]:
+    slot = view.slot
+    return {
+        "id": slot.id,
+        "start": slot.starts_at(),
+        "minutes": slot.minutes,
+        "locale": slot.locale,
+        "capacity": slot.capacity,
+        "taken": view.taken,
+        "team": slot.team,
+    }
 
 
 def _act(kind: str) -> Act | None:

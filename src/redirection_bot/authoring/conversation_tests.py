@@ -4,10 +4,15 @@ A test file lists conversations, each a list of steps: what the person does (``s
 ``choose``, ``command``) and what the bot should do (``bot`` says a text, offers choices,
 sets a ``slot``, asks for a ``handoff``, ``end``s, is ``at`` a node). The first step that
 does not hold is reported at its ``file:line``, with what the bot did instead.
+
+A test may bring its own appointment book (``appointments:``, the configuration's section)
+and a fixed time (``now:``, in UTC): it then runs on a runtime of its own, whose book reads
+that time, so the times it shows are the same on every day it runs.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,10 +32,16 @@ from redirection_bot.engine import (
     Waiting,
     step,
 )
+from redirection_bot.handoff.appointments import AppointmentBook
 from redirection_bot.language.i18n import display_path
 from redirection_bot.language.suggest import did_you_mean
 from redirection_bot.language.yaml_schema import SchemaReader
 from redirection_bot.language.yaml_source import YMapping, YNode, YScalar, YSequence, read_yaml_file
+from redirection_bot.operations.config import (
+    AppointmentSettings,
+    read_appointment_settings,
+    utc_time_problem,
+)
 from redirection_bot.operations.partners import PARTNER_ID, Partner, PartnerSettings
 from redirection_bot.program.load import LoadedProgram
 from redirection_bot.program.render import Shown, ShownEnd, ShownHandoff, ShownMessage
@@ -41,6 +52,7 @@ from redirection_bot.turn.runtime import Reply, Runtime
 PERSON_STEPS = ("say", "choose", "command")
 BOT_STEPS = ("bot", "handoff", "end", "slot", "at")
 MODIFIERS = {"bot": ("choices", "contains"), "command": ("argument",)}
+TEST_FIELDS = ("name", "locale", "partner", "appointments", "now", "steps")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +72,10 @@ class ConversationScript:
     locale_span: Span | None = None
     partner: str | None = None
     """The partner platform whose link the person followed (the door, docs/operators.md)."""
+    appointments: AppointmentSettings | None = None
+    """The test's own appointment book (slots as in the configuration), if it has one."""
+    now: float | None = None
+    """The time (seconds since the epoch) the test's appointment book reads, if fixed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,12 +127,12 @@ def _script(node: YNode, reader: SchemaReader) -> ConversationScript | None:
     mapping = reader.mapping(node, "a test")
     if mapping is None:
         return None
-    reader.fields(
-        mapping, ("name", "locale", "partner", "steps"), "a test", required=("name", "steps")
-    )
+    reader.fields(mapping, TEST_FIELDS, "a test", required=("name", "steps"))
     name = reader.text(mapping.get("name"), "the test name")
     locale_node = mapping.get("locale")
     locale = reader.text(locale_node, "the locale") if locale_node is not None else None
+    now = _now(mapping.get("now"), reader)
+    appointments = _appointments(mapping, reader)
     partner = _partner(mapping.get("partner"), reader)
     steps = [
         step
@@ -126,7 +142,16 @@ def _script(node: YNode, reader: SchemaReader) -> ConversationScript | None:
     if name is None:
         return None
     locale_span = locale_node.span if isinstance(locale_node, YScalar) else None
-    return ConversationScript(name, locale, tuple(steps), mapping.span, locale_span, partner)
+    return ConversationScript(
+        name,
+        locale,
+        tuple(steps),
+        mapping.span,
+        locale_span,
+        partner=partner,
+        appointments=appointments,
+        now=now,
+    )
 
 
 def _partner(node: YNode | None, reader: SchemaReader) -> str | None:
@@ -156,6 +181,32 @@ def tests_runtime(loaded: LoadedProgram, scripts: Iterable[ConversationScript]) 
         RasaActionRunner(loaded),
         partners=PartnerSettings(platforms=tuple(Partner(name) for name in partners)),
     )
+
+
+def _now(node: YNode | None, reader: SchemaReader) -> float | None:
+    if node is None:
+        return None
+    text = reader.text(node, "`now`")
+    if text is None:
+        return None
+    problem = utc_time_problem(text)
+    if problem is not None:
+        reader.error(node.span, f"`now` {problem}")
+        return None
+    return dt.datetime.fromisoformat(text).timestamp()
+
+
+def _appointments(mapping: YMapping, reader: SchemaReader) -> AppointmentSettings | None:
+    node = mapping.get("appointments")
+    if node is None:
+        return None
+    if mapping.get("now") is None:
+        reader.error(
+            node.span,
+            "a test with `appointments` needs `now` (a fixed time in UTC, like "
+            "2030-03-04T12:00:00Z), so that the times it shows are the same every day it runs",
+        )
+    return read_appointment_settings(reader, node)
 
 
 def _step(node: YNode, reader: SchemaReader) -> ScriptStep | None:
@@ -216,6 +267,7 @@ async def run_script(runtime: Runtime, script: ConversationScript) -> ScriptResu
     locale_problem = _locale_problem(program, script)
     if locale_problem is not None:
         return ScriptResult(script, locale_problem, script.locale_span or script.span, frozenset())
+    runtime = _with_appointments(runtime, script)
     session = f"test-{uuid.uuid4().hex}"
     visited: list[str] = []
     picked: set[str] = set()
@@ -263,6 +315,25 @@ async def run_script(runtime: Runtime, script: ConversationScript) -> ScriptResu
         frozenset(picked),
         tuple(visited),
         _locale_of(program, script),
+    )
+
+
+def _with_appointments(runtime: Runtime, script: ConversationScript) -> Runtime:
+    """A runtime of the test's own when it brings an appointment book or a time: a fresh
+    in-memory store, and a book that reads the test's ``now``."""
+    if script.appointments is None and script.now is None:
+        return runtime
+    store = MemoryStore()
+    now = script.now if script.now is not None else dt.datetime.now(dt.UTC).timestamp()
+    book = AppointmentBook(script.appointments or AppointmentSettings(), store, lambda: now)
+    loaded = runtime.loaded
+    return Runtime(
+        loaded,
+        store,
+        RasaActionRunner(loaded),
+        runtime.settings,
+        appointments=book,
+        partners=runtime.partners,
     )
 
 

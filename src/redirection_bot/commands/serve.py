@@ -130,7 +130,9 @@ async def serve(runtime: Runtime, settings: Settings) -> int:
     if desk is not None and settings.handoff.run_channels:
         runners += [
             load_channel(service.channel)(
-                ChannelContext(desk.service(service.name, runtime), service.options, stop)
+                ChannelContext(
+                    desk.service(service.name, runtime), service.options, stop, runtime.appointments
+                )
             )
             for service in settings.handoff.services
         ]

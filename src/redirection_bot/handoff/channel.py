@@ -21,6 +21,7 @@ from redirection_bot.errors import ConfigError
 from redirection_bot.operations.plugins import OPERATOR_CHANNELS, installed, load_plugin
 
 if TYPE_CHECKING:
+    from redirection_bot.handoff.appointments import AppointmentBook
     from redirection_bot.handoff.desk import ServiceDesk
 
 CHANNELS_GROUP = OPERATOR_CHANNELS
@@ -31,11 +32,13 @@ OptionsT = TypeVar("OptionsT")
 @dataclass(slots=True)
 class ChannelContext(Generic[OptionsT]):
     """What an operator channel is given: its service's desk, its options (an instance of
-    its ``options_schema``, read and checked by the configuration), a stop signal."""
+    its ``options_schema``, read and checked by the configuration), a stop signal, and the
+    appointment book when the service offers appointments (operators list and change it)."""
 
     desk: ServiceDesk
     options: OptionsT
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    appointments: AppointmentBook | None = None
 
 
 class OperatorChannel(Protocol):

@@ -281,13 +281,13 @@ class ConnectorSettings:
 SLOT_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}\Z")
 
 
-def _slot_id_problem(value: str) -> str | None:
+def slot_id_problem(value: str) -> str | None:
     if SLOT_ID.match(value):
         return None
     return "should be lower-case letters, digits, `-` or `_` (at most 32)"
 
 
-def _utc_problem(value: str) -> str | None:
+def utc_time_problem(value: str) -> str | None:
     """Why ``value`` is not an ISO-8601 time in UTC (None when it is one)."""
     try:
         parsed = dt.datetime.fromisoformat(value)
@@ -302,8 +302,8 @@ def _utc_problem(value: str) -> str | None:
 class AppointmentSlotSettings:
     """One time a counsellor keeps free for anonymous appointments (``appointments.slots``)."""
 
-    id: str = field(default="", metadata=_check(_slot_id_problem))
-    start: str = field(default="", metadata=_check(_utc_problem))
+    id: str = field(default="", metadata=_check(slot_id_problem))
+    start: str = field(default="", metadata=_check(utc_time_problem))
     """When it starts, in UTC, ISO-8601: ``2025-03-04T15:00:00Z``."""
     minutes: int = field(default=45, metadata=between(5, 240))
     locale: str = "en"
@@ -416,6 +416,12 @@ def read_settings(
     if diagnostics.has_errors():
         raise ConfigError("\n".join(d.format() for d in diagnostics.items))
     return dataclasses.replace(settings, warnings=tuple(diagnostics.warnings), source=shown)
+
+
+def read_appointment_settings(reader: SchemaReader, node: YNode | None) -> AppointmentSettings:
+    """An `appointments` section read as the configuration reads it (conversation tests give
+    their own); problems go to ``reader``'s diagnostics, at file:line:column."""
+    return _SettingsReader(reader, _installed_connector).appointments(node)
 
 
 def _installed_connector(name: str) -> type | None:

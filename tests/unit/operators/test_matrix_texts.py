@@ -166,13 +166,21 @@ def test_the_persons_words_and_the_conversation_so_far(
 def test_the_help_names_every_command_in_every_language(
     shipped: LoadedProgram, language: str
 ) -> None:
-    help_text = shipped.catalog.render("operators.help", language)
+    # With appointments offered, the help goes on with their commands.
+    help_text = "\n".join(
+        shipped.catalog.render(key, language)
+        for key in ("operators.help", "operators.appointments.help")
+    )
     for verb in Verb:
         if verb is not Verb.HELP:
             assert f"!{verb.value}" in help_text, (language, verb)
     assert "✋" in help_text and "✋" in CLAIM_REACTIONS
     if language != "en":
-        assert_no_english(shipped.catalog.render("operators.help", "en"), help_text)
+        english = "\n".join(
+            shipped.catalog.render(key, "en")
+            for key in ("operators.help", "operators.appointments.help")
+        )
+        assert_no_english(english, help_text)
 
 
 @pytest.mark.parametrize("language", TRANSLATED)

@@ -1,0 +1,117 @@
+"""A helpline platform keeps the appointment book over the signed webhook: it adds a slot
+(which people are then offered), lists slots and bookings (ids, times, statuses: nothing
+about a person), cannot remove a booked slot, cancels and marks no-shows; a slot that
+cannot be added is a 400 saying why, and an unsigned request changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+
+import pytest
+
+from redirection_bot.handoff.appointments import AppointmentBook
+from redirection_bot.operations.config import AppointmentSettings
+from redirection_bot.program.load import LoadedProgram
+from redirection_bot_connectors.operators.webhook import WebhookChannel
+from redirection_bot_connectors.operators.webhook.options import WebhookOptions
+from tests.integration.handoff.conftest import (
+    Setup,
+    channel_context,
+    handoff_settings,
+    running,
+)
+from tests.integration.handoff.platform import PLATFORM_SECRET, Platform
+
+WED = {"id": "wed-en", "start": "2030-03-06T18:00:00Z", "minutes": 45, "capacity": 2}
+
+
+@pytest.fixture
+async def booked(
+    loaded: LoadedProgram, platform: Platform
+) -> AsyncIterator[tuple[Setup, AppointmentBook]]:
+    options = WebhookOptions(
+        url=platform.url, secret=PLATFORM_SECRET, port=0, max_backoff_seconds=0.2
+    ).checked()
+    async with running(loaded, handoff_settings("webhook", options)) as setup:
+        book = AppointmentBook(AppointmentSettings(), setup.runtime.store)
+        context = dataclasses.replace(channel_context(setup, options), appointments=book)
+        channel = WebhookChannel(context)
+        setup.start_channel(channel)
+        await asyncio.wait_for(channel.listening.wait(), 10)
+        platform.bot_url = f"http://127.0.0.1:{channel.port}/handoff/webhook"
+        yield setup, book
+        setup.check_channels()
+
+
+async def test_the_platform_adds_a_slot_lists_its_bookings_and_frees_places(
+    booked: tuple[Setup, AppointmentBook], platform: Platform
+) -> None:
+    _setup, book = booked
+    assert await platform.send({"type": "slots"}) == (200, {"result": "applied", "slots": []})
+    assert await platform.send({"type": "add_slot", "slot": WED}) == (200, {"result": "applied"})
+    status, listed = await platform.send({"type": "slots"})
+    assert status == 200
+    assert listed["slots"] == [
+        {
+            "id": "wed-en",
+            "start": "2030-03-06T18:00Z",
+            "minutes": 45,
+            "locale": "en",
+            "capacity": 2,
+            "taken": 0,
+            "team": "helpline",
+        }
+    ]
+    assert [slot.id for slot, _left in await book.free("en")] == ["wed-en"]  # people see it
+    again = await platform.send({"type": "add_slot", "slot": WED})
+    assert again == (200, {"result": "exists"})
+
+    first = await book.book("wed-en", "parked-one")
+    second = await book.book("wed-en", "parked-two")
+    assert first is not None and second is not None
+    status, answer = await platform.send({"type": "bookings", "slot": "wed-en"})
+    assert answer == {
+        "result": "applied",
+        "bookings": [
+            {"id": first.id, "slot": "wed-en", "status": "booked"},
+            {"id": second.id, "slot": "wed-en", "status": "booked"},
+        ],
+    }
+    assert "parked" not in str(answer)
+    assert await book.free("en") == []  # both places taken
+
+    kept = await platform.send({"type": "remove_slot", "slot": "wed-en"})
+    assert kept == (200, {"result": "has_bookings"})
+    cancel = {"type": "cancel_booking", "booking": first.id}
+    assert await platform.send(cancel) == (200, {"result": "applied"})
+    assert await platform.send(cancel) == (200, {"result": "duplicate"})
+    no_show = {"type": "no_show", "booking": second.id}
+    assert await platform.send(no_show) == (200, {"result": "applied"})
+    assert [left for _slot, left in await book.free("en")] == [2]  # both places free again
+    status, answer = await platform.send({"type": "bookings"})
+    assert [b["status"] for b in answer["bookings"]] == ["cancelled", "no_show"]
+    removed = await platform.send({"type": "remove_slot", "slot": "wed-en"})
+    assert removed == (200, {"result": "applied"})
+    assert await book.slots() == []
+    unknown = await platform.send({"type": "cancel_booking", "booking": "B-NOPE"})
+    assert unknown == (200, {"result": "unknown"})
+
+
+async def test_a_slot_that_cannot_be_added_is_a_bad_request_and_unsigned_orders_do_nothing(
+    booked: tuple[Setup, AppointmentBook], platform: Platform
+) -> None:
+    _setup, book = booked
+    local = {**WED, "start": "2030-03-06T20:00:00+02:00"}
+    status, answer = await platform.send({"type": "add_slot", "slot": local})
+    assert status == 400
+    assert answer == {
+        "error": '"slot": the start `2030-03-06T20:00:00+02:00` should be in UTC '
+        "(end it with Z or +00:00)"
+    }
+    status, answer = await platform.send({"type": "add_slot", "slot": {**WED, "locale": "pt"}})
+    assert status == 400 and "the locale `pt` is not one of the program's" in answer["error"]
+    forged = await platform.send({"type": "add_slot", "slot": WED}, secret="not-the-secret")
+    assert forged[0] == 401
+    assert await book.slots() == []
