@@ -24,6 +24,9 @@
      question that follows it on a small phone. */
   var replyStart = null;
   var choicesHadFocus = false;
+  /* The choice that had focus, and the choices then offered: a checklist offered again (the
+     same choices, one now picked or taken off) keeps focus on the item just pressed. */
+  var focusedChoice = null;
 
   function byId(id) { return document.getElementById(id); }
 
@@ -189,8 +192,18 @@
 
   /* The old choices go while the reply to them is shown; the reply's own come with it. */
   function hideChoices() {
-    choicesHadFocus = choicesHadFocus || choices.contains(document.activeElement);
+    if (choices.contains(document.activeElement)) {
+      choicesHadFocus = true;
+      focusedChoice = { value: document.activeElement.value, offered: offeredChoices() };
+    }
     choices.hidden = true;
+  }
+
+  function offeredChoices() {
+    var values = [];
+    var buttons = choices.querySelectorAll("fieldset button");
+    for (var i = 0; i < buttons.length; i += 1) { values.push(buttons[i].value); }
+    return values.join("\n");
   }
 
   /* A request answered without new choices (a notice, a lost connection) gives the old back. */
@@ -204,7 +217,9 @@
   function setChoices(list) {
     var items = choices.querySelector("fieldset ul");
     var hadFocus = choicesHadFocus || choices.contains(document.activeElement);
+    var kept = focusedChoice;
     choicesHadFocus = false;
+    focusedChoice = null;
     while (items.firstChild) { items.removeChild(items.firstChild); }
     var first = null;
     for (var j = 0; j < list.length; j += 1) {
@@ -230,6 +245,11 @@
     }
     choices.hidden = list.length === 0;
     if (list.length) { reveal(choices); }
+    if (kept && kept.offered === offeredChoices()) {
+      for (var k = 0; k < items.children.length; k += 1) {
+        if (items.children[k].firstChild.value === kept.value) { first = items.children[k].firstChild; }
+      }
+    }
     if (hadFocus) { (first || input).focus({ preventScroll: true }); }
   }
 
