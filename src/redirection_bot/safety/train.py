@@ -54,7 +54,9 @@ FLOOR = 0.3
 """No threshold is set below this score, whatever the budget allows."""
 PRUNE = 0.03
 """Weights smaller than this are not written."""
-FROZEN = "frozen"
+MEASURED_ONLY = ("frozen", "fresh")
+"""Sets kept to measure the program, never to learn from: the frozen split (written before
+any tuning) and the fresh set (written after the model, tests/safety/fresh/README.md)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +69,13 @@ class Example:
 
 
 def corpus_files(root: Path) -> list[Path]:
-    """The labelled sets to learn from, in a fixed order; never the frozen split."""
+    """The labelled sets to learn from, in a fixed order; never a set kept to measure."""
     found = sorted(root.rglob("*.yaml"))
-    return [path for path in found if FROZEN not in path.relative_to(root).parts]
+    return [
+        path
+        for path in found
+        if not any(name in path.relative_to(root).parts for name in MEASURED_ONLY)
+    ]
 
 
 ANSWERS_SUFFIX = "_answers"
