@@ -192,6 +192,19 @@ def test_coming_back_without_first_answers_asks_nothing(shipped: LoadedProgram) 
     assert [o.key for o in turn.outputs] == ["menu.paused"]
 
 
+def test_coming_back_inside_a_safety_flow_asks_its_question_first(
+    shipped: LoadedProgram,
+) -> None:
+    at_check = replace(
+        _at_pause(shipped, outcome_first_days=3),
+        at=Place("safety_suicide", "danger"),
+        stack=(Place("menu", "pause"),),
+    )
+    turn = step(shipped.program, at_check, CameBack())
+    assert "outcomes.offer_again" not in [o.key for o in turn.outputs]
+    assert turn.state.at == Place("safety_suicide", "danger")
+
+
 def test_screening_still_runs_inside_the_questions(shipped: LoadedProgram) -> None:
     program = shipped.program
     state = step(program, _at_pause(shipped, outcome_first_days=3), CameBack()).state

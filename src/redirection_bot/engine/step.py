@@ -476,10 +476,14 @@ class _Run:
 
     def welcome_back(self) -> None:
         """Back with resume words: the program's ``return_entry`` is called from the question
-        the person was at (its ``return`` asks that question again); elsewhere, or without a
-        ``return_entry``, what they were waiting for is shown again."""
+        the person was at (its ``return`` asks that question again); inside a safety flow, not
+        at a question, or without a ``return_entry``, what they were waiting for is shown
+        again."""
         entry, at = self.program.return_entry, self.state.at
-        if entry is None or self.state.waiting is not Waiting.ANSWER or at is None:
+        safety = {route.flow for route in self.program.safety}
+        # a safety flow's question comes first, never the return_entry's
+        inside_safety = at is not None and any(p.flow in safety for p in (at, *self.stack))
+        if entry is None or at is None or self.state.waiting is not Waiting.ANSWER or inside_safety:
             self.redisplay()
             return
         self.stack.append(at)
