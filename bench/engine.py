@@ -66,6 +66,7 @@ def bench_turns() -> None:
     program = loaded.program
     script: list[Event] = [
         ChoicePicked("stop"),
+        ChoicePicked("no_thanks"),  # the outcome questions (flows/outcomes.yaml)
         Text("8"),
         Text("I want to be someone my family can trust"),
         ChoicePicked("plan"),

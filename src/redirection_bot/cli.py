@@ -42,6 +42,7 @@ COMMANDS = (
     "lsp",
     "store_key",
     "evaluation",
+    "outcomes",
 )
 """Modules of ``redirection_bot.commands``, in the order ``--help`` lists them."""
 

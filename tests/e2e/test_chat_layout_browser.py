@@ -23,7 +23,7 @@ served = test_webchat_browser.served  # the same server fixture: `redirection-bo
 
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 800}
-TO_THE_SCALE = ("Okay, go on", "Okay, go on", "I want to stop", "Skip this question")
+TO_THE_SCALE = ("Okay, go on", "Okay, go on", "I want to stop", "No thanks", "Skip this question")
 SCALE_QUESTION = "how important is it to you to stop"
 
 

@@ -46,6 +46,7 @@ async def test_a_picked_item_is_marked_and_taken_off_when_pressed_again(
         "Okay, go on",
         "Okay, go on",
         "I'm curious about this program",
+        "No thanks",
         "Show me the menu",
     ):
         await press(visit, javascript, label)

@@ -23,6 +23,7 @@ async def to_my_plan(visit: Visit, javascript: bool) -> None:
         "Okay, go on",
         "Okay, go on",
         "I'm curious about this program",
+        "No thanks",
         "Show me the menu",
         "My plan",
     ):

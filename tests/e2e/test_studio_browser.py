@@ -258,6 +258,7 @@ async def test_docs_screenshots(browser: Any, tmp_path: Path) -> None:
         for _ in range(2):
             await player.get_by_role("button", name="Okay, go on").last.click()
         await player.get_by_role("button", name="I want to stop").click()
+        await player.get_by_role("button", name="No thanks").click()
         await expect(player).to_have_attribute("data-at", "motivation.reasons")
         await page.locator("aside.side").evaluate("side => side.scrollTo(0, side.scrollHeight)")
         await page.screenshot(path=str(out / "studio-player.png"))

@@ -55,6 +55,7 @@ def test_chat_json_protocol() -> None:
         '{"choice": "go_on"}',
         '{"choice": "go_on"}',
         '{"choice": "stop"}',
+        '{"choice": "no_thanks"}',
         "this is not json",
         '{"choice": "skip"}',
         '{"text": "9"}',
@@ -84,7 +85,7 @@ def test_chat_json_protocol() -> None:
 
 
 def test_chat_for_people_numbers_the_choices() -> None:
-    done = run("chat", stdin="1\n1\n3\nskip\n9\n/quit\n")
+    done = run("chat", stdin="1\n1\n3\n2\nskip\n9\n/quit\n")
     assert done.returncode == 0
     assert "  3) I want to stop" in done.stdout
     assert "You chose 9." in done.stdout

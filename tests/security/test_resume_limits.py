@@ -26,7 +26,7 @@ from redirection_bot.turn.runtime import Runtime
 from tests.integration.webchat.conftest import text_of
 from tests.security.conftest import Client, Over, phrase_in, rest
 
-TO_THE_PHRASE = ("go_on", "go_on", "curious", "menu", "pause", "keep_my_place", "give")
+TO_THE_PHRASE = ("go_on", "go_on", "curious", "no_thanks", "menu", "pause", "keep_my_place", "give")
 CHEAP_COST = 2**10
 OLD_SERVICE_LIMIT = 120
 

@@ -172,3 +172,12 @@ def test_a_partner_id_that_no_link_could_carry_is_located(
     assert code == 1
     assert "tests.yaml:3:14: error: a partner id is lower-case letters" in out
     assert "PASS" in out  # the file's other test still runs
+
+
+def test_coming_back_without_resume_words_given_fails_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tests = "tests:\n  - name: no words\n    steps:\n      - come_back: with my words\n"
+    code, out = run_tests(tmp_path, monkeypatch, capsys, tests)
+    assert code == 1
+    assert "no words: `come_back` needs resume words given earlier in the test" in out

@@ -29,6 +29,7 @@ async def test_a_whole_conversation_with_an_action(shipped: LoadedProgram) -> No
     await runtime.handle("s1", ChoicePicked("go_on"))
     await runtime.handle("s1", ChoicePicked("go_on"))
     await runtime.handle("s1", ChoicePicked("stop"))
+    await runtime.handle("s1", ChoicePicked("no_thanks"))  # the outcome questions (outcomes.yaml)
     await runtime.handle("s1", Text("I want to be there for my family"))
     await runtime.handle("s1", Text("9"))
     await runtime.handle("s1", Text("6"))
@@ -73,6 +74,7 @@ async def test_hostile_text_is_shown_cleaned(shipped: LoadedProgram) -> None:
     runtime = make_runtime(shipped)
     await to_stage_question(runtime, "s1")
     await runtime.handle("s1", ChoicePicked("stop"))
+    await runtime.handle("s1", ChoicePicked("no_thanks"))
     reply = await runtime.handle("s1", Text("\x1b[31m<script>alert(1)</script>\u202e"))
     thanks = reply.messages[0]
     assert thanks.key == "motivation.reasons.thanks"
@@ -108,10 +110,12 @@ async def test_turns_of_one_session_are_handled_in_order(shipped: LoadedProgram)
     await to_stage_question(runtime, "s1")
     replies = await asyncio.gather(
         runtime.handle("s1", ChoicePicked("stop")),
+        runtime.handle("s1", ChoicePicked("no_thanks")),
         runtime.handle("s1", Text("for my family")),
         runtime.handle("s1", Text("8")),
     )
     assert [r.messages[-1].key for r in replies] == [
+        "outcomes.what_is_kept",
         "motivation.reasons.question",
         "motivation.importance.question",
         "motivation.confidence.question",

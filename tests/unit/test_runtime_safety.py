@@ -99,7 +99,7 @@ async def test_nothing_identifying_reaches_storage_or_logs_in_the_shipped_progra
     store = RecordingStore()
     runtime = Runtime(shipped, store, RasaActionRunner(shipped))
     await runtime.handle("s", Start("en"))
-    for choice in ("go_on", "go_on", "stop"):
+    for choice in ("go_on", "go_on", "stop", "no_thanks"):
         await runtime.handle("s", ChoicePicked(choice))
     reply = await runtime.handle("s", Text(DETAILS))
     assert reply.messages[0].key == "safety.identifying_info.note"
@@ -181,7 +181,7 @@ UNSURE_REASON = "i'm not going to kill myself, i just want to stop for my kids"
 
 async def _at_reasons(runtime: Runtime) -> None:
     await runtime.handle("p", Start())
-    for choice in ("go_on", "go_on", "stop"):
+    for choice in ("go_on", "go_on", "stop", "no_thanks"):
         await runtime.handle("p", ChoicePicked(choice))
 
 

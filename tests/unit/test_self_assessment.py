@@ -17,7 +17,7 @@ ANSWERS = ("several", "more_time", "done", "8", "most", "alone_night", "done", "
 async def through_the_self_check(runtime: Runtime, session: str) -> None:
     """Welcome, menu, then every question answered: several times a week, urges at 8."""
     await runtime.handle(session, Start())
-    for choice in ("go_on", "go_on", "curious", "menu", "self_assessment", "begin"):
+    for choice in ("go_on", "go_on", "curious", "no_thanks", "menu", "self_assessment", "begin"):
         await runtime.handle(session, ChoicePicked(choice))
     for answer in ANSWERS:
         event = Text(answer) if answer.isdigit() else ChoicePicked(answer)

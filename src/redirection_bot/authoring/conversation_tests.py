@@ -1,7 +1,8 @@
 """Conversation tests: clinicians' scripted conversations, checked against the program.
 
 A test file lists conversations, each a list of steps: what the person does (``say``,
-``choose``, ``command``) and what the bot should do (``bot`` says a text, offers choices,
+``choose``, ``command``, or ``come_back``: leave and come back in a new conversation with the
+resume words the bot gave last) and what the bot should do (``bot`` says a text, offers choices,
 sets a ``slot``, asks for a ``handoff``, ``end``s, is ``at`` a node). The first step that
 does not hold is reported at its ``file:line``, with what the bot did instead.
 
@@ -46,10 +47,11 @@ from redirection_bot.operations.partners import PARTNER_ID, Partner, PartnerSett
 from redirection_bot.program.load import LoadedProgram
 from redirection_bot.program.render import Shown, ShownEnd, ShownHandoff, ShownMessage
 from redirection_bot.store.memory import MemoryStore
+from redirection_bot.store.resume import PHRASE_WORDS, read_phrase
 from redirection_bot.turn.actions import RasaActionRunner
 from redirection_bot.turn.runtime import Reply, Runtime
 
-PERSON_STEPS = ("say", "choose", "command")
+PERSON_STEPS = ("say", "choose", "command", "come_back")
 BOT_STEPS = ("bot", "handoff", "end", "slot", "at")
 MODIFIERS = {"bot": ("choices", "contains"), "command": ("argument",)}
 TEST_FIELDS = ("name", "locale", "partner", "appointments", "now", "steps")
@@ -275,14 +277,19 @@ async def run_script(runtime: Runtime, script: ConversationScript) -> ScriptResu
     visited.extend(reply.trace)
     pending: list[Shown] = list(reply.shown)
     offered = _offered(reply.shown)
+    words: str | None = None
     try:
         for script_step in script.steps:
             if script_step.kind in PERSON_STEPS:
                 if script_step.kind == "choose":
                     _check_offered(script_step, offered)
+                if script_step.kind == "come_back":
+                    session = await _leave_and_start_again(runtime, session, script, words)
+                    reply = await runtime.handle(session, Start(script.locale))
                 before = reply.state
-                event = _event(script_step)
+                event = _event(script_step, words)
                 reply = await runtime.handle(session, event)
+                words = _resume_words(reply.shown) or words
                 visited.extend(reply.trace)
                 picked.update(_choice_taken(program, before, event, reply.trace))
                 pending = list(reply.shown)
@@ -428,7 +435,35 @@ def _choice_taken(
     return []
 
 
-def _event(step: ScriptStep) -> Event:
+async def _leave_and_start_again(
+    runtime: Runtime, session: str, script: ConversationScript, words: str | None
+) -> str:
+    """``come_back``: the person leaves (their copy stays under the words) and opens a new
+    conversation, where they will type the words."""
+    if words is None:
+        raise _Failure("`come_back` needs resume words given earlier in the test", script.span)
+    await runtime.handle(session, CommandGiven(CommandName.STOP))
+    await runtime.erase(session)
+    return f"test-{uuid.uuid4().hex}"
+
+
+def _resume_words(shown: Iterable[Shown]) -> str | None:
+    """The resume words in a turn's messages, as the person would copy them."""
+    for item in shown:
+        if not isinstance(item, ShownMessage):
+            continue
+        tokens = [token.strip(".,:;“”\"'") for token in item.text.split()]
+        for start in range(len(tokens) - PHRASE_WORDS + 1):
+            candidate = " ".join(tokens[start : start + PHRASE_WORDS])
+            attempt = read_phrase(candidate)
+            if attempt is not None and attempt.checked:
+                return candidate
+    return None
+
+
+def _event(step: ScriptStep, words: str | None = None) -> Event:
+    if step.kind == "come_back":
+        return Text(words or "")
     if step.kind == "say":
         return Text(str(step.value or ""))
     if step.kind == "choose":

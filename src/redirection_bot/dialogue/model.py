@@ -359,6 +359,9 @@ class Program:
     lexicon: Lexicon | None = None
     partner_entry: PlaceRef | None = None
     """Where a conversation opened from a partner platform's link starts (None: the entry)."""
+    return_entry: PlaceRef | None = None
+    """What runs first when a person comes back with resume words, called from the question
+    they were at (None: that question is simply asked again)."""
     help_flows: tuple[str, ...] = ()
     """Flows that count as "reached help" in a partner's funnel (operations/partners.py)."""
     locales_span: Span | None = None

@@ -56,6 +56,7 @@ PROGRAM_FIELDS = (
     "entry",
     "home",
     "partner_entry",
+    "return_entry",
     "help_flows",
     "settings",
     "slots",
@@ -115,6 +116,11 @@ class ProgramParser(SchemaReader):
             if top.get("partner_entry")
             else None
         )
+        return_entry = (
+            self.target(top.get("return_entry"), None, "the return entry")
+            if top.get("return_entry")
+            else None
+        )
         slots = self._slots(top.get("slots"))
         actions = self._actions(top.get("actions"))
         commands = self._commands(top.get("commands"), top.span)
@@ -134,6 +140,7 @@ class ProgramParser(SchemaReader):
             entry=entry,
             home=home,
             partner_entry=partner_entry,
+            return_entry=return_entry,
             help_flows=self._names(top.get("help_flows"), "a flow id"),
             slots=slots,
             actions=actions,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from redirection_bot.dialogue.model import Place
 from redirection_bot.engine.events import (
     ActionResult,
+    CameBack,
     ChoicePicked,
     CommandGiven,
     Event,
@@ -35,6 +36,7 @@ from redirection_bot.engine.step import (
 __all__ = [
     "ActionRequest",
     "ActionResult",
+    "CameBack",
     "ChoiceOption",
     "ChoicePicked",
     "CommandGiven",

@@ -65,4 +65,10 @@ class HandoffEnded:
     resume_at: Place | None = None
 
 
-Event = Start | Text | ChoicePicked | CommandGiven | ActionResult | HandoffEnded
+@dataclass(frozen=True, slots=True)
+class CameBack:
+    """The person came back with resume words (their parked copy is the state now): the
+    program's ``return_entry`` runs first, then what they were waiting for is shown again."""
+
+
+Event = Start | Text | ChoicePicked | CommandGiven | ActionResult | HandoffEnded | CameBack

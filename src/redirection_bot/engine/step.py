@@ -31,6 +31,7 @@ from redirection_bot.dialogue.model import (
 from redirection_bot.dialogue.parts import Parts, program_parts
 from redirection_bot.engine.events import (
     ActionResult,
+    CameBack,
     ChoicePicked,
     CommandGiven,
     Event,
@@ -153,6 +154,8 @@ class _Run:
             self.action_result(event)
         elif isinstance(event, HandoffEnded):
             self.handoff_ended(event)
+        elif isinstance(event, CameBack):
+            self.welcome_back()
         elif isinstance(event, ChoicePicked):
             self.choice_picked(event.choice)
         else:
@@ -470,6 +473,21 @@ class _Run:
         if declared.type is SlotType.INTEGER:
             return [ChoiceOption(v, int(v)) for v in values]
         return [ChoiceOption(v, Label(declared.labels.get(v, v))) for v in values]
+
+    def welcome_back(self) -> None:
+        """Back with resume words: the program's ``return_entry`` is called from the question
+        the person was at (its ``return`` asks that question again); inside a safety flow, not
+        at a question, or without a ``return_entry``, what they were waiting for is shown
+        again."""
+        entry, at = self.program.return_entry, self.state.at
+        safety = {route.flow for route in self.program.safety}
+        # a safety flow's question comes first, never the return_entry's
+        inside_safety = at is not None and any(p.flow in safety for p in (at, *self.stack))
+        if entry is None or at is None or self.state.waiting is not Waiting.ANSWER or inside_safety:
+            self.redisplay()
+            return
+        self.stack.append(at)
+        self.enter(entry)
 
     def redisplay(self) -> None:
         """Show again what the conversation is waiting for."""

@@ -73,6 +73,8 @@ def _targets(program: Program) -> Iterable[tuple[PlaceRef, str]]:
     yield program.home, "home"
     if program.partner_entry is not None:
         yield program.partner_entry, "the partner entry"
+    if program.return_entry is not None:
+        yield program.return_entry, "the return entry"
     for flow_id in program.help_flows:
         yield PlaceRef(flow_id, None, program.span), "`help_flows`"
     for node in program.all_nodes():
@@ -268,6 +270,8 @@ def _entry_places(program: Program, extra_entry_flows: Iterable[str]) -> list[Pl
     entries = [program.resolve(program.entry), program.resolve(program.home)]
     if program.partner_entry is not None:
         entries.append(program.resolve(program.partner_entry))
+    if program.return_entry is not None:
+        entries.append(program.resolve(program.return_entry))
     flows = list(extra_entry_flows)
     help_command = program.commands.get(CommandName.HELP)
     if help_command is not None and help_command.call is not None:

@@ -3,7 +3,9 @@
 ``action_resume_phrase`` gives the person their resume words (the conversation is parked
 under them when the turn is saved: the action says so in the turn's ``AfterTurn``), and
 ``action_evaluation`` counts the evaluation answers for today and forgets them at once
-(operations/evaluation.py). Every other action goes on to the runner they wrap (rasa-sdk, in-process).
+(operations/evaluation.py), and ``action_record_outcomes`` counts the outcome measures as a
+first band or a change from it (operations/outcomes.py). Every other action goes on to the
+runner they wrap (rasa-sdk, in-process).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from redirection_bot.operations.evaluation import (
     answers_to_record,
 )
 from redirection_bot.operations.logs import log_event
+from redirection_bot.operations.outcomes import OUTCOME_MODULE, OUTCOMES_ACTION, record
 from redirection_bot.store.resume import RESUME_ACTION, ResumeKeys, ResumeVault, new_phrase
 from redirection_bot.turn.actions import ActionCall, ActionRunner
 from redirection_bot.turn.appointment_actions import ACTIONS as APPOINTMENT_ACTIONS
@@ -49,6 +52,8 @@ class BuiltInActions:
             return await self._offer_phrase(call)
         if call.action == EVALUATION_ACTION and call.program is not None:
             return await self._record_evaluation(call)
+        if call.action == OUTCOMES_ACTION:
+            return await self._record_outcomes(call)
         if self._appointments is not None and call.action in APPOINTMENT_ACTIONS:
             return await self._appointments.run(call)
         return await self._others.run(call)
@@ -74,3 +79,10 @@ class BuiltInActions:
         return ActionResult(
             EVALUATION_ACTION, slot_sets=tuple((name, None) for name in declared.sets)
         )
+
+    async def _record_outcomes(self, call: ActionCall) -> ActionResult:
+        recorded = record(call.state.slots)
+        day = dt.datetime.now(dt.UTC).date()
+        for question, answer in recorded.counts:
+            await self._evaluation.add(day, OUTCOME_MODULE, question, answer)
+        return ActionResult(OUTCOMES_ACTION, slot_sets=recorded.slot_sets)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from redirection_bot.dialogue.model import CommandName, HandoffReason, HandoffUrgency, Place
 from redirection_bot.engine import (
+    CameBack,
     ChoicePicked,
     CommandGiven,
     End,
@@ -622,7 +623,7 @@ class Runtime:
             restored,
             state,
             Kept(kept.version, back),
-            repeat,
+            CameBack(),  # the program's return_entry first, then where they were
             welcome,
             request=request,
         )

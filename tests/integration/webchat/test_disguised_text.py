@@ -131,7 +131,14 @@ async def test_what_is_stored_and_echoed_is_the_cleaned_text(client: Client, rea
     typed = "\u200b" + unicodedata.normalize("NFD", reason.replace("a", "a\u00ad")) + "\u2060 "
     sender = "reasons-" + str(REASONS.index(reason))
     answer = await rest_turn(
-        client, sender, "/session_start", "/choice:go_on", "/choice:go_on", "/choice:stop", typed
+        client,
+        sender,
+        "/session_start",
+        "/choice:go_on",
+        "/choice:go_on",
+        "/choice:stop",
+        "/choice:no_thanks",
+        typed,
     )
     state = await runtime_of(client).state("rest:" + sender_id(sender))
     assert state is not None

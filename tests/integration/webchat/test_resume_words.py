@@ -19,7 +19,7 @@ from tests.integration.webchat.conftest import (
 )
 
 Client = TestClient[Any, Any]
-TO_THE_WORDS = ("go_on", "go_on", "curious", "menu", "pause", "keep_my_place", "give")
+TO_THE_WORDS = ("go_on", "go_on", "curious", "no_thanks", "menu", "pause", "keep_my_place", "give")
 """From the welcome to the resume words in the shipped program: choice ids."""
 WORDS = re.compile(r"(?:Your words are|Tus palabras son|Sanasi ovat): ([^\n<]+)")
 

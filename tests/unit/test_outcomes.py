@@ -1,0 +1,214 @@
+"""Outcome measures over time: answers become bands, a return counts the change from the first
+band, nothing without consent, and the export never shows a count from 1 to 9."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from dataclasses import replace
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from redirection_bot.dialogue.model import Place, SlotValue
+from redirection_bot.engine import CameBack, ChoicePicked, SessionState, Start, Text, Waiting, step
+from redirection_bot.operations.evaluation import CountRow, export_csv
+from redirection_bot.operations.outcomes import (
+    BANDS,
+    CONSENT_SLOT,
+    OUTCOME_MODULE,
+    WHO5_SLOTS,
+    Measure,
+    OutcomeCell,
+    export_outcomes_csv,
+    hidden_cells,
+    outcome_cells,
+    record,
+    recorded_slots,
+)
+from redirection_bot.program.load import LoadedProgram
+from redirection_bot.safety.categories import RiskCategory, RiskHit
+
+TODAY = dt.date(2026, 12, 2)
+LAST_QUARTER = "2026-09-30"
+
+
+@pytest.mark.parametrize(
+    ("measure", "slots", "band"),
+    [
+        (Measure.DAYS, {"outcome_days": 0}, "0"),
+        (Measure.DAYS, {"outcome_days": 2}, "1-2"),
+        (Measure.DAYS, {"outcome_days": 3}, "3-5"),
+        (Measure.DAYS, {"outcome_days": 6}, "6-7"),
+        (Measure.HOURS, {"outcome_hours": "one_to_five"}, "one_to_five"),
+        (Measure.URGE, {"outcome_urge": 3}, "0-3"),
+        (Measure.URGE, {"outcome_urge": 4}, "4-6"),
+        (Measure.CONFIDENCE, {"outcome_confidence": 7}, "7-10"),
+        (Measure.WELLBEING, dict.fromkeys(WHO5_SLOTS, "at_no_time"), "0-7"),
+        # 5 + 2 + 2 + 2 + 1 = 12: still under 13, poor wellbeing on the WHO-5's own scoring
+        (
+            Measure.WELLBEING,
+            {
+                "who5_cheerful": "all_of_the_time",
+                "who5_calm": "less_than_half",
+                "who5_active": "less_than_half",
+                "who5_rested": "less_than_half",
+                "who5_interest": "some_of_the_time",
+            },
+            "8-12",
+        ),
+        (Measure.WELLBEING, dict.fromkeys(WHO5_SLOTS, "more_than_half"), "13-25"),
+    ],
+)
+def test_answers_fall_in_their_bands(
+    measure: Measure, slots: dict[str, SlotValue], band: str
+) -> None:
+    index = measure.band(slots)
+    assert index is not None and measure.band_name(index) == band
+
+
+def test_the_who5_is_scored_only_when_all_five_are_answered() -> None:
+    four = dict.fromkeys(WHO5_SLOTS[:4], "all_of_the_time")
+    assert Measure.WELLBEING.band(four) is None
+
+
+def test_without_consent_nothing_is_counted_and_the_answers_are_cleared() -> None:
+    recorded = record({"outcome_days": 3, "outcome_urge": 9})
+    assert recorded.counts == ()
+    assert ("outcome_days", None) in recorded.slot_sets
+    assert all(value is None for _name, value in recorded.slot_sets)
+
+
+def test_a_first_answer_keeps_its_band_and_a_return_counts_the_change() -> None:
+    first = record({CONSENT_SLOT: True, "outcome_days": 6, "outcome_urge": 2})
+    assert set(first.counts) == {("days", "first:6-7"), ("urge", "first:0-3")}
+    kept = {name: value for name, value in first.slot_sets if value is not None}
+    assert kept == {"outcome_first_days": 3, "outcome_first_urge": 0}
+
+    back = record({**kept, CONSENT_SLOT: True, "outcome_days": 1, "outcome_confidence": 8})
+    assert set(back.counts) == {("days", "6-7->1-2"), ("confidence", "first:7-10")}
+    changed = dict(back.slot_sets)
+    assert "outcome_first_days" not in changed  # the first band stays the first
+    assert changed["outcome_first_confidence"] == 2
+    assert changed["outcome_days"] is None and changed[CONSENT_SLOT] is None
+
+
+def test_the_program_declares_every_slot_the_action_sets(shipped: LoadedProgram) -> None:
+    declared = shipped.program.actions["action_record_outcomes"].sets
+    assert set(declared) == set(recorded_slots())
+    for measure in Measure:
+        slot = shipped.program.slots[measure.first_slot]
+        assert slot.maximum == len(BANDS[measure]) - 1
+    assert shipped.program.slots["outcome_hours"].values == (
+        "none",
+        "under_one",
+        "one_to_five",
+        "over_five",
+    )
+
+
+def rows(*cells: tuple[str, str, int]) -> list[CountRow]:
+    return [CountRow(LAST_QUARTER, OUTCOME_MODULE, q, a, n) for q, a, n in cells]
+
+
+def test_the_export_sums_by_ended_quarter_and_hides_small_cells() -> None:
+    stored = [
+        *rows(("days", "6-7->0", 12), ("days", "6-7->1-2", 3), ("days", "first:6-7", 30)),
+        CountRow(TODAY.isoformat(), OUTCOME_MODULE, "days", "6-7->0", 50),  # running quarter
+        CountRow(LAST_QUARTER, "motivation", "eval_helped", "a_lot", 40),  # evaluation
+    ]
+    out = io.StringIO()
+    export_outcomes_csv(stored, out, TODAY)
+    assert out.getvalue().splitlines() == [
+        "quarter,measure,kind,first,now,count",
+        "2026-Q3,days,change,6-7,0,<10",  # hidden too: with the total it would give the 3
+        "2026-Q3,days,change,6-7,1-2,<10",
+        "2026-Q3,days,first,6-7,,30",
+    ]
+    to_date = io.StringIO()
+    export_outcomes_csv(stored, to_date, TODAY, completed_only=False)
+    assert "2026-Q4,days,change,6-7,0,50" in to_date.getvalue()
+
+
+def test_the_evaluation_export_leaves_outcome_counts_out() -> None:
+    out = io.StringIO()
+    assert export_csv(rows(("days", "first:0", 20)), out) == 0
+
+
+cell_counts = st.lists(
+    st.tuples(st.sampled_from(["days", "urge"]), st.integers(0, 3), st.integers(1, 40)),
+    max_size=12,
+    unique_by=lambda t: (t[0], t[1]),
+)
+
+
+@given(cell_counts)
+def test_no_count_under_ten_is_shown_and_no_table_hides_one_cell_alone(
+    drawn: list[tuple[str, int, int]],
+) -> None:
+    cells = sorted(OutcomeCell("2026-Q3", m, "change", "0", str(b), n) for m, b, n in drawn)
+    hidden = hidden_cells(cells)
+    for i, cell in enumerate(cells):
+        assert cell.count >= 10 or i in hidden
+    for measure in ("days", "urge"):
+        table = [i for i, cell in enumerate(cells) if cell.measure == measure]
+        assert len([i for i in table if i in hidden]) != 1 or len(table) == 1
+
+
+def test_outcome_cells_ignore_other_counts() -> None:
+    other = CountRow(LAST_QUARTER, "@partner", "x", "shown", 99)
+    assert outcome_cells([other], TODAY) == []
+
+
+# --- coming back: the program's return_entry ----------------------------------------------------
+
+
+def _at_pause(shipped: LoadedProgram, **slots: SlotValue) -> SessionState:
+    program = shipped.program
+    state = step(program, SessionState(program.version, "en"), Start()).state
+    return replace(
+        state,
+        waiting=Waiting.ANSWER,
+        at=Place("menu", "pause"),
+        stack=(),
+        slots={**state.slots, **slots},
+    )
+
+
+def test_coming_back_offers_the_questions_again_then_the_question_left(
+    shipped: LoadedProgram,
+) -> None:
+    program = shipped.program
+    turn = step(program, _at_pause(shipped, outcome_first_days=3), CameBack())
+    assert [o.key for o in turn.outputs][:2] == ["outcomes.offer_again", "outcomes.what_is_kept"]
+    declined = step(program, turn.state, ChoicePicked("no_thanks"))
+    assert [o.key for o in declined.outputs] == ["outcomes.declined", "menu.paused"]
+    assert declined.state.at == Place("menu", "pause")
+
+
+def test_coming_back_without_first_answers_asks_nothing(shipped: LoadedProgram) -> None:
+    turn = step(shipped.program, _at_pause(shipped), CameBack())
+    assert [o.key for o in turn.outputs] == ["menu.paused"]
+
+
+def test_coming_back_inside_a_safety_flow_asks_its_question_first(
+    shipped: LoadedProgram,
+) -> None:
+    at_check = replace(
+        _at_pause(shipped, outcome_first_days=3),
+        at=Place("safety_suicide", "danger"),
+        stack=(Place("menu", "pause"),),
+    )
+    turn = step(shipped.program, at_check, CameBack())
+    assert "outcomes.offer_again" not in [o.key for o in turn.outputs]
+    assert turn.state.at == Place("safety_suicide", "danger")
+
+
+def test_screening_still_runs_inside_the_questions(shipped: LoadedProgram) -> None:
+    program = shipped.program
+    state = step(program, _at_pause(shipped, outcome_first_days=3), CameBack()).state
+    state = step(program, state, ChoicePicked("agree")).state
+    hit = RiskHit(RiskCategory.SUICIDE)
+    turn = step(program, state, Text("no point going on", (hit,)))
+    assert turn.outputs[0].key.startswith("safety.suicide")
