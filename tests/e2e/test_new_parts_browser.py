@@ -27,6 +27,7 @@ TO_THE_CHECKLIST = (
     "Okay, go on",
     "Okay, go on",
     "I'm curious about this program",
+    "No thanks",
     "Show me the menu",
     "A self-assessment of my use",
     "Let's begin",
