@@ -392,13 +392,17 @@ def _said_unavailable(shown: Iterable[Shown]) -> bool:
     )
 
 
+CHOSEN_SLOT_TYPES = (SlotType.CHOICE, SlotType.LIST, SlotType.BOOLEAN)
+
+
 def coverable_choices(program: Program, node: Node) -> list[str]:
     """The choices of a node that coverage counts: its own, and the values offered for a
     choice, list or yes/no answer (not numbers, which are a range)."""
     found = [choice.id for choice in node.choices]
-    declared = program.slots.get(node.input.slot) if node.input is not None else None
-    if declared is not None and declared.type in (SlotType.CHOICE, SlotType.LIST, SlotType.BOOLEAN):
-        found = [*declared.quick_reply_values(), *found]
+    spec = node.input
+    declared = program.slots.get(spec.slot) if spec is not None else None
+    if spec is not None and declared is not None and declared.type in CHOSEN_SLOT_TYPES:
+        found = [*spec.offered(declared), *found]
     return found
 
 

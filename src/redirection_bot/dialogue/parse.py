@@ -71,6 +71,7 @@ NODE_FIELDS = (
     "say",
     "choices",
     "input",
+    "offer",
     "reask",
     "if",
     "else",
@@ -564,7 +565,7 @@ class FlowParser(ProgramParser):
         node = Node(flow, node_id, kind, span, say=say, reask=reask)
         if kind in (NodeKind.ASK, NodeKind.INPUT):
             choices = self._choices(flow, mapping.get("choices"))
-            input_spec = self._input(mapping.get("input"))
+            input_spec = self._input(mapping.get("input"), mapping.get("offer"))
             if not say:
                 self.error(span, f"{what} asks something: give it a `say` with the question")
             then = self._transition(mapping, flow) if kind is NodeKind.INPUT else None
@@ -617,6 +618,8 @@ class FlowParser(ProgramParser):
                 f"{what} has {' and '.join(f'`{p}`' for p in present)}; a node does one of these",
             )
             return None
+        if mapping.get("offer") is not None and mapping.get("input") is None:
+            self.error(mapping.key_node("offer").span, "`offer` belongs to an `input`")  # type: ignore[union-attr]
         if mapping.get("else") is not None and mapping.get("if") is None:
             self.error(mapping.key_node("else").span, "`else` belongs to an `if`")  # type: ignore[union-attr]
         if mapping.get("input") is not None:
@@ -722,14 +725,38 @@ class FlowParser(ProgramParser):
             )
         return declared
 
-    def _input(self, node: YNode | None) -> InputSpec | None:
+    def _input(self, node: YNode | None, offer_node: YNode | None = None) -> InputSpec | None:
         found = self.scalar(node, "the input slot")
         if found is None:
             return None
         declared = self._declared_slot(found)
         if declared is None:
             return None
-        return InputSpec(declared.name, found.value_span)
+        offer = self._offer(offer_node, declared) if offer_node is not None else ()
+        return InputSpec(declared.name, found.value_span, offer=offer)
+
+    def _offer(self, node: YNode, declared: SlotDecl) -> tuple[str, ...]:
+        """``offer``: some of a choice or list slot's values, the only ones offered here."""
+        if declared.type not in (SlotType.CHOICE, SlotType.LIST):
+            self.error(
+                node.span,
+                f"`offer` picks some of a choice or list slot's values; `{declared.name}` is "
+                f"a {declared.type.value} slot",
+            )
+            return ()
+        offered: list[str] = []
+        for item in self.one_or_many(node, "an offered value"):
+            if item.text not in declared.values:
+                self.error(
+                    item.value_span,
+                    f"`{item.text}` is not a value of `{declared.name}`"
+                    f"{did_you_mean(item.text, list(declared.values))}",
+                )
+            elif item.text in offered:
+                self.error(item.value_span, f"`{item.text}` is offered twice")
+            else:
+                offered.append(item.text)
+        return tuple(offered)
 
     def condition(self, node: YNode | None) -> Condition | None:
         found = self.scalar(node, "the condition")

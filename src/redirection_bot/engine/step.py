@@ -450,7 +450,7 @@ class _Run:
         shown: list[tuple[ChoiceOption, Choice | None]] = []
         if node.input is not None:
             declared = self.program.slots[node.input.slot]
-            shown.extend((option, None) for option in self.generated_choices(declared))
+            shown.extend((option, None) for option in self.generated_choices(declared, node))
         review = self.offers_review(node)
         for choice in node.choices:
             if review and self.parts.leads_to_a_part(choice.then):
@@ -459,8 +459,9 @@ class _Run:
                 shown.append((ChoiceOption(choice.id, Label(choice.label)), choice))
         return shown
 
-    def generated_choices(self, declared: SlotDecl) -> list[ChoiceOption]:
-        values = declared.quick_reply_values()
+    def generated_choices(self, declared: SlotDecl, node: Node) -> list[ChoiceOption]:
+        assert node.input is not None
+        values = node.input.offered(declared)
         if declared.type is SlotType.LIST:
             chosen = self.slots.get(declared.name, ())
             picked = set(chosen) if isinstance(chosen, tuple) else set()

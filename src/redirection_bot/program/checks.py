@@ -161,7 +161,7 @@ def check_choices(program: Program, diagnostics: Diagnostics) -> None:
     for node in program.all_nodes():
         seen: dict[str, Span] = {}
         if node.input is not None and node.input.slot in program.slots:
-            for generated in program.slots[node.input.slot].quick_reply_values():
+            for generated in node.input.offered(program.slots[node.input.slot]):
                 seen[generated] = node.input.span
         for choice in node.choices:
             if choice.id.startswith(COMMAND_CHOICE_PREFIX.rstrip(":")):

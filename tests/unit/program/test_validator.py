@@ -397,3 +397,17 @@ def test_interface_texts_are_used_and_needed_in_every_locale(
         == "locales/page.en.yml:3:11: error: the text `page.leave` is missing in `fi`"
     )
     assert not [line for line in found if "never used" in line and "page." in line]
+
+
+def test_offer_names_values_of_the_slot_and_belongs_to_an_input(
+    write: WriteProgram, problems: Problems
+) -> None:
+    flow = MAIN_HEAD.replace("    input: mood\n", "    input: mood\n    offer: [good, god]\n") + (
+        "  bye:\n    say: main.bye\n    offer: [good]\n    end: true\n"
+    )
+    found = problems(write(flows={"main": flow}))
+    assert one(found, "god") == (
+        "dialogues/flows/main.yaml:7:19: error: `god` is not a value of `mood` "
+        "(did you mean `good`?)"
+    )
+    assert one(found, "belongs to an `input`").startswith("dialogues/flows/main.yaml:11:5: error")
