@@ -17,6 +17,8 @@ from redirection_bot.api import Shown, ShownMessage
 CARD_TITLE_KEY = "plan.title"
 CARD_HEADING_KEYS = frozenset({"plan.part", "plan.own_behaviour", "plan.crisis"})
 CARD_NAMESPACES = ("plan.", "services.")
+CARD_ALONE_KEYS = frozenset({"plan.closing"})
+"""Lines that belong to no part: the plan's closing words stand apart from the part before."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +77,12 @@ def _card(title: ShownMessage, messages: list[ShownMessage]) -> PlanCard:
     heading: ShownMessage | None = None
     items: list[ShownMessage] = []
     for message in messages:
-        if message.key in CARD_HEADING_KEYS:
+        if message.key in CARD_HEADING_KEYS or message.key in CARD_ALONE_KEYS:
             if heading is not None or items:
                 sections.append(CardSection(heading, tuple(items)))
             heading, items = message, []
+            if message.key in CARD_ALONE_KEYS:  # a section of its own, without a heading
+                heading, items = None, [message]
         else:
             items.append(message)
     if heading is not None or items:

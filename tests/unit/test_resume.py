@@ -21,6 +21,7 @@ from redirection_bot.store.resume import (
     read_phrase,
     word_list,
 )
+from redirection_bot.turn import builtin_actions
 from redirection_bot.turn.runtime import Reply, Runtime
 from tests.fixtures.programs import FLOWS, LOCALES, PROGRAM
 
@@ -275,3 +276,24 @@ async def test_coming_back_the_rating_is_compared_with_last_time(tmp_path: Path)
             break
     today = await runtime.handle("s2", Text("6"))
     assert today.messages[0].text == "Last time you answered 4. Today: 6."
+
+
+async def test_resume_words_that_look_like_a_detail_still_open_the_copy(
+    shipped: LoadedProgram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random words from the list sometimes read like a risk to the second layer ("email",
+    "alive", "human": about one phrase in 150); the words the program gave are its own, so
+    only the rules read them, and they open the copy."""
+    given = ("grasp", "yelp", "lived", "elm", "relax", "email")
+    assert check_word(given[:-1]) == given[-1]
+    assert shipped.screener.screen(" ".join(given), "en").hits  # the second layer would ask
+    monkeypatch.setattr(builtin_actions, "new_phrase", lambda: given)
+    runtime = Runtime(shipped, MemoryStore(), RasaActionRunner(shipped))
+    await runtime.handle("first", Start())
+    for choice in ("go_on", "go_on", "curious", "no_thanks", "menu", "pause", "keep_my_place"):
+        await runtime.handle("first", ChoicePicked(choice))
+    reply = await runtime.handle("first", ChoicePicked("give"))
+    assert " ".join(given) in " ".join(m.text for m in reply.messages)
+    await runtime.handle("second", Start())
+    back = await runtime.handle("second", Text(" ".join(given)))
+    assert keys(back)[0] == "resume.restored"

@@ -73,6 +73,7 @@ from redirection_bot.store.resume import (
     PhraseKey,
     ResumeKeys,
     ResumeVault,
+    read_phrase,
 )
 from redirection_bot.turn.actions import ActionRunner, AfterTurn
 from redirection_bot.turn.appointment_actions import (
@@ -319,10 +320,16 @@ class Runtime:
         The state keeps what the message weighed for each category (numbers, never words), so
         that the next one is read in context."""
         limit = max(SCREENED_AT_LEAST, 10 * self.settings.max_text_length)
-        # An answer the program offers ("keep my place", "eight") is the program's own words:
-        # the rules still read it, the second layer does not (docs/safety.md, H-R21). What
-        # earlier messages weighed (numbers, never words) is read with it (H-R23).
-        offered = typed_answer(loaded.program, state, text[:limit])
+        # An answer the program offers ("keep my place", "eight") is the program's own words,
+        # and so are resume words it gave (random words from its list, with the right check
+        # word: "grasp yelp lived elm relax email" must open the copy, not ask about an
+        # e-mail address): the rules still read them, the second layer does not
+        # (docs/safety.md, H-R21). What earlier messages weighed (numbers, never words) is
+        # read with them (H-R23).
+        phrase = read_phrase(text[:limit])
+        offered = typed_answer(loaded.program, state, text[:limit]) or (
+            phrase is not None and phrase.checked
+        )
         screening = loaded.screener.screen(
             text[:limit], state.locale, False, state.screening_carry, with_model=not offered
         )
