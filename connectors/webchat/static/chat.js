@@ -157,6 +157,7 @@
     card.appendChild(title);
     (frame.sections || []).forEach(function (part) {
       var section = document.createElement("section");
+      if (!part.heading) { section.className = "apart"; } /* words of their own, no part's */
       if (part.heading) {
         var heading = document.createElement("h3");
         heading.textContent = part.heading;
