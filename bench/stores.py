@@ -202,7 +202,7 @@ async def rest_load(urls: list[str], people: int, tag: str) -> float:
     async with aiohttp.ClientSession(connector=connector) as client:
 
         async def person(n: int) -> None:
-            sender = f"{tag}-{n}-{secrets.token_hex(16)}"  # 128 random bits, as the channel asks
+            sender = secrets.token_hex(16)  # 128 random bits, as the channel asks
             for turn, message in enumerate(messages):
                 body = {"sender": sender, "message": message}
                 async with client.post(urls[turn % len(urls)], json=body) as response:
