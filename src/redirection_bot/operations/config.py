@@ -418,6 +418,9 @@ def read_settings(
     return dataclasses.replace(settings, warnings=tuple(diagnostics.warnings), source=shown)
 
 
+_Section = typing.TypeVar("_Section", AppointmentSettings, HandoffSettings)
+
+
 def read_appointment_settings(reader: SchemaReader, node: YNode | None) -> AppointmentSettings:
     """An `appointments` section read as the configuration reads it (conversation tests give
     their own); problems go to ``reader``'s diagnostics, at file:line:column."""
@@ -513,15 +516,7 @@ class _SettingsReader:
 
     def appointments(self, node: YNode | None) -> AppointmentSettings:
         """The `appointments` section: its own fields, and its slots (a list of mappings)."""
-        what = "the `appointments` section"
-        if node is None or (isinstance(node, YScalar) and node.kind == "null" and not node.quoted):
-            return AppointmentSettings()
-        mapping = self.reader.mapping(node, what)
-        if mapping is None:
-            return AppointmentSettings()
-        own = YMapping(tuple(i for i in mapping.items if i[0].text != "slots"), mapping.span)
-        settings = read_dataclass(self.reader, own, AppointmentSettings, what)
-        slots_node = mapping.get("slots")
+        settings, slots_node = self._section(node, AppointmentSettings, "appointments", "slots")
         if slots_node is None:
             return settings
         found: list[AppointmentSlotSettings] = []
@@ -544,18 +539,24 @@ class _SettingsReader:
 
     def handoff(self, node: YNode | None, settings: Settings) -> HandoffSettings:
         """The `handoff` section: its own fields, and the services with their channels."""
-        what = "the `handoff` section"
-        if node is None or (isinstance(node, YScalar) and node.kind == "null" and not node.quoted):
-            return HandoffSettings()
-        mapping = self.reader.mapping(node, what)
-        if mapping is None:
-            return HandoffSettings()
-        own = YMapping(tuple(i for i in mapping.items if i[0].text != "services"), mapping.span)
-        handoff = read_dataclass(self.reader, own, HandoffSettings, what)
-        services_node = mapping.get("services")
+        handoff, services_node = self._section(node, HandoffSettings, "handoff", "services")
         if services_node is None:
             return handoff
         return dataclasses.replace(handoff, services=self.services(services_node, settings))
+
+    def _section(
+        self, node: YNode | None, cls: type[_Section], name: str, nested: str
+    ) -> tuple[_Section, YNode | None]:
+        """A section read into ``cls`` from its own fields, and its ``nested`` list (read by
+        the caller); defaults when the section is absent, empty or not a mapping."""
+        what = f"the `{name}` section"
+        if node is None or (isinstance(node, YScalar) and node.kind == "null" and not node.quoted):
+            return cls(), None
+        mapping = self.reader.mapping(node, what)
+        if mapping is None:
+            return cls(), None
+        own = YMapping(tuple(i for i in mapping.items if i[0].text != nested), mapping.span)
+        return read_dataclass(self.reader, own, cls, what), mapping.get(nested)
 
     def services(self, node: YNode, settings: Settings) -> tuple[ServiceSettings, ...]:
         mapping = self.reader.mapping(node, "`handoff.services`")
