@@ -7,8 +7,12 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from redirection_bot.operations.config import CONFIG_ENV
+
+if TYPE_CHECKING:
+    from redirection_bot.operations.evaluation import CountRow
 
 NAME = "evaluation"
 SUMMARY = "export the anonymous evaluation counts as CSV (counts below 10 suppressed)"
@@ -23,9 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def stored_counts(args: argparse.Namespace) -> list[CountRow]:
+    """Every count row in the store that ``--config`` names (evaluation and outcomes alike)."""
     from redirection_bot.operations.config import read_settings  # noqa: PLC0415
-    from redirection_bot.operations.evaluation import CountRow, export_csv  # noqa: PLC0415
     from redirection_bot.store.factory import open_counts  # noqa: PLC0415
 
     settings = read_settings(args.config, os.environ)
@@ -37,5 +41,11 @@ def run(args: argparse.Namespace) -> int:
         finally:
             await counts.close()
 
-    export_csv(asyncio.run(rows()), sys.stdout)
+    return asyncio.run(rows())
+
+
+def run(args: argparse.Namespace) -> int:
+    from redirection_bot.operations.evaluation import export_csv  # noqa: PLC0415
+
+    export_csv(stored_counts(args), sys.stdout)
     return 0

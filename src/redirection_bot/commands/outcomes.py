@@ -8,25 +8,17 @@ one person's visit; ``--to-date`` adds the running quarter, for the operator's o
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
-import os
 import sys
-from pathlib import Path
 
-from redirection_bot.operations.config import CONFIG_ENV
+from redirection_bot.commands import evaluation
 
 NAME = "outcomes"
 SUMMARY = "export change between first and later visits as CSV (cells below 10 hidden)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None,
-        help=f"the configuration `serve` uses (its `store` section; default ${CONFIG_ENV})",
-    )
+    evaluation.add_arguments(parser)
     parser.add_argument(
         "--to-date",
         action="store_true",
@@ -35,20 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from redirection_bot.operations.config import read_settings  # noqa: PLC0415
-    from redirection_bot.operations.evaluation import CountRow  # noqa: PLC0415
     from redirection_bot.operations.outcomes import export_outcomes_csv  # noqa: PLC0415
-    from redirection_bot.store.factory import open_counts  # noqa: PLC0415
-
-    settings = read_settings(args.config, os.environ)
-
-    async def rows() -> list[CountRow]:
-        counts = open_counts(settings.store)
-        try:
-            return await counts.rows()
-        finally:
-            await counts.close()
 
     today = dt.datetime.now(dt.UTC).date()
-    export_outcomes_csv(asyncio.run(rows()), sys.stdout, today, completed_only=not args.to_date)
+    export_outcomes_csv(
+        evaluation.stored_counts(args), sys.stdout, today, completed_only=not args.to_date
+    )
     return 0
