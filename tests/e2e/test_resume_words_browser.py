@@ -56,6 +56,8 @@ async def test_leave_now_keeps_the_words_working_and_erase_ends_them(
         await visit.page.wait_for_selector("body.live")
     for choice in TO_THE_WORDS:
         await pick(visit, choice, javascript)
+    if javascript:  # the turn's messages arrive one by one: wait for the words themselves
+        await until(visit.page, "document.body.innerText.includes('Your words are:')")
     shown = "\n".join(await visit.lines())
     found = WORDS.search(shown)
     assert found, shown[-600:]
