@@ -23,7 +23,8 @@ async def test_the_questions_are_answered_with_buttons_and_the_program_goes_on(
     for label in ("Okay, go on", "Okay, go on", "I'm curious about this program"):
         await press(visit, javascript, label)
     page = visit.page
-    assert "would you answer a few short questions" in await page.content()
+    # The turn's messages arrive one by one with script on: wait for the question itself.
+    await until(page, "document.body.innerText.includes('would you answer a few short questions')")
     for label in ("Yes, I'll answer", "3", "Less than an hour", "4", "7"):
         await press(visit, javascript, label)
     for label in ("Most of the time", "Some of the time", "At no time", "All of the time"):
