@@ -196,7 +196,8 @@ EVICTION_SCAN = 64
 page before the least recently seen is taken anyway."""
 EVICTED_REMEMBERED = 4
 """Conversations that made room are remembered up to this many times ``max_sessions`` (about
-100 bytes each, against kilobytes for a page): past that, the oldest are forgotten."""
+200 bytes each, measured: 8 MB at the default 10,000 pages, against kilobytes for a page):
+past that, the oldest are forgotten."""
 
 
 class SessionBook:
