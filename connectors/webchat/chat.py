@@ -115,9 +115,10 @@ class WebChat:
         session = self.book.web(token)
         if session is not None or not TOKEN_PATTERN.match(token):
             return session
+        evicted = self.book.evicted(WEB_PREFIX + token)
         state = await self.runtime.state(WEB_PREFIX + token)
         if state is None or state.waiting is Waiting.NOT_STARTED:
-            return None
+            return None if evicted is None else self._lost_after_eviction(token, evicted)
         session = self.book.reopen_web(token, state.locale)
         reply = await self.runtime.handle(session.session_id, CommandGiven(CommandName.REPEAT))
         self._apply(session, reply, [])
@@ -138,10 +139,22 @@ class WebChat:
         session = self.book.rest(sender)
         if session is not None:
             return session, False
+        evicted = self.book.evicted(REST_PREFIX + sender)
         fresh = await self.runtime.state(REST_PREFIX + sender) is None
+        if fresh and evicted is not None:
+            return self._lost_after_eviction(sender, evicted, rest=True), False
         if fresh and not opening:
             return None
         return self.book.open_rest(sender, self.texts.known(locale)), fresh
+
+    def _lost_after_eviction(self, token: str, locale: str, rest: bool = False) -> WebSession:
+        """A page record again for a conversation that made room here and that the store has
+        since lost: marked as held by the store, so that its next turn tells the person, as
+        for a page still here (``turn``, ``start_over``)."""
+        book = self.book
+        session = book.open_rest(token, locale) if rest else book.reopen_web(token, locale)
+        session.waiting = Waiting.ANSWER
+        return session
 
     # --- turns ---------------------------------------------------------------------------------
 

@@ -8,6 +8,11 @@ is erased or left idle for the store's time to live. It is a cache of the store,
 page follows makes room (it stays in the store, and its page is drawn again from there,
 without the earlier lines, when it comes back). It never refuses a newcomer: otherwise
 anyone could lock every new visitor out by opening conversations.
+
+A conversation that made room is remembered, for its time to live, by a keyed hash of its id
+(with a key of this process, kept nowhere) and its language: if the store then loses it
+(Redis restarted without persistence), the person is told so, as when its page was still
+here, instead of meeting an expired page or a silent new start.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import hashlib
 import itertools
 import re
 import secrets
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -189,6 +194,10 @@ class WebSession:
 EVICTION_SCAN = 64
 """How many of the least recently seen conversations are looked at for one without a live
 page before the least recently seen is taken anyway."""
+EVICTED_REMEMBERED = 4
+"""Conversations that made room are remembered up to this many times ``max_sessions`` (about
+200 bytes each, measured: 8 MB at the default 10,000 pages, against kilobytes for a page):
+past that, the oldest are forgotten."""
 
 
 class SessionBook:
@@ -209,6 +218,9 @@ class SessionBook:
         self.transcript_size = transcript_size
         self._clock = clock
         self._sessions: dict[str, WebSession] = {}
+        self._evicted: OrderedDict[bytes, tuple[float, str]] = OrderedDict()
+        """Conversations the store held that made room: keyed hash -> (last seen, language)."""
+        self._evicted_key = secrets.token_bytes(32)
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -252,9 +264,22 @@ class SessionBook:
         self._sessions.pop(session.session_id, None)
         session.stop_following()
 
+    def evicted(self, session_id: str) -> str | None:
+        """The language of the conversation under ``session_id`` if it made room here while
+        the store held it, within its time to live (None otherwise); forgotten once asked."""
+        found = self._evicted.pop(self._evicted_mark(session_id), None)
+        if found is None or found[0] <= self._clock() - self.ttl_seconds:
+            return None
+        return found[1]
+
+    def _evicted_mark(self, session_id: str) -> bytes:
+        return hashlib.blake2b(session_id.encode(), key=self._evicted_key, digest_size=16).digest()
+
     def idle(self) -> list[WebSession]:
         """Remove and return conversations idle for longer than the time to live."""
         limit = self._clock() - self.ttl_seconds
+        while self._evicted and next(iter(self._evicted.values()))[0] <= limit:
+            self._evicted.popitem(last=False)
         gone = [s for s in self._sessions.values() if s.last_seen <= limit]
         for session in gone:
             del self._sessions[session.session_id]
@@ -275,4 +300,12 @@ class SessionBook:
         helpline person (only this process's copy; the store keeps it)."""
         oldest = list(itertools.islice(self._sessions.values(), EVICTION_SCAN))
         quiet = (s for s in oldest if s.listeners is None and s.follower is None)
-        self.remove(next(quiet, oldest[0]))
+        evicted = next(quiet, oldest[0])
+        self.remove(evicted)
+        if evicted.waiting is not None:  # the store held it
+            self._evicted[self._evicted_mark(evicted.session_id)] = (
+                evicted.last_seen,
+                evicted.locale,
+            )
+            while len(self._evicted) > EVICTED_REMEMBERED * self.max_sessions:
+                self._evicted.popitem(last=False)

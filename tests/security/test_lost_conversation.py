@@ -2,7 +2,9 @@
 
 The fault: after a Redis restart without persistence, the conversation silently started over
 under the same token with an empty plan. Here the keys vanish from a real redis-server (as in
-such a restart) between two turns, on each surface of the web chat.
+such a restart) between two turns, on each surface of the web chat; and again with a page cache
+of one conversation, so that the lost one had already made room for another (its page was no
+longer in the process: it looked new on REST and gone on the web page).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
 from redirection_bot.authoring.testing import RasaActionRunner
-from redirection_bot.operations.config import StoreSettings
+from redirection_bot.operations.config import LimitSettings, StoreSettings
 from redirection_bot.operations.crypto import new_key_text
 from redirection_bot.program.load import LoadedProgram
 from redirection_bot.store.factory import open_store
@@ -52,18 +54,33 @@ class Served:
             await redis.aclose()
 
 
-@pytest.fixture
-async def served(shipped: LoadedProgram, redis_server: RedisServer) -> AsyncIterator[Served]:
+async def serving(
+    shipped: LoadedProgram, redis_server: RedisServer, options: WebChatOptions
+) -> AsyncIterator[Served]:
     prefix = f"lost-{uuid.uuid4().hex[:8]}:"
     store = open_store(
         StoreSettings("redis", url=redis_server.url, prefix=prefix, keys=(new_key_text(),))
     )
     runtime = Runtime(shipped, store, RasaActionRunner(shipped))
-    client: TestClient[Any, Any] = TestClient(TestServer(create_app(runtime, WebChatOptions())))
+    client: TestClient[Any, Any] = TestClient(TestServer(create_app(runtime, options)))
     await client.start_server()
     yield Served(client, prefix, redis_server)
     await client.close()
     await runtime.close()
+
+
+@pytest.fixture
+async def served(shipped: LoadedProgram, redis_server: RedisServer) -> AsyncIterator[Served]:
+    async for ready in serving(shipped, redis_server, WebChatOptions()):
+        yield ready
+
+
+@pytest.fixture
+async def one_page(shipped: LoadedProgram, redis_server: RedisServer) -> AsyncIterator[Served]:
+    """A web chat that keeps the page of one conversation only: a second one evicts the first."""
+    options = WebChatOptions(limits=LimitSettings(max_sessions=1))
+    async for ready in serving(shipped, redis_server, options):
+        yield ready
 
 
 @pytest.mark.parametrize("locale", ["en", "es", "fi"])
@@ -110,3 +127,76 @@ async def test_a_rest_client_is_told_before_the_new_start(served: Served) -> Non
     items = await answer.json()
     assert LOST["en"] in items[0]["text"]
     assert len(items) > 1
+
+
+# --- the lost conversation had made room for another first --------------------------------
+
+
+async def start_page(client: TestClient[Any, Any], locale: str) -> tuple[str, str]:
+    """A conversation started and answered once with forms: its address and token."""
+    started = await client.post("/start", data={"locale": locale})
+    address = started.url.path
+    token = address.rsplit("/", 1)[1]
+    await client.post(address, data={"command": "repeat", "csrf": form_token(token)})
+    return address, token
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_an_evicted_page_is_told_in_its_language_and_moves(
+    one_page: Served, locale: str
+) -> None:
+    client = one_page.client
+    old_address, old_token = await start_page(client, locale)
+    await start_page(client, "en")  # the cache holds one: the first page makes room
+    await one_page.lose_everything()
+    answer = await client.post(
+        old_address, data={"command": "repeat", "csrf": form_token(old_token)}
+    )
+    assert answer.status == 200
+    assert answer.url.path != old_address  # a new conversation, under a new token
+    assert LOST[locale] in await answer.text()
+    assert (await client.get(old_address)).status == 404
+
+
+async def test_an_evicted_page_the_store_still_holds_carries_on_untold(one_page: Served) -> None:
+    client = one_page.client
+    old_address, old_token = await start_page(client, "en")
+    await start_page(client, "en")
+    answer = await client.post(
+        old_address, data={"command": "repeat", "csrf": form_token(old_token)}
+    )
+    assert answer.status == 200 and answer.url.path == old_address
+    assert LOST["en"] not in await answer.text()
+
+
+async def test_an_evicted_live_page_is_told_when_it_comes_back(one_page: Served) -> None:
+    client = one_page.client
+    async with client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "start", "locale": "en"})
+        old_token = (await ws.receive_json(timeout=10))[0]["session"]
+    await start_page(client, "en")  # the socket is closed: its conversation makes room
+    await one_page.lose_everything()
+    async with client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "resume", "session": old_token})
+        resumed = await ws.receive_json(timeout=10)
+        assert not any(f["type"] == "gone" for f in resumed)
+        await ws.send_json({"type": "command", "command": "repeat"})
+        frames = await ws.receive_json(timeout=10)
+        assert frames[0]["type"] == "session" and frames[0]["session"] != old_token
+        notices = [f["text"] for f in frames if f["type"] == "notice"]
+        assert notices and LOST["en"] in notices[0]
+        assert any(f["type"] == "message" for f in frames)
+
+
+async def test_an_evicted_rest_client_is_told_before_the_new_start(one_page: Served) -> None:
+    url = "/webhooks/rest/webhook"
+    sender, other = (f"lost-{uuid.uuid4().hex}" for _ in range(2))
+    assert (await one_page.client.post(url, json={"sender": sender, "message": "hello"})).ok
+    assert (await one_page.client.post(url, json={"sender": other, "message": "hello"})).ok
+    await one_page.lose_everything()
+    answer = await one_page.client.post(url, json={"sender": sender, "message": "/repeat"})
+    items = await answer.json()
+    assert LOST["en"] in items[0]["text"]
+    assert len(items) > 1
+    again = await one_page.client.post(url, json={"sender": sender, "message": "/repeat"})
+    assert not any(LOST["en"] in item.get("text", "") for item in await again.json())

@@ -31,6 +31,11 @@ class StoreUnavailable(RedirectionBotError):
     """The store cannot be reached (Redis restarting, disk full); nothing was changed."""
 
 
+class StoreRefused(StoreUnavailable):
+    """This instance may not use the store (it seals with other keys than the instances
+    already using it): every turn gets the "try again" notice, nothing is read or written."""
+
+
 class SessionLost(RedirectionBotError):
     """The store no longer holds a session its channel knows was there (Redis restarted without
     persistence): the person must be told, not silently started over."""

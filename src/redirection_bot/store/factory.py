@@ -7,11 +7,13 @@ the process and needs none. Evaluation counts are kept beside the sessions.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from redirection_bot.errors import ConfigError
 from redirection_bot.operations.crypto import Keyring, parse_key
 from redirection_bot.operations.evaluation import EvaluationCounts, MemoryCounts, SqliteCounts
+from redirection_bot.operations.logs import log_event
 from redirection_bot.store import SessionStore, StoreUnavailable
 from redirection_bot.store.encrypted import encrypted
 from redirection_bot.store.memory import MemoryStore
@@ -71,30 +73,31 @@ _REDIS_MISSING = (
 
 def _redis_store(settings: StoreSettings, keyring: Keyring) -> SessionStore:
     try:
-        from redirection_bot.store.redis import RedisStore, shares_key  # noqa: PLC0415
+        from redirection_bot.store.redis import (  # noqa: PLC0415
+            REFUSED,
+            KeyCheck,
+            RedisStore,
+            shares_key,
+        )
     except ImportError as error:
         raise ConfigError(_REDIS_MISSING) from error
     fingerprints = [keyring.fingerprint(index) for index in range(len(keyring))]
     try:
-        shared = shares_key(settings.url, settings.prefix, fingerprints)
-    except StoreUnavailable as error:
-        raise ConfigError(
-            "store.url: Redis cannot be reached, so this instance cannot check that it seals "
-            "with the same store.keys as the others; start it once Redis answers"
-        ) from error
-    if not shared:
-        raise ConfigError(
-            "store.keys: the other instances using this Redis (prefix "
-            f"{settings.prefix!r}) seal conversations with another key; every instance needs "
-            "the same store.keys (REDIRECTION_BOT_STORE__KEYS), or this one would split each "
-            "person's conversation in two"
-        )
+        shared: bool | None = shares_key(settings.url, settings.prefix, fingerprints)
+    except StoreUnavailable:
+        # A helpline restarting during a Redis blip still serves its pages: each turn gets the
+        # "try again" notice until Redis answers, and the keys are checked then (KeyCheck).
+        log_event("store unavailable at start", level=logging.WARNING, reason="store.keys")
+        shared = None
+    if shared is False:
+        raise ConfigError(REFUSED.replace("this Redis", f"this Redis (prefix {settings.prefix!r})"))
     return RedisStore.from_url(
         settings.url,
         prefix=settings.prefix,
         connections=settings.redis_connections,
         wait_seconds=settings.redis_wait_seconds,
         lock_seconds=settings.lease_seconds,
+        key_check=KeyCheck(fingerprints, passed=shared is True),
     )
 
 

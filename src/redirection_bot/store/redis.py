@@ -12,6 +12,10 @@ that, a turn waits for a free connection rather than failing. A command that mee
 connection (Redis restarted since it was opened) is sent once more on a fresh one. When Redis
 cannot be reached, every call raises ``StoreUnavailable``; the runtime turns that into a clear
 "try again in a moment" instead of a crash.
+
+Every instance on one Redis must seal with the same keys (``KeyCheck``): checked at start when
+Redis answers then, otherwise on the first call that reaches it; until it has passed, nothing is
+read or written, and an instance with other keys never uses the store (fail closed).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import logging
 import random
 import secrets
 import time
@@ -35,7 +40,13 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from redirection_bot.operations.evaluation import CountRow
 from redirection_bot.operations.logs import log_event
-from redirection_bot.store import SessionBusy, StoredSession, StoreUnavailable, VersionConflict
+from redirection_bot.store import (
+    SessionBusy,
+    StoredSession,
+    StoreRefused,
+    StoreUnavailable,
+    VersionConflict,
+)
 from redirection_bot.store.relay import START, Relayed
 
 DEFAULT_PREFIX = "rb:"
@@ -109,8 +120,46 @@ async def reachable(call: Awaitable[_T]) -> _T:
         raise StoreUnavailable("Redis cannot be reached") from error
 
 
+class KeyCheck:
+    """That this instance seals with the keys the others on this Redis use (``_CLAIM_KEY``),
+    checked once, on the first call that reaches Redis: an instance started while Redis was
+    away serves its pages and checks once Redis answers. Refused once, refused for good."""
+
+    def __init__(self, fingerprints: list[str], passed: bool = False) -> None:
+        self.fingerprints = fingerprints
+        self.passed = passed
+        self.refused = False
+
+    async def ensure(self, client: Redis, prefix: str) -> None:
+        """Return once the check has passed; raise StoreRefused (other keys) or
+        StoreUnavailable (Redis still away)."""
+        if self.passed:
+            return
+        if self.refused:
+            raise StoreRefused(REFUSED)
+        answer: Any = await reachable(
+            client.eval(_CLAIM_KEY, 1, f"{prefix}key", *self.fingerprints)
+        )
+        if int(answer):
+            self.passed = True
+            log_event("store keys checked")
+            return
+        self.refused = True
+        log_event("store refused", level=logging.ERROR, reason="store.keys")
+        raise StoreRefused(REFUSED)
+
+
+REFUSED = (
+    "store.keys: the other instances using this Redis seal conversations with another key; "
+    "every instance needs the same store.keys (REDIRECTION_BOT_STORE__KEYS), or this one "
+    "would split each person's conversation in two"
+)
+
+
 class RedisStore:
-    """Sessions in Redis under ``<prefix>s:<key>``, locks under ``<prefix>l:<key>``."""
+    """Sessions in Redis under ``<prefix>s:<key>``, locks under ``<prefix>l:<key>``.
+    ``key_check``: the keys check that must pass before the first read or write (None: none,
+    for a store whose data is not sealed)."""
 
     def __init__(
         self,
@@ -118,8 +167,10 @@ class RedisStore:
         prefix: str = DEFAULT_PREFIX,
         lock_seconds: float = DEFAULT_LOCK_SECONDS,
         lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
+        key_check: KeyCheck | None = None,
     ) -> None:
         self.client = client
+        self.key_check = key_check
         self.prefix = prefix
         self.lock_seconds = lock_seconds
         self.lock_wait_seconds = lock_wait_seconds
@@ -144,15 +195,21 @@ class RedisStore:
     def _key(self, key: str) -> str:
         return f"{self.prefix}s:{key}"
 
+    async def _checked(self) -> None:
+        if self.key_check is not None and not self.key_check.passed:
+            await self.key_check.ensure(self.client, self.prefix)
+
     async def get(self, key: str) -> StoredSession | None:
         if key in self._read_with_lock:
             return self._read_with_lock.pop(key)
+        await self._checked()
         version, data = await reachable(self.client.hmget(self._key(key), ["v", "d"]))
         return _stored(version, data)
 
     async def save(
         self, key: str, data: bytes, expected_version: int | None, ttl_seconds: float
     ) -> int:
+        await self._checked()
         expected = "" if expected_version is None else str(expected_version)
         ttl_ms = max(1, round(ttl_seconds * 1000))
         version = int(
@@ -163,6 +220,7 @@ class RedisStore:
         return version
 
     async def delete(self, key: str) -> None:
+        await self._checked()
         await reachable(self.client.delete(self._key(key)))
 
     async def expire(self) -> int:
@@ -170,7 +228,9 @@ class RedisStore:
         return 0
 
     async def ping(self) -> bool:
+        """Whether Redis answers and this instance may use it (the keys check passed)."""
         try:
+            await self._checked()
             return bool(await reachable(self.client.ping()))
         except StoreUnavailable:
             return False
@@ -179,6 +239,7 @@ class RedisStore:
     async def lock(self, key: str) -> AsyncIterator[None]:
         name = f"{self.prefix}l:{key}"
         token = secrets.token_hex(16)
+        await self._checked()
         self._read_with_lock[key] = await self._acquire(name, token, self._key(key))
         renewing = asyncio.create_task(self._keep(name, token))
         try:
@@ -330,7 +391,8 @@ return 1
 def shares_key(url: str, prefix: str, fingerprints: list[str]) -> bool:
     """Whether the instances already using this Redis (under ``prefix``) seal with one of the
     keys whose fingerprints (``Keyring.fingerprint``) are given; records the newest if so.
-    Called once at start, before the event loop runs."""
+    Called once at start, before the event loop runs (``KeyCheck`` does the same later, when
+    Redis did not answer then)."""
     from redis import Redis as SyncRedis  # noqa: PLC0415
 
     client = SyncRedis.from_url(url, socket_connect_timeout=2, socket_timeout=5)

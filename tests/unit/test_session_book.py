@@ -1,0 +1,62 @@
+"""The web chat's page cache remembers conversations that made room (connectors/webchat/
+sessions.py): for their time to live, within a bound, and without their ids."""
+
+from __future__ import annotations
+
+from redirection_bot.api import Waiting
+from redirection_bot_connectors.webchat.sessions import EVICTED_REMEMBERED, SessionBook
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def book(clock: Clock, max_sessions: int = 1) -> SessionBook:
+    return SessionBook(max_sessions, ttl_seconds=60, per_minute=30, transcript_size=10, clock=clock)
+
+
+def held(pages: SessionBook, locale: str = "fi") -> str:
+    """A conversation the store holds (it has had a turn): its runtime id."""
+    session = pages.open_web(locale)
+    session.waiting = Waiting.ANSWER
+    return session.session_id
+
+
+def test_a_conversation_that_made_room_is_remembered_once_with_its_language() -> None:
+    clock = Clock()
+    pages = book(clock)
+    first = held(pages, "es")
+    held(pages)  # makes room
+    assert pages.evicted(first) == "es"
+    assert pages.evicted(first) is None  # asked once
+
+
+def test_it_is_forgotten_after_its_time_to_live_and_never_kept_by_id() -> None:
+    clock = Clock()
+    pages = book(clock)
+    first = held(pages)
+    held(pages)
+    assert all(first.encode() not in mark for mark in pages._evicted)
+    clock.now += 61
+    pages.idle()
+    assert pages.evicted(first) is None
+
+
+def test_one_never_answered_is_not_remembered() -> None:
+    pages = book(Clock())
+    first = pages.open_web("en").session_id  # no turn reached the store
+    held(pages)
+    assert pages.evicted(first) is None
+
+
+def test_what_is_remembered_is_bounded() -> None:
+    clock = Clock()
+    pages = book(clock, max_sessions=2)
+    ids = [held(pages) for _ in range(40)]
+    assert len(pages._evicted) == EVICTED_REMEMBERED * 2
+    assert pages.evicted(ids[0]) is None  # the oldest forgotten first
+    assert pages.evicted(ids[-3]) == "fi"
