@@ -1,0 +1,260 @@
+"""Appointments kept by operators in a real Matrix room (real Synapse, real matrix-nio clients),
+over two instances of the bot sharing one real Redis: an operator adds slots in the room; a
+person books one on instance A (a live web chat) and gets six words; the room lists the
+booking with nothing about the person; at their time the person types their words on
+instance B and the ticket reaches the room as an appointment; the operator claims, they talk
+both ways, the operator closes. Also: a no-show and a cancellation free the place for someone
+else; a booked slot cannot be removed; someone not on the allow-list changes nothing; neither
+the words nor what the person typed while booking reach the room or the logs. The book's
+clock is moved by hand (the rest runs in real time)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from redirection_bot.handoff.appointments import AppointmentBook
+from redirection_bot.operations.config import AppointmentSettings, StoreSettings
+from redirection_bot.operations.crypto import new_key_text
+from redirection_bot.program.load import LoadedProgram
+from redirection_bot.store.factory import open_relay, open_store
+from redirection_bot_connectors.operators.matrix import MatrixOperatorChannel
+from redirection_bot_connectors.operators.matrix.options import MatrixOperatorOptions
+from tests.e2e.handoff.operators import Staff
+from tests.e2e.handoff.test_matrix_operators import operator_options
+from tests.fixtures.redis import RedisServer
+from tests.fixtures.synapse import SynapseServer
+from tests.integration.handoff.conftest import (
+    LivePage,
+    Setup,
+    channel_context,
+    handoff_settings,
+    running,
+)
+from tests.integration.matrix.people import unique
+
+pytestmark = [pytest.mark.matrix, pytest.mark.redis, pytest.mark.slow]
+
+NOON = dt.datetime(2030, 3, 4, 12, 0, tzinfo=dt.UTC).timestamp()  # a Monday
+WEDNESDAY = dt.datetime(2030, 3, 6, 18, 0, tzinfo=dt.UTC).timestamp()
+PERSON_CLOCK = "13:00"
+"""The time on the person's clock at NOON: they are at UTC+1, and see 18:00 UTC as 19:00."""
+WORDS = re.compile(r"Your words are: ([a-z ]+)")
+BOOKING = re.compile(r"(B-[A-Z2-7]{8}) (\S+) (.+)")
+
+
+class Clock:
+    """The appointment book's clock, shared by both instances, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = NOON
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclasses.dataclass
+class Desk:
+    a: Setup
+    b: Setup
+    anna: Staff
+    mallory: Staff
+    clock: Clock
+
+    async def order(self, command: str, answer: str, timeout: float = 30.0) -> str:
+        """Anna types ``command`` in the room; the bot's answer, which starts with ``answer``."""
+        before = len(self.anna.posted)
+        await self.anna.say(command)
+        deadline = time.monotonic() + timeout
+        while True:
+            for posted in self.anna.posted[before:]:
+                if posted.body.startswith(answer):
+                    return posted.body
+            if time.monotonic() > deadline:
+                shown = [p.body[:60] for p in self.anna.posted[before:]]
+                raise TimeoutError(f"no answer to {command!r} like {answer!r}; got {shown}")
+            await self.anna.pump(500)
+
+
+@contextlib.asynccontextmanager
+async def two_instances(
+    loaded: LoadedProgram,
+    server: SynapseServer,
+    redis: RedisServer,
+    staff: Callable[[SynapseServer, str], Staff],
+) -> AsyncIterator[Desk]:
+    """Instances A and B over one Redis (sessions, the book and the relay), each with the
+    appointment book on the same clock; the Matrix operator room's channel runs on A, made by
+    Anna (on the allow-list) with Mallory in it (not on it)."""
+    store_settings = StoreSettings(
+        backend="redis",
+        url=redis.url,
+        prefix=f"appt-{uuid.uuid4().hex[:8]}:",
+        keys=(new_key_text(),),
+    )
+    clock = Clock()
+    anna, mallory = staff(server, "anna"), staff(server, "mallory")
+    bot_user = server.register(unique("deskbot"))
+    room = await anna.create_room([bot_user.user_id, mallory.user_id])
+    await mallory.join(room)
+    options = MatrixOperatorOptions(**operator_options(server, bot_user, room, anna)).checked()
+    anna.bot_id = mallory.bot_id = bot_user.user_id
+    settings = handoff_settings("matrix", options)
+
+    @contextlib.asynccontextmanager
+    async def instance() -> AsyncIterator[tuple[Setup, AppointmentBook]]:
+        store = open_store(store_settings)
+        book = AppointmentBook(AppointmentSettings(), store, clock)
+        async with running(loaded, settings, store, open_relay(store_settings), book) as setup:
+            yield setup, book
+
+    async with instance() as (a, book_a), instance() as (b, _book_b):
+        context = dataclasses.replace(channel_context(a, options), appointments=book_a)
+        channel = MatrixOperatorChannel(context)
+        a.start_channel(channel)
+        await asyncio.wait_for(channel.synced.wait(), 60)
+        yield Desk(a, b, anna, mallory, clock)
+        a.check_channels()
+
+
+def text(setup: Setup, key: str, **params: Any) -> str:
+    return setup.runtime.loaded.catalog.render(key, "en", params)
+
+
+async def to_the_times(page: LivePage) -> None:
+    """From the first question to the free times, typing the time on the person's clock."""
+    await page.until(lambda f: f.get("type") == "state")
+    await page.send({"type": "choice", "id": "go_on"})
+    await page.until(lambda f: f.get("type") == "state")
+    await page.send({"type": "command", "command": "help"})
+    await page.until(lambda f: f.get("type") == "state")
+    await page.send({"type": "choice", "id": "appointment"})
+    await page.until(lambda f: f.get("type") == "state")
+    await page.send({"type": "choice", "id": "book"})
+    await page.until(lambda f: f.get("type") == "state")
+    await page.send({"type": "choice", "id": "other"})
+    await page.until(lambda f: f.get("type") == "state")
+    await page.send({"type": "text", "text": PERSON_CLOCK})
+
+
+async def book_first_time(setup: Setup, shown: str) -> str:
+    """A new person on ``setup``'s web chat books the first free time (which reads ``shown``
+    in their own time); their six words."""
+    page, _token = await setup.page()
+    await to_the_times(page)
+    await page.text_frame(f"1: {shown} your time (45 minutes)")
+    await page.until(lambda f: f.get("type") == "state")
+    await page.send({"type": "choice", "id": "slot_1"})
+    await page.text_frame(f"Booked: {shown.replace(',', ' at')} your time")
+    found = WORDS.search((await page.text_frame("Your words are: "))["text"])
+    assert found is not None
+    words = found.group(1).strip()
+    assert len(words.split()) == 6
+    await page.ws.close()
+    return words
+
+
+def listed(answer: str) -> list[tuple[str, str, str]]:
+    """The bookings in a ``!bookings`` answer: (id, slot, status as shown)."""
+    return [
+        (found.group(1), found.group(2), found.group(3))
+        for line in answer.split("\n")[1:]
+        if (found := BOOKING.fullmatch(line)) is not None
+    ]
+
+
+async def test_operators_keep_appointments_in_matrix_over_two_instances(
+    shipped: LoadedProgram,
+    synapse: SynapseServer,
+    redis_server: RedisServer,
+    staff: Callable[[SynapseServer, str], Staff],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with two_instances(shipped, synapse, redis_server, staff) as desk:
+        anna, mallory = desk.anna, desk.mallory
+        await desk.order("!on", "Anna: on duty")
+        added = await desk.order("!addslot wed-en 2030-03-06T18:00Z 45 en 1", "Slot added:")
+        assert added == "Slot added: wed-en 2030-03-06T18:00Z 45 min en 0/1, helpline"
+        await desk.order("!addslot thu-en 2030-03-07T18:00Z", "Slot added: thu-en")
+
+        # Someone not on the allow-list changes nothing, and gets no answer.
+        await mallory.say("!addslot mal-en 2030-03-08T18:00Z")
+        await mallory.say("!removeslot thu-en")
+
+        # A person on A books Wednesday, shown in their own time.
+        words = await book_first_time(desk.a, "Wednesday 6 March, 19:00")
+        answer = await desk.order("!bookings", "Bookings:")
+        ((first, slot, status),) = listed(answer)
+        assert (slot, status) == ("wed-en", "booked")
+        slots = await desk.order("!slots", "Slots:")
+        assert slots == (
+            "Slots:\nwed-en 2030-03-06T18:00Z 45 min en 1/1, helpline\n"
+            "thu-en 2030-03-07T18:00Z 45 min en 0/1, helpline"
+        )
+        await mallory.say(f"!cancel {first}")
+        refused = await desk.order("!removeslot wed-en", "Slot wed-en has bookings")
+        assert "Nothing changed." in refused
+
+        # Thursday's one place: taken on B, freed by a no-show; taken again, freed by a cancel.
+        await book_first_time(desk.b, "Thursday 7 March, 19:00")
+        ((second, _slot, _status),) = listed(await desk.order("!bookings thu-en", "Bookings:"))
+        told = await desk.order(f"!noshow {second}", f"Booking {second} marked as not come")
+        assert "its place is free" in told
+        await book_first_time(desk.b, "Thursday 7 March, 19:00")
+        thursday = listed(await desk.order("!bookings thu-en", "Bookings:"))
+        third = next(b for b, _slot, status in thursday if status == "booked")
+        await desk.order(f"!cancel {third}", f"Booking {third} cancelled: its place is free.")
+        thursday = listed(await desk.order("!bookings thu-en", "Bookings:"))
+        assert [status for _b, _s, status in thursday] == ["did not come", "cancelled"]
+        await desk.order("!removeslot thu-en", "Slot thu-en removed.")
+        assert await desk.order("!slots", "Slots:") == (
+            "Slots:\nwed-en 2030-03-06T18:00Z 45 min en 1/1, helpline"
+        )
+        wednesday = listed(await desk.order("!bookings wed-en", "Bookings:"))
+        assert wednesday == [(first, "wed-en", "booked")]  # Mallory's cancel did nothing
+
+        # Five minutes before Wednesday's slot the person types their words on B.
+        desk.clock.now = WEDNESDAY - 5 * 60
+        page, token = await desk.b.page()
+        await page.until(lambda f: f.get("type") == "state")
+        await page.send({"type": "text", "text": words})
+        await page.text_frame(text(desk.b, "appointments.arrived"))
+        ticket = await anna.wait_for("New request T-")
+        assert "(asked in appointment:wed-en)" in ticket.body
+        assert token not in ticket.body
+        await anna.react(ticket.event_id)
+        await page.text_frame("Anna from our support team has joined")
+        await page.until(lambda f: f.get("type") == "state")
+        await page.send({"type": "text", "text": "hello, I booked this time"})
+        person = await anna.wait_for("Person: hello, I booked this time")
+        assert person.thread == ticket.event_id
+        await anna.say("Hello, I'm glad you came.", thread=ticket.event_id)
+        said = await page.until(lambda f: f.get("type") == "operator")
+        assert said["text"] == "Hello, I'm glad you came."
+        await anna.say("!close", thread=ticket.event_id)
+        await page.text_frame(text(desk.b, "handoff.operator_left"))
+        await anna.wait_for("Closed. The program has taken over again.")
+        wednesday = listed(await desk.order("!bookings wed-en", "Bookings:"))
+        assert wednesday == [(first, "wed-en", "came on time")]
+
+        # Mallory's orders were never answered; nothing the person typed while booking, and
+        # not their words, reached the room.
+        mal_answers = [p for p in anna.posted if "mal-en" in p.body]
+        assert mal_answers == []
+        room = "\n".join(p.body for p in anna.posted)
+        assert words not in room and PERSON_CLOCK not in room
+    logged = caplog.text
+    assert "appointment booked" in logged and "appointment arrived" in logged  # logs were kept
+    assert words not in logged and PERSON_CLOCK not in logged
+    assert "I booked this time" not in logged and token not in logged
