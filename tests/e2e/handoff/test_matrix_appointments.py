@@ -13,54 +13,40 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import datetime as dt
 import logging
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
-from redirection_bot.handoff.appointments import AppointmentBook
-from redirection_bot.operations.config import AppointmentSettings, StoreSettings
-from redirection_bot.operations.crypto import new_key_text
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.store.factory import open_relay, open_store
 from redirection_bot_connectors.operators.matrix import MatrixOperatorChannel
 from redirection_bot_connectors.operators.matrix.options import MatrixOperatorOptions
 from tests.e2e.handoff.operators import Staff
 from tests.e2e.handoff.test_matrix_operators import operator_options
 from tests.fixtures.redis import RedisServer
 from tests.fixtures.synapse import SynapseServer
+from tests.integration.handoff.booking import (
+    PERSON_CLOCK,
+    WEDNESDAY,
+    Clock,
+    book_first_time,
+    come_back,
+    instance,
+    shared_redis,
+)
 from tests.integration.handoff.conftest import (
-    LivePage,
     Setup,
     channel_context,
     handoff_settings,
-    running,
 )
 from tests.integration.matrix.people import unique
 
 pytestmark = [pytest.mark.matrix, pytest.mark.redis, pytest.mark.slow]
 
-NOON = dt.datetime(2030, 3, 4, 12, 0, tzinfo=dt.UTC).timestamp()  # a Monday
-WEDNESDAY = dt.datetime(2030, 3, 6, 18, 0, tzinfo=dt.UTC).timestamp()
-PERSON_CLOCK = "13:00"
-"""The time on the person's clock at NOON: they are at UTC+1, and see 18:00 UTC as 19:00."""
-WORDS = re.compile(r"Your words are: ([a-z ]+)")
 BOOKING = re.compile(r"(B-[A-Z2-7]{8}) (\S+) (.+)")
-
-
-class Clock:
-    """The appointment book's clock, shared by both instances, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = NOON
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclasses.dataclass
@@ -96,12 +82,7 @@ async def two_instances(
     """Instances A and B over one Redis (sessions, the book and the relay), each with the
     appointment book on the same clock; the Matrix operator room's channel runs on A, made by
     Anna (on the allow-list) with Mallory in it (not on it)."""
-    store_settings = StoreSettings(
-        backend="redis",
-        url=redis.url,
-        prefix=f"appt-{uuid.uuid4().hex[:8]}:",
-        keys=(new_key_text(),),
-    )
+    store = shared_redis(redis)
     clock = Clock()
     anna, mallory = staff(server, "anna"), staff(server, "mallory")
     bot_user = server.register(unique("deskbot"))
@@ -111,14 +92,10 @@ async def two_instances(
     anna.bot_id = mallory.bot_id = bot_user.user_id
     settings = handoff_settings("matrix", options)
 
-    @contextlib.asynccontextmanager
-    async def instance() -> AsyncIterator[tuple[Setup, AppointmentBook]]:
-        store = open_store(store_settings)
-        book = AppointmentBook(AppointmentSettings(), store, clock)
-        async with running(loaded, settings, store, open_relay(store_settings), book) as setup:
-            yield setup, book
-
-    async with instance() as (a, book_a), instance() as (b, _book_b):
+    async with (
+        instance(loaded, settings, store, clock) as (a, book_a),
+        instance(loaded, settings, store, clock) as (b, _book_b),
+    ):
         context = dataclasses.replace(channel_context(a, options), appointments=book_a)
         channel = MatrixOperatorChannel(context)
         a.start_channel(channel)
@@ -129,39 +106,6 @@ async def two_instances(
 
 def text(setup: Setup, key: str, **params: Any) -> str:
     return setup.runtime.loaded.catalog.render(key, "en", params)
-
-
-async def to_the_times(page: LivePage) -> None:
-    """From the first question to the free times, typing the time on the person's clock."""
-    await page.until(lambda f: f.get("type") == "state")
-    await page.send({"type": "choice", "id": "go_on"})
-    await page.until(lambda f: f.get("type") == "state")
-    await page.send({"type": "command", "command": "help"})
-    await page.until(lambda f: f.get("type") == "state")
-    await page.send({"type": "choice", "id": "appointment"})
-    await page.until(lambda f: f.get("type") == "state")
-    await page.send({"type": "choice", "id": "book"})
-    await page.until(lambda f: f.get("type") == "state")
-    await page.send({"type": "choice", "id": "other"})
-    await page.until(lambda f: f.get("type") == "state")
-    await page.send({"type": "text", "text": PERSON_CLOCK})
-
-
-async def book_first_time(setup: Setup, shown: str) -> str:
-    """A new person on ``setup``'s web chat books the first free time (which reads ``shown``
-    in their own time); their six words."""
-    page, _token = await setup.page()
-    await to_the_times(page)
-    await page.text_frame(f"1: {shown} your time (45 minutes)")
-    await page.until(lambda f: f.get("type") == "state")
-    await page.send({"type": "choice", "id": "slot_1"})
-    await page.text_frame(f"Booked: {shown.replace(',', ' at')} your time")
-    found = WORDS.search((await page.text_frame("Your words are: "))["text"])
-    assert found is not None
-    words = found.group(1).strip()
-    assert len(words.split()) == 6
-    await page.ws.close()
-    return words
 
 
 def listed(answer: str) -> list[tuple[str, str, str]]:
@@ -226,9 +170,7 @@ async def test_operators_keep_appointments_in_matrix_over_two_instances(
 
         # Five minutes before Wednesday's slot the person types their words on B.
         desk.clock.now = WEDNESDAY - 5 * 60
-        page, token = await desk.b.page()
-        await page.until(lambda f: f.get("type") == "state")
-        await page.send({"type": "text", "text": words})
+        page, token = await come_back(desk.b, words)
         await page.text_frame(text(desk.b, "appointments.arrived"))
         ticket = await anna.wait_for("New request T-")
         assert "(asked in appointment:wed-en)" in ticket.body
