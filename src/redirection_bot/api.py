@@ -40,7 +40,13 @@ from redirection_bot.handoff.appointment_orders import (
     new_slot,
     slot_views,
 )
-from redirection_bot.handoff.appointments import AppointmentBook, Booking, BookResult, Slot
+from redirection_bot.handoff.appointments import (
+    AppointmentBook,
+    Booking,
+    BookingStatus,
+    BookResult,
+    Slot,
+)
 from redirection_bot.handoff.channel import ChannelContext
 from redirection_bot.handoff.desk import Operator, Outcome
 from redirection_bot.handoff.machine import CHOICE_PREFIX as HANDOFF_CHOICE_PREFIX
@@ -159,8 +165,9 @@ __all__ = [  # noqa: RUF022 (grouped by what a plug-in author looks for)
     "Slot",  # a time a counsellor keeps free (start in seconds since the epoch, UTC)
     "SlotView",  # a slot and how many of its places are taken
     "bookings",  # the bookings of a slot or of all (ids, slots, statuses: nothing about a person)
-    "booking_line",  # a booking as one line: id, slot, status
+    "booking_line",  # a booking as one line: id, slot, status (its label, when given)
     "Booking",  # a place in a slot: its id, slot and status
+    "BookingStatus",  # a booking's status: booked, arrived, cancelled, no_show
     "change",  # remove a slot, cancel a booking or mark a no-show: a BookResult
     "BookResult",  # what a change did (done, unknown, exists, has_bookings, unchanged)
     # running

@@ -35,14 +35,16 @@ class Clock:
         return self.now
 
 
-def runtime_with(loaded: LoadedProgram, clock: Clock) -> Runtime:
+def runtime_with(
+    loaded: LoadedProgram, clock: Clock, slots: tuple[AppointmentSlotSettings, ...] = (SLOT,)
+) -> Runtime:
     store = MemoryStore(clock)
     services = (
         ServiceSettings("helpline", "webhook"),
         ServiceSettings("counsellors", "webhook"),
     )
     desk = HandoffDesk(HandoffSettings(services=services), store, MemoryRelay(), clock)
-    book = AppointmentBook(AppointmentSettings(slots=(SLOT,)), store, clock)
+    book = AppointmentBook(AppointmentSettings(slots=slots), store, clock)
     resume = ResumeVault(store, cost=2**4)
     return Runtime(
         loaded, store, RasaActionRunner(loaded), resume=resume, desk=desk, appointments=book
@@ -156,3 +158,42 @@ async def test_a_typed_clock_gives_the_persons_own_time_and_a_risk_comes_first(
     reply = await runtime.handle("s", Text("I want to kill myself"))
     assert "appointments" not in keys(reply)[0]
     assert any(key.startswith("safety") for key in keys(reply))
+
+
+async def test_booking_again_frees_the_earlier_place_and_only_the_new_words_count(
+    shipped: LoadedProgram,
+) -> None:
+    clock = Clock()
+    wednesday = AppointmentSlotSettings("wed", "2030-03-06T15:00:00Z", 45, "en")
+    runtime = runtime_with(shipped, clock, (SLOT, wednesday))
+    first_words = await book_a_time(runtime, "booking")
+    reply = await runtime.handle("booking", ChoicePicked("book_again"))
+    await runtime.handle("booking", ChoicePicked("book"))
+    reply = await runtime.handle("booking", ChoicePicked("zone_3"))
+    # Tuesday's place is still held while the person books again
+    assert reply.messages[0].text == "1: Wednesday 6 March, 15:00 your time (45 minutes)"
+    assert keys(reply)[1] == "appointments.pick_question"
+    reply = await runtime.handle("booking", ChoicePicked("slot_1"))
+    assert keys(reply)[0] == "appointments.booked"
+    second_words = reply.messages[1].text.split("\n")[0].removeprefix("Your words are: ")
+
+    # Someone else is offered Tuesday again: the earlier place was freed.
+    await runtime.handle("other", Start())
+    await runtime.handle("other", CommandGiven(CommandName.HELP))
+    await runtime.handle("other", ChoicePicked("appointment"))
+    await runtime.handle("other", ChoicePicked("book"))
+    reply = await runtime.handle("other", ChoicePicked("zone_3"))
+    assert reply.messages[0].text == "1: Tuesday 5 March, 15:00 your time (45 minutes)"
+    assert keys(reply)[1] == "appointments.pick_question"
+    book = runtime.appointments
+    assert book is not None
+    assert [b.status for b in await book.bookings("tue")] == ["cancelled"]
+    assert [b.status for b in await book.bookings("wed")] == ["booked"]
+
+    # On Tuesday the old words bring nobody to the counsellor; on Wednesday the new ones do.
+    clock.now = Slot.from_settings(SLOT).start
+    reply = await runtime.handle("old words", Text(first_words))
+    assert "appointments.arrived" not in keys(reply)
+    clock.now = Slot.from_settings(wednesday).start
+    reply = await runtime.handle("new words", Text(second_words))
+    assert keys(reply)[0] == "appointments.arrived"

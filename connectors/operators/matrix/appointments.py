@@ -65,7 +65,8 @@ async def answer_order(
             return texts.say("appointments.no_such_slot", slot=slot_id or "")
         if not found:
             return texts.say("appointments.no_bookings")
-        return texts.say("appointments.bookings", bookings="\n".join(map(booking_line, found)))
+        lines = (booking_line(b, texts.label("appointments.status", b.status)) for b in found)
+        return texts.say("appointments.bookings", bookings="\n".join(lines))
     if order is Order.ADD_SLOT:
         return await _add(book, words, texts, locales, service)
     if not words:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from redirection_bot.api import (
+    BookingStatus,
     Catalog,
     ConnectorError,
     HandoffReason,
@@ -85,6 +86,7 @@ LABELS = {
     "urgency": tuple(HandoffUrgency),
     "reason": tuple(HandoffReason),
     "risk": tuple(RiskCategory),
+    "appointments.status": tuple(BookingStatus),
 }
 """Codes shown by their label in the room's language (``operators.<family>.<code>``)."""
 
@@ -123,7 +125,8 @@ class OperatorTexts:
         return self.catalog.render(f"{NAMESPACE}.{name}", self.language, params)
 
     def label(self, family: str, code: str) -> str:
-        """The label of ``code`` (an urgency, a reason, a risk category); a code this version
+        """The label of ``code`` (an urgency, a reason, a risk category, a booking's status);
+        a code this version
         has no label for (sent by a newer one) is shown as it is."""
         key = f"{NAMESPACE}.{family}.{code}"
         if not self.catalog.can_show(key, self.language):

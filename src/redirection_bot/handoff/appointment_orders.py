@@ -53,8 +53,10 @@ class SlotView:
         )
 
 
-def booking_line(booking: Booking) -> str:
-    return f"{booking.id} {booking.slot} {booking.status.value}"
+def booking_line(booking: Booking, status: str | None = None) -> str:
+    """A booking as one line: id, slot and ``status`` (the status's label in the reader's
+    language; its code when None)."""
+    return f"{booking.id} {booking.slot} {status or booking.status.value}"
 
 
 def new_slot(

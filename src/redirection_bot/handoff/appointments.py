@@ -300,10 +300,14 @@ class AppointmentBook:
         return await self._set_status(booking_id, BookingStatus.NO_SHOW)
 
     async def forget_parked(self, parked: str) -> None:
-        """The person left ("leave now"): their booking is cancelled and its place freed."""
+        """The words of the copy parked as ``parked`` are gone (the person erased everything,
+        or was given new words, as when they book again): a booking not yet used is cancelled
+        and its place freed; one they came to stays as it was."""
         stored = await self.store.get(PARKED_PREFIX + parked)
         if stored is not None:
-            await self._set_status(stored.data.decode(), BookingStatus.CANCELLED)
+            booking = await self._booking(stored.data.decode())
+            if booking is not None and booking.status is BookingStatus.BOOKED:
+                await self._set_status(booking.id, BookingStatus.CANCELLED)
             await self.store.delete(PARKED_PREFIX + parked)
 
     async def arrival(self, parked: str) -> Arrived:

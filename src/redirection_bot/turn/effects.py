@@ -436,7 +436,11 @@ class Effects:
             kept,
         )
         if kept.resume is not None and kept.resume != key.name:
-            await self.resume.forget(kept.resume)  # a new phrase replaces the one given before
+            # A new phrase replaces the one given before, and with it any place the old words
+            # held: booking again frees the earlier booking.
+            await self.resume.forget(kept.resume)
+            if self.appointments is not None:
+                await self.appointments.forget_parked(kept.resume)
 
 
 def services_shown(outputs: Sequence[Said]) -> bool:

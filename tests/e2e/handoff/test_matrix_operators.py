@@ -54,20 +54,6 @@ def operator_options(
     }
 
 
-@pytest.fixture
-async def staff(tmp_path: Path) -> AsyncIterator[Callable[[SynapseServer, str], Staff]]:
-    made: list[Staff] = []
-
-    def make(server: SynapseServer, name: str) -> Staff:
-        member = Staff(server, tmp_path / "staff", name)
-        made.append(member)
-        return member
-
-    yield make
-    for member in made:
-        await member.close()
-
-
 @contextlib.asynccontextmanager
 async def start_desk(
     loaded: LoadedProgram,

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from redirection_bot.handoff.appointments import AppointmentBook
 from redirection_bot.handoff.channel import ChannelContext, OperatorChannel
 from redirection_bot.handoff.desk import HandoffDesk
 from redirection_bot.operations.config import HandoffSettings, ServiceSettings
@@ -22,6 +23,7 @@ from redirection_bot.program.load import LoadedProgram
 from redirection_bot.store import SessionStore
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.store.relay import MemoryRelay, Relay
+from redirection_bot.store.resume import ResumeVault
 from redirection_bot.turn.actions import RasaActionRunner
 from redirection_bot.turn.runtime import Runtime
 from redirection_bot_connectors.webchat import WebChatOptions, create_app
@@ -129,11 +131,21 @@ async def running(
     settings: HandoffSettings,
     store: SessionStore | None = None,
     relay: Relay | None = None,
+    appointments: AppointmentBook | None = None,
 ) -> AsyncIterator[Setup]:
-    """The runtime, its desk (its clock ticking), and the web chat on a free port."""
+    """The runtime, its desk (its clock ticking), and the web chat on a free port (with
+    ``appointments``: the book, and resume words quick to check)."""
     store = store or MemoryStore()
     desk = HandoffDesk(settings, store, relay or MemoryRelay())
-    runtime = Runtime(loaded, store, RasaActionRunner(loaded), desk=desk)
+    resume = ResumeVault(store, cost=2**4) if appointments is not None else None
+    runtime = Runtime(
+        loaded,
+        store,
+        RasaActionRunner(loaded),
+        resume=resume,
+        desk=desk,
+        appointments=appointments,
+    )
     client: TestClient[Any, Any] = TestClient(TestServer(create_app(runtime, WebChatOptions())))
     await client.start_server()
     stop = asyncio.Event()

@@ -1,7 +1,8 @@
 """A helpline platform keeps the appointment book over the signed webhook: it adds a slot
 (which people are then offered), lists slots and bookings (ids, times, statuses: nothing
 about a person), cannot remove a booked slot, cancels and marks no-shows; a slot that
-cannot be added is a 400 saying why, and an unsigned request changes nothing."""
+cannot be added is a 400 saying why, and an unsigned request changes nothing. Over two
+instances sharing a real Redis, a booking made on one brings its ticket from the other."""
 
 from __future__ import annotations
 
@@ -16,6 +17,16 @@ from redirection_bot.operations.config import AppointmentSettings
 from redirection_bot.program.load import LoadedProgram
 from redirection_bot_connectors.operators.webhook import WebhookChannel
 from redirection_bot_connectors.operators.webhook.options import WebhookOptions
+from tests.fixtures.redis import RedisServer
+from tests.integration.handoff.booking import (
+    PERSON_CLOCK,
+    WEDNESDAY,
+    Clock,
+    book_first_time,
+    come_back,
+    instance,
+    shared_redis,
+)
 from tests.integration.handoff.conftest import (
     Setup,
     channel_context,
@@ -115,3 +126,62 @@ async def test_a_slot_that_cannot_be_added_is_a_bad_request_and_unsigned_orders_
     forged = await platform.send({"type": "add_slot", "slot": WED}, secret="not-the-secret")
     assert forged[0] == 401
     assert await book.slots() == []
+
+
+@pytest.mark.redis
+async def test_over_two_instances_a_booking_made_on_one_is_kept_on_the_other(
+    loaded: LoadedProgram, platform: Platform, redis_server: RedisServer
+) -> None:
+    """The platform keeps the book through instance A; a person books on A and comes back at
+    their time on B; the appointment's ticket reaches the platform, and they talk."""
+    options = WebhookOptions(
+        url=platform.url, secret=PLATFORM_SECRET, port=0, max_backoff_seconds=0.2
+    ).checked()
+    settings = handoff_settings("webhook", options)
+    store, clock = shared_redis(redis_server), Clock()
+    async with (
+        instance(loaded, settings, store, clock) as (a, book_a),
+        instance(loaded, settings, store, clock) as (b, _book_b),
+    ):
+        channel = WebhookChannel(
+            dataclasses.replace(channel_context(a, options), appointments=book_a)
+        )
+        a.start_channel(channel)
+        await asyncio.wait_for(channel.listening.wait(), 10)
+        platform.bot_url = f"http://127.0.0.1:{channel.port}/handoff/webhook"
+        wednesday = {"id": "wed-en", "start": "2030-03-06T18:00:00Z", "minutes": 45}
+        added = await platform.send({"type": "add_slot", "slot": wednesday})
+        assert added == (200, {"result": "applied"})
+
+        words = await book_first_time(a, "Wednesday 6 March, 19:00")
+        status, answer = await platform.send({"type": "bookings"})
+        assert status == 200
+        (booking,) = answer["bookings"]
+        assert booking["slot"] == "wed-en" and booking["status"] == "booked"
+        assert words not in str(answer)
+
+        clock.now = WEDNESDAY - 5 * 60
+        page, token = await come_back(b, words)
+        await page.text_frame(b.runtime.loaded.catalog.render("appointments.arrived", "en"))
+        (ticket,) = await platform.wait_for("ticket")
+        assert ticket["asked_in"] == "appointment:wed-en" and ticket["service"] == "helpline"
+        anna = {"id": "op-17", "name": "Anna"}
+        claim = {"type": "claim", "ticket": ticket["ticket"], "operator": anna}
+        assert await platform.send(claim) == (200, {"result": "applied"})
+        await page.text_frame("Anna from our support team has joined")
+        await page.until(lambda f: f.get("type") == "state")
+        await page.send({"type": "text", "text": "hello, it is my time"})
+        (person,) = await platform.wait_for("person")
+        assert person["text"] == "hello, it is my time"
+        hello = {"type": "message", "ticket": ticket["ticket"], "operator": anna, "text": "Hi."}
+        assert await platform.send(hello) == (200, {"result": "applied"})
+        said = await page.until(lambda f: f.get("type") == "operator")
+        assert said["text"] == "Hi."
+        close = {"type": "close", "ticket": ticket["ticket"], "operator": anna}
+        assert await platform.send(close) == (200, {"result": "applied"})
+        await page.text_frame(b.runtime.loaded.catalog.render("handoff.operator_left", "en"))
+        listed = await platform.send({"type": "bookings", "slot": "wed-en"})
+        assert [found["status"] for found in listed[1]["bookings"]] == ["arrived"]
+        received = str(platform.received)
+        assert words not in received and token not in received and PERSON_CLOCK not in received
+        a.check_channels()

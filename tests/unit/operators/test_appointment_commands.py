@@ -119,7 +119,7 @@ async def test_bookings_show_ids_slots_and_statuses_and_a_booked_slot_stays(
     not_come = await room.say(f"!noshow {second.id}")
     assert not_come.startswith(f"Booking {second.id} marked as not come")
     assert await room.say("!bookings wed-en") == (
-        f"Bookings:\n{first.id} wed-en cancelled\n{second.id} wed-en no_show"
+        f"Bookings:\n{first.id} wed-en cancelled\n{second.id} wed-en did not come"
     )
     assert await room.say("!removeslot wed-en") == "Slot wed-en removed."
     assert await room.say("!slots") == "There are no appointment slots."
@@ -151,6 +151,26 @@ async def test_the_answers_read_in_the_rooms_language(
     told = await answer_order(book, command, texts, LOCALES, "helpline")
     assert told.startswith({"es": "Horario agregado: ", "fi": "Aika lisätty: "}[language])
     assert "0/1, helpline" in told and f" {language} " in told  # the room's language by default
+
+
+@pytest.mark.parametrize(
+    ("language", "statuses"),
+    [("es", ("reservada", "cancelada", "no vino")), ("fi", ("varattu", "peruttu", "ei tullut"))],
+)
+async def test_booking_statuses_read_in_the_rooms_language(
+    shipped: LoadedProgram, book: AppointmentBook, language: str, statuses: tuple[str, ...]
+) -> None:
+    texts = OperatorTexts(shipped.catalog, language)
+    await book.add_slot(Slot("wed", NOON + 86400, 45, language, 3))
+    booked = [b for n in range(3) if (b := await book.book("wed", f"parked-{n}")) is not None]
+    await book.cancel(booked[1].id)
+    await book.no_show(booked[2].id)
+    command = read_command("!bookings wed")
+    assert isinstance(command, Command)
+    told = await answer_order(book, command, texts, LOCALES, "helpline")
+    lines = told.split("\n")[1:]
+    assert [line.split(" ", 2)[2] for line in lines] == list(statuses)
+    assert not any(code in told for code in ("booked", "cancelled", "no_show"))
 
 
 def test_a_new_slot_takes_the_defaults_and_the_service_as_its_team() -> None:
