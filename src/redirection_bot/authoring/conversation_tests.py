@@ -539,7 +539,9 @@ def _check_message(item: ShownMessage, step: ScriptStep) -> None:
     if labels is not None:
         shown = [choice.label for choice in item.choices]
         if shown != [str(label) for label in labels]:
-            raise _Failure(f"`{item.key}` offered the buttons {shown}, not {list(labels)}", step.span)
+            raise _Failure(
+                f"`{item.key}` offered the buttons {shown}, not {list(labels)}", step.span
+            )
     contains = step.modifiers.get("contains")
     if contains is not None and str(contains) not in item.text:
         raise _Failure(
