@@ -93,8 +93,16 @@ def zones_for(locale: str) -> tuple[int, ...]:
 def offered_sets(number: int, slot: Slot, offset: int) -> list[tuple[str, SlotValue | None]]:
     """The slots that show a free time on button ``number``, in the person's own time."""
     start = local_time(slot.start, offset)
-    values = (str(start.isoweekday()), start.day, str(start.month), start.strftime("%H:%M"))
-    return [(f"appointment_{part}_{number}", value) for part, value in zip(OFFERED_PARTS, values)]
+    values: tuple[SlotValue, ...] = (
+        str(start.isoweekday()),
+        start.day,
+        str(start.month),
+        start.strftime("%H:%M"),
+    )
+    return [
+        (f"appointment_{part}_{number}", value)
+        for part, value in zip(OFFERED_PARTS, values, strict=True)
+    ]
 
 
 def when_params(slot: Slot, offset: int) -> dict[str, str | int | Label]:
@@ -129,7 +137,7 @@ class AppointmentActions:
         now = self.book.clock()
         sets: tuple[tuple[str, SlotValue | None], ...] = tuple(
             (name, local_time(now, offset).strftime("%H:%M"))
-            for name, offset in zip(ZONE_TIME_SLOTS, zones_for(call.state.locale))
+            for name, offset in zip(ZONE_TIME_SLOTS, zones_for(call.state.locale), strict=False)
         )
         return ActionResult(call.action, slot_sets=sets)
 
