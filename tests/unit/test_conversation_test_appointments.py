@@ -17,8 +17,8 @@ BOOKING = """\
       - choose: appointment
       - choose: book
       - choose: zone_3
-      - bot: appointments.slot_option
-        contains: "1: Tuesday 5 March, 18:00 your time (45 minutes)"
+      - bot: appointments.pick_question
+        labels: ["Tuesday 5 March, 18:00", "None of these suit me"]
 """
 BOOK = """\
     appointments:
@@ -57,7 +57,7 @@ def test_a_slot_that_starts_too_soon_at_the_tests_time_is_not_offered(
     text = f"tests:\n  - name: too soon\n    now: 2030-03-05T17:40:00Z\n{BOOK}{BOOKING}"
     code, out = run_file(tmp_path, monkeypatch, capsys, text)
     assert code == 1
-    assert "expected the bot to say `appointments.slot_option`, but it said: " in out
+    assert "expected the bot to say `appointments.pick_question`, but it said: " in out
     assert "`appointments.none`" in out
 
 

@@ -62,10 +62,15 @@ async def book_a_time(runtime: Runtime, session: str) -> str:
     reply = await runtime.handle(session, ChoicePicked("appointment"))
     assert keys(reply) == ["appointments.intro", "appointments.no_contact"]
     reply = await runtime.handle(session, ChoicePicked("book"))
-    assert "3) 12:00" in reply.messages[0].text  # the time now on the third clock (UTC)
+    # the buttons show the time now on each clock: the third is UTC
+    clocks = [choice.label for choice in reply.messages[-1].choices]
+    assert clocks[:4] == ["04:00", "07:00", "12:00", "13:00"]
     reply = await runtime.handle(session, ChoicePicked("zone_3"))
-    assert reply.messages[0].text == "1: Tuesday 5 March, 15:00 your time (45 minutes)"
+    assert reply.said == "12:00"  # the person's side reads as the button did
+    times = [choice.label for choice in reply.messages[-1].choices]
+    assert times == ["Tuesday 5 March, 15:00", "None of these suit me"]
     reply = await runtime.handle(session, ChoicePicked("slot_1"))
+    assert reply.said == "Tuesday 5 March, 15:00"
     assert keys(reply)[:3] == [
         "appointments.booked",
         "appointments.words",
@@ -142,7 +147,7 @@ async def test_the_last_place_is_not_offered_again_leave_now_keeps_it_and_erasin
     await runtime.handle("second", ChoicePicked("appointment"))
     await runtime.handle("second", ChoicePicked("book"))
     reply = await runtime.handle("second", ChoicePicked("zone_3"))
-    assert keys(reply)[0] == "appointments.slot_option"
+    assert keys(reply)[0] == "appointments.pick_question"
 
 
 async def test_a_typed_clock_gives_the_persons_own_time_and_a_risk_comes_first(

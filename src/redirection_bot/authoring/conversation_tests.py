@@ -53,7 +53,7 @@ from redirection_bot.turn.runtime import Reply, Runtime
 
 PERSON_STEPS = ("say", "choose", "command", "come_back")
 BOT_STEPS = ("bot", "handoff", "end", "slot", "at")
-MODIFIERS = {"bot": ("choices", "contains"), "command": ("argument",)}
+MODIFIERS = {"bot": ("choices", "labels", "contains"), "command": ("argument",)}
 TEST_FIELDS = ("name", "locale", "partner", "appointments", "now", "steps")
 
 
@@ -534,6 +534,13 @@ def _check_message(item: ShownMessage, step: ScriptStep) -> None:
             raise _Failure(
                 f"`{item.key}` offered the choices [{', '.join(offered)}], not [{', '.join(map(str, choices))}]",
                 step.span,
+            )
+    labels = step.modifiers.get("labels")
+    if labels is not None:
+        shown = [choice.label for choice in item.choices]
+        if shown != [str(label) for label in labels]:
+            raise _Failure(
+                f"`{item.key}` offered the buttons {shown}, not {list(labels)}", step.span
             )
     contains = step.modifiers.get("contains")
     if contains is not None and str(contains) not in item.text:

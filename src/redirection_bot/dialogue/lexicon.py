@@ -9,6 +9,7 @@ other names of each language ("finnish" for Suomi) and numbers written as words 
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -22,6 +23,12 @@ NUMBERS_NAMESPACE = "numbers"
 """``numbers.<n>``: how a person may write the number n as words ("eight, 8th"), for answers
 on a number scale; optional."""
 _NUMBER_KEY = re.compile(rf"{NUMBERS_NAMESPACE}\.(\d+)")
+
+
+class _Label(string.Template):
+    """A label's ``%{name}`` placeholders, read as ``language.i18n.placeholders`` reads them."""
+
+    delimiter = "%"
 
 
 def typed_word_keys(keys: Iterable[str]) -> list[str]:
@@ -38,11 +45,28 @@ class Lexicon:
     """locale -> folded word -> command."""
     numbers: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     """locale -> folded number word -> its value."""
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """locale -> label key -> its raw text, for labels that show slots and the labels of
+    slot values that may fill them."""
 
     def matches(self, locale: str, key: str | None, folded: str) -> bool:
         if key is None:
             return False
         return folded in self.forms.get(locale, {}).get(key, ())
+
+    def label_text(self, locale: str, key: str) -> str | None:
+        """The raw text of a label, or None if it is not one."""
+        return self.labels.get(locale, {}).get(key)
+
+    def filled(self, locale: str, key: str, values: Mapping[str, str]) -> str | None:
+        """A label that shows slots, as shown with ``values`` (None: a value is missing)."""
+        text = self.label_text(locale, key)
+        if text is None:
+            return None
+        try:
+            return _Label(text).substitute(values)
+        except (KeyError, ValueError):
+            return None
 
     def command(self, locale: str, folded: str) -> CommandName | None:
         return self.commands.get(locale, {}).get(folded)
@@ -70,6 +94,7 @@ def build_lexicon(
     forms: dict[str, dict[str, frozenset[str]]] = {}
     commands: dict[str, dict[str, CommandName]] = {}
     numbers: dict[str, dict[str, int]] = {}
+    raw_labels: dict[str, dict[str, str]] = {}
     for locale, by_key in texts.items():
         for key, text in by_key.items():
             if found := _NUMBER_KEY.fullmatch(key):
@@ -79,10 +104,12 @@ def build_lexicon(
         for key in labels:
             if key in by_key and (folded := fold(by_key[key])):
                 into[key] = into.get(key, frozenset()) | {folded}
+            if key in by_key:
+                raw_labels.setdefault(locale, {})[key] = by_key[key]
         for key in words:
             if key in by_key:
                 into[key] = into.get(key, frozenset()) | word_forms(by_key[key])
         for name, key in command_keys.items():
             for form in word_forms(by_key.get(key, "")):
                 commands.setdefault(locale, {})[form] = name
-    return Lexicon(placeholders, forms, commands, numbers)
+    return Lexicon(placeholders, forms, commands, numbers, raw_labels)

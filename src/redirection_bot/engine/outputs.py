@@ -28,6 +28,9 @@ class Label:
 
     key: str
     locale: str | None = None
+    params: tuple[tuple[str, Param], ...] = ()
+    """The values of the text's placeholders (a choice label that shows slots, like a
+    ``say`` text: "%{appointment_zone_time_1}"), by name."""
 
 
 Param = str | int | Label | tuple[Label, ...] | None

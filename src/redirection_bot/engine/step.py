@@ -456,7 +456,8 @@ class _Run:
             if review and self.parts.leads_to_a_part(choice.then):
                 continue
             if choice.when is None or choice.when.evaluate(self.slots):
-                shown.append((ChoiceOption(choice.id, Label(choice.label)), choice))
+                label = Label(choice.label, params=tuple(self.params(choice.label).items()))
+                shown.append((ChoiceOption(choice.id, label), choice))
         return shown
 
     def generated_choices(self, declared: SlotDecl, node: Node) -> list[ChoiceOption]:
@@ -574,12 +575,27 @@ class _Run:
         for option, choice in options:
             if option.id == folded and not numbers_are_values:
                 return option, choice
-            label_key = option.label.key if isinstance(option.label, Label) else None
-            if self.lexicon.matches(locale, label_key, folded) or (
+            if self.label_matches(option.label, folded) or (
                 choice is not None and self.lexicon.matches(locale, choice.words, folded)
             ):
                 return option, choice
         return None
+
+    def label_matches(self, label: Label | int, folded: str) -> bool:
+        """Whether the person typed ``label`` as it is shown (its slots' values filled in)."""
+        if not isinstance(label, Label):
+            return False
+        locale = self.state.locale
+        if not label.params:
+            return self.lexicon.matches(locale, label.key, folded)
+        values: dict[str, str] = {}
+        for name, value in label.params:
+            shown = _as_typed(self.lexicon, locale, value)
+            if shown is None:
+                return False
+            values[name] = shown
+        filled = self.lexicon.filled(locale, label.key, values)
+        return filled is not None and fold(filled) == folded
 
     def choice_picked(self, choice_id: str) -> None:
         if choice_id.startswith(COMMAND_CHOICE_PREFIX):
@@ -868,6 +884,16 @@ def folded_command(program: Program, locale: str, folded: str) -> CommandName | 
         return None
     command = program.lexicon.command(locale, folded)
     return command if command is not None and command in program.commands else None
+
+
+def _as_typed(lexicon: Lexicon, locale: str, value: Param) -> str | None:
+    """A label's placeholder value as the person reads it, for matching what they type
+    (None: not shown as text, such as a slot not answered)."""
+    if isinstance(value, Label):
+        return lexicon.label_text(value.locale or locale, value.key)
+    if isinstance(value, (str, int)):
+        return str(value)
+    return None
 
 
 def _parse_input(declared: SlotDecl, raw: str) -> SlotValue | None:

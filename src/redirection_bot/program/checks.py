@@ -601,9 +601,12 @@ def _check_placeholders_are_slots(
         if action.texts is not None:
             action_params.setdefault(action.texts, set()).update(action.params)
     used_keys = {use.key for use in uses if use.shows_slots}
+    # a button's label is filled by the engine, from slots only, even in an action's namespace
+    choice_labels = {choice.label for node in program.all_nodes() for choice in node.choices}
     for entry in catalog.entries(program.default_locale):
         namespace = entry.key.split(".", 1)[0]
-        allowed = action_params.get(namespace, set())
+        label = entry.key in choice_labels
+        allowed = set() if label else action_params.get(namespace, set())
         if entry.key not in used_keys and namespace not in action_params:
             continue
         for name in sorted(placeholders(entry.text)[0]):
@@ -614,7 +617,8 @@ def _check_placeholders_are_slots(
                     diagnostics.error(
                         at,
                         f"`%{{{name}}}` is not a declared slot{did_you_mean(name, program.slots)}; "
-                        "a text can only show slots",
+                        + ("a button's label" if label else "a text")
+                        + " can only show slots",
                     )
             elif declared.type is SlotType.BOOLEAN:
                 diagnostics.error(at, f"`{name}` is a yes/no slot and cannot be shown in a text")

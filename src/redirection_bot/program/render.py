@@ -158,7 +158,9 @@ class Renderer:
         if value is None:
             return self._catalog.render(EngineKeys.UNANSWERED, locale)
         if isinstance(value, Label):
-            return self._catalog.render(value.key, value.locale or locale)
+            shown = value.locale or locale
+            filled = {name: self.param(part, shown) for name, part in value.params}
+            return self._catalog.render(value.key, shown, filled)
         if isinstance(value, tuple):
             return LIST_SEPARATOR.join(self.param(item, locale) for item in value)
         if isinstance(value, int):

@@ -1,10 +1,11 @@
 """The booking flow's actions (dialogues/flows/appointment.yaml), behind the action seam.
 
-- ``action_appointment_zones`` shows the time now at a few UTC offsets used where the
-  conversation's language is spoken, numbered: the person picks the one their clock shows
-  (or types their clock's time), so no time zone is asked by name and none is kept.
-- ``action_appointment_slots`` lists the free slots in the conversation's language, in the
-  person's own time.
+- ``action_appointment_zones`` sets the time now at a few UTC offsets used where the
+  conversation's language is spoken, for the buttons that show them: the person taps the
+  one their clock shows (or types their clock's time), so no time zone is asked by name and
+  none is kept.
+- ``action_appointment_slots`` sets the free slots in the conversation's language, in the
+  person's own time, for the buttons that show them.
 - ``action_appointment_book`` books the slot picked, gives resume words (the conversation is
   parked under them when the turn is saved, as ``action_resume_phrase`` does) and says
   plainly that no reminder can come.
@@ -40,6 +41,16 @@ APPOINTMENT_FLOW = "appointment"
 """The ticket of a person who came at their booked time says it was asked in
 ``appointment:<slot id>``: operators see an appointment, and which."""
 
+MAX_OFFERED = 6
+"""The flow has a button for each of at most this many free times."""
+ZONE_TIME_SLOTS = tuple(f"appointment_zone_time_{n}" for n in range(1, 5))
+"""The time now on each clock offered, as its button shows it ("18:05")."""
+OFFERED_PARTS = ("weekday", "day", "month", "time")
+OFFERED_SLOTS = tuple(
+    f"appointment_{part}_{n}" for n in range(1, MAX_OFFERED + 1) for part in OFFERED_PARTS
+)
+"""Each free time offered, as its button shows it: weekday and month as values whose labels
+are texts, the day and the time ("18:00") in the person's own time."""
 FLOW_SLOTS = (
     "appointment_zone_pick",
     "appointment_clock",
@@ -47,6 +58,8 @@ FLOW_SLOTS = (
     "appointment_free",
     "appointment_listed",
     "appointment_pick",
+    *ZONE_TIME_SLOTS,
+    *OFFERED_SLOTS,
 )
 """Every slot the flow uses; all cleared when it ends."""
 
@@ -56,15 +69,13 @@ ZONES: dict[str, tuple[int, ...]] = {
     "fi": (0, 60, 120, 180),
 }
 """UTC offsets (minutes) shown first, per language: four, west to east (the flow offers four
-numbers and "another time zone"). A language not listed gets UTC-5, UTC, UTC+1, UTC+2."""
+buttons and "another time zone"). A language not listed gets UTC-5, UTC, UTC+1, UTC+2."""
 OTHER_ZONES = (-300, 0, 60, 120)
 
 
 class AppointmentKeys:
     """Texts the booking actions say (locales/appointments.<locale>.yml)."""
 
-    ZONES = "appointments.zones"
-    SLOT = "appointments.slot_option"
     CLOCK_UNCLEAR = "appointments.clock_unclear"
     BOOKED = "appointments.booked"
     WORDS = "appointments.words"
@@ -77,6 +88,21 @@ class AppointmentKeys:
 
 def zones_for(locale: str) -> tuple[int, ...]:
     return ZONES.get(locale, OTHER_ZONES)
+
+
+def offered_sets(number: int, slot: Slot, offset: int) -> list[tuple[str, SlotValue | None]]:
+    """The slots that show a free time on button ``number``, in the person's own time."""
+    start = local_time(slot.start, offset)
+    values: tuple[SlotValue, ...] = (
+        str(start.isoweekday()),
+        start.day,
+        str(start.month),
+        start.strftime("%H:%M"),
+    )
+    return [
+        (f"appointment_{part}_{number}", value)
+        for part, value in zip(OFFERED_PARTS, values, strict=True)
+    ]
 
 
 def when_params(slot: Slot, offset: int) -> dict[str, str | int | Label]:
@@ -109,13 +135,11 @@ class AppointmentActions:
 
     def _zones(self, call: ActionCall) -> ActionResult:
         now = self.book.clock()
-        times = " · ".join(
-            f"{number}) {local_time(now, offset).strftime('%H:%M')}"
-            for number, offset in enumerate(zones_for(call.state.locale), start=1)
+        sets: tuple[tuple[str, SlotValue | None], ...] = tuple(
+            (name, local_time(now, offset).strftime("%H:%M"))
+            for name, offset in zip(ZONE_TIME_SLOTS, zones_for(call.state.locale), strict=False)
         )
-        return ActionResult(
-            call.action, messages=(Message(AppointmentKeys.ZONES, {"times": times}),)
-        )
+        return ActionResult(call.action, slot_sets=sets)
 
     async def _slots(self, call: ActionCall) -> ActionResult:
         slots = call.state.slots
@@ -129,18 +153,21 @@ class AppointmentActions:
             unclear = Message(AppointmentKeys.CLOCK_UNCLEAR)
             sets = (*forget_asked, ("appointment_free", None))
             return ActionResult(call.action, slot_sets=sets, messages=(unclear,))
-        free = await self.book.free(call.state.locale)
-        shown = tuple(
-            Message(AppointmentKeys.SLOT, {"number": number, **when_params(slot, offset)})
+        free = (await self.book.free(call.state.locale))[:MAX_OFFERED]
+        offered = [
+            item
             for number, (slot, _left) in enumerate(free, start=1)
-        )
+            for item in offered_sets(number, slot, offset)
+        ]
         sets = (
             *forget_asked,
+            *((name, None) for name in (*ZONE_TIME_SLOTS, *OFFERED_SLOTS)),
+            *offered,
             ("appointment_zone", offset),
             ("appointment_free", len(free)),
             ("appointment_listed", " ".join(slot.id for slot, _left in free) or None),
         )
-        return ActionResult(call.action, slot_sets=sets, messages=shown)
+        return ActionResult(call.action, slot_sets=sets)
 
     async def _book(self, call: ActionCall) -> ActionResult:
         slots = call.state.slots

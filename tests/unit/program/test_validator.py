@@ -411,3 +411,28 @@ def test_offer_names_values_of_the_slot_and_belongs_to_an_input(
         "(did you mean `good`?)"
     )
     assert one(found, "belongs to an `input`").startswith("dialogues/flows/main.yaml:11:5: error")
+
+
+def test_a_buttons_label_shows_only_slots_even_in_an_actions_texts(
+    write: WriteProgram, problems: Problems
+) -> None:
+    # `hour` is a parameter the action fills in its own messages; a button is filled by the
+    # engine, from slots, so there it would show nothing.
+    program = MINIMAL_PROGRAM + "actions:\n  action_tell:\n    texts: main\n    params: [hour]\n"
+    flow = (
+        MAIN_HEAD
+        + "    choices:\n      - {id: again, label: main.again, next: bye}\n"
+        + ("  bye:\n    say: main.bye\n    end: true\n")
+    )
+    locales = {
+        "main.en.yml": 'en:\n  question: "How are you?"\n  mood_good: "Good"\n  mood_bad: "Bad"\n'
+        '  bye: "Bye"\n  again: "Ask me at %{hour}"\n'
+    }
+    assert one(
+        problems(write(program=program, flows={"main": flow}, locales=locales)), "%{hour}"
+    ) == (
+        "locales/main.en.yml:6:21: error: `%{hour}` is not a declared slot; a button's label can only show slots"
+    )
+    locales["main.en.yml"] = locales["main.en.yml"].replace("%{hour}", "%{mood}")
+    found = problems(write(program=program, flows={"main": flow}, locales=locales))
+    assert not [line for line in found if "label" in line or "%{" in line]
