@@ -75,8 +75,12 @@ async def book_first_time(setup: Setup, shown: str) -> str:
     in their own time, like "Wednesday 6 March, 19:00"); their six words."""
     page, _token = await setup.page()
     await to_the_times(page)
-    await page.text_frame(f"1: {shown} your time (45 minutes)")
-    await page.until(lambda f: f.get("type") == "state")
+    await page.until(
+        lambda f: f.get("type") == "state"
+        and {"id": "slot_1", "label": shown} in [
+            {"id": c["id"], "label": c["label"]} for c in f.get("choices", [])
+        ]
+    )
     await page.send({"type": "choice", "id": "slot_1"})
     await page.text_frame(f"Booked: {shown.replace(',', ' at')} your time")
     found = WORDS.search((await page.text_frame("Your words are: "))["text"])
