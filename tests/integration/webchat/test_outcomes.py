@@ -148,7 +148,7 @@ async def test_a_return_counts_the_change_and_the_export_hides_it_until_ten(
     assert ("hours", "change") not in by_measure  # skipped: nothing counted
 
 
-async def test_no_thanks_counts_nothing_and_a_return_asks_nothing(
+async def test_no_thanks_counts_only_the_no_and_a_return_asks_nothing(
     served: tuple[Client, Path], tmp_path: Path
 ) -> None:
     client, counts_file = served
@@ -165,4 +165,7 @@ async def test_no_thanks_counts_nothing_and_a_return_asks_nothing(
     await rest(client, other, "/session_start")
     back = texts(await rest(client, other, words))
     assert text_of(client, "outcomes.offer_again") not in back
-    assert export(counts_file, tmp_path) == []
+    rows = export(counts_file, tmp_path)
+    assert [(r["measure"], r["kind"], r["now"], r["count"]) for r in rows] == [
+        ("consent", "first", "declined", "<10")
+    ]
