@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from redirection_bot.authoring.testing import MINIMAL_PROGRAM
 from redirection_bot.dialogue.model import Place, Program, SlotValue
 from redirection_bot.engine import (
     ActionRequest,
@@ -41,8 +43,9 @@ from redirection_bot.operations.outcomes import (
     record,
     recorded_slots,
 )
-from redirection_bot.program.load import LoadedProgram
+from redirection_bot.program.load import LoadedProgram, ProgramSources
 from redirection_bot.safety.categories import RiskCategory, RiskHit
+from tests.conftest import WriteProgram
 
 TODAY = dt.date(2026, 12, 2)
 LAST_QUARTER = "2026-09-30"
@@ -308,3 +311,24 @@ def test_screening_still_runs_inside_the_questions(shipped: LoadedProgram) -> No
     hit = RiskHit(RiskCategory.SUICIDE)
     turn = step(program, state, Text("no point going on", (hit,)))
     assert turn.outputs[0].key.startswith("safety.suicide")
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        (
+            "mian",
+            "the return entry goes to the flow `mian`, which does not exist (did you mean `main`?)",
+        ),
+        ("main.nowhere", "the return entry goes to `nowhere`, which is not a node of `main`"),
+        ("main..x", "the return entry `main..x` should be a flow id or `flow.node`"),
+        ("[main]", "the return entry should be a single value, but this is a list"),
+    ],
+)
+def test_a_wrong_return_entry_is_reported_where_it_is_written(
+    write: WriteProgram, problems: Callable[[ProgramSources], list[str]], written: str, said: str
+) -> None:
+    program = MINIMAL_PROGRAM.replace("entry: main\n", f"entry: main\nreturn_entry: {written}\n")
+    assert problems(write(program=program)) == [f"dialogues/program.yaml:6:15: error: {said}"]
+    fixed = program.replace(f"return_entry: {written}", "return_entry: main")
+    assert problems(write(program=fixed)) == []
