@@ -5,30 +5,47 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from redirection_bot.dialogue.model import Place, SlotValue
-from redirection_bot.engine import CameBack, ChoicePicked, SessionState, Start, Text, Waiting, step
+from redirection_bot.authoring.testing import MINIMAL_PROGRAM
+from redirection_bot.dialogue.model import Place, Program, SlotValue
+from redirection_bot.engine import (
+    ActionRequest,
+    ActionResult,
+    CameBack,
+    ChoicePicked,
+    Event,
+    SessionState,
+    Start,
+    Text,
+    Waiting,
+    step,
+)
 from redirection_bot.operations.evaluation import CountRow, export_csv
 from redirection_bot.operations.outcomes import (
     BANDS,
     CONSENT_SLOT,
     OUTCOME_MODULE,
+    OUTCOMES_ACTION,
     WHO5_SLOTS,
     Measure,
     OutcomeCell,
+    Recorded,
     export_outcomes_csv,
     hidden_cells,
+    new_visit,
     outcome_cells,
     record,
     recorded_slots,
 )
-from redirection_bot.program.load import LoadedProgram
+from redirection_bot.program.load import LoadedProgram, ProgramSources
 from redirection_bot.safety.categories import RiskCategory, RiskHit
+from tests.conftest import WriteProgram
 
 TODAY = dt.date(2026, 12, 2)
 LAST_QUARTER = "2026-09-30"
@@ -74,24 +91,94 @@ def test_the_who5_is_scored_only_when_all_five_are_answered() -> None:
 
 
 def test_without_consent_nothing_is_counted_and_the_answers_are_cleared() -> None:
-    recorded = record({"outcome_days": 3, "outcome_urge": 9})
+    recorded = record({"outcome_days": 3, "outcome_urge": 9}, TODAY)
     assert recorded.counts == ()
     assert ("outcome_days", None) in recorded.slot_sets
     assert all(value is None for _name, value in recorded.slot_sets)
 
 
+def _after(slots: dict[str, SlotValue], recorded: Recorded) -> dict[str, SlotValue]:
+    """The conversation's slots once the action's changes are applied."""
+    changed = {**slots, **dict(recorded.slot_sets)}
+    return {name: value for name, value in changed.items() if value is not None}
+
+
 def test_a_first_answer_keeps_its_band_and_a_return_counts_the_change() -> None:
-    first = record({CONSENT_SLOT: True, "outcome_days": 6, "outcome_urge": 2})
-    assert set(first.counts) == {("days", "first:6-7"), ("urge", "first:0-3")}
-    kept = {name: value for name, value in first.slot_sets if value is not None}
+    first = record({CONSENT_SLOT: True, "outcome_days": 6, "outcome_urge": 2}, TODAY)
+    assert set(first.counts) == {
+        ("consent", "first:agreed"),
+        ("days", "first:6-7"),
+        ("urge", "first:0-3"),
+    }
+    kept = {
+        name: value
+        for name, value in _after({}, first).items()
+        if name.startswith("outcome_first_")
+    }
     assert kept == {"outcome_first_days": 3, "outcome_first_urge": 0}
 
-    back = record({**kept, CONSENT_SLOT: True, "outcome_days": 1, "outcome_confidence": 8})
-    assert set(back.counts) == {("days", "6-7->1-2"), ("confidence", "first:7-10")}
+    back = record({**kept, CONSENT_SLOT: True, "outcome_days": 1, "outcome_confidence": 8}, TODAY)
+    assert set(back.counts) == {
+        ("consent", "return:agreed"),
+        ("days", "6-7->1-2"),
+        ("confidence", "first:7-10"),
+    }
     changed = dict(back.slot_sets)
     assert "outcome_first_days" not in changed  # the first band stays the first
     assert changed["outcome_first_confidence"] == 2
     assert changed["outcome_days"] is None and changed[CONSENT_SLOT] is None
+
+
+def test_yes_and_no_are_counted_once_a_visit_as_first_or_return() -> None:
+    no = record({CONSENT_SLOT: False}, TODAY)
+    assert no.counts == (("consent", "first:declined"),)
+    # going back to the question and saying no (or yes) again in the same visit: nothing more
+    again = _after({}, no)
+    assert record({**again, CONSENT_SLOT: False}, TODAY).counts == ()
+    assert record({**again, CONSENT_SLOT: True}, TODAY).counts == ()
+    returned = record({"outcome_first_days": 1, CONSENT_SLOT: False}, TODAY)
+    assert returned.counts == (("consent", "return:declined"),)
+
+
+def test_agreeing_twice_in_one_visit_counts_once() -> None:
+    """Yes (counted as it is given), the answers, then back to the consent question: yes
+    again and other answers change nothing in the counts, and keep the first bands."""
+    slots = _after({CONSENT_SLOT: True}, agreed := record({CONSENT_SLOT: True}, TODAY))
+    assert agreed.counts == (("consent", "first:agreed"),)
+    answered = record({**slots, "outcome_days": 7}, TODAY)
+    assert answered.counts == (("days", "first:6-7"),)
+    slots = _after(slots, answered)
+    again = record({**slots, CONSENT_SLOT: True}, TODAY)
+    assert again.counts == ()
+    slots = _after(slots, again)
+    assert record({**slots, "outcome_days": 0, "outcome_urge": 5}, TODAY).counts == ()
+    assert slots["outcome_first_days"] == 3
+
+
+def test_a_copy_counts_one_change_a_quarter_however_often_it_is_opened() -> None:
+    first = _after({}, record({CONSENT_SLOT: True, "outcome_days": 7}, TODAY))
+
+    def visit(slots: dict[str, SlotValue], day: dt.date, days: int) -> Recorded:
+        opened = _after(slots, new_visit())
+        return record({**opened, CONSENT_SLOT: True, "outcome_days": days}, day)
+
+    back = visit(first, TODAY, 0)
+    assert ("days", "6-7->0") in back.counts
+    later = _after(first, back)
+    for day in (TODAY, TODAY + dt.timedelta(days=20)):  # same quarter: agreed, no change
+        assert visit(later, day, 1).counts == (("consent", "return:agreed"),)
+    next_quarter = visit(later, dt.date(2027, 1, 5), 1)
+    assert ("days", "6-7->1-2") in next_quarter.counts
+
+
+def test_a_new_visit_keeps_only_what_the_copy_brings() -> None:
+    opened = new_visit()
+    assert {name for name, _ in opened.slot_sets} == {
+        CONSENT_SLOT,
+        "outcome_asked",
+        "outcome_answered",
+    }
+    assert all(value is None for _name, value in opened.slot_sets)
 
 
 def test_the_program_declares_every_slot_the_action_sets(shipped: LoadedProgram) -> None:
@@ -176,20 +263,32 @@ def _at_pause(shipped: LoadedProgram, **slots: SlotValue) -> SessionState:
     )
 
 
+def _step(program: Program, state: SessionState, event: Event) -> tuple[list[str], SessionState]:
+    """One turn, the outcome action answered as a runtime with no counts would (nothing
+    counted): the message keys said, and the state after."""
+    keys: list[str] = []
+    turn = step(program, state, event)
+    while True:
+        keys += [o.key for o in turn.outputs if not isinstance(o, ActionRequest)]
+        if turn.state.waiting is not Waiting.ACTION:
+            return keys, turn.state
+        turn = step(program, turn.state, ActionResult(OUTCOMES_ACTION))
+
+
 def test_coming_back_offers_the_questions_again_then_the_question_left(
     shipped: LoadedProgram,
 ) -> None:
     program = shipped.program
-    turn = step(program, _at_pause(shipped, outcome_first_days=3), CameBack())
-    assert [o.key for o in turn.outputs][:2] == ["outcomes.offer_again", "outcomes.what_is_kept"]
-    declined = step(program, turn.state, ChoicePicked("no_thanks"))
-    assert [o.key for o in declined.outputs] == ["outcomes.declined", "menu.paused"]
-    assert declined.state.at == Place("menu", "pause")
+    keys, state = _step(program, _at_pause(shipped, outcome_first_days=3), CameBack())
+    assert keys[:2] == ["outcomes.offer_again", "outcomes.what_is_kept"]
+    keys, state = _step(program, state, ChoicePicked("no_thanks"))
+    assert keys == ["outcomes.declined", "menu.paused"]
+    assert state.at == Place("menu", "pause")
 
 
 def test_coming_back_without_first_answers_asks_nothing(shipped: LoadedProgram) -> None:
-    turn = step(shipped.program, _at_pause(shipped), CameBack())
-    assert [o.key for o in turn.outputs] == ["menu.paused"]
+    keys, _state = _step(shipped.program, _at_pause(shipped), CameBack())
+    assert keys == ["menu.paused"]
 
 
 def test_coming_back_inside_a_safety_flow_asks_its_question_first(
@@ -207,8 +306,29 @@ def test_coming_back_inside_a_safety_flow_asks_its_question_first(
 
 def test_screening_still_runs_inside_the_questions(shipped: LoadedProgram) -> None:
     program = shipped.program
-    state = step(program, _at_pause(shipped, outcome_first_days=3), CameBack()).state
-    state = step(program, state, ChoicePicked("agree")).state
+    _keys, state = _step(program, _at_pause(shipped, outcome_first_days=3), CameBack())
+    _keys, state = _step(program, state, ChoicePicked("agree"))
     hit = RiskHit(RiskCategory.SUICIDE)
     turn = step(program, state, Text("no point going on", (hit,)))
     assert turn.outputs[0].key.startswith("safety.suicide")
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        (
+            "mian",
+            "the return entry goes to the flow `mian`, which does not exist (did you mean `main`?)",
+        ),
+        ("main.nowhere", "the return entry goes to `nowhere`, which is not a node of `main`"),
+        ("main..x", "the return entry `main..x` should be a flow id or `flow.node`"),
+        ("[main]", "the return entry should be a single value, but this is a list"),
+    ],
+)
+def test_a_wrong_return_entry_is_reported_where_it_is_written(
+    write: WriteProgram, problems: Callable[[ProgramSources], list[str]], written: str, said: str
+) -> None:
+    program = MINIMAL_PROGRAM.replace("entry: main\n", f"entry: main\nreturn_entry: {written}\n")
+    assert problems(write(program=program)) == [f"dialogues/program.yaml:6:15: error: {said}"]
+    fixed = program.replace(f"return_entry: {written}", "return_entry: main")
+    assert problems(write(program=fixed)) == []

@@ -6,14 +6,16 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from redirection_bot.operations.config import CONFIG_ENV
 
 if TYPE_CHECKING:
-    from redirection_bot.operations.evaluation import CountRow
+    from redirection_bot.operations.evaluation import CountRow, EvaluationCounts
 
+T = TypeVar("T")
 NAME = "evaluation"
 SUMMARY = "export the anonymous evaluation counts as CSV (counts below 10 suppressed)"
 
@@ -27,21 +29,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def stored_counts(args: argparse.Namespace) -> list[CountRow]:
-    """Every count row in the store that ``--config`` names (evaluation and outcomes alike)."""
+def read_counts(args: argparse.Namespace, read: Callable[[EvaluationCounts], Awaitable[T]]) -> T:
+    """``read`` run over the counts store that ``--config`` names, closed after."""
     from redirection_bot.operations.config import read_settings  # noqa: PLC0415
     from redirection_bot.store.factory import open_counts  # noqa: PLC0415
 
     settings = read_settings(args.config, os.environ)
 
-    async def rows() -> list[CountRow]:
+    async def run() -> T:
         counts = open_counts(settings.store)
         try:
-            return await counts.rows()
+            return await read(counts)
         finally:
             await counts.close()
 
-    return asyncio.run(rows())
+    return asyncio.run(run())
+
+
+def stored_counts(args: argparse.Namespace) -> list[CountRow]:
+    """Every count row in the store that ``--config`` names (evaluation and outcomes alike)."""
+    return read_counts(args, lambda counts: counts.rows())
 
 
 def run(args: argparse.Namespace) -> int:

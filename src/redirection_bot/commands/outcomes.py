@@ -3,12 +3,12 @@
 Cells under 10 are hidden, and a second cell where one alone would be (docs/evaluation.md).
 By default only quarters that have ended are written, so that two exports never differ by
 one person's visit; ``--to-date`` adds the running quarter, for the operator's own checks.
+The admin listener's ``/outcomes.csv`` is the same export (``OutcomeExport``).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 
 from redirection_bot.commands import evaluation
@@ -27,10 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from redirection_bot.operations.outcomes import export_outcomes_csv  # noqa: PLC0415
+    from redirection_bot.operations.outcomes import OutcomeExport  # noqa: PLC0415
 
-    today = dt.datetime.now(dt.UTC).date()
-    export_outcomes_csv(
-        evaluation.stored_counts(args), sys.stdout, today, completed_only=not args.to_date
+    # the admin listener's /outcomes.csv is written by the same OutcomeExport
+    text = evaluation.read_counts(
+        args, lambda counts: OutcomeExport(counts).csv(completed_only=not args.to_date)
     )
+    sys.stdout.write(text)
     return 0

@@ -5,9 +5,11 @@ values must be short words from closed sets (event kinds, module ids the program
 risk categories, handoff states and reasons), checked by ``_label``. Each ``Metrics`` has a
 registry of its own, so that tests and several runtimes in one process never mix.
 
-The admin listener (``admin_app``) answers ``/metrics``, and ``/partners.csv`` (the partner
-platforms' funnel, small counts suppressed: operations/partners.py); operators bind it to localhost (the
-default) and let Prometheus scrape it from there, never from the public side.
+The admin listener (``admin_app``) answers ``/metrics``, ``/partners.csv`` (the partner
+platforms' funnel, small counts suppressed: operations/partners.py) and ``/outcomes.csv`` (the
+outcome measures for a research partner, as ``redirection-bot outcomes`` writes them:
+operations/outcomes.py); operators bind it to localhost (the default) and let Prometheus
+scrape it from there, never from the public side.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from redirection_bot.dialogue.model import Node, NodeKind, Program
+from redirection_bot.operations.outcomes import OutcomeExport
 from redirection_bot.operations.partners import Funnel
 
 _LABEL = re.compile(r"[a-z0-9_]{1,48}\Z")
@@ -165,8 +168,11 @@ def _goes_to_another_flow(node: Node) -> bool:
     )
 
 
-def admin_app(metrics: Metrics, funnel: Funnel | None = None) -> web.Application:
-    """The admin listener's application: ``GET /metrics`` and ``GET /partners.csv``."""
+def admin_app(
+    metrics: Metrics, funnel: Funnel | None = None, outcomes: OutcomeExport | None = None
+) -> web.Application:
+    """The admin listener's application: ``GET /metrics``, ``GET /partners.csv`` and
+    ``GET /outcomes.csv`` (``?to-date``: the running quarter too, as the command's ``--to-date``)."""
 
     async def serve_metrics(_request: web.Request) -> web.Response:
         response = web.Response(body=metrics.exposition())
@@ -177,8 +183,15 @@ def admin_app(metrics: Metrics, funnel: Funnel | None = None) -> web.Application
         assert funnel is not None
         return web.Response(text=await funnel.export(), content_type="text/csv", charset="utf-8")
 
+    async def serve_outcomes(request: web.Request) -> web.Response:
+        assert outcomes is not None
+        text = await outcomes.csv(completed_only="to-date" not in request.query)
+        return web.Response(text=text, content_type="text/csv", charset="utf-8")
+
     app = web.Application()
     app.router.add_get("/metrics", serve_metrics)
     if funnel is not None:
         app.router.add_get("/partners.csv", serve_funnel)
+    if outcomes is not None:
+        app.router.add_get("/outcomes.csv", serve_outcomes)
     return app

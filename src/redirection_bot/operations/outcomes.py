@@ -10,10 +10,14 @@ in the anonymous counts store (``operations/evaluation.py``), under ``OUTCOME_MO
   conversation (``outcome_first_<measure>``), so that it is parked with the rest under resume
   words and nowhere else;
 - at a return, when that first band came back inside the copy the words opened:
-  ``<first band> -> <today's band>``.
+  ``<first band> -> <today's band>``, at most once a calendar quarter for one copy;
+- the consent question's answer, yes or no, at a first visit or a return
+  (``consent``, ``first:agreed``): how many were asked, and how many agreed.
 
+Each is counted at most once a visit: going back to the questions counts nothing twice, and
+the action run at the program's ``return_entry`` opens a new visit (``new_visit``).
 The answers themselves are cleared at once. Nothing on the server links two visits: the only
-link is the first band carried inside the sealed copy. ``outcome_rows`` sums the counters by
+link is the first band carried inside the sealed copy. ``outcome_cells`` sums the counters by
 calendar quarter for a research partner, every cell under ``SUPPRESS_BELOW`` shown as ``<10``,
 and a second cell hidden where one alone would be (docs/evaluation.md).
 """
@@ -23,23 +27,41 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import enum
+import io
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import IO
 
 from redirection_bot.dialogue.model import SlotValue
-from redirection_bot.operations.evaluation import OTHER_COUNTS, SUPPRESS_BELOW, CountRow
+from redirection_bot.operations.evaluation import (
+    OTHER_COUNTS,
+    SUPPRESS_BELOW,
+    CountRow,
+    EvaluationCounts,
+)
 
 OUTCOMES_ACTION = "action_record_outcomes"
 OUTCOME_MODULE = OTHER_COUNTS + "outcome"
 """The counts' module for outcome rows: kept out of the evaluation's export."""
 CONSENT_SLOT = "outcome_consent"
-"""Set (yes) by the consent choice, cleared by the action: one count per agreement, so that
-going back through the questions after answering counts nothing twice."""
+"""Set by the consent question's choices: yes (agree) or no (no thanks)."""
+ASKED_SLOT = "outcome_asked"
+"""This visit's consent answer has been counted (cleared at the return entry)."""
+ANSWERED_SLOT = "outcome_answered"
+"""This visit's answers have been counted (cleared at the return entry)."""
+VISIT_SLOTS = (ASKED_SLOT, ANSWERED_SLOT)
+CHANGE_QUARTER_SLOT = "outcome_change_quarter"
+"""The quarter (``quarter_number``) a change was last counted in, kept in the copy: a copy
+adds at most one set of change rows a quarter, however often it is opened."""
 FIRST_PREFIX = "outcome_first_"
 FIRST = "first"
 CHANGE = "change"
+RETURN = "return"
+CONSENT = "consent"
+"""The consent question's counts: ``first:agreed``, ``return:declined``, ..."""
+AGREED = "agreed"
+DECLINED = "declined"
 HOURS_VALUES = ("none", "under_one", "one_to_five", "over_five")
 """The hours question's choices, least first (the slot ``outcome_hours``)."""
 WHO5_VALUES = (
@@ -123,41 +145,83 @@ def _score(measure: Measure, slots: Mapping[str, SlotValue]) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class Recorded:
-    """What one agreement adds to the counts, and what the conversation keeps or forgets."""
+    """What one run of the action adds to the counts, and what the conversation keeps or forgets."""
 
     counts: tuple[tuple[str, str], ...]
-    """(question, answer) for the counts store: (measure, ``first:<band>`` or ``a->b``)."""
+    """(question, answer) for the counts store: (measure, ``first:<band>`` or ``a->b``), or
+    (``consent``, ``first:agreed``, ``return:declined`` ...)."""
     slot_sets: tuple[tuple[str, SlotValue | None], ...]
 
 
-def record(slots: Mapping[str, SlotValue]) -> Recorded:
-    """The counts for today's answers: a first band, or the change from the first band.
+def quarter_number(day: dt.date) -> int:
+    """The calendar quarter as one integer (year x 4 + quarter - 1), kept in a slot."""
+    return day.year * 4 + (day.month - 1) // 3
 
-    Without consent (``CONSENT_SLOT``) nothing is counted. Today's answers and the consent
-    are always cleared; a first band is kept for the measures answered for the first time."""
+
+def new_visit() -> Recorded:
+    """At the program's ``return_entry``: a new visit, whose consent and answers may count
+    again. The first bands and the quarter of the last change stay: they come with the copy."""
+    return Recorded((), tuple((name, None) for name in (CONSENT_SLOT, *VISIT_SLOTS)))
+
+
+def record(slots: Mapping[str, SlotValue], today: dt.date) -> Recorded:
+    """The counts for this visit's consent answer and answers, each counted once a visit.
+
+    The consent answer (``CONSENT_SLOT``, yes or no) is counted the first time the action
+    runs after it in a visit (``ASKED_SLOT``), as asked at a first visit or at a return. With
+    consent, the answers are counted the first time the action finds any in a visit
+    (``ANSWERED_SLOT``): a first band, kept in the conversation, or the change from the first
+    band the copy brought, at most once a calendar quarter (``CHANGE_QUARTER_SLOT``). Today's
+    answers are always cleared, and the consent with them; going back to the questions counts
+    nothing twice."""
     counts: list[tuple[str, str]] = []
     sets: list[tuple[str, SlotValue | None]] = []
-    consented = slots.get(CONSENT_SLOT) is True
-    for measure in Measure:
-        today = measure.band(slots)
-        first = slots.get(measure.first_slot)
-        if consented and today is not None:
-            if isinstance(first, int) and not isinstance(first, bool):
-                if 0 <= first < len(BANDS[measure]):
-                    pair = f"{measure.band_name(first)}->{measure.band_name(today)}"
-                    counts.append((measure.value, pair))
-            else:
-                counts.append((measure.value, f"{FIRST}:{measure.band_name(today)}"))
-                sets.append((measure.first_slot, today))
+    consent = slots.get(CONSENT_SLOT)
+    firsts = {measure: _first_band(measure, slots) for measure in Measure}
+    if isinstance(consent, bool) and slots.get(ASKED_SLOT) is not True:
+        visit = RETURN if any(band is not None for band in firsts.values()) else FIRST
+        counts.append((CONSENT, f"{visit}:{AGREED if consent else DECLINED}"))
+        sets.append((ASKED_SLOT, True))
+    today_bands = {measure: measure.band(slots) for measure in Measure}
+    answered = any(band is not None for band in today_bands.values())
+    if consent is True and answered and slots.get(ANSWERED_SLOT) is not True:
+        sets.append((ANSWERED_SLOT, True))
+        quarter = quarter_number(today)
+        change_counted = slots.get(CHANGE_QUARTER_SLOT) == quarter
+        changed = False
+        for measure, band in today_bands.items():
+            first = firsts[measure]
+            if band is None:
+                continue
+            if first is None:
+                counts.append((measure.value, f"{FIRST}:{measure.band_name(band)}"))
+                sets.append((measure.first_slot, band))
+            elif not change_counted:
+                counts.append(
+                    (measure.value, f"{measure.band_name(first)}->{measure.band_name(band)}")
+                )
+                changed = True
+        if changed:
+            sets.append((CHANGE_QUARTER_SLOT, quarter))
     cleared = [name for measure in Measure for name in ANSWER_SLOTS[measure]]
-    sets.extend((name, None) for name in (*cleared, CONSENT_SLOT))
+    if consent is False or answered:
+        cleared.append(CONSENT_SLOT)  # kept only between the yes and the answers
+    sets.extend((name, None) for name in cleared)
     return Recorded(tuple(counts), tuple(sets))
+
+
+def _first_band(measure: Measure, slots: Mapping[str, SlotValue]) -> int | None:
+    first = slots.get(measure.first_slot)
+    if isinstance(first, bool) or not isinstance(first, int):
+        return None
+    return first if 0 <= first < len(BANDS[measure]) else None
 
 
 def recorded_slots() -> tuple[str, ...]:
     """Every slot the action may set: the program declares them under its ``sets``."""
     answers = [name for measure in Measure for name in ANSWER_SLOTS[measure]]
-    return (*answers, CONSENT_SLOT, *(measure.first_slot for measure in Measure))
+    firsts = [measure.first_slot for measure in Measure]
+    return (*answers, CONSENT_SLOT, *VISIT_SLOTS, *firsts, CHANGE_QUARTER_SLOT)
 
 
 # --- the export ---------------------------------------------------------------------------------
@@ -168,7 +232,8 @@ class OutcomeCell:
     quarter: str
     measure: str
     kind: str
-    """``first`` (a first answer's band) or ``change`` (first band -> band at a return)."""
+    """``first`` (a first answer's band) or ``change`` (first band -> band at a return); for
+    ``consent``, ``first`` (asked at a first visit) or ``return`` (asked on coming back)."""
     first: str
     now: str
     count: int
@@ -191,7 +256,10 @@ def outcome_cells(
         quarter = quarter_of(dt.date.fromisoformat(row.day))
         if completed_only and quarter >= current:
             continue
-        if row.answer.startswith(FIRST + ":"):
+        if row.question == CONSENT:
+            visit, _, answer = row.answer.partition(":")
+            key = (quarter, CONSENT, visit, "", answer)
+        elif row.answer.startswith(FIRST + ":"):
             key = (quarter, row.question, FIRST, row.answer[len(FIRST) + 1 :], "")
         else:
             first, _, now = row.answer.partition("->")
@@ -231,3 +299,17 @@ def export_outcomes_csv(
         count = f"<{SUPPRESS_BELOW}" if i in hidden else str(cell.count)
         writer.writerow((cell.quarter, cell.measure, cell.kind, cell.first, cell.now, count))
     return len(cells)
+
+
+class OutcomeExport:
+    """The export as a research partner receives it, read from the counts store: the same for
+    ``redirection-bot outcomes`` and the admin listener's ``/outcomes.csv``."""
+
+    def __init__(self, counts: EvaluationCounts) -> None:
+        self._counts = counts
+
+    async def csv(self, today: dt.date | None = None, completed_only: bool = True) -> str:
+        out = io.StringIO()
+        day = today or dt.datetime.now(dt.UTC).date()
+        export_outcomes_csv(await self._counts.rows(), out, day, completed_only)
+        return out.getvalue()

@@ -1,7 +1,8 @@
 """What runs beside the connectors in ``serve``: the admin listener, the session sweeper and,
 with a helpline, the desk's clock.
 
-The admin listener serves Prometheus metrics and the partners' funnel (``metrics.admin_app``)
+The admin listener serves Prometheus metrics, the partners' funnel and the outcome measures'
+export (``metrics.admin_app``)
 on its own address,
 localhost by default, so that it is never reachable where people chat. The sweeper removes
 idle sessions from stores that do not expire them themselves (memory, SQLite). The desk's
@@ -47,7 +48,7 @@ async def running_beside(runtime: Runtime, admin: AdminSettings) -> AsyncIterato
     close the store (and the relay) after."""
     runner: web.AppRunner | None = None
     if admin.enabled and runtime.metrics is not None:
-        app = admin_app(runtime.metrics, runtime.funnel)
+        app = admin_app(runtime.metrics, runtime.funnel, runtime.outcomes)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         try:

@@ -3,8 +3,9 @@
 ``action_resume_phrase`` gives the person their resume words (the conversation is parked
 under them when the turn is saved: the action says so in the turn's ``AfterTurn``), and
 ``action_evaluation`` counts the evaluation answers for today and forgets them at once
-(operations/evaluation.py), and ``action_record_outcomes`` counts the outcome measures as a
-first band or a change from it (operations/outcomes.py). Every other action goes on to the
+(operations/evaluation.py), and ``action_record_outcomes`` counts the outcome consent answer
+and measures, as a first band or a change from it, once a visit (operations/outcomes.py; run
+at the program's ``return_entry``, it opens a new visit). Every other action goes on to the
 runner they wrap (rasa-sdk, in-process).
 """
 
@@ -20,7 +21,12 @@ from redirection_bot.operations.evaluation import (
     answers_to_record,
 )
 from redirection_bot.operations.logs import log_event
-from redirection_bot.operations.outcomes import OUTCOME_MODULE, OUTCOMES_ACTION, record
+from redirection_bot.operations.outcomes import (
+    OUTCOME_MODULE,
+    OUTCOMES_ACTION,
+    new_visit,
+    record,
+)
 from redirection_bot.store.resume import RESUME_ACTION, ResumeKeys, ResumeVault, new_phrase
 from redirection_bot.turn.actions import ActionCall, ActionRunner
 from redirection_bot.turn.appointment_actions import ACTIONS as APPOINTMENT_ACTIONS
@@ -81,8 +87,13 @@ class BuiltInActions:
         )
 
     async def _record_outcomes(self, call: ActionCall) -> ActionResult:
-        recorded = record(call.state.slots)
         day = dt.datetime.now(dt.UTC).date()
+        program, at = call.program, call.state.at
+        entry = program.return_entry if program is not None else None
+        if entry is not None and program is not None and at == program.resolve(entry):
+            recorded = new_visit()
+        else:
+            recorded = record(call.state.slots, day)
         for question, answer in recorded.counts:
             await self._evaluation.add(day, OUTCOME_MODULE, question, answer)
         return ActionResult(OUTCOMES_ACTION, slot_sets=recorded.slot_sets)

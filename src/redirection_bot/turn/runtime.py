@@ -46,6 +46,7 @@ from redirection_bot.operations.evaluation import (
     MemoryCounts,
 )
 from redirection_bot.operations.logs import log_event, session_tag
+from redirection_bot.operations.outcomes import OutcomeExport
 from redirection_bot.operations.partners import (
     FOLLOWED,
     Funnel,
@@ -205,6 +206,7 @@ class Runtime:
         counts = evaluation or MemoryCounts()
         self.partners = partners or PartnerSettings()
         self.funnel = Funnel(counts, self.partners.suppress_below)
+        self.outcomes = OutcomeExport(counts)
         builtin = BuiltInActions(actions, self._resume, counts, metrics, booking)
         self._effects = Effects(
             store,

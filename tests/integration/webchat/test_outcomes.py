@@ -18,6 +18,7 @@ from tests.helpers import bot_command, sender_id
 from tests.integration.webchat.conftest import text_of
 
 from redirection_bot.authoring.testing import RasaActionRunner
+from redirection_bot.operations.config import LimitSettings
 from redirection_bot.operations.evaluation import SqliteCounts
 from redirection_bot.program.load import LoadedProgram
 from redirection_bot.store.memory import MemoryStore
@@ -36,7 +37,9 @@ async def served(shipped: LoadedProgram, tmp_path: Path) -> AsyncIterator[tuple[
     runtime = Runtime(
         shipped, MemoryStore(), RasaActionRunner(shipped), evaluation=SqliteCounts(counts_file)
     )
-    client: Client = TestClient(TestServer(create_app(runtime, WebChatOptions())))
+    # going back through every question and answering again is more than 30 messages a minute
+    options = WebChatOptions(limits=LimitSettings(messages_per_minute=120))
+    client: Client = TestClient(TestServer(create_app(runtime, options)))
     await client.start_server()
     yield client, counts_file
     await client.close()
@@ -148,7 +151,7 @@ async def test_a_return_counts_the_change_and_the_export_hides_it_until_ten(
     assert ("hours", "change") not in by_measure  # skipped: nothing counted
 
 
-async def test_no_thanks_counts_nothing_and_a_return_asks_nothing(
+async def test_no_thanks_counts_only_the_no_and_a_return_asks_nothing(
     served: tuple[Client, Path], tmp_path: Path
 ) -> None:
     client, counts_file = served
@@ -165,4 +168,36 @@ async def test_no_thanks_counts_nothing_and_a_return_asks_nothing(
     await rest(client, other, "/session_start")
     back = texts(await rest(client, other, words))
     assert text_of(client, "outcomes.offer_again") not in back
-    assert export(counts_file, tmp_path) == []
+    rows = export(counts_file, tmp_path)
+    assert [(r["measure"], r["kind"], r["now"], r["count"]) for r in rows] == [
+        ("consent", "first", "declined", "<10")
+    ]
+
+
+async def test_agreeing_again_in_the_same_visit_counts_once(
+    served: tuple[Client, Path], tmp_path: Path
+) -> None:
+    """Ten people answer, go back to the consent question, agree again and answer otherwise:
+    the export counts ten yes and ten first answers, and no change (it was one visit)."""
+    client, counts_file = served
+    offer = text_of(client, "outcomes.offer")
+    for n in range(10):
+        sender = sender_id(f"twice {n}")
+        await rest(client, sender, "/session_start")
+        for choice in TO_THE_QUESTIONS:
+            await rest(client, sender, f"/choice:{choice}")
+        await answer_all(client, sender, "7", "at_no_time")
+        for _ in range(15):  # back, question by question, to the consent question
+            if offer in texts(await rest(client, sender, "back")):
+                break
+        else:
+            pytest.fail("going back never reached the consent question")
+        await rest(client, sender, "/choice:agree")
+        thanked = await answer_all(client, sender, "0", "most_of_the_time")
+        assert text_of(client, "outcomes.thanks") in thanked
+    rows = export(counts_file, tmp_path)
+    counted = {(r["measure"], r["kind"], r["first"], r["now"]): r["count"] for r in rows}
+    assert counted[("consent", "first", "", "agreed")] == "10"
+    assert counted[("days", "first", "6-7", "")] == "10"
+    assert ("days", "first", "0", "") not in counted
+    assert not [key for key in counted if key[1] in ("change", "return")]
