@@ -9,11 +9,11 @@ other names of each language ("finnish" for Suomi) and numbers written as words 
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from redirection_bot.dialogue.model import CommandName
+from redirection_bot.language.i18n import filled
 from redirection_bot.language.textnorm import fold
 
 LANGUAGE_WORDS_KEY = "language.words"
@@ -23,12 +23,6 @@ NUMBERS_NAMESPACE = "numbers"
 """``numbers.<n>``: how a person may write the number n as words ("eight, 8th"), for answers
 on a number scale; optional."""
 _NUMBER_KEY = re.compile(rf"{NUMBERS_NAMESPACE}\.(\d+)")
-
-
-class _Label(string.Template):
-    """A label's ``%{name}`` placeholders, read as ``language.i18n.placeholders`` reads them."""
-
-    delimiter = "%"
 
 
 def typed_word_keys(keys: Iterable[str]) -> list[str]:
@@ -61,12 +55,7 @@ class Lexicon:
     def filled(self, locale: str, key: str, values: Mapping[str, str]) -> str | None:
         """A label that shows slots, as shown with ``values`` (None: a value is missing)."""
         text = self.label_text(locale, key)
-        if text is None:
-            return None
-        try:
-            return _Label(text).substitute(values)
-        except (KeyError, ValueError):
-            return None
+        return None if text is None else filled(text, values)
 
     def command(self, locale: str, folded: str) -> CommandName | None:
         return self.commands.get(locale, {}).get(folded)

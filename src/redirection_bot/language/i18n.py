@@ -94,6 +94,15 @@ def placeholders(text: str) -> tuple[frozenset[str], list[tuple[int, str]]]:
     return frozenset(names), problems
 
 
+def filled(text: str, values: Mapping[str, str]) -> str | None:
+    """``text`` with its ``%{name}`` placeholders filled from ``values``, as ``placeholders``
+    reads them (None when a value is missing or the text is malformed)."""
+    try:
+        return _Placeholders(text).substitute(values)
+    except (KeyError, ValueError):
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class TextLink:
     """A part of a text that opens ``href`` where a channel can show links: a phone number
