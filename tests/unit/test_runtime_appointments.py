@@ -202,3 +202,42 @@ async def test_booking_again_frees_the_earlier_place_and_only_the_new_words_coun
     clock.now = Slot.from_settings(wednesday).start
     reply = await runtime.handle("new words", Text(second_words))
     assert keys(reply)[0] == "appointments.arrived"
+
+
+async def test_new_words_to_continue_later_carry_the_appointment_and_the_person_is_told(
+    shipped: LoadedProgram,
+) -> None:
+    clock = Clock()
+    runtime = runtime_with(shipped, clock)
+    session = "booking"
+    await runtime.handle(session, Start())
+    for choice in ("go_on", "go_on", "curious", "no_thanks", "menu"):
+        await runtime.handle(session, ChoicePicked(choice))
+    await runtime.handle(session, CommandGiven(CommandName.HELP))
+    await runtime.handle(session, ChoicePicked("appointment"))
+    await runtime.handle(session, ChoicePicked("book"))
+    await runtime.handle(session, ChoicePicked("zone_3"))
+    reply = await runtime.handle(session, ChoicePicked("slot_1"))
+    first_words = reply.messages[1].text.split("\n")[0].removeprefix("Your words are: ")
+    reply = await runtime.handle(session, ChoicePicked("continue"))
+    assert keys(reply) == ["menu.question"]
+
+    # Later, the person pauses and takes words to continue later (not booking again).
+    await runtime.handle(session, ChoicePicked("pause"))
+    await runtime.handle(session, ChoicePicked("keep_my_place"))
+    reply = await runtime.handle(session, ChoicePicked("give"))
+    assert keys(reply)[:2] == ["resume.phrase", "appointments.moved"]
+    assert reply.messages[1].text.startswith("Your appointment now goes with these new words")
+    new_words = reply.messages[0].text.split("\n")[0].removeprefix("Your words are: ")
+    book = runtime.appointments
+    assert book is not None
+    assert [b.status for b in await book.bookings("tue")] == ["booked"]  # one place, still held
+
+    # At the slot's time the old words open nothing; the new ones bring the counsellor.
+    clock.now = Slot.from_settings(SLOT).start
+    reply = await runtime.handle("old words", Text(first_words))
+    assert keys(reply)[0] == "resume.not_found"
+    reply = await runtime.handle("new words", Text(new_words))
+    assert keys(reply)[0] == "appointments.arrived"
+    assert runtime.handoff_desk is not None
+    assert len(await runtime.handoff_desk.queue("counsellors")) == 1

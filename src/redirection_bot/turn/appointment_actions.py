@@ -84,6 +84,7 @@ class AppointmentKeys:
     EARLY = "appointments.early"
     LATE = "appointments.late"
     ARRIVED = "appointments.arrived"
+    MOVED = "appointments.moved"
 
 
 def zones_for(locale: str) -> tuple[int, ...]:

@@ -389,6 +389,16 @@ class Runtime:
         after = AfterTurn()
         turn = await self._effects.engine(session_id, loaded, state, event, after)
         outputs: list[Said] = [notice, *turn.outputs] if notice is not None else list(turn.outputs)
+        if await self._booking_moves(kept, after):
+            at = next(
+                (
+                    i
+                    for i, o in enumerate(outputs)
+                    if isinstance(o, Message) and o.key == ResumeKeys.PHRASE
+                ),
+                len(outputs) - 1,
+            )
+            outputs.insert(at + 1, Message(AppointmentKeys.MOVED))
         if request is not None:
             outputs.insert(1 if notice is not None else 0, request)
         ends = [output for output in outputs if isinstance(output, End)]
@@ -636,6 +646,14 @@ class Runtime:
             welcome,
             request=request,
         )
+
+    async def _booking_moves(self, kept: Kept, after: AfterTurn) -> bool:
+        """Whether the turn gives new words (not by booking again) to a person whose words
+        hold a place: the place goes with the new words once saved, and they are told so."""
+        book, new, old = self.appointments, after.park_under, kept.resume
+        if book is None or new is None or old is None or old == new.name:
+            return False
+        return await book.waiting_for(old) and not await book.waiting_for(new.name)
 
     async def _appointment(self, parked: str) -> tuple[Message, HandoffRequest | None, str | None]:
         """What a person who came back with their words is told about their appointment:
