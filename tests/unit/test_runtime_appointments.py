@@ -241,3 +241,31 @@ async def test_new_words_to_continue_later_carry_the_appointment_and_the_person_
     assert keys(reply)[0] == "appointments.arrived"
     assert runtime.handoff_desk is not None
     assert len(await runtime.handoff_desk.queue("counsellors")) == 1
+
+
+def labels(reply: Reply) -> list[str]:
+    return [choice.label for message in reply.messages for choice in message.choices]
+
+
+async def test_until_then_and_book_another_time_show_only_where_they_make_sense(
+    shipped: LoadedProgram,
+) -> None:
+    clock = Clock()
+    runtime = runtime_with(shipped, clock)
+    words = await book_a_time(runtime, "booking")
+    start = Slot.from_settings(SLOT).start
+
+    clock.now = start - 3600
+    early = await runtime.handle("early", Text(words))
+    clock.now = start
+    on_time = await runtime.handle("on-time", Text(words))
+    for reply in (early, on_time):
+        assert "appointments.after_booking" not in keys(reply)
+        assert "Book another time" not in labels(reply)
+    assert runtime.handoff_desk is not None
+    assert len(await runtime.handoff_desk.queue("counsellors")) == 1
+
+    clock.now = Slot.from_settings(SLOT).end + 60
+    late = await runtime.handle("late", Text(words))
+    assert "appointments.after_booking" not in keys(late)
+    assert "Book another time" in labels(late)

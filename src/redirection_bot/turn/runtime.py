@@ -78,7 +78,9 @@ from redirection_bot.store.resume import (
 )
 from redirection_bot.turn.actions import ActionRunner, AfterTurn
 from redirection_bot.turn.appointment_actions import (
+    AGAIN_NODE,
     APPOINTMENT_FLOW,
+    CONTINUE_CHOICE,
     AppointmentActions,
     AppointmentKeys,
 )
@@ -635,6 +637,12 @@ class Runtime:
         current = kept.record or SessionRecord(state)
         back = replace(current, state=state, resume=key.name)
         welcome, request, team = await self._appointment(key.name)
+        if (request is not None or welcome.key == AppointmentKeys.EARLY) and state.at == Place(
+            APPOINTMENT_FLOW, AGAIN_NODE
+        ):
+            # Waiting for (or at) their time, "book another time" makes no sense: the person
+            # goes on from where they booked.
+            state = step(restored.program, state, ChoicePicked(CONTINUE_CHOICE)).state
         if team is not None and not back.handoff.active:
             back = replace(back, handoff=replace(back.handoff, service=team))
         return await self._turn(
