@@ -93,7 +93,14 @@ async def test_a_person_books_in_their_own_time_and_comes_back_to_the_counsellor
     clock.now = start - 2 * 3600 - 10 * 60
     reply = await runtime.handle("early", Text(words))
     assert reply.messages[0].text.startswith(
-        "Your chat with the counsellor starts in 2 hours and 10 minutes"
+        "Your chat with the counsellor starts in 2 hours and 10 minutes. "
+        "Your words work from 10 minutes before the start"
+    )
+    clock.now = start - 14 * 60
+    reply = await runtime.handle("early", Text(words))
+    assert reply.messages[0].text.startswith(
+        "Your chat with the counsellor starts in 14 minutes. "
+        "Your words work from 10 minutes before the start"
     )
     assert runtime.handoff_desk is not None
     assert await runtime.handoff_desk.queue("counsellors") == []

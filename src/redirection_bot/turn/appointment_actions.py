@@ -87,6 +87,8 @@ class AppointmentKeys:
     NO_REMINDERS = "appointments.no_reminders"
     TAKEN = "appointments.taken"
     EARLY = "appointments.early"
+    EARLY_MINUTES = "appointments.early_minutes"
+    """Early by less than an hour: the wait in minutes only."""
     LATE = "appointments.late"
     ARRIVED = "appointments.arrived"
     MOVED = "appointments.moved"

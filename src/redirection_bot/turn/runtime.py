@@ -675,7 +675,14 @@ class Runtime:
         if arrived.arrival is Arrival.EARLY and arrived.slot is not None:
             wait = max(0, round((arrived.slot.start - book.clock()) / 60))
             hours, minutes = divmod(wait, 60)
-            return Message(AppointmentKeys.EARLY, {"hours": hours, "minutes": minutes}), None, None
+            early = book.settings.early_minutes
+            if hours == 0:
+                told = Message(AppointmentKeys.EARLY_MINUTES, {"minutes": minutes, "early": early})
+            else:
+                told = Message(
+                    AppointmentKeys.EARLY, {"hours": hours, "minutes": minutes, "early": early}
+                )
+            return told, None, None
         if arrived.arrival is Arrival.LATE:
             return Message(AppointmentKeys.LATE), None, None
         if arrived.arrival is Arrival.ON_TIME and arrived.slot is not None:
