@@ -276,3 +276,18 @@ async def test_until_then_and_book_another_time_show_only_where_they_make_sense(
     late = await runtime.handle("late", Text(words))
     assert "appointments.after_booking" not in keys(late)
     assert "Book another time" in labels(late)
+
+
+async def test_a_twelve_hour_clock_typed_shows_the_times_in_the_persons_own_time(
+    shipped: LoadedProgram,
+) -> None:
+    clock = Clock()
+    runtime = runtime_with(shipped, clock)
+    await runtime.handle("s", Start())
+    await runtime.handle("s", CommandGiven(CommandName.HELP))
+    await runtime.handle("s", ChoicePicked("appointment"))
+    await runtime.handle("s", ChoicePicked("book"))
+    await runtime.handle("s", ChoicePicked("other"))
+    reply = await runtime.handle("s", Text("2 pm"))  # noon UTC: the person is at UTC+2
+    assert keys(reply) == ["appointments.pick_question"]
+    assert labels(reply)[0] == "Tuesday 5 March, 17:00"

@@ -143,16 +143,30 @@ def local_time(moment: float, offset_minutes: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(moment, zone)
 
 
+TWELVE_HOUR_MARKS = {"am": 0, "a": 0, "ap": 0, "pm": 12, "p": 12, "ip": 12}
+"""What follows a time on a 12-hour clock, dots and spaces taken out: ``am``, ``a.m.``,
+``a. m.`` (Spanish), ``ap.`` (Finnish), and the afternoon's."""
+
+
 def offset_from_clock(now: float, clock: str) -> int | None:
     """The UTC offset (minutes, to the nearest quarter hour) of a clock that shows ``clock``
-    (``14:30``, ``14.30``, ``2:30`` in 24 hours) at ``now``; None when it is not a time."""
-    text = clock.strip().replace(".", ":")
-    hours_text, _, minutes_text = text.partition(":")
+    (``14:30``, ``14.30``, ``2:30`` in 24 hours; ``1:10 am``, ``1:10pm``, ``1 pm``,
+    ``1:10 p. m.`` on a 12-hour clock) at ``now``; None when it is not a time."""
+    text = clock.strip().lower()
+    digits = text.rstrip("apmi. ")
+    mark = text[len(digits) :].replace(".", "").replace(" ", "")
+    if mark and mark not in TWELVE_HOUR_MARKS:
+        return None
+    hours_text, _, minutes_text = digits.strip().replace(".", ":").partition(":")
     if not hours_text.isdigit() or (minutes_text and not minutes_text.isdigit()):
         return None
     hours, minutes = int(hours_text), int(minutes_text or "0")
     if hours > 23 or minutes > 59 or len(minutes_text) not in (0, 2):
         return None
+    if mark:
+        if not 1 <= hours <= 12:
+            return None
+        hours = hours % 12 + TWELVE_HOUR_MARKS[mark]
     utc = dt.datetime.fromtimestamp(now, dt.UTC)
     difference = (hours * 60 + minutes) - (utc.hour * 60 + utc.minute)
     # The clock may be on the next or the previous day: take the offset nearest to zero
