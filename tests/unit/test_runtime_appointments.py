@@ -5,6 +5,9 @@ time, gets words, and typing them at their time brings them to the counsellor's 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+
+import pytest
 
 from redirection_bot.dialogue.model import CommandName
 from redirection_bot.engine import ChoicePicked, CommandGiven, Start, Text
@@ -291,3 +294,18 @@ async def test_a_twelve_hour_clock_typed_shows_the_times_in_the_persons_own_time
     reply = await runtime.handle("s", Text("2 pm"))  # noon UTC: the person is at UTC+2
     assert keys(reply) == ["appointments.pick_question"]
     assert labels(reply)[0] == "Tuesday 5 March, 17:00"
+
+
+async def test_the_log_of_an_appointment_kept_names_no_slot(
+    shipped: LoadedProgram, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    runtime = runtime_with(shipped, clock)
+    words = await book_a_time(runtime, "booking")
+    clock.now = Slot.from_settings(SLOT).start
+    with caplog.at_level(logging.INFO):
+        reply = await runtime.handle("on-time", Text(words))
+    assert keys(reply)[0] == "appointments.arrived"
+    logged = [record.getMessage() for record in caplog.records]
+    assert any("handoff requested" in line and "appointment" in line for line in logged)
+    assert not any("tue" in line for line in logged)

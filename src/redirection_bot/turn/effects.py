@@ -340,7 +340,8 @@ class Effects:
                 session=session_tag(session_id),
                 reason=reason,
                 urgency=urgency,
-                flow=asked_in,
+                # "appointment", never its slot (docs/safety.md: logs never carry a slot)
+                flow=asked_in.partition(":")[0],
             )
 
         return open_ticket
