@@ -5,6 +5,9 @@ time, gets words, and typing them at their time brings them to the counsellor's 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+
+import pytest
 
 from redirection_bot.dialogue.model import CommandName
 from redirection_bot.engine import ChoicePicked, CommandGiven, Start, Text
@@ -93,7 +96,14 @@ async def test_a_person_books_in_their_own_time_and_comes_back_to_the_counsellor
     clock.now = start - 2 * 3600 - 10 * 60
     reply = await runtime.handle("early", Text(words))
     assert reply.messages[0].text.startswith(
-        "Your chat with the counsellor starts in 2 hours and 10 minutes"
+        "Your chat with the counsellor starts in 2 hours and 10 minutes. "
+        "Your words work from 10 minutes before the start"
+    )
+    clock.now = start - 14 * 60
+    reply = await runtime.handle("early", Text(words))
+    assert reply.messages[0].text.startswith(
+        "Your chat with the counsellor starts in 14 minutes. "
+        "Your words work from 10 minutes before the start"
     )
     assert runtime.handoff_desk is not None
     assert await runtime.handoff_desk.queue("counsellors") == []
@@ -202,3 +212,100 @@ async def test_booking_again_frees_the_earlier_place_and_only_the_new_words_coun
     clock.now = Slot.from_settings(wednesday).start
     reply = await runtime.handle("new words", Text(second_words))
     assert keys(reply)[0] == "appointments.arrived"
+
+
+async def test_new_words_to_continue_later_carry_the_appointment_and_the_person_is_told(
+    shipped: LoadedProgram,
+) -> None:
+    clock = Clock()
+    runtime = runtime_with(shipped, clock)
+    session = "booking"
+    await runtime.handle(session, Start())
+    for choice in ("go_on", "go_on", "curious", "no_thanks", "menu"):
+        await runtime.handle(session, ChoicePicked(choice))
+    await runtime.handle(session, CommandGiven(CommandName.HELP))
+    await runtime.handle(session, ChoicePicked("appointment"))
+    await runtime.handle(session, ChoicePicked("book"))
+    await runtime.handle(session, ChoicePicked("zone_3"))
+    reply = await runtime.handle(session, ChoicePicked("slot_1"))
+    first_words = reply.messages[1].text.split("\n")[0].removeprefix("Your words are: ")
+    reply = await runtime.handle(session, ChoicePicked("continue"))
+    assert keys(reply) == ["menu.question"]
+
+    # Later, the person pauses and takes words to continue later (not booking again).
+    await runtime.handle(session, ChoicePicked("pause"))
+    await runtime.handle(session, ChoicePicked("keep_my_place"))
+    reply = await runtime.handle(session, ChoicePicked("give"))
+    assert keys(reply)[:2] == ["resume.phrase", "appointments.moved"]
+    assert reply.messages[1].text.startswith("Your appointment now goes with these new words")
+    new_words = reply.messages[0].text.split("\n")[0].removeprefix("Your words are: ")
+    book = runtime.appointments
+    assert book is not None
+    assert [b.status for b in await book.bookings("tue")] == ["booked"]  # one place, still held
+
+    # At the slot's time the old words open nothing; the new ones bring the counsellor.
+    clock.now = Slot.from_settings(SLOT).start
+    reply = await runtime.handle("old words", Text(first_words))
+    assert keys(reply)[0] == "resume.not_found"
+    reply = await runtime.handle("new words", Text(new_words))
+    assert keys(reply)[0] == "appointments.arrived"
+    assert runtime.handoff_desk is not None
+    assert len(await runtime.handoff_desk.queue("counsellors")) == 1
+
+
+def labels(reply: Reply) -> list[str]:
+    return [choice.label for message in reply.messages for choice in message.choices]
+
+
+async def test_until_then_and_book_another_time_show_only_where_they_make_sense(
+    shipped: LoadedProgram,
+) -> None:
+    clock = Clock()
+    runtime = runtime_with(shipped, clock)
+    words = await book_a_time(runtime, "booking")
+    start = Slot.from_settings(SLOT).start
+
+    clock.now = start - 3600
+    early = await runtime.handle("early", Text(words))
+    clock.now = start
+    on_time = await runtime.handle("on-time", Text(words))
+    for reply in (early, on_time):
+        assert "appointments.after_booking" not in keys(reply)
+        assert "Book another time" not in labels(reply)
+    assert runtime.handoff_desk is not None
+    assert len(await runtime.handoff_desk.queue("counsellors")) == 1
+
+    clock.now = Slot.from_settings(SLOT).end + 60
+    late = await runtime.handle("late", Text(words))
+    assert "appointments.after_booking" not in keys(late)
+    assert "Book another time" in labels(late)
+
+
+async def test_a_twelve_hour_clock_typed_shows_the_times_in_the_persons_own_time(
+    shipped: LoadedProgram,
+) -> None:
+    clock = Clock()
+    runtime = runtime_with(shipped, clock)
+    await runtime.handle("s", Start())
+    await runtime.handle("s", CommandGiven(CommandName.HELP))
+    await runtime.handle("s", ChoicePicked("appointment"))
+    await runtime.handle("s", ChoicePicked("book"))
+    await runtime.handle("s", ChoicePicked("other"))
+    reply = await runtime.handle("s", Text("2 pm"))  # noon UTC: the person is at UTC+2
+    assert keys(reply) == ["appointments.pick_question"]
+    assert labels(reply)[0] == "Tuesday 5 March, 17:00"
+
+
+async def test_the_log_of_an_appointment_kept_names_no_slot(
+    shipped: LoadedProgram, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    runtime = runtime_with(shipped, clock)
+    words = await book_a_time(runtime, "booking")
+    clock.now = Slot.from_settings(SLOT).start
+    with caplog.at_level(logging.INFO):
+        reply = await runtime.handle("on-time", Text(words))
+    assert keys(reply)[0] == "appointments.arrived"
+    logged = [record.getMessage() for record in caplog.records]
+    assert any("handoff requested" in line and "appointment" in line for line in logged)
+    assert not any("tue" in line for line in logged)

@@ -143,16 +143,30 @@ def local_time(moment: float, offset_minutes: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(moment, zone)
 
 
+TWELVE_HOUR_MARKS = {"am": 0, "a": 0, "ap": 0, "pm": 12, "p": 12, "ip": 12}
+"""What follows a time on a 12-hour clock, dots and spaces taken out: ``am``, ``a.m.``,
+``a. m.`` (Spanish), ``ap.`` (Finnish), and the afternoon's."""
+
+
 def offset_from_clock(now: float, clock: str) -> int | None:
     """The UTC offset (minutes, to the nearest quarter hour) of a clock that shows ``clock``
-    (``14:30``, ``14.30``, ``2:30`` in 24 hours) at ``now``; None when it is not a time."""
-    text = clock.strip().replace(".", ":")
-    hours_text, _, minutes_text = text.partition(":")
+    (``14:30``, ``14.30``, ``2:30`` in 24 hours; ``1:10 am``, ``1:10pm``, ``1 pm``,
+    ``1:10 p. m.`` on a 12-hour clock) at ``now``; None when it is not a time."""
+    text = clock.strip().lower()
+    digits = text.rstrip("apmi. ")
+    mark = text[len(digits) :].replace(".", "").replace(" ", "")
+    if mark and mark not in TWELVE_HOUR_MARKS:
+        return None
+    hours_text, _, minutes_text = digits.strip().replace(".", ":").partition(":")
     if not hours_text.isdigit() or (minutes_text and not minutes_text.isdigit()):
         return None
     hours, minutes = int(hours_text), int(minutes_text or "0")
     if hours > 23 or minutes > 59 or len(minutes_text) not in (0, 2):
         return None
+    if mark:
+        if not 1 <= hours <= 12:
+            return None
+        hours = hours % 12 + TWELVE_HOUR_MARKS[mark]
     utc = dt.datetime.fromtimestamp(now, dt.UTC)
     difference = (hours * 60 + minutes) - (utc.hour * 60 + utc.minute)
     # The clock may be on the next or the previous day: take the offset nearest to zero
@@ -310,6 +324,36 @@ class AppointmentBook:
                 await self._set_status(booking.id, BookingStatus.CANCELLED)
             await self.store.delete(PARKED_PREFIX + parked)
 
+    async def waiting_for(self, parked: str) -> bool:
+        """Whether the words of the copy parked as ``parked`` hold a place the person has not
+        used yet, in a slot not over (the place new words would carry)."""
+        stored = await self.store.get(PARKED_PREFIX + parked)
+        booking = await self._booking(stored.data.decode()) if stored is not None else None
+        if booking is None or booking.status is not BookingStatus.BOOKED:
+            return False
+        slot = await self.slot(booking.slot)
+        return slot is not None and self.clock() <= self._closes(slot)
+
+    async def move_parked(self, parked: str, to: str) -> None:
+        """The person was given new words (``to``) in place of those of ``parked``: a place
+        they still wait for goes with the new words. Where the new words hold a booking of
+        their own (the person booked again), the earlier place is freed instead."""
+        if await self.store.get(PARKED_PREFIX + to) is not None or not await self.waiting_for(
+            parked
+        ):
+            await self.forget_parked(parked)
+            return
+        stored = await self.store.get(PARKED_PREFIX + parked)
+        assert stored is not None
+        booking_id = stored.data.decode()
+        index = await self.store.get(BOOKING_PREFIX + booking_id)
+        slot = await self.slot(index.data.decode()) if index is not None else None
+        if slot is None or await self._set_parked(slot.id, booking_id, to) is not BookResult.DONE:
+            await self.forget_parked(parked)
+            return
+        await self._put(PARKED_PREFIX + to, booking_id.encode(), slot)
+        await self.store.delete(PARKED_PREFIX + parked)
+
     async def arrival(self, parked: str) -> Arrived:
         """How the person whose copy is parked as ``parked`` stands with their booking now;
         on time, the booking is marked ``arrived`` (once: a second arrival is still on time,
@@ -323,14 +367,17 @@ class AppointmentBook:
             return Arrived(Arrival.NONE)
         now = self.clock()
         opens = slot.start - self.settings.early_minutes * 60.0
-        closes = min(slot.end, slot.start + self.settings.late_minutes * 60.0)
-        if booking.status is BookingStatus.NO_SHOW or now > closes:
+        if booking.status is BookingStatus.NO_SHOW or now > self._closes(slot):
             return Arrived(Arrival.LATE, slot, booking)
         if now < opens:
             return Arrived(Arrival.EARLY, slot, booking)
         if booking.status is BookingStatus.BOOKED:
             await self._set_status(booking.id, BookingStatus.ARRIVED)
         return Arrived(Arrival.ON_TIME, slot, replace(booking, status=BookingStatus.ARRIVED))
+
+    def _closes(self, slot: Slot) -> float:
+        """When the words stop bringing the person to the counsellor."""
+        return min(slot.end, slot.start + self.settings.late_minutes * 60.0)
 
     # --- the store ----------------------------------------------------------------------------
 
@@ -368,6 +415,24 @@ class AppointmentBook:
             if found.status is status:
                 return BookResult.UNCHANGED
             changed = [replace(b, status=status) if b.id == booking_id else b for b in current]
+            ttl = self._kept(slot) if slot is not None else self.settings.retention_days * 86400.0
+            try:
+                body = json.dumps([asdict(b) for b in changed]).encode()
+                await self.store.save(key, body, stored.version, ttl)
+            except VersionConflict:
+                continue
+            return BookResult.DONE
+        raise StoreUnavailable("the slot's bookings kept changing")
+
+    async def _set_parked(self, slot_id: str, booking_id: str, parked: str) -> BookResult:
+        key = BOOKINGS_PREFIX + slot_id
+        slot = await self.slot(slot_id)
+        for _ in range(MAX_RETRIES):
+            stored = await self.store.get(key)
+            current = [Booking.from_json(v) for v in json.loads(stored.data)] if stored else []
+            if stored is None or not any(b.id == booking_id for b in current):
+                return BookResult.UNKNOWN
+            changed = [replace(b, parked=parked) if b.id == booking_id else b for b in current]
             ttl = self._kept(slot) if slot is not None else self.settings.retention_days * 86400.0
             try:
                 body = json.dumps([asdict(b) for b in changed]).encode()

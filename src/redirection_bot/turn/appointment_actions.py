@@ -41,6 +41,11 @@ APPOINTMENT_FLOW = "appointment"
 """The ticket of a person who came at their booked time says it was asked in
 ``appointment:<slot id>``: operators see an appointment, and which."""
 
+AGAIN_NODE = "again"
+CONTINUE_CHOICE = "continue"
+"""The booked copy is parked at the flow's ``again`` question (book another time, or
+continue); a person who comes back early or on time goes on by ``continue``."""
+
 MAX_OFFERED = 6
 """The flow has a button for each of at most this many free times."""
 ZONE_TIME_SLOTS = tuple(f"appointment_zone_time_{n}" for n in range(1, 5))
@@ -82,8 +87,11 @@ class AppointmentKeys:
     NO_REMINDERS = "appointments.no_reminders"
     TAKEN = "appointments.taken"
     EARLY = "appointments.early"
+    EARLY_MINUTES = "appointments.early_minutes"
+    """Early by less than an hour: the wait in minutes only."""
     LATE = "appointments.late"
     ARRIVED = "appointments.arrived"
+    MOVED = "appointments.moved"
 
 
 def zones_for(locale: str) -> tuple[int, ...]:

@@ -340,7 +340,8 @@ class Effects:
                 session=session_tag(session_id),
                 reason=reason,
                 urgency=urgency,
-                flow=asked_in,
+                # "appointment", never its slot (docs/safety.md: logs never carry a slot)
+                flow=asked_in.partition(":")[0],
             )
 
         return open_ticket
@@ -436,11 +437,11 @@ class Effects:
             kept,
         )
         if kept.resume is not None and kept.resume != key.name:
-            # A new phrase replaces the one given before, and with it any place the old words
-            # held: booking again frees the earlier booking.
+            # A new phrase replaces the one given before. A place the old words hold goes with
+            # the new ones (words to continue later); booking again frees the earlier place.
             await self.resume.forget(kept.resume)
             if self.appointments is not None:
-                await self.appointments.forget_parked(kept.resume)
+                await self.appointments.move_parked(kept.resume, key.name)
 
 
 def services_shown(outputs: Sequence[Said]) -> bool:

@@ -78,7 +78,9 @@ from redirection_bot.store.resume import (
 )
 from redirection_bot.turn.actions import ActionRunner, AfterTurn
 from redirection_bot.turn.appointment_actions import (
+    AGAIN_NODE,
     APPOINTMENT_FLOW,
+    CONTINUE_CHOICE,
     AppointmentActions,
     AppointmentKeys,
 )
@@ -389,6 +391,16 @@ class Runtime:
         after = AfterTurn()
         turn = await self._effects.engine(session_id, loaded, state, event, after)
         outputs: list[Said] = [notice, *turn.outputs] if notice is not None else list(turn.outputs)
+        if await self._booking_moves(kept, after):
+            at = next(
+                (
+                    i
+                    for i, o in enumerate(outputs)
+                    if isinstance(o, Message) and o.key == ResumeKeys.PHRASE
+                ),
+                len(outputs) - 1,
+            )
+            outputs.insert(at + 1, Message(AppointmentKeys.MOVED))
         if request is not None:
             outputs.insert(1 if notice is not None else 0, request)
         ends = [output for output in outputs if isinstance(output, End)]
@@ -625,6 +637,12 @@ class Runtime:
         current = kept.record or SessionRecord(state)
         back = replace(current, state=state, resume=key.name)
         welcome, request, team = await self._appointment(key.name)
+        if (request is not None or welcome.key == AppointmentKeys.EARLY) and state.at == Place(
+            APPOINTMENT_FLOW, AGAIN_NODE
+        ):
+            # Waiting for (or at) their time, "book another time" makes no sense: the person
+            # goes on from where they booked.
+            state = step(restored.program, state, ChoicePicked(CONTINUE_CHOICE)).state
         if team is not None and not back.handoff.active:
             back = replace(back, handoff=replace(back.handoff, service=team))
         return await self._turn(
@@ -636,6 +654,14 @@ class Runtime:
             welcome,
             request=request,
         )
+
+    async def _booking_moves(self, kept: Kept, after: AfterTurn) -> bool:
+        """Whether the turn gives new words (not by booking again) to a person whose words
+        hold a place: the place goes with the new words once saved, and they are told so."""
+        book, new, old = self.appointments, after.park_under, kept.resume
+        if book is None or new is None or old is None or old == new.name:
+            return False
+        return await book.waiting_for(old) and not await book.waiting_for(new.name)
 
     async def _appointment(self, parked: str) -> tuple[Message, HandoffRequest | None, str | None]:
         """What a person who came back with their words is told about their appointment:
@@ -649,7 +675,14 @@ class Runtime:
         if arrived.arrival is Arrival.EARLY and arrived.slot is not None:
             wait = max(0, round((arrived.slot.start - book.clock()) / 60))
             hours, minutes = divmod(wait, 60)
-            return Message(AppointmentKeys.EARLY, {"hours": hours, "minutes": minutes}), None, None
+            early = book.settings.early_minutes
+            if hours == 0:
+                told = Message(AppointmentKeys.EARLY_MINUTES, {"minutes": minutes, "early": early})
+            else:
+                told = Message(
+                    AppointmentKeys.EARLY, {"hours": hours, "minutes": minutes, "early": early}
+                )
+            return told, None, None
         if arrived.arrival is Arrival.LATE:
             return Message(AppointmentKeys.LATE), None, None
         if arrived.arrival is Arrival.ON_TIME and arrived.slot is not None:

@@ -76,10 +76,11 @@ async def book_first_time(setup: Setup, shown: str) -> str:
     page, _token = await setup.page()
     await to_the_times(page)
     await page.until(
-        lambda f: f.get("type") == "state"
-        and {"id": "slot_1", "label": shown} in [
-            {"id": c["id"], "label": c["label"]} for c in f.get("choices", [])
-        ]
+        lambda f: (
+            f.get("type") == "state"
+            and {"id": "slot_1", "label": shown}
+            in [{"id": c["id"], "label": c["label"]} for c in f.get("choices", [])]
+        )
     )
     await page.send({"type": "choice", "id": "slot_1"})
     await page.text_frame(f"Booked: {shown.replace(',', ' at')} your time")

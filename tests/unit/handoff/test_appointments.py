@@ -166,8 +166,27 @@ def test_the_offset_from_the_time_on_the_persons_clock() -> None:
     # 01:00 at noon UTC is UTC-11 or UTC+13: a clock cannot tell, the nearer to UTC is taken
     # (docs/safety.md: the list of offsets is there for the far east of the date line)
     assert offset_from_clock(NOON, "01:00") == -660
-    for nonsense in ("noon", "25:00", "12:5", "", "12:60", "-3"):
+    for nonsense in ("noon", "25:00", "12:5", "", "12:60", "-3", "13 pm", "0:10 am", "1 xm"):
         assert offset_from_clock(NOON, nonsense) is None
+
+
+def test_a_twelve_hour_clock_is_read_in_english_spanish_and_finnish() -> None:
+    assert offset_from_clock(NOON, "1:10 am") == -645  # to the nearest quarter hour
+    assert offset_from_clock(NOON, "1:10pm") == 75
+    assert offset_from_clock(NOON, "1 pm") == 60
+    assert offset_from_clock(NOON, "12 pm") == 0  # noon
+    assert offset_from_clock(NOON, "12:00 a.m.") == -720  # midnight
+    assert offset_from_clock(NOON, "2:00 p. m.") == 120
+    assert offset_from_clock(NOON, "7.00 ap.") == -300
+    assert offset_from_clock(NOON, "2 PM") == 120
+
+
+@given(st.integers(-11 * 4, 12 * 4 - 1), st.integers(0, 86400 * 365))
+def test_every_offset_is_read_back_from_a_twelve_hour_clock(quarters: int, later: int) -> None:
+    now = NOON + later
+    offset = quarters * 15
+    shown = local_time(now, offset).strftime("%I:%M %p").lstrip("0")
+    assert offset_from_clock(now, shown) == offset
 
 
 @given(st.integers(-11 * 4, 12 * 4 - 1), st.integers(0, 86400 * 365))
