@@ -79,6 +79,8 @@ async def answer_order(
         return texts.say("appointments.unchanged")
     if result is BookResult.HAS_BOOKINGS:
         return texts.say("appointments.has_bookings", slot=name)
+    if result is BookResult.NOT_STARTED:
+        return texts.say("appointments.not_started", booking=name)
     unknown = "no_such_slot" if order is Order.REMOVE_SLOT else "no_such_booking"
     return texts.say(f"appointments.{unknown}", slot=name, booking=name)
 

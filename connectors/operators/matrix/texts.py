@@ -77,6 +77,7 @@ TEXTS = (
             "no_show",
             "no_such_booking",
             "unchanged",
+            "not_started",
             "say_which",
             "not_offered",
         )

@@ -73,6 +73,7 @@ ORDER_RESULTS = {
     BookResult.UNKNOWN: "unknown",
     BookResult.EXISTS: "exists",
     BookResult.HAS_BOOKINGS: "has_bookings",
+    BookResult.NOT_STARTED: "not_started",
 }
 """What a change to the appointment book did, in the words of the other acts' results."""
 MAX_RETRY_AFTER_SECONDS = 3600.0

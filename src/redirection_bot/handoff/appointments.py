@@ -130,6 +130,10 @@ class BookResult(enum.StrEnum):
     HAS_BOOKINGS = "has_bookings"
     """A slot with people booked in cannot be removed: cancel their bookings first."""
     UNCHANGED = "unchanged"
+    """Nothing to change: already so, or the booking is no longer waiting (its place is free
+    already, or the person came)."""
+    NOT_STARTED = "not_started"
+    """A no-show before the slot has started: the person may still come."""
 
 
 def new_booking_id() -> str:
@@ -412,8 +416,10 @@ class AppointmentBook:
             found = next((b for b in current if b.id == booking_id), None)
             if found is None:
                 return BookResult.UNKNOWN
-            if found.status is status:
+            if found.status is not BookingStatus.BOOKED:
                 return BookResult.UNCHANGED
+            if status is BookingStatus.NO_SHOW and slot is not None and self.clock() < slot.start:
+                return BookResult.NOT_STARTED
             changed = [replace(b, status=status) if b.id == booking_id else b for b in current]
             ttl = self._kept(slot) if slot is not None else self.settings.retention_days * 86400.0
             try:

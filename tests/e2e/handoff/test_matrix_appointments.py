@@ -29,6 +29,7 @@ from tests.e2e.handoff.test_matrix_operators import operator_options
 from tests.fixtures.redis import RedisServer
 from tests.fixtures.synapse import SynapseServer
 from tests.integration.handoff.booking import (
+    NOON,
     PERSON_CLOCK,
     WEDNESDAY,
     Clock,
@@ -154,8 +155,12 @@ async def test_operators_keep_appointments_in_matrix_over_two_instances(
         # Thursday's one place: taken on B, freed by a no-show; taken again, freed by a cancel.
         await book_first_time(desk.b, "Thursday 7 March, 19:00")
         ((second, _slot, _status),) = listed(await desk.order("!bookings thu-en", "Bookings:"))
+        early = await desk.order(f"!noshow {second}", f"Booking {second}'s time has not started")
+        assert "nothing changed" in early  # before its start the person may still come
+        desk.clock.now = WEDNESDAY + 86400 + 60  # Thursday's slot has begun
         told = await desk.order(f"!noshow {second}", f"Booking {second} marked as not come")
         assert "its place is free" in told
+        desk.clock.now = NOON
         await book_first_time(desk.b, "Thursday 7 March, 19:00")
         thursday = listed(await desk.order("!bookings thu-en", "Bookings:"))
         third = next(b for b, _slot, status in thursday if status == "booked")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
@@ -99,7 +100,13 @@ async def test_the_platform_adds_a_slot_lists_its_bookings_and_frees_places(
     assert await platform.send(cancel) == (200, {"result": "applied"})
     assert await platform.send(cancel) == (200, {"result": "duplicate"})
     no_show = {"type": "no_show", "booking": second.id}
-    assert await platform.send(no_show) == (200, {"result": "applied"})
+    assert await platform.send(no_show) == (200, {"result": "not_started"})  # may still come
+    before, book.clock = (
+        book.clock,
+        lambda: dt.datetime(2030, 3, 6, 18, 1, tzinfo=dt.UTC).timestamp(),
+    )
+    assert await platform.send(no_show) == (200, {"result": "applied"})  # the slot has begun
+    book.clock = before
     assert [left for _slot, left in await book.free("en")] == [2]  # both places free again
     status, answer = await platform.send({"type": "bookings"})
     assert [b["status"] for b in answer["bookings"]] == ["cancelled", "no_show"]

@@ -77,14 +77,21 @@ async def test_a_slot_about_to_start_is_no_longer_offered() -> None:
 
 
 async def test_a_cancellation_or_a_no_show_frees_the_place() -> None:
-    book, _clock = book_with(TUESDAY)
+    book, clock = book_with(TUESDAY)
     first = await book.book("tue", "resume:one")
     assert first is not None
     assert await book.cancel(first.id) is BookResult.DONE
     assert await book.cancel(first.id) is BookResult.UNCHANGED
+    assert await book.no_show(first.id) is BookResult.UNCHANGED  # its place is free already
     second = await book.book("tue", "resume:two")
     assert second is not None
+    # before the slot starts the person may still come: a no-show changes nothing yet
+    assert await book.no_show(second.id) is BookResult.NOT_STARTED
+    assert [b.status for b in await book.bookings("tue")] == ["cancelled", "booked"]
+    clock.now = Slot.from_settings(TUESDAY).start + 60
     assert await book.no_show(second.id) is BookResult.DONE
+    assert await book.cancel(second.id) is BookResult.UNCHANGED
+    clock.now = Slot.from_settings(TUESDAY).start - 3600
     assert await book.book("tue", "resume:three") is not None
     assert await book.cancel("B-NOSUCH00") is BookResult.UNKNOWN
 
@@ -110,9 +117,9 @@ async def test_a_no_show_is_told_it_is_too_late_and_a_cancelled_booking_is_gone(
     missed = await book.book("tue", "resume:missed")
     cancelled = await book.book("team", "resume:cancelled")
     assert missed is not None and cancelled is not None
+    clock.now = Slot.from_settings(TUESDAY).start
     await book.no_show(missed.id)
     await book.cancel(cancelled.id)
-    clock.now = Slot.from_settings(TUESDAY).start
     assert (await book.arrival("resume:missed")).arrival is Arrival.LATE
     assert (await book.arrival("resume:cancelled")).arrival is Arrival.NONE
 

@@ -116,6 +116,9 @@ async def test_bookings_show_ids_slots_and_statuses_and_a_booked_slot_stays(
     cancelled = await room.say(f"!cancel {first.id}")
     assert cancelled == f"Booking {first.id} cancelled: its place is free."
     assert await room.say(f"!cancel {first.id}") == "Already so: nothing changed."
+    early = await room.say(f"!noshow {second.id}")
+    assert early.startswith(f"Booking {second.id}'s time has not started yet")
+    book.clock = lambda: dt.datetime(2030, 3, 6, 18, 1, tzinfo=dt.UTC).timestamp()  # begun
     not_come = await room.say(f"!noshow {second.id}")
     assert not_come.startswith(f"Booking {second.id} marked as not come")
     assert await room.say("!bookings wed-en") == (
@@ -164,6 +167,7 @@ async def test_booking_statuses_read_in_the_rooms_language(
     await book.add_slot(Slot("wed", NOON + 86400, 45, language, 3))
     booked = [b for n in range(3) if (b := await book.book("wed", f"parked-{n}")) is not None]
     await book.cancel(booked[1].id)
+    book.clock = lambda: NOON + 86400 + 60  # the slot has begun
     await book.no_show(booked[2].id)
     command = read_command("!bookings wed")
     assert isinstance(command, Command)
