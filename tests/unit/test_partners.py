@@ -27,6 +27,7 @@ from redirection_bot.operations.partners import (
     PartnerSettings,
     export_funnel_csv,
     funnel_rows,
+    stages_reached,
 )
 from redirection_bot.program.load import LoadedProgram, ProgramSources
 from redirection_bot.store.memory import MemoryStore
@@ -196,6 +197,12 @@ async def test_reaching_help_and_asking_for_a_person_count_once_then_the_partner
     }
     record = await record_of(runtime, "s1")
     assert record.partner is None and b"other_site" not in (await runtime.store.get("s1")).data  # type: ignore[union-attr]
+
+
+def test_opening_the_booking_counts_as_reaching_help(shipped: LoadedProgram) -> None:
+    program = shipped.program
+    assert stages_reached(program, ["appointment.intro"]) == {FunnelStage.REACHED_HELP}
+    assert stages_reached(program, ["welcome.hello"]) == set()
 
 
 async def test_a_plain_start_never_opens_the_door(shipped: LoadedProgram) -> None:
