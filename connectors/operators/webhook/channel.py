@@ -51,6 +51,7 @@ from redirection_bot.api import (
     clean_user_text,
     desk_event_json,
     listen,
+    listener_runner,
     log_event,
     new_slot,
     read_json,
@@ -115,7 +116,7 @@ class WebhookChannel:
     async def run(self) -> int:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_post(self.settings.path, self.inbound)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = listener_runner(app)
         await runner.setup()
         self.port = await listen(
             runner,
