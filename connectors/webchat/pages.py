@@ -39,7 +39,12 @@ LINK_SCHEMES = ("tel:", "sms:")
 
 def linked(text: str, links: tuple[TextLink, ...]) -> markupsafe.Markup:
     """The text, escaped, with each of its links' parts (phone numbers) as a link: the same
-    as chat.js does for a live page."""
+    as chat.js does for a live page; and each of its line breaks as ``<br>``, so that they
+    show without the style sheet too (a text browser such as w3m)."""
+    return markupsafe.Markup("<br>").join(_linked_line(line, links) for line in text.split("\n"))
+
+
+def _linked_line(text: str, links: tuple[TextLink, ...]) -> markupsafe.Markup:
     usable = sorted(
         (link for link in links if link.text and link.href.startswith(LINK_SCHEMES)),
         key=lambda link: -len(link.text),
