@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aiohttp import hdrs, web
+from aiohttp import hdrs, web, web_response
 
 from redirection_bot.errors import ConnectorError
 
@@ -26,7 +26,13 @@ async def _no_software(_request: web.Request, response: web.StreamResponse) -> N
 
 def hide_software(app: web.Application) -> web.Application:
     """Make every answer of ``app`` say ``Server: web`` (before the app is started; once is
-    enough, twice does no harm)."""
+    enough, twice does no harm).
+
+    aiohttp answers a request it cannot parse (400) before any app sees it, naming itself
+    with ``web_response.SERVER_SOFTWARE``: that default is replaced too, for this process's
+    responses only (the client's ``User-Agent`` has its own copy). A test of ``serve`` sends
+    malformed requests to every listener, so a change in aiohttp shows."""
+    web_response.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]
     if _no_software not in app.on_response_prepare:
         app.on_response_prepare.append(_no_software)
     return app

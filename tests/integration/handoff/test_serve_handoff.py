@@ -8,6 +8,7 @@ nothing the person wrote, no conversation name and no secret shows in the proces
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -170,7 +171,8 @@ async def test_the_webhook_configuration_works_from_the_command_line(
 
 async def test_no_listener_of_serve_names_its_software(serve: Serve, platform: Platform) -> None:
     """The web chat, the admin listener and the webhook listener all answer ``Server: web``,
-    whatever the answer (a page, a refusal, a path that does not exist)."""
+    whatever the answer (a page, a refusal, a path that does not exist, a request that
+    cannot be parsed)."""
     await until_listening(serve, platform)
     chat = serve.rest_url.removesuffix("/webhooks/rest/webhook")
     unsigned = {"Content-Type": "application/json"}
@@ -198,6 +200,14 @@ async def test_no_listener_of_serve_names_its_software(serve: Serve, platform: P
         http.post(platform.bot_url, data=body, headers=headers) as answer,
     ):
         assert (answer.status, answer.headers.get("Server")) == (200, "web")
+    for url in (chat, serve.admin_url, platform.bot_url):  # a request aiohttp cannot parse
+        port = int(url.split(":")[2].split("/")[0])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: x\r\n\r\n")
+        head = (await asyncio.wait_for(reader.read(4096), 10)).split(b"\r\n\r\n")[0]
+        writer.close()
+        assert head.startswith(b"HTTP/1.0 400") and b"\r\nServer: web" in head, head
+    assert "aiohttp" not in serve.logs() and "Python/" not in serve.logs()
 
 
 async def _has(serve: Serve, sender: str, name: str) -> bool:
