@@ -219,3 +219,12 @@ async def test_erasing_the_conversation_that_booked_says_the_appointment_was_can
             assert told is erase_after_booking
             await page.ws.close()
         assert [left for _slot, left in await book.free("en")] == [2]  # the place is free again
+        page, _token = await setup.page()  # with JavaScript: the page is told over its socket
+        await to_the_times(page)
+        await page.until(lambda f: f.get("type") == "state" and f.get("choices"))
+        await page.send({"type": "choice", "id": "slot_1"})
+        await page.text_frame("Your words are: ")
+        await page.send({"type": "erase"})
+        end = await page.until(lambda f: f.get("type") == "end")
+        assert end == {"type": "end", "erase": True, "cancelled": True}
+        assert [left for _slot, left in await book.free("en")] == [2]
