@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from redirection_bot.api import Runtime, SessionBusy, StoreUnavailable, log_event
+from redirection_bot.api import Runtime, SessionBusy, StoreUnavailable, hide_software, log_event
 
 from .assets import Assets
 from .chat import WebChat
@@ -53,6 +53,7 @@ def create_app(runtime: Runtime, options: WebChatOptions | None = None) -> web.A
     )
     app[CHAT] = chat
     app.on_response_prepare.append(add_headers(security_headers(options.branding.exit_url)))
+    hide_software(app)  # here too, for an app run without the listener's runner (tests)
     app.cleanup_ctx.append(_expiry(chat))
     app.on_shutdown.append(_close_sockets(chat))
     app.on_cleanup.append(_stop_following(chat))

@@ -259,12 +259,14 @@ class WebChat:
 
     # --- the rest of a conversation's life ------------------------------------------------------
 
-    async def erase(self, session: WebSession) -> None:
+    async def erase(self, session: WebSession) -> bool:
         """Erase at once ("erase my conversation"), the copy kept under resume words too;
-        every live page leaves too."""
+        every live page leaves too. Whether a booking was cancelled with the copy."""
         self.book.remove(session)
-        await self.runtime.erase(session.session_id)
-        await self._tell(session, [{"type": "end", "erase": True}], None)
+        cancelled = await self.runtime.erase(session.session_id)
+        end = {"type": "end", "erase": True, **({"cancelled": True} if cancelled else {})}
+        await self._tell(session, [end], None)
+        return cancelled
 
     async def leave(self, session: WebSession) -> None:
         """Leave at once ("leave now"): the conversation goes, a copy kept under resume words

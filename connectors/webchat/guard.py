@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 
-from redirection_bot.api import log_event
+from redirection_bot.api import listener_runner, log_event
 
 from .options import WebChatOptions
 
@@ -27,12 +27,7 @@ HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
 
 def runner(app: web.Application, options: WebChatOptions) -> web.AppRunner:
     """The app's runner, closing connections that do not complete a request in time."""
-    return web.AppRunner(
-        app,
-        access_log=None,
-        handle_signals=False,
-        keepalive_timeout=options.header_timeout_seconds,
-    )
+    return listener_runner(app, keepalive_timeout=options.header_timeout_seconds)
 
 
 def slow_bodies(seconds: float) -> Middleware:

@@ -28,6 +28,8 @@ from .texts import direction
 
 FORM_FIELDS = ("choice", "language", "command", "text")
 PARTNER_FIELD = "from"
+BOOKING_CANCELLED = "booking"
+"""``/?erased=booking``: the conversation was erased and a booking it held was cancelled."""
 """The partner platform in the door's address (``/?from=<partner>``) and the start form."""
 PLAN_FILE_NAME = "plan.txt"
 
@@ -37,7 +39,12 @@ LINK_SCHEMES = ("tel:", "sms:")
 
 def linked(text: str, links: tuple[TextLink, ...]) -> markupsafe.Markup:
     """The text, escaped, with each of its links' parts (phone numbers) as a link: the same
-    as chat.js does for a live page."""
+    as chat.js does for a live page; and each of its line breaks as ``<br>``, so that they
+    show without the style sheet too (a text browser such as w3m)."""
+    return markupsafe.Markup("<br>").join(_linked_line(line, links) for line in text.split("\n"))
+
+
+def _linked_line(text: str, links: tuple[TextLink, ...]) -> markupsafe.Markup:
     usable = sorted(
         (link for link in links if link.text and link.href.startswith(LINK_SCHEMES)),
         key=lambda link: -len(link.text),
@@ -129,6 +136,7 @@ class Pages:
             "landing.html",
             locale,
             erased="erased" in request.query,
+            cancelled=request.query.get("erased") == BOOKING_CANCELLED,
             busy=False,
             partner=partner.id if partner is not None else None,
         )
@@ -207,10 +215,12 @@ class Pages:
     async def erase(self, request: web.Request) -> web.Response:
         session = await self.chat.find(request.match_info["token"])
         locale = self.chat.texts.default_locale()
+        erased = "1"
         if session is not None:
             locale = session.locale
-            await self.chat.erase(session)
-        raise web.HTTPSeeOther(f"/?lang={locale}&erased=1")
+            if await self.chat.erase(session):
+                erased = BOOKING_CANCELLED
+        raise web.HTTPSeeOther(f"/?lang={locale}&erased={erased}")
 
     async def plan(self, request: web.Request) -> web.StreamResponse:
         session = await self.chat.find(request.match_info["token"])

@@ -3,8 +3,9 @@
 - A strict Content-Security-Policy: everything from this origin, no inline script, no
   framing, forms only to this site (and to the exit page's site, if it is elsewhere).
 - ``Referrer-Policy: no-referrer`` so that no other site learns where a person came from;
-  ``nosniff``; no ``Server`` version; ``Cache-Control: no-store`` on every page, so that a
-  conversation is not kept on disk or brought back by the Back button.
+  ``nosniff``; no ``Server`` version (``operations.listening.runner``, for every listener);
+  ``Cache-Control: no-store`` on every page, so that a conversation is not kept on disk or
+  brought back by the Back button.
 - aiohttp's access log is off, and its error logs are stripped of their arguments (which
   carry the client's address) and of tracebacks (which can carry what was sent).
 """
@@ -17,8 +18,6 @@ from urllib.parse import urlsplit
 
 from aiohttp import hdrs, web
 
-SERVER_NAME = "web"
-"""What the ``Server`` header says: nothing about the software or its version."""
 NO_STORE = "no-store"
 AIOHTTP_LOGGERS = (
     "aiohttp.access",
@@ -78,7 +77,6 @@ def add_headers(
 
     async def prepare(_request: web.Request, response: web.StreamResponse) -> None:
         response.headers.update(headers)
-        response.headers[hdrs.SERVER] = SERVER_NAME
         response.headers.setdefault(hdrs.CACHE_CONTROL, NO_STORE)
 
     return prepare

@@ -31,6 +31,7 @@ PAGE_KEYS = (
     "download_plan",
     "erase",
     "erased",
+    "erased_booking",
     "leave",
     "leave_keeps_words",
     "typing",

@@ -149,9 +149,15 @@ class _Conversation:
             await self.gone()
             return False
         if kind in ("leave", "erase"):
-            await (self.chat.leave if kind == "leave" else self.chat.erase)(session)
+            cancelled = False
+            if kind == "leave":
+                await self.chat.leave(session)
+            else:
+                cancelled = await self.chat.erase(session)
             self.session = None
-            await self.send([{"type": "end", "erase": True}])
+            await self.send(
+                [{"type": "end", "erase": True, **({"cancelled": True} if cancelled else {})}]
+            )
             return False
         if kind == "plan":
             await self.plan(session)

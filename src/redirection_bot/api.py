@@ -73,7 +73,8 @@ from redirection_bot.operations.config import (
     read_secret,
 )
 from redirection_bot.operations.crypto import DecryptionError, Keyring
-from redirection_bot.operations.listening import listen
+from redirection_bot.operations.listening import hide_software, listen
+from redirection_bot.operations.listening import runner as listener_runner
 from redirection_bot.operations.logs import log_event, session_tag
 from redirection_bot.operations.partners import FunnelStage
 from redirection_bot.operations.patience import Patience, Stopping
@@ -171,6 +172,8 @@ __all__ = [  # noqa: RUF022 (grouped by what a plug-in author looks for)
     "change",  # remove a slot, cancel a booking or mark a no-show: a BookResult
     "BookResult",  # what a change did (done, unknown, exists, has_bookings, unchanged)
     # running
+    "hide_software",  # make an aiohttp app answer ``Server: web`` (listener_runner does it)
+    "listener_runner",  # the aiohttp runner of a listener: no access log, no software in Server
     "listen",  # start an aiohttp runner on host:port, with a clear message when the port is taken
     "Patience",  # how long to wait before trying a server again; stops waiting on ``stop``
     "Stopping",  # raised while waiting when the plug-in was asked to stop

@@ -194,3 +194,28 @@ async def test_in_finnish_the_buttons_show_the_time_the_finnish_way(
         assert WORDS["fi"].search(page_text), page_text[-600:]
         assert "Emme voi muistuttaa sinua" in page_text
         await visit.context.close()
+
+
+@pytest.mark.parametrize("javascript", [False, True], ids=["no-js", "js"])
+async def test_erasing_after_booking_says_the_appointment_was_cancelled(
+    browser: Any, shipped: LoadedProgram, javascript: bool
+) -> None:
+    async with booking_chat(shipped) as booking:
+        visit = await open_phone(browser, booking.served, javascript)
+        await to_the_clocks(
+            visit, javascript, "talk to a trained person", "six words", "Choose a time"
+        )
+        await shows(visit, "Which of these is the time on your clock now?")
+        await press(visit, javascript, "07:00")
+        await shows(visit, "Which time suits you?")
+        await press(visit, javascript, "Tuesday 5 March, 10:00")
+        await shows(visit, "We cannot remind you")
+        await visit.page.get_by_role("button", name="Erase my conversation").click()
+        await visit.page.wait_for_url(re.compile(r"erased=booking"))
+        notice = await visit.page.locator(".notice").inner_text()
+        assert "Your conversation has been erased." in notice
+        assert "Your appointment was cancelled too" in notice
+        book = booking.runtime.appointments
+        assert book is not None
+        assert "tue-en" in [slot.id for slot, _left in await book.free("en")]  # free again
+        await visit.context.close()

@@ -17,6 +17,7 @@ import pytest
 from tests.e2e import test_webchat_browser
 from tests.e2e.test_webchat_browser import SCREENSHOTS, Served, Visit, until
 from tests.helpers import require_ci
+from tests.integration.webchat.test_resume_words import TO_THE_WORDS
 
 pytestmark = pytest.mark.browser
 served = test_webchat_browser.served  # the same server fixture: `redirection-bot serve`
@@ -177,6 +178,31 @@ def test_w3m_shows_each_answer_as_a_separate_item(served: Served) -> None:
     lines = [line.strip(" •*") for line in dump.splitlines()]
     for label in ("I'm curious about this program", "I want to cut down", "I want to stop"):
         assert label in lines, dump  # alone on its line, not run together with the others
+
+
+def test_w3m_shows_a_message_s_line_breaks(served: Served) -> None:
+    """The six words stand on a line of their own, not run into the next sentence."""
+    w3m = shutil.which("w3m")
+    if w3m is None:
+        require_ci("w3m is not installed (apt-get install w3m)")
+    url, page = post(served.url + "/start", {"locale": "en"})
+    for choice in TO_THE_WORDS:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert csrf is not None
+        url, page = post(url, {"csrf": csrf.group(1), "choice": choice})
+    dump = subprocess.run(
+        [w3m, "-dump", "-cols", "200", "-O", "UTF-8", url],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    lines = [line.strip(" •*") for line in dump.splitlines()]
+    found = [i for i, line in enumerate(lines) if "Your words are: " in line]
+    assert found, dump
+    at = found[0]
+    assert len(lines[at].split("Your words are: ")[1].split()) == 6, lines[at]
+    assert lines[at + 1].strip().startswith("Write them down somewhere private"), dump
 
 
 async def test_the_exit_page_asks_for_nothing_missing(browser: Any, served: Served) -> None:

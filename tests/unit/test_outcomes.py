@@ -46,6 +46,7 @@ from redirection_bot.operations.outcomes import (
 from redirection_bot.program.load import LoadedProgram, ProgramSources
 from redirection_bot.safety.categories import RiskCategory, RiskHit
 from tests.conftest import WriteProgram
+from tests.helpers import REPOSITORY
 
 TODAY = dt.date(2026, 12, 2)
 LAST_QUARTER = "2026-09-30"
@@ -332,3 +333,13 @@ def test_a_wrong_return_entry_is_reported_where_it_is_written(
     assert problems(write(program=program)) == [f"dialogues/program.yaml:6:15: error: {said}"]
     fixed = program.replace(f"return_entry: {written}", "return_entry: main")
     assert problems(write(program=fixed)) == []
+
+
+def test_the_evaluation_doc_shows_the_bands_as_the_export_writes_them() -> None:
+    """docs/evaluation.md's "bands in the export" are the cells a partner finds in the CSV."""
+    doc = (REPOSITORY / "docs" / "evaluation.md").read_text(encoding="utf-8")
+    for measure in Measure:
+        row = next(line for line in doc.splitlines() if line.startswith(f"| `{measure.value}` |"))
+        shown = row.rstrip(" |").rsplit("|", 1)[1]
+        written = [measure.band_name(i) for i in range(len(BANDS[measure]))]
+        assert [cell.strip("` ") for cell in shown.split(",")] == written, row

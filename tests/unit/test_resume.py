@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,45 @@ async def test_every_failure_gets_the_same_gentle_answer_and_loses_nothing(
         assert keys(reply) == ["resume.not_found", "main.module_end"]
     state = await runtime.state("s1")
     assert state is not None and state.slots["why"] == "sleep earlier and call my brother"
+
+
+def mistyped(word: str) -> str:
+    """``word`` with one letter changed, so that it is no longer on the list."""
+    for at in range(len(word)):
+        for letter in "kqzxjv":
+            changed = word[:at] + letter + word[at + 1 :]
+            if changed != word and changed not in word_list():
+                return changed
+    raise AssertionError(word)
+
+
+async def test_one_mistyped_word_gets_the_same_gentle_answer_as_any_wrong_phrase(
+    program: LoadedProgram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Words chosen the same way every run: a mistyped phrase is not the program's own words,
+    # so the second safety layer reads it, and hides the rare one that reads like a detail
+    # ("... last name jumbo kenim"; about 1 in 1,500): that one gets the ordinary answer.
+    monkeypatch.setattr("redirection_bot.store.resume.secrets.choice", random.Random(7).choice)
+    store = MemoryStore()
+    runtime = runtime_over(program, store)
+    words = (await get_phrase(runtime, "owner")).split()
+    await reach_module_end(runtime, "s1")
+    for at in (0, 3, PHRASE_WORDS - 1):  # a random word, or the check word
+        attempt = [*words[:at], mistyped(words[at]), *words[at + 1 :]]
+        reply = await runtime.handle("s1", Text(" ".join(attempt).capitalize() + "."))
+        assert keys(reply) == ["resume.not_found", "main.module_end"]
+    assert keys(await runtime.handle("s1", Text(" ".join(words))))[0] == "resume.restored"
+
+
+async def test_an_ordinary_six_word_sentence_is_not_taken_for_resume_words(
+    program: LoadedProgram,
+) -> None:
+    runtime = runtime_over(program, MemoryStore())
+    await runtime.handle("s1", Start())
+    sentence = "I am not sure about this"
+    assert read_phrase(sentence) is None
+    reply = await runtime.handle("s1", Text(sentence))
+    assert "resume.not_found" not in keys(reply)
 
 
 async def test_after_too_many_tries_even_the_right_phrase_waits_for_a_quiet_moment(

@@ -51,6 +51,7 @@ from redirection_bot.api import (
     clean_user_text,
     desk_event_json,
     listen,
+    listener_runner,
     log_event,
     new_slot,
     read_json,
@@ -89,6 +90,11 @@ class Act(enum.StrEnum):
     DUTY = "duty"
 
 
+TYPES: tuple[str, ...] = (*Act, *Order)
+"""Every request ``type`` the platform may send, in the order docs/operators.md lists them."""
+BAD_TYPE = '"type" must be one of ' + ", ".join(TYPES)
+
+
 class BadRequest(Exception):
     """A platform request that cannot be understood; the message says why."""
 
@@ -111,7 +117,7 @@ class WebhookChannel:
     async def run(self) -> int:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_post(self.settings.path, self.inbound)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = listener_runner(app)
         await runner.setup()
         self.port = await listen(
             runner,
@@ -219,6 +225,8 @@ class WebhookChannel:
             return web.json_response({"error": "replayed"}, status=409)
         try:
             kind = payload.get("type")
+            if kind not in TYPES:
+                raise BadRequest(BAD_TYPE)
             if kind in tuple(Order):
                 answer = await self._order(Order(kind), payload)
             else:
@@ -233,7 +241,7 @@ class WebhookChannel:
         return web.json_response(answer)
 
     async def _act(self, payload: dict[str, Any], request_id: str) -> Outcome:
-        kind = _act(_text(payload, "type", 20))
+        kind = Act(payload["type"])  # checked against TYPES by the caller
         if kind is Act.DUTY:
             on = payload.get("on_duty")
             if not isinstance(on, bool):
@@ -252,10 +260,9 @@ class WebhookChannel:
             if target is not None and not isinstance(target, str):
                 raise BadRequest('"return_to" must be a flow name, or flow.node')
             return await self.desk.close(ticket, operator, target or None)
-        if kind is Act.TRANSFER:
-            to = _operator(payload, "to") if payload.get("to") is not None else None
-            return await self.desk.transfer(ticket, operator, to)
-        raise BadRequest('"type" must be claim, message, close, transfer or duty')
+        # Act.TRANSFER, the last
+        to = _operator(payload, "to") if payload.get("to") is not None else None
+        return await self.desk.transfer(ticket, operator, to)
 
     async def _order(self, order: Order, payload: dict[str, Any]) -> dict[str, Any]:
         """An order for the appointment book: its result, and the listing asked for."""
@@ -300,14 +307,6 @@ def _slot_json(view: SlotView) -> dict[str, Any]:
         "taken": view.taken,
         "team": slot.team,
     }
-
-
-def _act(kind: str) -> Act | None:
-    """The act a request's ``type`` names (None: none; refused once the rest is read)."""
-    try:
-        return Act(kind)
-    except ValueError:
-        return None
 
 
 def _object(body: bytes) -> dict[str, Any]:

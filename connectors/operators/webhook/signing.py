@@ -45,15 +45,17 @@ def verify(
     now: float,
     tolerance_seconds: float,
 ) -> str | None:
-    """Why the request must be refused (``stale``, ``bad_signature``), or None if it is good."""
+    """Why the request must be refused, or None if it is good: ``bad_signature`` first (a
+    header missing or malformed, or a signature that does not match), then ``stale``."""
     if not timestamp_header or not signature_header or not _TIMESTAMP.match(timestamp_header):
         return "bad_signature"
     timestamp = int(timestamp_header)
-    if abs(now - timestamp) > tolerance_seconds:
-        return "stale"
     expected = signature(secret, timestamp, body)
     # surrogateescape: a header's bytes that are not UTF-8 come to us as lone surrogates
     given = signature_header.strip().encode("utf-8", "surrogateescape")
     if not hmac.compare_digest(expected.encode(), given):
         return "bad_signature"
+    # the time only once the signature is good: a forger learns nothing about the clock
+    if abs(now - timestamp) > tolerance_seconds:
+        return "stale"
     return None

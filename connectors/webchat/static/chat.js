@@ -292,7 +292,9 @@
     }
     else if (frame.type === "end" && frame.erase) {
       leaving = true;
-      window.location.replace(erasing ? "/?erased=1&lang=" + document.documentElement.lang : exitUrl);
+      window.location.replace(erasing
+        ? "/?erased=" + (frame.cancelled ? "booking" : "1") + "&lang=" + document.documentElement.lang
+        : exitUrl);
     }
   }
 

@@ -317,16 +317,19 @@ class AppointmentBook:
         to the counsellor (they are offered to book again)."""
         return await self._set_status(booking_id, BookingStatus.NO_SHOW)
 
-    async def forget_parked(self, parked: str) -> None:
+    async def forget_parked(self, parked: str) -> bool:
         """The words of the copy parked as ``parked`` are gone (the person erased everything,
         or was given new words, as when they book again): a booking not yet used is cancelled
-        and its place freed; one they came to stays as it was."""
+        and its place freed; one they came to stays as it was. Whether one was cancelled."""
+        cancelled = False
         stored = await self.store.get(PARKED_PREFIX + parked)
         if stored is not None:
             booking = await self._booking(stored.data.decode())
             if booking is not None and booking.status is BookingStatus.BOOKED:
                 await self._set_status(booking.id, BookingStatus.CANCELLED)
+                cancelled = True
             await self.store.delete(PARKED_PREFIX + parked)
+        return cancelled
 
     async def waiting_for(self, parked: str) -> bool:
         """Whether the words of the copy parked as ``parked`` hold a place the person has not

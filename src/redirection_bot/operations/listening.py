@@ -2,16 +2,46 @@
 
 Every listener of ``serve`` (the web chat, the admin listener, a webhook channel) opens its
 address here, so that "address already in use" reads the same everywhere and says what to
-change, instead of ending in a traceback.
+change, instead of ending in a traceback; and each makes its runner with ``runner()`` here,
+so that every answer's ``Server`` header says the same: nothing about the software or its
+version (aiohttp would say ``Python/3.11 aiohttp/3.x``).
 """
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web, web_response
 
 from redirection_bot.errors import ConnectorError
+
+SERVER_NAME = "web"
+"""What every listener's ``Server`` header says: nothing about the software or its version."""
+
+
+async def _no_software(_request: web.Request, response: web.StreamResponse) -> None:
+    response.headers[hdrs.SERVER] = SERVER_NAME
+
+
+def hide_software(app: web.Application) -> web.Application:
+    """Make every answer of ``app`` say ``Server: web`` (before the app is started; once is
+    enough, twice does no harm).
+
+    aiohttp answers a request it cannot parse (400) before any app sees it, naming itself
+    with ``web_response.SERVER_SOFTWARE``: that default is replaced too, for this process's
+    responses only (the client's ``User-Agent`` has its own copy). A test of ``serve`` sends
+    malformed requests to every listener, so a change in aiohttp shows."""
+    web_response.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]
+    if _no_software not in app.on_response_prepare:
+        app.on_response_prepare.append(_no_software)
+    return app
+
+
+def runner(app: web.Application, **options: Any) -> web.AppRunner:
+    """The runner of a listener of ``serve``: no access log (it would hold addresses), no
+    signal handlers (``serve`` has its own), and the ``Server`` header hidden."""
+    return web.AppRunner(hide_software(app), access_log=None, handle_signals=False, **options)
 
 
 async def listen(runner: web.AppRunner, host: str, port: int, what: str, change: str) -> int:

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from redirection_bot.errors import ConnectorError
 from redirection_bot.operations.listening import listen
+from redirection_bot.operations.listening import runner as listener_runner
 from redirection_bot.operations.logs import log_event
 from redirection_bot.operations.metrics import admin_app
 from redirection_bot.store import StoreUnavailable
@@ -49,7 +50,7 @@ async def running_beside(runtime: Runtime, admin: AdminSettings) -> AsyncIterato
     runner: web.AppRunner | None = None
     if admin.enabled and runtime.metrics is not None:
         app = admin_app(runtime.metrics, runtime.funnel, runtime.outcomes)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = listener_runner(app)
         await runner.setup()
         try:
             port = await listen(

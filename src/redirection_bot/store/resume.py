@@ -91,12 +91,15 @@ def read_phrase(text: str) -> PhraseAttempt | None:
     """The phrase in a message, or None when the message is not shaped like one.
 
     Spaces, commas, hyphens and capitals do not matter: "Acorn-river, ..." reads as
-    "acorn river ...".
+    "acorn river ...". Six words of which all but one are from the list are an attempt too
+    (a word mistyped, "exakt" for "exact"): it cannot open anything, but gets the same gentle
+    answer as any wrong phrase, not "I didn't understand" (docs/operators.md).
     """
     words = tuple(fold(text).split())
-    if len(words) != PHRASE_WORDS or not all(word in _word_set() for word in words):
+    known = sum(word in _word_set() for word in words)
+    if len(words) != PHRASE_WORDS or known < PHRASE_WORDS - 1:
         return None
-    return PhraseAttempt(words, check_word(words[:-1]) == words[-1])
+    return PhraseAttempt(words, known == PHRASE_WORDS and check_word(words[:-1]) == words[-1])
 
 
 @dataclass(frozen=True, slots=True)

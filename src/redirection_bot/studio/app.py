@@ -26,6 +26,7 @@ from redirection_bot.authoring.conversation_tests import (
 )
 from redirection_bot.authoring.coverage_report import coverage_html
 from redirection_bot.diagnostics import Diagnostics
+from redirection_bot.operations.listening import hide_software
 from redirection_bot.program.load import ProgramSources
 from redirection_bot.studio.pages import (
     flows_nav,
@@ -119,6 +120,7 @@ def create_app(
     app = web.Application(middlewares=[_host_check])
     app[STUDIO] = Studio(settings, registered_actions)
     app.on_response_prepare.append(_security_headers)
+    hide_software(app)
     app.on_startup.append(_first_check)
     app.router.add_get("/", index)
     app.router.add_get("/translations", translations)

@@ -392,17 +392,18 @@ class Effects:
         effects: Sequence[Effect] = (),
         park_under: PhraseKey | None = None,
         forget_saved: bool = False,
-    ) -> None:
+    ) -> bool:
         """Save ``record`` (under a resume phrase when the turn gave one; None: erase the
         session and its ticket, and with ``forget_saved`` its parked copy), then run
-        ``effects``."""
+        ``effects``. Whether a booking the parked copy held was cancelled with it."""
+        cancelled = False
         if record is None:
             self.records.forget(session_id)
             await self.store.delete(session_id)
             if forget_saved and kept.resume is not None:
                 await self.resume.forget(kept.resume)
                 if self.appointments is not None:
-                    await self.appointments.forget_parked(kept.resume)
+                    cancelled = await self.appointments.forget_parked(kept.resume)
             if kept.record is not None:
                 effects = [*self.left(session_id, kept.record), *effects]
         elif park_under is not None:
@@ -411,6 +412,7 @@ class Effects:
             await self.save(session_id, record, kept)
         for effect in effects:
             await effect()
+        return cancelled
 
     async def save(self, session_id: str, record: SessionRecord, kept: Kept) -> None:
         try:

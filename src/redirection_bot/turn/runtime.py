@@ -734,13 +734,16 @@ class Runtime:
         record = self._decode(stored.data, session_id) if stored is not None else None
         return record.state if record is not None else None
 
-    async def erase(self, session_id: str) -> None:
+    async def erase(self, session_id: str) -> bool:
         """Delete a session at once ("erase my conversation"), and the copy kept under its
-        resume phrase."""
+        resume phrase; whether a booking that copy held was cancelled (the person is told)."""
         async with self._session_lock(session_id):
             kept = await self._read(session_id)
-            await self._effects.settle(session_id, Kept(None, kept.record), None, forget_saved=True)
+            cancelled = await self._effects.settle(
+                session_id, Kept(None, kept.record), None, forget_saved=True
+            )
         log_event("session erased", session=session_tag(session_id))
+        return cancelled
 
     async def leave(self, session_id: str) -> None:
         """Delete a session at once ("leave now", or left idle), keeping the copy parked under

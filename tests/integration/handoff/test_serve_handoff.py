@@ -8,6 +8,7 @@ nothing the person wrote, no conversation name and no secret shows in the proces
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -36,6 +37,7 @@ class Serve:
     process: subprocess.Popen[bytes]
     log: Path
     rest_url: str
+    admin_url: str
 
     def logs(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
@@ -57,7 +59,7 @@ class Serve:
 
 @pytest.fixture
 def serve(platform: Platform, tmp_path: Path) -> Iterator[Serve]:
-    webchat_port, webhook_port = free_port(), free_port()
+    webchat_port, webhook_port, admin_port = free_port(), free_port(), free_port()
     config = tmp_path / "bot.yaml"
     config.write_text(
         f"""\
@@ -83,11 +85,16 @@ handoff:
         process = subprocess.Popen(
             [*command, "--config", str(config)],
             cwd=REPOSITORY,
-            env=server_environment(),
+            env={**server_environment(), "REDIRECTION_BOT_ADMIN__PORT": str(admin_port)},
             stdout=output,
             stderr=output,
         )
-    running = Serve(process, log, f"http://127.0.0.1:{webchat_port}/webhooks/rest/webhook")
+    running = Serve(
+        process,
+        log,
+        f"http://127.0.0.1:{webchat_port}/webhooks/rest/webhook",
+        f"http://127.0.0.1:{admin_port}",
+    )
     try:
         yield running
     finally:
@@ -160,6 +167,47 @@ async def test_the_webhook_configuration_works_from_the_command_line(
     assert "webhook request refused" in logs  # events are logged...
     for private in (FIRST_WORDS, WORDS_FOR_ANNA, "struggling", sender, SECRET, ticket["ticket"]):
         assert private not in logs  # ...never what was said, who said it, or the secret
+
+
+async def test_no_listener_of_serve_names_its_software(serve: Serve, platform: Platform) -> None:
+    """The web chat, the admin listener and the webhook listener all answer ``Server: web``,
+    whatever the answer (a page, a refusal, a path that does not exist, a request that
+    cannot be parsed)."""
+    await until_listening(serve, platform)
+    chat = serve.rest_url.removesuffix("/webhooks/rest/webhook")
+    unsigned = {"Content-Type": "application/json"}
+    requests = [
+        ("GET", chat + "/", None),
+        ("GET", chat + "/nowhere", None),
+        ("GET", serve.admin_url + "/metrics", None),
+        ("GET", serve.admin_url + "/nowhere", None),
+        ("POST", platform.bot_url, unsigned),  # refused: 401
+        ("GET", platform.bot_url, None),  # not a method it answers: 405
+        ("POST", platform.bot_url.removesuffix("/webhook") + "/nowhere", unsigned),
+    ]
+    seen = []
+    async with aiohttp.ClientSession() as http:
+        for method, url, headers in requests:
+            async with http.request(method, url, data=b"{}", headers=headers) as answer:
+                seen.append((url, answer.status, answer.headers.get("Server")))
+    assert {status for _url, status, _server in seen} >= {200, 401, 404, 405}
+    assert all(server == "web" for _url, _status, server in seen), seen
+    body, headers = platform.signed(
+        {"id": "req-h", "type": "duty", "operator": ANNA, "on_duty": True}
+    )
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(platform.bot_url, data=body, headers=headers) as answer,
+    ):
+        assert (answer.status, answer.headers.get("Server")) == (200, "web")
+    for url in (chat, serve.admin_url, platform.bot_url):  # a request aiohttp cannot parse
+        port = int(url.split(":")[2].split("/")[0])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: x\r\n\r\n")
+        head = (await asyncio.wait_for(reader.read(4096), 10)).split(b"\r\n\r\n")[0]
+        writer.close()
+        assert head.startswith(b"HTTP/1.0 400") and b"\r\nServer: web" in head, head
+    assert "aiohttp" not in serve.logs() and "Python/" not in serve.logs()
 
 
 async def _has(serve: Serve, sender: str, name: str) -> bool:

@@ -106,6 +106,10 @@ async def test_bad_signatures_stale_and_replayed_requests_are_refused(
     assert (status, answer) == (401, {"error": "bad_signature"})
     status, answer = await platform.send(duty, skew=-3600)
     assert (status, answer) == (401, {"error": "stale"})
+    status, answer = await platform.send(
+        duty, secret="another secret, not the shared one", skew=-3600
+    )
+    assert (status, answer) == (401, {"error": "bad_signature"})  # the signature first
     body, headers = platform.signed(duty)
     assert await platform.post(body, headers) == (200, {"result": "applied"})
     assert await platform.post(body, headers) == (409, {"error": "replayed"})
@@ -174,3 +178,21 @@ async def test_a_channel_that_restarts_goes_on_from_where_it_was(
         assert len(ids) == len(set(ids))  # nothing delivered twice
         stop.set()
         await asyncio.wait_for(task, 10)
+
+
+async def test_an_unknown_type_is_named_and_every_type_is_listed(
+    helpline: Setup, platform: Platform
+) -> None:
+    every = (
+        "claim, message, close, transfer, duty, "
+        "slots, bookings, add_slot, remove_slot, cancel_booking, no_show"
+    )
+    for request in (
+        {"type": "frobnicate"},
+        {"type": "frobnicate", "ticket": "T-NOSUCHXX", "operator": ANNA},
+        {"ticket": "T-NOSUCHXX", "operator": ANNA},
+    ):
+        status, answer = await platform.send(request)
+        assert (status, answer) == (400, {"error": f'"type" must be one of {every}'})
+    status, answer = await platform.send({"type": "claim", "operator": ANNA})
+    assert (status, answer) == (400, {"error": '"ticket" must be a text of 1 to 40 characters'})

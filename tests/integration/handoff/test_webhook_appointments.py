@@ -13,13 +13,16 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from redirection_bot.handoff.appointment_orders import new_slot
 from redirection_bot.handoff.appointments import AppointmentBook
 from redirection_bot.operations.config import AppointmentSettings
 from redirection_bot.program.load import LoadedProgram
+from redirection_bot.store.memory import MemoryStore
 from redirection_bot_connectors.operators.webhook import WebhookChannel
 from redirection_bot_connectors.operators.webhook.options import WebhookOptions
 from tests.fixtures.redis import RedisServer
 from tests.integration.handoff.booking import (
+    NOON,
     PERSON_CLOCK,
     WEDNESDAY,
     Clock,
@@ -27,6 +30,7 @@ from tests.integration.handoff.booking import (
     come_back,
     instance,
     shared_redis,
+    to_the_times,
 )
 from tests.integration.handoff.conftest import (
     Setup,
@@ -192,3 +196,42 @@ async def test_over_two_instances_a_booking_made_on_one_is_kept_on_the_other(
         received = str(platform.received)
         assert words not in received and token not in received and PERSON_CLOCK not in received
         a.check_channels()
+
+
+async def test_erasing_the_conversation_that_booked_says_the_appointment_was_cancelled(
+    loaded: LoadedProgram,
+) -> None:
+    """ "Erase my conversation" on the page that booked frees the place, and the page after
+    says so; erasing a conversation without a booking says only that it was erased."""
+    store = MemoryStore()
+    book = AppointmentBook(AppointmentSettings(), store, Clock())
+    options = WebhookOptions(url="http://127.0.0.1:9/", secret=PLATFORM_SECRET).checked()
+    async with running(loaded, handoff_settings("webhook", options), store, None, book) as setup:
+        await book.add_slot(new_slot(WED, loaded.program.locales, "en", "helpline", NOON))
+        catalog = setup.runtime.loaded.catalog
+        for erase_after_booking in (True, False):
+            page, token = await setup.page()
+            if erase_after_booking:
+                await to_the_times(page)
+                await page.until(lambda f: f.get("type") == "state" and f.get("choices"))
+                await page.send({"type": "choice", "id": "slot_1"})
+                await page.text_frame("Your words are: ")
+                assert [left for _slot, left in await book.free("en")] == [1]
+            else:
+                await page.until(lambda f: f.get("type") == "state")
+            response = await setup.client.post(f"/c/{token}/erase", data={})
+            shown = await response.text()
+            assert response.status == 200 and catalog.render("webchat.erased", "en") in shown
+            told = catalog.render("webchat.erased_booking", "en") in shown
+            assert told is erase_after_booking
+            await page.ws.close()
+        assert [left for _slot, left in await book.free("en")] == [2]  # the place is free again
+        page, _token = await setup.page()  # with JavaScript: the page is told over its socket
+        await to_the_times(page)
+        await page.until(lambda f: f.get("type") == "state" and f.get("choices"))
+        await page.send({"type": "choice", "id": "slot_1"})
+        await page.text_frame("Your words are: ")
+        await page.send({"type": "erase"})
+        end = await page.until(lambda f: f.get("type") == "end")
+        assert end == {"type": "end", "erase": True, "cancelled": True}
+        assert [left for _slot, left in await book.free("en")] == [2]

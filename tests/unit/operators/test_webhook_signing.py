@@ -122,3 +122,11 @@ def test_a_signature_that_is_not_utf8_is_refused_without_an_error() -> None:
     broken = b"v1=\xff\xfe".decode("utf-8", "surrogateescape")
     assert refusal(str(NOW), broken) == "bad_signature"
     assert refusal(str(NOW), "v1=é" + GOOD[4:]) == "bad_signature"
+
+
+def test_a_bad_signature_is_refused_as_such_whatever_the_time() -> None:
+    """The signature is checked first, then the time (docs/operators.md "Replays")."""
+    forged = integrator_signature("not the secret the bot was given, though long", NOW, BODY)
+    assert refusal(str(NOW - 3600), forged) == "bad_signature"
+    assert refusal(str(NOW + 3600), forged) == "bad_signature"
+    assert refusal(str(NOW - 3600), integrator_signature(SECRET, NOW - 3600, BODY)) == "stale"
