@@ -39,7 +39,7 @@ L2 = 1e-5
 MIN_COUNT = 2
 FOLDS = 4
 NEUTRAL_BUDGET = {
-    RiskCategory.SUICIDE: 0.03,
+    RiskCategory.SUICIDE: 0.05,
     RiskCategory.CHILD_AT_RISK: 0.02,
     RiskCategory.ILLEGAL_REQUEST: 0.02,
     RiskCategory.HUMAN: 0.005,
