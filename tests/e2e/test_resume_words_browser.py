@@ -14,7 +14,7 @@ from tests.integration.webchat.test_resume_words import TO_THE_WORDS
 pytestmark = pytest.mark.browser
 __all__ = ["served"]  # the served web chat, shared with the other browser tests
 
-WORDS = re.compile(r"Your words are: ([a-z ]+)")
+WORDS = re.compile(r"Your words are: ([^\W\d_]+(?: [^\W\d_]+){5})")
 
 
 async def pick(visit: Visit, choice: str, javascript: bool) -> None:

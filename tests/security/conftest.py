@@ -61,7 +61,7 @@ async def rest(http: Client, sender: str | None, message: str) -> tuple[int, Any
 def phrase_in(answer: list[dict[str, Any]]) -> str:
     """The resume phrase a REST answer shows (six words of the list in a row)."""
     for item in answer:
-        words = re.findall(r"[a-z]+", item.get("text", ""))
+        words = re.findall(r"[^\W\d_]+", item.get("text", ""))  # accents too
         for start in range(len(words) - 5):
             found = read_phrase(" ".join(words[start : start + 6]))
             if found is not None and found.checked:

@@ -67,7 +67,7 @@ async def test_wrong_phrases_from_many_senders_do_not_lock_the_owners_out(
     client = await over(runtime)
     phrase = await a_phrase(client)
     for _ in range(OLD_SERVICE_LIMIT + 10):  # each from a new sender, check word right
-        await as_newcomer(client, " ".join(new_phrase()))
+        await as_newcomer(client, " ".join(new_phrase("en")))
     assert await restores(client, phrase)
 
 
@@ -94,12 +94,12 @@ async def test_a_wrong_phrase_takes_as_long_wherever_it_fails(
         await rest(client, sender, " ".join(phrase))
         return time.perf_counter() - started
 
-    right_check = [await seconds(new_phrase()) for _ in range(3)]  # looked up, not found
+    right_check = [await seconds(new_phrase("en")) for _ in range(3)]  # looked up, not found
     for _ in range(2):  # this session's five wrong tries are used up
-        await seconds(new_phrase())
-    over_limit = [await seconds(new_phrase()) for _ in range(3)]  # refused before any lookup
-    words = new_phrase()[:-1]
-    wrong = next(w for w in word_list() if w != check_word(words))
+        await seconds(new_phrase("en"))
+    over_limit = [await seconds(new_phrase("en")) for _ in range(3)]  # refused before any lookup
+    words = new_phrase("en")[:-1]
+    wrong = next(w for w in word_list("en") if w != check_word(words, "en"))
     wrong_check = [await seconds((*words, wrong)) for _ in range(3)]  # never looked up
     medians = [statistics.median(t) for t in (right_check, over_limit, wrong_check)]
     assert min(medians) > 0.5 * max(medians), medians  # was 1 ms against 190 ms

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import random
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 from redirection_bot.authoring.testing import RasaActionRunner, load, write_program
 from redirection_bot.dialogue.model import CommandName
 from redirection_bot.engine import ChoicePicked, CommandGiven, Start, Text
+from redirection_bot.language.textnorm import fold
 from redirection_bot.program.load import LoadedProgram
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.store.resume import (
@@ -27,6 +30,11 @@ from redirection_bot.turn.runtime import Reply, Runtime
 from tests.fixtures.programs import FLOWS, LOCALES, PROGRAM
 
 FAST_COST = 2**10
+
+
+class FastVault(ResumeVault):
+    def __init__(self) -> None:
+        super().__init__(MemoryStore(), cost=FAST_COST)
 
 
 @pytest.fixture
@@ -93,8 +101,8 @@ async def test_every_failure_gets_the_same_gentle_answer_and_loses_nothing(
 ) -> None:
     runtime = runtime_over(program, MemoryStore())
     await reach_module_end(runtime, "s1")
-    never_given = new_phrase()
-    typo = (*never_given[:-1], next(w for w in word_list() if w != never_given[-1]))
+    never_given = new_phrase("en")
+    typo = (*never_given[:-1], next(w for w in word_list("en") if w != never_given[-1]))
     for attempt in (never_given, typo):
         reply = await runtime.handle("s1", Text(" ".join(attempt)))
         assert keys(reply) == ["resume.not_found", "main.module_end"]
@@ -102,12 +110,13 @@ async def test_every_failure_gets_the_same_gentle_answer_and_loses_nothing(
     assert state is not None and state.slots["why"] == "sleep earlier and call my brother"
 
 
-def mistyped(word: str) -> str:
-    """``word`` with one letter changed, so that it is no longer on the list."""
+def mistyped(word: str, locale: str = "en") -> str:
+    """``word`` with one letter changed, so that it is no longer on the locale's list."""
+    listed = {fold(known) for known in word_list(locale)}
     for at in range(len(word)):
         for letter in "kqzxjv":
             changed = word[:at] + letter + word[at + 1 :]
-            if changed != word and changed not in word_list():
+            if fold(changed) != fold(word) and fold(changed) not in listed:
                 return changed
     raise AssertionError(word)
 
@@ -152,7 +161,7 @@ async def test_after_too_many_tries_even_the_right_phrase_waits_for_a_quiet_mome
     phrase = await get_phrase(runtime, "owner")
     await runtime.handle("guesser", Start())
     for _ in range(3):
-        await runtime.handle("guesser", Text(" ".join(new_phrase())))
+        await runtime.handle("guesser", Text(" ".join(new_phrase("en"))))
     reply = await runtime.handle("guesser", Text(phrase))
     assert keys(reply)[0] == "resume.not_found"
     now[0] = 600.0  # the window is over
@@ -223,22 +232,132 @@ async def test_where_own_words_are_asked_a_phrase_shaped_answer_is_an_answer(
 
 
 def test_phrases_are_read_whatever_the_separators_and_the_check_word_catches_typos() -> None:
-    words = new_phrase()
+    words = new_phrase("en")
     attempt = read_phrase("  " + ", ".join(w.capitalize() for w in words) + "!")
     assert attempt is not None and attempt.words == words and attempt.checked
-    assert check_word(words[:-1]) == words[-1]
+    assert check_word(words[:-1], "en") == words[-1]
     assert read_phrase("I want to stop now please") is None
     assert read_phrase(" ".join(words[:-1])) is None
 
 
 def test_the_word_list_is_long_enough_and_plain() -> None:
-    words = word_list()
+    words = word_list("en")
     assert len(words) >= 800 and len(set(words)) == len(words)
     assert all(word.isalpha() and word.islower() and 3 <= len(word) <= 5 for word in words)
 
 
+@pytest.mark.parametrize("locale", ["es", "fi"])
+def test_each_language_has_its_own_plain_list(locale: str) -> None:
+    """At least 512 words (5 random words: 45 bits or more), 3 to 8 letters, no two read
+    alike once accents and capitals are read away."""
+    words = word_list(locale)
+    assert len(words) >= 512 and len({fold(word) for word in words}) == len(words)
+    assert all(word.isalpha() and word.islower() and 3 <= len(word) <= 8 for word in words)
+    assert words != word_list("en")
+
+
+def test_a_locale_without_a_list_gets_english_words_and_a_regional_one_its_language() -> None:
+    assert word_list("de") == word_list("en")
+    assert word_list("es-CO") == word_list("es")
+    assert all(word in word_list("fi") for word in new_phrase("fi_FI"))
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+def test_phrases_of_every_list_carry_their_own_check_word(locale: str) -> None:
+    words = new_phrase(locale)
+    assert all(word in word_list(locale) for word in words)
+    assert check_word(words[:-1], locale) == words[-1]
+    attempt = read_phrase(" ".join(words))
+    assert attempt is not None and attempt.checked
+    plain = read_phrase(fold(" ".join(words)).upper())  # typed without accents, in capitals
+    assert plain is not None and plain.checked and plain.words == attempt.words
+    other = "fi" if locale == "es" else "es"
+    foreign = (*words[:-1], next(w for w in word_list(other) if fold(w) != fold(words[-1])))
+    wrong = read_phrase(" ".join(foreign))
+    assert wrong is not None and not wrong.checked  # five of six from one list: an attempt
+
+
+def test_a_phrase_given_before_the_other_lists_still_opens() -> None:
+    """English phrases, their check words and their keys are what they were."""
+    given = ("grasp", "yelp", "lived", "elm", "relax", "email")  # given by the earlier code
+    assert check_word(given[:-1], "en") == "email"
+    before = hashlib.scrypt(
+        " ".join(given).encode(),
+        salt=b"redirection-bot resume phrase v1",
+        n=FAST_COST,
+        r=8,
+        p=1,
+        dklen=64,
+    )
+    key = derive_key(given, FAST_COST)
+    assert key.cipher_key == before[:32]
+    digest = hashlib.sha256(before[32:]).digest()
+    assert key.name == "resume:" + base64.urlsafe_b64encode(digest).decode()
+    attempt = read_phrase("Grasp yelp lived elm relax email")
+    assert attempt is not None and attempt.checked and attempt.words == given
+
+
+@pytest.mark.parametrize("locale", ["es", "fi"])
+async def test_a_conversation_in_spanish_or_finnish_gets_words_in_its_language(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    runtime = Runtime(shipped, MemoryStore(), RasaActionRunner(shipped), resume=FastVault())
+    await runtime.handle("first", Start(locale))
+    for choice in ("go_on", "go_on", "curious", "no_thanks", "menu", "pause", "keep_my_place"):
+        await runtime.handle("first", ChoicePicked(choice))
+    reply = await runtime.handle("first", ChoicePicked("give"))
+    shown = "\n".join(m.text for m in reply.messages)
+    intro = {"es": "Tus palabras son: ", "fi": "Sanasi ovat: "}[locale]
+    phrase = shown.split(intro)[1].split("\n")[0]
+    assert len(phrase.split()) == PHRASE_WORDS
+    assert all(word in word_list(locale) for word in phrase.split())
+    # typed back without accents, in a conversation started in English
+    await runtime.handle("second", Start("en"))
+    back = await runtime.handle("second", Text(fold(phrase).capitalize() + "."))
+    assert keys(back)[0] == "resume.restored"
+
+
+async def test_a_mistyped_spanish_word_gets_the_gentle_answer(
+    program: LoadedProgram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("redirection_bot.store.resume.secrets.choice", random.Random(3).choice)
+    runtime = runtime_over(program, MemoryStore())
+    await reach_module_end(runtime, "s1")
+    words = list(new_phrase("es"))
+    for at in (1, PHRASE_WORDS - 1):
+        attempt = [*words[:at], mistyped(words[at], "es"), *words[at + 1 :]]
+        reply = await runtime.handle("s1", Text(", ".join(attempt)))
+        assert keys(reply) == ["resume.not_found", "main.module_end"]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["No estoy seguro de esto hoy", "Quiero parar pero no puedo", "En ole varma tästä asiasta nyt"],
+)
+async def test_an_ordinary_spanish_or_finnish_sentence_stays_ordinary(
+    program: LoadedProgram, sentence: str
+) -> None:
+    runtime = runtime_over(program, MemoryStore())
+    await runtime.handle("s1", Start())
+    assert read_phrase(sentence) is None
+    assert "resume.not_found" not in keys(await runtime.handle("s1", Text(sentence)))
+
+
+@pytest.mark.parametrize("locale", ["es", "fi"])
+def test_no_word_and_no_random_phrase_of_a_list_is_read_as_a_risk(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    """Given words are read by the rules alone (H-R21): none of them, alone or in a random
+    phrase, raises anything in any language's rules."""
+    choose = random.Random(locale).choice
+    words = word_list(locale)
+    phrases = [" ".join(choose(words) for _ in range(PHRASE_WORDS)) for _ in range(300)]
+    for text in (*words, *phrases):
+        assert not shipped.screener.screen(text, locale, with_model=False).hits, text
+
+
 def test_the_key_and_the_name_both_depend_on_every_word() -> None:
-    words = new_phrase()
+    words = new_phrase("en")
     one = derive_key(words, FAST_COST)
     assert derive_key(words, FAST_COST) == one
     other = derive_key((*words[:-1], "zebra" if words[-1] != "zebra" else "acorn"), FAST_COST)
@@ -251,8 +370,8 @@ async def test_wrong_tries_never_stretch_the_window_and_a_full_bucket_delays_onl
     limiter = AttemptLimiter(
         store, per_session=100, per_bucket=2, window_seconds=600, clock=lambda: now[0]
     )
-    owner, neighbour = new_phrase(), new_phrase()
-    guess = (*owner[:2], *new_phrase()[2:])  # the owner's bucket: the same first two words
+    owner, neighbour = new_phrase("en"), new_phrase("en")
+    guess = (*owner[:2], *new_phrase("en")[2:])  # the owner's bucket: the same first two words
     for _ in range(2):
         await limiter.failed("guesser", guess)
     assert not await limiter.allow("owner", owner)
@@ -268,7 +387,7 @@ async def test_a_copy_parked_before_salts_were_kept_still_opens() -> None:
 
     store = MemoryStore()
     vault = ResumeVault(store, cost=FAST_COST)
-    key = await vault.key_for(new_phrase())
+    key = await vault.key_for(new_phrase("en"))
     nonce = b"\x01" * 12  # the earlier format: nonce | sealed, under the phrase's own key
     await store.save(
         key.name,
@@ -325,9 +444,9 @@ async def test_resume_words_that_look_like_a_detail_still_open_the_copy(
     "alive", "human": about one phrase in 150); the words the program gave are its own, so
     only the rules read them, and they open the copy."""
     given = ("grasp", "yelp", "lived", "elm", "relax", "email")
-    assert check_word(given[:-1]) == given[-1]
+    assert check_word(given[:-1], "en") == given[-1]
     assert shipped.screener.screen(" ".join(given), "en").hits  # the second layer would ask
-    monkeypatch.setattr(builtin_actions, "new_phrase", lambda: given)
+    monkeypatch.setattr(builtin_actions, "new_phrase", lambda locale: given)
     runtime = Runtime(shipped, MemoryStore(), RasaActionRunner(shipped))
     await runtime.handle("first", Start())
     for choice in ("go_on", "go_on", "curious", "no_thanks", "menu", "pause", "keep_my_place"):

@@ -59,7 +59,7 @@ def test_a_message_that_cannot_be_taken_gets_a_notice_unless_it_raises_a_risk(
 
 def test_a_resume_phrase_is_a_restore_unless_it_raises_a_risk(shipped: LoadedProgram) -> None:
     program, state = shipped.program, new_state(shipped.program)
-    phrase = " ".join(new_phrase())
+    phrase = " ".join(new_phrase("en"))
     routed = route(program, state, None, Text(phrase))
     assert routed.route is Route.RESTORE and routed.phrase is not None
     assert routed.phrase.checked

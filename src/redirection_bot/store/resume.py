@@ -55,28 +55,48 @@ class ResumeKeys:
         return tuple(value for name, value in vars(cls).items() if name.isupper())
 
 
+WORD_LISTS = {"en": "resume_words.txt", "es": "resume_words.es.txt", "fi": "resume_words.fi.txt"}
+"""A word list per language (``resume_words.*.txt``, each header says how it was made)."""
+FALLBACK_WORDS = "en"
+
+
+def words_language(locale: str) -> str:
+    """The language whose list gives a conversation its words: its own, else English."""
+    language = locale.replace("_", "-").split("-")[0].casefold()
+    return language if language in WORD_LISTS else FALLBACK_WORDS
+
+
 @functools.cache
-def word_list() -> tuple[str, ...]:
-    text = resources.files("redirection_bot.store").joinpath("resume_words.txt").read_text("utf-8")
+def word_list(locale: str) -> tuple[str, ...]:
+    """The words of the locale's list, as shown (Spanish and Finnish with their accents)."""
+    name = WORD_LISTS[words_language(locale)]
+    text = resources.files("redirection_bot.store").joinpath(name).read_text("utf-8")
     words = [line.strip() for line in text.splitlines()]
     return tuple(word for word in words if word and not word.startswith("#"))
 
 
 @functools.cache
-def _word_set() -> frozenset[str]:
-    return frozenset(word_list())
+def _folded_set(language: str) -> frozenset[str]:
+    return frozenset(fold(word) for word in word_list(language))
 
 
-def check_word(words: tuple[str, ...]) -> str:
-    """The check word for the random words of a phrase."""
-    digest = hashlib.sha256(" ".join(words).encode()).digest()
-    return word_list()[int.from_bytes(digest[:8], "big") % len(word_list())]
+def check_word(words: tuple[str, ...], locale: str) -> str:
+    """The check word, from the locale's list, for the random words of a phrase.
+
+    Computed over the words as read (folded: "café" and "cafe" alike), which for the English
+    list are the words themselves, so English phrases given before the other lists still open.
+    """
+    folded = " ".join(fold(word) for word in words)
+    digest = hashlib.sha256(folded.encode()).digest()
+    chosen = word_list(locale)
+    return chosen[int.from_bytes(digest[:8], "big") % len(chosen)]
 
 
-def new_phrase() -> tuple[str, ...]:
-    """A fresh phrase: random words from the list, then their check word."""
-    chosen = tuple(secrets.choice(word_list()) for _ in range(PHRASE_WORDS - 1))
-    return (*chosen, check_word(chosen))
+def new_phrase(locale: str) -> tuple[str, ...]:
+    """A fresh phrase in the conversation's language: random words from its list, then their
+    check word (English where the locale has no list)."""
+    chosen = tuple(secrets.choice(word_list(locale)) for _ in range(PHRASE_WORDS - 1))
+    return (*chosen, check_word(chosen, locale))
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,18 +108,27 @@ class PhraseAttempt:
 
 
 def read_phrase(text: str) -> PhraseAttempt | None:
-    """The phrase in a message, or None when the message is not shaped like one.
+    """The phrase in a message, from any language's list, or None when the message is not
+    shaped like one: whatever language the conversation is in now, words given in another
+    still open the copy.
 
-    Spaces, commas, hyphens and capitals do not matter: "Acorn-river, ..." reads as
-    "acorn river ...". Six words of which all but one are from the list are an attempt too
-    (a word mistyped, "exakt" for "exact"): it cannot open anything, but gets the same gentle
-    answer as any wrong phrase, not "I didn't understand" (docs/operators.md).
+    Spaces, commas, hyphens, capitals and accents do not matter: "Acorn-river, ..." reads as
+    "acorn river ...", "Limón" as "limon". Six words of which all but one are from one list are
+    an attempt too (a word mistyped, "exakt" for "exact"): it cannot open anything, but gets the
+    same gentle answer as any wrong phrase, not "I didn't understand" (docs/operators.md).
     """
     words = tuple(fold(text).split())
-    known = sum(word in _word_set() for word in words)
-    if len(words) != PHRASE_WORDS or known < PHRASE_WORDS - 1:
+    if len(words) != PHRASE_WORDS:
         return None
-    return PhraseAttempt(words, known == PHRASE_WORDS and check_word(words[:-1]) == words[-1])
+    attempt: PhraseAttempt | None = None
+    for language in WORD_LISTS:
+        known = sum(word in _folded_set(language) for word in words)
+        if known < PHRASE_WORDS - 1:
+            continue
+        if known == PHRASE_WORDS and fold(check_word(words[:-1], language)) == words[-1]:
+            return PhraseAttempt(words, True)
+        attempt = PhraseAttempt(words, False)
+    return attempt
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +140,11 @@ class PhraseKey:
 
 
 def derive_key(words: tuple[str, ...], cost: int = SCRYPT_COST) -> PhraseKey:
-    """scrypt over the phrase: 32 bytes of key, and 32 more hashed into the copy's name."""
+    """scrypt over the phrase as read (folded, so "Limón" and "limon" open the same copy; an
+    English phrase is its own folding): 32 bytes of key, and 32 more hashed into the copy's
+    name."""
     derived = hashlib.scrypt(
-        " ".join(words).encode(),
+        " ".join(fold(word) for word in words).encode(),
         salt=b"redirection-bot resume phrase v1",
         n=cost,
         r=8,
@@ -126,12 +157,13 @@ def derive_key(words: tuple[str, ...], cost: int = SCRYPT_COST) -> PhraseKey:
 
 
 BUCKET_WORDS = 2
-"""Phrases are counted in buckets by their first two words: 877² = 769,129 buckets."""
+"""Phrases are counted in buckets by their first two words: 877² = 769,129 buckets of English
+phrases, 592² = 350,464 of Spanish ones, 611² = 373,321 of Finnish ones."""
 
 
 def bucket_of(words: tuple[str, ...]) -> str:
     """The bucket a phrase is counted in, as a hash (no word of a phrase is stored)."""
-    prefix = " ".join(words[:BUCKET_WORDS]).encode()
+    prefix = " ".join(fold(word) for word in words[:BUCKET_WORDS]).encode()
     return hashlib.blake2b(prefix, person=b"resume-bucket", digest_size=12).hexdigest()
 
 
@@ -143,10 +175,11 @@ class AttemptLimiter:
     typed in (``per_session``), and the bucket of phrases they fall in, by their first two
     words (``per_bucket``). A full bucket refuses every phrase of that bucket until its
     window ends, the right one too: so guessing is slowed however many sessions a guesser
-    opens. A bucket holds one phrase in 769,129 of those given, so a guesser who fills one
-    delays almost nobody, and to delay everyone they would have to fill every bucket: some
-    3.8 million wrong phrases in one window, each costing the service a scrypt (about 0.1 s
-    of a core), which no instance could even be made to compute. One count for the whole
+    opens. A bucket holds one phrase in 350,464 or more of those given in its language, so a
+    guesser who fills one delays almost nobody, and to delay everyone they would have to fill
+    every bucket: some 7.5 million wrong phrases (1.75 million for Spanish alone) in one
+    window, each costing the service a scrypt (about 0.1 s of a core), which no instance
+    could even be made to compute. One count for the whole
     service, as before, was that lock: 120 wrong phrases shut every person out.
     """
 
@@ -224,8 +257,9 @@ class ResumeVault:
     The copy's name comes from the phrase alone (scrypt with the service's one salt), since it
     must be found from the phrase; its key, from the phrase and a random salt kept beside it,
     so that no two copies share a key. What stops a search of a stolen store is scrypt over
-    877⁵ phrases, and, with ``store.encryption_key`` set, that the store's contents and
-    names are sealed under a key the thief does not hold (docs/safety.md).
+    877⁵ phrases (592⁵ for Spanish, 611⁵ for Finnish: 46 bits), and, with
+    ``store.encryption_key`` set, that the store's contents and names are sealed under a key
+    the thief does not hold (docs/safety.md).
     """
 
     def __init__(

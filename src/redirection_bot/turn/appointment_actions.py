@@ -184,7 +184,7 @@ class AppointmentActions:
         if not isinstance(pick, int) or not isinstance(offset, int) or not 1 <= pick <= len(listed):
             return ActionResult(call.action, failed=True)
         slot = await self.book.slot(listed[pick - 1])
-        words = new_phrase()
+        words = new_phrase(call.state.locale)
         key = await self._resume.key_for(words)
         booking = await self.book.book(slot.id, key.name) if slot is not None else None
         if slot is None or booking is None:

@@ -66,7 +66,7 @@ class BuiltInActions:
 
     async def _offer_phrase(self, call: ActionCall) -> ActionResult:
         """A new phrase, shown once; the session is parked under it when the turn is saved."""
-        words = new_phrase()
+        words = new_phrase(call.state.locale)
         call.after.park_under = await self._resume.key_for(words)
         log_event("resume phrase given", session=call.sender)
         if self._metrics is not None:

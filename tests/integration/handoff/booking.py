@@ -25,7 +25,7 @@ NOON = dt.datetime(2030, 3, 4, 12, 0, tzinfo=dt.UTC).timestamp()  # a Monday
 WEDNESDAY = dt.datetime(2030, 3, 6, 18, 0, tzinfo=dt.UTC).timestamp()
 PERSON_CLOCK = "13:00"
 """The time on the person's clock at NOON: they are at UTC+1, and see 18:00 UTC as 19:00."""
-WORDS = re.compile(r"Your words are: ([a-z ]+)")
+WORDS = re.compile(r"Your words are: ([^\W\d_]+(?: [^\W\d_]+){5})")
 
 
 class Clock:
