@@ -158,7 +158,7 @@ def derive_key(words: tuple[str, ...], cost: int = SCRYPT_COST) -> PhraseKey:
 
 BUCKET_WORDS = 2
 """Phrases are counted in buckets by their first two words: 877² = 769,129 buckets of English
-phrases, 592² = 350,464 of Spanish ones, 611² = 373,321 of Finnish ones."""
+phrases, 589² = 346,921 of Spanish ones, 611² = 373,321 of Finnish ones."""
 
 
 def bucket_of(words: tuple[str, ...]) -> str:
@@ -175,7 +175,7 @@ class AttemptLimiter:
     typed in (``per_session``), and the bucket of phrases they fall in, by their first two
     words (``per_bucket``). A full bucket refuses every phrase of that bucket until its
     window ends, the right one too: so guessing is slowed however many sessions a guesser
-    opens. A bucket holds one phrase in 350,464 or more of those given in its language, so a
+    opens. A bucket holds one phrase in 346,921 or more of those given in its language, so a
     guesser who fills one delays almost nobody, and to delay everyone they would have to fill
     every bucket: some 7.5 million wrong phrases (1.75 million for Spanish alone) in one
     window, each costing the service a scrypt (about 0.1 s of a core), which no instance
@@ -257,7 +257,7 @@ class ResumeVault:
     The copy's name comes from the phrase alone (scrypt with the service's one salt), since it
     must be found from the phrase; its key, from the phrase and a random salt kept beside it,
     so that no two copies share a key. What stops a search of a stolen store is scrypt over
-    877⁵ phrases (592⁵ for Spanish, 611⁵ for Finnish: 46 bits), and, with
+    877⁵ phrases (589⁵ for Spanish, 611⁵ for Finnish: 46 bits), and, with
     ``store.encryption_key`` set, that the store's contents and names are sealed under a key
     the thief does not hold (docs/safety.md).
     """
