@@ -29,6 +29,15 @@ Step = Lit | Gap | AnyNumber
 Spelling = tuple[Step, ...]
 
 
+_WordEntries = tuple[
+    frozenset[str],
+    dict[str, tuple[tuple[Spelling, str], ...]],
+    tuple[tuple[Spelling, str], ...],
+]
+"""What one word form starts: its fields, longer entries by their plain second word, and the
+other longer entries."""
+
+
 @dataclass(slots=True)
 class FieldIndex:
     """Every entry of every field of one rules file, spelt out and indexed by first word.
@@ -50,9 +59,7 @@ class FieldIndex:
     others: list[tuple[Spelling, str]] = field(default_factory=list)
     """Entries starting with an ending (``*katu``) or a number: tried at every word."""
     longest_prefix: int = 0
-    _words: dict[str, tuple[frozenset[str], tuple[tuple[Spelling, str], ...]]] = field(
-        default_factory=dict
-    )
+    _words: dict[str, _WordEntries] = field(default_factory=dict)
 
     @classmethod
     def of(cls, fields: Mapping[str, Sequence[Phrase]]) -> FieldIndex:
@@ -83,19 +90,21 @@ class FieldIndex:
         """The names of the fields one of whose entries is in ``tokens``."""
         found: set[str] = set()
         for start, token in enumerate(tokens):
-            names, longer = self._word(token.form)
+            names, by_next, longer = self._word(token.form)
             found |= names
-            for spelling, name in longer:
-                if name not in found and _matches(spelling, tokens, start):
+            if by_next and start + 1 < len(tokens):
+                longer = by_next.get(tokens[start + 1].form, ()) + longer
+            for spelling, name in longer:  # their first word is this one: read on from the next
+                if name not in found and _matches(spelling, tokens, start + 1, 1):
                     found.add(name)
             for spelling, name in self.others:
                 if name not in found and _matches(spelling, tokens, start):
                     found.add(name)
         return found
 
-    def _word(self, form: str) -> tuple[frozenset[str], tuple[tuple[Spelling, str], ...]]:
+    def _word(self, form: str) -> _WordEntries:
         """The fields whose one-word entries this word form is, and the longer entries that
-        may start with it (cached per form)."""
+        may start with it: by their plain second word, and the rest (cached per form)."""
         known = self._words.get(form)
         if known is None:
             names = set(self.single.get(form, ()))
@@ -104,7 +113,19 @@ class FieldIndex:
                 names |= self.single_prefixes.get(form[:length], set())
                 longer.extend(self.prefixes.get(form[:length], ()))
             names.update(name for ending, name in self.single_suffixes if form.endswith(ending))
-            known = (frozenset(names), tuple(longer))
+            by_next: dict[str, list[tuple[Spelling, str]]] = defaultdict(list)
+            rest = []
+            for spelling, name in longer:
+                second = spelling[1] if len(spelling) > 1 else None
+                if isinstance(second, Lit) and not (second.prefix or second.suffix):
+                    by_next[second.form].append((spelling, name))
+                else:
+                    rest.append((spelling, name))
+            known = (
+                frozenset(names),
+                {word: tuple(entries) for word, entries in by_next.items()},
+                tuple(rest),
+            )
             if len(self._words) < WORD_CACHE:
                 self._words[form] = known
         return known
@@ -128,21 +149,28 @@ def _spelt(seq: Seq) -> list[Spelling]:
     return [spelling for spelling in spellings if spelling]
 
 
-def _matches(spelling: Spelling, tokens: Sequence[Token], at: int) -> bool:
-    if not spelling:
-        return True
-    step, rest = spelling[0], spelling[1:]
-    if isinstance(step, Gap):
-        return any(_matches(rest, tokens, at + skip) for skip in range(MAX_GAP + 1))
-    if at >= len(tokens):
-        return False
-    token = tokens[at]
-    if isinstance(step, AnyNumber):
-        ok = token.is_number
-    elif step.prefix:
-        ok = token.form.startswith(step.form)
-    elif step.suffix:
-        ok = token.form.endswith(step.form)
-    else:
-        ok = token.form == step.form
-    return ok and _matches(rest, tokens, at + 1)
+def _matches(spelling: Spelling, tokens: Sequence[Token], at: int, step_at: int = 0) -> bool:
+    """Whether ``spelling`` from its step ``step_at`` on reads ``tokens`` from ``at`` on (a
+    loop, with one recursion per gap: this runs for every word of every message)."""
+    count = len(tokens)
+    for position in range(step_at, len(spelling)):
+        step = spelling[position]
+        if isinstance(step, Gap):
+            return any(
+                _matches(spelling, tokens, at + skip, position + 1) for skip in range(MAX_GAP + 1)
+            )
+        if at >= count:
+            return False
+        form = tokens[at].form
+        if isinstance(step, AnyNumber):
+            ok = tokens[at].is_number
+        elif step.prefix:
+            ok = form.startswith(step.form)
+        elif step.suffix:
+            ok = form.endswith(step.form)
+        else:
+            ok = form == step.form
+        if not ok:
+            return False
+        at += 1
+    return True
