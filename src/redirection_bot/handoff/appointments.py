@@ -408,40 +408,41 @@ class AppointmentBook:
         index = await self.store.get(BOOKING_PREFIX + booking_id)
         if index is None:
             return BookResult.UNKNOWN
-        slot_id = index.data.decode()
-        slot = await self.slot(slot_id)
-        key = BOOKINGS_PREFIX + slot_id
-        for _ in range(MAX_RETRIES):
-            stored = await self.store.get(key)
-            if stored is None:
-                return BookResult.UNKNOWN
-            current = [Booking.from_json(v) for v in json.loads(stored.data)]
-            found = next((b for b in current if b.id == booking_id), None)
-            if found is None:
-                return BookResult.UNKNOWN
+
+        def change(found: Booking, slot: Slot | None) -> Booking | BookResult:
             if found.status is not BookingStatus.BOOKED:
                 return BookResult.UNCHANGED
             if status is BookingStatus.NO_SHOW and slot is not None and self.clock() < slot.start:
                 return BookResult.NOT_STARTED
-            changed = [replace(b, status=status) if b.id == booking_id else b for b in current]
-            ttl = self._kept(slot) if slot is not None else self.settings.retention_days * 86400.0
-            try:
-                body = json.dumps([asdict(b) for b in changed]).encode()
-                await self.store.save(key, body, stored.version, ttl)
-            except VersionConflict:
-                continue
-            return BookResult.DONE
-        raise StoreUnavailable("the slot's bookings kept changing")
+            return replace(found, status=status)
+
+        return await self._change_booking(index.data.decode(), booking_id, change)
 
     async def _set_parked(self, slot_id: str, booking_id: str, parked: str) -> BookResult:
+        return await self._change_booking(
+            slot_id, booking_id, lambda found, _slot: replace(found, parked=parked)
+        )
+
+    async def _change_booking(
+        self,
+        slot_id: str,
+        booking_id: str,
+        change: Callable[[Booking, Slot | None], Booking | BookResult],
+    ) -> BookResult:
+        """Change one booking of a slot by compare-and-set, retried on conflict: ``change``
+        gives the booking as it is to be, or the result to answer without changing it."""
         key = BOOKINGS_PREFIX + slot_id
         slot = await self.slot(slot_id)
         for _ in range(MAX_RETRIES):
             stored = await self.store.get(key)
             current = [Booking.from_json(v) for v in json.loads(stored.data)] if stored else []
-            if stored is None or not any(b.id == booking_id for b in current):
+            found = next((b for b in current if b.id == booking_id), None)
+            if stored is None or found is None:
                 return BookResult.UNKNOWN
-            changed = [replace(b, parked=parked) if b.id == booking_id else b for b in current]
+            changed_one = change(found, slot)
+            if isinstance(changed_one, BookResult):
+                return changed_one
+            changed = [changed_one if b.id == booking_id else b for b in current]
             ttl = self._kept(slot) if slot is not None else self.settings.retention_days * 86400.0
             try:
                 body = json.dumps([asdict(b) for b in changed]).encode()
