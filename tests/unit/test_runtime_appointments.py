@@ -58,6 +58,13 @@ def keys(reply: Reply) -> list[str]:
     return [m.key for m in reply.messages]
 
 
+async def to_the_clocks(runtime: Runtime, session: str) -> Reply:
+    """From wherever the person is: help, "book a chat", "choose a time" (the clocks)."""
+    await runtime.handle(session, CommandGiven(CommandName.HELP))
+    await runtime.handle(session, ChoicePicked("appointment"))
+    return await runtime.handle(session, ChoicePicked("book"))
+
+
 async def book_a_time(runtime: Runtime, session: str) -> str:
     """From the start to a booking at UTC+0; the words given."""
     await runtime.handle(session, Start())
@@ -135,17 +142,13 @@ async def test_the_last_place_is_not_offered_again_leave_now_keeps_it_and_erasin
     runtime = runtime_with(shipped, clock)
     words = await book_a_time(runtime, "first")
     await runtime.handle("second", Start())
-    await runtime.handle("second", CommandGiven(CommandName.HELP))
-    await runtime.handle("second", ChoicePicked("appointment"))
-    await runtime.handle("second", ChoicePicked("book"))
+    await to_the_clocks(runtime, "second")
     reply = await runtime.handle("second", ChoicePicked("zone_3"))
     assert keys(reply) == ["appointments.none"]
     # Leave now is the quick exit: the words, and the place they hold, are kept.
     await runtime.handle("first", CommandGiven(CommandName.STOP))
     await runtime.handle("second", ChoicePicked("back"))
-    await runtime.handle("second", CommandGiven(CommandName.HELP))
-    await runtime.handle("second", ChoicePicked("appointment"))
-    await runtime.handle("second", ChoicePicked("book"))
+    await to_the_clocks(runtime, "second")
     reply = await runtime.handle("second", ChoicePicked("zone_3"))
     assert keys(reply) == ["appointments.none"]
     # Erasing everything gives the place back.
@@ -153,9 +156,7 @@ async def test_the_last_place_is_not_offered_again_leave_now_keeps_it_and_erasin
     await runtime.handle("first again", Text(words))
     await runtime.handle("first again", CommandGiven(CommandName.ERASE))
     await runtime.handle("second", ChoicePicked("back"))
-    await runtime.handle("second", CommandGiven(CommandName.HELP))
-    await runtime.handle("second", ChoicePicked("appointment"))
-    await runtime.handle("second", ChoicePicked("book"))
+    await to_the_clocks(runtime, "second")
     reply = await runtime.handle("second", ChoicePicked("zone_3"))
     assert keys(reply)[0] == "appointments.pick_question"
 
@@ -166,9 +167,7 @@ async def test_a_typed_clock_gives_the_persons_own_time_and_a_risk_comes_first(
     clock = Clock()
     runtime = runtime_with(shipped, clock)
     await runtime.handle("s", Start())
-    await runtime.handle("s", CommandGiven(CommandName.HELP))
-    await runtime.handle("s", ChoicePicked("appointment"))
-    await runtime.handle("s", ChoicePicked("book"))
+    await to_the_clocks(runtime, "s")
     await runtime.handle("s", ChoicePicked("other"))
     reply = await runtime.handle("s", Text("I want to kill myself"))
     assert "appointments" not in keys(reply)[0]
@@ -194,9 +193,7 @@ async def test_booking_again_frees_the_earlier_place_and_only_the_new_words_coun
 
     # Someone else is offered Tuesday again: the earlier place was freed.
     await runtime.handle("other", Start())
-    await runtime.handle("other", CommandGiven(CommandName.HELP))
-    await runtime.handle("other", ChoicePicked("appointment"))
-    await runtime.handle("other", ChoicePicked("book"))
+    await to_the_clocks(runtime, "other")
     reply = await runtime.handle("other", ChoicePicked("zone_3"))
     assert keys(reply) == ["appointments.pick_question"]
     assert [c.label for c in reply.messages[0].choices][:-1] == ["Tuesday 5 March, 15:00"]
@@ -223,9 +220,7 @@ async def test_new_words_to_continue_later_carry_the_appointment_and_the_person_
     await runtime.handle(session, Start())
     for choice in ("go_on", "go_on", "curious", "no_thanks", "menu"):
         await runtime.handle(session, ChoicePicked(choice))
-    await runtime.handle(session, CommandGiven(CommandName.HELP))
-    await runtime.handle(session, ChoicePicked("appointment"))
-    await runtime.handle(session, ChoicePicked("book"))
+    await to_the_clocks(runtime, session)
     await runtime.handle(session, ChoicePicked("zone_3"))
     reply = await runtime.handle(session, ChoicePicked("slot_1"))
     first_words = reply.messages[1].text.split("\n")[0].removeprefix("Your words are: ")
@@ -287,9 +282,7 @@ async def test_a_twelve_hour_clock_typed_shows_the_times_in_the_persons_own_time
     clock = Clock()
     runtime = runtime_with(shipped, clock)
     await runtime.handle("s", Start())
-    await runtime.handle("s", CommandGiven(CommandName.HELP))
-    await runtime.handle("s", ChoicePicked("appointment"))
-    await runtime.handle("s", ChoicePicked("book"))
+    await to_the_clocks(runtime, "s")
     await runtime.handle("s", ChoicePicked("other"))
     reply = await runtime.handle("s", Text("2 pm"))  # noon UTC: the person is at UTC+2
     assert keys(reply) == ["appointments.pick_question"]
