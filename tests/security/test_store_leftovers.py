@@ -44,10 +44,16 @@ class RecordingSqlite(SqliteStore):
         self.written: dict[str, list[bytes]] = {}
 
     async def save(
-        self, key: str, data: bytes, expected_version: int | None, ttl_seconds: float
+        self,
+        key: str,
+        data: bytes,
+        expected_version: int | None,
+        ttl_seconds: float,
+        *,
+        final: bool = False,
     ) -> int:
         self.written.setdefault(key, []).append(data)
-        return await super().save(key, data, expected_version, ttl_seconds)
+        return await super().save(key, data, expected_version, ttl_seconds, final=final)
 
 
 @pytest.fixture

@@ -70,10 +70,16 @@ class RecordingStore(MemoryStore):
         self.written: list[bytes] = []
 
     async def save(
-        self, key: str, data: bytes, expected_version: int | None, ttl_seconds: float
+        self,
+        key: str,
+        data: bytes,
+        expected_version: int | None,
+        ttl_seconds: float,
+        *,
+        final: bool = False,
     ) -> int:
         self.written.append(data)
-        return await super().save(key, data, expected_version, ttl_seconds)
+        return await super().save(key, data, expected_version, ttl_seconds, final=final)
 
 
 @pytest.mark.parametrize("locale", ["en", "es", "fi"])

@@ -51,10 +51,18 @@ class SessionStore(Protocol):
     async def get(self, key: str) -> StoredSession | None: ...
 
     async def save(
-        self, key: str, data: bytes, expected_version: int | None, ttl_seconds: float
+        self,
+        key: str,
+        data: bytes,
+        expected_version: int | None,
+        ttl_seconds: float,
+        *,
+        final: bool = False,
     ) -> int:
         """Save and return the new version; raise VersionConflict if the stored version differs
-        from ``expected_version`` (None: the session must not exist yet)."""
+        from ``expected_version`` (None: the session must not exist yet). ``final``: the turn's
+        last write under the session's lock; a store that locks across processes may end the
+        lock with it (one round trip less), others ignore it."""
         ...
 
     async def delete(self, key: str) -> None: ...

@@ -51,12 +51,18 @@ class EncryptedStore:
         return None
 
     async def save(
-        self, key: str, data: bytes, expected_version: int | None, ttl_seconds: float
+        self,
+        key: str,
+        data: bytes,
+        expected_version: int | None,
+        ttl_seconds: float,
+        *,
+        final: bool = False,
     ) -> int:
         name = self.keyring.lookup_key(key)
         sealed = self.keyring.seal(pad(data), name.encode())
         try:
-            return await self.inner.save(name, sealed, expected_version, ttl_seconds)
+            return await self.inner.save(name, sealed, expected_version, ttl_seconds, final=final)
         except VersionConflict:
             if expected_version is None:
                 raise

@@ -25,7 +25,13 @@ class MemoryStore:
         return found[0]
 
     async def save(
-        self, key: str, data: bytes, expected_version: int | None, ttl_seconds: float
+        self,
+        key: str,
+        data: bytes,
+        expected_version: int | None,
+        ttl_seconds: float,
+        *,
+        final: bool = False,
     ) -> int:
         current = await self.get(key)
         current_version = current.version if current is not None else None

@@ -28,7 +28,7 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -57,15 +57,24 @@ DEFAULT_WAIT_SECONDS = 10.0
 _T = TypeVar("_T")
 
 # KEYS[1] the session; ARGV: expected version ('' = must not exist), data, ttl in ms.
-_SAVE = """
+_WRITE = """
 local current = redis.call('HGET', KEYS[1], 'v')
 if current == false then current = '' end
 if current ~= ARGV[1] then return -1 end
 local version = (tonumber(current) or 0) + 1
 redis.call('HSET', KEYS[1], 'v', version, 'd', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
+"""
+_SAVE = _WRITE + "return version\n"
+
+# _SAVE, then end the lease KEYS[2] if this holder (ARGV[4]) still owns it: a turn's last
+# write and the end of its lock in one round trip.
+_SAVE_AND_RELEASE = (
+    _WRITE
+    + """if redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
 return version
 """
+)
 
 # Take the lock and, in the same round trip, read the session it guards (the turn reads it next).
 _LOCK_AND_READ = """
@@ -178,8 +187,11 @@ class RedisStore:
         self._release = client.register_script(_RELEASE)
         self._renew = client.register_script(_RENEW)
         self._lock_and_read = client.register_script(_LOCK_AND_READ)
+        self._save_and_release = client.register_script(_SAVE_AND_RELEASE)
         self._read_with_lock: dict[str, StoredSession | None] = {}
         """Sessions read when their lock was taken, for the turn's first ``get``."""
+        self._leases: dict[str, _Lease] = {}
+        """The leases this instance holds, by session key."""
 
     @classmethod
     def from_url(
@@ -207,16 +219,30 @@ class RedisStore:
         return _stored(version, data)
 
     async def save(
-        self, key: str, data: bytes, expected_version: int | None, ttl_seconds: float
+        self,
+        key: str,
+        data: bytes,
+        expected_version: int | None,
+        ttl_seconds: float,
+        *,
+        final: bool = False,
     ) -> int:
+        """``final``: the turn's last write under its lock, which ends the lease with it."""
         await self._checked()
         expected = "" if expected_version is None else str(expected_version)
         ttl_ms = max(1, round(ttl_seconds * 1000))
-        version = int(
-            await reachable(self._save(keys=[self._key(key)], args=[expected, data, ttl_ms]))
-        )
+        lease = self._leases.get(key) if final else None
+        if lease is None:
+            answer = self._save(keys=[self._key(key)], args=[expected, data, ttl_ms])
+        else:
+            answer = self._save_and_release(
+                keys=[self._key(key), lease.name], args=[expected, data, ttl_ms, lease.token]
+            )
+        version = int(await reachable(answer))
         if version < 0:
             raise VersionConflict("the session was changed by someone else")
+        if lease is not None:
+            lease.ended = True
         return version
 
     async def delete(self, key: str) -> None:
@@ -237,31 +263,35 @@ class RedisStore:
 
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
-        name = f"{self.prefix}l:{key}"
-        token = secrets.token_hex(16)
+        lease = _Lease(f"{self.prefix}l:{key}", secrets.token_hex(16))
         await self._checked()
-        self._read_with_lock[key] = await self._acquire(name, token, self._key(key))
-        renewing = asyncio.create_task(self._keep(name, token))
+        self._read_with_lock[key] = await self._acquire(lease.name, lease.token, self._key(key))
+        self._leases[key] = lease
+        # Most turns end long before a third of the lease: a timer, not a task, until then.
+        timer = asyncio.get_running_loop().call_later(self.lock_seconds / 3, lease.keep, self._keep)
         try:
             yield
         finally:
-            renewing.cancel()
+            timer.cancel()
+            lease.stop()
             self._read_with_lock.pop(key, None)
-            with contextlib.suppress(StoreUnavailable):  # if so, the lock expires by itself
-                await reachable(self._release(keys=[name], args=[token]))
+            self._leases.pop(key, None)
+            if not lease.ended:
+                with contextlib.suppress(StoreUnavailable):  # if so, the lock expires by itself
+                    await reachable(self._release(keys=[lease.name], args=[lease.token]))
 
     async def _keep(self, name: str, token: str) -> None:
-        """Renew the lease every third of its length while the turn runs (a turn waiting on a
-        slow action keeps its conversation; a dead instance's lease runs out)."""
+        """Renew the lease now and every third of its length while the turn runs (a turn
+        waiting on a slow action keeps its conversation; a dead instance's lease runs out)."""
         ttl_ms = max(1, round(self.lock_seconds * 1000))
         while True:
-            await asyncio.sleep(self.lock_seconds / 3)
             try:
                 if not int(await reachable(self._renew(keys=[name], args=[token, ttl_ms]))):
                     log_event("session lease lost")
                     return
             except StoreUnavailable:
-                continue
+                pass
+            await asyncio.sleep(self.lock_seconds / 3)
 
     async def _acquire(self, name: str, token: str, session: str) -> StoredSession | None:
         """Take the lock (waiting while another holds it); return the session as it is now."""
@@ -281,6 +311,27 @@ class RedisStore:
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+class _Lease:
+    """A session lock this instance holds: its name, its token, and the task renewing it once
+    the turn has run for a third of the lease."""
+
+    __slots__ = ("_renewing", "ended", "name", "token")
+
+    def __init__(self, name: str, token: str) -> None:
+        self.name = name
+        self.token = token
+        self.ended = False
+        """Released already, with the turn's last write."""
+        self._renewing: asyncio.Task[None] | None = None
+
+    def keep(self, renew: Callable[[str, str], Awaitable[None]]) -> None:
+        self._renewing = asyncio.ensure_future(renew(self.name, self.token))
+
+    def stop(self) -> None:
+        if self._renewing is not None:
+            self._renewing.cancel()
 
 
 def _stored(version: bytes | str | None, data: bytes | str | None) -> StoredSession | None:

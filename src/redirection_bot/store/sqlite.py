@@ -80,7 +80,13 @@ class SqliteStore:
         return await self._run(read)
 
     async def save(
-        self, key: str, data: bytes, expected_version: int | None, ttl_seconds: float
+        self,
+        key: str,
+        data: bytes,
+        expected_version: int | None,
+        ttl_seconds: float,
+        *,
+        final: bool = False,
     ) -> int:
         now = self._clock()
 

@@ -409,18 +409,22 @@ class Effects:
         elif park_under is not None:
             await self._park(session_id, record, kept, park_under)
         else:
-            await self.save(session_id, record, kept)
+            # With nothing left to do, the save may end the session's lock in the same step.
+            await self.save(session_id, record, kept, final=not effects)
         for effect in effects:
             await effect()
         return cancelled
 
-    async def save(self, session_id: str, record: SessionRecord, kept: Kept) -> None:
+    async def save(
+        self, session_id: str, record: SessionRecord, kept: Kept, *, final: bool = False
+    ) -> None:
         try:
             await self.store.save(
                 session_id,
                 self.records.encode(session_id, record),
                 kept.version,
                 self.session_ttl_seconds,
+                final=final,
             )
         except VersionConflict:
             log_event("session conflict", session=session_tag(session_id))

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from redirection_bot.store import SessionBusy, StoreUnavailable
+from redirection_bot.authoring.testing import RasaActionRunner, load, write_program
+from redirection_bot.engine import ChoicePicked, Start
+from redirection_bot.operations.crypto import Keyring
+from redirection_bot.store import SessionBusy, StoreUnavailable, VersionConflict
+from redirection_bot.store.encrypted import encrypted
 from redirection_bot.store.redis import RedisStore
+from redirection_bot.turn.runtime import Runtime
+from tests.fixtures.programs import FLOWS, LOCALES, PROGRAM
 from tests.fixtures.redis import RedisServer
 
 pytestmark = pytest.mark.redis
@@ -157,3 +165,62 @@ async def test_a_partners_funnel_from_two_instances_adds_up_and_is_read_suppress
     finally:
         await one.close()
         await two.close()
+
+
+async def test_a_turns_last_save_ends_its_lock_in_the_same_step(redis_server: RedisServer) -> None:
+    one, two = two_instances(redis_server, lock_wait_seconds=0.1)
+    try:
+        async with one.lock("person"):
+            await one.get("person")
+            await one.save("person", b"turn one", None, 60, final=True)
+            # The conversation is free at once: the next message may be on another instance.
+            async with two.lock("person"):
+                assert (await two.get("person")) is not None
+        # The first holder's end did not release the second holder's lock.
+        async with two.lock("person"):
+            pass
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_a_final_save_that_conflicts_keeps_the_lock(redis_server: RedisServer) -> None:
+    one, two = two_instances(redis_server, lock_wait_seconds=0.1)
+    try:
+        async with one.lock("person"):
+            with pytest.raises(VersionConflict):
+                await one.save("person", b"stale", 7, 60, final=True)
+            with pytest.raises(SessionBusy):
+                async with two.lock("person"):
+                    pass
+        async with two.lock("person"):  # released at the end of the turn
+            pass
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_a_turn_of_a_kept_conversation_takes_two_round_trips(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    loaded = load(write_program(tmp_path / "program", PROGRAM, FLOWS, LOCALES), tmp_path)
+    store = RedisStore.from_url(redis_server.url, prefix=f"trips-{uuid.uuid4().hex}:")
+    runtime = Runtime(loaded, encrypted(store, Keyring.generate()), RasaActionRunner(loaded))
+    try:
+        people = [f"person-{n}" for n in range(10)]
+        for person in people:
+            await runtime.handle(person, Start())
+        sent: list[object] = []
+        send = store.client.execute_command
+
+        async def counted(*args: Any, **options: Any) -> Any:
+            sent.append(args[0])
+            return await send(*args, **options)
+
+        store.client.execute_command = counted  # type: ignore[method-assign]
+        for person in people:
+            await runtime.handle(person, ChoicePicked("good"))
+        # Take the lock and read; save and let go.
+        assert sent == ["EVALSHA"] * 2 * len(people)
+    finally:
+        await store.close()
