@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +19,9 @@ pytest_plugins = [
     "tests.fixtures.redis",
     "tests.fixtures.browser",
 ]
+
+# `serve` processes the tests start keep their loaded program here, not in the user's cache.
+os.environ.setdefault("REDIRECTION_BOT_PROGRAM_CACHE", tempfile.mkdtemp(prefix="rb-program-"))
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 SHIPPED = ProgramSources(REPOSITORY / "dialogues", REPOSITORY / "locales")

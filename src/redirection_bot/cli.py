@@ -135,12 +135,15 @@ def sources_from(args: argparse.Namespace) -> ProgramSources:
     return ProgramSources(args.dialogues, args.locales)
 
 
-def load(args: argparse.Namespace) -> LoadedProgram:
-    """The validated program named by the command line; raises AuthoringError otherwise."""
-    from redirection_bot.program.load import load_program  # noqa: PLC0415
+def load(args: argparse.Namespace, kept: bool = False) -> LoadedProgram:
+    """The validated program named by the command line; raises AuthoringError otherwise.
+    ``kept``: read it from the copy kept by the last start when it is the same program
+    (``program/kept.py``; for ``serve``)."""
+    from redirection_bot.program.kept import cache_folder, load_kept  # noqa: PLC0415
     from redirection_bot.turn.actions import registered_action_names  # noqa: PLC0415
 
-    return load_program(sources_from(args), registered_action_names(), dt.date.today())
+    folder = cache_folder(os.environ) if kept else None
+    return load_kept(sources_from(args), registered_action_names(), dt.date.today(), folder)
 
 
 def memory_runtime(loaded: LoadedProgram) -> Runtime:

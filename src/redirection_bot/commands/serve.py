@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    loaded = load(args)
+    loaded = load(args, kept=True)
     try:
         settings = settings_from(args, loaded.program.locales)
     except ConfigError as error:

@@ -128,9 +128,25 @@ class Catalog:
         self._plain: dict[tuple[str, str], str] = {}
         self._invariant: dict[str, Entry] = {}
         self._links: dict[str, tuple[TextLink, ...]] = {}
+        self._register()
+
+    def _register(self) -> None:
+        """Give python-i18n (one store for the whole process) this catalog's texts."""
         for locale, keys in self._entries.items():
             for key, entry in keys.items():
                 i18n_translations.add(f"{self._prefix}.{key}", entry.text, locale=locale)
+            for key, entry in self._invariant.items():
+                i18n_translations.add(f"{self._prefix}.{key}", entry.text, locale=locale)
+
+    def __getstate__(self) -> dict[str, object]:
+        return {**self.__dict__, "_plain": {}}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """A catalog read back (``program/kept.py``): its texts go to python-i18n again, under a
+        prefix of this process."""
+        self.__dict__.update(state)
+        self._prefix = f"rb{next(_catalog_ids)}"
+        self._register()
 
     def close(self) -> None:
         """Remove this catalog's texts from python-i18n (for reloads)."""

@@ -128,3 +128,39 @@ def test_the_chat_runs_when_the_metrics_port_is_taken(servers: list[Server]) -> 
         wait_until(lambda: answers(f"http://127.0.0.1:{port}/"), what="the web chat to answer")
         code, err = server.stop()
     assert code == 0 and "The chat runs without metrics." in err
+
+
+def test_a_restart_reads_the_kept_program_and_a_conversation_works(
+    servers: list[Server], tmp_path: Path
+) -> None:
+    environment = {**server_environment(), "REDIRECTION_BOT_PROGRAM_CACHE": str(tmp_path)}
+    said = []
+    for _ in range(2):
+        port = free_port()
+        server = Server("-v", "serve", "--port", str(port), environment=environment)
+        page = f"http://127.0.0.1:{port}/"
+        wait_until(lambda page=page: answers(page), what="the web chat to answer")
+        status, html = fetch(f"{page}start", data=b"locale=es")
+        assert status == 200 and "Hola" in html
+        code, err = server.stop()
+        assert code == 0, err
+        said.append(err)
+    assert "program loaded from its kept copy" not in said[0]
+    assert "program loaded from its kept copy" in said[1]
+    assert [path.name.startswith("program-") for path in tmp_path.iterdir()] == [True]
+
+
+def test_with_the_kept_copy_off_nothing_is_written(servers: list[Server], tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    environment = {
+        **server_environment(),
+        "REDIRECTION_BOT_PROGRAM_CACHE": "off",
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+    }
+    port = free_port()
+    server = Server("serve", "--port", str(port), environment=environment)
+    servers.append(server)
+    wait_until(lambda: answers(f"http://127.0.0.1:{port}/"), what="the web chat to answer")
+    assert list(home.iterdir()) == []

@@ -1,0 +1,181 @@
+"""The program kept between starts of ``serve`` (program/kept.py): read back only when it is the
+same program, from a folder nobody else can write, and then it behaves exactly as loaded."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from redirection_bot.authoring import conversation_tests
+from redirection_bot.diagnostics import Diagnostics
+from redirection_bot.program.kept import CACHE_ENV, cache_folder, load_kept
+from redirection_bot.program.load import LoadedProgram, ProgramSources
+from redirection_bot.safety.train import read_corpus
+from redirection_bot.turn.actions import registered_action_names
+from tests.conftest import REPOSITORY, SHIPPED
+
+TODAY = dt.date(2026, 12, 2)
+KEPT = "program loaded from its kept copy"
+
+
+def kept(sources: ProgramSources, folder: Path) -> LoadedProgram:
+    return load_kept(sources, registered_action_names(), TODAY, folder)
+
+
+def logged_start(folder: Path, caplog: pytest.LogCaptureFixture) -> tuple[LoadedProgram, str]:
+    """A start of ``serve`` with ``folder``: the program, and what it logged."""
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        loaded = kept(SHIPPED, folder)
+    return loaded, caplog.text
+
+
+def first_start(tmp_path: Path) -> tuple[Path, Path]:
+    """A first start that kept the shipped program: the folder, and the one copy in it."""
+    folder = tmp_path / "kept"
+    kept(SHIPPED, folder)
+    (copy,) = copies(folder)
+    return folder, copy
+
+
+def copies(folder: Path) -> list[Path]:
+    return sorted(folder.glob("program-*.pickle"))
+
+
+@pytest.fixture(scope="module")
+def shipped_twice(tmp_path_factory: pytest.TempPathFactory) -> tuple[LoadedProgram, LoadedProgram]:
+    """The shipped program as loaded from its files, and as read back from its kept copy."""
+    folder = tmp_path_factory.mktemp("kept")
+    loaded = kept(SHIPPED, folder)
+    again = kept(SHIPPED, folder)
+    assert again is not loaded
+    return loaded, again
+
+
+def test_the_shipped_conversation_tests_all_pass_on_the_kept_copy(
+    shipped_twice: tuple[LoadedProgram, LoadedProgram],
+) -> None:
+    _, again = shipped_twice
+    diagnostics = Diagnostics()
+    files = conversation_tests.find_test_files([REPOSITORY / "tests" / "conversations"])
+    scripts = [
+        script for path in files for script in conversation_tests.load_scripts(path, diagnostics)
+    ]
+    assert scripts and not diagnostics.has_errors()
+    runtime = conversation_tests.tests_runtime(again, scripts)
+
+    async def run_all() -> list[str]:
+        results = [await conversation_tests.run_script(runtime, script) for script in scripts]
+        return [
+            f"{script.name}: {result.failure}"
+            for script, result in zip(scripts, results, strict=True)
+            if result.failure
+        ]
+
+    assert asyncio.run(run_all()) == []
+
+
+def test_the_kept_copy_screens_every_corpus_line_as_the_loaded_program_does(
+    shipped_twice: tuple[LoadedProgram, LoadedProgram],
+) -> None:
+    loaded, again = shipped_twice
+    corpus = REPOSITORY / "tests" / "safety" / "frozen"
+    items = read_corpus(sorted(corpus.glob("*.yaml")))
+    assert len(items) > 1000
+    for item in items:
+        assert again.screener.screen(item.text) == loaded.screener.screen(item.text), item.span
+
+
+def test_texts_render_from_the_kept_copy_in_a_process_that_never_loaded_the_files(
+    tmp_path: Path,
+) -> None:
+    loaded = kept(SHIPPED, tmp_path)
+    plain = [
+        (entry.key, locale)
+        for locale in loaded.program.locales
+        for entry in loaded.catalog.entries(locale)
+        if "%{" not in entry.text
+    ]
+    expected = [loaded.catalog.render(key, locale) for key, locale in plain]
+    loaded.catalog.close()  # as in a new process: python-i18n holds none of its texts
+    again = kept(SHIPPED, tmp_path)
+    assert [again.catalog.render(key, locale) for key, locale in plain] == expected
+
+
+def test_a_changed_file_is_loaded_afresh_not_from_the_old_copy(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    program = tmp_path / "program"
+    shutil.copytree(SHIPPED.dialogues, program / "dialogues")
+    shutil.copytree(SHIPPED.locales, program / "locales")
+    sources = ProgramSources(program / "dialogues", program / "locales")
+    folder = tmp_path / "kept"
+    first = kept(sources, folder)
+    texts = program / "locales" / "welcome.en.yml"
+    assert texts.is_file()
+    text = texts.read_text(encoding="utf-8")
+    key = next(e.key for e in first.catalog.entries("en") if e.key.startswith("welcome."))
+    old = first.catalog.render(key, "en")
+    texts.write_text(text.replace(old, "A new greeting, written today."), encoding="utf-8")
+    with caplog.at_level(logging.INFO):
+        second = kept(sources, folder)
+    assert KEPT not in caplog.text
+    assert second.catalog.render(key, "en") == "A new greeting, written today."
+    assert len(copies(folder)) == 2  # the old one is kept too (an edit may be undone)
+
+
+@pytest.mark.parametrize("mode", [0o770, 0o777])
+def test_a_copy_in_a_folder_others_can_write_is_never_read(
+    tmp_path: Path, mode: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "kept"
+    kept(SHIPPED, folder)
+    folder.chmod(mode)
+    _, logged = logged_start(folder, caplog)
+    assert KEPT not in logged
+    assert "program copy ignored reason=permissions" in logged
+
+
+def test_a_copy_others_can_write_or_a_link_is_never_read(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder, copy = first_start(tmp_path)
+    copy.chmod(0o666)
+    assert KEPT not in logged_start(folder, caplog)[1]
+    elsewhere = tmp_path / "elsewhere.pickle"
+    copy.chmod(0o600)
+    copy.rename(elsewhere)
+    copy.symlink_to(elsewhere)
+    assert KEPT not in logged_start(folder, caplog)[1]
+
+
+def test_a_damaged_copy_is_loaded_afresh_and_replaced(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder, copy = first_start(tmp_path)
+    copy.write_bytes(copy.read_bytes()[:1000])
+    loaded, logged = logged_start(folder, caplog)
+    assert "program copy ignored reason=" in logged
+    assert loaded.catalog.render("welcome.hello", "en")
+    assert KEPT in logged_start(folder, caplog)[1]
+
+
+def test_the_copy_is_private_and_holds_no_configuration(tmp_path: Path) -> None:
+    folder, copy = first_start(tmp_path)
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert copy.stat().st_mode & 0o777 == 0o600
+
+
+def test_where_it_is_kept() -> None:
+    assert cache_folder({CACHE_ENV: "off", "HOME": "/home/a"}) is None
+    assert cache_folder({CACHE_ENV: "/srv/bot/cache"}) == Path("/srv/bot/cache")
+    assert cache_folder({"XDG_CACHE_HOME": "/c", "HOME": "/home/a"}) == Path("/c/redirection-bot")
+    assert cache_folder({"HOME": "/home/a"}) == Path("/home/a/.cache/redirection-bot")
+    assert cache_folder({}) is None
+    assert os.environ.get(CACHE_ENV)  # the test suite keeps its copies in a folder of its own
