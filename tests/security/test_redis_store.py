@@ -24,7 +24,7 @@ from redirection_bot.errors import ConfigError
 from redirection_bot.operations.config import StoreSettings
 from redirection_bot.operations.crypto import new_key_text
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.store import SessionStore
+from redirection_bot.store import SessionStore, StoreRefused
 from redirection_bot.store.encrypted import EncryptedStore
 from redirection_bot.store.factory import open_store
 from redirection_bot.store.redis import RedisStore
@@ -140,6 +140,43 @@ def test_an_instance_with_another_key_refuses_to_start_naming_the_setting(
     open_store(rotated)
     with pytest.raises(ConfigError, match=r"store\.keys"):
         open_store(first)  # an instance that only knows the old key can no longer join
+
+
+async def test_after_redis_is_flushed_a_running_instance_records_its_keys_again(
+    redis_server: RedisServer,
+) -> None:
+    first = settings(redis_server)
+    running = open_store(first)
+    try:
+        await redis_of(running).client.delete(f"{first.prefix}key")  # FLUSHALL, for this prefix
+        async with redis_of(running).lock("person"):  # the next turn records it again
+            pass
+        other = StoreSettings("redis", url=first.url, prefix=first.prefix, keys=(new_key_text(),))
+        with pytest.raises(ConfigError, match=r"store\.keys"):
+            open_store(other)
+    finally:
+        await running.close()
+
+
+async def test_when_an_instance_with_other_keys_claimed_a_flushed_redis_the_turns_are_refused(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = settings(redis_server)
+    running = open_store(first)
+    try:
+        await redis_of(running).client.delete(f"{first.prefix}key")
+        other = StoreSettings("redis", url=first.url, prefix=first.prefix, keys=(new_key_text(),))
+        newcomer = open_store(other)  # it came first after the flush: it has Redis now
+        await newcomer.close()
+        with pytest.raises(StoreRefused):
+            async with redis_of(running).lock("person"):
+                pass
+        with pytest.raises(StoreRefused):  # for good: nothing more is read or written
+            await running.get("person")
+        assert "store refused reason=store.keys" in caplog.text
+        assert await redis_of(running).client.get(f"{first.prefix}l:person") is None
+    finally:
+        await running.close()
 
 
 async def test_a_dead_instances_lease_frees_its_conversation_within_the_lease_time(

@@ -15,7 +15,9 @@ cannot be reached, every call raises ``StoreUnavailable``; the runtime turns tha
 
 Every instance on one Redis must seal with the same keys (``KeyCheck``): checked at start when
 Redis answers then, otherwise on the first call that reaches it; until it has passed, nothing is
-read or written, and an instance with other keys never uses the store (fail closed).
+read or written, and an instance with other keys never uses the store (fail closed). Every
+turn's lock checks it again: a flushed Redis gets this instance's fingerprint back, and
+another's makes this instance refuse from then on.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
@@ -77,7 +79,23 @@ return version
 )
 
 # Take the lock and, in the same round trip, read the session it guards (the turn reads it next).
+# KEYS: the lock, the session, the keys' fingerprint; ARGV: token, ttl in ms, then (a sealed
+# store) the ring's fingerprints, newest first. Every turn checks the fingerprint: if Redis lost
+# it (flushed), this instance records its own again, so that an instance with other keys
+# still cannot join; if another instance's is there, the turn is refused (-1).
 _LOCK_AND_READ = """
+if #ARGV > 2 then
+  local stored = redis.call('GET', KEYS[3])
+  if stored == false then
+    redis.call('SET', KEYS[3], ARGV[3])
+  else
+    local known = false
+    for i = 3, #ARGV do
+      if stored == ARGV[i] then known = true end
+    end
+    if not known then return {-1} end
+  end
+end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {1, redis.call('HMGET', KEYS[2], 'v', 'd')}
 end
@@ -153,6 +171,11 @@ class KeyCheck:
             self.passed = True
             log_event("store keys checked")
             return
+        self.refuse()
+
+    def refuse(self) -> NoReturn:
+        """Another instance's keys are recorded: refused for good (fail closed)."""
+        self.passed = False
         self.refused = True
         log_event("store refused", level=logging.ERROR, reason="store.keys")
         raise StoreRefused(REFUSED)
@@ -298,12 +321,16 @@ class RedisStore:
         deadline = time.monotonic() + self.lock_wait_seconds
         pause = 0.002
         ttl_ms = max(1, round(self.lock_seconds * 1000))
+        fingerprints = self.key_check.fingerprints if self.key_check is not None else []
+        keys = [name, session, f"{self.prefix}key"]
         while True:
             answer: Any = await reachable(
-                self._lock_and_read(keys=[name, session], args=[token, ttl_ms])
+                self._lock_and_read(keys=keys, args=[token, ttl_ms, *fingerprints])
             )
             if int(answer[0]) == 1:
                 return _stored(*answer[1])
+            if int(answer[0]) == -1 and self.key_check is not None:
+                self.key_check.refuse()
             if time.monotonic() >= deadline:
                 raise SessionBusy("the session is held by another instance")
             await asyncio.sleep(pause * (1 + random.random()))
