@@ -71,7 +71,7 @@ class Booking:
 @contextlib.asynccontextmanager
 async def booking_chat(shipped: LoadedProgram) -> AsyncIterator[Booking]:
     """The web chat on a free port over a runtime with a helpline and an appointment book
-    whose clock the test holds (the way ``tests/unit/test_runtime_appointments.py`` does)."""
+    whose clock the test holds (the way ``tests/unit/turn/test_runtime_appointments.py`` does)."""
     clock = Clock()
     store = MemoryStore()
     desk = HandoffDesk(handoff_settings("test", {}), store, MemoryRelay())

@@ -1,7 +1,7 @@
 """Safety pre-emption in the engine: a risk found by screening interrupts whatever the
 conversation waits for, in the same turn, runs the category's safety flow, and its `return`
 comes back to the very place the person was. The engine is locale-blind: the runtime screens
-(tests/unit/safety, tests/unit/test_runtime_safety.py) and passes the hits in the event.
+(tests/unit/safety, tests/unit/turn/test_runtime_safety.py) and passes the hits in the event.
 """
 
 from __future__ import annotations

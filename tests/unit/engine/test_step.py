@@ -226,7 +226,7 @@ def test_call_runs_the_flow_and_returns(program: Program) -> None:
 
 
 def test_text_input_is_kept_as_written_and_limited(program: Program) -> None:
-    # The engine gets text already admitted (tests/unit/test_ingress.py: invisible characters
+    # The engine gets text already admitted (tests/unit/turn/test_ingress.py: invisible characters
     # are removed once, at the door); it keeps the words without the spaces around them.
     turn = play(program, ChoicePicked("good"), Text("9"), Text("  my family "))
     assert turn.state.slots["reasons"] == "my family"

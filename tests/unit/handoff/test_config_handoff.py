@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from redirection_bot.operations.config import HandoffSettings, read_settings
-from tests.unit.test_config import problems, write
+from tests.unit.operations.test_config import problems, write
 
 SECRET = "0123456789abcdef0123456789abcdef"
 

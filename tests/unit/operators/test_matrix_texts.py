@@ -41,7 +41,7 @@ from redirection_bot_connectors.operators.matrix.texts import (
 from tests.conftest import REPOSITORY
 from tests.fixtures.handoff import helpline
 from tests.unit.handoff.test_config_handoff import MATRIX
-from tests.unit.test_config import write
+from tests.unit.operations.test_config import write
 
 TRANSLATED = ("es", "fi")
 NAMES = {"@anna:helpline.example": "Anna", "@ben:helpline.example": "Ben"}
