@@ -158,7 +158,7 @@ async def test_after_redis_is_flushed_a_running_instance_records_its_keys_again(
         await running.close()
 
 
-async def test_when_an_instance_with_other_keys_claimed_a_flushed_redis_the_turns_are_refused(
+async def test_when_an_instance_with_other_keys_claimed_a_flushed_redis_turns_wait_until_it_is_gone(
     redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     first = settings(redis_server)
@@ -175,6 +175,18 @@ async def test_when_an_instance_with_other_keys_claimed_a_flushed_redis_the_turn
             await running.get("person")
         assert "store refused reason=store.keys" in caplog.text
         assert await redis_of(running).client.get(f"{first.prefix}l:person") is None
+        # The operator stops the stray instance and deletes its fingerprint: the running
+        # instance carries on at its next recheck, with no restart.
+        key_check = redis_of(running).key_check
+        assert key_check is not None
+        key_check.recheck_seconds = 0.2
+        await redis_of(running).client.delete(f"{first.prefix}key")
+        with pytest.raises(StoreRefused):  # not before the recheck is due
+            await running.get("person")
+        await asyncio.sleep(0.3)
+        async with redis_of(running).lock("person"):
+            pass
+        assert caplog.text.count("store refused reason=store.keys") == 1
     finally:
         await running.close()
 

@@ -9,15 +9,18 @@ Only ``serve`` uses it: ``validate``, ``test`` and the authoring tools always re
 
 - **What it holds:** the program only (what clinicians wrote, compiled, and its warnings),
   nothing of any conversation or configuration.
-- **When it is used:** only when everything that went into it is the same. Its name is a hash
-  of every file of the program (dialogues, locales, screening rules) and of this package (by
-  path, size and modification time), of the Python and package versions, the registered actions
-  and the day (the services directory's checks depend on the date). Anything else loads afresh
-  and replaces it.
+- **When it is used:** only when everything that went into it is the same: a hash of the
+  content of every file of the program (dialogues, locales, screening rules) and of this
+  package, of the Python and package versions, the registered actions and the day (the
+  services directory's checks depend on the date) names the copy and is kept inside it too.
+  Any change, even one that keeps a file's size and time, loads and validates the files
+  again (an invalid program never starts) and replaces the copy.
 - **Why it cannot be a way in:** a pickle runs code when read, so a kept copy is read only
-  from a folder and a file that this user owns, that are not symbolic links and that nobody
-  else may write (as ssh treats its keys); anything else is ignored (logged) and the program
-  is loaded from its files. Whoever can write there as this user can change the package itself.
+  from a folder and a file that this user owns and nobody else may write, on a path whose
+  every folder and link belongs to this user or to root and is writable by nobody else
+  unless sticky (as ssh's StrictModes treats its keys); anything else is ignored (logged) and
+  the program is loaded from its files. Whoever can write there as this user can change the
+  package itself.
 - **Failing is harmless:** a copy that cannot be read or written is logged and the program is
   loaded from its files.
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import os
 import pickle
 import stat
@@ -69,20 +73,22 @@ def load_kept(
     loaded and validated from its files (and kept for the next start)."""
     if folder is None:
         return load_program(sources, registered_actions, today)
-    path = folder / f"{PREFIX}{fingerprint(sources, registered_actions, today)}{SUFFIX}"
-    kept = _read(folder, path)
+    same = fingerprint(sources, registered_actions, today)
+    path = folder / f"{PREFIX}{same}{SUFFIX}"
+    kept = _read(folder, path, same)
     if kept is not None:
         log_event("program loaded from its kept copy")
         return kept
     loaded = load_program(sources, registered_actions, today)
-    _write(folder, path, loaded)
+    _write(folder, path, (same, loaded))
     return loaded
 
 
 def fingerprint(
     sources: ProgramSources, registered_actions: Collection[str] | None, today: dt.date
 ) -> str:
-    """A hash of everything that goes into the loaded program."""
+    """A hash of everything that goes into the loaded program: the content of every file of
+    the program and of this package (about 10 ms), the versions, the actions and the day."""
     digest = hashlib.blake2b(digest_size=20)
     actions = "\0".join(sorted(registered_actions)) if registered_actions is not None else "-"
     for part in (sys.version, redirection_bot.__version__, today.isoformat(), actions):
@@ -93,47 +99,77 @@ def fingerprint(
         for folder, subfolders, files in os.walk(root):
             subfolders[:] = sorted(name for name in subfolders if name != "__pycache__")
             for name in sorted(files):
-                found = os.stat(os.path.join(folder, name))
-                digest.update(f"{folder}/{name}\0{found.st_size}\0{found.st_mtime_ns}\n".encode())
+                path = Path(folder, name)
+                digest.update(f"{path.relative_to(root)}\0".encode())
+                digest.update(hashlib.blake2b(path.read_bytes(), digest_size=20).digest())
     return digest.hexdigest()
 
 
-def _trusted(path: Path) -> bool:
-    """Owned by this user, not a symbolic link, and writable by nobody else."""
-    found = os.lstat(path)
-    return (
-        not stat.S_ISLNK(found.st_mode)
-        and found.st_uid == os.getuid()
-        and not found.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-    )
+def _own(found: os.stat_result) -> bool:
+    """Owned by this user, and writable by nobody else."""
+    return found.st_uid == os.getuid() and not found.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def _read(folder: Path, path: Path) -> LoadedProgram | None:
+def _safe_path(folder: Path, must_exist: bool = True) -> bool:
+    """``folder`` is this user's, and nobody else can change what its path leads to: every
+    folder and link on the way belongs to this user or to root, and a folder others may write
+    is sticky (as /tmp), so that they cannot replace what is in it. Without ``must_exist``:
+    the part of the path that exists so far."""
+    absolute = folder.absolute()
+    for step in (*reversed(absolute.parents), absolute):
+        try:
+            found = os.lstat(step)
+        except FileNotFoundError:
+            return not must_exist  # the rest is made by this user, 0700
+        if found.st_uid not in (0, os.getuid()):
+            return False
+        shared = found.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+        if stat.S_ISDIR(found.st_mode) and shared and not found.st_mode & stat.S_ISVTX:
+            return False
+    return _own(os.stat(absolute))
+
+
+def _read(folder: Path, path: Path, same: str) -> LoadedProgram | None:
+    if not os.path.lexists(path):
+        return None  # a first start, or a changed program
     try:
-        if not _trusted(folder) or not _trusted(path):
-            log_event("program copy ignored", reason="permissions")
+        if not _safe_path(folder) or not _trusted_file(path):
+            log_event("program copy ignored", level=logging.WARNING, reason="permissions")
             return None
         with path.open("rb") as source:
             kept = pickle.load(source)
     except FileNotFoundError:
         return None
-    except Exception as error:
+    except Exception as error:  # whatever is wrong with it, the files are read instead
         log_event("program copy ignored", reason=type(error).__name__)
         return None
-    return kept if isinstance(kept, LoadedProgram) else None
+    if not (isinstance(kept, tuple) and len(kept) == 2 and kept[0] == same):
+        log_event("program copy ignored", reason="another_program")
+        return None
+    loaded = kept[1]
+    return loaded if isinstance(loaded, LoadedProgram) else None
 
 
-def _write(folder: Path, path: Path, loaded: LoadedProgram) -> None:
-    """Keep ``loaded`` under ``path`` (written whole, then renamed); drop all but the newest
-    ``KEEP_COPIES``."""
+def _trusted_file(path: Path) -> bool:
+    """A file (not a link) of this user's that nobody else can write."""
+    found = os.lstat(path)
+    return stat.S_ISREG(found.st_mode) and _own(found)
+
+
+def _write(folder: Path, path: Path, kept: tuple[str, LoadedProgram]) -> None:
+    """Keep ``kept`` (the program and its fingerprint) under ``path`` (written whole, then
+    renamed); drop all but the newest ``KEEP_COPIES``."""
     try:
+        if not _safe_path(folder, must_exist=False):
+            log_event("program copy not kept", level=logging.WARNING, reason="permissions")
+            return
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not _trusted(folder):
-            log_event("program copy not kept", reason="permissions")
+        if not _safe_path(folder):
+            log_event("program copy not kept", level=logging.WARNING, reason="permissions")
             return
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".writing-", delete=False) as out:
             try:
-                pickle.dump(loaded, out, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(kept, out, protocol=pickle.HIGHEST_PROTOCOL)
             except BaseException:
                 os.unlink(out.name)
                 raise

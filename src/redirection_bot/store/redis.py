@@ -17,7 +17,7 @@ Every instance on one Redis must seal with the same keys (``KeyCheck``): checked
 Redis answers then, otherwise on the first call that reaches it; until it has passed, nothing is
 read or written, and an instance with other keys never uses the store (fail closed). Every
 turn's lock checks it again: a flushed Redis gets this instance's fingerprint back, and
-another's makes this instance refuse from then on.
+another's makes this instance refuse until a recheck (every few seconds) finds it gone.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ DEFAULT_LOCK_SECONDS = 5.0
 DEFAULT_LOCK_WAIT_SECONDS = 10.0
 DEFAULT_CONNECTIONS = 200
 DEFAULT_WAIT_SECONDS = 10.0
+RECHECK_SECONDS = 5.0
+"""While refused (another key's fingerprint recorded), how often the keys are checked again."""
 _T = TypeVar("_T")
 
 # KEYS[1] the session; ARGV: expected version ('' = must not exist), data, ttl in ms.
@@ -149,35 +151,48 @@ async def reachable(call: Awaitable[_T]) -> _T:
 
 class KeyCheck:
     """That this instance seals with the keys the others on this Redis use (``_CLAIM_KEY``),
-    checked once, on the first call that reaches Redis: an instance started while Redis was
-    away serves its pages and checks once Redis answers. Refused once, refused for good."""
+    checked on the first call that reaches Redis (an instance started while Redis was away
+    serves its pages and checks once Redis answers), and again by every turn's lock. While
+    another key's fingerprint is recorded, nothing is read or written (fail closed); every
+    ``recheck_seconds`` the claim is tried again, so that once the other instance is gone and
+    its fingerprint deleted (``redis-cli DEL <prefix>key``), this one carries on by itself."""
 
-    def __init__(self, fingerprints: list[str], passed: bool = False) -> None:
+    def __init__(
+        self,
+        fingerprints: list[str],
+        passed: bool = False,
+        recheck_seconds: float = RECHECK_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.fingerprints = fingerprints
         self.passed = passed
         self.refused = False
+        self.recheck_seconds = recheck_seconds
+        self._clock = clock
+        self._refused_at = 0.0
 
     async def ensure(self, client: Redis, prefix: str) -> None:
         """Return once the check has passed; raise StoreRefused (other keys) or
         StoreUnavailable (Redis still away)."""
         if self.passed:
             return
-        if self.refused:
+        if self.refused and self._clock() - self._refused_at < self.recheck_seconds:
             raise StoreRefused(REFUSED)
         answer: Any = await reachable(
             client.eval(_CLAIM_KEY, 1, f"{prefix}key", *self.fingerprints)
         )
         if int(answer):
-            self.passed = True
+            self.passed, self.refused = True, False
             log_event("store keys checked")
             return
         self.refuse()
 
     def refuse(self) -> NoReturn:
-        """Another instance's keys are recorded: refused for good (fail closed)."""
-        self.passed = False
-        self.refused = True
-        log_event("store refused", level=logging.ERROR, reason="store.keys")
+        """Another instance's keys are recorded: refuse until a recheck finds them gone."""
+        if not self.refused:
+            log_event("store refused", level=logging.ERROR, reason="store.keys")
+        self.passed, self.refused = False, True
+        self._refused_at = self._clock()
         raise StoreRefused(REFUSED)
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from redirection_bot.authoring import conversation_tests
 from redirection_bot.diagnostics import Diagnostics
+from redirection_bot.errors import AuthoringError
 from redirection_bot.program.kept import CACHE_ENV, cache_folder, load_kept
 from redirection_bot.program.load import LoadedProgram, ProgramSources
 from redirection_bot.safety.train import read_corpus
@@ -128,6 +129,100 @@ def test_a_changed_file_is_loaded_afresh_not_from_the_old_copy(
     assert KEPT not in caplog.text
     assert second.catalog.render(key, "en") == "A new greeting, written today."
     assert len(copies(folder)) == 2  # the old one is kept too (an edit may be undone)
+
+
+def shipped_copy(tmp_path: Path) -> ProgramSources:
+    program = tmp_path / "program"
+    shutil.copytree(SHIPPED.dialogues, program / "dialogues")
+    shutil.copytree(SHIPPED.locales, program / "locales")
+    return ProgramSources(program / "dialogues", program / "locales")
+
+
+def edit_keeping_size_and_time(path: Path, old: str, new: str) -> None:
+    """An edit that leaves the file's size and modification time as they were (a one-digit
+    fix of a phone number, files from an image with fixed times)."""
+    assert len(old.encode()) == len(new.encode())
+    before = path.stat()
+    path.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size
+
+
+def test_an_edit_that_keeps_size_and_time_is_still_read_afresh(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sources = shipped_copy(tmp_path)
+    folder = tmp_path / "kept"
+    first = kept(sources, folder)
+    old = first.catalog.render("welcome.hello", "en")
+    edit_keeping_size_and_time(sources.locales / "welcome.en.yml", old[:5], "HELLO"[: len(old[:5])])
+    with caplog.at_level(logging.INFO):
+        second = kept(sources, folder)
+    assert KEPT not in caplog.text
+    assert second.catalog.render("welcome.hello", "en") != old
+
+
+def test_a_broken_edit_that_keeps_size_and_time_still_stops_the_start(tmp_path: Path) -> None:
+    sources = shipped_copy(tmp_path)
+    folder = tmp_path / "kept"
+    kept(sources, folder)
+    edit_keeping_size_and_time(sources.locales / "welcome.en.yml", '  hello: "', '  hello  "')
+    with pytest.raises(AuthoringError) as raised:
+        kept(sources, folder)
+    assert any("welcome.en.yml" in d.format() for d in raised.value.diagnostics)
+
+
+def test_a_copy_of_another_program_put_in_its_place_is_never_read(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sources = shipped_copy(tmp_path)
+    folder, copy = first_start(tmp_path)  # the shipped program's copy
+    (sources.locales / "welcome.en.yml").write_text(
+        (sources.locales / "welcome.en.yml").read_text(encoding="utf-8") + "\n",
+        encoding="utf-8",
+    )
+    kept(sources, folder)
+    (other,) = [path for path in copies(folder) if path != copy]
+    other.write_bytes(copy.read_bytes())  # the shipped program's copy under the other's name
+    with caplog.at_level(logging.INFO):
+        kept(sources, folder)
+    assert "program copy ignored reason=another_program" in caplog.text
+
+
+def test_a_folder_on_a_path_others_can_change_is_never_used(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # anyone may rename what is in it: not sticky
+    folder = shared / "kept"
+    with caplog.at_level(logging.INFO):
+        kept(SHIPPED, folder)
+        kept(SHIPPED, folder)
+    assert "program copy not kept reason=permissions" in caplog.text
+    assert KEPT not in caplog.text
+    shared.chmod(0o1777)  # sticky, as /tmp: others cannot replace this user's folder
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        kept(SHIPPED, folder)
+        kept(SHIPPED, folder)
+    assert KEPT in caplog.text
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="giving a link to another user needs root")
+def test_a_link_on_the_path_that_someone_else_owns_is_never_followed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    target = tmp_path / "target"
+    target.mkdir(mode=0o700)
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    os.lchown(link, 65534, 65534)  # made by another user, who chose where it leads
+    with caplog.at_level(logging.INFO):
+        kept(SHIPPED, link / "kept")
+        kept(SHIPPED, link / "kept")
+    assert KEPT not in caplog.text
+    assert list(target.iterdir()) == []
 
 
 @pytest.mark.parametrize("mode", [0o770, 0o777])
