@@ -73,7 +73,11 @@ def load_kept(
     loaded and validated from its files (and kept for the next start)."""
     if folder is None:
         return load_program(sources, registered_actions, today)
-    same = fingerprint(sources, registered_actions, today)
+    try:
+        same = fingerprint(sources, registered_actions, today)
+    except OSError as error:  # an unreadable file: loading says where, as it does without
+        log_event("program copy not used", reason=type(error).__name__)
+        return load_program(sources, registered_actions, today)
     path = folder / f"{PREFIX}{same}{SUFFIX}"
     kept = _read(folder, path, same)
     if kept is not None:
@@ -101,8 +105,17 @@ def fingerprint(
             for name in sorted(files):
                 path = Path(folder, name)
                 digest.update(f"{path.relative_to(root)}\0".encode())
-                digest.update(hashlib.blake2b(path.read_bytes(), digest_size=20).digest())
+                digest.update(_content(path))
     return digest.hexdigest()
+
+
+def _content(path: Path) -> bytes:
+    """What a file holds, for the fingerprint; for anything but a file that leads somewhere
+    (a dangling link, a pipe that would never end), only what it is: loading reports it."""
+    found = os.stat(path) if os.path.exists(path) else os.lstat(path)
+    if not stat.S_ISREG(found.st_mode):
+        return f"{stat.S_IFMT(found.st_mode)}:{os.path.realpath(path)}".encode()
+    return hashlib.blake2b(path.read_bytes(), digest_size=20).digest()
 
 
 def _own(found: os.stat_result) -> bool:

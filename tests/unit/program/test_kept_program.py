@@ -225,6 +225,21 @@ def test_a_link_on_the_path_that_someone_else_owns_is_never_followed(
     assert list(target.iterdir()) == []
 
 
+@pytest.mark.parametrize("odd", ["a link that leads nowhere", "a pipe"])
+def test_files_that_cannot_be_read_are_still_reported_where_they_are(
+    tmp_path: Path, odd: str
+) -> None:
+    sources = shipped_copy(tmp_path)
+    path = sources.locales / "extra.en.yml"
+    if odd == "a pipe":
+        os.mkfifo(path)  # reading it would never end
+    else:
+        path.symlink_to(tmp_path / "gone.yml")
+    with pytest.raises(AuthoringError) as raised:
+        kept(sources, tmp_path / "kept")
+    assert any("extra.en.yml" in d.format() for d in raised.value.diagnostics)
+
+
 @pytest.mark.parametrize("mode", [0o770, 0o777])
 def test_a_copy_in_a_folder_others_can_write_is_never_read(
     tmp_path: Path, mode: int, caplog: pytest.LogCaptureFixture
