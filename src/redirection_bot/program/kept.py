@@ -10,17 +10,19 @@ Only ``serve`` uses it: ``validate``, ``test`` and the authoring tools always re
 - **What it holds:** the program only (what clinicians wrote, compiled, and its warnings),
   nothing of any conversation or configuration.
 - **When it is used:** only when everything that went into it is the same: a hash of the
-  content of every file of the program (dialogues, locales, screening rules) and of this
-  package, of the Python and package versions, the registered actions and the day (the
-  services directory's checks depend on the date) names the copy and is kept inside it too.
-  Any change, even one that keeps a file's size and time, loads and validates the files
-  again (an invalid program never starts) and replaces the copy.
+  content of every file of the program (dialogues, locales, screening rules; links to folders
+  followed, as the loader does) and of this package, of the Python and package versions, the
+  registered actions and the day (the services directory's checks depend on the date) names
+  the copy and is its first line, read before anything is unpickled. Any change, even one
+  that keeps a file's size and time, loads and validates the files again (an invalid program
+  never starts) and replaces the copy; files that changed while they were read are loaded
+  but not kept.
 - **Why it cannot be a way in:** a pickle runs code when read, so a kept copy is read only
   from a folder and a file that this user owns and nobody else may write, on a path whose
-  every folder and link belongs to this user or to root and is writable by nobody else
-  unless sticky (as ssh's StrictModes treats its keys); anything else is ignored (logged) and
-  the program is loaded from its files. Whoever can write there as this user can change the
-  package itself.
+  every folder and link (as written and where it really leads) belongs to this user or to
+  root and is writable by nobody else unless sticky (as ssh's StrictModes treats its keys);
+  anything else is ignored (logged) and the program is loaded from its files. Whoever can
+  write there as this user can change the package itself.
 - **Failing is harmless:** a copy that cannot be read or written is logged and the program is
   loaded from its files.
 """
@@ -35,6 +37,7 @@ import pickle
 import stat
 import sys
 import tempfile
+import time
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
@@ -46,6 +49,11 @@ CACHE_ENV = "REDIRECTION_BOT_PROGRAM_CACHE"
 OFF = "off"
 PREFIX = "program-"
 SUFFIX = ".pickle"
+HEADER = "redirection-bot program copy, format 1, "
+"""The first line of a copy: this, then the program's hash; the pickle follows."""
+WRITING = ".writing-"
+ABANDONED_SECONDS = 600.0
+"""A copy still being written after this long was left by a start that was killed."""
 KEEP_COPIES = 4
 """Copies kept at most (the newest): a few programs served by one user, or an edit undone."""
 
@@ -56,7 +64,7 @@ def cache_folder(environment: Mapping[str, str]) -> Path | None:
     if chosen.lower() == OFF:
         return None
     if chosen:
-        return Path(chosen)
+        return Path(chosen).expanduser()
     base = environment.get("XDG_CACHE_HOME") or (
         str(Path(environment["HOME"]) / ".cache") if environment.get("HOME") else ""
     )
@@ -84,7 +92,12 @@ def load_kept(
         log_event("program loaded from its kept copy")
         return kept
     loaded = load_program(sources, registered_actions, today)
-    _write(folder, path, (same, loaded))
+    # Files changed while they were read (a deploy during a restart): what was loaded may be
+    # some of each, so it is not kept under either name.
+    if fingerprint(sources, registered_actions, today) == same:
+        _write(folder, path, same, loaded)
+    else:
+        log_event("program copy not kept", level=logging.WARNING, reason="changed_while_loading")
     return loaded
 
 
@@ -100,8 +113,17 @@ def fingerprint(
     package = Path(redirection_bot.__file__).parent
     for root in (package.resolve(), sources.dialogues.resolve(), sources.locales.resolve()):
         digest.update(f"{root}\n".encode())
-        for folder, subfolders, files in os.walk(root):
+        seen: set[str] = set()
+        # Links to folders are followed (the loader follows some, and reports the others),
+        # each real folder once.
+        for folder, subfolders, files in os.walk(root, followlinks=True):
+            real = os.path.realpath(folder)
+            if real in seen:
+                subfolders[:] = []
+                continue
+            seen.add(real)
             subfolders[:] = sorted(name for name in subfolders if name != "__pycache__")
+            digest.update(f"{Path(folder).relative_to(root)}/ -> {real}\n".encode())
             for name in sorted(files):
                 path = Path(folder, name)
                 digest.update(f"{path.relative_to(root)}\0".encode())
@@ -125,21 +147,28 @@ def _own(found: os.stat_result) -> bool:
 
 def _safe_path(folder: Path, must_exist: bool = True) -> bool:
     """``folder`` is this user's, and nobody else can change what its path leads to: every
-    folder and link on the way belongs to this user or to root, and a folder others may write
-    is sticky (as /tmp), so that they cannot replace what is in it. Without ``must_exist``:
-    the part of the path that exists so far."""
+    folder and link on the way, as written and as it really leads, belongs to this user or to
+    root, and a folder others may write is sticky (as /tmp), so that they cannot replace what
+    is in it. Without ``must_exist``: the part of the path that exists so far."""
     absolute = folder.absolute()
-    for step in (*reversed(absolute.parents), absolute):
-        try:
-            found = os.lstat(step)
-        except FileNotFoundError:
-            return not must_exist  # the rest is made by this user, 0700
-        if found.st_uid not in (0, os.getuid()):
-            return False
-        shared = found.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-        if stat.S_ISDIR(found.st_mode) and shared and not found.st_mode & stat.S_ISVTX:
-            return False
-    return _own(os.stat(absolute))
+    for path in (absolute, Path(os.path.realpath(absolute))):
+        for step in (*reversed(path.parents), path):
+            try:
+                found = os.lstat(step)
+            except FileNotFoundError:
+                if must_exist:
+                    return False
+                break  # the rest is made by this user, 0700
+            if found.st_uid not in (0, os.getuid()):
+                return False
+            shared = found.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+            if stat.S_ISDIR(found.st_mode) and shared and not found.st_mode & stat.S_ISVTX:
+                return False
+    return not must_exist or _own(os.stat(absolute))
+
+
+def _header(same: str) -> bytes:
+    return f"{HEADER}{same}\n".encode()
 
 
 def _read(folder: Path, path: Path, same: str) -> LoadedProgram | None:
@@ -150,17 +179,18 @@ def _read(folder: Path, path: Path, same: str) -> LoadedProgram | None:
             log_event("program copy ignored", level=logging.WARNING, reason="permissions")
             return None
         with path.open("rb") as source:
+            # The program's hash comes first, read before anything is unpickled: a copy of
+            # another program put in this one's place is never opened.
+            if source.read(len(_header(same))) != _header(same):
+                log_event("program copy ignored", reason="another_program")
+                return None
             kept = pickle.load(source)
     except FileNotFoundError:
         return None
     except Exception as error:  # whatever is wrong with it, the files are read instead
         log_event("program copy ignored", reason=type(error).__name__)
         return None
-    if not (isinstance(kept, tuple) and len(kept) == 2 and kept[0] == same):
-        log_event("program copy ignored", reason="another_program")
-        return None
-    loaded = kept[1]
-    return loaded if isinstance(loaded, LoadedProgram) else None
+    return kept if isinstance(kept, LoadedProgram) else None
 
 
 def _trusted_file(path: Path) -> bool:
@@ -169,9 +199,9 @@ def _trusted_file(path: Path) -> bool:
     return stat.S_ISREG(found.st_mode) and _own(found)
 
 
-def _write(folder: Path, path: Path, kept: tuple[str, LoadedProgram]) -> None:
-    """Keep ``kept`` (the program and its fingerprint) under ``path`` (written whole, then
-    renamed); drop all but the newest ``KEEP_COPIES``."""
+def _write(folder: Path, path: Path, same: str, loaded: LoadedProgram) -> None:
+    """Keep ``loaded`` under ``path``, after its hash ``same`` (written whole, then renamed);
+    drop all but the newest ``KEEP_COPIES``, and what a start killed while writing left."""
     try:
         if not _safe_path(folder, must_exist=False):
             log_event("program copy not kept", level=logging.WARNING, reason="permissions")
@@ -180,15 +210,18 @@ def _write(folder: Path, path: Path, kept: tuple[str, LoadedProgram]) -> None:
         if not _safe_path(folder):
             log_event("program copy not kept", level=logging.WARNING, reason="permissions")
             return
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".writing-", delete=False) as out:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=WRITING, delete=False) as out:
             try:
-                pickle.dump(kept, out, protocol=pickle.HIGHEST_PROTOCOL)
+                out.write(_header(same))
+                pickle.dump(loaded, out, protocol=pickle.HIGHEST_PROTOCOL)
             except BaseException:
                 os.unlink(out.name)
                 raise
         os.replace(out.name, path)
         copies = sorted(folder.glob(f"{PREFIX}*{SUFFIX}"), key=lambda p: p.stat().st_mtime)
-        for older in copies[:-KEEP_COPIES]:
+        stale = time.time() - ABANDONED_SECONDS
+        abandoned = [p for p in folder.glob(f"{WRITING}*") if p.stat().st_mtime < stale]
+        for older in [*copies[:-KEEP_COPIES], *abandoned]:
             older.unlink(missing_ok=True)
     except (OSError, pickle.PicklingError, RecursionError) as error:
-        log_event("program copy not kept", reason=type(error).__name__)
+        log_event("program copy not kept", level=logging.WARNING, reason=type(error).__name__)

@@ -15,6 +15,7 @@ import pytest
 from redirection_bot.authoring import conversation_tests
 from redirection_bot.diagnostics import Diagnostics
 from redirection_bot.errors import AuthoringError
+from redirection_bot.program import kept as kept_module
 from redirection_bot.program.kept import CACHE_ENV, cache_folder, load_kept
 from redirection_bot.program.load import LoadedProgram, ProgramSources
 from redirection_bot.safety.train import read_corpus
@@ -225,6 +226,64 @@ def test_a_link_on_the_path_that_someone_else_owns_is_never_followed(
     assert list(target.iterdir()) == []
 
 
+def test_a_broken_edit_behind_a_link_to_a_folder_still_stops_the_start(tmp_path: Path) -> None:
+    sources = shipped_copy(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    (sources.dialogues / "flows").rename(elsewhere)
+    (sources.dialogues / "flows").symlink_to(elsewhere)  # the loader follows it
+    folder = tmp_path / "kept"
+    kept(sources, folder)
+    edit_keeping_size_and_time(elsewhere / "about.yaml", "flow: about", "flxw: about")
+    with pytest.raises(AuthoringError) as raised:
+        kept(sources, folder)
+    assert any("about.yaml" in d.format() for d in raised.value.diagnostics)
+
+
+def test_a_program_that_changed_while_it_was_loading_is_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    sources = shipped_copy(tmp_path)
+    texts = sources.locales / "welcome.en.yml"
+    load = kept_module.load_program
+
+    def deploy_during_the_load(*arguments: object) -> LoadedProgram:
+        loaded = load(*arguments)  # type: ignore[arg-type]
+        texts.write_text(texts.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        return loaded
+
+    monkeypatch.setattr(kept_module, "load_program", deploy_during_the_load)
+    folder = tmp_path / "kept"
+    with caplog.at_level(logging.INFO):
+        kept(sources, folder)
+    assert "program copy not kept reason=changed_while_loading" in caplog.text
+    assert copies(folder) == []
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="giving a folder to another user needs root")
+def test_a_link_of_this_user_into_someone_elses_folder_is_never_used(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o755)
+    os.chown(theirs, 65534, 65534)  # another user's folder: they may rename what is in it
+    link = tmp_path / "link"
+    link.symlink_to(theirs)
+    _, logged = logged_start(link / "kept", caplog)
+    assert "program copy not kept reason=permissions" in logged
+    assert list(theirs.iterdir()) == []
+
+
+def test_what_a_killed_start_left_half_written_is_cleared(tmp_path: Path) -> None:
+    folder, _copy = first_start(tmp_path)
+    left = folder / ".writing-abandoned"
+    left.write_bytes(b"half a copy")
+    os.utime(left, (0, 0))
+    recent = folder / ".writing-now"  # another start writing at this moment
+    recent.write_bytes(b"being written")
+    kept(shipped_copy(tmp_path), folder)  # another program: a copy is written
+    assert not left.exists() and recent.exists()
+
+
 @pytest.mark.parametrize("odd", ["a link that leads nowhere", "a pipe"])
 def test_files_that_cannot_be_read_are_still_reported_where_they_are(
     tmp_path: Path, odd: str
@@ -285,6 +344,7 @@ def test_the_copy_is_private_and_holds_no_configuration(tmp_path: Path) -> None:
 def test_where_it_is_kept() -> None:
     assert cache_folder({CACHE_ENV: "off", "HOME": "/home/a"}) is None
     assert cache_folder({CACHE_ENV: "/srv/bot/cache"}) == Path("/srv/bot/cache")
+    assert cache_folder({CACHE_ENV: "~/bot"}) == Path.home() / "bot"
     assert cache_folder({"XDG_CACHE_HOME": "/c", "HOME": "/home/a"}) == Path("/c/redirection-bot")
     assert cache_folder({"HOME": "/home/a"}) == Path("/home/a/.cache/redirection-bot")
     assert cache_folder({}) is None
