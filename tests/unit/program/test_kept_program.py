@@ -210,22 +210,6 @@ def test_a_folder_on_a_path_others_can_change_is_never_used(
     assert KEPT in caplog.text
 
 
-@pytest.mark.skipif(os.getuid() != 0, reason="giving a link to another user needs root")
-def test_a_link_on_the_path_that_someone_else_owns_is_never_followed(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    target = tmp_path / "target"
-    target.mkdir(mode=0o700)
-    link = tmp_path / "link"
-    link.symlink_to(target)
-    os.lchown(link, 65534, 65534)  # made by another user, who chose where it leads
-    with caplog.at_level(logging.INFO):
-        kept(SHIPPED, link / "kept")
-        kept(SHIPPED, link / "kept")
-    assert KEPT not in caplog.text
-    assert list(target.iterdir()) == []
-
-
 def test_a_broken_edit_behind_a_link_to_a_folder_still_stops_the_start(tmp_path: Path) -> None:
     sources = shipped_copy(tmp_path)
     elsewhere = tmp_path / "elsewhere"
@@ -259,18 +243,22 @@ def test_a_program_that_changed_while_it_was_loading_is_not_kept(
     assert copies(folder) == []
 
 
-@pytest.mark.skipif(os.getuid() != 0, reason="giving a folder to another user needs root")
-def test_a_link_of_this_user_into_someone_elses_folder_is_never_used(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+@pytest.mark.skipif(os.getuid() != 0, reason="giving a link or a folder to another user needs root")
+@pytest.mark.parametrize("theirs", ["the link", "the folder it leads to"])
+def test_a_path_through_someone_elses_link_or_folder_is_never_used(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, theirs: str
 ) -> None:
-    theirs = tmp_path / "theirs"
-    theirs.mkdir(mode=0o755)
-    os.chown(theirs, 65534, 65534)  # another user's folder: they may rename what is in it
+    target = tmp_path / "target"
+    target.mkdir(mode=0o755)
     link = tmp_path / "link"
-    link.symlink_to(theirs)
+    link.symlink_to(target)
+    if theirs == "the link":
+        os.lchown(link, 65534, 65534)  # they chose where it leads
+    else:
+        os.chown(target, 65534, 65534)  # they may rename what is in it
     _, logged = logged_start(link / "kept", caplog)
     assert "program copy not kept reason=permissions" in logged
-    assert list(theirs.iterdir()) == []
+    assert list(target.iterdir()) == []
 
 
 def test_what_a_killed_start_left_half_written_is_cleared(tmp_path: Path) -> None:
