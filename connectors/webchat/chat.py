@@ -109,16 +109,22 @@ class WebChat:
         known = self.runtime.partners.known(partner)
         return locale or (known.locale if known is not None else None)
 
-    async def find(self, token: str) -> WebSession | None:
+    async def find(self, token: str, tell_lost: bool = False) -> WebSession | None:
         """The conversation with this token; rebuilt from the store if this process has no
-        page for it (after a restart), None if it does not exist."""
+        page for it (after a restart), None if it does not exist. One that made room here and
+        that the store has since lost is told at its next turn, or with ``tell_lost`` (a page
+        drawn again) at once: the new conversation that takes its place is returned, under
+        its own token, with the notice first."""
         session = self.book.web(token)
         if session is not None or not TOKEN_PATTERN.match(token):
             return session
         evicted = self.book.evicted(WEB_PREFIX + token)
         state = await self.runtime.state(WEB_PREFIX + token)
         if state is None or state.waiting is Waiting.NOT_STARTED:
-            return None if evicted is None else self._lost_after_eviction(token, evicted)
+            if evicted is None:
+                return None
+            lost = self._lost_after_eviction(token, evicted)
+            return (await self.start_over(lost, None)).moved if tell_lost else lost
         session = self.book.reopen_web(token, state.locale)
         reply = await self.runtime.handle(session.session_id, CommandGiven(CommandName.REPEAT))
         self._apply(session, reply, [])

@@ -151,10 +151,20 @@ class Pages:
         raise web.HTTPSeeOther(_chat_url(session))
 
     async def show(self, request: web.Request) -> web.Response:
-        session = await self.chat.find(request.match_info["token"])
+        session = await self._drawn_again(request)
         if session is None:
             return self.notice_page(request, "gone", 404)
         return self.chat_page(session)
+
+    async def _drawn_again(self, request: web.Request) -> WebSession | None:
+        """The page's conversation; if the store lost it, the new one that took its place
+        (``Chat.find``) is where the person goes, told so there, and the press on the old page
+        is not applied to it."""
+        token = request.match_info["token"]
+        session = await self.chat.find(token, tell_lost=True)
+        if session is not None and session.token != token:
+            raise web.HTTPSeeOther(_chat_url(session))
+        return session
 
     def chat_page(self, session: WebSession) -> web.Response:
         lines = session.lines()
@@ -176,7 +186,7 @@ class Pages:
         )
 
     async def post(self, request: web.Request) -> web.Response:
-        session = await self.chat.find(request.match_info["token"])
+        session = await self._drawn_again(request)
         if session is None:
             return self.notice_page(request, "gone", 404)
         form = await _form(request)

@@ -158,6 +158,21 @@ async def test_an_evicted_page_is_told_in_its_language_and_moves(
     assert (await client.get(old_address)).status == 404
 
 
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_an_evicted_page_drawn_again_is_told_at_once(one_page: Served, locale: str) -> None:
+    client = one_page.client
+    old_address, _old_token = await start_page(client, locale)
+    await start_page(client, "en")  # the cache holds one: the first page makes room
+    await one_page.lose_everything()
+    reloaded = await client.get(old_address)  # a reload, before pressing anything
+    assert reloaded.status == 200
+    assert reloaded.url.path != old_address  # the new conversation, at its own address
+    page = await reloaded.text()
+    assert LOST[locale] in page
+    assert (await client.get(reloaded.url.path)).status == 200  # and it stays there
+    assert (await client.get(old_address)).status == 404
+
+
 async def test_an_evicted_page_the_store_still_holds_carries_on_untold(one_page: Served) -> None:
     client = one_page.client
     old_address, old_token = await start_page(client, "en")
