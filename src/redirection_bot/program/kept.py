@@ -81,10 +81,8 @@ def load_kept(
     loaded and validated from its files (and kept for the next start)."""
     if folder is None:
         return load_program(sources, registered_actions, today)
-    try:
-        same = fingerprint(sources, registered_actions, today)
-    except OSError as error:  # an unreadable file: loading says where, as it does without
-        log_event("program copy not used", reason=type(error).__name__)
+    same = _fingerprint(sources, registered_actions, today)
+    if same is None:  # an unreadable file: loading says where, as it does without a copy
         return load_program(sources, registered_actions, today)
     path = folder / f"{PREFIX}{same}{SUFFIX}"
     kept = _read(folder, path, same)
@@ -94,11 +92,22 @@ def load_kept(
     loaded = load_program(sources, registered_actions, today)
     # Files changed while they were read (a deploy during a restart): what was loaded may be
     # some of each, so it is not kept under either name.
-    if fingerprint(sources, registered_actions, today) == same:
+    if _fingerprint(sources, registered_actions, today) == same:
         _write(folder, path, same, loaded)
     else:
         log_event("program copy not kept", level=logging.WARNING, reason="changed_while_loading")
     return loaded
+
+
+def _fingerprint(
+    sources: ProgramSources, registered_actions: Collection[str] | None, today: dt.date
+) -> str | None:
+    """``fingerprint``, or None when a file cannot be read (or vanished while it was read)."""
+    try:
+        return fingerprint(sources, registered_actions, today)
+    except OSError as error:
+        log_event("program copy not used", reason=type(error).__name__)
+        return None
 
 
 def fingerprint(
