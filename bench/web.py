@@ -162,7 +162,7 @@ async def wait_ready(server: Server) -> None:
                         return
             except aiohttp.ClientError:
                 pass
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.01)  # the first page's time is known to within 10 ms
     said = server.log.read_text() if server.log is not None else ""
     raise TimeoutError(f"{server.name} did not start\n{said}")
 
