@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
@@ -83,21 +84,35 @@ async def one_page(shipped: LoadedProgram, redis_server: RedisServer) -> AsyncIt
         yield ready
 
 
-@pytest.mark.parametrize("locale", ["en", "es", "fi"])
-async def test_a_page_is_told_and_moves_to_a_new_conversation(served: Served, locale: str) -> None:
-    client = served.client
+async def start_page(client: TestClient[Any, Any], locale: str) -> tuple[str, str]:
+    """A conversation started and answered once with forms: its address and token."""
     started = await client.post("/start", data={"locale": locale})
-    old_address = started.url.path
-    old_token = old_address.rsplit("/", 1)[1]
-    await client.post(old_address, data={"command": "repeat", "csrf": form_token(old_token)})
-    await served.lose_everything()
-    answer = await client.post(
-        old_address, data={"command": "repeat", "csrf": form_token(old_token)}
-    )
+    address = started.url.path
+    token = address.rsplit("/", 1)[1]
+    await client.post(address, data={"command": "repeat", "csrf": form_token(token)})
+    return address, token
+
+
+async def told_at_a_new_address(
+    client: TestClient[Any, Any], answer: ClientResponse, old_address: str, locale: str
+) -> None:
+    """The person is told, in their language, at the new conversation's own address; the old
+    address is gone."""
     assert answer.status == 200
     assert answer.url.path != old_address  # a new conversation, under a new token
     assert LOST[locale] in await answer.text()
     assert (await client.get(old_address)).status == 404
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_a_page_is_told_and_moves_to_a_new_conversation(served: Served, locale: str) -> None:
+    client = served.client
+    old_address, old_token = await start_page(client, locale)
+    await served.lose_everything()
+    answer = await client.post(
+        old_address, data={"command": "repeat", "csrf": form_token(old_token)}
+    )
+    await told_at_a_new_address(client, answer, old_address, locale)
 
 
 async def test_a_live_page_is_told_and_given_the_new_conversation(served: Served) -> None:
@@ -132,15 +147,6 @@ async def test_a_rest_client_is_told_before_the_new_start(served: Served) -> Non
 # --- the lost conversation had made room for another first --------------------------------
 
 
-async def start_page(client: TestClient[Any, Any], locale: str) -> tuple[str, str]:
-    """A conversation started and answered once with forms: its address and token."""
-    started = await client.post("/start", data={"locale": locale})
-    address = started.url.path
-    token = address.rsplit("/", 1)[1]
-    await client.post(address, data={"command": "repeat", "csrf": form_token(token)})
-    return address, token
-
-
 @pytest.mark.parametrize("locale", ["en", "es", "fi"])
 async def test_an_evicted_page_is_told_in_its_language_and_moves(
     one_page: Served, locale: str
@@ -152,10 +158,7 @@ async def test_an_evicted_page_is_told_in_its_language_and_moves(
     answer = await client.post(
         old_address, data={"command": "repeat", "csrf": form_token(old_token)}
     )
-    assert answer.status == 200
-    assert answer.url.path != old_address  # a new conversation, under a new token
-    assert LOST[locale] in await answer.text()
-    assert (await client.get(old_address)).status == 404
+    await told_at_a_new_address(client, answer, old_address, locale)
 
 
 @pytest.mark.parametrize("locale", ["en", "es", "fi"])
@@ -165,12 +168,8 @@ async def test_an_evicted_page_drawn_again_is_told_at_once(one_page: Served, loc
     await start_page(client, "en")  # the cache holds one: the first page makes room
     await one_page.lose_everything()
     reloaded = await client.get(old_address)  # a reload, before pressing anything
-    assert reloaded.status == 200
-    assert reloaded.url.path != old_address  # the new conversation, at its own address
-    page = await reloaded.text()
-    assert LOST[locale] in page
+    await told_at_a_new_address(client, reloaded, old_address, locale)
     assert (await client.get(reloaded.url.path)).status == 200  # and it stays there
-    assert (await client.get(old_address)).status == 404
 
 
 async def test_an_evicted_page_the_store_still_holds_carries_on_untold(one_page: Served) -> None:

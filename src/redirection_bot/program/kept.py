@@ -146,7 +146,8 @@ def _content(path: Path) -> bytes:
     found = os.stat(path) if os.path.exists(path) else os.lstat(path)
     if not stat.S_ISREG(found.st_mode):
         return f"{stat.S_IFMT(found.st_mode)}:{os.path.realpath(path)}".encode()
-    return hashlib.blake2b(path.read_bytes(), digest_size=20).digest()
+    with path.open("rb") as source:  # in pieces: a large file is never held whole
+        return hashlib.file_digest(source, lambda: hashlib.blake2b(digest_size=20)).digest()
 
 
 def _own(found: os.stat_result) -> bool:
