@@ -131,5 +131,5 @@ def rule_phrases(screener: Screener, locale: str) -> tuple[Phrase, ...]:
     return tuple(
         phrase
         for category in rules.categories.values()
-        for phrase in (*category.phrases.phrases, *category.checks.phrases)
+        for phrase in (*category.phrases, *category.checks)
     )

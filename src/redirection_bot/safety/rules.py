@@ -43,6 +43,7 @@ from redirection_bot.safety.phrases import (
     PhraseSet,
     PhraseSyntaxError,
     Seq,
+    SharedParts,
     parse_phrase,
     resolve,
 )
@@ -56,11 +57,12 @@ BUILT_IN_DETECTION = frozenset({RiskCategory.IDENTIFYING_INFO})
 
 @dataclass(frozen=True, slots=True)
 class CategoryRules:
-    """One category's compiled phrases: hits, "check first" hits, and exceptions."""
+    """One category's compiled phrases: hits, "check first" hits, and exceptions. Screening
+    looks them up in the locale's one ``index``; these lists say what each category holds."""
 
-    phrases: PhraseSet
-    checks: PhraseSet
-    exceptions: PhraseSet
+    phrases: tuple[Phrase, ...]
+    checks: tuple[Phrase, ...]
+    exceptions: tuple[Phrase, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +71,9 @@ class LocaleRules:
 
     locale: str
     categories: Mapping[RiskCategory, CategoryRules]
-    hedges_before: PhraseSet
-    hedges_after: PhraseSet
-    breaks: PhraseSet
+    hedges_before: tuple[Phrase, ...]
+    hedges_after: tuple[Phrase, ...]
+    breaks: tuple[Phrase, ...]
     span: Span
     letters: Letters = Letters.ONE
     index: PhraseSet = field(default_factory=PhraseSet)
@@ -167,12 +169,12 @@ class _RulesReader(SchemaReader):
             self.fields(hedges, HEDGE_FIELDS, "`hedges`")
 
         index = PhraseSet()
-        shared: dict[str, Alt] = {}
+        shared = SharedParts()
 
         def compiled(
             node: YNode | None, what: str, category: RiskCategory | None, tag: str
-        ) -> PhraseSet:
-            phrase_set = PhraseSet()
+        ) -> tuple[Phrase, ...]:
+            phrases: list[Phrase] = []
             seen: dict[str, Span] = {}
             for written in self._phrases(node, what, letters):
                 if not self._references_ok(written, lists, category, used_lists):
@@ -186,11 +188,11 @@ class _RulesReader(SchemaReader):
                     continue
                 seen[written.phrase.source] = written.scalar.span
                 resolved = resolve(written.phrase, lists, shared)
-                phrase_set.add(resolved)
+                phrases.append(resolved)
                 index.add(resolved, tag)
-            return phrase_set
+            return tuple(phrases)
 
-        def hedge(name: str) -> PhraseSet:
+        def hedge(name: str) -> tuple[Phrase, ...]:
             return compiled(hedges.get(name) if hedges else None, f"a `{name}` hedge", None, name)
 
         categories: dict[RiskCategory, CategoryRules] = {}
