@@ -1,5 +1,7 @@
 """Prometheus metrics: aggregates only, served on a separate admin listener.
 
+Counted here, written out by prometheus_client when scraped (loaded only then).
+
 No label ever carries a session, room, user or text: label names are fixed here, and label
 values must be short words from closed sets (event kinds, module ids the program declares,
 risk categories, handoff states and reasons), checked by ``_label``. Each ``Metrics`` has a
@@ -14,22 +16,28 @@ scrape it from there, never from the public side.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from redirection_bot.dialogue.model import Node, NodeKind, Program
 from redirection_bot.operations.outcomes import OutcomeExport
 from redirection_bot.operations.partners import Funnel
 
+if TYPE_CHECKING:
+    from prometheus_client.metrics_core import Metric
+
 _LABEL = re.compile(r"[a-z0-9_]{1,48}\Z")
 ACTIVE_WINDOW_SECONDS = 15 * 60.0
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+_FORGET_AFTER = 1024
+"""Sessions remembered as active before the inactive ones are first forgotten (then twice as
+many as were left), so that the count stays bounded without anybody scraping it."""
 
 
 class UnsafeLabel(ValueError):
@@ -42,55 +50,74 @@ def _label(value: str) -> str:
     return value
 
 
+class Counted:
+    """A counter, by the values of its labels (checked by ``_label``)."""
+
+    __slots__ = ("counts", "help", "label_names", "name")
+
+    def __init__(self, name: str, help_text: str, label_names: Sequence[str] = ()) -> None:
+        self.name, self.help, self.label_names = name, help_text, tuple(label_names)
+        self.counts: dict[tuple[str, ...], float] = {} if label_names else {(): 0.0}
+
+    def inc(self, *values: str) -> None:
+        key = tuple(_label(value) for value in values)
+        self.counts[key] = self.counts.get(key, 0.0) + 1.0
+
+
+class Timed:
+    """A histogram of durations in seconds."""
+
+    __slots__ = ("buckets", "counts", "help", "name", "total")
+
+    def __init__(self, name: str, help_text: str, buckets: Sequence[float]) -> None:
+        self.name, self.help, self.buckets = name, help_text, tuple(buckets)
+        self.counts = [0] * (len(self.buckets) + 1)  # the last: above every bucket
+        self.total = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect.bisect_left(self.buckets, seconds)] += 1
+        self.total += seconds
+
+
 class Metrics:
-    """The bot's metrics, in a registry of their own."""
+    """The bot's metrics, counted here, per ``Metrics`` (so that tests and several runtimes in
+    one process never mix). prometheus_client writes them out when they are asked for, and
+    is loaded only then: a bot without its admin listener never loads it."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
         self._clock = clock
         self._recent: dict[str, float] = {}
-        r = self.registry
-        self.turns = Counter("redirection_bot_turns", "Turns handled.", ["event"], registry=r)
-        self.turn_seconds = Histogram(
+        self._forget_at = _FORGET_AFTER
+        self.turns = Counted("redirection_bot_turns", "Turns handled.", ["event"])
+        self.turn_seconds = Timed(
             "redirection_bot_turn_seconds",
             "Time to handle one turn, store included.",
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
+            _LATENCY_BUCKETS,
         )
-        self.sessions_active = Gauge(
-            "redirection_bot_sessions_active",
-            "Sessions with a turn on this instance in the last 15 minutes.",
-            registry=r,
+        self.module_starts = Counted(
+            "redirection_bot_module_starts", "Modules started.", ["module"]
         )
-        self.sessions_active.set_function(self._count_active)
-        self.module_starts = Counter(
-            "redirection_bot_module_starts", "Modules started.", ["module"], registry=r
-        )
-        self.module_completions = Counter(
+        self.module_completions = Counted(
             "redirection_bot_module_completions",
             "Modules completed (left for another module by its own way on).",
             ["module"],
-            registry=r,
         )
-        self.safety_hits = Counter(
-            "redirection_bot_safety_hits", "Messages screened as a risk.", ["category"], registry=r
+        self.safety_hits = Counted(
+            "redirection_bot_safety_hits", "Messages screened as a risk.", ["category"]
         )
-        self.handoffs = Counter(
+        self.handoffs = Counted(
             "redirection_bot_handoffs",
             "Handoff changes, by state reached and reason.",
             ["state", "reason"],
-            registry=r,
         )
-        self.resume_phrases = Counter(
+        self.resume_phrases = Counted(
             "redirection_bot_resume_phrases",
             "Resume phrases given, and attempts to come back.",
             ["outcome"],
-            registry=r,
         )
-        self.store_unavailable = Counter(
+        self.store_unavailable = Counted(
             "redirection_bot_store_unavailable",
             "Turns refused because the session store could not be reached.",
-            registry=r,
         )
 
     # --- what the runtime reports ------------------------------------------------------------
@@ -99,31 +126,87 @@ class Metrics:
         self, event: str, seconds: float, session_tag: str, program: Program, trace: Sequence[str]
     ) -> None:
         """One turn: ``session_tag`` (a keyed hash) only counts active sessions, never a label."""
-        self.turns.labels(_label(event)).inc()
+        self.turns.inc(event)
         self.turn_seconds.observe(seconds)
-        self._recent[session_tag] = self._clock()
+        now = self._clock()
+        self._recent[session_tag] = now
+        if len(self._recent) >= self._forget_at:
+            self._forget_inactive(now)
+            self._forget_at = max(_FORGET_AFTER, 2 * len(self._recent))
         for started in modules_started(program, trace):
-            self.module_starts.labels(_label(started)).inc()
+            self.module_starts.inc(started)
         for completed in modules_completed(program, trace):
-            self.module_completions.labels(_label(completed)).inc()
+            self.module_completions.inc(completed)
 
     def safety_hit(self, category: str) -> None:
-        self.safety_hits.labels(_label(category)).inc()
+        self.safety_hits.inc(category)
 
     def handoff(self, state: str, reason: str) -> None:
-        self.handoffs.labels(_label(state), _label(reason)).inc()
+        self.handoffs.inc(state, reason)
 
     def resume(self, outcome: str) -> None:
-        self.resume_phrases.labels(_label(outcome)).inc()
+        self.resume_phrases.inc(outcome)
 
-    def _count_active(self) -> float:
-        cutoff = self._clock() - ACTIVE_WINDOW_SECONDS
+    def _forget_inactive(self, now: float) -> None:
+        cutoff = now - ACTIVE_WINDOW_SECONDS
         for tag in [tag for tag, seen in self._recent.items() if seen < cutoff]:
             del self._recent[tag]
-        return float(len(self._recent))
+
+    def active_sessions(self) -> int:
+        """Sessions with a turn in the last ``ACTIVE_WINDOW_SECONDS``."""
+        self._forget_inactive(self._clock())
+        return len(self._recent)
 
     def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+        """The metrics in Prometheus' text format."""
+        from prometheus_client import CollectorRegistry, generate_latest  # noqa: PLC0415
+
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(_Collector(self))
+        return generate_latest(registry)
+
+
+class _Collector:
+    """The metrics as prometheus_client's families, made when scraped."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import (  # noqa: PLC0415
+            CounterMetricFamily,
+            GaugeMetricFamily,
+            HistogramMetricFamily,
+        )
+
+        m = self.metrics
+        for counted in (
+            m.turns,
+            m.module_starts,
+            m.module_completions,
+            m.safety_hits,
+            m.handoffs,
+            m.resume_phrases,
+            m.store_unavailable,
+        ):
+            family = CounterMetricFamily(counted.name, counted.help, labels=counted.label_names)
+            for values, count in counted.counts.items():
+                family.add_metric(list(values), count)
+            yield family
+        timed = m.turn_seconds
+        cumulative = list(itertools.accumulate(timed.counts))
+        bounds = [repr(bound) for bound in timed.buckets] + ["+Inf"]  # as Prometheus writes them
+        yield HistogramMetricFamily(
+            timed.name,
+            timed.help,
+            buckets=list(zip(bounds, cumulative, strict=True)),
+            sum_value=timed.total,
+        )
+        yield GaugeMetricFamily(
+            "redirection_bot_sessions_active",
+            "Sessions with a turn on this instance in the last 15 minutes.",
+            value=m.active_sessions(),
+        )
 
 
 def _split(qualified: str) -> tuple[str, str]:
@@ -175,6 +258,8 @@ def admin_app(
     ``GET /outcomes.csv`` (``?to-date``: the running quarter too, as the command's ``--to-date``)."""
 
     async def serve_metrics(_request: web.Request) -> web.Response:
+        from prometheus_client.exposition import CONTENT_TYPE_LATEST  # noqa: PLC0415
+
         response = web.Response(body=metrics.exposition())
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return response

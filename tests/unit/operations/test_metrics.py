@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -87,3 +89,29 @@ async def test_the_admin_listener_serves_the_metrics(program: LoadedProgram) -> 
         assert response.headers["Content-Type"].startswith("text/plain")
         assert "redirection_bot_turns_total" in await response.text()
         assert (await client.get("/")).status == 404
+
+
+def test_sessions_long_gone_are_forgotten_without_anybody_asking(program: LoadedProgram) -> None:
+    """A bot whose metrics are never scraped (no admin listener) must not keep a tag for every
+    session it has ever seen: memory would grow for as long as it runs."""
+    now = [0.0]
+    metrics = Metrics(clock=lambda: now[0])
+    for number in range(20_000):
+        metrics.turn("text", 0.001, f"tag{number}", program.program, ())
+        now[0] += 1.0  # a new session every second: at most 900 in any 15 minutes
+    assert len(metrics._recent) < 4 * 1024
+    assert metrics.active_sessions() == 900
+
+
+def test_counting_does_not_load_prometheus_client(tmp_path: Path) -> None:
+    """Turns are counted in plain dictionaries; the exposition library (with its HTTP server
+    modules) is loaded only when an operator asks for the metrics."""
+    script = (
+        "import sys\n"
+        "from redirection_bot.operations.metrics import Metrics\n"
+        "metrics = Metrics()\n"
+        "metrics.safety_hit('suicide'); metrics.turn_seconds.observe(0.01)\n"
+        "assert 'prometheus_client' not in sys.modules\n"
+        "assert b'redirection_bot_safety_hits_total{category=\"suicide\"} 1.0' in metrics.exposition()\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path)
