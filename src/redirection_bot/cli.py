@@ -57,8 +57,9 @@ class CommandModule(Protocol):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_named(arguments))
+    args = parser.parse_args(arguments)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(message)s",
@@ -95,7 +96,18 @@ def _reader_went_away() -> int:
     return 141  # 128 + SIGPIPE, what a shell reports for a command ended by a closed pipe
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_named(arguments: Sequence[str]) -> str | None:
+    """The module of the command the arguments name (the first that is not an option), if
+    it is one of ``COMMANDS``."""
+    named = next((argument for argument in arguments if not argument.startswith("-")), None)
+    module = named.replace("-", "_") if named is not None else None
+    return module if module in COMMANDS else None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with ``only``, just that command's module is imported and parsed,
+    so that ``serve`` does not carry the authoring tools (``--help`` and a mistyped command
+    still list every command)."""
     parser = argparse.ArgumentParser(
         prog="redirection-bot",
         description="A rule-based self-help chat program, written by clinicians in YAML.",
@@ -103,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log events (never content)")
     subcommands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
-    for name in COMMANDS:
+    for name in (only,) if only is not None else COMMANDS:
         module: CommandModule = importlib.import_module(f"redirection_bot.commands.{name}")
         command = subcommands.add_parser(
             module.NAME, help=module.SUMMARY, description=module.SUMMARY

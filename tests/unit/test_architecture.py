@@ -5,11 +5,12 @@ every package is shipped."""
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 import tomllib
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from tests.helpers import REPOSITORY
@@ -134,22 +135,50 @@ def test_loading_a_program_does_not_import_rasa_sdk() -> None:
     assert out.stdout.strip() == "False False"
 
 
-def test_the_default_bot_starts_without_cryptography() -> None:
+LOADED_ONLY_WHEN_NEEDED = (
+    "cryptography",  # 7 MB: sealing for a store outside the process
+    "sqlite3",  # the SQLite store and its evaluation counts
+    "prometheus_client",  # writing the metrics out, when the admin listener is asked
+    "redirection_bot.dialogue.parse",  # reading and checking the program's files...
+    "redirection_bot.program.checks",
+    "redirection_bot.translation",
+    "redirection_bot.commands.validate",  # ...and the other commands
+    "difflib",  # did-you-mean, for an author's mistakes
+)
+
+
+def test_the_default_bot_leaves_what_it_does_not_use(tmp_path: Path) -> None:
     """The web chat over the memory store, as the README runs it, stays under its memory
-    target (docs/performance.md) by leaving cryptography (7 MB) until it is needed."""
+    target (docs/performance.md) by not loading what it does not use. Started the second
+    time (its program kept), it does not even load the readers of the program's files."""
     code = (
         "import sys\n"
-        "from redirection_bot.cli import build_parser\n"
+        "from redirection_bot import cli\n"
         "from redirection_bot.commands import serve\n"
         "import redirection_bot_connectors.webchat\n"
-        "args = build_parser().parse_args(['serve'])\n"
-        "serve.build_runtime(serve.load(args), serve.settings_from(args))\n"
-        "print(any(name.startswith('cryptography') for name in sys.modules))\n"
+        "args = cli.build_parser(cli._command_named(['serve'])).parse_args(['serve'])\n"
+        "serve.build_runtime(serve.load(args, kept=True), serve.settings_from(args))\n"
+        "print(' '.join(sorted(sys.modules)))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPOSITORY
-    )
-    assert out.stdout.strip() == "False"
+    environment = {**os.environ, "REDIRECTION_BOT_PROGRAM_CACHE": str(tmp_path)}
+
+    def loaded() -> set[str]:
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=REPOSITORY,
+            env=environment,
+        )
+        return set(out.stdout.split())
+
+    def unwanted(modules: set[str], names: Iterable[str]) -> list[str]:
+        return [n for n in names if any(m == n or m.startswith(n + ".") for m in modules)]
+
+    first, again = loaded(), loaded()
+    assert unwanted(first, ("cryptography", "sqlite3", "prometheus_client")) == []
+    assert unwanted(again, LOADED_ONLY_WHEN_NEEDED) == []
 
 
 Edges = dict[tuple[str, str], set[str]]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +89,8 @@ class SqliteCounts:
     """Counts in a table of the SQLite store's file."""
 
     def __init__(self, path: Path | str) -> None:
+        import sqlite3  # noqa: PLC0415 (a bot over the memory or Redis store never loads it)
+
         self._db = sqlite3.connect(str(path), isolation_level=None, timeout=10.0)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS evaluation (day TEXT, module TEXT, question TEXT,"

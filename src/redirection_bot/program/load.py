@@ -11,7 +11,6 @@ from pathlib import Path
 from redirection_bot.diagnostics import Diagnostic, Diagnostics, Span
 from redirection_bot.dialogue.lexicon import Lexicon, build_lexicon
 from redirection_bot.dialogue.model import Flow, Program, SlotDecl, SlotType
-from redirection_bot.dialogue.parse import FlowParser, ProgramParser
 from redirection_bot.errors import AuthoringError
 from redirection_bot.language.i18n import (
     Catalog,
@@ -21,12 +20,10 @@ from redirection_bot.language.i18n import (
     placeholders,
 )
 from redirection_bot.language.yaml_source import read_yaml_file, report_unreadable_entries
-from redirection_bot.program.checks import TextUse, run_checks, text_uses, typed_word_uses
 from redirection_bot.safety.model import shipped_model
 from redirection_bot.safety.rules import load_rules_folder
 from redirection_bot.safety.screen import Screener
 from redirection_bot.services import ServicesDirectory, load_services
-from redirection_bot.translation.records import load_translation_records
 
 PROGRAM_FILE = "program.yaml"
 FLOWS_FOLDER = "flows"
@@ -79,6 +76,12 @@ def check_program(
     display_root: Path | None = None,
 ) -> tuple[LoadedProgram | None, Diagnostics]:
     """Load and validate, returning what could be loaded and every diagnostic."""
+    # The readers and checks are loaded here, not with the module: a ``serve`` that reads
+    # back the program it kept (``kept``) never needs them, nor the memory they take.
+    from redirection_bot.dialogue.parse import ProgramParser  # noqa: PLC0415
+    from redirection_bot.program.checks import TextUse, run_checks  # noqa: PLC0415
+    from redirection_bot.translation.records import load_translation_records  # noqa: PLC0415
+
     diagnostics = Diagnostics()
     program_path = sources.dialogues / PROGRAM_FILE
     shown = display_path(program_path, display_root)
@@ -162,6 +165,8 @@ def _read_flows(
     diagnostics: Diagnostics,
     display_root: Path | None,
 ) -> dict[str, Flow]:
+    from redirection_bot.dialogue.parse import FlowParser  # noqa: PLC0415
+
     flows: dict[str, Flow] = {}
     parser = FlowParser(diagnostics, slots)
     files = sources.flow_files()
@@ -195,6 +200,8 @@ def _read_flows(
 
 
 def _lexicon(program: Program, catalog: Catalog) -> Lexicon:
+    from redirection_bot.program.checks import text_uses, typed_word_uses  # noqa: PLC0415
+
     texts: dict[str, dict[str, str]] = {}
     all_keys = {use.key for use in text_uses(program)}
     all_keys |= {use.key for use in typed_word_uses(program, catalog)}
