@@ -398,9 +398,10 @@ _Part = TypeVar("_Part", bound=Hashable)
 @dataclass(slots=True)
 class SharedParts:
     """What the phrases of one rules file share once compiled: each word list, and each equal
-    word, sequence and alternative. A rules file writes the same words thousands of times
-    (and lists used by many phrases would be compiled once for each): held once, the
-    compiled rules take about a third less memory."""
+    word. A rules file writes the same words thousands of times (and lists used by many
+    phrases would be compiled once for each): held once, the compiled rules take about a
+    third less memory. (Equal sequences and alternatives are rarer, and hashing them, with
+    everything they hold, would cost more time at load than the memory is worth.)"""
 
     lists: dict[str, Alt] = field(default_factory=dict)
     _parts: dict[Hashable, Hashable] = field(default_factory=dict)
@@ -433,19 +434,18 @@ def _resolve_seq(seq: Seq, lists: Mapping[str, Sequence[Phrase]], shared: Shared
             if compiled is None:
                 entries = lists[item.name]
                 compiled = shared.lists[item.name] = _indexed(
-                    Alt(tuple(_resolve_seq(entry.body, lists, shared) for entry in entries)),
-                    shared,
+                    Alt(tuple(_resolve_seq(entry.body, lists, shared) for entry in entries))
                 )
             items.append(compiled)
         elif isinstance(item, Alt):
             options = tuple(_resolve_seq(option, lists, shared) for option in item.options)
-            items.append(_indexed(Alt(options, item.optional), shared))
+            items.append(_indexed(Alt(options, item.optional)))
         else:
-            items.append(shared.one(item))
-    return shared.one(Seq(tuple(items)))
+            items.append(shared.one(item) if isinstance(item, Lit) else item)
+    return Seq(tuple(items))
 
 
-def _indexed(alt: Alt, shared: SharedParts) -> Alt:
+def _indexed(alt: Alt) -> Alt:
     """The alternative with nested alternatives flattened and single words indexed."""
     options: list[Seq] = []
     lits: list[Lit] = []
@@ -460,7 +460,7 @@ def _indexed(alt: Alt, shared: SharedParts) -> Alt:
             lits.append(only)
         else:
             options.append(option)
-    return shared.one(Alt(tuple(options), alt.optional, _Words.of(lits) if lits else None))
+    return Alt(tuple(options), alt.optional, _Words.of(lits) if lits else None)
 
 
 class _WordIndex:
