@@ -436,3 +436,16 @@ def test_a_buttons_label_shows_only_slots_even_in_an_actions_texts(
     locales["main.en.yml"] = locales["main.en.yml"].replace("%{hour}", "%{mood}")
     found = problems(write(program=program, flows={"main": flow}, locales=locales))
     assert not [line for line in found if "label" in line or "%{" in line]
+
+
+def test_cycle_collection_runs_again_after_loading(write: WriteProgram, problems: Problems) -> None:
+    """Loading pauses Python's cycle collector (it would walk every object made so far, again
+    and again); a long-running studio or language server must get it back, also after a
+    program with errors, or its memory would grow for as long as it runs."""
+    import gc
+
+    broken = write(flows={"main": MAIN_HEAD + "  bye:\n    say: [main.bye\n"})
+    assert problems(broken)
+    assert gc.isenabled()
+    assert problems(write()) == []
+    assert gc.isenabled()
