@@ -29,7 +29,9 @@ Only ``serve`` uses it: ``validate``, ``test`` and the authoring tools always re
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import logging
 import os
@@ -40,6 +42,7 @@ import tempfile
 import time
 from collections.abc import Collection, Mapping
 from pathlib import Path
+from typing import Any
 
 import redirection_bot
 from redirection_bot.operations.logs import log_event
@@ -49,13 +52,46 @@ CACHE_ENV = "REDIRECTION_BOT_PROGRAM_CACHE"
 OFF = "off"
 PREFIX = "program-"
 SUFFIX = ".pickle"
-HEADER = "redirection-bot program copy, format 1, "
+HEADER = "redirection-bot program copy, format 2, "
 """The first line of a copy: this, then the program's hash; the pickle follows."""
 WRITING = ".writing-"
 ABANDONED_SECONDS = 600.0
 """A copy still being written after this long was left by a start that was killed."""
 KEEP_COPIES = 4
 """Copies kept at most (the newest): a few programs served by one user, or an edit undone."""
+
+
+class _ProgramPickler(pickle.Pickler):
+    """Writes the program's dataclasses (tens of thousands: words of phrases, texts, spans)
+    as their constructor and its arguments, so reading them back is one call each. By
+    default a frozen dataclass is read back field by field through ``dataclasses.fields``,
+    which made reading the copy take twice as long (110 ms instead of 47 ms)."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        kind: type = type(obj)
+        names = _constructor_fields(kind) if dataclasses.is_dataclass(kind) else None
+        if names is None or isinstance(obj, type):
+            return NotImplemented
+        return kind, tuple(getattr(obj, name) for name in names)
+
+
+@functools.cache
+def _constructor_fields(cls: type) -> tuple[str, ...] | None:
+    """The fields that ``cls(*values)`` takes in order, or None when a copy made so could
+    differ from the original (a custom ``__init__``, ``__post_init__`` or ``__setstate__``,
+    fields outside ``__init__`` or given by keyword only)."""
+    fields = dataclasses.fields(cls)
+    setstate = getattr(cls, "__setstate__", None)
+    params = vars(cls).get("__dataclass_params__")
+    if (
+        params is None
+        or not params.init
+        or hasattr(cls, "__post_init__")
+        or (setstate is not None and setstate.__name__ != "_dataclass_setstate")
+        or any(not field.init or field.kw_only for field in fields)
+    ):
+        return None
+    return tuple(field.name for field in fields)
 
 
 def cache_folder(environment: Mapping[str, str]) -> Path | None:
@@ -223,7 +259,7 @@ def _write(folder: Path, path: Path, same: str, loaded: LoadedProgram) -> None:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=WRITING, delete=False) as out:
             try:
                 out.write(_header(same))
-                pickle.dump(loaded, out, protocol=pickle.HIGHEST_PROTOCOL)
+                _ProgramPickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(loaded)
             except BaseException:
                 os.unlink(out.name)
                 raise

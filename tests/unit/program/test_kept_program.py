@@ -83,6 +83,20 @@ def test_the_shipped_conversation_tests_all_pass_on_the_kept_copy(
     assert asyncio.run(run_all()) == []
 
 
+def test_the_kept_copy_reads_back_equal_to_the_loaded_program(
+    shipped_twice: tuple[LoadedProgram, LoadedProgram],
+) -> None:
+    """Its dataclasses are written as constructor calls (quicker to read): they must come
+    back equal, field for field, to what was loaded."""
+    loaded, again = shipped_twice
+    assert again.program == loaded.program
+    assert again.services == loaded.services
+    assert again.sources == loaded.sources
+    assert again.warnings == loaded.warnings
+    for locale in loaded.program.locales:
+        assert list(again.catalog.entries(locale)) == list(loaded.catalog.entries(locale))
+
+
 def test_the_kept_copy_screens_every_corpus_line_as_the_loaded_program_does(
     shipped_twice: tuple[LoadedProgram, LoadedProgram],
 ) -> None:
