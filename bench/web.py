@@ -12,7 +12,9 @@ scripted, button-driven conversation (each turn picks the first choice offered),
 turns per second and p50/p99 latency for each, and their ratio. It prints how long each
 process took from starting to serving its first page (each alone: the bot at its first start
 and after restarts, with its loaded program kept), and the resident memory of each at
-start and after 400 REST conversations (kept in the memory store). Then it opens 10,000
+start, after 400 REST conversations (kept in the memory store; the scripted person never
+reaches a custom action) and once one conversation has run one (which loads rasa-sdk, and
+the sanic it imports). Then it opens 10,000
 WebSockets to each server, each with a started conversation on the bot, and prints the
 resident memory per idle connected session.
 
@@ -252,6 +254,19 @@ class StartingLine:
         return time.perf_counter() - started
 
 
+async def ask_for_services(url: str) -> None:
+    """One REST conversation that asks for help and picks the first country, so that the
+    services directory's custom action runs (the scripted person never reaches one)."""
+    async with aiohttp.ClientSession() as client:
+        sender = secrets.token_hex(16)
+        answer: list[dict[str, Any]] = []
+        for typed in ("hello", "/help", None):
+            buttons = [b for item in answer for b in item.get("buttons", [])]
+            body = {"sender": sender, "message": typed or buttons[0]["payload"]}
+            async with client.post(url + REST_PATH, json=body) as response:
+                answer = await response.json()
+
+
 async def rest_run(url: str, sessions: int, bot: bool) -> Result:
     latencies: list[float] = []
     line = StartingLine(sessions)
@@ -354,6 +369,11 @@ async def bench(quick: bool) -> None:
                 f"resident memory after {KEPT_CONVERSATIONS} REST conversations of "
                 f"{TURNS_PER_SESSION + 1} turns (kept in the memory store): bot "
                 f"{bot.rss_kb() / 1024:.1f} MB; raw echo {echo.rss_kb() / 1024:.1f} MB"
+            )
+            await ask_for_services(bot.url)
+            print(
+                "  and once one conversation has run a custom action (the services directory, "
+                f"so rasa-sdk is loaded): bot {bot.rss_kb() / 1024:.1f} MB"
             )
         async with running(Path(folder)) as (echo, bot):
             for server, is_bot in ((echo, False), (bot, True)):
