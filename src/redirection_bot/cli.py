@@ -68,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command: CommandModule = args.command_module
     try:
         code = command.run(args)
-        sys.stdout.flush()
+        if not sys.stdout.closed:  # ``lsp`` closes it when the editor says `exit`
+            sys.stdout.flush()
         return code
     except BrokenPipeError:
         return _reader_went_away()

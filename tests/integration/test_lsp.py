@@ -240,3 +240,33 @@ async def _until_indexed(editor: Editor) -> None:
 
 def _fields(position: types.TextDocumentPositionParams) -> dict[str, object]:
     return {"text_document": position.text_document, "position": position.position}
+
+
+def test_the_server_ends_cleanly_when_the_editor_says_exit(tmp_path: Path) -> None:
+    """`shutdown` then `exit`, as every editor ends a session: exit status 0, no traceback."""
+    import json
+    import subprocess
+
+    def framed(message: dict[str, object]) -> bytes:
+        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+        return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+    session = b"".join(
+        [
+            framed({"id": 1, "method": "initialize", "params": {"capabilities": {}}}),
+            framed({"method": "initialized", "params": {}}),
+            framed({"id": 2, "method": "shutdown"}),
+            framed({"method": "exit"}),
+        ]
+    )
+    ended = subprocess.run(
+        [*bot_command(), "lsp"],
+        check=False,
+        input=session,
+        capture_output=True,
+        cwd=REPOSITORY,
+        timeout=60,
+    )
+    assert b'"id": 2' in ended.stdout or b'"id":2' in ended.stdout
+    assert b"Traceback" not in ended.stderr, ended.stderr.decode()
+    assert ended.returncode == 0
