@@ -168,6 +168,15 @@ def memory_runtime(loaded: LoadedProgram) -> Runtime:
     return Runtime(loaded, MemoryStore(), RasaActionRunner(loaded))
 
 
+def unknown_locale(loaded: LoadedProgram, locale: str | None) -> bool:
+    """Whether ``locale`` (an option's) is not one of the program's; if so, it is said."""
+    if locale is None or locale in loaded.program.locales:
+        return False
+    known = ", ".join(loaded.program.locales)
+    print(f"error: the program has no locale {locale!r} (it has {known})", file=sys.stderr)
+    return True
+
+
 def print_diagnostics(diagnostics: Sequence[Diagnostic], stream: TextIO) -> None:
     for diagnostic in diagnostics:
         print(diagnostic.format(), file=stream)

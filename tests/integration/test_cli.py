@@ -132,3 +132,30 @@ def test_graph_mermaid_and_dot() -> None:
     assert dot.stdout.startswith('digraph "motivation"')
     assert '"motivation.summary" -> "menu.choose" [label="menu"];' in dot.stdout
     assert run("graph", "motivaton").returncode == 2
+
+
+def test_counts_from_a_sqlite_file_that_cannot_be_opened_say_so(tmp_path: Path) -> None:
+    """`evaluation` and `outcomes` before `serve` ever made the store's folder: one clear
+    line naming the setting, not a traceback."""
+    key = run("store-key").stdout.strip().splitlines()[-1]
+    config = tmp_path / "bot.yaml"
+    config.write_text(
+        f"store:\n  backend: sqlite\n  path: {tmp_path / 'none' / 'db.sqlite3'}\n  keys: [{key}]\n"
+    )
+    for command in ("evaluation", "outcomes"):
+        done = run(command, "--config", str(config))
+        assert done.returncode == 1
+        assert "Traceback" not in done.stderr
+        assert "store.path: cannot open the SQLite file" in done.stderr
+
+
+def test_counts_with_a_broken_configuration_are_refused_as_serve_refuses_it(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "bot.yaml"
+    config.write_text("store:\n  backend: sqlite\n  keyz: []\n")
+    for command in ("evaluation", "outcomes", "serve"):
+        done = run(command, "--config", str(config))
+        assert done.returncode == 2, command
+        assert "bot.yaml:3:3: error: `keyz` is not a field" in done.stderr
+        assert "error: error" not in done.stderr.replace(str(tmp_path), "")

@@ -41,3 +41,11 @@ def test_a_locale_that_contradicts_the_set_is_an_error() -> None:
     done = run("screen", "--locale", "fi", "--eval", "tests/safety/en.yaml")
     assert done.returncode == 1
     assert "labelled `locale: en`" in done.stderr
+
+
+def test_a_locale_the_program_does_not_have_is_refused() -> None:
+    """A clinician who mistypes the locale must not read screening results as if for it."""
+    done = run("screen", "--locale", "xx", stdin="I feel tired today\n")
+    assert done.returncode == 2
+    assert "no locale 'xx' (it has en, es, fi)" in done.stderr
+    assert done.stdout == ""

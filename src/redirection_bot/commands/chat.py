@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 
-from redirection_bot.cli import load, memory_runtime
+from redirection_bot.cli import load, memory_runtime, unknown_locale
 
 NAME = "chat"
 SUMMARY = "chat with the bot in this terminal"
@@ -23,11 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from redirection_bot.serving.connector import ConnectorContext, load_connector  # noqa: PLC0415
 
     loaded = load(args)
-    if args.locale is not None and args.locale not in loaded.program.locales:
-        print(
-            f"error: the program has no locale {args.locale!r} (it has {', '.join(loaded.program.locales)})",
-            file=sys.stderr,
-        )
+    if unknown_locale(loaded, args.locale):
         return 2
     runtime = memory_runtime(loaded)
     connector_class = load_connector("console")

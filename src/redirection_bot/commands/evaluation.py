@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from redirection_bot.errors import ConfigError
 from redirection_bot.operations.config import CONFIG_ENV
 
 if TYPE_CHECKING:
@@ -34,7 +35,12 @@ def read_counts(args: argparse.Namespace, read: Callable[[EvaluationCounts], Awa
     from redirection_bot.operations.config import read_settings  # noqa: PLC0415
     from redirection_bot.store.factory import open_counts  # noqa: PLC0415
 
-    settings = read_settings(args.config, os.environ)
+    try:
+        settings = read_settings(args.config, os.environ)
+    except ConfigError as error:  # said as `serve` says it
+        print(error, file=sys.stderr)
+        print("the configuration has errors; nothing was read", file=sys.stderr)
+        raise SystemExit(2) from None
 
     async def run() -> T:
         counts = open_counts(settings.store)

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from redirection_bot.cli import load, print_diagnostics
+from redirection_bot.cli import load, print_diagnostics, unknown_locale
 
 if TYPE_CHECKING:
     from redirection_bot.safety.categories import RiskCategory
@@ -69,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
     from redirection_bot.turn.ingress import admit  # noqa: PLC0415
 
     loaded = load(args)
+    if unknown_locale(loaded, args.locale):
+        return 2
     screener = loaded.screener
     locale = args.locale
     if args.eval is None:

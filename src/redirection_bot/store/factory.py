@@ -60,7 +60,15 @@ def open_relay(settings: StoreSettings) -> Relay:
 def open_counts(settings: StoreSettings) -> EvaluationCounts:
     """Where anonymous evaluation counts are kept: beside the sessions."""
     if settings.backend == "sqlite":
-        return SqliteCounts(settings.path)
+        import sqlite3  # noqa: PLC0415 (as SqliteCounts: only with this backend)
+
+        try:
+            return SqliteCounts(settings.path)
+        except sqlite3.Error as error:
+            raise StoreUnavailable(
+                f"store.path: cannot open the SQLite file {settings.path} ({error}); "
+                "does its folder exist, and may this user write there?"
+            ) from None
     if settings.backend == "redis":
         return _redis_counts(settings)
     return MemoryCounts()
