@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 
 from redirection_bot import __version__
 from redirection_bot.diagnostics import Diagnostic
-from redirection_bot.errors import AuthoringError, RedirectionBotError
+from redirection_bot.errors import AuthoringError, ConfigError, RedirectionBotError
 
 if TYPE_CHECKING:
     from redirection_bot.program.load import LoadedProgram, ProgramSources
@@ -175,6 +175,13 @@ def unknown_locale(loaded: LoadedProgram, locale: str | None) -> bool:
     known = ", ".join(loaded.program.locales)
     print(f"error: the program has no locale {locale!r} (it has {known})", file=sys.stderr)
     return True
+
+
+def configuration_refused(error: ConfigError, nothing_was: str) -> int:
+    """Say a configuration's errors as every command says them; the exit status (2)."""
+    print(error, file=sys.stderr)
+    print(f"the configuration has errors; nothing was {nothing_was}", file=sys.stderr)
+    return 2
 
 
 def print_diagnostics(diagnostics: Sequence[Diagnostic], stream: TextIO) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from redirection_bot.cli import configuration_refused
 from redirection_bot.errors import ConfigError
 from redirection_bot.operations.config import CONFIG_ENV
 
@@ -37,10 +38,8 @@ def read_counts(args: argparse.Namespace, read: Callable[[EvaluationCounts], Awa
 
     try:
         settings = read_settings(args.config, os.environ)
-    except ConfigError as error:  # said as `serve` says it
-        print(error, file=sys.stderr)
-        print("the configuration has errors; nothing was read", file=sys.stderr)
-        raise SystemExit(2) from None
+    except ConfigError as error:
+        raise SystemExit(configuration_refused(error, "read")) from None
 
     async def run() -> T:
         counts = open_counts(settings.store)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from redirection_bot.cli import load
+from redirection_bot.cli import configuration_refused, load
 from redirection_bot.errors import ConfigError
 from redirection_bot.operations.config import CONFIG_ENV, Settings, read_settings
 
@@ -42,9 +42,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = settings_from(args, loaded.program.locales)
     except ConfigError as error:
-        print(error, file=sys.stderr)
-        print("the configuration has errors; nothing was started", file=sys.stderr)
-        return 2
+        return configuration_refused(error, "started")
     for warning in settings.warnings:
         print(warning.format(), file=sys.stderr)
     runtime = build_runtime(loaded, settings)

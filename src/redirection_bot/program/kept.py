@@ -70,7 +70,7 @@ class _ProgramPickler(pickle.Pickler):
     def reducer_override(self, obj: Any) -> Any:
         kind: type = type(obj)
         names = _constructor_fields(kind) if dataclasses.is_dataclass(kind) else None
-        if names is None or isinstance(obj, type):
+        if names is None:  # not a dataclass instance (a class's type is never one), or not so
             return NotImplemented
         return kind, tuple(getattr(obj, name) for name in names)
 

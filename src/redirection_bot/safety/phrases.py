@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar, cast
 
 from redirection_bot.safety.normalise import (
     FUZZY_MIN_LENGTH,
@@ -392,23 +391,19 @@ class Match:
     hidden: tuple[tuple[int, int], ...] = ()
 
 
-_Part = TypeVar("_Part", bound=Hashable)
-
-
 @dataclass(slots=True)
 class SharedParts:
-    """What the phrases of one rules file share once compiled: each word list, and each equal
-    word. A rules file writes the same words thousands of times (and lists used by many
-    phrases would be compiled once for each): held once, the compiled rules take about a
-    third less memory. (Equal sequences and alternatives are rarer, and hashing them, with
-    everything they hold, would cost more time at load than the memory is worth.)"""
+    """What the phrases of one rules file share once compiled: each word list (used by many
+    phrases, it would otherwise be compiled and held once for each), and each equal word (a
+    rules file writes the same words thousands of times: 15,479 words, 4,477 distinct, in the
+    shipped rules)."""
 
     lists: dict[str, Alt] = field(default_factory=dict)
-    _parts: dict[Hashable, Hashable] = field(default_factory=dict)
+    words: dict[Lit, Lit] = field(default_factory=dict)
 
-    def one(self, part: _Part) -> _Part:
-        """The one copy of ``part`` kept for this file (an equal part is of the same type)."""
-        return cast(_Part, self._parts.setdefault(part, part))
+    def word(self, lit: Lit) -> Lit:
+        """The one copy of ``lit`` kept for this file."""
+        return self.words.setdefault(lit, lit)
 
 
 def resolve(
@@ -441,7 +436,7 @@ def _resolve_seq(seq: Seq, lists: Mapping[str, Sequence[Phrase]], shared: Shared
             options = tuple(_resolve_seq(option, lists, shared) for option in item.options)
             items.append(_indexed(Alt(options, item.optional)))
         else:
-            items.append(shared.one(item) if isinstance(item, Lit) else item)
+            items.append(shared.word(item) if isinstance(item, Lit) else item)
     return Seq(tuple(items))
 
 
