@@ -24,7 +24,7 @@ from redirection_bot.errors import ConfigError
 from redirection_bot.operations.config import StoreSettings
 from redirection_bot.operations.crypto import new_key_text
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.store import SessionStore, StoreRefused
+from redirection_bot.store import SessionStore, StoredSession, StoreRefused
 from redirection_bot.store.encrypted import EncryptedStore
 from redirection_bot.store.factory import open_store
 from redirection_bot.store.redis import RedisStore
@@ -120,6 +120,22 @@ async def test_the_first_request_after_a_redis_restart_succeeds(redis_own: Redis
         redis_own.restart()  # the pooled connections are dead; nothing tells the pool
         found = await store.get("a")
         assert found is not None and found.data == b"kept"
+    finally:
+        await store.close()
+
+
+async def test_a_turn_after_a_redis_restart_succeeds_though_redis_forgot_the_scripts(
+    redis_own: RedisServer,
+) -> None:
+    store = RedisStore.from_url(redis_own.url, connections=4)
+    try:
+        async with store.lock("a"):  # the turn's scripts are known to Redis, connections open
+            assert await store.get("a") is None
+            await store.save("a", b"kept", None, 3600, final=True)
+        redis_own.restart()  # dead pooled connections, and a Redis that knows no script
+        async with store.lock("a"):
+            assert await store.get("a") == StoredSession(b"kept", 1)
+            assert await store.save("a", b"again", 1, 3600, final=True) == 2
     finally:
         await store.close()
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -201,26 +203,75 @@ async def test_a_final_save_that_conflicts_keeps_the_lock(redis_server: RedisSer
 
 
 async def test_a_turn_of_a_kept_conversation_takes_two_round_trips(
-    redis_server: RedisServer, tmp_path: Path
+    redis_server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    loaded = load(write_program(tmp_path / "program", PROGRAM, FLOWS, LOCALES), tmp_path)
-    store = RedisStore.from_url(redis_server.url, prefix=f"trips-{uuid.uuid4().hex}:")
-    runtime = Runtime(loaded, encrypted(store, Keyring.generate()), RasaActionRunner(loaded))
-    try:
+    async with redis_runtime(redis_server, tmp_path) as runtime:
         people = [f"person-{n}" for n in range(10)]
         for person in people:
             await runtime.handle(person, Start())
-        sent: list[object] = []
-        send = store.client.execute_command
-
-        async def counted(*args: Any, **options: Any) -> Any:
-            sent.append(args[0])
-            return await send(*args, **options)
-
-        store.client.execute_command = counted  # type: ignore[method-assign]
+        writes = count_writes(monkeypatch)
         for person in people:
             await runtime.handle(person, ChoicePicked("good"))
         # Take the lock and read; save and let go.
-        assert sent == ["EVALSHA"] * 2 * len(people)
+        assert writes == [["EVALSHA"]] * 2 * len(people)
+
+
+async def test_turns_at_once_share_their_writes_to_redis(
+    redis_server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with redis_runtime(redis_server, tmp_path) as runtime:
+        people = [f"person-{n}" for n in range(20)]
+        await asyncio.gather(*(runtime.handle(person, Start()) for person in people))
+        writes = count_writes(monkeypatch)
+        replies = await asyncio.gather(
+            *(runtime.handle(person, ChoicePicked("good")) for person in people)
+        )
+        assert sum(len(write) for write in writes) == 2 * len(people)
+        assert len(writes) <= 4  # locks together, saves together (and a straggler or two)
+        started = await runtime.handle("alone", Start())
+        alone = await runtime.handle("alone", ChoicePicked("good"))
+        for person, reply in zip(people, replies, strict=True):  # each got their own turn
+            assert reply.messages == alone.messages != started.messages
+            assert (await runtime.handle(person, ChoicePicked("good"))).state is not None
+
+
+@asynccontextmanager
+async def redis_runtime(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[Runtime]:
+    """A runtime over a sealed Redis store, under a prefix of its own."""
+    loaded = load(write_program(tmp_path / "program", PROGRAM, FLOWS, LOCALES), tmp_path)
+    store = RedisStore.from_url(redis_server.url, prefix=f"{uuid.uuid4().hex}:")
+    try:
+        yield Runtime(loaded, encrypted(store, Keyring.generate()), RasaActionRunner(loaded))
     finally:
         await store.close()
+
+
+def count_writes(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The command names of each write to a Redis connection from now on."""
+    from redis.asyncio.connection import AbstractConnection
+
+    writes: list[list[str]] = []
+    send = AbstractConnection.send_packed_command
+
+    async def counted(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
+        packed = command if isinstance(command, bytes) else b"".join(command)
+        writes.append(command_names(packed))
+        await send(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+    return writes
+
+
+def command_names(packed: bytes) -> list[str]:
+    """The name of each command in ``packed`` (RESP arrays of bulk strings)."""
+    names, at = [], 0
+    while at < len(packed):
+        end = packed.index(b"\r\n", at)
+        count, at = int(packed[at + 1 : end]), end + 2
+        for index in range(count):
+            end = packed.index(b"\r\n", at)
+            length, at = int(packed[at + 1 : end]), end + 2
+            if index == 0:
+                names.append(packed[at : at + length].decode())
+            at += length + 2
+    return names
