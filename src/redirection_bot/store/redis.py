@@ -43,11 +43,9 @@ from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
-from redis.connection import HiredisRespSerializer
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.utils import HIREDIS_AVAILABLE
 
 from redirection_bot.operations.evaluation import CountRow
 from redirection_bot.operations.logs import log_event
@@ -147,23 +145,7 @@ def redis_client(
         retry=Retry(NoBackoff(), 1, (RedisConnectionError,)),
         retry_on_error=[RedisConnectionError],
     )
-    if HIREDIS_AVAILABLE:
-        pool.connection_class = _packed_by_hiredis(pool.connection_class)
     return Redis(connection_pool=pool)
-
-
-def _packed_by_hiredis(connection: type[AbstractConnection]) -> type[AbstractConnection]:
-    """``connection`` packing its commands with hiredis's C packer, as redis-py's synchronous
-    client does (its asyncio client packs in Python: about a third of a turn's Redis cost)."""
-    serializer = HiredisRespSerializer()
-
-    def pack_command(self: AbstractConnection, *args: Any) -> list[bytes]:
-        packed: list[bytes] = serializer.pack(*args)
-        return packed
-
-    return type(
-        f"HiredisPacked{connection.__name__}", (connection,), {"pack_command": pack_command}
-    )
 
 
 async def reachable(call: Awaitable[_T]) -> _T:
