@@ -42,6 +42,9 @@ class WebChatConnector:
             "--port, or `port` under connectors.webchat in the config",
         )
         log_event("web chat listening", connector="webchat", port=port)
+        if self._context.listening is not None:
+            host = f"[{self.options.host}]" if ":" in self.options.host else self.options.host
+            self._context.listening("web chat", f"http://{host}:{port}/")
         try:
             await self._context.stop.wait()
         finally:

@@ -4,6 +4,7 @@ every locale, the player on the real runtime, live revalidation, and what it ref
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -230,3 +231,17 @@ async def test_a_program_that_never_was_valid_says_so(tmp_path: Path) -> None:
         assert "There is no valid program yet." in html and 'class="errors"' in html
         response = await client.post("/api/player", data={"locale": "en"})
         assert response.status == 409
+
+
+def test_a_port_in_use_is_said_plainly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sources = write_bilingual(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        arguments = ["--dialogues", str(sources.dialogues), "--locales", str(sources.locales)]
+        status = main(["studio", *arguments, "--port", str(port)])
+    said = capsys.readouterr().err
+    assert status == 1
+    assert f"the studio cannot listen on 127.0.0.1:{port}: address already in use" in said
+    assert "studio: http" not in said and "Traceback" not in said

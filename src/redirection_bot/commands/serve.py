@@ -8,6 +8,7 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,11 +47,12 @@ def run(args: argparse.Namespace) -> int:
     for warning in settings.warnings:
         print(warning.format(), file=sys.stderr)
     runtime = build_runtime(loaded, settings)
-    webchat = settings.connector(WEBCHAT)
-    if webchat is not None and webchat.enabled:
-        host, port = webchat.options.host, webchat.options.port
-        print(f"web chat: http://{host}:{port}/  (Ctrl+C stops)", file=sys.stderr, flush=True)
-    return asyncio.run(serve(runtime, settings))
+    return asyncio.run(serve(runtime, settings, listening=say_listening))
+
+
+def say_listening(what: str, address: str) -> None:
+    """Tell the operator where a connector listens, once it does."""
+    print(f"{what}: {address}  (Ctrl+C stops)", file=sys.stderr, flush=True)
 
 
 def settings_from(args: argparse.Namespace, program_locales: tuple[str, ...] = ()) -> Settings:
@@ -108,7 +110,11 @@ def build_runtime(loaded: LoadedProgram, settings: Settings) -> Runtime:
     )
 
 
-async def serve(runtime: Runtime, settings: Settings) -> int:
+async def serve(
+    runtime: Runtime,
+    settings: Settings,
+    listening: Callable[[str, str], None] | None = None,
+) -> int:
     """Run the enabled connectors (and the helpline's operator channels) until one ends or the
     process is asked to stop; beside them, the admin listener (metrics), the sweeper of idle
     sessions, and the desk's clock for waiting handoffs."""
@@ -121,7 +127,7 @@ async def serve(runtime: Runtime, settings: Settings) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     runners: list[Connector | OperatorChannel] = [
-        load_connector(c.name)(ConnectorContext(runtime, c.options, stop))
+        load_connector(c.name)(ConnectorContext(runtime, c.options, stop, listening))
         for c in settings.enabled_connectors()
     ]
     desk = runtime.handoff_desk

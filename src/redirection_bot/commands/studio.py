@@ -4,11 +4,16 @@ writing it (docs/authoring.md, "The studio"). It reads the files and never write
 from __future__ import annotations
 
 import argparse
+import asyncio
 import ipaddress
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from redirection_bot.cli import sources_from
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 NAME = "studio"
 SUMMARY = "a local web page to see, play and check the program while you write it"
@@ -42,14 +47,26 @@ def allowed_hosts(host: str, port: int) -> frozenset[str] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aiohttp import web  # noqa: PLC0415
-
     from redirection_bot.studio.app import StudioSettings, create_app  # noqa: PLC0415
     from redirection_bot.turn.actions import registered_action_names  # noqa: PLC0415
 
     settings = StudioSettings(sources_from(args), args.tests, allowed_hosts(args.host, args.port))
     app = create_app(settings, registered_action_names())
-    shown = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"studio: http://{shown}:{args.port}/  (Ctrl+C to stop)", file=sys.stderr)
-    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+    return asyncio.run(_serve(app, args.host, args.port))
+
+
+async def _serve(app: web.Application, host: str, port: int) -> int:
+    """Serve the studio until Ctrl+C; say its address once it listens (a port already taken
+    is said as ``serve`` says it, not as a traceback)."""
+    from redirection_bot.operations.listening import listen, runner  # noqa: PLC0415
+
+    started = runner(app)
+    await started.setup()
+    port = await listen(started, host, port, "the studio", "--port")
+    shown = f"[{host}]" if ":" in host else host
+    print(f"studio: http://{shown}:{port}/  (Ctrl+C to stop)", file=sys.stderr, flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await started.cleanup()
     return 0

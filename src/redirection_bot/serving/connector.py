@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.metadata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -31,6 +32,10 @@ class ConnectorContext(Generic[OptionsT]):
     runtime: Runtime
     options: OptionsT
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    listening: Callable[[str, str], None] | None = None
+    """Told what listens and at which address (``"web chat", "http://127.0.0.1:8080/"``)
+    once the connector listens: ``serve`` prints it then, not before it knows the port is
+    free."""
 
 
 class Connector(Protocol):

@@ -112,6 +112,7 @@ def test_a_port_in_use_is_said_plainly_and_metrics_give_way(tmp_path: Path) -> N
         done.stderr
     )
     assert "choose another with --port" in done.stderr
+    assert "web chat: http" not in done.stderr  # no address is given that nothing listens on
     # The admin listener's port was taken too: a warning, and the chat would have run.
     assert f"the admin listener (metrics) cannot listen on 127.0.0.1:{admin_port}" in done.stderr
 
