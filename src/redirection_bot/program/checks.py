@@ -534,9 +534,12 @@ def _check_missing(
         else FallbackPolicy.NEVER
     )
     reported: set[tuple[str, str]] = set()
+    present = catalog.locales_present()
+    # A locale without files is said once (``check_texts``), not once per text it lacks.
+    empty = [locale for locale in program.locales if locale not in present]
     for use in uses:
         for locale in program.locales:
-            if catalog.has(use.key, locale) or (use.key, locale) in reported:
+            if locale in empty or catalog.has(use.key, locale) or (use.key, locale) in reported:
                 continue
             reported.add((use.key, locale))
             if policy is FallbackPolicy.DEFAULT_LOCALE and catalog.has(

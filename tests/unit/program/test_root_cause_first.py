@@ -4,6 +4,7 @@ problems are hidden until it parses; hints fit the mistake; places are the right
 from __future__ import annotations
 
 from redirection_bot.authoring.testing import MINIMAL_PROGRAM
+from redirection_bot.program.load import ProgramSources
 from tests.conftest import WriteProgram
 from tests.unit.program.test_validator import MAIN_HEAD, Problems, one
 
@@ -56,3 +57,14 @@ def test_a_listed_locale_without_files_is_reported_at_the_locales_line(
 ) -> None:
     line = one(problems(write(program=SPANISH)), "has no locale files at all")
     assert line.startswith("dialogues/program.yaml:4:1:")
+    assert not [line for line in problems(write(program=SPANISH)) if "missing in `es`" in line]
+
+
+def test_a_locales_folder_that_does_not_exist_is_not_followed_by_every_text_missing(
+    write: WriteProgram, problems: Problems
+) -> None:
+    sources = write()
+    found = problems(ProgramSources(sources.dialogues, sources.dialogues.parent / "no-such-folder"))
+    assert "the locales folder does not exist" in found[0]
+    assert not [line for line in found if "is missing in" in line]
+    assert len(found) < 10, found
