@@ -11,8 +11,10 @@ SUMMARY = "serve the custom actions over rasa-sdk's action server"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=5055)
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5055, help="the port (default: 5055)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
