@@ -94,6 +94,21 @@ def placeholders(text: str) -> tuple[frozenset[str], list[tuple[int, str]]]:
     return frozenset(names), problems
 
 
+_BARE_BRACES = re.compile(r"(?<!%)\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def bare_placeholders(text: str) -> list[tuple[int, str]]:
+    """``{name}`` without its ``%``, which the person would see as it is written: (offset,
+    message) for each."""
+    return [
+        (
+            match.start(),
+            f"`{match.group()}` is shown as it is written: write `%{{{match.group('name')}}}` for a slot",
+        )
+        for match in _BARE_BRACES.finditer(text)
+    ]
+
+
 def filled(text: str, values: Mapping[str, str]) -> str | None:
     """``text`` with its ``%{name}`` placeholders filled from ``values``, as ``placeholders``
     reads them (None when a value is missing or the text is malformed)."""

@@ -21,7 +21,13 @@ from redirection_bot.dialogue.model import (
     Transition,
 )
 from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX, EngineKeys
-from redirection_bot.language.i18n import Catalog, Entry, FallbackPolicy, placeholders
+from redirection_bot.language.i18n import (
+    Catalog,
+    Entry,
+    FallbackPolicy,
+    bare_placeholders,
+    placeholders,
+)
 from redirection_bot.language.suggest import did_you_mean
 from redirection_bot.translation.records import LocaleRecords
 from redirection_bot.translation.status import TranslationStatus, translation_rows
@@ -573,6 +579,8 @@ def _check_placeholder_syntax(program: Program, catalog: Catalog, diagnostics: D
         for entry in catalog.entries(locale):
             for offset, message in placeholders(entry.text)[1]:
                 diagnostics.error(_within(entry, offset), message)
+            for offset, message in bare_placeholders(entry.text):
+                diagnostics.warning(_within(entry, offset), message)
 
 
 def _check_placeholders_agree(program: Program, catalog: Catalog, diagnostics: Diagnostics) -> None:

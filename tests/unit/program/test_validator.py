@@ -304,6 +304,19 @@ def test_lone_percent_sign(write: WriteProgram, problems: Problems) -> None:
     )
 
 
+def test_a_placeholder_without_its_percent_sign_is_a_warning(
+    write: WriteProgram, problems: Problems
+) -> None:
+    locales = {
+        "helpdesk.en.yml": 'en:\n  offer: "{name}, a person will come. {} and %{x} are fine"\n'
+    }
+    found = [line for line in problems(write(locales=locales)) if "as it is written" in line]
+    assert found == [
+        "locales/helpdesk.en.yml:2:11: warning: `{name}` is shown as it is written: "
+        "write `%{name}` for a slot"
+    ]
+
+
 def test_reserved_slot_name(write: WriteProgram, problems: Problems) -> None:
     program = MINIMAL_PROGRAM.replace(
         "slots:\n", "slots:\n  count:\n    type: integer\n    min: 0\n    max: 3\n"
