@@ -106,14 +106,15 @@ def report_unreadable_entries(
 ) -> None:
     """Report what under ``folder`` looks like a YAML file but cannot be read as one: a link
     that leads nowhere (or loops), a link to a folder (not followed), a folder named
-    ``x.yaml``. Readers skip these; without this they would vanish silently."""
+    ``x.yaml``, a device, pipe or socket (``/dev/zero`` would never end). Readers skip these;
+    without this they would vanish silently."""
     if not folder.is_dir():
         return
     for path in sorted(folder.rglob("*")):
         if any(part.startswith(".") for part in path.relative_to(folder).parts):
             continue
         named_yaml = path.suffix in _YAML_SUFFIXES
-        if path.is_symlink():
+        if path.is_symlink() and (not path.exists() or path.is_dir()):
             if not path.exists():
                 diagnostics.error(
                     Span(display(path), 1, 1),
@@ -133,7 +134,11 @@ def report_unreadable_entries(
                 "its files are read, but rename the folder so nobody mistakes it for a file",
             )
         elif named_yaml and not path.is_file():
-            diagnostics.error(Span(display(path), 1, 1), "this is not a file that can be read")
+            diagnostics.error(
+                Span(display(path), 1, 1),
+                "this is not a file that can be read (a device, a pipe or a socket, or a link "
+                "to one); put the file itself here",
+            )
 
 
 def read_yaml_file(path: Path, display_path: str, diagnostics: Diagnostics) -> YNode | None:

@@ -62,6 +62,17 @@ def test_links_that_lead_nowhere_and_folders_named_like_files_are_reported(
     assert "is a folder, not a file" in one(found, "locales/texts.yaml:1:1")
 
 
+def test_a_link_to_a_device_is_reported_not_skipped(
+    write: WriteProgram, problems: Problems
+) -> None:
+    sources = write()
+    (sources.locales / "extra.en.yml").symlink_to("/dev/zero")
+    (sources.dialogues / "flows" / "pipe.yaml").symlink_to("/dev/null")
+    found = problems(sources)
+    for name in ("locales/extra.en.yml", "flows/pipe.yaml"):
+        assert "this is not a file that can be read" in one(found, f"{name}:1:1")
+
+
 def test_a_choice_that_leads_nowhere_is_an_error_at_its_line(
     write: WriteProgram, problems: Problems
 ) -> None:
