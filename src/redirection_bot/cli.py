@@ -1,7 +1,7 @@
 """The ``redirection-bot`` command line: one module per command under ``commands/``.
 
 Every command that uses the program loads and validates it first: a bot never starts on an
-invalid one. A command module has ``NAME``, ``SUMMARY``, ``add_arguments(parser)`` and
+invalid one. A command module has ``add_arguments(parser)`` and
 ``run(args) -> int``; adding a command is adding a module and one line to ``COMMANDS``.
 """
 
@@ -28,29 +28,28 @@ if TYPE_CHECKING:
 DIALOGUES_ENV = "REDIRECTION_BOT_DIALOGUES"
 LOCALES_ENV = "REDIRECTION_BOT_LOCALES"
 
-COMMANDS = (
-    "validate",
-    "chat",
-    "serve",
-    "test",
-    "walk",
-    "screen",
-    "graph",
-    "actions",
-    "i18n",
-    "studio",
-    "lsp",
-    "store_key",
-    "evaluation",
-    "outcomes",
-)
-"""Modules of ``redirection_bot.commands``, in the order ``--help`` lists them."""
+COMMANDS = {
+    "validate": "check the program; exit 1 if it has errors",
+    "chat": "chat with the bot in this terminal",
+    "serve": "serve the web chat (and every connector the configuration enables)",
+    "test": "run conversation tests (YAML scripts)",
+    "walk": "random walks through the program: how many of its messages they reach",
+    "screen": "screen messages for risk (stdin, one per line), or measure the rules with --eval",
+    "graph": "print a flow as a graph for review",
+    "actions": "serve the custom actions over rasa-sdk's action server",
+    "i18n": "translations: status, export, import, add-locale, mark-done",
+    "studio": "a local web page to see, play and check the program while you write it",
+    "lsp": "a language server for your editor (stdio): live errors, go to definition, hover",
+    "store-key": "print a new encryption key for the session store (docs/operators.md)",
+    "evaluation": "export the anonymous evaluation counts as CSV (counts below 10 suppressed)",
+    "outcomes": "export change between first and later visits as CSV (cells below 10 hidden)",
+}
+"""Each command and what it does, in the order ``--help`` lists them; ``store-key`` is the
+module ``redirection_bot.commands.store_key``. ``--help`` reads only this (no command is
+imported to list them)."""
 
 
 class CommandModule(Protocol):
-    NAME: str
-    SUMMARY: str
-
     def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
 
     def run(self, args: argparse.Namespace) -> int: ...
@@ -98,17 +97,16 @@ def _reader_went_away() -> int:
 
 
 def _command_named(arguments: Sequence[str]) -> str | None:
-    """The module of the command the arguments name (the first that is not an option), if
-    it is one of ``COMMANDS``."""
+    """The command the arguments name (the first that is not an option), if it is one of
+    ``COMMANDS``."""
     named = next((argument for argument in arguments if not argument.startswith("-")), None)
-    module = named.replace("-", "_") if named is not None else None
-    return module if module in COMMANDS else None
+    return named if named in COMMANDS else None
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The command line; with ``only``, just that command's module is imported and parsed,
-    so that ``serve`` does not carry the authoring tools (``--help`` and a mistyped command
-    still list every command)."""
+    """The command line; with ``only``, just that command's module is imported and its
+    arguments read, so that ``serve`` does not carry the authoring tools. Without it (``--help``,
+    no command, a mistyped one), every command is listed from ``COMMANDS`` and none imported."""
     parser = argparse.ArgumentParser(
         prog="redirection-bot",
         description="A rule-based self-help chat program, written by clinicians in YAML.",
@@ -116,14 +114,15 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log events (never content)")
     subcommands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
-    for name in (only,) if only is not None else COMMANDS:
-        module: CommandModule = importlib.import_module(f"redirection_bot.commands.{name}")
-        command = subcommands.add_parser(
-            module.NAME, help=module.SUMMARY, description=module.SUMMARY
-        )
-        add_program_arguments(command)
-        module.add_arguments(command)
-        command.set_defaults(command_module=module)
+    for name, summary in COMMANDS.items():
+        command = subcommands.add_parser(name, help=summary, description=summary)
+        if name == only:
+            module: CommandModule = importlib.import_module(
+                f"redirection_bot.commands.{name.replace('-', '_')}"
+            )
+            add_program_arguments(command)
+            module.add_arguments(command)
+            command.set_defaults(command_module=module)
     return parser
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -24,3 +26,19 @@ def test_a_listening_commands_help_says_its_port(
         build_parser(command).parse_args([command, "--help"])
     said = " ".join(capsys.readouterr().out.split())
     assert re.search(r"--port PORT .*\(default:? [^)]*\)", said), said
+
+
+def test_help_lists_every_command_without_importing_one() -> None:
+    probe = (
+        "import contextlib, io, sys\n"
+        "from redirection_bot.cli import main\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    main(['--help'])\n"
+        "print(out.getvalue())\n"
+        "print(sorted(m for m in sys.modules if m.startswith('redirection_bot.commands.')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    *shown, imported = done.stdout.strip().splitlines()
+    assert imported == "[]"
+    for name in COMMANDS:
+        assert any(line.split()[:1] == [name] for line in shown), name

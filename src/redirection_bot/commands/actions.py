@@ -6,9 +6,6 @@ import argparse
 
 from redirection_bot.cli import load
 
-NAME = "actions"
-SUMMARY = "serve the custom actions over rasa-sdk's action server"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=5055, help="the port (default: 5055)")

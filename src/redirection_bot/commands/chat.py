@@ -7,9 +7,6 @@ import asyncio
 
 from redirection_bot.cli import load, memory_runtime, unknown_locale
 
-NAME = "chat"
-SUMMARY = "chat with the bot in this terminal"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--locale", help="the language to start in (default: the program's)")

@@ -18,8 +18,6 @@ if TYPE_CHECKING:
     from redirection_bot.operations.evaluation import CountRow, EvaluationCounts
 
 T = TypeVar("T")
-NAME = "evaluation"
-SUMMARY = "export the anonymous evaluation counts as CSV (counts below 10 suppressed)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -7,9 +7,6 @@ import sys
 
 from redirection_bot.cli import load
 
-NAME = "graph"
-SUMMARY = "print a flow as a graph for review"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("flow", help="the flow id")

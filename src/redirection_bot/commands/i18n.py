@@ -14,8 +14,6 @@ from redirection_bot.cli import print_diagnostics, sources_from
 if TYPE_CHECKING:
     from redirection_bot.program.translation_workspace import TranslationWorkspace
 
-NAME = "i18n"
-SUMMARY = "translations: status, export, import, add-locale, mark-done"
 FORMATS = ("csv", "xliff12", "xliff20")
 
 

@@ -8,9 +8,6 @@ import sys
 
 from redirection_bot.cli import sources_from
 
-NAME = "lsp"
-SUMMARY = "a language server for your editor (stdio): live errors, go to definition, hover"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

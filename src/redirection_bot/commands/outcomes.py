@@ -13,9 +13,6 @@ import sys
 
 from redirection_bot.commands import evaluation
 
-NAME = "outcomes"
-SUMMARY = "export change between first and later visits as CSV (cells below 10 hidden)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     evaluation.add_arguments(parser)

@@ -27,9 +27,6 @@ if TYPE_CHECKING:
     from redirection_bot.safety.categories import RiskCategory
     from redirection_bot.safety.screen import Screening
 
-NAME = "screen"
-SUMMARY = "screen messages for risk (stdin, one per line), or measure the rules with --eval"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from redirection_bot.safety.evaluation import (  # noqa: PLC0415

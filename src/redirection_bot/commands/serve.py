@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from redirection_bot.serving.connector import Connector
     from redirection_bot.turn.runtime import Runtime
 
-NAME = "serve"
-SUMMARY = "serve the web chat (and every connector the configuration enables)"
 WEBCHAT = "webchat"
 
 

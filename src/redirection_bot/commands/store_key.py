@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-NAME = "store-key"
-SUMMARY = "print a new encryption key for the session store (docs/operators.md)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     del parser  # no options

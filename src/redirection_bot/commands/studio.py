@@ -15,8 +15,6 @@ from redirection_bot.cli import sources_from
 if TYPE_CHECKING:
     from aiohttp import web
 
-NAME = "studio"
-SUMMARY = "a local web page to see, play and check the program while you write it"
 DEFAULT_TESTS = Path("tests/conversations")
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 

@@ -16,8 +16,6 @@ if TYPE_CHECKING:
     from redirection_bot.authoring.conversation_tests import ScriptResult
     from redirection_bot.dialogue.model import Program
 
-NAME = "test"
-SUMMARY = "run conversation tests (YAML scripts)"
 DEFAULT_TESTS = Path("tests/conversations")
 
 

@@ -8,9 +8,6 @@ import sys
 
 from redirection_bot.cli import print_diagnostics, sources_from
 
-NAME = "validate"
-SUMMARY = "check the program; exit 1 if it has errors"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="print errors only, not warnings")

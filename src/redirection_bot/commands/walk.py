@@ -11,9 +11,6 @@ from redirection_bot.cli import load, memory_runtime
 if TYPE_CHECKING:
     from redirection_bot.authoring.random_walk import WalkReport
 
-NAME = "walk"
-SUMMARY = "random walks through the program: how many of its messages they reach"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
