@@ -26,7 +26,8 @@ class Parts:
         return place.flow if place in self.ends else None
 
     def all_done(self, done: tuple[str, ...] | frozenset[str]) -> bool:
-        return bool(self.order) and set(self.order) <= set(done)
+        # fewer parts done than there are: not all (a part is listed as done once)
+        return bool(self.order) and len(done) >= len(self.order) and set(self.order) <= set(done)
 
     def leads_to_a_part(self, then: Transition) -> bool:
         """Whether ``then`` goes to the start of a part ("Next: my triggers")."""

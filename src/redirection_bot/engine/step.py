@@ -8,7 +8,7 @@ the world (run an action, hand over). The runtime does the rest.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from redirection_bot.dialogue.lexicon import LANGUAGE_WORDS_KEY, Lexicon
 from redirection_bot.dialogue.model import (
@@ -39,6 +39,7 @@ from redirection_bot.engine.events import (
     Start,
     Text,
 )
+from redirection_bot.engine.evolve import evolve
 from redirection_bot.engine.outputs import (
     NO_KEY,
     YES_KEY,
@@ -132,7 +133,7 @@ class _Run:
         self.parts = _parts(program)
 
     def finish(self) -> Turn:
-        state = replace(
+        state = evolve(
             self.state, slots=self.slots, stack=tuple(self.stack), turn=self.state.turn + 1
         )
         return Turn(state, tuple(self.outputs), tuple(self.trace))
@@ -182,7 +183,7 @@ class _Run:
             if self.state.locale in self.program.locales
             else self.program.default_locale
         )
-        self.state = replace(
+        self.state = evolve(
             new_state(self.program, locale), turn=self.state.turn, done=self.state.done
         )
         self.slots = {**self.slots_defaults(), **kept}
@@ -223,13 +224,13 @@ class _Run:
         for position, route in enumerate(routes):
             if self.in_flow(route.flow):
                 if route.again is not None:
-                    self.state = replace(self.state, misses=0)
+                    self.state = evolve(self.state, misses=0)
                     self.enter(Place(route.flow, route.again))
                     return True
                 continue
             if self.state.waiting is Waiting.NOT_STARTED:
                 fresh = new_state(self.program, self.state.locale)
-                self.state = replace(fresh, risks=self.state.risks)
+                self.state = evolve(fresh, risks=self.state.risks)
                 self.slots = dict(fresh.slots)
                 self.stack = []
             self.interrupt(resume_at)
@@ -245,7 +246,7 @@ class _Run:
                 self.unqueue(later)
                 self.stack.append(Place(later.flow, self.safety_entry(later, hits)))
             self.unqueue(route)
-            self.state = replace(self.state, misses=0, held=self.held(event, route, hits))
+            self.state = evolve(self.state, misses=0, held=self.held(event, route, hits))
             self.enter(Place(route.flow, self.safety_entry(route, hits)))
             return True
         return False
@@ -270,7 +271,7 @@ class _Run:
     def note_risks(self, event: Text) -> None:
         seen = dict.fromkeys(self.state.risks)
         seen.update(dict.fromkeys(hit.category.value for hit in event.risks))
-        self.state = replace(self.state, risks=tuple(seen))
+        self.state = evolve(self.state, risks=tuple(seen))
 
     def in_flow(self, flow: str) -> bool:
         """Whether the person is at a node of ``flow`` now."""
@@ -313,7 +314,7 @@ class _Run:
         for _ in range(MAX_NODES_PER_TURN):
             node = self._node(place.flow, place.node)
             if self.state.held is not None and self.program.is_safety_start(node.place):
-                self.state = replace(self.state, held=None)  # the risk was real: never stored
+                self.state = evolve(self.state, held=None)  # the risk was real: never stored
             self.trace.append(node.qualified_id)
             self.note_finished(node.place)
             next_place = self.run_node(node)
@@ -366,7 +367,7 @@ class _Run:
             held = self.state.held
             if held is not None and back == held.at:
                 # The check ended by going back: what was typed there is the answer now.
-                self.state = replace(self.state, held=None, waiting=Waiting.ANSWER, at=held.at)
+                self.state = evolve(self.state, held=None, waiting=Waiting.ANSWER, at=held.at)
                 self.answer(self._node(held.at.flow, held.at.node), held.text, fold(held.text))
                 return None
             return back
@@ -392,11 +393,11 @@ class _Run:
         return transition.goto
 
     def wait(self, waiting: Waiting, node: Node) -> None:
-        self.state = replace(self.state, waiting=waiting, at=node.place, pending_action=None)
+        self.state = evolve(self.state, waiting=waiting, at=node.place, pending_action=None)
 
     def request_action(self, action: str, node: Node) -> None:
         self.outputs.append(ActionRequest(action))
-        self.state = replace(
+        self.state = evolve(
             self.state,
             waiting=Waiting.ACTION,
             at=node.place,
@@ -424,7 +425,7 @@ class _Run:
         """Arriving at a part's end finishes the part (``dialogue.parts``)."""
         part = self.parts.finished_at(place)
         if part is not None and part not in self.state.done:
-            self.state = replace(self.state, done=(*self.state.done, part))
+            self.state = evolve(self.state, done=(*self.state.done, part))
 
     def offers_review(self, node: Node) -> bool:
         """Every part is done: choices that lead on to a part ("Next: my triggers") give way
@@ -437,26 +438,32 @@ class _Run:
 
     def prompt(self, node: Node, extra: tuple[ChoiceOption, ...] = ()) -> None:
         """A waiting node's question, with its choices on the last message."""
-        choices = tuple(option for option, _choice in self.visible_choices(node)) + extra
+        review = self.offers_review(node)
+        choices = tuple(option for option, _choice in self.visible_choices(node, review)) + extra
         keys = [message.key for message in node.say]
-        if self.offers_review(node):
+        if review:
             keys.append(EngineKeys.ALL_PARTS_DONE)
         for index, key in enumerate(keys):
             last = index == len(keys) - 1
             self.say(key, choices if last else (), node.kind is NodeKind.INPUT and last)
 
-    def visible_choices(self, node: Node) -> list[tuple[ChoiceOption, Choice | None]]:
-        """The quick replies shown now: generated from an input slot, then the node's own."""
+    def visible_choices(
+        self, node: Node, review: bool | None = None
+    ) -> list[tuple[ChoiceOption, Choice | None]]:
+        """The quick replies shown now: generated from an input slot, then the node's own.
+        ``review``: ``offers_review(node)``, when the caller has it already."""
         shown: list[tuple[ChoiceOption, Choice | None]] = []
         if node.input is not None:
             declared = self.program.slots[node.input.slot]
             shown.extend((option, None) for option in self.generated_choices(declared, node))
-        review = self.offers_review(node)
+        if review is None:
+            review = self.offers_review(node)
         for choice in node.choices:
             if review and self.parts.leads_to_a_part(choice.then):
                 continue
             if choice.when is None or choice.when.evaluate(self.slots):
-                label = Label(choice.label, params=tuple(self.params(choice.label).items()))
+                params = self.params(choice.label)
+                label = Label(choice.label, params=tuple(params.items()) if params else ())
                 shown.append((ChoiceOption(choice.id, label), choice))
         return shown
 
@@ -671,11 +678,11 @@ class _Run:
         """The person answered ``node``: remember it for ``back`` and reset the miss count."""
         frame = Frame(node.place, tuple(self.stack))
         history = (*self.state.history, frame)[-self.program.settings.history_size :]
-        self.state = replace(self.state, history=history, misses=0)
+        self.state = evolve(self.state, history=history, misses=0)
 
     def missed(self, node: Node, key: str) -> None:
         misses = self.state.misses + 1
-        self.state = replace(self.state, misses=misses)
+        self.state = evolve(self.state, misses=misses)
         if (
             misses >= self.program.settings.misses_before_offering_person
             and CommandName.HELP in self.program.commands
@@ -700,7 +707,7 @@ class _Run:
             return
         if command in (CommandName.STOP, CommandName.ERASE):
             self.outputs.append(End(erase=True, forget_saved=command is CommandName.ERASE))
-            self.state = replace(
+            self.state = evolve(
                 self.state, waiting=Waiting.ENDED, at=None, history=(), pending_action=None
             )
             self.slots = {}
@@ -732,13 +739,13 @@ class _Run:
             self.redisplay()
             return
         frame = history[-1]
-        self.state = replace(self.state, history=history[:-1], misses=0)
+        self.state = evolve(self.state, history=history[:-1], misses=0)
         self.stack = list(frame.stack)
         self.enter(frame.at)
 
     def language_menu(self) -> None:
         if self.state.waiting is not Waiting.LANGUAGE:
-            self.state = replace(self.state, waiting=Waiting.LANGUAGE)
+            self.state = evolve(self.state, waiting=Waiting.LANGUAGE)
         self.say(EngineKeys.CHOOSE_LANGUAGE, self.language_choices())
 
     def language_choices(self) -> tuple[ChoiceOption, ...]:
@@ -770,7 +777,7 @@ class _Run:
                 if kind is NodeKind.HANDOFF
                 else Waiting.ENDED
             )
-        self.state = replace(self.state, locale=locale, waiting=waiting)
+        self.state = evolve(self.state, locale=locale, waiting=waiting)
         self.redisplay()
 
     # --- the world's answers -----------------------------------------------------------------
@@ -838,7 +845,7 @@ def came_back(program: Program, state: SessionState) -> SessionState:
         for name, value in state.slots.items()
         if name in program.slots and program.slots[name].progress
     }
-    return replace(state, earlier=earlier)
+    return evolve(state, earlier=earlier)
 
 
 def offered_choice(program: Program, state: SessionState, choice_id: str) -> ChoiceOption | None:

@@ -55,6 +55,10 @@ def fold(text: str) -> str:
     ``"I'd like to STÓP!"`` becomes ``"id like to stop"``; ``"ѕtop"`` (Cyrillic "ѕ") ``"stop"``.
     """
     decomposed = unicodedata.normalize("NFKD", unmask(text).casefold())
-    without_marks = "".join(char for char in decomposed if not unicodedata.combining(char))
+    without_marks = (
+        decomposed  # no accent to drop: most typed answers
+        if decomposed.isascii()
+        else "".join(char for char in decomposed if not unicodedata.combining(char))
+    )
     without_apostrophes = _APOSTROPHES.sub("", without_marks)
     return _NOT_WORD.sub(" ", without_apostrophes).replace("_", " ").strip()
