@@ -45,6 +45,8 @@ _LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
     | {"|": "l"}
 )
+_NO_APOSTROPHES = str.maketrans(dict.fromkeys(_APOSTROPHES))
+_LEET_CHARACTER = re.compile(r"[\d@$!|]")
 _REPEATS = re.compile(r"(\D)\1+")
 _LONG_REPEATS = re.compile(r"(\D)\1{2,}")
 
@@ -73,13 +75,14 @@ class Token:
 
 def fold_form(raw: str, letters: Letters = Letters.ONE) -> str:
     """One word as the matcher compares it: folded, without apostrophes, leet read, squeezed."""
-    decomposed = unicodedata.normalize("NFKD", raw.casefold())
-    folded = "".join(char for char in decomposed if not unicodedata.combining(char))
-    for apostrophe in _APOSTROPHES:
-        folded = folded.replace(apostrophe, "")
+    folded = raw.casefold()
+    if not folded.isascii():  # accents and compatibility forms to drop; ASCII has none
+        decomposed = unicodedata.normalize("NFKD", folded)
+        folded = "".join(char for char in decomposed if not unicodedata.combining(char))
+    folded = folded.translate(_NO_APOSTROPHES)
     if folded.isdigit():
         return folded
-    if any(char.isdigit() or char in "@$!|" for char in folded):
+    if _LEET_CHARACTER.search(folded):
         folded = folded.translate(_LEET)
     if letters is Letters.TWO:
         return _LONG_REPEATS.sub(r"\1\1", folded)

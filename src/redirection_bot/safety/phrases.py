@@ -341,6 +341,9 @@ class _Parser:
         return self.word(text, offset)
 
     def word(self, text: str, offset: int) -> list[Item]:
+        known = _WORDS_READ.get((text, self.letters))
+        if known is not None:  # a word read before, in this phrase or another: the same items
+            return list(known)
         if text.startswith(("?", "+")):
             raise PhraseSyntaxError(
                 f"`{text[0]}` is not part of the phrase syntax: write something optional in "
@@ -363,7 +366,17 @@ class _Parser:
             raise PhraseSyntaxError(
                 f"`{text}` would match too many words: give `*` at least three letters", offset
             )
-        return [Lit(form, prefix, suffix, self.letters) for form in forms]
+        items = tuple(Lit(form, prefix, suffix, self.letters) for form in forms)
+        if len(_WORDS_READ) >= _WORDS_KEPT:
+            _WORDS_READ.clear()
+        _WORDS_READ[text, self.letters] = items
+        return list(items)
+
+
+_WORDS_KEPT = 32768
+_WORDS_READ: dict[tuple[str, Letters], tuple[Lit, ...]] = {}
+"""Words of phrases read so far, as items (``Lit`` is frozen, so they are shared): a rules
+file's words recur (about three times each), and the rules are read at every start."""
 
 
 def _can_be_empty(seq: Seq) -> bool:
