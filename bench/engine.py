@@ -6,7 +6,8 @@ same run on the same machine, so that the ratio means something on any computer:
 - turn: one engine step in a scripted 10-turn conversation, against copying the session
   state with ``dataclasses.replace`` (the least a pure step must do);
 - cold start: a new process that imports the bot, loads and validates the shipped
-  program, against a new process that only starts Python;
+  program, against a new process that only starts Python; and, beside it, a new process
+  that reads the validated program kept by an earlier start, as ``serve`` restarts;
 - validation: loading and checking a generated 10,000-node program, against only
   reading its YAML files with PyYAML's ``compose``.
 
@@ -100,12 +101,15 @@ def bench_turns() -> None:
 
 
 def bench_cold_start() -> None:
+    sources = (
+        f"ProgramSources(Path({str(REPOSITORY / 'dialogues')!r}), "
+        f"Path({str(REPOSITORY / 'locales')!r}))"
+    )
     code = (
         "import datetime; from pathlib import Path\n"
         "from redirection_bot.turn.actions import registered_action_names\n"
         "from redirection_bot.program.load import ProgramSources, load_program\n"
-        f"load_program(ProgramSources(Path({str(REPOSITORY / 'dialogues')!r}), "
-        f"Path({str(REPOSITORY / 'locales')!r})), registered_action_names(), datetime.date.today())\n"
+        f"load_program({sources}, registered_action_names(), datetime.date.today())\n"
     )
 
     def timed(arguments: list[str]) -> float:
@@ -118,10 +122,25 @@ def bench_cold_start() -> None:
 
     bot = timed([sys.executable, "-c", code])
     bare = timed([sys.executable, "-c", "pass"])
+    with tempfile.TemporaryDirectory() as kept_folder:
+        kept = (
+            "import datetime; from pathlib import Path\n"
+            "from redirection_bot.turn.actions import registered_action_names\n"
+            "from redirection_bot.program.load import ProgramSources\n"
+            "from redirection_bot.program.kept import load_kept\n"
+            f"load_kept({sources}, registered_action_names(), datetime.date.today(), "
+            f"Path({kept_folder!r}))\n"
+        )
+        subprocess.run([sys.executable, "-c", kept], check=True)  # the first start keeps it
+        restart = timed([sys.executable, "-c", kept])
     print(
         f"cold start:         {bot * 1000:8.0f} ms  (import, load and validate the shipped program)"
     )
     print(f"  baseline (python):{bare * 1000:8.0f} ms  ratio {bot / bare:.1f}x")
+    print(
+        f"  as serve restarts:{restart * 1000:8.0f} ms  ratio {restart / bare:.1f}x "
+        "(the validated program kept by the first start, program/kept.py)"
+    )
 
 
 def generate_program(root: Path, flows: int = 100, nodes_per_flow: int = 100) -> ProgramSources:
