@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from typing import TYPE_CHECKING
 
-from redirection_bot.cli import load, memory_runtime
+from redirection_bot.cli import load, memory_runtime, unknown_locale
 
 if TYPE_CHECKING:
     from redirection_bot.authoring.random_walk import WalkReport
@@ -44,9 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     loaded = load(args)
     locales = args.locale or list(loaded.program.locales)
-    unknown = [locale for locale in locales if locale not in loaded.program.locales]
-    if unknown:
-        print(f"not a locale of this program: {', '.join(unknown)}")
+    if any(unknown_locale(loaded, locale) for locale in locales):
         return 2
     runtime = memory_runtime(loaded)
 

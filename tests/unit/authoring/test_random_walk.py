@@ -51,4 +51,6 @@ def test_a_locale_the_program_lacks_is_refused(
 ) -> None:
     monkeypatch.chdir(REPOSITORY)
     assert main(["walk", "--walks", "1", "--locale", "pt"]) == 2
-    assert "not a locale of this program: pt" in capsys.readouterr().out
+    said = capsys.readouterr()
+    assert "error: the program has no locale 'pt' (it has en, es, fi)" in said.err
+    assert said.out == ""  # as chat and screen say it
