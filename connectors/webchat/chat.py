@@ -281,8 +281,18 @@ class WebChat:
         await self.runtime.leave(session.session_id)
         await self._tell(session, [{"type": "end", "erase": True}], None)
 
-    async def plan(self, session: WebSession) -> str | None:
-        return await self.runtime.plan_text(session.session_id)
+    async def plan(
+        self, session: WebSession, origin: Listener | None = None
+    ) -> str | TurnOutcome | None:
+        """The person's plan as text, or None when there is none yet. When the store has lost
+        the conversation (it was held, the store no longer has it), the new conversation that
+        takes its place, the notice first, as a turn would give it (``start_over``): never
+        "no plan yet" for a plan that was lost."""
+        text = await self.runtime.plan_text(session.session_id)
+        held = text is None and session.waiting is not None
+        if held and await self.runtime.state(session.session_id) is None:
+            return await self.start_over(session, origin)
+        return text
 
     async def expire_idle(self) -> int:
         """Erase conversations left alone longer than the store's time to live (a copy kept

@@ -22,7 +22,7 @@ from aiohttp import web
 from redirection_bot.api import FunnelStage, TextLink, log_event, session_tag
 
 from .assets import Assets
-from .chat import WebChat, event_for
+from .chat import TurnOutcome, WebChat, event_for
 from .sessions import WebSession
 from .texts import direction
 
@@ -240,6 +240,8 @@ class Pages:
             self.chat.notice(session, "rate_limited")
             raise web.HTTPSeeOther(_chat_url(session))
         text = await self.chat.plan(session)
+        if isinstance(text, TurnOutcome):  # the store lost it: the new page says so
+            raise web.HTTPSeeOther(_chat_url(text.moved or session))
         if text is None:
             self.chat.notice(session, "no_plan")
             raise web.HTTPSeeOther(_chat_url(session))

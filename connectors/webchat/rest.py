@@ -43,7 +43,7 @@ from redirection_bot.api import (
 )
 
 from . import replays
-from .chat import WebChat, door_start
+from .chat import TurnOutcome, WebChat, door_start
 from .security import origin_allowed
 from .sessions import REST_PREFIX, new_token
 
@@ -188,21 +188,19 @@ class RestChannel:
             event = door_start(session.locale, partner)
         if event == PLAN:
             if not self.chat.within_limit(session):
-                text = self.chat.texts.text("rate_limited", session.locale)
-            else:
-                text = await self.chat.plan(session) or self.chat.texts.text(
-                    "no_plan", session.locale
-                )
-            return [_text(sender, text)]
+                return [_text(sender, self.chat.texts.text("rate_limited", session.locale))]
+            plan = await self.chat.plan(session)
+            if isinstance(plan, TurnOutcome):
+                return _lost(sender, plan)
+            return [_text(sender, plan or self.chat.texts.text("no_plan", session.locale))]
         assert not isinstance(event, str)
         earlier = self.chat.take_pending(session)
         outcome = await self.chat.turn(session, event)
         if outcome.limited:
             limited = [_text(sender, e.text) for e in outcome.entries]
             return answer(sender, tuple(earlier)) + limited
-        if outcome.moved is not None:  # the store lost the conversation: say so first
-            lost = [_text(sender, e.text) for e in outcome.entries if e.kind == "notice"]
-            return lost + answer(sender, outcome.shown)
+        if outcome.moved is not None:
+            return _lost(sender, outcome)
         return answer(sender, (*earlier, *outcome.shown))
 
     def _answer(self, request: web.Request, items: Answer) -> web.Response:
@@ -246,6 +244,12 @@ def answer(sender: str, shown: tuple[Shown, ...]) -> Answer:
         elif isinstance(item, ShownEnd):
             items.append({"recipient_id": sender, "custom": {"type": "end", "erase": item.erase}})
     return items
+
+
+def _lost(sender: str, outcome: TurnOutcome) -> Answer:
+    """The store lost the conversation: say so first, then the new one's opening."""
+    notices = [_text(sender, e.text) for e in outcome.entries if e.kind == "notice"]
+    return notices + answer(sender, outcome.shown)
 
 
 def _text(sender: str, text: str) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from redirection_bot.api import (
     session_tag,
 )
 
-from .chat import Frame, WebChat, event_for
+from .chat import Frame, TurnOutcome, WebChat, event_for
 from .security import origin_allowed
 from .sessions import WebSession
 
@@ -168,11 +168,8 @@ class _Conversation:
             await self.notice("unreadable")
             return True
         outcome = await self.chat.turn(session, event, origin=self.live)
-        if outcome.moved is not None:  # the store lost the conversation: a new one started
-            self.close()
-            self.attach(outcome.moved)
-            moved: list[Frame] = [{"type": "session", "session": outcome.moved.token}]
-            await self.send(moved + self.chat.frames(outcome.moved, outcome, echo=False))
+        if outcome.moved is not None:
+            await self.move(outcome)
             return True
         await self.send(self.chat.frames(session, outcome, echo=False))
         return not outcome.erased
@@ -210,12 +207,23 @@ class _Conversation:
         await self.send([{"type": "gone"}])
         await self.live.ws.close(code=CLOSE_GONE)
 
+    async def move(self, outcome: TurnOutcome) -> None:
+        """The store lost the conversation: this page follows the new one, notice first."""
+        assert outcome.moved is not None
+        self.close()
+        self.attach(outcome.moved)
+        moved: list[Frame] = [{"type": "session", "session": outcome.moved.token}]
+        await self.send(moved + self.chat.frames(outcome.moved, outcome, echo=False))
+
     async def plan(self, session: WebSession) -> None:
         if not self.chat.within_limit(session):
             await self.notice("rate_limited")
             return
         # The text is fetched again by the download link; here we only learn whether it exists.
-        text = await self.chat.plan(session)
+        text = await self.chat.plan(session, origin=self.live)
+        if isinstance(text, TurnOutcome):
+            await self.move(text)
+            return
         if text is None:
             entry = self.chat.notice(session, "no_plan")
             await self.send([{"type": "notice", "text": entry.text}])

@@ -144,6 +144,35 @@ async def test_a_rest_client_is_told_before_the_new_start(served: Served) -> Non
     assert len(items) > 1
 
 
+async def test_asking_for_the_plan_after_a_loss_tells_the_loss_not_no_plan_yet(
+    served: Served,
+) -> None:
+    # REST: found by an outside tester ("There is no plan to download yet" after Redis lost it)
+    sender = f"lost-{uuid.uuid4().hex}"
+    url = "/webhooks/rest/webhook"
+    for message in ("hello", "/repeat"):
+        assert (await served.client.post(url, json={"sender": sender, "message": message})).ok
+    await served.lose_everything()
+    items = await (
+        await served.client.post(url, json={"sender": sender, "message": "/plan"})
+    ).json()
+    assert LOST["en"] in items[0]["text"] and len(items) > 1
+    # a page: the download link leads to the new conversation, which says so
+    address, _token = await start_page(served.client, "en")
+    await served.lose_everything()
+    answer = await served.client.get(f"{address}/plan.txt")
+    await told_at_a_new_address(served.client, answer, address, "en")
+    # a live page: moved to the new conversation, the notice first
+    async with served.client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "start", "locale": "en"})
+        old_token = (await ws.receive_json(timeout=10))[0]["session"]
+        await served.lose_everything()
+        await ws.send_json({"type": "plan"})
+        frames = await ws.receive_json(timeout=10)
+        assert frames[0]["type"] == "session" and frames[0]["session"] != old_token
+        assert LOST["en"] in next(f["text"] for f in frames if f["type"] == "notice")
+
+
 # --- the lost conversation had made room for another first --------------------------------
 
 
