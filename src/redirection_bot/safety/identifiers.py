@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from redirection_bot.language.lookalikes import unmask
+
 _PATTERNS: tuple[re.Pattern[str], ...] = (
     # e-mail: name@domain.tld
     re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE),
@@ -36,7 +38,9 @@ _DATE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\Z")
 
 
 def find_identifiers(text: str) -> list[tuple[int, int]]:
-    """Character spans of identifying details with a shape of their own, in text order."""
+    """Character spans of identifying details with a shape of their own, in text order;
+    look-alike letters are read as the letters they imitate ("protonma˛ǀ.com")."""
+    text = unmask(text)  # same length: every span still points into the text as typed
     spans = [match.span() for pattern in _PATTERNS for match in pattern.finditer(text)]
     for match in _PHONE.finditer(text):
         if not _DATE.match(match.group().strip()):

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from tests.disguise import disguised, invisible_characters, realised, risk_sentences, rule_phrases
 from tests.helpers import sender_id
@@ -48,6 +48,8 @@ def test_a_disguised_risk_sentence_screens_like_the_plain_one(
 ) -> None:
     @settings(max_examples=400, deadline=None, suppress_health_check=FIXTURES)
     @given(sentence_and_disguise(shipped, locale))
+    # found by this test: an address whose letters are look-alikes ("ǀ" for "l", "˛" for "i")
+    @example(("email me: anon1234@protonmail.com", "Εmail me: anon1234@protonma˛ǀ.com"))
     def check(pair: tuple[str, str]) -> None:
         plain, typed = pair
         assert screened(shipped, typed, locale) == screened(shipped, plain, locale), typed
