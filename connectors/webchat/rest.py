@@ -129,7 +129,10 @@ class RestChannel:
         assert isinstance(body, dict)
         key = request.headers.get(replays.HEADER, body.get(replays.FIELD))
         if key is None:
-            return self._answer(request, await self._reply(body))
+            items = await self._reply(body)
+            if body.get("sender") is not None and _erases(items):
+                await self.replays.forget(REST_PREFIX + body["sender"])
+            return self._answer(request, items)
         problem = replays.key_problem(key)
         if problem is not None:
             return _error(400, problem)
@@ -144,12 +147,11 @@ class RestChannel:
                 response.headers[hdrs.RETRY_AFTER] = "1"
                 return response
             return self._answer(request, claim.answer)
-        try:
+        async with self.replays.holding(claim):
             items = await self._reply(body)
-        except BaseException:
-            await self.replays.release(claim)
-            raise
         await self.replays.keep(claim, items)
+        if _erases(items):  # nothing of an erased conversation is kept for resends either
+            await self.replays.forget(claim.session_id)
         return self._answer(request, items)
 
     async def pending(self, request: web.Request) -> web.Response:
@@ -244,6 +246,11 @@ def answer(sender: str, shown: tuple[Shown, ...]) -> Answer:
         elif isinstance(item, ShownEnd):
             items.append({"recipient_id": sender, "custom": {"type": "end", "erase": item.erase}})
     return items
+
+
+def _erases(items: Answer) -> bool:
+    """Whether this answer ends the conversation by erasing it ("erase", "leave now")."""
+    return any(item.get("custom", {}).get("erase") is True for item in items)
 
 
 def _lost(sender: str, outcome: TurnOutcome) -> Answer:

@@ -173,3 +173,93 @@ async def test_a_rest_client_reads_the_operators_words_without_sending_anything(
         )
         assert answer.status == 400
         await line.stop()
+
+
+@pytest.mark.redis
+async def test_after_erasing_no_resend_reads_back_what_the_person_wrote(
+    two_instances: tuple[Client, Client, Runtime],
+) -> None:
+    # Found by an outside tester: a resend of an earlier key, after "/erase", returned the
+    # answer that echoed the person's words, for as long as the answers were kept.
+    first, second, _ = two_instances
+    sender = f"erased-{uuid.uuid4().hex}"
+    words = "I want to be someone my family can trust"
+    path = ["hello", "/choice:go_on", "/choice:go_on", "/choice:stop", "/choice:no_thanks", words]
+    steps = [(message, f"k{number}") for number, message in enumerate(path)]
+    for message, key in steps:
+        body = {"sender": sender, "message": message}
+        answer = await first.post(URL, json=body, headers={"Idempotency-Key": key})
+        assert answer.ok
+    assert words in await answer.text()  # "Thank you. You wrote: ..." is kept for a resend
+    answer = await second.post(
+        URL, json={"sender": sender, "message": "/stop"}, headers={"Idempotency-Key": "kstop"}
+    )
+    assert {"type": "end", "erase": True} in [item.get("custom") for item in await answer.json()]
+    for client in (first, second):
+        for _message, key in [*steps, ("/stop", "kstop")]:
+            resent = await client.post(
+                URL,
+                json={"sender": sender, "message": "/repeat"},
+                headers={"Idempotency-Key": key},
+            )
+            assert words not in await resent.text()
+            await client.post(URL, json={"sender": sender, "message": "/stop"})  # erase again
+
+
+async def test_after_an_unkeyed_erase_no_resend_reads_back_either(
+    two_instances: tuple[Client, Client, Runtime],
+) -> None:
+    first, _, _ = two_instances
+    sender = f"erased-{uuid.uuid4().hex}"
+    for message, key in (("hello", "k1"), ("/choice:go_on", "k2")):
+        body = {"sender": sender, "message": message}
+        await first.post(URL, json=body, headers={"Idempotency-Key": key})
+    await first.post(URL, json={"sender": sender, "message": "/stop"})
+    resent = await first.post(
+        URL, json={"sender": sender, "message": "/repeat"}, headers={"Idempotency-Key": "k2"}
+    )
+    assert "Anonymity has limits" not in await resent.text()  # k2's answer: gone
+
+
+@pytest.mark.redis
+async def test_a_key_whose_instance_died_is_handled_afresh_within_seconds(
+    two_instances: tuple[Client, Client, Runtime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by an outside tester: after an instance died mid-message (or the store was away
+    # when it gave up), every resend got 409 for about 60 seconds.
+    from redirection_bot_connectors.webchat import replays
+
+    monkeypatch.setattr(replays, "PENDING_SECONDS", 1.0)
+    first, second, runtime = two_instances
+    sender = f"died-{uuid.uuid4().hex}"
+    await first.post(URL, json={"sender": sender, "message": "hello"})
+    before = await turn_of(runtime, sender)
+    # What a dead instance leaves: the key marked "being handled", never renewed.
+    left = replays.Replays(runtime.store, 3600)
+    assert isinstance(await left.claim(f"rest:{sender}", "k-died"), replays.Claimed)
+    press = {"sender": sender, "message": "/repeat"}
+    busy = await second.post(URL, json=press, headers={"Idempotency-Key": "k-died"})
+    assert busy.status == 409 and busy.headers["Retry-After"] == "1"
+    await asyncio.sleep(1.5)  # the mark's time, in this test: 10 s in a deployment
+    again = await second.post(URL, json=press, headers={"Idempotency-Key": "k-died"})
+    assert again.status == 200
+    assert await turn_of(runtime, sender) == before + 1
+
+
+@pytest.mark.redis
+async def test_a_slow_message_keeps_its_mark_past_the_marks_time(
+    two_instances: tuple[Client, Client, Runtime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from redirection_bot_connectors.webchat import replays
+
+    monkeypatch.setattr(replays, "PENDING_SECONDS", 0.6)
+    monkeypatch.setattr(replays, "RENEW_SECONDS", 0.2)
+    _, _, runtime = two_instances
+    kept = replays.Replays(runtime.store, 3600)
+    claimed = await kept.claim("rest:slow", "k1")
+    assert isinstance(claimed, replays.Claimed)
+    async with kept.holding(claimed):
+        await asyncio.sleep(1.5)  # longer than the mark lasts unrenewed
+        assert await kept.claim("rest:slow", "k1") == replays.Replayed(None)
+    await kept.keep(claimed, [{"text": "done"}])
+    assert await kept.claim("rest:slow", "k1") == replays.Replayed([{"text": "done"}])
