@@ -140,6 +140,28 @@ async def test_a_turn_after_a_redis_restart_succeeds_though_redis_forgot_the_scr
         await store.close()
 
 
+async def test_readiness_says_not_ready_at_once_while_redis_hangs(
+    shipped: LoadedProgram, redis_own: RedisServer
+) -> None:
+    # Found by an outside tester: with Redis paused, /readyz hung with it.
+    store = open_store(StoreSettings("redis", url=redis_own.url, keys=(new_key_text(),)))
+    runtime = Runtime(shipped, store, RasaActionRunner(shipped))
+    server = TestServer(create_app(runtime, WebChatOptions()))
+    await server.start_server()
+    try:
+        async with ClientSession() as http:
+            ready = str(server.make_url("/readyz"))
+            assert (await http.get(ready)).status == 200
+            with redis_own.paused():
+                started = time.monotonic()
+                assert (await http.get(ready)).status == 503
+                assert time.monotonic() - started < 3
+            assert (await http.get(ready)).status == 200
+    finally:
+        await server.close()
+        await runtime.close()
+
+
 def test_an_instance_with_another_key_refuses_to_start_naming_the_setting(
     redis_server: RedisServer,
 ) -> None:

@@ -97,6 +97,8 @@ if TYPE_CHECKING:
 
 DEFAULT_SESSION_TTL_SECONDS = 24 * 3600
 DEFAULT_MAX_TEXT_LENGTH = 2000
+READY_WITHIN_SECONDS = 1.0
+"""How long ``Runtime.ready`` waits for the session store to answer."""
 _NOTICES = {Problem.TOO_LONG: EngineKeys.TOO_LONG, Problem.UNREADABLE: EngineKeys.UNREADABLE}
 _STAGE_NAMES = frozenset(FunnelStage)
 SCREENED_AT_LEAST = 20_000
@@ -725,9 +727,15 @@ class Runtime:
         """Close the session store (the process is stopping)."""
         await self._store.close()
 
-    async def ready(self) -> bool:
-        """Whether turns can be handled now: the session store answers (for ``/readyz``)."""
-        return await store_ready(self._store)
+    async def ready(self, within_seconds: float = READY_WITHIN_SECONDS) -> bool:
+        """Whether turns can be handled now: the session store answers, within a second (for
+        ``/readyz``: a store that hangs, Redis paused, is not ready, rather than a probe that
+        hangs too)."""
+        try:
+            async with asyncio.timeout(within_seconds):
+                return await store_ready(self._store)
+        except TimeoutError:
+            return False
 
     async def state(self, session_id: str) -> SessionState | None:
         stored = await self._store.get(session_id)
