@@ -184,6 +184,11 @@ class RestChannel:
             no_plan = self.chat.texts.text("no_plan", self.chat.texts.known(wanted))
             return [_text(sender, no_plan)]
         session, fresh = found
+        if fresh and isinstance(event, ChoicePicked):
+            # Buttons come only from answers: this conversation was held, and the store no
+            # longer has it (Redis lost its data, or it ran out its time), though this
+            # instance never had it. Said as for one it had, not started over in silence.
+            return _lost(sender, await self.chat.start_over(session, None))
         if fresh and event != PLAN:
             # As in Rasa, the first message opens the conversation (through a partner's door
             # when its metadata names one).

@@ -144,6 +144,30 @@ async def test_a_rest_client_is_told_before_the_new_start(served: Served) -> Non
     assert len(items) > 1
 
 
+async def test_a_button_pressed_on_an_instance_that_never_had_the_conversation_is_told(
+    served: Served,
+) -> None:
+    # Found by an outside tester: behind a round-robin balancer, a conversation Redis lost
+    # whose next message reached an instance that never had it was started over in silence.
+    # What that instance sees: a sender it does not know, whose store record is gone, pressing
+    # a button (which only an answer gives).
+    sender = f"lost-{uuid.uuid4().hex}"
+    url = "/webhooks/rest/webhook"
+    items = await (
+        await served.client.post(url, json={"sender": sender, "message": "/choice:go_on"})
+    ).json()
+    assert LOST["en"] in items[0]["text"] and len(items) > 1
+    again = await (
+        await served.client.post(url, json={"sender": sender, "message": "/choice:go_on"})
+    ).json()
+    assert not any(LOST["en"] in item.get("text", "") for item in again)  # told once
+    # A new conversation's first message, typed, is a new conversation, as in Rasa.
+    typed = await (
+        await served.client.post(url, json={"sender": f"new-{uuid.uuid4().hex}", "message": "hi"})
+    ).json()
+    assert not any(LOST["en"] in item.get("text", "") for item in typed)
+
+
 async def test_asking_for_the_plan_after_a_loss_tells_the_loss_not_no_plan_yet(
     served: Served,
 ) -> None:
