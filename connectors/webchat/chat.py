@@ -6,6 +6,7 @@ pages that follow it.
 from __future__ import annotations
 
 import asyncio
+import enum
 import sys
 import time
 from collections.abc import Callable
@@ -53,6 +54,15 @@ from .texts import PageTexts, direction
 Frame = dict[str, object]
 ELLIPSIS = "…"
 FOLLOW_RETRY_SECONDS = 2.0
+
+
+class Lost(enum.Enum):
+    """The store no longer holds a conversation this instance had."""
+
+    LOST = "lost"
+
+
+LOST = Lost.LOST
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,14 +205,12 @@ class WebChat:
         """The store no longer holds a conversation this page had (Redis restarted without
         persistence): say so, and start a new one, under a new token (a REST client's
         conversation stays under its sender); other pages following the old one move too."""
-        log_event("session lost", session=session_tag(session.session_id), connector="webchat")
-        self.book.remove(session)
+        lost = TranscriptEntry("notice", self.lost_notice(session))
         if session.token:
             fresh = self.book.open_web(session.locale)
             await self._tell(session, [{"type": "session", "session": fresh.token}], origin)
         else:
             fresh = self.book.open_rest(session.session_id[len(REST_PREFIX) :], session.locale)
-        lost = TranscriptEntry("notice", self.texts.text("lost", fresh.locale))
         reply = await self.runtime.handle(fresh.session_id, Start(fresh.locale))
         return replace(self._apply(fresh, reply, [lost]), moved=fresh)
 
@@ -287,12 +295,26 @@ class WebChat:
         """The person's plan as text, or None when there is none yet. When the store has lost
         the conversation (it was held, the store no longer has it), the new conversation that
         takes its place, the notice first, as a turn would give it (``start_over``): never
-        "no plan yet" for a plan that was lost."""
+        "no plan yet" for a plan that was lost. A REST client's conversation is not started
+        again by asking for the plan (``plan_or_lost``)."""
+        text = await self.plan_or_lost(session)
+        return await self.start_over(session, origin) if text is LOST else text
+
+    async def plan_or_lost(self, session: WebSession) -> str | Lost | None:
+        """The plan as text; ``LOST`` when the store has lost the conversation; None when there
+        is no plan yet."""
         text = await self.runtime.plan_text(session.session_id)
         held = text is None and session.waiting is not None
         if held and await self.runtime.state(session.session_id) is None:
-            return await self.start_over(session, origin)
+            return LOST
         return text
+
+    def lost_notice(self, session: WebSession) -> str:
+        """Say that the store lost the conversation, and let it go: the sender's next message
+        opens a new one (asking for the plan keeps nothing)."""
+        log_event("session lost", session=session_tag(session.session_id), connector="webchat")
+        self.book.remove(session)
+        return self.texts.text("lost", session.locale)
 
     async def expire_idle(self) -> int:
         """Erase conversations left alone longer than the store's time to live (a copy kept

@@ -43,7 +43,7 @@ from redirection_bot.api import (
 )
 
 from . import replays
-from .chat import TurnOutcome, WebChat, door_start
+from .chat import LOST, TurnOutcome, WebChat, door_start
 from .security import origin_allowed
 from .sessions import REST_PREFIX, new_token
 
@@ -130,7 +130,7 @@ class RestChannel:
         key = request.headers.get(replays.HEADER, body.get(replays.FIELD))
         if key is None:
             items = await self._reply(body)
-            if body.get("sender") is not None and _erases(items):
+            if body.get("sender") is not None and _forgets(body, items):
                 await self.replays.forget(REST_PREFIX + body["sender"])
             return self._answer(request, items)
         problem = replays.key_problem(key)
@@ -149,8 +149,12 @@ class RestChannel:
             return self._answer(request, claim.answer)
         async with self.replays.holding(claim):
             items = await self._reply(body)
+        if _forgets(body, items):  # nothing of an erased conversation is kept for resends
+            await self.replays.forget(claim.session_id)
         await self.replays.keep(claim, items)
-        if _erases(items):  # nothing of an erased conversation is kept for resends either
+        # Erased meanwhile by a message at another instance, which may have looked for the
+        # answers to forget before this one was listed: forget them here too.
+        if await self.chat.runtime.state(claim.session_id) is None:
             await self.replays.forget(claim.session_id)
         return self._answer(request, items)
 
@@ -196,9 +200,9 @@ class RestChannel:
         if event == PLAN:
             if not self.chat.within_limit(session):
                 return [_text(sender, self.chat.texts.text("rate_limited", session.locale))]
-            plan = await self.chat.plan(session)
-            if isinstance(plan, TurnOutcome):
-                return _lost(sender, plan)
+            plan = await self.chat.plan_or_lost(session)
+            if plan is LOST:  # said, and nothing kept: the next message opens a new one
+                return [_text(sender, self.chat.lost_notice(session))]
             return [_text(sender, plan or self.chat.texts.text("no_plan", session.locale))]
         assert not isinstance(event, str)
         earlier = self.chat.take_pending(session)
@@ -253,9 +257,15 @@ def answer(sender: str, shown: tuple[Shown, ...]) -> Answer:
     return items
 
 
-def _erases(items: Answer) -> bool:
-    """Whether this answer ends the conversation by erasing it ("erase", "leave now")."""
-    return any(item.get("custom", {}).get("erase") is True for item in items)
+def _forgets(body: dict[str, Any], items: Answer) -> bool:
+    """Whether the answers kept for the conversation's resends go now: it was erased ("erase",
+    "leave now": the answer says so), or started again (``/restart``, ``/session_start``), so
+    that what the person wrote before is kept nowhere."""
+    if any(item.get("custom", {}).get("erase") is True for item in items):
+        return True
+    event = event_from_message(body["message"])
+    restarted = isinstance(event, CommandGiven) and event.command is CommandName.RESTART
+    return restarted or isinstance(event, Start)
 
 
 def _lost(sender: str, outcome: TurnOutcome) -> Answer:

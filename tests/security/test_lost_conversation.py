@@ -180,7 +180,9 @@ async def test_asking_for_the_plan_after_a_loss_tells_the_loss_not_no_plan_yet(
     items = await (
         await served.client.post(url, json={"sender": sender, "message": "/plan"})
     ).json()
-    assert LOST["en"] in items[0]["text"] and len(items) > 1
+    assert len(items) == 1 and LOST["en"] in items[0]["text"]  # said; nothing started
+    after = await (await served.client.post(url, json={"sender": sender, "message": "hi"})).json()
+    assert not any(LOST["en"] in item.get("text", "") for item in after)  # a new one, untold
     # a page: the download link leads to the new conversation, which says so
     address, _token = await start_page(served.client, "en")
     await served.lose_everything()

@@ -263,3 +263,72 @@ async def test_a_slow_message_keeps_its_mark_past_the_marks_time(
         assert await kept.claim("rest:slow", "k1") == replays.Replayed(None)
     await kept.keep(claimed, [{"text": "done"}])
     assert await kept.claim("rest:slow", "k1") == replays.Replayed([{"text": "done"}])
+
+
+ECHOED = "I want to be someone my family can trust"
+TO_ECHO = ["hello", "/choice:go_on", "/choice:go_on", "/choice:stop", "/choice:no_thanks"]
+
+
+async def walk_and_type(client: Client, sender: str) -> None:
+    """To the question that echoes a typed answer, every message with a key; then the answer."""
+    for number, message in enumerate([*TO_ECHO, ECHOED]):
+        body = {"sender": sender, "message": message}
+        answer = await client.post(URL, json=body, headers={"Idempotency-Key": f"k{number}"})
+        assert answer.ok
+    assert ECHOED in await answer.text()
+
+
+async def read_back(client: Client, sender: str) -> str:
+    """What resending every key of ``walk_and_type`` gives, together."""
+    said = ""
+    for number in range(len(TO_ECHO) + 1):
+        body = {"sender": sender, "message": "/repeat"}
+        answer = await client.post(URL, json=body, headers={"Idempotency-Key": f"k{number}"})
+        said += await answer.text()
+    return said
+
+
+@pytest.mark.redis
+async def test_an_erase_at_another_instance_during_a_message_leaves_nothing_to_read_back(
+    two_instances: tuple[Client, Client, Runtime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by an outside tester: a typed answer at one instance and "/erase" at the other, a
+    # few milliseconds apart, left the answer readable by a resend for 24 hours.
+    from redirection_bot_connectors.webchat import replays
+
+    first, second, _ = two_instances
+    sender = f"race-{uuid.uuid4().hex}"
+    for number, message in enumerate(TO_ECHO):  # to the question that echoes what is typed
+        await first.post(
+            URL,
+            json={"sender": sender, "message": message},
+            headers={"Idempotency-Key": f"{number}"},
+        )
+    keep = replays.Replays.keep
+
+    async def erased_first(self: replays.Replays, claimed: Any, answer: Any) -> None:
+        # The other instance's erase lands between this message's turn and its answer's keep.
+        await second.post(URL, json={"sender": sender, "message": "/erase"})
+        await keep(self, claimed, answer)
+
+    monkeypatch.setattr(replays.Replays, "keep", erased_first)
+    body = {"sender": sender, "message": ECHOED}
+    typed = await first.post(URL, json=body, headers={"Idempotency-Key": "k-last"})
+    assert ECHOED in await typed.text()  # answered, then kept for resends
+    monkeypatch.setattr(replays.Replays, "keep", keep)
+    resent = await second.post(URL, json=body, headers={"Idempotency-Key": "k-last"})
+    assert "You wrote" not in await resent.text()
+
+
+@pytest.mark.redis
+async def test_starting_again_leaves_nothing_to_read_back(
+    two_instances: tuple[Client, Client, Runtime],
+) -> None:
+    # Found by an outside tester: after "/restart" the plan was empty, but resends of earlier
+    # keys still echoed what the person had written.
+    first, second, _ = two_instances
+    for restart in ("/restart", "/session_start"):
+        sender = f"again-{uuid.uuid4().hex}"
+        await walk_and_type(first, sender)
+        await second.post(URL, json={"sender": sender, "message": restart})
+        assert ECHOED not in await read_back(first, sender)
