@@ -183,15 +183,20 @@ class WebChat:
         return False
 
     async def turn(
-        self, session: WebSession, event: Event, origin: Listener | None = None
+        self,
+        session: WebSession,
+        event: Event,
+        origin: Listener | None = None,
+        key: str | None = None,
     ) -> TurnOutcome:
-        """Take one turn, within the rate limit; live pages other than ``origin`` are told."""
+        """Take one turn, within the rate limit; live pages other than ``origin`` are told.
+        ``key``: the message's own key (REST resends), kept with the turn (``Runtime.handle``)."""
         if not self.within_limit(session):
             return TurnOutcome((self.notice(session, "rate_limited"),), limited=True)
         said = self.said(session, event)
         try:
             reply = await self.runtime.handle(
-                session.session_id, event, known=session.waiting is not None
+                session.session_id, event, known=session.waiting is not None, key=key
             )
         except SessionLost:
             return await self.start_over(session, origin)

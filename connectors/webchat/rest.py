@@ -148,7 +148,7 @@ class RestChannel:
                 return response
             return self._answer(request, claim.answer)
         async with self.replays.holding(claim):
-            items = await self._reply(body)
+            items = await self._reply(body, key)
         if _forgets(body, items):  # nothing of an erased conversation is kept for resends
             await self.replays.forget(claim.session_id)
         await self.replays.keep(claim, items)
@@ -175,8 +175,9 @@ class RestChannel:
         earlier = self.chat.take_pending(session) if session is not None else []
         return self._answer(request, answer(sender, tuple(earlier)))
 
-    async def _reply(self, body: dict[str, Any]) -> Answer:
-        """The answer to one checked message: the turn it stands for, taken."""
+    async def _reply(self, body: dict[str, Any], key: str | None = None) -> Answer:
+        """The answer to one checked message: the turn it stands for, taken (``key``: its
+        ``Idempotency-Key``, saved with the turn, so that it is never applied twice)."""
         sender, message = body.get("sender") or new_token(), body["message"]
         metadata = body.get("metadata")
         locale = metadata.get("locale") if isinstance(metadata, dict) else None
@@ -206,7 +207,7 @@ class RestChannel:
             return [_text(sender, plan or self.chat.texts.text("no_plan", session.locale))]
         assert not isinstance(event, str)
         earlier = self.chat.take_pending(session)
-        outcome = await self.chat.turn(session, event)
+        outcome = await self.chat.turn(session, event, key=key)
         if outcome.limited:
             limited = [_text(sender, e.text) for e in outcome.entries]
             return answer(sender, tuple(earlier)) + limited

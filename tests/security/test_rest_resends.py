@@ -332,3 +332,36 @@ async def test_starting_again_leaves_nothing_to_read_back(
         await walk_and_type(first, sender)
         await second.post(URL, json={"sender": sender, "message": restart})
         assert ECHOED not in await read_back(first, sender)
+
+
+@pytest.mark.redis
+async def test_a_message_applied_before_its_instance_died_is_not_applied_again(
+    two_instances: tuple[Client, Client, Runtime],
+) -> None:
+    # Found by an outside tester: kill -9 after the save and before the answer was kept, and
+    # the resend (once the mark lapsed) applied "/choice:7" twice: the plan then held an
+    # answer to a question never asked.
+    from redirection_bot.engine import ChoicePicked
+
+    first, second, runtime = two_instances
+    sender = f"died-{uuid.uuid4().hex}"
+    await first.post(URL, json={"sender": sender, "message": "hello"})
+    # What the dead instance did: the turn applied and saved with its key; no answer kept.
+    await runtime.handle(f"rest:{sender}", ChoicePicked("go_on"), known=True, key="k-died")
+    where = (await runtime.state(f"rest:{sender}")).at  # type: ignore[union-attr]
+    resent = await second.post(
+        URL,
+        json={"sender": sender, "message": "/choice:go_on"},
+        headers={"Idempotency-Key": "k-died"},
+    )
+    assert resent.status == 200
+    assert (await runtime.state(f"rest:{sender}")).at == where  # type: ignore[union-attr]
+    assert "Anonymity has limits" in await resent.text()  # where the person is, shown again
+    # A new key is a new message, and moves on.
+    pressed = await second.post(
+        URL,
+        json={"sender": sender, "message": "/choice:go_on"},
+        headers={"Idempotency-Key": "k-next"},
+    )
+    assert pressed.status == 200
+    assert (await runtime.state(f"rest:{sender}")).at != where  # type: ignore[union-attr]

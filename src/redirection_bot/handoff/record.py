@@ -40,6 +40,10 @@ class SessionRecord:
     partner: str | None = None
     awaiting: tuple[str, ...] = ()
     """The partner's funnel stages this conversation may still reach and count."""
+    applied: str | None = None
+    """The key of the last message applied (a REST client's ``Idempotency-Key``), saved with
+    its turn: a resend of it whose answer was lost (its instance died after the save) finds
+    it applied, and is not applied twice."""
 
     def encode(self) -> bytes:
         body: dict[str, object] = {"state": self.state.to_json()}
@@ -51,6 +55,8 @@ class SessionRecord:
             body["conversation"] = [list(line) for line in self.conversation]
         if self.partner is not None:
             body["partner"] = [self.partner, *self.awaiting]
+        if self.applied is not None:
+            body["applied"] = self.applied
         return json.dumps(body, separators=(",", ":")).encode()
 
     @classmethod
@@ -66,6 +72,7 @@ class SessionRecord:
             return cls(SessionState.from_json(body))
         resume = body.get("resume")
         partner = body.get("partner")
+        applied = body.get("applied")
         try:
             handoff = body.get("handoff")
             conversation = tuple(
@@ -78,6 +85,7 @@ class SessionRecord:
                 conversation,
                 str(partner[0]) if partner else None,
                 tuple(str(stage) for stage in partner[1:]) if partner else (),
+                applied if isinstance(applied, str) else None,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise EngineError(f"session record is damaged: {error!r}") from error

@@ -253,12 +253,16 @@ class Runtime:
         event: Event,
         known: bool = False,
         before_save: BeforeSave | None = None,
+        key: str | None = None,
     ) -> Reply:
         """Apply one event to a session and return what to show: one turn, top to bottom (the
         numbers are those of docs/architecture.md, "One turn"). ``known``: the channel knows
         the store held the session; raise SessionLost if it no longer does. ``before_save``
         gets the reply before the store is changed (saved, parked or erased), so that a
-        connector can record it first: a crash after the save then loses no reply."""
+        connector can record it first: a crash after the save then loses no reply. ``key``:
+        the message's own key (a REST ``Idempotency-Key``), saved with the turn; a message
+        whose key the session's last turn saved was applied already, and only shows again
+        where the conversation is."""
         started = self._clock()
         if isinstance(event, Start) and event.partner is not None:
             event = self._door(event)
@@ -266,6 +270,8 @@ class Runtime:
             kept = await self._read(session_id)  # 2. read
             if known and kept.record is None:
                 raise SessionLost("the store no longer holds this session")
+            if key is not None and kept.record is not None and kept.record.applied == key:
+                event, key = CommandGiven(CommandName.REPEAT), None  # applied: never twice
             if kept.record is None:
                 locale = event.locale if isinstance(event, Start) else None
                 state = new_state(self._loaded.program, locale)
@@ -294,6 +300,8 @@ class Runtime:
                 if before_save is not None:
                     await before_save(reply)
                 record = None if acted.erase else acted.record
+                if record is not None and key is not None:
+                    record = replace(record, applied=key)
                 await self._effects.settle(
                     session_id,
                     acted.kept,

@@ -40,3 +40,9 @@ def test_only_the_most_recent_conversations_are_kept() -> None:
     records.encode("b", _record(2))
     records.encode("c", _record(3))
     assert records.decode("a", data) is not first
+
+
+def test_the_key_of_the_last_message_applied_is_kept_with_the_record() -> None:
+    applied = SessionRecord(SessionState("v1", "en", turn=2), applied="press-7")
+    assert SessionRecord.decode(applied.encode()) == applied
+    assert SessionRecord.decode(_record(2).encode()).applied is None  # records before it
