@@ -150,7 +150,9 @@ class Replays:
         """The conversation was erased: delete every answer kept for its resends."""
         index = _index_name(session_id)
         stored = await self.store.get(index)
-        for name in json.loads(stored.data) if stored is not None else []:
+        if stored is None:  # nothing kept (a conversation that never sent a key)
+            return
+        for name in json.loads(stored.data):
             await self.store.delete(name)
         await self.store.delete(index)
 
