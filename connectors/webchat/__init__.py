@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from redirection_bot.api import ConnectorContext, listen, log_event
+from redirection_bot.api import ConnectorContext, http_address, listen, log_event
 
 from .app import CHAT, create_app
 from .guard import runner as app_runner
@@ -43,8 +43,7 @@ class WebChatConnector:
         )
         log_event("web chat listening", connector="webchat", port=port)
         if self._context.listening is not None:
-            host = f"[{self.options.host}]" if ":" in self.options.host else self.options.host
-            self._context.listening("web chat", f"http://{host}:{port}/")
+            self._context.listening("web chat", http_address(self.options.host, port))
         try:
             await self._context.stop.wait()
         finally:

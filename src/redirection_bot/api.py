@@ -73,7 +73,7 @@ from redirection_bot.operations.config import (
     read_secret,
 )
 from redirection_bot.operations.crypto import DecryptionError, Keyring
-from redirection_bot.operations.listening import hide_software, listen
+from redirection_bot.operations.listening import hide_software, http_address, listen
 from redirection_bot.operations.listening import runner as listener_runner
 from redirection_bot.operations.logs import log_event, session_tag
 from redirection_bot.operations.partners import FunnelStage
@@ -175,6 +175,7 @@ __all__ = [  # noqa: RUF022 (grouped by what a plug-in author looks for)
     "hide_software",  # make an aiohttp app answer ``Server: web`` (listener_runner does it)
     "listener_runner",  # the aiohttp runner of a listener: no access log, no software in Server
     "listen",  # start an aiohttp runner on host:port, with a clear message when the port is taken
+    "http_address",  # http://host:port/ as opened in a browser (an IPv6 host in brackets)
     "Patience",  # how long to wait before trying a server again; stops waiting on ``stop``
     "Stopping",  # raised while waiting when the plug-in was asked to stop
     "SessionBusy",  # the conversation is in use by another turn: try again shortly

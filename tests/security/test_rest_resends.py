@@ -17,6 +17,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from redirection_bot.authoring.testing import RasaActionRunner
+from redirection_bot.engine import SessionState
 from redirection_bot.handoff.desk import Operator, Outcome
 from redirection_bot.handoff.wire import PersonWrote, TicketOpened
 from redirection_bot.operations.config import StoreSettings
@@ -58,10 +59,22 @@ async def two_instances(
         await runtime.close()
 
 
-async def turn_of(runtime: Runtime, sender: str) -> int:
+async def state_of(runtime: Runtime, sender: str) -> SessionState:
+    """The REST sender's conversation as stored."""
     state = await runtime.state(f"rest:{sender}")
     assert state is not None
-    return state.turn
+    return state
+
+
+async def opened(client: Client, name: str) -> str:
+    """A new conversation's sender, its first message sent."""
+    sender = f"{name}-{uuid.uuid4().hex}"
+    assert (await client.post(URL, json={"sender": sender, "message": "hello"})).ok
+    return sender
+
+
+async def turn_of(runtime: Runtime, sender: str) -> int:
+    return (await state_of(runtime, sender)).turn
 
 
 @pytest.mark.redis
@@ -69,8 +82,7 @@ async def test_a_resend_with_the_same_key_gets_the_first_answer_and_applies_noth
     two_instances: tuple[Client, Client, Runtime],
 ) -> None:
     first, second, runtime = two_instances
-    sender = f"resend-{uuid.uuid4().hex}"
-    await first.post(URL, json={"sender": sender, "message": "hello"})
+    sender = await opened(first, "resend")
     before = await turn_of(runtime, sender)
     press = {"sender": sender, "message": "/choice:go_on"}
     answer = await first.post(URL, json=press, headers={"Idempotency-Key": "press-1"})
@@ -93,8 +105,7 @@ async def test_a_resend_with_the_same_key_gets_the_first_answer_and_applies_noth
 @pytest.mark.redis
 async def test_concurrent_resends_apply_once(two_instances: tuple[Client, Client, Runtime]) -> None:
     first, second, runtime = two_instances
-    sender = f"resend-{uuid.uuid4().hex}"
-    await first.post(URL, json={"sender": sender, "message": "hello"})
+    sender = await opened(first, "resend")
     before = await turn_of(runtime, sender)
     body = {"sender": sender, "message": "/repeat"}
     headers = {"Idempotency-Key": "same"}
@@ -231,8 +242,7 @@ async def test_a_key_whose_instance_died_is_handled_afresh_within_seconds(
 
     monkeypatch.setattr(replays, "PENDING_SECONDS", 1.0)
     first, second, runtime = two_instances
-    sender = f"died-{uuid.uuid4().hex}"
-    await first.post(URL, json={"sender": sender, "message": "hello"})
+    sender = await opened(first, "died")
     before = await turn_of(runtime, sender)
     # What a dead instance leaves: the key marked "being handled", never renewed.
     left = replays.Replays(runtime.store, 3600)
@@ -344,18 +354,17 @@ async def test_a_message_applied_before_its_instance_died_is_not_applied_again(
     from redirection_bot.engine import ChoicePicked
 
     first, second, runtime = two_instances
-    sender = f"died-{uuid.uuid4().hex}"
-    await first.post(URL, json={"sender": sender, "message": "hello"})
+    sender = await opened(first, "died")
     # What the dead instance did: the turn applied and saved with its key; no answer kept.
     await runtime.handle(f"rest:{sender}", ChoicePicked("go_on"), known=True, key="k-died")
-    where = (await runtime.state(f"rest:{sender}")).at  # type: ignore[union-attr]
+    where = (await state_of(runtime, sender)).at
     resent = await second.post(
         URL,
         json={"sender": sender, "message": "/choice:go_on"},
         headers={"Idempotency-Key": "k-died"},
     )
     assert resent.status == 200
-    assert (await runtime.state(f"rest:{sender}")).at == where  # type: ignore[union-attr]
+    assert (await state_of(runtime, sender)).at == where
     assert "Anonymity has limits" in await resent.text()  # where the person is, shown again
     # A new key is a new message, and moves on.
     pressed = await second.post(
@@ -364,4 +373,4 @@ async def test_a_message_applied_before_its_instance_died_is_not_applied_again(
         headers={"Idempotency-Key": "k-next"},
     )
     assert pressed.status == 200
-    assert (await runtime.state(f"rest:{sender}")).at != where  # type: ignore[union-attr]
+    assert (await state_of(runtime, sender)).at != where

@@ -56,13 +56,12 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(app: web.Application, host: str, port: int) -> int:
     """Serve the studio until Ctrl+C; say its address once it listens (a port already taken
     is said as ``serve`` says it, not as a traceback)."""
-    from redirection_bot.operations.listening import listen, runner  # noqa: PLC0415
+    from redirection_bot.operations.listening import http_address, listen, runner  # noqa: PLC0415
 
     started = runner(app)
     await started.setup()
     port = await listen(started, host, port, "the studio", "--port")
-    shown = f"[{host}]" if ":" in host else host
-    print(f"studio: http://{shown}:{port}/  (Ctrl+C to stop)", file=sys.stderr, flush=True)
+    print(f"studio: {http_address(host, port)}  (Ctrl+C to stop)", file=sys.stderr, flush=True)
     try:
         await asyncio.Event().wait()
     finally:

@@ -61,6 +61,13 @@ async def listen(runner: web.AppRunner, host: str, port: int, what: str, change:
     return bound_port(runner, port)
 
 
+def http_address(host: str, port: int) -> str:
+    """The address a person or an operator opens: ``http://127.0.0.1:8080/``, an IPv6 host in
+    brackets (``http://[::1]:8080/``)."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
+
+
 def bound_port(runner: web.AppRunner, configured: int) -> int:
     """The port ``runner`` listens on (``configured`` if it cannot tell)."""
     for address in runner.addresses:
