@@ -48,12 +48,18 @@ from .sessions import (
     SessionBook,
     TranscriptEntry,
     WebSession,
+    issued_at,
 )
 from .texts import PageTexts, direction
 
 Frame = dict[str, object]
 ELLIPSIS = "…"
 FOLLOW_RETRY_SECONDS = 2.0
+OPENING_SECONDS = 1.0
+"""How long after its token was issued a conversation is taken to have been opened (kept) by
+its first turn. The store records when it lost what it held at its first turn after the loss,
+which may be that very opening; a conversation opened in the second before a loss, and looked
+for at an instance that never had it, is taken as new (not told)."""
 
 
 class Lost(enum.Enum):
@@ -121,19 +127,18 @@ class WebChat:
 
     async def find(self, token: str, tell_lost: bool = False) -> WebSession | None:
         """The conversation with this token; rebuilt from the store if this process has no
-        page for it (after a restart), None if it does not exist. One that made room here and
-        that the store has since lost is told at its next turn, or with ``tell_lost`` (a page
-        drawn again) at once: the new conversation that takes its place is returned, under
-        its own token, with the notice first."""
+        page for it (after a restart), None if it does not exist. One the store has lost since
+        it was kept (``missing``) is told at its next turn, or with ``tell_lost`` (a page drawn
+        again) at once: the new conversation that takes its place is returned, under its own
+        token, with the notice first."""
         session = self.book.web(token)
         if session is not None or not TOKEN_PATTERN.match(token):
             return session
-        evicted = self.book.evicted(WEB_PREFIX + token)
         state = await self.runtime.state(WEB_PREFIX + token)
         if state is None or state.waiting is Waiting.NOT_STARTED:
-            if evicted is None:
+            lost = await self.missing(token, None)
+            if lost is None:
                 return None
-            lost = self._lost_after_eviction(token, evicted)
             return (await self.start_over(lost, None)).moved if tell_lost else lost
         session = self.book.reopen_web(token, state.locale)
         reply = await self.runtime.handle(session.session_id, CommandGiven(CommandName.REPEAT))
@@ -147,30 +152,57 @@ class WebChat:
         return True
 
     async def rest_session(
-        self, sender: str, locale: str | None, opening: bool
+        self, sender: str, locale: str | None, opening: bool, held: bool = False
     ) -> tuple[WebSession, bool] | None:
         """The REST sender's conversation and whether it is new; None when it does not exist
         and the message would not store anything (``opening`` False), so that nothing is
-        kept for it."""
+        kept for it. ``held``: the message shows the conversation existed (a button's
+        payload, which only an answer gives)."""
         session = self.book.rest(sender)
         if session is not None:
             return session, False
-        evicted = self.book.evicted(REST_PREFIX + sender)
         fresh = await self.runtime.state(REST_PREFIX + sender) is None
-        if fresh and evicted is not None:
-            return self._lost_after_eviction(sender, evicted, rest=True), False
-        if fresh and not opening:
-            return None
+        if fresh:
+            lost = await self.missing(sender, locale, rest=True, held=held)
+            if lost is not None:
+                return lost, False
+            if not opening:
+                return None
         return self.book.open_rest(sender, self.texts.known(locale)), fresh
 
-    def _lost_after_eviction(self, token: str, locale: str, rest: bool = False) -> WebSession:
-        """A page record again for a conversation that made room here and that the store has
-        since lost: marked as held by the store, so that its next turn tells the person, as
-        for a page still here (``turn``, ``start_over``)."""
+    async def missing(
+        self, token: str, locale: str | None, rest: bool = False, held: bool = False
+    ) -> WebSession | None:
+        """A conversation the store does not hold, and this process holds no page for: if the
+        store has lost it, a page record for it marked so, whose next turn tells the person
+        (``turn``, ``start_over``); None if it is new, or was erased or ran out its time.
+
+        The store lost it when it was kept before the store last lost what it held
+        (``Runtime.kept_since``): kept when it made room here, or opened when its token was
+        issued (``issued_at``: every token this server issues says when). A REST client's own
+        sender says nothing of when; ``held`` (it pressed a button) tells it existed."""
+        evicted = self.book.evicted((REST_PREFIX if rest else WEB_PREFIX) + token)
+        issued = issued_at(token)
+        # Opened by the turn that follows the token's issue, at the latest OPENING_SECONDS on.
+        opened = None if issued is None else issued + OPENING_SECONDS
+        kept_at = evicted.kept_at if evicted is not None else opened
+        if evicted is None and kept_at is None and not held:
+            return None
+        if not await self._lost_since(kept_at):
+            return None
+        language = evicted.locale if evicted is not None else self.texts.known(locale)
         book = self.book
-        session = book.open_rest(token, locale) if rest else book.reopen_web(token, locale)
-        session.waiting = Waiting.ANSWER
-        return session
+        lost = book.open_rest(token, language) if rest else book.reopen_web(token, language)
+        lost.waiting, lost.kept_at = Waiting.ANSWER, None
+        return lost
+
+    async def _lost_since(self, kept_at: float | None) -> bool:
+        """Whether the store has lost what it held since ``kept_at`` (None: not known when),
+        rather than the conversation having been erased, or having run out its time."""
+        if kept_at is not None and kept_at >= time.time():
+            return False  # kept until now (a token just issued): no need to ask the store
+        since = await self.runtime.kept_since()
+        return since is not None and (kept_at is None or kept_at < since)
 
     # --- turns ---------------------------------------------------------------------------------
 
@@ -199,25 +231,32 @@ class WebChat:
                 session.session_id, event, known=session.waiting is not None, key=key
             )
         except SessionLost:
-            return await self.start_over(session, origin)
+            return await self.start_over(session, origin, await self._lost_since(session.kept_at))
+        session.kept_at = time.time()
         if reply.said is not None:
             said = self.echo(reply.said) if isinstance(event, Text) else reply.said
         outcome = self._apply(session, reply, [TranscriptEntry("you", said)] if said else [])
         await self.publish(session, outcome, origin)
         return outcome
 
-    async def start_over(self, session: WebSession, origin: Listener | None) -> TurnOutcome:
-        """The store no longer holds a conversation this page had (Redis restarted without
-        persistence): say so, and start a new one, under a new token (a REST client's
-        conversation stays under its sender); other pages following the old one move too."""
-        lost = TranscriptEntry("notice", self.lost_notice(session))
+    async def start_over(
+        self, session: WebSession, origin: Listener | None, lost: bool = True
+    ) -> TurnOutcome:
+        """The store no longer holds a conversation this page had: start a new one, under a
+        new token (a REST client's conversation stays under its sender), saying first that
+        the old one could not be kept if the store ``lost`` it (Redis restarted without
+        persistence), not if it was erased elsewhere (at another instance, in another tab) or
+        ran out its time; other pages following the old one move too."""
+        told = [TranscriptEntry("notice", self.lost_notice(session))] if lost else []
+        if not lost:
+            self.book.remove(session)
         if session.token:
             fresh = self.book.open_web(session.locale)
             await self._tell(session, [{"type": "session", "session": fresh.token}], origin)
         else:
             fresh = self.book.open_rest(session.session_id[len(REST_PREFIX) :], session.locale)
         reply = await self.runtime.handle(fresh.session_id, Start(fresh.locale))
-        return replace(self._apply(fresh, reply, [lost]), moved=fresh)
+        return replace(self._apply(fresh, reply, told), moved=fresh)
 
     def notice(self, session: WebSession, key: str) -> TranscriptEntry:
         """A notice from the page itself (a limit, a stale form), kept in the transcript."""
@@ -311,7 +350,9 @@ class WebChat:
         text = await self.runtime.plan_text(session.session_id)
         held = text is None and session.waiting is not None
         if held and await self.runtime.state(session.session_id) is None:
-            return LOST
+            if await self._lost_since(session.kept_at):
+                return LOST
+            self.book.remove(session)  # erased elsewhere, or ran out its time: nothing to tell
         return text
 
     def lost_notice(self, session: WebSession) -> str:

@@ -184,16 +184,14 @@ class RestChannel:
         partner = metadata.get("from") if isinstance(metadata, dict) else None
         event = event_from_message(message)
         wanted = self.chat.door_locale(locale if isinstance(locale, str) else None, partner)
-        found = await self.chat.rest_session(sender, wanted, opening=event != PLAN)
+        # Buttons come only from answers: a button's payload for a conversation the store
+        # does not hold tells it was held (``rest_session`` tells the person if it was lost).
+        held = isinstance(event, ChoicePicked)
+        found = await self.chat.rest_session(sender, wanted, opening=event != PLAN, held=held)
         if found is None:  # "/plan" before anything was said: nothing to keep or show
             no_plan = self.chat.texts.text("no_plan", self.chat.texts.known(wanted))
             return [_text(sender, no_plan)]
         session, fresh = found
-        if fresh and isinstance(event, ChoicePicked):
-            # Buttons come only from answers: this conversation was held, and the store no
-            # longer has it (Redis lost its data, or it ran out its time), though this
-            # instance never had it. Said as for one it had, not started over in silence.
-            return _lost(sender, await self.chat.start_over(session, None))
         if fresh and event != PLAN:
             # As in Rasa, the first message opens the conversation (through a partner's door
             # when its metadata names one).

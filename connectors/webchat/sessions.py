@@ -20,9 +20,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import hmac
 import itertools
 import re
 import secrets
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,14 +35,42 @@ from redirection_bot.api import Shown, ShownChoice, TextLink, Waiting
 from .plan_card import PlanCard
 
 TOKEN_BYTES = 24
-"""192 bits: session tokens and anti-forgery tokens cannot be guessed."""
-TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}\Z")
+"""192 random bits: session tokens and anti-forgery tokens cannot be guessed."""
+ISSUED_BYTES = 6
+"""When a token was issued, in milliseconds (Unix time), after its random bytes."""
+_CHECK_BYTES = 2
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}(?:[A-Za-z0-9_-]{11})?\Z")
+"""A conversation's token: 43 characters (192 random bits, when it was issued, a check), or
+32 (192 random bits only), as tokens were before they said when they were issued."""
 WEB_PREFIX = "web:"
 REST_PREFIX = "rest:"
 
 
-def new_token() -> str:
-    return secrets.token_urlsafe(TOKEN_BYTES)
+def new_token(now: float | None = None) -> str:
+    """A new conversation's token, which says when it was issued (``issued_at``)."""
+    issued = round((time.time() if now is None else now) * 1000)
+    body = secrets.token_bytes(TOKEN_BYTES) + issued.to_bytes(ISSUED_BYTES, "big")
+    return base64.urlsafe_b64encode(body + _check(body)).decode().rstrip("=")
+
+
+def issued_at(token: str) -> float | None:
+    """When this server issued ``token`` (Unix time); None for a token it did not issue: a REST
+    client's own sender, or a token from before tokens said when. Only the person holding the
+    token learns this from it (the store keeps a keyed hash of it, never the token)."""
+    if len(token) != 43 or not TOKEN_PATTERN.match(token):
+        return None
+    raw = base64.urlsafe_b64decode(token + "=")
+    body, check = raw[:-_CHECK_BYTES], raw[-_CHECK_BYTES:]
+    if not hmac.compare_digest(_check(body), check):
+        return None
+    return int.from_bytes(body[TOKEN_BYTES:], "big") / 1000
+
+
+def _check(body: bytes) -> bytes:
+    """Tells a token this server issued from a client's own random sender. One in 65,536 could
+    pass for one; it would be told its conversation was lost only if the time its bytes happen
+    to spell (most are thousands of years ahead) were before the store last lost what it held."""
+    return hashlib.blake2b(body, person=b"webchat-issued", digest_size=_CHECK_BYTES).digest()
 
 
 def form_token(token: str) -> str:
@@ -110,6 +140,7 @@ class WebSession:
         "first_new",
         "follower",
         "handoff",
+        "kept_at",
         "last_seen",
         "listeners",
         "locale",
@@ -144,6 +175,9 @@ class WebSession:
         self.waiting: Waiting | None = None
         self.bucket = TokenBucket(per_minute, now)
         self.last_seen = now
+        self.kept_at: float | None = time.time()
+        """When (Unix time) this process last knew the store held the conversation (a new one:
+        when it opened); None when the store is known to have lost it."""
         self.listeners: set[Listener] | None = None
         self.handoff = False
         """A person from the helpline is awaited or has the conversation."""
@@ -200,6 +234,15 @@ EVICTED_REMEMBERED = 4
 past that, the oldest are forgotten."""
 
 
+@dataclass(frozen=True, slots=True)
+class Evicted:
+    """What is remembered of a conversation that made room: its language, and when the store
+    was last known to hold it (``WebSession.kept_at``)."""
+
+    locale: str
+    kept_at: float | None
+
+
 class SessionBook:
     """The conversations this process keeps pages for, at most ``max_sessions``, in the order
     they were last used (see the module's description)."""
@@ -218,8 +261,9 @@ class SessionBook:
         self.transcript_size = transcript_size
         self._clock = clock
         self._sessions: dict[str, WebSession] = {}
-        self._evicted: OrderedDict[bytes, tuple[float, str]] = OrderedDict()
-        """Conversations the store held that made room: keyed hash -> (last seen, language)."""
+        self._evicted: OrderedDict[bytes, tuple[float, Evicted]] = OrderedDict()
+        """Conversations the store held that made room: keyed hash -> (last seen, what of it
+        is remembered)."""
         self._evicted_key = secrets.token_bytes(32)
 
     def __len__(self) -> int:
@@ -264,9 +308,10 @@ class SessionBook:
         self._sessions.pop(session.session_id, None)
         session.stop_following()
 
-    def evicted(self, session_id: str) -> str | None:
-        """The language of the conversation under ``session_id`` if it made room here while
-        the store held it, within its time to live (None otherwise); forgotten once asked."""
+    def evicted(self, session_id: str) -> Evicted | None:
+        """What is remembered of the conversation under ``session_id`` if it made room here
+        while the store held it, within its time to live (None otherwise); forgotten once
+        asked."""
         found = self._evicted.pop(self._evicted_mark(session_id), None)
         if found is None or found[0] <= self._clock() - self.ttl_seconds:
             return None
@@ -305,7 +350,7 @@ class SessionBook:
         if evicted.waiting is not None:  # the store held it
             self._evicted[self._evicted_mark(evicted.session_id)] = (
                 evicted.last_seen,
-                evicted.locale,
+                Evicted(evicted.locale, evicted.kept_at),
             )
             while len(self._evicted) > EVICTED_REMEMBERED * self.max_sessions:
                 self._evicted.popitem(last=False)

@@ -90,6 +90,23 @@ class PingableStore(Protocol):
     async def ping(self) -> bool: ...
 
 
+@runtime_checkable
+class ForgetfulStore(Protocol):
+    """A store that can lose everything it holds (memory, at a restart; Redis restarted without
+    persistence, or flushed), and says since when it has held every save made to it."""
+
+    async def kept_since(self) -> float | None:
+        """Unix time since which nothing saved here was lost (None: never lost anything): a
+        conversation the store lacks that was opened before then was lost (or erased, or ran
+        out its time), one opened after was never lost."""
+        ...
+
+
+async def kept_since(store: SessionStore) -> float | None:
+    """``ForgetfulStore.kept_since``; None for a store that never loses what it holds."""
+    return await store.kept_since() if isinstance(store, ForgetfulStore) else None
+
+
 async def store_ready(store: SessionStore) -> bool:
     """Whether ``store`` answers now; stores in the process always do."""
     return await store.ping() if isinstance(store, PingableStore) else True

@@ -23,6 +23,7 @@ from redirection_bot.store import (
     SessionStore,
     StoredSession,
     VersionConflict,
+    kept_since,
     store_ready,
 )
 
@@ -91,6 +92,9 @@ class EncryptedStore:
 
     async def ping(self) -> bool:
         return await store_ready(self.inner)
+
+    async def kept_since(self) -> float | None:
+        return await kept_since(self.inner)
 
     async def close(self) -> None:
         await self.inner.close()

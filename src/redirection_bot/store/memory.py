@@ -9,11 +9,17 @@ from redirection_bot.store import StoredSession, VersionConflict
 
 
 class MemoryStore:
-    """Sessions in a dictionary, gone when the process ends."""
+    """Sessions in a dictionary, gone when the process ends (``kept_since``: when it began)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, since: float | None = None
+    ) -> None:
         self._clock = clock
         self._sessions: dict[str, tuple[StoredSession, float]] = {}
+        self._since = time.time() if since is None else since
+
+    async def kept_since(self) -> float:
+        return self._since
 
     async def get(self, key: str) -> StoredSession | None:
         found = self._sessions.get(key)

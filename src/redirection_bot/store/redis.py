@@ -90,27 +90,40 @@ return version
 )
 
 # Take the lock and, in the same round trip, read the session it guards (the turn reads it next).
-# KEYS: the lock, the session, the keys' fingerprint; ARGV: token, ttl in ms, then (a sealed
-# store) the ring's fingerprints, newest first. Every turn checks the fingerprint: if Redis lost
-# it (flushed), this instance records its own again, so that an instance with other keys
-# still cannot join; if another instance's is there, the turn is refused (-1).
+# KEYS: the lock, the session, the keys' fingerprint, since when Redis has kept everything;
+# ARGV: token, ttl in ms, the time now (Unix seconds, to the microsecond), then (a sealed store) the ring's
+# fingerprints, newest first. Every turn checks the fingerprint: if Redis lost it (flushed), this
+# instance records its own again, so that an instance with other keys still cannot join; if
+# another instance's is there, the turn is refused (-1). Redis having lost everything, the
+# first turn after records when (``RedisStore.kept_since``).
 _LOCK_AND_READ = """
-if #ARGV > 2 then
+if #ARGV > 3 then
   local stored = redis.call('GET', KEYS[3])
   if stored == false then
-    redis.call('SET', KEYS[3], ARGV[3])
+    redis.call('SET', KEYS[3], ARGV[4])
   else
     local known = false
-    for i = 3, #ARGV do
+    for i = 4, #ARGV do
       if stored == ARGV[i] then known = true end
     end
     if not known then return {-1} end
   end
 end
+redis.call('SET', KEYS[4], ARGV[3], 'NX')
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {1, redis.call('HMGET', KEYS[2], 'v', 'd')}
 end
 return {0}
+"""
+
+# KEYS[1] since when Redis has kept everything; ARGV[1] the time now: recorded if Redis lost it.
+_SINCE = """
+local since = redis.call('GET', KEYS[1])
+if since == false then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return ARGV[1]
+end
+return since
 """
 
 # Delete the lock only if this holder still owns it (it may have expired and passed on).
@@ -236,6 +249,7 @@ class RedisStore:
         self._renew = self._batch.script(_RENEW)
         self._lock_and_read = self._batch.script(_LOCK_AND_READ)
         self._save_and_release = self._batch.script(_SAVE_AND_RELEASE)
+        self._since = self._batch.script(_SINCE)
         self._read_with_lock: dict[str, StoredSession | None] = {}
         """Sessions read when their lock was taken, for the turn's first ``get``."""
         self._leases: dict[str, _Lease] = {}
@@ -301,6 +315,17 @@ class RedisStore:
         """Redis expires sessions itself; nothing is left to sweep."""
         return 0
 
+    @property
+    def _since_key(self) -> str:
+        return f"{self.prefix}since"
+
+    async def kept_since(self) -> float:
+        """Since when Redis has kept every save (``ForgetfulStore``): recorded by the first turn
+        after Redis lost everything (restarted without persistence, flushed), or now."""
+        await self._checked()
+        now = f"{time.time():.6f}"
+        return float(await reachable(self._since(keys=[self._since_key], args=[now])))
+
     async def ping(self) -> bool:
         """Whether Redis answers and this instance may use it (the keys check passed)."""
         try:
@@ -347,10 +372,11 @@ class RedisStore:
         pause = 0.002
         ttl_ms = max(1, round(self.lock_seconds * 1000))
         fingerprints = self.key_check.fingerprints if self.key_check is not None else []
-        keys = [name, session, f"{self.prefix}key"]
+        keys = [name, session, f"{self.prefix}key", self._since_key]
         while True:
+            now = f"{time.time():.6f}"
             answer: Any = await reachable(
-                self._lock_and_read(keys=keys, args=[token, ttl_ms, *fingerprints])
+                self._lock_and_read(keys=keys, args=[token, ttl_ms, now, *fingerprints])
             )
             if int(answer[0]) == 1:
                 return _stored(*answer[1])

@@ -67,6 +67,7 @@ from redirection_bot.store import (
     LockingStore,
     SessionLost,
     SessionStore,
+    kept_since,
     store_ready,
 )
 from redirection_bot.store.resume import (
@@ -744,6 +745,12 @@ class Runtime:
                 return await store_ready(self._store)
         except TimeoutError:
             return False
+
+    async def kept_since(self) -> float | None:
+        """Since when (Unix time) the store has kept every session saved to it; None for a
+        store that never loses any (``store.ForgetfulStore``). A channel that finds no session
+        for a conversation it knows was opened before then tells the person it was lost."""
+        return await kept_since(self._store)
 
     async def state(self, session_id: str) -> SessionState | None:
         stored = await self._store.get(session_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from redirection_bot.operations.crypto import Keyring
-from redirection_bot.store import SessionStore, VersionConflict, store_ready
+from redirection_bot.store import SessionStore, VersionConflict, kept_since, store_ready
 from redirection_bot.store.encrypted import encrypted
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.store.redis import RedisStore
@@ -150,3 +151,34 @@ async def test_any_bytes_survive_the_round_trip(store: SessionStore) -> None:
 
 async def test_a_working_store_says_it_is_ready(store: SessionStore) -> None:
     assert await store_ready(store)
+
+
+async def test_a_store_says_since_when_it_has_kept_everything(store: SessionStore) -> None:
+    # The web chat tells a person their conversation was lost, rather than starting a new one
+    # in silence, when it was opened before this (docs/protocol.md, "A lost conversation").
+    since = await kept_since(store)
+    if SqliteStore in (type(store), type(getattr(store, "inner", None))):
+        assert since is None  # a file loses nothing
+        return
+    assert since is not None and since <= time.time()
+    await store.save("a", b"x", None, DAY)
+    assert await kept_since(store) == since  # unchanged while nothing is lost
+
+
+@pytest.mark.redis
+async def test_redis_says_when_it_lost_everything(redis_server: RedisServer) -> None:
+    prefix = f"since-{uuid.uuid4().hex}:"
+    store = RedisStore.from_url(redis_server.url, prefix=prefix)
+    try:
+        async with store.lock("a"):
+            await store.save("a", b"x", None, DAY, final=True)
+        before = await store.kept_since()
+        names = [name async for name in store.client.scan_iter(match=f"{prefix}*")]
+        await store.client.delete(*names)  # as a restart without persistence
+        lost_at = time.time()
+        async with store.lock("b"):  # the first turn after the loss records it
+            assert await store.get("a") is None
+        after = await store.kept_since()
+        assert before < lost_at <= after <= time.time()
+    finally:
+        await store.close()

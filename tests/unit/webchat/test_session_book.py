@@ -31,7 +31,7 @@ def test_a_conversation_that_made_room_is_remembered_once_with_its_language() ->
     pages = book(clock)
     first = held(pages, "es")
     held(pages)  # makes room
-    assert pages.evicted(first) == "es"
+    assert pages.evicted(first).locale == "es"
     assert pages.evicted(first) is None  # asked once
 
 
@@ -59,4 +59,4 @@ def test_what_is_remembered_is_bounded() -> None:
     ids = [held(pages) for _ in range(40)]
     assert len(pages._evicted) == EVICTED_REMEMBERED * 2
     assert pages.evicted(ids[0]) is None  # the oldest forgotten first
-    assert pages.evicted(ids[-3]) == "fi"
+    assert pages.evicted(ids[-3]).locale == "fi"
