@@ -5,8 +5,9 @@ same run on the same machine, so that the ratio means something on any computer:
 
 - turn: one engine step in a scripted 10-turn conversation, against copying the session
   state with ``dataclasses.replace`` (the least a pure step must do);
-- cold start: a new process that imports the bot, loads and validates the shipped
-  program, against a new process that only starts Python; and, beside it, a new process
+- cold start: a new process that imports the bot, loads and validates the shipped program
+  (or the one ``--dialogues`` and ``--locales`` name, to compare two trees' code on one
+  program), against a new process that only starts Python; and, beside it, a new process
   that reads the validated program kept by an earlier start, as ``serve`` restarts;
 - validation: loading and checking a generated 10,000-node program, against only
   reading its YAML files with PyYAML's ``compose``.
@@ -17,6 +18,7 @@ Targets (docs/performance.md): turn well under 50 µs, cold start under 0.5 s,
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import statistics
 import subprocess
@@ -100,11 +102,8 @@ def bench_turns() -> None:
     print(f"  baseline (copy):  {per_copy * 1e6:8.2f} µs  ratio {per_turn / per_copy:.1f}x")
 
 
-def bench_cold_start() -> None:
-    sources = (
-        f"ProgramSources(Path({str(REPOSITORY / 'dialogues')!r}), "
-        f"Path({str(REPOSITORY / 'locales')!r}))"
-    )
+def bench_cold_start(dialogues: Path, locales: Path) -> None:
+    sources = f"ProgramSources(Path({str(dialogues)!r}), Path({str(locales)!r}))"
     code = (
         "import datetime; from pathlib import Path\n"
         "from redirection_bot.turn.actions import registered_action_names\n"
@@ -134,7 +133,7 @@ def bench_cold_start() -> None:
         subprocess.run([sys.executable, "-c", kept], check=True)  # the first start keeps it
         restart = timed([sys.executable, "-c", kept])
     print(
-        f"cold start:         {bot * 1000:8.0f} ms  (import, load and validate the shipped program)"
+        f"cold start:         {bot * 1000:8.0f} ms  (import, load and validate {dialogues.parent})"
     )
     print(f"  baseline (python):{bare * 1000:8.0f} ms  ratio {bot / bare:.1f}x")
     print(
@@ -193,7 +192,21 @@ def bench_validation() -> None:
     print(f"  baseline (compose):{parse_only:7.2f} s  ratio {full / parse_only:.1f}x")
 
 
-if __name__ == "__main__":
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--dialogues",
+        type=Path,
+        default=REPOSITORY / "dialogues",
+        help="the program the cold start loads (default: the shipped one); with --locales, "
+        "to compare two trees' code on one program",
+    )
+    parser.add_argument("--locales", type=Path, default=REPOSITORY / "locales")
+    arguments = parser.parse_args()
     bench_turns()
-    bench_cold_start()
+    bench_cold_start(arguments.dialogues.resolve(), arguments.locales.resolve())
     bench_validation()
+
+
+if __name__ == "__main__":
+    main()
