@@ -8,7 +8,7 @@ the world (run an action, hand over). The runtime does the rest.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redirection_bot.dialogue.lexicon import LANGUAGE_WORDS_KEY, Lexicon
 from redirection_bot.dialogue.model import (
@@ -98,6 +98,9 @@ class Turn:
     state: SessionState
     outputs: tuple[Output, ...]
     trace: tuple[str, ...] = ()
+    picked: ChoiceOption | None = field(default=None, compare=False)
+    """The answer a ``ChoicePicked`` picked among the question's choices, as offered (for the
+    person's side of the transcript); not part of what the turn did."""
 
 
 def new_state(program: Program, locale: str | None = None) -> SessionState:
@@ -130,13 +133,15 @@ class _Run:
         self.stack = list(state.stack)
         self.outputs: list[Output] = []
         self.trace: list[str] = []
-        self.parts = _parts(program)
+        self.worked = _worked(program)
+        self.parts = self.worked.parts
+        self.picked: ChoiceOption | None = None
 
     def finish(self) -> Turn:
         state = evolve(
             self.state, slots=self.slots, stack=tuple(self.stack), turn=self.state.turn + 1
         )
-        return Turn(state, tuple(self.outputs), tuple(self.trace))
+        return Turn(state, tuple(self.outputs), tuple(self.trace), self.picked)
 
     # --- dispatch ----------------------------------------------------------------------------
 
@@ -462,10 +467,20 @@ class _Run:
             if review and self.parts.leads_to_a_part(choice.then):
                 continue
             if choice.when is None or choice.when.evaluate(self.slots):
-                params = self.params(choice.label)
-                label = Label(choice.label, params=tuple(params.items()) if params else ())
-                shown.append((ChoiceOption(choice.id, label), choice))
+                shown.append((self.option(choice), choice))
         return shown
+
+    def option(self, choice: Choice) -> ChoiceOption:
+        """A choice as offered: its label filled from the slots if it has placeholders."""
+        params = self.params(choice.label)
+        if params:
+            return ChoiceOption(choice.id, Label(choice.label, params=tuple(params.items())))
+        plain = self.worked.plain_options
+        key = (choice.id, choice.label)
+        found = plain.get(key)
+        if found is None:
+            found = plain[key] = ChoiceOption(choice.id, Label(choice.label))
+        return found
 
     def generated_choices(self, declared: SlotDecl, node: Node) -> list[ChoiceOption]:
         assert node.input is not None
@@ -626,6 +641,7 @@ class _Run:
         node = self._node(self.state.at.flow, self.state.at.node)
         for option, choice in self.visible_choices(node):
             if option.id == choice_id:
+                self.picked = option
                 self.pick(node, option, choice)
                 return
         self.say(EngineKeys.CHOICE_UNAVAILABLE)
@@ -929,15 +945,24 @@ def _generated_value(declared: SlotDecl, option_id: str) -> SlotValue:
     return option_id
 
 
-_PARTS: dict[int, tuple[Program, Parts]] = {}
+@dataclass(slots=True)
+class _Worked:
+    """What is worked out once per loaded program: its parts, and the options of choices
+    whose labels have no placeholders (the same every time they are shown)."""
+
+    program: Program
+    """Kept here, so that its id cannot be reused by another program while cached."""
+    parts: Parts
+    plain_options: dict[tuple[str, str], ChoiceOption] = field(default_factory=dict)
 
 
-def _parts(program: Program) -> Parts:
-    """The program's parts, worked out once per loaded program (the program is kept here
-    with them, so that its id cannot be reused by another while cached)."""
-    cached = _PARTS.get(id(program))
-    if cached is None or cached[0] is not program:
-        if len(_PARTS) > 8:
-            _PARTS.clear()
-        cached = _PARTS[id(program)] = (program, program_parts(program))
-    return cached[1]
+_WORKED: dict[int, _Worked] = {}
+
+
+def _worked(program: Program) -> _Worked:
+    cached = _WORKED.get(id(program))
+    if cached is None or cached.program is not program:
+        if len(_WORKED) > 8:
+            _WORKED.clear()
+        cached = _WORKED[id(program)] = _Worked(program, program_parts(program))
+    return cached

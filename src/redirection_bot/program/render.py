@@ -159,6 +159,8 @@ class Renderer:
             return self._catalog.render(EngineKeys.UNANSWERED, locale)
         if isinstance(value, Label):
             shown = value.locale or locale
+            if not value.params:  # most labels: the catalog keeps them rendered
+                return self._catalog.render(value.key, shown)
             filled = {name: self.param(part, shown) for name, part in value.params}
             return self._catalog.render(value.key, shown, filled)
         if isinstance(value, tuple):

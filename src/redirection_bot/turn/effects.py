@@ -139,6 +139,7 @@ class Effects:
         """One step of the engine, with the actions it asks for run on the way (what they ask
         for once the turn is saved goes into ``after``)."""
         turn = step(loaded.program, state, event)
+        picked = turn.picked
         outputs = list(turn.outputs)
         trace = list(turn.trace)
         for _ in range(MAX_ACTIONS_PER_TURN):
@@ -151,7 +152,7 @@ class Effects:
             trace.extend(turn.trace)
         else:
             raise EngineError("too many actions in one turn")
-        return Turn(turn.state, tuple(outputs), tuple(trace))
+        return Turn(turn.state, tuple(outputs), tuple(trace), picked)
 
     async def run_action(
         self,

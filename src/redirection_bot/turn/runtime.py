@@ -33,7 +33,7 @@ from redirection_bot.engine import (
     offered_choice,
     step,
 )
-from redirection_bot.engine.outputs import Message
+from redirection_bot.engine.outputs import ChoiceOption, Message
 from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX, came_back, typed_answer
 from redirection_bot.errors import EngineError
 from redirection_bot.handoff.appointments import Arrival
@@ -162,6 +162,8 @@ class _Acted:
     """The person left ("leave now"): the session and its ticket go."""
     forget_saved: bool = False
     """The person erased everything: the copy parked under their resume words goes too."""
+    picked: ChoiceOption | None = None
+    """The answer the engine found picked (``Turn.picked``), so it is not looked for again."""
 
 
 BeforeSave = Callable[[Reply], Awaitable[None]]
@@ -293,7 +295,7 @@ class Runtime:
                 # As screened: identifying details hidden, as in the store (not as typed).
                 said: str | None = event.text.strip()
             elif isinstance(event, ChoicePicked):
-                said = self._picked(loaded, state, handoff, event.choice)
+                said = self._picked(loaded, state, handoff, event.choice, acted.picked)
             else:
                 said = None
             reply = self._reply(session_id, kept, acted, said)  # 7. the reply (acted.shown)
@@ -449,6 +451,7 @@ class Runtime:
             after.park_under,
             erase,
             any(end.forget_saved for end in ends),
+            turn.picked,
         )
 
     def _notice(
@@ -544,14 +547,23 @@ class Runtime:
         return None
 
     def _picked(
-        self, loaded: LoadedProgram, state: SessionState, handoff: HandoffState | None, choice: str
+        self,
+        loaded: LoadedProgram,
+        state: SessionState,
+        handoff: HandoffState | None,
+        choice: str,
+        found: ChoiceOption | None = None,
     ) -> str | None:
-        """The label of what the person picked, as it was offered to them (by the handoff or
-        by the engine), rendered in their language: the one place this label is made."""
+        """The label of what the person picked, as it was offered to them (by the handoff, or
+        by the engine: ``found`` when its step found it), rendered in their language: the one
+        place this label is made."""
         asked = choice_from_id(choice) if handoff is not None else None
-        option = (
-            asked.option if asked is not None else offered_choice(loaded.program, state, choice)
-        )
+        if asked is not None:
+            option: ChoiceOption | None = asked.option
+        elif found is not None and found.id == choice:
+            option = found
+        else:
+            option = offered_choice(loaded.program, state, choice)
         return Renderer(loaded.catalog).label(option, state.locale) if option is not None else None
 
     def _count(self, session_id: str, event: Event, seconds: float, reply: Reply) -> None:
