@@ -125,13 +125,18 @@ class WebChat:
         known = self.runtime.partners.known(partner)
         return locale or (known.locale if known is not None else None)
 
-    async def find(self, token: str, tell_lost: bool = False) -> WebSession | None:
+    async def find(
+        self, token: str, tell_lost: bool = False, recheck: bool = False
+    ) -> WebSession | None:
         """The conversation with this token; rebuilt from the store if this process has no
         page for it (after a restart), None if it does not exist. One the store has lost since
         it was kept (``missing``) is told at its next turn, or with ``tell_lost`` (a page drawn
         again) at once: the new conversation that takes its place is returned, under its own
-        token, with the notice first."""
+        token, with the notice first. ``recheck``: a page this process holds is drawn only if a
+        store shared with other instances still holds it (erased at another, or lost)."""
         session = self.book.web(token)
+        if session is not None and recheck and self.runtime.shares_store:
+            return await self._rechecked(session, tell_lost)
         if session is not None or not TOKEN_PATTERN.match(token):
             return session
         state = await self.runtime.state(WEB_PREFIX + token)
@@ -143,6 +148,22 @@ class WebChat:
         session = self.book.reopen_web(token, state.locale)
         reply = await self.runtime.handle(session.session_id, CommandGiven(CommandName.REPEAT))
         self._apply(session, reply, [])
+        return session
+
+    async def _rechecked(self, session: WebSession, tell_lost: bool) -> WebSession | None:
+        """``session`` if the store still holds it; None if it was erased elsewhere or ran out
+        its time; if the store lost it, told as ``find`` tells, its lines dropped at once."""
+        state = await self.runtime.state(session.session_id)
+        if state is not None:
+            return session
+        if not await self._lost_since(session.kept_at):
+            self.book.remove(session)
+            return None
+        if tell_lost:
+            return (await self.start_over(session, None)).moved
+        session.kept_at = None
+        if session.transcript is not None:
+            session.transcript.clear()
         return session
 
     def alive(self, session: WebSession) -> bool:
@@ -297,7 +318,7 @@ class WebChat:
         session.locale = reply.locale
         session.last_seen = self._clock()  # after the save: the page expires after the store's copy
         if reply.state is None:
-            self.book.remove(session)
+            self.book.gone(session)
             return TurnOutcome(tuple(lines), reply.shown, erased=True)
         session.waiting = reply.state.waiting
         if last is not None:
@@ -320,7 +341,7 @@ class WebChat:
     async def erase(self, session: WebSession) -> bool:
         """Erase at once ("erase my conversation"), the copy kept under resume words too;
         every live page leaves too. Whether a booking was cancelled with the copy."""
-        self.book.remove(session)
+        self.book.gone(session)
         cancelled = await self.runtime.erase(session.session_id)
         end = {"type": "end", "erase": True, **({"cancelled": True} if cancelled else {})}
         await self._tell(session, [end], None)
@@ -329,7 +350,7 @@ class WebChat:
     async def leave(self, session: WebSession) -> None:
         """Leave at once ("leave now"): the conversation goes, a copy kept under resume words
         stays (only the words open it); every live page leaves too."""
-        self.book.remove(session)
+        self.book.gone(session)
         await self.runtime.leave(session.session_id)
         await self._tell(session, [{"type": "end", "erase": True}], None)
 
@@ -359,7 +380,7 @@ class WebChat:
         """Say that the store lost the conversation, and let it go: the sender's next message
         opens a new one (asking for the plan keeps nothing)."""
         log_event("session lost", session=session_tag(session.session_id), connector="webchat")
-        self.book.remove(session)
+        self.book.gone(session)  # told once: its old address is gone, not lost again
         return self.texts.text("lost", session.locale)
 
     async def expire_idle(self) -> int:

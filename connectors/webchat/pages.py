@@ -151,17 +151,18 @@ class Pages:
         raise web.HTTPSeeOther(_chat_url(session))
 
     async def show(self, request: web.Request) -> web.Response:
-        session = await self._drawn_again(request)
+        session = await self._drawn_again(request, recheck=True)
         if session is None:
             return self.notice_page(request, "gone", 404)
         return self.chat_page(session)
 
-    async def _drawn_again(self, request: web.Request) -> WebSession | None:
+    async def _drawn_again(self, request: web.Request, recheck: bool = False) -> WebSession | None:
         """The page's conversation; if the store lost it, the new one that took its place
         (``Chat.find``) is where the person goes, told so there, and the press on the old page
-        is not applied to it."""
+        is not applied to it. ``recheck``: only as the store holds it now (a page shown again,
+        which no turn checks: erased at another instance, it is gone here too)."""
         token = request.match_info["token"]
-        session = await self.chat.find(token, tell_lost=True)
+        session = await self.chat.find(token, tell_lost=True, recheck=recheck)
         if session is not None and session.token != token:
             raise web.HTTPSeeOther(_chat_url(session))
         return session

@@ -22,6 +22,7 @@ import base64
 import hashlib
 import hmac
 import itertools
+import math
 import re
 import secrets
 import time
@@ -237,7 +238,8 @@ past that, the oldest are forgotten."""
 @dataclass(frozen=True, slots=True)
 class Evicted:
     """What is remembered of a conversation that made room: its language, and when the store
-    was last known to hold it (``WebSession.kept_at``)."""
+    was last known to hold it (``WebSession.kept_at``; infinite for one erased here, or whose
+    loss was told here)."""
 
     locale: str
     kept_at: float | None
@@ -308,6 +310,12 @@ class SessionBook:
         self._sessions.pop(session.session_id, None)
         session.stop_following()
 
+    def gone(self, session: WebSession) -> None:
+        """Remove a conversation that was erased here, or whose loss was told here: remembered
+        (as one that made room is) so that its next message here is not told it was lost."""
+        self.remove(session)
+        self._remember(session, Evicted(session.locale, math.inf), self._clock())
+
     def evicted(self, session_id: str) -> Evicted | None:
         """What is remembered of the conversation under ``session_id`` if it made room here
         while the store held it, within its time to live (None otherwise); forgotten once
@@ -348,9 +356,9 @@ class SessionBook:
         evicted = next(quiet, oldest[0])
         self.remove(evicted)
         if evicted.waiting is not None:  # the store held it
-            self._evicted[self._evicted_mark(evicted.session_id)] = (
-                evicted.last_seen,
-                Evicted(evicted.locale, evicted.kept_at),
-            )
-            while len(self._evicted) > EVICTED_REMEMBERED * self.max_sessions:
-                self._evicted.popitem(last=False)
+            self._remember(evicted, Evicted(evicted.locale, evicted.kept_at), evicted.last_seen)
+
+    def _remember(self, session: WebSession, what: Evicted, seen: float) -> None:
+        self._evicted[self._evicted_mark(session.session_id)] = (seen, what)
+        while len(self._evicted) > EVICTED_REMEMBERED * self.max_sessions:
+            self._evicted.popitem(last=False)

@@ -177,7 +177,7 @@ class _Conversation:
     async def open(self, kind: object, request: dict[str, Any]) -> bool:
         if kind == "resume":
             token = request.get("session")
-            session = await self.chat.find(token) if isinstance(token, str) else None
+            session = await self.chat.find(token, recheck=True) if isinstance(token, str) else None
             if session is None:
                 await self.gone()
                 return False

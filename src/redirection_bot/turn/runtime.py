@@ -758,6 +758,12 @@ class Runtime:
         except TimeoutError:
             return False
 
+    @property
+    def shares_store(self) -> bool:
+        """Whether other instances use the same store (Redis): a conversation this process
+        holds a page for may have been erased there."""
+        return self._locking_store is not None
+
     async def kept_since(self) -> float | None:
         """Since when (Unix time) the store has kept every session saved to it; None for a
         store that never loses any (``store.ForgetfulStore``). A channel that finds no session
