@@ -575,8 +575,14 @@ class PhraseSet:
 
     def _each_match(self, tokens: Sequence[Token]) -> Iterator[tuple[int, Match]]:
         parts_found: dict[int, Match | None] = {}
+        # Words come back in a message ("i", "to", "the"): each one's candidates found once.
+        found: dict[tuple[str, bool], list[int]] = {}
         for start, token in enumerate(tokens):
-            for index in sorted(self.candidates(token)):
+            key = (token.form, token.is_number)
+            candidates = found.get(key)
+            if candidates is None:
+                candidates = found[key] = sorted(self.candidates(token))
+            for index in candidates:
                 phrase = self.phrases[index]
                 if phrase.at_start and start != 0:
                     continue
