@@ -157,7 +157,7 @@ class WebChat:
         if state is not None:
             return session
         if not await self._lost_since(session.kept_at):
-            self.book.remove(session)
+            self.book.gone(session)
             return None
         if tell_lost:
             return (await self.start_over(session, None)).moved
@@ -270,7 +270,7 @@ class WebChat:
         ran out its time; other pages following the old one move too."""
         told = [TranscriptEntry("notice", self.lost_notice(session))] if lost else []
         if not lost:
-            self.book.remove(session)
+            self.book.gone(session)
         if session.token:
             fresh = self.book.open_web(session.locale)
             await self._tell(session, [{"type": "session", "session": fresh.token}], origin)
@@ -373,7 +373,7 @@ class WebChat:
         if held and await self.runtime.state(session.session_id) is None:
             if await self._lost_since(session.kept_at):
                 return LOST
-            self.book.remove(session)  # erased elsewhere, or ran out its time: nothing to tell
+            self.book.gone(session)  # erased elsewhere, or ran out its time: nothing to tell
         return text
 
     def lost_notice(self, session: WebSession) -> str:

@@ -311,8 +311,9 @@ class SessionBook:
         session.stop_following()
 
     def gone(self, session: WebSession) -> None:
-        """Remove a conversation that was erased here, or whose loss was told here: remembered
-        (as one that made room is) so that its next message here is not told it was lost."""
+        """Remove a conversation that is gone and was not lost, or whose loss was told here
+        (erased, here or at another instance, or ran out its time): remembered (as one that
+        made room is) so that its next message here is not told it was lost."""
         self.remove(session)
         self._remember(session, Evicted(session.locale, math.inf), self._clock())
 
