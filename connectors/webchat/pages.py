@@ -22,7 +22,7 @@ from aiohttp import web
 from redirection_bot.api import FunnelStage, TextLink, log_event, session_tag
 
 from .assets import Assets
-from .chat import TurnOutcome, WebChat, event_for
+from .chat import LOST, WebChat, event_for
 from .sessions import WebSession
 from .texts import direction
 
@@ -240,12 +240,15 @@ class Pages:
         if not self.chat.within_limit(session):
             self.chat.notice(session, "rate_limited")
             raise web.HTTPSeeOther(_chat_url(session))
-        text = await self.chat.plan(session)
-        if isinstance(text, TurnOutcome):  # the store lost it: the new page says so
-            raise web.HTTPSeeOther(_chat_url(text.moved or session))
-        if text is None:
-            self.chat.notice(session, "no_plan")
-            raise web.HTTPSeeOther(_chat_url(session))
+        # The link downloads (``download``): whatever this answers is saved as the file, so
+        # a plan that is not there is said in the file, never by a redirect to a page that
+        # would be saved in its place. A lost conversation is told again, on the page, at its
+        # next press.
+        text = await self.chat.plan_or_lost(session)
+        if text is LOST:
+            text = self.chat.texts.text("lost", session.locale)
+        elif text is None:
+            text = self.chat.texts.text("no_plan", session.locale)
         response = web.Response(text=text, content_type="text/plain", charset="utf-8")
         response.headers["Content-Disposition"] = f'attachment; filename="{PLAN_FILE_NAME}"'
         return response

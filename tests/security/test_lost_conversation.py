@@ -195,11 +195,18 @@ async def test_asking_for_the_plan_after_a_loss_tells_the_loss_not_no_plan_yet(
     assert len(items) == 1 and LOST["en"] in items[0]["text"]  # said; nothing started
     after = await (await served.client.post(url, json={"sender": sender, "message": "hi"})).json()
     assert not any(LOST["en"] in item.get("text", "") for item in after)  # a new one, untold
-    # a page: the download link leads to the new conversation, which says so
-    address, _token = await start_page(served.client, "en")
+    # a page: the download link (which saves whatever it answers as plan.txt: found by
+    # Chromium, which saved the new conversation's page) gets the notice as the file, and the
+    # page tells it at its next press
+    address, token = await start_page(served.client, "en")
     await served.lose_everything()
-    answer = await served.client.get(f"{address}/plan.txt")
-    await told_at_a_new_address(served.client, answer, address, "en")
+    download = await served.client.get(f"{address}/plan.txt", allow_redirects=False)
+    assert download.status == 200 and download.content_type == "text/plain"
+    assert LOST["en"] in await download.text()
+    pressed = await served.client.post(
+        address, data={"command": "repeat", "csrf": form_token(token)}
+    )
+    await told_at_a_new_address(served.client, pressed, address, "en")
     # a live page: moved to the new conversation, the notice first
     async with served.client.ws_connect("/ws") as ws:
         await ws.send_json({"type": "start", "locale": "en"})
