@@ -135,6 +135,8 @@ class WebChat:
         token, with the notice first. ``recheck``: a page this process holds is drawn only if a
         store shared with other instances still holds it (erased at another, or lost)."""
         session = self.book.web(token)
+        if session is not None and session.kept_at is None and tell_lost:
+            return (await self.start_over(session, None)).moved  # known lost: told now
         if session is not None and recheck and self.runtime.shares_store:
             return await self._rechecked(session, tell_lost)
         if session is not None or not TOKEN_PATTERN.match(token):

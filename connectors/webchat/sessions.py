@@ -320,10 +320,13 @@ class SessionBook:
     def evicted(self, session_id: str) -> Evicted | None:
         """What is remembered of the conversation under ``session_id`` if it made room here
         while the store held it, within its time to live (None otherwise); forgotten once
-        asked."""
-        found = self._evicted.pop(self._evicted_mark(session_id), None)
+        asked, unless it is gone (``gone``)."""
+        mark = self._evicted_mark(session_id)
+        found = self._evicted.pop(mark, None)
         if found is None or found[0] <= self._clock() - self.ttl_seconds:
             return None
+        if found[1].kept_at == math.inf:  # gone, not lost: so for every ask, to its time's end
+            self._evicted[mark] = found
         return found[1]
 
     def _evicted_mark(self, session_id: str) -> bytes:

@@ -181,6 +181,9 @@ class _Conversation:
             if session is None:
                 await self.gone()
                 return False
+            if session.kept_at is None:  # the store lost it: told now, as a page drawn again
+                await self.move(await self.chat.start_over(session, None))
+                return True
             self.attach(session)
             await self.send(
                 [self.chat.interface_frame(session.locale), self.chat.state_frame(session)]

@@ -265,10 +265,7 @@ async def test_an_evicted_live_page_is_told_when_it_comes_back(one_page: Served)
     await start_page(client, "en")  # the socket is closed: its conversation makes room
     await one_page.lose_everything()
     async with client.ws_connect("/ws") as ws:
-        await ws.send_json({"type": "resume", "session": old_token})
-        resumed = await ws.receive_json(timeout=10)
-        assert not any(f["type"] == "gone" for f in resumed)
-        await ws.send_json({"type": "command", "command": "repeat"})
+        await ws.send_json({"type": "resume", "session": old_token})  # told at once
         frames = await ws.receive_json(timeout=10)
         assert frames[0]["type"] == "session" and frames[0]["session"] != old_token
         notices = [f["text"] for f in frames if f["type"] == "notice"]
@@ -449,3 +446,54 @@ async def test_an_erased_rest_conversation_is_not_told_lost_where_it_was_erased(
         for _ in range(2)
     ]
     assert LOST["en"] in told[0][0]["text"] and LOST["en"] not in told[1][0]["text"]
+
+
+# --- found by a second outside tester -------------------------------------------------------
+
+
+async def test_a_lost_address_reloaded_again_and_again_is_told_once(two: list[Served]) -> None:
+    # Every second reload told it again, each time opening another conversation.
+    first, _second = two
+    address, _token = await start_page(first.client, "en")
+    await first.lose_everything()
+    told = await first.client.get(address)
+    assert LOST["en"] in await told.text()
+    for _ in range(3):
+        assert (await first.client.get(address)).status == 404
+
+
+async def test_a_live_page_resuming_a_lost_conversation_is_told_at_once(two: list[Served]) -> None:
+    # It got the old question's choices and no notice until its next message.
+    for at in two:  # the instance that had it, then one that never did
+        async with two[0].client.ws_connect("/ws") as ws:
+            await ws.send_json({"type": "start", "locale": "en"})
+            old_token = (await ws.receive_json(timeout=10))[0]["session"]
+        await two[0].lose_everything()
+        async with at.client.ws_connect("/ws") as ws:
+            await ws.send_json({"type": "resume", "session": old_token})
+            frames = await ws.receive_json(timeout=10)
+            assert frames[0]["type"] == "session" and frames[0]["session"] != old_token
+            assert LOST["en"] in next(f["text"] for f in frames if f["type"] == "notice")
+
+
+async def test_after_a_restart_of_the_memory_store_the_plan_and_the_page_tell_the_loss(
+    shipped: LoadedProgram,
+) -> None:
+    # plan.txt said it, and the page drawn afterwards was empty, with no notice.
+    address = ""
+    for restart in range(2):
+        runtime = Runtime(shipped, open_store(StoreSettings()), RasaActionRunner(shipped))
+        client: TestClient[Any, Any] = TestClient(TestServer(create_app(runtime, WebChatOptions())))
+        await client.start_server()
+        try:
+            if not restart:
+                address, _token = await start_page(client, "en")
+                await asyncio.sleep(2 * OPENING_SECONDS)
+                continue
+            plan = await client.get(f"{address}/plan.txt", allow_redirects=False)
+            assert LOST["en"] in await plan.text()
+            shown = await client.get(address)
+            assert shown.url.path != address and LOST["en"] in await shown.text()
+        finally:
+            await client.close()
+            await runtime.close()
