@@ -68,7 +68,7 @@ def instance(tmp_path: Path, redis: RedisServer, key: str) -> BotInstance:
 def start_form(bot: BotInstance) -> tuple[int, str, str]:
     """Press "start" on the landing page: the status, the address it ends on, the page."""
     status, body = fetch(bot.url + "/start", urllib.parse.urlencode({"locale": "en"}).encode())
-    token = re.search(r'action="/c/([A-Za-z0-9_-]{32})"', body)
+    token = re.search(r'action="/c/([A-Za-z0-9_-]{32}(?:[A-Za-z0-9_-]{11})?)"', body)
     return status, token.group(1) if token else "", body
 
 
