@@ -81,6 +81,22 @@ async def test_coming_back_often_never_counts_against_anyone(
         assert await restores(client, phrase)
 
 
+def quiet_phrase(shipped: LoadedProgram, checked: bool = True) -> tuple[str, ...]:
+    """A random phrase (with a right or a wrong check word) that screening reads as nothing.
+
+    About one phrase in 200 with a wrong check word is screened as a risk by the second layer
+    (six unrelated words: "... email" read as an address), and a risk goes to its safety flow
+    before any phrase is tried: quick, but for what was typed, which the sender knows, never
+    for what is stored. The test, which measures where a phrase fails, leaves those out."""
+    while True:
+        words = new_phrase("en")
+        if not checked:
+            wrong = next(w for w in word_list("en") if w != check_word(words[:-1], "en"))
+            words = (*words[:-1], wrong)
+        if not shipped.screener.screen(" ".join(words), "en").hits:
+            return words
+
+
 async def test_a_wrong_phrase_takes_as_long_wherever_it_fails(
     over: Over, shipped: LoadedProgram
 ) -> None:
@@ -94,13 +110,11 @@ async def test_a_wrong_phrase_takes_as_long_wherever_it_fails(
         await rest(client, sender, " ".join(phrase))
         return time.perf_counter() - started
 
-    right_check = [await seconds(new_phrase("en")) for _ in range(3)]  # looked up, not found
+    right_check = [await seconds(quiet_phrase(shipped)) for _ in range(3)]  # not found
     for _ in range(2):  # this session's five wrong tries are used up
-        await seconds(new_phrase("en"))
-    over_limit = [await seconds(new_phrase("en")) for _ in range(3)]  # refused before any lookup
-    words = new_phrase("en")[:-1]
-    wrong = next(w for w in word_list("en") if w != check_word(words, "en"))
-    wrong_check = [await seconds((*words, wrong)) for _ in range(3)]  # never looked up
+        await seconds(quiet_phrase(shipped))
+    over_limit = [await seconds(quiet_phrase(shipped)) for _ in range(3)]  # refused at once
+    wrong_check = [await seconds(quiet_phrase(shipped, checked=False)) for _ in range(3)]
     medians = [statistics.median(t) for t in (right_check, over_limit, wrong_check)]
     assert min(medians) > 0.5 * max(medians), medians  # was 1 ms against 190 ms
 
