@@ -198,9 +198,15 @@ class MatrixBot:
     async def _start_with_first_words(
         self, room_id: str, room: str, items: list[Item]
     ) -> list[Item]:
-        """The greeting (in the configured language) answers the person's first message."""
+        """The greeting (in the configured language) answers the person's first message;
+        words that need an answer (a risk, resume words) are then taken as a turn too
+        (``Runtime.first_words_need_a_turn``), so the greeting's turn has a key of its own."""
         first = next(item for item in items if isinstance(item, PersonText))
-        await self._turn(room_id, room, self.event_key(first.event_id), Start(self.default_locale))
+        key = self.event_key(first.event_id)
+        if self._runtime.first_words_need_a_turn(first.text, self.default_locale):
+            await self._turn(room_id, room, f"opened:{key}", Start(self.default_locale))
+            return items
+        await self._turn(room_id, room, key, Start(self.default_locale))
         return [item for item in items if item is not first]
 
     async def _known(self, room: str, item: Item) -> bool:

@@ -192,9 +192,16 @@ class RestChannel:
             no_plan = self.chat.texts.text("no_plan", self.chat.texts.known(wanted))
             return [_text(sender, no_plan)]
         session, fresh = found
+        events: list[Event] = []
         if fresh and event != PLAN:
             # As in Rasa, the first message opens the conversation (through a partner's door
-            # when its metadata names one).
+            # when its metadata names one); words that need an answer (a risk, resume words)
+            # are taken after the greeting (``Runtime.first_words_need_a_turn``).
+            runtime = self.chat.runtime
+            if isinstance(event, Text) and runtime.first_words_need_a_turn(
+                event.text, session.locale
+            ):
+                events.append(event)
             event = door_start(session.locale, partner)
         if event == PLAN:
             if not self.chat.within_limit(session):
@@ -204,14 +211,18 @@ class RestChannel:
                 return [_text(sender, self.chat.lost_notice(session))]
             return [_text(sender, plan or self.chat.texts.text("no_plan", session.locale))]
         assert not isinstance(event, str)
-        earlier = self.chat.take_pending(session)
-        outcome = await self.chat.turn(session, event, key=key)
-        if outcome.limited:
-            limited = [_text(sender, e.text) for e in outcome.entries]
-            return answer(sender, tuple(earlier)) + limited
-        if outcome.moved is not None:
-            return _lost(sender, outcome)
-        return answer(sender, (*earlier, *outcome.shown))
+        shown = self.chat.take_pending(session)
+        events.insert(0, event)
+        for position, taken in enumerate(events):
+            last = position == len(events) - 1
+            outcome = await self.chat.turn(session, taken, key=key if last else None)
+            if outcome.limited:
+                limited = [_text(sender, e.text) for e in outcome.entries]
+                return answer(sender, tuple(shown)) + limited
+            if outcome.moved is not None:
+                return _lost(sender, outcome)
+            shown.extend(outcome.shown)
+        return answer(sender, tuple(shown))
 
     def _answer(self, request: web.Request, items: Answer) -> web.Response:
         response = web.json_response(items, dumps=_dumps)

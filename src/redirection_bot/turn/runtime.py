@@ -88,7 +88,7 @@ from redirection_bot.turn.appointment_actions import (
 from redirection_bot.turn.builtin_actions import BuiltInActions
 from redirection_bot.turn.effects import Effects, Kept, services_shown
 from redirection_bot.turn.ingress import Admitted, Problem, admit
-from redirection_bot.turn.routing import Route, Routed, preempts_flow, route
+from redirection_bot.turn.routing import Route, Routed, phrase_attempt, preempts_flow, route
 
 if TYPE_CHECKING:
     from redirection_bot.handoff.appointments import AppointmentBook
@@ -769,6 +769,21 @@ class Runtime:
         store that never loses any (``store.ForgetfulStore``). A channel that finds no session
         for a conversation it knows was opened before then tells the person it was lost."""
         return await kept_since(self._store)
+
+    def first_words_need_a_turn(self, text: str, locale: str | None = None) -> bool:
+        """Whether the message that opens a conversation must also be taken as a turn after
+        the greeting. Channels open a conversation with its first message, the greeting
+        answering it (Rasa's way: "hi" needs no other answer), but no message goes unread:
+        words in which screening raises anything (safety before flow: "i want to end my
+        life" as the first words starts the safety flow under the greeting) and resume words
+        (a person coming back as a new sender or in a new room) are taken too."""
+        loaded = self._loaded
+        state = new_state(loaded.program, locale)
+        text = admit(text, self.settings.max_text_length).text
+        limit = max(SCREENED_AT_LEAST, 10 * self.settings.max_text_length)
+        if phrase_attempt(loaded.program, state, Text(text[:limit])) is not None:
+            return True
+        return bool(loaded.screener.screen(text[:limit], state.locale).hits)
 
     async def state(self, session_id: str) -> SessionState | None:
         stored = await self._store.get(session_id)
