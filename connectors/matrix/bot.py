@@ -203,7 +203,7 @@ class MatrixBot:
         (``Runtime.first_words_need_a_turn``), so the greeting's turn has a key of its own."""
         first = next(item for item in items if isinstance(item, PersonText))
         key = self.event_key(first.event_id)
-        if self._runtime.first_words_need_a_turn(first.text, self.default_locale):
+        if await self._runtime.first_words_need_a_turn(first.text, self.default_locale):
             await self._turn(room_id, room, f"opened:{key}", Start(self.default_locale))
             return items
         await self._turn(room_id, room, key, Start(self.default_locale))

@@ -198,7 +198,7 @@ class RestChannel:
             # when its metadata names one); words that need an answer (a risk, resume words)
             # are taken after the greeting (``Runtime.first_words_need_a_turn``).
             runtime = self.chat.runtime
-            if isinstance(event, Text) and runtime.first_words_need_a_turn(
+            if isinstance(event, Text) and await runtime.first_words_need_a_turn(
                 event.text, session.locale
             ):
                 events.append(event)

@@ -89,12 +89,14 @@ from redirection_bot.turn.builtin_actions import BuiltInActions
 from redirection_bot.turn.effects import Effects, Kept, services_shown
 from redirection_bot.turn.ingress import Admitted, Problem, admit
 from redirection_bot.turn.routing import Route, Routed, phrase_attempt, preempts_flow, route
+from redirection_bot.turn.screening_lane import ScreeningLane
 
 if TYPE_CHECKING:
     from redirection_bot.handoff.appointments import AppointmentBook
     from redirection_bot.handoff.desk import HandoffDesk
     from redirection_bot.handoff.machine import HandoffEvent, Step
     from redirection_bot.operations.metrics import Metrics
+    from redirection_bot.safety.screen import Screening
 
 DEFAULT_SESSION_TTL_SECONDS = 24 * 3600
 DEFAULT_MAX_TEXT_LENGTH = 2000
@@ -207,6 +209,7 @@ class Runtime:
         # Checked once: isinstance against a runtime-checkable protocol is slow on every turn.
         self._locking_store = store if isinstance(store, LockingStore) else None
         self._resume = resume or ResumeVault(store)
+        self.screening_lane = ScreeningLane()
         self.metrics = metrics
         self.appointments = appointments
         booking = AppointmentActions(appointments, self._resume) if appointments else None
@@ -284,7 +287,7 @@ class Runtime:
             admitted: Admitted | None = None
             if isinstance(event, Text):
                 admitted = admit(event.text, self.settings.max_text_length)  # 3. admit
-                event, state = self._screen(loaded, state, admitted.text)  # 4. screen
+                event, state = await self._screen(loaded, state, admitted.text)  # 4. screen
             handoff = kept.record.handoff if self._conduct and kept.record else None
             problem = admitted.problem if admitted is not None else None
             routed = route(loaded.program, state, handoff, event, problem)  # 5. route
@@ -325,7 +328,7 @@ class Runtime:
             self._count(session_id, event, duration, reply)
         return reply
 
-    def _screen(
+    async def _screen(
         self, loaded: LoadedProgram, state: SessionState, text: str
     ) -> tuple[Text, SessionState]:
         """Safety before flow: screen what the person typed before the dialogue sees it.
@@ -343,13 +346,19 @@ class Runtime:
         # e-mail address): the rules still read them, the second layer does not
         # (docs/safety.md, H-R21). What earlier messages weighed (numbers, never words) is
         # read with them (H-R23).
-        phrase = read_phrase(text[:limit])
-        offered = typed_answer(loaded.program, state, text[:limit]) or (
-            phrase is not None and phrase.checked
-        )
-        screening = loaded.screener.screen(
-            text[:limit], state.locale, False, state.screening_carry, with_model=not offered
-        )
+        # A long message is screened in a worker thread, one at a time (``ScreeningLane``).
+        screened = text[:limit]
+
+        def screen() -> Screening:
+            phrase = read_phrase(screened)
+            offered = typed_answer(loaded.program, state, screened) or (
+                phrase is not None and phrase.checked
+            )
+            return loaded.screener.screen(
+                screened, state.locale, False, state.screening_carry, with_model=not offered
+            )
+
+        screening = await self.screening_lane.run(len(screened), screen)
         for hit in screening.hits:
             log_event(
                 "risk screened",
@@ -770,7 +779,7 @@ class Runtime:
         for a conversation it knows was opened before then tells the person it was lost."""
         return await kept_since(self._store)
 
-    def first_words_need_a_turn(self, text: str, locale: str | None = None) -> bool:
+    async def first_words_need_a_turn(self, text: str, locale: str | None = None) -> bool:
         """Whether the message that opens a conversation must also be taken as a turn after
         the greeting. Channels open a conversation with its first message, the greeting
         answering it (Rasa's way: "hi" needs no other answer), but no message goes unread:
@@ -781,9 +790,13 @@ class Runtime:
         state = new_state(loaded.program, locale)
         text = admit(text, self.settings.max_text_length).text
         limit = max(SCREENED_AT_LEAST, 10 * self.settings.max_text_length)
-        if phrase_attempt(loaded.program, state, Text(text[:limit])) is not None:
+        screened = text[:limit]
+        if phrase_attempt(loaded.program, state, Text(screened)) is not None:
             return True
-        return bool(loaded.screener.screen(text[:limit], state.locale).hits)
+        screening = await self.screening_lane.run(
+            len(screened), lambda: loaded.screener.screen(screened, state.locale)
+        )
+        return bool(screening.hits)
 
     async def state(self, session_id: str) -> SessionState | None:
         stored = await self._store.get(session_id)
