@@ -508,10 +508,12 @@ class PhraseSet:
     phrases: list[Phrase] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     """What each phrase is for, as its owner labels it (one index can serve many lists)."""
-    _parts: dict[int, list[PhraseSet]] = field(default_factory=dict)
-    _part_sets: dict[Seq, PhraseSet] = field(default_factory=dict)
-    """For phrases with ``&``: an index of each further part, so that it is looked for only
-    where it could begin."""
+    _parts: dict[int, list[int]] = field(default_factory=dict)
+    """For phrases with ``&``: the numbers of their further parts in ``_part_index``."""
+    _part_numbers: dict[Seq, int] = field(default_factory=dict)
+    _part_index: PhraseSet | None = None
+    """Every further part of every phrase, as phrases of their own: one pass over a message
+    finds where each first is, the first time a phrase with parts needs them."""
     # Tens of thousands of entries hold one phrase each: see ``_WordIndex``.
     _starts: _WordIndex = field(default_factory=_WordIndex)
     _ends_with: _WordIndex = field(default_factory=_WordIndex)
@@ -525,11 +527,13 @@ class PhraseSet:
         self.phrases.append(phrase)
         self.tags.append(tag)
         for part in phrase.also:
-            part_set = self._part_sets.get(part)
-            if part_set is None:
-                part_set = self._part_sets[part] = PhraseSet()
-                part_set.add(Phrase(phrase.source, part))
-            self._parts.setdefault(index, []).append(part_set)
+            number = self._part_numbers.get(part)
+            if number is None:
+                if self._part_index is None:
+                    self._part_index = PhraseSet()
+                number = self._part_numbers[part] = len(self._part_index)
+                self._part_index.add(Phrase(phrase.source, part))
+            self._parts.setdefault(index, []).append(number)
         firsts = _first_items(phrase.body)
         if firsts is None:
             self._anywhere.add(index)
@@ -569,12 +573,8 @@ class PhraseSet:
     def _matches(self, tokens: Sequence[Token]) -> list[tuple[int, Match]]:
         return list(self._each_match(tokens))
 
-    def first(self, tokens: Sequence[Token]) -> Match | None:
-        """The first match of any phrase, in text order."""
-        return next((match for _index, match in self._each_match(tokens)), None)
-
     def _each_match(self, tokens: Sequence[Token]) -> Iterator[tuple[int, Match]]:
-        parts_found: dict[int, Match | None] = {}
+        parts: _PartsFound | None = None
         # Words come back in a message ("i", "to", "the"): each one's candidates found once.
         found: dict[tuple[str, bool], list[int]] = {}
         for start, token in enumerate(tokens):
@@ -588,7 +588,10 @@ class PhraseSet:
                     continue
                 match = _first_match(phrase, phrase.body, tokens, start)
                 if match is not None and phrase.also:
-                    match = _with_other_parts(match, self._parts[index], tokens, parts_found)
+                    if parts is None:
+                        assert self._part_index is not None
+                        parts = _PartsFound(self._part_index, tokens)
+                    match = _with_other_parts(match, self._parts[index], parts)
                 if match is not None:
                     yield index, match
 
@@ -596,22 +599,42 @@ class PhraseSet:
         return len(self.phrases)
 
 
-def _with_other_parts(
-    match: Match,
-    parts: list[PhraseSet],
-    tokens: Sequence[Token],
-    known: dict[int, Match | None],
-) -> Match | None:
-    """The match widened to the other ``&`` parts, or None when one of them is absent.
-    ``known`` remembers, for one message, where each part was found."""
+class _PartsFound:
+    """Where each further part (``&``) is first in one message, looked for when a phrase
+    needs it; which parts could begin at a word is found once per word for all of them."""
+
+    def __init__(self, index: PhraseSet, tokens: Sequence[Token]) -> None:
+        self._index = index
+        self._tokens = tokens
+        self._candidates: dict[tuple[str, bool], set[int]] = {}
+        self._first: dict[int, Match | None] = {}
+
+    def first(self, number: int) -> Match | None:
+        if number in self._first:
+            return self._first[number]
+        found = None
+        phrase = self._index.phrases[number]
+        for start, token in enumerate(self._tokens):
+            key = (token.form, token.is_number)
+            candidates = self._candidates.get(key)
+            if candidates is None:
+                candidates = self._candidates[key] = self._index.candidates(token)
+            if number in candidates:
+                found = _first_match(phrase, phrase.body, self._tokens, start)
+                if found is not None:
+                    break
+        self._first[number] = found
+        return found
+
+
+def _with_other_parts(match: Match, parts: list[int], found: _PartsFound) -> Match | None:
+    """The match widened to the other ``&`` parts, or None when one of them is absent."""
     start, end, hidden = match.start, match.end, match.hidden
-    for part in parts:
-        if id(part) not in known:
-            known[id(part)] = part.first(tokens)
-        found = known[id(part)]
-        if found is None:
+    for number in parts:
+        part = found.first(number)
+        if part is None:
             return None
-        start, end, hidden = min(start, found.start), max(end, found.end), hidden + found.hidden
+        start, end, hidden = min(start, part.start), max(end, part.end), hidden + part.hidden
     return Match(start, end, hidden)
 
 
