@@ -98,7 +98,9 @@ class _Words:
     ordered: tuple[str, ...]
     """The words of ``exact`` in order, to find the words a piece begins (typed in pieces)
     by bisection rather than by a set of every beginning of every word."""
-    fuzzy: tuple[str, ...]
+    fuzzy: dict[str, tuple[str, ...]] = field(compare=False, hash=False)
+    """The words that take one typing mistake, by their first two letters (which a mistyped
+    word keeps: ``within_one_edit``)."""
     prefixes: tuple[str, ...]
     suffixes: tuple[str, ...]
     letters: Letters
@@ -106,11 +108,15 @@ class _Words:
     @classmethod
     def of(cls, lits: Sequence[Lit]) -> _Words:
         plain = [lit.form for lit in lits if not (lit.prefix or lit.suffix)]
+        fuzzy: dict[str, list[str]] = {}
+        for lit in lits:
+            if lit.fuzzy:
+                fuzzy.setdefault(lit.form[:2], []).append(lit.form)
         return cls(
             tuple(lits),
             frozenset(plain),
             tuple(sorted(set(plain))),
-            tuple(lit.form for lit in lits if lit.fuzzy),
+            {head: tuple(forms) for head, forms in fuzzy.items()},
             tuple(lit.form for lit in lits if lit.prefix),
             tuple(lit.form for lit in lits if lit.suffix),
             lits[0].letters,
@@ -132,9 +138,14 @@ class _Words:
         whole = (index + 1, 0, hidden)
         if (
             (rest in self.exact and (offset == 0 or len(rest) >= MIN_PIECE))
-            or any(rest.startswith(prefix) for prefix in self.prefixes)
-            or any(rest.endswith(suffix) for suffix in self.suffixes)
-            or (offset == 0 and any(within_one_edit(rest, f, self.letters) for f in self.fuzzy))
+            or rest.startswith(self.prefixes)
+            or rest.endswith(self.suffixes)
+            or (
+                offset == 0
+                and any(
+                    within_one_edit(rest, f, self.letters) for f in self.fuzzy.get(rest[:2], ())
+                )
+            )
         ):
             found.add(whole)
         if token.is_number:
