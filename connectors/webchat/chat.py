@@ -136,7 +136,7 @@ class WebChat:
         store shared with other instances still holds it (erased at another, or lost)."""
         session = self.book.web(token)
         if session is not None and session.kept_at is None and tell_lost:
-            return (await self.start_over(session, None)).moved  # known lost: told now
+            return await self._told_lost(session)  # known lost: told now
         if session is not None and recheck and self.runtime.shares_store:
             return await self._rechecked(session, tell_lost)
         if session is not None or not TOKEN_PATTERN.match(token):
@@ -146,7 +146,7 @@ class WebChat:
             lost = await self.missing(token, None)
             if lost is None:
                 return None
-            return (await self.start_over(lost, None)).moved if tell_lost else lost
+            return await self._told_lost(lost) if tell_lost else lost
         session = self.book.reopen_web(token, state.locale)
         reply = await self.runtime.handle(session.session_id, CommandGiven(CommandName.REPEAT))
         self._apply(session, reply, [])
@@ -162,11 +162,16 @@ class WebChat:
             self.book.gone(session)
             return None
         if tell_lost:
-            return (await self.start_over(session, None)).moved
+            return await self._told_lost(session)
         session.kept_at = None
         if session.transcript is not None:
             session.transcript.clear()
         return session
+
+    async def _told_lost(self, session: WebSession) -> WebSession | None:
+        """A conversation the store lost, told now: the one that takes its place, the notice
+        first (``start_over``)."""
+        return (await self.start_over(session, None)).moved
 
     def alive(self, session: WebSession) -> bool:
         """Whether the conversation is still kept (not erased, not expired)."""
