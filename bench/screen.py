@@ -5,7 +5,9 @@ same run on the same machine:
 
 - screening a typical message (the labelled sets, all three locales' rules, as the runtime
   does), against only tokenising it (the least screening must do);
-- screening a message at the runtime's length limit (2,000 characters), against tokenising it;
+- screening a message at the runtime's length limit (2,000 characters), and the slowest message
+  known as long as the runtime screens (20,000 characters of "a a a ..."), against tokenising
+  them;
 - loading and compiling the rules of the three locales, against reading their YAML with
   PyYAML's ``compose``;
 - the second layer (``safety/model.py``): the p50 and p99 of screening 500-character messages
@@ -36,6 +38,7 @@ from redirection_bot.safety.model import MODEL_FILE, ScreeningModel, features
 from redirection_bot.safety.normalise import Letters, tokenise
 from redirection_bot.safety.rules import LocaleRules, load_rules_folder
 from redirection_bot.safety.screen import Screener
+from redirection_bot.turn.runtime import SCREENED_AT_LEAST
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 RULES = REPOSITORY / "dialogues" / "safety"
@@ -85,6 +88,16 @@ def main() -> None:
     print(
         f"2,000-character message: screening {long_screening * 1e3:.1f} ms, tokenising alone"
         f" {long_tokenising * 1e3:.2f} ms"
+    )
+    # The slowest message found to screen, as long as the runtime screens (``SCREENED_AT_LEAST``):
+    # a word that starts many phrases, repeated. Screened off the event loop (turn/screening_lane.py).
+    heaviest = "a " * (SCREENED_AT_LEAST // 2)
+    heavy_screening = per_call(lambda: screener.screen(heaviest, "en"), repeats=2)
+    heavy_tokenising = per_call(lambda: tokenise(heaviest), repeats=2)
+    print(
+        f'the slowest {len(heaviest):,}-character message known ("a a a ..."): screening'
+        f" {heavy_screening * 1e3:.0f} ms, tokenising alone {heavy_tokenising * 1e3:.1f} ms"
+        f" ({heavy_screening / heavy_tokenising:.0f}x)"
     )
     loading = per_call(lambda: load_rules_folder(RULES, LOCALES, [], Diagnostics()), repeats=3)
     reading = per_call(

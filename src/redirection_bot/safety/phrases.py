@@ -69,10 +69,12 @@ class Lit:
     prefix: bool = False
     suffix: bool = False
     letters: Letters = Letters.ONE
+    fuzzy: bool = field(init=False, compare=False, repr=False)
+    """A whole word long enough to take one typing mistake (read at every match: kept)."""
 
-    @property
-    def fuzzy(self) -> bool:
-        return not (self.prefix or self.suffix) and len(self.form) >= FUZZY_MIN_LENGTH
+    def __post_init__(self) -> None:
+        fuzzy = not (self.prefix or self.suffix) and len(self.form) >= FUZZY_MIN_LENGTH
+        object.__setattr__(self, "fuzzy", fuzzy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -735,27 +737,24 @@ def _match_item(item: Item, position: _Position, tokens: Sequence[Token]) -> Ite
             yield end, 0, (*hidden, span)
 
 
-def _match_lit(lit: Lit, position: _Position, tokens: Sequence[Token]) -> Iterator[_Position]:
+def _match_lit(lit: Lit, position: _Position, tokens: Sequence[Token]) -> tuple[_Position, ...]:
+    """Where matching ``lit`` from ``position`` can leave off (a tuple: cheaper than a
+    generator, and there are at most two)."""
     index, offset, hidden = position
     if index >= len(tokens):
-        return
+        return ()
     token = tokens[index]
     rest = token.form[offset:]
     if lit.suffix:
-        if rest.endswith(lit.form):
-            yield index + 1, 0, hidden
-        return
+        return ((index + 1, 0, hidden),) if rest.endswith(lit.form) else ()
     if lit.prefix:
-        if rest.startswith(lit.form):
-            yield index + 1, 0, hidden
-        return
+        return ((index + 1, 0, hidden),) if rest.startswith(lit.form) else ()
     if (rest == lit.form and (offset == 0 or len(rest) >= MIN_PIECE)) or (
         offset == 0 and lit.fuzzy and within_one_edit(rest, lit.form, lit.letters)
     ):
-        yield index + 1, 0, hidden
-        return
+        return ((index + 1, 0, hidden),)
     if token.is_number:
-        return
+        return ()
     # A word typed in pieces ("my self" for "myself", "any one"): join up to three tokens.
     if offset == 0 and lit.form.startswith(rest) and len(lit.form) > len(rest):
         joined, end = rest, index + 1
@@ -763,14 +762,17 @@ def _match_lit(lit: Lit, position: _Position, tokens: Sequence[Token]) -> Iterat
             joined += tokens[end].form
             end += 1
             if joined == lit.form:
-                yield end, 0, hidden
-                return
+                return ((end, 0, hidden),)
     # Words run together ("killmyself"): the word may be the start of what is left of the token;
     # squeezing may have merged a letter at the join ("self" + "fish" reads "selfish").
     merged = lit.form[1:] if offset and token.form[offset - 1] == lit.form[0] else ""
     if len(merged) >= MIN_PIECE and rest == merged:
-        yield index + 1, 0, hidden
-        return
-    for form in (lit.form, merged):
-        if len(form) >= MIN_PIECE and len(rest) > len(form) and rest.startswith(form):
-            yield index, offset + len(form), hidden
+        return ((index + 1, 0, hidden),)
+    form = lit.form
+    if not (len(rest) > len(form) and rest.startswith(form)):
+        form = ""  # the word itself is not the start of what is left
+    if len(merged) >= MIN_PIECE and len(rest) > len(merged) and rest.startswith(merged):
+        if form:
+            return ((index, offset + len(form), hidden), (index, offset + len(merged), hidden))
+        return ((index, offset + len(merged), hidden),)
+    return ((index, offset + len(form), hidden),) if len(form) >= MIN_PIECE else ()
