@@ -40,6 +40,7 @@ from redirection_bot.api import (
     fold,
     log_event,
     session_tag,
+    typed_index,
 )
 
 from .content import turn_content
@@ -78,8 +79,8 @@ def picked(offer: Offer, text: str) -> str | None:
     as the program reads it (``admit``: invisible characters gone), so that a "2" typed
     with a zero-width space picks the second answer as it would anywhere."""
     folded = fold(admit(text).text)
-    if folded.isdigit():
-        index = int(folded) - 1
+    index = typed_index(folded)
+    if index is not None:
         in_range = offer.numbered and 0 <= index < len(offer.choices)
         return offer.choices[index][0] if in_range else None
     matches = (choice for choice, label in offer.choices if folded and fold(label) == folded)

@@ -5,28 +5,50 @@ text is refused as too long), at about 0.1 ms a character at the worst ("a a a .
 screened on the event loop: one such message held every conversation of the instance for
 about two seconds, and four scripted senders made a person's ordinary turn take 8 to 16
 seconds. Long messages are now screened in a worker thread, one at a time
-(``turn/screening_lane.py``)."""
+(``turn/screening_lane.py``).
+
+An outside tester then found messages that held the interpreter itself, thread or not, and
+its memory: one word of 20,000 letters or digits (2.7 and 5.1 s in the identifier patterns,
+which tried every start of the text), "a-a-a-..." (13.6 s), and 20,000 "ﬃ" or "ﷺ" (12 s and
+770 MB, 10 s and 1.35 GB: every deletion of a 13,000-letter word, for typing mistakes; a
+server was killed for memory)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
+import tracemalloc
 
+import pytest
+
+from redirection_bot.program.load import LoadedProgram
+from redirection_bot.turn.ingress import admit
+from redirection_bot.turn.runtime import SCREENED_AT_LEAST
 from tests.integration.webchat.conftest import text_of
-from tests.security.conftest import Client, rest
+from tests.security.conftest import WEBHOOK, Client, rest
 
 HEAVIEST = "a " * 10_000
 """20,000 characters of the word that starts the most phrases: the slowest to screen."""
+HELD = "a-" * 9_999 + "a/"
+"""What the web address pattern tried at every start of the text, holding the interpreter."""
+ONE_WORD = {
+    "letters": "a" * 19_990,
+    "digits": "1" * 19_990,
+    "ligature ffi": "\ufb03" * 19_990,
+    "ligature of 18 characters": "\ufdfa" * 19_990,
+}
 
 
+@pytest.mark.parametrize("long_message", [HEAVIEST, HELD], ids=["slowest", "held"])
 async def test_a_person_is_answered_while_scripts_send_the_longest_messages(
-    client: Client,
+    client: Client, long_message: str
 ) -> None:
     scripts = [secrets.token_hex(16) for _ in range(2)]
     person = secrets.token_hex(16)
     for sender in (*scripts, person):
         await rest(client, sender, "hi")
-    attack = [asyncio.create_task(rest(client, sender, HEAVIEST)) for sender in scripts]
+    attack = [asyncio.create_task(rest(client, sender, long_message)) for sender in scripts]
     await asyncio.sleep(0.2)  # the long messages are being screened
     status, answer = await rest(client, person, "i had a hard day at work")
     assert status == 200 and answer
@@ -34,3 +56,25 @@ async def test_a_person_is_answered_while_scripts_send_the_longest_messages(
     for status, answer in await asyncio.gather(*attack):
         assert status == 200  # and each long message still gets its polite answer
         assert answer[0]["text"] == text_of(client, "engine.too_long")
+
+
+@pytest.mark.parametrize("word", ONE_WORD.values(), ids=ONE_WORD.keys())
+def test_one_enormous_word_is_screened_in_little_memory(shipped: LoadedProgram, word: str) -> None:
+    text = admit(word, 2000).text[:SCREENED_AT_LEAST]  # as the runtime screens it
+    tracemalloc.start()
+    try:
+        shipped.screener.screen(text, "en")
+        _now, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 2**20, peak  # was up to 1.35 GB
+
+
+@pytest.mark.parametrize("word", ONE_WORD.values(), ids=ONE_WORD.keys())
+async def test_one_enormous_word_is_answered_politely(client: Client, word: str) -> None:
+    sender = secrets.token_hex(16)
+    await rest(client, sender, "hi")
+    body = json.dumps({"sender": sender, "message": word}, ensure_ascii=False).encode()
+    response = await client.post(WEBHOOK, data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 200  # a word of 20,000 digits was a 500 (int() refuses it)
+    assert (await response.json())[0]["text"] == text_of(client, "engine.too_long")

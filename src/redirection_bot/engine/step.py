@@ -55,12 +55,12 @@ from redirection_bot.engine.outputs import (
 )
 from redirection_bot.engine.state import Frame, HeldAnswer, SessionState, Waiting
 from redirection_bot.errors import EngineError
-from redirection_bot.language.textnorm import fold
+from redirection_bot.language.textnorm import MAX_TYPED_DIGITS, fold, typed_index
 from redirection_bot.safety.categories import RiskCategory, RiskHit
 
 MAX_NODES_PER_TURN = 10_000
 COMMAND_CHOICE_PREFIX = "command:"
-_NUMBER = re.compile(r"-?\d+")
+_NUMBER = re.compile(rf"-?\d{{1,{MAX_TYPED_DIGITS}}}")
 _EMPTY_LEXICON = Lexicon()
 
 
@@ -590,8 +590,8 @@ class _Run:
         numbers_are_values = (
             node.input is not None and self.program.slots[node.input.slot].type is SlotType.INTEGER
         )
-        if not numbers_are_values and folded.isdigit():
-            index = int(folded) - 1
+        index = None if numbers_are_values else typed_index(folded)
+        if index is not None:
             return options[index] if 0 <= index < len(options) else None
         locale = self.state.locale
         for option, choice in options:

@@ -48,6 +48,20 @@ def clean_user_text(text: str) -> str:
     return unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
 
 
+MAX_TYPED_DIGITS = 9
+"""A typed number longer than this is no answer anyone means (a choice's number, a value on a
+scale), and is not read as one: ``int`` refuses strings of over 4,300 digits, and a message
+of 20,000 digits must get a polite answer, not an error."""
+
+
+def typed_index(folded: str) -> int | None:
+    """The choice a typed number picks, counted from 0 ("2" is 1), or None when ``folded``
+    is not a number of at most ``MAX_TYPED_DIGITS`` digits."""
+    if folded.isdigit() and len(folded) <= MAX_TYPED_DIGITS:
+        return int(folded) - 1
+    return None
+
+
 def fold(text: str) -> str:
     """Case-fold, read look-alike letters as Latin, drop accents, apostrophes and punctuation,
     collapse spaces.

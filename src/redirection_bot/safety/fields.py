@@ -16,14 +16,15 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from redirection_bot.safety.normalise import Token
+from redirection_bot.safety.normalise import CACHED_LENGTH, Token
 from redirection_bot.safety.phrases import MAX_GAP, Alt, AnyNumber, Gap, Lit, Phrase, Seq
 
 MAX_SPELLINGS = 256
 """An entry spelt out into more sequences than this keeps the first ones (none come close)."""
 
 WORD_CACHE = 50_000
-"""Word forms whose one-word fields are remembered (a few MB at most)."""
+"""Word forms whose one-word fields are remembered (a few MB at most: none longer than
+``normalise.CACHED_LENGTH``)."""
 
 Step = Lit | Gap | AnyNumber
 Spelling = tuple[Step, ...]
@@ -126,7 +127,7 @@ class FieldIndex:
                 {word: tuple(entries) for word, entries in by_next.items()},
                 tuple(rest),
             )
-            if len(self._words) < WORD_CACHE:
+            if len(self._words) < WORD_CACHE and len(form) <= CACHED_LENGTH:
                 self._words[form] = known
         return known
 

@@ -73,6 +73,13 @@ class Token:
     is_number: bool = False
 
 
+MAX_FORM = 100
+"""A folded word longer than this is read as pieces of this length, each a token spanning the
+whole word. No word of any language comes near it; words run together ("killmyself") stay
+far below it; but one "word" of 20,000 ligatures folds to 340,000 letters, whose every
+piece the second layer would read (66 MB)."""
+
+
 def fold_form(raw: str, letters: Letters = Letters.ONE) -> str:
     """One word as the matcher compares it: folded, without apostrophes, leet read, squeezed."""
     folded = raw.casefold()
@@ -112,8 +119,11 @@ def tokenise(text: str, letters: Letters = Letters.ONE) -> list[Token]:
                 tokens.append(Token(rest, digits_end, match.end(), clause, sentence))
             continue
         form = fold_form(raw, letters)
-        if form:
-            tokens.append(Token(form, match.start(), match.end(), clause, sentence, form.isdigit()))
+        for start in range(0, len(form), MAX_FORM):  # one piece, unless enormously long
+            piece = form[start : start + MAX_FORM]
+            tokens.append(
+                Token(piece, match.start(), match.end(), clause, sentence, piece.isdigit())
+            )
     return tokens
 
 
@@ -161,6 +171,10 @@ def _doubled(word: str, index: int) -> bool:
         index + 1 < len(word) and word[index + 1] == char
     )
 
+
+CACHED_LENGTH = 40
+"""Words and features longer than this are never kept in a cache: an entry keeps its text,
+and a message may be one word of 20,000 letters (16,384 of them would be gigabytes)."""
 
 FUZZY_MIN_LENGTH = 6
 """Rule words at least this long (after folding) tolerate one typing mistake."""

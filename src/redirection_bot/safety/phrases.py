@@ -106,6 +106,8 @@ class _Words:
     prefixes: tuple[str, ...]
     suffixes: tuple[str, ...]
     letters: Letters
+    longest: int
+    """The longest plain word."""
 
     @classmethod
     def of(cls, lits: Sequence[Lit]) -> _Words:
@@ -122,6 +124,7 @@ class _Words:
             tuple(lit.form for lit in lits if lit.prefix),
             tuple(lit.form for lit in lits if lit.suffix),
             lits[0].letters,
+            max((len(form) for form in plain), default=0),
         )
 
     def begins_a_word(self, piece: str) -> bool:
@@ -152,14 +155,15 @@ class _Words:
             found.add(whole)
         if token.is_number:
             return found
-        for cut in range(MIN_PIECE, len(rest)):
+        pieces = min(len(rest), self.longest + 1)  # no longer piece is a word
+        for cut in range(MIN_PIECE, pieces):
             if rest[:cut] in self.exact:
                 found.add((index, offset + cut, hidden))
         if offset:
             merged = token.form[offset - 1] + rest
             if merged in self.exact and len(rest) >= MIN_PIECE:
                 found.add(whole)
-            for cut in range(MIN_PIECE, len(rest)):
+            for cut in range(MIN_PIECE, pieces):
                 if merged[: cut + 1] in self.exact:
                     found.add((index, offset + cut, hidden))
         elif self.begins_a_word(rest):
@@ -489,12 +493,15 @@ class _WordIndex:
     list of one would cost about 60 bytes more, tens of thousands of times); words that lead
     to more keep a list."""
 
-    __slots__ = ("_entries",)
+    __slots__ = ("_entries", "longest")
 
     def __init__(self) -> None:
         self._entries: dict[str, int | list[int]] = {}
+        self.longest = 0
+        """The longest word: no longer piece of a token can find anything."""
 
     def add(self, word: str, index: int) -> None:
+        self.longest = max(self.longest, len(word))
         kept = self._entries.get(word)
         if kept is None:
             self._entries[word] = index
@@ -567,10 +574,13 @@ class PhraseSet:
         found = set(self._anywhere)
         if token.is_number:
             found |= self._numbers
-        for cut in range(1, len(form) + 1):
+        # Bounded by the longest word indexed: a token of 20,000 letters is not cut 20,000
+        # times (nor its 20,000 deletions made: 800 MB).
+        for cut in range(1, min(len(form), self._starts.longest) + 1):
             self._starts.collect(form[:cut], found)
+        for cut in range(1, min(len(form), self._ends_with.longest) + 1):
             self._ends_with.collect(form[-cut:], found)
-        if len(form) >= FUZZY_MIN_LENGTH - 1:
+        if FUZZY_MIN_LENGTH - 1 <= len(form) <= self._near.longest + 1:
             for variant in _deletions(form):
                 self._near.collect(variant, found)
         return found
