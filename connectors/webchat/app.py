@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+from aiohttp.web_protocol import RequestPayloadError
 
 from redirection_bot.api import Runtime, SessionBusy, StoreUnavailable, hide_software, log_event
 
@@ -94,6 +95,10 @@ def _error_pages(pages: Pages) -> Middleware:
             status = error.status
         except asyncio.CancelledError:
             raise
+        except RequestPayloadError:
+            # A body that is not what its Content-Encoding says ("gzip", sent plain).
+            log_event("request refused", reason="body", connector="webchat")
+            status = 400
         except (StoreUnavailable, SessionBusy) as error:
             # Redis restarting, a disk full: nothing was changed, the person can simply retry.
             log_event("store unavailable", error=type(error).__name__)

@@ -23,6 +23,7 @@ import re
 from typing import Any
 
 from aiohttp import hdrs, web
+from aiohttp.web_protocol import RequestPayloadError
 
 from redirection_bot.api import (
     ChoicePicked,
@@ -118,6 +119,8 @@ class RestChannel:
             return read_json(await request.read())
         except UnreadableJson:
             return _error(400, f"send JSON in UTF-8: {shape}")
+        except RequestPayloadError:
+            return _error(400, f"the body is not what its Content-Encoding says: {shape}")
 
     async def webhook(self, request: web.Request) -> web.Response:
         body = await self._body(request, '{"sender": "...", "message": "..."}')
