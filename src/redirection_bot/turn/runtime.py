@@ -784,13 +784,16 @@ class Runtime:
         the greeting. Channels open a conversation with its first message, the greeting
         answering it (Rasa's way: "hi" needs no other answer), but no message goes unread:
         words in which screening raises anything (safety before flow: "i want to end my
-        life" as the first words starts the safety flow under the greeting) and resume words
-        (a person coming back as a new sender or in a new room) are taken too."""
+        life" as the first words starts the safety flow under the greeting), resume words (a
+        person coming back as a new sender or in a new room), and a message that cannot be
+        taken (too long, unreadable: told, as at any other turn) are taken too."""
         loaded = self._loaded
         state = new_state(loaded.program, locale)
-        text = admit(text, self.settings.max_text_length).text
+        admitted = admit(text, self.settings.max_text_length)
+        if admitted.problem is not None:
+            return True  # too long or unreadable: the person is told so after the greeting
         limit = max(SCREENED_AT_LEAST, 10 * self.settings.max_text_length)
-        screened = text[:limit]
+        screened = admitted.text[:limit]
         if phrase_attempt(loaded.program, state, Text(screened)) is not None:
             return True
         screening = await self.screening_lane.run(

@@ -51,3 +51,13 @@ async def test_resume_words_as_the_first_message_bring_the_conversation_back(
     phrase = await a_phrase(client)
     _status, answer = await rest(client, secrets.token_hex(16), phrase)
     assert text_of(client, "resume.restored") in texts(answer)
+
+
+async def test_a_first_message_too_long_to_read_is_told_so_after_the_greeting(
+    client: Client,
+) -> None:
+    sender = secrets.token_hex(16)
+    _status, answer = await rest(client, sender, "today was long. " * 200)  # 3,200 characters
+    shown = texts(answer)
+    assert shown[0] == text_of(client, GREETING)
+    assert text_of(client, "engine.too_long") in shown[1:]  # then the question again
