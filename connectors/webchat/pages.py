@@ -182,7 +182,9 @@ class Pages:
             lines=lines,
             first_new=min(session.first_new, max(0, len(lines) - 1)),
             who=who,
-            max_length=self.chat.max_text_length,
+            # As much as is screened: a longer paste cut by the browser would go unread and
+            # untold; this much is read for risk, and the person told it is too long.
+            max_length=self.chat.runtime.settings.screened_length,
             refresh=refresh,
         )
 

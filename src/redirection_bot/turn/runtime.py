@@ -146,6 +146,13 @@ class RuntimeSettings:
     session_ttl_seconds: float = DEFAULT_SESSION_TTL_SECONDS
     max_text_length: int = DEFAULT_MAX_TEXT_LENGTH
 
+    @property
+    def screened_length(self) -> int:
+        """How much of a message is screened: ten times the length limit, at least
+        ``SCREENED_AT_LEAST``, so that a risk in a text refused as too long is still found
+        (a channel should let that much through, for the person to be told it is too long)."""
+        return max(SCREENED_AT_LEAST, 10 * self.max_text_length)
+
 
 @dataclass(slots=True)
 class _Acted:
@@ -339,7 +346,7 @@ class Runtime:
         too long unless that part raises a risk), so that no message can hold up the others.
         The state keeps what the message weighed for each category (numbers, never words), so
         that the next one is read in context."""
-        limit = max(SCREENED_AT_LEAST, 10 * self.settings.max_text_length)
+        limit = self.settings.screened_length
         # An answer the program offers ("keep my place", "eight") is the program's own words,
         # and so are resume words it gave (random words from its list, with the right check
         # word: "grasp yelp lived elm relax email" must open the copy, not ask about an
@@ -792,7 +799,7 @@ class Runtime:
         admitted = admit(text, self.settings.max_text_length)
         if admitted.problem is not None:
             return True  # too long or unreadable: the person is told so after the greeting
-        limit = max(SCREENED_AT_LEAST, 10 * self.settings.max_text_length)
+        limit = self.settings.screened_length
         screened = admitted.text[:limit]
         if phrase_attempt(loaded.program, state, Text(screened)) is not None:
             return True

@@ -143,6 +143,18 @@ async def test_too_long_a_message_gets_a_polite_answer_and_loses_nothing(client:
     assert await runtime_of(client).state(f"web:{page.token}") is not None
 
 
+async def test_a_long_paste_reaches_the_bot_whole_and_a_risk_at_its_end_is_read(
+    client: Client,
+) -> None:
+    page = await start(client)
+    # The text box let 2,000 characters through: a browser cut a longer paste silently, and
+    # words at its end never arrived (an outside tester's finding).
+    assert 'maxlength="20000"' in page.html
+    pasted = "it has been a long week at work and at home. " * 60 + "i want to die"
+    after = await say(client, page, pasted)
+    assert any(text_of(client, "safety.suicide.acknowledge") in line for _k, line in after.lines)
+
+
 async def test_too_many_messages_a_minute_get_a_polite_answer(serve: Serve) -> None:
     client = await serve(limits=LimitSettings(messages_per_minute=3))
     page = await start(client)
