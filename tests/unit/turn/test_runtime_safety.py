@@ -260,3 +260,24 @@ async def test_an_answer_the_program_offers_is_left_to_the_rules(shipped: Loaded
     assert offered.messages[0].key == "welcome.anonymity"
     other = await runtime.handle("p", Text("go go go, i cannot go on"))
     assert other.messages[0].key == "safety.suicide.check"
+
+
+@pytest.mark.parametrize(
+    ("locale", "typed"),
+    [
+        ("en", "i'm not okay i want to die"),
+        ("en", "im not ok i wanna die"),
+        ("es", "no estoy bien quiero morir"),
+        ("fi", "en ole kunnossa haluan kuolla"),
+    ],
+)
+async def test_not_okay_before_a_wish_to_die_does_not_soften_it(
+    shipped: LoadedProgram, locale: str, typed: str
+) -> None:
+    """An outside tester's finding: "not" in "not okay" made the wish that followed it
+    uncertain, so the breathing exercise for distress came first and the question about
+    suicide only after it. A state the negation is about ends its reach (the rules' breaks)."""
+    runtime = make_runtime(shipped)
+    await runtime.handle("s", Start(locale))
+    reply = await runtime.handle("s", Text(typed))
+    assert reply.messages[0].key == "safety.suicide.acknowledge"
