@@ -281,3 +281,19 @@ async def test_not_okay_before_a_wish_to_die_does_not_soften_it(
     await runtime.handle("s", Start(locale))
     reply = await runtime.handle("s", Text(typed))
     assert reply.messages[0].key == "safety.suicide.acknowledge"
+
+
+@pytest.mark.parametrize(
+    ("locale", "first", "then"),
+    [("en", "i want to", "die"), ("es", "quiero", "morir"), ("fi", "haluan", "kuolla")],
+)
+async def test_a_wish_typed_over_two_messages_is_asked_about(
+    shipped: LoadedProgram, locale: str, first: str, then: str
+) -> None:
+    """An outside tester's finding: "die" alone, after "i want to", was answered "Sorry, I
+    didn't understand that". A message of that one word now starts the gentle question."""
+    runtime = make_runtime(shipped)
+    await runtime.handle("s", Start(locale))
+    await runtime.handle("s", Text(first))
+    reply = await runtime.handle("s", Text(then))
+    assert reply.messages[0].key == "safety.suicide.check"
