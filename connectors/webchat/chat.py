@@ -242,6 +242,14 @@ class WebChat:
         log_event("message refused", session=session_tag(session.session_id), reason="rate")
         return False
 
+    async def _read_all_the_same(self, session: WebSession, event: Event) -> bool:
+        """A message over the rate limit is taken all the same when screening raises a risk
+        in it: a person in crisis typing fast is heard (the limit keeps a conversation from
+        flooding the program, not a disclosure from the safety flow)."""
+        if not isinstance(event, Text):
+            return False
+        return await self.runtime.raises_risk(event.text, session.locale)
+
     async def turn(
         self,
         session: WebSession,
@@ -251,7 +259,7 @@ class WebChat:
     ) -> TurnOutcome:
         """Take one turn, within the rate limit; live pages other than ``origin`` are told.
         ``key``: the message's own key (REST resends), kept with the turn (``Runtime.handle``)."""
-        if not self.within_limit(session):
+        if not self.within_limit(session) and not await self._read_all_the_same(session, event):
             return TurnOutcome((self.notice(session, "rate_limited"),), limited=True)
         said = self.said(session, event)
         try:

@@ -799,12 +799,22 @@ class Runtime:
         admitted = admit(text, self.settings.max_text_length)
         if admitted.problem is not None:
             return True  # too long or unreadable: the person is told so after the greeting
-        limit = self.settings.screened_length
-        screened = admitted.text[:limit]
+        screened = admitted.text[: self.settings.screened_length]
         if phrase_attempt(loaded.program, state, Text(screened)) is not None:
             return True
+        return await self.raises_risk(text, state.locale)
+
+    async def raises_risk(self, text: str, locale: str | None = None) -> bool:
+        """Whether screening raises anything in ``text``, read as a turn reads it (admitted,
+        as far as screened) but without the conversation's context: for a channel deciding
+        whether a message it would not take (its first, one over the rate limit) must be
+        taken all the same."""
+        screened = admit(text, self.settings.max_text_length).text
+        screened = screened[: self.settings.screened_length]
+        chosen = locale or self._loaded.program.default_locale
+        screener = self._loaded.screener
         screening = await self.screening_lane.run(
-            len(screened), lambda: loaded.screener.screen(screened, state.locale)
+            len(screened), lambda: screener.screen(screened, chosen)
         )
         return bool(screening.hits)
 

@@ -155,6 +155,18 @@ async def test_a_long_paste_reaches_the_bot_whole_and_a_risk_at_its_end_is_read(
     assert any(text_of(client, "safety.suicide.acknowledge") in line for _k, line in after.lines)
 
 
+async def test_a_disclosure_over_the_rate_limit_is_heard_all_the_same(serve: Serve) -> None:
+    """An outside tester's finding: past the limit, "i dont want to be alive anymore" was
+    answered only "you are sending messages faster..." and never screened."""
+    client = await serve(limits=LimitSettings(messages_per_minute=3))
+    page = await start(client)
+    for _ in range(4):
+        page = await say(client, page, "hello")
+    assert page.lines[-1][1].endswith(text_of(client, "webchat.rate_limited"))
+    after = await say(client, page, "i dont want to be alive anymore")
+    assert any(text_of(client, "safety.suicide.acknowledge") in line for _k, line in after.lines)
+
+
 async def test_too_many_messages_a_minute_get_a_polite_answer(serve: Serve) -> None:
     client = await serve(limits=LimitSettings(messages_per_minute=3))
     page = await start(client)
