@@ -26,7 +26,11 @@ def invisible_characters() -> tuple[str, ...]:
     """Every default-ignorable and format code point (zero-width characters, the soft hyphen,
     word joiners, direction controls, tags, interlinear annotation characters, ...)."""
     found = (chr(point) for point in range(sys.maxunicode + 1) if not 0xD800 <= point <= 0xDFFF)
-    return tuple(char for char in found if _INVISIBLE.match(char))
+    return tuple(char for char in found if _INVISIBLE.match(char) and char not in SEEN_AS_SPACE)
+
+
+SEEN_AS_SPACE = "\u115f\u1160\u3164\uffa0"
+"""The Hangul fillers: default-ignorable but drawn as a blank, read as spaces (textnorm)."""
 
 
 @functools.cache

@@ -19,6 +19,11 @@ _INVISIBLE = regex.compile(
 """What a person cannot see but a program reads: zero-width characters, the soft hyphen, word
 joiners, direction controls, tag and interlinear annotation characters, variation selectors,
 other format and control characters, and noncharacters (newlines and tabs are kept)."""
+_BLANKS = str.maketrans(dict.fromkeys("\u115f\u1160\u3164\uffa0", " "))
+"""The Hangul fillers: default-ignorable, yet drawn as a blank as wide as a letter, so that
+"i\u3164want\u3164to\u3164die" looks like words with spaces. They are read as the spaces
+they look like (removed, the words ran together and went unread: an outside tester's
+finding)."""
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
 
@@ -31,8 +36,8 @@ def has_broken_characters(text: str) -> bool:
 
 def clean_user_text(text: str) -> str:
     """The person's words as every part of the program sees them: NFC-normalised, without
-    invisible characters (``_INVISIBLE``), lone surrogates replaced by U+FFFD; the rest is
-    unchanged.
+    invisible characters (``_INVISIBLE``; the Hangul fillers, which look like spaces, read as
+    spaces: ``_BLANKS``), lone surrogates replaced by U+FFFD; the rest is unchanged.
 
     Applied once, where a message comes in (``ingress.admit``), so that screening, the slot,
     the echo, the plan, the transcript and the operator all get the same text, and so that
@@ -45,7 +50,7 @@ def clean_user_text(text: str) -> str:
         return text
     # NFC after the removal: an invisible character between a letter and its accent kept
     # them apart.
-    return unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
+    return unicodedata.normalize("NFC", _INVISIBLE.sub("", text.translate(_BLANKS)))
 
 
 MAX_TYPED_DIGITS = 9

@@ -29,6 +29,14 @@ def test_invisible_characters_are_gone_from_what_the_program_sees(typed: str) ->
     assert admit(typed, LIMIT) == Admitted("I want to kill myself")
 
 
+@pytest.mark.parametrize("filler", ["\u3164", "\uffa0", "\u115f", "\u1160"])
+def test_the_hangul_fillers_drawn_as_blanks_are_read_as_spaces(filler: str) -> None:
+    """An outside tester's finding: used between words, they were removed like zero-width
+    characters, and "iwanttodie" went unread."""
+    typed = filler.join(["i", "want", "to", "die"])
+    assert admit(typed, LIMIT) == Admitted("i want to die")
+
+
 def test_accents_typed_in_two_parts_are_one_letter() -> None:
     decomposed = "me quiero mori\u0301r"  # "í" as "i" and a combining acute accent
     assert admit(decomposed, LIMIT).text == "me quiero morír"
