@@ -40,7 +40,7 @@ from operator import itemgetter
 from pathlib import Path
 
 from redirection_bot.safety.categories import RiskCategory
-from redirection_bot.safety.normalise import CACHED_LENGTH, Letters, Token, tokenise
+from redirection_bot.safety.normalise import Letters, Token, cached_when_short, tokenise
 
 MODEL_FILE = "screening_model.bin"
 FORMAT_LINE = b"redirection-bot screening model, format 1\n"
@@ -80,12 +80,8 @@ def features(
     return list(seen)
 
 
+@cached_when_short(16384)
 def _pieces(form: str) -> tuple[str, ...]:
-    return _kept_pieces(form) if len(form) <= CACHED_LENGTH else _kept_pieces.__wrapped__(form)
-
-
-@functools.lru_cache(maxsize=16384)
-def _kept_pieces(form: str) -> tuple[str, ...]:
     padded = f"<{form}>"
     return tuple(
         f"c:{padded[i : i + size]}" for size in CHAR_SIZES for i in range(len(padded) - size + 1)
@@ -233,18 +229,12 @@ class ScreeningModel:
         )
 
 
+@cached_when_short(16384)
 def bucket(feature: str) -> int:
     """Where a feature's weights are kept: CRC-32 of its name (stable across runs and
     machines, unlike ``hash``), modulo ``BUCKETS``. Kept for the features seen most recently
     (the words and pieces of everyday talk recur): about 2 MB at most."""
-    return _kept_bucket(feature) if len(feature) <= CACHED_LENGTH else _bucket_of(feature)
-
-
-def _bucket_of(feature: str) -> int:
     return zlib.crc32(feature.encode("utf-8")) & (BUCKETS - 1)
-
-
-_kept_bucket = functools.lru_cache(maxsize=16384)(_bucket_of)
 
 
 def _sigmoid(total: float) -> float:

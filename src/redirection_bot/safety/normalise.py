@@ -28,7 +28,9 @@ import enum
 import functools
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from redirection_bot.language.lookalikes import unmask
 
@@ -175,6 +177,25 @@ def _doubled(word: str, index: int) -> bool:
 CACHED_LENGTH = 40
 """Words and features longer than this are never kept in a cache: an entry keeps its text,
 and a message may be one word of 20,000 letters (16,384 of them would be gigabytes)."""
+
+_T = TypeVar("_T")
+
+
+def cached_when_short(maxsize: int) -> Callable[[Callable[[str], _T]], Callable[[str], _T]]:
+    """``functools.lru_cache(maxsize)`` for a function of one word or feature, kept only
+    when it is at most ``CACHED_LENGTH`` long (computed every time otherwise)."""
+
+    def decorate(function: Callable[[str], _T]) -> Callable[[str], _T]:
+        kept = functools.lru_cache(maxsize=maxsize)(function)
+
+        @functools.wraps(function)
+        def cached(word: str) -> _T:
+            return kept(word) if len(word) <= CACHED_LENGTH else function(word)
+
+        return cached
+
+    return decorate
+
 
 FUZZY_MIN_LENGTH = 6
 """Rule words at least this long (after folding) tolerate one typing mistake."""

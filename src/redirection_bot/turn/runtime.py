@@ -802,7 +802,7 @@ class Runtime:
         screened = admitted.text[: self.settings.screened_length]
         if phrase_attempt(loaded.program, state, Text(screened)) is not None:
             return True
-        return await self.raises_risk(text, state.locale)
+        return await self._raises_risk(screened, state.locale)
 
     async def raises_risk(self, text: str, locale: str | None = None) -> bool:
         """Whether screening raises anything in ``text``, read as a turn reads it (admitted,
@@ -810,11 +810,13 @@ class Runtime:
         whether a message it would not take (its first, one over the rate limit) must be
         taken all the same."""
         screened = admit(text, self.settings.max_text_length).text
-        screened = screened[: self.settings.screened_length]
         chosen = locale or self._loaded.program.default_locale
+        return await self._raises_risk(screened[: self.settings.screened_length], chosen)
+
+    async def _raises_risk(self, screened: str, locale: str) -> bool:
         screener = self._loaded.screener
         screening = await self.screening_lane.run(
-            len(screened), lambda: screener.screen(screened, chosen)
+            len(screened), lambda: screener.screen(screened, locale)
         )
         return bool(screening.hits)
 
