@@ -54,9 +54,9 @@ FLOOR = 0.3
 """No threshold is set below this score, whatever the budget allows."""
 PRUNE = 0.03
 """Weights smaller than this are not written."""
-MEASURED_ONLY = ("frozen", "fresh")
+MEASURED_ONLY = ("frozen", "fresh", "fresh2")
 """Sets kept to measure the program, never to learn from: the frozen split (written before
-any tuning) and the fresh set (written after the model, tests/safety/fresh/README.md)."""
+any tuning) and the fresh sets (written after the model, tests/safety/fresh*/README.md)."""
 
 
 @dataclass(frozen=True, slots=True)
