@@ -126,7 +126,46 @@ def tokenise(text: str, letters: Letters = Letters.ONE) -> list[Token]:
             tokens.append(
                 Token(piece, match.start(), match.end(), clause, sentence, piece.isdigit())
             )
-    return tokens
+    return _spelt_out_joined(tokens, text, letters)
+
+
+SPELT_OUT = 4
+"""Letters typed one by one ("k i l l", "m.o.r.i.r", "k-u-o-l-l-a") are read as the word they
+spell when there are at least this many separated by spaces, or three separated by marks:
+chat shorthand of three ("r u a bot", "i c u") stays as it is. The letters of one word are
+separated alike; a different separator ("k.i.l.l m.y.s.e.l.f", two spaces) starts the next."""
+_SPELT_GAP = re.compile(r"(?:[^\w\n]|_){1,2}")
+"""What may separate spelt-out letters: one or two spaces or marks, never a line break."""
+
+
+def _spelt_out_joined(tokens: list[Token], text: str, letters: Letters) -> list[Token]:
+    """``tokens`` with every run of letters typed one by one made one token."""
+    if sum(len(token.form) == 1 for token in tokens) < 3:
+        return tokens  # nearly every message
+    joined: list[Token] = []
+    run: list[Token] = []
+    gap = ""
+    for token in [*tokens, None]:
+        if token is not None and _letter(token) and run:
+            between = text[run[-1].end : token.start]
+            if _SPELT_GAP.fullmatch(between) and (len(run) == 1 or between == gap):
+                run.append(token)
+                gap = between
+                continue
+        if len(run) >= SPELT_OUT or (len(run) >= 3 and gap.strip()):
+            first = run[0]
+            form = fold_form("".join(letter.form for letter in run), letters)
+            joined.append(Token(form, first.start, run[-1].end, first.clause, first.sentence))
+        else:
+            joined.extend(run)
+        run, gap = ([token], "") if token is not None and _letter(token) else ([], "")
+        if token is not None and not run:
+            joined.append(token)
+    return joined
+
+
+def _letter(token: Token) -> bool:
+    return len(token.form) == 1 and token.form.isalpha()
 
 
 @functools.lru_cache(maxsize=8192)

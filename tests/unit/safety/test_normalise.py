@@ -29,6 +29,13 @@ def forms(text: str, letters: Letters = Letters.ONE) -> list[str]:
         ("16yo here", ["16", "yo", "here"]),
         ("15 y/o", ["15", "y", "o"]),
         ("16-vuotias", ["16", "vuotias"]),
+        ("i want to k i l l myself", ["i", "want", "to", "kil", "myself"]),
+        ("k.i.l.l m.y.s.e.l.f", ["kil", "myself"]),
+        ("k i l l  m y s e l f", ["kil", "myself"]),
+        ("k_u_o_l_l_a", ["kuola"]),
+        ("d.i.e", ["die"]),
+        ("r u a bot", ["r", "u", "a", "bot"]),
+        ("i c u", ["i", "c", "u"]),
     ],
 )
 def test_how_typing_is_read(typed: str, read: list[str]) -> None:
@@ -53,6 +60,15 @@ def test_tokens_keep_their_place_in_the_text_for_redaction() -> None:
         ("I'm", "im"),
         ("16", "16"),
         ("yo", "yo"),
+    ]
+
+
+def test_a_word_spelt_out_letter_by_letter_points_at_all_its_letters() -> None:
+    text = "to m o r i r ya"
+    assert [(text[t.start : t.end], t.form) for t in tokenise(text)] == [
+        ("to", "to"),
+        ("m o r i r", "morir"),
+        ("ya", "ya"),
     ]
 
 

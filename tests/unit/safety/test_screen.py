@@ -177,6 +177,9 @@ def test_text_without_details_is_passed_on_unchanged(shipped: Screener) -> None:
         ("es", "soy menor de edad", RiskCategory.MINOR, True),
         ("fi", "haluun puhua jonkun kanssa", RiskCategory.HUMAN, True),
         ("fi", "olen ihan romuna", RiskCategory.DISTRESS, True),
+        ("en", "k.i.l.l m.y.s.e.l.f", RiskCategory.SUICIDE, True),
+        ("es", "quiero m o r i r", RiskCategory.SUICIDE, True),
+        ("fi", "haluan k-u-o-l-l-a", RiskCategory.SUICIDE, True),
     ],
 )
 def test_the_shipped_rules_read_people_as_they_type(
