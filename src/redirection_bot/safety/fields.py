@@ -26,8 +26,14 @@ WORD_CACHE = 50_000
 """Word forms whose one-word fields are remembered (a few MB at most: none longer than
 ``normalise.CACHED_LENGTH``)."""
 
-Step = Lit | Gap | AnyNumber
-Spelling = tuple[Step, ...]
+Spelling = tuple[str, ...]
+"""An entry spelt out, one string a word: a word form (``kuolla``), a beginning (``kuole*``),
+an ending (``*katu``), ``GAP`` or ``NUMBER``. Strings, not the phrase's items: the index is
+kept with the loaded program, and strings are a fraction of the memory and of the time to read
+it back."""
+GAP = "..."
+NUMBER = "#"
+_Items = tuple[Lit | Gap | AnyNumber, ...]
 
 
 _WordEntries = tuple[
@@ -47,16 +53,17 @@ class FieldIndex:
     word that comes back costs one lookup; longer entries are compared from their first word.
     """
 
-    single: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
-    """One plain word: the fields it belongs to."""
-    single_prefixes: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    single: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """One plain word: the fields it belongs to (tuples: a set a word is several times the
+    memory, several MB in all)."""
+    single_prefixes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """One word's beginning (``kuole*``): the fields."""
     single_suffixes: list[tuple[str, str]] = field(default_factory=list)
     """One word's ending (``*katu``) and its field."""
-    exact: dict[str, list[tuple[Spelling, str]]] = field(default_factory=lambda: defaultdict(list))
-    prefixes: dict[str, list[tuple[Spelling, str]]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
+    exact: dict[str, tuple[tuple[Spelling, str], ...]] = field(default_factory=dict)
+    """Entries of several words, by their plain first word."""
+    prefixes: dict[str, tuple[tuple[Spelling, str], ...]] = field(default_factory=dict)
+    """Entries of several words, by their first word's beginning."""
     others: list[tuple[Spelling, str]] = field(default_factory=list)
     """Entries starting with an ending (``*katu``) or a number: tried at every word."""
     longest_prefix: int = 0
@@ -65,27 +72,35 @@ class FieldIndex:
     @classmethod
     def of(cls, fields: Mapping[str, Sequence[Phrase]]) -> FieldIndex:
         index = cls()
+        built = _Building()
         for name, entries in fields.items():
             for entry in entries:
-                for spelling in _spelt(entry.body)[:MAX_SPELLINGS]:
-                    index._add(spelling, name)
+                for items in _spelt(entry.body)[:MAX_SPELLINGS]:
+                    index._add(tuple(map(_step, items)), name, built)
+        index.single = {form: tuple(sorted(names)) for form, names in built.single.items()}
+        index.single_prefixes = {form: tuple(sorted(n)) for form, n in built.prefixes.items()}
+        index.exact = {form: tuple(entries) for form, entries in built.exact.items()}
+        index.prefixes = {form: tuple(entries) for form, entries in built.longer.items()}
         return index
 
-    def _add(self, spelling: Spelling, name: str) -> None:
-        first = spelling[0] if spelling else None
-        plain = isinstance(first, Lit) and not (first.prefix or first.suffix)
-        if isinstance(first, Lit) and first.prefix:
-            self.longest_prefix = max(self.longest_prefix, len(first.form))
-        if isinstance(first, Lit) and len(spelling) == 1 and first.suffix:
-            self.single_suffixes.append((first.form, name))
-        elif isinstance(first, Lit) and len(spelling) == 1:
-            (self.single if plain else self.single_prefixes)[first.form].add(name)
-        elif isinstance(first, Lit) and plain:
-            self.exact[first.form].append((spelling, name))
-        elif isinstance(first, Lit) and first.prefix:
-            self.prefixes[first.form].append((spelling, name))
-        elif first is not None and not isinstance(first, Gap):
+    def _add(self, spelling: Spelling, name: str, built: _Building) -> None:
+        first = spelling[0]
+        if first == GAP:
+            return
+        if first == NUMBER or (first[0] == "*" and len(spelling) > 1):
             self.others.append((spelling, name))
+        elif first[0] == "*":
+            self.single_suffixes.append((first[1:], name))
+        elif first[-1] == "*":
+            self.longest_prefix = max(self.longest_prefix, len(first) - 1)
+            if len(spelling) == 1:
+                built.prefixes[first[:-1]].add(name)
+            else:
+                built.longer[first[:-1]].append((spelling, name))
+        elif len(spelling) == 1:
+            built.single[first].add(name)
+        else:
+            built.exact[first].append((spelling, name))
 
     def find(self, tokens: Sequence[Token]) -> set[str]:
         """The names of the fields one of whose entries is in ``tokens``."""
@@ -111,15 +126,15 @@ class FieldIndex:
             names = set(self.single.get(form, ()))
             longer = list(self.exact.get(form, ()))
             for length in range(1, min(len(form), self.longest_prefix) + 1):
-                names |= self.single_prefixes.get(form[:length], set())
+                names.update(self.single_prefixes.get(form[:length], ()))
                 longer.extend(self.prefixes.get(form[:length], ()))
             names.update(name for ending, name in self.single_suffixes if form.endswith(ending))
             by_next: dict[str, list[tuple[Spelling, str]]] = defaultdict(list)
             rest = []
             for spelling, name in longer:
-                second = spelling[1] if len(spelling) > 1 else None
-                if isinstance(second, Lit) and not (second.prefix or second.suffix):
-                    by_next[second.form].append((spelling, name))
+                second = spelling[1] if len(spelling) > 1 else GAP
+                if second not in (GAP, NUMBER) and "*" not in second:
+                    by_next[second].append((spelling, name))
                 else:
                     rest.append((spelling, name))
             known = (
@@ -132,9 +147,27 @@ class FieldIndex:
         return known
 
 
-def _spelt(seq: Seq) -> list[Spelling]:
+@dataclass(slots=True)
+class _Building:
+    """The index's tables while entries are added (sets and lists; tuples once built)."""
+
+    single: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    prefixes: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    exact: dict[str, list[tuple[Spelling, str]]] = field(default_factory=lambda: defaultdict(list))
+    longer: dict[str, list[tuple[Spelling, str]]] = field(default_factory=lambda: defaultdict(list))
+
+
+def _step(item: Lit | Gap | AnyNumber) -> str:
+    if isinstance(item, Gap):
+        return GAP
+    if isinstance(item, AnyNumber):
+        return NUMBER
+    return f"{item.form}*" if item.prefix else f"*{item.form}" if item.suffix else item.form
+
+
+def _spelt(seq: Seq) -> list[_Items]:
     """The plain sequences a phrase body stands for; [] when it holds a list or a detail."""
-    spellings: list[Spelling] = [()]
+    spellings: list[_Items] = [()]
     for item in seq.items:
         if isinstance(item, Alt):
             options = [spelling for option in item.options for spelling in _spelt(option)]
@@ -156,21 +189,21 @@ def _matches(spelling: Spelling, tokens: Sequence[Token], at: int, step_at: int 
     count = len(tokens)
     for position in range(step_at, len(spelling)):
         step = spelling[position]
-        if isinstance(step, Gap):
+        if step == GAP:
             return any(
                 _matches(spelling, tokens, at + skip, position + 1) for skip in range(MAX_GAP + 1)
             )
         if at >= count:
             return False
         form = tokens[at].form
-        if isinstance(step, AnyNumber):
+        if step == NUMBER:
             ok = tokens[at].is_number
-        elif step.prefix:
-            ok = form.startswith(step.form)
-        elif step.suffix:
-            ok = form.endswith(step.form)
+        elif step[-1] == "*":
+            ok = form.startswith(step[:-1])
+        elif step[0] == "*":
+            ok = form.endswith(step[1:])
         else:
-            ok = form == step.form
+            ok = form == step
         if not ok:
             return False
         at += 1

@@ -396,6 +396,13 @@ _WORDS_READ: dict[tuple[str, Letters], tuple[Lit, ...]] = {}
 file's words recur (about three times each), and the rules are read at every start."""
 
 
+def forget_words_read() -> None:
+    """Drop what parsing remembered of the words it read (a few MB once three rules files with
+    their fields are read): the compiled rules keep what they need."""
+    _WORDS_READ.clear()
+    word_forms.cache_clear()
+
+
 def _can_be_empty(seq: Seq) -> bool:
     return all(_item_can_be_empty(item) for item in seq.items)
 

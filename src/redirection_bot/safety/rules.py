@@ -44,6 +44,7 @@ from redirection_bot.safety.phrases import (
     PhraseSyntaxError,
     Seq,
     SharedParts,
+    forget_words_read,
     parse_phrase,
     resolve,
 )
@@ -117,6 +118,7 @@ def load_rules_folder(
         rules = read_rules(path, shown, locale, required, diagnostics)
         if rules is not None:
             found[locale] = rules
+    forget_words_read()
     if required:
         for locale in wanted:
             if locale not in found and not any(p.name.startswith(f"{locale}.") for p in files):
