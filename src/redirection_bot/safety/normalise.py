@@ -155,7 +155,9 @@ def _spelt_out_joined(tokens: list[Token], text: str, letters: Letters) -> list[
         if len(run) >= SPELT_OUT or (len(run) >= 3 and gap.strip()):
             first = run[0]
             form = fold_form("".join(letter.form for letter in run), letters)
-            joined.append(Token(form, first.start, run[-1].end, first.clause, first.sentence))
+            for start in range(0, len(form), MAX_FORM):  # as any word: pieces if enormous
+                piece = form[start : start + MAX_FORM]
+                joined.append(Token(piece, first.start, run[-1].end, first.clause, first.sentence))
         else:
             joined.extend(run)
         run, gap = ([token], "") if token is not None and _letter(token) else ([], "")
