@@ -12,6 +12,7 @@ rules' (it costs a search of the whole message per entry); the model has word pi
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ Spelling = tuple[str, ...]
 an ending (``*katu``), ``GAP`` or ``NUMBER``. Strings, not the phrase's items: the index is
 kept with the loaded program, and strings are a fraction of the memory and of the time to read
 it back."""
+Entry = tuple[str, ...]
+"""A spelling of several words, then the name of its field: one tuple an entry, not two."""
 GAP = "..."
 NUMBER = "#"
 _Items = tuple[Lit | Gap | AnyNumber, ...]
@@ -38,8 +41,8 @@ _Items = tuple[Lit | Gap | AnyNumber, ...]
 
 _WordEntries = tuple[
     frozenset[str],
-    dict[str, tuple[tuple[Spelling, str], ...]],
-    tuple[tuple[Spelling, str], ...],
+    dict[str, tuple[Entry, ...]],
+    tuple[Entry, ...],
 ]
 """What one word form starts: its fields, longer entries by their plain second word, and the
 other longer entries."""
@@ -60,11 +63,11 @@ class FieldIndex:
     """One word's beginning (``kuole*``): the fields."""
     single_suffixes: list[tuple[str, str]] = field(default_factory=list)
     """One word's ending (``*katu``) and its field."""
-    exact: dict[str, tuple[tuple[Spelling, str], ...]] = field(default_factory=dict)
+    exact: dict[str, tuple[Entry, ...]] = field(default_factory=dict)
     """Entries of several words, by their plain first word."""
-    prefixes: dict[str, tuple[tuple[Spelling, str], ...]] = field(default_factory=dict)
+    prefixes: dict[str, tuple[Entry, ...]] = field(default_factory=dict)
     """Entries of several words, by their first word's beginning."""
-    others: list[tuple[Spelling, str]] = field(default_factory=list)
+    others: list[Entry] = field(default_factory=list)
     """Entries starting with an ending (``*katu``) or a number: tried at every word."""
     longest_prefix: int = 0
     _words: dict[str, _WordEntries] = field(default_factory=dict)
@@ -77,8 +80,17 @@ class FieldIndex:
             for entry in entries:
                 for items in _spelt(entry.body)[:MAX_SPELLINGS]:
                     index._add(tuple(map(_step, items)), name, built)
-        index.single = {form: tuple(sorted(names)) for form, names in built.single.items()}
-        index.single_prefixes = {form: tuple(sorted(n)) for form, n in built.prefixes.items()}
+        shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple for ("death",), ...
+        index.single = {
+            form: shared.setdefault(key, key)
+            for form, names in built.single.items()
+            for key in [tuple(sorted(names))]
+        }
+        index.single_prefixes = {
+            form: shared.setdefault(key, key)
+            for form, names in built.prefixes.items()
+            for key in [tuple(sorted(names))]
+        }
         index.exact = {form: tuple(entries) for form, entries in built.exact.items()}
         index.prefixes = {form: tuple(entries) for form, entries in built.longer.items()}
         return index
@@ -88,7 +100,7 @@ class FieldIndex:
         if first == GAP:
             return
         if first == NUMBER or (first[0] == "*" and len(spelling) > 1):
-            self.others.append((spelling, name))
+            self.others.append((*spelling, name))
         elif first[0] == "*":
             self.single_suffixes.append((first[1:], name))
         elif first[-1] == "*":
@@ -96,11 +108,11 @@ class FieldIndex:
             if len(spelling) == 1:
                 built.prefixes[first[:-1]].add(name)
             else:
-                built.longer[first[:-1]].append((spelling, name))
+                built.longer[first[:-1]].append((*spelling, name))
         elif len(spelling) == 1:
             built.single[first].add(name)
         else:
-            built.exact[first].append((spelling, name))
+            built.exact[first].append((*spelling, name))
 
     def find(self, tokens: Sequence[Token]) -> set[str]:
         """The names of the fields one of whose entries is in ``tokens``."""
@@ -110,12 +122,12 @@ class FieldIndex:
             found |= names
             if by_next and start + 1 < len(tokens):
                 longer = by_next.get(tokens[start + 1].form, ()) + longer
-            for spelling, name in longer:  # their first word is this one: read on from the next
-                if name not in found and _matches(spelling, tokens, start + 1, 1):
-                    found.add(name)
-            for spelling, name in self.others:
-                if name not in found and _matches(spelling, tokens, start):
-                    found.add(name)
+            for entry in longer:  # their first word is this one: read on from the next
+                if entry[-1] not in found and _matches(entry, tokens, start + 1, 1):
+                    found.add(entry[-1])
+            for entry in self.others:
+                if entry[-1] not in found and _matches(entry, tokens, start):
+                    found.add(entry[-1])
         return found
 
     def _word(self, form: str) -> _WordEntries:
@@ -129,14 +141,14 @@ class FieldIndex:
                 names.update(self.single_prefixes.get(form[:length], ()))
                 longer.extend(self.prefixes.get(form[:length], ()))
             names.update(name for ending, name in self.single_suffixes if form.endswith(ending))
-            by_next: dict[str, list[tuple[Spelling, str]]] = defaultdict(list)
+            by_next: dict[str, list[Entry]] = defaultdict(list)
             rest = []
-            for spelling, name in longer:
-                second = spelling[1] if len(spelling) > 1 else GAP
+            for entry in longer:
+                second = entry[1]  # an entry in ``longer`` has two words at least, then its name
                 if second not in (GAP, NUMBER) and "*" not in second:
-                    by_next[second].append((spelling, name))
+                    by_next[second].append(entry)
                 else:
-                    rest.append((spelling, name))
+                    rest.append(entry)
             known = (
                 frozenset(names),
                 {word: tuple(entries) for word, entries in by_next.items()},
@@ -153,8 +165,8 @@ class _Building:
 
     single: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     prefixes: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
-    exact: dict[str, list[tuple[Spelling, str]]] = field(default_factory=lambda: defaultdict(list))
-    longer: dict[str, list[tuple[Spelling, str]]] = field(default_factory=lambda: defaultdict(list))
+    exact: dict[str, list[Entry]] = field(default_factory=lambda: defaultdict(list))
+    longer: dict[str, list[Entry]] = field(default_factory=lambda: defaultdict(list))
 
 
 def _step(item: Lit | Gap | AnyNumber) -> str:
@@ -162,7 +174,9 @@ def _step(item: Lit | Gap | AnyNumber) -> str:
         return GAP
     if isinstance(item, AnyNumber):
         return NUMBER
-    return f"{item.form}*" if item.prefix else f"*{item.form}" if item.suffix else item.form
+    if item.prefix or item.suffix:  # one string for every entry that has it
+        return sys.intern(f"{item.form}*" if item.prefix else f"*{item.form}")
+    return item.form
 
 
 def _spelt(seq: Seq) -> list[_Items]:
@@ -183,15 +197,15 @@ def _spelt(seq: Seq) -> list[_Items]:
     return [spelling for spelling in spellings if spelling]
 
 
-def _matches(spelling: Spelling, tokens: Sequence[Token], at: int, step_at: int = 0) -> bool:
-    """Whether ``spelling`` from its step ``step_at`` on reads ``tokens`` from ``at`` on (a
-    loop, with one recursion per gap: this runs for every word of every message)."""
+def _matches(entry: Entry, tokens: Sequence[Token], at: int, step_at: int = 0) -> bool:
+    """Whether ``entry`` from its step ``step_at`` on reads ``tokens`` from ``at`` on (a loop,
+    with one recursion per gap: this runs for every word of every message)."""
     count = len(tokens)
-    for position in range(step_at, len(spelling)):
-        step = spelling[position]
+    for position in range(step_at, len(entry) - 1):  # the last is the field's name
+        step = entry[position]
         if step == GAP:
             return any(
-                _matches(spelling, tokens, at + skip, position + 1) for skip in range(MAX_GAP + 1)
+                _matches(entry, tokens, at + skip, position + 1) for skip in range(MAX_GAP + 1)
             )
         if at >= count:
             return False
