@@ -24,6 +24,10 @@ _BLANKS = str.maketrans(dict.fromkeys("\u115f\u1160\u3164\uffa0", " "))
 "i\u3164want\u3164to\u3164die" looks like words with spaces. They are read as the spaces
 they look like (removed, the words ran together and went unread: an outside tester's
 finding)."""
+_LINE_BREAKS = re.compile("\r\n|[\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+"""What Python's ``str.splitlines`` and Unicode take for the end of a line: read as a new line.
+Removed as control characters, they joined the words on either side ("to\\fkill" was
+"tokill", unread: an outside tester's finding)."""
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
 
@@ -37,7 +41,8 @@ def has_broken_characters(text: str) -> bool:
 def clean_user_text(text: str) -> str:
     """The person's words as every part of the program sees them: NFC-normalised, without
     invisible characters (``_INVISIBLE``; the Hangul fillers, which look like spaces, read as
-    spaces: ``_BLANKS``), lone surrogates replaced by U+FFFD; the rest is unchanged.
+    spaces: ``_BLANKS``; line and paragraph separators read as new lines: ``_LINE_BREAKS``),
+    lone surrogates replaced by U+FFFD; the rest is unchanged.
 
     Applied once, where a message comes in (``ingress.admit``), so that screening, the slot,
     the echo, the plan, the transcript and the operator all get the same text, and so that
@@ -50,7 +55,8 @@ def clean_user_text(text: str) -> str:
         return text
     # NFC after the removal: an invisible character between a letter and its accent kept
     # them apart.
-    return unicodedata.normalize("NFC", _INVISIBLE.sub("", text.translate(_BLANKS)))
+    text = _LINE_BREAKS.sub("\n", text.translate(_BLANKS))
+    return unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
 
 
 MAX_TYPED_DIGITS = 9

@@ -37,9 +37,32 @@ from redirection_bot.language.lookalikes import unmask
 _APOSTROPHES = "'’‘`´ʼ"
 _LEET_INSIDE = "@$!|" + _APOSTROPHES
 _WORD = r"[^\W_]"
+_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+"""Combining marks: part of the word they sit on (folding drops them), so that letters
+carrying several each ("zalgo" text) still make one word."""
 _TOKEN = re.compile(
-    rf"(?:\$(?={_WORD}))?(?:{_WORD}|(?<={_WORD})[{re.escape(_LEET_INSIDE)}](?={_WORD}))+",
+    rf"(?:\$(?={_WORD}))?"
+    rf"(?:{_WORD}[{_MARKS}]*|(?<={_WORD})[{re.escape(_LEET_INSIDE)}](?={_WORD}))+",
 )
+_CAMEL = re.compile(r"(?<=[a-zß-öø-ÿ])(?=[A-ZÀ-ÖØ-Þ])|(?<=[A-ZÀ-ÖØ-Þ])(?=[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ])")
+"""Where a word written in capitalised parts ("IWantToDie") changes part."""
+CAMEL_PARTS = 3
+"""A hashtag of at least this many capitalised parts ("#IWantToDie") is read as those words.
+Only after "#": a user name in parts ("xXDarkRiderXx") stays one word, so that hiding it
+hides all of it; and brand names of two ("#WhatsApp", "#TikTok") stay one word, as the rules
+write them."""
+_ENCLOSED = {
+    **{0x24B6 + i: chr(0x61 + i) for i in range(26)},  # Ⓐ circled capitals
+    **{0x24D0 + i: chr(0x61 + i) for i in range(26)},  # ⓐ circled small letters
+    **{0x249C + i: chr(0x61 + i) for i in range(26)},  # ⒜ parenthesised
+    **{0x1F130 + i: chr(0x61 + i) for i in range(26)},  # 🄰 squared
+    **{0x1F150 + i: chr(0x61 + i) for i in range(26)},  # 🅐 negative circled
+    **{0x1F170 + i: chr(0x61 + i) for i in range(26)},  # 🅰 negative squared
+    **{0x1F1E6 + i: chr(0x61 + i) for i in range(26)},  # 🇦 regional indicators
+}
+"""Letters drawn in a circle, a square or as a regional indicator, read as the letter (one
+character for one, so that spans still point into the text as typed); compatibility folding
+leaves them symbols, not letters."""
 _NUMBER_THEN_WORD = re.compile(r"(\d+)(\D.*)\Z", re.DOTALL)
 _CLAUSE_END = re.compile(r"[,.!?;\n()\[\]]")
 _SENTENCE_END = re.compile(r"[.!?;\n]")
@@ -104,6 +127,8 @@ def tokenise(text: str, letters: Letters = Letters.ONE) -> list[Token]:
     clause = sentence = 0
     position = 0
     text = unmask(text)  # same length: every span still points into the text as typed
+    if not text.isascii():
+        text = text.translate(_ENCLOSED)
     for match in _TOKEN.finditer(text):
         between = text[position : match.start()]
         if _CLAUSE_END.search(between):
@@ -119,6 +144,16 @@ def tokenise(text: str, letters: Letters = Letters.ONE) -> list[Token]:
             rest = fold_form(split.group(2), letters)
             if rest:
                 tokens.append(Token(rest, digits_end, match.end(), clause, sentence))
+            continue
+        hashtag = match.start() > 0 and text[match.start() - 1] == "#"
+        parts = _CAMEL.split(raw) if hashtag and not raw.islower() else ()
+        if len(parts) >= CAMEL_PARTS:
+            offset = match.start()
+            for part in parts:
+                tokens.append(
+                    Token(fold_form(part, letters), offset, offset + len(part), clause, sentence)
+                )
+                offset += len(part)
             continue
         form = fold_form(raw, letters)
         for start in range(0, len(form), MAX_FORM):  # one piece, unless enormously long

@@ -35,6 +35,12 @@ def forms(text: str, letters: Letters = Letters.ONE) -> list[str]:
         ("k_u_o_l_l_a", ["kuola"]),
         ("d.i.e", ["die"]),
         ("r u a bot", ["r", "u", "a", "bot"]),
+        ("ⓘ ⓦⓐⓝⓣ ⓣⓞ ⓓⓘⓔ", ["i", "want", "to", "die"]),
+        ("🇩🇮🇪", ["die"]),
+        ("k\u0303\u0303\u0303i\u0303\u0303l\u0303l\u0303", ["kil"]),
+        ("#IWantToDie", ["i", "want", "to", "die"]),
+        ("#WhatsApp #TikTok", ["whatsap", "tiktok"]),
+        ("my tag is xXDarkRiderXx", ["my", "tag", "is", "xdarkriderx"]),
         ("i c u", ["i", "c", "u"]),
     ],
 )

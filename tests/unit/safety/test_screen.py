@@ -180,6 +180,8 @@ def test_text_without_details_is_passed_on_unchanged(shipped: Screener) -> None:
         ("en", "k.i.l.l m.y.s.e.l.f", RiskCategory.SUICIDE, True),
         ("es", "quiero m o r i r", RiskCategory.SUICIDE, True),
         ("fi", "haluan k-u-o-l-l-a", RiskCategory.SUICIDE, True),
+        ("en", "#IWantToKillMyself", RiskCategory.SUICIDE, True),
+        ("en", "i want to ⓚⓘⓛⓛ myself", RiskCategory.SUICIDE, True),
     ],
 )
 def test_the_shipped_rules_read_people_as_they_type(

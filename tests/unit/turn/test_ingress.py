@@ -37,6 +37,15 @@ def test_the_hangul_fillers_drawn_as_blanks_are_read_as_spaces(filler: str) -> N
     assert admit(typed, LIMIT) == Admitted("i want to die")
 
 
+@pytest.mark.parametrize(
+    "separator", ["\r", "\r\n", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+)
+def test_line_and_paragraph_separators_are_read_as_new_lines(separator: str) -> None:
+    """An outside tester's finding: removed as control characters, they joined the words on
+    either side, and "to\\fkill" went unread."""
+    assert admit(f"i want to{separator}kill myself", LIMIT) == Admitted("i want to\nkill myself")
+
+
 def test_accents_typed_in_two_parts_are_one_letter() -> None:
     decomposed = "me quiero mori\u0301r"  # "í" as "i" and a combining acute accent
     assert admit(decomposed, LIMIT).text == "me quiero morír"
