@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import re
 import unicodedata
 from importlib import resources
 from pathlib import Path
@@ -93,7 +94,29 @@ def table_from_unicode_data() -> dict[int, str]:
             table[ord(char)] = letter
     for char, letter in _AS_LATIN.items():
         table[ord(char)] = letter
+    table.update(_enclosed_letters())
     return table
+
+
+_ENCLOSED_BLOCKS = (range(0x2460, 0x2500), range(0x1F100, 0x1F200))
+"""Enclosed Alphanumerics and their Supplement: letters in circles, squares, brackets, and the
+regional indicators that make flags."""
+_ENCLOSED_LETTER = re.compile(
+    r"(?:(?:NEGATIVE )?(?:CIRCLED|SQUARED)|PARENTHESIZED) LATIN (?:CAPITAL|SMALL) LETTER ([A-Z])"
+    r"|REGIONAL INDICATOR SYMBOL LETTER ([A-Z])"
+)
+
+
+def _enclosed_letters() -> dict[int, str]:
+    """Letters drawn in a circle or a square, in brackets or as regional indicators ("ⓚⓘⓛⓛ",
+    "🇩🇮🇪"), read as the letter: Unicode does not list them as confusables, and compatibility
+    folding leaves them symbols, so they went unread (an outside tester's finding)."""
+    found: dict[int, str] = {}
+    for point in (point for block in _ENCLOSED_BLOCKS for point in block):
+        named = _ENCLOSED_LETTER.fullmatch(unicodedata.name(chr(point), ""))
+        if named is not None:
+            found[point] = (named.group(1) or named.group(2)).lower()
+    return found
 
 
 def unmask(text: str) -> str:

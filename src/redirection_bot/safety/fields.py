@@ -81,16 +81,8 @@ class FieldIndex:
                 for items in _spelt(entry.body)[:MAX_SPELLINGS]:
                     index._add(tuple(map(_step, items)), name, built)
         shared: dict[tuple[str, ...], tuple[str, ...]] = {}  # one tuple for ("death",), ...
-        index.single = {
-            form: shared.setdefault(key, key)
-            for form, names in built.single.items()
-            for key in [tuple(sorted(names))]
-        }
-        index.single_prefixes = {
-            form: shared.setdefault(key, key)
-            for form, names in built.prefixes.items()
-            for key in [tuple(sorted(names))]
-        }
+        index.single = _packed(built.single, shared)
+        index.single_prefixes = _packed(built.prefixes, shared)
         index.exact = {form: tuple(entries) for form, entries in built.exact.items()}
         index.prefixes = {form: tuple(entries) for form, entries in built.longer.items()}
         return index
@@ -167,6 +159,15 @@ class _Building:
     prefixes: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     exact: dict[str, list[Entry]] = field(default_factory=lambda: defaultdict(list))
     longer: dict[str, list[Entry]] = field(default_factory=lambda: defaultdict(list))
+
+
+def _packed(
+    names: dict[str, set[str]], shared: dict[tuple[str, ...], tuple[str, ...]]
+) -> dict[str, tuple[str, ...]]:
+    """Each word's field names as a tuple, one tuple for every word with the same names."""
+    return {
+        form: shared.setdefault(key, key) for form, n in names.items() for key in [tuple(sorted(n))]
+    }
 
 
 def _step(item: Lit | Gap | AnyNumber) -> str:

@@ -51,18 +51,6 @@ CAMEL_PARTS = 3
 Only after "#": a user name in parts ("xXDarkRiderXx") stays one word, so that hiding it
 hides all of it; and brand names of two ("#WhatsApp", "#TikTok") stay one word, as the rules
 write them."""
-_ENCLOSED = {
-    **{0x24B6 + i: chr(0x61 + i) for i in range(26)},  # Ⓐ circled capitals
-    **{0x24D0 + i: chr(0x61 + i) for i in range(26)},  # ⓐ circled small letters
-    **{0x249C + i: chr(0x61 + i) for i in range(26)},  # ⒜ parenthesised
-    **{0x1F130 + i: chr(0x61 + i) for i in range(26)},  # 🄰 squared
-    **{0x1F150 + i: chr(0x61 + i) for i in range(26)},  # 🅐 negative circled
-    **{0x1F170 + i: chr(0x61 + i) for i in range(26)},  # 🅰 negative squared
-    **{0x1F1E6 + i: chr(0x61 + i) for i in range(26)},  # 🇦 regional indicators
-}
-"""Letters drawn in a circle, a square or as a regional indicator, read as the letter (one
-character for one, so that spans still point into the text as typed); compatibility folding
-leaves them symbols, not letters."""
 _NUMBER_THEN_WORD = re.compile(r"(\d+)(\D.*)\Z", re.DOTALL)
 _CLAUSE_END = re.compile(r"[,.!?;\n()\[\]]")
 _SENTENCE_END = re.compile(r"[.!?;\n]")
@@ -127,8 +115,6 @@ def tokenise(text: str, letters: Letters = Letters.ONE) -> list[Token]:
     clause = sentence = 0
     position = 0
     text = unmask(text)  # same length: every span still points into the text as typed
-    if not text.isascii():
-        text = text.translate(_ENCLOSED)
     for match in _TOKEN.finditer(text):
         between = text[position : match.start()]
         if _CLAUSE_END.search(between):
@@ -150,18 +136,29 @@ def tokenise(text: str, letters: Letters = Letters.ONE) -> list[Token]:
         if len(parts) >= CAMEL_PARTS:
             offset = match.start()
             for part in parts:
-                tokens.append(
-                    Token(fold_form(part, letters), offset, offset + len(part), clause, sentence)
+                tokens += _word(
+                    fold_form(part, letters), offset, offset + len(part), clause, sentence
                 )
                 offset += len(part)
             continue
-        form = fold_form(raw, letters)
-        for start in range(0, len(form), MAX_FORM):  # one piece, unless enormously long
-            piece = form[start : start + MAX_FORM]
-            tokens.append(
-                Token(piece, match.start(), match.end(), clause, sentence, piece.isdigit())
-            )
+        tokens += _word(fold_form(raw, letters), match.start(), match.end(), clause, sentence)
     return _spelt_out_joined(tokens, text, letters)
+
+
+def _word(form: str, start: int, end: int, clause: int, sentence: int) -> list[Token]:
+    """One folded word as tokens spanning ``start`` to ``end``: one, unless enormously long
+    (``MAX_FORM``)."""
+    return [
+        Token(
+            form[at : at + MAX_FORM],
+            start,
+            end,
+            clause,
+            sentence,
+            form[at : at + MAX_FORM].isdigit(),
+        )
+        for at in range(0, len(form), MAX_FORM)
+    ]
 
 
 SPELT_OUT = 4
@@ -188,11 +185,8 @@ def _spelt_out_joined(tokens: list[Token], text: str, letters: Letters) -> list[
                 gap = between
                 continue
         if len(run) >= SPELT_OUT or (len(run) >= 3 and gap.strip()):
-            first = run[0]
             form = fold_form("".join(letter.form for letter in run), letters)
-            for start in range(0, len(form), MAX_FORM):  # as any word: pieces if enormous
-                piece = form[start : start + MAX_FORM]
-                joined.append(Token(piece, first.start, run[-1].end, first.clause, first.sentence))
+            joined += _word(form, run[0].start, run[-1].end, run[0].clause, run[0].sentence)
         else:
             joined.extend(run)
         run, gap = ([token], "") if token is not None and _letter(token) else ([], "")

@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from redirection_bot.safety.normalise import Letters, fold_form, tokenise, within_one_edit
+from redirection_bot.safety.normalise import (
+    MAX_FORM,
+    Letters,
+    fold_form,
+    tokenise,
+    within_one_edit,
+)
 
 
 def forms(text: str, letters: Letters = Letters.ONE) -> list[str]:
@@ -59,23 +65,31 @@ def test_finnish_keeps_double_letters_that_change_the_word() -> None:
     assert fold_form("oon") == fold_form("on")  # why Finnish needs Letters.TWO
 
 
-def test_tokens_keep_their_place_in_the_text_for_redaction() -> None:
-    text = "Hi, I'm 16yo!"
-    assert [(text[t.start : t.end], t.form) for t in tokenise(text)] == [
-        ("Hi", "hi"),
-        ("I'm", "im"),
-        ("16", "16"),
-        ("yo", "yo"),
-    ]
+@pytest.mark.parametrize(
+    ("text", "spans"),
+    [
+        ("Hi, I'm 16yo!", [("Hi", "hi"), ("I'm", "im"), ("16", "16"), ("yo", "yo")]),
+        ("to m o r i r ya", [("to", "to"), ("m o r i r", "morir"), ("ya", "ya")]),
+        ("#IWantTo go", [("I", "i"), ("Want", "want"), ("To", "to"), ("go", "go")]),
+    ],
+    ids=["words and numbers", "a word spelt out", "a hashtag's parts"],
+)
+def test_tokens_keep_their_place_in_the_text_for_redaction(
+    text: str, spans: list[tuple[str, str]]
+) -> None:
+    assert [(text[t.start : t.end], t.form) for t in tokenise(text)] == spans
 
 
-def test_a_word_spelt_out_letter_by_letter_points_at_all_its_letters() -> None:
-    text = "to m o r i r ya"
-    assert [(text[t.start : t.end], t.form) for t in tokenise(text)] == [
-        ("to", "to"),
-        ("m o r i r", "morir"),
-        ("ya", "ya"),
-    ]
+@pytest.mark.parametrize(
+    "typed",
+    ["xyz" * 7_000, "#AbCdEf" + "xyz" * 7_000, "x y z " * 3_500],
+    ids=["one word", "a hashtag's last part", "spelt out"],
+)
+def test_no_token_is_enormous_however_the_word_was_typed(typed: str) -> None:
+    """The matcher's cost grows with a word's length (typing mistakes, look-ups): every way a
+    word is read is cut into pieces of at most ``MAX_FORM`` letters."""
+    tokens = tokenise(typed)
+    assert tokens and max(len(token.form) for token in tokens) <= MAX_FORM
 
 
 def test_punctuation_separates_clauses_for_negation() -> None:
