@@ -16,6 +16,7 @@ from redirection_bot.dialogue.model import (
     CommandName,
     HandoffReason,
     HandoffUrgency,
+    InputSpec,
     Node,
     NodeKind,
     Place,
@@ -482,21 +483,20 @@ class _Run:
             found = plain[key] = ChoiceOption(choice.id, Label(choice.label))
         return found
 
-    def generated_choices(self, declared: SlotDecl, node: Node) -> list[ChoiceOption]:
+    def generated_choices(self, declared: SlotDecl, node: Node) -> tuple[ChoiceOption, ...]:
+        """The options an input node offers for its slot: the same every time (made once per
+        program and node), but for a checklist's, which show what is picked so far."""
         assert node.input is not None
-        values = node.input.offered(declared)
-        if declared.type is SlotType.LIST:
-            chosen = self.slots.get(declared.name, ())
-            picked = set(chosen) if isinstance(chosen, tuple) else set()
-            return [ChoiceOption(v, Label(declared.labels.get(v, v)), v in picked) for v in values]
-        if declared.type is SlotType.BOOLEAN:
-            return [
-                ChoiceOption(v, Label(EngineKeys.YES if v == "yes" else EngineKeys.NO))
-                for v in values
-            ]
-        if declared.type is SlotType.INTEGER:
-            return [ChoiceOption(v, int(v)) for v in values]
-        return [ChoiceOption(v, Label(declared.labels.get(v, v))) for v in values]
+        key = (node.flow, node.id, declared.name)
+        options = self.worked.generated.get(key)
+        if options is None:
+            options = self.worked.generated[key] = _generated(declared, node.input)
+        if declared.type is not SlotType.LIST:
+            return options
+        chosen = self.slots.get(declared.name, ())
+        if not isinstance(chosen, tuple) or not chosen:
+            return options
+        return tuple(evolve(o, picked=True) if o.id in chosen else o for o in options)
 
     def welcome_back(self) -> None:
         """Back with resume words: the program's ``return_entry`` is called from the question
@@ -954,6 +954,20 @@ class _Worked:
     """Kept here, so that its id cannot be reused by another program while cached."""
     parts: Parts
     plain_options: dict[tuple[str, str], ChoiceOption] = field(default_factory=dict)
+    generated: dict[tuple[str, str, str], tuple[ChoiceOption, ...]] = field(default_factory=dict)
+    """An input node's options for its slot, none picked, by the node's flow, id and slot."""
+
+
+def _generated(declared: SlotDecl, asked: InputSpec) -> tuple[ChoiceOption, ...]:
+    """The options offered for ``declared`` at a node asking for it, none picked."""
+    values = asked.offered(declared)
+    if declared.type is SlotType.BOOLEAN:
+        return tuple(
+            ChoiceOption(v, Label(EngineKeys.YES if v == "yes" else EngineKeys.NO)) for v in values
+        )
+    if declared.type is SlotType.INTEGER:
+        return tuple(ChoiceOption(v, int(v)) for v in values)
+    return tuple(ChoiceOption(v, Label(declared.labels.get(v, v))) for v in values)
 
 
 _WORKED: dict[int, _Worked] = {}

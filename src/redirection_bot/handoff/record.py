@@ -30,6 +30,10 @@ Line = tuple[str, str]
 
 _NO_HANDOFF = HandoffState()
 
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+"""Made once (``json.dumps`` with options makes an encoder each call); a record is a tree of
+fresh lists and dicts, never circular."""
+
 
 @dataclass(frozen=True, slots=True)
 class SessionRecord:
@@ -57,7 +61,7 @@ class SessionRecord:
             body["partner"] = [self.partner, *self.awaiting]
         if self.applied is not None:
             body["applied"] = self.applied
-        return json.dumps(body, separators=(",", ":")).encode()
+        return _COMPACT_JSON.encode(body).encode()
 
     @classmethod
     def decode(cls, data: bytes) -> SessionRecord:
