@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,10 @@ from redirection_bot.dialogue.model import Place, SlotValue
 from redirection_bot.errors import EngineError
 
 STATE_FORMAT = 1
+
+COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+"""How a state and its session record are written: made once (``json.dumps`` with options
+makes an encoder each call); a state is a tree of fresh lists and dicts, never circular."""
 
 
 class Waiting(enum.StrEnum):
@@ -32,6 +37,19 @@ class Frame:
 
     at: Place
     stack: tuple[Place, ...]
+    _text: str | None = field(default=None, init=False, compare=False, repr=False)
+    """Its JSON text, once written: a frame is the same object turn after turn while its
+    conversation goes on (the history grows at its end), and each turn saves the history."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at": _place_json(self.at), "stack": [_place_json(p) for p in self.stack]}
+
+    def json_text(self) -> str:
+        text = self._text
+        if text is None:
+            text = COMPACT_JSON.encode(self.to_json())
+            object.__setattr__(self, "_text", text)  # a cache, as a frozen __init__ sets fields
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +93,10 @@ class SessionState:
     done: tuple[str, ...] = ()
     """The parts of the program the person has finished (``dialogue.parts``), in that order."""
 
-    def to_json(self) -> dict[str, Any]:
-        return {
+    def to_json(self, history: bool = True) -> dict[str, Any]:
+        """The state as JSON values; without its ``history`` for ``json_text``, which writes
+        the frames' texts kept from earlier turns."""
+        body: dict[str, Any] = {
             "format": STATE_FORMAT,
             "program_version": self.program_version,
             "locale": self.locale,
@@ -87,10 +107,6 @@ class SessionState:
                 for name, value in self.slots.items()
             },
             "stack": [_place_json(p) for p in self.stack],
-            "history": [
-                {"at": _place_json(f.at), "stack": [_place_json(p) for p in f.stack]}
-                for f in self.history
-            ],
             "misses": self.misses,
             "turn": self.turn,
             "pending_action": self.pending_action,
@@ -102,6 +118,15 @@ class SessionState:
             "done": list(self.done),
             "earlier": dict(self.earlier),
         }
+        if history:
+            body["history"] = [frame.to_json() for frame in self.history]
+        return body
+
+    def json_text(self) -> str:
+        """``to_json()`` as compact JSON text: what a session record stores."""
+        head = COMPACT_JSON.encode(self.to_json(history=False))
+        frames = ",".join([frame.json_text() for frame in self.history])
+        return f'{head[:-1]},"history":[{frames}]}}'
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SessionState:

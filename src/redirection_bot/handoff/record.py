@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass
 
 from redirection_bot.engine import SessionState
+from redirection_bot.engine.state import COMPACT_JSON
 from redirection_bot.errors import EngineError
 from redirection_bot.handoff.machine import HandoffState
 
@@ -29,10 +30,6 @@ Line = tuple[str, str]
 ``risk`` (a message that raised a risk, not kept; the text names the categories)."""
 
 _NO_HANDOFF = HandoffState()
-
-_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), check_circular=False)
-"""Made once (``json.dumps`` with options makes an encoder each call); a record is a tree of
-fresh lists and dicts, never circular."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +47,7 @@ class SessionRecord:
     it applied, and is not applied twice."""
 
     def encode(self) -> bytes:
-        body: dict[str, object] = {"state": self.state.to_json()}
+        body: dict[str, object] = {}
         if self.resume is not None:
             body["resume"] = self.resume
         if self.handoff != _NO_HANDOFF:
@@ -61,7 +58,8 @@ class SessionRecord:
             body["partner"] = [self.partner, *self.awaiting]
         if self.applied is not None:
             body["applied"] = self.applied
-        return _COMPACT_JSON.encode(body).encode()
+        rest = f",{COMPACT_JSON.encode(body)[1:]}" if body else "}"
+        return f'{{"state":{self.state.json_text()}{rest}'.encode()
 
     @classmethod
     def decode(cls, data: bytes) -> SessionRecord:

@@ -37,6 +37,7 @@ from redirection_bot.engine import (
     Waiting,
     step,
 )
+from redirection_bot.engine.evolve import evolve
 from redirection_bot.errors import ActionError, EngineError
 from redirection_bot.handoff.conduct import Effect, Handled
 from redirection_bot.handoff.machine import (
@@ -98,7 +99,7 @@ class Kept:
         """The record to save with ``state``, keeping the handoff and the conversation."""
         if self.record is None:
             return SessionRecord(state, resume)
-        return replace(self.record, state=state, resume=resume or self.record.resume)
+        return evolve(self.record, state=state, resume=resume or self.record.resume)
 
 
 class Effects:
