@@ -38,8 +38,8 @@ class Frame:
     at: Place
     stack: tuple[Place, ...]
     _text: str | None = field(default=None, init=False, compare=False, repr=False)
-    """Its JSON text, once written: a frame is the same object turn after turn while its
-    conversation goes on (the history grows at its end), and each turn saves the history."""
+    """Its JSON text, once written: each turn saves the history, and its frames are the same
+    objects turn after turn and across conversations (``shared_frame``)."""
 
     def to_json(self) -> dict[str, Any]:
         return {"at": _place_json(self.at), "stack": [_place_json(p) for p in self.stack]}
@@ -50,6 +50,25 @@ class Frame:
             text = COMPACT_JSON.encode(self.to_json())
             object.__setattr__(self, "_text", text)  # a cache, as a frozen __init__ sets fields
         return text
+
+
+_FRAMES: dict[Frame, Frame] = {}
+_FRAMES_KEPT = 20_000
+"""At most this many frames are shared: a program has about as many places and stacks."""
+
+
+def shared_frame(at: Place, stack: tuple[Place, ...]) -> Frame:
+    """The frame for ``at`` under ``stack``, one object however many histories hold it:
+    conversations through a program pass the same questions, so a history costs pointers,
+    and a frame's JSON is written once."""
+    made = Frame(at, stack)
+    shared = _FRAMES.get(made)
+    if shared is not None:
+        return shared
+    if len(_FRAMES) >= _FRAMES_KEPT:
+        _FRAMES.clear()
+    _FRAMES[made] = made
+    return made
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +166,7 @@ class SessionState:
                 slots=slots,
                 stack=tuple(_required_place(p) for p in data["stack"]),
                 history=tuple(
-                    Frame(
+                    shared_frame(
                         _required_place(f["at"]),
                         tuple(_required_place(p) for p in f["stack"]),
                     )

@@ -54,7 +54,7 @@ from redirection_bot.engine.outputs import (
     Param,
     slot_param,
 )
-from redirection_bot.engine.state import Frame, HeldAnswer, SessionState, Waiting
+from redirection_bot.engine.state import HeldAnswer, SessionState, Waiting, shared_frame
 from redirection_bot.errors import EngineError
 from redirection_bot.language.textnorm import MAX_TYPED_DIGITS, fold, typed_index
 from redirection_bot.safety.categories import RiskCategory, RiskHit
@@ -692,7 +692,7 @@ class _Run:
 
     def answered(self, node: Node) -> None:
         """The person answered ``node``: remember it for ``back`` and reset the miss count."""
-        frame = Frame(node.place, tuple(self.stack))
+        frame = shared_frame(node.place, tuple(self.stack))
         history = (*self.state.history, frame)[-self.program.settings.history_size :]
         self.state = evolve(self.state, history=history, misses=0)
 
