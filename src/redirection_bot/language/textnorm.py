@@ -6,19 +6,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
-import regex
-
+from redirection_bot.language.invisible import invisible_characters
 from redirection_bot.language.lookalikes import unmask
 
 _APOSTROPHES = re.compile(r"['’‘`´]")
 _NOT_WORD = re.compile(r"[^\w]+")
-_INVISIBLE = regex.compile(
-    r"[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Cc}\p{Noncharacter_Code_Point}--[\n\t]]",
-    flags=regex.VERSION1,
-)
-"""What a person cannot see but a program reads: zero-width characters, the soft hyphen, word
-joiners, direction controls, tag and interlinear annotation characters, variation selectors,
-other format and control characters, and noncharacters (newlines and tabs are kept)."""
 _BLANKS = str.maketrans(dict.fromkeys("\u115f\u1160\u3164\uffa0", " "))
 """The Hangul fillers: default-ignorable, yet drawn as a blank as wide as a letter, so that
 "i\u3164want\u3164to\u3164die" looks like words with spaces. They are read as the spaces
@@ -40,7 +32,9 @@ def has_broken_characters(text: str) -> bool:
 
 def clean_user_text(text: str) -> str:
     """The person's words as every part of the program sees them: NFC-normalised, without
-    invisible characters (``_INVISIBLE``; the Hangul fillers, which look like spaces, read as
+    invisible characters (``invisible.invisible_characters``: zero-width characters, the soft
+    hyphen, word joiners, direction controls, tags, other format and control characters but the
+    new line and the tab, noncharacters; the Hangul fillers, which look like spaces, read as
     spaces: ``_BLANKS``; line and paragraph separators read as new lines: ``_LINE_BREAKS``),
     lone surrogates replaced by U+FFFD; the rest is unchanged.
 
@@ -56,7 +50,7 @@ def clean_user_text(text: str) -> str:
     # NFC after the removal: an invisible character between a letter and its accent kept
     # them apart.
     text = _LINE_BREAKS.sub("\n", text.translate(_BLANKS))
-    return unicodedata.normalize("NFC", _INVISIBLE.sub("", text))
+    return unicodedata.normalize("NFC", invisible_characters().sub("", text))
 
 
 MAX_TYPED_DIGITS = 9
