@@ -273,7 +273,7 @@ class _Converter:
         if known is not None:
             # An alias: the same node again. Count what it repeats, so that aliases of
             # aliases cannot make a small file unfold into millions of values.
-            self._repeated += self._sizes[id(node)]
+            self._repeated += self._expanded_size(node)
             if self._repeated > _MAX_EXPANDED:
                 raise AliasBomb(_mark_span(self._path, node.start_mark))
             return known
@@ -289,18 +289,22 @@ class _Converter:
         finally:
             self._active.discard(id(node))
         self._done[id(node)] = result
-        self._sizes[id(node)] = self._expanded_size(node)
         return result
 
     def _expanded_size(self, node: yaml.Node) -> int:
-        """How many values a node stands for, counting each alias as what it repeats."""
+        """How many values a node stands for, counting each alias as what it repeats: worked
+        out once a node is repeated (most files repeat none), each node's once."""
+        known = self._sizes.get(id(node))
+        if known is not None:
+            return known
         if isinstance(node, yaml.SequenceNode):
             children = list(node.value)
         elif isinstance(node, yaml.MappingNode):
             children = [part for pair in node.value for part in pair]
         else:
             return 1
-        return 1 + sum(self._sizes.get(id(child), 1) for child in children)
+        size = self._sizes[id(node)] = 1 + sum(self._expanded_size(child) for child in children)
+        return size
 
     def _convert_new(self, node: yaml.Node, span: Span) -> YNode:
         if isinstance(node, yaml.ScalarNode):
