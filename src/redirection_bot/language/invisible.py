@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import functools
 import re
-from importlib import resources
-from pathlib import Path
+
+from redirection_bot.language.tables import table_lines, write_table
 
 TABLE_FILE = "invisible.txt"
 KEPT = "\n\t"
@@ -41,12 +41,10 @@ def _class_range(low: int, high: int) -> str:
 
 def shipped_ranges() -> Ranges:
     """The ranges in ``invisible.txt``, inclusive, in order."""
-    text = resources.files("redirection_bot.language").joinpath(TABLE_FILE).read_text("utf-8")
     ranges: Ranges = []
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            low, _, high = line.partition("..")
-            ranges.append((int(low, 16), int(high or low, 16)))
+    for line in table_lines(TABLE_FILE):
+        low, _, high = line.partition("..")
+        ranges.append((int(low, 16), int(high or low, 16)))
     return ranges
 
 
@@ -69,21 +67,23 @@ def ranges_from_unicode_data() -> Ranges:
     return ranges
 
 
-def write_table() -> None:
+def write_invisible() -> None:
     """Write ``invisible.txt`` from the installed ``regex``."""
     import regex  # noqa: PLC0415
 
-    lines = [
-        "# Invisible characters: Default_Ignorable_Code_Point, Cf, Cc (but the new line and the tab)",
-        f"# and Noncharacter_Code_Point, from the regex module {regex.__version__}.",
-        "# Written by `python -m redirection_bot.language.invisible`; do not edit by hand.",
-        *(
+    write_table(
+        TABLE_FILE,
+        [
+            "Invisible characters: Default_Ignorable_Code_Point, Cf, Cc (but the new line and the",
+            f"tab) and Noncharacter_Code_Point, from the regex module {regex.__version__}.",
+            "Written by `python -m redirection_bot.language.invisible`; do not edit by hand.",
+        ],
+        [
             f"{low:04X}" if low == high else f"{low:04X}..{high:04X}"
             for low, high in ranges_from_unicode_data()
-        ),
-    ]
-    Path(__file__).with_name(TABLE_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        ],
+    )
 
 
 if __name__ == "__main__":
-    write_table()
+    write_invisible()

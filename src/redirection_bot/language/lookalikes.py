@@ -23,8 +23,9 @@ import importlib.util
 import json
 import re
 import unicodedata
-from importlib import resources
 from pathlib import Path
+
+from redirection_bot.language.tables import table_lines, write_table
 
 _SMALL_CAPITAL = "LATIN LETTER SMALL CAPITAL "
 _LATIN_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
@@ -64,12 +65,10 @@ TABLE_FILE = "lookalikes.txt"
 @functools.cache
 def lookalike_table() -> dict[int, str]:
     """``str.translate`` table: each non-ASCII look-alike of a Latin letter -> that letter."""
-    text = resources.files("redirection_bot.language").joinpath(TABLE_FILE).read_text("utf-8")
     table: dict[int, str] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            point, letter = line.split()
-            table[int(point, 16)] = letter
+    for line in table_lines(TABLE_FILE):
+        point, letter = line.split()
+        table[int(point, 16)] = letter
     return table
 
 
@@ -126,16 +125,17 @@ def unmask(text: str) -> str:
     return text.translate(lookalike_table())
 
 
-def write_table() -> None:
+def write_lookalikes() -> None:
     """Write ``lookalikes.txt`` from the installed ``confusable-homoglyphs``."""
-    table = table_from_unicode_data()
-    lines = [
-        "# Look-alikes of Latin letters (UTS #39 confusables, from confusable-homoglyphs).",
-        "# Written by `python -m redirection_bot.language.lookalikes`; do not edit by hand.",
-        *(f"{point:04X} {letter}" for point, letter in sorted(table.items())),
-    ]
-    Path(__file__).with_name(TABLE_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_table(
+        TABLE_FILE,
+        [
+            "Look-alikes of Latin letters (UTS #39 confusables, from confusable-homoglyphs).",
+            "Written by `python -m redirection_bot.language.lookalikes`; do not edit by hand.",
+        ],
+        [f"{point:04X} {letter}" for point, letter in sorted(table_from_unicode_data().items())],
+    )
 
 
 if __name__ == "__main__":
-    write_table()
+    write_lookalikes()
