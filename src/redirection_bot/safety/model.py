@@ -31,12 +31,12 @@ from __future__ import annotations
 import functools
 import json
 import math
+import struct
 import zlib
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from operator import itemgetter
 from pathlib import Path
 
 from redirection_bot.safety.categories import RiskCategory
@@ -61,23 +61,23 @@ def features(
     ``tokens``: the text already read with ``Letters.ONE``, if the caller has it."""
     if tokens is None:
         tokens = tokenise(text, Letters.ONE)
-    seen: dict[str, None] = {}
-    previous: tuple[str, int] | None = None
+    found: list[str] = []  # in order, with repeats: made unique once, at the end
+    append, extend = found.append, found.extend
+    previous, previous_sentence = "", -1
     for token in tokens:
         form = "#" if token.is_number and len(token.form) > 2 else token.form
-        seen[f"w:{form}"] = None
-        if previous is not None and previous[1] == token.sentence:
-            seen[f"b:{previous[0]}_{form}"] = None
-        previous = (form, token.sentence)
+        append("w:" + form)
+        if previous_sentence == token.sentence:
+            append(f"b:{previous}_{form}")
+        previous, previous_sentence = form, token.sentence
         if not token.is_number:
-            for piece in _pieces(form):
-                seen[piece] = None
+            extend(_pieces(form))
     named = sorted(set(concepts))
     for position, concept in enumerate(named):
-        seen[f"k:{concept}"] = None
+        append(f"k:{concept}")
         for other in named[position + 1 :]:
-            seen[f"k:{concept}+{other}"] = None  # fields together: "a child" with "fear"
-    return list(seen)
+            append(f"k:{concept}+{other}")  # fields together: "a child" with "fear"
+    return list(dict.fromkeys(found))
 
 
 @cached_when_short(16384)
@@ -110,9 +110,10 @@ class ScreeningModel:
 
     Held small: a feature is not kept by name but by its bucket (``bucket``: CRC-32 of its
     name, modulo ``BUCKETS``), and each weight as a whole number of ``QUANTUM`` in one signed
-    byte; per category, one ``array("b")`` of ``BUCKETS`` bytes (about 1.8 MB for all seven).
-    Features that share a bucket share a weight (their sum, as trained), which costs nothing
-    measurable. Scoring a message is one C-level ``sum(map(...))`` per category."""
+    byte; one ``array("b")`` holds a bucket's weights for every category side by side (its
+    row, about 1.8 MB for all buckets). Features that share a bucket share a weight (their
+    sum, as trained), which costs nothing measurable. Scoring a message reads each feature's
+    row in one C call and sums the categories' columns in C (``evidence``)."""
 
     def __init__(
         self,
@@ -121,18 +122,58 @@ class ScreeningModel:
         thresholds: Sequence[float],
         categories: Sequence[RiskCategory] = SCORED,
     ) -> None:
-        self.categories = tuple(categories)
-        totals = [[0.0] * BUCKETS for _ in self.categories]
+        totals = [[0.0] * BUCKETS for _ in categories]
         for feature, row in weights.items():
             at = bucket(feature)
             for index, weight in enumerate(row):
                 totals[index][at] += weight
-        self._columns = tuple(
+        columns = [
             array("b", (max(-127, min(127, round(w / QUANTUM))) for w in column))
             for column in totals
-        )
+        ]
+        self._hold(columns, bias, thresholds, categories)
+
+    def _hold(
+        self,
+        columns: Sequence[array[int]],
+        bias: Sequence[float],
+        thresholds: Sequence[float],
+        categories: Sequence[RiskCategory],
+    ) -> None:
+        width = len(categories)
+        table = array("b", bytes(BUCKETS * width))
+        for index, column in enumerate(columns):
+            table[index::width] = column
+        self._hold_table(table, bias, thresholds, categories)
+
+    def _hold_table(
+        self,
+        table: array[int],
+        bias: Sequence[float],
+        thresholds: Sequence[float],
+        categories: Sequence[RiskCategory],
+    ) -> None:
+        self.categories = tuple(categories)
+        self._table = table
+        self._row_at = struct.Struct(f"{len(self.categories)}b").unpack_from
         self._bias = tuple(bias)
         self.thresholds = tuple(thresholds)
+
+    # Kept with the program (``program/kept.py``): the table as it is, the row reader made
+    # again when read back (a ``struct`` cannot be pickled).
+
+    def __getstate__(self) -> tuple[object, ...]:
+        return self._table, self._bias, self.thresholds, self.categories
+
+    def __setstate__(
+        self,
+        state: tuple[array[int], tuple[float, ...], tuple[float, ...], tuple[RiskCategory, ...]],
+    ) -> None:
+        self._hold_table(*state)
+
+    def _column(self, index: int) -> array[int]:
+        """One category's weights, bucket by bucket."""
+        return self._table[index :: len(self.categories)]
 
     @classmethod
     def _of_columns(
@@ -143,10 +184,7 @@ class ScreeningModel:
         categories: Sequence[RiskCategory],
     ) -> ScreeningModel:
         model = cls.__new__(cls)
-        model.categories = tuple(categories)
-        model._columns = tuple(columns)
-        model._bias = tuple(bias)
-        model.thresholds = tuple(thresholds)
+        model._hold(columns, bias, thresholds, categories)
         return model
 
     def scores(self, text: str) -> dict[RiskCategory, float]:
@@ -171,17 +209,18 @@ class ScreeningModel:
 
     def evidence(self, found: Iterable[str]) -> list[float]:
         """The summed weights of the features, per category (without the bias)."""
-        buckets = [bucket(feature) for feature in found]
-        if len(buckets) < 2:  # an itemgetter of one index gives the item, not a tuple
-            return [sum(column[at] for at in buckets) * QUANTUM for column in self._columns]
-        weights = itemgetter(*buckets)  # each column's weights of these buckets, in one C call
-        return [sum(weights(column)) * QUANTUM for column in self._columns]
+        table, row_at, width, crc32 = self._table, self._row_at, len(self.categories), zlib.crc32
+        # ``_bucket_of``, written out: a call less for each of a long message's ~700 features
+        rows = [row_at(table, (crc32(f.encode()) & (BUCKETS - 1)) * width) for f in found]
+        if not rows:
+            return [0.0] * width
+        return [sum(column) * QUANTUM for column in zip(*rows, strict=True)]
 
     def explain(
         self, found: Iterable[str], category: RiskCategory, top: int = 6
     ) -> list[Contribution]:
         """The features (``features``) that pushed ``category`` up most, strongest first."""
-        column = self._columns[self.categories.index(category)]
+        column = self._column(self.categories.index(category))
         pushed = [
             Contribution(feature, column[bucket(feature)] * QUANTUM)
             for feature in found
@@ -201,7 +240,8 @@ class ScreeningModel:
             "buckets": BUCKETS,
             "quantum": QUANTUM,
         }
-        body = zlib.compress(b"".join(column.tobytes() for column in self._columns), 9)
+        columns = (self._column(index) for index in range(len(self.categories)))
+        body = zlib.compress(b"".join(column.tobytes() for column in columns), 9)
         path.write_bytes(
             FORMAT_LINE + json.dumps(header, ensure_ascii=False).encode("utf-8") + b"\n" + body
         )
@@ -229,12 +269,15 @@ class ScreeningModel:
         )
 
 
-@cached_when_short(16384)
-def bucket(feature: str) -> int:
-    """Where a feature's weights are kept: CRC-32 of its name (stable across runs and
-    machines, unlike ``hash``), modulo ``BUCKETS``. Kept for the features seen most recently
-    (the words and pieces of everyday talk recur): about 2 MB at most."""
+def _bucket_of(feature: str) -> int:
     return zlib.crc32(feature.encode("utf-8")) & (BUCKETS - 1)
+
+
+bucket = cached_when_short(16384)(_bucket_of)
+"""Where a feature's weights are kept: CRC-32 of its name (stable across runs and machines,
+unlike ``hash``), modulo ``BUCKETS``. Kept for the features seen most recently (training
+reads each example's many times, ``explain`` some): about 2 MB at most. Scoring computes it
+afresh (``evidence``): cheaper than a cache's miss."""
 
 
 def _sigmoid(total: float) -> float:
