@@ -42,7 +42,7 @@ import tempfile
 import time
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import redirection_bot
 from redirection_bot.operations.logs import log_event
@@ -213,6 +213,12 @@ def _safe_path(folder: Path, must_exist: bool = True) -> bool:
     return not must_exist or _own(os.stat(absolute))
 
 
+def dump_kept(value: object, out: IO[bytes]) -> None:
+    """Write ``value`` as a kept copy holds it (``bench/screen.py`` measures the screening
+    rules read back so, as a restarted ``serve`` holds them)."""
+    _ProgramPickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+
+
 def _header(same: str) -> bytes:
     return f"{HEADER}{same}\n".encode()
 
@@ -259,7 +265,7 @@ def _write(folder: Path, path: Path, same: str, loaded: LoadedProgram) -> None:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=WRITING, delete=False) as out:
             try:
                 out.write(_header(same))
-                _ProgramPickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(loaded)
+                dump_kept(loaded, out)
             except BaseException:
                 os.unlink(out.name)
                 raise
