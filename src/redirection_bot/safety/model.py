@@ -61,23 +61,23 @@ def features(
     ``tokens``: the text already read with ``Letters.ONE``, if the caller has it."""
     if tokens is None:
         tokens = tokenise(text, Letters.ONE)
-    found: list[str] = []  # in order, with repeats: made unique once, at the end
-    append, extend = found.append, found.extend
+    seen: dict[str, None] = {}  # in order, each once (a long word repeats its pieces)
     previous, previous_sentence = "", -1
     for token in tokens:
         form = "#" if token.is_number and len(token.form) > 2 else token.form
-        append("w:" + form)
+        seen["w:" + form] = None
         if previous_sentence == token.sentence:
-            append(f"b:{previous}_{form}")
+            seen[f"b:{previous}_{form}"] = None
         previous, previous_sentence = form, token.sentence
         if not token.is_number:
-            extend(_pieces(form))
+            for piece in _pieces(form):
+                seen[piece] = None
     named = sorted(set(concepts))
     for position, concept in enumerate(named):
-        append(f"k:{concept}")
+        seen[f"k:{concept}"] = None
         for other in named[position + 1 :]:
-            append(f"k:{concept}+{other}")  # fields together: "a child" with "fear"
-    return list(dict.fromkeys(found))
+            seen[f"k:{concept}+{other}"] = None  # fields together: "a child" with "fear"
+    return list(seen)
 
 
 @cached_when_short(16384)
