@@ -83,6 +83,14 @@ def test_explain_names_the_words_that_weighed_most() -> None:
     assert "word 'hopeles' +3.50" in why[RiskCategory.SUICIDE][1]  # as folded for matching
 
 
+def test_a_score_is_the_sum_of_the_weights_explain_shows() -> None:
+    model = model_of(weights(hopeless=(SUICIDE, 3.5), tired=(SUICIDE, 1.25)))
+    found = features("so tired and hopeless")
+    shown = sum(c.weight for c in model.explain(found, RiskCategory.SUICIDE, top=len(found)))
+    index = model.categories.index(RiskCategory.SUICIDE)
+    assert model.evidence(found)[index] == pytest.approx(shown) == pytest.approx(4.75)
+
+
 def test_the_file_round_trips(tmp_path: Path) -> None:
     model = model_of(weights(hopeless=(SUICIDE, 3.5)))
     model.dump(tmp_path / "m.bin", ["a comment"])
