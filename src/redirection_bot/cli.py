@@ -57,7 +57,13 @@ class CommandModule(Protocol):
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(_command_named(arguments))
+    named = _command_named(arguments)
+    if named == "serve" and argv is None:  # a process of its own: see program/kept_code.py
+        from redirection_bot.program import kept_code  # noqa: PLC0415
+        from redirection_bot.program.kept_folder import cache_folder  # noqa: PLC0415
+
+        kept_code.start(cache_folder(os.environ))
+    parser = build_parser(named)
     args = parser.parse_args(arguments)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -151,7 +157,8 @@ def load(args: argparse.Namespace, kept: bool = False) -> LoadedProgram:
     """The validated program named by the command line; raises AuthoringError otherwise.
     ``kept``: read it from the copy kept by the last start when it is the same program
     (``program/kept.py``; for ``serve``)."""
-    from redirection_bot.program.kept import cache_folder, load_kept  # noqa: PLC0415
+    from redirection_bot.program.kept import load_kept  # noqa: PLC0415
+    from redirection_bot.program.kept_folder import cache_folder  # noqa: PLC0415
     from redirection_bot.turn.actions import registered_action_names  # noqa: PLC0415
 
     folder = cache_folder(os.environ) if kept else None

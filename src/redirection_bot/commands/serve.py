@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from redirection_bot.cli import configuration_refused, load
 from redirection_bot.errors import ConfigError
 from redirection_bot.operations.config import CONFIG_ENV, Settings, read_settings
+from redirection_bot.program import kept_code
 
 if TYPE_CHECKING:
     from redirection_bot.handoff.channel import OperatorChannel
@@ -56,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         runtime = build_runtime(loaded, settings)
         gc.freeze()
     finally:
+        kept_code.finish()  # the start's dataclasses are made: their code kept for the next
         gc.enable()
     return asyncio.run(serve(runtime, settings, listening=say_listening))
 

@@ -17,14 +17,9 @@ Only ``serve`` uses it: ``validate``, ``test`` and the authoring tools always re
   that keeps a file's size and time, loads and validates the files again (an invalid program
   never starts) and replaces the copy; files that changed while they were read are loaded
   but not kept.
-- **Why it cannot be a way in:** a pickle runs code when read, so a kept copy is read only
-  from a folder and a file that this user owns and nobody else may write, on a path whose
-  every folder and link (as written and where it really leads) belongs to this user or to
-  root and is writable by nobody else unless sticky (as ssh's StrictModes treats its keys);
-  anything else is ignored (logged) and the program is loaded from its files. Whoever can
-  write there as this user can change the package itself.
-- **Failing is harmless:** a copy that cannot be read or written is logged and the program is
-  loaded from its files.
+- **Why it cannot be a way in, and failing is harmless:** ``program/kept_folder.py`` (read only
+  from a folder and a file that this user alone can write; a copy that cannot be read or written
+  is logged, and the program is loaded from its files).
 """
 
 from __future__ import annotations
@@ -38,23 +33,29 @@ import os
 import pickle
 import stat
 import sys
-import tempfile
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from pathlib import Path
 from typing import IO, Any
 
 import redirection_bot
 from redirection_bot.operations.logs import log_event
+from redirection_bot.program.kept_folder import (
+    CACHE_ENV,
+    WRITING,
+    cache_folder,
+    read_kept,
+    write_kept,
+)
 from redirection_bot.program.load import LoadedProgram, ProgramSources, load_program
 
-CACHE_ENV = "REDIRECTION_BOT_PROGRAM_CACHE"
-OFF = "off"
+__all__ = ["CACHE_ENV", "cache_folder", "dump_kept", "fingerprint", "load_kept"]
+
+WHAT = "program copy"
 PREFIX = "program-"
 SUFFIX = ".pickle"
 HEADER = "redirection-bot program copy, format 2, "
 """The first line of a copy: this, then the program's hash; the pickle follows."""
-WRITING = ".writing-"
 ABANDONED_SECONDS = 600.0
 """A copy still being written after this long was left by a start that was killed."""
 KEEP_COPIES = 4
@@ -92,19 +93,6 @@ def _constructor_fields(cls: type) -> tuple[str, ...] | None:
     ):
         return None
     return tuple(field.name for field in fields)
-
-
-def cache_folder(environment: Mapping[str, str]) -> Path | None:
-    """Where ``serve`` keeps the loaded program (None: not kept)."""
-    chosen = environment.get(CACHE_ENV, "").strip()
-    if chosen.lower() == OFF:
-        return None
-    if chosen:
-        return Path(chosen).expanduser()
-    base = environment.get("XDG_CACHE_HOME") or (
-        str(Path(environment["HOME"]) / ".cache") if environment.get("HOME") else ""
-    )
-    return Path(base) / "redirection-bot" if base else None
 
 
 def load_kept(
@@ -186,33 +174,6 @@ def _content(path: Path) -> bytes:
         return hashlib.file_digest(source, lambda: hashlib.blake2b(digest_size=20)).digest()
 
 
-def _own(found: os.stat_result) -> bool:
-    """Owned by this user, and writable by nobody else."""
-    return found.st_uid == os.getuid() and not found.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-
-
-def _safe_path(folder: Path, must_exist: bool = True) -> bool:
-    """``folder`` is this user's, and nobody else can change what its path leads to: every
-    folder and link on the way, as written and as it really leads, belongs to this user or to
-    root, and a folder others may write is sticky (as /tmp), so that they cannot replace what
-    is in it. Without ``must_exist``: the part of the path that exists so far."""
-    absolute = folder.absolute()
-    for path in (absolute, Path(os.path.realpath(absolute))):
-        for step in (*reversed(path.parents), path):
-            try:
-                found = os.lstat(step)
-            except FileNotFoundError:
-                if must_exist:
-                    return False
-                break  # the rest is made by this user, 0700
-            if found.st_uid not in (0, os.getuid()):
-                return False
-            shared = found.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-            if stat.S_ISDIR(found.st_mode) and shared and not found.st_mode & stat.S_ISVTX:
-                return False
-    return not must_exist or _own(os.stat(absolute))
-
-
 def dump_kept(value: object, out: IO[bytes]) -> None:
     """Write ``value`` as a kept copy holds it (``bench/screen.py`` measures the screening
     rules read back so, as a restarted ``serve`` holds them)."""
@@ -224,56 +185,20 @@ def _header(same: str) -> bytes:
 
 
 def _read(folder: Path, path: Path, same: str) -> LoadedProgram | None:
-    if not os.path.lexists(path):
-        return None  # a first start, or a changed program
-    try:
-        if not _safe_path(folder) or not _trusted_file(path):
-            log_event("program copy ignored", level=logging.WARNING, reason="permissions")
-            return None
-        with path.open("rb") as source:
-            # The program's hash comes first, read before anything is unpickled: a copy of
-            # another program put in this one's place is never opened.
-            if source.read(len(_header(same))) != _header(same):
-                log_event("program copy ignored", reason="another_program")
-                return None
-            kept = pickle.load(source)
-    except FileNotFoundError:
-        return None
-    except Exception as error:  # whatever is wrong with it, the files are read instead
-        log_event("program copy ignored", reason=type(error).__name__)
-        return None
+    kept = read_kept(folder, path, _header(same), pickle.load, WHAT)
     return kept if isinstance(kept, LoadedProgram) else None
 
 
-def _trusted_file(path: Path) -> bool:
-    """A file (not a link) of this user's that nobody else can write."""
-    found = os.lstat(path)
-    return stat.S_ISREG(found.st_mode) and _own(found)
-
-
 def _write(folder: Path, path: Path, same: str, loaded: LoadedProgram) -> None:
-    """Keep ``loaded`` under ``path``, after its hash ``same`` (written whole, then renamed);
-    drop all but the newest ``KEEP_COPIES``, and what a start killed while writing left."""
+    """Keep ``loaded`` under ``path``, after its hash ``same``; drop all but the newest
+    ``KEEP_COPIES``, and what a start killed while writing left."""
+    if not write_kept(folder, path, _header(same), lambda out: dump_kept(loaded, out), WHAT):
+        return
     try:
-        if not _safe_path(folder, must_exist=False):
-            log_event("program copy not kept", level=logging.WARNING, reason="permissions")
-            return
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not _safe_path(folder):
-            log_event("program copy not kept", level=logging.WARNING, reason="permissions")
-            return
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=WRITING, delete=False) as out:
-            try:
-                out.write(_header(same))
-                dump_kept(loaded, out)
-            except BaseException:
-                os.unlink(out.name)
-                raise
-        os.replace(out.name, path)
         copies = sorted(folder.glob(f"{PREFIX}*{SUFFIX}"), key=lambda p: p.stat().st_mtime)
         stale = time.time() - ABANDONED_SECONDS
         abandoned = [p for p in folder.glob(f"{WRITING}*") if p.stat().st_mtime < stale]
         for older in [*copies[:-KEEP_COPIES], *abandoned]:
             older.unlink(missing_ok=True)
-    except (OSError, pickle.PicklingError, RecursionError) as error:
-        log_event("program copy not kept", level=logging.WARNING, reason=type(error).__name__)
+    except OSError as error:
+        log_event(f"{WHAT} not kept", level=logging.WARNING, reason=type(error).__name__)

@@ -3,6 +3,7 @@ file, located configuration errors, and a clean stop."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -17,6 +18,8 @@ from tests.integration.webchat.process import (
     server_environment,
     status_of,
 )
+
+from redirection_bot.program import kept_code
 
 
 def answers(url: str) -> bool:
@@ -135,7 +138,7 @@ def test_a_restart_reads_the_kept_program_and_a_conversation_works(
     servers: list[Server], tmp_path: Path
 ) -> None:
     environment = {**server_environment(), "REDIRECTION_BOT_PROGRAM_CACHE": str(tmp_path)}
-    said = []
+    said, code_files = [], []
     for _ in range(2):
         port = free_port()
         server = Server("-v", "serve", "--port", str(port), environment=environment)
@@ -146,9 +149,13 @@ def test_a_restart_reads_the_kept_program_and_a_conversation_works(
         code, err = server.stop()
         assert code == 0, err
         said.append(err)
+        code_files.append(os.stat(tmp_path / kept_code.FILE).st_ino)
     assert "program loaded from its kept copy" not in said[0]
     assert "program loaded from its kept copy" in said[1]
-    assert [path.name.startswith("program-") for path in tmp_path.iterdir()] == [True]
+    kept = sorted(path.name for path in tmp_path.iterdir())
+    assert [name.startswith("program-") for name in kept] == [False, True]  # and the code
+    # The restart found every dataclass's code compiled: nothing new to keep, nothing written.
+    assert code_files[0] == code_files[1]
 
 
 def test_with_the_kept_copy_off_nothing_is_written(servers: list[Server], tmp_path: Path) -> None:
