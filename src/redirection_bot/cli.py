@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import importlib
 import logging
 import os
@@ -58,7 +59,11 @@ class CommandModule(Protocol):
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     named = _command_named(arguments)
-    if named == "serve" and argv is None:  # a process of its own: see program/kept_code.py
+    if named == "serve" and argv is None:
+        # A process of its own, whose start begins here: what it imports lives as long as
+        # the process, so the cycle collector waits (about 50 collections, 10 ms, before
+        # ``serve.run`` pauses it in any case), and its dataclasses' code is read compiled.
+        gc.disable()
         from redirection_bot.program import kept_code  # noqa: PLC0415
         from redirection_bot.program.kept_folder import cache_folder  # noqa: PLC0415
 
