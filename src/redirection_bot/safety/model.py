@@ -31,7 +31,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import struct
 import zlib
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
@@ -110,10 +109,10 @@ class ScreeningModel:
 
     Held small: a feature is not kept by name but by its bucket (``bucket``: CRC-32 of its
     name, modulo ``BUCKETS``), and each weight as a whole number of ``QUANTUM`` in one signed
-    byte; one ``array("b")`` holds a bucket's weights for every category side by side (its
-    row, about 1.8 MB for all buckets). Features that share a bucket share a weight (their
-    sum, as trained), which costs nothing measurable. Scoring a message reads each feature's
-    row in one C call and sums the categories' columns in C (``evidence``)."""
+    byte; one ``bytes`` holds a bucket's weights for every category side by side (its row,
+    about 1.8 MB for all buckets). Features that share a bucket share a weight (their sum, as
+    trained), which costs nothing measurable. Scoring a message puts its features' rows end to
+    end and sums each category's column in C (``evidence``)."""
 
     def __init__(
         self,
@@ -144,36 +143,14 @@ class ScreeningModel:
         table = array("b", bytes(BUCKETS * width))
         for index, column in enumerate(columns):
             table[index::width] = column
-        self._hold_table(table, bias, thresholds, categories)
-
-    def _hold_table(
-        self,
-        table: array[int],
-        bias: Sequence[float],
-        thresholds: Sequence[float],
-        categories: Sequence[RiskCategory],
-    ) -> None:
         self.categories = tuple(categories)
-        self._table = table
-        self._row_at = struct.Struct(f"{len(self.categories)}b").unpack_from
+        self._table = table.tobytes()
         self._bias = tuple(bias)
         self.thresholds = tuple(thresholds)
 
-    # Kept with the program (``program/kept.py``): the table as it is, the row reader made
-    # again when read back (a ``struct`` cannot be pickled).
-
-    def __getstate__(self) -> tuple[object, ...]:
-        return self._table, self._bias, self.thresholds, self.categories
-
-    def __setstate__(
-        self,
-        state: tuple[array[int], tuple[float, ...], tuple[float, ...], tuple[RiskCategory, ...]],
-    ) -> None:
-        self._hold_table(*state)
-
     def _column(self, index: int) -> array[int]:
         """One category's weights, bucket by bucket."""
-        return self._table[index :: len(self.categories)]
+        return array("b", self._table[index :: len(self.categories)])
 
     @classmethod
     def _of_columns(
@@ -209,12 +186,12 @@ class ScreeningModel:
 
     def evidence(self, found: Iterable[str]) -> list[float]:
         """The summed weights of the features, per category (without the bias)."""
-        table, row_at, width, crc32 = self._table, self._row_at, len(self.categories), zlib.crc32
+        table, width, crc32 = self._table, len(self.categories), zlib.crc32
         # ``_bucket_of``, written out: a call less for each of a long message's ~700 features
-        rows = [row_at(table, (crc32(f.encode()) & (BUCKETS - 1)) * width) for f in found]
-        if not rows:
-            return [0.0] * width
-        return [sum(column) * QUANTUM for column in zip(*rows, strict=True)]
+        starts = [(crc32(f.encode()) & (BUCKETS - 1)) * width for f in found]
+        # The rows end to end, read as signed bytes: a category's weights are every width-th.
+        rows = array("b", b"".join([table[start : start + width] for start in starts]))
+        return [sum(rows[index::width]) * QUANTUM for index in range(width)]
 
     def explain(
         self, found: Iterable[str], category: RiskCategory, top: int = 6
