@@ -28,6 +28,7 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import io
 import logging
 import os
 import pickle
@@ -54,7 +55,7 @@ __all__ = ["CACHE_ENV", "cache_folder", "dump_kept", "fingerprint", "load_kept"]
 WHAT = "program copy"
 PREFIX = "program-"
 SUFFIX = ".pickle"
-HEADER = "redirection-bot program copy, format 2, "
+HEADER = "redirection-bot program copy, format 3, "
 """The first line of a copy: this, then the program's hash; the pickle follows."""
 ABANDONED_SECONDS = 600.0
 """A copy still being written after this long was left by a start that was killed."""
@@ -139,7 +140,7 @@ def fingerprint(
 ) -> str:
     """A hash of everything that goes into the loaded program: the content of every file of
     the program and of this package (about 10 ms), the versions, the actions and the day."""
-    digest = hashlib.blake2b(digest_size=20)
+    digest = hashlib.sha256()
     actions = "\0".join(sorted(registered_actions)) if registered_actions is not None else "-"
     for part in (sys.version, redirection_bot.__version__, today.isoformat(), actions):
         digest.update(part.encode() + b"\n")
@@ -171,7 +172,7 @@ def _content(path: Path) -> bytes:
     if not stat.S_ISREG(found.st_mode):
         return f"{stat.S_IFMT(found.st_mode)}:{os.path.realpath(path)}".encode()
     with path.open("rb") as source:  # in pieces: a large file is never held whole
-        return hashlib.file_digest(source, lambda: hashlib.blake2b(digest_size=20)).digest()
+        return hashlib.file_digest(source, hashlib.sha256).digest()
 
 
 def dump_kept(value: object, out: IO[bytes]) -> None:
@@ -185,14 +186,20 @@ def _header(same: str) -> bytes:
 
 
 def _read(folder: Path, path: Path, same: str) -> LoadedProgram | None:
-    kept = read_kept(folder, path, _header(same), pickle.load, WHAT)
+    kept = read_kept(folder, path, _header(same), pickle.loads, WHAT)
     return kept if isinstance(kept, LoadedProgram) else None
 
 
 def _write(folder: Path, path: Path, same: str, loaded: LoadedProgram) -> None:
     """Keep ``loaded`` under ``path``, after its hash ``same``; drop all but the newest
     ``KEEP_COPIES``, and what a start killed while writing left."""
-    if not write_kept(folder, path, _header(same), lambda out: dump_kept(loaded, out), WHAT):
+    try:
+        written = io.BytesIO()
+        dump_kept(loaded, written)
+    except (pickle.PicklingError, RecursionError) as error:
+        log_event(f"{WHAT} not kept", level=logging.WARNING, reason=type(error).__name__)
+        return
+    if not write_kept(folder, path, _header(same), written.getvalue(), WHAT):
         return
     try:
         copies = sorted(folder.glob(f"{PREFIX}*{SUFFIX}"), key=lambda p: p.stat().st_mtime)

@@ -24,18 +24,20 @@ import builtins
 import dataclasses
 import hashlib
 import importlib.util
+import logging
 import marshal
 import sys
 from pathlib import Path
 from types import CodeType
-from typing import IO, Any
+from typing import Any
 
+from redirection_bot.operations.logs import log_event
 from redirection_bot.program.kept_folder import read_kept, write_kept
 
 WHAT = "compiled code"
 FILE = "dataclass-code.marshal"
 HEADER = (
-    f"redirection-bot compiled code, format 1, {sys.version}, "
+    f"redirection-bot compiled code, format 2, {sys.version}, "
     f"{importlib.util.MAGIC_NUMBER.hex()}\n".encode()
 )
 """A file made by another Python is never read: code objects are that Python's."""
@@ -46,9 +48,17 @@ SOURCE_NAME = "<string>"
 class KeptCode:
     """Compiled code by the hash of its source: what a start found kept, and what it used."""
 
-    def __init__(self, folder: Path, known: dict[bytes, CodeType]) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        known: dict[bytes, CodeType],
+        said: list[tuple[str, int, dict[str, object]]],
+    ) -> None:
         self.folder = folder
         self.known = known
+        self.said = said
+        """Why the kept file was ignored, told at ``finish``: reading it comes before the
+        command line has set up logging."""
         self.used: dict[bytes, CodeType] = {}
         self.compiled = 0
         """Pieces this start compiled (none kept for them)."""
@@ -74,10 +84,7 @@ class KeptCode:
     def save(self) -> bool:
         """Keep what this start used, and only that (what a changed package no longer makes
         is dropped): True if written."""
-        return write_kept(self.folder, self.folder / FILE, HEADER, self._write, WHAT)
-
-    def _write(self, out: IO[bytes]) -> None:
-        out.write(marshal.dumps(self.used))
+        return write_kept(self.folder, self.folder / FILE, HEADER, marshal.dumps(self.used), WHAT)
 
 
 _active: KeptCode | None = None
@@ -89,8 +96,16 @@ def start(folder: Path | None) -> None:
     global _active  # noqa: PLW0603 - one process, one start
     if folder is None or _active is not None:
         return
-    known = read_kept(folder, folder / FILE, HEADER, _read, WHAT)
-    _active = KeptCode(folder, known or {})
+    said: list[tuple[str, int, dict[str, object]]] = []
+    known = read_kept(
+        folder,
+        folder / FILE,
+        HEADER,
+        _read,
+        WHAT,
+        say=lambda name, level=logging.INFO, **fields: said.append((name, level, fields)),
+    )
+    _active = KeptCode(folder, known or {}, said)
     dataclasses.exec = _active.exec  # type: ignore[attr-defined]  # found before the built-in
 
 
@@ -102,13 +117,15 @@ def finish() -> KeptCode | None:
     if ended is None:
         return None
     vars(dataclasses).pop("exec", None)
+    for name, level, fields in ended.said:
+        log_event(name, level, **fields)
     if ended.changed():
         ended.save()
     return ended
 
 
-def _read(source: IO[bytes]) -> dict[bytes, CodeType]:
-    kept = marshal.loads(source.read())
+def _read(data: bytes) -> dict[bytes, CodeType]:
+    kept = marshal.loads(data)
     if not isinstance(kept, dict) or not all(
         isinstance(key, bytes) and isinstance(code, CodeType) for key, code in kept.items()
     ):

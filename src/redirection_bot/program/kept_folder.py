@@ -6,9 +6,10 @@ a file that this user owns and nobody else may write, on a path whose every fold
 written and where it really leads) belongs to this user or to root and is writable by nobody
 else unless sticky (as ssh's StrictModes treats its keys); anything else is ignored (logged).
 Whoever can write there as this user can change the package itself. Each file starts with a
-line saying what it holds and what it was made for, compared before anything else is read.
-Failing is harmless: a file that cannot be read or written is logged, and the start makes
-what it would have read.
+line saying what it holds and what it was made for, and a second with the digest of the rest,
+both compared before anything in it is read: a file made for something else, or damaged
+(cut short, a bit flipped), is never run. Failing is harmless: a file that cannot be read or
+written is logged, and the start makes what it would have read (and keeps it again).
 
 This module imports nothing of the bot's but its logs: ``kept_code`` uses it before the bot's
 modules are imported.
@@ -16,13 +17,14 @@ modules are imported.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import stat
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import Protocol, TypeVar
 
 from redirection_bot.operations.logs import log_event
 
@@ -31,7 +33,18 @@ OFF = "off"
 WRITING = ".writing-"
 """The name a file has while it is written (then it is renamed)."""
 
+MAX_BYTES = 256 * 1024 * 1024
+"""A kept file larger than this is not read (the shipped program's copy is about 4 MB): a
+file filled by mistake costs no more than a start without it."""
+DIGEST_LINE = 64
+
 _T = TypeVar("_T")
+
+
+class Say(Protocol):
+    """How ``read_kept`` tells why a file was ignored (``log_event``'s signature)."""
+
+    def __call__(self, name: str, level: int = logging.INFO, **fields: object) -> None: ...
 
 
 def cache_folder(environment: Mapping[str, str]) -> Path | None:
@@ -50,36 +63,56 @@ def cache_folder(environment: Mapping[str, str]) -> Path | None:
 
 
 def read_kept(
-    folder: Path, path: Path, header: bytes, read: Callable[[IO[bytes]], _T], what: str
+    folder: Path,
+    path: Path,
+    header: bytes,
+    read: Callable[[bytes], _T],
+    what: str,
+    say: Say = log_event,
 ) -> _T | None:
-    """What ``read`` makes of the file at ``path`` after its first line ``header``; None when
-    there is no such file, or it is not this user's alone, or it was made for something else
-    (its first line differs), or it cannot be read (each logged as ``<what> ignored``)."""
+    """What ``read`` makes of what the file at ``path`` keeps; None when there is no such
+    file, or it is not this user's alone, or it is not a plain file, or it was made for
+    something else (its first line is not ``header``), or what it keeps is not what was
+    written (its digest, the second line, differs: a damaged file is never run), or it cannot
+    be read. Each is said (``say``, by default logged) as ``<what> ignored``."""
     if not os.path.lexists(path):
         return None  # a first start, or something changed
     try:
-        if not safe_path(folder) or not _trusted_file(path):
-            log_event(f"{what} ignored", level=logging.WARNING, reason="permissions")
+        if not safe_path(folder):
+            say(f"{what} ignored", level=logging.WARNING, reason="permissions")
+            return None
+        found = os.lstat(path)
+        if not stat.S_ISREG(found.st_mode):
+            say(f"{what} ignored", level=logging.WARNING, reason="not_a_file")
+            return None
+        if not _own(found):
+            say(f"{what} ignored", level=logging.WARNING, reason="permissions")
+            return None
+        if found.st_size > MAX_BYTES:
+            say(f"{what} ignored", level=logging.WARNING, reason="too_large")
             return None
         with path.open("rb") as source:
             # Compared before anything is read that could run: a file made for something
             # else, put in this one's place, is never opened further.
             if source.read(len(header)) != header:
-                log_event(f"{what} ignored", reason="another_program")
+                say(f"{what} ignored", reason="another_program")
                 return None
-            return read(source)
+            digest = source.readline(DIGEST_LINE + 1).rstrip(b"\n")
+            kept = source.read(MAX_BYTES + 1)
+        if digest != _digest(kept):
+            say(f"{what} ignored", level=logging.WARNING, reason="damaged")
+            return None
+        return read(kept)
     except FileNotFoundError:
         return None
     except Exception as error:  # whatever is wrong with it, the start makes it instead
-        log_event(f"{what} ignored", reason=type(error).__name__)
+        say(f"{what} ignored", reason=type(error).__name__)
         return None
 
 
-def write_kept(
-    folder: Path, path: Path, header: bytes, write: Callable[[IO[bytes]], None], what: str
-) -> bool:
-    """Keep what ``write`` writes, after ``header``, as ``path`` in ``folder`` (made 0700 if
-    needed): written whole under another name, then renamed. False (logged as ``<what> not
+def write_kept(folder: Path, path: Path, header: bytes, kept: bytes, what: str) -> bool:
+    """Keep ``kept`` as ``path`` in ``folder`` (made 0700 if needed), after ``header`` and its
+    digest: written whole under another name, then renamed. False (logged as ``<what> not
     kept``) when the folder is not safe or writing fails."""
     try:
         if not safe_path(folder, must_exist=False):
@@ -91,8 +124,8 @@ def write_kept(
             return False
         with tempfile.NamedTemporaryFile(dir=folder, prefix=WRITING, delete=False) as out:
             try:
-                out.write(header)
-                write(out)
+                out.write(header + _digest(kept) + b"\n")
+                out.write(kept)
             except BaseException:
                 os.unlink(out.name)
                 raise
@@ -101,6 +134,12 @@ def write_kept(
         log_event(f"{what} not kept", level=logging.WARNING, reason=type(error).__name__)
         return False
     return True
+
+
+def _digest(kept: bytes) -> bytes:
+    """SHA-256 of what a file keeps, in hex (about 1 ms a megabyte here): damage, a bit
+    flipped on the disk or a file cut short, is found before anything in it runs."""
+    return hashlib.sha256(kept).hexdigest().encode()
 
 
 def safe_path(folder: Path, must_exist: bool = True) -> bool:
@@ -128,9 +167,3 @@ def safe_path(folder: Path, must_exist: bool = True) -> bool:
 def _own(found: os.stat_result) -> bool:
     """Owned by this user, and writable by nobody else."""
     return found.st_uid == os.getuid() and not found.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-
-
-def _trusted_file(path: Path) -> bool:
-    """A file (not a link) of this user's that nobody else can write."""
-    found = os.lstat(path)
-    return stat.S_ISREG(found.st_mode) and _own(found)

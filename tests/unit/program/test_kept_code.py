@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from redirection_bot.program import kept_code
+from redirection_bot.program import kept_code, kept_folder
+from redirection_bot.program.kept_folder import write_kept
 
 
 @pytest.fixture(autouse=True)
@@ -86,32 +87,50 @@ def test_the_kept_file_is_this_users_alone(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "spoilt",
+    ("spoilt", "reason"),
     [
-        "cut short",
-        "made by another Python",
-        "another user may write it",
-        "not compiled code",
+        ("cut short", "damaged"),
+        ("a bit flipped", "damaged"),
+        ("made by another Python", "another_program"),
+        ("another user may write it", "permissions"),
+        ("a folder in its place", "not_a_file"),
+        ("not compiled code", "TypeError"),
+        ("too large", "too_large"),
     ],
 )
 def test_a_kept_file_that_is_not_right_is_never_run_and_the_start_compiles(
-    tmp_path: Path, spoilt: str, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    spoilt: str,
+    reason: str,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     a_start(tmp_path)
     path = tmp_path / kept_code.FILE
-    whole = path.read_bytes()
+    whole = bytearray(path.read_bytes())
     if spoilt == "cut short":
         path.write_bytes(whole[: len(whole) // 2])
+    elif spoilt == "a bit flipped":  # it still reads as code: an outside tester's crash
+        whole[len(whole) // 2] ^= 0x02
+        path.write_bytes(whole)
     elif spoilt == "made by another Python":
-        path.write_bytes(whole.replace(b"format 1, ", b"format 1, 2.7.18 ", 1))
+        path.write_bytes(whole.replace(b"format 2, ", b"format 2, 2.7.18 ", 1))
     elif spoilt == "another user may write it":
         path.chmod(0o666)
+    elif spoilt == "a folder in its place":
+        path.unlink()
+        path.mkdir()
+    elif spoilt == "not compiled code":
+        kept = marshal.dumps({b"key": "print('hello')"})
+        assert write_kept(tmp_path, path, kept_code.HEADER, kept, kept_code.WHAT)
     else:
-        path.write_bytes(kept_code.HEADER + marshal.dumps({b"key": "print('hello')"}))
+        monkeypatch.setattr(kept_folder, "MAX_BYTES", len(whole) // 2)
     with caplog.at_level(logging.INFO):
         again = a_start(tmp_path)
-    assert "compiled code ignored reason=" in caplog.text
+    assert f"compiled code ignored reason={reason}" in caplog.text
     assert again.compiled > 0 and not again.known
+    if spoilt not in ("a folder in its place", "too large"):  # the next start finds it whole
+        assert a_start(tmp_path).compiled == 0
 
 
 def test_nothing_is_kept_without_a_folder() -> None:
