@@ -109,7 +109,7 @@ class ScreeningModel:
 
     Held small: a feature is not kept by name but by its bucket (``bucket``: CRC-32 of its
     name, modulo ``BUCKETS``), and each weight as a whole number of ``QUANTUM`` in one signed
-    byte; one ``bytes`` holds a bucket's weights for every category side by side (its row,
+    byte; one ``bytearray`` holds a bucket's weights for every category side by side (its row,
     about 1.8 MB for all buckets). Features that share a bucket share a weight (their sum, as
     trained), which costs nothing measurable. Scoring a message puts its features' rows end to
     end and sums each category's column in C (``evidence``)."""
@@ -140,11 +140,11 @@ class ScreeningModel:
         categories: Sequence[RiskCategory],
     ) -> None:
         width = len(categories)
-        table = array("b", bytes(BUCKETS * width))
+        table = bytearray(BUCKETS * width)  # made in place: no second copy held even briefly
         for index, column in enumerate(columns):
             table[index::width] = column
         self.categories = tuple(categories)
-        self._table = table.tobytes()
+        self._table = table
         self._bias = tuple(bias)
         self.thresholds = tuple(thresholds)
 
