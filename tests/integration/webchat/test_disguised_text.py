@@ -64,17 +64,23 @@ def test_the_screen_command_reads_disguised_lines_like_plain_ones(
     @settings(max_examples=2, deadline=None, suppress_health_check=FIXTURES)
     @given(st.lists(sentence_and_disguise(shipped, locale), min_size=60, max_size=60))
     def check(pairs: list[tuple[str, str]]) -> None:
-        lines = [line for pair in pairs for line in pair]
-        done = run("screen", "--locale", locale, stdin="\n".join(lines) + "\n")
-        assert done.returncode == 0, done.stderr
-        found = [json.loads(line) for line in done.stdout.splitlines()]
-        assert len(found) == len(lines)
-        for plain, typed in zip(found[::2], found[1::2], strict=True):
+        # The plain lines as one conversation, the disguised ones as another: lines on
+        # standard input are read as one conversation, and what a line carries to the next
+        # (its leaning towards a category) must not differ because a line's twin preceded it.
+        plains, typeds = (screened_lines([pair[side] for pair in pairs]) for side in (0, 1))
+        for plain, typed in zip(plains, typeds, strict=True):
             assert (typed["categories"], typed["check"]) == (
                 plain["categories"],
                 plain["check"],
             ), typed["text"]
             assert not any(char in typed["text"] for char in invisible_characters())
+
+    def screened_lines(lines: list[str]) -> list[dict[str, Any]]:
+        done = run("screen", "--locale", locale, stdin="\n".join(lines) + "\n")
+        assert done.returncode == 0, done.stderr
+        found = [json.loads(line) for line in done.stdout.splitlines()]
+        assert len(found) == len(lines)
+        return found
 
     check()
 
