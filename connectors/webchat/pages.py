@@ -10,6 +10,7 @@ rendered by Jinja with autoescaping, so whatever a person typed is always shown 
 from __future__ import annotations
 
 import hmac
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,10 +20,11 @@ import jinja2
 import markupsafe
 from aiohttp import web
 
-from redirection_bot.api import FunnelStage, TextLink, log_event, session_tag
+from redirection_bot.api import FunnelStage, TextLink, cache_folder, log_event, session_tag
 
 from .assets import Assets
 from .chat import LOST, WebChat, event_for
+from .kept_templates import KeptTemplates
 from .sessions import WebSession
 from .texts import direction
 
@@ -65,7 +67,8 @@ def _linked_line(text: str, links: tuple[TextLink, ...]) -> markupsafe.Markup:
     return markupsafe.Markup("".join(parts))
 
 
-def template_environment() -> jinja2.Environment:
+def template_environment(kept: Path | None = None) -> jinja2.Environment:
+    """The page templates; compiled ones kept in ``kept`` between starts, if given."""
     folder = Path(__file__).with_name("templates")
     templates = {
         item.name: item.read_text(encoding="utf-8")
@@ -78,6 +81,7 @@ def template_environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=KeptTemplates(kept) if kept is not None else None,
     )
     environment.filters["linked"] = linked
     return environment
@@ -89,7 +93,7 @@ class Pages:
     def __init__(self, chat: WebChat, assets: Assets) -> None:
         self.chat = chat
         self.assets = assets
-        self.templates = template_environment()
+        self.templates = template_environment(cache_folder(os.environ))
         self.exit_url = chat.options.branding.exit_url
 
     # --- rendering -----------------------------------------------------------------------------

@@ -3,7 +3,6 @@ file, located configuration errors, and a clean stop."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -18,8 +17,6 @@ from tests.integration.webchat.process import (
     server_environment,
     status_of,
 )
-
-from redirection_bot.program import kept_code
 
 
 def answers(url: str) -> bool:
@@ -138,7 +135,7 @@ def test_a_restart_reads_the_kept_program_and_a_conversation_works(
     servers: list[Server], tmp_path: Path
 ) -> None:
     environment = {**server_environment(), "REDIRECTION_BOT_PROGRAM_CACHE": str(tmp_path)}
-    said, code_files = [], []
+    said, files = [], []
     for _ in range(2):
         port = free_port()
         server = Server("-v", "serve", "--port", str(port), environment=environment)
@@ -149,13 +146,14 @@ def test_a_restart_reads_the_kept_program_and_a_conversation_works(
         code, err = server.stop()
         assert code == 0, err
         said.append(err)
-        code_files.append(os.stat(tmp_path / kept_code.FILE).st_ino)
+        files.append({path.name: path.stat().st_ino for path in tmp_path.iterdir()})
     assert "program loaded from its kept copy" not in said[0]
     assert "program loaded from its kept copy" in said[1]
-    kept = sorted(path.name for path in tmp_path.iterdir())
-    assert [name.startswith("program-") for name in kept] == [False, True]  # and the code
-    # The restart found every dataclass's code compiled: nothing new to keep, nothing written.
-    assert code_files[0] == code_files[1]
+    kinds = sorted(name.partition("-")[0] for name in files[0])
+    # the program, its dataclasses' code, and the templates of the three pages drawn
+    assert kinds == ["dataclass", "program", "template", "template", "template"]
+    # The restart found everything it needed kept: nothing new to keep, nothing written.
+    assert files[0] == files[1]
 
 
 def test_with_the_kept_copy_off_nothing_is_written(servers: list[Server], tmp_path: Path) -> None:
