@@ -71,29 +71,43 @@ class _ProgramPickler(pickle.Pickler):
 
     def reducer_override(self, obj: Any) -> Any:
         kind: type = type(obj)
-        names = _constructor_fields(kind) if dataclasses.is_dataclass(kind) else None
-        if names is None:  # not a dataclass instance (a class's type is never one), or not so
+        made = _constructor_fields(kind) if dataclasses.is_dataclass(kind) else None
+        if made is None:  # not a dataclass instance (a class's type is never one), or not so
             return NotImplemented
-        return kind, tuple(getattr(obj, name) for name in names)
+        names, worked_out = made
+        values = tuple(getattr(obj, name) for name in names)
+        if worked_out and not _alike(obj, kind(*values)):
+            return NotImplemented  # the constructor would not make it again: field by field
+        return kind, values
 
 
 @functools.cache
-def _constructor_fields(cls: type) -> tuple[str, ...] | None:
-    """The fields that ``cls(*values)`` takes in order, or None when a copy made so could
-    differ from the original (a custom ``__init__``, ``__post_init__`` or ``__setstate__``,
-    fields outside ``__init__`` or given by keyword only)."""
+def _constructor_fields(cls: type) -> tuple[tuple[str, ...], bool] | None:
+    """The fields that ``cls(*values)`` takes in order, and whether the constructor works
+    others out (``__post_init__``, fields outside ``__init__``: each copy is then checked by
+    making it again as it is written, ``_alike``); None when a copy made so could differ from
+    the original whatever it holds (a custom ``__init__`` or ``__setstate__``, fields given by
+    keyword only)."""
     fields = dataclasses.fields(cls)
     setstate = getattr(cls, "__setstate__", None)
     params = vars(cls).get("__dataclass_params__")
     if (
         params is None
         or not params.init
-        or hasattr(cls, "__post_init__")
         or (setstate is not None and setstate.__name__ != "_dataclass_setstate")
-        or any(not field.init or field.kw_only for field in fields)
+        or any(field.kw_only for field in fields)
     ):
         return None
-    return tuple(field.name for field in fields)
+    worked_out = hasattr(cls, "__post_init__") or not all(field.init for field in fields)
+    return tuple(field.name for field in fields if field.init), worked_out
+
+
+def _alike(original: Any, again: Any) -> bool:
+    """Every field of ``again`` (compared or not) is the original's."""
+    return all(
+        getattr(again, field.name) == getattr(original, field.name)
+        for field in dataclasses.fields(original)
+    )
 
 
 def load_kept(

@@ -76,11 +76,6 @@ class Lit:
         fuzzy = not (self.prefix or self.suffix) and len(self.form) >= FUZZY_MIN_LENGTH
         object.__setattr__(self, "fuzzy", fuzzy)
 
-    def __reduce__(self) -> tuple[type[Lit], tuple[str, bool, bool, Letters]]:
-        # A copy (the kept program holds thousands) is made again by the constructor, which
-        # works ``fuzzy`` out as it did: twice as fast to read back as field by field.
-        return (Lit, (self.form, self.prefix, self.suffix, self.letters))
-
 
 @dataclass(frozen=True, slots=True)
 class Seq:

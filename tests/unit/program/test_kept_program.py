@@ -4,9 +4,12 @@ same program, from a folder nobody else can write, and then it behaves exactly a
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
+import io
 import logging
 import os
+import pickle
 import shutil
 from pathlib import Path
 
@@ -358,3 +361,40 @@ def test_where_it_is_kept() -> None:
     assert cache_folder({"HOME": "/home/a"}) == Path("/home/a/.cache/redirection-bot")
     assert cache_folder({}) is None
     assert os.environ.get(CACHE_ENV)  # the test suite keeps its copies in a folder of its own
+
+
+@dataclasses.dataclass(frozen=True)
+class _Worked:
+    """A value whose constructor works out one field from the others."""
+
+    word: str
+    long: bool = dataclasses.field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "long", len(self.word) >= 6)
+
+
+@dataclasses.dataclass
+class _Changed:
+    """A value changed after it was made: its constructor would not make it again."""
+
+    word: str
+    count: int = dataclasses.field(init=False, default=0)
+
+
+def test_a_copy_is_made_again_by_its_constructor_only_when_that_gives_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[str] = []
+    original = _Worked.__post_init__
+    monkeypatch.setattr(
+        _Worked, "__post_init__", lambda self: made.append(self.word) or original(self)
+    )
+    changed = _Changed("hope")
+    changed.count = 3
+    written = io.BytesIO()
+    kept_module.dump_kept([_Worked("suicide"), changed], written)
+    made.clear()
+    worked, again = pickle.loads(written.getvalue())
+    assert made == ["suicide"] and worked.long  # its constructor ran, and worked it out
+    assert again == changed and again.count == 3  # field by field, as it was
