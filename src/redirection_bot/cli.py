@@ -62,12 +62,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if named == "serve" and argv is None:
         # A process of its own, whose start begins here: what it imports lives as long as
         # the process, so the cycle collector waits (about 50 collections, 10 ms, before
-        # ``serve.run`` pauses it in any case), and its dataclasses' code is read compiled.
+        # ``serve.run`` pauses it in any case), its dataclasses' code is read compiled, and
+        # aiohttp comes first, so that the certificates it reads are read beside the rest.
         gc.disable()
         from redirection_bot.program import kept_code  # noqa: PLC0415
         from redirection_bot.program.kept_folder import cache_folder  # noqa: PLC0415
 
         kept_code.start(cache_folder(os.environ))
+        from redirection_bot.operations import aiohttp_early  # noqa: PLC0415
+
+        aiohttp_early.import_aiohttp()
     parser = build_parser(named)
     args = parser.parse_args(arguments)
     logging.basicConfig(

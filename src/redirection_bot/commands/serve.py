@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from redirection_bot.cli import configuration_refused, load
 from redirection_bot.errors import ConfigError
+from redirection_bot.operations import aiohttp_early
 from redirection_bot.operations.config import CONFIG_ENV, Settings, read_settings
 from redirection_bot.program import kept_code
 
@@ -59,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         kept_code.finish()  # the start's dataclasses are made: their code kept for the next
         gc.enable()
+    aiohttp_early.wait_for_certificates()  # before anything may connect out over TLS
     return asyncio.run(serve(runtime, settings, listening=say_listening))
 
 
