@@ -109,6 +109,11 @@ class WebChat:
     def max_text_length(self) -> int:
         return self.runtime.settings.max_text_length
 
+    @property
+    def page_characters(self) -> int:
+        """How many characters the chat page's text box takes: all that is screened."""
+        return self.runtime.settings.screened_length
+
     # --- finding and starting ------------------------------------------------------------------
 
     async def start(

@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 import markupsafe
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from redirection_bot.api import FunnelStage, TextLink, cache_folder, log_event, session_tag
 
@@ -188,7 +189,7 @@ class Pages:
             who=who,
             # As much as is screened: a longer paste cut by the browser would go unread and
             # untold; this much is read for risk, and the person told it is too long.
-            max_length=self.chat.runtime.settings.screened_length,
+            max_length=self.chat.page_characters,
             refresh=refresh,
         )
 
@@ -279,8 +280,9 @@ def _csrf_ok(session: WebSession, form: Mapping[str, object]) -> bool:
 
 
 async def _form(request: web.Request) -> Mapping[str, object] | None:
-    """The posted form, or None if it cannot be read (not UTF-8, too large, not a form)."""
+    """The posted form, or None if it cannot be read (not UTF-8, too large, not a form, a
+    multipart body whose parts aiohttp cannot parse)."""
     try:
         return await request.post()
-    except (UnicodeDecodeError, ValueError, web.HTTPRequestEntityTooLarge):
+    except (UnicodeDecodeError, ValueError, HttpProcessingError, web.HTTPRequestEntityTooLarge):
         return None

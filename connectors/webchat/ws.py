@@ -7,6 +7,10 @@ frame, text that is not UTF-8, JSON that is malformed, nested too deeply or not 
 message over the frame limit — gets a polite, localised notice and the conversation carries
 on; so does a request that fails on our side (the store unavailable, a fault). Only a
 message four times over the limit closes the socket (1009); the conversation stays.
+
+The frame limit is never less than what the chat page's text box lets a person send, so that
+all a person can type or paste reaches the runtime, is screened, and is told "too long" there
+if it is: refused before the runtime, "i want to die" at the end of a long paste was never read.
 """
 
 from __future__ import annotations
@@ -32,6 +36,11 @@ from .security import origin_allowed
 from .sessions import WebSession
 
 HARD_LIMIT_FACTOR = 4
+ESCAPED_BYTES = 6
+"""The most bytes one character of the text box can take in a frame: JSON writes a control
+character, or half an emoji on its own, as ``\\uXXXX``."""
+ENVELOPE_BYTES = 1024
+"""Room in a frame for what is around the text (``{"type": "text", "text": ...}``)."""
 HEARTBEAT_SECONDS = 30.0
 CLOSE_GONE = 4404
 
@@ -62,8 +71,9 @@ class SocketHandler:
         if not origin_allowed(request, options.allowed_origins):
             log_event("socket refused", reason="origin", connector="webchat")
             raise web.HTTPForbidden
+        frame_limit = read_frame_limit(options.max_frame_bytes, self.chat.page_characters)
         ws = web.WebSocketResponse(
-            max_msg_size=HARD_LIMIT_FACTOR * options.max_frame_bytes,
+            max_msg_size=HARD_LIMIT_FACTOR * frame_limit,
             compress=False,
             heartbeat=HEARTBEAT_SECONDS,
             decode_text=False,
@@ -76,7 +86,7 @@ class SocketHandler:
         )
         try:
             async for message in ws:
-                if message.type is WSMsgType.TEXT and len(message.data) <= options.max_frame_bytes:
+                if message.type is WSMsgType.TEXT and len(message.data) <= frame_limit:
                     request_object = _decode(message.data)
                     if request_object is None:
                         await conversation.notice("unreadable")
@@ -89,6 +99,12 @@ class SocketHandler:
         finally:
             conversation.close()
         return ws
+
+
+def read_frame_limit(max_frame_bytes: int, page_characters: int) -> int:
+    """The largest message read and answered: the configured limit, or what the chat page's
+    text box lets a person send (``page_characters``, each at its longest), if that is more."""
+    return max(max_frame_bytes, ESCAPED_BYTES * page_characters + ENVELOPE_BYTES)
 
 
 def _decode(data: bytes) -> dict[str, Any] | None:

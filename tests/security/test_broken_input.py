@@ -148,3 +148,25 @@ async def test_half_a_character_from_an_operator_keeps_the_persons_page_and_plan
     said = await page.until(lambda f: f.get("type") == "operator")
     assert said["text"].startswith("thank you")
     await still_works(helpline.client, token)
+
+
+BROKEN_MULTIPART = {"Content-Type": "multipart/form-data; boundary=x"}
+
+
+async def test_a_broken_multipart_form_is_read_as_unreadable_never_a_500(client: Client) -> None:
+    """An outside tester's finding: a multipart body whose part headers cannot be parsed
+    (``--x`` then garbage) answered 500 "Something went wrong on our side" on /start and on a
+    conversation's page. A new conversation starts as without a form; an existing one is told
+    it could not be read, and carries on."""
+    started = await client.post(
+        "/start", data=b"--x\r\nbroken", headers=BROKEN_MULTIPART, allow_redirects=False
+    )
+    assert started.status == 303 and started.headers["Location"].startswith("/c/")
+    token = started.headers["Location"].removeprefix("/c/").split("#")[0]
+    sent = await client.post(
+        f"/c/{token}", data=b"--x\r\nbroken", headers=BROKEN_MULTIPART, allow_redirects=False
+    )
+    assert sent.status == 303
+    page = await client.get(f"/c/{token}")
+    assert text_of(client, "webchat.unreadable") in await page.text()
+    await still_works(client, token)

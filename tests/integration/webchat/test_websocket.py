@@ -20,6 +20,7 @@ from tests.integration.webchat.conftest import (
 )
 
 from redirection_bot.operations.config import LimitSettings
+from redirection_bot_connectors.webchat.ws import read_frame_limit
 
 Client = TestClient[Any, Any]
 Socket = aiohttp.ClientWebSocketResponse
@@ -134,17 +135,35 @@ async def test_large_frames_are_refused_politely_and_huge_ones_close_the_socket_
     serve: Serve,
 ) -> None:
     client = await serve(max_frame_bytes=2048)
+    limit = read_frame_limit(2048, runtime_of(client).settings.screened_length)
     page = await start(client)
     ws = await resume(client, page.token)
-    await ws.send_json({"type": "text", "text": "x" * 3000})
+    await ws.send_json({"type": "text", "text": "x" * (limit + 1)})
     assert (await frames(ws))[0]["text"] == text_of(client, "engine.too_long")
-    await ws.send_str(json.dumps({"type": "text", "text": "x" * 9000}))
+    await ws.send_str(json.dumps({"type": "text", "text": "x" * (4 * limit + 1)}))
     closed = await ws.receive(timeout=10)
     assert closed.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
     assert ws.close_code == 1009
     assert await runtime_of(client).state(f"web:{page.token}") is not None
     again = await resume(client, page.token)  # the page reconnects; nothing is lost
     await again.close()
+
+
+async def test_all_the_text_box_takes_is_read_and_a_risk_at_the_end_of_a_paste_is_heard(
+    client: Client,
+) -> None:
+    """An outside tester's finding: over the frame limit (16 KB), a message the page's text box
+    let through was answered "too long" by the socket alone, never screened; past four times
+    the limit, what was pasted closed the socket. Here every character a control character,
+    which JSON writes in six bytes: about 120 KB for what the text box takes."""
+    page = await start(client)
+    ws = await resume(client, page.token)
+    pasted = "\u0007" * 18_000 + " it has been a long week. i want to die"
+    await ws.send_str(json.dumps({"type": "text", "text": pasted}))
+    answer = await frames(ws)
+    shown = [frame.get("text") for frame in answer]
+    assert text_of(client, "safety.suicide.acknowledge") in shown
+    assert not ws.closed
 
 
 async def test_too_many_messages_a_minute_over_the_socket(serve: Serve) -> None:
