@@ -406,12 +406,20 @@ class Program:
 
     def is_safety_start(self, place: Place) -> bool:
         """Whether ``place`` is where a safety flow starts in full (not its check question)."""
-        return any(
-            route.flow == place.flow
-            and (place.node == self.flows[route.flow].start or place.node == route.again)
-            for route in self.safety
-            if route.flow in self.flows
-        )
+        return self.safety_category_at(place) is not None
+
+    def safety_category_at(self, place: Place) -> RiskCategory | None:
+        """The category whose safety flow starts in full at ``place`` (its start or ``again``
+        node, never its check question), if any."""
+        for route in self.safety:
+            if (
+                route.flow == place.flow
+                and route.flow in self.flows
+                and place.node != route.check
+                and (place.node == self.flows[route.flow].start or place.node == route.again)
+            ):
+                return route.category
+        return None
 
 
 RESERVED_PARAMETER_NAMES = frozenset({"locale", "count", "default"})

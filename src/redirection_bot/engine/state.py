@@ -101,6 +101,11 @@ class SessionState:
     risks: tuple[str, ...] = ()
     """Risk categories raised in this conversation, in the order first raised (never the
     words): for the people a handoff goes to. Erased with the session."""
+    confirmed: tuple[str, ...] = ()
+    """Risk categories of ``safety.categories.CHECKED_ONCE`` whose safety flow this
+    conversation went into in full (a clear hit, or "yes" to the check question): a later
+    uncertain hit of one starts the flow again without asking the check question a second
+    time. Erased with the session."""
     held: HeldAnswer | None = None
     screening_carry: tuple[float, ...] = ()
     """What the person's last messages weighed for each risk category (numbers, never
@@ -130,6 +135,7 @@ class SessionState:
             "turn": self.turn,
             "pending_action": self.pending_action,
             "risks": list(self.risks),
+            "confirmed": list(self.confirmed),
             "held": None
             if self.held is None
             else {"at": _place_json(self.held.at), "text": self.held.text},
@@ -176,6 +182,7 @@ class SessionState:
                 turn=int(data["turn"]),
                 pending_action=data["pending_action"],
                 risks=tuple(str(risk) for risk in data.get("risks", ())),
+                confirmed=tuple(str(risk) for risk in data.get("confirmed", ())),
                 held=_held(data.get("held")),
                 screening_carry=tuple(float(x) for x in data.get("screening_carry", ())),
                 done=tuple(str(part) for part in data.get("done", ())),

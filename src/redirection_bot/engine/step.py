@@ -57,7 +57,7 @@ from redirection_bot.engine.outputs import (
 from redirection_bot.engine.state import HeldAnswer, SessionState, Waiting, shared_frame
 from redirection_bot.errors import EngineError
 from redirection_bot.language.textnorm import MAX_TYPED_DIGITS, fold, typed_index
-from redirection_bot.safety.categories import RiskCategory, RiskHit
+from redirection_bot.safety.categories import CHECKED_ONCE, RiskCategory, RiskHit
 
 MAX_NODES_PER_TURN = 10_000
 COMMAND_CHOICE_PREFIX = "command:"
@@ -274,6 +274,15 @@ class _Run:
             return None
         return HeldAnswer(at, event.text)
 
+    def note_confirmed(self, category: RiskCategory) -> None:
+        """The person is at the full safety flow of ``category``: the risk was real. What they
+        typed while it was checked is never stored, and a later uncertain hit of it is not
+        checked again (``safety_entry``)."""
+        if self.state.held is not None:
+            self.state = evolve(self.state, held=None)
+        if category in CHECKED_ONCE and category.value not in self.state.confirmed:
+            self.state = evolve(self.state, confirmed=(*self.state.confirmed, category.value))
+
     def note_risks(self, event: Text) -> None:
         seen = dict.fromkeys(self.state.risks)
         seen.update(dict.fromkeys(hit.category.value for hit in event.risks))
@@ -292,7 +301,11 @@ class _Run:
         ]
 
     def safety_entry(self, route: SafetyRoute, hits: dict[RiskCategory, RiskHit]) -> str:
-        if not hits[route.category].certain and route.check is not None:
+        if (
+            not hits[route.category].certain
+            and route.check is not None
+            and route.category.value not in self.state.confirmed
+        ):
             return route.check
         return self.program.flows[route.flow].start
 
@@ -319,8 +332,9 @@ class _Run:
         """Run from a node until the conversation waits for something."""
         for _ in range(MAX_NODES_PER_TURN):
             node = self._node(place.flow, place.node)
-            if self.state.held is not None and self.program.is_safety_start(node.place):
-                self.state = evolve(self.state, held=None)  # the risk was real: never stored
+            confirmed = self.program.safety_category_at(node.place)
+            if confirmed is not None:
+                self.note_confirmed(confirmed)
             self.trace.append(node.qualified_id)
             self.note_finished(node.place)
             next_place = self.run_node(node)

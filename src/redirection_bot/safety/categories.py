@@ -28,6 +28,16 @@ class RiskCategory(enum.StrEnum):
     """Shares a name, e-mail address, phone number, address or similar."""
 
 
+CHECKED_ONCE = frozenset(
+    {RiskCategory.SUICIDE, RiskCategory.CHILD_AT_RISK, RiskCategory.ILLEGAL_REQUEST}
+)
+"""Categories whose check question is asked at most until the risk is confirmed: once the
+conversation went into the category's safety flow in full (a clear hit, or "yes" to the
+check), a later uncertain hit starts that flow again without asking. A person who has said
+they want to die is not asked "are you having thoughts of ending your life?" after a side
+question. Asking for a person, distress, age and identifying details are checked each time."""
+
+
 @dataclass(frozen=True, slots=True)
 class RiskHit:
     """A category found in a message. ``certain`` is false when every mention was negated,

@@ -412,3 +412,36 @@ def test_an_answer_whose_risk_is_confirmed_is_never_stored(program: Program) -> 
     back = step(program, confirmed.state, ChoicePicked("back"))
     assert "reasons" not in back.state.slots
     assert keys(back) == ["main.reasons"]  # asked again: the words were not kept
+
+
+def test_once_a_crisis_is_confirmed_a_later_uncertain_hit_is_not_checked_again(
+    program: Program,
+) -> None:
+    """An outside tester's finding: after "i want to die", a side question and then "i have a
+    rope" (an uncertain hit), the person was asked "are you having thoughts of ending your
+    life?" all over again, instead of being taken back to the crisis steps."""
+    clear = step(program, play(program).state, risk(RiskCategory.SUICIDE))
+    back = step(program, clear.state, ChoicePicked("back"))
+    assert back.state.at == Place("main", "ask")
+    kept = SessionState.from_json(back.state.to_json())  # across turns, sealed
+    later = step(program, kept, risk(RiskCategory.SUICIDE, certain=False))
+    assert keys(later) == ["s.suicide_hello", "s.suicide_ask"]
+    checked = step(program, play(program).state, risk(RiskCategory.SUICIDE, certain=False))
+    said_yes = step(program, checked.state, ChoicePicked("sure"))
+    back = step(program, said_yes.state, ChoicePicked("back"))
+    later = step(program, back.state, risk(RiskCategory.SUICIDE, certain=False))
+    assert keys(later) == ["s.suicide_hello", "s.suicide_ask"]
+
+
+def test_after_no_to_the_check_or_for_a_person_the_check_is_asked_each_time(
+    program: Program,
+) -> None:
+    checked = step(program, play(program).state, risk(RiskCategory.SUICIDE, certain=False))
+    said_no = step(program, checked.state, ChoicePicked("not_really"))
+    assert said_no.state.confirmed == ()
+    again = step(program, said_no.state, risk(RiskCategory.SUICIDE, certain=False))
+    assert keys(again) == ["s.suicide_check"]
+    asked = step(program, play(program).state, risk(RiskCategory.HUMAN))
+    back = step(program, asked.state, ChoicePicked("back"))
+    later = step(program, back.state, risk(RiskCategory.HUMAN, certain=False))
+    assert keys(later) == ["s.human_check"]
