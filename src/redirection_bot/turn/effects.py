@@ -182,18 +182,13 @@ class Effects:
         reason: HandoffReason | None = None,
     ) -> list[Said]:
         """The services for the person's country and language (unless the turn showed them
-        already), then a short safety plan: the one written for the request's reason where the
-        program has one (``handoff.safety_plan_suicide``: the person's own safety, nothing about
-        children), else the general one."""
+        already), then a short safety plan (``safety_plan_key``)."""
         said: list[Said] = []
         if not services_shown and SERVICES_ACTION in loaded.program.actions:
             result = await self.run_action(session_id, loaded, state, SERVICES_ACTION)
             if not result.failed:
                 said.extend(result.messages)
-        plan = f"{HandoffKeys.SAFETY_PLAN}_{reason}"
-        if reason is None or not loaded.catalog.can_show(plan, state.locale):
-            plan = HandoffKeys.SAFETY_PLAN
-        said.append(Message(plan))
+        said.append(Message(safety_plan_key(loaded, state, reason)))
         return said
 
     async def without_team(
@@ -488,3 +483,19 @@ def _module(loaded: LoadedProgram, state: SessionState, asked_in: str) -> str:
         if place is not None and place.flow not in interrupting:
             return place.flow
     return asked_in
+
+
+def safety_plan_key(
+    loaded: LoadedProgram, state: SessionState, reason: HandoffReason | None
+) -> str:
+    """The short safety plan shown when nobody can join: the one written for the request's
+    reason, or else for a crisis confirmed earlier in the conversation
+    (``SessionState.confirmed``), where the program has one (``handoff.safety_plan_suicide``:
+    the person's own safety, nothing about children); else the general one. After "i want to
+    die", a request for a person got the general plan, about urges and children nearby (an
+    outside tester's finding)."""
+    for cause in (reason, *state.confirmed):
+        key = f"{HandoffKeys.SAFETY_PLAN}_{cause}"
+        if cause is not None and loaded.catalog.can_show(key, state.locale):
+            return key
+    return HandoffKeys.SAFETY_PLAN

@@ -201,3 +201,22 @@ async def test_somewhere_else_still_gets_emergency_numbers_and_crisis_lines_neve
     assert [m for m in reply.messages if m.key == "services.entry"], keys(reply)
     for name in not_for_a_crisis(shipped):
         assert name.lower() not in texts.lower(), name
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_asking_for_a_person_after_a_disclosure_gives_the_plan_about_ones_own_safety(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    """An outside tester's finding: after "i want to die" and "not right now", asking for a
+    person (nobody could join) gave the general short plan, about urges and a child nearby."""
+    runtime = make_runtime(shipped)
+    disclosure, _country, _line = CRISIS[locale]
+    await runtime.handle(SESSION, Start(locale=locale))
+    await runtime.handle(SESSION, Text(disclosure))
+    await runtime.handle(SESSION, ChoicePicked("not_now"))
+    asked = await ask(runtime, ASK_FOR_A_PERSON[locale])
+    said = keys(asked)
+    assert HandoffKeys.NO_TEAM in said
+    assert HandoffKeys.SAFETY_PLAN not in said
+    plan = next(m.text for m in asked.messages if m.key == "handoff.safety_plan_suicide")
+    assert not any(word in plan.lower() for word in CHILDREN)
