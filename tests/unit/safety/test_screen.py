@@ -199,6 +199,7 @@ def test_the_shipped_rules_read_people_as_they_type(
         ("es", "anoche lo volvi a ver y me siento fatal"),
         ("fi", "tapaan ystäviä illalla"),
         ("fi", "poikani on 15"),
+        ("fi", "tää treeni tappaa mut"),  # an outside tester's finding: a full crisis flow
     ],
 )
 def test_everyday_talk_about_the_program_raises_nothing(
