@@ -42,13 +42,14 @@ from .options import WebChatOptions
 from .plan_card import PlanCard, group_plan
 from .sessions import (
     REST_PREFIX,
+    TOKEN_KEYS,
     TOKEN_PATTERN,
     WEB_PREFIX,
     Listener,
     SessionBook,
+    TokenIssuer,
     TranscriptEntry,
     WebSession,
-    issued_at,
 )
 from .texts import PageTexts, direction
 
@@ -103,6 +104,7 @@ class WebChat:
             options.limits.messages_per_minute,
             options.transcript_size,
             clock,
+            TokenIssuer(runtime.channel_keys(TOKEN_KEYS)),
         )
 
     @property
@@ -212,10 +214,10 @@ class WebChat:
 
         The store lost it when it was kept before the store last lost what it held
         (``Runtime.kept_since``): kept when it made room here, or opened when its token was
-        issued (``issued_at``: every token this server issues says when). A REST client's own
+        issued (``TokenIssuer.issued_at``: every token this server issues says when). A REST client's own
         sender says nothing of when; ``held`` (it pressed a button) tells it existed."""
         evicted = self.book.evicted((REST_PREFIX if rest else WEB_PREFIX) + token)
-        issued = issued_at(token)
+        issued = self.book.tokens.issued_at(token)
         # Opened by the turn that follows the token's issue, at the latest OPENING_SECONDS on.
         opened = None if issued is None else issued + OPENING_SECONDS
         kept_at = evicted.kept_at if evicted is not None else opened

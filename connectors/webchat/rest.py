@@ -46,7 +46,7 @@ from redirection_bot.api import (
 from . import replays
 from .chat import LOST, TurnOutcome, WebChat, door_start
 from .security import origin_allowed
-from .sessions import REST_PREFIX, new_token
+from .sessions import REST_PREFIX
 
 PATH = "/webhooks/rest/webhook"
 PENDING_PATH = "/webhooks/rest/pending"
@@ -181,7 +181,7 @@ class RestChannel:
     async def _reply(self, body: dict[str, Any], key: str | None = None) -> Answer:
         """The answer to one checked message: the turn it stands for, taken (``key``: its
         ``Idempotency-Key``, saved with the turn, so that it is never applied twice)."""
-        sender, message = body.get("sender") or new_token(), body["message"]
+        sender, message = body.get("sender") or self.chat.book.tokens.new(), body["message"]
         metadata = body.get("metadata")
         locale = metadata.get("locale") if isinstance(metadata, dict) else None
         partner = metadata.get("from") if isinstance(metadata, dict) else None

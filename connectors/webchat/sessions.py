@@ -38,40 +38,76 @@ from .plan_card import PlanCard
 TOKEN_BYTES = 24
 """192 random bits: session tokens and anti-forgery tokens cannot be guessed."""
 ISSUED_BYTES = 6
-"""When a token was issued, in milliseconds (Unix time), after its random bytes."""
+"""When a token was issued, in milliseconds (Unix time), sealed, after its random bytes."""
 _CHECK_BYTES = 2
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{32}(?:[A-Za-z0-9_-]{11})?\Z")
 """A conversation's token: 43 characters (192 random bits, when it was issued, a check), or
 32 (192 random bits only), as tokens were before they said when they were issued."""
 WEB_PREFIX = "web:"
 REST_PREFIX = "rest:"
+TOKEN_KEYS = "webchat-token"
+"""What the keys a ``TokenIssuer`` is given are for (``Runtime.channel_keys``)."""
+UNSEALED = b"redirection-bot webchat token, a store without keys"
+"""The key of a ``TokenIssuer`` over a store without keys (in memory, for trying the bot
+out): the time is masked, not secret (this key is public), as it must still be read after
+a restart to tell a person their conversation was lost."""
 
 
-def new_token(now: float | None = None) -> str:
-    """A new conversation's token, which says when it was issued (``issued_at``)."""
-    issued = round((time.time() if now is None else now) * 1000)
-    body = secrets.token_bytes(TOKEN_BYTES) + issued.to_bytes(ISSUED_BYTES, "big")
-    return base64.urlsafe_b64encode(body + _check(body)).decode().rstrip("=")
+class TokenIssuer:
+    """Issues conversation tokens that tell this server, and nobody else, when they were
+    issued (``issued_at``): whether a conversation the store no longer holds was lost by it.
 
+    The time is sealed with a key every instance sharing the store derives from the store's
+    keys: anyone else who sees a token (in an address, a browser's history) learns nothing
+    from it but 256 bits that look random. (An outside tester read the start of a
+    conversation, to the millisecond, from the token when the time was written plainly.)
+    Over a store without keys (``UNSEALED``) the time is only masked."""
 
-def issued_at(token: str) -> float | None:
-    """When this server issued ``token`` (Unix time); None for a token it did not issue: a REST
-    client's own sender, or a token from before tokens said when. Only the person holding the
-    token learns this from it (the store keeps a keyed hash of it, never the token)."""
-    if len(token) != 43 or not TOKEN_PATTERN.match(token):
+    def __init__(self, keys: tuple[bytes, ...]) -> None:
+        self._keys = keys or (UNSEALED,)
+        """Newest first: tokens are sealed with the first; each is tried when reading one."""
+
+    def new(self, now: float | None = None) -> str:
+        """A new conversation's token."""
+        issued = round((time.time() if now is None else now) * 1000)
+        random_part = secrets.token_bytes(TOKEN_BYTES)
+        key = self._keys[0]
+        sealed = _xor(issued.to_bytes(ISSUED_BYTES, "big"), _mask(key, random_part))
+        body = random_part + sealed
+        return base64.urlsafe_b64encode(body + _check(key, body)).decode().rstrip("=")
+
+    def issued_at(self, token: str) -> float | None:
+        """When this server issued ``token`` (Unix time); None for a token it did not issue:
+        a REST client's own sender, a token from before tokens said when, or one sealed with a
+        key no longer in the store's keys."""
+        if len(token) != 43 or not TOKEN_PATTERN.match(token):
+            return None
+        raw = base64.urlsafe_b64decode(token + "=")
+        body, check = raw[:-_CHECK_BYTES], raw[-_CHECK_BYTES:]
+        for key in self._keys:
+            if hmac.compare_digest(_check(key, body), check):
+                random_part, sealed = body[:TOKEN_BYTES], body[TOKEN_BYTES:]
+                return int.from_bytes(_xor(sealed, _mask(key, random_part)), "big") / 1000
         return None
-    raw = base64.urlsafe_b64decode(token + "=")
-    body, check = raw[:-_CHECK_BYTES], raw[-_CHECK_BYTES:]
-    if not hmac.compare_digest(_check(body), check):
-        return None
-    return int.from_bytes(body[TOKEN_BYTES:], "big") / 1000
 
 
-def _check(body: bytes) -> bytes:
+def _mask(key: bytes, random_part: bytes) -> bytes:
+    return hashlib.blake2b(
+        random_part, key=key, person=b"webchat-time", digest_size=ISSUED_BYTES
+    ).digest()
+
+
+def _xor(left: bytes, right: bytes) -> bytes:
+    return bytes(a ^ b for a, b in zip(left, right, strict=True))
+
+
+def _check(key: bytes, body: bytes) -> bytes:
     """Tells a token this server issued from a client's own random sender. One in 65,536 could
     pass for one; it would be told its conversation was lost only if the time its bytes happen
     to spell (most are thousands of years ahead) were before the store last lost what it held."""
-    return hashlib.blake2b(body, person=b"webchat-issued", digest_size=_CHECK_BYTES).digest()
+    return hashlib.blake2b(
+        body, key=key, person=b"webchat-issued", digest_size=_CHECK_BYTES
+    ).digest()
 
 
 def form_token(token: str) -> str:
@@ -256,8 +292,10 @@ class SessionBook:
         per_minute: int,
         transcript_size: int,
         clock: Callable[[], float],
+        tokens: TokenIssuer | None = None,
     ) -> None:
         self.max_sessions = max_sessions
+        self.tokens = tokens or TokenIssuer(())
         self.ttl_seconds = ttl_seconds
         self.per_minute = per_minute
         self.transcript_size = transcript_size
@@ -275,7 +313,7 @@ class SessionBook:
         return iter(list(self._sessions.values()))
 
     def open_web(self, locale: str) -> WebSession:
-        token = new_token()
+        token = self.tokens.new()
         return self._add(WEB_PREFIX + token, token, locale, self.transcript_size)
 
     def reopen_web(self, token: str, locale: str) -> WebSession:

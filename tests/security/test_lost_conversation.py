@@ -10,6 +10,8 @@ longer in the process: it looked new on REST and gone on the web page).
 from __future__ import annotations
 
 import asyncio
+import base64
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -27,7 +29,7 @@ from redirection_bot.store.factory import open_store
 from redirection_bot.turn.runtime import Runtime
 from redirection_bot_connectors.webchat import WebChatOptions, create_app
 from redirection_bot_connectors.webchat import chat as webchat_chat
-from redirection_bot_connectors.webchat.sessions import form_token
+from redirection_bot_connectors.webchat.sessions import TokenIssuer, form_token
 from tests.fixtures.redis import RedisServer
 
 pytestmark = pytest.mark.redis
@@ -497,3 +499,18 @@ async def test_after_a_restart_of_the_memory_store_the_plan_and_the_page_tell_th
         finally:
             await client.close()
             await runtime.close()
+
+
+async def test_a_token_tells_nobody_but_the_deployment_when_it_was_issued(
+    two: list[Served],
+) -> None:
+    """An outside tester read when a conversation began, to the millisecond, from its address
+    (and from a REST sender the server issued): the time is now sealed with a key both
+    instances derive from the store's keys, and still read by either (the tests above)."""
+    _address, token = await start_page(two[0].client, "en")
+    sender = await issued_sender(two[1].client)
+    for issued in (token, sender):
+        raw = base64.urlsafe_b64decode(issued + "=")
+        where_the_time_was = int.from_bytes(raw[24:30], "big") / 1000
+        assert abs(where_the_time_was - time.time()) > 86_400
+        assert TokenIssuer(()).issued_at(issued) is None  # nor is it the keyless store's mask

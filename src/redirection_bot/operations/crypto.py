@@ -106,6 +106,11 @@ class Keyring:
         matching = [i for i, known in enumerate(self._ids) if known == key_id]
         return matching + [i for i in range(len(self._keys)) if i not in matching]
 
+    def derived(self, purpose: str) -> tuple[bytes, ...]:
+        """A key for ``purpose`` from each key of the ring, newest first: the same on every
+        instance sharing the keys, and never the key itself."""
+        return tuple(_derive(key, b"derived/" + purpose.encode()) for key in self._keys)
+
     def fingerprint(self, index: int = 0) -> str:
         """A keyed hash of a fixed label under key ``index``: instances sharing a store compare
         it to learn whether they share the key, without revealing it."""

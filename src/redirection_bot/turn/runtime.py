@@ -70,6 +70,7 @@ from redirection_bot.store import (
     kept_since,
     store_ready,
 )
+from redirection_bot.store.encrypted import EncryptedStore
 from redirection_bot.store.resume import (
     PhraseAttempt,
     PhraseKey,
@@ -248,6 +249,14 @@ class Runtime:
         """The session store (sealed when it leaves the process), for what a connector keeps
         beside the conversations (a REST client's answers to replay)."""
         return self._store
+
+    def channel_keys(self, purpose: str) -> tuple[bytes, ...]:
+        """Keys for a channel's own keyed hashes, newest first, derived from the store's keys:
+        the same on every instance sharing the store, and after a restart. None (empty) for a
+        store without keys (in memory)."""
+        if isinstance(self._store, EncryptedStore):
+            return self._store.keyring.derived(purpose)
+        return ()
 
     @property
     def handoff_desk(self) -> HandoffDesk | None:
