@@ -6,7 +6,8 @@ each server message is a JSON array of frames (one turn). Anything unreadable â€
 frame, text that is not UTF-8, JSON that is malformed, nested too deeply or not an object, a
 message over the frame limit â€” gets a polite, localised notice and the conversation carries
 on; so does a request that fails on our side (the store unavailable, a fault). Only a
-message four times over the limit closes the socket (1009); the conversation stays.
+message over four times ``max_frame_bytes`` (and over the frame limit) closes the socket
+(1009); the conversation stays.
 
 The frame limit is never less than what the chat page's text box lets a person send, so that
 all a person can type or paste reaches the runtime, is screened, and is told "too long" there
@@ -73,7 +74,11 @@ class SocketHandler:
             raise web.HTTPForbidden
         frame_limit = read_frame_limit(options.max_frame_bytes, self.chat.page_characters)
         ws = web.WebSocketResponse(
-            max_msg_size=HARD_LIMIT_FACTOR * frame_limit,
+            # What a socket may make this process hold for one message: four times the
+            # configured limit, or the frame limit if that is more (not four times it: a
+            # thousand sockets each sending 480 KB would hold 480 MB). A message only a
+            # script sends closes the socket (1009); the conversation stays.
+            max_msg_size=max(HARD_LIMIT_FACTOR * options.max_frame_bytes, frame_limit),
             compress=False,
             heartbeat=HEARTBEAT_SECONDS,
             decode_text=False,

@@ -134,13 +134,14 @@ async def test_binary_frames_get_a_notice(client: Client) -> None:
 async def test_large_frames_are_refused_politely_and_huge_ones_close_the_socket_only(
     serve: Serve,
 ) -> None:
-    client = await serve(max_frame_bytes=2048)
-    limit = read_frame_limit(2048, runtime_of(client).settings.screened_length)
+    configured = 200_000  # over what the page's text box sends: the configured limit counts
+    client = await serve(max_frame_bytes=configured)
+    assert read_frame_limit(configured, runtime_of(client).settings.screened_length) == configured
     page = await start(client)
     ws = await resume(client, page.token)
-    await ws.send_json({"type": "text", "text": "x" * (limit + 1)})
+    await ws.send_json({"type": "text", "text": "x" * (configured + 1)})
     assert (await frames(ws))[0]["text"] == text_of(client, "engine.too_long")
-    await ws.send_str(json.dumps({"type": "text", "text": "x" * (4 * limit + 1)}))
+    await ws.send_str(json.dumps({"type": "text", "text": "x" * (4 * configured + 1)}))
     closed = await ws.receive(timeout=10)
     assert closed.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
     assert ws.close_code == 1009
@@ -164,6 +165,25 @@ async def test_all_the_text_box_takes_is_read_and_a_risk_at_the_end_of_a_paste_i
     shown = [frame.get("text") for frame in answer]
     assert text_of(client, "safety.suicide.acknowledge") in shown
     assert not ws.closed
+
+
+async def test_past_what_the_text_box_sends_the_socket_closes_and_the_conversation_stays(
+    serve: Serve,
+) -> None:
+    """Over the frame limit that the page's text box sets (above a small ``max_frame_bytes``),
+    only a script sends a message: it closes the socket (a process holds no more than that
+    limit for one message), and the conversation stays."""
+    client = await serve(max_frame_bytes=2048)
+    limit = read_frame_limit(2048, runtime_of(client).settings.screened_length)
+    page = await start(client)
+    ws = await resume(client, page.token)
+    await ws.send_str(json.dumps({"type": "text", "text": "x" * limit}))
+    closed = await ws.receive(timeout=10)
+    assert closed.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
+    assert ws.close_code == 1009
+    assert await runtime_of(client).state(f"web:{page.token}") is not None
+    again = await resume(client, page.token)
+    await again.close()
 
 
 async def test_too_many_messages_a_minute_over_the_socket(serve: Serve) -> None:
