@@ -404,10 +404,6 @@ class Program:
     def safety_route(self, category: RiskCategory) -> SafetyRoute | None:
         return next((route for route in self.safety if route.category is category), None)
 
-    def is_safety_start(self, place: Place) -> bool:
-        """Whether ``place`` is where a safety flow starts in full (not its check question)."""
-        return self.safety_category_at(place) is not None
-
     def safety_category_at(self, place: Place) -> RiskCategory | None:
         """The category whose safety flow starts in full at ``place`` (its start or ``again``
         node, never its check question), if any."""
