@@ -42,11 +42,22 @@ class Lexicon:
     labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """locale -> label key -> its raw text, for labels that show slots and the labels of
     slot values that may fill them."""
+    inside: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    """locale -> words key -> folded phrases that count anywhere in a message
+    (``"...young people..."`` in a ``words`` text)."""
 
     def matches(self, locale: str, key: str | None, folded: str) -> bool:
         if key is None:
             return False
         return folded in self.forms.get(locale, {}).get(key, ())
+
+    def mentions(self, locale: str, key: str | None, folded: str) -> bool:
+        """Whether ``folded`` holds one of the phrases of ``key`` written to count anywhere
+        in a message, as whole words."""
+        if key is None:
+            return False
+        padded = f" {folded} "
+        return any(f" {phrase} " in padded for phrase in self.inside.get(locale, {}).get(key, ()))
 
     def label_text(self, locale: str, key: str) -> str | None:
         """The raw text of a label, or None if it is not one."""
@@ -65,9 +76,33 @@ class Lexicon:
         return self.numbers.get(locale, {}).get(folded)
 
 
+INSIDE_MARK = "..."
+"""A ``words`` entry written between two of these (``...young people...``) counts anywhere in
+a message, as whole words, not only as the whole message."""
+
+
+def _is_inside(part: str) -> bool:
+    stripped = part.strip().replace("\u2026", INSIDE_MARK)
+    return (
+        len(stripped) > 2 * len(INSIDE_MARK)
+        and stripped.startswith(INSIDE_MARK)
+        and stripped.endswith(INSIDE_MARK)
+    )
+
+
 def word_forms(text: str) -> frozenset[str]:
-    """Forms of a ``words`` text: a comma-separated list of things a person might type."""
-    return frozenset(form for part in text.split(",") if (form := fold(part)))
+    """Forms of a ``words`` text: a comma-separated list of things a person might type as
+    the whole message (entries written to count anywhere are left to ``inside_forms``)."""
+    return frozenset(
+        form for part in text.split(",") if not _is_inside(part) and (form := fold(part))
+    )
+
+
+def inside_forms(text: str) -> tuple[str, ...]:
+    """The entries of a ``words`` text written to count anywhere in a message, folded."""
+    return tuple(
+        sorted({form for part in text.split(",") if _is_inside(part) and (form := fold(part))})
+    )
 
 
 def build_lexicon(
@@ -84,6 +119,7 @@ def build_lexicon(
     commands: dict[str, dict[str, CommandName]] = {}
     numbers: dict[str, dict[str, int]] = {}
     raw_labels: dict[str, dict[str, str]] = {}
+    inside: dict[str, dict[str, tuple[str, ...]]] = {}
     for locale, by_key in texts.items():
         for key, text in by_key.items():
             if found := _NUMBER_KEY.fullmatch(key):
@@ -98,7 +134,9 @@ def build_lexicon(
         for key in words:
             if key in by_key:
                 into[key] = into.get(key, frozenset()) | word_forms(by_key[key])
+                if phrases := inside_forms(by_key[key]):
+                    inside.setdefault(locale, {})[key] = phrases
         for name, key in command_keys.items():
             for form in word_forms(by_key.get(key, "")):
                 commands.setdefault(locale, {})[form] = name
-    return Lexicon(placeholders, forms, commands, numbers, raw_labels)
+    return Lexicon(placeholders, forms, commands, numbers, raw_labels, inside)

@@ -615,7 +615,13 @@ class _Run:
                 choice is not None and self.lexicon.matches(locale, choice.words, folded)
             ):
                 return option, choice
-        return None
+        # A sentence that holds one choice's "...phrase..." words, and no other choice's.
+        mentioned = [
+            (option, choice)
+            for option, choice in options
+            if choice is not None and self.lexicon.mentions(locale, choice.words, folded)
+        ]
+        return mentioned[0] if len(mentioned) == 1 else None
 
     def label_matches(self, label: Label | int, folded: str) -> bool:
         """Whether the person typed ``label`` as it is shown (its slots' values filled in)."""
