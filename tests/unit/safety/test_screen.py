@@ -175,6 +175,8 @@ def test_text_without_details_is_passed_on_unchanged(shipped: Screener) -> None:
         ("en", "are you a bot", RiskCategory.HUMAN, False),
         ("es", "no aguanto, quiero morirme", RiskCategory.SUICIDE, True),
         ("es", "soy menor de edad", RiskCategory.MINOR, True),
+        # An outside tester in crisis: a plan made, not a question to check.
+        ("es", "ya tengo todo preparado para acabar con esto esta noche", RiskCategory.SUICIDE, True),
         ("fi", "haluun puhua jonkun kanssa", RiskCategory.HUMAN, True),
         ("fi", "olen ihan romuna", RiskCategory.DISTRESS, True),
         ("en", "k.i.l.l m.y.s.e.l.f", RiskCategory.SUICIDE, True),
@@ -200,6 +202,7 @@ def test_the_shipped_rules_read_people_as_they_type(
         ("fi", "tapaan ystäviä illalla"),
         ("fi", "poikani on 15"),
         ("fi", "tää treeni tappaa mut"),  # an outside tester's finding: a full crisis flow
+        ("es", "tengo todo listo para terminar el proyecto"),
     ],
 )
 def test_everyday_talk_about_the_program_raises_nothing(
