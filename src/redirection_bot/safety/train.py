@@ -1,10 +1,11 @@
 """Building the second screening layer from the labelled corpus: ``python -m
 redirection_bot.safety.train`` (from a checkout) writes ``safety/screening_model.bin``.
 
-The corpus is every labelled set under ``tests/safety/`` **except** ``tests/safety/frozen/``,
-which is only ever measured. Training is deterministic: the examples are taken in the order of
-their files, shuffled by a fixed seed, and every number is written with four significant
-digits, so the same corpus always gives the same file (a test checks it).
+The corpus is every labelled set under ``tests/safety/`` **except** the sets kept to measure
+(``MEASURED_ONLY``), and except any of its lines that is, word for word, a line of those
+sets. Training is deterministic: the examples are taken in the order of their files,
+shuffled by a fixed seed, and every number is written with four significant digits, so the
+same corpus always gives the same file (a test checks it).
 
 How, in short (docs/safety.md says why): one logistic regression per category against the
 rest, by AdaGrad over binary features (``model.features``), features seen in fewer than
@@ -24,13 +25,17 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 from redirection_bot.diagnostics import Diagnostics
+from redirection_bot.language.textnorm import fold
 from redirection_bot.safety.categories import RiskCategory
 from redirection_bot.safety.evaluation import EvalItem, load_evaluation
 from redirection_bot.safety.model import MODEL_FILE, SCORED, ScreeningModel, features
 from redirection_bot.safety.rules import load_rules_folder
 from redirection_bot.safety.screen import Screener
+
+T = TypeVar("T")
 
 SEED = 20261201
 EPOCHS = 16
@@ -81,6 +86,28 @@ def corpus_files(root: Path) -> list[Path]:
         for path in found
         if not any(name in path.relative_to(root).parts for name in MEASURED_ONLY)
     ]
+
+
+def measured_files(root: Path) -> list[Path]:
+    """The sets kept to measure, in a fixed order."""
+    learnt = set(corpus_files(root))
+    return [path for path in sorted(root.rglob("*.yaml")) if path not in learnt]
+
+
+def measured_lines(root: Path) -> frozenset[str]:
+    """The lines of the sets kept to measure, folded: a tuning line that is one of them word
+    for word ("i want to die", "ok") is not learnt from, or the measure would be in part a
+    test on what was learnt. Only their texts are read, never their labels."""
+    diagnostics = Diagnostics()
+    return frozenset(
+        fold(item.text)
+        for path in measured_files(root)
+        for item in load_evaluation(path, str(path), diagnostics).items
+    )
+
+
+def without_measured(items: Sequence[EvalItem], measured: frozenset[str]) -> list[EvalItem]:
+    return [item for item in items if fold(item.text) not in measured]
 
 
 ANSWERS_SUFFIX = "_answers"
@@ -186,24 +213,45 @@ class _Trainer:
         return ScreeningModel(kept, [round(b, 4) for b in self.bias], thresholds)
 
 
-def choose_thresholds(items: Sequence[Example]) -> list[float]:
-    """Per category, from out-of-fold scores: the lowest that keeps neutral lines in budget."""
-    folds = [list(items[start::FOLDS]) for start in range(FOLDS)]
-    scored: list[tuple[Example, list[float]]] = []
+def folds_of(items: Sequence[T]) -> list[list[T]]:
+    """The cross-validation folds: every ``FOLDS``-th example, in corpus order."""
+    return [list(items[start::FOLDS]) for start in range(FOLDS)]
+
+
+def out_of_fold(items: Sequence[Example]) -> tuple[list[list[float]], list[ScreeningModel]]:
+    """Each example's scores from the model trained on the other folds (in the order of
+    ``folds_of``, fold after fold), and those ``FOLDS`` models (thresholds all 1.0)."""
+    folds = folds_of(items)
+    scores: list[list[float]] = []
+    models = []
     for held in range(FOLDS):
         train = [e for fold, part in enumerate(folds) if fold != held for e in part]
         model = _Trainer(train).model([1.0] * len(SCORED))
-        for example in folds[held]:
-            scores = model.probabilities(example.features)
-            scored.append((example, scores))
-    lines = [scores for example, scores in scored if example.neutral and not example.answer]
-    answers = [scores for example, scores in scored if example.answer]
+        scores.extend(model.probabilities(example.features) for example in folds[held])
+        models.append(model)
+    return scores, models
+
+
+def thresholds_for(
+    items: Sequence[Example], scores: Sequence[list[float]], scale: float = 1.0
+) -> list[float]:
+    """Per category, the lowest score that keeps out-of-fold neutral lines within
+    ``scale`` times its budget (``items`` and ``scores`` in the order of ``folds_of``)."""
+    ordered = [example for part in folds_of(items) for example in part]
+    lines = [s for e, s in zip(ordered, scores, strict=True) if e.neutral and not e.answer]
+    answers = [s for e, s in zip(ordered, scores, strict=True) if e.answer]
     thresholds = []
     for index, category in enumerate(SCORED):
-        budget = NEUTRAL_BUDGET[category]
+        budget = NEUTRAL_BUDGET[category] * scale
         above = max(_above(lines, index, budget), _above(answers, index, budget / 2))
         thresholds.append(round(max(FLOOR, above + 1e-4), 4))
     return thresholds
+
+
+def choose_thresholds(items: Sequence[Example]) -> list[float]:
+    """Per category, from out-of-fold scores: the lowest that keeps neutral lines in budget."""
+    scores, _models = out_of_fold(items)
+    return thresholds_for(items, scores)
 
 
 def _above(neutral: Sequence[list[float]], index: int, budget: float) -> float:
@@ -215,7 +263,7 @@ def _above(neutral: Sequence[list[float]], index: int, budget: float) -> float:
 
 def build(root: Path, dialogues: Path, out: Path) -> ScreeningModel:
     paths = corpus_files(root)
-    items = read_corpus(paths)
+    items = without_measured(read_corpus(paths), measured_lines(root))
     data = examples(items, rules_screener(dialogues))
     thresholds = choose_thresholds(data)
     model = _Trainer(data).model(thresholds)

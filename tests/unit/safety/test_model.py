@@ -13,12 +13,19 @@ from pathlib import Path
 
 import pytest
 
+from redirection_bot.language.textnorm import fold
 from redirection_bot.safety.categories import RiskCategory
 from redirection_bot.safety.identifiers import HIDDEN_MARK
 from redirection_bot.safety.model import MODEL_FILE, SCORED, ScreeningModel, features
 from redirection_bot.safety.normalise import fold_form
 from redirection_bot.safety.screen import Screener
-from redirection_bot.safety.train import corpus_files
+from redirection_bot.safety.train import (
+    corpus_files,
+    measured_files,
+    measured_lines,
+    read_corpus,
+    without_measured,
+)
 
 REPOSITORY = Path(__file__).resolve().parents[3]
 SUICIDE = SCORED.index(RiskCategory.SUICIDE)
@@ -115,3 +122,17 @@ def test_the_shipped_model_is_what_its_corpus_builds(tmp_path: Path) -> None:
     )
     shipped = REPOSITORY / "src" / "redirection_bot" / "safety" / MODEL_FILE
     assert built.read_bytes() == shipped.read_bytes()
+
+
+def test_a_tuning_line_that_is_a_measured_line_word_for_word_is_not_learnt() -> None:
+    root = REPOSITORY / "tests" / "safety"
+    measured = measured_lines(root)
+    items = read_corpus(corpus_files(root))
+    kept = without_measured(items, measured)
+    assert len(items) - len(kept) > 100
+    assert not {fold(item.text) for item in kept} & measured
+    assert {str(p.relative_to(root).parts[0]) for p in measured_files(root)} == {
+        "frozen",
+        "fresh",
+        "fresh2",
+    }
