@@ -176,7 +176,12 @@ def test_text_without_details_is_passed_on_unchanged(shipped: Screener) -> None:
         ("es", "no aguanto, quiero morirme", RiskCategory.SUICIDE, True),
         ("es", "soy menor de edad", RiskCategory.MINOR, True),
         # An outside tester in crisis: a plan made, not a question to check.
-        ("es", "ya tengo todo preparado para acabar con esto esta noche", RiskCategory.SUICIDE, True),
+        (
+            "es",
+            "ya tengo todo preparado para acabar con esto esta noche",
+            RiskCategory.SUICIDE,
+            True,
+        ),
         ("fi", "haluun puhua jonkun kanssa", RiskCategory.HUMAN, True),
         ("fi", "olen ihan romuna", RiskCategory.DISTRESS, True),
         ("en", "k.i.l.l m.y.s.e.l.f", RiskCategory.SUICIDE, True),
