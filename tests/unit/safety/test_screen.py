@@ -189,6 +189,11 @@ def test_text_without_details_is_passed_on_unchanged(shipped: Screener) -> None:
         ("fi", "haluan k-u-o-l-l-a", RiskCategory.SUICIDE, True),
         ("en", "#IWantToKillMyself", RiskCategory.SUICIDE, True),
         ("en", "i want to ⓚⓘⓛⓛ myself", RiskCategory.SUICIDE, True),
+        # ... while the risk beside such an idiom is still read:
+        ("en", "i cut myself again last night", RiskCategory.SUICIDE, True),
+        ("es", "quiero quemarme", RiskCategory.SUICIDE, True),
+        ("es", "me corte otra vez anoche", RiskCategory.SUICIDE, True),
+        ("fi", "haluun tappaa itteni", RiskCategory.SUICIDE, True),
     ],
 )
 def test_the_shipped_rules_read_people_as_they_type(
@@ -208,6 +213,15 @@ def test_the_shipped_rules_read_people_as_they_type(
         ("fi", "poikani on 15"),
         ("fi", "tää treeni tappaa mut"),  # an outside tester's finding: a full crisis flow
         ("es", "tengo todo listo para terminar el proyecto"),
+        # Everyday idioms the rules took for self-harm or a crisis (the tuning split's neutral lines):
+        ("en", "my battery is about to die so quick reply"),
+        ("en", "cut myself shaving this morning"),
+        ("en", "i've been cutting down on drinking"),
+        ("es", "me corte el pelo hoy y quede mejor"),
+        ("es", "trato de no quedarme despierto hasta tarde"),  # read as "quemarme", one typo away
+        ("es", "el examen de hoy me mato jaja"),
+        ("fi", "pomo tappaa mut jos myöhästyn taas"),
+        ("fi", "hirttäydyin ihan kiinni siihen yhteen ajatukseen"),
     ],
 )
 def test_everyday_talk_about_the_program_raises_nothing(
