@@ -49,9 +49,9 @@ NEUTRAL_BUDGET = {
     RiskCategory.SUICIDE: 0.06,
     RiskCategory.CHILD_AT_RISK: 0.03,
     RiskCategory.ILLEGAL_REQUEST: 0.03,
-    RiskCategory.HUMAN: 0.005,
+    RiskCategory.HUMAN: 0.01,
     RiskCategory.DISTRESS: 0.01,
-    RiskCategory.MINOR: 0.005,
+    RiskCategory.MINOR: 0.01,
     RiskCategory.IDENTIFYING_INFO: 0.005,
 }
 """Per category, the share of out-of-fold neutral lines its threshold may raise: most for the
