@@ -49,7 +49,7 @@ NEUTRAL_BUDGET = {
     RiskCategory.SUICIDE: 0.06,
     RiskCategory.CHILD_AT_RISK: 0.03,
     RiskCategory.ILLEGAL_REQUEST: 0.03,
-    RiskCategory.HUMAN: 0.01,
+    RiskCategory.HUMAN: 0.005,
     RiskCategory.DISTRESS: 0.01,
     RiskCategory.MINOR: 0.01,
     RiskCategory.IDENTIFYING_INFO: 0.005,
