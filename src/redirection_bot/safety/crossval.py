@@ -14,23 +14,19 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from redirection_bot.diagnostics import Diagnostics
 from redirection_bot.safety.categories import RiskCategory
-from redirection_bot.safety.evaluation import EvalItem, Evaluation, evaluate, load_evaluation
+from redirection_bot.safety.evaluation import EvalItem, Evaluation, evaluate
 from redirection_bot.safety.train import (
-    ANSWERS_SUFFIX,
     Example,
-    corpus_files,
     examples,
     folds_of,
-    measured_lines,
+    learnt_corpus,
     out_of_fold,
     rules_screener,
     thresholds_for,
-    without_measured,
 )
 
 SHOWN = (RiskCategory.SUICIDE, RiskCategory.CHILD_AT_RISK, RiskCategory.ILLEGAL_REQUEST)
@@ -42,20 +38,6 @@ class LocaleFigures:
     recall: dict[RiskCategory, float]
     overall: float
     neutral_raised: float
-
-
-def labelled(root: Path) -> list[tuple[str, EvalItem]]:
-    """The tuning split's lines with their locale, as ``train`` learns from them."""
-    measured = measured_lines(root)
-    found: list[tuple[str, EvalItem]] = []
-    diagnostics = Diagnostics()
-    for path in corpus_files(root):
-        read = load_evaluation(path, str(path), diagnostics)
-        items = without_measured(read.items, measured)
-        if path.stem.endswith(ANSWERS_SUFFIX):
-            items = [replace(item, answer=True) for item in items]
-        found.extend((read.locale or "en", item) for item in items)
-    return found
 
 
 def figures(results: dict[str, Evaluation]) -> list[LocaleFigures]:
@@ -72,7 +54,7 @@ def figures(results: dict[str, Evaluation]) -> list[LocaleFigures]:
 def cross_validate(
     root: Path, dialogues: Path, scales: Sequence[float]
 ) -> dict[float, list[LocaleFigures]]:
-    lines = labelled(root)
+    lines = learnt_corpus(root)
     rules = rules_screener(dialogues)
     data: list[Example] = examples([item for _locale, item in lines], rules)
     scores, models = out_of_fold(data)

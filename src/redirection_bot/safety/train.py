@@ -107,25 +107,38 @@ def measured_lines(root: Path) -> frozenset[str]:
     )
 
 
-def without_measured(items: Sequence[EvalItem], measured: frozenset[str]) -> list[EvalItem]:
-    return [item for item in items if fold(item.text) not in measured]
-
-
 ANSWERS_SUFFIX = "_answers"
 """Files of ordinary answers to the program's questions: held to half the neutral budget."""
 
 
-def read_corpus(paths: Iterable[Path]) -> list[EvalItem]:
-    items: list[EvalItem] = []
+def read_corpus_by_locale(paths: Iterable[Path]) -> list[tuple[str, EvalItem]]:
+    """The labelled lines of ``paths``, each with its file's locale."""
+    items: list[tuple[str, EvalItem]] = []
     diagnostics = Diagnostics()
     for path in paths:
-        found = load_evaluation(path, str(path), diagnostics).items
+        read = load_evaluation(path, str(path), diagnostics)
+        found = read.items
         if path.stem.endswith(ANSWERS_SUFFIX):
             found = tuple(replace(item, answer=True) for item in found)
-        items.extend(found)
+        items.extend((read.locale or "en", item) for item in found)
     if diagnostics.has_errors():
         raise SystemExit("\n".join(d.format() for d in diagnostics.items))
     return items
+
+
+def read_corpus(paths: Iterable[Path]) -> list[EvalItem]:
+    return [item for _locale, item in read_corpus_by_locale(paths)]
+
+
+def learnt_corpus(root: Path) -> list[tuple[str, EvalItem]]:
+    """What training learns from, with each line's locale: the corpus files' lines, but for
+    those that are word for word lines of the sets kept to measure."""
+    measured = measured_lines(root)
+    return [
+        (locale, item)
+        for locale, item in read_corpus_by_locale(corpus_files(root))
+        if fold(item.text) not in measured
+    ]
 
 
 def examples(items: Sequence[EvalItem], screener: Screener) -> list[Example]:
@@ -264,7 +277,7 @@ def _above(neutral: Sequence[list[float]], index: int, budget: float) -> float:
 
 def build(root: Path, dialogues: Path, out: Path) -> ScreeningModel:
     paths = corpus_files(root)
-    items = without_measured(read_corpus(paths), measured_lines(root))
+    items = [item for _locale, item in learnt_corpus(root)]
     data = examples(items, rules_screener(dialogues))
     thresholds = choose_thresholds(data)
     model = _Trainer(data).model(thresholds)
