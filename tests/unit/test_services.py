@@ -113,6 +113,22 @@ async def test_youth_services_are_found_for_every_country_in_every_locale(
         assert len(texts) > texts.index(intro) + 1, (locale, country)
 
 
+NO_CHILD_PROTECTION_YET = {"CA", "FI", "MX"}
+"""Listed countries with no sourced service for someone who knows a child is being harmed
+(dialogues/services.yaml says why): a bystander there gets the emergency number and the
+international directories. Adding one means taking its country off this list."""
+
+
+async def test_someone_who_knows_a_child_is_harmed_finds_a_service_where_one_is_sourced(
+    shipped: LoadedProgram,
+) -> None:
+    """What the bystander path of `safety_child_at_risk` lists (`child_protection`)."""
+    for country in listed_countries(shipped):
+        found = shipped.services.find("en", country, ["child_protection"])
+        own = [s for s in found if "child_protection" in s.topics and country in s.countries]
+        assert bool(own) is (country not in NO_CHILD_PROTECTION_YET), country
+
+
 async def test_the_emergency_number_comes_first_written_out_and_tap_to_call(
     shipped: LoadedProgram,
 ) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +49,15 @@ from redirection_bot.program.render import Shown, ShownEnd, ShownHandoff, ShownM
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.store.resume import PHRASE_WORDS, read_phrase
 from redirection_bot.turn.actions import RasaActionRunner
-from redirection_bot.turn.runtime import Reply, Runtime
+from redirection_bot.turn.runtime import Reply, Runtime, RuntimeSettings
 
 PERSON_STEPS = ("say", "choose", "command", "come_back")
 BOT_STEPS = ("bot", "handoff", "end", "slot", "at")
 MODIFIERS = {"bot": ("choices", "labels", "contains"), "command": ("argument",)}
-TEST_FIELDS = ("name", "locale", "partner", "appointments", "now", "steps")
+TEST_FIELDS = ("name", "locale", "partner", "helpline", "appointments", "now", "steps")
+HELPLINE_VALUES = ("connected", "none")
+"""A test's ``helpline``: played as if one were connected (the default), or with none, as
+`serve` without a `handoff` section runs (the runtime tells ``helpline_connected: false``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,8 @@ class ConversationScript:
     """The test's own appointment book (slots as in the configuration), if it has one."""
     now: float | None = None
     """The time (seconds since the epoch) the test's appointment book reads, if fixed."""
+    no_helpline: bool = False
+    """Played with no helpline connected (``helpline: none``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +141,7 @@ def _script(node: YNode, reader: SchemaReader) -> ConversationScript | None:
     now = _now(mapping.get("now"), reader)
     appointments = _appointments(mapping, reader)
     partner = _partner(mapping.get("partner"), reader)
+    no_helpline = _helpline(mapping.get("helpline"), reader)
     steps = [
         step
         for item in reader.sequence(mapping.get("steps"), "`steps`") or ()
@@ -153,7 +159,18 @@ def _script(node: YNode, reader: SchemaReader) -> ConversationScript | None:
         partner=partner,
         appointments=appointments,
         now=now,
+        no_helpline=no_helpline,
     )
+
+
+def _helpline(node: YNode | None, reader: SchemaReader) -> bool:
+    """A test's ``helpline``: True when it is played with none connected (``none``)."""
+    found = reader.scalar(node, "`helpline`") if node is not None else None
+    if found is None:
+        return False
+    if found.text not in HELPLINE_VALUES:
+        reader.error(found.value_span, f"`helpline` is `connected` or `none`, not `{found.text}`")
+    return found.text == "none"
 
 
 def _partner(node: YNode | None, reader: SchemaReader) -> str | None:
@@ -181,6 +198,7 @@ def tests_runtime(loaded: LoadedProgram, scripts: Iterable[ConversationScript]) 
         loaded,
         MemoryStore(),
         RasaActionRunner(loaded),
+        RuntimeSettings(assume_helpline=True),
         partners=PartnerSettings(platforms=tuple(Partner(name) for name in partners)),
     )
 
@@ -327,18 +345,20 @@ async def run_script(runtime: Runtime, script: ConversationScript) -> ScriptResu
 
 def _with_appointments(runtime: Runtime, script: ConversationScript) -> Runtime:
     """A runtime of the test's own when it brings an appointment book or a time: a fresh
-    in-memory store, and a book that reads the test's ``now``."""
-    if script.appointments is None and script.now is None:
+    in-memory store, and a book that reads the test's ``now``; and with no helpline where the
+    test says so."""
+    if script.appointments is None and script.now is None and not script.no_helpline:
         return runtime
     store = MemoryStore()
     now = script.now if script.now is not None else dt.datetime.now(dt.UTC).timestamp()
     book = AppointmentBook(script.appointments or AppointmentSettings(), store, lambda: now)
     loaded = runtime.loaded
+    settings = replace(runtime.settings, assume_helpline=not script.no_helpline)
     return Runtime(
         loaded,
         store,
         RasaActionRunner(loaded),
-        runtime.settings,
+        settings,
         appointments=book,
         partners=runtime.partners,
     )

@@ -18,7 +18,7 @@ from redirection_bot.store.memory import MemoryStore
 from redirection_bot.turn.actions import RasaActionRunner, registered_action_names
 from redirection_bot.turn.runtime import Runtime, RuntimeSettings
 
-TODAY = dt.date(2026, 12, 1)
+TODAY = dt.date(2026, 12, 4)
 
 MINIMAL_PROGRAM = """\
 program: test

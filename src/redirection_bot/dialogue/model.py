@@ -47,6 +47,9 @@ class SlotDecl:
     maximum: int | None = None
     max_length: int | None = None
     default: SlotValue | None = None
+    words: Mapping[str, str] = field(default_factory=dict)
+    """Locale key of the words a person may type for a value, besides its label (choice and
+    list slots: ``words: {gb: countries.gb_words}``), read as a choice's ``words`` are."""
     progress: bool = False
     """Compared with the person's answer of last time when they come back with resume words
     (``progress: true``; integer and choice slots only)."""
@@ -420,3 +423,12 @@ class Program:
 
 RESERVED_PARAMETER_NAMES = frozenset({"locale", "count", "default"})
 """python-i18n gives these names a meaning of its own; no slot or parameter may use them."""
+
+HELPLINE_SLOT = "helpline_connected"
+"""A slot the runtime sets before every turn, when the program declares it (a boolean):
+whether a helpline is connected to this chat, so that a person is offered only where one
+could join (``when: helpline_connected``). Declare it with ``default: true`` so that previews
+and conversation tests show the program as a helpline would."""
+
+RUNTIME_SLOTS: Mapping[str, SlotType] = {HELPLINE_SLOT: SlotType.BOOLEAN}
+"""Slots the runtime sets itself, with the type a program must declare them with."""

@@ -85,7 +85,7 @@ NODE_FIELDS = (
 )
 TRANSITION_FIELDS = ("next", "goto", "call")
 CHOICE_FIELDS = ("id", "label", "words", "when", "set", "add", "remove", *TRANSITION_FIELDS)
-SLOT_FIELDS = ("type", "values", "min", "max", "max_length", "default", "progress")
+SLOT_FIELDS = ("type", "values", "words", "min", "max", "max_length", "default", "progress")
 SETTINGS_FIELDS = ("misses_before_offering_person", "history_size", "missing_translation")
 NUMBER_SETTINGS = ("misses_before_offering_person", "history_size")
 DEFAULT_TEXT_MAX_LENGTH = 500
@@ -235,6 +235,7 @@ class ProgramParser(SchemaReader):
                 max_length = self.integer(mapping.get("max_length"), "`max_length`")
         for extra, allowed_for in (
             ("values", "choice and list"),
+            ("words", "choice and list"),
             ("min", "integer"),
             ("max", "integer"),
             ("max_length", "text"),
@@ -260,7 +261,30 @@ class ProgramParser(SchemaReader):
                     "choice slots (a person's own words or a list are never compared)",
                 )
             declared = dataclasses.replace(declared, progress=bool(progress))
+        words_node = mapping.get("words")
+        if words_node is not None and values:
+            declared = dataclasses.replace(declared, words=self._slot_words(words_node, declared))
         return declared
+
+    def _slot_words(self, node: YNode, declared: SlotDecl) -> dict[str, str]:
+        """``words``: a mapping of some of the slot's values to the text of words a person may
+        type for them."""
+        words: dict[str, str] = {}
+        mapping = self.mapping(node, f"the words of the slot `{declared.name}`")
+        for key, text in mapping or ():
+            value = self.identifier(key, f"a value of the slot `{declared.name}`", VALUE_PATTERN)
+            words_key = self.key(text, f"the words of `{key.text}`")
+            if value is None or words_key is None:
+                continue
+            if value not in declared.values:
+                self.error(
+                    key.span,
+                    f"`{value}` is not one of the values of `{declared.name}`"
+                    f"{did_you_mean(value, declared.values)}",
+                )
+                continue
+            words[value] = words_key
+        return words
 
     def _slot_values(self, node: YNode | None, what: str) -> tuple[tuple[str, ...], dict[str, str]]:
         """``values`` is a list of values, or a mapping of value to label key."""

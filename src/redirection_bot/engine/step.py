@@ -608,18 +608,23 @@ class _Run:
         if index is not None:
             return options[index] if 0 <= index < len(options) else None
         locale = self.state.locale
-        for option, choice in options:
+        value_words = self.program.slots[node.input.slot].words if node.input is not None else {}
+        words = [
+            choice.words if choice is not None else value_words.get(option.id)
+            for option, choice in options
+        ]
+        for (option, choice), typed in zip(options, words, strict=True):
             if option.id == folded and not numbers_are_values:
                 return option, choice
-            if self.label_matches(option.label, folded) or (
-                choice is not None and self.lexicon.matches(locale, choice.words, folded)
+            if self.label_matches(option.label, folded) or self.lexicon.matches(
+                locale, typed, folded
             ):
                 return option, choice
         # A sentence that holds one choice's "...phrase..." words, and no other choice's.
         mentioned = [
-            (option, choice)
-            for option, choice in options
-            if choice is not None and self.lexicon.mentions(locale, choice.words, folded)
+            picked
+            for picked, typed in zip(options, words, strict=True)
+            if self.lexicon.mentions(locale, typed, folded)
         ]
         return mentioned[0] if len(mentioned) == 1 else None
 

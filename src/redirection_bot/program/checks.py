@@ -11,6 +11,7 @@ from redirection_bot.dialogue.conditions import ConditionChecker
 from redirection_bot.dialogue.graph import Edge, node_waits, program_edges
 from redirection_bot.dialogue.lexicon import typed_word_keys
 from redirection_bot.dialogue.model import (
+    RUNTIME_SLOTS,
     CommandName,
     Node,
     NodeKind,
@@ -65,6 +66,7 @@ def run_checks(
     check_reachability(program, edges, diagnostics, extra_entry_flows)
     check_waitless_loops(program, edges, diagnostics)
     check_actions(program, registered_actions, catalog, diagnostics)
+    check_runtime_slots(program, diagnostics)
     check_slots_are_set(program, diagnostics)
     check_texts(program, catalog, diagnostics, extra_text_uses)
     check_slots_set_before_shown(program, catalog, summarised, diagnostics, extra_entry_flows)
@@ -434,6 +436,17 @@ def check_actions(
             )
 
 
+def check_runtime_slots(program: Program, diagnostics: Diagnostics) -> None:
+    """A slot the runtime sets itself (``RUNTIME_SLOTS``) is declared with the type it sets."""
+    for name, kind in RUNTIME_SLOTS.items():
+        declared = program.slots.get(name)
+        if declared is not None and declared.type is not kind:
+            diagnostics.error(
+                declared.span,
+                f"`{name}` is set by the runtime before every turn and must be a {kind.value}",
+            )
+
+
 def check_slots_are_set(program: Program, diagnostics: Diagnostics) -> None:
     """A slot used in a condition is set somewhere (a choice, an input, an action) or has a default."""
     assigned = {
@@ -442,6 +455,7 @@ def check_slots_are_set(program: Program, diagnostics: Diagnostics) -> None:
     assigned |= {node.input.slot for node in program.all_nodes() if node.input is not None}
     assigned |= {slot for action in program.actions.values() for slot in action.sets}
     assigned |= {name for name, slot in program.slots.items() if slot.default is not None}
+    assigned |= set(RUNTIME_SLOTS)
     for node in program.all_nodes():
         conditions = [b.when for b in node.branches] + [
             c.when for c in node.choices if c.when is not None
@@ -474,6 +488,7 @@ def text_uses(program: Program) -> list[TextUse]:
                     uses.append(TextUse(choice.words, choice.span, shows_slots=False))
     for slot in program.slots.values():
         uses.extend(TextUse(label, slot.span) for label in slot.labels.values())
+        uses.extend(TextUse(words, slot.span, shows_slots=False) for words in slot.words.values())
     for command in program.commands.values():
         uses.append(TextUse(command.name.words_key, command.span, shows_slots=False))
         uses.append(TextUse(command.name.label_key, command.span))

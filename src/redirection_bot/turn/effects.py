@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from redirection_bot.dialogue.graph import interrupting_flows
-from redirection_bot.dialogue.model import HandoffReason, HandoffUrgency
+from redirection_bot.dialogue.model import HELPLINE_SLOT, HandoffReason, HandoffUrgency, Program
 from redirection_bot.engine import (
     ActionRequest,
     ActionResult,
@@ -115,8 +115,12 @@ class Effects:
         metrics: Metrics | None = None,
         session_ttl_seconds: float = 24 * 3600,
         appointments: AppointmentBook | None = None,
+        tells_helpline: bool = True,
     ) -> None:
         self.store = store
+        self.helpline_connected = desk is not None if tells_helpline else None
+        """What the program is told in ``helpline_connected`` before every step (None: nothing,
+        its default stands: conversation tests play the program as a helpline would)."""
         self.appointments = appointments
         """Leaving cancels the booking made with the words given (its place is freed)."""
         self.resume = resume
@@ -139,7 +143,7 @@ class Effects:
     ) -> Turn:
         """One step of the engine, with the actions it asks for run on the way (what they ask
         for once the turn is saved goes into ``after``)."""
-        turn = step(loaded.program, state, event)
+        turn = step(loaded.program, self.told(loaded.program, state), event)
         picked = turn.picked
         outputs = list(turn.outputs)
         trace = list(turn.trace)
@@ -154,6 +158,18 @@ class Effects:
         else:
             raise EngineError("too many actions in one turn")
         return Turn(turn.state, tuple(outputs), tuple(trace), picked)
+
+    def told(self, program: Program, state: SessionState) -> SessionState:
+        """``state`` with what the runtime tells the program before a step: whether a helpline
+        is connected, where the program declares ``helpline_connected``."""
+        connected = self.helpline_connected
+        if (
+            connected is None
+            or HELPLINE_SLOT not in program.slots
+            or state.slots.get(HELPLINE_SLOT) is connected
+        ):
+            return state
+        return evolve(state, slots={**state.slots, HELPLINE_SLOT: connected})
 
     async def run_action(
         self,

@@ -146,6 +146,9 @@ class Reply:
 class RuntimeSettings:
     session_ttl_seconds: float = DEFAULT_SESSION_TTL_SECONDS
     max_text_length: int = DEFAULT_MAX_TEXT_LENGTH
+    assume_helpline: bool = False
+    """Play the program as if a helpline were connected: the runtime does not tell it in
+    ``helpline_connected`` that none is (conversation tests, unless a test says otherwise)."""
 
     @property
     def screened_length(self) -> int:
@@ -234,6 +237,7 @@ class Runtime:
             metrics,
             self.settings.session_ttl_seconds,
             appointments,
+            tells_helpline=not self.settings.assume_helpline,
         )
         self._conduct: HandoffConduct | None = None
         if desk is not None:
@@ -487,7 +491,8 @@ class Runtime:
         notice = Message(_NOTICES[routed.problem or Problem.UNREADABLE])
         if not routed.repeat:
             return _Acted(kept, Renderer(loaded.catalog).reply([notice], state.locale), state)
-        turn = step(loaded.program, state, CommandGiven(CommandName.REPEAT))
+        told = self._effects.told(loaded.program, state)
+        turn = step(loaded.program, told, CommandGiven(CommandName.REPEAT))
         shown = Renderer(loaded.catalog).reply([notice, *turn.outputs], turn.state.locale)
         return _Acted(kept, shown, turn.state, kept.keeping(turn.state), turn.trace)
 

@@ -164,6 +164,15 @@ def test_a_minimum_per_flow_names_the_flow_whose_choices_fall_below_it(
     assert "choices: every flow meets the minimum of 50%" in out
 
 
+def test_a_helpline_that_is_neither_connected_nor_none_is_located(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tests = "tests:\n  - name: alone\n    helpline: off\n    steps:\n      - choose: good\n"
+    code, out = run_tests(tmp_path, monkeypatch, capsys, tests + GOOD)
+    assert code == 1
+    assert "tests.yaml:3:15: error: `helpline` is `connected` or `none`, not `off`" in out
+
+
 def test_a_partner_id_that_no_link_could_carry_is_located(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from redirection_bot.authoring.testing import MINIMAL_PROGRAM, load, write_program
+from redirection_bot.authoring.testing import MINIMAL_FLOWS, MINIMAL_PROGRAM, load, write_program
 from redirection_bot.dialogue.lexicon import build_lexicon
 from redirection_bot.dialogue.model import Program
 from redirection_bot.engine import Message, Start, Text, Turn, new_state, step
@@ -111,3 +111,63 @@ def test_whole_message_words_come_before_phrases_found_inside() -> None:
     assert lexicon.mentions("en", "w.youth", "anything for young people")
     assert not lexicon.mentions("en", "w.person", "a person please")
     assert not lexicon.mentions("en", None, "young people")
+
+
+# --- a slot's values, typed in one's own words (``words`` of a choice or list slot) ---------
+
+ASK_MOOD = {"main": MINIMAL_FLOWS["main"]}  # asks for `mood`, a choice slot
+MOOD_WORDS = MINIMAL_PROGRAM.replace(
+    "      bad: main.mood_bad\n",
+    "      bad: main.mood_bad\n    words:\n      good: main.good_words\n      bad: main.bad_words\n",
+)
+MOOD_TEXTS = {
+    "main.en.yml": """\
+en:
+  question: "How are you?"
+  bye: "Bye."
+  mood_good: "Good"
+  mood_bad: "Bad"
+  good_words: "fine, ok, ...doing well..."
+  bad_words: "awful, ...not doing well..., ...rough day..."
+""",
+}
+
+
+@pytest.fixture
+def moods(tmp_path: Path) -> Program:
+    return load(write_program(tmp_path, MOOD_WORDS, ASK_MOOD, MOOD_TEXTS), tmp_path).program
+
+
+def mood(program: Program, typed: str) -> object:
+    turn: Turn = step(program, new_state(program), Start())
+    return step(program, turn.state, Text(typed)).state.slots.get("mood")
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [
+        ("Fine!", "good"),  # a whole-message word
+        ("honestly im doing well today", "good"),  # a phrase inside a sentence
+        ("bit of a rough day tbh", "bad"),
+        ("Bad", "bad"),  # the label still counts
+        ("im not doing well, a rough day", None),  # "doing well" is inside: both named
+        ("a rough day but doing well now", None),  # two values named: asked again
+        ("i'm fine thanks", None),  # "fine" counts as the whole message only
+    ],
+)
+def test_a_slot_value_typed_in_ones_own_words_is_taken(
+    moods: Program, typed: str, value: object
+) -> None:
+    assert mood(moods, typed) == value
+
+
+def test_words_for_a_value_the_slot_does_not_have_are_located(tmp_path: Path) -> None:
+    from redirection_bot.authoring.testing import diagnose
+
+    typo = MOOD_WORDS.replace("      good: main.good_words", "      gud: main.good_words")
+    found = diagnose(write_program(tmp_path, typo, ASK_MOOD, MOOD_TEXTS))
+    errors = [d.format() for d in found.items if d.severity == "error"]
+    assert len(errors) == 1
+    assert errors[0].endswith(
+        "dialogues/program.yaml:13:7: error: `gud` is not one of the values of `mood`"
+    )

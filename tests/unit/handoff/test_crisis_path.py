@@ -102,6 +102,8 @@ async def test_with_no_team_the_person_in_danger_is_told_so_first_then_given_cri
     assert_advice_then_country(advice)
     assert_nobody_first_then_crisis_lines(shipped, locale, reply, HandoffKeys.NO_TEAM)
     assert reply.handoff is None
+    # Told nobody can join, the person is not offered one again (an outside tester's loop).
+    assert "person" not in offered(reply)
 
 
 @pytest.mark.parametrize("locale", ["en", "es", "fi"])
@@ -112,6 +114,8 @@ async def test_with_nobody_on_duty_the_person_in_danger_is_told_so_first_then_gi
         advice, reply = await in_danger(line.runtime, locale)
         assert_advice_then_country(advice)
         assert_nobody_first_then_crisis_lines(shipped, locale, reply, HandoffKeys.NOBODY_AVAILABLE)
+        # A team is connected: someone may come on duty, so a person stays on offer.
+        assert "person" in offered(reply)
         (opened,) = await line.told(TicketOpened)
         assert isinstance(opened, TicketOpened)
         assert (opened.reason, opened.urgency) == ("suicide", "immediate")
@@ -131,9 +135,14 @@ async def test_with_someone_on_duty_the_person_in_danger_hears_so_and_still_gets
 
 def assert_honest(reply: Reply) -> None:
     said = keys(reply)
-    assert said[0] in ("safety.human.again", "safety.human.check"), said
+    assert said[0] in ("safety.human.again", "safety.human.check", "safety.human.no_team"), said
     assert not [m.text for m in reply.messages if any(p in m.text.lower() for p in PROMISES)]
     assert not set(said) & {HandoffKeys.ALREADY_WAITING, HandoffKeys.STILL_WAITING}
+
+
+def offered(reply: Reply) -> list[str]:
+    """The ids of the choices the reply's last message offers."""
+    return [choice.id for choice in reply.messages[-1].choices]
 
 
 async def ask(runtime: Runtime, text: str) -> Reply:
@@ -148,7 +157,10 @@ async def test_are_you_a_bot_is_answered_honestly_where_no_team_is_connected(
     await runtime.handle(SESSION, Start(locale=locale))
     asked = await ask(runtime, ASK_FOR_A_PERSON[locale])
     assert HandoffKeys.NO_TEAM in keys(asked)
-    assert_honest(await ask(runtime, ARE_YOU_A_BOT[locale]))
+    answer = await ask(runtime, ARE_YOU_A_BOT[locale])
+    assert_honest(answer)
+    assert keys(answer)[0] == "safety.human.no_team"
+    assert offered(answer) == ["services", "back"]
 
 
 @pytest.mark.parametrize("locale", ["en", "es", "fi"])

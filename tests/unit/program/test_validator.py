@@ -226,6 +226,26 @@ def test_slot_never_set(write: WriteProgram, problems: Problems) -> None:
     )
 
 
+def test_a_slot_the_runtime_sets_counts_as_set_and_must_have_the_type_it_sets(
+    write: WriteProgram, problems: Problems
+) -> None:
+    flow = MAIN_HEAD.replace("next: bye", "next: check") + (
+        "  check:\n    if:\n      - when: helpline_connected\n        next: bye\n"
+        "    else:\n      next: bye\n  bye:\n    say: main.bye\n    end: true\n"
+    )
+    boolean = MINIMAL_PROGRAM.replace(
+        "slots:\n", "slots:\n  helpline_connected:\n    type: boolean\n"
+    )
+    assert not [p for p in problems(write(program=boolean, flows={"main": flow})) if "error" in p]
+    text = MINIMAL_PROGRAM.replace(
+        "slots:\n", "slots:\n  helpline_connected:\n    type: text\n    max_length: 5\n"
+    )
+    assert (
+        "`helpline_connected` is set by the runtime before every turn and must be a boolean"
+        in one(problems(write(program=text, flows={"main": flow})), "helpline_connected")
+    )
+
+
 def test_undeclared_slot_in_a_text(write: WriteProgram, problems: Problems) -> None:
     locales = {
         "main.en.yml": 'en:\n  question: "Hi %{name}?"\n  mood_good: "Good"\n  mood_bad: "Bad"\n  bye: "Bye"\n'

@@ -25,6 +25,7 @@ from redirection_bot.engine import ChoicePicked, CommandGiven, Event, Start, Tex
 from redirection_bot.engine.state import SessionState, Waiting
 from redirection_bot.program.load import LoadedProgram, ProgramSources
 from redirection_bot.program.render import ShownMessage
+from redirection_bot.turn.runtime import RuntimeSettings
 from tests.helpers import REPOSITORY
 
 CONVERSATIONS = REPOSITORY / "tests" / "conversations"
@@ -101,7 +102,8 @@ def person_event(kind: str, value: object, argument: object) -> Event:
 
 async def replay(loaded: LoadedProgram, script: ConversationScript, locale: str) -> Walk | None:
     """The script's person steps in ``locale``; None when it types English words."""
-    runtime = make_runtime(loaded)
+    # Played as the conversation tests play it: with a helpline, unless the script says none.
+    runtime = make_runtime(loaded, RuntimeSettings(assume_helpline=not script.no_helpline))
     session = f"walk-{locale}"
     reply = await runtime.handle(session, Start(locale))
     turns = [tuple(reply.messages)]
