@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from redirection_bot.diagnostics import Span
 from redirection_bot.dialogue.model import (
@@ -96,6 +96,12 @@ def _transitions(
     program: Program, node: Node
 ) -> list[tuple[str, Transition | None, Span, frozenset[str]]]:
     found: list[tuple[str, Transition | None, Span, frozenset[str]]] = []
+    if node.changes:
+        own = frozenset(change.slot for change in node.changes)
+        return [
+            (label, then, span, sets | own)
+            for label, then, span, sets in _transitions(program, replace(node, changes=()))
+        ]
     if node.kind in (NodeKind.ASK, NodeKind.INPUT):
         for choice in node.choices:
             sets = frozenset(change.slot for change in choice.changes)

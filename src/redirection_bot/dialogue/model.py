@@ -282,6 +282,9 @@ class Node:
     handoff: HandoffSpec | None = None
     then: Transition | None = None
     """Where a say, input, action or handoff node goes on to (``next``/``goto``/``call``)."""
+    changes: tuple[SlotChange, ...] = ()
+    """Slots a node that asks nothing sets as it runs (``set``/``add``/``remove``), before it
+    says anything: what a flow needs whichever way it was entered."""
 
     @property
     def qualified_id(self) -> str:

@@ -82,6 +82,9 @@ NODE_FIELDS = (
     "next",
     "goto",
     "call",
+    "set",
+    "add",
+    "remove",
 )
 TRANSITION_FIELDS = ("next", "goto", "call")
 CHOICE_FIELDS = ("id", "label", "words", "when", "set", "add", "remove", *TRANSITION_FIELDS)
@@ -586,7 +589,15 @@ class FlowParser(ProgramParser):
         if kind is None:
             # Reported; keep the id so that what leads here is not reported a second time.
             return Node(flow, node_id, NodeKind.END, span)
-        node = Node(flow, node_id, kind, span, say=say, reask=reask)
+        changes = tuple(self._changes(mapping))
+        node = Node(flow, node_id, kind, span, say=say, reask=reask, changes=changes)
+        if changes and kind.waits:
+            self.error(
+                self.field_span(
+                    mapping, next(f for f in ("set", "add", "remove") if mapping.get(f) is not None)
+                ),
+                f"{what} asks something: set slots on its choices instead",
+            )
         if kind in (NodeKind.ASK, NodeKind.INPUT):
             choices = self._choices(flow, mapping.get("choices"))
             input_spec = self._input(mapping.get("input"), mapping.get("offer"))

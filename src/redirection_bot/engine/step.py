@@ -100,8 +100,9 @@ class Turn:
     outputs: tuple[Output, ...]
     trace: tuple[str, ...] = ()
     picked: ChoiceOption | None = field(default=None, compare=False)
-    """The answer a ``ChoicePicked`` picked among the question's choices, as offered (for the
-    person's side of the transcript); not part of what the turn did."""
+    """The answer a ``ChoicePicked``, or typed words taken as a choice, picked among the
+    question's choices, as offered (for the person's side of the transcript); not part of
+    what the turn did."""
 
 
 def new_state(program: Program, locale: str | None = None) -> SessionState:
@@ -354,6 +355,8 @@ class _Run:
     def run_node(self, node: Node) -> Place | PlaceRef | None:
         """Do what a node says; return where to go next, or None when waiting."""
         kind = node.kind
+        for change in node.changes:
+            self.apply(change)
         if kind.waits:
             self.prompt(node)
             self.wait(Waiting.ANSWER, node)
@@ -576,6 +579,8 @@ class _Run:
         options = self.visible_choices(node)
         picked = self.match_choice(node, options, folded)
         if picked is not None:
+            # The event's own answer: a held answer taken later in the turn is not it.
+            self.picked = self.picked or picked[0]
             self.pick(node, *picked)
             return
         if node.input is not None:

@@ -452,6 +452,7 @@ def check_slots_are_set(program: Program, diagnostics: Diagnostics) -> None:
     assigned = {
         change.slot for node in program.all_nodes() for c in node.choices for change in c.changes
     }
+    assigned |= {change.slot for node in program.all_nodes() for change in node.changes}
     assigned |= {node.input.slot for node in program.all_nodes() if node.input is not None}
     assigned |= {slot for action in program.actions.values() for slot in action.sets}
     assigned |= {name for name, slot in program.slots.items() if slot.default is not None}

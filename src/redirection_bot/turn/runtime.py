@@ -134,8 +134,8 @@ class Reply:
     said: str | None = None
     """The person's side of the conversation, as the program read it: what they typed
     (``ingress.admit``, then screening, so with identifying details hidden as in the store),
-    or the label of the choice they picked (``Runtime._picked``). None for other events, or a
-    choice not offered where they were."""
+    or the label of the choice they picked (``Runtime._picked``), also when they picked it by
+    typing. None for other events, or a choice not offered where they were."""
 
     @property
     def messages(self) -> list[ShownMessage]:
@@ -314,9 +314,16 @@ class Runtime:
             acted = await self._act(session_id, loaded, state, kept, event, routed)  # 6. act
             if acted.record is not None and (acted.record.partner or isinstance(event, Start)):
                 acted.record = await self._follow_partner(loaded, event, acted.record, acted.trace)
-            if isinstance(event, Text) and admitted is not None:
+            if isinstance(event, Text) and acted.picked is not None:
+                # Typed words the program took as a choice are shown back as that choice,
+                # as if pressed: nothing else of them is kept ("im in the uk, in leeds near
+                # the hospital" is "United Kingdom" in the transcript).
+                said: str | None = self._picked(
+                    loaded, state, handoff, acted.picked.id, acted.picked
+                )
+            elif isinstance(event, Text) and admitted is not None:
                 # As screened: identifying details hidden, as in the store (not as typed).
-                said: str | None = event.text.strip()
+                said = event.text.strip()
             elif isinstance(event, ChoicePicked):
                 said = self._picked(loaded, state, handoff, event.choice, acted.picked)
             else:

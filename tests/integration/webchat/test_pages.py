@@ -56,7 +56,7 @@ async def test_a_conversation_with_choices_and_typed_answers(client: Client) -> 
     assert len(after.lines) > len(page.lines)
     assert 'id="now"' in after.html  # the page opens at the latest turn
     typed = await say(client, after, "help")
-    assert any(text_of(client, "support.intro") in line for _k, line in typed.lines)
+    assert any(text_of(client, "support.no_team") in line for _k, line in typed.lines)
 
 
 async def test_the_page_is_in_the_persons_language(client: Client) -> None:
@@ -72,7 +72,7 @@ async def test_the_page_is_in_the_persons_language(client: Client) -> None:
 async def test_talk_to_a_person_runs_the_help_command(client: Client) -> None:
     page = await start(client)
     after = await page_at(client, await press(client, page, "command", command="help"))
-    assert any(text_of(client, "support.intro") in line for _k, line in after.lines)
+    assert any(text_of(client, "support.no_team") in line for _k, line in after.lines)
 
 
 async def test_the_plan_downloads_as_a_text_file(client: Client) -> None:

@@ -51,7 +51,9 @@ async def test_commands_as_payloads(client: Client) -> None:
     state = await runtime_of(client).state("rest:" + TESTER)
     assert state is not None and state.locale == "es"
     helped = await post(client, "/help")
-    assert helped[0]["text"] == text_of(client, "support.intro", "es")
+    assert helped[0]["text"] == text_of(
+        client, "support.no_team", "es"
+    )  # no helpline is connected here
     restarted = await post(client, "/restart")
     assert restarted[0]["text"] == text_of(client, "welcome.hello", "es")
     fresh = await post(client, "/session_start")

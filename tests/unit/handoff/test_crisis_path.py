@@ -232,3 +232,41 @@ async def test_asking_for_a_person_after_a_disclosure_gives_the_plan_about_ones_
     assert HandoffKeys.SAFETY_PLAN not in said
     plan = next(m.text for m in asked.messages if m.key == "handoff.safety_plan_suicide")
     assert not any(word in plan.lower() for word in CHILDREN)
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_a_person_asked_for_at_the_danger_question_gets_crisis_lines_only(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    """An outside tester's finding: typed at the danger question (no button pressed), a
+    request for a person listed every kind of service, a site about sexual interest in
+    children first."""
+    runtime = make_runtime(shipped)
+    await runtime.handle(SESSION, Start(locale=locale))
+    await runtime.handle(SESSION, Text(CRISIS[locale][0]))
+    reply = await ask(runtime, ASK_FOR_A_PERSON[locale])
+    said = keys(reply)
+    assert HandoffKeys.NO_TEAM in said and "handoff.safety_plan_suicide" in said
+    texts = " ".join(m.text for m in reply.messages).lower()
+    assert "112" in texts
+    for name in not_for_a_crisis(shipped):
+        assert name.lower() not in texts, name
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_saying_it_again_at_the_danger_question_brings_the_emergency_advice(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    """An outside tester's finding: "i already took pills" at the danger question was
+    answered with the same question, again and again, and no number."""
+    took = {
+        "en": "i already took pills",
+        "es": "ya me tome las pastillas",
+        "fi": "otin jo pillereitä",
+    }
+    runtime = make_runtime(shipped)
+    await runtime.handle(SESSION, Start(locale=locale))
+    asked = await runtime.handle(SESSION, Text(CRISIS[locale][0]))
+    assert keys(asked)[-1] == "safety.suicide.danger"
+    reply = await ask(runtime, took[locale])
+    assert keys(reply)[-2:] == ["safety.suicide.emergency", "safety.suicide.country"]

@@ -31,7 +31,7 @@ from redirection_bot.operations.partners import (
 )
 from redirection_bot.program.load import LoadedProgram, ProgramSources
 from redirection_bot.store.memory import MemoryStore
-from redirection_bot.turn.runtime import Runtime
+from redirection_bot.turn.runtime import Runtime, RuntimeSettings
 from tests.conftest import WriteProgram
 
 PARTNERS = PartnerSettings((Partner("example_site", "es"), Partner("other_site")), 10)
@@ -119,8 +119,14 @@ async def test_counts_are_plain_daily_counters() -> None:
 
 
 def runtime_with(shipped: LoadedProgram, counts: MemoryCounts) -> Runtime:
+    """Played as a helpline's deployment would be: a person is offered ("help", "person")."""
     return Runtime(
-        shipped, MemoryStore(), RasaActionRunner(shipped), evaluation=counts, partners=PARTNERS
+        shipped,
+        MemoryStore(),
+        RasaActionRunner(shipped),
+        RuntimeSettings(assume_helpline=True),
+        evaluation=counts,
+        partners=PARTNERS,
     )
 
 

@@ -246,6 +246,22 @@ def test_a_slot_the_runtime_sets_counts_as_set_and_must_have_the_type_it_sets(
     )
 
 
+def test_a_node_that_asks_nothing_may_set_slots_and_a_question_may_not(
+    write: WriteProgram, problems: Problems
+) -> None:
+    setting = MAIN_HEAD.replace("next: bye", "next: check") + (
+        "  check:\n    set: {mood: good}\n    say: main.bye\n    next: bye\n"
+        "  bye:\n    say: main.bye\n    end: true\n"
+    )
+    assert not [p for p in problems(write(flows={"main": setting})) if "error" in p]
+    asking = MAIN_HEAD.replace("    input: mood\n", "    input: mood\n    set: {mood: bad}\n") + (
+        "  bye:\n    say: main.bye\n    end: true\n"
+    )
+    assert "asks something: set slots on its choices instead" in one(
+        problems(write(flows={"main": asking})), "set slots"
+    )
+
+
 def test_undeclared_slot_in_a_text(write: WriteProgram, problems: Problems) -> None:
     locales = {
         "main.en.yml": 'en:\n  question: "Hi %{name}?"\n  mood_good: "Good"\n  mood_bad: "Bad"\n  bye: "Bye"\n'

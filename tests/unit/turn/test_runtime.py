@@ -98,7 +98,8 @@ async def test_erase_removes_everything(shipped: LoadedProgram) -> None:
 
 
 async def test_handoff_is_rendered_for_the_connector(shipped: LoadedProgram) -> None:
-    runtime = make_runtime(shipped)
+    # Played as if a helpline were connected: without one, "help" offers no person.
+    runtime = make_runtime(shipped, RuntimeSettings(assume_helpline=True))
     await runtime.handle("s1", Start())
     await runtime.handle("s1", CommandGiven(CommandName.HELP))
     reply = await runtime.handle("s1", ChoicePicked("person"))
@@ -159,3 +160,18 @@ async def test_what_the_person_picked_is_said_back_with_its_label(shipped: Loade
     assert (await runtime.handle("s1", ChoicePicked("no_such_choice"))).said is None
     help_label = shipped.catalog.render(CommandName.HELP.label_key, "en")
     assert (await runtime.handle("s1", ChoicePicked("command:help"))).said == help_label
+
+
+async def test_typed_words_taken_as_a_choice_are_shown_back_as_that_choice(
+    shipped: LoadedProgram,
+) -> None:
+    """An outside tester's finding: the country typed with a town and a hospital stayed, word
+    for word, in the transcript the page shows again, after "this isn't kept"."""
+    runtime = make_runtime(shipped)
+    await runtime.handle("s1", Start("en"))
+    await runtime.handle("s1", Text("i want to die"))
+    asked = await runtime.handle("s1", ChoicePicked("not_now"))
+    assert asked.messages[-1].key == "safety.services.country"
+    reply = await runtime.handle("s1", Text("im in the uk, in leeds near st james hospital"))
+    assert reply.said == "United Kingdom"
+    assert reply.state is not None and reply.state.slots.get("country") == "gb"
