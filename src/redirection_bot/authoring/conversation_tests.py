@@ -287,7 +287,7 @@ async def run_script(runtime: Runtime, script: ConversationScript) -> ScriptResu
     locale_problem = _locale_problem(program, script)
     if locale_problem is not None:
         return ScriptResult(script, locale_problem, script.locale_span or script.span, frozenset())
-    runtime = _with_appointments(runtime, script)
+    runtime = _runtime_for(runtime, script)
     session = f"test-{uuid.uuid4().hex}"
     visited: list[str] = []
     picked: set[str] = set()
@@ -343,10 +343,10 @@ async def run_script(runtime: Runtime, script: ConversationScript) -> ScriptResu
     )
 
 
-def _with_appointments(runtime: Runtime, script: ConversationScript) -> Runtime:
-    """A runtime of the test's own when it brings an appointment book or a time: a fresh
-    in-memory store, and a book that reads the test's ``now``; and with no helpline where the
-    test says so."""
+def _runtime_for(runtime: Runtime, script: ConversationScript) -> Runtime:
+    """The runtime a test plays on: the shared one, or one of its own when the test brings an
+    appointment book or a time (a fresh in-memory store, and a book that reads the test's
+    ``now``) or is played with no helpline (``helpline: none``)."""
     if script.appointments is None and script.now is None and not script.no_helpline:
         return runtime
     store = MemoryStore()
