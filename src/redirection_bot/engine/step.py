@@ -60,6 +60,9 @@ from redirection_bot.language.textnorm import MAX_TYPED_DIGITS, fold, typed_inde
 from redirection_bot.safety.categories import CHECKED_ONCE, RiskCategory, RiskHit
 
 MAX_NODES_PER_TURN = 10_000
+
+_FIRST_PART = re.compile(r"\s*(?:[,.;:!?\u2026]|\s[-\u2013\u2014]\s)")
+"""Where an answer's first part ends: "no, ..." or "yes - ..." (not "e-mail")."""
 COMMAND_CHOICE_PREFIX = "command:"
 _NUMBER = re.compile(rf"-?\d{{1,{MAX_TYPED_DIGITS}}}")
 _EMPTY_LEXICON = Lexicon()
@@ -226,6 +229,8 @@ class _Run:
             return False
         self.note_risks(event)
         hits = {hit.category: hit for hit in event.risks}
+        if self.plainly_meant(event, hits):
+            return False
         routes = [route for route in self.program.safety if route.category in hits]
         routes.sort(key=lambda route: not hits[route.category].certain)  # stable: program order
         for position, route in enumerate(routes):
@@ -257,6 +262,46 @@ class _Run:
             self.enter(Place(route.flow, self.safety_entry(route, hits)))
             return True
         return False
+
+    def plainly_meant(self, event: Text, hits: dict[RiskCategory, RiskHit]) -> bool:
+        """Whether the message is taken for what it plainly is, its risk not pre-empting:
+
+        - a command typed as the whole message ("where can i get help") when every hit is
+          uncertain (a certain hit still pre-empts);
+        - an answer to a safety flow's question that matches one of its choices, when every
+          hit is of a category ranked below that flow's ("not safe" at the suicide flow's
+          danger question), or, at the flow's own ``check``, an uncertain hit of its own
+          category ("no, how do i stop looking" at the request check). Lower categories
+          marked ``after_others`` are queued to run once the flow returns.
+        """
+        folded = fold(event.text)
+        if all(not hit.certain for hit in hits.values()) and (
+            folded_command(self.program, self.state.locale, folded) is not None
+        ):
+            return True
+        at = self.state.at
+        current = next((route for route in self.program.safety if self.in_flow(route.flow)), None)
+        if current is None or at is None or self.state.waiting is not Waiting.ANSWER:
+            return False
+        rank = self.program.safety.index
+        at_check = at.node == current.check
+        routes = {route.category: route for route in self.program.safety}
+        for category, hit in hits.items():
+            route = routes.get(category)
+            if route is None:
+                continue
+            own_uncertain = route is current and not hit.certain
+            if not ((rank(route) > rank(current) and not at_check) or (at_check and own_uncertain)):
+                return False
+        node = self._node(at.flow, at.node)
+        if self.match_choice(node, self.visible_choices(node), folded, event.text) is None:
+            return False
+        for category in hits:
+            route = routes.get(category)
+            if route is not None and route is not current and route.after_others:
+                self.unqueue(route)
+                self.stack.append(Place(route.flow, self.safety_entry(route, hits)))
+        return True
 
     def held(
         self, event: Text, route: SafetyRoute, hits: dict[RiskCategory, RiskHit]
@@ -577,7 +622,7 @@ class _Run:
     def answer(self, node: Node, raw: str, folded: str) -> None:
         """What the person typed, as their answer to ``node``."""
         options = self.visible_choices(node)
-        picked = self.match_choice(node, options, folded)
+        picked = self.match_choice(node, options, folded, raw)
         if picked is not None:
             # The event's own answer: a held answer taken later in the turn is not it.
             self.picked = self.picked or picked[0]
@@ -602,8 +647,16 @@ class _Run:
         self.missed(node, node.reask.key if node.reask else EngineKeys.NOT_UNDERSTOOD)
 
     def match_choice(
-        self, node: Node, options: list[tuple[ChoiceOption, Choice | None]], folded: str
+        self,
+        node: Node,
+        options: list[tuple[ChoiceOption, Choice | None]],
+        folded: str,
+        raw: str = "",
     ) -> tuple[ChoiceOption, Choice | None] | None:
+        """The choice the person typed: its number, its label or its words as the whole
+        message; else the one choice whose "...phrase..." words the message holds; else,
+        when no choice's phrase is in it, the choice its first part answers ("no, how do i
+        stop" is "no": the part before a comma, a full stop, a dash or a question mark)."""
         if not folded:
             return None
         numbers_are_values = (
@@ -631,7 +684,17 @@ class _Run:
             for picked, typed in zip(options, words, strict=True)
             if self.lexicon.mentions(locale, typed, folded)
         ]
-        return mentioned[0] if len(mentioned) == 1 else None
+        if mentioned:
+            return mentioned[0] if len(mentioned) == 1 else None
+        first = fold(_FIRST_PART.split(raw, maxsplit=1)[0])
+        if not first or first == folded:
+            return None
+        for (option, choice), typed in zip(options, words, strict=True):
+            if self.label_matches(option.label, first) or self.lexicon.matches(
+                locale, typed, first
+            ):
+                return option, choice
+        return None
 
     def label_matches(self, label: Label | int, folded: str) -> bool:
         """Whether the person typed ``label`` as it is shown (its slots' values filled in)."""
