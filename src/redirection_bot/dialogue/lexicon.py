@@ -17,6 +17,9 @@ from redirection_bot.language.i18n import filled
 from redirection_bot.language.textnorm import fold
 
 LANGUAGE_WORDS_KEY = "language.words"
+BUT_WORDS_KEY = "engine.but_words"
+"""Words that turn an answer round ("no, but ..."): a message whose second part begins with
+one is not answered by its first part alone (``step.match_choice``)."""
 """Other names a person may type for a language at the language menu ("finnish", "finés"
 for Suomi), in that language's locale file; optional."""
 NUMBERS_NAMESPACE = "numbers"
@@ -27,7 +30,11 @@ _NUMBER_KEY = re.compile(rf"{NUMBERS_NAMESPACE}\.(\d+)")
 
 def typed_word_keys(keys: Iterable[str]) -> list[str]:
     """Of ``keys``, the optional texts the engine reads as words a person may type."""
-    return [key for key in keys if key == LANGUAGE_WORDS_KEY or _NUMBER_KEY.fullmatch(key)]
+    return [
+        key
+        for key in keys
+        if key in (LANGUAGE_WORDS_KEY, BUT_WORDS_KEY) or _NUMBER_KEY.fullmatch(key)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +121,7 @@ def build_lexicon(
 ) -> Lexicon:
     """``texts`` is locale -> key -> raw text (with the optional ``typed_word_keys``)."""
     labels = set(label_keys)
-    words = set(word_keys) | {LANGUAGE_WORDS_KEY}
+    words = set(word_keys) | {LANGUAGE_WORDS_KEY, BUT_WORDS_KEY}
     forms: dict[str, dict[str, frozenset[str]]] = {}
     commands: dict[str, dict[str, CommandName]] = {}
     numbers: dict[str, dict[str, int]] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from redirection_bot.dialogue.lexicon import LANGUAGE_WORDS_KEY, Lexicon
+from redirection_bot.dialogue.lexicon import BUT_WORDS_KEY, LANGUAGE_WORDS_KEY, Lexicon
 from redirection_bot.dialogue.model import (
     Choice,
     CommandName,
@@ -268,11 +268,11 @@ class _Run:
 
         - a command typed as the whole message ("where can i get help") when every hit is
           uncertain (a certain hit still pre-empts);
-        - an answer to a safety flow's question that matches one of its choices, when every
-          hit is of a category ranked below that flow's ("not safe" at the suicide flow's
-          danger question), or, at the flow's own ``check``, an uncertain hit of its own
-          category ("no, how do i stop looking" at the request check). Lower categories
-          marked ``after_others`` are queued to run once the flow returns.
+        - an answer to a safety flow's question (not its ``check``) that matches one of its
+          choices, when no hit is of its own category and none of a higher one is certain
+          ("im not safe" at the suicide flow's danger question is not the distress flow).
+          A higher category's uncertain hit, and lower ones marked ``after_others``, are
+          queued to run once the flow returns (a higher one from its ``check``).
         """
         folded = fold(event.text)
         if all(not hit.certain for hit in hits.values()) and (
@@ -284,21 +284,21 @@ class _Run:
         if current is None or at is None or self.state.waiting is not Waiting.ANSWER:
             return False
         rank = self.program.safety.index
-        at_check = at.node == current.check
+        if at.node == current.check:
+            return False
         routes = {route.category: route for route in self.program.safety}
         for category, hit in hits.items():
             route = routes.get(category)
-            if route is None:
-                continue
-            own_uncertain = route is current and not hit.certain
-            if not ((rank(route) > rank(current) and not at_check) or (at_check and own_uncertain)):
+            if route is current or (
+                route is not None and hit.certain and rank(route) < rank(current)
+            ):
                 return False
         node = self._node(at.flow, at.node)
         if self.match_choice(node, self.visible_choices(node), folded, event.text) is None:
             return False
         for category in hits:
             route = routes.get(category)
-            if route is not None and route is not current and route.after_others:
+            if route is not None and (route.after_others or rank(route) < rank(current)):
                 self.unqueue(route)
                 self.stack.append(Place(route.flow, self.safety_entry(route, hits)))
         return True
@@ -655,8 +655,9 @@ class _Run:
     ) -> tuple[ChoiceOption, Choice | None] | None:
         """The choice the person typed: its number, its label or its words as the whole
         message; else the one choice whose "...phrase..." words the message holds; else,
-        when no choice's phrase is in it, the choice its first part answers ("no, how do i
-        stop" is "no": the part before a comma, a full stop, a dash or a question mark)."""
+        when no choice's phrase is in it, the choice its first part answers ("yes, i took
+        them" is "yes": the part before a comma, a full stop, a dash or a question mark),
+        unless the rest turns it round ("no, but ...": ``engine.but_words``)."""
         if not folded:
             return None
         numbers_are_values = (
@@ -686,8 +687,10 @@ class _Run:
         ]
         if mentioned:
             return mentioned[0] if len(mentioned) == 1 else None
-        first = fold(_FIRST_PART.split(raw, maxsplit=1)[0])
-        if not first or first == folded:
+        first, *rest = _FIRST_PART.split(raw, maxsplit=1)
+        first = fold(first)
+        turned = fold(rest[0]).split(" ", 1)[0] if rest else ""
+        if not first or first == folded or self.lexicon.matches(locale, BUT_WORDS_KEY, turned):
             return None
         for (option, choice), typed in zip(options, words, strict=True):
             if self.label_matches(option.label, first) or self.lexicon.matches(
@@ -842,8 +845,22 @@ class _Run:
         self.enter(PlaceRef(spec.call, None, spec.span))
 
     def back(self) -> None:
+        """The previous question, within a safety flow only its own (a typed "back" at the
+        danger question never leaves the flow before its crisis lines: the flow's own "go
+        back to where I was" does that)."""
         history = self.state.history
-        if not history or self.state.waiting not in (Waiting.ANSWER, Waiting.HANDOFF):
+        at = self.state.at
+        leaves_safety = (
+            bool(history)
+            and at is not None
+            and history[-1].at.flow != at.flow
+            and any(route.flow == at.flow for route in self.program.safety)
+        )
+        if (
+            not history
+            or leaves_safety
+            or self.state.waiting not in (Waiting.ANSWER, Waiting.HANDOFF)
+        ):
             self.say(EngineKeys.CANNOT_GO_BACK)
             self.redisplay()
             return

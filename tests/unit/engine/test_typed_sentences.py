@@ -98,6 +98,16 @@ def test_a_sentence_naming_no_choice_or_two_is_asked_again(program: Program, typ
     assert said(program, typed) == ["engine.not_understood"]
 
 
+@pytest.mark.parametrize("typed", ["person, thanks", "A person. Now please", "person - now"])
+def test_an_answers_first_part_picks_its_choice(program: Program, typed: str) -> None:
+    assert said(program, typed) == ["main.person_reply", "main.bye"]
+
+
+@pytest.mark.parametrize("typed", ["person, but not yet", "youth. Though maybe a person"])
+def test_a_first_part_the_rest_turns_round_picks_nothing(program: Program, typed: str) -> None:
+    assert said(program, typed) == ["engine.not_understood"]
+
+
 def test_whole_message_words_come_before_phrases_found_inside() -> None:
     lexicon = build_lexicon(
         {"en": {"w.youth": "youth, ...young people...", "w.person": "person"}},
