@@ -38,6 +38,9 @@ PLAN_FILE_NAME = "plan.txt"
 
 
 LINK_SCHEMES = ("tel:", "sms:")
+WORD_CHARACTER = "0-9A-Za-z\u00c0-\u024f_@"
+"""A number touching one of these is part of a word, a web or an e-mail address
+("988lifeline.org", "linea106@..."): not a link (chat.js uses the same class)."""
 
 
 def linked(text: str, links: tuple[TextLink, ...]) -> markupsafe.Markup:
@@ -54,7 +57,8 @@ def _linked_line(text: str, links: tuple[TextLink, ...]) -> markupsafe.Markup:
     )
     if not usable:
         return markupsafe.escape(text)
-    pattern = re.compile("|".join(re.escape(link.text) for link in usable))
+    alternatives = "|".join(re.escape(link.text) for link in usable)
+    pattern = re.compile(f"(?<![{WORD_CHARACTER}])(?:{alternatives})(?![{WORD_CHARACTER}])")
     href = {link.text: link.href for link in reversed(usable)}
     parts: list[str] = []
     at = 0

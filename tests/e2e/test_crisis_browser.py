@@ -69,4 +69,19 @@ async def test_the_emergency_advice_stays_on_a_phone_screen(
     box = await box_in_view(page, ADVICE)
     assert box["top"] >= box["barBottom"] - 1, box  # not under the bar
     assert box["bottom"] <= box["height"], box  # not below the screen
+    # The crisis lines that follow: numbers to tap, and only where they stand alone (the
+    # "988" of 988lifeline.org is part of a web address, not a number to call).
+    await page.get_by_role("button", name="United States").click()
+    if javascript:
+        await until(page, f"Boolean({LINE_WITH % 'lifeline.org'})")
+    else:
+        await page.wait_for_load_state()
+    touching: list[str] = await page.evaluate(
+        """() => [...document.querySelectorAll('#transcript a[href^="tel:"]')]
+            .filter(a => /^[0-9A-Za-z_@]/.test((a.nextSibling || {}).textContent || '')
+                      || /[0-9A-Za-z_@]$/.test((a.previousSibling || {}).textContent || ''))
+            .map(a => a.parentNode.textContent)"""
+    )
+    assert touching == []
+    assert await page.locator("#transcript a[href='tel:988']").count() >= 1
     await visit.context.close()

@@ -104,7 +104,20 @@
   typing.parentNode.insertBefore(status, typing);
 
   /* Phone numbers in the program's messages become tap-to-call links, as on the page
-     without script (pages.py, linked): only tel: and sms:, and only the parts named. */
+     without script (pages.py, linked): only tel: and sms:, only the parts named, and only
+     where they stand alone (not inside a word, a web or an e-mail address: WORD_CHARACTER). */
+  var wordCharacter = /[0-9A-Za-z\u00c0-\u024f_@]/;
+  function standalone(text, where, length) {
+    return !(where > 0 && wordCharacter.test(text.charAt(where - 1))) &&
+      !wordCharacter.test(text.charAt(where + length));
+  }
+  function findStandalone(text, part, from) {
+    var where = text.indexOf(part, from);
+    while (where !== -1 && !standalone(text, where, part.length)) {
+      where = text.indexOf(part, where + 1);
+    }
+    return where;
+  }
   function addText(line, text, links) {
     var usable = (links || []).filter(function (link) {
       return link.text && /^(tel|sms):/.test(link.href);
@@ -113,7 +126,7 @@
     while (usable.length) {
       var next = -1, found = null;
       for (var i = 0; i < usable.length; i += 1) {
-        var where = text.indexOf(usable[i].text, at);
+        var where = findStandalone(text, usable[i].text, at);
         if (where !== -1 && (next === -1 || where < next)) { next = where; found = usable[i]; }
       }
       if (!found) { break; }

@@ -25,6 +25,7 @@ async def test_the_page_without_script_shows_numbers_as_tap_to_call_links(client
     assert '<a href="tel:911">911</a>' in page.html  # the emergency number, written out
     assert '<a href="tel:988">988</a>' in page.html  # the crisis line
     assert '<a href="tel:18887738368">1-888-773-8368</a>' in page.html  # letters as digits
+    assert "988lifeline.org" in page.html  # a number inside a web address is not a link
     # Every tel: link on the page dials digits only.
     for href in re.findall(r'href="(tel:[^"]*)"', page.html):
         assert re.fullmatch(r"tel:\+?\d+", href), href
