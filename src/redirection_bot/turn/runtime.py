@@ -45,7 +45,7 @@ from redirection_bot.operations.evaluation import (
     EvaluationCounts,
     MemoryCounts,
 )
-from redirection_bot.operations.logs import log_event, session_tag
+from redirection_bot.operations.logs import log_enabled, log_event, session_tag
 from redirection_bot.operations.outcomes import OutcomeExport
 from redirection_bot.operations.partners import (
     FOLLOWED,
@@ -344,15 +344,19 @@ class Runtime:
                     forget_saved=acted.forget_saved,
                 )
         duration = self._clock() - started
-        log_event(
-            "turn handled",
-            session=session_tag(session_id),
-            event=type(event).__name__.lower(),
-            outputs=len(reply.shown),
-            duration_ms=round(duration * 1000, 2),
-        )
+        # The session's tag is made once, for the log line and the metrics, and the line only
+        # when it is written (its fields are safe by construction: a tag, a class name, numbers).
+        tag = session_tag(session_id) if log_enabled() or self.metrics is not None else ""
+        if log_enabled():
+            log_event(
+                "turn handled",
+                session=tag,
+                event=type(event).__name__.lower(),
+                outputs=len(reply.shown),
+                duration_ms=round(duration * 1000, 2),
+            )
         if self.metrics is not None:
-            self._count(session_id, event, duration, reply)
+            self._count(tag, event, duration, reply)
         return reply
 
     async def _screen(
@@ -603,10 +607,11 @@ class Runtime:
             option = offered_choice(loaded.program, state, choice)
         return Renderer(loaded.catalog).label(option, state.locale) if option is not None else None
 
-    def _count(self, session_id: str, event: Event, seconds: float, reply: Reply) -> None:
+    def _count(self, tag: str, event: Event, seconds: float, reply: Reply) -> None:
+        """``tag``: the session's ``session_tag``."""
         assert self.metrics is not None
         kind = type(event).__name__.lower()
-        self.metrics.turn(kind, seconds, session_tag(session_id), self._loaded.program, reply.trace)
+        self.metrics.turn(kind, seconds, tag, self._loaded.program, reply.trace)
         for item in reply.shown:
             if isinstance(item, ShownHandoff):
                 self.metrics.handoff("requested", item.reason)
