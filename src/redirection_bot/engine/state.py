@@ -116,6 +116,9 @@ class SessionState:
 
     done: tuple[str, ...] = ()
     """The parts of the program the person has finished (``dialogue.parts``), in that order."""
+    told: tuple[str, ...] = ()
+    """Keys of what the runtime says once in a conversation and more briefly afterwards
+    (that no support team is connected: ``Effects.without_team``). Never words."""
 
     def to_json(self, history: bool = True) -> dict[str, Any]:
         """The state as JSON values; without its ``history`` for ``json_text``, which writes
@@ -142,6 +145,7 @@ class SessionState:
             "screening_carry": list(self.screening_carry),
             "done": list(self.done),
             "earlier": dict(self.earlier),
+            "told": list(self.told),
         }
         if history:
             body["history"] = [frame.to_json() for frame in self.history]
@@ -186,6 +190,7 @@ class SessionState:
                 held=_held(data.get("held")),
                 screening_carry=tuple(float(x) for x in data.get("screening_carry", ())),
                 done=tuple(str(part) for part in data.get("done", ())),
+                told=tuple(str(key) for key in data.get("told", ())),
                 earlier={
                     str(name): value
                     for name, value in dict(data.get("earlier", {})).items()

@@ -111,6 +111,9 @@ class HandoffKeys:
     FALLBACK = "handoff.fallback"
     NO_TEAM = "handoff.no_team"
     """Said where no helpline is connected at all (the fallback follows at once)."""
+    NO_TEAM_AGAIN = "handoff.no_team_again"
+    """The same, said more briefly at a later request in the same conversation (the services
+    follow, the short plan not again)."""
     SAFETY_PLAN = "handoff.safety_plan"
     KEEP_OR_GO = "handoff.keep_or_go"
     KEPT_WAITING = "handoff.kept_waiting"

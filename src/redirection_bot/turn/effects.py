@@ -196,32 +196,41 @@ class Effects:
         state: SessionState,
         services_shown: bool,
         reason: HandoffReason | None = None,
+        plan: bool = True,
     ) -> list[Said]:
         """The services for the person's country and language (unless the turn showed them
-        already), then a short safety plan (``safety_plan_key``)."""
+        already), then (unless ``plan`` is false) a short safety plan (``safety_plan_key``)."""
         said: list[Said] = []
         if not services_shown and SERVICES_ACTION in loaded.program.actions:
             result = await self.run_action(session_id, loaded, state, SERVICES_ACTION)
             if not result.failed:
                 said.extend(result.messages)
-        said.append(Message(safety_plan_key(loaded, state, reason)))
+        if plan:
+            said.append(Message(safety_plan_key(loaded, state, reason)))
         return said
 
     async def without_team(
         self, session_id: str, loaded: LoadedProgram, state: SessionState, outputs: Sequence[Said]
-    ) -> list[Said]:
+    ) -> tuple[list[Said], SessionState]:
         """A turn that asked for a person where no helpline is connected: right after the
-        first request, the person is told honestly that nobody can join, and given the
-        fallback."""
+        request, the person is told honestly that nobody can join, and given the fallback.
+        At a later request in the same conversation, more briefly (``NO_TEAM_AGAIN``, where
+        the program has it), with the services but not the short plan again. The state
+        returned remembers that it was said."""
         at = next((i for i, item in enumerate(outputs) if isinstance(item, HandoffRequest)), None)
         if at is None or not loaded.catalog.can_show(HandoffKeys.NO_TEAM, state.locale):
-            return list(outputs)
-        told: list[Said] = [Message(HandoffKeys.NO_TEAM)]
+            return list(outputs), state
+        again = HandoffKeys.NO_TEAM in state.told and loaded.catalog.can_show(
+            HandoffKeys.NO_TEAM_AGAIN, state.locale
+        )
         asked = outputs[at]
         reason = asked.reason if isinstance(asked, HandoffRequest) else None
         shown = services_shown(outputs)
-        told.extend(await self.fallback(session_id, loaded, state, shown, reason))
-        return [*outputs[: at + 1], *told, *outputs[at + 1 :]]
+        told: list[Said] = [Message(HandoffKeys.NO_TEAM_AGAIN if again else HandoffKeys.NO_TEAM)]
+        told.extend(await self.fallback(session_id, loaded, state, shown, reason, plan=not again))
+        if HandoffKeys.NO_TEAM not in state.told:
+            state = evolve(state, told=(*state.told, HandoffKeys.NO_TEAM))
+        return [*outputs[: at + 1], *told, *outputs[at + 1 :]], state
 
     # --- the handoff machine ---------------------------------------------------------------------
 

@@ -458,11 +458,14 @@ class Runtime:
             outputs.insert(1 if notice is not None else 0, request)
         ends = [output for output in outputs if isinstance(output, End)]
         erase = any(end.erase for end in ends)
-        record = kept.keeping(turn.state)
         conduct = self._conduct
         handled = None
         if conduct is None and not erase:
-            outputs = await self._effects.without_team(session_id, loaded, turn.state, outputs)
+            outputs, state = await self._effects.without_team(
+                session_id, loaded, turn.state, outputs
+            )
+            turn = replace(turn, state=state)
+        record = kept.keeping(turn.state)
         if conduct is not None and not erase:
             risks = (
                 tuple(dict.fromkeys(hit.category.value for hit in event.risks))

@@ -270,3 +270,19 @@ async def test_saying_it_again_at_the_danger_question_brings_the_emergency_advic
     assert keys(asked)[-1] == "safety.suicide.danger"
     reply = await ask(runtime, took[locale])
     assert keys(reply)[-2:] == ["safety.suicide.emergency", "safety.suicide.country"]
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_where_no_team_is_connected_a_second_request_is_answered_briefly_without_the_plan_again(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    runtime = make_runtime(shipped)
+    await runtime.handle(SESSION, Start(locale=locale))
+    first = keys(await ask(runtime, ASK_FOR_A_PERSON[locale]))
+    assert HandoffKeys.NO_TEAM in first and HandoffKeys.SAFETY_PLAN in first
+    await runtime.handle(SESSION, ChoicePicked("other"))  # the country, asked after the answer
+    await runtime.handle(SESSION, ChoicePicked("back"))
+    second = keys(await ask(runtime, ASK_FOR_A_PERSON[locale]))
+    assert HandoffKeys.NO_TEAM_AGAIN in second and HandoffKeys.NO_TEAM not in second
+    assert not any(key.startswith(HandoffKeys.SAFETY_PLAN) for key in second)
+    assert "services.entry" in second  # the services still come
