@@ -268,11 +268,17 @@ class _Run:
 
         - a command typed as the whole message ("where can i get help") when every hit is
           uncertain (a certain hit still pre-empts);
-        - an answer to a safety flow's question (not its ``check``) that matches one of its
-          choices, when no hit is of its own category and none of a higher one is certain
-          ("im not safe" at the suicide flow's danger question is not the distress flow).
-          A higher category's uncertain hit, and lower ones marked ``after_others``, are
-          queued to run once the flow returns (a higher one from its ``check``).
+        - a message typed at a safety flow's question (not its ``check``) with no certain
+          hit of a higher category: taken as the answer if it matches one of the choices
+          ("im not safe" at the suicide flow's danger question is not the distress flow;
+          "my uncle is hurting me" at the child-at-risk flow's question is its "someone is
+          hurting me", not the flow's ``again``), and, where a higher category's hit is
+          uncertain and none is of the flow's own, as an answer (or asked again) whether it
+          matches or not: the crisis in hand is not left for a guess. Without a match, a hit
+          of the flow's own category goes to its ``again``. A higher category's uncertain
+          hit, and lower ones marked
+          ``after_others``, are queued to run once the flow returns (a higher one from its
+          ``check``).
         """
         folded = fold(event.text)
         if all(not hit.certain for hit in hits.values()) and (
@@ -289,12 +295,15 @@ class _Run:
         routes = {route.category: route for route in self.program.safety}
         for category, hit in hits.items():
             route = routes.get(category)
-            if route is current or (
-                route is not None and hit.certain and rank(route) < rank(current)
-            ):
+            if route is not None and hit.certain and rank(route) < rank(current):
                 return False
         node = self._node(at.flow, at.node)
-        if self.match_choice(node, self.visible_choices(node), folded, event.text) is None:
+        higher = any(
+            (route := routes.get(category)) is not None and rank(route) < rank(current)
+            for category in hits
+        )
+        answered = self.match_choice(node, self.visible_choices(node), folded, event.text)
+        if answered is None and (current.category in hits or not higher):
             return False
         for category in hits:
             route = routes.get(category)
