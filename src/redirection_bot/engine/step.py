@@ -276,9 +276,8 @@ class _Run:
           uncertain and none is of the flow's own, as an answer (or asked again) whether it
           matches or not: the crisis in hand is not left for a guess. Without a match, a hit
           of the flow's own category goes to its ``again``. A higher category's uncertain
-          hit, and lower ones marked
-          ``after_others``, are queued to run once the flow returns (a higher one from its
-          ``check``).
+          hit, and lower ones marked ``after_others``, are queued to run once the flow
+          returns (a higher one from its ``check``); its own is not run again.
         """
         folded = fold(event.text)
         if all(not hit.certain for hit in hits.values()) and (
@@ -307,7 +306,11 @@ class _Run:
             return False
         for category in hits:
             route = routes.get(category)
-            if route is not None and (route.after_others or rank(route) < rank(current)):
+            if (
+                route is not None
+                and route is not current
+                and (route.after_others or rank(route) < rank(current))
+            ):
                 self.unqueue(route)
                 self.stack.append(Place(route.flow, self.safety_entry(route, hits)))
         return True

@@ -30,6 +30,7 @@ from redirection_bot.engine import (
     new_state,
     step,
 )
+from redirection_bot.program.load import LoadedProgram
 from redirection_bot.safety.categories import RiskCategory, RiskHit
 
 AFTER_OTHERS = {RiskCategory.SUICIDE, RiskCategory.MINOR}
@@ -445,3 +446,19 @@ def test_after_no_to_the_check_or_for_a_person_the_check_is_asked_each_time(
     back = step(program, asked.state, ChoicePicked("back"))
     later = step(program, back.state, risk(RiskCategory.HUMAN, certain=False))
     assert keys(later) == ["s.human_check"]
+
+
+def test_an_answer_at_a_safety_question_that_raises_its_own_flow_does_not_queue_it_again(
+    shipped: LoadedProgram,
+) -> None:
+    """ "yes, i took the pills" at the suicide flow's danger question is its "in danger"
+    answer; the flow is not queued to run a second time once it returns."""
+    program = shipped.program
+    turn = step(program, new_state(program, "en"), Start(locale="en"))
+    turn = step(program, turn.state, ChoicePicked("go_on"))
+    certain = RiskHit(RiskCategory.SUICIDE)
+    turn = step(program, turn.state, Text("i want to end my life tonight", risks=(certain,)))
+    unsure = RiskHit(RiskCategory.SUICIDE, certain=False)
+    turn = step(program, turn.state, Text("yes, i took the pills", risks=(unsure,)))
+    assert [o.key for o in turn.outputs if isinstance(o, Message)][0] == "safety.suicide.emergency"
+    assert all(place.flow != "safety_suicide" for place in turn.state.stack)
