@@ -464,7 +464,8 @@ class Runtime:
             outputs, state = await self._effects.without_team(
                 session_id, loaded, turn.state, outputs
             )
-            turn = replace(turn, state=state)
+            if state is not turn.state:  # it was said: the state remembers (``told``)
+                turn = replace(turn, state=state)
         record = kept.keeping(turn.state)
         if conduct is not None and not erase:
             risks = (
