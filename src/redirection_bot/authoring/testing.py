@@ -81,6 +81,7 @@ ENGINE_TEXTS = {
     "waiting_for_person": "Please wait for a person.",
     "handoff_ended": "Back with the program.",
     "cannot_go_back": "Nothing to go back to.",
+    "leave_in_crisis": "To leave, type leave now.",
     "but_words": "but, though",
     "unanswered": "(not answered)",
     "too_long": "Too long.",

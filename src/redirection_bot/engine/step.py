@@ -82,6 +82,8 @@ class EngineKeys:
     WAITING_FOR_PERSON = "engine.waiting_for_person"
     HANDOFF_ENDED = "engine.handoff_ended"
     CANNOT_GO_BACK = "engine.cannot_go_back"
+    LEAVE_IN_CRISIS = "engine.leave_in_crisis"
+    """A one-word "stop" typed inside a safety flow: how to leave, and the numbers to call."""
     UNANSWERED = "engine.unanswered"
     TOO_LONG = "engine.too_long"
     UNREADABLE = "engine.unreadable"
@@ -345,6 +347,10 @@ class _Run:
         seen = dict.fromkeys(self.state.risks)
         seen.update(dict.fromkeys(hit.category.value for hit in event.risks))
         self.state = evolve(self.state, risks=tuple(seen))
+
+    def in_safety_flow(self) -> bool:
+        """Whether the person is at a node of one of the program's safety flows now."""
+        return any(self.in_flow(route.flow) for route in self.program.safety)
 
     def in_flow(self, flow: str) -> bool:
         """Whether the person is at a node of ``flow`` now."""
@@ -615,6 +621,14 @@ class _Run:
     def text(self, raw: str) -> None:
         folded = fold(raw)
         command = folded_command(self.program, self.state.locale, folded)
+        leaving = command in (CommandName.STOP, CommandName.ERASE)
+        if leaving and " " not in folded and self.in_safety_flow():
+            # One word ("stop", "lopeta") in a crisis may mean "stop asking", not "erase
+            # everything and leave": say how to leave ("leave now", the button) and give the
+            # numbers, then ask again. Two words ("leave now") leave at once.
+            self.say(EngineKeys.LEAVE_IN_CRISIS)
+            self.redisplay()
+            return
         if command is not None:
             self.command(command, None)
             return

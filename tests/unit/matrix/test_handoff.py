@@ -113,7 +113,7 @@ async def test_leave_now_stops_following_at_once(
     ticket = await waiting(bot, client, line)
     room_key = bot.room_key(ROOM)
     assert bot.feeds.following(room_key)
-    await bot.handle_batch(room(*texts(("$4", "stop"))))
+    await bot.handle_batch(room(*texts(("$4", "leave now"))))
     await settled(bot)
     assert not bot.feeds.following(room_key)
     assert await ledger.followed(room_key) == []
