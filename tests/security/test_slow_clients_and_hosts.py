@@ -42,9 +42,9 @@ async def served(shipped: LoadedProgram) -> AsyncIterator[Any]:
         await app_runner.cleanup()
 
 
-async def closed_after(reader: asyncio.StreamReader, seconds: float) -> float:
-    """Seconds until the server closes the connection (reading what it sends meanwhile)."""
-    started = time.monotonic()
+async def closed_after(reader: asyncio.StreamReader, seconds: float, started: float) -> float:
+    """Seconds from ``started`` (taken before connecting: the server's clock starts when it
+    accepts) until the server closes the connection (reading what it sends meanwhile)."""
     async with asyncio.timeout(seconds):
         while await reader.read(1024):
             pass
@@ -53,9 +53,11 @@ async def closed_after(reader: asyncio.StreamReader, seconds: float) -> float:
 
 async def test_a_client_sending_its_headers_byte_by_byte_is_cut_off(served: Any) -> None:
     port = await served(header_timeout_seconds=TIMEOUT)
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
     request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: slow\r\nX-Padding: " + b"a" * 200
+    # Timed from before connecting: the server's clock starts when it accepts, and a busy
+    # machine can delay this side's return from connecting by some tenths of a second.
     started = time.monotonic()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
     cut_off = False
     try:
         for byte in request:
@@ -84,10 +86,11 @@ async def test_a_client_sending_its_headers_byte_by_byte_is_cut_off(served: Any)
 
 async def test_a_connection_that_sends_half_its_headers_and_waits_is_closed(served: Any) -> None:
     port = await served(header_timeout_seconds=TIMEOUT)
+    started = time.monotonic()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
     await writer.drain()
-    assert await closed_after(reader, TIMEOUT + 3) >= TIMEOUT - 0.2
+    assert await closed_after(reader, TIMEOUT + 3, started) >= TIMEOUT - 0.2
     writer.close()
 
 
@@ -95,12 +98,12 @@ async def test_a_body_that_trickles_in_is_answered_408(served: Any) -> None:
     port = await served(body_timeout_seconds=TIMEOUT)
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     body = b'{"sender": "slow-client-sender-0001", "message": "hello"}'
+    started = time.monotonic()  # before sending: the server's clock starts on its side
     writer.write(
         b"POST /webhooks/rest/webhook HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:5]
     )
     await writer.drain()
-    started = time.monotonic()
     async with asyncio.timeout(TIMEOUT + 3):
         status_line = await reader.readline()
     assert b" 408 " in status_line
