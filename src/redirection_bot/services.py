@@ -193,23 +193,17 @@ class ServicesDirectory:
         description says which language a service answers in), so that nobody in a country
         with services is left with nothing. Where the country has no service of the kinds
         asked for (or no country was given), services open to every country in other languages,
-        then the international directories (``fallback``), in any language. Within each of
-        these, services of the kinds asked for first come first ("every kind, crisis lines
-        first" is ``[suicide, crisis, own_behaviour, ...]``); otherwise the directory's order."""
+        then the international directories (``fallback``), in any language."""
         language_base = language.split("-", maxsplit=1)[0]
 
         def topical(service: Service) -> bool:
             return not topics or any(topic in service.topics for topic in topics)
 
-        def rank(service: Service) -> int:
-            return min((topics.index(t) for t in service.topics if t in topics), default=0)
-
         def speaks(service: Service) -> bool:
             return language_base in service.languages
 
-        chosen = sorted((s for s in self.services if topical(s)), key=rank)  # stable
-        local = [s for s in chosen if country and country in s.countries]
-        everywhere = [s for s in chosen if INTERNATIONAL in s.countries]
+        local = [s for s in self.services if country and country in s.countries and topical(s)]
+        everywhere = [s for s in self.services if INTERNATIONAL in s.countries and topical(s)]
         regular = [s for s in everywhere if not s.fallback]
         ordered = [s for s in local if speaks(s)] + [s for s in regular if speaks(s)]
         ordered += [s for s in local if not speaks(s)]

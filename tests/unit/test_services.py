@@ -171,15 +171,3 @@ services: []
 """
     found = problems(write(extra_files={"dialogues/services.yaml": services}))
     assert any("source" in line and "error" in line for line in found), found
-
-
-def test_every_kind_asked_for_crisis_lines_first_lists_them_first_and_the_rest_after(
-    shipped: LoadedProgram,
-) -> None:
-    everything = shipped.services.find("en", "GB")
-    crisis_first = shipped.services.find(
-        "en", "GB", ("suicide", "crisis", "own_behaviour", "child_protection", "youth")
-    )
-    assert crisis_first[0].is_crisis_line and not everything[0].is_crisis_line
-    assert {s.id for s in crisis_first} <= {s.id for s in everything}
-    assert any("own_behaviour" in s.topics for s in crisis_first)  # every kind still there
