@@ -347,6 +347,14 @@ class SafetyRoute:
     the flow; without it the message is taken as an answer to the current question."""
     after_others: bool = False
     """When the category comes up together with a higher one, its flow runs too, afterwards."""
+    answered_at: str | None = None
+    """A question of ``flow`` that the message starting the flow may already answer: when the
+    message names one of the ``answered_by`` choices by that choice's "...phrase..." words
+    (and no other choice of the question), the choice is taken at once and the flow's opening
+    words are skipped. The ``check`` question is answered the same way when an uncertain hit
+    starts there."""
+    answered_by: tuple[str, ...] = ()
+    """The choices (by id) that ``answered_at`` lets the starting message pick."""
 
 
 @dataclass(frozen=True, slots=True)

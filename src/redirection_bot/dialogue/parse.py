@@ -65,7 +65,7 @@ PROGRAM_FIELDS = (
     "interface_texts",
     "safety",
 )
-SAFETY_ROUTE_FIELDS = ("flow", "check", "again", "after_others")
+SAFETY_ROUTE_FIELDS = ("flow", "check", "again", "after_others", "answered_at", "answered_by")
 FLOW_FIELDS = ("flow", "title", "start", "nodes")
 NODE_FIELDS = (
     "say",
@@ -422,14 +422,29 @@ class ProgramParser(SchemaReader):
         flow = self.identifier(flow_node, "a flow id")
         check = self.identifier(mapping.get("check"), "a node id") if mapping.get("check") else None
         again = self.identifier(mapping.get("again"), "a node id") if mapping.get("again") else None
+        answered_at = (
+            self.identifier(mapping.get("answered_at"), "a node id")
+            if mapping.get("answered_at")
+            else None
+        )
         after_others = (
             self.boolean(mapping.get("after_others"), "`after_others`") is True
             if mapping.get("after_others") is not None
             else False
         )
+        answered_by = self._names(mapping.get("answered_by"), "a choice id")
         if flow is None or flow_node is None:
             return None
-        return SafetyRoute(category, flow, flow_node.value_span, check, again, after_others)
+        return SafetyRoute(
+            category,
+            flow,
+            flow_node.value_span,
+            check,
+            again,
+            after_others,
+            answered_at,
+            answered_by,
+        )
 
     def _settings(self, node: YNode | None) -> ProgramSettings:
         mapping = self.mapping(node, "`settings`")

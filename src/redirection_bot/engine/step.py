@@ -261,9 +261,34 @@ class _Run:
                 self.stack.append(Place(later.flow, self.safety_entry(later, hits)))
             self.unqueue(route)
             self.state = evolve(self.state, misses=0, held=self.held(event, route, hits))
-            self.enter(Place(route.flow, self.safety_entry(route, hits)))
+            entry = self.safety_entry(route, hits)
+            if not self.answered_on_entry(route, entry, event):
+                self.enter(Place(route.flow, entry))
             return True
         return False
+
+    def answered_on_entry(self, route: SafetyRoute, entry: str, event: Text) -> bool:
+        """Take the ``answered_by`` choice that the message starting a safety flow already
+        names, by its "...phrase..." words, at the route's ``answered_at`` question (or at the
+        ``check`` question, where the flow starts there): a child who writes "my uncle is
+        hurting me" is not first told to step away from a child. A message that names another
+        choice of the question too answers nothing here."""
+        question = entry if entry == route.check else route.answered_at
+        if question is None or not route.answered_by:
+            return False
+        node = self._node(route.flow, question)
+        folded = fold(event.text)
+        named = [
+            choice
+            for _option, choice in self.visible_choices(node)
+            if choice is not None and self.lexicon.mentions(self.state.locale, choice.words, folded)
+        ]
+        if len(named) != 1 or named[0].id not in route.answered_by:
+            return False
+        for change in named[0].changes:
+            self.apply(change)
+        self.enter(self.follow(named[0].then, node))
+        return True
 
     def plainly_meant(self, event: Text, hits: dict[RiskCategory, RiskHit]) -> bool:
         """Whether the message is taken for what it plainly is, its risk not pre-empting:

@@ -149,13 +149,28 @@ def check_safety_routes(program: Program, diagnostics: Diagnostics) -> None:
                 f"{did_you_mean(route.flow, program.flows)}",
             )
             continue
-        for field_name, node_id in (("check", route.check), ("again", route.again)):
+        named = (("check", route.check), ("again", route.again), ("answered_at", route.answered_at))
+        for field_name, node_id in named:
             if node_id is not None and node_id not in flow.nodes:
                 diagnostics.error(
                     route.span,
                     f"`{field_name}: {node_id}` is not a node of `{flow.id}`"
                     f"{did_you_mean(node_id, flow.nodes)}",
                 )
+        if route.answered_by and route.answered_at is None:
+            diagnostics.error(
+                route.span, "`answered_by` needs `answered_at`: the question answered"
+            )
+        question = flow.nodes.get(route.answered_at) if route.answered_at else None
+        if question is not None:
+            ids = {choice.id for choice in question.choices}
+            for choice_id in route.answered_by:
+                if choice_id not in ids:
+                    diagnostics.error(
+                        route.span,
+                        f"`answered_by: {choice_id}` is not a choice of `{route.answered_at}`"
+                        f"{did_you_mean(choice_id, ids)}",
+                    )
         if not any(node.kind is NodeKind.RETURN for node in flow.nodes.values()):
             diagnostics.warning(
                 flow.span,

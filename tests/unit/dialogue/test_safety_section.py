@@ -94,3 +94,10 @@ def test_a_list_slot_can_be_set_to_a_whole_list(write: WriteProgram, problems: P
     flows["main"] = flows["main"].replace("{triggers: [nite]}", "{triggers: night}")
     found = safety_problems(write, problems, PROGRAM, flows=flows)
     assert any("`triggers` is a list: `set` it to a list such as [a, b]" in line for line in found)
+
+
+def test_answered_by_names_choices_of_its_question(write: WriteProgram, problems: Problems) -> None:
+    route = "  human:\n    flow: s_human\n    check: check\n    again: again\n"
+    program = PROGRAM.replace(route, route + "    answered_at: ask\n    answered_by: [bakc]\n")
+    found = "\n".join(safety_problems(write, problems, program))
+    assert "`answered_by: bakc` is not a choice of `ask` (did you mean `back`?)" in found

@@ -462,3 +462,47 @@ def test_an_answer_at_a_safety_question_that_raises_its_own_flow_does_not_queue_
     turn = step(program, turn.state, Text("yes, i took the pills", risks=(unsure,)))
     assert [o.key for o in turn.outputs if isinstance(o, Message)][0] == "safety.suicide.emergency"
     assert all(place.flow != "safety_suicide" for place in turn.state.stack)
+
+
+def _answered_at_program(tmp_path: Path) -> Program:
+    """The `human` route's question `ask` may be answered by the message that starts it, by
+    its `hurt` choice only (its `other` choice has phrase words too)."""
+    route = "  human:\n    flow: s_human\n    check: check\n    again: again\n"
+    program = PROGRAM.replace(route, route + "    answered_at: ask\n    answered_by: [hurt]\n")
+    flows = dict(FLOWS)
+    flows["s_human"] = (
+        flows["s_human"].replace(
+            "    choices:\n      - id: back\n",
+            "    choices:\n"
+            "      - id: hurt\n        label: s.hurt\n        words: s.hurt_words\n        next: hurt\n"
+            "      - id: other\n        label: s.other\n        words: s.other_words\n"
+            "        next: done\n"
+            "      - id: back\n",
+            1,
+        )
+        + "  hurt:\n    say: s.hurt_reply\n    next: done\n"
+    )
+    locales = dict(LOCALES)
+    locales["s.en.yml"] += (
+        '  hurt: "Someone hurts me"\n  hurt_words: "...hurts me..."\n  hurt_reply: "Not your fault"\n'
+        '  other: "Someone else"\n  other_words: "...someone else..."\n'
+    )
+    return load(write_program(tmp_path, program, flows, locales, RULES), tmp_path).program
+
+
+def test_a_message_that_names_an_answered_by_choice_takes_it_without_the_opening_words(
+    tmp_path: Path,
+) -> None:
+    program = _answered_at_program(tmp_path)
+    said = keys(play(program, risk(RiskCategory.HUMAN, text="my dad hurts me")))
+    assert said[0] == "s.hurt_reply" and "s.human_hello" not in said, said
+    assert said[-1] == "main.question"  # and back where the person was
+
+
+def test_a_message_naming_another_choice_too_or_only_another_starts_the_flow_as_usual(
+    tmp_path: Path,
+) -> None:
+    program = _answered_at_program(tmp_path)
+    for text in ("someone else hurts me", "someone else", "i need a person"):
+        said = keys(play(program, risk(RiskCategory.HUMAN, text=text)))
+        assert said[:2] == ["s.human_hello", "s.human_ask"], (text, said)

@@ -286,3 +286,44 @@ async def test_where_no_team_is_connected_a_second_request_is_answered_briefly_w
     assert HandoffKeys.NO_TEAM_AGAIN in second and HandoffKeys.NO_TEAM not in second
     assert not any(key.startswith(HandoffKeys.SAFETY_PLAN) for key in second)
     assert "services.entry" in second  # the services still come
+
+
+# locale: a child's disclosure, where screening hears a child at risk (never graphic)
+A_CHILD_HURT = {
+    "en": "my dad hurts me",
+    "es": "mi padrastro me pega",
+    "fi": "setä koskettelee mua",
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_a_child_who_says_someone_hurts_them_is_answered_as_that_child_first(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    """An outside tester's finding: "my dad hurts me" was first told that a child could be
+    harmed and to put distance between them and the child. The child hears that it is not
+    their fault and the emergency number, and nothing written for a person who might harm."""
+    runtime = make_runtime(shipped)
+    await runtime.handle(SESSION, Start(locale=locale))
+    said = keys(await runtime.handle(SESSION, Text(A_CHILD_HURT[locale])))
+    assert said[:2] == ["safety.minor.hurt_1", "safety.minor.hurt_2"], said
+    assert not [key for key in said if key.startswith("safety.child_at_risk.")], said
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_help_during_a_suicidal_crisis_does_not_ask_the_country_again(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    """An outside tester's finding: "help", then "show me helplines", asked the country the
+    crisis flow had just asked, before any crisis line."""
+    runtime = make_runtime(shipped)
+    disclosure, country, line = CRISIS[locale]
+    await runtime.handle(SESSION, Start(locale=locale))
+    await runtime.handle(SESSION, Text(disclosure))
+    await runtime.handle(SESSION, ChoicePicked("not_now"))
+    await runtime.handle(SESSION, ChoicePicked(country))
+    await runtime.handle(SESSION, ChoicePicked("command:help"))
+    reply = await runtime.handle(SESSION, ChoicePicked("crisis_lines"))
+    said = keys(reply)
+    assert "safety.services.country" not in said and "find_help.country" not in said, said
+    assert line in " ".join(m.text for m in reply.messages)
