@@ -74,6 +74,7 @@ ENGINE_TEXTS = {
     "invalid_input": "That does not fit.",
     "choice_unavailable": "That option is gone.",
     "offer_person": "Would you like a person?",
+    "offer_help": "Would you like help?",
     "ended": "The end.",
     "choose_language": "Which language?",
     "action_failed": "Something went wrong.",

@@ -355,6 +355,10 @@ class SafetyRoute:
     starts there."""
     answered_by: tuple[str, ...] = ()
     """The choices (by id) that ``answered_at`` lets the starting message pick."""
+    defers_to: tuple[RiskCategory, ...] = ()
+    """Raised while the flow of one of these categories runs (past its check), the category
+    does not start its own flow: that flow's ``again`` node runs instead ("help me please"
+    after an overdose brings the emergency advice again, never a breathing exercise)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,7 +65,15 @@ PROGRAM_FIELDS = (
     "interface_texts",
     "safety",
 )
-SAFETY_ROUTE_FIELDS = ("flow", "check", "again", "after_others", "answered_at", "answered_by")
+SAFETY_ROUTE_FIELDS = (
+    "flow",
+    "check",
+    "again",
+    "after_others",
+    "answered_at",
+    "answered_by",
+    "defers_to",
+)
 FLOW_FIELDS = ("flow", "title", "start", "nodes")
 NODE_FIELDS = (
     "say",
@@ -427,11 +435,8 @@ class ProgramParser(SchemaReader):
             if mapping.get("answered_at")
             else None
         )
-        after_others = (
-            self.boolean(mapping.get("after_others"), "`after_others`") is True
-            if mapping.get("after_others") is not None
-            else False
-        )
+        after_others = self._flag(mapping, "after_others")
+        defers_to = self._categories(mapping.get("defers_to"))
         answered_by = self._names(mapping.get("answered_by"), "a choice id")
         if flow is None or flow_node is None:
             return None
@@ -444,7 +449,22 @@ class ProgramParser(SchemaReader):
             after_others,
             answered_at,
             answered_by,
+            defers_to,
         )
+
+    def _flag(self, mapping: YMapping, name: str) -> bool:
+        value = mapping.get(name)
+        return value is not None and self.boolean(value, f"`{name}`") is True
+
+    def _categories(self, node: YNode | None) -> tuple[RiskCategory, ...]:
+        found = []
+        for named in self.one_or_many(node, "a risk category"):
+            category = category_named(named.text)
+            if category is None:
+                self.error(named.value_span, not_a_category(named.text))
+            else:
+                found.append(category)
+        return tuple(found)
 
     def _settings(self, node: YNode | None) -> ProgramSettings:
         mapping = self.mapping(node, "`settings`")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from redirection_bot.dialogue.lexicon import BUT_WORDS_KEY, LANGUAGE_WORDS_KEY, Lexicon
 from redirection_bot.dialogue.model import (
+    HELPLINE_SLOT,
     Choice,
     CommandName,
     HandoffReason,
@@ -75,6 +76,8 @@ class EngineKeys:
     INVALID_INPUT = "engine.invalid_input"
     CHOICE_UNAVAILABLE = "engine.choice_unavailable"
     OFFER_PERSON = "engine.offer_person"
+    OFFER_HELP = "engine.offer_help"
+    """``OFFER_PERSON`` where no helpline is connected: nobody could join."""
     ENDED = "engine.ended"
     CHOOSE_LANGUAGE = "engine.choose_language"
     ACTION_FAILED = "engine.action_failed"
@@ -235,6 +238,8 @@ class _Run:
             return False
         routes = [route for route in self.program.safety if route.category in hits]
         routes.sort(key=lambda route: not hits[route.category].certain)  # stable: program order
+        if self.deferred_to_current(routes):
+            return True
         for position, route in enumerate(routes):
             if self.in_flow(route.flow):
                 if route.again is not None:
@@ -266,6 +271,19 @@ class _Run:
                 self.enter(Place(route.flow, entry))
             return True
         return False
+
+    def deferred_to_current(self, routes: list[SafetyRoute]) -> bool:
+        """Run the current safety flow's ``again`` node when every route raised defers to its
+        category (``defers_to``), except at its check question, where nothing is confirmed."""
+        at = self.state.at
+        current = self.current_route()
+        if current is None or at is None or current.again is None or at.node == current.check:
+            return False
+        if not all(current.category in route.defers_to for route in routes):
+            return False
+        self.state = evolve(self.state, misses=0)
+        self.enter(Place(current.flow, current.again))
+        return True
 
     def answered_on_entry(self, route: SafetyRoute, entry: str, event: Text) -> bool:
         """Take the ``answered_by`` choice that the message starting a safety flow already
@@ -312,7 +330,7 @@ class _Run:
         ):
             return True
         at = self.state.at
-        current = next((route for route in self.program.safety if self.in_flow(route.flow)), None)
+        current = self.current_route()
         if current is None or at is None or self.state.waiting is not Waiting.ANSWER:
             return False
         rank = self.program.safety.index
@@ -375,7 +393,11 @@ class _Run:
 
     def in_safety_flow(self) -> bool:
         """Whether the person is at a node of one of the program's safety flows now."""
-        return any(self.in_flow(route.flow) for route in self.program.safety)
+        return self.current_route() is not None
+
+    def current_route(self) -> SafetyRoute | None:
+        """The safety route whose flow the person is in now, if any."""
+        return next((route for route in self.program.safety if self.in_flow(route.flow)), None)
 
     def in_flow(self, flow: str) -> bool:
         """Whether the person is at a node of ``flow`` now."""
@@ -852,8 +874,9 @@ class _Run:
         ):
             self.say(key)
             options = tuple(option for option, _choice in self.visible_choices(node))
+            nobody = self.slots.get(HELPLINE_SLOT, True) is False
             self.say(
-                EngineKeys.OFFER_PERSON,
+                EngineKeys.OFFER_HELP if nobody else EngineKeys.OFFER_PERSON,
                 options + self.command_choices(CommandName.HELP),
                 node.kind is NodeKind.INPUT,
             )

@@ -101,3 +101,10 @@ def test_answered_by_names_choices_of_its_question(write: WriteProgram, problems
     program = PROGRAM.replace(route, route + "    answered_at: ask\n    answered_by: [bakc]\n")
     found = "\n".join(safety_problems(write, problems, program))
     assert "`answered_by: bakc` is not a choice of `ask` (did you mean `back`?)" in found
+
+
+def test_defers_to_names_risk_categories(write: WriteProgram, problems: Problems) -> None:
+    route = "  distress:\n    flow: s_distress\n    check: check\n    again: again\n"
+    program = PROGRAM.replace(route, route + "    defers_to: [suicde]\n")
+    found = "\n".join(safety_problems(write, problems, program))
+    assert "`suicde` is not a risk category (did you mean `suicide`?)" in found

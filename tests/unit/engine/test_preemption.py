@@ -506,3 +506,20 @@ def test_a_message_naming_another_choice_too_or_only_another_starts_the_flow_as_
     for text in ("someone else hurts me", "someone else", "i need a person"):
         said = keys(play(program, risk(RiskCategory.HUMAN, text=text)))
         assert said[:2] == ["s.human_hello", "s.human_ask"], (text, said)
+
+
+def test_a_category_that_defers_to_a_running_flow_brings_its_again_not_its_own_flow(
+    tmp_path: Path,
+) -> None:
+    route = "  distress:\n    flow: s_distress\n    check: check\n    again: again\n"
+    text = PROGRAM.replace(route, route + "    defers_to: [suicide]\n")
+    program = load(write_program(tmp_path, text, FLOWS, LOCALES, RULES), tmp_path).program
+    inside = play(program, risk(RiskCategory.SUICIDE))
+    deferred = step(program, inside.state, risk(RiskCategory.DISTRESS))
+    assert keys(deferred) == ["s.suicide_again", "s.suicide_ask"]
+    # At the check question nothing is confirmed yet: the lower flow runs as before, and
+    # in any other flow too.
+    checking = play(program, risk(RiskCategory.SUICIDE, certain=False))
+    assert keys(step(program, checking.state, risk(RiskCategory.DISTRESS)))[0] == "s.distress_hello"
+    human = play(program, risk(RiskCategory.HUMAN))
+    assert keys(step(program, human.state, risk(RiskCategory.DISTRESS)))[0] == "s.distress_hello"

@@ -404,3 +404,16 @@ def test_the_engine_is_deterministic(program: Program) -> None:
         ChoicePicked("done"),
     ]
     assert play(program, *events) == play(program, *events)
+
+
+def test_after_repeated_misses_with_no_helpline_connected_help_is_offered_not_a_person(
+    program: Program,
+) -> None:
+    """An outside tester's finding: "Would you like to talk to a person?" two messages after
+    "nobody can join you here"."""
+    state = replace(play(program).state, slots={"helpline_connected": False})
+    for typed in ("purple", "green", "blue"):
+        turn = step(program, state, Text(typed))
+        state = turn.state
+    assert keys(turn) == ["engine.not_understood", "engine.offer_help"]
+    assert last_choices(turn)[-1] == "command:help"
