@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -91,6 +90,7 @@ from redirection_bot.turn.effects import Effects, Kept, services_shown
 from redirection_bot.turn.ingress import Admitted, Problem, admit
 from redirection_bot.turn.routing import Route, Routed, phrase_attempt, preempts_flow, route
 from redirection_bot.turn.screening_lane import ScreeningLane
+from redirection_bot.turn.session_lock import LockEntry, SessionLock
 
 if TYPE_CHECKING:
     from redirection_bot.handoff.appointments import AppointmentBook
@@ -183,12 +183,6 @@ BeforeSave = Callable[[Reply], Awaitable[None]]
 """Called with a turn's reply just before the turn changes the store (``Runtime.handle``)."""
 
 
-@dataclass(slots=True)
-class _LockEntry:
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    users: int = 0
-
-
 class Runtime:
     """Handles turns for every connector of one process."""
 
@@ -216,7 +210,7 @@ class Runtime:
         self._store = store
         self.settings = settings or RuntimeSettings()
         self._clock = clock
-        self._locks: dict[str, _LockEntry] = {}
+        self._locks: dict[str, LockEntry] = {}
         # Checked once: isinstance against a runtime-checkable protocol is slow on every turn.
         self._locking_store = store if isinstance(store, LockingStore) else None
         self._resume = resume or ResumeVault(store)
@@ -766,23 +760,10 @@ class Runtime:
 
     # --- locks ---------------------------------------------------------------------------------
 
-    @asynccontextmanager
-    async def _session_lock(self, session_id: str) -> AsyncIterator[None]:
+    def _session_lock(self, session_id: str) -> SessionLock:
         """One turn at a time per session: in this process, and across processes when the store
         can lock (Redis)."""
-        entry = self._locks.setdefault(session_id, _LockEntry())
-        entry.users += 1
-        try:
-            async with entry.lock:
-                if self._locking_store is not None:
-                    async with self._locking_store.lock(session_id):
-                        yield
-                else:
-                    yield
-        finally:
-            entry.users -= 1
-            if entry.users == 0:
-                self._locks.pop(session_id, None)
+        return SessionLock(self._locks, session_id, self._locking_store)
 
     # --- the rest of a session's life ----------------------------------------------------------
 
