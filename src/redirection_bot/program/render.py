@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from weakref import WeakKeyDictionary
 
 from redirection_bot.engine.outputs import (
     ChoiceOption,
@@ -88,11 +89,23 @@ Said = Output | OperatorWords
 messages (as the engine's ``Message``), an operator's words."""
 
 
+SHOWN_KEPT = 4096
+"""At most this many messages are kept rendered per catalog: a program has about as many
+questions in all its languages."""
+_Rendered = dict[tuple[object, ...], tuple[tuple[ChoiceOption, ...], "ShownMessage"]]
+_RENDERED: WeakKeyDictionary[Catalog, _Rendered] = WeakKeyDictionary()
+"""The messages rendered with each catalog, gone with it (a reload loads a new one)."""
+
+
 class Renderer:
     """Turns engine outputs into plain text in a locale."""
 
     def __init__(self, catalog: Catalog) -> None:
         self._catalog = catalog
+        rendered = _RENDERED.get(catalog)
+        if rendered is None:
+            rendered = _RENDERED[catalog] = {}
+        self._rendered = rendered
 
     def reply(self, said: Sequence[Said], locale: str) -> list[Shown]:
         """A turn's messages as the person sees them. The choices go on the last message
@@ -121,6 +134,25 @@ class Renderer:
         return shown
 
     def message(self, message: Message, locale: str) -> ShownMessage:
+        """``message`` rendered. A message with nothing of the conversation in it (no
+        parameters; choices the engine made once per program, labels without parameters)
+        renders the same every time: it is rendered once, and the same ``ShownMessage`` is
+        given to every conversation it is said in. Anything filled from a conversation is
+        rendered for that turn only, never kept."""
+        if message.params or not all(map(_same_every_time, message.choices)):
+            return self._render(message, locale)
+        # The kept entry holds the choices, so no other object can have their ids meanwhile.
+        key = (message.key, locale, message.expects_text, *map(id, message.choices))
+        kept = self._rendered.get(key)
+        if kept is not None:
+            return kept[1]
+        shown = self._render(message, locale)
+        if len(self._rendered) >= SHOWN_KEPT:
+            self._rendered.clear()
+        self._rendered[key] = (message.choices, shown)
+        return shown
+
+    def _render(self, message: Message, locale: str) -> ShownMessage:
         params = {name: self.param(value, locale) for name, value in message.params.items()}
         choices = tuple(
             ShownChoice(
@@ -168,6 +200,13 @@ class Renderer:
         if isinstance(value, int):
             return str(value)
         return clean_user_text(value)
+
+
+def _same_every_time(option: ChoiceOption) -> bool:
+    """Whether ``option`` shows nothing of a conversation: a checklist's picked items are
+    made for one turn, a label with parameters shows slots."""
+    label = option.label
+    return not option.picked and (isinstance(label, int) or not label.params)
 
 
 def _asks(item: Shown) -> bool:
