@@ -32,12 +32,12 @@ from redirection_bot.api import (
     Start,
     StoreUnavailable,
     Text,
-    TextLink,
     Waiting,
     log_event,
     session_tag,
 )
 
+from .frames import Frame, card_frame, choice_list, message_frame
 from .options import WebChatOptions
 from .plan_card import PlanCard, group_plan
 from .sessions import (
@@ -53,7 +53,6 @@ from .sessions import (
 )
 from .texts import PageTexts, direction
 
-Frame = dict[str, object]
 ELLIPSIS = "…"
 FOLLOW_RETRY_SECONDS = 2.0
 OPENING_SECONDS = 1.0
@@ -498,15 +497,7 @@ class WebChat:
             if isinstance(item, PlanCard):
                 frames.append(card_frame(item))
             elif isinstance(item, ShownMessage):
-                frames.append(
-                    {
-                        "type": "message",
-                        "text": item.text,
-                        "choices": choice_list(item.choices),
-                        "expects_text": item.expects_text,
-                        "links": link_list(item.links),
-                    }
-                )
+                frames.append(message_frame(item))
             elif isinstance(item, ShownOperator):
                 who = self.operator_label(item, session.locale)
                 frames.append({"type": "operator", "text": item.text, "who": who})
@@ -540,42 +531,6 @@ class WebChat:
             "dir": direction(locale),
             "texts": self.texts.page(locale),
         }
-
-
-def choice_list(choices: tuple[ShownChoice, ...]) -> list[dict[str, object]]:
-    """Choices for a frame; a point on a number scale has its ``number``, a checklist item
-    already picked has ``picked`` (docs/protocol.md)."""
-    return [_choice_frame(choice) for choice in choices]
-
-
-def _choice_frame(choice: ShownChoice) -> dict[str, object]:
-    frame: dict[str, object] = {"id": choice.id, "label": choice.label}
-    if choice.number is not None:
-        frame["number"] = choice.number
-    if choice.picked:
-        frame["picked"] = True
-    return frame
-
-
-def card_frame(card: PlanCard) -> Frame:
-    """The plan as one ``card`` frame: a title, then sections of a heading and lines."""
-    return {
-        "type": "card",
-        "title": card.title.text,
-        "sections": [
-            {
-                "heading": None if section.heading is None else section.heading.text,
-                "items": [
-                    {"text": item.text, "links": link_list(item.links)} for item in section.items
-                ],
-            }
-            for section in card.sections
-        ],
-    }
-
-
-def link_list(links: tuple[TextLink, ...]) -> list[dict[str, str]]:
-    return [{"text": link.text, "href": link.href} for link in links]
 
 
 def door_start(locale: str, partner: object) -> Start:

@@ -16,7 +16,6 @@ if it is: refused before the runtime, "i want to die" at the end of a long paste
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -32,7 +31,8 @@ from redirection_bot.api import (
     session_tag,
 )
 
-from .chat import Frame, TurnOutcome, WebChat, event_for
+from .chat import TurnOutcome, WebChat, event_for
+from .frames import Frame, frames_json
 from .security import origin_allowed
 from .sessions import WebSession
 
@@ -58,7 +58,7 @@ class LiveSocket:
         if self.ws.closed:
             return
         try:
-            await self.ws.send_str(json.dumps(frames, ensure_ascii=False))
+            await self.ws.send_str(frames_json(frames))
         except ConnectionError:
             return
 

@@ -8,7 +8,7 @@ no channel can be tricked by them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from weakref import WeakKeyDictionary
 
 from redirection_bot.engine.outputs import (
@@ -49,6 +49,22 @@ class ShownMessage:
     links: tuple[TextLink, ...] = ()
     """Parts of ``text`` that are links (phone numbers as ``tel:``), for channels that show
     links; plain text stays complete without them."""
+    forms: dict[object, object] | None = field(default=None, init=False, compare=False, repr=False)
+    """What channels made of this message, by channel (``keep_form``): a message rendered
+    once is shown in many conversations (``Renderer.message``), each channel's form of it
+    is made once too. A cache, never part of the message."""
+
+    def kept_form(self, channel: object) -> object:
+        """What ``channel`` (an object of its own, as its name) kept for this message, or None."""
+        return None if self.forms is None else self.forms.get(channel)
+
+    def keep_form(self, channel: object, form: object) -> None:
+        """Keep ``form`` for ``channel``: made from this message alone, the same for every
+        conversation it is shown in."""
+        if self.forms is None:
+            object.__setattr__(self, "forms", {})
+        assert self.forms is not None
+        self.forms[channel] = form
 
 
 @dataclass(frozen=True, slots=True)
