@@ -8,6 +8,9 @@ data), so blobs cannot be swapped between sessions.
 What is sealed is padded first (``crypto.pad``): a blob's length tells only a size bucket,
 not how much the person typed.
 
+The newest key's name of a session is hashed once and kept while the process runs (at most
+``NAMES_KEPT``; dropped when the session is deleted): a turn reads, saves and locks under it.
+
 Rotation: sessions written under an older key are found under that key's hashed name, read,
 and moved to the newest key's name on their next save.
 """
@@ -27,6 +30,10 @@ from redirection_bot.store import (
     store_ready,
 )
 
+NAMES_KEPT = 4096
+"""At most this many sessions' names are kept; more live conversations than that at once
+hash some names again."""
+
 
 class EncryptedStore:
     """A store whose data is sealed with the operator's keys before it leaves the process."""
@@ -34,10 +41,23 @@ class EncryptedStore:
     def __init__(self, inner: SessionStore, keyring: Keyring) -> None:
         self.inner = inner
         self.keyring = keyring
+        self._names: dict[str, str] = {}
+
+    def _name(self, key: str, index: int = 0) -> str:
+        """The stored name of session ``key`` under key ``index`` of the ring (0: the newest,
+        hashed once per session: every turn reads and saves it, and a locking store locks it)."""
+        if index:
+            return self.keyring.lookup_key(key, index)
+        name = self._names.get(key)
+        if name is None:
+            if len(self._names) >= NAMES_KEPT:
+                self._names.clear()
+            name = self._names[key] = self.keyring.lookup_key(key)
+        return name
 
     async def get(self, key: str) -> StoredSession | None:
         for index in range(len(self.keyring)):
-            name = self.keyring.lookup_key(key, index)
+            name = self._name(key, index)
             stored = await self.inner.get(name)
             if stored is None:
                 continue
@@ -60,7 +80,7 @@ class EncryptedStore:
         *,
         final: bool = False,
     ) -> int:
-        name = self.keyring.lookup_key(key)
+        name = self._name(key)
         sealed = self.keyring.seal(pad(data), name.encode())
         try:
             return await self.inner.save(name, sealed, expected_version, ttl_seconds, final=final)
@@ -77,7 +97,7 @@ class EncryptedStore:
     async def _older_name_at(self, key: str, version: int) -> str | None:
         """The name the session has under an older key, if it is there at ``version``."""
         for index in range(1, len(self.keyring)):
-            name = self.keyring.lookup_key(key, index)
+            name = self._name(key, index)
             stored = await self.inner.get(name)
             if stored is not None and stored.version == version:
                 return name
@@ -85,7 +105,8 @@ class EncryptedStore:
 
     async def delete(self, key: str) -> None:
         for index in range(len(self.keyring)):
-            await self.inner.delete(self.keyring.lookup_key(key, index))
+            await self.inner.delete(self._name(key, index))
+        self._names.pop(key, None)
 
     async def expire(self) -> int:
         return await self.inner.expire()
@@ -108,7 +129,7 @@ class LockingEncryptedStore(EncryptedStore):
         self._locking = locking
 
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
-        return self._locking.lock(self.keyring.lookup_key(key))
+        return self._locking.lock(self._name(key))
 
 
 def encrypted(inner: SessionStore, keyring: Keyring) -> EncryptedStore:

@@ -6,6 +6,7 @@ import pytest
 
 from redirection_bot.errors import ConfigError
 from redirection_bot.operations.crypto import DecryptionError, Keyring, new_key_text, parse_key
+from redirection_bot.store import encrypted as encrypted_module
 from redirection_bot.store.encrypted import encrypted
 from redirection_bot.store.memory import MemoryStore
 
@@ -61,6 +62,35 @@ async def test_a_blob_cannot_be_moved_to_another_session() -> None:
     assert blob is not None
     with pytest.raises(DecryptionError):
         keyring.open(blob.data, keyring.lookup_key("b").encode())
+
+
+async def test_names_kept_are_the_hashed_names_each_session_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(encrypted_module, "NAMES_KEPT", 3)
+    inner = MemoryStore()
+    store = encrypted(inner, ring(NEW))
+    sessions = [f"web:{n}" for n in range(10)]
+    for _ in range(2):
+        for session in sessions:
+            found = await store.get(session)
+            version = None if found is None else found.version
+            await store.save(session, f"said in {session}".encode(), version, DAY)
+            assert len(store._names) <= 3
+    fresh = encrypted(inner, ring(NEW))  # nothing kept: hashes every name again
+    for session in sessions:
+        found, again = await store.get(session), await fresh.get(session)
+        assert found == again and found is not None
+        assert found.data == f"said in {session}".encode() and found.version == 2
+    assert set(inner._sessions) == {ring(NEW).lookup_key(s) for s in sessions}
+
+
+async def test_a_deleted_session_s_name_is_not_kept() -> None:
+    store = encrypted(MemoryStore(), ring(NEW))
+    await store.save("web:gone", b"erase me", None, DAY)
+    await store.delete("web:gone")
+    assert "web:gone" not in store._names
+    assert await store.get("web:gone") is None
 
 
 def test_every_seal_differs_and_only_the_ring_opens_it() -> None:
