@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -99,6 +100,9 @@ def event_from_message(message: str) -> Event | str:
 class RestChannel:
     def __init__(self, chat: WebChat) -> None:
         self.chat = chat
+        self._allowed_origins = frozenset(
+            o.rstrip("/").lower() for o in chat.options.allowed_origins
+        )
         self.replays = replays.Replays(
             chat.runtime.store, chat.runtime.settings.session_ttl_seconds
         )
@@ -126,14 +130,15 @@ class RestChannel:
         body = await self._body(request, '{"sender": "...", "message": "..."}')
         if isinstance(body, web.Response):
             return body
-        problem = _problem(body)
+        problem = _problem(body, self.chat.book.holds_rest)
         if problem is not None:
             return _error(400, problem)
         assert isinstance(body, dict)
+        event = event_from_message(body["message"])
         key = request.headers.get(replays.HEADER, body.get(replays.FIELD))
         if key is None:
-            items = await self._reply(body)
-            if body.get("sender") is not None and _forgets(body, items):
+            items = await self._reply(body, event)
+            if body.get("sender") is not None and _forgets(event, items):
                 await self.replays.forget(REST_PREFIX + body["sender"])
             return self._answer(request, items)
         problem = replays.key_problem(key)
@@ -151,8 +156,8 @@ class RestChannel:
                 return response
             return self._answer(request, claim.answer)
         async with self.replays.holding(claim):
-            items = await self._reply(body, key)
-        if _forgets(body, items):  # nothing of an erased conversation is kept for resends
+            items = await self._reply(body, event, key)
+        if _forgets(event, items):  # nothing of an erased conversation is kept for resends
             await self.replays.forget(claim.session_id)
         await self.replays.keep(claim, items)
         # Erased meanwhile by a message at another instance, which may have looked for the
@@ -169,7 +174,8 @@ class RestChannel:
             return body
         if isinstance(body, dict) and body.get("sender") is None:
             return _error(400, SENDER_RULE)
-        problem = _problem({**body, "message": ""} if isinstance(body, dict) else body)
+        checked = {**body, "message": ""} if isinstance(body, dict) else body
+        problem = _problem(checked, self.chat.book.holds_rest)
         if problem is not None:
             return _error(400, problem)
         assert isinstance(body, dict)
@@ -178,14 +184,16 @@ class RestChannel:
         earlier = self.chat.take_pending(session) if session is not None else []
         return self._answer(request, answer(sender, tuple(earlier)))
 
-    async def _reply(self, body: dict[str, Any], key: str | None = None) -> Answer:
-        """The answer to one checked message: the turn it stands for, taken (``key``: its
-        ``Idempotency-Key``, saved with the turn, so that it is never applied twice)."""
-        sender, message = body.get("sender") or self.chat.book.tokens.new(), body["message"]
+    async def _reply(
+        self, body: dict[str, Any], event: Event | str, key: str | None = None
+    ) -> Answer:
+        """The answer to one checked message, standing for ``event``: the turn it stands for,
+        taken (``key``: its ``Idempotency-Key``, saved with the turn, so that it is never
+        applied twice)."""
+        sender = body.get("sender") or self.chat.book.tokens.new()
         metadata = body.get("metadata")
         locale = metadata.get("locale") if isinstance(metadata, dict) else None
         partner = metadata.get("from") if isinstance(metadata, dict) else None
-        event = event_from_message(message)
         wanted = self.chat.door_locale(locale if isinstance(locale, str) else None, partner)
         # Buttons come only from answers: a button's payload for a conversation the store
         # does not hold tells it was held (``rest_session`` tells the person if it was lost).
@@ -234,8 +242,7 @@ class RestChannel:
 
     def _cors(self, request: web.Request, response: web.StreamResponse) -> None:
         origin = request.headers.get(hdrs.ORIGIN)
-        allowed = {o.rstrip("/").lower() for o in self.chat.options.allowed_origins}
-        if origin is not None and origin.lower() in allowed:
+        if origin is not None and origin.lower() in self._allowed_origins:
             response.headers[hdrs.ACCESS_CONTROL_ALLOW_ORIGIN] = origin
             response.headers[hdrs.VARY] = "Origin"
 
@@ -270,13 +277,12 @@ def answer(sender: str, shown: tuple[Shown, ...]) -> Answer:
     return items
 
 
-def _forgets(body: dict[str, Any], items: Answer) -> bool:
+def _forgets(event: Event | str, items: Answer) -> bool:
     """Whether the answers kept for the conversation's resends go now: it was erased ("erase",
     "leave now": the answer says so), or started again (``/restart``, ``/session_start``), so
     that what the person wrote before is kept nowhere."""
     if any(item.get("custom", {}).get("erase") is True for item in items):
         return True
-    event = event_from_message(body["message"])
     restarted = isinstance(event, CommandGiven) and event.command is CommandName.RESTART
     return restarted or isinstance(event, Start)
 
@@ -291,7 +297,10 @@ def _text(sender: str, text: str) -> dict[str, Any]:
     return {"recipient_id": sender, "text": text}
 
 
-def _problem(body: object) -> str | None:
+def _problem(body: object, known: Callable[[str], bool]) -> str | None:
+    """What is wrong with a message's body, or None. ``known``: whether a sender has a
+    conversation open here, which only a sender that passed this check (or was issued) can
+    have: its shape is not read again at every message."""
     if not isinstance(body, dict):
         return 'send an object: {"sender": "...", "message": "..."}'
     sender, message = body.get("sender"), body.get("message")
@@ -301,7 +310,7 @@ def _problem(body: object) -> str | None:
         return None  # one is issued
     if not isinstance(sender, str) or len(sender) > MAX_SENDER_LENGTH:
         return f'"sender" must be a string of at most {MAX_SENDER_LENGTH} characters'
-    if sender_bits(sender) < MIN_SENDER_BITS:
+    if not known(sender) and sender_bits(sender) < MIN_SENDER_BITS:
         return SENDER_RULE
     return None
 

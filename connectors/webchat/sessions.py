@@ -331,6 +331,10 @@ class SessionBook:
     def rest(self, sender: str) -> WebSession | None:
         return self._used(REST_PREFIX + sender)
 
+    def holds_rest(self, sender: str) -> bool:
+        """Whether ``sender``'s REST conversation is open here (without using it)."""
+        return REST_PREFIX + sender in self._sessions
+
     def _used(self, session_id: str) -> WebSession | None:
         """The conversation, now the most recently used, unless it has been idle past the time
         to live: then its transcript is dropped at once, not at the next sweep, so that an
