@@ -8,16 +8,13 @@ not once a turn.
 
 from __future__ import annotations
 
-import json
-
 from redirection_bot.api import ShownChoice, ShownMessage, TextLink
 
+from .json_text import json_array, to_json
 from .plan_card import PlanCard
 
 Frame = dict[str, object]
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
-"""What ``json.dumps(value, ensure_ascii=False)`` writes, with one encoder made once."""
 _FRAMES = object()
 """What names the web chat's frames among the forms a message keeps (``ShownMessage``)."""
 
@@ -44,7 +41,7 @@ def message_frame(item: ShownMessage) -> Frame:
             "links": link_list(item.links),
         }
     )
-    frame.json_text = _ENCODE(frame)
+    frame.json_text = to_json(frame)
     item.keep_form(_FRAMES, frame)
     return frame
 
@@ -52,8 +49,8 @@ def message_frame(item: ShownMessage) -> Frame:
 def frames_json(frames: list[Frame]) -> str:
     """``frames`` as ``json.dumps(frames, ensure_ascii=False)`` writes them (its separators),
     each message's frame as it was encoded when made (``message_frame``)."""
-    parts = [f.json_text if type(f) is EncodedFrame else _ENCODE(f) for f in frames]
-    return "[" + ", ".join(parts) + "]"
+    parts = [f.json_text if type(f) is EncodedFrame else to_json(f) for f in frames]
+    return json_array(parts)
 
 
 def choice_list(choices: tuple[ShownChoice, ...]) -> list[dict[str, object]]:

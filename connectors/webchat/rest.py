@@ -18,7 +18,6 @@ words marked ``"custom": {"type": "operator"}``, or in the answer to ``POST
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -32,7 +31,6 @@ from redirection_bot.api import (
     CommandName,
     Event,
     Shown,
-    ShownChoice,
     ShownEnd,
     ShownHandoff,
     ShownMessage,
@@ -46,6 +44,7 @@ from redirection_bot.api import (
 
 from . import replays
 from .chat import LOST, TurnOutcome, WebChat, door_start
+from .rest_answer import CHOICE_PAYLOAD, Answer, answer_json, message_item
 from .security import origin_allowed
 from .sessions import REST_PREFIX
 
@@ -69,15 +68,8 @@ SENDER_RULE = (
     "random source (a UUID holds 122), or leave it out: the first answer's recipient_id "
     "is then a sender issued for you"
 )
-CHOICE_PAYLOAD = "/choice:"
 PLAN = "plan"
 SESSION_START = "session_start"
-
-Answer = list[dict[str, Any]]
-
-
-def payload_for(choice_id: str) -> str:
-    return CHOICE_PAYLOAD + choice_id
 
 
 def event_from_message(message: str) -> Event | str:
@@ -236,7 +228,7 @@ class RestChannel:
         return answer(sender, tuple(shown))
 
     def _answer(self, request: web.Request, items: Answer) -> web.Response:
-        response = web.json_response(items, dumps=_dumps)
+        response = web.json_response(items, dumps=answer_json)
         self._cors(request, response)
         return response
 
@@ -247,24 +239,12 @@ class RestChannel:
             response.headers[hdrs.VARY] = "Origin"
 
 
-def _button(choice: ShownChoice) -> dict[str, object]:
-    """A Rasa button; a checklist item already picked says so in ``picked`` (pressing it
-    again takes it off), which Rasa's own widgets ignore."""
-    button: dict[str, object] = {"title": choice.label, "payload": payload_for(choice.id)}
-    if choice.picked:
-        button["picked"] = True
-    return button
-
-
 def answer(sender: str, shown: tuple[Shown, ...]) -> Answer:
     """Rendered outputs as Rasa's REST channel answers them."""
     items: Answer = []
     for item in shown:
         if isinstance(item, ShownMessage):
-            entry = _text(sender, item.text)
-            if item.choices:
-                entry["buttons"] = [_button(choice) for choice in item.choices]
-            items.append(entry)
+            items.append(message_item(sender, item))
         elif isinstance(item, ShownOperator):
             entry = _text(sender, item.text)
             entry["custom"] = {"type": "operator", "name": item.name}
@@ -334,7 +314,3 @@ def sender_bits(sender: str) -> int:
 
 def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
