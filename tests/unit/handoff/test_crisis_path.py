@@ -327,3 +327,22 @@ async def test_help_during_a_suicidal_crisis_does_not_ask_the_country_again(
     said = keys(reply)
     assert "safety.services.country" not in said and "find_help.country" not in said, said
     assert line in " ".join(m.text for m in reply.messages)
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_a_young_person_pressing_help_later_is_shown_services_for_young_people_only(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    """An outside tester's finding: a 13-year-old who said someone hurts them, then pressed
+    help and "show me helplines", was shown services for adults worried about their own
+    sexual thoughts, and Troubled Desire."""
+    runtime = make_runtime(shipped)
+    await runtime.handle(SESSION, Start(locale=locale))
+    await runtime.handle(SESSION, Text(A_CHILD_HURT[locale]))
+    await runtime.handle(SESSION, ChoicePicked("us"))
+    await runtime.handle(SESSION, ChoicePicked("command:help"))
+    reply = await runtime.handle(SESSION, ChoicePicked("youth_services"))
+    texts = " ".join(m.text for m in reply.messages).lower()
+    assert [m for m in reply.messages if m.key == "services.entry"], keys(reply)
+    for name in not_for_a_crisis(shipped):
+        assert name.lower() not in texts, name
