@@ -346,3 +346,16 @@ async def test_a_young_person_pressing_help_later_is_shown_services_for_young_pe
     assert [m for m in reply.messages if m.key == "services.entry"], keys(reply)
     for name in not_for_a_crisis(shipped):
         assert name.lower() not in texts, name
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_the_first_answer_to_a_suicidal_message_already_has_a_number_to_call(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    """An outside tester's finding: the first answer, and "not right now", had no digits; a
+    number came only after a country was chosen."""
+    runtime = make_runtime(shipped)
+    disclosure, _country, _line = CRISIS[locale]
+    await runtime.handle(SESSION, Start(locale=locale))
+    first = await runtime.handle(SESSION, Text(disclosure))
+    assert "112" in " ".join(m.text for m in first.messages), keys(first)
