@@ -77,7 +77,9 @@ class HeldAnswer:
 
     It is not an answer yet: the safety flow's check question comes first. If the check
     ends by going back to the question (the person said "no"), the text is taken as the
-    answer then; if the safety flow starts in full, the text is dropped, never stored."""
+    answer then; if the safety flow starts in full, or an answer leads out of the check's
+    flow ("someone is hurting me", to the young person's words), the text is dropped, never
+    stored."""
 
     at: Place
     text: str

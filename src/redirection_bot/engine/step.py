@@ -303,9 +303,7 @@ class _Run:
         ]
         if len(named) != 1 or named[0].id not in route.answered_by:
             return False
-        for change in named[0].changes:
-            self.apply(change)
-        self.enter(self.follow(named[0].then, node))
+        self.take(node, named[0])
         return True
 
     def plainly_meant(self, event: Text, hits: dict[RiskCategory, RiskHit]) -> bool:
@@ -831,9 +829,19 @@ class _Run:
             self.compare_with_last_time(declared, value)
             self.enter(self.follow(node.then, node))
             return
+        self.take(node, choice)
+
+    def take(self, node: Node, choice: Choice) -> None:
+        """Go where a choice leads. An answer that leaves the flow while a typed answer is
+        held ("someone is hurting me" at a check question, to the young person's words)
+        means the risk was real: what was typed is dropped, never stored when the person
+        comes back to the question."""
         for change in choice.changes:
             self.apply(change)
-        self.enter(self.follow(choice.then, node))
+        target = self.follow(choice.then, node)
+        if self.state.held is not None and target.flow != node.flow:
+            self.state = evolve(self.state, held=None)
+        self.enter(target)
 
     def compare_with_last_time(self, declared: SlotDecl, today: SlotValue) -> None:
         """A ``progress`` slot answered again after coming back: "last time 4, today 6"."""

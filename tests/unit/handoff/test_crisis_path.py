@@ -359,3 +359,22 @@ async def test_the_first_answer_to_a_suicidal_message_already_has_a_number_to_ca
     await runtime.handle(SESSION, Start(locale=locale))
     first = await runtime.handle(SESSION, Text(disclosure))
     assert "112" in " ".join(m.text for m in first.messages), keys(first)
+
+
+async def test_a_childs_disclosure_typed_as_a_reason_is_never_stored_after_the_young_persons_path(
+    shipped: LoadedProgram,
+) -> None:
+    """Typed at "your reasons", "what if someone is hurting me" is held while it is checked;
+    the check answered "someone is hurting me" (here by the message itself) is the young
+    person's path, and carrying on afterwards asks for the reasons again: the words are
+    never kept as the person's reasons (they were, when the path ended with a return)."""
+    runtime = make_runtime(shipped)
+    await runtime.handle(SESSION, Start(locale="en"))
+    for pressed in ("go_on", "go_on", "stop", "no_thanks"):
+        reply = await runtime.handle(SESSION, ChoicePicked(pressed))
+    assert keys(reply)[-1] == "motivation.reasons.question"
+    said = keys(await runtime.handle(SESSION, Text("what if someone is hurting me")))
+    assert said[0] == "safety.minor.hurt_1", said
+    await runtime.handle(SESSION, ChoicePicked("us"))
+    back = keys(await runtime.handle(SESSION, ChoicePicked("carry_on")))
+    assert back[-1] == "motivation.reasons.question" and "motivation.reasons.thanks" not in back
