@@ -674,6 +674,10 @@ class _Run:
             self.say(EngineKeys.LEAVE_IN_CRISIS)
             self.redisplay()
             return
+        if leaving and " " not in folded and self.offered_word(folded):
+            # "stop" at a question offering "I want to stop": that answer, never "erase
+            # everything and leave" (two words, "leave now", and the button still leave).
+            command = None
         if command is not None:
             self.command(command, None)
             return
@@ -689,6 +693,14 @@ class _Run:
             self.redisplay()
             return
         self.answer(self._node(self.state.at.flow, self.state.at.node), raw, folded)
+
+    def offered_word(self, folded: str) -> bool:
+        """Whether the question waiting for an answer offers a choice typed as ``folded``."""
+        at = self.state.at
+        if self.state.waiting is not Waiting.ANSWER or at is None:
+            return False
+        node = self._node(at.flow, at.node)
+        return self.match_choice(node, self.visible_choices(node), folded) is not None
 
     def answer(self, node: Node, raw: str, folded: str) -> None:
         """What the person typed, as their answer to ``node``."""
