@@ -11,7 +11,14 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from aiohttp.web_protocol import RequestPayloadError
 
-from redirection_bot.api import Runtime, SessionBusy, StoreUnavailable, hide_software, log_event
+from redirection_bot.api import (
+    Runtime,
+    SessionBusy,
+    StoreUnavailable,
+    VersionConflict,
+    hide_software,
+    log_event,
+)
 
 from .assets import Assets
 from .chat import WebChat
@@ -99,8 +106,9 @@ def _error_pages(pages: Pages) -> Middleware:
             # A body that is not what its Content-Encoding says ("gzip", sent plain).
             log_event("request refused", reason="body", connector="webchat")
             status = 400
-        except (StoreUnavailable, SessionBusy) as error:
-            # Redis restarting, a disk full: nothing was changed, the person can simply retry.
+        except (StoreUnavailable, SessionBusy, VersionConflict) as error:
+            # Redis restarting, a disk full, a turn of the same conversation at another
+            # process sharing an SQLite file: nothing was changed, the person can retry.
             log_event("store unavailable", error=type(error).__name__)
             metrics = pages.chat.runtime.metrics
             if metrics is not None:
@@ -114,8 +122,14 @@ def _error_pages(pages: Pages) -> Middleware:
             texts = pages.chat.texts
             said = texts.text(message, texts.default_locale()) if message else None
             answer = [{"text": said}] if said else {"error": f"HTTP {status}"}
-            return web.json_response(answer, status=status)
-        return pages.notice_page(request, message or _ERROR_TEXTS.get(status, "error"), status)
+            response = web.json_response(answer, status=status)
+        else:
+            response = pages.notice_page(
+                request, message or _ERROR_TEXTS.get(status, "error"), status
+            )
+        if status == 503:
+            response.headers["Retry-After"] = "1"
+        return response
 
     return middleware
 

@@ -147,6 +147,8 @@ class WebChat:
             return await self._rechecked(session, tell_lost)
         if session is not None or not TOKEN_PATTERN.match(token):
             return session
+        if self.book.is_gone(WEB_PREFIX + token):
+            return None  # erased here: never opened again from what the store may still hold
         state = await self.runtime.state(WEB_PREFIX + token)
         if state is None or state.waiting is Waiting.NOT_STARTED:
             lost = await self.missing(token, None)
@@ -154,7 +156,15 @@ class WebChat:
                 return None
             return await self._told_lost(lost) if tell_lost else lost
         session = self.book.reopen_web(token, state.locale)
-        reply = await self.runtime.handle(session.session_id, CommandGiven(CommandName.REPEAT))
+        try:
+            # ``known``: erased meanwhile (at another instance, or racing an erase here), it
+            # is gone, never started again under its old token.
+            reply = await self.runtime.handle(
+                session.session_id, CommandGiven(CommandName.REPEAT), known=True
+            )
+        except SessionLost:
+            self.book.gone(session)
+            return None
         self._apply(session, reply, [])
         return session
 

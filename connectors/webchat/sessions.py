@@ -359,6 +359,16 @@ class SessionBook:
         self.remove(session)
         self._remember(session, Evicted(session.locale, math.inf), self._clock())
 
+    def is_gone(self, session_id: str) -> bool:
+        """Whether the conversation under ``session_id`` is remembered as gone here (erased,
+        or ran out its time), within its time to live; asking forgets nothing."""
+        found = self._evicted.get(self._evicted_mark(session_id))
+        return (
+            found is not None
+            and found[1].kept_at == math.inf
+            and found[0] > self._clock() - self.ttl_seconds
+        )
+
     def evicted(self, session_id: str) -> Evicted | None:
         """What is remembered of the conversation under ``session_id`` if it made room here
         while the store held it, within its time to live (None otherwise); forgotten once

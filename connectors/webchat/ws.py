@@ -26,6 +26,7 @@ from redirection_bot.api import (
     SessionBusy,
     StoreUnavailable,
     UnreadableJson,
+    VersionConflict,
     log_event,
     read_json,
     session_tag,
@@ -151,7 +152,7 @@ class _Conversation:
         conversation stays: once upgraded, an error page would be written into the socket."""
         try:
             return await self.handle(request)
-        except (StoreUnavailable, SessionBusy) as error:
+        except (StoreUnavailable, SessionBusy, VersionConflict) as error:
             log_event("store unavailable", error=type(error).__name__, connector="webchat")
             if self.chat.runtime.metrics is not None:
                 self.chat.runtime.metrics.store_unavailable.inc()

@@ -10,6 +10,7 @@ followed what was typed; an expired page was shown until the next sweep.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import stat
 import time
 from pathlib import Path
@@ -23,7 +24,7 @@ from redirection_bot.engine import ChoicePicked, CommandGiven, Start, Text
 from redirection_bot.engine.events import CommandName
 from redirection_bot.operations.crypto import Keyring, new_key_text, parse_key
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.store import StoredSession
+from redirection_bot.store import StoredSession, VersionConflict
 from redirection_bot.store.encrypted import EncryptedStore
 from redirection_bot.store.sqlite import SqliteStore
 from redirection_bot.turn.runtime import Runtime, RuntimeSettings
@@ -210,5 +211,67 @@ async def test_an_expired_conversation_is_not_shown_again_from_memory(
             assert time.monotonic() < deadline, "the expired page is still shown"
             await asyncio.sleep(0.05)
         assert "Tuomas" not in text
+    finally:
+        await client.close()
+
+
+async def test_erased_at_one_process_the_page_is_not_shown_at_another_sharing_the_file(
+    shipped: LoadedProgram, tmp_path: Path
+) -> None:
+    """An outside attacker's finding: with two processes on one SQLite file, a conversation
+    erased at one was still shown at the other, words and all, for as long as that process
+    held its page. A page is now drawn only if the file still holds the conversation."""
+    keyring = Keyring.generate()
+    clients: list[TestClient[Any, Any]] = []
+    for _ in range(2):
+        store = EncryptedStore(SqliteStore(tmp_path / "s.sqlite3"), keyring)
+        runtime = Runtime(shipped, store, RasaActionRunner(shipped))
+        client: TestClient[Any, Any] = TestClient(TestServer(create_app(runtime, WebChatOptions())))
+        await client.start_server()
+        clients.append(client)
+    one, two = clients
+    try:
+        started = await one.post("/start", data={"locale": "en"})
+        address = started.url.path
+        token = address.rsplit("/", 1)[1]
+        said = await one.post(address, data={"text": OWN_WORDS, "csrf": form_token(token)})
+        assert "Tuomas" in await said.text()
+        assert (await two.get(address)).status == 200  # the other process holds its page
+        await one.post(f"{address}/erase", data={"csrf": form_token(token)})
+        again = await two.get(address)
+        assert again.status == 404
+        assert "Tuomas" not in await again.text()
+    finally:
+        for client in clients:
+            await client.close()
+
+
+async def test_a_turn_that_meets_another_process_s_save_answers_try_again_never_a_bare_500(
+    shipped: LoadedProgram, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An outside attacker's finding: two processes on one SQLite file, a REST turn whose
+    save met the other's got {"error": "HTTP 500"}. Nothing was changed: a polite notice,
+    503 and Retry-After, as when the store is away."""
+    runtime = Runtime(
+        shipped,
+        EncryptedStore(SqliteStore(tmp_path / "s.sqlite3"), Keyring.generate()),
+        RasaActionRunner(shipped),
+    )
+    client: TestClient[Any, Any] = TestClient(TestServer(create_app(runtime, WebChatOptions())))
+    await client.start_server()
+    try:
+
+        async def conflict(*_args: Any, **_kwargs: Any) -> Any:
+            raise VersionConflict("the session was changed by someone else")
+
+        monkeypatch.setattr(runtime, "handle", conflict)
+        sender = secrets.token_urlsafe(24)
+        response = await client.post(
+            "/webhooks/rest/webhook", json={"sender": sender, "message": "hello"}
+        )
+        assert response.status == 503
+        assert response.headers["Retry-After"] == "1"
+        answer = await response.json()
+        assert isinstance(answer, list) and answer[0]["text"]
     finally:
         await client.close()

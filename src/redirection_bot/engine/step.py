@@ -674,9 +674,10 @@ class _Run:
             self.say(EngineKeys.LEAVE_IN_CRISIS)
             self.redisplay()
             return
-        if leaving and " " not in folded and self.offered_word(folded):
+        one_word = leaving and " " not in folded and not raw.lstrip().startswith("/")
+        if one_word and self.offered_word(folded):
             # "stop" at a question offering "I want to stop": that answer, never "erase
-            # everything and leave" (two words, "leave now", and the button still leave).
+            # everything and leave" ("/stop", "leave now" and the button still leave).
             command = None
         if command is not None:
             self.command(command, None)

@@ -41,6 +41,7 @@ class EncryptedStore:
     def __init__(self, inner: SessionStore, keyring: Keyring) -> None:
         self.inner = inner
         self.keyring = keyring
+        self.shared_between_processes: bool = getattr(inner, "shared_between_processes", False)
         self._names: dict[str, str] = {}
 
     def _name(self, key: str, index: int = 0) -> str:

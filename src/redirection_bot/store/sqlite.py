@@ -43,6 +43,9 @@ class SqliteStore:
 
     def __init__(self, path: Path | str, clock: Callable[[], float] = time.time) -> None:
         self.path = str(path)
+        self.shared_between_processes = self.path != ":memory:"
+        """A file other processes on this machine may use too: a page this process holds may
+        have been erased there (``Runtime.shares_store``)."""
         self._clock = clock
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
         self._connection = self._worker.submit(self._open).result()

@@ -787,9 +787,12 @@ class Runtime:
 
     @property
     def shares_store(self) -> bool:
-        """Whether other instances use the same store (Redis): a conversation this process
-        holds a page for may have been erased there."""
-        return self._locking_store is not None
+        """Whether other instances may use the same store (Redis, or an SQLite file other
+        processes open too): a conversation this process holds a page for may have been
+        erased there."""
+        return self._locking_store is not None or bool(
+            getattr(self._store, "shared_between_processes", False)
+        )
 
     async def kept_since(self) -> float | None:
         """Since when (Unix time) the store has kept every session saved to it; None for a

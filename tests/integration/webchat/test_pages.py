@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from tests.integration.webchat.conftest import (
     Serve,
@@ -239,3 +240,40 @@ async def test_unknown_addresses_get_a_neutral_page(client: Client) -> None:
         response = await client.get(path)
         assert response.status == 404
         assert text_of(client, "webchat.gone") in await response.text()
+
+
+async def test_a_page_erased_here_is_never_opened_again_from_the_store(client: Client) -> None:
+    """An outside attacker's finding: a form posted as another tab erased the conversation
+    brought the address back. Erasing forgets the page here first, then deletes from the
+    store; a request in between must not open it again from the store's copy."""
+    page = await start(client)
+    chat = chat_of(client)
+    session = chat.book.web(page.token)
+    assert session is not None
+    chat.book.gone(session)  # the erase's first step; the store still holds it
+    again = await client.get(f"/c/{page.token}")
+    assert again.status == 404
+
+
+async def test_a_page_erased_while_it_is_opened_from_the_store_is_not_started_again(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opened from the store (after a restart, or at another instance) while an erase
+    deletes it: gone, never a new conversation under the erased address."""
+    page = await start(client)
+    chat, runtime = chat_of(client), runtime_of(client)
+    session = chat.book.web(page.token)
+    assert session is not None
+    chat.book.remove(session)  # this process no longer holds the page
+    read = runtime.state
+
+    async def read_then_erased(session_id: str) -> Any:
+        found = await read(session_id)
+        await runtime.erase(session_id)  # the erase lands between the read and the turn
+        return found
+
+    monkeypatch.setattr(runtime, "state", read_then_erased)
+    again = await client.get(f"/c/{page.token}")
+    assert again.status == 404
+    monkeypatch.setattr(runtime, "state", read)
+    assert await runtime.state(f"web:{page.token}") is None

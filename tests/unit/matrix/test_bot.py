@@ -307,7 +307,8 @@ async def test_a_crash_after_leave_now_erased_still_says_so_and_leaves(
 ) -> None:
     bot = make_bot(runtime, client, ledger, tmp_path)
     await started(bot)
-    await killed_between_save_and_record(bot, ledger, monkeypatch, ("$1", "stop"))
+    # "/stop": a plain "stop" here would answer the question's "I want to stop".
+    await killed_between_save_and_record(bot, ledger, monkeypatch, ("$1", "/stop"))
     assert await runtime.state(bot.room_key(ROOM)) is None and client.left == []
 
     restarted = make_bot(runtime, client, ledger, tmp_path)
@@ -450,7 +451,7 @@ async def test_leave_now_erases_says_so_and_leaves(
 ) -> None:
     bot = make_bot(runtime, client, ledger, tmp_path)
     await started(bot)
-    await bot.handle_batch(room(*texts(("$1", "stop"))))
+    await bot.handle_batch(room(*texts(("$1", "/stop"))))  # "stop" is the question's answer
     await settled(bot)
     assert "I have erased our conversation on my side." in client.bodies[-1]
     assert client.left == [ROOM]
