@@ -11,7 +11,10 @@ given outside the parts (where the person started) come first. After the thinkin
 person chose, the balanced answer to each, as the thinking part said it (``plan.balanced``).
 
 Every plan then lists the services for one's own thoughts and behaviour in the person's
-country (``plan.own_behaviour``), and ends with where to turn in a crisis, whatever else it
+country (``plan.own_behaviour``), or for someone who said they are under 18 (the
+``under_18`` slot) the services for young people (``plan.youth``): a child who said someone
+hurts them must never find their plan calling them someone with sexual thoughts about
+children. It ends with where to turn in a crisis, whatever else it
 holds, under a heading of its own (``plan.crisis``): the emergency
 number of the person's country written out (or 112, 911 and "your local number"), and the
 crisis lines for their country and language (``ServicesDirectory.crisis_lines``: never a
@@ -33,6 +36,8 @@ from redirection_bot.dialogue.parts import program_parts
 PLAN_NAMESPACE = "plan"
 PART_KEY = f"{PLAN_NAMESPACE}.part"
 BALANCED_ANSWERS = {"thinking_errors": "thinking.answer"}
+YOUNG_SLOT = "under_18"
+"""Said to be under 18: the plan lists services for young people (``plan.youth``)."""
 """List slots whose every chosen value has a balanced answer, ``<prefix>.<value>``."""
 
 
@@ -85,10 +90,11 @@ class ActionPlanSummary(ProgramAction):
         metadata = (tracker.latest_message or {}).get("metadata") or {}
         language = str(metadata.get("locale") or loaded.program.default_locale)
         country = chosen_country(tracker, loaded.program.slots)
-        own = loaded.services.find(language, country, ("own_behaviour",))
-        if own and loaded.catalog.has(f"{PLAN_NAMESPACE}.own_behaviour", language):
-            dispatcher.utter_message(response=f"{PLAN_NAMESPACE}.own_behaviour")
-            utter_services(dispatcher, own)
+        topic = "youth" if tracker.get_slot(YOUNG_SLOT) is True else "own_behaviour"
+        listed = loaded.services.find(language, country, (topic,))
+        if listed and loaded.catalog.has(f"{PLAN_NAMESPACE}.{topic}", language):
+            dispatcher.utter_message(response=f"{PLAN_NAMESPACE}.{topic}")
+            utter_services(dispatcher, listed)
         dispatcher.utter_message(response=f"{PLAN_NAMESPACE}.crisis")
         utter_emergency(dispatcher, loaded.services, country)
         utter_services(dispatcher, loaded.services.crisis_lines(language, country))

@@ -674,11 +674,15 @@ class _Run:
             self.say(EngineKeys.LEAVE_IN_CRISIS)
             self.redisplay()
             return
-        one_word = leaving and " " not in folded and not raw.lstrip().startswith("/")
-        if one_word and self.offered_word(folded):
-            # "stop" at a question offering "I want to stop": that answer, never "erase
-            # everything and leave" ("/stop", "leave now" and the button still leave).
-            command = None
+        typed = not raw.lstrip().startswith("/")  # "/stop", "/back": always the command
+        if typed and command is not None and (" " not in folded or command is CommandName.BACK):
+            # "stop" at a question offering "I want to stop", "back" (*volver*) where "Go back
+            # to where I was" is offered: that answer, never "erase everything and leave"
+            # ("leave now" and the button still leave) or a step back inside a crisis flow.
+            offered = self.offered_for(folded, command)
+            if offered is not None:
+                self.choice_picked(offered)
+                return
         if command is not None:
             self.command(command, None)
             return
@@ -695,13 +699,23 @@ class _Run:
             return
         self.answer(self._node(self.state.at.flow, self.state.at.node), raw, folded)
 
-    def offered_word(self, folded: str) -> bool:
-        """Whether the question waiting for an answer offers a choice typed as ``folded``."""
+    def offered_for(self, folded: str, command: CommandName) -> str | None:
+        """The choice of the question waiting for an answer that a typed stop, erase or back
+        means: one typed as ``folded``, or one whose id is the command's name."""
         at = self.state.at
-        if self.state.waiting is not Waiting.ANSWER or at is None:
-            return False
+        if (
+            command not in (CommandName.STOP, CommandName.ERASE, CommandName.BACK)
+            or self.state.waiting is not Waiting.ANSWER
+            or at is None
+        ):
+            return None
         node = self._node(at.flow, at.node)
-        return self.match_choice(node, self.visible_choices(node), folded) is not None
+        options = self.visible_choices(node)
+        named = next((option.id for option, _choice in options if option.id == command.value), None)
+        if named is not None:
+            return named
+        found = self.match_choice(node, options, folded)
+        return None if found is None else found[0].id
 
     def answer(self, node: Node, raw: str, folded: str) -> None:
         """What the person typed, as their answer to ``node``."""

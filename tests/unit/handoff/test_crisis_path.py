@@ -50,14 +50,20 @@ def not_for_a_crisis(loaded: LoadedProgram) -> list[str]:
     ]
 
 
-async def in_danger(runtime: Runtime, locale: str) -> tuple[Reply, Reply]:
-    """A disclosure, "yes, I'm in danger now", then the country: the last two replies."""
-    disclosure, country, _line = CRISIS[locale]
+async def in_danger_asked_the_country(runtime: Runtime, locale: str) -> Reply:
+    """A disclosure, then "yes, I'm in danger now": the emergency advice and the country
+    question."""
+    disclosure, _country, _line = CRISIS[locale]
     await runtime.handle(SESSION, Start(locale=locale))
     asked = await runtime.handle(SESSION, Text(disclosure))
     assert keys(asked)[-1] == "safety.suicide.danger"
-    advice = await runtime.handle(SESSION, ChoicePicked("in_danger"))
-    return advice, await runtime.handle(SESSION, ChoicePicked(country))
+    return await runtime.handle(SESSION, ChoicePicked("in_danger"))
+
+
+async def in_danger(runtime: Runtime, locale: str) -> tuple[Reply, Reply]:
+    """A disclosure, "yes, I'm in danger now", then the country: the last two replies."""
+    advice = await in_danger_asked_the_country(runtime, locale)
+    return advice, await runtime.handle(SESSION, ChoicePicked(CRISIS[locale][1]))
 
 
 def assert_advice_then_country(advice: Reply) -> None:
@@ -203,10 +209,7 @@ async def test_somewhere_else_still_gets_emergency_numbers_and_crisis_lines_neve
 ) -> None:
     """The audience is worldwide (often in Tor Browser): no country is no reason for no help."""
     runtime = make_runtime(shipped)
-    disclosure, _country, _line = CRISIS[locale]
-    await runtime.handle(SESSION, Start(locale=locale))
-    await runtime.handle(SESSION, Text(disclosure))
-    await runtime.handle(SESSION, ChoicePicked("in_danger"))
+    await in_danger_asked_the_country(runtime, locale)
     reply = await runtime.handle(SESSION, ChoicePicked("other"))
     texts = " ".join(m.text for m in reply.messages)
     assert "112" in texts and "911" in texts
@@ -378,3 +381,38 @@ async def test_a_childs_disclosure_typed_as_a_reason_is_never_stored_after_the_y
     await runtime.handle(SESSION, ChoicePicked("us"))
     back = keys(await runtime.handle(SESSION, ChoicePicked("carry_on")))
     assert back[-1] == "motivation.reasons.question" and "motivation.reasons.thanks" not in back
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_a_young_persons_plan_lists_services_for_young_people_never_for_sexual_thoughts(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    """An outside tester's finding: the plan downloaded by a 12-year-old who said someone
+    hurts them read "For help with my own sexual thoughts and behaviour, I can contact: Stop
+    It Now... Troubled Desire", with no line for young people."""
+    runtime = make_runtime(shipped)
+    await runtime.handle(SESSION, Start(locale=locale))
+    await runtime.handle(SESSION, Text(A_CHILD_HURT[locale]))
+    await runtime.handle(SESSION, ChoicePicked("gb"))
+    plan = await runtime.plan_text(SESSION)
+    assert plan is not None
+    heading = shipped.catalog.render("plan.youth", locale)
+    assert heading in plan
+    assert shipped.catalog.render("plan.own_behaviour", locale) not in plan
+    for name in not_for_a_crisis(shipped):
+        assert name.lower() not in plan.lower(), name
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_back_after_are_you_a_bot_in_the_crisis_returns_to_the_country_question(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    """An outside tester's finding: "are you a bot?" at the crisis flow's country question,
+    then "back" (offered as "Go back to where I was"), said there was nothing to go back to,
+    and the country question was lost."""
+    runtime = make_runtime(shipped)
+    await in_danger_asked_the_country(runtime, locale)
+    await runtime.handle(SESSION, Text(ARE_YOU_A_BOT[locale]))
+    typed_back = {"en": "back", "es": "volver", "fi": "takaisin"}[locale]
+    back = await runtime.handle(SESSION, Text(typed_back))
+    assert keys(back)[-1] == "safety.suicide.country", keys(back)
