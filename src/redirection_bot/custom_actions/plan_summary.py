@@ -29,15 +29,20 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from redirection_bot.custom_actions import ProgramAction
-from redirection_bot.custom_actions.services import chosen_country, utter_emergency, utter_services
+from redirection_bot.custom_actions.services import (
+    OWN_BEHAVIOUR,
+    YOUTH,
+    chosen_country,
+    utter_emergency,
+    utter_services,
+    young,
+)
 from redirection_bot.dialogue.model import Program
 from redirection_bot.dialogue.parts import program_parts
 
 PLAN_NAMESPACE = "plan"
 PART_KEY = f"{PLAN_NAMESPACE}.part"
 BALANCED_ANSWERS = {"thinking_errors": "thinking.answer"}
-YOUNG_SLOT = "under_18"
-"""Said to be under 18: the plan lists services for young people (``plan.youth``)."""
 """List slots whose every chosen value has a balanced answer, ``<prefix>.<value>``."""
 
 
@@ -90,7 +95,7 @@ class ActionPlanSummary(ProgramAction):
         metadata = (tracker.latest_message or {}).get("metadata") or {}
         language = str(metadata.get("locale") or loaded.program.default_locale)
         country = chosen_country(tracker, loaded.program.slots)
-        topic = "youth" if tracker.get_slot(YOUNG_SLOT) is True else "own_behaviour"
+        topic = YOUTH if young(tracker, loaded.program.slots) else OWN_BEHAVIOUR
         listed = loaded.services.find(language, country, (topic,))
         if listed and loaded.catalog.has(f"{PLAN_NAMESPACE}.{topic}", language):
             dispatcher.utter_message(response=f"{PLAN_NAMESPACE}.{topic}")

@@ -26,6 +26,11 @@ from redirection_bot.services import (
 
 COUNTRY_SLOT = "country"
 TOPICS_SLOT = "service_topics"
+YOUNG_SLOT = "under_18"
+"""Said to be under 18: services for young people are listed too, and never the services
+for one's own sexual thoughts and behaviour (a child who said someone hurts them)."""
+OWN_BEHAVIOUR = "own_behaviour"
+YOUTH = "youth"
 
 
 class ActionServices(ProgramAction):
@@ -40,7 +45,11 @@ class ActionServices(ProgramAction):
         locale = str(metadata.get("locale") or loaded.program.default_locale)
         country = chosen_country(tracker, loaded.program.slots)
         topics = tracker.get_slot(TOPICS_SLOT) if TOPICS_SLOT in loaded.program.slots else None
-        found = loaded.services.find(locale, country, topics or ())
+        is_young = young(tracker, loaded.program.slots)
+        asked = for_a_young_person(topics or ()) if is_young else (topics or ())
+        found = loaded.services.find(locale, country, asked)
+        if is_young:
+            found = [service for service in found if OWN_BEHAVIOUR not in service.topics]
         utter_emergency(dispatcher, loaded.services, country)
         if not found:
             dispatcher.utter_message(response="services.none")
@@ -48,6 +57,19 @@ class ActionServices(ProgramAction):
         dispatcher.utter_message(response="services.intro")
         utter_services(dispatcher, found)
         return []
+
+
+def young(tracker: Tracker, slots: Sequence[str] | Any) -> bool:
+    """Whether the person said they are under 18 (``YOUNG_SLOT``)."""
+    return YOUNG_SLOT in slots and tracker.get_slot(YOUNG_SLOT) is True
+
+
+def for_a_young_person(topics: Sequence[str]) -> tuple[str, ...]:
+    """The topics to list for someone under 18: those asked for, without one's own
+    behaviour, and services for young people (a suicidal young person gets the crisis lines
+    and the lines for young people)."""
+    kept = tuple(topic for topic in topics if topic != OWN_BEHAVIOUR)
+    return (*kept, YOUTH) if YOUTH not in kept else kept
 
 
 def chosen_country(tracker: Tracker, slots: Sequence[str] | Any) -> str | None:

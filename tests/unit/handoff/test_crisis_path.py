@@ -416,3 +416,27 @@ async def test_back_after_are_you_a_bot_in_the_crisis_returns_to_the_country_que
     typed_back = {"en": "back", "es": "volver", "fi": "takaisin"}[locale]
     back = await runtime.handle(SESSION, Text(typed_back))
     assert keys(back)[-1] == "safety.suicide.country", keys(back)
+
+
+YOUNG = {"en": ("im 14", "Childline"), "es": ("tengo 14", "ANAR"), "fi": ("oon 14", "MLL")}
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_a_suicidal_young_person_gets_the_lines_for_young_people_too(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    """An outside tester's finding: a 14-year-old in a suicidal crisis got adult crisis lines
+    only (MIELI, not MLL's line for young people)."""
+    said_age, youth_line = YOUNG[locale]
+    country = {"en": "gb", "es": "es", "fi": "fi"}[locale]
+    runtime = make_runtime(shipped)
+    await runtime.handle(SESSION, Start(locale=locale))
+    await runtime.handle(SESSION, Text(said_age))
+    await runtime.handle(SESSION, ChoicePicked("carry_on"))
+    await runtime.handle(SESSION, Text(CRISIS[locale][0]))
+    await runtime.handle(SESSION, ChoicePicked("not_now"))
+    reply = await runtime.handle(SESSION, ChoicePicked(country))
+    texts = " ".join(m.text for m in reply.messages)
+    assert youth_line in texts, keys(reply)
+    for name in not_for_a_crisis(shipped):
+        assert name.lower() not in texts.lower(), name
