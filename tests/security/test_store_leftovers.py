@@ -184,23 +184,38 @@ async def test_a_sealed_blobs_length_does_not_follow_what_was_typed(
     assert len(lengths) == 1, lengths
 
 
+async def served_over_sqlite(
+    shipped: LoadedProgram,
+    path: Path,
+    keyring: Keyring | None = None,
+    settings: RuntimeSettings | None = None,
+) -> tuple[Runtime, TestClient[Any, Any]]:
+    """The web chat over a sealed SQLite file, started on loopback."""
+    store = EncryptedStore(SqliteStore(path), keyring or Keyring.generate())
+    runtime = Runtime(shipped, store, RasaActionRunner(shipped), settings)
+    client: TestClient[Any, Any] = TestClient(TestServer(create_app(runtime, WebChatOptions())))
+    await client.start_server()
+    return runtime, client
+
+
+async def own_words_said(client: TestClient[Any, Any]) -> tuple[str, str]:
+    """A conversation started and ``OWN_WORDS`` typed in it: its address and token."""
+    started = await client.post("/start", data={"locale": "en"})
+    address = started.url.path
+    token = address.rsplit("/", 1)[1]
+    said = await client.post(address, data={"text": OWN_WORDS, "csrf": form_token(token)})
+    assert "Tuomas" in await said.text()
+    return address, token
+
+
 async def test_an_expired_conversation_is_not_shown_again_from_memory(
     shipped: LoadedProgram, tmp_path: Path
 ) -> None:
-    runtime = Runtime(
-        shipped,
-        EncryptedStore(SqliteStore(tmp_path / "s.sqlite3"), Keyring.generate()),
-        RasaActionRunner(shipped),
-        RuntimeSettings(session_ttl_seconds=1.0),
+    _runtime, client = await served_over_sqlite(
+        shipped, tmp_path / "s.sqlite3", settings=RuntimeSettings(session_ttl_seconds=1.0)
     )
-    client: TestClient[Any, Any] = TestClient(TestServer(create_app(runtime, WebChatOptions())))
-    await client.start_server()
     try:
-        started = await client.post("/start", data={"locale": "en"})
-        address = started.url.path
-        token = address.rsplit("/", 1)[1]
-        said = await client.post(address, data={"text": OWN_WORDS, "csrf": form_token(token)})
-        assert "Tuomas" in await said.text()
+        address, _token = await own_words_said(client)
         deadline = time.monotonic() + 10
         while True:
             response = await client.get(address)
@@ -222,20 +237,12 @@ async def test_erased_at_one_process_the_page_is_not_shown_at_another_sharing_th
     erased at one was still shown at the other, words and all, for as long as that process
     held its page. A page is now drawn only if the file still holds the conversation."""
     keyring = Keyring.generate()
-    clients: list[TestClient[Any, Any]] = []
-    for _ in range(2):
-        store = EncryptedStore(SqliteStore(tmp_path / "s.sqlite3"), keyring)
-        runtime = Runtime(shipped, store, RasaActionRunner(shipped))
-        client: TestClient[Any, Any] = TestClient(TestServer(create_app(runtime, WebChatOptions())))
-        await client.start_server()
-        clients.append(client)
+    clients = [
+        (await served_over_sqlite(shipped, tmp_path / "s.sqlite3", keyring))[1] for _ in range(2)
+    ]
     one, two = clients
     try:
-        started = await one.post("/start", data={"locale": "en"})
-        address = started.url.path
-        token = address.rsplit("/", 1)[1]
-        said = await one.post(address, data={"text": OWN_WORDS, "csrf": form_token(token)})
-        assert "Tuomas" in await said.text()
+        address, token = await own_words_said(one)
         assert (await two.get(address)).status == 200  # the other process holds its page
         await one.post(f"{address}/erase", data={"csrf": form_token(token)})
         again = await two.get(address)
@@ -252,13 +259,7 @@ async def test_a_turn_that_meets_another_process_s_save_answers_try_again_never_
     """An outside attacker's finding: two processes on one SQLite file, a REST turn whose
     save met the other's got {"error": "HTTP 500"}. Nothing was changed: a polite notice,
     503 and Retry-After, as when the store is away."""
-    runtime = Runtime(
-        shipped,
-        EncryptedStore(SqliteStore(tmp_path / "s.sqlite3"), Keyring.generate()),
-        RasaActionRunner(shipped),
-    )
-    client: TestClient[Any, Any] = TestClient(TestServer(create_app(runtime, WebChatOptions())))
-    await client.start_server()
+    runtime, client = await served_over_sqlite(shipped, tmp_path / "s.sqlite3")
     try:
 
         async def conflict(*_args: Any, **_kwargs: Any) -> Any:

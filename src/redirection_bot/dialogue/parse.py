@@ -428,12 +428,8 @@ class ProgramParser(SchemaReader):
         self.fields(mapping, SAFETY_ROUTE_FIELDS, what, required=("flow",))
         flow_node = self.scalar(mapping.get("flow"), "a flow id")
         flow = self.identifier(flow_node, "a flow id")
-        check = self.identifier(mapping.get("check"), "a node id") if mapping.get("check") else None
-        again = self.identifier(mapping.get("again"), "a node id") if mapping.get("again") else None
-        answered_at = (
-            self.identifier(mapping.get("answered_at"), "a node id")
-            if mapping.get("answered_at")
-            else None
+        check, again, answered_at = (
+            self._node_id(mapping, name) for name in ("check", "again", "answered_at")
         )
         after_others = self._flag(mapping, "after_others")
         defers_to = self._categories(mapping.get("defers_to"))
@@ -451,6 +447,9 @@ class ProgramParser(SchemaReader):
             answered_by,
             defers_to,
         )
+
+    def _node_id(self, mapping: YMapping, name: str) -> str | None:
+        return self.identifier(mapping.get(name), "a node id") if mapping.get(name) else None
 
     def _flag(self, mapping: YMapping, name: str) -> bool:
         value = mapping.get(name)

@@ -279,7 +279,7 @@ class _Run:
         current = self.current_route()
         if current is None or at is None or current.again is None or at.node == current.check:
             return False
-        if not all(current.category in route.defers_to for route in routes):
+        if not routes or not all(current.category in route.defers_to for route in routes):
             return False
         self.state = evolve(self.state, misses=0)
         self.enter(Place(current.flow, current.again))
@@ -666,19 +666,19 @@ class _Run:
     def text(self, raw: str) -> None:
         folded = fold(raw)
         command = folded_command(self.program, self.state.locale, folded)
-        leaving = command in (CommandName.STOP, CommandName.ERASE)
-        if leaving and " " not in folded and self.in_safety_flow():
+        one_word_leaving = command in (CommandName.STOP, CommandName.ERASE) and " " not in folded
+        if one_word_leaving and self.in_safety_flow():
             # One word ("stop", "lopeta") in a crisis may mean "stop asking", not "erase
             # everything and leave": say how to leave ("leave now", the button) and give the
             # numbers, then ask again. Two words ("leave now") leave at once.
             self.say(EngineKeys.LEAVE_IN_CRISIS)
             self.redisplay()
             return
-        typed = not raw.lstrip().startswith("/")  # "/stop", "/back": always the command
-        if typed and command is not None and (" " not in folded or command is CommandName.BACK):
-            # "stop" at a question offering "I want to stop", "back" (*volver*) where "Go back
-            # to where I was" is offered: that answer, never "erase everything and leave"
-            # ("leave now" and the button still leave) or a step back inside a crisis flow.
+        if (
+            command is not None
+            and (one_word_leaving or command is CommandName.BACK)
+            and not raw.lstrip().startswith("/")  # "/stop", "/back": always the command
+        ):
             offered = self.offered_for(folded, command)
             if offered is not None:
                 self.choice_picked(offered)
@@ -700,14 +700,13 @@ class _Run:
         self.answer(self._node(self.state.at.flow, self.state.at.node), raw, folded)
 
     def offered_for(self, folded: str, command: CommandName) -> str | None:
-        """The choice of the question waiting for an answer that a typed stop, erase or back
-        means: one typed as ``folded``, or one whose id is the command's name."""
+        """The choice of the question waiting for an answer that a typed one-word stop or
+        erase, or a typed back, means: one typed as ``folded``, or one whose id is the
+        command's name. "stop" at a question offering "I want to stop", "back" (*volver*)
+        where "Go back to where I was" is offered: that answer, never "erase everything and
+        leave" or a step back inside a crisis flow ("leave now" and the buttons leave)."""
         at = self.state.at
-        if (
-            command not in (CommandName.STOP, CommandName.ERASE, CommandName.BACK)
-            or self.state.waiting is not Waiting.ANSWER
-            or at is None
-        ):
+        if self.state.waiting is not Waiting.ANSWER or at is None:
             return None
         node = self._node(at.flow, at.node)
         options = self.visible_choices(node)
