@@ -291,7 +291,7 @@ def test_packages_and_top_level_modules_import_one_another_one_way_only() -> Non
 
 
 LAYERS: list[set[str]] = [
-    {"diagnostics"},
+    {"diagnostics", "work_lane"},
     {"errors"},
     {"language"},
     {"safety", "translation", "services"},

@@ -109,6 +109,7 @@ def build_runtime(loaded: LoadedProgram, settings: Settings) -> Runtime:
     from redirection_bot.store.resume import ResumeVault  # noqa: PLC0415
     from redirection_bot.turn.actions import RasaActionRunner  # noqa: PLC0415
     from redirection_bot.turn.runtime import Runtime, RuntimeSettings  # noqa: PLC0415
+    from redirection_bot.work_lane import WorkLane  # noqa: PLC0415
 
     runtime_settings = RuntimeSettings(
         session_ttl_seconds=settings.store.session_ttl_minutes * 60.0,
@@ -123,7 +124,13 @@ def build_runtime(loaded: LoadedProgram, settings: Settings) -> Runtime:
         store,
         RasaActionRunner(loaded),
         runtime_settings,
-        resume=ResumeVault(store, ttl_seconds=settings.store.resume_ttl_days * 86400.0),
+        resume=ResumeVault(
+            store,
+            ttl_seconds=settings.store.resume_ttl_days * 86400.0,
+            lane=WorkLane(
+                settings.limits.resume_tries_at_once, settings.limits.resume_tries_waiting
+            ),
+        ),
         metrics=Metrics(),
         evaluation=open_counts(settings.store),
         desk=desk,

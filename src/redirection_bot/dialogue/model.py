@@ -359,6 +359,10 @@ class SafetyRoute:
     """Raised while the flow of one of these categories runs (past its check), the category
     does not start its own flow: that flow's ``again`` node runs instead ("help me please"
     after an overdose brings the emergency advice again, never a breathing exercise)."""
+    sets: tuple[SlotChange, ...] = ()
+    """Slots set the moment the category is raised for certain, before any flow runs, also
+    when a higher category's flow runs first (``minor``: ``under_18``, so that a suicidal
+    young person's first crisis list already has the lines for young people)."""
 
 
 @dataclass(frozen=True, slots=True)

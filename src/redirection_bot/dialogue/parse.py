@@ -73,6 +73,7 @@ SAFETY_ROUTE_FIELDS = (
     "answered_at",
     "answered_by",
     "defers_to",
+    "set",
 )
 FLOW_FIELDS = ("flow", "title", "start", "nodes")
 NODE_FIELDS = (
@@ -105,6 +106,9 @@ DEFAULT_TEXT_MAX_LENGTH = 500
 class ProgramParser(SchemaReader):
     """Reads ``program.yaml`` into a ``Program`` whose flows the loader adds."""
 
+    _known_slots: Mapping[str, SlotDecl] | None = None
+    """The program's slots, once read: what ``set`` may name."""
+
     def parse(self, root: YNode | None, path: str) -> Program | None:
         top = self.mapping(root, "the program file")
         if top is None:
@@ -134,6 +138,7 @@ class ProgramParser(SchemaReader):
             else None
         )
         slots = self._slots(top.get("slots"))
+        self._known_slots = slots
         actions = self._actions(top.get("actions"))
         commands = self._commands(top.get("commands"), top.span)
         settings = self._settings(top.get("settings"))
@@ -434,6 +439,7 @@ class ProgramParser(SchemaReader):
         after_others = self._flag(mapping, "after_others")
         defers_to = self._categories(mapping.get("defers_to"))
         answered_by = self._names(mapping.get("answered_by"), "a choice id")
+        changes = self._changes(mapping) if mapping.get("set") is not None else []
         if flow is None or flow_node is None:
             return None
         return SafetyRoute(
@@ -446,7 +452,40 @@ class ProgramParser(SchemaReader):
             answered_at,
             answered_by,
             defers_to,
+            tuple(change for change in changes if change.operation == "set"),
         )
+
+    def _changes(self, mapping: YMapping) -> list[SlotChange]:
+        changes: list[SlotChange] = []
+        for operation in ("set", "add", "remove"):
+            fields = self.mapping(mapping.get(operation), f"`{operation}`")
+            if fields is None:
+                continue
+            for key, value in fields:
+                declared = self._declared_slot(key)
+                if declared is None:
+                    continue
+                if operation != "set" and declared.type is not SlotType.LIST:
+                    self.error(
+                        key.span,
+                        f"`{operation}` is for list slots; `{declared.name}` is a {declared.type} slot",
+                    )
+                    continue
+                parsed = self.slot_value(declared, value, operation)
+                if parsed is not None:
+                    changes.append(SlotChange(operation, declared.name, parsed, key.span))
+        return changes
+
+    def _declared_slot(self, key: YScalar) -> SlotDecl | None:
+        if self._known_slots is None:
+            return None
+        declared = self._known_slots.get(key.text)
+        if declared is None:
+            self.error(
+                key.span,
+                f"`{key.text}` is not a declared slot{did_you_mean(key.text, self._known_slots)}",
+            )
+        return declared
 
     def _node_id(self, mapping: YMapping, name: str) -> str | None:
         return self.identifier(mapping.get(name), "a node id") if mapping.get(name) else None
@@ -761,38 +800,6 @@ class FlowParser(ProgramParser):
                 )
             )
         return tuple(choices)
-
-    def _changes(self, mapping: YMapping) -> list[SlotChange]:
-        changes: list[SlotChange] = []
-        for operation in ("set", "add", "remove"):
-            fields = self.mapping(mapping.get(operation), f"`{operation}`")
-            if fields is None:
-                continue
-            for key, value in fields:
-                declared = self._declared_slot(key)
-                if declared is None:
-                    continue
-                if operation != "set" and declared.type is not SlotType.LIST:
-                    self.error(
-                        key.span,
-                        f"`{operation}` is for list slots; `{declared.name}` is a {declared.type} slot",
-                    )
-                    continue
-                parsed = self.slot_value(declared, value, operation)
-                if parsed is not None:
-                    changes.append(SlotChange(operation, declared.name, parsed, key.span))
-        return changes
-
-    def _declared_slot(self, key: YScalar) -> SlotDecl | None:
-        if self._known_slots is None:
-            return None
-        declared = self._known_slots.get(key.text)
-        if declared is None:
-            self.error(
-                key.span,
-                f"`{key.text}` is not a declared slot{did_you_mean(key.text, self._known_slots)}",
-            )
-        return declared
 
     def _input(self, node: YNode | None, offer_node: YNode | None = None) -> InputSpec | None:
         found = self.scalar(node, "the input slot")

@@ -239,11 +239,13 @@ class _Run:
         routes = [route for route in self.program.safety if route.category in hits]
         routes.sort(key=lambda route: not hits[route.category].certain)  # stable: program order
         if self.deferred_to_current(routes):
+            self.set_on_raise(routes, hits)
             return True
         for position, route in enumerate(routes):
             if self.in_flow(route.flow):
                 if route.again is not None:
                     self.state = evolve(self.state, misses=0)
+                    self.set_on_raise(routes, hits)
                     self.enter(Place(route.flow, route.again))
                     return True
                 continue
@@ -266,11 +268,20 @@ class _Run:
                 self.stack.append(Place(later.flow, self.safety_entry(later, hits)))
             self.unqueue(route)
             self.state = evolve(self.state, misses=0, held=self.held(event, route, hits))
+            self.set_on_raise(routes, hits)
             entry = self.safety_entry(route, hits)
             if not self.answered_on_entry(route, entry, event):
                 self.enter(Place(route.flow, entry))
             return True
         return False
+
+    def set_on_raise(self, routes: list[SafetyRoute], hits: dict[RiskCategory, RiskHit]) -> None:
+        """The ``set`` of every route raised for certain, before the first flow says anything
+        (a young person who is also suicidal: the crisis lists know their age at once)."""
+        for route in routes:
+            if hits[route.category].certain:
+                for change in route.sets:
+                    self.apply(change)
 
     def deferred_to_current(self, routes: list[SafetyRoute]) -> bool:
         """Run the current safety flow's ``again`` node when every route raised defers to its

@@ -164,6 +164,12 @@ class LimitSettings:
     """Per conversation; a short burst up to this many is allowed."""
     max_sessions: int = field(default=10_000, metadata=at_least(1))
     """Conversations one process keeps at once; new ones are asked to come back later."""
+    resume_tries_at_once: int = field(default=2, metadata=at_least(1))
+    """Resume words (and new words) one process works out at once: each is a scrypt of about
+    a tenth of a second of a core and 32 MiB."""
+    resume_tries_waiting: int = field(default=8, metadata=at_least(0))
+    """Resume words that may wait for their turn; more are answered as wrong words are
+    ("try again in a few minutes"), without being tried or counted."""
 
 
 @dataclass(frozen=True, slots=True)

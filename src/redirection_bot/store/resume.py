@@ -10,13 +10,16 @@ after a configurable time (30 days by default).
 
 Wrong phrases are counted per session and per bucket of phrases (``AttemptLimiter``, which
 says why), and every failure, whatever its cause, gets the same gentle answer after the same
-scrypt work: how long a wrong phrase takes tells nothing. Each parked copy is sealed under a
+scrypt work: how long a wrong phrase takes tells nothing. scrypt runs in a ``WorkLane`` of a
+few places with a short queue: a script that sends phrases by the hundred (conversations cost
+nothing to open, and no address is kept to count them by) fills the queue and is refused at
+once (``LaneFull``), instead of holding every person's restore behind its own for seconds and
+the process's memory at 32 MiB a try. Each parked copy is sealed under a
 key of its own, drawn from the phrase and a random salt stored beside it (``ResumeVault``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import functools
 import hashlib
@@ -29,12 +32,18 @@ from importlib import resources
 
 from redirection_bot.language.textnorm import fold
 from redirection_bot.store import SessionStore, StoredSession, VersionConflict
+from redirection_bot.work_lane import WorkLane
 
 RESUME_ACTION = "action_resume_phrase"
 PHRASE_WORDS = 6
 DEFAULT_RESUME_TTL_SECONDS = 30 * 24 * 3600
 SCRYPT_COST = 2**15
 """scrypt's N: 32 MiB and about 0.1 s per phrase on one core."""
+TRIES_AT_ONCE = 2
+"""scrypts run at once by one process (32 MiB each): about a core each."""
+TRIES_WAITING = 8
+"""scrypts that may wait for a place; one more is refused (``LaneFull``): at most about half a
+second of waiting for a phrase that is let in."""
 
 
 class ResumeKeys:
@@ -268,22 +277,26 @@ class ResumeVault:
         ttl_seconds: float = DEFAULT_RESUME_TTL_SECONDS,
         limiter: AttemptLimiter | None = None,
         cost: int = SCRYPT_COST,
+        lane: WorkLane | None = None,
     ) -> None:
         self._store = store
         self.ttl_seconds = ttl_seconds
         self.limiter = limiter or AttemptLimiter(store)
         self.cost = cost
+        self.lane = lane or WorkLane(TRIES_AT_ONCE, TRIES_WAITING)
 
     async def key_for(self, words: tuple[str, ...]) -> PhraseKey:
-        """Derive a phrase's key in a worker thread (scrypt takes a tenth of a second)."""
-        return await asyncio.to_thread(derive_key, words, self.cost)
+        """Derive a phrase's key in the lane's worker threads (scrypt takes a tenth of a
+        second); ``LaneFull`` when too many phrases are waiting already."""
+        return await self.lane.run(functools.partial(derive_key, words, self.cost))
 
     async def restore(
         self, session_id: str, phrase: PhraseAttempt
     ) -> tuple[PhraseKey, bytes] | None:
         """The copy parked under ``phrase`` and its key, within the limits; None for every
         failure. scrypt runs for every phrase, even one refused before any lookup (a wrong
-        check word, too many tries), so that a wrong phrase takes as long wherever it fails."""
+        check word, too many tries), so that a wrong phrase takes as long wherever it fails.
+        ``LaneFull`` (nothing tried, nothing counted) when too many phrases are waiting."""
         key = await self.key_for(phrase.words)
         if not phrase.checked or not await self.limiter.allow(session_id, phrase.words):
             return None

@@ -31,6 +31,7 @@ from redirection_bot.handoff.appointments import (
 from redirection_bot.operations.logs import log_event
 from redirection_bot.store.resume import ResumeVault, new_phrase
 from redirection_bot.turn.actions import ActionCall
+from redirection_bot.work_lane import LaneFull
 
 ZONES_ACTION = "action_appointment_zones"
 SLOTS_ACTION = "action_appointment_slots"
@@ -185,7 +186,11 @@ class AppointmentActions:
             return ActionResult(call.action, failed=True)
         slot = await self.book.slot(listed[pick - 1])
         words = new_phrase(call.state.locale)
-        key = await self._resume.key_for(words)
+        try:
+            key = await self._resume.key_for(words)
+        except LaneFull:
+            log_event("resume busy", session=call.sender)
+            return ActionResult(call.action, failed=True)
         booking = await self.book.book(slot.id, key.name) if slot is not None else None
         if slot is None or booking is None:
             log_event("appointment full", session=call.sender)

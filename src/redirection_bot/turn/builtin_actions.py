@@ -30,6 +30,7 @@ from redirection_bot.operations.outcomes import (
 from redirection_bot.store.resume import RESUME_ACTION, ResumeKeys, ResumeVault, new_phrase
 from redirection_bot.turn.actions import ActionCall, ActionRunner
 from redirection_bot.turn.appointment_actions import ACTIONS as APPOINTMENT_ACTIONS
+from redirection_bot.work_lane import LaneFull
 
 if TYPE_CHECKING:
     from redirection_bot.operations.metrics import Metrics
@@ -67,7 +68,13 @@ class BuiltInActions:
     async def _offer_phrase(self, call: ActionCall) -> ActionResult:
         """A new phrase, shown once; the session is parked under it when the turn is saved."""
         words = new_phrase(call.state.locale)
-        call.after.park_under = await self._resume.key_for(words)
+        try:
+            call.after.park_under = await self._resume.key_for(words)
+        except LaneFull:
+            log_event("resume busy", session=call.sender)
+            if self._metrics is not None:
+                self._metrics.resume("busy")
+            return ActionResult(RESUME_ACTION, failed=True)
         log_event("resume phrase given", session=call.sender)
         if self._metrics is not None:
             self._metrics.resume("given")

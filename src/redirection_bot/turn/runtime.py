@@ -91,6 +91,7 @@ from redirection_bot.turn.ingress import Admitted, Problem, admit
 from redirection_bot.turn.routing import Route, Routed, phrase_attempt, preempts_flow, route
 from redirection_bot.turn.screening_lane import ScreeningLane
 from redirection_bot.turn.session_lock import LockEntry, SessionLock
+from redirection_bot.work_lane import LaneFull
 
 if TYPE_CHECKING:
     from redirection_bot.handoff.appointments import AppointmentBook
@@ -672,18 +673,23 @@ class Runtime:
         kept: Kept,
         phrase: PhraseAttempt,
     ) -> _Acted:
-        """Bring back the session parked under ``phrase``; every failure gets the same answer."""
+        """Bring back the session parked under ``phrase``; every failure gets the same answer
+        (also "too many phrases waiting", which says to try again in a few minutes too)."""
         parked: SessionRecord | None = None
         key: PhraseKey | None = None
-        found = await self._resume.restore(session_id, phrase)
+        outcome = "failed"
+        try:
+            found = await self._resume.restore(session_id, phrase)
+        except LaneFull:
+            found, outcome = None, "busy"
         if found is not None:
             key, data = found
             parked = self._decode(data)
         repeat = CommandGiven(CommandName.REPEAT)
         if parked is None or key is None:
-            log_event("resume failed", session=session_tag(session_id))
+            log_event(f"resume {outcome}", session=session_tag(session_id))
             if self.metrics is not None:
-                self.metrics.resume("failed")
+                self.metrics.resume(outcome)
             return await self._turn(
                 session_id,
                 loaded,

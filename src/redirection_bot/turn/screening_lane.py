@@ -17,11 +17,10 @@ more than its screening.
 
 from __future__ import annotations
 
-import asyncio
-import heapq
-import itertools
 from collections.abc import Callable
 from typing import TypeVar
+
+from redirection_bot.work_lane import WorkLane
 
 INLINE_CHARACTERS = 300
 """Messages up to this long are screened on the event loop (about 30 ms at the worst)."""
@@ -34,42 +33,15 @@ class ScreeningLane:
 
     def __init__(self, inline_characters: int = INLINE_CHARACTERS) -> None:
         self.inline_characters = inline_characters
-        self._busy = False
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
-        self._arrivals = itertools.count()
+        self._lane = WorkLane(width=1)
 
     async def run(self, size: int, work: Callable[[], _T]) -> _T:
         """``work()``, here when ``size`` is small, else in a worker thread in its turn."""
         if size <= self.inline_characters:
             return work()
-        await self._acquire(size)
-        try:
-            return await asyncio.to_thread(work)
-        finally:
-            self._release()
+        return await self._lane.run(work, rank=size)
 
     @property
     def waiting(self) -> int:
         """Long messages waiting for the lane (not counting the one being screened)."""
-        return sum(not future.done() for _size, _order, future in self._waiting)
-
-    async def _acquire(self, size: int) -> None:
-        if not self._busy:
-            self._busy = True
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiting, (size, next(self._arrivals), future))
-        try:
-            await future
-        except asyncio.CancelledError:
-            if future.done() and not future.cancelled():
-                self._release()  # handed the lane just as it was cancelled: pass it on
-            raise
-
-    def _release(self) -> None:
-        while self._waiting:
-            _size, _order, future = heapq.heappop(self._waiting)
-            if not future.done():  # a waiter cancelled meanwhile is passed over
-                future.set_result(None)
-                return
-        self._busy = False
+        return self._lane.waiting

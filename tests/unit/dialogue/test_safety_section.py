@@ -108,3 +108,10 @@ def test_defers_to_names_risk_categories(write: WriteProgram, problems: Problems
     program = PROGRAM.replace(route, route + "    defers_to: [suicde]\n")
     found = "\n".join(safety_problems(write, problems, program))
     assert "`suicde` is not a risk category (did you mean `suicide`?)" in found
+
+
+def test_set_on_a_route_names_declared_slots(write: WriteProgram, problems: Problems) -> None:
+    route = "  distress:\n    flow: s_distress\n    check: check\n    again: again\n"
+    program = PROGRAM.replace(route, route + "    set: {undr_18: true}\n")
+    found = "\n".join(safety_problems(write, problems, program))
+    assert "`undr_18` is not a declared slot" in found
