@@ -52,6 +52,10 @@ class Lexicon:
     inside: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
     """locale -> words key -> folded phrases that count anywhere in a message
     (``"...young people..."`` in a ``words`` text)."""
+    commands_inside: Mapping[str, tuple[tuple[str, CommandName], ...]] = field(default_factory=dict)
+    """locale -> (folded phrase, command) for a command's words written to count anywhere
+    (``"...number i can call..."`` in ``help``'s words): an answer the program cannot take
+    as a choice that holds one is that command (``mentioned_command``)."""
 
     def matches(self, locale: str, key: str | None, folded: str) -> bool:
         if key is None:
@@ -78,10 +82,26 @@ class Lexicon:
     def command(self, locale: str, folded: str) -> CommandName | None:
         return self.commands.get(locale, {}).get(folded)
 
+    def mentioned_command(self, locale: str, folded: str) -> CommandName | None:
+        """The command one of whose "...phrase..." words ``folded`` holds, as whole words."""
+        padded = f" {folded} "
+        return next(
+            (
+                name
+                for phrase, name in self.commands_inside.get(locale, ())
+                if f" {phrase} " in padded
+            ),
+            None,
+        )
+
     def number(self, locale: str, folded: str) -> int | None:
         """The number ``folded`` writes as words in ``locale`` ("kahdeksan": 8), or None."""
         return self.numbers.get(locale, {}).get(folded)
 
+
+WHOLE_MESSAGE_ONLY = frozenset({CommandName.STOP, CommandName.ERASE, CommandName.RESTART})
+"""Commands that end or restart a conversation count only as the whole message: their
+"...phrase..." words are never read inside a sentence ("i want to stop" is a reason)."""
 
 INSIDE_MARK = "..."
 """A ``words`` entry written between two of these (``...young people...``) counts anywhere in
@@ -127,6 +147,7 @@ def build_lexicon(
     numbers: dict[str, dict[str, int]] = {}
     raw_labels: dict[str, dict[str, str]] = {}
     inside: dict[str, dict[str, tuple[str, ...]]] = {}
+    commands_inside: dict[str, tuple[tuple[str, CommandName], ...]] = {}
     for locale, by_key in texts.items():
         for key, text in by_key.items():
             if found := _NUMBER_KEY.fullmatch(key):
@@ -146,4 +167,7 @@ def build_lexicon(
         for name, key in command_keys.items():
             for form in word_forms(by_key.get(key, "")):
                 commands.setdefault(locale, {})[form] = name
-    return Lexicon(placeholders, forms, commands, numbers, raw_labels, inside)
+            if name not in WHOLE_MESSAGE_ONLY:
+                mentioned = tuple((phrase, name) for phrase in inside_forms(by_key.get(key, "")))
+                commands_inside[locale] = commands_inside.get(locale, ()) + mentioned
+    return Lexicon(placeholders, forms, commands, numbers, raw_labels, inside, commands_inside)

@@ -736,6 +736,12 @@ class _Run:
             self.picked = self.picked or picked[0]
             self.pick(node, *picked)
             return
+        asked = self.lexicon.mentioned_command(self.state.locale, folded)
+        if asked is not None and asked in self.program.commands:
+            # "is there a number i can call" at "your reasons": a request for help, not
+            # words to keep (a command's "...phrase..." words; never stop, erase or restart).
+            self.command(asked, None)
+            return
         if node.input is not None:
             declared = self.program.slots[node.input.slot]
             value = _parse_input(declared, raw)

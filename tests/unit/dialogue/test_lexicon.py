@@ -41,3 +41,17 @@ def test_a_languages_other_names_are_words_for_it() -> None:
 def test_only_the_engines_own_word_keys_are_typed_words() -> None:
     keys = ["numbers.8", "numbers.ten", "numbers", "language.words", "language.name", "x.numbers.8"]
     assert typed_word_keys(keys) == ["numbers.8", "language.words"]
+
+
+def test_a_commands_phrase_words_count_inside_a_sentence_but_never_for_stop() -> None:
+    texts = {
+        "en": {
+            "commands.help.words": "help, ...number i can call...",
+            "commands.stop.words": "stop, ...stop...",
+        }
+    }
+    keys = {CommandName.HELP: "commands.help.words", CommandName.STOP: "commands.stop.words"}
+    words = build_lexicon(texts, {}, [], [], keys)
+    assert words.mentioned_command("en", "is there a number i can call") is CommandName.HELP
+    assert words.command("en", "is there a number i can call") is None  # not the whole message
+    assert words.mentioned_command("en", "i want to stop before i lose my family") is None

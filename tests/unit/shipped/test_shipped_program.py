@@ -23,6 +23,7 @@ from redirection_bot.diagnostics import Diagnostics
 from redirection_bot.dialogue.model import CommandName, SlotType
 from redirection_bot.engine import ChoicePicked, CommandGiven, Event, Start, Text
 from redirection_bot.engine.state import SessionState, Waiting
+from redirection_bot.language.textnorm import fold
 from redirection_bot.program.load import LoadedProgram, ProgramSources
 from redirection_bot.program.render import ShownMessage
 from redirection_bot.turn.runtime import RuntimeSettings
@@ -92,6 +93,12 @@ def is_typed_answer(loaded: LoadedProgram, state: SessionState | None) -> bool:
     return loaded.program.slots[node.input.slot].type in (SlotType.TEXT, SlotType.INTEGER)
 
 
+def asks_for_a_command(loaded: LoadedProgram, typed: str) -> bool:
+    """Whether English words hold a command's "...phrase..." words (answered, not kept)."""
+    lexicon = loaded.program.lexicon
+    return lexicon is not None and lexicon.mentioned_command("en", fold(typed)) is not None
+
+
 def person_event(kind: str, value: object, argument: object) -> Event:
     if kind == "say":
         return Text(str(value))
@@ -113,6 +120,8 @@ async def replay(loaded: LoadedProgram, script: ConversationScript, locale: str)
             continue
         if step.kind == "say" and not is_typed_answer(loaded, reply.state):
             return None
+        if step.kind == "say" and asks_for_a_command(loaded, str(step.value)):
+            return None  # "is there a number i can call" is help in English only
         if step.kind == "command" and step.value == "language":
             return None  # the walk compares one locale at a time
         event = person_event(step.kind, step.value, step.modifiers.get("argument"))
