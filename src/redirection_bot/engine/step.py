@@ -237,7 +237,10 @@ class _Run:
         if self.plainly_meant(event, hits):
             return False
         routes = [route for route in self.program.safety if route.category in hits]
-        routes.sort(key=lambda route: not hits[route.category].certain)  # stable: program order
+        # Certain hits first, in program order (stable); a route that defers to a category a
+        # clinician's phrase raised with it waits for that flow ("i cant take this life
+        # anymore": the suicide question before the breathing exercise).
+        routes.sort(key=lambda route: (waits_for(route, hits), not hits[route.category].certain))
         if self.deferred_to_current(routes):
             self.set_on_raise(routes, hits)
             return True
@@ -259,7 +262,7 @@ class _Run:
             queued = [
                 later
                 for later in routes[position + 1 :]
-                if (later.after_others or rank(later) < rank(route))  # outranked only as uncertain
+                if (later.after_others or rank(later) < rank(route) or waits_for(later, hits))
                 and later.flow != route.flow
                 and not self.in_flow(later.flow)
             ]
@@ -285,12 +288,15 @@ class _Run:
 
     def deferred_to_current(self, routes: list[SafetyRoute]) -> bool:
         """Run the current safety flow's ``again`` node when every route raised defers to its
-        category (``defers_to``), except at its check question, where nothing is confirmed."""
+        category (``defers_to``); at its check question too, where "i cant take this life
+        anymore" or "help me please" answers "are you having thoughts of ending your life?"."""
         at = self.state.at
         current = self.current_route()
-        if current is None or at is None or current.again is None or at.node == current.check:
+        if current is None or at is None or current.again is None:
             return False
-        if not routes or not all(current.category in route.defers_to for route in routes):
+        if not routes or not all(
+            route is current or current.category in route.defers_to for route in routes
+        ):
             return False
         self.state = evolve(self.state, misses=0)
         self.enter(Place(current.flow, current.again))
@@ -1129,6 +1135,13 @@ def typed_answer(program: Program, state: SessionState, text: str) -> bool:
         return False
     run = _Run(program, state)
     return run.match_choice(node, run.visible_choices(node), folded) is not None
+
+
+def waits_for(route: SafetyRoute, hits: dict[RiskCategory, RiskHit]) -> bool:
+    """Whether ``route`` defers to a category raised with it by the rules (not the model
+    alone: "i think im having a heart attack", which the model reads as perhaps suicidal,
+    still hears the emergency number first): its flow runs after that one."""
+    return any(c in hits and not hits[c].learned for c in route.defers_to)
 
 
 def typed_command(program: Program, locale: str, text: str) -> CommandName | None:

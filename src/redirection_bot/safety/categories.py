@@ -46,6 +46,9 @@ class RiskHit:
 
     category: RiskCategory
     certain: bool = True
+    learned: bool = False
+    """Raised by the second screening layer alone (never certain), not by a clinician's
+    phrase: a lower category raised with it does not wait for it (``defers_to``)."""
 
 
 def category_named(name: str) -> RiskCategory | None:

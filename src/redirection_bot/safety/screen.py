@@ -192,7 +192,9 @@ class Screener:
         if RiskCategory.IDENTIFYING_INFO in found_by_model:
             hidden_spans.append((0, len(text)))  # no span to hide: the whole message is hidden
         hits = tuple(
-            RiskHit(category, certain[category]) for category in RiskCategory if category in certain
+            RiskHit(category, certain[category], category in found_by_model)
+            for category in RiskCategory
+            if category in certain
         )
         spans = merge_spans(hidden_spans)
         redacted = hide(text, spans) if spans else text

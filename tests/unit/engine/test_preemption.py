@@ -517,9 +517,27 @@ def test_a_category_that_defers_to_a_running_flow_brings_its_again_not_its_own_f
     inside = play(program, risk(RiskCategory.SUICIDE))
     deferred = step(program, inside.state, risk(RiskCategory.DISTRESS))
     assert keys(deferred) == ["s.suicide_again", "s.suicide_ask"]
-    # At the check question nothing is confirmed yet: the lower flow runs as before, and
-    # in any other flow too.
+    # At the check question too ("i cant take this life anymore" answering "are you having
+    # thoughts of ending your life?"); in any other flow the lower flow runs as before.
     checking = play(program, risk(RiskCategory.SUICIDE, certain=False))
-    assert keys(step(program, checking.state, risk(RiskCategory.DISTRESS)))[0] == "s.distress_hello"
+    assert keys(step(program, checking.state, risk(RiskCategory.DISTRESS)))[0] == "s.suicide_again"
     human = play(program, risk(RiskCategory.HUMAN))
     assert keys(step(program, human.state, risk(RiskCategory.DISTRESS)))[0] == "s.distress_hello"
+
+
+def test_a_category_raised_with_a_phrase_it_defers_to_waits_but_not_for_the_model_alone(
+    tmp_path: Path,
+) -> None:
+    route = "  distress:\n    flow: s_distress\n    check: check\n    again: again\n"
+    text = PROGRAM.replace(route, route + "    defers_to: [suicide]\n")
+    program = load(write_program(tmp_path, text, FLOWS, LOCALES, RULES), tmp_path).program
+
+    def both(learned: bool) -> list[str]:
+        hits = (
+            RiskHit(RiskCategory.DISTRESS, True),
+            RiskHit(RiskCategory.SUICIDE, False, learned),
+        )
+        return keys(play(program, Text("i cant take this life anymore", hits)))
+
+    assert both(learned=False)[0] == "s.suicide_check"  # a clinician's check phrase: asked first
+    assert both(learned=True)[0] == "s.distress_hello"  # "heart attack" read by the model alone
