@@ -508,12 +508,17 @@ def test_a_message_naming_another_choice_too_or_only_another_starts_the_flow_as_
         assert said[:2] == ["s.human_hello", "s.human_ask"], (text, said)
 
 
+def deferring_program(tmp_path: Path) -> Program:
+    """The test program with distress deferring to suicide (``defers_to``)."""
+    route = "  distress:\n    flow: s_distress\n    check: check\n    again: again\n"
+    text = PROGRAM.replace(route, route + "    defers_to: [suicide]\n")
+    return load(write_program(tmp_path, text, FLOWS, LOCALES, RULES), tmp_path).program
+
+
 def test_a_category_that_defers_to_a_running_flow_brings_its_again_not_its_own_flow(
     tmp_path: Path,
 ) -> None:
-    route = "  distress:\n    flow: s_distress\n    check: check\n    again: again\n"
-    text = PROGRAM.replace(route, route + "    defers_to: [suicide]\n")
-    program = load(write_program(tmp_path, text, FLOWS, LOCALES, RULES), tmp_path).program
+    program = deferring_program(tmp_path)
     inside = play(program, risk(RiskCategory.SUICIDE))
     deferred = step(program, inside.state, risk(RiskCategory.DISTRESS))
     assert keys(deferred) == ["s.suicide_again", "s.suicide_ask"]
@@ -528,9 +533,7 @@ def test_a_category_that_defers_to_a_running_flow_brings_its_again_not_its_own_f
 def test_a_category_raised_with_a_phrase_it_defers_to_waits_but_not_for_the_model_alone(
     tmp_path: Path,
 ) -> None:
-    route = "  distress:\n    flow: s_distress\n    check: check\n    again: again\n"
-    text = PROGRAM.replace(route, route + "    defers_to: [suicide]\n")
-    program = load(write_program(tmp_path, text, FLOWS, LOCALES, RULES), tmp_path).program
+    program = deferring_program(tmp_path)
 
     def both(learned: bool) -> list[str]:
         hits = (
