@@ -83,6 +83,7 @@ ENGINE_TEXTS = {
     "handoff_ended": "Back with the program.",
     "cannot_go_back": "Nothing to go back to.",
     "leave_in_crisis": "To leave, type leave now.",
+    "leave_confirm": "To leave and erase, type leave now; or answer to carry on.",
     "but_words": "but, though",
     "unanswered": "(not answered)",
     "too_long": "Too long.",

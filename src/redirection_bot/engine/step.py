@@ -87,6 +87,9 @@ class EngineKeys:
     CANNOT_GO_BACK = "engine.cannot_go_back"
     LEAVE_IN_CRISIS = "engine.leave_in_crisis"
     """A one-word "stop" typed inside a safety flow: how to leave, and the numbers to call."""
+    LEAVE_CONFIRM = "engine.leave_confirm"
+    """A one-word "stop" typed at a question that offers no such answer: how to leave, and
+    that answering carries on (nothing is erased on one word)."""
     UNANSWERED = "engine.unanswered"
     TOO_LONG = "engine.too_long"
     UNREADABLE = "engine.unreadable"
@@ -691,15 +694,18 @@ class _Run:
             self.say(EngineKeys.LEAVE_IN_CRISIS)
             self.redisplay()
             return
-        if (
-            command is not None
-            and (one_word_leaving or command is CommandName.BACK)
-            and not raw.lstrip().startswith("/")  # "/stop", "/back": always the command
-        ):
+        typed_word = not raw.lstrip().startswith("/")  # "/stop", "/back": always the command
+        if command is not None and (one_word_leaving or command is CommandName.BACK) and typed_word:
             offered = self.offered_for(folded, command)
             if offered is not None:
                 self.choice_picked(offered)
                 return
+        if one_word_leaving and typed_word and self.state.waiting is Waiting.ANSWER:
+            # "stop" typed at "how important is it to you to stop?" or as a reason: a person's
+            # plan is never erased on one word; say how to leave, and ask again.
+            self.say(EngineKeys.LEAVE_CONFIRM)
+            self.redisplay()
+            return
         if command is not None:
             self.command(command, None)
             return
