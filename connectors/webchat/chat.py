@@ -22,6 +22,7 @@ from redirection_bot.api import (
     HandoffView,
     Reply,
     Runtime,
+    SessionBusy,
     SessionLost,
     Shown,
     ShownChoice,
@@ -32,6 +33,7 @@ from redirection_bot.api import (
     Start,
     StoreUnavailable,
     Text,
+    VersionConflict,
     Waiting,
     log_event,
     session_tag,
@@ -60,6 +62,11 @@ OPENING_SECONDS = 1.0
 its first turn. The store records when it lost what it held at its first turn after the loss,
 which may be that very opening; a conversation opened in the second before a loss, and looked
 for at an instance that never had it, is taken as new (not told)."""
+
+
+LEAVE_RETRIES = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+"""Seconds between tries to erase a conversation whose "leave now" met a store that failed
+(about a minute in all)."""
 
 
 class Lost(enum.Enum):
@@ -97,6 +104,7 @@ class WebChat:
         self.options = options
         self.texts = PageTexts(runtime)
         self._clock = clock
+        self._retries: set[asyncio.Task[None]] = set()
         self.book = SessionBook(
             options.limits.max_sessions,
             runtime.settings.session_ttl_seconds,
@@ -261,7 +269,10 @@ class WebChat:
     async def _read_all_the_same(self, session: WebSession, event: Event) -> bool:
         """A message over the rate limit is taken all the same when screening raises a risk
         in it: a person in crisis typing fast is heard (the limit keeps a conversation from
-        flooding the program, not a disclosure from the safety flow)."""
+        flooding the program, not a disclosure from the safety flow); and so is "leave now"
+        or "erase", pressed or typed: the way out always works."""
+        if self.runtime.leaves(event, session.locale):
+            return True
         if not isinstance(event, Text):
             return False
         return await self.runtime.raises_risk(event.text, session.locale)
@@ -384,6 +395,26 @@ class WebChat:
         self.book.gone(session)
         await self.runtime.leave(session.session_id)
         await self._tell(session, [{"type": "end", "erase": True}], None)
+
+    def leave_when_possible(self, session: WebSession) -> None:
+        """The store failed as the person left: they are on their way out already (a quick
+        exit never waits), and the conversation is erased as soon as the store answers, tried
+        again for about a minute (``LEAVE_RETRIES``)."""
+
+        async def retry() -> None:
+            for delay in LEAVE_RETRIES:
+                await asyncio.sleep(delay)
+                try:
+                    await self.leave(session)
+                except (StoreUnavailable, SessionBusy, VersionConflict):
+                    continue
+                log_event("session left", reason="retried", connector="webchat")
+                return
+            log_event("session left", reason="abandoned", connector="webchat")
+
+        task = asyncio.create_task(retry())
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
 
     async def plan(
         self, session: WebSession, origin: Listener | None = None

@@ -39,5 +39,9 @@ class WebChatOptions:
     so is an idle kept-alive one)."""
     body_timeout_seconds: int = field(default=10, metadata=at_least(1))
     """A request body not fully received in this time is answered 408."""
+    socket_start_seconds: int = field(default=10, metadata=at_least(1))
+    """A WebSocket that has not started or resumed a conversation in this time is closed
+    (the page's script does it at once; sockets held open and silent held every file the
+    process may open)."""
     limits: LimitSettings = field(default_factory=LimitSettings)
     branding: BrandingSettings = field(default_factory=BrandingSettings)

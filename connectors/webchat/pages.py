@@ -21,7 +21,16 @@ import markupsafe
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from redirection_bot.api import FunnelStage, TextLink, cache_folder, log_event, session_tag
+from redirection_bot.api import (
+    FunnelStage,
+    SessionBusy,
+    StoreUnavailable,
+    TextLink,
+    VersionConflict,
+    cache_folder,
+    log_event,
+    session_tag,
+)
 
 from .assets import Assets
 from .chat import LOST, WebChat, event_for
@@ -231,7 +240,10 @@ class Pages:
         and the address itself holds an unguessable token."""
         session = await self.chat.find(request.match_info["token"])
         if session is not None:
-            await self.chat.leave(session)
+            try:
+                await self.chat.leave(session)
+            except (StoreUnavailable, SessionBusy, VersionConflict):
+                self.chat.leave_when_possible(session)  # the person leaves all the same
         raise web.HTTPSeeOther(self.exit_url)
 
     async def erase(self, request: web.Request) -> web.Response:

@@ -16,10 +16,11 @@ if it is: refused before the runtime, "i want to die" at the end of a long paste
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSMessage, WSMsgType, web
 
 from redirection_bot.api import (
     EngineKeys,
@@ -90,8 +91,12 @@ class SocketHandler:
         conversation = _Conversation(
             self.chat, live, texts.from_accept_language(request.headers.get("Accept-Language"))
         )
+        deadline = asyncio.get_running_loop().time() + options.socket_start_seconds
         try:
-            async for message in ws:
+            while True:
+                message = await _next_message(ws, conversation, deadline)
+                if message is None:
+                    break
                 if message.type is WSMsgType.TEXT and len(message.data) <= frame_limit:
                     request_object = _decode(message.data)
                     if request_object is None:
@@ -105,6 +110,26 @@ class SocketHandler:
         finally:
             conversation.close()
         return ws
+
+
+_ENDED = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED)
+
+
+async def _next_message(
+    ws: web.WebSocketResponse, conversation: _Conversation, deadline: float
+) -> WSMessage | None:
+    """The socket's next message; None when it closed, or when it has not started or resumed
+    a conversation by ``deadline`` (then it is closed: a silent socket holds a file)."""
+    timeout = None
+    if conversation.session is None:
+        timeout = max(0.0, deadline - asyncio.get_running_loop().time())
+    try:
+        message = await ws.receive(timeout=timeout)
+    except TimeoutError:
+        log_event("socket closed", reason="silent", connector="webchat")
+        await ws.close()
+        return None
+    return None if message.type in _ENDED else message
 
 
 def read_frame_limit(max_frame_bytes: int, page_characters: int) -> int:

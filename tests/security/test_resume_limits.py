@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from redirection_bot.authoring.testing import RasaActionRunner
 from redirection_bot.program.load import LoadedProgram
+from redirection_bot.store import StoreUnavailable
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.store.resume import (
     SALT_BYTES,
@@ -166,10 +167,45 @@ async def test_phrases_sent_by_the_hundred_never_hold_a_person_back(
     phrase = await a_phrase(client)
     flood = [as_newcomer(client, " ".join(new_phrase("en"))) for _ in range(200)]
     answers = await asyncio.gather(*flood, as_newcomer(client, phrase))
-    not_found = text_of(client, "resume.not_found")
-    for answer in answers[:-1]:  # every guess, tried or turned away, gets the one answer
-        assert any(item.get("text") == not_found for item in answer)
+    not_found, busy = text_of(client, "resume.not_found"), text_of(client, "resume.busy")
+    said = [{item.get("text") for item in answer} & {not_found, busy} for answer in answers[:-1]]
+    assert all(said) and any(busy in texts for texts in said)  # tried, or told to try again
     assert lane.most_running == 1 and lane.most_waiting <= 3  # 32 MiB, and a short wait
     mine = answers[-1]  # opened in its turn, or told to try again: never held for long
-    assert any(item.get("text") in (text_of(client, "resume.restored"), not_found) for item in mine)
+    restored = text_of(client, "resume.restored")
+    assert any(item.get("text") in (restored, busy) for item in mine)
     assert await restores(client, phrase)  # turned-away tries counted nothing
+
+
+class FailsOnceOnParkedCopies(MemoryStore):
+    """A store that fails once when a parked copy is deleted (Redis paused mid-erase)."""
+
+    armed = False
+    failed = False
+
+    async def delete(self, name: str) -> None:
+        if name.startswith("resume:") and self.armed and not self.failed:
+            self.failed = True
+            raise StoreUnavailable("paused")
+        await super().delete(name)
+
+
+async def test_an_erase_that_failed_half_way_and_is_retried_leaves_no_copy_for_the_words(
+    over: Over, shipped: LoadedProgram
+) -> None:
+    """Attack 7: with Redis paused, "Erase my conversation" failed; the retry said "erased",
+    but the six words still opened the copy (the session was erased before its copy)."""
+    store = FailsOnceOnParkedCopies()
+    vault = ResumeVault(store, cost=CHEAP_COST)
+    client = await over(Runtime(shipped, store, RasaActionRunner(shipped), resume=vault))
+    sender = secrets.token_hex(16)
+    await rest(client, sender, "hello")
+    for choice in TO_THE_PHRASE:
+        _status, answer = await rest(client, sender, "/choice:" + choice)
+    phrase = phrase_in(answer)
+    store.armed = True
+    status, _answer = await rest(client, sender, "/erase")
+    assert status == 503 and store.failed  # "something went wrong, please try again"
+    _status, answer = await rest(client, sender, "/erase")  # the person tries again
+    assert any(item.get("custom", {}).get("erase") for item in answer)
+    assert not await restores(client, phrase)

@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -136,3 +137,20 @@ async def test_without_allowed_hosts_every_host_is_served(served: Any) -> None:
     await writer.drain()
     assert b" 200 " in await reader.readline()
     writer.close()
+
+
+async def test_a_websocket_that_never_starts_a_conversation_is_closed(served: Any) -> None:
+    """Attack 7: 1,100 WebSockets opened and never sent ``start`` held every file the process
+    could open; new visitors' pages timed out."""
+
+    port = await served(socket_start_seconds=TIMEOUT)
+    async with aiohttp.ClientSession() as session:
+        silent = await session.ws_connect(f"http://127.0.0.1:{port}/ws")
+        started = await session.ws_connect(f"http://127.0.0.1:{port}/ws")
+        await started.send_json({"type": "start", "locale": "en"})
+        async with asyncio.timeout(10 * TIMEOUT):
+            closing = await silent.receive()
+        assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        await asyncio.sleep(TIMEOUT + 0.5)
+        assert not started.closed  # a conversation keeps its socket
+        await started.close()

@@ -167,9 +167,10 @@ class LimitSettings:
     resume_tries_at_once: int = field(default=2, metadata=at_least(1))
     """Resume words (and new words) one process works out at once: each is a scrypt of about
     a tenth of a second of a core and 32 MiB."""
-    resume_tries_waiting: int = field(default=8, metadata=at_least(0))
-    """Resume words that may wait for their turn; more are answered as wrong words are
-    ("try again in a few minutes"), without being tried or counted."""
+    resume_tries_waiting: int = field(default=32, metadata=at_least(0))
+    """Resume words that may wait for their turn (about 0.05 s each); more are answered
+    "many people are trying their words, try again in a minute", without being tried or
+    counted."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,8 @@ import hashlib
 import logging
 import re
 import secrets
+import time
+from collections.abc import Callable
 
 _PROCESS_KEY = secrets.token_bytes(32)
 _SAFE_WORD = re.compile(r"[A-Za-z0-9_.:-]{0,64}\Z")
@@ -74,3 +76,24 @@ def log_event(name: str, level: int = logging.INFO, **fields: object) -> None:
     if logger.isEnabledFor(level):
         parts = [name, *(f"{field}={value}" for field, value in fields.items())]
         logger.log(level, " ".join(parts))
+
+
+class OncePer(logging.Filter):
+    """Lets the same message through at most once every ``seconds`` (a fault that repeats in a
+    tight loop, such as a failing accept, would otherwise fill the disk)."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self._clock = clock
+        self._last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = str(record.msg)
+        now = self._clock()
+        if now - self._last.get(key, -self.seconds) < self.seconds:
+            return False
+        if len(self._last) > 1000:
+            self._last.clear()
+        self._last[key] = now
+        return True

@@ -41,9 +41,10 @@ SCRYPT_COST = 2**15
 """scrypt's N: 32 MiB and about 0.1 s per phrase on one core."""
 TRIES_AT_ONCE = 2
 """scrypts run at once by one process (32 MiB each): about a core each."""
-TRIES_WAITING = 8
-"""scrypts that may wait for a place; one more is refused (``LaneFull``): at most about half a
-second of waiting for a phrase that is let in."""
+TRIES_WAITING = 32
+"""scrypts that may wait for a place; one more is refused (``LaneFull``): at most about two
+seconds of waiting for a phrase that is let in (8 let ten scripted senders turn every person
+away: attack 7)."""
 
 
 class ResumeKeys:
@@ -56,6 +57,8 @@ class ResumeKeys:
     """A ``progress`` rating again after coming back: ``%{earlier}``, ``%{today}``."""
     NOT_FOUND = "resume.not_found"
     """The one answer to every failed attempt (wrong, expired, erased, too many tries)."""
+    BUSY = "resume.busy"
+    """Too many phrases were waiting to be tried: this one was not tried (nor counted)."""
     UNAVAILABLE = "resume.unavailable"
     """Said by the action where no runtime can keep phrases (a plain Rasa action server)."""
 

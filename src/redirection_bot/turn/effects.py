@@ -421,11 +421,14 @@ class Effects:
         cancelled = False
         if record is None:
             self.records.forget(session_id)
-            await self.store.delete(session_id)
+            # The parked copy first: the session names it, so if the store fails between the
+            # two, a retry still finds the session and erases both (erasing the session first
+            # left the copy for its words to open while a retry said "erased").
             if forget_saved and kept.resume is not None:
                 await self.resume.forget(kept.resume)
                 if self.appointments is not None:
                     cancelled = await self.appointments.forget_parked(kept.resume)
+            await self.store.delete(session_id)
             if kept.record is not None:
                 effects = [*self.left(session_id, kept.record), *effects]
         elif park_under is not None:

@@ -75,7 +75,7 @@ def route(
         and choice_from_id(event.choice) is not None
     ):
         return Routed(Route.HANDOFF)
-    if with_operator and not _leaves(program, state, event):
+    if with_operator and not leaves(program, state.locale, event):
         if problem is not None and not (isinstance(event, Text) and event.risks):
             return Routed(Route.NOTICE, problem, repeat=False)
         return Routed(Route.HANDOFF)
@@ -110,12 +110,12 @@ def phrase_attempt(program: Program, state: SessionState, event: Event) -> Phras
     return attempt
 
 
-def _leaves(program: Program, state: SessionState, event: Event) -> bool:
+def leaves(program: Program, locale: str, event: Event) -> bool:
     """ "Leave now" or "erase", pressed or typed: they always work, even while a person has
-    the chat."""
+    the chat, and whatever the rate of messages."""
     leaving = (CommandName.STOP, CommandName.ERASE)
     if isinstance(event, CommandGiven):
         return event.command in leaving
     if isinstance(event, Text):
-        return typed_command(program, state.locale, event.text) in leaving
+        return typed_command(program, locale, event.text) in leaving
     return False

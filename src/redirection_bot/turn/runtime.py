@@ -88,7 +88,7 @@ from redirection_bot.turn.appointment_actions import (
 from redirection_bot.turn.builtin_actions import BuiltInActions
 from redirection_bot.turn.effects import Effects, Kept, services_shown
 from redirection_bot.turn.ingress import Admitted, Problem, admit
-from redirection_bot.turn.routing import Route, Routed, phrase_attempt, preempts_flow, route
+from redirection_bot.turn.routing import Route, Routed, leaves, phrase_attempt, preempts_flow, route
 from redirection_bot.turn.screening_lane import ScreeningLane
 from redirection_bot.turn.session_lock import LockEntry, SessionLock
 from redirection_bot.work_lane import LaneFull
@@ -673,8 +673,8 @@ class Runtime:
         kept: Kept,
         phrase: PhraseAttempt,
     ) -> _Acted:
-        """Bring back the session parked under ``phrase``; every failure gets the same answer
-        (also "too many phrases waiting", which says to try again in a few minutes too)."""
+        """Bring back the session parked under ``phrase``; every failure gets the same answer,
+        but "too many phrases waiting", where nothing was tried (``ResumeKeys.BUSY``)."""
         parked: SessionRecord | None = None
         key: PhraseKey | None = None
         outcome = "failed"
@@ -696,7 +696,7 @@ class Runtime:
                 state,
                 kept,
                 repeat,
-                Message(ResumeKeys.NOT_FOUND),
+                Message(ResumeKeys.BUSY if outcome == "busy" else ResumeKeys.NOT_FOUND),
             )
         log_event("resume restored", session=session_tag(session_id))
         if self.metrics is not None:
@@ -823,6 +823,11 @@ class Runtime:
         if phrase_attempt(loaded.program, state, Text(screened)) is not None:
             return True
         return await self._raises_risk(screened, state.locale)
+
+    def leaves(self, event: Event, locale: str) -> bool:
+        """Whether ``event`` is "leave now" or "erase", pressed or typed: for a channel that
+        would refuse it (over the rate limit), it must be taken all the same."""
+        return leaves(self._loaded.program, locale, event)
 
     async def raises_risk(self, text: str, locale: str | None = None) -> bool:
         """Whether screening raises anything in ``text``, read as a turn reads it (admitted,

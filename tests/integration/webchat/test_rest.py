@@ -105,6 +105,20 @@ async def test_limits_are_answered_as_messages(serve: Serve) -> None:
     assert welcome[0] == {"recipient_id": newcomer, "text": text_of(client, "welcome.hello")}
 
 
+async def test_leave_now_and_erase_work_over_the_rate_limit(serve: Serve) -> None:
+    """Attack 7: after a burst, "/stop", "leave now" and "/erase" were answered "you are
+    sending messages too fast" and nothing was erased."""
+    client = await serve(limits=LimitSettings(messages_per_minute=1))
+    for leaving in ("/stop", "leave now", "/erase"):
+        await post(client, "hello")
+        assert await post(client, "again") == [
+            {"recipient_id": TESTER, "text": text_of(client, "webchat.rate_limited")}
+        ]
+        answer = await post(client, leaving)
+        assert any(item.get("custom", {}).get("type") == "end" for item in answer), leaving
+        assert await post(client, "/plan") != [], leaving  # a new, empty conversation
+
+
 async def test_browsers_on_other_sites_are_refused_unless_allowed(serve: Serve) -> None:
     client = await serve(allowed_origins=("https://widget.example",))
     body = {"sender": TESTER, "message": "hi"}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
-from redirection_bot.operations.logs import UnsafeLogField, log_event, session_tag
+from redirection_bot.operations.logs import OncePer, UnsafeLogField, log_event, session_tag
 
 
 def test_safe_fields_are_logged(caplog: pytest.LogCaptureFixture) -> None:
@@ -30,3 +32,18 @@ def test_content_and_unknown_fields_are_refused(fields: dict[str, object]) -> No
 def test_session_tags_hide_the_id() -> None:
     assert "abc" not in session_tag("abc")
     assert session_tag("abc") == session_tag("abc") != session_tag("abd")
+
+
+def test_a_message_repeating_in_a_tight_loop_is_logged_once_every_few_seconds() -> None:
+    now = [0.0]
+    once = OncePer(10.0, clock=lambda: now[0])
+
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("asyncio", logging.ERROR, "x", 1, message, None, None)
+
+    passed = []
+    for step in range(3000):  # 30 s of a failing accept, every 10 ms
+        now[0] = step / 100
+        passed.append(once.filter(record("socket.accept() out of system resource")))
+    assert sum(passed) == 3
+    assert once.filter(record("something else"))

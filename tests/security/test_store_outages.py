@@ -1,0 +1,46 @@
+"""A store that fails while a person leaves (attack 7): with Redis paused, "Leave now" on a
+page without JavaScript waited five seconds and showed the chat site's error page instead of
+leaving; the conversation was erased only when something else touched it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from redirection_bot.authoring.testing import RasaActionRunner
+from redirection_bot.program.load import LoadedProgram
+from redirection_bot.store import StoreUnavailable
+from redirection_bot.store.memory import MemoryStore
+from redirection_bot.turn.runtime import Runtime
+from tests.integration.webchat.conftest import start
+from tests.security.conftest import Over
+
+
+class PausedForDeletes(MemoryStore):
+    """A store whose next ``failures`` deletes fail, as a paused Redis does."""
+
+    failures = 0
+
+    async def delete(self, name: str) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise StoreUnavailable("paused")
+        await super().delete(name)
+
+
+async def test_leave_now_leaves_at_once_when_the_store_fails_and_erases_when_it_is_back(
+    over: Over, shipped: LoadedProgram
+) -> None:
+    store = PausedForDeletes()
+    runtime = Runtime(shipped, store, RasaActionRunner(shipped))
+    client = await over(runtime)
+    page = await start(client)
+    store.failures = 1
+    response = await client.post(f"/c/{page.token}/leave", allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == "/blank"
+    again = await client.get(f"/c/{page.token}")
+    assert again.status == 404  # never shown from this process again
+    for _ in range(40):  # retried in the background once the store answers (1 s, 2 s...)
+        if await runtime.state(f"web:{page.token}") is None:
+            break
+        await asyncio.sleep(0.1)
+    assert await runtime.state(f"web:{page.token}") is None
