@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from redirection_bot.diagnostics import Diagnostics
 from redirection_bot.dialogue.model import CommandName, SlotType
 from redirection_bot.engine import ChoicePicked, CommandGiven, Event, Start, Text
 from redirection_bot.engine.state import SessionState, Waiting
+from redirection_bot.engine.step import typed_answer
 from redirection_bot.language.textnorm import fold
 from redirection_bot.program.load import LoadedProgram, ProgramSources
 from redirection_bot.program.render import ShownMessage
@@ -93,10 +94,17 @@ def is_typed_answer(loaded: LoadedProgram, state: SessionState | None) -> bool:
     return loaded.program.slots[node.input.slot].type in (SlotType.TEXT, SlotType.INTEGER)
 
 
-def asks_for_a_command(loaded: LoadedProgram, typed: str) -> bool:
-    """Whether English words hold a command's "...phrase..." words (answered, not kept)."""
+def english_words_only(loaded: LoadedProgram, state: SessionState, typed: str) -> bool:
+    """Whether English words typed here are an answer offered or a command in some of the
+    program's languages and not in others ("nothing honestly", "is there a number i can
+    call"): a script typing them is left out of every locale's walk."""
+    taken = {
+        typed_answer(loaded.program, replace(state, locale=locale), typed)
+        for locale in ("en", *TRANSLATED)
+    }
     lexicon = loaded.program.lexicon
-    return lexicon is not None and lexicon.mentioned_command("en", fold(typed)) is not None
+    asks = lexicon is not None and lexicon.mentioned_command("en", fold(typed)) is not None
+    return len(taken) > 1 or asks
 
 
 def person_event(kind: str, value: object, argument: object) -> Event:
@@ -120,8 +128,8 @@ async def replay(loaded: LoadedProgram, script: ConversationScript, locale: str)
             continue
         if step.kind == "say" and not is_typed_answer(loaded, reply.state):
             return None
-        if step.kind == "say" and asks_for_a_command(loaded, str(step.value)):
-            return None  # "is there a number i can call" is help in English only
+        if step.kind == "say" and english_words_only(loaded, reply.state, str(step.value)):
+            return None  # "nothing honestly", "is there a number i can call": English words
         if step.kind == "command" and step.value == "language":
             return None  # the walk compares one locale at a time
         event = person_event(step.kind, step.value, step.modifiers.get("argument"))
