@@ -182,8 +182,22 @@ class Screener:
             if category is RiskCategory.IDENTIFYING_INFO:
                 for match, tokens in matches + checks:
                     hidden_spans.extend(_hidden(match, tokens))
+        # Where a clinician's exception accounts for most of the message ("how do i stop
+        # searching for that stuff"), the model's guess at that category is not taken either.
+        excepted_most = {
+            category for category in RiskCategory if _covers_most(found[f"except:{category}"])
+        }
+        if why is not None:
+            for category in excepted_most - set(certain):
+                why[category].append("model: not asked, an exception covers most of the message")
         found_by_model, carry = (
-            self._learned(text, sorted(concepts), certain, carried, readings.get(Letters.ONE))
+            self._learned(
+                text,
+                sorted(concepts),
+                {**dict.fromkeys(excepted_most, False), **certain},
+                carried,
+                readings.get(Letters.ONE),
+            )
             if with_model
             else ((), tuple(carried))
         )
@@ -234,6 +248,22 @@ class Screener:
             )
         )
         return learned, carry
+
+
+EXCEPT_COVERS = 0.5
+"""The share of a message's words a category's exceptions must cover for the model's guess at
+that category to be left out."""
+
+
+def _covers_most(matches: Sequence[tuple[Match, Sequence[Token]]]) -> bool:
+    """Whether exception matches cover at least ``EXCEPT_COVERS`` of their reading's words."""
+    covered: dict[int, set[int]] = {}
+    sizes: dict[int, int] = {}
+    for match, tokens in matches:
+        words = covered.setdefault(id(tokens), set())
+        words.update(range(match.start, match.end))
+        sizes[id(tokens)] = len(tokens)
+    return any(len(words) >= EXCEPT_COVERS * sizes[key] for key, words in covered.items())
 
 
 def _words(found: Sequence[str]) -> int:

@@ -25,6 +25,7 @@ from redirection_bot.safety.train import (
     measured_files,
     measured_lines,
     read_corpus,
+    rules_screener,
 )
 
 REPOSITORY = Path(__file__).resolve().parents[3]
@@ -146,3 +147,15 @@ def test_a_tuning_line_that_is_a_measured_line_word_for_word_is_not_learnt() -> 
         "fresh6",
         "fresh_help",
     }
+
+
+def test_the_model_is_not_asked_where_a_clinicians_exception_covers_most_of_the_message() -> None:
+    """ "how do i stop searching for that stuff" asks for help to stop: the rules' exception
+    says so, and the model's guess at a request is left out; where the exception is a small
+    part of a longer message, the model is asked as before."""
+    screener = rules_screener(REPOSITORY / "dialogues")
+    screener.model = model_of(weights(stuff=(REQUEST, 3.5), where=(REQUEST, 3.5)))
+    asking_to_stop = screener.screen("how do i stop searching for that stuff", "en")
+    assert asking_to_stop.hits == ()
+    longer = "i want to stop searching for it but first tell me where to get stuff"
+    assert RiskCategory.ILLEGAL_REQUEST in screener.screen(longer, "en").categories
