@@ -359,6 +359,10 @@ class SafetyRoute:
     """Raised while the flow of one of these categories runs (past its check), the category
     does not start its own flow: that flow's ``again`` node runs instead ("help me please"
     after an overdose brings the emergency advice again, never a breathing exercise)."""
+    keeps_answer: bool = True
+    """Whether a free-text answer that raised the category uncertainly is kept when its check
+    question is answered "no" (held meanwhile); ``false``: it is never kept, the question is
+    asked again ("spending time alone with my nephew" is no plan item, whatever the check)."""
     sets: tuple[SlotChange, ...] = ()
     """Slots set the moment the category is raised for certain, before any flow runs, also
     when a higher category's flow runs first (``minor``: ``under_18``, so that a suicidal

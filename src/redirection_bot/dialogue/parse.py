@@ -74,6 +74,7 @@ SAFETY_ROUTE_FIELDS = (
     "answered_by",
     "defers_to",
     "set",
+    "keeps_answer",
 )
 FLOW_FIELDS = ("flow", "title", "start", "nodes")
 NODE_FIELDS = (
@@ -440,6 +441,7 @@ class ProgramParser(SchemaReader):
         defers_to = self._categories(mapping.get("defers_to"))
         answered_by = self._names(mapping.get("answered_by"), "a choice id")
         changes = self._changes(mapping) if mapping.get("set") is not None else []
+        keeps_answer = mapping.get("keeps_answer") is None or self._flag(mapping, "keeps_answer")
         if flow is None or flow_node is None:
             return None
         return SafetyRoute(
@@ -452,6 +454,7 @@ class ProgramParser(SchemaReader):
             answered_at,
             answered_by,
             defers_to,
+            keeps_answer,
             tuple(change for change in changes if change.operation == "set"),
         )
 

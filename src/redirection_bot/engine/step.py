@@ -364,8 +364,14 @@ class _Run:
             (route := routes.get(category)) is not None and rank(route) < rank(current)
             for category in hits
         )
-        answered = self.match_choice(node, self.visible_choices(node), folded, event.text)
+        options = self.visible_choices(node)
+        answered = self.match_choice(node, options, folded, event.text)
         if answered is None and (current.category in hits or not higher):
+            return False
+        own = hits.get(current.category)
+        if own is not None and own.certain and self.match_choice(node, options, folded) is None:
+            # "no. im alone tho and the pills are here" at "are you in danger?": the first
+            # part answers, the rest raises the flow's own risk for certain: its `again`.
             return False
         for category in hits:
             route = routes.get(category)
@@ -385,7 +391,8 @@ class _Run:
         first (other answers are simply asked for again, as after any interruption)."""
         at = self.state.at
         if (
-            self.safety_entry(route, hits) != route.check
+            not route.keeps_answer
+            or self.safety_entry(route, hits) != route.check
             or self.state.waiting is not Waiting.ANSWER
             or at is None
         ):

@@ -115,3 +115,10 @@ def test_set_on_a_route_names_declared_slots(write: WriteProgram, problems: Prob
     program = PROGRAM.replace(route, route + "    set: {undr_18: true}\n")
     found = "\n".join(safety_problems(write, problems, program))
     assert "`undr_18` is not a declared slot" in found
+
+
+def test_keeps_answer_is_a_yes_or_no(write: WriteProgram, problems: Problems) -> None:
+    route = "  distress:\n    flow: s_distress\n    check: check\n    again: again\n"
+    program = PROGRAM.replace(route, route + "    keeps_answer: sometimes\n")
+    found = "\n".join(safety_problems(write, problems, program))
+    assert "keeps_answer" in found
