@@ -9,7 +9,7 @@ import asyncio
 import enum
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from redirection_bot.api import (
@@ -63,6 +63,9 @@ its first turn. The store records when it lost what it held at its first turn af
 which may be that very opening; a conversation opened in the second before a loss, and looked
 for at an instance that never had it, is taken as new (not told)."""
 
+
+STORE_FAULTS = (StoreUnavailable, SessionBusy, VersionConflict)
+"""The store failed, or another turn holds the conversation: nothing was changed."""
 
 LEAVE_RETRIES = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 """Seconds between tries to erase a conversation whose "leave now" met a store that failed
@@ -271,7 +274,7 @@ class WebChat:
         in it: a person in crisis typing fast is heard (the limit keeps a conversation from
         flooding the program, not a disclosure from the safety flow); and so is "leave now"
         or "erase", pressed or typed: the way out always works."""
-        if self.runtime.leaves(event, session.locale):
+        if self.runtime.leaving(event, session.locale) is not None:
             return True
         if not isinstance(event, Text):
             return False
@@ -295,6 +298,13 @@ class WebChat:
             )
         except SessionLost:
             return await self.start_over(session, origin, await self._lost_since(session.kept_at))
+        except STORE_FAULTS:
+            leaving = self.runtime.leaving(event, session.locale)
+            if leaving is None:
+                raise
+            # "leave now" typed while the store fails: the person leaves all the same.
+            await (self.erase(session) if leaving is CommandName.ERASE else self.leave(session))
+            return TurnOutcome((), (ShownEnd(erase=True),), erased=True)
         session.kept_at = time.time()
         if reply.said is not None:
             said = self.echo(reply.said) if isinstance(event, Text) else reply.said
@@ -383,8 +393,7 @@ class WebChat:
     async def erase(self, session: WebSession) -> bool:
         """Erase at once ("erase my conversation"), the copy kept under resume words too;
         every live page leaves too. Whether a booking was cancelled with the copy."""
-        self.book.gone(session)
-        cancelled = await self.runtime.erase(session.session_id)
+        cancelled = await self._end(session, self.runtime.erase)
         end = {"type": "end", "erase": True, **({"cancelled": True} if cancelled else {})}
         await self._tell(session, [end], None)
         return cancelled
@@ -392,25 +401,34 @@ class WebChat:
     async def leave(self, session: WebSession) -> None:
         """Leave at once ("leave now"): the conversation goes, a copy kept under resume words
         stays (only the words open it); every live page leaves too."""
-        self.book.gone(session)
-        await self.runtime.leave(session.session_id)
+        await self._end(session, self.runtime.leave)
         await self._tell(session, [{"type": "end", "erase": True}], None)
 
-    def leave_when_possible(self, session: WebSession) -> None:
-        """The store failed as the person left: they are on their way out already (a quick
-        exit never waits), and the conversation is erased as soon as the store answers, tried
-        again for about a minute (``LEAVE_RETRIES``)."""
+    async def _end(
+        self, session: WebSession, ending: Callable[[str], Awaitable[bool | None]]
+    ) -> bool:
+        """Leave or erase: the page is gone from this process at once, and so is the person
+        (a quick exit never waits). When the store fails, it is asked again in the background
+        for about a minute (``LEAVE_RETRIES``): a page gone here could not ask again, and the
+        copy kept under resume words would stay for its words to open."""
+        self.book.gone(session)
+        try:
+            return bool(await ending(session.session_id))
+        except STORE_FAULTS:
+            self._end_later(session.session_id, ending)
+            return False
 
+    def _end_later(self, session_id: str, ending: Callable[[str], Awaitable[bool | None]]) -> None:
         async def retry() -> None:
             for delay in LEAVE_RETRIES:
                 await asyncio.sleep(delay)
                 try:
-                    await self.leave(session)
-                except (StoreUnavailable, SessionBusy, VersionConflict):
+                    await ending(session_id)
+                except STORE_FAULTS:
                     continue
-                log_event("session left", reason="retried", connector="webchat")
+                log_event("session ended", reason="retried", connector="webchat")
                 return
-            log_event("session left", reason="abandoned", connector="webchat")
+            log_event("session ended", reason="abandoned", connector="webchat")
 
         task = asyncio.create_task(retry())
         self._retries.add(task)

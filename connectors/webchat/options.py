@@ -39,6 +39,11 @@ class WebChatOptions:
     so is an idle kept-alive one)."""
     body_timeout_seconds: int = field(default=10, metadata=at_least(1))
     """A request body not fully received in this time is answered 408."""
+    max_sockets: int = field(default=0, metadata=at_least(0))
+    """WebSockets open at once; one more is answered 503 before it is opened (the page then
+    works without it, by its forms). 0: the process's open-file limit less a reserve for
+    pages, stores and logs (``SOCKET_FILE_RESERVE``), so that sockets held open and idle can
+    never shut new visitors' pages out."""
     socket_start_seconds: int = field(default=10, metadata=at_least(1))
     """A WebSocket that has not started or resumed a conversation in this time is closed
     (the page's script does it at once; sockets held open and silent held every file the

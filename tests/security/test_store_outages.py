@@ -1,6 +1,7 @@
-"""A store that fails while a person leaves (attack 7): with Redis paused, "Leave now" on a
-page without JavaScript waited five seconds and showed the chat site's error page instead of
-leaving; the conversation was erased only when something else touched it."""
+"""A store that fails while a person leaves (attacks 7 and 8): with Redis paused, "Leave now"
+on a page without JavaScript waited five seconds and showed the chat site's error page instead
+of leaving; a typed "leave now" got "try again" and the page and plan.txt still showed what was
+typed; the conversation was erased only when something else touched it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from redirection_bot.program.load import LoadedProgram
 from redirection_bot.store import StoreUnavailable
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.turn.runtime import Runtime
-from tests.integration.webchat.conftest import start
+from tests.integration.webchat.conftest import press, start
 from tests.security.conftest import Over
 
 
@@ -43,4 +44,19 @@ async def test_leave_now_leaves_at_once_when_the_store_fails_and_erases_when_it_
         if await runtime.state(f"web:{page.token}") is None:
             break
         await asyncio.sleep(0.1)
+    assert await runtime.state(f"web:{page.token}") is None
+
+
+async def test_a_typed_leave_now_leaves_when_the_store_fails(
+    over: Over, shipped: LoadedProgram
+) -> None:
+    store = PausedForDeletes()
+    runtime = Runtime(shipped, store, RasaActionRunner(shipped))
+    client = await over(runtime)
+    page = await start(client)
+    store.failures = 1
+    response = await press(client, page, "compose", text="leave now")
+    assert str(response.url).endswith("/blank")
+    assert (await client.get(f"/c/{page.token}")).status == 404
+    assert (await client.get(f"/c/{page.token}/plan.txt")).status == 404
     assert await runtime.state(f"web:{page.token}") is None

@@ -113,9 +113,15 @@ def phrase_attempt(program: Program, state: SessionState, event: Event) -> Phras
 def leaves(program: Program, locale: str, event: Event) -> bool:
     """ "Leave now" or "erase", pressed or typed: they always work, even while a person has
     the chat, and whatever the rate of messages."""
-    leaving = (CommandName.STOP, CommandName.ERASE)
+    return leaving_command(program, locale, event) is not None
+
+
+def leaving_command(program: Program, locale: str, event: Event) -> CommandName | None:
+    """``stop`` or ``erase`` when ``event`` is "leave now" or "erase", pressed or typed."""
     if isinstance(event, CommandGiven):
-        return event.command in leaving
-    if isinstance(event, Text):
-        return typed_command(program, locale, event.text) in leaving
-    return False
+        command: CommandName | None = event.command
+    elif isinstance(event, Text):
+        command = typed_command(program, locale, event.text)
+    else:
+        return None
+    return command if command in (CommandName.STOP, CommandName.ERASE) else None

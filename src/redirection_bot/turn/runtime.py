@@ -88,7 +88,14 @@ from redirection_bot.turn.appointment_actions import (
 from redirection_bot.turn.builtin_actions import BuiltInActions
 from redirection_bot.turn.effects import Effects, Kept, services_shown
 from redirection_bot.turn.ingress import Admitted, Problem, admit
-from redirection_bot.turn.routing import Route, Routed, leaves, phrase_attempt, preempts_flow, route
+from redirection_bot.turn.routing import (
+    Route,
+    Routed,
+    leaving_command,
+    phrase_attempt,
+    preempts_flow,
+    route,
+)
 from redirection_bot.turn.screening_lane import ScreeningLane
 from redirection_bot.turn.session_lock import LockEntry, SessionLock
 from redirection_bot.work_lane import LaneFull
@@ -824,10 +831,11 @@ class Runtime:
             return True
         return await self._raises_risk(screened, state.locale)
 
-    def leaves(self, event: Event, locale: str) -> bool:
-        """Whether ``event`` is "leave now" or "erase", pressed or typed: for a channel that
-        would refuse it (over the rate limit), it must be taken all the same."""
-        return leaves(self._loaded.program, locale, event)
+    def leaving(self, event: Event, locale: str) -> CommandName | None:
+        """``stop`` or ``erase`` when ``event`` is "leave now" or "erase", pressed or typed: a
+        channel that would refuse it (over the rate limit), or that cannot reach the store,
+        takes it all the same."""
+        return leaving_command(self._loaded.program, locale, event)
 
     async def raises_risk(self, text: str, locale: str | None = None) -> bool:
         """Whether screening raises anything in ``text``, read as a turn reads it (admitted,
