@@ -12,8 +12,8 @@ from redirection_bot.program.load import LoadedProgram
 from redirection_bot.store import StoreUnavailable
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.turn.runtime import Runtime
-from tests.integration.webchat.conftest import press, start
-from tests.security.conftest import Over
+from tests.integration.webchat.conftest import Page, press, start
+from tests.security.conftest import Client, Over
 
 
 class PausedForDeletes(MemoryStore):
@@ -28,14 +28,22 @@ class PausedForDeletes(MemoryStore):
         await super().delete(name)
 
 
-async def test_leave_now_leaves_at_once_when_the_store_fails_and_erases_when_it_is_back(
+async def paused_at_the_next_delete(
     over: Over, shipped: LoadedProgram
-) -> None:
+) -> tuple[Runtime, Client, Page]:
+    """A conversation started on a page, over a store whose next delete fails."""
     store = PausedForDeletes()
     runtime = Runtime(shipped, store, RasaActionRunner(shipped))
     client = await over(runtime)
     page = await start(client)
     store.failures = 1
+    return runtime, client, page
+
+
+async def test_leave_now_leaves_at_once_when_the_store_fails_and_erases_when_it_is_back(
+    over: Over, shipped: LoadedProgram
+) -> None:
+    runtime, client, page = await paused_at_the_next_delete(over, shipped)
     response = await client.post(f"/c/{page.token}/leave", allow_redirects=False)
     assert response.status == 303 and response.headers["Location"] == "/blank"
     again = await client.get(f"/c/{page.token}")
@@ -50,11 +58,7 @@ async def test_leave_now_leaves_at_once_when_the_store_fails_and_erases_when_it_
 async def test_a_typed_leave_now_leaves_when_the_store_fails(
     over: Over, shipped: LoadedProgram
 ) -> None:
-    store = PausedForDeletes()
-    runtime = Runtime(shipped, store, RasaActionRunner(shipped))
-    client = await over(runtime)
-    page = await start(client)
-    store.failures = 1
+    runtime, client, page = await paused_at_the_next_delete(over, shipped)
     response = await press(client, page, "compose", text="leave now")
     assert str(response.url).endswith("/blank")
     assert (await client.get(f"/c/{page.token}")).status == 404
