@@ -86,7 +86,10 @@ async def test_leave_now_erases_the_conversation_and_the_bot_leaves(
     session = bot.connector.bot.room_key(person.room_id)
     assert await bot.runtime.state(session) is not None
 
-    goodbye = await person.answer_to("stop")
+    # One word at a question never erases: it says how to leave, and asks again.
+    confirm = await person.answer_to("stop")
+    assert "To leave and erase" in confirm.body
+    goodbye = await person.answer_to("/stop")
     assert "I have erased our conversation on my side" in goodbye.body
     await person.wait_for_bot_to_leave()
     assert await bot.runtime.state(session) is None
