@@ -84,13 +84,14 @@ class SocketHandler:
     def __init__(self, chat: WebChat) -> None:
         self.chat = chat
         self.open_sockets = 0
+        self.max_sockets = socket_limit(chat.options.max_sockets)  # once, not per connect
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         options = self.chat.options
         if not origin_allowed(request, options.allowed_origins):
             log_event("socket refused", reason="origin", connector="webchat")
             raise web.HTTPForbidden
-        if self.open_sockets >= socket_limit(options.max_sockets):
+        if self.open_sockets >= self.max_sockets:
             log_event("socket refused", reason="full", connector="webchat")
             raise web.HTTPServiceUnavailable(headers={"Retry-After": "30"})
         self.open_sockets += 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from redirection_bot.program.load import ProgramSources
 from tests.conftest import WriteProgram
 from tests.unit.engine.test_preemption import FLOWS, LOCALES, PROGRAM, RULES
@@ -103,22 +105,18 @@ def test_answered_by_names_choices_of_its_question(write: WriteProgram, problems
     assert "`answered_by: bakc` is not a choice of `ask` (did you mean `back`?)" in found
 
 
-def test_defers_to_names_risk_categories(write: WriteProgram, problems: Problems) -> None:
+@pytest.mark.parametrize(
+    ("field", "problem"),
+    [
+        ("defers_to: [suicde]", "`suicde` is not a risk category (did you mean `suicide`?)"),
+        ("set: {undr_18: true}", "`undr_18` is not a declared slot"),
+        ("keeps_answer: sometimes", "keeps_answer"),
+    ],
+)
+def test_a_routes_fields_are_checked_with_their_location(
+    write: WriteProgram, problems: Problems, field: str, problem: str
+) -> None:
     route = "  distress:\n    flow: s_distress\n    check: check\n    again: again\n"
-    program = PROGRAM.replace(route, route + "    defers_to: [suicde]\n")
+    program = PROGRAM.replace(route, route + f"    {field}\n")
     found = "\n".join(safety_problems(write, problems, program))
-    assert "`suicde` is not a risk category (did you mean `suicide`?)" in found
-
-
-def test_set_on_a_route_names_declared_slots(write: WriteProgram, problems: Problems) -> None:
-    route = "  distress:\n    flow: s_distress\n    check: check\n    again: again\n"
-    program = PROGRAM.replace(route, route + "    set: {undr_18: true}\n")
-    found = "\n".join(safety_problems(write, problems, program))
-    assert "`undr_18` is not a declared slot" in found
-
-
-def test_keeps_answer_is_a_yes_or_no(write: WriteProgram, problems: Problems) -> None:
-    route = "  distress:\n    flow: s_distress\n    check: check\n    again: again\n"
-    program = PROGRAM.replace(route, route + "    keeps_answer: sometimes\n")
-    found = "\n".join(safety_problems(write, problems, program))
-    assert "keeps_answer" in found
+    assert problem in found
