@@ -115,6 +115,7 @@ class WebChat:
             options.transcript_size,
             clock,
             TokenIssuer(runtime.channel_keys(TOKEN_KEYS)),
+            runtime.settings.untouched_ttl_seconds,
         )
 
     @property
@@ -373,6 +374,7 @@ class WebChat:
             self.book.gone(session)
             return TurnOutcome(tuple(lines), reply.shown, erased=True)
         session.waiting = reply.state.waiting
+        session.untouched = reply.state.untouched
         if last is not None:
             session.choices, session.expects_text = last.choices, last.expects_text
         if session.waiting is Waiting.ENDED and not session.choices:

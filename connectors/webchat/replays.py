@@ -112,19 +112,23 @@ class Replays:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def keep(self, claimed: Claimed, answer: list[dict[str, Any]]) -> None:
-        """Keep the answer for resends, and list it under its conversation."""
+    async def keep(
+        self, claimed: Claimed, answer: list[dict[str, Any]], ttl_seconds: float | None = None
+    ) -> None:
+        """Keep the answer for resends, and list it under its conversation, for as long as the
+        conversation is kept (``ttl_seconds``; the conversation's whole lifetime by default)."""
         data = json.dumps(answer, ensure_ascii=False).encode()
+        ttl = self.ttl_seconds if ttl_seconds is None else ttl_seconds
         try:
-            await self.store.save(claimed.name, data, claimed.version, self.ttl_seconds)
+            await self.store.save(claimed.name, data, claimed.version, ttl)
         except VersionConflict:  # a renewal landed as it was stopped: overwrite the mark only
             stored = await self.store.get(claimed.name)
             if stored is None or stored.data != _PENDING:
                 return
-            await self.store.save(claimed.name, data, stored.version, self.ttl_seconds)
-        await self._listed(claimed)
+            await self.store.save(claimed.name, data, stored.version, ttl)
+        await self._listed(claimed, ttl)
 
-    async def _listed(self, claimed: Claimed) -> None:
+    async def _listed(self, claimed: Claimed, ttl: float) -> None:
         index = _index_name(claimed.session_id)
         for _ in range(_TRIES):
             stored = await self.store.get(index)
@@ -138,7 +142,7 @@ class Replays:
                     index,
                     json.dumps(names).encode(),
                     stored.version if stored is not None else None,
-                    self.ttl_seconds,
+                    ttl,
                 )
             except VersionConflict:  # another answer of this conversation was listed: again
                 continue

@@ -151,7 +151,11 @@ class RestChannel:
             items = await self._reply(body, event, key)
         if _forgets(event, items):  # nothing of an erased conversation is kept for resends
             await self.replays.forget(claim.session_id)
-        await self.replays.keep(claim, items)
+        session = self.chat.book.rest(body["sender"])
+        untouched = session is not None and session.untouched  # kept as briefly as the turn
+        await self.replays.keep(
+            claim, items, self.chat.book.untouched_ttl_seconds if untouched else None
+        )
         # Erased meanwhile by a message at another instance, which may have looked for the
         # answers to forget before this one was listed: forget them here too.
         if await self.chat.runtime.state(claim.session_id) is None:

@@ -185,6 +185,7 @@ class WebSession:
         "session_id",
         "token",
         "transcript",
+        "untouched",
         "waiting",
     )
 
@@ -212,6 +213,8 @@ class WebSession:
         self.waiting: Waiting | None = None
         self.bucket = TokenBucket(per_minute, now)
         self.last_seen = now
+        self.untouched = True
+        """Only opened so far (``SessionState.untouched``): kept for the shorter time."""
         self.kept_at: float | None = time.time()
         """When (Unix time) this process last knew the store held the conversation (a new one:
         when it opened); None when the store is known to have lost it."""
@@ -293,10 +296,13 @@ class SessionBook:
         transcript_size: int,
         clock: Callable[[], float],
         tokens: TokenIssuer | None = None,
+        untouched_ttl_seconds: float | None = None,
     ) -> None:
         self.max_sessions = max_sessions
         self.tokens = tokens or TokenIssuer(())
         self.ttl_seconds = ttl_seconds
+        self.untouched_ttl_seconds = min(untouched_ttl_seconds or ttl_seconds, ttl_seconds)
+        """A page only opened is the store's for this long (``RuntimeSettings.ttl_for``)."""
         self.per_minute = per_minute
         self.transcript_size = transcript_size
         self._clock = clock
@@ -342,11 +348,15 @@ class SessionBook:
         session = self._sessions.pop(session_id, None)
         if session is None:
             return None
-        if session.last_seen <= self._clock() - self.ttl_seconds:
+        if self._expired(session, self._clock()):
             session.stop_following()
             return None
         self._sessions[session_id] = session  # the most recently used, last
         return session
+
+    def _expired(self, session: WebSession, now: float) -> bool:
+        ttl = self.untouched_ttl_seconds if session.untouched else self.ttl_seconds
+        return session.last_seen <= now - ttl
 
     def remove(self, session: WebSession) -> None:
         self._sessions.pop(session.session_id, None)
@@ -389,7 +399,8 @@ class SessionBook:
         limit = self._clock() - self.ttl_seconds
         while self._evicted and next(iter(self._evicted.values()))[0] <= limit:
             self._evicted.popitem(last=False)
-        gone = [s for s in self._sessions.values() if s.last_seen <= limit]
+        now = self._clock()
+        gone = [s for s in self._sessions.values() if self._expired(s, now)]
         for session in gone:
             del self._sessions[session.session_id]
             session.stop_following()

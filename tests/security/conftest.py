@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from redirection_bot.store.resume import read_phrase
+from redirection_bot.store.resume import PhraseCheck
 from redirection_bot.turn.runtime import Runtime
 from redirection_bot_connectors.webchat import WebChatOptions, create_app
+from redirection_bot_connectors.webchat.app import CHAT
 from tests.integration.handoff.conftest import loaded, platform  # noqa: F401 (fixtures)
 from tests.integration.handoff.test_webhook import helpline  # noqa: F401 (a fixture)
 from tests.integration.webchat.conftest import client, serve  # noqa: F401 (fixtures)
@@ -58,12 +59,19 @@ async def rest(http: Client, sender: str | None, message: str) -> tuple[int, Any
     return response.status, await response.json()
 
 
-def phrase_in(answer: list[dict[str, Any]]) -> str:
+async def phrase_check(http: Client) -> PhraseCheck:
+    """How the service behind ``http`` checks its phrases (with its secret: what a guesser who
+    somehow had the right check words would type)."""
+    return await http.server.app[CHAT].runtime.phrase_check()
+
+
+async def phrase_in(http: Client, answer: list[dict[str, Any]]) -> str:
     """The resume phrase a REST answer shows (six words of the list in a row)."""
+    check = await phrase_check(http)
     for item in answer:
         words = re.findall(r"[^\W\d_]+", item.get("text", ""))  # accents too
         for start in range(len(words) - 5):
-            found = read_phrase(" ".join(words[start : start + 6]))
+            found = check.read(" ".join(words[start : start + 6]))
             if found is not None and found.checked:
                 return " ".join(found.words)
     raise AssertionError(f"no phrase in {answer}")

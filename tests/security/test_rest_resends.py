@@ -316,10 +316,12 @@ async def test_an_erase_at_another_instance_during_a_message_leaves_nothing_to_r
         )
     keep = replays.Replays.keep
 
-    async def erased_first(self: replays.Replays, claimed: Any, answer: Any) -> None:
+    async def erased_first(
+        self: replays.Replays, claimed: Any, answer: Any, ttl_seconds: float | None = None
+    ) -> None:
         # The other instance's erase lands between this message's turn and its answer's keep.
         await second.post(URL, json={"sender": sender, "message": "/erase"})
-        await keep(self, claimed, answer)
+        await keep(self, claimed, answer, ttl_seconds)
 
     monkeypatch.setattr(replays.Replays, "keep", erased_first)
     body = {"sender": sender, "message": ECHOED}

@@ -24,15 +24,15 @@ from redirection_bot.store.memory import MemoryStore
 from redirection_bot.store.resume import (
     SALT_BYTES,
     SALTED,
+    PhraseCheck,
     ResumeVault,
-    check_word,
     new_phrase,
     word_list,
 )
 from redirection_bot.turn.runtime import Runtime
 from redirection_bot.work_lane import WorkLane
 from tests.integration.webchat.conftest import text_of
-from tests.security.conftest import Client, Over, phrase_in, rest
+from tests.security.conftest import Client, Over, phrase_check, phrase_in, rest
 
 TO_THE_PHRASE = ("go_on", "go_on", "curious", "no_thanks", "menu", "pause", "keep_my_place", "give")
 CHEAP_COST = 2**10
@@ -53,7 +53,7 @@ async def a_phrase(client: Client) -> str:
     await rest(client, sender, "hello")
     for choice in TO_THE_PHRASE:
         _status, answer = await rest(client, sender, "/choice:" + choice)
-    return phrase_in(answer)
+    return await phrase_in(client, answer)
 
 
 async def as_newcomer(client: Client, typed: str) -> list[dict[str, object]]:
@@ -76,8 +76,9 @@ async def test_wrong_phrases_from_many_senders_do_not_lock_the_owners_out(
     runtime, _store = runtime_with(shipped, CHEAP_COST)
     client = await over(runtime)
     phrase = await a_phrase(client)
+    check = await phrase_check(client)
     for _ in range(OLD_SERVICE_LIMIT + 10):  # each from a new sender, check word right
-        await as_newcomer(client, " ".join(new_phrase("en")))
+        await as_newcomer(client, " ".join(check.new_phrase("en")))
     assert await restores(client, phrase)
 
 
@@ -91,7 +92,9 @@ async def test_coming_back_often_never_counts_against_anyone(
         assert await restores(client, phrase)
 
 
-def quiet_phrase(shipped: LoadedProgram, checked: bool = True) -> tuple[str, ...]:
+def quiet_phrase(
+    shipped: LoadedProgram, check: PhraseCheck, checked: bool = True
+) -> tuple[str, ...]:
     """A random phrase (with a right or a wrong check word) that screening reads as nothing.
 
     About one phrase in 200 with a wrong check word is screened as a risk by the second layer
@@ -99,9 +102,9 @@ def quiet_phrase(shipped: LoadedProgram, checked: bool = True) -> tuple[str, ...
     before any phrase is tried: quick, but for what was typed, which the sender knows, never
     for what is stored. The test, which measures where a phrase fails, leaves those out."""
     while True:
-        words = new_phrase("en")
+        words = check.new_phrase("en")
         if not checked:
-            wrong = next(w for w in word_list("en") if w != check_word(words[:-1], "en"))
+            wrong = next(w for w in word_list("en") if w != check.word(words[:-1], "en"))
             words = (*words[:-1], wrong)
         if not shipped.screener.screen(" ".join(words), "en").hits:
             return words
@@ -114,17 +117,18 @@ async def test_a_wrong_phrase_takes_as_long_wherever_it_fails(
     client = await over(runtime)
     sender = secrets.token_hex(16)
     await rest(client, sender, "hello")
+    check = await phrase_check(client)
 
     async def seconds(phrase: tuple[str, ...]) -> float:
         started = time.perf_counter()
         await rest(client, sender, " ".join(phrase))
         return time.perf_counter() - started
 
-    right_check = [await seconds(quiet_phrase(shipped)) for _ in range(3)]  # not found
+    right_check = [await seconds(quiet_phrase(shipped, check)) for _ in range(3)]  # not found
     for _ in range(2):  # this session's five wrong tries are used up
-        await seconds(quiet_phrase(shipped))
-    over_limit = [await seconds(quiet_phrase(shipped)) for _ in range(3)]  # refused at once
-    wrong_check = [await seconds(quiet_phrase(shipped, checked=False)) for _ in range(3)]
+        await seconds(quiet_phrase(shipped, check))
+    over_limit = [await seconds(quiet_phrase(shipped, check)) for _ in range(3)]  # refused at once
+    wrong_check = [await seconds(quiet_phrase(shipped, check, checked=False)) for _ in range(3)]
     medians = [statistics.median(t) for t in (right_check, over_limit, wrong_check)]
     assert min(medians) > 0.5 * max(medians), medians  # was 1 ms against 190 ms
 
@@ -165,7 +169,8 @@ async def test_phrases_sent_by_the_hundred_never_hold_a_person_back(
     runtime, _store = runtime_with(shipped, 2**14, lane)
     client = await over(runtime)
     phrase = await a_phrase(client)
-    flood = [as_newcomer(client, " ".join(new_phrase("en"))) for _ in range(200)]
+    check = await phrase_check(client)  # the worst case: phrases with right check words
+    flood = [as_newcomer(client, " ".join(check.new_phrase("en"))) for _ in range(200)]
     answers = await asyncio.gather(*flood, as_newcomer(client, phrase))
     not_found, busy = text_of(client, "resume.not_found"), text_of(client, "resume.busy")
     said = [{item.get("text") for item in answer} & {not_found, busy} for answer in answers[:-1]]
@@ -175,6 +180,29 @@ async def test_phrases_sent_by_the_hundred_never_hold_a_person_back(
     restored = text_of(client, "resume.restored")
     assert any(item.get("text") in (restored, busy) for item in mine)
     assert await restores(client, phrase)  # turned-away tries counted nothing
+
+
+async def test_made_up_phrases_by_the_hundred_never_reach_a_scrypt(
+    over: Over, shipped: LoadedProgram
+) -> None:
+    """Attack 8: 60 phrases in flight turned every owner away ("try again in a minute"), 9 of
+    9: each made-up phrase with a right public check word cost a scrypt. Check words are now
+    keyed with the service's secret: a script without it gets one phrase in 877 through, and
+    the rest are answered as any wrong phrase, on no core."""
+    lane = WatchedLane(width=1, max_waiting=3)
+    runtime, _store = runtime_with(shipped, 2**14, lane)
+    client = await over(runtime)
+    phrase = await a_phrase(client)
+    lane.most_running = 0
+    check = await phrase_check(client)
+    made_up = [new_phrase("en") for _ in range(300)]  # what a script can make: public check words
+    made_up = [words for words in made_up if check.word(words[:-1], "en") != words[-1]]
+    flood = [as_newcomer(client, " ".join(words)) for words in made_up]
+    answers = await asyncio.gather(*flood, as_newcomer(client, phrase))
+    not_found = text_of(client, "resume.not_found")
+    assert all(any(item.get("text") == not_found for item in answer) for answer in answers[:-1])
+    assert lane.most_running == 1 and lane.most_waiting == 0  # the owner's scrypt alone
+    assert any(item.get("text") == text_of(client, "resume.restored") for item in answers[-1])
 
 
 class FailsOnceOnParkedCopies(MemoryStore):
@@ -203,7 +231,7 @@ async def test_an_erase_that_failed_half_way_and_is_retried_leaves_no_copy_for_t
     await rest(client, sender, "hello")
     for choice in TO_THE_PHRASE:
         _status, answer = await rest(client, sender, "/choice:" + choice)
-    phrase = phrase_in(answer)
+    phrase = await phrase_in(client, answer)
     store.armed = True
     status, answer = await rest(client, sender, "/erase")
     assert status == 200 and store.failed  # the failed erase is finished, not left half done

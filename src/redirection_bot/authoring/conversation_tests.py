@@ -47,7 +47,7 @@ from redirection_bot.operations.partners import PARTNER_ID, Partner, PartnerSett
 from redirection_bot.program.load import LoadedProgram
 from redirection_bot.program.render import Shown, ShownEnd, ShownHandoff, ShownMessage
 from redirection_bot.store.memory import MemoryStore
-from redirection_bot.store.resume import PHRASE_WORDS, read_phrase
+from redirection_bot.store.resume import PHRASE_WORDS, PhraseCheck
 from redirection_bot.turn.actions import RasaActionRunner
 from redirection_bot.turn.runtime import Reply, Runtime, RuntimeSettings
 
@@ -307,7 +307,7 @@ async def run_script(runtime: Runtime, script: ConversationScript) -> ScriptResu
                 before = reply.state
                 event = _event(script_step, words)
                 reply = await runtime.handle(session, event)
-                words = _resume_words(reply.shown) or words
+                words = _resume_words(reply.shown, await runtime.phrase_check()) or words
                 visited.extend(reply.trace)
                 picked.update(_choice_taken(program, before, event, reply.trace))
                 pending = list(reply.shown)
@@ -471,7 +471,7 @@ async def _leave_and_start_again(
     return f"test-{uuid.uuid4().hex}"
 
 
-def _resume_words(shown: Iterable[Shown]) -> str | None:
+def _resume_words(shown: Iterable[Shown], phrases: PhraseCheck) -> str | None:
     """The resume words in a turn's messages, as the person would copy them."""
     for item in shown:
         if not isinstance(item, ShownMessage):
@@ -479,7 +479,7 @@ def _resume_words(shown: Iterable[Shown]) -> str | None:
         tokens = [token.strip(".,:;“”\"'") for token in item.text.split()]
         for start in range(len(tokens) - PHRASE_WORDS + 1):
             candidate = " ".join(tokens[start : start + PHRASE_WORDS])
-            attempt = read_phrase(candidate)
+            attempt = phrases.read(candidate)
             if attempt is not None and attempt.checked:
                 return candidate
     return None

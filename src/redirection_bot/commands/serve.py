@@ -138,6 +138,7 @@ def build_runtime(loaded: LoadedProgram, settings: Settings) -> Runtime:
 
     runtime_settings = RuntimeSettings(
         session_ttl_seconds=settings.store.session_ttl_minutes * 60.0,
+        untouched_ttl_seconds=settings.store.untouched_minutes * 60.0,
         max_text_length=settings.limits.max_message_length,
     )
     store = open_store(settings.store)
@@ -155,6 +156,7 @@ def build_runtime(loaded: LoadedProgram, settings: Settings) -> Runtime:
             lane=WorkLane(
                 settings.limits.resume_tries_at_once, settings.limits.resume_tries_waiting
             ),
+            old_phrases=settings.store.backend != "memory",
         ),
         metrics=Metrics(),
         evaluation=open_counts(settings.store),

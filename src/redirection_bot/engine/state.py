@@ -122,6 +122,11 @@ class SessionState:
     """Keys of what the runtime says once in a conversation and more briefly afterwards
     (that no support team is connected: ``Effects.without_team``). Never words."""
 
+    @property
+    def untouched(self) -> bool:
+        """Only opened: the person has done nothing yet (the greeting was its one turn)."""
+        return self.turn <= 1
+
     def to_json(self, history: bool = True) -> dict[str, Any]:
         """The state as JSON values; without its ``history`` for ``json_text``, which writes
         the frames' texts kept from earlier turns."""

@@ -134,6 +134,10 @@ class StoreSettings:
     backend: str = field(default="memory", metadata=one_of("memory", "sqlite", "redis"))
     session_ttl_minutes: int = field(default=24 * 60, metadata=at_least(1))
     """A conversation left alone this long is erased."""
+    untouched_minutes: int = field(default=30, metadata=at_least(1))
+    """A conversation the person has only opened (nothing typed or picked yet) is erased after
+    this long (at most ``session_ttl_minutes``): conversations cost nothing to open, and a
+    script opening them by the thousand should not fill the store for a day."""
     path: str = "sessions.sqlite3"
     """sqlite: the database file."""
     url: str = "redis://127.0.0.1:6379/0"

@@ -1,8 +1,10 @@
 """Resume phrases: coming back later, still anonymous.
 
 At the end of a module a person may ask for a phrase of ``PHRASE_WORDS`` words from a fixed
-word list (the last word is a check word, so that typos and ordinary sentences are told
-apart from phrases). The phrase is shown once and never kept. A copy of the session is
+word list. The last word is a check word, keyed with the service's own secret
+(``PhraseCheck``): typos and ordinary sentences are told apart from phrases, and a phrase made
+up without the secret (a guess, a script) has one chance in 877 (589, 611) of a right check
+word, so it is turned away before any scrypt. The phrase is shown once and never kept. A copy of the session is
 "parked" under a name and a key both derived from the phrase with scrypt (memory-hard): the
 server cannot read it, nor even find it, without the phrase. Typing the phrase in any
 connector brings the person back to where they were, with their plan. Parked copies expire
@@ -11,15 +13,16 @@ after a configurable time (30 days by default).
 Wrong phrases are counted per session and per bucket of phrases (``AttemptLimiter``, which
 says why), and every failure, whatever its cause, gets the same gentle answer after the same
 scrypt work: how long a wrong phrase takes tells nothing. scrypt runs in a ``WorkLane`` of a
-few places with a short queue: a script that sends phrases by the hundred (conversations cost
-nothing to open, and no address is kept to count them by) fills the queue and is refused at
-once (``LaneFull``), instead of holding every person's restore behind its own for seconds and
-the process's memory at 32 MiB a try. Each parked copy is sealed under a
+few places with a short queue: phrases with a right check word that arrive by the hundred fill
+the queue and are refused at once (``LaneFull``), instead of holding every person's restore
+behind them for seconds and the process's memory at 32 MiB a try. A phrase with a wrong check
+word is answered after as long as a try takes, on no core. Each parked copy is sealed under a
 key of its own, drawn from the phrase and a random salt stored beside it (``ResumeVault``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import hashlib
@@ -92,55 +95,108 @@ def _folded_set(language: str) -> frozenset[str]:
     return frozenset(fold(word) for word in word_list(language))
 
 
-def check_word(words: tuple[str, ...], locale: str) -> str:
-    """The check word, from the locale's list, for the random words of a phrase.
+def check_word(words: tuple[str, ...], locale: str, secret: bytes | None = None) -> str:
+    """The check word, from the locale's list, for the random words of a phrase: keyed with
+    ``secret`` (an HMAC), or public (a plain hash, as phrases were made before 2026-12-05).
 
     Computed over the words as read (folded: "café" and "cafe" alike), which for the English
     list are the words themselves, so English phrases given before the other lists still open.
     """
-    folded = " ".join(fold(word) for word in words)
-    digest = hashlib.sha256(folded.encode()).digest()
+    folded = " ".join(fold(word) for word in words).encode()
+    keyed = hmac.new(secret, folded, hashlib.sha256) if secret is not None else None
+    digest = keyed.digest() if keyed is not None else hashlib.sha256(folded).digest()
     chosen = word_list(locale)
     return chosen[int.from_bytes(digest[:8], "big") % len(chosen)]
 
 
-def new_phrase(locale: str) -> tuple[str, ...]:
-    """A fresh phrase in the conversation's language: random words from its list, then their
-    check word (English where the locale has no list)."""
-    chosen = tuple(secrets.choice(word_list(locale)) for _ in range(PHRASE_WORDS - 1))
-    return (*chosen, check_word(chosen, locale))
-
-
 @dataclass(frozen=True, slots=True)
 class PhraseAttempt:
-    """A message that has the shape of a phrase; ``checked``: its check word is right."""
+    """A message that has the shape of a phrase. ``checked``: its check word is right, keyed
+    or public (a phrase, not a sentence); ``keyed``: right under the service's secret (a
+    phrase this service gave, or a lucky guess: one in 877)."""
 
     words: tuple[str, ...]
     checked: bool
+    keyed: bool = False
 
 
-def read_phrase(text: str) -> PhraseAttempt | None:
-    """The phrase in a message, from any language's list, or None when the message is not
-    shaped like one: whatever language the conversation is in now, words given in another
-    still open the copy.
+@dataclass(frozen=True, slots=True)
+class PhraseCheck:
+    """How a phrase's last word follows from the five before it.
 
-    Spaces, commas, hyphens, capitals and accents do not matter: "Acorn-river, ..." reads as
-    "acorn river ...", "Limón" as "limon". Six words of which all but one are from one list are
-    an attempt too (a word mistyped, "exakt" for "exact"): it cannot open anything, but gets the
-    same gentle answer as any wrong phrase, not "I didn't understand" (docs/operators.md).
+    Keyed (``secret``): an HMAC of the five words under a secret the service keeps in its
+    store, so that only the service can make a phrase with a right check word, and a made-up
+    phrase is turned away before its scrypt (876 in 877). Without a secret, public: the plain
+    hash phrases were given with before; such phrases are still tried until ``old_until``
+    (Unix time: one resume lifetime after the service first kept a secret), in a lane of their
+    own. The check word adds nothing to what a phrase protects (that is the five random words
+    and scrypt); it decides only which phrases are worth a scrypt.
     """
-    words = tuple(fold(text).split())
-    if len(words) != PHRASE_WORDS:
-        return None
-    attempt: PhraseAttempt | None = None
-    for language in WORD_LISTS:
-        known = sum(word in _folded_set(language) for word in words)
-        if known < PHRASE_WORDS - 1:
-            continue
-        if known == PHRASE_WORDS and fold(check_word(words[:-1], language)) == words[-1]:
-            return PhraseAttempt(words, True)
-        attempt = PhraseAttempt(words, False)
-    return attempt
+
+    secret: bytes | None = None
+    old_until: float = 0.0
+
+    def word(self, words: tuple[str, ...], locale: str) -> str:
+        return check_word(words, locale, self.secret)
+
+    def new_phrase(self, locale: str) -> tuple[str, ...]:
+        """A fresh phrase in the conversation's language: random words from its list, then
+        their check word (English where the locale has no list)."""
+        chosen = tuple(secrets.choice(word_list(locale)) for _ in range(PHRASE_WORDS - 1))
+        return (*chosen, self.word(chosen, locale))
+
+    def read(self, text: str) -> PhraseAttempt | None:
+        """The phrase in a message, from any language's list, or None when the message is not
+        shaped like one: whatever language the conversation is in now, words given in another
+        still open the copy.
+
+        Spaces, commas, hyphens, capitals and accents do not matter: "Acorn-river, ..." reads
+        as "acorn river ...", "Limón" as "limon". Six words of which all but one are from one
+        list are an attempt too (a word mistyped, "exakt" for "exact"): it cannot open
+        anything, but gets the same gentle answer as any wrong phrase, not "I didn't
+        understand" (docs/operators.md).
+        """
+        words = tuple(fold(text).split())
+        if len(words) != PHRASE_WORDS:
+            return None
+        attempt: PhraseAttempt | None = None
+        for language in WORD_LISTS:
+            known = sum(word in _folded_set(language) for word in words)
+            if known < PHRASE_WORDS - 1:
+                continue
+            if known == PHRASE_WORDS:
+                keyed = fold(self.word(words[:-1], language)) == words[-1]
+                public = fold(check_word(words[:-1], language)) == words[-1]
+                if keyed or public:
+                    return PhraseAttempt(words, True, keyed)
+            attempt = PhraseAttempt(words, False)
+        return attempt
+
+
+PUBLIC_CHECK = PhraseCheck()
+"""Phrases as they were made before check words were keyed (and as tests make guesses)."""
+
+
+def new_phrase(locale: str) -> tuple[str, ...]:
+    """A phrase with a public check word: what anyone can make without the service's secret."""
+    return PUBLIC_CHECK.new_phrase(locale)
+
+
+def read_phrase(text: str, check: PhraseCheck = PUBLIC_CHECK) -> PhraseAttempt | None:
+    """``check.read(text)``."""
+    return check.read(text)
+
+
+CHECK_SECRET_NAME = "phrase-check:v1"
+"""Where the store keeps the check words' secret and ``old_until`` (sealed like everything
+else where ``store.encryption_key`` is set)."""
+CHECK_SECRET_BYTES = 32
+CHECK_SECRET_KEPT_SECONDS = 100 * 365 * 86400.0
+"""The secret outlives every phrase made with it: it is no one's data."""
+OLD_TRIES_AT_ONCE = 1
+OLD_TRIES_WAITING = 4
+"""The lane for phrases with a public check word, while they are still tried: a flood of made-up
+phrases there holds at most one core and turns away only phrases given before keyed words."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +308,17 @@ class AttemptLimiter:
             return
 
 
+def _written_check(check: PhraseCheck) -> bytes:
+    """``secret-in-hex old_until``, as text."""
+    assert check.secret is not None
+    return f"{check.secret.hex()} {check.old_until!r}".encode()
+
+
+def _read_check(data: bytes) -> PhraseCheck:
+    secret, old_until = data.decode().split()
+    return PhraseCheck(bytes.fromhex(secret), float(old_until))
+
+
 SALTED = b"rv2:"
 SALT_BYTES = 16
 NONCE_BYTES = 12
@@ -281,27 +348,73 @@ class ResumeVault:
         limiter: AttemptLimiter | None = None,
         cost: int = SCRYPT_COST,
         lane: WorkLane | None = None,
+        old_phrases: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """``old_phrases``: the store may hold copies parked under public check words (a store
+        kept across versions: SQLite, Redis), to be tried for one more resume lifetime."""
         self._store = store
         self.ttl_seconds = ttl_seconds
         self.limiter = limiter or AttemptLimiter(store)
         self.cost = cost
         self.lane = lane or WorkLane(TRIES_AT_ONCE, TRIES_WAITING)
+        self.old_lane = WorkLane(OLD_TRIES_AT_ONCE, OLD_TRIES_WAITING)
+        self.old_phrases = old_phrases
+        self._clock = clock
+        self.check: PhraseCheck | None = None
+        """The check words' secret, once read from the store (``phrase_check``)."""
+        self._reading = asyncio.Lock()
+        self._try_seconds = 0.1 * cost / SCRYPT_COST
+        """How long a try takes here lately: what a phrase with a wrong check word waits."""
 
-    async def key_for(self, words: tuple[str, ...]) -> PhraseKey:
+    async def phrase_check(self) -> PhraseCheck:
+        """The service's ``PhraseCheck``, from the store; the first instance to need it makes
+        the secret, and every other one (and every restart) reads the same."""
+        if self.check is not None:
+            return self.check
+        async with self._reading:
+            while self.check is None:
+                stored = await self._store.get(CHECK_SECRET_NAME)
+                if stored is not None:
+                    self.check = _read_check(stored.data)
+                    break
+                old_until = self._clock() + self.ttl_seconds if self.old_phrases else 0.0
+                made = PhraseCheck(secrets.token_bytes(CHECK_SECRET_BYTES), old_until)
+                try:
+                    await self._store.save(
+                        CHECK_SECRET_NAME, _written_check(made), None, CHECK_SECRET_KEPT_SECONDS
+                    )
+                except VersionConflict:
+                    continue  # another instance made it at the same moment: read theirs
+                self.check = made
+        return self.check
+
+    async def new_phrase(self, locale: str) -> tuple[str, ...]:
+        return (await self.phrase_check()).new_phrase(locale)
+
+    async def key_for(self, words: tuple[str, ...], lane: WorkLane | None = None) -> PhraseKey:
         """Derive a phrase's key in the lane's worker threads (scrypt takes a tenth of a
         second); ``LaneFull`` when too many phrases are waiting already."""
-        return await self.lane.run(functools.partial(derive_key, words, self.cost))
+        started = time.perf_counter()
+        key = await (lane or self.lane).run(functools.partial(derive_key, words, self.cost))
+        self._try_seconds = 0.8 * self._try_seconds + 0.2 * (time.perf_counter() - started)
+        return key
 
     async def restore(
         self, session_id: str, phrase: PhraseAttempt
     ) -> tuple[PhraseKey, bytes] | None:
         """The copy parked under ``phrase`` and its key, within the limits; None for every
-        failure. scrypt runs for every phrase, even one refused before any lookup (a wrong
-        check word, too many tries), so that a wrong phrase takes as long wherever it fails.
+        failure. A phrase with a wrong check word waits as long as a try takes lately (on no
+        core) and is turned away; every other runs its scrypt, even one refused before any
+        lookup (too many tries), so that a wrong phrase takes as long wherever it fails.
         ``LaneFull`` (nothing tried, nothing counted) when too many phrases are waiting."""
-        key = await self.key_for(phrase.words)
-        if not phrase.checked or not await self.limiter.allow(session_id, phrase.words):
+        check = await self.phrase_check()
+        old = phrase.checked and not phrase.keyed and self._clock() < check.old_until
+        if not phrase.keyed and not old:
+            await asyncio.sleep(self._try_seconds)
+            return None
+        key = await self.key_for(phrase.words, self.old_lane if old else self.lane)
+        if not await self.limiter.allow(session_id, phrase.words):
             return None
         data = await self.open(key)
         if data is None:

@@ -29,7 +29,7 @@ from redirection_bot.handoff.appointments import (
     offset_from_clock,
 )
 from redirection_bot.operations.logs import log_event
-from redirection_bot.store.resume import ResumeVault, new_phrase
+from redirection_bot.store.resume import ResumeVault
 from redirection_bot.turn.actions import ActionCall
 from redirection_bot.work_lane import LaneFull
 
@@ -185,7 +185,7 @@ class AppointmentActions:
         if not isinstance(pick, int) or not isinstance(offset, int) or not 1 <= pick <= len(listed):
             return ActionResult(call.action, failed=True)
         slot = await self.book.slot(listed[pick - 1])
-        words = new_phrase(call.state.locale)
+        words = await self._resume.new_phrase(call.state.locale)
         try:
             key = await self._resume.key_for(words)
         except LaneFull:

@@ -27,7 +27,7 @@ from redirection_bot.operations.outcomes import (
     new_visit,
     record,
 )
-from redirection_bot.store.resume import RESUME_ACTION, ResumeKeys, ResumeVault, new_phrase
+from redirection_bot.store.resume import RESUME_ACTION, ResumeKeys, ResumeVault
 from redirection_bot.turn.actions import ActionCall, ActionRunner
 from redirection_bot.turn.appointment_actions import ACTIONS as APPOINTMENT_ACTIONS
 from redirection_bot.work_lane import LaneFull
@@ -67,7 +67,7 @@ class BuiltInActions:
 
     async def _offer_phrase(self, call: ActionCall) -> ActionResult:
         """A new phrase, shown once; the session is parked under it when the turn is saved."""
-        words = new_phrase(call.state.locale)
+        words = await self._resume.new_phrase(call.state.locale)
         try:
             call.after.park_under = await self._resume.key_for(words)
         except LaneFull:

@@ -18,7 +18,7 @@ It is given everything it needs when built; it calls nothing back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -111,9 +111,9 @@ class Effects:
         store: SessionStore,
         resume: ResumeVault,
         actions: ActionRunner,
-        desk: HandoffDesk | None = None,
-        metrics: Metrics | None = None,
-        session_ttl_seconds: float = 24 * 3600,
+        desk: HandoffDesk | None,
+        metrics: Metrics | None,
+        ttl_for: Callable[[SessionState], float],
         appointments: AppointmentBook | None = None,
         tells_helpline: bool = True,
     ) -> None:
@@ -127,7 +127,8 @@ class Effects:
         self.actions = actions
         self.desk = desk
         self.metrics = metrics
-        self.session_ttl_seconds = session_ttl_seconds
+        self.ttl_for = ttl_for
+        """How long a session at a state is kept (``RuntimeSettings.ttl_for``)."""
         self.records = RecentRecords()
         """Every session record is encoded here and read back through here."""
 
@@ -448,7 +449,7 @@ class Effects:
                 session_id,
                 self.records.encode(session_id, record),
                 kept.version,
-                self.session_ttl_seconds,
+                self.ttl_for(record.state),
                 final=final,
             )
         except VersionConflict:

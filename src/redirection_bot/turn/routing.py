@@ -30,7 +30,7 @@ from redirection_bot.engine import (
     typed_command,
 )
 from redirection_bot.handoff.machine import HandoffState, HandoffStatus, choice_from_id
-from redirection_bot.store.resume import RESUME_ACTION, PhraseAttempt, read_phrase
+from redirection_bot.store.resume import PUBLIC_CHECK, RESUME_ACTION, PhraseAttempt, PhraseCheck
 from redirection_bot.turn.ingress import Problem
 
 
@@ -63,10 +63,12 @@ def route(
     handoff: HandoffState | None,
     event: Event,
     problem: Problem | None = None,
+    phrases: PhraseCheck = PUBLIC_CHECK,
 ) -> Routed:
     """Who takes ``event`` (already admitted and screened) for a session at ``state``.
     ``handoff``: the session's handoff, None when no helpline is connected or nothing is
-    stored yet; ``problem``: what admitting the message found wrong with it."""
+    stored yet; ``problem``: what admitting the message found wrong with it; ``phrases``: how
+    the service's resume phrases are checked."""
     preempts = isinstance(event, Text) and preempts_flow(program, event)
     with_operator = handoff is not None and handoff.status is HandoffStatus.WITH_OPERATOR
     if (
@@ -81,7 +83,7 @@ def route(
         return Routed(Route.HANDOFF)
     if problem is not None and not preempts:
         return Routed(Route.NOTICE, problem)
-    phrase = None if preempts else phrase_attempt(program, state, event)
+    phrase = None if preempts else phrase_attempt(program, state, event, phrases)
     if phrase is not None:
         return Routed(Route.RESTORE, phrase=phrase)
     return Routed(Route.ENGINE)
@@ -92,12 +94,14 @@ def preempts_flow(program: Program, event: Text) -> bool:
     return any(program.safety_route(hit.category) for hit in event.risks)
 
 
-def phrase_attempt(program: Program, state: SessionState, event: Event) -> PhraseAttempt | None:
+def phrase_attempt(
+    program: Program, state: SessionState, event: Event, phrases: PhraseCheck
+) -> PhraseAttempt | None:
     """A typed resume phrase, when the program offers phrases. Where the person is asked for
     their own words, only a phrase with a right check word counts: anything else is an answer."""
     if not isinstance(event, Text) or RESUME_ACTION not in program.actions:
         return None
-    attempt = read_phrase(event.text)
+    attempt = phrases.read(event.text)
     if attempt is None or attempt.checked:
         return attempt
     at = state.at

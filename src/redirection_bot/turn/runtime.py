@@ -72,10 +72,10 @@ from redirection_bot.store import (
 from redirection_bot.store.encrypted import EncryptedStore
 from redirection_bot.store.resume import (
     PhraseAttempt,
+    PhraseCheck,
     PhraseKey,
     ResumeKeys,
     ResumeVault,
-    read_phrase,
 )
 from redirection_bot.turn.actions import ActionRunner, AfterTurn
 from redirection_bot.turn.appointment_actions import (
@@ -108,6 +108,7 @@ if TYPE_CHECKING:
     from redirection_bot.safety.screen import Screening
 
 DEFAULT_SESSION_TTL_SECONDS = 24 * 3600
+DEFAULT_UNTOUCHED_TTL_SECONDS = 30 * 60
 DEFAULT_MAX_TEXT_LENGTH = 2000
 READY_WITHIN_SECONDS = 1.0
 """How long ``Runtime.ready`` waits for the session store to answer."""
@@ -153,10 +154,20 @@ class Reply:
 @dataclass(slots=True)
 class RuntimeSettings:
     session_ttl_seconds: float = DEFAULT_SESSION_TTL_SECONDS
+    untouched_ttl_seconds: float = DEFAULT_UNTOUCHED_TTL_SECONDS
+    """How long a conversation the person has only opened is kept (``SessionState.untouched``,
+    at most ``session_ttl_seconds``): opening costs nothing, so a script opening conversations
+    by the thousand fills the store for this long, not for a day (docs/operators.md)."""
     max_text_length: int = DEFAULT_MAX_TEXT_LENGTH
     assume_helpline: bool = False
     """Play the program as if a helpline were connected: the runtime does not tell it in
     ``helpline_connected`` that none is (conversation tests, unless a test says otherwise)."""
+
+    def ttl_for(self, state: SessionState) -> float:
+        """How long a conversation at ``state`` is kept from its last turn."""
+        if state.untouched:
+            return min(self.untouched_ttl_seconds, self.session_ttl_seconds)
+        return self.session_ttl_seconds
 
     @property
     def screened_length(self) -> int:
@@ -237,7 +248,7 @@ class Runtime:
             builtin,
             desk,
             metrics,
-            self.settings.session_ttl_seconds,
+            self.settings.ttl_for,
             appointments,
             tells_helpline=not self.settings.assume_helpline,
         )
@@ -307,12 +318,13 @@ class Runtime:
                 state = kept.record.state
             loaded = self._versions.get(state.program_version, self._loaded)
             admitted: Admitted | None = None
+            phrases = self._resume.check or await self._resume.phrase_check()
             if isinstance(event, Text):
                 admitted = admit(event.text, self.settings.max_text_length)  # 3. admit
-                event, state = await self._screen(loaded, state, admitted.text)  # 4. screen
+                event, state = await self._screen(loaded, state, admitted.text, phrases)  # 4.
             handoff = kept.record.handoff if self._conduct and kept.record else None
             problem = admitted.problem if admitted is not None else None
-            routed = route(loaded.program, state, handoff, event, problem)  # 5. route
+            routed = route(loaded.program, state, handoff, event, problem, phrases)  # 5. route
             acted = await self._act(session_id, loaded, state, kept, event, routed)  # 6. act
             if acted.record is not None and (acted.record.partner or isinstance(event, Start)):
                 acted.record = await self._follow_partner(loaded, event, acted.record, acted.trace)
@@ -362,7 +374,7 @@ class Runtime:
         return reply
 
     async def _screen(
-        self, loaded: LoadedProgram, state: SessionState, text: str
+        self, loaded: LoadedProgram, state: SessionState, text: str, phrases: PhraseCheck
     ) -> tuple[Text, SessionState]:
         """Safety before flow: screen what the person typed before the dialogue sees it.
 
@@ -383,7 +395,7 @@ class Runtime:
         screened = text[:limit]
 
         def screen() -> Screening:
-            phrase = read_phrase(screened)
+            phrase = phrases.read(screened)
             offered = typed_answer(loaded.program, state, screened) or (
                 phrase is not None and phrase.checked
             )
@@ -827,9 +839,14 @@ class Runtime:
         if admitted.problem is not None:
             return True  # too long or unreadable: the person is told so after the greeting
         screened = admitted.text[: self.settings.screened_length]
-        if phrase_attempt(loaded.program, state, Text(screened)) is not None:
+        phrases = await self.phrase_check()
+        if phrase_attempt(loaded.program, state, Text(screened), phrases) is not None:
             return True
         return await self._raises_risk(screened, state.locale)
+
+    async def phrase_check(self) -> PhraseCheck:
+        """How this service's resume phrases are checked (its secret, from the store)."""
+        return await self._resume.phrase_check()
 
     def leaving(self, event: Event, locale: str) -> CommandName | None:
         """``stop`` or ``erase`` when ``event`` is "leave now" or "erase", pressed or typed: a

@@ -17,6 +17,7 @@ from redirection_bot.program.load import LoadedProgram
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.store.resume import (
     PHRASE_WORDS,
+    PUBLIC_CHECK,
     AttemptLimiter,
     ResumeVault,
     check_word,
@@ -25,7 +26,6 @@ from redirection_bot.store.resume import (
     read_phrase,
     word_list,
 )
-from redirection_bot.turn import builtin_actions
 from redirection_bot.turn.runtime import Reply, Runtime
 from tests.fixtures.programs import FLOWS, LOCALES, PROGRAM
 
@@ -160,8 +160,9 @@ async def test_after_too_many_tries_even_the_right_phrase_waits_for_a_quiet_mome
     runtime = Runtime(program, store, RasaActionRunner(program), resume=vault)
     phrase = await get_phrase(runtime, "owner")
     await runtime.handle("guesser", Start())
+    check = await vault.phrase_check()  # guesses with right check words: each costs a scrypt
     for _ in range(3):
-        await runtime.handle("guesser", Text(" ".join(new_phrase("en"))))
+        await runtime.handle("guesser", Text(" ".join(check.new_phrase("en"))))
     reply = await runtime.handle("guesser", Text(phrase))
     assert keys(reply)[0] == "resume.not_found"
     now[0] = 600.0  # the window is over
@@ -400,6 +401,43 @@ async def test_a_copy_parked_before_salts_were_kept_still_opens() -> None:
     assert await vault.open(key) == b"kept again"
 
 
+async def test_every_instance_and_restart_checks_phrases_with_the_same_secret(
+    tmp_path: Path,
+) -> None:
+    from redirection_bot.store.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "sessions.db")
+    first, second = ResumeVault(store, cost=FAST_COST), ResumeVault(store, cost=FAST_COST)
+    given = await first.new_phrase("en")
+    assert (await second.phrase_check()).read(" ".join(given)) == read_phrase(
+        " ".join(given), await first.phrase_check()
+    )
+    assert read_phrase(" ".join(given), await second.phrase_check()).keyed  # type: ignore[union-attr]
+    await store.close()
+    reopened = ResumeVault(SqliteStore(tmp_path / "sessions.db"), cost=FAST_COST)
+    assert (await reopened.phrase_check()) == (await first.phrase_check())
+
+
+async def test_phrases_given_before_check_words_were_keyed_open_for_one_lifetime_more() -> None:
+    """A store kept across the upgrade (SQLite, Redis) may hold copies parked under phrases
+    with a public check word: they are tried, in a lane of their own, until one resume
+    lifetime after the secret was made; then they are answered as made-up phrases."""
+    store, now = MemoryStore(), [1000.0]
+    vault = ResumeVault(
+        store, ttl_seconds=3600, cost=FAST_COST, old_phrases=True, clock=lambda: now[0]
+    )
+    old = new_phrase("en")  # as given before: a public check word
+    await vault.park(derive_key(old, FAST_COST), b"kept")
+    attempt = read_phrase(" ".join(old), await vault.phrase_check())
+    assert attempt is not None and attempt.checked and not attempt.keyed
+    found = await vault.restore("s", attempt)
+    assert found is not None and found[1] == b"kept"
+    now[0] += 3601  # a lifetime later, no copy parked under such a phrase is left
+    assert await vault.restore("s", attempt) is None
+    fresh = ResumeVault(MemoryStore(), cost=FAST_COST)  # a store that began with keyed words
+    assert await fresh.restore("s", attempt) is None
+
+
 PROGRESS_PROGRAM = PROGRAM.replace(
     "actions:", "  score:\n    type: integer\n    min: 0\n    max: 10\n    progress: true\nactions:"
 )
@@ -446,8 +484,15 @@ async def test_resume_words_that_look_like_a_detail_still_open_the_copy(
     given = ("droop", "chase", "patio", "aroma", "wish", "gave")
     assert check_word(given[:-1], "en") == given[-1]
     assert shipped.screener.screen(" ".join(given), "en").hits  # the second layer would ask
-    monkeypatch.setattr(builtin_actions, "new_phrase", lambda locale: given)
-    runtime = Runtime(shipped, MemoryStore(), RasaActionRunner(shipped))
+    store = MemoryStore()
+    vault = ResumeVault(store)
+    vault.check = PUBLIC_CHECK  # ``given`` has a public check word
+
+    async def given_phrase(locale: str) -> tuple[str, ...]:
+        return given
+
+    monkeypatch.setattr(vault, "new_phrase", given_phrase)
+    runtime = Runtime(shipped, store, RasaActionRunner(shipped), resume=vault)
     await runtime.handle("first", Start())
     for choice in ("go_on", "go_on", "curious", "no_thanks", "menu", "pause", "keep_my_place"):
         await runtime.handle("first", ChoicePicked(choice))

@@ -60,3 +60,21 @@ def test_what_is_remembered_is_bounded() -> None:
     assert len(pages._evicted) == EVICTED_REMEMBERED * 2
     assert pages.evicted(ids[0]) is None  # the oldest forgotten first
     assert pages.evicted(ids[-3]).locale == "fi"
+
+
+def test_a_page_only_opened_is_dropped_when_the_store_drops_it() -> None:
+    """The store keeps a conversation the person has only opened for the shorter time
+    (``untouched_ttl_seconds``): its page goes at the same moment, so that a press on it finds
+    the ended-conversation page, not a conversation "that could not be kept"."""
+    clock = Clock()
+    pages = SessionBook(
+        4, ttl_seconds=600, per_minute=30, transcript_size=10, clock=clock, untouched_ttl_seconds=60
+    )
+    opened = pages.open_web("en")
+    used = pages.open_web("en")
+    used.untouched = False  # the person picked or typed something
+    clock.now += 61
+    assert pages.web(opened.token) is None
+    assert pages.web(used.token) is used
+    clock.now += 600
+    assert pages.web(used.token) is None
