@@ -9,7 +9,7 @@ import asyncio
 import enum
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 
 from redirection_bot.api import (
@@ -67,9 +67,19 @@ for at an instance that never had it, is taken as new (not told)."""
 STORE_FAULTS = (StoreUnavailable, SessionBusy, VersionConflict)
 """The store failed, or another turn holds the conversation: nothing was changed."""
 
-LEAVE_RETRIES = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
-"""Seconds between tries to erase a conversation whose "leave now" met a store that failed
-(about a minute in all)."""
+LEAVE_RETRY_FIRST = 1.0
+LEAVE_RETRY_LONGEST = 60.0
+"""Tries to erase a conversation whose "leave now" met a store that failed come 1, 2, 4, ...
+seconds apart, then once a minute, until the conversation would have expired anyway."""
+
+
+def leave_retry_delays(ttl_seconds: float) -> Iterator[float]:
+    """The waits between tries to finish an ending, for ``ttl_seconds`` in all."""
+    waited, delay = 0.0, LEAVE_RETRY_FIRST
+    while waited < ttl_seconds:
+        yield delay
+        waited += delay
+        delay = min(2 * delay, LEAVE_RETRY_LONGEST)
 
 
 class Lost(enum.Enum):
@@ -411,8 +421,10 @@ class WebChat:
     ) -> bool:
         """Leave or erase: the page is gone from this process at once, and so is the person
         (a quick exit never waits). When the store fails, it is asked again in the background
-        for about a minute (``LEAVE_RETRIES``): a page gone here could not ask again, and the
-        copy kept under resume words would stay for its words to open."""
+        until the conversation would have expired anyway (``leave_retry_delays``): a page gone
+        here could not ask again, and the copy kept under resume words would stay for its words
+        to open. At most one such task per conversation the store held, which a store that
+        fails cannot add to."""
         self.book.gone(session)
         try:
             return bool(await ending(session.session_id))
@@ -422,7 +434,7 @@ class WebChat:
 
     def _end_later(self, session_id: str, ending: Callable[[str], Awaitable[bool | None]]) -> None:
         async def retry() -> None:
-            for delay in LEAVE_RETRIES:
+            for delay in leave_retry_delays(self.runtime.settings.session_ttl_seconds):
                 await asyncio.sleep(delay)
                 try:
                     await ending(session_id)
