@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from redirection_bot.language.i18n import (
 )
 from redirection_bot.language.yaml_source import read_yaml_file, report_unreadable_entries
 from redirection_bot.safety.model import shipped_model
-from redirection_bot.safety.rules import load_rules_folder
+from redirection_bot.safety.rules import LocaleRules, load_rules_folder
 from redirection_bot.safety.screen import Screener
 from redirection_bot.services import ServicesDirectory, load_services
 
@@ -144,6 +144,7 @@ def _check_program(
         display_root,
     )
     program = replace(header, flows=flows)
+    _check_answer_slots(program, screening_rules.values(), diagnostics)
     service_uses = [TextUse(key, span) for key, span in services.text_keys()]
     checked = Diagnostics()
     run_checks(
@@ -168,6 +169,22 @@ def _check_program(
         Screener(screening_rules, shipped_model()),
     )
     return loaded, diagnostics
+
+
+def _check_answer_slots(
+    program: Program, rules: Iterable[LocaleRules], diagnostics: Diagnostics
+) -> None:
+    """Each slot a rules file's ``check_in_answers`` names is one a question fills."""
+    asked = {node.input.slot for node in program.all_nodes() if node.input is not None}
+    for locale_rules in rules:
+        for slot, span in locale_rules.answer_slots.items():
+            if slot not in asked:
+                known = ", ".join(f"`{name}`" for name in sorted(asked))
+                diagnostics.error(
+                    span,
+                    f"`check_in_answers` names `{slot}`, which no question of the program "
+                    f"fills with the person's answer (those that do: {known})",
+                )
 
 
 def _hide_follow_on(diagnostics: Diagnostics, checked: Diagnostics) -> None:

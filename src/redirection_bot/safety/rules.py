@@ -51,9 +51,14 @@ from redirection_bot.safety.phrases import (
 
 RULES_FIELDS = ("locale", "repeated_letters", "words", "hedges", "categories", "fields")
 HEDGE_FIELDS = ("before", "after", "breaks")
-CATEGORY_FIELDS = ("phrases", "check", "except")
+CATEGORY_FIELDS = ("phrases", "check", "except", "check_in_answers")
 BUILT_IN_DETECTION = frozenset({RiskCategory.IDENTIFYING_INFO})
 """Categories that code also detects (e-mail addresses, phone numbers, ...): phrases optional."""
+
+
+def answer_tag(slot: str, category: RiskCategory) -> str:
+    """The index tag of a category's check phrases for answers filling ``slot``."""
+    return f"answer:{slot}:{category}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,9 @@ class CategoryRules:
     phrases: tuple[Phrase, ...]
     checks: tuple[Phrase, ...]
     exceptions: tuple[Phrase, ...]
+    in_answers: Mapping[str, tuple[Phrase, ...]] = field(default_factory=dict)
+    """Check phrases that count only in an answer to a question filling this slot ("my
+    daughter" typed as a trigger, not in everyday talk)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +90,14 @@ class LocaleRules:
     ``<phrases|check|except>:<category>``: screening looks a message up once."""
     fields: FieldIndex = field(default_factory=FieldIndex)
     """The word lists and the ``fields:``, for the second layer's features."""
+    answer_slots: Mapping[str, Span] = field(default_factory=dict)
+    """The slots ``check_in_answers`` names, each where first named (the program checks them)."""
 
     def phrase_count(self) -> int:
-        return sum(len(c.phrases) + len(c.checks) for c in self.categories.values())
+        return sum(
+            len(c.phrases) + len(c.checks) + sum(map(len, c.in_answers.values()))
+            for c in self.categories.values()
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +211,7 @@ class _RulesReader(SchemaReader):
             return compiled(hedges.get(name) if hedges else None, f"a `{name}` hedge", None, name)
 
         categories: dict[RiskCategory, CategoryRules] = {}
+        answer_slots: dict[str, Span] = {}
         section = self.mapping(top.get("categories"), "`categories`")
         for key, value in section or ():
             category = category_named(key.text)
@@ -208,10 +222,18 @@ class _RulesReader(SchemaReader):
             if fields is None:
                 continue
             self.fields(fields, CATEGORY_FIELDS, f"the category `{category}`")
+            in_answers: dict[str, tuple[Phrase, ...]] = {}
+            slots = self.mapping(fields.get("check_in_answers"), "`check_in_answers`")
+            for slot, phrases in slots or ():
+                answer_slots.setdefault(slot.text, slot.span)
+                in_answers[slot.text] = compiled(
+                    phrases, "a check phrase", category, answer_tag(slot.text, category)
+                )
             categories[category] = CategoryRules(
                 compiled(fields.get("phrases"), "a phrase", category, f"phrases:{category}"),
                 compiled(fields.get("check"), "a check phrase", category, f"check:{category}"),
                 compiled(fields.get("except"), "an exception", category, f"except:{category}"),
+                in_answers,
             )
         if section is not None:
             for category in required:
@@ -235,7 +257,16 @@ class _RulesReader(SchemaReader):
         field_index = FieldIndex.of(lists | semantic)
         before, after, breaks = hedge("before"), hedge("after"), hedge("breaks")
         return LocaleRules(
-            locale, categories, before, after, breaks, top.span, letters, index, field_index
+            locale,
+            categories,
+            before,
+            after,
+            breaks,
+            top.span,
+            letters,
+            index,
+            field_index,
+            answer_slots,
         )
 
     def _letters(self, node: YNode | None) -> Letters:

@@ -21,7 +21,7 @@ from redirection_bot.safety.identifiers import find_identifiers, hide, merge_spa
 from redirection_bot.safety.model import ScreeningModel, features
 from redirection_bot.safety.normalise import Letters, Token, tokenise
 from redirection_bot.safety.phrases import Match
-from redirection_bot.safety.rules import LocaleRules
+from redirection_bot.safety.rules import LocaleRules, answer_tag
 
 HEDGE_REACH = 2
 """How many words may stand between a hedge and the phrase it hedges."""
@@ -85,11 +85,13 @@ class Screener:
         only_locale: bool = False,
         carried: Sequence[float] = (),
         with_model: bool = True,
+        answering: str | None = None,
     ) -> Screening:
         """Screen ``text``; with ``only_locale``, with that locale's rules alone; ``carried``
         is the ``carry`` of the person's previous message (empty for the first); without
-        ``with_model``, with the rules alone (the text is an answer the program offers)."""
-        return self._screen(text, locale, only_locale, carried, None, with_model)
+        ``with_model``, with the rules alone (the text is an answer the program offers);
+        ``answering``: the slot the message would fill, whose ``check_in_answers`` count."""
+        return self._screen(text, locale, only_locale, carried, None, with_model, answering)
 
     def concepts(self, text: str) -> tuple[str, ...]:
         """The semantic fields of every locale's rules that ``text`` touches."""
@@ -104,12 +106,13 @@ class Screener:
         locale: str | None = None,
         only_locale: bool = False,
         carried: Sequence[float] = (),
+        answering: str | None = None,
     ) -> tuple[Screening, dict[RiskCategory, list[str]]]:
         """Screen ``text`` and say why each category was raised, for a clinician: the words
         a rule matched (and whether a hedge or a check phrase made it uncertain), or the
         model's score, its threshold and the words and pieces that weighed most."""
         why: dict[RiskCategory, list[str]] = defaultdict(list)
-        screening = self._screen(text, locale, only_locale, carried, why)
+        screening = self._screen(text, locale, only_locale, carried, why, True, answering)
         model = self.model
         for category in screening.learned:
             assert model is not None
@@ -134,6 +137,7 @@ class Screener:
         carried: Sequence[float],
         why: dict[RiskCategory, list[str]] | None,
         with_model: bool = True,
+        answering: str | None = None,
     ) -> Screening:
         order = [locale] if locale in self._rules else []
         if not only_locale:
@@ -166,7 +170,8 @@ class Screener:
         for category in RiskCategory:
             excepted = [match for match, _tokens in found[f"except:{category}"]]
             matches = _kept(found[f"phrases:{category}"], excepted)
-            checks = _kept(found[f"check:{category}"], excepted)
+            in_answer = found[answer_tag(answering, category)] if answering else []
+            checks = _kept(found[f"check:{category}"] + in_answer, excepted)
             if not matches and not checks:
                 continue
             sure = any(not hedging.hedged(match, tokens) for match, tokens in matches)

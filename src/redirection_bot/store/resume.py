@@ -193,6 +193,7 @@ else where ``store.encryption_key`` is set)."""
 CHECK_SECRET_BYTES = 32
 CHECK_SECRET_KEPT_SECONDS = 100 * 365 * 86400.0
 """The secret outlives every phrase made with it: it is no one's data."""
+CHECK_REREAD_SECONDS = 60.0
 OLD_TRIES_AT_ONCE = 1
 OLD_TRIES_WAITING = 4
 """The lane for phrases with a public check word, while they are still tried: a flood of made-up
@@ -362,32 +363,40 @@ class ResumeVault:
         self.old_phrases = old_phrases
         self._clock = clock
         self.check: PhraseCheck | None = None
-        """The check words' secret, once read from the store (``phrase_check``)."""
+        """The check words' secret, as last read from the store (``phrase_check``)."""
+        self._check_until = 0.0
         self._reading = asyncio.Lock()
         self._try_seconds = 0.1 * cost / SCRYPT_COST
         """How long a try takes here lately: what a phrase with a wrong check word waits."""
 
     async def phrase_check(self) -> PhraseCheck:
         """The service's ``PhraseCheck``, from the store; the first instance to need it makes
-        the secret, and every other one (and every restart) reads the same."""
-        if self.check is not None:
+        the secret, and every other one (and every restart) reads the same. Read again every
+        ``CHECK_REREAD_SECONDS``: a store that lost everything (Redis flushed) gets the secret
+        back from the first instance to read it, and the others take that one."""
+        if self.check is not None and self._clock() < self._check_until:
             return self.check
         async with self._reading:
-            while self.check is None:
+            if self.check is not None and self._clock() < self._check_until:
+                return self.check
+            while True:
                 stored = await self._store.get(CHECK_SECRET_NAME)
                 if stored is not None:
-                    self.check = _read_check(stored.data)
+                    found = _read_check(stored.data)
                     break
                 old_until = self._clock() + self.ttl_seconds if self.old_phrases else 0.0
-                made = PhraseCheck(secrets.token_bytes(CHECK_SECRET_BYTES), old_until)
+                found = self.check or PhraseCheck(
+                    secrets.token_bytes(CHECK_SECRET_BYTES), old_until
+                )
                 try:
                     await self._store.save(
-                        CHECK_SECRET_NAME, _written_check(made), None, CHECK_SECRET_KEPT_SECONDS
+                        CHECK_SECRET_NAME, _written_check(found), None, CHECK_SECRET_KEPT_SECONDS
                     )
                 except VersionConflict:
-                    continue  # another instance made it at the same moment: read theirs
-                self.check = made
-        return self.check
+                    continue  # another instance wrote it at the same moment: read theirs
+                break
+            self.check, self._check_until = found, self._clock() + CHECK_REREAD_SECONDS
+        return found
 
     async def new_phrase(self, locale: str) -> tuple[str, ...]:
         return (await self.phrase_check()).new_phrase(locale)

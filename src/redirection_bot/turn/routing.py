@@ -104,14 +104,16 @@ def phrase_attempt(
     attempt = phrases.read(event.text)
     if attempt is None or attempt.checked:
         return attempt
+    return None if asked_slot(program, state) is not None else attempt
+
+
+def asked_slot(program: Program, state: SessionState) -> str | None:
+    """The slot the question the person is at fills with what they type, if any."""
     at = state.at
-    if (
-        state.waiting is Waiting.ANSWER
-        and at is not None
-        and program.node(at.flow, at.node).input is not None
-    ):
+    if state.waiting is not Waiting.ANSWER or at is None:
         return None
-    return attempt
+    asked = program.node(at.flow, at.node).input
+    return asked.slot if asked is not None else None
 
 
 def leaves(program: Program, locale: str, event: Event) -> bool:

@@ -91,6 +91,7 @@ from redirection_bot.turn.ingress import Admitted, Problem, admit
 from redirection_bot.turn.routing import (
     Route,
     Routed,
+    asked_slot,
     leaving_command,
     phrase_attempt,
     preempts_flow,
@@ -318,7 +319,7 @@ class Runtime:
                 state = kept.record.state
             loaded = self._versions.get(state.program_version, self._loaded)
             admitted: Admitted | None = None
-            phrases = self._resume.check or await self._resume.phrase_check()
+            phrases = await self._resume.phrase_check()
             if isinstance(event, Text):
                 admitted = admit(event.text, self.settings.max_text_length)  # 3. admit
                 event, state = await self._screen(loaded, state, admitted.text, phrases)  # 4.
@@ -400,7 +401,12 @@ class Runtime:
                 phrase is not None and phrase.checked
             )
             return loaded.screener.screen(
-                screened, state.locale, False, state.screening_carry, with_model=not offered
+                screened,
+                state.locale,
+                False,
+                state.screening_carry,
+                with_model=not offered,
+                answering=asked_slot(loaded.program, state),
             )
 
         screening = await self.screening_lane.run(len(screened), screen)

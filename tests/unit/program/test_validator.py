@@ -498,3 +498,17 @@ def test_cycle_collection_runs_again_after_loading(write: WriteProgram, problems
     assert gc.isenabled()
     assert problems(write()) == []
     assert gc.isenabled()
+
+
+def test_a_rules_slot_no_question_fills_is_pointed_at(
+    write: WriteProgram, problems: Problems
+) -> None:
+    rules = (
+        "locale: en\ncategories:\n  child_at_risk:\n    check_in_answers:\n"
+        '      own_trigers: ["my daughter"]\n      mood: ["my son"]\n'
+    )
+    found = problems(write(extra_files={"dialogues/safety/en.yaml": rules}))
+    line = one(found, "check_in_answers")
+    assert line.startswith("dialogues/safety/en.yaml:5:7: error:")
+    assert "`own_trigers`" in line and "(those that do: `mood`)" in line
+    assert len([f for f in found if "check_in_answers" in f]) == 1  # `mood` is asked

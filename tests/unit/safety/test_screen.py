@@ -228,3 +228,18 @@ def test_everyday_talk_about_the_program_raises_nothing(
     shipped: Screener, locale: str, text: str
 ) -> None:
     assert shipped.screen(text, locale).hits == ()
+
+
+@pytest.mark.parametrize(
+    ("locale", "typed"),
+    [("en", "my 6yo daughter"), ("es", "mi hija de 6"), ("fi", "mun 6v tyttö")],
+)
+def test_a_child_of_ones_own_is_asked_about_only_where_it_is_typed_as_a_trigger(
+    shipped: Screener, locale: str, typed: str
+) -> None:
+    """``check_in_answers``: the same words raise the check question as an answer to "what
+    else triggers you?" (the ninth retest: "mi hija de 6" was kept as a trigger), and nothing
+    as an answer elsewhere ("why do you want to change?") or in everyday talk."""
+    at_trigger = shipped.screen(typed, locale, answering="own_triggers").hits
+    assert at_trigger == (RiskHit(RiskCategory.CHILD_AT_RISK, False, False),)
+    assert not shipped.screen(typed, locale, answering="reasons", with_model=False).hits

@@ -19,6 +19,7 @@ from redirection_bot.store.resume import (
     PHRASE_WORDS,
     PUBLIC_CHECK,
     AttemptLimiter,
+    PhraseCheck,
     ResumeVault,
     check_word,
     derive_key,
@@ -418,6 +419,18 @@ async def test_every_instance_and_restart_checks_phrases_with_the_same_secret(
     assert (await reopened.phrase_check()) == (await first.phrase_check())
 
 
+async def test_a_store_that_lost_the_secret_gets_it_back_from_a_running_instance() -> None:
+    """Redis flushed: the first instance to read the secret again writes back the one it has,
+    so an instance started afterwards checks phrases as the running ones do."""
+    store, now = MemoryStore(), [0.0]
+    running = ResumeVault(store, cost=FAST_COST, clock=lambda: now[0])
+    given = await running.new_phrase("en")
+    await store.delete("phrase-check:v1")  # flushed
+    now[0] += 61
+    assert await running.phrase_check() == (await ResumeVault(store).phrase_check())
+    assert read_phrase(" ".join(given), await ResumeVault(store).phrase_check()).keyed  # type: ignore[union-attr]
+
+
 async def test_phrases_given_before_check_words_were_keyed_open_for_one_lifetime_more() -> None:
     """A store kept across the upgrade (SQLite, Redis) may hold copies parked under phrases
     with a public check word: they are tried, in a lane of their own, until one resume
@@ -486,11 +499,14 @@ async def test_resume_words_that_look_like_a_detail_still_open_the_copy(
     assert shipped.screener.screen(" ".join(given), "en").hits  # the second layer would ask
     store = MemoryStore()
     vault = ResumeVault(store)
-    vault.check = PUBLIC_CHECK  # ``given`` has a public check word
+
+    async def public() -> PhraseCheck:  # ``given`` has a public check word
+        return PUBLIC_CHECK
 
     async def given_phrase(locale: str) -> tuple[str, ...]:
         return given
 
+    monkeypatch.setattr(vault, "phrase_check", public)
     monkeypatch.setattr(vault, "new_phrase", given_phrase)
     runtime = Runtime(shipped, store, RasaActionRunner(shipped), resume=vault)
     await runtime.handle("first", Start())
