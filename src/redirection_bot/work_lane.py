@@ -52,6 +52,15 @@ class WorkLane:
     def running(self) -> int:
         return self._running
 
+    @property
+    def full(self) -> bool:
+        """Whether a piece of work arriving now would be refused (``LaneFull``)."""
+        return (
+            self._running >= self.width
+            and self.max_waiting is not None
+            and self.waiting >= self.max_waiting
+        )
+
     async def _acquire(self, rank: int) -> None:
         if self._running < self.width:
             self._running += 1

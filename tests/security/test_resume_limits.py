@@ -205,6 +205,43 @@ async def test_made_up_phrases_by_the_hundred_never_reach_a_scrypt(
     assert any(item.get("text") == text_of(client, "resume.restored") for item in answers[-1])
 
 
+async def test_one_real_phrase_replayed_by_the_dozen_never_fills_the_lane(
+    over: Over, shipped: LoadedProgram
+) -> None:
+    """Attack 9: a script took one set of real words and typed them as the first message of
+    40 to 50 new conversations at once, again and again: each restore ran its scrypt (a
+    restore is never counted against anyone), the queue stayed full, and the victim was told
+    "many people are typing" 15 times in 15 (memory and SQLite). The same words typed while
+    their scrypt runs now wait for it, and words that opened their copy lately cost none."""
+    lane = WatchedLane(width=1, max_waiting=3)
+    runtime, _store = runtime_with(shipped, 2**14, lane)
+    client = await over(runtime)
+    script, victim = await a_phrase(client), await a_phrase(client)
+    for _ in range(3):
+        answers = await asyncio.gather(
+            *(as_newcomer(client, script) for _ in range(50)), as_newcomer(client, victim)
+        )
+        busy = text_of(client, "resume.busy")
+        assert not any(item.get("text") == busy for answer in answers for item in answer)
+        restored = text_of(client, "resume.restored")
+        assert any(item.get("text") == restored for item in answers[-1])
+    assert lane.most_waiting <= 1  # the script's words and the victim's: one scrypt each
+
+
+async def test_words_erased_are_never_opened_from_memory(
+    over: Over, shipped: LoadedProgram
+) -> None:
+    runtime, _store = runtime_with(shipped, CHEAP_COST)
+    client = await over(runtime)
+    phrase = await a_phrase(client)
+    assert await restores(client, phrase)  # now its key is remembered for a while
+    sender = secrets.token_hex(16)
+    await rest(client, sender, "hello")
+    await rest(client, sender, phrase)
+    await rest(client, sender, "/erase")
+    assert not await restores(client, phrase)
+
+
 class FailsOnceOnParkedCopies(MemoryStore):
     """A store that fails once when a parked copy is deleted (Redis paused mid-erase)."""
 

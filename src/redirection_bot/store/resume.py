@@ -29,13 +29,14 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 
 from redirection_bot.language.textnorm import fold
 from redirection_bot.store import SessionStore, StoredSession, VersionConflict
-from redirection_bot.work_lane import WorkLane
+from redirection_bot.work_lane import LaneFull, WorkLane
 
 RESUME_ACTION = "action_resume_phrase"
 PHRASE_WORDS = 6
@@ -309,6 +310,54 @@ class AttemptLimiter:
             return
 
 
+RECENT_KEYS = 4096
+RECENT_SECONDS = 600.0
+
+
+class OpenedRecently:
+    """The keys of phrases that opened their copy lately, by a keyed hash of the phrase (a key
+    of this process alone), for ``RECENT_SECONDS``, at most ``RECENT_KEYS``: the same words
+    typed again (a person coming back twice, a script replaying one real phrase by the dozen,
+    attack 9) cost no second scrypt. Only a phrase that opened a copy is kept, so a guess is
+    never cheaper, and knowing that a phrase comes back quickly needs the phrase. In memory
+    only; an erased copy's key is dropped at once."""
+
+    def __init__(
+        self,
+        size: int = RECENT_KEYS,
+        seconds: float = RECENT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.size = size
+        self.seconds = seconds
+        self._clock = clock
+        self._secret = secrets.token_bytes(32)
+        self._keys: OrderedDict[bytes, tuple[PhraseKey, float]] = OrderedDict()
+
+    def tag(self, words: tuple[str, ...]) -> bytes:
+        folded = " ".join(fold(word) for word in words).encode()
+        return hmac.new(self._secret, folded, hashlib.sha256).digest()
+
+    def get(self, tag: bytes) -> PhraseKey | None:
+        found = self._keys.get(tag)
+        if found is None:
+            return None
+        if found[1] <= self._clock():
+            del self._keys[tag]
+            return None
+        return found[0]
+
+    def keep(self, tag: bytes, key: PhraseKey) -> None:
+        self._keys[tag] = (key, self._clock() + self.seconds)
+        self._keys.move_to_end(tag)
+        while len(self._keys) > self.size:
+            self._keys.popitem(last=False)
+
+    def drop(self, name: str) -> None:
+        for tag in [tag for tag, (key, _until) in self._keys.items() if key.name == name]:
+            del self._keys[tag]
+
+
 def _written_check(check: PhraseCheck) -> bytes:
     """``secret-in-hex old_until``, as text."""
     assert check.secret is not None
@@ -367,7 +416,9 @@ class ResumeVault:
         self._check_until = 0.0
         self._reading = asyncio.Lock()
         self._try_seconds = 0.1 * cost / SCRYPT_COST
-        """How long a try takes here lately: what a phrase with a wrong check word waits."""
+        """How long a scrypt takes here lately: what a phrase with a wrong check word waits."""
+        self.recent = OpenedRecently()
+        self._deriving: dict[bytes, asyncio.Future[PhraseKey]] = {}
 
     async def phrase_check(self) -> PhraseCheck:
         """The service's ``PhraseCheck``, from the store; the first instance to need it makes
@@ -404,9 +455,14 @@ class ResumeVault:
     async def key_for(self, words: tuple[str, ...], lane: WorkLane | None = None) -> PhraseKey:
         """Derive a phrase's key in the lane's worker threads (scrypt takes a tenth of a
         second); ``LaneFull`` when too many phrases are waiting already."""
-        started = time.perf_counter()
-        key = await (lane or self.lane).run(functools.partial(derive_key, words, self.cost))
-        self._try_seconds = 0.8 * self._try_seconds + 0.2 * (time.perf_counter() - started)
+
+        def timed() -> tuple[PhraseKey, float]:
+            started = time.perf_counter()
+            return derive_key(words, self.cost), time.perf_counter() - started
+
+        key, seconds = await (lane or self.lane).run(timed)
+        # The scrypt's own time, not its wait: what a wrong check word waits, flood or not.
+        self._try_seconds = 0.8 * self._try_seconds + 0.2 * seconds
         return key
 
     async def restore(
@@ -420,17 +476,45 @@ class ResumeVault:
         check = await self.phrase_check()
         old = phrase.checked and not phrase.keyed and self._clock() < check.old_until
         if not phrase.keyed and not old:
+            if self.lane.full:
+                raise LaneFull  # as a phrase with a right check word would be told now
             await asyncio.sleep(self._try_seconds)
             return None
-        key = await self.key_for(phrase.words, self.old_lane if old else self.lane)
+        tag = self.recent.tag(phrase.words)
+        key = self.recent.get(tag) or await self._derived_once(
+            tag, phrase.words, self.old_lane if old else self.lane
+        )
         if not await self.limiter.allow(session_id, phrase.words):
             return None
         data = await self.open(key)
         if data is None:
             await self.limiter.failed(session_id, phrase.words)
             return None
+        self.recent.keep(tag, key)
         await self.limiter.forgive(session_id)
         return key, data
+
+    async def _derived_once(self, tag: bytes, words: tuple[str, ...], lane: WorkLane) -> PhraseKey:
+        """The phrase's key; the same words typed again while their scrypt runs wait for it
+        instead of queueing another (a script replaying one phrase by the dozen)."""
+        pending = self._deriving.get(tag)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[PhraseKey] = asyncio.get_running_loop().create_future()
+        self._deriving[tag] = future
+        try:
+            key = await self.key_for(words, lane)
+        except BaseException as error:
+            if isinstance(error, Exception):
+                future.set_exception(error)
+                future.exception()  # retrieved here: no warning when nobody waited
+            else:
+                future.cancel()
+            raise
+        finally:
+            del self._deriving[tag]
+        future.set_result(key)
+        return key
 
     async def park(self, key: PhraseKey, data: bytes) -> None:
         # cryptography (about 7 MB) is imported when a phrase is first used, not at start
@@ -469,4 +553,5 @@ class ResumeVault:
             return None
 
     async def forget(self, name: str) -> None:
+        self.recent.drop(name)
         await self._store.delete(name)
