@@ -257,6 +257,28 @@ class ServicesDirectory:
             EMERGENCY_ELSEWHERE_KEY,
             tuple(TextLink(number, f"tel:{number}") for number in EMERGENCY_ELSEWHERE),
         )
+        self._link_emergency_numbers(catalog)
+
+    def _link_emergency_numbers(self, catalog: Catalog) -> None:
+        """An emergency number written in any text ("Please call 112 or 911 ... now", "123 en
+        Colombia") is tap-to-call too, wherever it stands alone: the most urgent advice is the
+        one a person must not have to copy."""
+        numbers = {n for entry in self.emergency for n in entry.numbers} | set(EMERGENCY_ELSEWHERE)
+        if not numbers:
+            return
+        alone = re.compile(
+            r"(?<![\w+])("
+            + "|".join(map(re.escape, sorted(numbers, key=len, reverse=True)))
+            + r")(?![\w])"
+        )
+        for locale in catalog.locales_present():
+            for key in catalog.keys(locale):
+                entry = catalog.entry(key, locale)
+                found = set(alone.findall(entry.text)) if entry is not None else set()
+                known = catalog.links(key)
+                new = [n for n in sorted(found) if all(link.text != n for link in known)]
+                if new:
+                    catalog.add_links(key, (*known, *(TextLink(n, f"tel:{n}") for n in new)))
 
     def text_keys(self) -> Iterable[tuple[str, Span]]:
         for service in self.services:

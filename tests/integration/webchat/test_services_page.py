@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from aiohttp.test_utils import TestClient
-from tests.integration.webchat.conftest import choose, page_at, press, start, text_of
+from tests.integration.webchat.conftest import choose, page_at, press, say, start, text_of
 
 Client = TestClient[Any, Any]
 
@@ -56,3 +56,17 @@ async def test_the_plan_of_someone_somewhere_else_is_never_without_a_number(
     plan = await (await client.get(f"/c/{page.token}/plan.txt")).text()
     assert "112" in plan and "911" in plan
     assert "findahelpline.com" in plan
+
+
+async def test_the_most_urgent_advice_has_its_emergency_numbers_as_tap_to_call_links(
+    client: Client,
+) -> None:
+    """The tenth retest: "Please call 112 or 911 ... now", the answer to "Yes, I'm in danger
+    now", showed its numbers as plain text on a page without JavaScript; tel: links came only
+    once a country's services were listed."""
+    page = await say(client, await start(client), "i want to end my life")
+    assert '<a href="tel:112">112</a>' in page.html  # in the danger question already
+    page = await choose(client, page, text_of(client, "safety.suicide.in_danger"))
+    advice = text_of(client, "safety.suicide.emergency").split(" or the")[0]
+    assert advice.endswith("112 or 911")
+    assert 'call <a href="tel:112">112</a> or <a href="tel:911">911</a>' in page.html
