@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 
 from redirection_bot.diagnostics import Span
 from redirection_bot.dialogue.model import (
-    CommandName,
     Node,
     NodeKind,
     Place,
@@ -86,9 +85,7 @@ def interrupting_flows(program: Program) -> set[str]:
     """The flows that interrupt whatever the person was doing: the safety flows, the help
     command's flow, and every flow they lead to."""
     seeds = {route.flow for route in program.safety}
-    help_command = program.commands.get(CommandName.HELP)
-    if help_command is not None and help_command.call is not None:
-        seeds.add(help_command.call)
+    seeds |= {call for call, _span in program.command_calls()}
     return flows_reached(program, seeds)
 
 

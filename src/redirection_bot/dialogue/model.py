@@ -100,6 +100,14 @@ class CommandName(enum.StrEnum):
     STOP = "stop"
     ERASE = "erase"
     """Leave and erase everything, the copy kept under resume words too (``stop`` keeps it)."""
+    ABOUT = "about"
+    """What is kept and who can see it: "is this anonymous?", "can the police see this?",
+    asked anywhere, answered by its flow, which returns to where the person was."""
+
+    @property
+    def calls_a_flow(self) -> bool:
+        """Whether the command runs a flow of the program's (``call:``), and returns."""
+        return self in (CommandName.HELP, CommandName.ABOUT)
 
     @property
     def words_key(self) -> str:
@@ -112,7 +120,7 @@ class CommandName(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class CommandSpec:
-    """A command the program enables; ``call`` is the flow run for ``help``."""
+    """A command the program enables; ``call`` is the flow run for ``help`` and ``about``."""
 
     name: CommandName
     span: Span
@@ -426,6 +434,10 @@ class Program:
 
     def all_nodes(self) -> list[Node]:
         return [node for flow in self.flows.values() for node in flow.nodes.values()]
+
+    def command_calls(self) -> list[tuple[str, Span]]:
+        """The flows the commands run (``help``, ``about``), each with where it is named."""
+        return [(c.call, c.span) for c in self.commands.values() if c.call is not None]
 
     def safety_route(self, category: RiskCategory) -> SafetyRoute | None:
         return next((route for route in self.safety if route.category is category), None)

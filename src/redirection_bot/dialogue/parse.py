@@ -377,21 +377,20 @@ class ProgramParser(SchemaReader):
             call = None
             fields = self.mapping(value, f"the command `{name}`") if not _is_empty(value) else None
             if fields is not None:
-                self.fields(
-                    fields, ("call",) if name is CommandName.HELP else (), f"the command `{name}`"
-                )
+                self.fields(fields, ("call",) if name.calls_a_flow else (), f"the command `{name}`")
                 call = (
                     self.identifier(fields.get("call"), "a flow id") if fields.get("call") else None
                 )
-            if name is CommandName.HELP and call is None:
+            if name.calls_a_flow and call is None:
+                what = "offers a person" if name is CommandName.HELP else "says what is kept"
                 self.error(
-                    key.span,
-                    "the `help` command needs `call: <flow>`: the flow that offers a person",
+                    key.span, f"the `{name}` command needs `call: <flow>`: the flow that {what}"
                 )
             commands[name] = CommandSpec(name, key.span, call)
         for name in CommandName:
-            # `erase` is optional: the web chat's own button erases everything without it
-            if name not in commands and name is not CommandName.ERASE:
+            # `erase` is optional: the web chat's own button erases everything without it;
+            # `about` too: a program may say what it keeps in its own welcome
+            if name not in commands and name not in (CommandName.ERASE, CommandName.ABOUT):
                 self.warning(mapping.span, f"the global command `{name}` is not enabled")
         return commands
 

@@ -980,10 +980,14 @@ class _Run:
         elif command is CommandName.BACK:
             self.back()
         else:
-            self.help()
+            self.call_command(command)
 
     def help(self) -> None:
-        spec = self.program.commands[CommandName.HELP]
+        self.call_command(CommandName.HELP)
+
+    def call_command(self, command: CommandName) -> None:
+        """Run the command's flow (``help``, ``about``), which returns to where the person was."""
+        spec = self.program.commands[command]
         assert spec.call is not None
         self.interrupt()
         self.enter(PlaceRef(spec.call, None, spec.span))

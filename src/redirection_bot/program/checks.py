@@ -12,7 +12,6 @@ from redirection_bot.dialogue.graph import Edge, node_waits, program_edges
 from redirection_bot.dialogue.lexicon import typed_word_keys
 from redirection_bot.dialogue.model import (
     RUNTIME_SLOTS,
-    CommandName,
     Node,
     NodeKind,
     Place,
@@ -103,9 +102,7 @@ def _calls(program: Program) -> Iterable[tuple[str, Span]]:
         for transition in _node_transitions(node):
             if transition.call is not None:
                 yield transition.call, transition.call_span or node.span
-    help_command = program.commands.get(CommandName.HELP)
-    if help_command is not None and help_command.call is not None:
-        yield help_command.call, help_command.span
+    yield from program.command_calls()
 
 
 def check_targets(program: Program, diagnostics: Diagnostics) -> None:
@@ -296,9 +293,7 @@ def _entry_places(program: Program, extra_entry_flows: Iterable[str]) -> list[Pl
     if program.return_entry is not None:
         entries.append(program.resolve(program.return_entry))
     flows = list(extra_entry_flows)
-    help_command = program.commands.get(CommandName.HELP)
-    if help_command is not None and help_command.call is not None:
-        flows.append(help_command.call)
+    flows.extend(call for call, _span in program.command_calls())
     for flow_id in flows:
         flow = program.flows.get(flow_id)
         if flow is not None and flow.start in flow.nodes:

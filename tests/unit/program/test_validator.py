@@ -512,3 +512,11 @@ def test_a_rules_slot_no_question_fills_is_pointed_at(
     assert line.startswith("dialogues/safety/en.yaml:5:7: error:")
     assert "`own_trigers`" in line and "(those that do: `mood`)" in line
     assert len([f for f in found if "check_in_answers" in f]) == 1  # `mood` is asked
+
+
+def test_the_about_command_needs_the_flow_it_runs(write: WriteProgram, problems: Problems) -> None:
+    program = MINIMAL_PROGRAM.replace("  stop:\n", "  stop:\n  about:\n")
+    line = one(problems(write(program=program)), "`about` command")
+    assert line.startswith("dialogues/program.yaml:") and "needs `call: <flow>`" in line
+    called = MINIMAL_PROGRAM.replace("  stop:\n", "  stop:\n  about:\n    call: nowhere\n")
+    assert any("nowhere" in found for found in problems(write(program=called)))
