@@ -340,7 +340,8 @@ class _Run:
           matches or not: the crisis in hand is not left for a guess. Without a match, a hit
           of the flow's own category goes to its ``again``. A higher category's uncertain
           hit, and lower ones marked ``after_others``, are queued to run once the flow
-          returns (a higher one from its ``check``); its own is not run again.
+          returns (a higher one from its ``check``); its own is not run again. A category
+          the flow ``defers_to`` is never queued: it pre-empts, certain or not.
         """
         folded = fold(event.text)
         if all(not hit.certain for hit in hits.values()) and (
@@ -353,6 +354,10 @@ class _Run:
             return False
         rank = self.program.safety.index
         if at.node == current.check:
+            return False
+        if any(category in current.defers_to for category in hits):
+            # The flow in hand gives way to these ("nobody would even notice if i was gone"
+            # during the breathing exercise: the suicide question, not "didn't understand").
             return False
         routes = {route.category: route for route in self.program.safety}
         for category, hit in hits.items():
