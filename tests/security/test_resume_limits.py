@@ -242,6 +242,69 @@ async def test_words_erased_are_never_opened_from_memory(
     assert not await restores(client, phrase)
 
 
+class CountingLane(WatchedLane):
+    """A lane that counts the scrypts it ran."""
+
+    runs = 0
+
+    async def run(self, work: Callable[[], _T], rank: int = 0) -> _T:
+        def counted() -> _T:
+            self.runs += 1
+            return work()
+
+        return await super().run(counted, rank)
+
+
+async def test_words_given_and_since_replaced_cost_one_scrypt_however_often_replayed(
+    over: Over, shipped: LoadedProgram
+) -> None:
+    """Attack 10: words the server gave and then replaced (the same conversation asked for new
+    ones) are right-looking but open nothing; 268 to 464 of them, replayed, turned away 42 of
+    43 returning people. The same words typed again within ten minutes now cost no scrypt."""
+    lane = CountingLane(width=1, max_waiting=3)
+    runtime, _store = runtime_with(shipped, CHEAP_COST, lane)
+    client = await over(runtime)
+    sender = secrets.token_hex(16)
+    await rest(client, sender, "hello")
+    for choice in TO_THE_PHRASE:
+        _status, answer = await rest(client, sender, "/choice:" + choice)
+    dead = await phrase_in(client, answer)
+    await rest(client, sender, "/choice:keep_my_place")  # new words: the first ones open nothing
+    _status, answer = await rest(client, sender, "/choice:give")
+    live = await phrase_in(client, answer)
+    assert live != dead
+    before = lane.runs
+    for _ in range(30):
+        assert not await restores(client, dead)
+    assert lane.runs - before == 1  # one scrypt, then refused from memory
+    assert await restores(client, live)
+
+
+async def test_new_words_asked_for_by_the_hundred_never_turn_a_returning_person_away(
+    over: Over, shipped: LoadedProgram
+) -> None:
+    """Attack 10: 200 to 700 conversations asking for new words over and over turned 50 to
+    88% of returning people away. A person's words go before new words in the lane: the last
+    request for new words waiting gives its place instead."""
+    lane = WatchedLane(width=1, max_waiting=3)
+    runtime, _store = runtime_with(shipped, 2**14, lane)
+    client = await over(runtime)
+    victim = await a_phrase(client)
+    askers = [secrets.token_hex(16) for _ in range(40)]
+    for sender in askers:  # each one press away from new words
+        await rest(client, sender, "hello")
+        for choice in TO_THE_PHRASE[:-1]:
+            await rest(client, sender, "/choice:" + choice)
+
+    async def ask(sender: str) -> None:
+        await rest(client, sender, "/choice:give")
+
+    flood = [asyncio.create_task(ask(sender)) for sender in askers]
+    await asyncio.sleep(0.05)  # the queue is full of requests for new words
+    assert await restores(client, victim)
+    await asyncio.gather(*flood)
+
+
 class FailsOnceOnParkedCopies(MemoryStore):
     """A store that fails once when a parked copy is deleted (Redis paused mid-erase)."""
 

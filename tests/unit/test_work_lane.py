@@ -57,3 +57,23 @@ async def test_a_waiter_that_gives_up_frees_its_place_in_the_queue() -> None:
     await first
     assert await waiting == "in turn"
     assert lane.running == 0
+
+
+async def test_a_full_queue_of_later_ranks_makes_room_for_an_earlier_one() -> None:
+    """A person's words to come back (rank 0) never wait behind a full queue of new words
+    being made (rank 1): the last of those is refused instead (attack 10)."""
+    lane = WorkLane(width=1, max_waiting=2)
+    release = threading.Event()
+    first = asyncio.create_task(lane.run(lambda: release.wait(5), rank=1))
+    bulk = [asyncio.create_task(lane.run(lambda: "made", rank=1)) for _ in range(2)]
+    await asyncio.sleep(0.05)
+    person = asyncio.create_task(lane.run(lambda: "back", rank=0))
+    await asyncio.sleep(0.02)
+    with pytest.raises(LaneFull):
+        await lane.run(lambda: "one more", rank=1)  # a later rank still finds it full
+    release.set()
+    assert await person == "back"
+    results = await asyncio.gather(*bulk, return_exceptions=True)
+    assert results[0] == "made" and isinstance(results[1], LaneFull)  # the last one gave way
+    await first
+    assert lane.running == 0 and lane.waiting == 0

@@ -312,6 +312,10 @@ class AttemptLimiter:
 
 RECENT_KEYS = 4096
 RECENT_SECONDS = 600.0
+RESTORE_RANK = 0
+NEW_WORDS_RANK = 1
+"""A person's words to come back go before new words being made (``WorkLane`` ranks): a
+script asking for new words by the hundred (attack 10) never turns a returning person away."""
 
 
 class OpenedRecently:
@@ -333,6 +337,9 @@ class OpenedRecently:
         self._clock = clock
         self._secret = secrets.token_bytes(32)
         self._keys: OrderedDict[bytes, tuple[PhraseKey, float]] = OrderedDict()
+        self._failed: OrderedDict[bytes, float] = OrderedDict()
+        """Words that found no copy lately: typed again within ``seconds``, they cost no
+        scrypt (attack 10 replayed words given and since replaced, by the hundred)."""
 
     def tag(self, words: tuple[str, ...]) -> bytes:
         folded = " ".join(fold(word) for word in words).encode()
@@ -352,6 +359,21 @@ class OpenedRecently:
         self._keys.move_to_end(tag)
         while len(self._keys) > self.size:
             self._keys.popitem(last=False)
+
+    def failed(self, tag: bytes) -> None:
+        self._failed[tag] = self._clock() + self.seconds
+        self._failed.move_to_end(tag)
+        while len(self._failed) > self.size:
+            self._failed.popitem(last=False)
+
+    def failed_lately(self, tag: bytes) -> bool:
+        until = self._failed.get(tag)
+        if until is None:
+            return False
+        if until <= self._clock():
+            del self._failed[tag]
+            return False
+        return True
 
     def drop(self, name: str) -> None:
         for tag in [tag for tag, (key, _until) in self._keys.items() if key.name == name]:
@@ -452,7 +474,9 @@ class ResumeVault:
     async def new_phrase(self, locale: str) -> tuple[str, ...]:
         return (await self.phrase_check()).new_phrase(locale)
 
-    async def key_for(self, words: tuple[str, ...], lane: WorkLane | None = None) -> PhraseKey:
+    async def key_for(
+        self, words: tuple[str, ...], lane: WorkLane | None = None, rank: int = NEW_WORDS_RANK
+    ) -> PhraseKey:
         """Derive a phrase's key in the lane's worker threads (scrypt takes a tenth of a
         second); ``LaneFull`` when too many phrases are waiting already."""
 
@@ -460,7 +484,7 @@ class ResumeVault:
             started = time.perf_counter()
             return derive_key(words, self.cost), time.perf_counter() - started
 
-        key, seconds = await (lane or self.lane).run(timed)
+        key, seconds = await (lane or self.lane).run(timed, rank)
         # The scrypt's own time, not its wait: what a wrong check word waits, flood or not.
         self._try_seconds = 0.8 * self._try_seconds + 0.2 * seconds
         return key
@@ -481,13 +505,21 @@ class ResumeVault:
             await asyncio.sleep(self._try_seconds)
             return None
         tag = self.recent.tag(phrase.words)
-        key = self.recent.get(tag) or await self._derived_once(
+        key = self.recent.get(tag)
+        if key is None and (
+            self.recent.failed_lately(tag) or not await self.limiter.allow(session_id, phrase.words)
+        ):
+            # Refused before any scrypt (too many tries, or the same words found nothing a
+            # moment ago: words given and since replaced, replayed by a script), after as long
+            # as a scrypt takes.
+            await asyncio.sleep(self._try_seconds)
+            return None
+        key = key or await self._derived_once(
             tag, phrase.words, self.old_lane if old else self.lane
         )
-        if not await self.limiter.allow(session_id, phrase.words):
-            return None
         data = await self.open(key)
         if data is None:
+            self.recent.failed(tag)
             await self.limiter.failed(session_id, phrase.words)
             return None
         self.recent.keep(tag, key)
@@ -503,7 +535,7 @@ class ResumeVault:
         future: asyncio.Future[PhraseKey] = asyncio.get_running_loop().create_future()
         self._deriving[tag] = future
         try:
-            key = await self.key_for(words, lane)
+            key = await self.key_for(words, lane, RESTORE_RANK)
         except BaseException as error:
             if isinstance(error, Exception):
                 future.set_exception(error)
