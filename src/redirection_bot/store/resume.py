@@ -493,10 +493,11 @@ class ResumeVault:
         self, session_id: str, phrase: PhraseAttempt
     ) -> tuple[PhraseKey, bytes] | None:
         """The copy parked under ``phrase`` and its key, within the limits; None for every
-        failure. A phrase with a wrong check word waits as long as a try takes lately (on no
-        core) and is turned away; every other runs its scrypt, even one refused before any
-        lookup (too many tries), so that a wrong phrase takes as long wherever it fails.
-        ``LaneFull`` (nothing tried, nothing counted) when too many phrases are waiting."""
+        failure. What is refused before its scrypt (a wrong check word, too many tries, words
+        that found nothing a moment ago) waits as long as a scrypt takes lately, on no core,
+        so that a wrong phrase takes as long wherever it fails; words that opened their copy
+        lately cost no scrypt at all. ``LaneFull`` (nothing tried, nothing counted) when too
+        many phrases are waiting."""
         check = await self.phrase_check()
         old = phrase.checked and not phrase.keyed and self._clock() < check.old_until
         if not phrase.keyed and not old:
