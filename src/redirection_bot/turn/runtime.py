@@ -66,11 +66,13 @@ from redirection_bot.store import (
     LockingStore,
     SessionLost,
     SessionStore,
+    StoreUnavailable,
     kept_since,
     store_ready,
 )
 from redirection_bot.store.encrypted import EncryptedStore
 from redirection_bot.store.resume import (
+    PUBLIC_CHECK,
     PhraseAttempt,
     PhraseCheck,
     PhraseKey,
@@ -845,7 +847,10 @@ class Runtime:
         if admitted.problem is not None:
             return True  # too long or unreadable: the person is told so after the greeting
         screened = admitted.text[: self.settings.screened_length]
-        phrases = await self.phrase_check()
+        try:
+            phrases = await self.phrase_check()
+        except StoreUnavailable:  # the turn itself will tell the person; here, any check
+            phrases = self._resume.check or PUBLIC_CHECK  # six words of the list are words
         if phrase_attempt(loaded.program, state, Text(screened), phrases) is not None:
             return True
         return await self._raises_risk(screened, state.locale)

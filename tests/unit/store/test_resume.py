@@ -517,3 +517,17 @@ async def test_resume_words_that_look_like_a_detail_still_open_the_copy(
     await runtime.handle("second", Start())
     back = await runtime.handle("second", Text(" ".join(given)))
     assert keys(back)[0] == "resume.restored"
+
+
+async def test_first_words_are_read_while_the_store_is_away(program: LoadedProgram) -> None:
+    """A channel asks whether a first message needs a turn before the turn itself (which
+    tells the person the store is away): reading the check word's secret must not fail it."""
+    from redirection_bot.store import StoreUnavailable
+
+    class Away(MemoryStore):
+        async def get(self, key: str) -> None:  # type: ignore[override]
+            raise StoreUnavailable("away")
+
+    runtime = Runtime(program, Away(), RasaActionRunner(program))
+    assert await runtime.first_words_need_a_turn("hello") is False
+    assert await runtime.first_words_need_a_turn(" ".join(new_phrase("en"))) is True
