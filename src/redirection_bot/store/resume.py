@@ -538,11 +538,9 @@ class ResumeVault:
         try:
             key = await self.key_for(words, lane, RESTORE_RANK)
         except BaseException as error:
-            if isinstance(error, Exception):
-                future.set_exception(error)
-                future.exception()  # retrieved here: no warning when nobody waited
-            else:
-                future.cancel()
+            # Those waiting for these words are told to try again if this asker went away.
+            future.set_exception(error if isinstance(error, Exception) else LaneFull())
+            future.exception()  # retrieved here: no warning when nobody waited
             raise
         finally:
             del self._deriving[tag]

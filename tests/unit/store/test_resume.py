@@ -531,3 +531,33 @@ async def test_first_words_are_read_while_the_store_is_away(program: LoadedProgr
     runtime = Runtime(program, Away(), RasaActionRunner(program))
     assert await runtime.first_words_need_a_turn("hello") is False
     assert await runtime.first_words_need_a_turn(" ".join(new_phrase("en"))) is True
+
+
+async def test_words_typed_twice_at_once_share_one_scrypt_and_a_first_asker_gone_is_no_crash() -> (
+    None
+):
+    import asyncio
+
+    from redirection_bot.work_lane import LaneFull
+
+    vault = ResumeVault(MemoryStore(), cost=FAST_COST)
+    words = await vault.new_phrase("en")
+    attempt = read_phrase(" ".join(words), await vault.phrase_check())
+    assert attempt is not None
+    started, go, scrypts = asyncio.Event(), asyncio.Event(), [0]
+
+    async def slow_key(words: tuple[str, ...], lane: object = None, rank: int = 0) -> object:
+        scrypts[0] += 1
+        started.set()
+        await go.wait()
+        return derive_key(words, FAST_COST)
+
+    vault.key_for = slow_key  # type: ignore[method-assign,assignment]
+    first = asyncio.create_task(vault.restore("a", attempt))
+    await started.wait()
+    second = asyncio.create_task(vault.restore("b", attempt))
+    await asyncio.sleep(0.01)
+    first.cancel()  # the first asker went away while its scrypt ran
+    with pytest.raises(LaneFull):  # the second is told to try again, not cancelled
+        await second
+    assert scrypts[0] == 1
