@@ -33,6 +33,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
+from typing import Generic, TypeVar
 
 from redirection_bot.language.textnorm import fold
 from redirection_bot.store import SessionStore, StoredSession, VersionConflict
@@ -318,13 +319,41 @@ NEW_WORDS_RANK = 1
 script asking for new words by the hundred (attack 10) never turns a returning person away."""
 
 
+_V = TypeVar("_V")
+
+
+class _Lately(Generic[_V]):
+    """Values by tag for ``seconds`` after they were kept, at most ``size`` (the oldest go)."""
+
+    def __init__(self, size: int, seconds: float, clock: Callable[[], float]) -> None:
+        self.size, self.seconds, self._clock = size, seconds, clock
+        self.values: OrderedDict[bytes, tuple[_V, float]] = OrderedDict()
+
+    def get(self, tag: bytes) -> _V | None:
+        found = self.values.get(tag)
+        if found is None:
+            return None
+        if found[1] <= self._clock():
+            del self.values[tag]
+            return None
+        return found[0]
+
+    def keep(self, tag: bytes, value: _V) -> None:
+        self.values[tag] = (value, self._clock() + self.seconds)
+        self.values.move_to_end(tag)
+        while len(self.values) > self.size:
+            self.values.popitem(last=False)
+
+
 class OpenedRecently:
     """The keys of phrases that opened their copy lately, by a keyed hash of the phrase (a key
     of this process alone), for ``RECENT_SECONDS``, at most ``RECENT_KEYS``: the same words
     typed again (a person coming back twice, a script replaying one real phrase by the dozen,
     attack 9) cost no second scrypt. Only a phrase that opened a copy is kept, so a guess is
-    never cheaper, and knowing that a phrase comes back quickly needs the phrase. In memory
-    only; an erased copy's key is dropped at once."""
+    never cheaper, and knowing that a phrase comes back quickly needs the phrase. Words that
+    found no copy are remembered as long, so that typed again they cost no scrypt either
+    (attack 10 replayed words given and since replaced, by the hundred). In memory only; an
+    erased copy's key is dropped at once."""
 
     def __init__(
         self,
@@ -332,52 +361,30 @@ class OpenedRecently:
         seconds: float = RECENT_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.size = size
-        self.seconds = seconds
-        self._clock = clock
         self._secret = secrets.token_bytes(32)
-        self._keys: OrderedDict[bytes, tuple[PhraseKey, float]] = OrderedDict()
-        self._failed: OrderedDict[bytes, float] = OrderedDict()
-        """Words that found no copy lately: typed again within ``seconds``, they cost no
-        scrypt (attack 10 replayed words given and since replaced, by the hundred)."""
+        self._keys: _Lately[PhraseKey] = _Lately(size, seconds, clock)
+        self._failed: _Lately[bool] = _Lately(size, seconds, clock)
 
     def tag(self, words: tuple[str, ...]) -> bytes:
         folded = " ".join(fold(word) for word in words).encode()
         return hmac.new(self._secret, folded, hashlib.sha256).digest()
 
     def get(self, tag: bytes) -> PhraseKey | None:
-        found = self._keys.get(tag)
-        if found is None:
-            return None
-        if found[1] <= self._clock():
-            del self._keys[tag]
-            return None
-        return found[0]
+        return self._keys.get(tag)
 
     def keep(self, tag: bytes, key: PhraseKey) -> None:
-        self._keys[tag] = (key, self._clock() + self.seconds)
-        self._keys.move_to_end(tag)
-        while len(self._keys) > self.size:
-            self._keys.popitem(last=False)
+        self._keys.keep(tag, key)
 
     def failed(self, tag: bytes) -> None:
-        self._failed[tag] = self._clock() + self.seconds
-        self._failed.move_to_end(tag)
-        while len(self._failed) > self.size:
-            self._failed.popitem(last=False)
+        self._failed.keep(tag, True)
 
     def failed_lately(self, tag: bytes) -> bool:
-        until = self._failed.get(tag)
-        if until is None:
-            return False
-        if until <= self._clock():
-            del self._failed[tag]
-            return False
-        return True
+        return self._failed.get(tag) is not None
 
     def drop(self, name: str) -> None:
-        for tag in [tag for tag, (key, _until) in self._keys.items() if key.name == name]:
-            del self._keys[tag]
+        kept = self._keys.values
+        for tag in [tag for tag, (key, _until) in kept.items() if key.name == name]:
+            del kept[tag]
 
 
 def _written_check(check: PhraseCheck) -> bytes:
