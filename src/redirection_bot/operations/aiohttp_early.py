@@ -7,7 +7,9 @@ aiohttp is imported with those two readings put aside, and they run on a worker 
 (OpenSSL reads without holding Python's lock) while the start goes on reading the program.
 :func:`wait_for_certificates` waits for them: ``serve`` calls it before anything runs that
 could connect out (a Matrix homeserver, an operator's webhook), so every context is whole
-before it is used. The contexts are aiohttp's own objects, read as aiohttp would have read them.
+before it is used. The contexts are aiohttp's own objects, read as aiohttp would have read them,
+but for the one that verifies nothing (``CERT_NONE``, for ``ssl=False``): it never consults the
+certificates, and leaving them unread keeps about 0.8 MB out of every process.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ def import_aiohttp() -> None:
     read_now: Callable[[ssl.SSLContext], None] = ssl.SSLContext.set_default_verify_paths
 
     def put_aside(context: ssl.SSLContext) -> None:
-        contexts.append(context)
+        if context.verify_mode != ssl.CERT_NONE:  # one that verifies nothing needs none
+            contexts.append(context)
 
     setattr(ssl.SSLContext, "set_default_verify_paths", put_aside)  # noqa: B010
     try:

@@ -1,6 +1,7 @@
 """aiohttp imported for a starting ``serve`` with its certificates read on a worker thread
 (operations/aiohttp_early.py): once ``serve`` has waited for them, aiohttp's TLS contexts trust
-exactly what they would have trusted had aiohttp read them itself, and nothing else in the
+exactly what they would have trusted had aiohttp read them itself (the one that verifies
+nothing reads none), and nothing else in the
 process is changed. Each case runs in a fresh interpreter: this one has aiohttp imported."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ seen["verified"] = connector._SSL_CONTEXT_VERIFIED.cert_store_stats()
 seen["unverified"] = connector._SSL_CONTEXT_UNVERIFIED.cert_store_stats()
 seen["python_default"] = ssl.create_default_context().cert_store_stats()
 seen["verify_mode"] = int(connector._SSL_CONTEXT_VERIFIED.verify_mode)
+seen["unverified_mode"] = int(connector._SSL_CONTEXT_UNVERIFIED.verify_mode)
 print(json.dumps(seen))
 """
 
@@ -33,7 +35,9 @@ def test_aiohttps_contexts_trust_what_the_system_trusts_once_waited_for() -> Non
     seen = json.loads(done.stdout)
     assert seen["method_restored"]
     assert seen["verified"] == seen["python_default"]
-    assert seen["unverified"] == seen["python_default"]
+    # the context for ``ssl=False`` verifies nothing, so its certificates are not read
+    assert seen["unverified_mode"] == 0  # CERT_NONE
+    assert seen["unverified"]["x509_ca"] == 0
     assert seen["verify_mode"] == 2  # CERT_REQUIRED: still checks a server's certificate
 
 
