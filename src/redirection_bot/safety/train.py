@@ -65,7 +65,17 @@ FLOOR = 0.2
 when a child at risk sat at it: docs/safety.md, "The fifth round")."""
 PRUNE = 0.03
 """Weights smaller than this are not written."""
-MEASURED_ONLY = ("frozen", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh_help")
+MEASURED_ONLY = (
+    "frozen",
+    "fresh",
+    "fresh2",
+    "fresh3",
+    "fresh4",
+    "fresh5",
+    "fresh6",
+    "fresh7",
+    "fresh_help",
+)
 """Sets kept to measure the program, never to learn from: the frozen split (written before
 any tuning) and the fresh sets (written after the model, tests/safety/fresh*/README.md)."""
 

@@ -112,7 +112,17 @@ def test_training_never_reads_the_sets_kept_to_measure() -> None:
     assert not [
         path
         for path in files
-        if {"frozen", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh_help"}
+        if {
+            "frozen",
+            "fresh",
+            "fresh2",
+            "fresh3",
+            "fresh4",
+            "fresh5",
+            "fresh6",
+            "fresh7",
+            "fresh_help",
+        }
         & set(path.parts)
     ]
 
@@ -145,6 +155,7 @@ def test_a_tuning_line_that_is_a_measured_line_word_for_word_is_not_learnt() -> 
         "fresh4",
         "fresh5",
         "fresh6",
+        "fresh7",
         "fresh_help",
     }
 
