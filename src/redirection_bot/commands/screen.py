@@ -45,6 +45,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="use this locale's rules alone (the bot also applies the other locales' rules)",
     )
     parser.add_argument(
+        "--answering",
+        metavar="SLOT",
+        help="read each line as typed at a question that fills SLOT (its `check_in_answers`)",
+    )
+    parser.add_argument(
+        "--in-flow",
+        metavar="FLOW",
+        help="read each line as typed while in FLOW (its `except_in_flows`)",
+    )
+    parser.add_argument(
         "--min-recall",
         type=float,
         default=RECALL_TARGET,
@@ -77,12 +87,13 @@ def run(args: argparse.Namespace) -> int:
             # Admitted as the runtime admits a message (ingress.admit), so that what is
             # screened here is what a conversation would screen.
             text = admit(line.rstrip(b"\r\n")).text
+            where = {"answering": args.answering, "in_flow": args.in_flow}
             if args.explain:
-                screening, why = screener.explain(text, chosen, args.only_locale, carried)
+                screening, why = screener.explain(text, chosen, args.only_locale, carried, **where)
                 carried = screening.carry
                 print(f"{text}\n" + _explained(screening, why), flush=True)
                 continue
-            screening = screener.screen(text, chosen, args.only_locale, carried)
+            screening = screener.screen(text, chosen, args.only_locale, carried, **where)
             carried = screening.carry
             print(
                 json.dumps(

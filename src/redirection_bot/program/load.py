@@ -174,7 +174,8 @@ def _check_program(
 def _check_answer_slots(
     program: Program, rules: Iterable[LocaleRules], diagnostics: Diagnostics
 ) -> None:
-    """Each slot a rules file's ``check_in_answers`` names is one a question fills."""
+    """Each slot a rules file's ``check_in_answers`` names is one a question fills, and each
+    flow its ``except_in_flows`` names is one of the program's."""
     asked = {node.input.slot for node in program.all_nodes() if node.input is not None}
     for locale_rules in rules:
         for slot, span in locale_rules.answer_slots.items():
@@ -184,6 +185,14 @@ def _check_answer_slots(
                     span,
                     f"`check_in_answers` names `{slot}`, which no question of the program "
                     f"fills with the person's answer (those that do: {known})",
+                )
+        for flow, span in locale_rules.except_flows.items():
+            if flow not in program.flows:
+                known = ", ".join(f"`{name}`" for name in sorted(program.flows))
+                diagnostics.error(
+                    span,
+                    f"`except_in_flows` names `{flow}`, which is not a flow of the program "
+                    f"(its flows: {known})",
                 )
 
 

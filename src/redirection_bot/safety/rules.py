@@ -24,7 +24,7 @@ sees every problem at once. The format is described in docs/authoring.md::
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from redirection_bot.diagnostics import Diagnostics, Span
 from redirection_bot.language.i18n import display_path
 from redirection_bot.language.suggest import did_you_mean
 from redirection_bot.language.yaml_schema import ID_PATTERN, SchemaReader
-from redirection_bot.language.yaml_source import YNode, YScalar, read_yaml_file
+from redirection_bot.language.yaml_source import YMapping, YNode, YScalar, read_yaml_file
 from redirection_bot.safety.categories import RiskCategory, category_named, not_a_category
 from redirection_bot.safety.fields import FieldIndex
 from redirection_bot.safety.normalise import Letters
@@ -51,7 +51,7 @@ from redirection_bot.safety.phrases import (
 
 RULES_FIELDS = ("locale", "repeated_letters", "words", "hedges", "categories", "fields")
 HEDGE_FIELDS = ("before", "after", "breaks")
-CATEGORY_FIELDS = ("phrases", "check", "except", "check_in_answers")
+CATEGORY_FIELDS = ("phrases", "check", "except", "check_in_answers", "except_in_flows")
 BUILT_IN_DETECTION = frozenset({RiskCategory.IDENTIFYING_INFO})
 """Categories that code also detects (e-mail addresses, phone numbers, ...): phrases optional."""
 
@@ -59,6 +59,11 @@ BUILT_IN_DETECTION = frozenset({RiskCategory.IDENTIFYING_INFO})
 def answer_tag(slot: str, category: RiskCategory) -> str:
     """The index tag of a category's check phrases for answers filling ``slot``."""
     return f"answer:{slot}:{category}"
+
+
+def flow_except_tag(flow: str, category: RiskCategory) -> str:
+    """The index tag of a category's exceptions for messages typed while in ``flow``."""
+    return f"except-in:{flow}:{category}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,9 @@ class CategoryRules:
     in_answers: Mapping[str, tuple[Phrase, ...]] = field(default_factory=dict)
     """Check phrases that count only in an answer to a question filling this slot ("my
     daughter" typed as a trigger, not in everyday talk)."""
+    in_flows: Mapping[str, tuple[Phrase, ...]] = field(default_factory=dict)
+    """Exceptions that count only while the person is in this flow ("send me the link"
+    typed where the program has just shown crisis lines asks for theirs)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +100,8 @@ class LocaleRules:
     """The word lists and the ``fields:``, for the second layer's features."""
     answer_slots: Mapping[str, Span] = field(default_factory=dict)
     """The slots ``check_in_answers`` names, each where first named (the program checks them)."""
+    except_flows: Mapping[str, Span] = field(default_factory=dict)
+    """The flows ``except_in_flows`` names, each where first named (the program checks them)."""
 
     def phrase_count(self) -> int:
         return sum(
@@ -207,11 +217,28 @@ class _RulesReader(SchemaReader):
                 index.add(resolved, tag)
             return tuple(phrases)
 
+        def scoped(
+            fields: YMapping,
+            category: RiskCategory,
+            name: str,
+            kind: str,
+            tag: Callable[[str, RiskCategory], str],
+            named: dict[str, Span],
+        ) -> dict[str, tuple[Phrase, ...]]:
+            """A category's phrases by slot or by flow (``check_in_answers``,
+            ``except_in_flows``), each key noted where first named (the program checks them)."""
+            found: dict[str, tuple[Phrase, ...]] = {}
+            for key, phrases in self.mapping(fields.get(name), f"`{name}`") or ():
+                named.setdefault(key.text, key.span)
+                found[key.text] = compiled(phrases, kind, category, tag(key.text, category))
+            return found
+
         def hedge(name: str) -> tuple[Phrase, ...]:
             return compiled(hedges.get(name) if hedges else None, f"a `{name}` hedge", None, name)
 
         categories: dict[RiskCategory, CategoryRules] = {}
         answer_slots: dict[str, Span] = {}
+        except_flows: dict[str, Span] = {}
         section = self.mapping(top.get("categories"), "`categories`")
         for key, value in section or ():
             category = category_named(key.text)
@@ -222,18 +249,18 @@ class _RulesReader(SchemaReader):
             if fields is None:
                 continue
             self.fields(fields, CATEGORY_FIELDS, f"the category `{category}`")
-            in_answers: dict[str, tuple[Phrase, ...]] = {}
-            slots = self.mapping(fields.get("check_in_answers"), "`check_in_answers`")
-            for slot, phrases in slots or ():
-                answer_slots.setdefault(slot.text, slot.span)
-                in_answers[slot.text] = compiled(
-                    phrases, "a check phrase", category, answer_tag(slot.text, category)
-                )
+            in_answers = scoped(
+                fields, category, "check_in_answers", "a check phrase", answer_tag, answer_slots
+            )
+            in_flows = scoped(
+                fields, category, "except_in_flows", "an exception", flow_except_tag, except_flows
+            )
             categories[category] = CategoryRules(
                 compiled(fields.get("phrases"), "a phrase", category, f"phrases:{category}"),
                 compiled(fields.get("check"), "a check phrase", category, f"check:{category}"),
                 compiled(fields.get("except"), "an exception", category, f"except:{category}"),
                 in_answers,
+                in_flows,
             )
         if section is not None:
             for category in required:
@@ -267,6 +294,7 @@ class _RulesReader(SchemaReader):
             index,
             field_index,
             answer_slots,
+            except_flows,
         )
 
     def _letters(self, node: YNode | None) -> Letters:

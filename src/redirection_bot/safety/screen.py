@@ -21,7 +21,7 @@ from redirection_bot.safety.identifiers import find_identifiers, hide, merge_spa
 from redirection_bot.safety.model import ScreeningModel, features
 from redirection_bot.safety.normalise import Letters, Token, tokenise
 from redirection_bot.safety.phrases import Match
-from redirection_bot.safety.rules import LocaleRules, answer_tag
+from redirection_bot.safety.rules import LocaleRules, answer_tag, flow_except_tag
 
 HEDGE_REACH = 2
 """How many words may stand between a hedge and the phrase it hedges."""
@@ -86,12 +86,16 @@ class Screener:
         carried: Sequence[float] = (),
         with_model: bool = True,
         answering: str | None = None,
+        in_flow: str | None = None,
     ) -> Screening:
         """Screen ``text``; with ``only_locale``, with that locale's rules alone; ``carried``
         is the ``carry`` of the person's previous message (empty for the first); without
         ``with_model``, with the rules alone (the text is an answer the program offers);
-        ``answering``: the slot the message would fill, whose ``check_in_answers`` count."""
-        return self._screen(text, locale, only_locale, carried, None, with_model, answering)
+        ``answering``: the slot the message would fill, whose ``check_in_answers`` count;
+        ``in_flow``: the flow the person is in, whose ``except_in_flows`` count."""
+        return self._screen(
+            text, locale, only_locale, carried, None, with_model, answering, in_flow
+        )
 
     def concepts(self, text: str) -> tuple[str, ...]:
         """The semantic fields of every locale's rules that ``text`` touches."""
@@ -107,12 +111,13 @@ class Screener:
         only_locale: bool = False,
         carried: Sequence[float] = (),
         answering: str | None = None,
+        in_flow: str | None = None,
     ) -> tuple[Screening, dict[RiskCategory, list[str]]]:
         """Screen ``text`` and say why each category was raised, for a clinician: the words
         a rule matched (and whether a hedge or a check phrase made it uncertain), or the
         model's score, its threshold and the words and pieces that weighed most."""
         why: dict[RiskCategory, list[str]] = defaultdict(list)
-        screening = self._screen(text, locale, only_locale, carried, why, True, answering)
+        screening = self._screen(text, locale, only_locale, carried, why, True, answering, in_flow)
         model = self.model
         for category in screening.learned:
             assert model is not None
@@ -138,6 +143,7 @@ class Screener:
         why: dict[RiskCategory, list[str]] | None,
         with_model: bool = True,
         answering: str | None = None,
+        in_flow: str | None = None,
     ) -> Screening:
         order = [locale] if locale in self._rules else []
         if not only_locale:
@@ -167,11 +173,18 @@ class Screener:
                 why[RiskCategory.IDENTIFYING_INFO].extend(
                     f"identifiers: {text[start:end]!r}" for start, end in hidden_spans
                 )
+        # A flow's exceptions cancel only the hits they hold whole: "send me the link" where
+        # crisis lines were just shown asks for theirs; "send me links to <material>" does not.
+        in_flows = {
+            category: found[flow_except_tag(in_flow, category)] if in_flow else []
+            for category in RiskCategory
+        }
         for category in RiskCategory:
             excepted = [match for match, _tokens in found[f"except:{category}"]]
-            matches = _kept(found[f"phrases:{category}"], excepted)
+            holding = [match for match, _tokens in in_flows[category]]
+            matches = _kept(found[f"phrases:{category}"], excepted, holding)
             in_answer = found[answer_tag(answering, category)] if answering else []
-            checks = _kept(found[f"check:{category}"] + in_answer, excepted)
+            checks = _kept(found[f"check:{category}"] + in_answer, excepted, holding)
             if not matches and not checks:
                 continue
             sure = any(not hedging.hedged(match, tokens) for match, tokens in matches)
@@ -190,7 +203,9 @@ class Screener:
         # Where a clinician's exception accounts for most of the message ("how do i stop
         # searching for that stuff"), the model's guess at that category is not taken either.
         excepted_most = {
-            category for category in RiskCategory if _covers_most(found[f"except:{category}"])
+            category
+            for category in RiskCategory
+            if _covers_most(found[f"except:{category}"] + in_flows[category])
         }
         if why is not None:
             for category in excepted_most - set(certain):
@@ -279,13 +294,16 @@ def _words(found: Sequence[str]) -> int:
 
 
 def _kept(
-    found: list[tuple[Match, Sequence[Token]]], exceptions: list[Match]
+    found: list[tuple[Match, Sequence[Token]]],
+    exceptions: list[Match],
+    holding: Sequence[Match] = (),
 ) -> list[tuple[Match, Sequence[Token]]]:
-    """The matches no exception overlaps."""
+    """The matches no exception overlaps and none of ``holding`` holds whole."""
     return [
         (match, tokens)
         for match, tokens in found
         if not any(e.start < match.end and match.start < e.end for e in exceptions)
+        and not any(e.start <= match.start and match.end <= e.end for e in holding)
     ]
 
 

@@ -409,6 +409,7 @@ class Runtime:
                 state.screening_carry,
                 with_model=not offered,
                 answering=asked_slot(loaded.program, state),
+                in_flow=state.at.flow if state.at is not None else None,
             )
 
         screening = await self.screening_lane.run(len(screened), screen)

@@ -500,18 +500,25 @@ def test_cycle_collection_runs_again_after_loading(write: WriteProgram, problems
     assert gc.isenabled()
 
 
-def test_a_rules_slot_no_question_fills_is_pointed_at(
-    write: WriteProgram, problems: Problems
+@pytest.mark.parametrize(
+    ("field", "wrong", "right", "said"),
+    [
+        ("check_in_answers", "own_trigers", "mood", "(those that do: `mood`)"),
+        ("except_in_flows", "saftey_suicide", "main", "not a flow of the program"),
+    ],
+)
+def test_a_rules_slot_or_flow_the_program_lacks_is_pointed_at(
+    write: WriteProgram, problems: Problems, field: str, wrong: str, right: str, said: str
 ) -> None:
     rules = (
-        "locale: en\ncategories:\n  child_at_risk:\n    check_in_answers:\n"
-        '      own_trigers: ["my daughter"]\n      mood: ["my son"]\n'
+        f"locale: en\ncategories:\n  child_at_risk:\n    {field}:\n"
+        f'      {wrong}: ["my daughter"]\n      {right}: ["my son"]\n'
     )
     found = problems(write(extra_files={"dialogues/safety/en.yaml": rules}))
-    line = one(found, "check_in_answers")
+    line = one(found, field)
     assert line.startswith("dialogues/safety/en.yaml:5:7: error:")
-    assert "`own_trigers`" in line and "(those that do: `mood`)" in line
-    assert len([f for f in found if "check_in_answers" in f]) == 1  # `mood` is asked
+    assert f"`{wrong}`" in line and said in line
+    assert len([f for f in found if field in f]) == 1  # `mood` is asked, `main` a flow
 
 
 def test_the_about_command_needs_the_flow_it_runs(write: WriteProgram, problems: Problems) -> None:

@@ -243,3 +243,25 @@ def test_a_child_of_ones_own_is_asked_about_only_where_it_is_typed_as_a_trigger(
     at_trigger = shipped.screen(typed, locale, answering="own_triggers").hits
     assert at_trigger == (RiskHit(RiskCategory.CHILD_AT_RISK, False, False),)
     assert not shipped.screen(typed, locale, answering="reasons", with_model=False).hits
+
+
+@pytest.mark.parametrize(
+    ("locale", "asking", "requesting"),
+    [
+        ("en", "can u send me the link to that", "send me the link to cp"),
+        ("es", "me puedes pasar el link de eso", "pasame links de cp"),
+        ("fi", "laita se linkki", "laita linkkejä cp"),
+    ],
+)
+def test_asking_for_the_link_where_crisis_lines_were_shown_is_not_a_request(
+    shipped: Screener, locale: str, asking: str, requesting: str
+) -> None:
+    """``except_in_flows``: typed in the suicide flow, after its crisis lines, "send me the
+    link to that" asks for theirs; elsewhere it is a request. An exception of a flow cancels
+    only what it holds whole: a request naming material is still one there."""
+    request = RiskCategory.ILLEGAL_REQUEST
+    assert shipped.screen(asking, locale, in_flow="safety_suicide").hit(request) is None
+    assert shipped.screen(asking, locale).hit(request) is not None
+    assert shipped.screen(asking, locale, in_flow="triggers").hit(request) is not None
+    there = shipped.screen(requesting, locale, in_flow="safety_suicide").hit(request)
+    assert there is not None and there.certain
