@@ -354,7 +354,13 @@ class _Run:
             return False
         rank = self.program.safety.index
         if at.node == current.check:
-            return False
+            # What plainly answers the check question ("not really, no") is that answer
+            # where only the second layer read a risk into it: its guess never overrides a
+            # plain answer (the twelfth retest: "not really, no" was told to call now).
+            node = self._node(at.flow, at.node)
+            return all(hit.learned for hit in hits.values()) and (
+                self.match_choice(node, self.visible_choices(node), folded, event.text) is not None
+            )
         if any(category in current.defers_to for category in hits):
             # The flow in hand gives way to these ("nobody would even notice if i was gone"
             # during the breathing exercise: the suicide question, not "didn't understand").
@@ -790,12 +796,13 @@ class _Run:
         options: list[tuple[ChoiceOption, Choice | None]],
         folded: str,
         raw: str = "",
+        whole: bool = False,
     ) -> tuple[ChoiceOption, Choice | None] | None:
         """The choice the person typed: its number, its label or its words as the whole
-        message; else the one choice whose "...phrase..." words the message holds; else,
-        when no choice's phrase is in it, the choice its first part answers ("yes, i took
-        them" is "yes": the part before a comma, a full stop, a dash or a question mark),
-        unless the rest turns it round ("no, but ...": ``engine.but_words``)."""
+        message; else (unless ``whole``) the one choice whose "...phrase..." words the
+        message holds; else, when no choice's phrase is in it, the choice its first part
+        answers ("yes, i took them" is "yes": the part before a comma, a full stop, a dash or
+        a question mark), unless the rest turns it round ("no, but ...": ``engine.but_words``)."""
         if not folded:
             return None
         numbers_are_values = (
@@ -817,6 +824,8 @@ class _Run:
                 locale, typed, folded
             ):
                 return option, choice
+        if whole:
+            return None
         # A sentence that holds one choice's "...phrase..." words, and no other choice's.
         mentioned = [
             picked
@@ -1147,16 +1156,31 @@ def offered_choice(program: Program, state: SessionState, choice_id: str) -> Cho
 
 def typed_answer(program: Program, state: SessionState, text: str) -> bool:
     """Whether ``text`` is a command or one of the answers offered where the person is ("keep
-    my place", "eight" on a scale): the program's own words, which the second screening
-    layer leaves to the rules (``Runtime._screen``)."""
+    my place", "eight" on a scale, or a sentence holding one answer's "...phrase..." words):
+    the program's own words, which the second screening layer leaves to the rules
+    (``Runtime._screen``)."""
     folded = fold(text)
     if folded_command(program, state.locale, folded) is not None:
         return True
+    return _typed_choice(program, state, folded, whole=False)
+
+
+def typed_choice(program: Program, state: SessionState, text: str) -> bool:
+    """Whether ``text``, as the whole message, is one of the choices offered where the person
+    is (its number, label or words): the same as pressing it, which is not screened either
+    ("Feeling hopeless" typed at "Which could be warning signs for you?" ticks it)."""
+    folded = fold(text)
+    if folded_command(program, state.locale, folded) is not None:
+        return False  # a command's words ("talk to a person") are screened as before
+    return _typed_choice(program, state, folded, whole=True)
+
+
+def _typed_choice(program: Program, state: SessionState, folded: str, whole: bool) -> bool:
     node = program.find_node(state.at) if state.at is not None else None
     if state.waiting is not Waiting.ANSWER or node is None:
         return False
     run = _Run(program, state)
-    return run.match_choice(node, run.visible_choices(node), folded) is not None
+    return run.match_choice(node, run.visible_choices(node), folded, whole=whole) is not None
 
 
 def waits_for(route: SafetyRoute, hits: dict[RiskCategory, RiskHit]) -> bool:

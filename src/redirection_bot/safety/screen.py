@@ -187,13 +187,21 @@ class Screener:
             checks = _kept(found[f"check:{category}"] + in_answer, excepted, holding)
             if not matches and not checks:
                 continue
-            sure = any(not hedging.hedged(match, tokens) for match, tokens in matches)
+            # A phrase inside a longer hedged one is hedged with it ("years ago i tried to
+            # kill myself": "kill myself" is part of what "years ago" tells as the past).
+            hedged = [match for match, tokens in matches if hedging.hedged(match, tokens)]
+            sure = any(
+                not any(h.start <= match.start and match.end <= h.end for h in hedged)
+                for match, _tokens in matches
+            )
             certain[category] = certain.get(category, False) or sure
             if why is not None:
                 for kind, kept in (("phrase", matches), ("check phrase", checks)):
                     for match, tokens in kept:
                         words = text[tokens[match.start].start : tokens[match.end - 1].end]
-                        hedge = kind == "phrase" and hedging.hedged(match, tokens)
+                        hedge = kind == "phrase" and any(
+                            h.start <= match.start and match.end <= h.end for h in hedged
+                        )
                         why[category].append(
                             f"rules: {kind} {words!r}{' (hedged)' if hedge else ''}"
                         )

@@ -33,7 +33,12 @@ from redirection_bot.engine import (
     step,
 )
 from redirection_bot.engine.outputs import ChoiceOption, Message
-from redirection_bot.engine.step import COMMAND_CHOICE_PREFIX, came_back, typed_answer
+from redirection_bot.engine.step import (
+    COMMAND_CHOICE_PREFIX,
+    came_back,
+    typed_answer,
+    typed_choice,
+)
 from redirection_bot.errors import EngineError
 from redirection_bot.handoff.appointments import Arrival
 from redirection_bot.handoff.conduct import Effect, HandoffConduct, check_handoff_texts
@@ -396,6 +401,9 @@ class Runtime:
         # read with them (H-R23).
         # A long message is screened in a worker thread, one at a time (``ScreeningLane``).
         screened = text[:limit]
+        if typed_choice(loaded.program, state, text):
+            # Exactly an answer offered here: as pressing it, which is not screened either.
+            return Text(text), state
 
         def screen() -> Screening:
             phrase = phrases.read(screened)
