@@ -20,6 +20,9 @@ LANGUAGE_WORDS_KEY = "language.words"
 BUT_WORDS_KEY = "engine.but_words"
 """Words that turn an answer round ("no, but ..."): a message whose second part begins with
 one is not answered by its first part alone (``step.match_choice``)."""
+NOT_WORDS_KEY = "engine.not_words"
+"""Words that negate ("no", "not", "ei"): part of a label typed without the label's negation
+("right now" of "No, not right now") is not that answer (``step.label_holds``)."""
 """Other names a person may type for a language at the language menu ("finnish", "finés"
 for Suomi), in that language's locale file; optional."""
 NUMBERS_NAMESPACE = "numbers"
@@ -33,7 +36,7 @@ def typed_word_keys(keys: Iterable[str]) -> list[str]:
     return [
         key
         for key in keys
-        if key in (LANGUAGE_WORDS_KEY, BUT_WORDS_KEY) or _NUMBER_KEY.fullmatch(key)
+        if key in (LANGUAGE_WORDS_KEY, BUT_WORDS_KEY, NOT_WORDS_KEY) or _NUMBER_KEY.fullmatch(key)
     ]
 
 
@@ -61,6 +64,10 @@ class Lexicon:
         if key is None:
             return False
         return folded in self.forms.get(locale, {}).get(key, ())
+
+    def words_of(self, locale: str, key: str) -> frozenset[str]:
+        """The folded forms of a ``words`` text (empty where the locale has none)."""
+        return self.forms.get(locale, {}).get(key, frozenset())
 
     def mentions(self, locale: str, key: str | None, folded: str) -> bool:
         """Whether ``folded`` holds one of the phrases of ``key`` written to count anywhere
@@ -141,7 +148,7 @@ def build_lexicon(
 ) -> Lexicon:
     """``texts`` is locale -> key -> raw text (with the optional ``typed_word_keys``)."""
     labels = set(label_keys)
-    words = set(word_keys) | {LANGUAGE_WORDS_KEY, BUT_WORDS_KEY}
+    words = set(word_keys) | {LANGUAGE_WORDS_KEY, BUT_WORDS_KEY, NOT_WORDS_KEY}
     forms: dict[str, dict[str, frozenset[str]]] = {}
     commands: dict[str, dict[str, CommandName]] = {}
     numbers: dict[str, dict[str, int]] = {}

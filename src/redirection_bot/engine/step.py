@@ -10,7 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from redirection_bot.dialogue.lexicon import BUT_WORDS_KEY, LANGUAGE_WORDS_KEY, Lexicon
+from redirection_bot.dialogue.lexicon import (
+    BUT_WORDS_KEY,
+    LANGUAGE_WORDS_KEY,
+    NOT_WORDS_KEY,
+    Lexicon,
+)
 from redirection_bot.dialogue.model import (
     HELPLINE_SLOT,
     Choice,
@@ -67,6 +72,10 @@ _FIRST_PART = re.compile(r"\s*(?:[,.;:!?\u2026]|\s[-\u2013\u2014]\s)")
 COMMAND_CHOICE_PREFIX = "command:"
 _NUMBER = re.compile(rf"-?\d{{1,{MAX_TYPED_DIGITS}}}")
 _EMPTY_LEXICON = Lexicon()
+LABEL_PART_LETTERS = 4
+"""A single word typed as part of one label ("familia" for "Mi familia") is that answer from
+this many letters on; a shorter one only as the label's first word ("si" for "Sí, voy a
+responder")."""
 
 
 class EngineKeys:
@@ -834,6 +843,11 @@ class _Run:
         ]
         if mentioned:
             return mentioned[0] if len(mentioned) == 1 else None
+        # Part of one label as it is shown: "familia" for "Mi familia", "de acuerdo" for "De
+        # acuerdo, sigamos" (the twelfth retest: everyday typing not understood).
+        held = [picked for picked in options if self.label_holds(picked[0].label, folded)]
+        if held:
+            return held[0] if len(held) == 1 else None
         first, *rest = _FIRST_PART.split(raw, maxsplit=1)
         first = fold(first)
         turned = fold(rest[0]).split(" ", 1)[0] if rest else ""
@@ -845,6 +859,41 @@ class _Run:
             ):
                 return option, choice
         return None
+
+    def label_holds(self, label: Label | int, folded: str) -> bool:
+        """Whether ``folded`` is a run of whole words of ``label`` as shown that says enough
+        (two words or more, a word of four letters or more, or the label's first word) and
+        leaves none of its negations out ("right now" is not "No, not right now")."""
+        shown = self.shown_label(label)
+        if shown is None or folded == shown:
+            return False
+        typed, words = folded.split(" "), shown.split(" ")
+        if not (len(typed) > 1 or len(typed[0]) >= LABEL_PART_LETTERS):
+            starts = [0] if words[: len(typed)] == typed else []
+        else:
+            starts = [i for i in range(len(words)) if words[i : i + len(typed)] == typed]
+        negations = self.lexicon.words_of(self.state.locale, NOT_WORDS_KEY)
+        return any(
+            not any(word in negations for word in words[:start] + words[start + len(typed) :])
+            for start in starts
+        )
+
+    def shown_label(self, label: Label | int) -> str | None:
+        """``label`` as the person reads it, folded (its slots' values filled in)."""
+        if not isinstance(label, Label):
+            return None
+        locale = self.state.locale
+        if not label.params:
+            text = self.lexicon.label_text(locale, label.key)
+            return fold(text) if text is not None else None
+        values: dict[str, str] = {}
+        for name, value in label.params:
+            typed = _as_typed(self.lexicon, locale, value)
+            if typed is None:
+                return None
+            values[name] = typed
+        filled = self.lexicon.filled(locale, label.key, values)
+        return fold(filled) if filled is not None else None
 
     def label_matches(self, label: Label | int, folded: str) -> bool:
         """Whether the person typed ``label`` as it is shown (its slots' values filled in)."""
