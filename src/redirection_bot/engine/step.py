@@ -897,19 +897,9 @@ class _Run:
 
     def label_matches(self, label: Label | int, folded: str) -> bool:
         """Whether the person typed ``label`` as it is shown (its slots' values filled in)."""
-        if not isinstance(label, Label):
-            return False
-        locale = self.state.locale
-        if not label.params:
-            return self.lexicon.matches(locale, label.key, folded)
-        values: dict[str, str] = {}
-        for name, value in label.params:
-            shown = _as_typed(self.lexicon, locale, value)
-            if shown is None:
-                return False
-            values[name] = shown
-        filled = self.lexicon.filled(locale, label.key, values)
-        return filled is not None and fold(filled) == folded
+        if isinstance(label, Label) and not label.params:
+            return self.lexicon.matches(self.state.locale, label.key, folded)
+        return self.shown_label(label) == folded
 
     def choice_picked(self, choice_id: str) -> None:
         if choice_id.startswith(COMMAND_CHOICE_PREFIX):
