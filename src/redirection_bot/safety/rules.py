@@ -102,10 +102,19 @@ class LocaleRules:
     """The slots ``check_in_answers`` names, each where first named (the program checks them)."""
     except_flows: Mapping[str, Span] = field(default_factory=dict)
     """The flows ``except_in_flows`` names, each where first named (the program checks them)."""
+    tag_aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """For a list of phrases repeated by alias under several slots or flows, compiled once:
+    the index tag it was compiled under and every tag its matches stand for."""
+
+    def tags_of(self, found: str) -> tuple[str, ...]:
+        """The tags a match found under index tag ``found`` stands for."""
+        return self.tag_aliases.get(found) or (found,)
 
     def phrase_count(self) -> int:
         return sum(
-            len(c.phrases) + len(c.checks) + sum(map(len, c.in_answers.values()))
+            len(c.phrases)
+            + len(c.checks)
+            + sum(map(len, {id(found): found for found in c.in_answers.values()}.values()))
             for c in self.categories.values()
         )
 
@@ -217,6 +226,9 @@ class _RulesReader(SchemaReader):
                 index.add(resolved, tag)
             return tuple(phrases)
 
+        shared_lists: dict[tuple[int, RiskCategory, str], str] = {}
+        tag_aliases: dict[str, tuple[str, ...]] = {}
+
         def scoped(
             fields: YMapping,
             category: RiskCategory,
@@ -230,7 +242,16 @@ class _RulesReader(SchemaReader):
             found: dict[str, tuple[Phrase, ...]] = {}
             for key, phrases in self.mapping(fields.get(name), f"`{name}`") or ():
                 named.setdefault(key.text, key.span)
+                # A list repeated by alias (`*name`) is compiled once: its matches stand for
+                # every key that repeats it (eight flows share one list of exceptions).
+                first = shared_lists.get((id(phrases), category, name))
+                if first is not None:
+                    found[key.text] = found[first]
+                    tag_aliases[tag(first, category)] += (tag(key.text, category),)
+                    continue
+                shared_lists[(id(phrases), category, name)] = key.text
                 found[key.text] = compiled(phrases, kind, category, tag(key.text, category))
+                tag_aliases[tag(key.text, category)] = (tag(key.text, category),)
             return found
 
         def hedge(name: str) -> tuple[Phrase, ...]:
@@ -295,6 +316,7 @@ class _RulesReader(SchemaReader):
             field_index,
             answer_slots,
             except_flows,
+            {found: tags for found, tags in tag_aliases.items() if len(tags) > 1},
         )
 
     def _letters(self, node: YNode | None) -> Letters:

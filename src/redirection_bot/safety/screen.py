@@ -159,7 +159,8 @@ class Screener:
                 readings[rules.letters] = tokenise(text, rules.letters)
             tokens = readings[rules.letters]
             for tag, match in rules.index.find_tagged(tokens):
-                found[tag].append((match, tokens))
+                for stands_for in rules.tags_of(tag):
+                    found[stands_for].append((match, tokens))
             if self.model is not None and with_model:
                 concepts |= rules.fields.find(tokens)
         hedging = _Hedging(

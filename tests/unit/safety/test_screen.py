@@ -260,8 +260,22 @@ def test_asking_for_the_link_where_crisis_lines_were_shown_is_not_a_request(
     link to that" asks for theirs; elsewhere it is a request. An exception of a flow cancels
     only what it holds whole: a request naming material is still one there."""
     request = RiskCategory.ILLEGAL_REQUEST
-    assert shipped.screen(asking, locale, in_flow="safety_suicide").hit(request) is None
+    # one list, repeated by alias for every flow that shows help, compiled once
+    for flow in ("safety_suicide", "safety_services", "further_help"):
+        assert shipped.screen(asking, locale, in_flow=flow).hit(request) is None
     assert shipped.screen(asking, locale).hit(request) is not None
     assert shipped.screen(asking, locale, in_flow="triggers").hit(request) is not None
     there = shipped.screen(requesting, locale, in_flow="safety_suicide").hit(request)
     assert there is not None and there.certain
+
+
+def test_a_list_repeated_by_alias_is_compiled_once(shipped: Screener) -> None:
+    """Eight flows share one list of exceptions (`*where_help_is_shown`): the index holds it
+    once and its matches stand for every flow (bench/screen.py: a typical message's screening
+    grew by half while each alias compiled its own copy)."""
+    rules = shipped.rules("en")
+    assert rules is not None
+    flows = rules.categories[RiskCategory.ILLEGAL_REQUEST].in_flows
+    assert len(flows) >= 8
+    assert len({id(phrases) for phrases in flows.values()}) == 1
+    assert any(len(tags) >= 8 for tags in rules.tag_aliases.values())
