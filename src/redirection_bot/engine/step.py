@@ -365,10 +365,12 @@ class _Run:
         if at.node == current.check:
             # What plainly answers the check question ("not really, no") is that answer
             # where only the second layer read a risk into it: its guess never overrides a
-            # plain answer (the twelfth retest: "not really, no" was told to call now).
+            # plain answer (the twelfth retest: "not really, no" was told to call now). The
+            # whole message must answer: a first part ("no, i just want to disappear") never
+            # outweighs the rest here.
             node = self._node(at.flow, at.node)
             return all(hit.learned for hit in hits.values()) and (
-                self.match_choice(node, self.visible_choices(node), folded, event.text) is not None
+                self.match_choice(node, self.visible_choices(node), folded) is not None
             )
         if any(category in current.defers_to for category in hits):
             # The flow in hand gives way to these ("nobody would even notice if i was gone"
