@@ -1,5 +1,5 @@
 """``action_services``: the emergency number and support services for the person's language
-and country.
+and country; ``action_emergency_number``: the emergency number alone.
 
 Reads the slots ``country`` (a choice of lower-case ISO country codes) and
 ``service_topics`` (a list of topics) when the program declares them, and the session's
@@ -56,6 +56,22 @@ class ActionServices(ProgramAction):
             return []
         dispatcher.utter_message(response="services.intro")
         utter_services(dispatcher, found)
+        return []
+
+
+class ActionEmergencyNumber(ProgramAction):
+    """The emergency number of the person's country written out, alone: what to call now,
+    before anything else, once the country is known (a person in Colombia reads "123", not
+    "112 or 911")."""
+
+    def name(self) -> str:
+        return "action_emergency_number"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        loaded = self.context.loaded
+        utter_emergency(dispatcher, loaded.services, chosen_country(tracker, loaded.program.slots))
         return []
 
 
