@@ -70,6 +70,9 @@ MAX_NODES_PER_TURN = 10_000
 _FIRST_PART = re.compile(r"\s*(?:[,.;:!?\u2026]|\s[-\u2013\u2014]\s)")
 """Where an answer's first part ends: "no, ..." or "yes - ..." (not "e-mail")."""
 COMMAND_CHOICE_PREFIX = "command:"
+NUMBER_ANSWER_WORDS = 4
+"""The most words a typed number may come with ("like a 7", "10 obviously") at a question
+that asks for one."""
 _NUMBER = re.compile(rf"-?\d{{1,{MAX_TYPED_DIGITS}}}")
 _EMPTY_LEXICON = Lexicon()
 LABEL_PART_LETTERS = 4
@@ -787,8 +790,7 @@ class _Run:
             declared = self.program.slots[node.input.slot]
             value = _parse_input(declared, raw)
             if value is None and declared.type is SlotType.INTEGER:
-                written = self.lexicon.number(self.state.locale, folded)
-                value = written if written is not None and declared.accepts(written) else None
+                value = self.typed_number(declared, folded)
             if value is not None:
                 self.answered(node)
                 self.slots[declared.name] = value
@@ -800,6 +802,28 @@ class _Run:
             self.missed(node, node.reask.key if node.reask else default)
             return
         self.missed(node, node.reask.key if node.reask else EngineKeys.NOT_UNDERSTOOD)
+
+    def typed_number(self, declared: SlotDecl, folded: str) -> int | None:
+        """A number typed in a few words ("10 obviously", "like a 7", *kymppi*, "8 out of
+        10", *un 8 de 10*): the one number, in digits or as words (``numbers.<n>``), that
+        begins or ends a message of at most ``NUMBER_ANSWER_WORDS`` words; or the first of
+        two where the second is the scale's top. Anything else is asked again ("7 8", "i
+        have 2 kids")."""
+        words = folded.split()
+        if not words or len(words) > NUMBER_ANSWER_WORDS:
+            return None
+        found = [
+            (position, number)
+            for position, word in enumerate(words)
+            if (number := _word_number(word, self.lexicon, self.state.locale)) is not None
+        ]
+        if len(found) == 2 and found[1][1] == declared.maximum and found[0][1] != found[1][1]:
+            number = found[0][1]  # "8 out of 10", "un 8 de 10": the 10 is the scale
+        elif len(found) == 1 and found[0][0] in (0, len(words) - 1):
+            number = found[0][1]
+        else:
+            return None
+        return number if declared.accepts(number) else None
 
     def match_choice(
         self,
@@ -1252,6 +1276,13 @@ def _as_typed(lexicon: Lexicon, locale: str, value: Param) -> str | None:
     if isinstance(value, (str, int)):
         return str(value)
     return None
+
+
+def _word_number(word: str, lexicon: Lexicon, locale: str) -> int | None:
+    """The number one folded word writes, in digits or as a word of ``numbers.<n>``."""
+    if _NUMBER.fullmatch(word):
+        return int(word)
+    return lexicon.number(locale, word)
 
 
 def _parse_input(declared: SlotDecl, raw: str) -> SlotValue | None:
