@@ -20,6 +20,9 @@ LANGUAGE_WORDS_KEY = "language.words"
 BUT_WORDS_KEY = "engine.but_words"
 """Words that turn an answer round ("no, but ..."): a message whose second part begins with
 one is not answered by its first part alone (``step.match_choice``)."""
+GO_ON_WORDS_KEY = "engine.go_on_words"
+"""Words that take the one answer a question offers when it asks for nothing else ("ok",
+"dale", *jatketaan* at "Go on"): the whole message (``step.match_choice``)."""
 NOT_WORDS_KEY = "engine.not_words"
 """Words that negate ("no", "not", "ei"): part of a label typed without the label's negation
 ("right now" of "No, not right now") is not that answer (``step.label_holds``)."""
@@ -36,7 +39,8 @@ def typed_word_keys(keys: Iterable[str]) -> list[str]:
     return [
         key
         for key in keys
-        if key in (LANGUAGE_WORDS_KEY, BUT_WORDS_KEY, NOT_WORDS_KEY) or _NUMBER_KEY.fullmatch(key)
+        if key in (LANGUAGE_WORDS_KEY, BUT_WORDS_KEY, GO_ON_WORDS_KEY, NOT_WORDS_KEY)
+        or _NUMBER_KEY.fullmatch(key)
     ]
 
 
@@ -148,7 +152,7 @@ def build_lexicon(
 ) -> Lexicon:
     """``texts`` is locale -> key -> raw text (with the optional ``typed_word_keys``)."""
     labels = set(label_keys)
-    words = set(word_keys) | {LANGUAGE_WORDS_KEY, BUT_WORDS_KEY, NOT_WORDS_KEY}
+    words = set(word_keys) | {LANGUAGE_WORDS_KEY, BUT_WORDS_KEY, GO_ON_WORDS_KEY, NOT_WORDS_KEY}
     forms: dict[str, dict[str, frozenset[str]]] = {}
     commands: dict[str, dict[str, CommandName]] = {}
     numbers: dict[str, dict[str, int]] = {}

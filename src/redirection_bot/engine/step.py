@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from redirection_bot.dialogue.lexicon import (
     BUT_WORDS_KEY,
+    GO_ON_WORDS_KEY,
     LANGUAGE_WORDS_KEY,
     NOT_WORDS_KEY,
     Lexicon,
@@ -70,6 +71,8 @@ MAX_NODES_PER_TURN = 10_000
 _FIRST_PART = re.compile(r"\s*(?:[,.;:!?\u2026]|\s[-\u2013\u2014]\s)")
 """Where an answer's first part ends: "no, ..." or "yes - ..." (not "e-mail")."""
 COMMAND_CHOICE_PREFIX = "command:"
+GO_ON_CHOICE = "go_on"
+"""The id of a choice that goes on: ``engine.go_on_words`` ("ok", "dale") pick it."""
 NUMBER_ANSWER_WORDS = 4
 """The most words a typed number may come with ("like a 7", "10 obviously") at a question
 that asks for one."""
@@ -861,6 +864,17 @@ class _Run:
                 return option, choice
         if whole:
             return None
+        # "ok", "dale", *jatketaan*: the one answer offered, or the one whose id is `go_on`
+        # (never in a safety flow, where it may be "Go back to where I was", nor beside a
+        # question's own input).
+        going_on = [o for o in options if len(options) == 1 or o[0].id == GO_ON_CHOICE]
+        if (
+            len(going_on) == 1
+            and node.input is None
+            and not self.in_safety_flow()
+            and self.lexicon.matches(locale, GO_ON_WORDS_KEY, folded)
+        ):
+            return going_on[0]
         # A sentence that holds one choice's "...phrase..." words, and no other choice's.
         mentioned = [
             picked
