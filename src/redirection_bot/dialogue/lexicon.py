@@ -20,6 +20,9 @@ LANGUAGE_WORDS_KEY = "language.words"
 BUT_WORDS_KEY = "engine.but_words"
 """Words that turn an answer round ("no, but ..."): a message whose second part begins with
 one is not answered by its first part alone (``step.match_choice``)."""
+AND_WORDS_KEY = "engine.and_words"
+"""Words that join the items of a list typed in one message ("hopeless and isolating",
+*solo y aburrido*, *yksinäisyys ja stressi*): each item is ticked (``step.typed_items``)."""
 GO_ON_WORDS_KEY = "engine.go_on_words"
 """Words that take the one answer a question offers when it asks for nothing else ("ok",
 "dale", *jatketaan* at "Go on"): the whole message (``step.match_choice``)."""
@@ -39,7 +42,7 @@ def typed_word_keys(keys: Iterable[str]) -> list[str]:
     return [
         key
         for key in keys
-        if key in (LANGUAGE_WORDS_KEY, BUT_WORDS_KEY, GO_ON_WORDS_KEY, NOT_WORDS_KEY)
+        if key in (LANGUAGE_WORDS_KEY, AND_WORDS_KEY, BUT_WORDS_KEY, GO_ON_WORDS_KEY, NOT_WORDS_KEY)
         or _NUMBER_KEY.fullmatch(key)
     ]
 
@@ -152,7 +155,13 @@ def build_lexicon(
 ) -> Lexicon:
     """``texts`` is locale -> key -> raw text (with the optional ``typed_word_keys``)."""
     labels = set(label_keys)
-    words = set(word_keys) | {LANGUAGE_WORDS_KEY, BUT_WORDS_KEY, GO_ON_WORDS_KEY, NOT_WORDS_KEY}
+    words = set(word_keys) | {
+        LANGUAGE_WORDS_KEY,
+        AND_WORDS_KEY,
+        BUT_WORDS_KEY,
+        GO_ON_WORDS_KEY,
+        NOT_WORDS_KEY,
+    }
     forms: dict[str, dict[str, frozenset[str]]] = {}
     commands: dict[str, dict[str, CommandName]] = {}
     numbers: dict[str, dict[str, int]] = {}

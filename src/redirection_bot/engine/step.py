@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from redirection_bot.dialogue.lexicon import (
+    AND_WORDS_KEY,
     BUT_WORDS_KEY,
     GO_ON_WORDS_KEY,
     LANGUAGE_WORDS_KEY,
@@ -68,6 +69,8 @@ from redirection_bot.safety.categories import CHECKED_ONCE, RiskCategory, RiskHi
 
 MAX_NODES_PER_TURN = 10_000
 
+_LIST_PIECES = re.compile(r"[,;/\n+&]")
+"""Where the items of a list typed in one message are cut, besides ``engine.and_words``."""
 _FIRST_PART = re.compile(r"\s*(?:[,.;:!?\u2026]|\s[-\u2013\u2014]\s)")
 """Where an answer's first part ends: "no, ..." or "yes - ..." (not "e-mail")."""
 COMMAND_CHOICE_PREFIX = "command:"
@@ -778,10 +781,18 @@ class _Run:
         """What the person typed, as their answer to ``node``."""
         options = self.visible_choices(node)
         picked = self.match_choice(node, options, folded, raw)
-        if picked is not None:
+        listed = (
+            node.input is not None and self.program.slots[node.input.slot].type is SlotType.LIST
+        )
+        if picked is not None and not (listed and picked[1] is None):
             # The event's own answer: a held answer taken later in the turn is not it.
             self.picked = self.picked or picked[0]
             self.pick(node, *picked)
+            return
+        items = [picked[0]] if picked is not None else self.typed_items(node, options, raw, False)
+        if items:
+            self.picked = self.picked or items[0]
+            self.tick(node, items)
             return
         asked = self.lexicon.mentioned_command(self.state.locale, folded)
         if asked is not None and asked in self.program.commands:
@@ -805,6 +816,39 @@ class _Run:
             self.missed(node, node.reask.key if node.reask else default)
             return
         self.missed(node, node.reask.key if node.reask else EngineKeys.NOT_UNDERSTOOD)
+
+    def typed_items(
+        self,
+        node: Node,
+        options: list[tuple[ChoiceOption, Choice | None]],
+        raw: str,
+        whole: bool,
+    ) -> list[ChoiceOption]:
+        """The items of a list question typed together ("feeling hopeless and pulling away
+        from people", "hopeless, isolating"): two or more parts, between commas, semicolons,
+        slashes or ``engine.and_words``, each of which is one of the list's own answers (as
+        ``match_choice`` reads a message, ``whole`` as there). Empty unless every part is."""
+        if node.input is None or self.program.slots[node.input.slot].type is not SlotType.LIST:
+            return []
+        joins = self.lexicon.words_of(self.state.locale, AND_WORDS_KEY)
+        parts = [
+            " ".join(words)
+            for piece in _LIST_PIECES.split(raw)
+            for words in _split_on(fold(piece).split(), joins)
+            if words
+        ]
+        if len(parts) < 2:
+            return []
+        values: list[tuple[ChoiceOption, Choice | None]] = [
+            (option, choice) for option, choice in options if choice is None
+        ]
+        found: list[ChoiceOption] = []
+        for part in parts:
+            picked = self.match_choice(node, values, part, part, whole)
+            if picked is None or picked[0] in found:
+                return []
+            found.append(picked[0])
+        return found
 
     def typed_number(self, declared: SlotDecl, folded: str) -> int | None:
         """A number typed in a few words ("10 obviously", "like a 7", *kymppi*, "8 out of
@@ -968,6 +1012,17 @@ class _Run:
                 return
         self.say(EngineKeys.CHOICE_UNAVAILABLE)
         self.prompt(node)
+
+    def tick(self, node: Node, items: list[ChoiceOption]) -> None:
+        """Items of a list typed: ticked, never unticked ("häpeä" typed after "syyllisyys",
+        both words of "Syyllisyys ja häpeä", keeps it ticked); a press unticks."""
+        assert node.input is not None
+        declared = self.program.slots[node.input.slot]
+        self.answered(node)
+        for option in items:
+            if not option.picked:
+                self.apply(SlotChange("add", declared.name, option.id, declared.span))
+        self.enter(node.place)
 
     def pick(self, node: Node, option: ChoiceOption, choice: Choice | None) -> None:
         self.answered(node)
@@ -1251,15 +1306,20 @@ def typed_choice(program: Program, state: SessionState, text: str) -> bool:
     folded = fold(text)
     if folded_command(program, state.locale, folded) is not None:
         return False  # a command's words ("talk to a person") are screened as before
-    return _typed_choice(program, state, folded, whole=True)
+    return _typed_choice(program, state, folded, whole=True, raw=text)
 
 
-def _typed_choice(program: Program, state: SessionState, folded: str, whole: bool) -> bool:
+def _typed_choice(
+    program: Program, state: SessionState, folded: str, whole: bool, raw: str = ""
+) -> bool:
     node = program.find_node(state.at) if state.at is not None else None
     if state.waiting is not Waiting.ANSWER or node is None:
         return False
     run = _Run(program, state)
-    return run.match_choice(node, run.visible_choices(node), folded, whole=whole) is not None
+    options = run.visible_choices(node)
+    if run.match_choice(node, options, folded, whole=whole) is not None:
+        return True
+    return bool(raw) and bool(run.typed_items(node, options, raw, whole))
 
 
 def waits_for(route: SafetyRoute, hits: dict[RiskCategory, RiskHit]) -> bool:
@@ -1290,6 +1350,17 @@ def _as_typed(lexicon: Lexicon, locale: str, value: Param) -> str | None:
     if isinstance(value, (str, int)):
         return str(value)
     return None
+
+
+def _split_on(words: list[str], joins: frozenset[str]) -> list[list[str]]:
+    """``words`` cut at each of ``joins`` (dropped)."""
+    runs: list[list[str]] = [[]]
+    for word in words:
+        if word in joins:
+            runs.append([])
+        else:
+            runs[-1].append(word)
+    return runs
 
 
 def _word_number(word: str, lexicon: Lexicon, locale: str) -> int | None:
