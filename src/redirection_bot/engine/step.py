@@ -817,6 +817,12 @@ class _Run:
             return
         self.missed(node, node.reask.key if node.reask else EngineKeys.NOT_UNDERSTOOD)
 
+    def goes_on(self, folded: str) -> bool:
+        """Whether ``folded`` is one of ``engine.go_on_words``, or made of them alone ("joo
+        jatka", "ok go on", "si dale")."""
+        forms = self.lexicon.words_of(self.state.locale, GO_ON_WORDS_KEY)
+        return folded in forms or all(word in forms for word in folded.split())
+
     def typed_items(
         self,
         node: Node,
@@ -916,7 +922,7 @@ class _Run:
             len(going_on) == 1
             and node.input is None
             and not self.in_safety_flow()
-            and self.lexicon.matches(locale, GO_ON_WORDS_KEY, folded)
+            and self.goes_on(folded)
         ):
             return going_on[0]
         # A sentence that holds one choice's "...phrase..." words, and no other choice's.
