@@ -139,6 +139,10 @@ class TranscriptEntry:
     """``card``: the person's plan, shown as one card with headings (``text`` is all of it)."""
 
 
+MAX_LISTENERS = 8
+"""Live pages (tabs) following one conversation at once; the oldest is let go for a ninth."""
+
+
 class Listener(Protocol):
     """A live page (a WebSocket) following a conversation."""
 
@@ -218,7 +222,8 @@ class WebSession:
         self.kept_at: float | None = time.time()
         """When (Unix time) this process last knew the store held the conversation (a new one:
         when it opened); None when the store is known to have lost it."""
-        self.listeners: set[Listener] | None = None
+        self.listeners: dict[Listener, None] | None = None
+        """The live pages following it, oldest first (at most ``MAX_LISTENERS``)."""
         self.handoff = False
         """A person from the helpline is awaited or has the conversation."""
         self.feed: str | None = None
@@ -242,14 +247,22 @@ class WebSession:
     def lines(self) -> list[TranscriptEntry]:
         return list(self.transcript) if self.transcript is not None else []
 
-    def listen(self, listener: Listener) -> None:
+    def listen(self, listener: Listener) -> Listener | None:
+        """Follow the conversation; the oldest page following it, let go to make room, when
+        ``MAX_LISTENERS`` already do (a script resuming one conversation on thousands of
+        sockets holds at most that many open)."""
         if self.listeners is None:
-            self.listeners = set()
-        self.listeners.add(listener)
+            self.listeners = {}
+        self.listeners[listener] = None
+        if len(self.listeners) <= MAX_LISTENERS:
+            return None
+        oldest = next(iter(self.listeners))
+        del self.listeners[oldest]
+        return oldest
 
     def forget(self, listener: Listener) -> None:
         if self.listeners is not None:
-            self.listeners.discard(listener)
+            self.listeners.pop(listener, None)
             if not self.listeners:
                 self.listeners = None
 

@@ -47,6 +47,7 @@ ENVELOPE_BYTES = 1024
 """Room in a frame for what is around the text (``{"type": "text", "text": ...}``)."""
 HEARTBEAT_SECONDS = 30.0
 CLOSE_GONE = 4404
+CLOSE_DISPLACED = 4409
 
 
 class LiveSocket:
@@ -68,16 +69,22 @@ class LiveSocket:
 
 SOCKET_FILE_RESERVE = 256
 """Open files kept for pages, the store and logs when ``max_sockets`` is left to the limit."""
+SOCKET_FILE_SHARE = 0.5
+"""The share of the open-file limit that live sockets may take when ``max_sockets`` is left
+to it: the other half is for pages, presses without JavaScript and the REST channel (the
+twelfth attack: sockets held up to the limit, then a few hundred keep-alive requests, left no
+file for a new visitor's page)."""
 
 
 def socket_limit(configured: int) -> int:
-    """``max_sockets``, or the process's open-file limit less ``SOCKET_FILE_RESERVE``."""
+    """``max_sockets``, or half the process's open-file limit (at most the limit less
+    ``SOCKET_FILE_RESERVE``)."""
     if configured:
         return configured
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return 1_000_000
-    return max(16, soft - SOCKET_FILE_RESERVE)
+    return max(16, min(int(soft * SOCKET_FILE_SHARE), soft - SOCKET_FILE_RESERVE))
 
 
 class SocketHandler:
@@ -224,15 +231,13 @@ class _Conversation:
             await self.gone()
             return False
         if kind in ("leave", "erase"):
-            cancelled = False
+            # Every page on the conversation is told, this one too: once (the twelfth attack
+            # found two "end" frames).
             if kind == "leave":
                 await self.chat.leave(session)
             else:
-                cancelled = await self.chat.erase(session)
+                await self.chat.erase(session)
             self.session = None
-            await self.send(
-                [{"type": "end", "erase": True, **({"cancelled": True} if cancelled else {})}]
-            )
             return False
         if kind == "plan":
             await self.plan(session)
@@ -278,7 +283,11 @@ class _Conversation:
 
     def attach(self, session: WebSession) -> None:
         self.session = session
-        session.listen(self.live)
+        displaced = session.listen(self.live)
+        if isinstance(displaced, LiveSocket) and not displaced.ws.closed:
+            # A ninth page on one conversation: the oldest lets go (its script reconnects
+            # later, with a growing wait), so one conversation never holds more files.
+            asyncio.get_running_loop().create_task(displaced.ws.close(code=CLOSE_DISPLACED))
         log_event("socket opened", session=session_tag(session.session_id))
 
     async def gone(self) -> None:

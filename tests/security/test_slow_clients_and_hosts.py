@@ -8,6 +8,7 @@ The faults: partial headers and bodies were never timed out (500 slow connection
 from __future__ import annotations
 
 import asyncio
+import resource
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -20,6 +21,8 @@ from redirection_bot.authoring.testing import make_runtime
 from redirection_bot.program.load import LoadedProgram
 from redirection_bot_connectors.webchat import WebChatOptions, create_app
 from redirection_bot_connectors.webchat.guard import runner
+from redirection_bot_connectors.webchat.sessions import MAX_LISTENERS
+from redirection_bot_connectors.webchat.ws import CLOSE_DISPLACED, socket_limit
 from tests.helpers import free_port
 
 TIMEOUT = 1
@@ -175,3 +178,33 @@ async def test_sockets_held_open_never_shut_new_visitors_pages_out(served: Any) 
         again = await session.ws_connect(f"{url}/ws")  # a freed place is taken again
         await again.close()
         await held[1].close()
+
+
+async def test_one_conversation_resumed_on_thousands_of_sockets_holds_at_most_eight(
+    served: Any,
+) -> None:
+    """Attack 12: 19,743 WebSockets resuming one conversation, then 300 keep-alive requests,
+    used every file the process could open: new visitors' pages and presses without
+    JavaScript timed out. A ninth page on one conversation lets the oldest go (4409), and
+    sockets take at most half the open-file limit."""
+    port = await served()
+    url = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as session:
+        first = await session.ws_connect(f"{url}/ws")
+        await first.send_json({"type": "start", "locale": "en"})
+        token = (await first.receive_json(timeout=10))[0]["session"]
+        tabs = []
+        for _ in range(MAX_LISTENERS):
+            tab = await session.ws_connect(f"{url}/ws")
+            await tab.send_json({"type": "resume", "session": token})
+            await tab.receive_json(timeout=10)
+            tabs.append(tab)
+        closing = await first.receive(timeout=10)  # the oldest let go
+        assert closing.type is aiohttp.WSMsgType.CLOSE and closing.data == CLOSE_DISPLACED
+        await tabs[-1].send_json({"type": "choice", "id": "go_on"})  # the newest works
+        frames = await tabs[-1].receive_json(timeout=10)
+        assert any(frame["type"] == "message" for frame in frames)
+        for tab in tabs:
+            await tab.close()
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert socket_limit(0) <= soft // 2  # half the files stay for pages and presses

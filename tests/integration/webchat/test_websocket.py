@@ -239,6 +239,8 @@ async def test_erase_over_the_socket(client: Client) -> None:
     ws = await resume(client, page.token)
     await ws.send_json({"type": "erase"})
     assert of_type(await frames(ws), "end") == [{"type": "end", "erase": True}]
+    after = await ws.receive(timeout=10)  # told once, then closed (attack 12: two "end"s)
+    assert after.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
     assert await runtime_of(client).state(f"web:{page.token}") is None
     assert len(chat_of(client).book) == 0
 
