@@ -15,11 +15,13 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import jinja2
 import markupsafe
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from multidict import MultiDict
 
 from redirection_bot.api import (
     FunnelStage,
@@ -289,10 +291,27 @@ def _csrf_ok(session: WebSession, form: Mapping[str, object]) -> bool:
     return isinstance(sent, str) and hmac.compare_digest(sent.encode(), session.csrf.encode())
 
 
+MOST_FORM_FIELDS = 32
+"""The most fields a posted form may have (the chat's forms have a few)."""
+
+
 async def _form(request: web.Request) -> Mapping[str, object] | None:
-    """The posted form, or None if it cannot be read (not UTF-8, too large, not a form, a
-    multipart body whose parts aiohttp cannot parse)."""
+    """The posted form, or None if it cannot be read (not UTF-8, also where percent-escaped,
+    too large, not a form, a multipart body whose parts aiohttp cannot parse). A form's
+    escapes are decoded strictly: aiohttp's own reading turns bytes that are not UTF-8 into
+    replacement characters, taken as the person's words (the twelfth attack)."""
     try:
+        if request.content_type == "application/x-www-form-urlencoded":
+            body = (await request.read()).decode("utf-8")
+            return MultiDict(
+                parse_qsl(
+                    body,
+                    keep_blank_values=True,
+                    encoding="utf-8",
+                    errors="strict",
+                    max_num_fields=MOST_FORM_FIELDS,
+                )
+            )
         return await request.post()
     except (UnicodeDecodeError, ValueError, HttpProcessingError, web.HTTPRequestEntityTooLarge):
         return None

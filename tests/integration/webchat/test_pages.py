@@ -201,6 +201,17 @@ async def test_unreadable_forms_are_answered_politely(client: Client) -> None:
         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
     )
     assert response.status == 200
+    # Escaped bytes that are not UTF-8 (half an emoji, a stray byte) are unreadable too,
+    # never the person's words in replacement characters (attack 12).
+    for escaped in ("%ED%A0%80", "%FF%FEabc"):
+        posted = await client.post(
+            f"/c/{page.token}",
+            data=f"csrf={csrf}&text={escaped}".encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        shown = await page_at(client, posted)
+        assert shown.lines[-1][1].endswith(text_of(client, "webchat.unreadable"))
+        assert all("\ufffd" not in text for _who, text in shown.lines)
     too_big = await client.post(f"/c/{page.token}", data={"csrf": csrf, "text": "x" * 100_000})
     assert too_big.status == 200
     nonsense = await client.post(f"/c/{page.token}", data={"csrf": csrf, "command": "fly"})
