@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 NO_STORE = "no-store"
 AIOHTTP_LOGGERS = (
@@ -98,12 +99,17 @@ def origin_allowed(request: web.Request, allowed: tuple[str, ...]) -> bool:
 
 class WithoutAddresses(logging.Filter):
     """Keeps aiohttp's own log lines free of addresses and content: access lines are
-    dropped; other lines keep their fixed message and the exception's type only."""
+    dropped; other lines keep their fixed message and the exception's type only. A request
+    the client garbled (a body its ``Content-Encoding`` does not fit, a broken header) is
+    the client's doing, not an error of the service's: logged at INFO, so that a script
+    cannot write ERROR lines at will (the twelfth attack)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "aiohttp.access":
             return False
         error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and record.levelno > logging.INFO:
+            record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
         message = str(record.msg).split("%", 1)[0].split("{", 1)[0].strip()
         if error is not None:
             message += f" ({type(error).__name__})"

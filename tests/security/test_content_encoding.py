@@ -5,6 +5,9 @@ labelled br gets aiohttp's own 400, whose text names a package it lacks ("... Pl
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import aiohttp
 import pytest
 
@@ -50,3 +53,15 @@ async def test_an_encoding_this_server_does_not_read_is_refused(
     client: Client, encoding: str
 ) -> None:
     assert 400 <= (await labelled(client, encoding)).status < 500
+
+
+@pytest.mark.parametrize("encoding", ["br", "zstd"])
+async def test_a_garbled_body_writes_no_error_line(
+    client: Client, encoding: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Attack 12: each such request wrote an ERROR line ("Error handling request"): a script
+    could fill the operator's error log at will. The client's garbling is logged at INFO."""
+    caplog.set_level(logging.INFO)
+    await labelled(client, encoding)
+    await asyncio.sleep(0.1)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
