@@ -91,12 +91,18 @@ class Alt:
     then holds only the others."""
 
 
+FEW_WORDS = 8
+"""Up to this many words, a list is looked up in its tuple rather than a set."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Words:
     """Alternatives that are single words, indexed: a list of 80 words costs one lookup."""
 
     lits: tuple[Lit, ...]
-    exact: frozenset[str]
+    exact: frozenset[str] | tuple[str, ...]
+    """The plain words, to look one up: ``ordered`` itself where there are few (a set costs
+    at least 216 bytes; about 3,000 small lists are compiled at every start)."""
     ordered: tuple[str, ...]
     """The words of ``exact`` in order, to find the words a piece begins (typed in pieces)
     by bisection rather than by a set of every beginning of every word."""
@@ -116,10 +122,11 @@ class _Words:
         for lit in lits:
             if lit.fuzzy:
                 fuzzy.setdefault(lit.form[:2], []).append(lit.form)
+        ordered = tuple(sorted(set(plain)))
         return cls(
             tuple(lits),
-            frozenset(plain),
-            tuple(sorted(set(plain))),
+            ordered if len(ordered) <= FEW_WORDS else frozenset(ordered),
+            ordered,
             {head: tuple(forms) for head, forms in fuzzy.items()},
             tuple(lit.form for lit in lits if lit.prefix),
             tuple(lit.form for lit in lits if lit.suffix),
@@ -498,12 +505,12 @@ def _indexed(alt: Alt) -> Alt:
 class _WordIndex:
     """Phrase numbers by word. Most words lead to one phrase, kept as the number itself (a
     list of one would cost about 60 bytes more, tens of thousands of times); words that lead
-    to more keep a list."""
+    to more keep a tuple (a list keeps room to grow it never uses once the rules are read)."""
 
     __slots__ = ("_entries", "longest")
 
     def __init__(self) -> None:
-        self._entries: dict[str, int | list[int]] = {}
+        self._entries: dict[str, int | tuple[int, ...]] = {}
         self.longest = 0
         """The longest word: no longer piece of a token can find anything."""
 
@@ -513,9 +520,9 @@ class _WordIndex:
         if kept is None:
             self._entries[word] = index
         elif isinstance(kept, int):
-            self._entries[word] = [kept, index]
+            self._entries[word] = (kept, index)
         else:
-            kept.append(index)
+            self._entries[word] = (*kept, index)
 
     def collect(self, word: str, into: set[int]) -> None:
         kept = self._entries.get(word)
