@@ -20,6 +20,9 @@ LANGUAGE_WORDS_KEY = "language.words"
 BUT_WORDS_KEY = "engine.but_words"
 """Words that turn an answer round ("no, but ..."): a message whose second part begins with
 one is not answered by its first part alone (``step.match_choice``)."""
+ABOUT_WORDS_KEY = "engine.about_words"
+"""Words that may come with a number typed at a number question ("like a 9 i guess", "idk
+maybe 5 ish", *mas o menos un 4*, *varmaan joku 8*): ``step.typed_number``."""
 AND_WORDS_KEY = "engine.and_words"
 """Words that join the items of a list typed in one message ("hopeless and isolating",
 *solo y aburrido*, *yksinäisyys ja stressi*): each item is ticked (``step.typed_items``)."""
@@ -42,7 +45,15 @@ def typed_word_keys(keys: Iterable[str]) -> list[str]:
     return [
         key
         for key in keys
-        if key in (LANGUAGE_WORDS_KEY, AND_WORDS_KEY, BUT_WORDS_KEY, GO_ON_WORDS_KEY, NOT_WORDS_KEY)
+        if key
+        in (
+            LANGUAGE_WORDS_KEY,
+            ABOUT_WORDS_KEY,
+            AND_WORDS_KEY,
+            BUT_WORDS_KEY,
+            GO_ON_WORDS_KEY,
+            NOT_WORDS_KEY,
+        )
         or _NUMBER_KEY.fullmatch(key)
     ]
 
@@ -157,6 +168,7 @@ def build_lexicon(
     labels = set(label_keys)
     words = set(word_keys) | {
         LANGUAGE_WORDS_KEY,
+        ABOUT_WORDS_KEY,
         AND_WORDS_KEY,
         BUT_WORDS_KEY,
         GO_ON_WORDS_KEY,

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from redirection_bot.dialogue.lexicon import (
+    ABOUT_WORDS_KEY,
     AND_WORDS_KEY,
     BUT_WORDS_KEY,
     GO_ON_WORDS_KEY,
@@ -857,24 +858,31 @@ class _Run:
         return found
 
     def typed_number(self, declared: SlotDecl, folded: str) -> int | None:
-        """A number typed in a few words ("10 obviously", "like a 7", *kymppi*, "8 out of
-        10", *un 8 de 10*): the one number, in digits or as words (``numbers.<n>``), that
-        begins or ends a message of at most ``NUMBER_ANSWER_WORDS`` words; or the first of
-        two where the second is the scale's top. Anything else is asked again ("7 8", "i
-        have 2 kids")."""
+        """A number typed with a few words ("10 obviously", "like a 9 i guess", *kymppi*, "8
+        out of 10", *un 8 de 10*): the one number, in digits or as words (``numbers.<n>``), or
+        the first of two where the second is the scale's top; in a message of at most
+        ``NUMBER_ANSWER_WORDS`` words that it begins or ends, or of at most twice as many
+        whose other words are all ``engine.about_words`` ("idk maybe 5 ish", *mas o menos un
+        4*). Anything else is asked again ("7 8", "i have 2 kids at home")."""
         words = folded.split()
-        if not words or len(words) > NUMBER_ANSWER_WORDS:
+        if not words or len(words) > 2 * NUMBER_ANSWER_WORDS:
             return None
+        locale = self.state.locale
         found = [
             (position, number)
             for position, word in enumerate(words)
-            if (number := _word_number(word, self.lexicon, self.state.locale)) is not None
+            if (number := _word_number(word, self.lexicon, locale)) is not None
         ]
         if len(found) == 2 and found[1][1] == declared.maximum and found[0][1] != found[1][1]:
-            number = found[0][1]  # "8 out of 10", "un 8 de 10": the 10 is the scale
-        elif len(found) == 1 and found[0][0] in (0, len(words) - 1):
-            number = found[0][1]
-        else:
+            found = found[:1]  # "8 out of 10", "un 8 de 10": the 10 is the scale
+            words = words[: len(words) - 1] if words[-1] == str(declared.maximum) else words
+        if len(found) != 1:
+            return None
+        position, number = found[0]
+        about = self.lexicon.words_of(locale, ABOUT_WORDS_KEY)
+        around = [word for at, word in enumerate(words) if at != position]
+        plain = len(words) <= NUMBER_ANSWER_WORDS and position in (0, len(words) - 1)
+        if not (plain or all(word in about for word in around)):
             return None
         return number if declared.accepts(number) else None
 
