@@ -80,6 +80,8 @@ GO_ON_CHOICE = "go_on"
 NUMBER_ANSWER_WORDS = 4
 """The most words a typed number may come with ("like a 7", "10 obviously") at a question
 that asks for one."""
+_NOT_WHOLE = re.compile(r"\d\s*[.,]\s*\d|(?:^|[^\w])[.,]\d|[-\u2212]\s*\d|\d{10}")
+"""A number with a decimal part, a sign, or more digits than a typed number may have."""
 _NUMBER = re.compile(rf"-?\d{{1,{MAX_TYPED_DIGITS}}}")
 _EMPTY_LEXICON = Lexicon()
 LABEL_PART_LETTERS = 4
@@ -780,6 +782,11 @@ class _Run:
 
     def answer(self, node: Node, raw: str, folded: str) -> None:
         """What the person typed, as their answer to ``node``."""
+        if node.input is not None and _NOT_WHOLE.search(raw):
+            declared = self.program.slots[node.input.slot]
+            if declared.type is SlotType.INTEGER:  # "-3", ".5" are not the 3 or 5 offered
+                self.missed(node, node.reask.key if node.reask else EngineKeys.INVALID_INPUT)
+                return
         options = self.visible_choices(node)
         picked = self.match_choice(node, options, folded, raw)
         listed = (
@@ -805,7 +812,7 @@ class _Run:
             declared = self.program.slots[node.input.slot]
             value = _parse_input(declared, raw)
             if value is None and declared.type is SlotType.INTEGER:
-                value = self.typed_number(declared, folded)
+                value = self.typed_number(declared, folded, raw)
             if value is not None:
                 self.answered(node)
                 self.slots[declared.name] = value
@@ -857,17 +864,21 @@ class _Run:
             found.append(picked[0])
         return found
 
-    def typed_number(self, declared: SlotDecl, folded: str) -> int | None:
+    def typed_number(self, declared: SlotDecl, folded: str, raw: str) -> int | None:
         """A number typed with a few words ("10 obviously", "like a 9 i guess", *kymppi*, "8
         out of 10", *un 8 de 10*): the one number, in digits or as words (``numbers.<n>``), or
         the first of two where the second is the scale's top; in a message of at most
         ``NUMBER_ANSWER_WORDS`` words that it begins or ends, or of at most twice as many
         whose other words are all ``engine.about_words`` ("idk maybe 5 ish", *mas o menos un
-        4*). Anything else is asked again ("7 8", "i have 2 kids at home")."""
+        4*). Anything else is asked again ("7 8", "i have 2 kids at home"), and so is a number
+        that is not whole or not as typed ("-3", "2.99", ".5", "not 5": the thirteenth attack
+        found them taken as 3, 2, 5 and 5)."""
         words = folded.split()
-        if not words or len(words) > 2 * NUMBER_ANSWER_WORDS:
+        if not words or len(words) > 2 * NUMBER_ANSWER_WORDS or _NOT_WHOLE.search(raw):
             return None
         locale = self.state.locale
+        if any(word in self.lexicon.words_of(locale, NOT_WORDS_KEY) for word in words):
+            return None
         found = [
             (position, number)
             for position, word in enumerate(words)
