@@ -788,7 +788,9 @@ class _Run:
                 self.missed(node, node.reask.key if node.reask else EngineKeys.INVALID_INPUT)
                 return
         options = self.visible_choices(node)
-        picked = self.match_choice(node, options, folded, raw)
+        # Several items of a list first ("hopeless, drinking" is both, not its first part).
+        items = self.typed_items(node, options, raw, False)
+        picked = None if items else self.match_choice(node, options, folded, raw)
         listed = (
             node.input is not None and self.program.slots[node.input.slot].type is SlotType.LIST
         )
@@ -797,7 +799,7 @@ class _Run:
             self.picked = self.picked or picked[0]
             self.pick(node, *picked)
             return
-        items = [picked[0]] if picked is not None else self.typed_items(node, options, raw, False)
+        items = items or ([picked[0]] if picked is not None else [])
         if items:
             self.picked = self.picked or items[0]
             self.tick(node, items)
