@@ -87,6 +87,13 @@ def create_app(runtime: Runtime, options: WebChatOptions | None = None) -> web.A
     return app
 
 
+_REST_ERRORS = {
+    413: "the body is too large (over the configured limit in bytes; text that is not ASCII "
+    "takes several bytes a character when escaped): send a shorter message",
+}
+"""What a REST client is told for a refusal of aiohttp's own (attack 13: a bare "HTTP 413")."""
+
+
 def _error_pages(pages: Pages) -> Middleware:
     """Errors become short, localised, neutral pages (JSON for the REST channel); an
     unexpected error is logged by its type only."""
@@ -121,7 +128,9 @@ def _error_pages(pages: Pages) -> Middleware:
         if request.path.startswith("/webhooks/"):
             texts = pages.chat.texts
             said = texts.text(message, texts.default_locale()) if message else None
-            answer = [{"text": said}] if said else {"error": f"HTTP {status}"}
+            answer = (
+                [{"text": said}] if said else {"error": _REST_ERRORS.get(status, f"HTTP {status}")}
+            )
             response = web.json_response(answer, status=status)
         else:
             response = pages.notice_page(

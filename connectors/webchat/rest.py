@@ -113,8 +113,8 @@ class RestChannel:
             return _error(403, "requests from other sites are not allowed")
         try:
             return read_json(await request.read())
-        except UnreadableJson:
-            return _error(400, f"send JSON in UTF-8: {shape}")
+        except UnreadableJson as error:  # what was wrong, not only what to send (attack 13)
+            return _error(400, f"the body is {error}; send JSON in UTF-8: {shape}")
         except RequestPayloadError:
             return _error(400, f"the body is not what its Content-Encoding says: {shape}")
 

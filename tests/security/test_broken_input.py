@@ -53,6 +53,28 @@ async def test_deep_json_over_rest_is_a_clear_400_and_the_conversation_goes_on(
     assert status == 200 and answer
 
 
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b'{"sender": "x", "message": "hi", "x": ' + b"[" * 40 + b"]" * 40 + b"}", "nested"),
+        ("\ufeff{}".encode(), "byte order mark"),
+        (b'{"message": "hi"} trailing', "not JSON"),
+        (b'{"message": "\xff"}', "not UTF-8"),
+    ],
+)
+async def test_a_rest_refusal_says_what_was_wrong(client: Client, body: bytes, said: str) -> None:
+    """Attack 13: nesting, a byte order mark or trailing data were all answered "send JSON
+    in UTF-8", though the body was UTF-8; and a body over the limit with a bare "HTTP 413"."""
+    response = await client.post(WEBHOOK, data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 400 and said in (await response.json())["error"]
+
+
+async def test_a_rest_body_over_the_limit_says_so(client: Client) -> None:
+    body = ('{"message": "' + "\\u00e9" * 200_000 + '"}').encode()
+    response = await client.post(WEBHOOK, data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 413 and "too large" in (await response.json())["error"]
+
+
 async def test_deep_json_over_the_websocket_is_a_notice_and_the_socket_stays(
     client: Client,
 ) -> None:

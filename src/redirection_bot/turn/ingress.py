@@ -80,9 +80,17 @@ def read_json(data: bytes, max_depth: int = MAX_JSON_DEPTH) -> object:
     if opening > max_depth and json_depth(data) > max_depth:
         raise UnreadableJson(f"nested deeper than {max_depth} levels")
     try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise UnreadableJson("not JSON in UTF-8") from error
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UnreadableJson("not UTF-8") from error
+    if text.startswith("\ufeff"):
+        raise UnreadableJson("begins with a byte order mark")
+    try:
+        return json.loads(text)
+    except RecursionError as error:
+        raise UnreadableJson(f"nested deeper than {max_depth} levels") from error
+    except ValueError as error:  # malformed, trailing data, a number of thousands of digits
+        raise UnreadableJson(f"not JSON ({str(error).split(':', 1)[0]})") from error
 
 
 def json_depth(data: bytes) -> int:
