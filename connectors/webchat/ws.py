@@ -48,6 +48,8 @@ ENVELOPE_BYTES = 1024
 HEARTBEAT_SECONDS = 30.0
 CLOSE_GONE = 4404
 CLOSE_DISPLACED = 4409
+_CLOSING: set[asyncio.Task[bool]] = set()
+"""Sockets being closed to make room (``MAX_LISTENERS``)."""
 
 
 class LiveSocket:
@@ -287,7 +289,11 @@ class _Conversation:
         if isinstance(displaced, LiveSocket) and not displaced.ws.closed:
             # A ninth page on one conversation: the oldest lets go (its script reconnects
             # later, with a growing wait), so one conversation never holds more files.
-            asyncio.get_running_loop().create_task(displaced.ws.close(code=CLOSE_DISPLACED))
+            closing = asyncio.get_running_loop().create_task(
+                displaced.ws.close(code=CLOSE_DISPLACED)
+            )
+            _CLOSING.add(closing)  # kept until done: a task nothing refers to may be dropped
+            closing.add_done_callback(_CLOSING.discard)
         log_event("socket opened", session=session_tag(session.session_id))
 
     async def gone(self) -> None:

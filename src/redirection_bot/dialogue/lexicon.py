@@ -40,22 +40,22 @@ on a number scale; optional."""
 _NUMBER_KEY = re.compile(rf"{NUMBERS_NAMESPACE}\.(\d+)")
 
 
+ENGINE_WORD_KEYS = frozenset(
+    {
+        LANGUAGE_WORDS_KEY,
+        ABOUT_WORDS_KEY,
+        AND_WORDS_KEY,
+        BUT_WORDS_KEY,
+        GO_ON_WORDS_KEY,
+        NOT_WORDS_KEY,
+    }
+)
+"""The optional texts of words the engine itself reads (beside ``numbers.<n>``)."""
+
+
 def typed_word_keys(keys: Iterable[str]) -> list[str]:
     """Of ``keys``, the optional texts the engine reads as words a person may type."""
-    return [
-        key
-        for key in keys
-        if key
-        in (
-            LANGUAGE_WORDS_KEY,
-            ABOUT_WORDS_KEY,
-            AND_WORDS_KEY,
-            BUT_WORDS_KEY,
-            GO_ON_WORDS_KEY,
-            NOT_WORDS_KEY,
-        )
-        or _NUMBER_KEY.fullmatch(key)
-    ]
+    return [key for key in keys if key in ENGINE_WORD_KEYS or _NUMBER_KEY.fullmatch(key)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,14 +166,7 @@ def build_lexicon(
 ) -> Lexicon:
     """``texts`` is locale -> key -> raw text (with the optional ``typed_word_keys``)."""
     labels = set(label_keys)
-    words = set(word_keys) | {
-        LANGUAGE_WORDS_KEY,
-        ABOUT_WORDS_KEY,
-        AND_WORDS_KEY,
-        BUT_WORDS_KEY,
-        GO_ON_WORDS_KEY,
-        NOT_WORDS_KEY,
-    }
+    words = set(word_keys) | ENGINE_WORD_KEYS
     forms: dict[str, dict[str, frozenset[str]]] = {}
     commands: dict[str, dict[str, CommandName]] = {}
     numbers: dict[str, dict[str, int]] = {}

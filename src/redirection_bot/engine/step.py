@@ -791,15 +791,19 @@ class _Run:
         # Several items of a list first ("hopeless, drinking" is both, not its first part).
         items = self.typed_items(node, options, raw, False)
         picked = None if items else self.match_choice(node, options, folded, raw)
-        listed = (
-            node.input is not None and self.program.slots[node.input.slot].type is SlotType.LIST
+        one_item = (
+            picked is not None
+            and picked[1] is None
+            and node.input is not None
+            and self.program.slots[node.input.slot].type is SlotType.LIST
         )
-        if picked is not None and not (listed and picked[1] is None):
+        if picked is not None and not one_item:
             # The event's own answer: a held answer taken later in the turn is not it.
             self.picked = self.picked or picked[0]
             self.pick(node, *picked)
             return
-        items = items or ([picked[0]] if picked is not None else [])
+        if picked is not None:
+            items = [picked[0]]  # one item of a list, typed: ticked by ``tick`` as the others
         if items:
             self.picked = self.picked or items[0]
             self.tick(node, items)
@@ -814,7 +818,7 @@ class _Run:
             declared = self.program.slots[node.input.slot]
             value = _parse_input(declared, raw)
             if value is None and declared.type is SlotType.INTEGER:
-                value = self.typed_number(declared, folded, raw)
+                value = self.typed_number(declared, folded)
             if value is not None:
                 self.answered(node)
                 self.slots[declared.name] = value
@@ -866,7 +870,7 @@ class _Run:
             found.append(picked[0])
         return found
 
-    def typed_number(self, declared: SlotDecl, folded: str, raw: str) -> int | None:
+    def typed_number(self, declared: SlotDecl, folded: str) -> int | None:
         """A number typed with a few words ("10 obviously", "like a 9 i guess", *kymppi*, "8
         out of 10", *un 8 de 10*): the one number, in digits or as words (``numbers.<n>``), or
         the first of two where the second is the scale's top; in a message of at most
@@ -875,8 +879,8 @@ class _Run:
         4*). Anything else is asked again ("7 8", "i have 2 kids at home"), and so is a number
         that is not whole or not as typed ("-3", "2.99", ".5", "not 5": the thirteenth attack
         found them taken as 3, 2, 5 and 5)."""
-        words = folded.split()
-        if not words or len(words) > 2 * NUMBER_ANSWER_WORDS or _NOT_WHOLE.search(raw):
+        words = folded.split()  # "-3", ".5" never come here: ``answer`` asks them again
+        if not words or len(words) > 2 * NUMBER_ANSWER_WORDS:
             return None
         locale = self.state.locale
         if any(word in self.lexicon.words_of(locale, NOT_WORDS_KEY) for word in words):
