@@ -89,6 +89,11 @@ class Condition:
         _collect_slots(self.root, names)
         return names
 
+    def answered_when_true(self) -> frozenset[str]:
+        """The slots that surely hold a value wherever this condition is true
+        (``importance >= 0``: `importance` was answered)."""
+        return _answered_when_true(self.root)
+
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -293,6 +298,22 @@ def _compare(operator: str, left: object, right: object) -> bool:
     if operator == ">":
         return left > right
     return left >= right
+
+
+def _answered_when_true(expr: Expr) -> frozenset[str]:
+    if isinstance(expr, SlotRef):
+        return frozenset({expr.name})
+    if isinstance(expr, BoolOp):
+        parts = [_answered_when_true(operand) for operand in expr.operands]
+        return frozenset.union(*parts) if expr.operator == "and" else frozenset.intersection(*parts)
+    if isinstance(expr, Compare) and expr.operator != "!=":
+        # `==` and `in` need the left side to hold a value; an ordering needs both sides to
+        sides = (expr.left, expr.right) if expr.operator not in ("==", "in") else (expr.left,)
+        names = {side.name for side in sides if isinstance(side, SlotRef)}
+        if expr.operator == "==" and isinstance(expr.right, SlotRef):
+            names.add(expr.right.name)  # equal to a value that is not None
+        return frozenset(names)
+    return frozenset()
 
 
 def _collect_slots(expr: Expr, names: set[str]) -> None:

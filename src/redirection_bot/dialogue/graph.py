@@ -111,7 +111,9 @@ def _transitions(
             found.append(("answer", node.then, node.span, sets))
     elif node.kind is NodeKind.BRANCH:
         for branch in node.branches:
-            found.append((branch.when.source, branch.then, branch.span, frozenset()))
+            found.append(
+                (branch.when.source, branch.then, branch.span, branch.when.answered_when_true())
+            )
         found.append(("else", node.otherwise, node.span, frozenset()))
     elif node.kind is NodeKind.ACTION:
         declared_action = program.actions.get(node.action or "")

@@ -113,3 +113,26 @@ def test_parser_raises_only_its_own_error(source: str) -> None:
         assert 0 <= error.offset <= len(source)
     else:
         condition.evaluate({"importance": 3, "stage": "stop", "triggers": ("alone",)})
+
+
+@pytest.mark.parametrize(
+    ("source", "answered"),
+    [
+        ("importance >= 0", {"importance"}),
+        ("importance >= 7 and stage == 'stop'", {"importance", "stage"}),
+        ("importance >= 7 or stage == 'stop'", set()),
+        ("importance >= 7 or importance < 2", {"importance"}),
+        ("stage != 'stop'", set()),
+        ("not diary", set()),
+        ("diary", {"diary"}),
+        ("stage in ['stop', 'worried']", {"stage"}),
+    ],
+)
+def test_a_branch_knows_which_slots_it_proves_answered(source: str, answered: set[str]) -> None:
+    """The validator's "may not be answered yet" follows what a branch's condition proves: a
+    summary behind `importance >= 0 and confidence >= 0` shows both without a warning."""
+    assert parse_condition(source, HERE).answered_when_true() == answered
+
+    # and what it proves holds: the condition is false wherever one of those slots is empty
+    for name in answered:
+        assert not holds(source, **{name: None})
