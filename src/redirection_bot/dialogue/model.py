@@ -459,6 +459,15 @@ class Program:
 RESERVED_PARAMETER_NAMES = frozenset({"locale", "count", "default"})
 """python-i18n gives these names a meaning of its own; no slot or parameter may use them."""
 
+HARM_TAKEN_SLOT = "harm_taken"
+"""A yes/no slot a safety flow sets when the person has already taken something or hurt
+themselves: the short plan shown where nobody can join is then what to do now
+(``handoff.safety_plan_suicide_taken``), not what to do if one might act."""
+
+COUNTRY_SLOT = "country"
+"""The slot holding the country the person chose (an ISO code): where it is known, texts
+that have a ``_here`` variant write its emergency number out instead of "112 or 911"."""
+
 HELPLINE_SLOT = "helpline_connected"
 """A slot the runtime sets before every turn, when the program declares it (a boolean):
 whether a helpline is connected to this chat, so that a person is offered only where one

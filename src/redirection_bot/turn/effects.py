@@ -23,13 +23,21 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from redirection_bot.dialogue.graph import interrupting_flows
-from redirection_bot.dialogue.model import HELPLINE_SLOT, HandoffReason, HandoffUrgency, Program
+from redirection_bot.dialogue.model import (
+    COUNTRY_SLOT,
+    HARM_TAKEN_SLOT,
+    HELPLINE_SLOT,
+    HandoffReason,
+    HandoffUrgency,
+    Program,
+)
 from redirection_bot.engine import (
     ActionRequest,
     ActionResult,
     Event,
     HandoffEnded,
     HandoffRequest,
+    Label,
     Message,
     Output,
     SessionState,
@@ -207,7 +215,7 @@ class Effects:
             if not result.failed:
                 said.extend(result.messages)
         if plan:
-            said.append(Message(safety_plan_key(loaded, state, reason)))
+            said.append(safety_plan(loaded, state, reason))
         return said
 
     async def without_team(
@@ -512,6 +520,33 @@ def _module(loaded: LoadedProgram, state: SessionState, asked_in: str) -> str:
         if place is not None and place.flow not in interrupting:
             return place.flow
     return asked_in
+
+
+TAKEN_SUFFIX = "_taken"
+"""A plan's variant for a person who has already taken something or hurt themselves."""
+
+HERE_SUFFIX = "_here"
+"""A plan's variant that writes the chosen country's emergency numbers (``%{numbers}``)."""
+
+
+def safety_plan(
+    loaded: LoadedProgram, state: SessionState, reason: HandoffReason | None
+) -> Message:
+    """The short safety plan (``safety_plan_key``), in the variant that fits: what to do now
+    where harm is already done (``HARM_TAKEN_SLOT``; the sixteenth retest: "if you might act"
+    after "i already took all my pills"), and with the country's emergency number written out
+    where it is known (never "112 or 911" two messages before "999 · 112")."""
+    key = safety_plan_key(loaded, state, reason)
+    can_show = loaded.catalog.can_show
+    if state.slots.get(HARM_TAKEN_SLOT) is True and can_show(key + TAKEN_SUFFIX, state.locale):
+        key += TAKEN_SUFFIX
+    country = state.slots.get(COUNTRY_SLOT)
+    numbers = loaded.services.emergency_numbers(
+        country.upper() if isinstance(country, str) else None
+    )
+    if numbers is not None and can_show(key + HERE_SUFFIX, state.locale):
+        return Message(key + HERE_SUFFIX, {"numbers": Label(numbers.key)})
+    return Message(key)
 
 
 def safety_plan_key(

@@ -93,8 +93,13 @@ def assert_nobody_first_then_crisis_lines(
         assert not [t for t in texts if name.lower() in t.lower()], name
     # The plan is about the person's own safety.
     assert HandoffKeys.SAFETY_PLAN not in said
-    plan = next(m.text for m in reply.messages if m.key == "handoff.safety_plan_suicide")
-    assert not any(word in plan.lower() for word in CHILDREN)
+    plan = next(m for m in reply.messages if m.key.startswith("handoff.safety_plan_suicide"))
+    assert not any(word in plan.text.lower() for word in CHILDREN)
+    # The country is known by now: its own emergency number, never "112 or 911" (the
+    # sixteenth retest: "112 or 911" two messages before "999 · 112").
+    numbers = loaded.services.emergency_numbers(CRISIS[locale][1].upper())
+    assert plan.key == "handoff.safety_plan_suicide_here"
+    assert numbers is not None and numbers.numbers[0] in plan.text
     # The program's own question stays the last, with its choices; nothing before it has any.
     assert reply.messages[-1].key == "safety.common.offer"
     assert not any(m.choices for m in reply.messages[:-1])
