@@ -63,7 +63,7 @@ def run_checks(
     edges = [edge for edge in all_edges if edge.kind != "after_call"]
     summarised = [edge for edge in all_edges if edge.kind != "return"]
     check_reachability(program, edges, diagnostics, extra_entry_flows)
-    check_waitless_loops(program, edges, diagnostics)
+    check_waitless_loops(program, all_edges, diagnostics)
     check_actions(program, registered_actions, catalog, diagnostics)
     check_runtime_slots(program, diagnostics)
     check_slots_are_set(program, diagnostics)
@@ -348,10 +348,21 @@ def check_reachability(
 
 
 def check_waitless_loops(program: Program, edges: list[Edge], diagnostics: Diagnostics) -> None:
-    """No loop of nodes that never waits for the person (it would spin for ever)."""
+    """No loop of nodes that never waits for the person (it would spin for ever).
+
+    A called flow's return goes back to its own caller only: a return edge, which leads to
+    every caller's continuation at once, would make a loop of two calls of one flow in a row
+    (the country asked before a handoff and again before the services list); the caller
+    goes on to its continuation directly instead, where the called flow can come back
+    without waiting."""
     waits = {node.place: node_waits(node) for node in program.all_nodes()}
+    quick = _flows_returning_without_waiting(program, edges, waits)
     following: dict[Place, list[Place]] = defaultdict(list)
     for edge in edges:
+        if edge.kind == "return" or (
+            edge.kind == "after_call" and _callee(program, edge.source) not in quick
+        ):
+            continue
         if not waits.get(edge.source, True) and not waits.get(edge.target, True):
             following[edge.source].append(edge.target)
     for component in _strongly_connected(list(following), following):
@@ -365,6 +376,43 @@ def check_waitless_loops(program: Program, edges: list[Edge], diagnostics: Diagn
             f"these nodes go round in a loop without ever waiting for the person: {path} → "
             f"{nodes[0].place}; add a question or an `end` on the way",
         )
+
+
+def _callee(program: Program, place: Place) -> str | None:
+    node = program.flows[place.flow].nodes.get(place.node) if place.flow in program.flows else None
+    return node.then.call if node is not None and node.then is not None else None
+
+
+def _flows_returning_without_waiting(
+    program: Program, edges: list[Edge], waits: Mapping[Place, bool]
+) -> set[str]:
+    """The flows that can return to their caller without waiting for the person on the way."""
+    within: dict[Place, list[Edge]] = defaultdict(list)
+    for edge in edges:
+        if edge.kind != "return" and edge.source.flow == edge.target.flow:
+            within[edge.source].append(edge)
+    quick: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for flow in program.flows.values():
+            if flow.id in quick:
+                continue
+            seen: set[Place] = set()
+            queue = deque([Place(flow.id, flow.start)])
+            while queue:
+                place = queue.popleft()
+                if place in seen or waits.get(place, True):
+                    continue
+                seen.add(place)
+                if program.node(place.flow, place.node).kind is NodeKind.RETURN:
+                    quick.add(flow.id)
+                    changed = True
+                    break
+                for edge in within[place]:
+                    if edge.kind != "after_call" or _callee(program, place) in quick:
+                        queue.append(edge.target)
+    return quick
 
 
 def _strongly_connected(

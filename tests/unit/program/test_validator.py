@@ -174,6 +174,31 @@ def test_loop_that_never_waits(write: WriteProgram, problems: Problems) -> None:
     assert "main.one → main.two → main.one" in line
 
 
+HELPER_FLOW = "flow: helper\nstart: note\nnodes:\n  note:\n    say: main.bye\n    next: done\n  done:\n    return: true\n"
+
+
+def test_a_loop_through_a_called_flow_that_never_waits(
+    write: WriteProgram, problems: Problems
+) -> None:
+    flow = MAIN_HEAD.replace("next: bye", "next: one") + (
+        "  one:\n    call: helper\n    next: two\n  two:\n    say: main.bye\n    next: one\n"
+    )
+    line = one(problems(write(flows={"main": flow, "helper": HELPER_FLOW})), "loop")
+    assert "main.one → main.two → main.one" in line
+
+
+def test_one_flow_called_twice_in_a_row_is_no_loop(write: WriteProgram, problems: Problems) -> None:
+    """A shared question (the country) called before a handoff and again by the services
+    list: each return goes back to its own caller, not round to the first call."""
+    flow = MAIN_HEAD.replace("next: bye", "next: first") + (
+        "  first:\n    call: helper\n    next: second\n  second:\n    call: helper\n    next: bye\n"
+        "  bye:\n    say: main.bye\n    end: true\n"
+    )
+    assert not [
+        p for p in problems(write(flows={"main": flow, "helper": HELPER_FLOW})) if "loop" in p
+    ]
+
+
 def test_a_loop_through_a_question_is_fine(write: WriteProgram, problems: Problems) -> None:
     flow = (
         MAIN_HEAD.replace("next: bye", "next: one") + "  one:\n    say: main.bye\n    next: ask\n"
