@@ -174,7 +174,10 @@ def test_loop_that_never_waits(write: WriteProgram, problems: Problems) -> None:
     assert "main.one → main.two → main.one" in line
 
 
-HELPER_FLOW = "flow: helper\nstart: note\nnodes:\n  note:\n    say: main.bye\n    next: done\n  done:\n    return: true\n"
+HELPER_FLOW = (
+    "flow: helper\nstart: note\nnodes:\n"
+    "  note:\n    say: main.bye\n    next: done\n  done:\n    return: true\n"
+)
 
 
 def test_a_loop_through_a_called_flow_that_never_waits(
