@@ -17,21 +17,28 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import secrets
 import tracemalloc
 
 import pytest
 
 from redirection_bot.program.load import LoadedProgram
+from redirection_bot.safety.categories import RiskCategory
+from redirection_bot.safety.normalise import tokenise
+from redirection_bot.safety.screen import MOST_WORDS_READ, REPEAT_WORDS, words_read
 from redirection_bot.turn.ingress import admit
 from redirection_bot.turn.runtime import SCREENED_AT_LEAST
 from tests.integration.webchat.conftest import text_of
 from tests.security.conftest import WEBHOOK, Client, rest
 
-HEAVIEST = "i am " * 4_000
-"""20,000 characters of short words that start many phrases: the slowest known to screen (about
-3 s on a slow machine). "a a a ..." was (2 s), until letters typed one by one were read as
-one word."""
+_STARTS = ("i", "a", "my", "im", "want", "to", "kill", "me", "not", "so")
+_PICK = random.Random(14)
+HEAVIEST = " ".join(_PICK.choice(_STARTS) for _ in range(8_000))[:SCREENED_AT_LEAST]
+"""20,000 characters of short words that start many phrases, in an order that never repeats:
+the slowest known to screen (over a second). "i am i am ..." was (3 s on a slow machine),
+until a repeated sentence was read once, and "a a a ..." (2 s), until letters typed one by
+one were read as one word."""
 HELD = "ab-" * 6_666 + "ab/"
 """What the web address pattern tried at every start of the text, holding the interpreter
 ("a-a-a-...", the tester's, is now one word spelt out, read at once)."""
@@ -43,9 +50,11 @@ ONE_WORD = {
 }
 
 
-@pytest.mark.parametrize("long_message", [HEAVIEST, HELD], ids=["slowest", "held"])
+@pytest.mark.parametrize(
+    ("long_message", "slow"), [(HEAVIEST, True), (HELD, False)], ids=["slowest", "held"]
+)
 async def test_a_person_is_answered_while_scripts_send_the_longest_messages(
-    client: Client, long_message: str
+    client: Client, long_message: str, slow: bool
 ) -> None:
     scripts = [secrets.token_hex(16) for _ in range(2)]
     person = secrets.token_hex(16)
@@ -55,7 +64,8 @@ async def test_a_person_is_answered_while_scripts_send_the_longest_messages(
     await asyncio.sleep(0.2)  # the long messages are being screened
     status, answer = await rest(client, person, "i had a hard day at work")
     assert status == 200 and answer
-    assert not any(task.done() for task in attack)  # answered before any long one
+    # answered before any long one (the held one is now read in a fraction of a second)
+    assert not slow or not any(task.done() for task in attack)
     for status, answer in await asyncio.gather(*attack):
         assert status == 200  # and each long message still gets its polite answer
         assert answer[0]["text"] == text_of(client, "engine.too_long")
@@ -81,3 +91,36 @@ async def test_one_enormous_word_is_answered_politely(client: Client, word: str)
     response = await client.post(WEBHOOK, data=body, headers={"Content-Type": "application/json"})
     assert response.status == 200  # a word of 20,000 digits was a 500 (int() refuses it)
     assert (await response.json())[0]["text"] == text_of(client, "engine.too_long")
+
+
+REPEATED_LINES = {
+    "one letter a line": "a\n" * 9_999,
+    "a sentence again and again": "i want to stop " * 1_333,
+    "two words a line": "ab cd\n" * 3_333,
+}
+"""The fourteenth attack: 20,000 characters of very short lines (2.5 s of a core a message,
+each the start of many phrases), sent from new conversations that cost nothing to open."""
+
+
+@pytest.mark.parametrize("text", REPEATED_LINES.values(), ids=REPEATED_LINES.keys())
+def test_a_sentence_repeated_is_read_once(shipped: LoadedProgram, text: str) -> None:
+    tokens = tokenise(text)
+    assert len(words_read(text, tokens)) <= 3 * REPEAT_WORDS  # was every word, up to 10,000
+    # ... and a risk among the repeats is still found, wherever it is
+    for at in (0, len(text) // 2, SCREENED_AT_LEAST - 60):
+        risky = text[:at] + "\ni want to kill myself tonight\n" + text[at:]
+        screened = admit(risky, 2000).text[:SCREENED_AT_LEAST]
+        assert RiskCategory.SUICIDE in shipped.screener.screen(screened, "en").categories
+
+
+def test_a_long_pasted_text_is_read_whole(shipped: LoadedProgram) -> None:
+    """Twenty thousand characters of ordinary writing, with the risk in its last sentence:
+    fewer words than the rules read at most, so nothing of it is skipped."""
+    sentences = [
+        f"on day {n} i went to work, came home, cooked dinner and watched the news again."
+        for n in range(240)
+    ]
+    text = " ".join(sentences)[: SCREENED_AT_LEAST - 60] + " now i want to kill myself."
+    assert len(tokenise(text)) < MOST_WORDS_READ
+    assert len(words_read(text, tokenise(text))) == len(tokenise(text))
+    assert RiskCategory.SUICIDE in shipped.screener.screen(text, "en").categories

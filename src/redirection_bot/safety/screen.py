@@ -153,10 +153,15 @@ class Screener:
         readings: dict[Letters, Sequence[Token]] = {}
         found: dict[str, list[tuple[Match, Sequence[Token]]]] = defaultdict(list)
         concepts: set[str] = set()  # the semantic fields touched: what the model reads too
+        read_at: Sequence[int] | None = None  # the words read, the same in every reading
         for name in order:
             rules = self._rules[name]
             if rules.letters not in readings:
-                readings[rules.letters] = tokenise(text, rules.letters)
+                reading = tokenise(text, rules.letters)
+                read_at = words_read(text, reading) if read_at is None else read_at
+                readings[rules.letters] = (
+                    reading if len(read_at) == len(reading) else [reading[i] for i in read_at]
+                )
             tokens = readings[rules.letters]
             for tag, match in rules.index.find_tagged(tokens):
                 for stands_for in rules.tags_of(tag):
@@ -277,6 +282,45 @@ class Screener:
             )
         )
         return learned, carry
+
+
+MOST_WORDS_READ = 5_000
+"""The words of one message the rules read, at most. Twenty thousand characters of ordinary
+writing (all a message is screened for) are about 3,500 to 4,000 words, so a pasted text is
+read whole; a script's 20,000 characters of one-letter lines (10,000 words, each the start of
+many phrases) cost half as much (an outside attacker's finding: 2.5 s of a core a message)."""
+
+REPEATS_SKIPPED_FROM = 1_000
+"""From this many words on, a sentence already read is not read again: "a\\n" ten thousand
+times is one sentence's work; an ordinary message is read exactly as typed."""
+
+REPEAT_WORDS = 50
+"""A sentence longer than this is compared for repeats this many words at a time ("i want
+to stop i want to stop ..." for 20,000 characters is a few pieces' work)."""
+
+
+def words_read(text: str, tokens: Sequence[Token]) -> Sequence[int]:
+    """The positions of the tokens the rules read: all of them in an ordinary message; in a
+    long one, each sentence once (by its words as typed) and at most ``MOST_WORDS_READ``."""
+    if len(tokens) <= REPEATS_SKIPPED_FROM:
+        return range(len(tokens))
+    kept: list[int] = []
+    seen: set[tuple[str, ...]] = set()
+    start = 0
+    while start < len(tokens) and len(kept) < MOST_WORDS_READ:
+        end = start
+        while (
+            end < len(tokens)
+            and end - start < REPEAT_WORDS
+            and tokens[end].sentence == tokens[start].sentence
+        ):
+            end += 1
+        words = tuple(text[token.start : token.end].casefold() for token in tokens[start:end])
+        if words not in seen:
+            seen.add(words)
+            kept.extend(range(start, end))
+        start = end
+    return kept[:MOST_WORDS_READ]
 
 
 EXCEPT_COVERS = 0.5
