@@ -157,11 +157,12 @@ async def _next_message(
 ) -> WSMessage | None:
     """The socket's next message; None when it closed, or when it has not started or resumed
     a conversation by ``deadline`` (then it is closed: a silent socket holds a file)."""
-    timeout = None
-    if conversation.session is None:
-        timeout = max(0.0, deadline - asyncio.get_running_loop().time())
+    # One deadline over the whole wait: aiohttp answers pings (and drops pongs) inside
+    # ``receive`` and starts its own timeout again after each, so a socket that only pinged
+    # was never closed (the fourteenth attack: 300 of 300 held past the deadline).
     try:
-        message = await ws.receive(timeout=timeout)
+        async with asyncio.timeout_at(deadline if conversation.session is None else None):
+            message = await ws.receive()
     except TimeoutError:
         log_event("socket closed", reason="silent", connector="webchat")
         await ws.close()

@@ -159,6 +159,27 @@ async def test_a_websocket_that_never_starts_a_conversation_is_closed(served: An
         await started.close()
 
 
+async def test_a_websocket_that_only_pings_is_closed_at_the_start_deadline(served: Any) -> None:
+    """Attack 14: a socket that sent only pings (or unasked pongs) was never closed, each
+    answered ping starting aiohttp's timeout again; 300 of 300 held ``max_sockets`` quietly."""
+
+    port = await served(socket_start_seconds=TIMEOUT)
+    async with aiohttp.ClientSession() as session:
+        pinging = await session.ws_connect(f"http://127.0.0.1:{port}/ws", autoping=False)
+        closed = False
+        async with asyncio.timeout(10 * TIMEOUT):
+            while not closed:
+                await pinging.ping()
+                await pinging.pong()
+                try:
+                    async with asyncio.timeout(TIMEOUT / 4):
+                        message = await pinging.receive()
+                except TimeoutError:
+                    continue
+                closed = message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        assert closed
+
+
 async def test_sockets_held_open_never_shut_new_visitors_pages_out(served: Any) -> None:
     """Attack 8: 1,100 WebSockets started and then held idle reached the open-file limit;
     every new visitor's page timed out."""
