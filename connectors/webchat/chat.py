@@ -32,6 +32,7 @@ from redirection_bot.api import (
     ShownOperator,
     Start,
     StoreUnavailable,
+    Tally,
     Text,
     VersionConflict,
     Waiting,
@@ -117,6 +118,7 @@ class WebChat:
         self.options = options
         self.texts = PageTexts(runtime)
         self._clock = clock
+        self._refusals = Tally("messages refused", clock=clock, reason="rate", connector="webchat")
         self._retries: set[asyncio.Task[None]] = set()
         self.book = SessionBook(
             options.limits.max_sessions,
@@ -277,7 +279,7 @@ class WebChat:
         session.last_seen = now
         if session.bucket.take(self.options.limits.messages_per_minute, now):
             return True
-        log_event("message refused", session=session_tag(session.session_id), reason="rate")
+        self._refusals.add()
         return False
 
     async def _read_all_the_same(self, session: WebSession, event: Event) -> bool:

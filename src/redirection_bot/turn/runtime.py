@@ -421,14 +421,11 @@ class Runtime:
             )
 
         screening = await self.screening_lane.run(len(screened), screen)
-        for hit in screening.hits:
-            log_event(
-                "risk screened",
-                category=hit.category.value,
-                kind="certain" if hit.certain else "check",
-                reason="model" if hit.category in screening.learned else "rules",
-            )
-            if self.metrics is not None:
+        # Counted, never logged: a line naming the category, written just before the turn's
+        # own line with its session tag, told which conversation disclosed what (the
+        # fourteenth attack).
+        if self.metrics is not None:
+            for hit in screening.hits:
                 self.metrics.safety_hit(hit.category.value)
         state = replace(state, screening_carry=screening.carry)
         return Text(screening.redacted, screening.hits), state

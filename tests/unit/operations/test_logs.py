@@ -6,7 +6,13 @@ import logging
 
 import pytest
 
-from redirection_bot.operations.logs import OncePer, UnsafeLogField, log_event, session_tag
+from redirection_bot.operations.logs import (
+    OncePer,
+    Tally,
+    UnsafeLogField,
+    log_event,
+    session_tag,
+)
 
 
 def test_safe_fields_are_logged(caplog: pytest.LogCaptureFixture) -> None:
@@ -48,3 +54,22 @@ def test_a_message_repeating_in_a_tight_loop_is_logged_once_every_few_seconds() 
         passed.append(once.filter(record("socket.accept() out of system resource")))
     assert sum(passed) == 3
     assert once.filter(record("something else"))
+
+
+def test_a_repeated_event_is_one_line_a_minute_with_its_count(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Attack 14: each refused message wrote a line with its session's tag; one client wrote
+    2.2 GB of log an hour."""
+    caplog.set_level(logging.INFO, logger="redirection_bot")
+    now = [0.0]
+    refusals = Tally("messages refused", clock=lambda: now[0], reason="rate")
+    for _ in range(10_000):
+        refusals.add()
+    now[0] = 61.0
+    refusals.add()
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        "messages refused count=1 reason=rate",
+        "messages refused count=10000 reason=rate",
+    ]

@@ -114,7 +114,7 @@ async def test_nothing_identifying_reaches_storage_or_logs_in_the_shipped_progra
     assert reply.state is not None and reply.state.slots["reasons"] == "for my kids"
     written = b"".join(store.written).decode()
     logged = caplog.text
-    assert "risk screened category=identifying_info" in logged
+    assert "category=" not in logged  # no line ties a risk to a conversation
     for secret in SECRETS:
         assert secret not in written
         assert secret not in logged
