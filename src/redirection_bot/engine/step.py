@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from redirection_bot.dialogue.graph import interrupting_flows
 from redirection_bot.dialogue.lexicon import (
     ABOUT_WORDS_KEY,
     AND_WORDS_KEY,
@@ -1117,9 +1118,13 @@ class _Run:
     def missed(self, node: Node, key: str) -> None:
         misses = self.state.misses + 1
         self.state = evolve(self.state, misses=misses)
+        # Never "it seems I'm not helping right now" in a crisis: a safety flow's own question
+        # asked again already gives the numbers (the sixteenth retest: said to a suicidal
+        # person asked for their country).
         if (
             misses >= self.program.settings.misses_before_offering_person
             and CommandName.HELP in self.program.commands
+            and node.place.flow not in interrupting_flows(self.program)
         ):
             self.say(key)
             options = tuple(option for option, _choice in self.visible_choices(node))
