@@ -122,11 +122,11 @@ async def test_after_expiry_no_earlier_version_is_left(tmp_path: Path) -> None:
     version = None
     for blob in blobs:
         version = await store.save("old", blob, version, 60)
-    await store.save("fresh", b"stays", None, 3600)
+    kept = await store.save("fresh", b"stays", None, 3600)
     now[0] += 61
     assert await store.expire() == 1
     assert found_in(files_bytes(folder), blobs) == 0
-    assert await store.get("fresh") == StoredSession(b"stays", 1)
+    assert await store.get("fresh") == StoredSession(b"stays", kept)
     await store.close()
 
 
@@ -147,7 +147,7 @@ async def test_versions_a_killed_process_left_in_the_log_are_gone_once_the_store
         (folder / file_name).write_bytes(raw)
     assert found_in(files_bytes(folder), blobs[:-1]) >= 1
     reopened = SqliteStore(path)
-    assert (await reopened.get("a")) == StoredSession(blobs[-1], 5)
+    assert (await reopened.get("a")) == StoredSession(blobs[-1], version)
     assert found_in(files_bytes(folder), blobs[:-1]) == 0
     await reopened.close()
 

@@ -8,6 +8,7 @@ Three implementations share one contract (tests/integration/stores/test_contract
 
 from __future__ import annotations
 
+import secrets
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -17,10 +18,24 @@ from redirection_bot.errors import RedirectionBotError
 
 @dataclass(frozen=True, slots=True)
 class StoredSession:
-    """A stored state and its version (incremented on every save)."""
+    """A stored state and its version (a new one at every save: ``new_version``)."""
 
     data: bytes
     version: int
+
+
+VERSIONS = 2**52
+"""Versions are drawn below this: exact in a Lua number (Redis scripts) and in JSON."""
+
+
+def new_version(current: int | None) -> int:
+    """A session's next version: a random number, not a count, so that a store read from disk
+    does not tell how many turns a conversation had (the fourteenth attack: the version beside
+    each sealed record was its number of saves)."""
+    while True:
+        version = secrets.randbelow(VERSIONS - 1) + 1
+        if version != current:
+            return version
 
 
 class VersionConflict(RedirectionBotError):
@@ -59,7 +74,8 @@ class SessionStore(Protocol):
         *,
         final: bool = False,
     ) -> int:
-        """Save and return the new version; raise VersionConflict if the stored version differs
+        """Save and return the new version (``new_version``: never the one before, never a
+        count); raise VersionConflict if the stored version differs
         from ``expected_version`` (None: the session must not exist yet). ``final``: the turn's
         last write under the session's lock; a store that locks across processes may end the
         lock with it (one round trip less), others ignore it."""

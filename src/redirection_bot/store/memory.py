@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from redirection_bot.store import StoredSession, VersionConflict
+from redirection_bot.store import StoredSession, VersionConflict, new_version
 
 
 class MemoryStore:
@@ -43,7 +43,7 @@ class MemoryStore:
         current_version = current.version if current is not None else None
         if current_version != expected_version:
             raise VersionConflict("the session was changed by someone else")
-        version = (current_version or 0) + 1
+        version = new_version(current_version)
         self._sessions[key] = (StoredSession(data, version), self._clock() + ttl_seconds)
         return version
 

@@ -56,6 +56,7 @@ from redirection_bot.store import (
     StoreRefused,
     StoreUnavailable,
     VersionConflict,
+    new_version,
 )
 from redirection_bot.store.relay import START, Relayed
 
@@ -70,22 +71,23 @@ RECHECK_SECONDS = 5.0
 """While refused (another key's fingerprint recorded), how often the keys are checked again."""
 _T = TypeVar("_T")
 
-# KEYS[1] the session; ARGV: expected version ('' = must not exist), data, ttl in ms.
+# KEYS[1] the session; ARGV: expected version ('' = must not exist), data, ttl in ms, the new
+# version (``new_version``: random, never a count of saves), as text.
 _WRITE = """
 local current = redis.call('HGET', KEYS[1], 'v')
 if current == false then current = '' end
 if current ~= ARGV[1] then return -1 end
-local version = (tonumber(current) or 0) + 1
+local version = ARGV[4]
 redis.call('HSET', KEYS[1], 'v', version, 'd', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 """
 _SAVE = _WRITE + "return version\n"
 
-# _SAVE, then end the lease KEYS[2] if this holder (ARGV[4]) still owns it: a turn's last
+# _SAVE, then end the lease KEYS[2] if this holder (ARGV[5]) still owns it: a turn's last
 # write and the end of its lock in one round trip.
 _SAVE_AND_RELEASE = (
     _WRITE
-    + """if redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
+    + """if redis.call('GET', KEYS[2]) == ARGV[5] then redis.call('DEL', KEYS[2]) end
 return version
 """
 )
@@ -300,11 +302,13 @@ class RedisStore:
         expected = "" if expected_version is None else str(expected_version)
         ttl_ms = max(1, round(ttl_seconds * 1000))
         lease = self._leases.get(key) if final else None
+        fresh = str(new_version(expected_version))
         if lease is None:
-            answer = self._save(keys=[self._key(key)], args=[expected, data, ttl_ms])
+            answer = self._save(keys=[self._key(key)], args=[expected, data, ttl_ms, fresh])
         else:
             answer = self._save_and_release(
-                keys=[self._key(key), lease.name], args=[expected, data, ttl_ms, lease.token]
+                keys=[self._key(key), lease.name],
+                args=[expected, data, ttl_ms, fresh, lease.token],
             )
         version = int(await reachable(answer))
         if version < 0:

@@ -23,7 +23,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from redirection_bot.store import StoredSession, StoreUnavailable, VersionConflict
+from redirection_bot.store import (
+    StoredSession,
+    StoreUnavailable,
+    VersionConflict,
+    new_version,
+)
 
 _T = TypeVar("_T")
 
@@ -104,7 +109,7 @@ class SqliteStore:
                 current = None if row is None else int(row[0])
                 if current != expected_version:
                     raise VersionConflict("the session was changed by someone else")
-                version = (current or 0) + 1
+                version = new_version(current)
                 db.execute(
                     "INSERT OR REPLACE INTO sessions (key, data, version, expires_at)"
                     " VALUES (?, ?, ?, ?)",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from redirection_bot.operations.crypto import Keyring
-from redirection_bot.store import SessionStore, VersionConflict, kept_since, store_ready
+from redirection_bot.store import VERSIONS, SessionStore, VersionConflict, kept_since, store_ready
 from redirection_bot.store.encrypted import encrypted
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.store.redis import RedisStore
@@ -54,30 +54,37 @@ async def test_an_unknown_session_is_none(store: SessionStore) -> None:
     assert await store.get("nobody") is None
 
 
-async def test_a_new_session_is_saved_at_version_one_and_read_back(store: SessionStore) -> None:
-    assert await store.save("a", b"state one", None, DAY) == 1
+async def test_a_new_session_is_saved_and_read_back_at_its_version(store: SessionStore) -> None:
+    version = await store.save("a", b"state one", None, DAY)
     found = await store.get("a")
-    assert found is not None and found.data == b"state one" and found.version == 1
+    assert found is not None and (found.data, found.version) == (b"state one", version)
 
 
-async def test_each_save_with_the_version_read_raises_the_version(store: SessionStore) -> None:
-    await store.save("a", b"one", None, DAY)
-    assert await store.save("a", b"two", 1, DAY) == 2
-    assert await store.save("a", b"three", 2, DAY) == 3
-    found = await store.get("a")
-    assert found is not None and (found.data, found.version) == (b"three", 3)
-
-
-@pytest.mark.parametrize("stale", [None, 1, 5])
-async def test_a_stale_writer_is_refused_and_nothing_is_overwritten(
-    store: SessionStore, stale: int | None
+async def test_each_save_with_the_version_read_gives_a_new_version_that_counts_nothing(
+    store: SessionStore,
 ) -> None:
-    await store.save("a", b"one", None, DAY)
-    await store.save("a", b"two", 1, DAY)
-    with pytest.raises(VersionConflict):
-        await store.save("a", b"lost update", stale, DAY)
+    """Attack 14: the version beside each sealed record was its number of saves, about the
+    number of turns, readable without the key. Now each save draws a new random version."""
+    versions = [await store.save("a", b"one", None, DAY)]
+    for data in (b"two", b"three", b"four"):
+        versions.append(await store.save("a", data, versions[-1], DAY))
     found = await store.get("a")
-    assert found is not None and (found.data, found.version) == (b"two", 2)
+    assert found is not None and (found.data, found.version) == (b"four", versions[-1])
+    assert len(set(versions)) == 4 and versions != [1, 2, 3, 4]
+    assert all(0 < version < VERSIONS for version in versions)
+
+
+@pytest.mark.parametrize("stale", ["none", "first", "made_up"])
+async def test_a_stale_writer_is_refused_and_nothing_is_overwritten(
+    store: SessionStore, stale: str
+) -> None:
+    first = await store.save("a", b"one", None, DAY)
+    second = await store.save("a", b"two", first, DAY)
+    stale_version = {"none": None, "first": first, "made_up": first + second + 5}[stale]
+    with pytest.raises(VersionConflict):
+        await store.save("a", b"lost update", stale_version, DAY)
+    found = await store.get("a")
+    assert found is not None and (found.data, found.version) == (b"two", second)
 
 
 async def test_saving_a_version_of_a_session_that_does_not_exist_is_refused(
@@ -91,14 +98,14 @@ async def test_saving_a_version_of_a_session_that_does_not_exist_is_refused(
 async def test_of_two_writers_racing_from_one_version_exactly_one_wins(
     store: SessionStore,
 ) -> None:
-    await store.save("a", b"start", None, DAY)
+    start = await store.save("a", b"start", None, DAY)
     results = await asyncio.gather(
-        *(store.save("a", f"writer {n}".encode(), 1, DAY) for n in range(5)),
+        *(store.save("a", f"writer {n}".encode(), start, DAY) for n in range(5)),
         return_exceptions=True,
     )
-    winners = [r for r in results if r == 2]
+    winners = [r for r in results if isinstance(r, int)]
     assert len(winners) == 1
-    assert all(isinstance(r, VersionConflict) for r in results if r != 2)
+    assert all(isinstance(r, VersionConflict) for r in results if not isinstance(r, int))
 
 
 async def test_delete_removes_at_once_and_forgets_unknown_sessions_quietly(
@@ -111,7 +118,7 @@ async def test_delete_removes_at_once_and_forgets_unknown_sessions_quietly(
     assert await store.get("a") is None
     other = await store.get("b")
     assert other is not None and other.data == b"other"
-    assert await store.save("a", b"fresh start", None, DAY) == 1
+    assert await store.save("a", b"fresh start", None, DAY) > 0
 
 
 async def test_an_idle_session_expires_and_can_start_again(store: SessionStore) -> None:
@@ -126,13 +133,13 @@ async def test_an_idle_session_expires_and_can_start_again(store: SessionStore) 
     assert await store.get("idle") is None
     kept = await store.get("busy")
     assert kept is not None and kept.data == b"kept"
-    assert await store.save("idle", b"new", None, DAY) == 1
+    assert await store.save("idle", b"new", None, DAY) > 0
 
 
 async def test_each_save_renews_the_time_to_live(store: SessionStore) -> None:
-    await store.save("a", b"one", None, 0.05)
+    first = await store.save("a", b"one", None, 0.05)
     await store.save("witness", b"short", None, 0.05)
-    await store.save("a", b"two", 1, DAY)
+    await store.save("a", b"two", first, DAY)
 
     async def witness_gone() -> bool:
         return await store.get("witness") is None

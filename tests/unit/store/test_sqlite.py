@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from redirection_bot.store import VersionConflict
 from redirection_bot.store.sqlite import SqliteStore
 
 
@@ -18,13 +21,13 @@ class Clock:
 async def test_sessions_survive_closing_and_reopening_the_file(tmp_path: Path) -> None:
     path = tmp_path / "state" / "sessions.sqlite3"
     first = SqliteStore(path)
-    await first.save("a", b"where I was", None, 3600)
-    await first.save("a", b"where I am", 1, 3600)
+    was = await first.save("a", b"where I was", None, 3600)
+    am = await first.save("a", b"where I am", was, 3600)
     await first.close()
     second = SqliteStore(path)
     try:
         found = await second.get("a")
-        assert found is not None and (found.data, found.version) == (b"where I am", 2)
+        assert found is not None and (found.data, found.version) == (b"where I am", am)
     finally:
         await second.close()
 
@@ -48,10 +51,12 @@ async def test_two_stores_on_one_file_still_refuse_a_lost_update(tmp_path: Path)
     path = tmp_path / "shared.sqlite3"
     one, two = SqliteStore(path), SqliteStore(path)
     try:
-        await one.save("a", b"start", None, 3600)
-        assert await two.save("a", b"from two", 1, 3600) == 2
+        start = await one.save("a", b"start", None, 3600)
+        second = await two.save("a", b"from two", start, 3600)
         found = await one.get("a")
-        assert found is not None and found.data == b"from two"
+        assert found is not None and (found.data, found.version) == (b"from two", second)
+        with pytest.raises(VersionConflict):
+            await one.save("a", b"lost update", start, 3600)
     finally:
         await one.close()
         await two.close()
