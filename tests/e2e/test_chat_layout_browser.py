@@ -65,8 +65,11 @@ async def test_a_0_to_10_scale_is_one_compact_row(
     visit = await open_at_the_scale(browser, served, javascript, size)
     page = visit.page
     assert SCALE_QUESTION in " ".join(await visit.lines())
-    buttons = await boxes(page, "#choices button")
+    buttons = await boxes(page, "#choices li.number button")
     assert len(buttons) == 11
+    # "I'm not sure" (the twenty-first round) on a row of its own, under the points
+    (not_sure,) = await boxes(page, "#choices li:not(.number) button")
+    assert not_sure["top"] >= buttons[0]["bottom"]
     assert len({round(box["top"]) for box in buttons}) == 1, buttons  # one row
     assert all(box["right"] <= size["width"] for box in buttons)  # none off the screen
     assert all(box["width"] >= 24 and box["height"] >= 24 for box in buttons)  # WCAG 2.5.8
