@@ -5,6 +5,7 @@ Assertions name locale keys, so that no translation can break them.
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -34,6 +35,8 @@ from redirection_bot.engine import (
     step,
 )
 from redirection_bot.program.load import LoadedProgram
+
+step_module = importlib.import_module("redirection_bot.engine.step")
 
 PROGRAM = (
     MINIMAL_PROGRAM.replace(
@@ -212,6 +215,26 @@ def test_after_repeated_misses_a_person_is_offered(program: Program) -> None:
     helped = step(program, turn.state, ChoicePicked("command:help"))
     assert keys(helped) == ["helpdesk.offer", "main.hello", "main.question"]
     assert any(isinstance(o, HandoffRequest) and o.reason == "asked" for o in helped.outputs)
+
+
+def test_the_flows_that_interrupt_are_worked_out_once_per_program(
+    program: Program, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every miss past the third asks whether the person is in a flow that interrupts; the
+    answer reads the whole program's edges (5 ms a turn of words the program did not
+    understand, until 2026-12-06): worked out once, at the first miss that needs it."""
+    worked_out: list[Program] = []
+    reached = step_module.interrupting_flows
+
+    def counted(of: Program) -> set[str]:
+        worked_out.append(of)
+        return reached(of)
+
+    monkeypatch.setattr(step_module, "interrupting_flows", counted)
+    monkeypatch.setattr(step_module, "_WORKED", {})
+    turn = play(program, *(Text(typed) for typed in ("purple", "green", "blue", "red", "pink")))
+    assert keys(turn) == ["engine.not_understood", "engine.offer_person"]
+    assert worked_out == [program]
 
 
 def test_an_answer_resets_the_miss_count(program: Program) -> None:
