@@ -81,12 +81,22 @@ def flows_reached(program: Program, flows: Iterable[str]) -> set[str]:
     return found
 
 
-def interrupting_flows(program: Program) -> set[str]:
+def interrupting_flows(program: Program) -> frozenset[str]:
     """The flows that interrupt whatever the person was doing: the safety flows, the help
-    command's flow, and every flow they lead to."""
-    seeds = {route.flow for route in program.safety}
-    seeds |= {call for call, _span in program.command_calls()}
-    return flows_reached(program, seeds)
+    command's flow, and every flow they lead to. Worked out once per program (the whole
+    program's edges, about 5 ms: asked at every miss past the third and at every handoff)."""
+    kept = _INTERRUPTING.get(id(program))
+    if kept is None or kept[0] is not program:
+        if len(_INTERRUPTING) > 8:
+            _INTERRUPTING.clear()
+        seeds = {route.flow for route in program.safety}
+        seeds |= {call for call, _span in program.command_calls()}
+        kept = _INTERRUPTING[id(program)] = (program, frozenset(flows_reached(program, seeds)))
+    return kept[1]
+
+
+_INTERRUPTING: dict[int, tuple[Program, frozenset[str]]] = {}
+"""By the program's id, with the program kept so that its id cannot be reused meanwhile."""
 
 
 def _transitions(

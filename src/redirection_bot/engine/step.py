@@ -1124,7 +1124,7 @@ class _Run:
         if (
             misses >= self.program.settings.misses_before_offering_person
             and CommandName.HELP in self.program.commands
-            and node.place.flow not in self.worked.interrupting_flows()
+            and node.place.flow not in interrupting_flows(self.program)
         ):
             self.say(key)
             options = tuple(option for option, _choice in self.visible_choices(node))
@@ -1443,14 +1443,6 @@ class _Worked:
     plain_options: dict[tuple[str, str], ChoiceOption] = field(default_factory=dict)
     generated: dict[tuple[str, str, str], tuple[ChoiceOption, ...]] = field(default_factory=dict)
     """An input node's options for its slot, none picked, by the node's flow, id and slot."""
-    interrupting: frozenset[str] | None = None
-    """The flows no "it seems I'm not helping" interrupts (``graph.interrupting_flows``: the
-    whole program's edges, about 5 ms; once, at the first miss that needs it)."""
-
-    def interrupting_flows(self) -> frozenset[str]:
-        if self.interrupting is None:
-            self.interrupting = frozenset(interrupting_flows(self.program))
-        return self.interrupting
 
 
 def _generated(declared: SlotDecl, asked: InputSpec) -> tuple[ChoiceOption, ...]:

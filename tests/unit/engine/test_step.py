@@ -5,14 +5,15 @@ Assertions name locale keys, so that no translation can break them.
 
 from __future__ import annotations
 
-import importlib
 import json
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from redirection_bot.authoring.testing import MINIMAL_PROGRAM, load, write_program
+from redirection_bot.dialogue import graph
 from redirection_bot.dialogue.model import CommandName, Program
 from redirection_bot.engine import (
     ActionRequest,
@@ -35,8 +36,6 @@ from redirection_bot.engine import (
     step,
 )
 from redirection_bot.program.load import LoadedProgram
-
-step_module = importlib.import_module("redirection_bot.engine.step")
 
 PROGRAM = (
     MINIMAL_PROGRAM.replace(
@@ -222,16 +221,16 @@ def test_the_flows_that_interrupt_are_worked_out_once_per_program(
 ) -> None:
     """Every miss past the third asks whether the person is in a flow that interrupts; the
     answer reads the whole program's edges (5 ms a turn of words the program did not
-    understand, until 2026-12-06): worked out once, at the first miss that needs it."""
+    understand, until 2026-12-06): worked out once per program."""
     worked_out: list[Program] = []
-    reached = step_module.interrupting_flows
+    reached = graph.flows_reached
 
-    def counted(of: Program) -> set[str]:
+    def counted(of: Program, flows: Iterable[str]) -> set[str]:
         worked_out.append(of)
-        return reached(of)
+        return reached(of, flows)
 
-    monkeypatch.setattr(step_module, "interrupting_flows", counted)
-    monkeypatch.setattr(step_module, "_WORKED", {})
+    monkeypatch.setattr(graph, "flows_reached", counted)
+    monkeypatch.setattr(graph, "_INTERRUPTING", {})
     turn = play(program, *(Text(typed) for typed in ("purple", "green", "blue", "red", "pink")))
     assert keys(turn) == ["engine.not_understood", "engine.offer_person"]
     assert worked_out == [program]
