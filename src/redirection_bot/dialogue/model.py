@@ -468,6 +468,10 @@ COUNTRY_SLOT = "country"
 """The slot holding the country the person chose (an ISO code): where it is known, texts
 that have a ``_here`` variant write its emergency number out instead of "112 or 911"."""
 
+HERE_SUFFIX = "_here"
+"""A text's variant said where the person's country is known (``COUNTRY_SLOT``), with that
+country's emergency numbers in ``%{numbers}``; used wherever the text it varies is."""
+
 HELPLINE_SLOT = "helpline_connected"
 """A slot the runtime sets before every turn, when the program declares it (a boolean):
 whether a helpline is connected to this chat, so that a person is offered only where one

@@ -11,6 +11,7 @@ from redirection_bot.dialogue.conditions import ConditionChecker
 from redirection_bot.dialogue.graph import Edge, node_waits, program_edges
 from redirection_bot.dialogue.lexicon import typed_word_keys
 from redirection_bot.dialogue.model import (
+    HERE_SUFFIX,
     RUNTIME_SLOTS,
     Node,
     NodeKind,
@@ -722,8 +723,13 @@ def _check_unused(
     used = {use.key for use in uses}
     namespaces = {action.texts for action in program.actions.values() if action.texts is not None}
     for locale in program.locales:
-        for entry in catalog.entries(locale):
+        entries = {entry.key: entry for entry in catalog.entries(locale)}
+        for entry in entries.values():
             if entry.key in used or entry.key.split(".", 1)[0] in namespaces:
+                continue
+            varied = entries.get(entry.key.removesuffix(HERE_SUFFIX))
+            if varied is not None and varied is not entry and varied.key in used:
+                _check_here_variant(varied.text, entry, diagnostics)  # said instead of `varied`
                 continue
             diagnostics.warning(entry.span, f"the text `{entry.key}` is never used")
 
@@ -800,3 +806,22 @@ def check_translations_up_to_date(
                     f"needs update: the `{source_locale}` text of `{row.key}` has changed since "
                     f"this `{locale}` translation was made (`redirection-bot i18n export --locale {locale}`)",
                 )
+
+
+def _check_here_variant(varied: str, entry: Entry, diagnostics: Diagnostics) -> None:
+    """A ``_here`` variant is said instead of the text it varies where the person's country
+    is known: it writes the country's numbers, and shows nothing the other does not."""
+    have = placeholders(entry.text)[0]
+    if "numbers" not in have:
+        diagnostics.error(
+            entry.span,
+            f"`{entry.key}` is said where the person's country is known, instead of "
+            f"`{entry.key.removesuffix(HERE_SUFFIX)}`: write the country's emergency numbers "
+            "in it as `%{numbers}`",
+        )
+    for name in sorted(have - placeholders(varied)[0] - {"numbers"}):
+        diagnostics.error(
+            _within(entry, entry.text.find(f"%{{{name}}}")),
+            f"`%{{{name}}}` is not in `{entry.key.removesuffix(HERE_SUFFIX)}`, which this text "
+            "varies: a `_here` text can only add `%{numbers}`",
+        )

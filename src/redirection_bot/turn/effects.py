@@ -27,6 +27,7 @@ from redirection_bot.dialogue.model import (
     COUNTRY_SLOT,
     HARM_TAKEN_SLOT,
     HELPLINE_SLOT,
+    HERE_SUFFIX,
     HandoffReason,
     HandoffUrgency,
     Program,
@@ -525,28 +526,44 @@ def _module(loaded: LoadedProgram, state: SessionState, asked_in: str) -> str:
 TAKEN_SUFFIX = "_taken"
 """A plan's variant for a person who has already taken something or hurt themselves."""
 
-HERE_SUFFIX = "_here"
-"""A plan's variant that writes the chosen country's emergency numbers (``%{numbers}``)."""
-
 
 def safety_plan(
     loaded: LoadedProgram, state: SessionState, reason: HandoffReason | None
 ) -> Message:
     """The short safety plan (``safety_plan_key``), in the variant that fits: what to do now
     where harm is already done (``HARM_TAKEN_SLOT``; the sixteenth retest: "if you might act"
-    after "i already took all my pills"), and with the country's emergency number written out
-    where it is known (never "112 or 911" two messages before "999 · 112")."""
+    after "i already took all my pills"). Its country's variant is ``with_local_numbers``'."""
     key = safety_plan_key(loaded, state, reason)
-    can_show = loaded.catalog.can_show
-    if state.slots.get(HARM_TAKEN_SLOT) is True and can_show(key + TAKEN_SUFFIX, state.locale):
-        key += TAKEN_SUFFIX
-    country = state.slots.get(COUNTRY_SLOT)
-    numbers = loaded.services.emergency_numbers(
-        country.upper() if isinstance(country, str) else None
-    )
-    if numbers is not None and can_show(key + HERE_SUFFIX, state.locale):
-        return Message(key + HERE_SUFFIX, {"numbers": Label(numbers.key)})
+    taken = key + TAKEN_SUFFIX
+    if state.slots.get(HARM_TAKEN_SLOT) is True and loaded.catalog.can_show(taken, state.locale):
+        key = taken
     return Message(key)
+
+
+def with_local_numbers(
+    loaded: LoadedProgram, state: SessionState, said: Sequence[Said]
+) -> Sequence[Said]:
+    """``said``, where the person's country is known, with each message that has a ``_here``
+    variant said in that variant, the country's emergency numbers in it (``%{numbers}``):
+    never "call 112 or 911" to a person who said they are in Canada, nor two messages before
+    "999 · 112" (the sixteenth and eighteenth retests)."""
+    country = state.slots.get(COUNTRY_SLOT)
+    if not isinstance(country, str):
+        return said
+    numbers = loaded.services.emergency_numbers(country.upper())
+    if numbers is None:
+        return said
+    can_show = loaded.catalog.can_show
+    return [
+        replace(
+            item,
+            key=item.key + HERE_SUFFIX,
+            params={**item.params, "numbers": Label(numbers.key)},
+        )
+        if isinstance(item, Message) and can_show(item.key + HERE_SUFFIX, state.locale)
+        else item
+        for item in said
+    ]
 
 
 def safety_plan_key(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -93,7 +93,7 @@ from redirection_bot.turn.appointment_actions import (
     AppointmentKeys,
 )
 from redirection_bot.turn.builtin_actions import BuiltInActions
-from redirection_bot.turn.effects import Effects, Kept, services_shown
+from redirection_bot.turn.effects import Effects, Kept, services_shown, with_local_numbers
 from redirection_bot.turn.ingress import Admitted, Problem, admit
 from redirection_bot.turn.routing import (
     Route,
@@ -445,7 +445,7 @@ class Runtime:
             assert kept.record is not None
             handled = await self._conduct.person(session_id, loaded, kept.record, event)
             record = replace(kept.record, state=handled.state, handoff=handled.handoff)
-            shown = Renderer(loaded.catalog).reply(handled.said, handled.state.locale)
+            shown = _shown(loaded, handled.state, handled.said)
             return _Acted(kept, shown, handled.state, record, tuple(handled.trace), handled.effects)
         if routed.route is Route.NOTICE:
             return self._notice(loaded, state, kept, routed)
@@ -506,7 +506,7 @@ class Runtime:
                 session_id, loaded, record, outputs, shown_services, risks
             )
             outputs = handled.said
-        shown = Renderer(loaded.catalog).reply(outputs, turn.state.locale)
+        shown = _shown(loaded, turn.state, outputs)
         if conduct is not None and handled is not None:
             # The lines an operator may read are the person's words and what was shown.
             conversation = conduct.remember(record.conversation, said, shown)
@@ -533,10 +533,10 @@ class Runtime:
         conversation) where the person is, again. The words are neither kept nor passed on."""
         notice = Message(_NOTICES[routed.problem or Problem.UNREADABLE])
         if not routed.repeat:
-            return _Acted(kept, Renderer(loaded.catalog).reply([notice], state.locale), state)
+            return _Acted(kept, _shown(loaded, state, [notice]), state)
         told = self._effects.told(loaded.program, state)
         turn = step(loaded.program, told, CommandGiven(CommandName.REPEAT))
-        shown = Renderer(loaded.catalog).reply([notice, *turn.outputs], turn.state.locale)
+        shown = _shown(loaded, turn.state, [notice, *turn.outputs])
         return _Acted(kept, shown, turn.state, kept.keeping(turn.state), turn.trace)
 
     def _reply(self, session_id: str, kept: Kept, acted: _Acted, said: str | None) -> Reply:
@@ -575,7 +575,7 @@ class Runtime:
             unchanged = handled.handoff == record.handoff and handled.state is record.state
             if unchanged and not handled.said and not handled.effects:
                 return handled.step
-            shown = Renderer(loaded.catalog).reply(handled.said, handled.state.locale)
+            shown = _shown(loaded, handled.state, handled.said)
             ticket = record.handoff.ticket or handled.handoff.ticket
             push = self._effects.push(session_id, ticket, shown, handled.handoff.active)
             changed = replace(record, state=handled.state, handoff=handled.handoff)
@@ -924,3 +924,9 @@ class Runtime:
             return None
         shown = Renderer(loaded.catalog).outputs(list(result.messages), state.locale)
         return plain_text(shown)
+
+
+def _shown(loaded: LoadedProgram, state: SessionState, said: Sequence[Said]) -> list[Shown]:
+    """What the person sees of ``said``: in their locale, with their country's emergency
+    numbers where a text has a variant for it (``effects.with_local_numbers``)."""
+    return Renderer(loaded.catalog).reply(with_local_numbers(loaded, state, said), state.locale)

@@ -361,6 +361,36 @@ def test_unused_text_is_a_warning(write: WriteProgram, problems: Problems) -> No
     )
 
 
+def test_a_country_variant_is_used_where_its_text_is_and_must_write_the_numbers(
+    write: WriteProgram, problems: Problems
+) -> None:
+    """``offer_here`` is said instead of ``offer`` where the person's country is known: not
+    "never used", but an error without the country's numbers or with words of its own."""
+    locales = {
+        "helpdesk.en.yml": 'en:\n  offer: "A person will come. Call 112 or 911."\n'
+        '  offer_here: "A person will come. Call %{numbers}."\n'
+        '  gone_here: "Nothing varies this"\n'
+    }
+    found = problems(write(locales=locales))
+    assert [line for line in found if "helpdesk.offer" in line] == []
+    assert one(found, "never used") == (
+        "locales/helpdesk.en.yml:4:15: warning: the text `helpdesk.gone_here` is never used"
+    )
+    locales["helpdesk.en.yml"] = (
+        'en:\n  offer: "A person will come."\n  offer_here: "Call %{mood} now."\n'
+    )
+    found = problems(write(locales=locales))
+    assert one(found, "as `%{numbers}`") == (
+        "locales/helpdesk.en.yml:3:16: error: `helpdesk.offer_here` is said where the person's "
+        "country is known, instead of `helpdesk.offer`: write the country's emergency numbers "
+        "in it as `%{numbers}`"
+    )
+    assert one(found, "can only add") == (
+        "locales/helpdesk.en.yml:3:21: error: `%{mood}` is not in `helpdesk.offer`, which this "
+        "text varies: a `_here` text can only add `%{numbers}`"
+    )
+
+
 def test_lone_percent_sign(write: WriteProgram, problems: Problems) -> None:
     locales = {"helpdesk.en.yml": 'en:\n  offer: "100% sure a person will come."\n'}
     assert one(problems(write(locales=locales)), "percent") == (
