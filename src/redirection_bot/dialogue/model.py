@@ -375,6 +375,11 @@ class SafetyRoute:
     """Slots set the moment the category is raised for certain, before any flow runs, also
     when a higher category's flow runs first (``minor``: ``under_18``, so that a suicidal
     young person's first crisis list already has the lines for young people)."""
+    check_at_once: bool = False
+    """An uncertain hit starts the ``check`` at once inside any other safety flow too (never
+    queued for after it, nor taken as that flow's answer), which carries on after it:
+    ``human``, so that "are you a bot?" is answered honestly wherever it is asked (the
+    eighteenth retest: "Sorry, I didn't understand that" to a 15-year-old in the minor flow)."""
 
 
 @dataclass(frozen=True, slots=True)

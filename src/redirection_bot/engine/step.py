@@ -394,6 +394,8 @@ class _Run:
             route = routes.get(category)
             if route is not None and hit.certain and rank(route) < rank(current):
                 return False
+            if route is not None and route.check_at_once and route is not current:
+                return False  # "are you a bot?" in the minor flow: answered now, then back
         node = self._node(at.flow, at.node)
         higher = any(
             (route := routes.get(category)) is not None and rank(route) < rank(current)
