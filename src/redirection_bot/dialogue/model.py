@@ -375,6 +375,13 @@ class SafetyRoute:
     """Slots set the moment the category is raised for certain, before any flow runs, also
     when a higher category's flow runs first (``minor``: ``under_18``, so that a suicidal
     young person's first crisis list already has the lines for young people)."""
+    gives_way: bool = False
+    """Inside this flow, a higher category's uncertain hit starts that category's ``check`` at
+    once (never queued for after this flow, nor taken as its answer), and this flow carries
+    on after it: ``human`` and ``minor``, so that nobody waiting for a person, or reading about
+    services for young people, has "i cant take it anymore" answered "Sorry, I didn't
+    understand" (the eighteenth retest). Without it the crisis in hand is not left for a
+    guess: the suicide flow finishes before an uncertain hit about a child is asked about."""
     check_at_once: bool = False
     """An uncertain hit starts the ``check`` at once inside any other safety flow too (never
     queued for after it, nor taken as that flow's answer), which carries on after it:

@@ -75,6 +75,7 @@ SAFETY_ROUTE_FIELDS = (
     "defers_to",
     "set",
     "keeps_answer",
+    "gives_way",
     "check_at_once",
 )
 FLOW_FIELDS = ("flow", "title", "start", "nodes")
@@ -456,6 +457,7 @@ class ProgramParser(SchemaReader):
             defers_to,
             keeps_answer,
             tuple(change for change in changes if change.operation == "set"),
+            self._flag(mapping, "gives_way"),
             self._flag(mapping, "check_at_once"),
         )
 

@@ -67,7 +67,7 @@ from redirection_bot.engine.outputs import (
 from redirection_bot.engine.state import HeldAnswer, SessionState, Waiting, shared_frame
 from redirection_bot.errors import EngineError
 from redirection_bot.language.textnorm import MAX_TYPED_DIGITS, fold, typed_index
-from redirection_bot.safety.categories import CHECKED_ONCE, RiskCategory, RiskHit
+from redirection_bot.safety.categories import CHECKED_ONCE, CRISES, RiskCategory, RiskHit
 
 MAX_NODES_PER_TURN = 10_000
 
@@ -396,6 +396,8 @@ class _Run:
                 return False
             if route is not None and route.check_at_once and route is not current:
                 return False  # "are you a bot?" in the minor flow: answered now, then back
+            if route is not None and current.gives_way and rank(route) < rank(current):
+                return False  # "i cant take it anymore" while waiting for a person
         node = self._node(at.flow, at.node)
         higher = any(
             (route := routes.get(category)) is not None and rank(route) < rank(current)
@@ -548,9 +550,12 @@ class _Run:
             return None
         if kind is NodeKind.HANDOFF:
             assert node.handoff is not None
-            self.outputs.append(
-                HandoffRequest(node.handoff.reason, node.handoff.urgency, node.flow)
-            )
+            urgency = node.handoff.urgency
+            if urgency in (HandoffUrgency.LOW, HandoffUrgency.NORMAL) and any(
+                risk in CRISES for risk in self.state.confirmed
+            ):
+                urgency = HandoffUrgency.HIGH
+            self.outputs.append(HandoffRequest(node.handoff.reason, urgency, node.flow))
             if node.then is None or node.then.is_empty:
                 self.wait(Waiting.HANDOFF, node)
                 return None

@@ -37,6 +37,12 @@ check), a later uncertain hit starts that flow again without asking. A person wh
 they want to die is not asked "are you having thoughts of ending your life?" after a side
 question. Asking for a person, distress, age and identifying details are checked each time."""
 
+CRISES = frozenset({RiskCategory.SUICIDE, RiskCategory.CHILD_AT_RISK})
+"""Once one of these was confirmed in a conversation (``SessionState.confirmed``), a request
+for a person made later in it is at least of high urgency, whatever the asking node says:
+"i want to talk to a real person" after "everyone would be better off without me" is no
+ordinary request (the eighteenth retest: sent as `normal`)."""
+
 
 @dataclass(frozen=True, slots=True)
 class RiskHit:

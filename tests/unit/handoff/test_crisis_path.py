@@ -445,3 +445,33 @@ async def test_a_suicidal_young_person_gets_the_lines_for_young_people_too(
     assert youth_line in texts, keys(reply)
     for name in not_for_a_crisis(shipped):
         assert name.lower() not in texts.lower(), name
+
+
+DESPAIR = {
+    "en": ("everyone would be better off without me", "i cant take it anymore"),
+    "es": ("todos estarian mejor sin mi la verdad", "ya no aguanto mas"),
+    "fi": ("kaikki ois parempi ilman mua", "en jaksa enää"),
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_waiting_for_a_person_after_a_disclosure_the_request_is_urgent_and_despair_answered(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    """The eighteenth retest: after a suicide disclosure, "i want to talk to a real person"
+    went out as a `normal` request, and "i cant take it anymore" typed while waiting for the
+    person got "Sorry, I didn't understand that"."""
+    disclosure, worse = DESPAIR[locale]
+    async with connected(shipped) as line:
+        await line.service.duty(ANNA.ref, True)
+        runtime = line.runtime
+        await runtime.handle(SESSION, Start(locale=locale))
+        assert keys(await runtime.handle(SESSION, Text(disclosure)))[-1] == "safety.suicide.danger"
+        await runtime.handle(SESSION, ChoicePicked("not_now"))
+        await runtime.handle(SESSION, ChoicePicked(CRISIS[locale][1]))
+        await runtime.handle(SESSION, Text(ASK_FOR_A_PERSON[locale]))
+        (opened,) = await line.told(TicketOpened)
+        assert isinstance(opened, TicketOpened)
+        assert (opened.reason, opened.urgency) == ("asked", "high")
+        answered = keys(await runtime.handle(SESSION, Text(worse)))
+        assert answered[0].startswith("safety.suicide.") and "engine.not_understood" not in answered
