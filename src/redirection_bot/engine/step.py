@@ -378,13 +378,19 @@ class _Run:
         if at.node == current.check:
             # What plainly answers the check question ("not really, no") is that answer
             # where only the second layer read a risk into it: its guess never overrides a
-            # plain answer (the twelfth retest: "not really, no" was told to call now). The
-            # whole message must answer: a first part ("no, i just want to disappear") never
-            # outweighs the rest here.
+            # plain answer (the twelfth retest: "not really, no" was told to call now), nor
+            # a plain first part explained ("ei, tarkotin et tää kattominen loppuu", "no, I
+            # meant the watching should end": the eighteenth retest, told to call now). A
+            # first part never outweighs what the rules read in the rest ("no, i just want
+            # to disappear"), nor a rest that turns it round ("no, but ...").
+            # The second layer's guess alone at its own check question, answering nothing
+            # ("ei ei, siis et tää kattominen loppuu"): the question asked again, with the
+            # number, never "call now" for a guess.
             node = self._node(at.flow, at.node)
-            return all(hit.learned for hit in hits.values()) and (
-                self.match_choice(node, self.visible_choices(node), folded) is not None
-            )
+            if not all(hit.learned for hit in hits.values()):
+                return False
+            answers = self.match_choice(node, self.visible_choices(node), folded, event.text)
+            return answers is not None or set(hits) == {current.category}
         if any(category in current.defers_to for category in hits):
             # The flow in hand gives way to these ("nobody would even notice if i was gone"
             # during the breathing exercise: the suicide question, not "didn't understand").
