@@ -418,12 +418,15 @@ class _Run:
             # "no. im alone tho and the pills are here" at "are you in danger?": the first
             # part answers, the rest raises the flow's own risk for certain: its `again`.
             return False
-        for category in hits:
+        for category, hit in hits.items():
             route = routes.get(category)
             if (
                 route is not None
                 and route is not current
                 and (route.after_others or rank(route) < rank(current))
+                # The second layer's guess at an answer to the crisis question ("no se, que
+                # numero?" read as a child at risk): never a question about it afterwards.
+                and not (hit.learned and answered is not None)
             ):
                 self.unqueue(route)
                 self.stack.append(Place(route.flow, self.safety_entry(route, hits)))
