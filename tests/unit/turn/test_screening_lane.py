@@ -80,3 +80,36 @@ async def test_an_error_in_a_screening_frees_the_lane() -> None:
     with pytest.raises(ValueError, match="broken"):
         await lane.run(100, fails)
     assert await lane.run(100, lambda: "next") == "next"
+
+
+async def test_a_long_message_is_never_left_waiting_for_good_behind_shorter_ones_arriving_later() -> (
+    None
+):
+    """The fifteenth attack: 301-character messages, 55 a second, kept a 600-character
+    message waiting for as long as they came when the shortest always went first. A
+    message's turn is its arrival plus a millisecond a character: a shorter one arriving more
+    than the difference later goes after it."""
+    now = [100.0]
+    lane = ScreeningLane(inline_characters=10, clock=lambda: now[0])
+    release = threading.Event()
+    done: list[str] = []
+
+    def work(name: str) -> str:
+        if name == "busy":
+            release.wait(5)
+        done.append(name)
+        return name
+
+    busy = asyncio.create_task(lane.run(20_000, lambda: work("busy")))
+    await asyncio.sleep(0.05)
+    person = asyncio.create_task(lane.run(600, lambda: work("person")))
+    await asyncio.sleep(0)  # each arrives (and reads the clock) in its turn
+    now[0] += 0.2  # a shorter one 0.2 s later still goes first (deadline 100.501 < 100.6)
+    sooner = asyncio.create_task(lane.run(301, lambda: work("sooner")))
+    await asyncio.sleep(0)
+    now[0] += 0.2  # 0.4 s later: after the person's (100.701 > 100.6)
+    later = [asyncio.create_task(lane.run(301, lambda i=i: work(f"later{i}"))) for i in range(3)]
+    await asyncio.sleep(0.05)
+    release.set()
+    await asyncio.gather(busy, person, sooner, *later)
+    assert done == ["busy", "sooner", "person", "later0", "later1", "later2"]
