@@ -228,7 +228,11 @@ class RestChannel:
                 return answer(sender, tuple(shown)) + limited
             if outcome.moved is not None:
                 return _lost(sender, outcome)
-            shown.extend(outcome.shown)
+            # First words that could not be taken are told after the greeting, and where
+            # the person is shown again: not the greeting a second time in one answer (the
+            # fifteenth attack). A message said the same every time is the same object.
+            greeted = shown if position else []
+            shown.extend(item for item in outcome.shown if not any(item is g for g in greeted))
         return answer(sender, tuple(shown))
 
     def _answer(self, request: web.Request, items: Answer) -> web.Response:

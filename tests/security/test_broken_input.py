@@ -57,7 +57,7 @@ async def test_deep_json_over_rest_is_a_clear_400_and_the_conversation_goes_on(
     ("body", "said"),
     [
         (b'{"sender": "x", "message": "hi", "x": ' + b"[" * 40 + b"]" * 40 + b"}", "nested"),
-        ("\ufeff{}".encode(), "byte order mark"),
+        ("\ufeff{}".encode(), "the body is preceded by a byte order mark"),
         (b'{"message": "hi"} trailing', "not JSON"),
         (b'{"message": "\xff"}', "not UTF-8"),
     ],
@@ -142,6 +142,17 @@ async def test_half_a_character_over_rest_is_answered_and_the_conversation_goes_
     assert answer[0]["text"] == text_of(client, "engine.unreadable")
     assert (await rest(client, sender, "/plan"))[0] == 200
     assert (await rest(client, sender, "/repeat"))[0] == 200
+
+
+async def test_half_a_character_as_first_words_over_rest_gets_the_greeting_once(
+    client: Client,
+) -> None:
+    """The fifteenth attack: the greeting, "Part of that message could not be read", and
+    the greeting again, in one answer."""
+    status, answer = await rest(client, secrets.token_hex(16), HALF_AN_EMOJI)
+    texts = [item["text"] for item in answer]
+    assert status == 200 and text_of(client, "engine.unreadable") in texts
+    assert len(texts) == len(set(texts))
 
 
 async def test_half_a_character_over_the_websocket_keeps_the_page_and_plan(

@@ -84,7 +84,7 @@ def read_json(data: bytes, max_depth: int = MAX_JSON_DEPTH) -> object:
     except UnicodeDecodeError as error:
         raise UnreadableJson("not UTF-8") from error
     if text.startswith("\ufeff"):
-        raise UnreadableJson("begins with a byte order mark")
+        raise UnreadableJson("preceded by a byte order mark")
     try:
         return json.loads(text)
     except RecursionError as error:
