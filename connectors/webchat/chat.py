@@ -387,6 +387,7 @@ class WebChat:
             return TurnOutcome(tuple(lines), reply.shown, erased=True)
         session.waiting = reply.state.waiting
         session.untouched = reply.state.untouched
+        session.turn = reply.state.turn
         if last is not None:
             session.choices, session.expects_text = last.choices, last.expects_text
         if session.waiting is Waiting.ENDED and not session.choices:

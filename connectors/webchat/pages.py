@@ -197,6 +197,7 @@ class Pages:
             session=session,
             base=f"/c/{session.token}",
             lines=lines,
+            drawn=session.draw(),
             first_new=min(session.first_new, max(0, len(lines) - 1)),
             who=who,
             # As much as is screened: a longer paste cut by the browser would go unread and
@@ -215,6 +216,12 @@ class Pages:
             raise web.HTTPSeeOther(_chat_url(session))
         if not _csrf_ok(session, form):
             log_event("form refused", session=session_tag(session.session_id), reason="csrf")
+            self.chat.notice(session, "stale_form")
+            raise web.HTTPSeeOther(_chat_url(session))
+        if session.drawn_before(form.get("drawn")):
+            # A double press, a resubmit or a second tab: the answer was meant for a question
+            # already answered, never for the one asked now (the fifteenth attack: a second
+            # "Okay, go on" skipped "Anonymity has limits"; a checklist item taken off again).
             self.chat.notice(session, "stale_form")
             raise web.HTTPSeeOther(_chat_url(session))
         event = None

@@ -142,6 +142,9 @@ class TranscriptEntry:
 MAX_LISTENERS = 8
 """Live pages (tabs) following one conversation at once; the oldest is let go for a ninth."""
 
+PAGES_REMEMBERED = 8
+"""Pages drawn lately whose forms are told apart (``WebSession.drawn``): a few tabs, reloads."""
+
 
 class Listener(Protocol):
     """A live page (a WebSocket) following a conversation."""
@@ -176,6 +179,7 @@ class WebSession:
         "choices",
         "csrf",
         "cursor",
+        "drawn",
         "expects_text",
         "feed",
         "first_new",
@@ -189,6 +193,7 @@ class WebSession:
         "session_id",
         "token",
         "transcript",
+        "turn",
         "untouched",
         "waiting",
     )
@@ -215,6 +220,12 @@ class WebSession:
         self.choices: tuple[ShownChoice, ...] = ()
         self.expects_text = False
         self.waiting: Waiting | None = None
+        self.turn: int | None = None
+        """The conversation's turn (``SessionState.turn``) after its latest reply here."""
+        self.drawn: dict[str, int | None] | None = None
+        """The pages drawn here lately, by the mark their forms carry: the turn each was
+        drawn at (at most ``PAGES_REMEMBERED``). A form from a page drawn at an earlier turn
+        is out of date: a double press, a resubmit, a second tab."""
         self.bucket = TokenBucket(per_minute, now)
         self.last_seen = now
         self.untouched = True
@@ -243,6 +254,23 @@ class WebSession:
         overflow = self.first_new + len(entries) - len(self.transcript)
         if new_turn and overflow > 0:
             self.first_new = max(0, self.first_new - overflow)
+
+    def draw(self) -> str:
+        """A mark for the forms of a page drawn now (``drawn``)."""
+        mark = secrets.token_urlsafe(9)
+        if self.drawn is None:
+            self.drawn = {}
+        self.drawn[mark] = self.turn
+        if len(self.drawn) > PAGES_REMEMBERED:
+            del self.drawn[next(iter(self.drawn))]
+        return mark
+
+    def drawn_before(self, mark: object) -> bool:
+        """Whether ``mark`` is of a page drawn here at an earlier turn than now. A mark not
+        known here (a page drawn before a restart, or by another instance) is not."""
+        if not isinstance(mark, str) or self.drawn is None or mark not in self.drawn:
+            return False
+        return self.drawn[mark] != self.turn
 
     def lines(self) -> list[TranscriptEntry]:
         return list(self.transcript) if self.transcript is not None else []

@@ -135,6 +135,27 @@ async def test_a_form_without_the_anti_forgery_token_changes_nothing(client: Cli
     assert any(text_of(client, "webchat.stale_form") in line for _k, line in shown.lines)
 
 
+async def test_a_double_press_never_answers_the_next_question(client: Client) -> None:
+    """The fifteenth attack: the forms said nothing of the question they answered, so a
+    double press (or a resubmit, or a second tab) of "Okay, go on" answered the next
+    question too, skipping "Anonymity has limits"; on a checklist it took the item off."""
+    page = await start(client)
+    choice = next(iter(page.choices().values()))
+    after = await page_at(client, await press(client, page, "choices", choice=choice))
+    assert choice in after.choices().values()  # the next question offers the same id
+    state = await runtime_of(client).state(f"web:{page.token}")
+    again = await page_at(client, await press(client, page, "choices", choice=choice))
+    assert await runtime_of(client).state(f"web:{page.token}") == state
+    assert any(text_of(client, "webchat.stale_form") in line for _k, line in again.lines)
+    assert again.choices() == after.choices()
+    typed = await page_at(client, await press(client, page, "compose", text="hello"))
+    assert await runtime_of(client).state(f"web:{page.token}") == state
+    assert ("you", "hello") not in [(kind, line[-5:]) for kind, line in typed.lines]
+    # The page drawn now answers as before.
+    moved = await page_at(client, await press(client, again, "choices", choice=choice))
+    assert len(moved.lines) > len(again.lines)
+
+
 async def test_too_long_a_message_gets_a_polite_answer_and_loses_nothing(client: Client) -> None:
     page = await start(client)
     after = await say(client, page, "a" * 2001)
