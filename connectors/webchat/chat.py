@@ -39,6 +39,7 @@ from redirection_bot.api import (
     log_event,
     session_tag,
 )
+from redirection_bot.store.resume import ResumeKeys
 
 from .frames import Frame, card_frame, choice_list, message_frame
 from .options import WebChatOptions
@@ -375,6 +376,9 @@ class WebChat:
         for item in group_plan(reply.shown):
             if isinstance(item, PlanCard):
                 lines.append(TranscriptEntry("card", item.text, card=item))
+            elif isinstance(item, ShownMessage) and item.key == ResumeKeys.PHRASE:
+                lines.append(TranscriptEntry("bot", item.text, links=item.links, once=True))
+                last = item
             elif isinstance(item, ShownMessage):
                 # Authored texts repeat across conversations: keep one copy of each.
                 lines.append(TranscriptEntry("bot", sys.intern(item.text), links=item.links))
@@ -548,9 +552,17 @@ class WebChat:
     async def publish(
         self, session: WebSession, outcome: TurnOutcome, origin: Listener | None
     ) -> None:
+        """The turn, to the live pages other than ``origin``: never the resume words, which
+        only the page that asked for them is shown (the fifteenth attack: a page following a
+        conversation it had given out the address of read them)."""
         if not any(listener is not origin for listener in session.listeners or ()):
             return
-        await self._tell(session, self.frames(session, outcome, echo=True), origin)
+        frames = self.frames(session, outcome, echo=True, others=True)
+        await self._tell(session, frames, origin)
+
+    def shown_once(self, session: WebSession) -> None:
+        """The page that asked has the resume words now: no later page is drawn with them."""
+        session.shown_once(self.texts.text("words_shown_once", session.locale))
 
     async def _tell(
         self, session: WebSession, frames: list[Frame], origin: Listener | None
@@ -559,8 +571,11 @@ class WebChat:
             if listener is not origin:
                 await listener.deliver(frames)
 
-    def frames(self, session: WebSession, outcome: TurnOutcome, echo: bool) -> list[Frame]:
-        """A turn as WebSocket frames (docs/protocol.md)."""
+    def frames(
+        self, session: WebSession, outcome: TurnOutcome, echo: bool, others: bool = False
+    ) -> list[Frame]:
+        """A turn as WebSocket frames (docs/protocol.md); for ``others`` (live pages that did
+        not ask), without the resume words."""
         frames: list[Frame] = []
         if outcome.locale_changed:
             frames.append(self.interface_frame(session.locale))
@@ -573,7 +588,15 @@ class WebChat:
             if isinstance(item, PlanCard):
                 frames.append(card_frame(item))
             elif isinstance(item, ShownMessage):
-                frames.append(message_frame(item))
+                if others and item.key == ResumeKeys.PHRASE:
+                    frames.append(
+                        {
+                            "type": "notice",
+                            "text": self.texts.text("words_shown_once", session.locale),
+                        }
+                    )
+                else:
+                    frames.append(message_frame(item))
             elif isinstance(item, ShownOperator):
                 who = self.operator_label(item, session.locale)
                 frames.append({"type": "operator", "text": item.text, "who": who})

@@ -191,7 +191,7 @@ class Pages:
             for kind in ("bot", "you", "notice", "operator")
         }
         refresh = self.chat.options.refresh_seconds if session.waiting_for_person else None
-        return self.render(
+        page = self.render(
             "chat.html",
             session.locale,
             session=session,
@@ -205,6 +205,8 @@ class Pages:
             max_length=self.chat.page_characters,
             refresh=refresh,
         )
+        self.chat.shown_once(session)  # drawn with the resume words once: never again
+        return page
 
     async def post(self, request: web.Request) -> web.Response:
         session = await self._drawn_again(request)

@@ -137,6 +137,10 @@ class TranscriptEntry:
     """Parts of a program's message that are links: phone numbers, shown as tap-to-call."""
     card: PlanCard | None = None
     """``card``: the person's plan, shown as one card with headings (``text`` is all of it)."""
+    once: bool = False
+    """Shown once, to the page that asked (resume words): gone from the transcript once that
+    page has them (``WebSession.shown_once``), so that whoever else holds the address (a link
+    given by someone else, a reload on another's computer) never reads them."""
 
 
 MAX_LISTENERS = 8
@@ -271,6 +275,16 @@ class WebSession:
         if not isinstance(mark, str) or self.drawn is None or mark not in self.drawn:
             return False
         return self.drawn[mark] != self.turn
+
+    def shown_once(self, instead: str) -> None:
+        """The lines to be shown once (``TranscriptEntry.once``) replaced by ``instead``."""
+        if self.transcript is None or not any(entry.once for entry in self.transcript):
+            return
+        kept = [
+            TranscriptEntry("notice", instead) if entry.once else entry for entry in self.transcript
+        ]
+        self.transcript.clear()
+        self.transcript.extend(kept)
 
     def lines(self) -> list[TranscriptEntry]:
         return list(self.transcript) if self.transcript is not None else []

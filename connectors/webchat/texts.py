@@ -40,6 +40,7 @@ PAGE_KEYS = (
     "rate_limited",
     "unreadable",
     "stale_form",
+    "words_shown_once",
     "busy",
     "no_plan",
     "gone",

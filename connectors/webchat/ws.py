@@ -255,6 +255,7 @@ class _Conversation:
             await self.move(outcome)
             return True
         await self.send(self.chat.frames(session, outcome, echo=False))
+        self.chat.shown_once(session)  # this page has the resume words, if any: no other will
         return not outcome.erased
 
     async def open(self, kind: object, request: dict[str, Any]) -> bool:

@@ -99,3 +99,36 @@ async def test_over_rest_stop_keeps_the_saved_copy_and_erase_deletes_it(client: 
     await rest(client, third, "/session_start")
     again = await rest(client, third, words)
     assert again[0]["text"] == text_of(client, "resume.not_found", "en")
+
+
+async def test_the_words_are_shown_once_to_the_page_that_asked_and_never_to_another(
+    client: Client,
+) -> None:
+    """The fifteenth attack: whoever made a conversation's address and gave it out followed
+    it over a WebSocket and by reloading, and read the resume words (which open the saved
+    copy and the plan for 30 days). They are shown to the page that asked, once."""
+    page = await start(client)
+    follower = await client.ws_connect("/ws")
+    await follower.send_json({"type": "resume", "session": page.token})
+    await follower.receive_json()
+    for choice in TO_THE_WORDS:
+        page = await page_at(client, await press(client, page, "choices", choice=choice))
+    found = WORDS.search(page.html)
+    assert found  # the page that asked has them
+    words = found.group(1).strip()
+    followed: list[Any] = []
+    while True:
+        try:
+            followed.extend(await follower.receive_json(timeout=0.5))
+        except TimeoutError:
+            break
+    assert followed and words not in str(followed)
+    assert text_of(client, "webchat.words_shown_once") in str(followed)
+    await follower.close()
+    drawn_again = await client.get(f"/c/{page.token}")
+    html = await drawn_again.text()
+    assert words not in html
+    assert text_of(client, "webchat.words_shown_once") in html
+    # They open the saved copy all the same.
+    back = await say(client, await start(client), words)
+    assert any(text_of(client, "resume.restored") in line for _k, line in back.lines)
