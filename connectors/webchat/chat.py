@@ -21,6 +21,7 @@ from redirection_bot.api import (
     HandoffKeys,
     HandoffView,
     Reply,
+    ResumeKeys,
     Runtime,
     SessionBusy,
     SessionLost,
@@ -39,7 +40,6 @@ from redirection_bot.api import (
     log_event,
     session_tag,
 )
-from redirection_bot.store.resume import ResumeKeys
 
 from .frames import Frame, card_frame, choice_list, message_frame
 from .options import WebChatOptions

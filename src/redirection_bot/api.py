@@ -96,6 +96,7 @@ from redirection_bot.store import (
     StoreUnavailable,
     VersionConflict,
 )
+from redirection_bot.store.resume import ResumeKeys
 from redirection_bot.turn.ingress import UnreadableJson, admit, read_json
 from redirection_bot.turn.runtime import HandoffView, Reply, Runtime
 
@@ -139,6 +140,7 @@ __all__ = [  # noqa: RUF022 (grouped by what a plug-in author looks for)
     "Catalog",  # the texts of the program's languages: ``render(key, locale, params)``
     "EngineKeys",  # keys of the engine's own texts (too long, language name, ...)
     "HandoffKeys",  # keys of the handoff's texts (an operator's words, ...)
+    "ResumeKeys",  # keys of the resume words' texts (``PHRASE``: shown once, to who asked)
     "HandoffReason",  # why a handoff can be asked for
     "HandoffUrgency",  # how urgent a handoff is
     "RiskCategory",  # what safety screening found
