@@ -376,9 +376,9 @@ class SafetyRoute:
     when a higher category's flow runs first (``minor``: ``under_18``, so that a suicidal
     young person's first crisis list already has the lines for young people)."""
     gives_way: bool = False
-    """Inside this flow, a higher category's uncertain hit starts that category's ``check`` at
-    once (never queued for after this flow, nor taken as its answer), and this flow carries
-    on after it: ``human`` and ``minor``, so that nobody waiting for a person, or reading about
+    """Inside this flow, a higher category's uncertain hit in a message that answers none of
+    the question's choices starts that category's ``check`` at once (never queued for after
+    this flow while the question is asked again), and this flow carries on after it: ``human`` and ``minor``, so that nobody waiting for a person, or reading about
     services for young people, has "i cant take it anymore" answered "Sorry, I didn't
     understand" (the eighteenth retest). Without it the crisis in hand is not left for a
     guess: the suicide flow finishes before an uncertain hit about a child is asked about."""

@@ -402,8 +402,6 @@ class _Run:
                 return False
             if route is not None and route.check_at_once and route is not current:
                 return False  # "are you a bot?" in the minor flow: answered now, then back
-            if route is not None and current.gives_way and rank(route) < rank(current):
-                return False  # "i cant take it anymore" while waiting for a person
         node = self._node(at.flow, at.node)
         higher = any(
             (route := routes.get(category)) is not None and rank(route) < rank(current)
@@ -411,7 +409,9 @@ class _Run:
         )
         options = self.visible_choices(node)
         answered = self.match_choice(node, options, folded, event.text)
-        if answered is None and (current.category in hits or not higher):
+        if answered is None and (current.category in hits or not higher or current.gives_way):
+            # ``gives_way``: "i cant take it anymore" while waiting for a person is asked
+            # about now, never "Sorry, I didn't understand" (an answer that fits stays one).
             return False
         own = hits.get(current.category)
         if own is not None and own.certain and self.match_choice(node, options, folded) is None:
