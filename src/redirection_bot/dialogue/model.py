@@ -378,9 +378,10 @@ class SafetyRoute:
     gives_way: bool = False
     """Inside this flow, a higher category's uncertain hit in a message that answers none of
     the question's choices starts that category's ``check`` at once (never queued for after
-    this flow while the question is asked again), and this flow carries on after it: ``human`` and ``minor``, so that nobody waiting for a person, or reading about
-    services for young people, has "i cant take it anymore" answered "Sorry, I didn't
-    understand" (the eighteenth retest). Without it the crisis in hand is not left for a
+    this flow while the question is asked again), and this flow carries on after it:
+    ``human`` and ``minor``, so that nobody waiting for a person, or reading about services
+    for young people, has "i cant take it anymore" answered "Sorry, I didn't understand"
+    (the eighteenth retest). Without it the crisis in hand is not left for a
     guess: the suicide flow finishes before an uncertain hit about a child is asked about."""
     check_at_once: bool = False
     """An uncertain hit starts the ``check`` at once inside any other safety flow too (never
