@@ -485,6 +485,11 @@ HERE_SUFFIX = "_here"
 """A text's variant said where the person's country is known (``COUNTRY_SLOT``), with that
 country's emergency numbers in ``%{numbers}``; used wherever the text it varies is."""
 
+ELSEWHERE_SUFFIX = "_elsewhere"
+"""A text's variant said where the person said they are in a country the program does not
+list (Spanish texts name Colombia's, Mexico's and Spain's numbers; a person in Venezuela is
+told "112 o 911" instead); used wherever the text it varies is."""
+
 HELPLINE_SLOT = "helpline_connected"
 """A slot the runtime sets before every turn, when the program declares it (a boolean):
 whether a helpline is connected to this chat, so that a person is offered only where one

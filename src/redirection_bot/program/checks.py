@@ -11,6 +11,7 @@ from redirection_bot.dialogue.conditions import ConditionChecker
 from redirection_bot.dialogue.graph import Edge, node_waits, program_edges
 from redirection_bot.dialogue.lexicon import typed_word_keys
 from redirection_bot.dialogue.model import (
+    ELSEWHERE_SUFFIX,
     HERE_SUFFIX,
     RUNTIME_SLOTS,
     Node,
@@ -727,9 +728,16 @@ def _check_unused(
         for entry in entries.values():
             if entry.key in used or entry.key.split(".", 1)[0] in namespaces:
                 continue
-            varied = entries.get(entry.key.removesuffix(HERE_SUFFIX))
-            if varied is not None and varied is not entry and varied.key in used:
-                _check_here_variant(varied.text, entry, diagnostics)  # said instead of `varied`
+            varied = next(
+                (
+                    entries.get(entry.key.removesuffix(suffix))
+                    for suffix in (HERE_SUFFIX, ELSEWHERE_SUFFIX)
+                    if entry.key.endswith(suffix)
+                ),
+                None,
+            )
+            if varied is not None and varied.key in used:
+                _check_country_variant(varied, entry, diagnostics)  # said instead of `varied`
                 continue
             diagnostics.warning(entry.span, f"the text `{entry.key}` is never used")
 
@@ -808,20 +816,21 @@ def check_translations_up_to_date(
                 )
 
 
-def _check_here_variant(varied: str, entry: Entry, diagnostics: Diagnostics) -> None:
-    """A ``_here`` variant is said instead of the text it varies where the person's country
-    is known: it writes the country's numbers, and shows nothing the other does not."""
+def _check_country_variant(varied: Entry, entry: Entry, diagnostics: Diagnostics) -> None:
+    """A ``_here`` or ``_elsewhere`` variant is said instead of the text it varies where the
+    person's country is known: a ``_here`` one writes the country's numbers, and neither
+    shows anything the other does not."""
+    here = entry.key.endswith(HERE_SUFFIX)
     have = placeholders(entry.text)[0]
-    if "numbers" not in have:
+    if here and "numbers" not in have:
         diagnostics.error(
             entry.span,
             f"`{entry.key}` is said where the person's country is known, instead of "
-            f"`{entry.key.removesuffix(HERE_SUFFIX)}`: write the country's emergency numbers "
-            "in it as `%{numbers}`",
+            f"`{varied.key}`: write the country's emergency numbers in it as `%{{numbers}}`",
         )
-    for name in sorted(have - placeholders(varied)[0] - {"numbers"}):
+    for name in sorted(have - placeholders(varied.text)[0] - ({"numbers"} if here else set())):
         diagnostics.error(
             _within(entry, entry.text.find(f"%{{{name}}}")),
-            f"`%{{{name}}}` is not in `{entry.key.removesuffix(HERE_SUFFIX)}`, which this text "
-            "varies: a `_here` text can only add `%{numbers}`",
+            f"`%{{{name}}}` is not in `{varied.key}`, which this text varies: a `_here` text "
+            "can only add `%{numbers}`, an `_elsewhere` text nothing",
         )

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from redirection_bot.dialogue.graph import interrupting_flows
 from redirection_bot.dialogue.model import (
     COUNTRY_SLOT,
+    ELSEWHERE_SUFFIX,
     HARM_TAKEN_SLOT,
     HELPLINE_SLOT,
     HERE_SUFFIX,
@@ -543,24 +544,22 @@ def safety_plan(
 def with_local_numbers(
     loaded: LoadedProgram, state: SessionState, said: Sequence[Said]
 ) -> Sequence[Said]:
-    """``said``, where the person's country is known, with each message that has a ``_here``
-    variant said in that variant, the country's emergency numbers in it (``%{numbers}``):
-    never "call 112 or 911" to a person who said they are in Canada, nor two messages before
-    "999 · 112" (the sixteenth and eighteenth retests)."""
+    """``said``, where the person's country is known, with each message that has a variant
+    for it said in that variant: ``_here`` with the country's emergency numbers in it
+    (``%{numbers}``), never "call 112 or 911" to a person who said they are in Canada, nor
+    two messages before "999 · 112" (the sixteenth and eighteenth retests); ``_elsewhere``
+    for a country the program does not list, never Colombia's and Mexico's numbers to a
+    person in Venezuela (the eighteenth retest)."""
     country = state.slots.get(COUNTRY_SLOT)
     if not isinstance(country, str):
         return said
     numbers = loaded.services.emergency_numbers(country.upper())
-    if numbers is None:
-        return said
+    suffix = HERE_SUFFIX if numbers is not None else ELSEWHERE_SUFFIX
+    added = {"numbers": Label(numbers.key)} if numbers is not None else {}
     can_show = loaded.catalog.can_show
     return [
-        replace(
-            item,
-            key=item.key + HERE_SUFFIX,
-            params={**item.params, "numbers": Label(numbers.key)},
-        )
-        if isinstance(item, Message) and can_show(item.key + HERE_SUFFIX, state.locale)
+        replace(item, key=item.key + suffix, params={**item.params, **added})
+        if isinstance(item, Message) and can_show(item.key + suffix, state.locale)
         else item
         for item in said
     ]

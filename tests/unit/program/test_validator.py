@@ -370,6 +370,7 @@ def test_a_country_variant_is_used_where_its_text_is_and_must_write_the_numbers(
         "helpdesk.en.yml": 'en:\n  offer: "A person will come. Call 112 or 911."\n'
         '  offer_here: "A person will come. Call %{numbers}."\n'
         '  gone_here: "Nothing varies this"\n'
+        '  offer_elsewhere: "A person will come. Call your local emergency number."\n'
     }
     found = problems(write(locales=locales))
     assert [line for line in found if "helpdesk.offer" in line] == []
@@ -387,7 +388,7 @@ def test_a_country_variant_is_used_where_its_text_is_and_must_write_the_numbers(
     )
     assert one(found, "can only add") == (
         "locales/helpdesk.en.yml:3:21: error: `%{mood}` is not in `helpdesk.offer`, which this "
-        "text varies: a `_here` text can only add `%{numbers}`"
+        "text varies: a `_here` text can only add `%{numbers}`, an `_elsewhere` text nothing"
     )
 
 
