@@ -376,12 +376,12 @@ class WebChat:
         for item in group_plan(reply.shown):
             if isinstance(item, PlanCard):
                 lines.append(TranscriptEntry("card", item.text, card=item))
-            elif isinstance(item, ShownMessage) and item.key == ResumeKeys.PHRASE:
-                lines.append(TranscriptEntry("bot", item.text, links=item.links, once=True))
-                last = item
             elif isinstance(item, ShownMessage):
-                # Authored texts repeat across conversations: keep one copy of each.
-                lines.append(TranscriptEntry("bot", sys.intern(item.text), links=item.links))
+                # Authored texts repeat across conversations: keep one copy of each; the resume
+                # words are the conversation's own, and shown once (``shown_once``).
+                once = item.key == ResumeKeys.PHRASE
+                text = item.text if once else sys.intern(item.text)
+                lines.append(TranscriptEntry("bot", text, links=item.links, once=once))
                 last = item
         locale_changed = reply.locale != session.locale
         session.locale = reply.locale
@@ -562,7 +562,11 @@ class WebChat:
 
     def shown_once(self, session: WebSession) -> None:
         """The page that asked has the resume words now: no later page is drawn with them."""
-        session.shown_once(self.texts.text("words_shown_once", session.locale))
+        if session.once_held:
+            session.shown_once(self._words_shown_once(session))
+
+    def _words_shown_once(self, session: WebSession) -> str:
+        return self.texts.text("words_shown_once", session.locale)
 
     async def _tell(
         self, session: WebSession, frames: list[Frame], origin: Listener | None
@@ -589,12 +593,7 @@ class WebChat:
                 frames.append(card_frame(item))
             elif isinstance(item, ShownMessage):
                 if others and item.key == ResumeKeys.PHRASE:
-                    frames.append(
-                        {
-                            "type": "notice",
-                            "text": self.texts.text("words_shown_once", session.locale),
-                        }
-                    )
+                    frames.append({"type": "notice", "text": self._words_shown_once(session)})
                 else:
                     frames.append(message_frame(item))
             elif isinstance(item, ShownOperator):

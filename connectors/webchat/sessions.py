@@ -193,6 +193,7 @@ class WebSession:
         "last_seen",
         "listeners",
         "locale",
+        "once_held",
         "pending",
         "session_id",
         "token",
@@ -226,6 +227,9 @@ class WebSession:
         self.waiting: Waiting | None = None
         self.turn: int | None = None
         """The conversation's turn (``SessionState.turn``) after its latest reply here."""
+        self.once_held = False
+        """The transcript holds lines to be shown once (``shown_once``): a page drawn, or a
+        turn taken over a socket, looks through it only then."""
         self.drawn: dict[str, int | None] | None = None
         """The pages drawn here lately, by the mark their forms carry: the turn each was
         drawn at (at most ``PAGES_REMEMBERED``). A form from a page drawn at an earlier turn
@@ -255,6 +259,7 @@ class WebSession:
         if new_turn:
             self.first_new = len(self.transcript)
         self.transcript.extend(entries)
+        self.once_held = self.once_held or any(entry.once for entry in entries)
         overflow = self.first_new + len(entries) - len(self.transcript)
         if new_turn and overflow > 0:
             self.first_new = max(0, self.first_new - overflow)
@@ -278,7 +283,8 @@ class WebSession:
 
     def shown_once(self, instead: str) -> None:
         """The lines to be shown once (``TranscriptEntry.once``) replaced by ``instead``."""
-        if self.transcript is None or not any(entry.once for entry in self.transcript):
+        self.once_held = False
+        if self.transcript is None:
             return
         kept = [
             TranscriptEntry("notice", instead) if entry.once else entry for entry in self.transcript
