@@ -21,6 +21,7 @@ from redirection_bot.dialogue.model import (
     SlotType,
     Transition,
 )
+from redirection_bot.dialogue.per_program import per_program
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,22 +82,14 @@ def flows_reached(program: Program, flows: Iterable[str]) -> set[str]:
     return found
 
 
+@per_program
 def interrupting_flows(program: Program) -> frozenset[str]:
     """The flows that interrupt whatever the person was doing: the safety flows, the help
     command's flow, and every flow they lead to. Worked out once per program (the whole
     program's edges, about 5 ms: asked at every miss past the third and at every handoff)."""
-    kept = _INTERRUPTING.get(id(program))
-    if kept is None or kept[0] is not program:
-        if len(_INTERRUPTING) > 8:
-            _INTERRUPTING.clear()
-        seeds = {route.flow for route in program.safety}
-        seeds |= {call for call, _span in program.command_calls()}
-        kept = _INTERRUPTING[id(program)] = (program, frozenset(flows_reached(program, seeds)))
-    return kept[1]
-
-
-_INTERRUPTING: dict[int, tuple[Program, frozenset[str]]] = {}
-"""By the program's id, with the program kept so that its id cannot be reused meanwhile."""
+    seeds = {route.flow for route in program.safety}
+    seeds |= {call for call, _span in program.command_calls()}
+    return frozenset(flows_reached(program, seeds))
 
 
 def _transitions(

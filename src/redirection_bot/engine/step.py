@@ -40,6 +40,7 @@ from redirection_bot.dialogue.model import (
     Transition,
 )
 from redirection_bot.dialogue.parts import Parts, program_parts
+from redirection_bot.dialogue.per_program import per_program
 from redirection_bot.engine.events import (
     ActionResult,
     CameBack,
@@ -1453,8 +1454,6 @@ class _Worked:
     """What is worked out once per loaded program: its parts, and the options of choices
     whose labels have no placeholders (the same every time they are shown)."""
 
-    program: Program
-    """Kept here, so that its id cannot be reused by another program while cached."""
     parts: Parts
     plain_options: dict[tuple[str, str], ChoiceOption] = field(default_factory=dict)
     generated: dict[tuple[str, str, str], tuple[ChoiceOption, ...]] = field(default_factory=dict)
@@ -1473,13 +1472,6 @@ def _generated(declared: SlotDecl, asked: InputSpec) -> tuple[ChoiceOption, ...]
     return tuple(ChoiceOption(v, Label(declared.labels.get(v, v))) for v in values)
 
 
-_WORKED: dict[int, _Worked] = {}
-
-
+@per_program
 def _worked(program: Program) -> _Worked:
-    cached = _WORKED.get(id(program))
-    if cached is None or cached.program is not program:
-        if len(_WORKED) > 8:
-            _WORKED.clear()
-        cached = _WORKED[id(program)] = _Worked(program, program_parts(program))
-    return cached
+    return _Worked(program_parts(program))

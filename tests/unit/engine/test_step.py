@@ -230,7 +230,7 @@ def test_the_flows_that_interrupt_are_worked_out_once_per_program(
         return reached(of, flows)
 
     monkeypatch.setattr(graph, "flows_reached", counted)
-    monkeypatch.setattr(graph, "_INTERRUPTING", {})
+    graph.interrupting_flows.clear()
     turn = play(program, *(Text(typed) for typed in ("purple", "green", "blue", "red", "pink")))
     assert keys(turn) == ["engine.not_understood", "engine.offer_person"]
     assert worked_out == [program]
