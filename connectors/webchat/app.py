@@ -72,6 +72,7 @@ def create_app(runtime: Runtime, options: WebChatOptions | None = None) -> web.A
     app.router.add_post("/c/{token}/leave", pages.leave)
     app.router.add_post("/c/{token}/erase", pages.erase)
     app.router.add_get("/c/{token}/plan.txt", pages.plan)
+    app.router.add_get("/c/{token}/waiting", pages.waiting)
     app.router.add_get("/blank", pages.blank)
     app.router.add_get("/favicon.ico", pages.no_icon)
     app.router.add_get("/healthz", _healthz)

@@ -34,6 +34,7 @@ from redirection_bot.api import (
 from .assets import Assets
 from .chat import LOST, WebChat, event_for
 from .kept_templates import KeptTemplates
+from .security import framed_here_headers
 from .sessions import WebSession
 from .texts import direction
 
@@ -190,12 +191,13 @@ class Pages:
             kind: self.chat.texts.text(kind, session.locale)
             for kind in ("bot", "you", "notice", "operator")
         }
-        refresh = self.chat.options.refresh_seconds if session.waiting_for_person else None
+        base = f"/c/{session.token}"
+        frame = f"{base}/waiting?since={len(lines)}" if session.waiting_for_person else None
         page = self.render(
             "chat.html",
             session.locale,
             session=session,
-            base=f"/c/{session.token}",
+            base=base,
             lines=lines,
             drawn=session.draw(),
             first_new=min(session.first_new, max(0, len(lines) - 1)),
@@ -203,10 +205,40 @@ class Pages:
             # As much as is screened: a longer paste cut by the browser would go unread and
             # untold; this much is read for risk, and the person told it is too long.
             max_length=self.chat.page_characters,
-            refresh=refresh,
+            waiting_frame=frame,
         )
         self.chat.shown_once(session)  # drawn with the resume words once: never again
         return page
+
+    async def waiting(self, request: web.Request) -> web.Response:
+        """``/c/<token>/waiting?since=<n>``: while a person is awaited or has the conversation,
+        a page without JavaScript holds this in a frame, which refreshes itself and shows
+        what came after the page's first ``n`` lines (an operator's words), so that the page
+        itself, and what the person is typing in it, is never reloaded under them (the
+        nineteenth retest: the whole page refreshed every 15 s and emptied the text box).
+        Once the wait is over, or something came, a link shows the whole page again. It
+        changes nothing: no turn, no words shown once."""
+        session = await self.chat.find(request.match_info["token"])
+        if session is None:
+            return self.notice_page(request, "gone", 404)
+        since = _count(request.query.get("since"))
+        lines = [entry for entry in session.lines()[since:] if not entry.once]
+        who = {
+            kind: self.chat.texts.text(kind, session.locale)
+            for kind in ("bot", "you", "notice", "operator")
+        }
+        who["card"] = who["bot"]
+        waiting = session.waiting_for_person
+        response = self.render(
+            "waiting.html",
+            session.locale,
+            base=f"/c/{session.token}",
+            lines=lines,
+            who=who,
+            refresh=self.chat.options.refresh_seconds if waiting else None,
+        )
+        response.headers.update(framed_here_headers(self.exit_url))
+        return response
 
     async def post(self, request: web.Request) -> web.Response:
         session = await self._drawn_again(request)
@@ -289,6 +321,13 @@ class Pages:
         """``/favicon.ico``, which browsers ask for on the exit page (it names no icon, so
         that its tab looks like any new tab): nothing, rather than an error."""
         return web.Response(status=204, headers={"Cache-Control": "max-age=86400"})
+
+
+def _count(value: str | None) -> int:
+    """A count of lines from the address (anything else: 0, every line)."""
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 9:
+        return 0
+    return int(value)
 
 
 def _chat_url(session: WebSession) -> str:

@@ -37,7 +37,9 @@ def origin_of(url: str) -> str | None:
     return None
 
 
-def content_security_policy(exit_url: str) -> str:
+def content_security_policy(exit_url: str, framed_here: bool = False) -> str:
+    """The policy of every response; ``framed_here``: of one that this site's own pages may
+    hold in a frame (``framed_here_headers``)."""
     form_action = "'self'"
     exit_origin = origin_of(exit_url)
     if exit_origin is not None:
@@ -53,7 +55,7 @@ def content_security_policy(exit_url: str) -> str:
             "connect-src 'self'",
             "object-src 'none'",
             "base-uri 'none'",
-            "frame-ancestors 'none'",
+            "frame-ancestors 'self'" if framed_here else "frame-ancestors 'none'",
             f"form-action {form_action}",
         )
     )
@@ -71,13 +73,24 @@ def security_headers(exit_url: str) -> dict[str, str]:
     }
 
 
+def framed_here_headers(exit_url: str) -> dict[str, str]:
+    """What a response that this site's own pages hold in a frame sets in place of the
+    refusal of every frame (the page without JavaScript's frame while a person is awaited);
+    ``add_headers`` leaves them."""
+    return {
+        "Content-Security-Policy": content_security_policy(exit_url, framed_here=True),
+        "X-Frame-Options": "SAMEORIGIN",
+    }
+
+
 def add_headers(
     headers: dict[str, str],
 ) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
     """An ``on_response_prepare`` handler that adds ``headers`` to every response."""
 
     async def prepare(_request: web.Request, response: web.StreamResponse) -> None:
-        response.headers.update(headers)
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)  # a handler's own (a frame's) kept
         response.headers.setdefault(hdrs.CACHE_CONTROL, NO_STORE)
 
     return prepare

@@ -47,6 +47,8 @@ PAGE_KEYS = (
     "lost",
     "start_again",
     "waiting_refresh",
+    "waiting_frame",
+    "waiting_show",
     "error",
 )
 RIGHT_TO_LEFT = frozenset({"ar", "he", "fa", "ur", "ps", "yi", "dv", "ckb"})

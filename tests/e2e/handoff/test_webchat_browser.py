@@ -70,3 +70,31 @@ async def test_an_operators_words_reach_the_page_and_it_stays_accessible(
         assert await axe_violations(browser, chat_url, javascript=javascript) == []
         assert visit.other_sites() == []
         await visit.context.close()
+
+
+async def test_without_scripting_what_the_person_types_while_waiting_is_never_emptied(
+    scriptless_browser: Any, shipped: LoadedProgram
+) -> None:
+    """The nineteenth retest (Chromium with scripting off in its settings): the page
+    refreshed itself every 15 s while the person waited, and emptied the text box. Only the
+    frame above it refreshes now, and the operator's words appear there."""
+    settings = handoff_settings("test", {})
+    async with running(shipped, settings) as setup:
+        service = setup.desk.service("helpline", setup.runtime)
+        await service.duty(ANNA.ref, True)
+        url = str(setup.client.make_url("")).rstrip("/")
+        served = Served(url, Path(os.devnull))
+        visit = await Visit.open(scriptless_browser, served, javascript=True)
+        await visit.start()
+        ticket = await ask_for_a_person(visit, setup)
+        box = visit.page.locator("#message")
+        await box.fill("half of what I wanted to say")
+        frame = visit.page.frame_locator("iframe.waiting-frame")
+        await frame.locator("p.waiting").wait_for()
+        assert await service.claim(ticket, ANNA) is Outcome.APPLIED
+        assert await service.write(ticket, ANNA, WORDS, "m1") is Outcome.APPLIED
+        await frame.locator("li.operator").wait_for(timeout=25_000)  # the frame's refresh
+        assert WORDS in await frame.locator("li.operator").inner_text()
+        assert await box.input_value() == "half of what I wanted to say"
+        assert visit.other_sites() == []
+        await visit.context.close()

@@ -21,6 +21,7 @@ from tests.integration.webchat.conftest import (
 
 from redirection_bot.engine import Waiting
 from redirection_bot.operations.config import LimitSettings
+from redirection_bot_connectors.webchat.sessions import TranscriptEntry
 
 Client = TestClient[Any, Any]
 
@@ -241,14 +242,41 @@ async def test_unreadable_forms_are_answered_politely(client: Client) -> None:
     assert await runtime_of(client).state(f"web:{page.token}") is not None
 
 
-async def test_pages_refresh_themselves_only_while_waiting_for_a_person(client: Client) -> None:
+async def test_while_waiting_for_a_person_only_a_frame_refreshes_never_the_page_being_typed_in(
+    client: Client,
+) -> None:
+    """The nineteenth retest: the page without JavaScript refreshed itself every 15 s while
+    the person waited, and emptied the text box they were typing in. The page itself never
+    refreshes now; a frame in it does, and shows what came after the page was drawn."""
     page = await start(client)
-    assert 'http-equiv="refresh"' not in page.html
-    chat_of(client).book.web(page.token).waiting = Waiting.HANDOFF  # type: ignore[union-attr]
-    waiting = await page_at(client, await client.get(f"/c/{page.token}"))
-    # In <noscript>: with JavaScript on, the live page is never reloaded.
-    assert '<noscript><meta http-equiv="refresh" content="15"></noscript>' in waiting.html
-    assert text_of(client, "webchat.waiting_refresh") in waiting.html
+    assert "waiting" not in page.html
+    session = chat_of(client).book.web(page.token)
+    assert session is not None
+    session.waiting = Waiting.HANDOFF
+    drawn_page = await client.get(f"/c/{page.token}")
+    waiting = await page_at(client, drawn_page)
+    assert 'http-equiv="refresh"' not in waiting.html
+    drawn = len(session.lines())
+    frame_url = f"/c/{page.token}/waiting?since={drawn}"
+    # In <noscript>: with JavaScript on, the live page follows the conversation itself.
+    assert f'<noscript><iframe class="waiting-frame" src="{frame_url}"' in waiting.html
+    frame = await client.get(frame_url)
+    body = await frame.text()
+    assert '<meta http-equiv="refresh" content="15">' in body
+    assert text_of(client, "webchat.waiting_refresh") in body
+    assert "frame-ancestors 'self'" in frame.headers["Content-Security-Policy"]
+    assert frame.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert "frame-ancestors 'none'" in drawn_page.headers["Content-Security-Policy"]
+    assert drawn_page.headers["X-Frame-Options"] == "DENY"
+    session.add([TranscriptEntry("operator", "Hello, I'm here <b>now</b>", who="Anna")])
+    body = await (await client.get(frame_url)).text()
+    assert "Anna" in body and "&lt;b&gt;now&lt;/b&gt;" in body
+    assert f'href="/c/{page.token}#now" target="_top"' in body
+    assert "Hello" not in await (await client.get(frame_url[: -len(str(drawn))] + "99")).text()
+    session.waiting = Waiting.ANSWER
+    over = await (await client.get(frame_url)).text()
+    assert 'http-equiv="refresh"' not in over  # the wait is over: the link, no more refresh
+    assert (await client.get("/c/not-a-conversation/waiting?since=1")).status == 404
 
 
 async def test_a_restarted_process_finds_the_conversation_in_the_store(serve: Serve) -> None:
