@@ -60,9 +60,12 @@ class ActionResult:
 
 @dataclass(frozen=True, slots=True)
 class HandoffEnded:
-    """A human conversation ended; continue at ``resume_at`` or where the person was."""
+    """A human conversation ended; continue at ``resume_at`` or where the person was, after
+    the safety flow of the highest of the ``unanswered`` risk categories (by name): what the
+    person last wrote to the operator raised them, and the operator wrote nothing after it."""
 
     resume_at: Place | None = None
+    unanswered: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -272,10 +272,17 @@ class _Run:
             return True
         for position, route in enumerate(routes):
             if self.in_flow(route.flow):
-                if route.again is not None:
+                again = route.again
+                at = self.state.at
+                certain = hits[route.category].certain
+                if again is None and certain and at is not None and at.node == route.check:
+                    # What the check asks, said for certain ("joo oon 15" at "are you under
+                    # 18?": the nineteenth retest, not understood): the flow in full.
+                    again = self.program.flows[route.flow].start
+                if again is not None:
                     self.state = evolve(self.state, misses=0)
                     self.set_on_raise(routes, hits)
-                    self.enter(Place(route.flow, route.again))
+                    self.enter(Place(route.flow, again))
                     return True
                 continue
             if self.state.waiting is Waiting.NOT_STARTED:
@@ -486,13 +493,23 @@ class _Run:
         ]
 
     def safety_entry(self, route: SafetyRoute, hits: dict[RiskCategory, RiskHit]) -> str:
+        """Where a raised route's flow starts: its ``check`` for an uncertain hit not
+        confirmed earlier, or its ``again`` where the flow already runs below the current
+        one ("are you a bot?" at a question asked while a request for a person is open: the
+        honest answer about the open request, never a second offer of a person; the
+        nineteenth retest); else the flow's start."""
+        start = self.program.flows[route.flow].start
         if (
             not hits[route.category].certain
             and route.check is not None
             and route.category.value not in self.state.confirmed
         ):
-            return route.check
-        return self.program.flows[route.flow].start
+            begun = any(
+                place.flow == route.flow and place.node not in (start, route.check)
+                for place in self.stack
+            )
+            return route.again if begun and route.again is not None else route.check
+        return start
 
     def interrupt(self, resume_at: Place | None = None) -> None:
         """Keep where the person is on the stack, so that a ``return`` comes back to it."""
@@ -1295,15 +1312,32 @@ class _Run:
         self.enter(self.follow(node.then, node))
 
     def handoff_ended(self, event: HandoffEnded) -> None:
+        """Back from a person: where the operator chose, or past the handoff node, or the
+        question the person was at again. A crisis the person wrote of last, which the
+        operator did not answer, is asked about first, as an uncertain hit would be (the
+        nineteenth retest: "mulla on tosi huono olo, en tiiä jaksanko", then the operator
+        closed, and the program carried on with no question), and its flow returns there."""
         self.say(EngineKeys.HANDOFF_ENDED)
-        resume = event.resume_at
-        if resume is not None and self.program.find_node(resume):
-            self.enter(resume)
-            return
+        resume: Place | PlaceRef | None = event.resume_at
+        if resume is not None and self.program.find_node(resume) is None:
+            resume = None
         at = self.state.at
-        if self.state.waiting is Waiting.HANDOFF and at is not None:
+        if resume is None and self.state.waiting is Waiting.HANDOFF and at is not None:
             node = self._node(at.flow, at.node)
-            self.enter(self.follow(node.then, node))
+            resume = self.follow(node.then, node)
+        route = next((r for r in self.program.safety if r.category.value in event.unanswered), None)
+        if route is not None:
+            if resume is not None:
+                found = self.program.find_node(resume)
+                if found is not None:
+                    self.stack.append(found.place)
+            else:
+                self.interrupt()
+            unsure = {route.category: RiskHit(route.category, certain=False)}
+            self.enter(Place(route.flow, self.safety_entry(route, unsure)))
+            return
+        if resume is not None:
+            self.enter(resume)
             return
         self.redisplay()
 

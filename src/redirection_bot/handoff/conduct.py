@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
-from redirection_bot.dialogue.model import CommandName
+from redirection_bot.dialogue.model import CommandName, HandoffReason, HandoffUrgency, Program
 from redirection_bot.engine import (
     ChoicePicked,
     CommandGiven,
@@ -49,12 +49,14 @@ from redirection_bot.handoff.machine import (
     Situation,
     Step,
     TellPerson,
+    Tick,
     Withdrawn,
     advance,
     choice_from_id,
 )
 from redirection_bot.handoff.record import Line, SessionRecord
 from redirection_bot.program.render import Said, Shown, ShownMessage
+from redirection_bot.safety.categories import CRISES
 
 if TYPE_CHECKING:
     from redirection_bot.handoff.desk import HandoffDesk
@@ -136,7 +138,7 @@ class HandoffConduct:
         handled = Handled(state, record.handoff)
         for category in risks:
             if handled.handoff.active:
-                seen = advance(handled.handoff, RiskSeen(category), self._now(), self.desk.timings)
+                seen = advance(handled.handoff, risk_seen(category), self._now(), self.desk.timings)
                 await self.effects.handoff(session_id, loaded, record, handled, seen, None)
         result: list[Said] = []
         for item in outputs:
@@ -207,13 +209,16 @@ class HandoffConduct:
         state = record.state
         handled = Handled(state, record.handoff)
         for category in found:
-            risk_step = advance(handled.handoff, RiskSeen(category), self._now(), self.desk.timings)
+            risk_step = advance(
+                handled.handoff, risk_seen(category), self._now(), self.desk.timings
+            )
             await self.effects.handoff(session_id, loaded, record, handled, risk_step, None)
         if found:
             seen = dict.fromkeys(state.risks)
             seen.update(dict.fromkeys(found))
             handled.state = replace(state, risks=tuple(seen))
-        said = advance(handled.handoff, PersonSaid(), self._now(), self.desk.timings)
+        crises = tuple(category for category in found if category in CRISES)
+        said = advance(handled.handoff, PersonSaid(crises), self._now(), self.desk.timings)
         await self.effects.handoff(
             session_id, loaded, record, handled, said, event.text, risks=found
         )
@@ -230,6 +235,8 @@ class HandoffConduct:
         words: str | None = None,
     ) -> Handled:
         handoff = record.handoff
+        if isinstance(event, Tick):
+            event = Tick(crisis_in_view(loaded.program, record.state))
         if isinstance(event, Claimed):
             asks = self.keeps_conversation > 0 and bool(record.conversation)
             event = replace(event, ask_to_share=asks)
@@ -258,6 +265,27 @@ class HandoffConduct:
     def _now(self) -> Situation:
         """For events that need no queue or duty (a risk seen, the person writing)."""
         return Situation(self.desk.clock(), 0, False)
+
+
+def risk_seen(category: str) -> RiskSeen:
+    """A category screening read while a handoff is on: a crisis (``CRISES``) puts a request
+    still waiting at least ``high`` in line, certain or not (its check question is asked at
+    once, and the operators should not wait for the answer)."""
+    urgent = category in CRISES
+    return RiskSeen(category, HandoffUrgency.HIGH if urgent else None)
+
+
+def crisis_in_view(program: Program, state: SessionState) -> HandoffReason | None:
+    """The crisis (``CRISES``) whose safety flow the person is in: at one of its questions,
+    or below another flow it called or that interrupted it, or queued to run (None: none)."""
+    if state.at is None:
+        return None
+    crises = {route.flow: route.category for route in program.safety if route.category in CRISES}
+    for place in (state.at, *reversed(state.stack)):
+        category = crises.get(place.flow)
+        if category is not None:
+            return HandoffReason(category.value)
+    return None
 
 
 def check_handoff_texts(catalog: Catalog, locales: Sequence[str]) -> None:

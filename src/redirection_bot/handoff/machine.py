@@ -109,6 +109,10 @@ class HandoffKeys:
     STILL_WAITING = "handoff.still_waiting"
     ALREADY_WAITING = "handoff.already_waiting"
     FALLBACK = "handoff.fallback"
+    FALLBACK_CRISIS = "handoff.fallback_crisis"
+    """The timed fallback said while the person is in a crisis's safety flow (``Tick.crisis``):
+    that nobody has answered yet, without announcing services; the crisis's short plan and
+    the person's question follow."""
     NO_TEAM = "handoff.no_team"
     """Said where no helpline is connected at all (the fallback follows at once)."""
     NO_TEAM_AGAIN = "handoff.no_team_again"
@@ -225,6 +229,9 @@ class HandoffState:
     asked yet)."""
     seen: tuple[str, ...] = ()
     """Keys of operator messages already passed on (the last ``SEEN_KEPT``)."""
+    unanswered: tuple[str, ...] = ()
+    """Crises (``PersonSaid.crises``) read in what the person wrote to the operator since the
+    operator last wrote: if the operator closes now, the program asks about them first."""
 
     @property
     def active(self) -> bool:
@@ -247,6 +254,7 @@ class HandoffState:
             "risks": list(self.risks),
             "shared": self.shared,
             "seen": list(self.seen),
+            "unanswered": list(self.unanswered),
         }
 
     @classmethod
@@ -269,6 +277,7 @@ class HandoffState:
             risks=_strings(data.get("risks")),
             shared=shared if isinstance(shared, bool) else None,
             seen=_strings(data.get("seen")),
+            unanswered=_strings(data.get("unanswered")),
         )
 
 
@@ -338,7 +347,10 @@ class OperatorSaid:
 
 @dataclass(frozen=True, slots=True)
 class PersonSaid:
-    """The person wrote while an operator has the conversation."""
+    """The person wrote while an operator has the conversation; ``crises``: the crises
+    screening read in it (``HandoffState.unanswered``)."""
+
+    crises: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,14 +377,27 @@ class Left:
 
 @dataclass(frozen=True, slots=True)
 class Tick:
-    """Time passed (the runtime ticks waiting sessions regularly)."""
+    """Time passed (the runtime ticks waiting sessions regularly).
+
+    ``crisis``: the crisis whose safety flow the person is in at that moment (the conduct
+    says which, ``conduct.crisis_in_view``; None: none). A timed fallback then keeps to that
+    crisis and asks the person's question again (``AskAgain``), never the general services
+    and plan over an open "are you having thoughts of ending your life?" (the nineteenth
+    retest: its buttons replaced by "keep waiting", a self-help site for sexual interest in
+    children among the services)."""
+
+    crisis: HandoffReason | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RiskSeen:
-    """The safety layer flagged a message during the handoff."""
+    """The safety layer flagged a message during the handoff. ``urgency``: at least this for
+    a request still waiting (a crisis read in what the person writes while they wait puts them
+    higher in line; the nineteenth retest: a pending suicide check left the ticket
+    ``normal``)."""
 
     category: str
+    urgency: HandoffUrgency | None = None
 
 
 HandoffEvent = (
@@ -420,14 +445,24 @@ class UpdateTicket:
 
 @dataclass(frozen=True, slots=True)
 class GiveFallback:
-    """Services for the person's country and language, and a short safety plan."""
+    """Services for the person's country and language, and a short safety plan; for a
+    ``crisis`` in hand, only that crisis's short plan (its question follows, ``AskAgain``)."""
+
+    crisis: HandoffReason | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AskAgain:
+    """Show the person again the question they are at (what the fallback was said over)."""
 
 
 @dataclass(frozen=True, slots=True)
 class ResumeBot:
-    """Hand the conversation back to the engine (at ``resume_at``, or where it was)."""
+    """Hand the conversation back to the engine (at ``resume_at``, or where it was), asking
+    first about the ``unanswered`` crises (``HandoffState.unanswered``)."""
 
     resume_at: Place | None = None
+    unanswered: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -458,6 +493,7 @@ HandoffOutput = (
     | OpenTicket
     | UpdateTicket
     | GiveFallback
+    | AskAgain
     | ResumeBot
     | ForwardToPerson
     | ForwardToOperator
@@ -504,11 +540,12 @@ def advance(
         if event.key in state.seen:
             return _same(state, "operator_said")
         seen = (*state.seen, event.key)[-SEEN_KEPT:]
-        return Step(replace(state, seen=seen), (ForwardToPerson(),))
+        return Step(replace(state, seen=seen, unanswered=()), (ForwardToPerson(),))
     if isinstance(event, PersonSaid):
         if state.status is not HandoffStatus.WITH_OPERATOR:
             return _same(state, "person_said")
-        return Step(state, (ForwardToOperator(),))
+        unanswered = tuple(dict.fromkeys((*state.unanswered, *event.crises)))
+        return Step(replace(state, unanswered=unanswered), (ForwardToOperator(),))
     if isinstance(event, Shared):
         return _shared(state, event)
     if isinstance(event, Withdrawn):
@@ -526,14 +563,8 @@ def advance(
             (UpdateTicket(state.ticket, TicketChange.LEFT),),
         )
     if isinstance(event, RiskSeen):
-        if event.category in state.risks:
-            return Step(state, ())
-        risks = (*state.risks, event.category)
-        outputs: tuple[HandoffOutput, ...] = ()
-        if state.active and state.ticket is not None:
-            outputs = (UpdateTicket(state.ticket, TicketChange.RISK),)
-        return Step(replace(state, risks=risks), outputs)
-    return _tick(state, situation, timings)
+        return _risk_seen(state, event)
+    return _tick(state, event, situation, timings)
 
 
 def _same(state: HandoffState, event: str, why: Unchanged = Unchanged.LATE) -> Step:
@@ -642,7 +673,7 @@ def _closed(state: HandoffState, event: Closed) -> Step:
         (
             UpdateTicket(event.ticket, TicketChange.CLOSED),
             TellPerson(told),
-            ResumeBot(event.resume_at),
+            ResumeBot(event.resume_at, state.unanswered),
         ),
     )
 
@@ -682,29 +713,39 @@ def _withdrawn(state: HandoffState) -> Step:
                 state.ticket, TicketChange.ENDED if with_operator else TicketChange.WITHDRAWN
             ),
             TellPerson(HandoffKeys.ENDED_BY_PERSON if with_operator else HandoffKeys.WITHDRAWN),
-            ResumeBot(),
+            ResumeBot(unanswered=state.unanswered),
         ),
     )
 
 
-def _tick(state: HandoffState, situation: Situation, timings: HandoffTimings) -> Step:
+def _risk_seen(state: HandoffState, event: RiskSeen) -> Step:
+    if event.category in state.risks:
+        return Step(state, ())
+    seen = replace(state, risks=(*state.risks, event.category))
+    if not state.active or state.ticket is None:
+        return Step(seen, ())
+    waiting = state.status is HandoffStatus.WAITING
+    if waiting and urgency_rank(event.urgency) > urgency_rank(state.urgency):
+        raised = replace(seen, urgency=event.urgency)
+        return Step(raised, (UpdateTicket(state.ticket, TicketChange.ESCALATED),))
+    return Step(seen, (UpdateTicket(state.ticket, TicketChange.RISK),))
+
+
+def _tick(state: HandoffState, event: Tick, situation: Situation, timings: HandoffTimings) -> Step:
     requested, ticket = state.requested_at, state.ticket
     if state.status is not HandoffStatus.WAITING or requested is None or ticket is None:
         return Step(state, ())
     now = situation.now
     if not state.fallback_given and now - requested >= timings.claim_timeout_seconds:
         state = replace(state, fallback_given=True, last_notice_at=now)
-        return Step(
-            state,
-            (
-                UpdateTicket(ticket, TicketChange.FALLBACK),
-                TellPerson(HandoffKeys.FALLBACK),
-                GiveFallback(),
-                TellPerson(
-                    HandoffKeys.KEEP_OR_GO, choices=(HandoffChoice.KEEP, HandoffChoice.BACK)
-                ),
-            ),
+        given = UpdateTicket(ticket, TicketChange.FALLBACK)
+        if event.crisis is not None:
+            told = TellPerson(HandoffKeys.FALLBACK_CRISIS)
+            return Step(state, (given, told, GiveFallback(event.crisis), AskAgain()))
+        keep_or_go = TellPerson(
+            HandoffKeys.KEEP_OR_GO, choices=(HandoffChoice.KEEP, HandoffChoice.BACK)
         )
+        return Step(state, (given, TellPerson(HandoffKeys.FALLBACK), GiveFallback(), keep_or_go))
     last = state.last_notice_at if state.last_notice_at is not None else requested
     if now - last < timings.notice_interval_seconds:
         return Step(state, ())

@@ -29,6 +29,7 @@ from redirection_bot.dialogue.model import (
     HARM_TAKEN_SLOT,
     HELPLINE_SLOT,
     HERE_SUFFIX,
+    CommandName,
     HandoffReason,
     HandoffUrgency,
     Program,
@@ -36,6 +37,7 @@ from redirection_bot.dialogue.model import (
 from redirection_bot.engine import (
     ActionRequest,
     ActionResult,
+    CommandGiven,
     Event,
     HandoffEnded,
     HandoffRequest,
@@ -51,6 +53,7 @@ from redirection_bot.engine.evolve import evolve
 from redirection_bot.errors import ActionError, EngineError
 from redirection_bot.handoff.conduct import Effect, Handled
 from redirection_bot.handoff.machine import (
+    AskAgain,
     Duplicate,
     ForwardToOperator,
     ForwardToPerson,
@@ -270,12 +273,18 @@ class Effects:
             elif isinstance(output, UpdateTicket):
                 handled.effects.append(self._update(handled, before, after, service, output))
             elif isinstance(output, GiveFallback):
-                reason = after.reason or before.reason
+                reason = output.crisis or after.reason or before.reason
+                shown = services_shown or output.crisis is not None
                 handled.said.extend(
-                    await self.fallback(session_id, loaded, handled.state, services_shown, reason)
+                    await self.fallback(session_id, loaded, handled.state, shown, reason)
                 )
+            elif isinstance(output, AskAgain):
+                again = CommandGiven(CommandName.REPEAT)
+                turn = await self.engine(session_id, loaded, handled.state, again)
+                handled.state = turn.state
+                handled.said.extend(turn.outputs)
             elif isinstance(output, ResumeBot):
-                event = HandoffEnded(output.resume_at)
+                event = HandoffEnded(output.resume_at, output.unanswered)
                 turn = await self.engine(session_id, loaded, handled.state, event)
                 handled.state = turn.state
                 handled.trace.extend(turn.trace)

@@ -12,7 +12,7 @@ from redirection_bot.authoring.testing import make_runtime
 from redirection_bot.engine import ChoicePicked, Start, Text
 from redirection_bot.handoff.desk import Operator, Outcome
 from redirection_bot.handoff.machine import HandoffChoice, HandoffKeys
-from redirection_bot.handoff.wire import TicketOpened
+from redirection_bot.handoff.wire import TicketChanged, TicketOpened
 from redirection_bot.program.load import LoadedProgram
 from redirection_bot.program.render import ShownHandoff, ShownMessage
 from redirection_bot.turn.runtime import Reply, Runtime
@@ -475,3 +475,69 @@ async def test_waiting_for_a_person_after_a_disclosure_the_request_is_urgent_and
         assert (opened.reason, opened.urgency) == ("asked", "high")
         answered = keys(await runtime.handle(SESSION, Text(worse)))
         assert answered[0].startswith("safety.suicide.") and "engine.not_understood" not in answered
+
+
+TONIGHT = {
+    "en": "i cant keep doing this, i think tonight might be it",
+    "es": "ya no puedo seguir asi, creo q esta noche es la ultima",
+    "fi": "en mä pysty tähän enää, taitaa olla tänään se ilta",
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_the_timed_fallback_over_a_suicide_question_keeps_to_it_and_moves_the_request_up(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    """The nineteenth retest: waiting for a person, "i cant keep doing this, i think tonight
+    might be it" got the suicide check question; the timed fallback then replaced its buttons
+    with "keep waiting", the general services (a self-help site for sexual interest in
+    children among them) and the general plan, and the ticket stayed `normal`."""
+    async with connected(shipped) as line:
+        await line.service.duty(ANNA.ref, True)
+        runtime = line.runtime
+        await runtime.handle(SESSION, Start(locale=locale))
+        waiting = await runtime.handle(SESSION, Text(ASK_FOR_A_PERSON[locale]))
+        assert waiting.handoff is not None and waiting.handoff.feed is not None
+        asked = await runtime.handle(SESSION, Text(TONIGHT[locale]))
+        assert keys(asked)[-1] in ("safety.suicide.check", "safety.suicide.danger"), keys(asked)
+        question = keys(asked)[-1]
+        changes = [c for c in await line.told(TicketChanged) if isinstance(c, TicketChanged)]
+        assert (changes[-1].change, changes[-1].urgency) == ("escalated", "high")
+        line.clock.advance(400)
+        await line.desk.tick_once(runtime)
+        (fallback,) = await line.pushes(waiting.handoff.feed, 1)
+        said = [m for m in fallback.shown if isinstance(m, ShownMessage)]
+        assert [m.key for m in said] == [
+            HandoffKeys.FALLBACK_CRISIS,
+            "handoff.safety_plan_suicide",
+            question,
+        ]
+        assert said[-1].choices, "the question keeps its buttons"
+        texts = " ".join(m.text for m in said).lower()
+        assert not any(word in texts for word in CHILDREN)
+        for name in not_for_a_crisis(shipped):
+            assert name.lower() not in texts
+
+
+NO = {"en": "no", "es": "no", "fi": "ei"}
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_are_you_a_bot_over_a_question_asked_while_waiting_never_offers_a_person_again(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    """The nineteenth retest: waiting for a person, at the suicide check question, "is this
+    a real person" offered a person again ("Would you like that?"), and the yes/no that
+    followed took nothing else, with no number."""
+    async with connected(shipped) as line:
+        await line.service.duty(ANNA.ref, True)
+        runtime = line.runtime
+        await runtime.handle(SESSION, Start(locale=locale))
+        await runtime.handle(SESSION, Text(ASK_FOR_A_PERSON[locale]))
+        question = keys(await runtime.handle(SESSION, Text(TONIGHT[locale])))[-1]
+        answered = keys(await runtime.handle(SESSION, Text(ARE_YOU_A_BOT[locale])))
+        assert answered[0] == "safety.human.again" and "safety.human.check" not in answered
+        unclear = await runtime.handle(SESSION, Text("kenya"))
+        assert keys(unclear) == ["safety.common.reask_number"]
+        assert any(n in unclear.messages[0].text for n in ("112", "911"))
+        assert keys(await runtime.handle(SESSION, Text(NO[locale])))[-1] == question

@@ -262,13 +262,16 @@ async def test_risks_raised_while_waiting_reach_the_ticket_before_anyone_claims(
         assert any(isinstance(m, ShownMessage) for m in reply.shown)  # the safety flow answers
 
         def risk_changes() -> list[TicketChanged]:
-            return [c for c in line.seen if isinstance(c, TicketChanged) and c.change == "risk"]
+            return [c for c in line.seen if isinstance(c, TicketChanged) and c.risks]
 
         async def risk_told() -> bool:
             return bool(risk_changes())
 
         await async_wait_until(risk_told, 10, "the risk on the ticket")
-        assert [c.risks for c in risk_changes()] == [("suicide",)]
+        # A crisis moves the request up in line as it reaches the ticket.
+        assert [(c.change, c.urgency, c.risks) for c in risk_changes()] == [
+            ("escalated", "high", ("suicide",))
+        ]
 
 
 async def test_a_command_typed_to_the_operator_reaches_them_and_reminds_how_to_end(
@@ -413,3 +416,31 @@ async def test_a_risk_in_a_message_too_long_reaches_the_operator(shipped: Loaded
         (wrote,) = await line.told(PersonWrote)
         assert isinstance(wrote, PersonWrote)
         assert wrote.text == long_and_risky and wrote.risks == ("suicide",)
+
+
+async def test_a_crisis_written_last_to_the_operator_is_asked_about_when_they_close(
+    shipped: LoadedProgram,
+) -> None:
+    """The nineteenth retest: "I feel awful, I don't know if I can go on" was the person's
+    last message to the operator, who closed without a word; the program carried on where
+    it was, with no question. Answered by the operator first, nothing is asked."""
+    async with connected(shipped) as line:
+        ticket, feed = await claimed(line)
+        await line.runtime.handle("web:s1", Text("i feel awful, i want to end my life"))
+        assert await line.service.close(ticket, ANNA) is Outcome.APPLIED
+        _joined, closed = await line.pushes(feed, 2)
+        said = [m.key for m in closed.shown if isinstance(m, ShownMessage)]
+        assert said[:2] == [HandoffKeys.OPERATOR_LEFT, "engine.handoff_ended"]
+        assert said[-1] in ("safety.suicide.check", "safety.suicide.danger"), said
+
+    async with connected(shipped) as line:
+        ticket, feed = await claimed(line)
+        await line.runtime.handle("web:s1", Text("i feel awful, i want to end my life"))
+        key = "op-1"
+        assert await line.service.write(ticket, ANNA, "Please call 911 now.", key) is (
+            Outcome.APPLIED
+        )
+        assert await line.service.close(ticket, ANNA) is Outcome.APPLIED
+        _joined, _words, closed = await line.pushes(feed, 3)
+        said = [m.key for m in closed.shown if isinstance(m, ShownMessage)]
+        assert not any(key.startswith("safety.suicide") for key in said), said
