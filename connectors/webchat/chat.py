@@ -103,7 +103,11 @@ class TurnOutcome:
     erased: bool = False
     locale_changed: bool = False
     moved: WebSession | None = None
-    """The store had lost the conversation: this new one took its place (``start_over``)."""
+    """The conversation goes on under this page: the store had lost it and a new one took
+    its place (``start_over``), or the first answer went to its copy (``forked``)."""
+    forked: bool = False
+    """``moved`` is the copy that took the first answer (``WebChat._forked``): the same
+    conversation, told to a live page as a new address, not as one lost."""
 
 
 class WebChat:
@@ -302,7 +306,18 @@ class WebChat:
         key: str | None = None,
     ) -> TurnOutcome:
         """Take one turn, within the rate limit; live pages other than ``origin`` are told.
-        ``key``: the message's own key (REST resends), kept with the turn (``Runtime.handle``)."""
+        ``key``: the message's own key (REST resends), kept with the turn (``Runtime.handle``).
+        The first press on a page only opened goes to a copy under a new address
+        (``_forked``), where the page follows it (``TurnOutcome.moved``)."""
+        forked = await self._forked(session, event)
+        if forked is not None:
+            taken = await self._turn(forked, event, None, key)
+            return replace(taken, moved=forked, forked=True)
+        return await self._turn(session, event, origin, key)
+
+    async def _turn(
+        self, session: WebSession, event: Event, origin: Listener | None, key: str | None
+    ) -> TurnOutcome:
         if not self.within_limit(session) and not await self._read_all_the_same(session, event):
             return TurnOutcome((self.notice(session, "rate_limited"),), limited=True)
         said = self.said(session, event)
@@ -325,6 +340,24 @@ class WebChat:
         outcome = self._apply(session, reply, [TranscriptEntry("you", said)] if said else [])
         await self.publish(session, outcome, origin)
         return outcome
+
+    async def _forked(self, session: WebSession, event: Event) -> WebSession | None:
+        """A page's conversation only opened, answered for the first time: a copy under a new
+        address takes the answer, and the address the page was opened at stays only opened,
+        for whoever else holds it (the fifteenth attack: whoever started a conversation and
+        gave its address out read along with the person who used it). Each who answers there
+        has their own conversation, and nobody reads another's. Not the way out ("leave
+        now", "erase"), nor a REST client's conversation (its id is its own)."""
+        if not session.untouched or not session.token or session.handoff:
+            return None
+        if self.runtime.leaving(event, session.locale) is not None:
+            return None
+        fresh = self.book.open_web(session.locale)
+        if not await self.runtime.fork(session.session_id, fresh.session_id):
+            self.book.remove(fresh)
+            return None
+        fresh.opened_as(session)
+        return fresh
 
     async def start_over(
         self, session: WebSession, origin: Listener | None, lost: bool = True

@@ -253,6 +253,16 @@ class WebSession:
         self.pending: list[Shown] | None = None
         """For the REST channel, which cannot be written to: shown with the next answer."""
 
+    def opened_as(self, other: WebSession) -> None:
+        """What a page shows of ``other``, a conversation only opened, copied here (its copy
+        under this address: ``WebChat._forked``)."""
+        if self.transcript is not None:
+            self.transcript.extend(other.lines())
+        self.first_new = other.first_new
+        self.choices, self.expects_text = other.choices, other.expects_text
+        self.waiting, self.turn, self.untouched = other.waiting, other.turn, other.untouched
+        self.locale = other.locale
+
     def add(self, entries: list[TranscriptEntry], new_turn: bool = True) -> None:
         if self.transcript is None:
             return

@@ -253,7 +253,8 @@ class _Conversation:
         outcome = await self.chat.turn(session, event, origin=self.live)
         if outcome.moved is not None:
             await self.move(outcome)
-            return True
+            self.chat.shown_once(outcome.moved)
+            return not outcome.erased
         await self.send(self.chat.frames(session, outcome, echo=False))
         self.chat.shown_once(session)  # this page has the resume words, if any: no other will
         return not outcome.erased
@@ -303,12 +304,20 @@ class _Conversation:
         await self.live.ws.close(code=CLOSE_GONE)
 
     async def move(self, outcome: TurnOutcome) -> None:
-        """The store lost the conversation: this page follows the new one, notice first."""
-        assert outcome.moved is not None
+        """The conversation goes on under another address: this page follows it. Lost by the
+        store, the page is drawn again there, notice first (``session``); its first answer
+        taken by a copy (``TurnOutcome.forked``), the page stays and takes the new address
+        and form token (``address``), then the turn's frames."""
+        moved = outcome.moved
+        assert moved is not None
         self.close()
-        self.attach(outcome.moved)
-        moved: list[Frame] = [{"type": "session", "session": outcome.moved.token}]
-        await self.send(moved + self.chat.frames(outcome.moved, outcome, echo=False))
+        self.attach(moved)
+        told: Frame = (
+            {"type": "address", "session": moved.token, "csrf": moved.csrf}
+            if outcome.forked
+            else {"type": "session", "session": moved.token}
+        )
+        await self.send([told, *self.chat.frames(moved, outcome, echo=False)])
 
     async def plan(self, session: WebSession) -> None:
         if not self.chat.within_limit(session):

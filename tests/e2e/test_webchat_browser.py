@@ -156,6 +156,10 @@ async def test_a_whole_conversation_without_javascript(browser: Any, served: Ser
     label = (await first_choice.inner_text()).strip()
     await first_choice.click()
     assert f"You {label}" in await visit.lines()
+    # The first answer took the conversation's own address; the one opened shows only the
+    # greeting to whoever else holds it (docs/protocol.md, "Addresses").
+    opened_url, chat_url = chat_url, str(page.url).split("#", 1)[0]
+    assert chat_url != opened_url and status_of(opened_url) == 200
     await page.get_by_label("Your message").fill(HOSTILE)
     await page.get_by_label("Your message").press("Enter")
     await page.wait_for_load_state()
@@ -203,6 +207,11 @@ async def test_a_whole_conversation_with_javascript(browser: Any, served: Served
     await until(page, f"document.querySelectorAll('#transcript li').length > {before + 1}")
     assert f"You {label}" in await visit.lines()
     assert await page.evaluate("document.activeElement !== document.body")  # focus is kept
+    # The first answer took the conversation's own address, in place (no reload).
+    opened_url, chat_url = chat_url, str(page.url).split("#", 1)[0]
+    assert chat_url != opened_url
+    posts = await page.evaluate("document.querySelector('#compose').getAttribute('action')")
+    assert posts == chat_url.split(served.url, 1)[1]
     message = page.get_by_label("Your message")
     await message.fill(HOSTILE)
     await message.press("Enter")

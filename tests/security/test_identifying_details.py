@@ -22,18 +22,20 @@ async def test_a_reload_shows_identifying_details_hidden_as_the_store_keeps_them
     assert any(
         text_of(client, "safety.identifying_info.not_kept") in line for _k, line in said.lines
     )
-    reloaded = await page_at(client, await client.get(f"/c/{page.token}"))
+    reloaded = await page_at(client, await client.get(f"/c/{said.token}"))
     mine = [line for kind, line in reloaded.lines if "you" in kind]
     assert mine and HIDDEN_MARK in mine[-1]
     assert EMAIL not in reloaded.html and "123 4567" not in reloaded.html
-    state = await runtime_of(client).state(f"web:{page.token}")
+    state = await runtime_of(client).state(f"web:{said.token}")
     assert state is not None and EMAIL not in repr(state)
 
 
 async def test_the_live_page_echo_hides_them_too(client: Client) -> None:
     ws = await client.ws_connect("/ws")
     await ws.send_json({"type": "start", "locale": "en"})
-    session = (await ws.receive_json(timeout=10))[0]["session"]
+    await ws.receive_json(timeout=10)
+    await ws.send_json({"type": "text", "text": "hello"})
+    session = (await ws.receive_json(timeout=10))[0]["session"]  # its own address, answered
     other = await client.ws_connect("/ws")  # a second tab, which is sent the person's echo
     await other.send_json({"type": "resume", "session": session})
     await other.receive_json(timeout=10)

@@ -394,8 +394,10 @@ WORDS = "my own words about this week"
 
 async def page_with_words(client: TestClient[Any, Any]) -> tuple[str, str]:
     """A page whose transcript holds the person's own words: its address and token."""
-    address, token = await start_page(client, "en")
-    await client.post(address, data={"command": "repeat", "csrf": form_token(token)})
+    opened, token = await start_page(client, "en")
+    answered = await client.post(opened, data={"command": "repeat", "csrf": form_token(token)})
+    address = answered.url.path  # its own address once answered (``WebChat._forked``)
+    token = address.rsplit("/", 1)[-1]
     await client.post(address, data={"text": WORDS, "csrf": form_token(token)})
     return address, token
 

@@ -299,6 +299,7 @@
     else if (frame.type === "interface") { setInterface(frame); }
     else if (frame.type === "plan") { window.location.assign(frame.url); }
     else if (frame.type === "gone") { leaving = true; window.location.reload(); }
+    else if (frame.type === "address") { readdress(frame.session, frame.csrf); }
     else if (frame.type === "session" && frame.session !== token) {
       // The conversation could not be kept and a new one started: show it (with the notice).
       leaving = true; window.location.replace("/c/" + frame.session + "#now");
@@ -308,6 +309,32 @@
       window.location.replace(erasing
         ? "/?erased=" + (frame.cancelled ? "booking" : "1") + "&lang=" + document.documentElement.lang
         : exitUrl);
+    }
+  }
+
+  /* The first answer went to the conversation's own copy under a new address (whoever
+     else holds the address this page was opened at never reads it): the page takes the new
+     address and form token, in the address bar and in every form and link, and stays. */
+  function readdress(next, nextCsrf) {
+    if (typeof next !== "string" || typeof nextCsrf !== "string") { return; }
+    var old = "/c/" + token;
+    token = next;
+    csrf = nextCsrf;
+    body.setAttribute("data-session", next);
+    body.setAttribute("data-csrf", nextCsrf);
+    Array.prototype.forEach.call(document.querySelectorAll("form[action]"), function (form) {
+      var posts = form.getAttribute("action");
+      if (posts === old || posts.indexOf(old + "/") === 0) {
+        form.setAttribute("action", "/c/" + next + posts.slice(old.length));
+      }
+    });
+    Array.prototype.forEach.call(document.querySelectorAll('input[name="csrf"]'), function (field) {
+      field.value = nextCsrf;
+    });
+    var plan = byId("plan");
+    if (plan) { plan.setAttribute("href", "/c/" + next + "/plan.txt"); }
+    if (window.history && history.replaceState) {
+      history.replaceState(null, "", "/c/" + next + window.location.hash);
     }
   }
 

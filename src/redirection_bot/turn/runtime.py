@@ -887,6 +887,21 @@ class Runtime:
         )
         return bool(screening.hits)
 
+    async def fork(self, session_id: str, into: str) -> bool:
+        """A copy under ``into`` of a conversation only opened (``SessionState.untouched``,
+        no request for a person): for a page whose address others may hold, the person's
+        first press goes to the copy, and what they say there is never read at the address
+        given out (the fifteenth attack: whoever opened a conversation and gave its address
+        away read along). False: nothing to copy (gone, or touched already)."""
+        async with self._session_lock(session_id):
+            kept = await self._read(session_id)
+        record = kept.record
+        if record is None or not record.state.untouched or record.handoff.active:
+            return False
+        async with self._session_lock(into):
+            await self._effects.save(into, record, Kept())
+        return True
+
     async def state(self, session_id: str) -> SessionState | None:
         stored = await self._store.get(session_id)
         record = self._decode(stored.data, session_id) if stored is not None else None

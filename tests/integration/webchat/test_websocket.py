@@ -53,14 +53,32 @@ async def test_a_page_goes_live_and_turns_need_no_reload(client: Client) -> None
     choice_id = next(iter(page.choices().values()))
     await ws.send_json({"type": "choice", "id": choice_id})
     turn = await frames(ws)
+    # The first answer: the page takes its conversation's own address (``address``), first.
+    (address,) = of_type(turn, "address")
+    assert turn[0] is address and address["session"] != page.token
+    token = address["session"]
+    assert address["csrf"] == chat_of(client).book.web(token).csrf  # type: ignore[union-attr]
     assert of_type(turn, "you") == []  # the sending page shows its own words at once
     assert of_type(turn, "message")
     state = of_type(turn, "state")[0]
-    assert state["entries"] == len(chat_of(client).book.web(page.token).transcript)  # type: ignore[union-attr,arg-type]
+    assert state["entries"] == len(chat_of(client).book.web(token).transcript)  # type: ignore[union-attr,arg-type]
     # A reload draws the same conversation: nothing is kept in the browser.
-    again = await page_at(client, await client.get(f"/c/{page.token}"))
+    again = await page_at(client, await client.get(f"/c/{token}"))
     assert len(again.lines) == state["entries"]
+    # Later turns stay at that address.
+    await ws.send_json({"type": "text", "text": "help"})
+    assert of_type(await frames(ws), "address") == []
     await ws.close()
+
+
+async def answered_once(client: Client) -> str:
+    """A conversation answered once over a socket: the address it then has."""
+    page = await start(client)
+    ws = await resume(client, page.token)
+    await ws.send_json({"type": "choice", "id": next(iter(page.choices().values()))})
+    (address,) = of_type(await frames(ws), "address")
+    await ws.close()
+    return str(address["session"])
 
 
 async def test_a_program_can_start_without_a_page(client: Client) -> None:
@@ -73,8 +91,8 @@ async def test_a_program_can_start_without_a_page(client: Client) -> None:
 
 
 async def test_every_open_page_of_a_conversation_sees_each_turn(client: Client) -> None:
-    page = await start(client)
-    first, second = await resume(client, page.token), await resume(client, page.token)
+    token = await answered_once(client)
+    first, second = await resume(client, token), await resume(client, token)
     await first.send_json({"type": "text", "text": "help"})
     await frames(first)
     seen = await frames(second)
@@ -83,7 +101,7 @@ async def test_every_open_page_of_a_conversation_sees_each_turn(client: Client) 
     await second.send_json({"type": "leave"})
     assert of_type(await frames(second), "end") == [{"type": "end", "erase": True}]
     assert of_type(await frames(first), "end") == [{"type": "end", "erase": True}]
-    assert await runtime_of(client).state(f"web:{page.token}") is None
+    assert await runtime_of(client).state(f"web:{token}") is None
 
 
 async def test_language_change_brings_the_pages_own_words(client: Client) -> None:
@@ -202,12 +220,12 @@ async def test_too_many_messages_a_minute_over_the_socket(serve: Serve) -> None:
 
 
 async def test_what_a_person_types_travels_as_data(client: Client) -> None:
-    page = await start(client)
-    ws = await resume(client, page.token)
+    token = await answered_once(client)
+    ws = await resume(client, token)
     hostile = "<script>alert(1)</script>\u202e"
     await ws.send_json({"type": "text", "text": hostile})
     await frames(ws)
-    shown = await page_at(client, await client.get(f"/c/{page.token}"))
+    shown = await page_at(client, await client.get(f"/c/{token}"))
     assert "<script>alert(1)</script>" not in shown.html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown.html
     assert "\u202e" not in shown.html  # direction overrides are removed before display

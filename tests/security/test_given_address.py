@@ -1,0 +1,59 @@
+"""Attack: open a conversation, give its address out, and read along.
+
+The address of a conversation is its only credential (no cookie). Whoever opened a
+conversation and gave its address to someone else (a link in a forum: "talk to them here")
+followed what that person then typed, live over a WebSocket and by reloading the page (the
+fifteenth attack). The first answer given at a page only opened now goes to the
+conversation's own copy under a new address; the address given out stays only opened."""
+
+from __future__ import annotations
+
+from tests.integration.webchat.conftest import page_at, press, say, start, text_of
+from tests.security.conftest import Client
+
+PRIVATE = "i keep thinking about it and im scared of myself"
+
+
+async def test_whoever_gave_the_address_out_never_reads_what_is_said_there(
+    client: Client,
+) -> None:
+    given = await start(client)  # opened by the one who gives the address out
+    follower = await client.ws_connect("/ws")
+    await follower.send_json({"type": "resume", "session": given.token})
+    await follower.receive_json(timeout=10)
+    # The person who was given the address answers there, without JavaScript.
+    choice = next(iter(given.choices().values()))
+    theirs = await page_at(client, await press(client, given, "choices", choice=choice))
+    assert theirs.token != given.token
+    theirs = await say(client, theirs, PRIVATE)
+    assert any(PRIVATE in line for _kind, line in theirs.lines)
+    # The follower was sent nothing, and the address given out shows only the greeting.
+    try:
+        sent = await follower.receive_json(timeout=1)
+    except TimeoutError:
+        sent = None
+    assert sent is None
+    await follower.close()
+    drawn = await page_at(client, await client.get(f"/c/{given.token}"))
+    assert PRIVATE not in drawn.html and len(drawn.lines) == len(given.lines)
+    assert drawn.choices() == given.choices()
+    # Whoever else answers there has a conversation of their own, never the first person's.
+    other = await page_at(client, await press(client, given, "choices", choice=choice))
+    assert other.token not in (given.token, theirs.token) and PRIVATE not in other.html
+    assert text_of(client, "webchat.stale_form") not in other.html
+
+
+async def test_a_live_page_takes_its_own_address_at_the_first_answer_and_keeps_it(
+    client: Client,
+) -> None:
+    given = await start(client)
+    ws = await client.ws_connect("/ws")
+    await ws.send_json({"type": "resume", "session": given.token})
+    await ws.receive_json(timeout=10)
+    await ws.send_json({"type": "text", "text": PRIVATE})
+    frames = await ws.receive_json(timeout=10)
+    assert frames[0]["type"] == "address" and frames[0]["session"] != given.token
+    own = frames[0]["session"]
+    await ws.close()
+    assert PRIVATE not in await (await client.get(f"/c/{given.token}")).text()
+    assert PRIVATE in await (await client.get(f"/c/{own}")).text()
