@@ -38,6 +38,8 @@ class LivePage:
         self.ws = ws
         self.unread: list[dict[str, Any]] = []
         self.seen: list[dict[str, Any]] = []
+        self.token: str | None = None
+        """The conversation's address as the page holds it now (``session``, ``address``)."""
 
     async def send(self, request: dict[str, Any]) -> None:
         await self.ws.send_str(json.dumps(request))
@@ -49,6 +51,8 @@ class LivePage:
             while self.unread:
                 frame = self.unread.pop(0)
                 self.seen.append(frame)
+                if frame.get("type") in ("session", "address"):
+                    self.token = str(frame["session"])
                 if wanted(frame):
                     return frame
             left = deadline - time.monotonic()

@@ -26,7 +26,7 @@ def text(setup: Setup, key: str, **params: str) -> str:
 
 
 async def fresh(client: Client, page: Page) -> Page:
-    """The page as its next refresh shows it."""
+    """The page as it is drawn again (its waiting frame shows the same meanwhile)."""
     return await page_at(client, await client.get(f"/c/{page.token}"))
 
 
@@ -46,7 +46,10 @@ async def test_with_javascript_off_the_person_and_the_operator_talk_and_the_prog
         page = await page_at(client, await press(client, page, "command", command="help"))
         page = await choose(client, page, text(setup, "support.ask_person"))
         assert text(setup, "handoff.available_now") in shown(page)
-        assert '<meta http-equiv="refresh"' in page.html  # the page will fetch what comes
+        # The page holds a frame that will fetch what comes (the page itself never reloads).
+        assert 'class="waiting-frame"' in page.html and 'http-equiv="refresh"' not in page.html
+        frame = await client.get(f"/c/{page.token}/waiting?since={len(page.lines)}")
+        assert '<meta http-equiv="refresh"' in await frame.text()
         (opened,) = await line.told(TicketOpened)
         assert isinstance(opened, TicketOpened)
 
@@ -70,7 +73,7 @@ async def test_with_javascript_off_the_person_and_the_operator_talk_and_the_prog
         page = await fresh(client, page)
         assert text(setup, "handoff.operator_left") in shown(page)
         assert text(setup, "engine.handoff_ended") in shown(page)
-        assert '<meta http-equiv="refresh"' not in page.html
+        assert 'class="waiting-frame"' not in page.html
         assert page.choices()  # the program asks its question again
         await line.stop()
 

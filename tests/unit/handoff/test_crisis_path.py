@@ -121,10 +121,29 @@ async def test_with_no_team_the_person_in_danger_is_told_so_first_then_given_cri
 async def test_with_nobody_on_duty_the_person_in_danger_is_told_so_first_then_given_crisis_lines(
     shipped: LoadedProgram, locale: str
 ) -> None:
+    """A helpline connected: the request goes out with the emergency advice, before the
+    country (the nineteenth retest: a waiting request moved up only once a country was
+    named); nobody on duty is said at once, with crisis help only; the country's own lines
+    follow once it is named."""
     async with connected(shipped) as line:
         advice, reply = await in_danger(line.runtime, locale)
-        assert_advice_then_country(advice)
-        assert_nobody_first_then_crisis_lines(shipped, locale, reply, HandoffKeys.NOBODY_AVAILABLE)
+        said = keys(advice)
+        assert said[0] == "safety.suicide.emergency" and said[-1] == "safety.suicide.country"
+        handoff_at = next(i for i, x in enumerate(advice.shown) if isinstance(x, ShownHandoff))
+        first = advice.shown[handoff_at + 1]
+        assert isinstance(first, ShownMessage) and first.key == HandoffKeys.NOBODY_AVAILABLE
+        texts = [m.text for m in advice.messages + reply.messages]
+        for name in not_for_a_crisis(shipped):
+            assert not [t for t in texts if name.lower() in t.lower()], name
+        assert not [t for t in texts if any(p in t.lower() for p in WHILE_THEY_ARE_FOUND)]
+        plan = next(m for m in advice.messages if m.key.startswith("handoff.safety_plan"))
+        assert plan.key == "handoff.safety_plan_suicide"
+        assert not any(word in plan.text.lower() for word in CHILDREN)
+        assert advice.messages[-1].choices and not any(m.choices for m in advice.messages[:-1])
+        # The country named: its own crisis lines, and the program's question last.
+        entries = [m.text for m in reply.messages if m.key == "services.entry"]
+        assert any(CRISIS[locale][2] in text for text in entries)
+        assert reply.messages[-1].key == "safety.common.offer"
         # A team is connected: someone may come on duty, so a person stays on offer.
         assert "person" in offered(reply)
         (opened,) = await line.told(TicketOpened)
@@ -137,9 +156,10 @@ async def test_with_someone_on_duty_the_person_in_danger_hears_so_and_still_gets
 ) -> None:
     async with connected(shipped) as line:
         await line.service.duty(ANNA.ref, True)
-        _advice, reply = await in_danger(line.runtime, "en")
-        said = keys(reply)
-        assert said[0] == HandoffKeys.AVAILABLE_NOW and not set(NOBODY) & set(said)
+        advice, reply = await in_danger(line.runtime, "en")
+        said = keys(advice)
+        assert HandoffKeys.AVAILABLE_NOW in said and not set(NOBODY) & set(said)
+        assert said.index("safety.suicide.emergency") < said.index(HandoffKeys.AVAILABLE_NOW)
         assert any("988" in m.text for m in reply.messages if m.key == "services.entry")
         assert reply.messages[-1].key == "safety.common.offer"
 
@@ -541,3 +561,31 @@ async def test_are_you_a_bot_over_a_question_asked_while_waiting_never_offers_a_
         assert keys(unclear) == ["safety.common.reask_number"]
         assert any(n in unclear.messages[0].text for n in ("112", "911"))
         assert keys(await runtime.handle(SESSION, Text(NO[locale])))[-1] == question
+
+
+CANNOT_GET_AWAY = {
+    "en": "im alone with my niece tonight and im scared of what i might do",
+    "es": "estoy solo con mi sobrina esta noche y tengo miedo de lo que pueda hacer",
+    "fi": "olen yksin siskontytön kanssa tänä yönä ja pelkään mitä voin tehdä",
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_a_child_at_risk_reaches_the_person_on_duty_before_any_country_is_named(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    """The nineteenth retest: "i cant leave" at the country question, and the person on duty
+    never heard of a child in danger (no ticket at all)."""
+    async with connected(shipped) as line:
+        await line.service.duty(ANNA.ref, True)
+        runtime = line.runtime
+        await runtime.handle(SESSION, Start(locale=locale))
+        asked = keys(await runtime.handle(SESSION, Text(CANNOT_GET_AWAY[locale])))
+        assert asked[-1] == "safety.child_at_risk.away_question", asked
+        reply = await runtime.handle(SESSION, ChoicePicked("cannot"))
+        (opened,) = await line.told(TicketOpened)
+        assert isinstance(opened, TicketOpened)
+        assert (opened.reason, opened.urgency) == ("child_at_risk", "immediate")
+        assert keys(reply)[-1] == "safety.services.country"
+        state = await runtime.state(SESSION)
+        assert state is not None and "country" not in {k for k, v in state.slots.items() if v}
