@@ -304,12 +304,19 @@ class WebChat:
         event: Event,
         origin: Listener | None = None,
         key: str | None = None,
+        drawn: object = None,
     ) -> TurnOutcome:
         """Take one turn, within the rate limit; live pages other than ``origin`` are told.
         ``key``: the message's own key (REST resends), kept with the turn (``Runtime.handle``).
         The first press on a page only opened goes to a copy under a new address
-        (``_forked``), where the page follows it (``TurnOutcome.moved``)."""
-        forked = await self._forked(session, event)
+        (``_forked``), where the page follows it (``TurnOutcome.moved``); ``drawn``: the mark
+        of the page the press came from, so that the same page pressed again goes to the same
+        copy, told it was out of date, never to a second copy."""
+        earlier = self.book.web(session.fork_of(drawn) or "") if session.untouched else None
+        if earlier is not None:
+            entry = self.notice(earlier, "stale_form")
+            return TurnOutcome((entry,), moved=earlier, forked=True)
+        forked = await self._forked(session, event, drawn)
         if forked is not None:
             taken = await self._turn(forked, event, None, key)
             return replace(taken, moved=forked, forked=True)
@@ -341,7 +348,9 @@ class WebChat:
         await self.publish(session, outcome, origin)
         return outcome
 
-    async def _forked(self, session: WebSession, event: Event) -> WebSession | None:
+    async def _forked(
+        self, session: WebSession, event: Event, drawn: object = None
+    ) -> WebSession | None:
         """A page's conversation only opened, answered for the first time: a copy under a new
         address takes the answer, and the address the page was opened at stays only opened,
         for whoever else holds it (the fifteenth attack: whoever started a conversation and
@@ -353,6 +362,7 @@ class WebChat:
         if self.runtime.leaving(event, session.locale) is not None:
             return None
         fresh = self.book.open_web(session.locale)
+        session.forked(drawn, fresh.token)  # before waiting: a press racing it finds it
         if not await self.runtime.fork(session.session_id, fresh.session_id):
             self.book.remove(fresh)
             return None

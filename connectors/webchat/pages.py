@@ -269,7 +269,7 @@ class Pages:
         if event is None:
             self.chat.notice(session, "unreadable")
             raise web.HTTPSeeOther(_chat_url(session))
-        outcome = await self.chat.turn(session, event)
+        outcome = await self.chat.turn(session, event, drawn=form.get("drawn"))
         if outcome.erased:
             raise web.HTTPSeeOther(self.exit_url)
         raise web.HTTPSeeOther(_chat_url(outcome.moved or session))

@@ -188,6 +188,7 @@ class WebSession:
         "feed",
         "first_new",
         "follower",
+        "forks",
         "handoff",
         "kept_at",
         "last_seen",
@@ -234,6 +235,11 @@ class WebSession:
         """The pages drawn here lately, by the mark their forms carry: the turn each was
         drawn at (at most ``PAGES_REMEMBERED``). A form from a page drawn at an earlier turn
         is out of date: a double press, a resubmit, a second tab."""
+        self.forks: dict[str, str] | None = None
+        """A conversation only opened: the copy each page drawn here had its first answer
+        taken by (``WebChat._forked``), by the page's mark: the same page pressed again (a
+        double press, a resend over a slow circuit) goes to that copy, never to a second one
+        that "Erase my conversation" would miss (the sixteenth attack)."""
         self.bucket = TokenBucket(per_minute, now)
         self.last_seen = now
         self.untouched = True
@@ -252,6 +258,22 @@ class WebSession:
         self.follower: asyncio.Task[None] | None = None
         self.pending: list[Shown] | None = None
         """For the REST channel, which cannot be written to: shown with the next answer."""
+
+    def forked(self, drawn: object, token: str) -> None:
+        """Remember that the page drawn with mark ``drawn`` was answered in the copy ``token``."""
+        if not isinstance(drawn, str):
+            return
+        if self.forks is None:
+            self.forks = {}
+        self.forks[drawn] = token
+        if len(self.forks) > PAGES_REMEMBERED:
+            del self.forks[next(iter(self.forks))]
+
+    def fork_of(self, drawn: object) -> str | None:
+        """The copy the page drawn with mark ``drawn`` was answered in, if it was."""
+        if not isinstance(drawn, str) or self.forks is None:
+            return None
+        return self.forks.get(drawn)
 
     def opened_as(self, other: WebSession) -> None:
         """What a page shows of ``other``, a conversation only opened, copied here (its copy

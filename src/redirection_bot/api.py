@@ -62,7 +62,12 @@ from redirection_bot.handoff.wire import (
 )
 from redirection_bot.language.i18n import Catalog, TextLink
 from redirection_bot.language.suggest import did_you_mean
-from redirection_bot.language.textnorm import clean_user_text, fold, typed_index
+from redirection_bot.language.textnorm import (
+    clean_user_text,
+    fold,
+    has_broken_characters,
+    typed_index,
+)
 from redirection_bot.language.yaml_schema import LOCALE_PATTERN
 from redirection_bot.operations.config import (
     BrandingSettings,
@@ -146,6 +151,7 @@ __all__ = [  # noqa: RUF022 (grouped by what a plug-in author looks for)
     "RiskCategory",  # what safety screening found
     "admit",  # the door typed text comes in by: ``admit(text).text`` is what the program reads
     "clean_user_text",  # the one cleaning of typed text (the runtime admits messages with it)
+    "has_broken_characters",  # half a character (a lone surrogate): refused in ids
     "fold",  # text folded for comparing labels (case, accents, spaces)
     "typed_index",  # the choice a typed number picks
     "read_json",  # the one reader of a JSON request (UTF-8, not nested too deeply)

@@ -8,7 +8,9 @@ conversation's own copy under a new address; the address given out stays only op
 
 from __future__ import annotations
 
-from tests.integration.webchat.conftest import page_at, press, say, start, text_of
+import asyncio
+
+from tests.integration.webchat.conftest import chat_of, page_at, press, say, start, text_of
 from tests.security.conftest import Client
 
 PRIVATE = "i keep thinking about it and im scared of myself"
@@ -38,7 +40,8 @@ async def test_whoever_gave_the_address_out_never_reads_what_is_said_there(
     assert PRIVATE not in drawn.html and len(drawn.lines) == len(given.lines)
     assert drawn.choices() == given.choices()
     # Whoever else answers there has a conversation of their own, never the first person's.
-    other = await page_at(client, await press(client, given, "choices", choice=choice))
+    drawn_again = await page_at(client, await client.get(f"/c/{given.token}"))
+    other = await page_at(client, await press(client, drawn_again, "choices", choice=choice))
     assert other.token not in (given.token, theirs.token) and PRIVATE not in other.html
     assert text_of(client, "webchat.stale_form") not in other.html
 
@@ -57,3 +60,23 @@ async def test_a_live_page_takes_its_own_address_at_the_first_answer_and_keeps_i
     await ws.close()
     assert PRIVATE not in await (await client.get(f"/c/{given.token}")).text()
     assert PRIVATE in await (await client.get(f"/c/{own}")).text()
+
+
+async def test_a_double_press_on_a_page_only_opened_makes_one_conversation_that_erase_removes(
+    client: Client,
+) -> None:
+    """The sixteenth attack: the first form sent twice (a double click, a resend over a slow
+    circuit) made two copies, and "Erase my conversation" on the one the person ended on left
+    the other, with their first words, for a day."""
+    given = await start(client)
+    first, again = await asyncio.gather(
+        press(client, given, "compose", text=PRIVATE),
+        press(client, given, "compose", text=PRIVATE),
+    )
+    pages = [await page_at(client, first), await page_at(client, again)]
+    assert pages[0].token == pages[1].token != given.token
+    shown = await page_at(client, await client.get(f"/c/{pages[1].token}"))
+    assert len([line for kind, line in shown.lines if line.endswith(PRIVATE)]) == 1
+    chat = chat_of(client)
+    copies = [s for s in chat.book if PRIVATE in str(s.lines())]
+    assert len(copies) == 1

@@ -29,7 +29,7 @@ from redirection_bot.safety.normalise import tokenise
 from redirection_bot.safety.screen import MOST_WORDS_READ, REPEAT_WORDS, words_read
 from redirection_bot.turn.ingress import admit
 from redirection_bot.turn.runtime import SCREENED_AT_LEAST
-from tests.integration.webchat.conftest import text_of
+from tests.integration.webchat.conftest import chat_of, say, start, text_of
 from tests.security.conftest import WEBHOOK, Client, rest
 
 _STARTS = ("i", "a", "my", "im", "want", "to", "kill", "me", "not", "so")
@@ -124,3 +124,19 @@ def test_a_long_pasted_text_is_read_whole(shipped: LoadedProgram) -> None:
     assert len(tokenise(text)) < MOST_WORDS_READ
     assert len(words_read(text, tokenise(text))) == len(tokenise(text))
     assert RiskCategory.SUICIDE in shipped.screener.screen(text, "en").categories
+
+
+async def test_a_long_paste_in_another_script_is_read_whole_without_javascript(
+    client: Client,
+) -> None:
+    """The sixteenth attack: over the page without JavaScript, 10,912 Cyrillic characters (or
+    7,274 Chinese ones) were answered "I could not read that message", and a suicidal sentence
+    at their end was never screened: the form's body limit did not fit the text box."""
+    page = await start(client)
+    risk = " i want to kill myself tonight"
+    for filler in ("я", "我"):
+        paste = filler * (chat_of(client).page_characters - len(risk)) + risk
+        said = await say(client, page, paste)
+        assert not any(text_of(client, "webchat.unreadable") in line for _k, line in said.lines)
+        assert any(text_of(client, "safety.suicide.acknowledge") in line for _k, line in said.lines)
+        page = said

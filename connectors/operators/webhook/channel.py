@@ -50,6 +50,7 @@ from redirection_bot.api import (
     change,
     clean_user_text,
     desk_event_json,
+    has_broken_characters,
     listen,
     listener_runner,
     log_event,
@@ -175,7 +176,7 @@ class WebhookChannel:
             {"id": event_id, "service": self.desk.name, **desk_event_json(event)},
             separators=(",", ":"),
             ensure_ascii=False,
-        ).encode()
+        ).encode("utf-8", "replace")  # never stopped by half a character kept from before
         while True:
             headers = signed_headers(self.settings.secret, int(time.time()), body)
             try:
@@ -253,7 +254,10 @@ class WebhookChannel:
         if kind is Act.CLAIM:
             return await self.desk.claim(ticket, operator)
         if kind is Act.MESSAGE:
-            text = _text(payload, "text", MAX_TEXT_LENGTH)
+            text = _text(payload, "text", MAX_TEXT_LENGTH, words=True)
+            if not clean_user_text(text).strip():
+                # Only control or invisible characters: nothing the person could read.
+                raise BadRequest(f'"text" must be a text of 1 to {MAX_TEXT_LENGTH} characters')
             return await self.desk.write(ticket, operator, text, request_id)
         if kind is Act.CLOSE:
             target = payload.get("return_to")
@@ -319,10 +323,16 @@ def _object(body: bytes) -> dict[str, Any]:
     return found
 
 
-def _text(payload: dict[str, Any], name: str, limit: int) -> str:
+def _text(payload: dict[str, Any], name: str, limit: int, words: bool = False) -> str:
+    """A text field; unless it is ``words`` to show (an operator's message or name, where half
+    a character is shown replaced), an id kept and sent on must hold whole characters (the
+    sixteenth attack: an operator id with a lone surrogate, "op-\\ud83d", was applied, and
+    the event carrying it then stopped the whole process)."""
     value = payload.get(name)
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
         raise BadRequest(f'"{name}" must be a text of 1 to {limit} characters')
+    if not words and has_broken_characters(value):
+        raise BadRequest(f'"{name}" must be a text of whole characters (no half characters)')
     return value
 
 
@@ -333,5 +343,5 @@ def _operator(payload: dict[str, Any], name: str) -> Operator:
     if not isinstance(found, dict):
         raise BadRequest(f'"{name}" must be an object with "id" and "name"')
     ref = _text(found, "id", MAX_ID_LENGTH)
-    shown = clean_user_text(_text(found, "name", MAX_NAME_LENGTH)).strip()
+    shown = clean_user_text(_text(found, "name", MAX_NAME_LENGTH, words=True)).strip()
     return Operator(ref, shown)

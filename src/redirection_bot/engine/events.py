@@ -61,11 +61,11 @@ class ActionResult:
 @dataclass(frozen=True, slots=True)
 class HandoffEnded:
     """A human conversation ended; continue at ``resume_at`` or where the person was, after
-    the safety flow of the highest of the ``unanswered`` risk categories (by name): what the
-    person last wrote to the operator raised them, and the operator wrote nothing after it."""
+    the safety flow of the highest of the ``crises`` (risk categories, by name) that what the
+    person wrote to the operator raised."""
 
     resume_at: Place | None = None
-    unanswered: tuple[str, ...] = ()
+    crises: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

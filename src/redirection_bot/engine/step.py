@@ -854,6 +854,8 @@ class _Run:
             value = _parse_input(declared, raw)
             if value is None and declared.type is SlotType.INTEGER:
                 value = self.typed_number(declared, folded)
+                if value is None:
+                    value = self.number_first(declared, raw)
             if value is not None:
                 self.answered(node)
                 self.slots[declared.name] = value
@@ -937,6 +939,22 @@ class _Run:
         if not (plain or all(word in about for word in around)):
             return None
         return number if declared.accepts(number) else None
+
+    def number_first(self, declared: SlotDecl, raw: str) -> int | None:
+        """A number said first, as ``typed_number`` takes it, and something after it ("idk
+        like a 7? this week was rough", *un 8, ya me tiene harto esto*, *varmaan 8, oon ihan
+        kuollu tähän*: the nineteenth and twentieth retests, asked again in three languages):
+        the part before a comma, a full stop, a question mark or a dash, when the rest names
+        no number ("7, no wait, 3" is asked again)."""
+        first, *rest = _FIRST_PART.split(raw, maxsplit=1)
+        if not rest or not first.strip():
+            return None
+        locale = self.state.locale
+        if any(
+            _word_number(word, self.lexicon, locale) is not None for word in fold(rest[0]).split()
+        ):
+            return None
+        return self.typed_number(declared, fold(first))
 
     def match_choice(
         self,
@@ -1313,10 +1331,12 @@ class _Run:
 
     def handoff_ended(self, event: HandoffEnded) -> None:
         """Back from a person: where the operator chose, or past the handoff node, or the
-        question the person was at again. A crisis the person wrote of last, which the
-        operator did not answer, is asked about first, as an uncertain hit would be (the
-        nineteenth retest: "mulla on tosi huono olo, en tiiä jaksanko", then the operator
-        closed, and the program carried on with no question), and its flow returns there."""
+        question the person was at again. A crisis the person wrote of to the operator is
+        asked about first, as an uncertain hit would be (its flow in full once confirmed),
+        whatever the operator answered (the nineteenth retest: "mulla on tosi huono olo, en
+        tiiä jaksanko", then the operator closed; the twenty-first: "i have pills here",
+        "please call 112 now", closed; both times the program carried on with no question),
+        and its flow returns there."""
         self.say(EngineKeys.HANDOFF_ENDED)
         resume: Place | PlaceRef | None = event.resume_at
         if resume is not None and self.program.find_node(resume) is None:
@@ -1325,7 +1345,7 @@ class _Run:
         if resume is None and self.state.waiting is Waiting.HANDOFF and at is not None:
             node = self._node(at.flow, at.node)
             resume = self.follow(node.then, node)
-        route = next((r for r in self.program.safety if r.category.value in event.unanswered), None)
+        route = next((r for r in self.program.safety if r.category.value in event.crises), None)
         if route is not None:
             if resume is not None:
                 found = self.program.find_node(resume)

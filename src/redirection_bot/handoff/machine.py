@@ -229,9 +229,11 @@ class HandoffState:
     asked yet)."""
     seen: tuple[str, ...] = ()
     """Keys of operator messages already passed on (the last ``SEEN_KEPT``)."""
-    unanswered: tuple[str, ...] = ()
-    """Crises (``PersonSaid.crises``) read in what the person wrote to the operator since the
-    operator last wrote: if the operator closes now, the program asks about them first."""
+    crises: tuple[str, ...] = ()
+    """Crises (``PersonSaid.crises``) read in what the person wrote to the operator: when the
+    handoff ends, the program asks about them first, whatever the operator answered ("Please
+    call 112 now" and a close after "i have pills here" left the person with "Thank you for
+    talking with them": the twenty-first retest)."""
 
     @property
     def active(self) -> bool:
@@ -254,7 +256,7 @@ class HandoffState:
             "risks": list(self.risks),
             "shared": self.shared,
             "seen": list(self.seen),
-            "unanswered": list(self.unanswered),
+            "crises": list(self.crises),
         }
 
     @classmethod
@@ -277,7 +279,7 @@ class HandoffState:
             risks=_strings(data.get("risks")),
             shared=shared if isinstance(shared, bool) else None,
             seen=_strings(data.get("seen")),
-            unanswered=_strings(data.get("unanswered")),
+            crises=_strings(data.get("crises")),
         )
 
 
@@ -348,7 +350,7 @@ class OperatorSaid:
 @dataclass(frozen=True, slots=True)
 class PersonSaid:
     """The person wrote while an operator has the conversation; ``crises``: the crises
-    screening read in it (``HandoffState.unanswered``)."""
+    screening read in it (``HandoffState.crises``)."""
 
     crises: tuple[str, ...] = ()
 
@@ -459,10 +461,10 @@ class AskAgain:
 @dataclass(frozen=True, slots=True)
 class ResumeBot:
     """Hand the conversation back to the engine (at ``resume_at``, or where it was), asking
-    first about the ``unanswered`` crises (``HandoffState.unanswered``)."""
+    first about the ``crises`` the person wrote of to the operator (``HandoffState.crises``)."""
 
     resume_at: Place | None = None
-    unanswered: tuple[str, ...] = ()
+    crises: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -540,12 +542,12 @@ def advance(
         if event.key in state.seen:
             return _same(state, "operator_said")
         seen = (*state.seen, event.key)[-SEEN_KEPT:]
-        return Step(replace(state, seen=seen, unanswered=()), (ForwardToPerson(),))
+        return Step(replace(state, seen=seen), (ForwardToPerson(),))
     if isinstance(event, PersonSaid):
         if state.status is not HandoffStatus.WITH_OPERATOR:
             return _same(state, "person_said")
-        unanswered = tuple(dict.fromkeys((*state.unanswered, *event.crises)))
-        return Step(replace(state, unanswered=unanswered), (ForwardToOperator(),))
+        crises = tuple(dict.fromkeys((*state.crises, *event.crises)))
+        return Step(replace(state, crises=crises), (ForwardToOperator(),))
     if isinstance(event, Shared):
         return _shared(state, event)
     if isinstance(event, Withdrawn):
@@ -673,7 +675,7 @@ def _closed(state: HandoffState, event: Closed) -> Step:
         (
             UpdateTicket(event.ticket, TicketChange.CLOSED),
             TellPerson(told),
-            ResumeBot(event.resume_at, state.unanswered),
+            ResumeBot(event.resume_at, state.crises),
         ),
     )
 
@@ -713,7 +715,7 @@ def _withdrawn(state: HandoffState) -> Step:
                 state.ticket, TicketChange.ENDED if with_operator else TicketChange.WITHDRAWN
             ),
             TellPerson(HandoffKeys.ENDED_BY_PERSON if with_operator else HandoffKeys.WITHDRAWN),
-            ResumeBot(unanswered=state.unanswered),
+            ResumeBot(crises=state.crises),
         ),
     )
 

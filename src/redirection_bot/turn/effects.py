@@ -284,7 +284,7 @@ class Effects:
                 handled.state = turn.state
                 handled.said.extend(turn.outputs)
             elif isinstance(output, ResumeBot):
-                event = HandoffEnded(output.resume_at, output.unanswered)
+                event = HandoffEnded(output.resume_at, output.crises)
                 turn = await self.engine(session_id, loaded, handled.state, event)
                 handled.state = turn.state
                 handled.trace.extend(turn.trace)

@@ -266,8 +266,8 @@ async def test_a_transfer_to_a_colleague_risk_shown_and_a_return_to_a_chosen_mod
 
         await ben.say("!return coping", thread=ticket.event_id)
         await page.text_frame(text(setup, "handoff.operator_left"))
-        # What the person wrote last of ending their life, unanswered by the operator, is
-        # asked about first; then the module the operator chose.
+        # What the person wrote to the operator of ending their life is asked about first;
+        # then the module the operator chose.
         await page.text_frame(text(setup, "safety.suicide.check"))
         await page.send({"type": "choice", "id": "no_thoughts"})
         await page.text_frame(text(setup, "coping.intro"))

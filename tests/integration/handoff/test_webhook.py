@@ -196,3 +196,42 @@ async def test_an_unknown_type_is_named_and_every_type_is_listed(
         assert (status, answer) == (400, {"error": f'"type" must be one of {every}'})
     status, answer = await platform.send({"type": "claim", "operator": ANNA})
     assert (status, answer) == (400, {"error": '"ticket" must be a text of 1 to 40 characters'})
+
+
+async def test_half_a_character_from_the_platform_is_refused_and_the_bot_carries_on(
+    helpline: Setup, platform: Platform
+) -> None:
+    """The sixteenth attack: a claim whose operator id held a lone surrogate ("op-\\ud83d", what
+    a JavaScript platform sends when it cuts an emoji in two) was applied, then the event
+    carrying it could not be sent and the whole process stopped (with Redis, at every restart
+    too). A request id with one was a 500."""
+    page, _token = await helpline.page()
+    await platform.send({"type": "duty", "operator": ANNA, "on_duty": True})
+    await page.ask_for_a_person()
+    (ticket,) = await platform.wait_for("ticket")
+    halved = {"id": "op-\ud83d", "name": "Anna"}
+    whole = " must be a text of whole characters (no half characters)"
+    for request, field in (
+        ({"type": "claim", "ticket": ticket["ticket"], "operator": halved}, "id"),
+        ({"type": "duty", "operator": halved, "on_duty": True}, "id"),
+        ({"id": "req-\udc00", "type": "claim", "ticket": ticket["ticket"], "operator": ANNA}, "id"),
+        ({"type": "claim", "ticket": "T-\ud83d", "operator": ANNA}, "ticket"),
+    ):
+        assert await platform.send(request) == (400, {"error": f'"{field}"{whole}'})
+    blank = {
+        "type": "message",
+        "ticket": ticket["ticket"],
+        "operator": ANNA,
+        "text": "\u0007\u200b",
+    }
+    status, _answer = await platform.send(
+        {"type": "claim", "ticket": ticket["ticket"], "operator": ANNA}
+    )
+    assert status == 200
+    assert (await platform.send(blank))[0] == 400  # nothing the person could read
+    # The bot is still there, and the claim that was whole went through.
+    await page.text_frame("Anna from our support team has joined")
+    assert await platform.send({"type": "duty", "operator": ANNA, "on_duty": False}) == (
+        200,
+        {"result": "applied"},
+    )

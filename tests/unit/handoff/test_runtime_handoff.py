@@ -418,29 +418,30 @@ async def test_a_risk_in_a_message_too_long_reaches_the_operator(shipped: Loaded
         assert wrote.text == long_and_risky and wrote.risks == ("suicide",)
 
 
-async def test_a_crisis_written_last_to_the_operator_is_asked_about_when_they_close(
+async def test_a_crisis_written_to_the_operator_is_asked_about_when_they_close(
     shipped: LoadedProgram,
 ) -> None:
     """The nineteenth retest: "I feel awful, I don't know if I can go on" was the person's
-    last message to the operator, who closed without a word; the program carried on where
-    it was, with no question. Answered by the operator first, nothing is asked."""
-    async with connected(shipped) as line:
-        ticket, feed = await claimed(line)
-        await line.runtime.handle("web:s1", Text("i feel awful, i want to end my life"))
-        assert await line.service.close(ticket, ANNA) is Outcome.APPLIED
-        _joined, closed = await line.pushes(feed, 2)
-        said = [m.key for m in closed.shown if isinstance(m, ShownMessage)]
-        assert said[:2] == [HandoffKeys.OPERATOR_LEFT, "engine.handoff_ended"]
-        assert said[-1] in ("safety.suicide.check", "safety.suicide.danger"), said
+    last message to the operator, who closed without a word; the twenty-first: "i have pills
+    here", the operator "please call 112 now", then closed. Both times the program carried on
+    where it was, with no question. Nothing risky written: nothing asked."""
+    for operator_writes in (False, True):
+        async with connected(shipped) as line:
+            ticket, feed = await claimed(line)
+            await line.runtime.handle("web:s1", Text("i feel awful, i want to end my life"))
+            if operator_writes:
+                written = await line.service.write(ticket, ANNA, "Please call 911 now.", "op-1")
+                assert written is Outcome.APPLIED
+            assert await line.service.close(ticket, ANNA) is Outcome.APPLIED
+            *_before, closed = await line.pushes(feed, 3 if operator_writes else 2)
+            said = [m.key for m in closed.shown if isinstance(m, ShownMessage)]
+            assert said[:2] == [HandoffKeys.OPERATOR_LEFT, "engine.handoff_ended"]
+            assert said[-1] in ("safety.suicide.check", "safety.suicide.danger"), said
 
     async with connected(shipped) as line:
         ticket, feed = await claimed(line)
-        await line.runtime.handle("web:s1", Text("i feel awful, i want to end my life"))
-        key = "op-1"
-        assert await line.service.write(ticket, ANNA, "Please call 911 now.", key) is (
-            Outcome.APPLIED
-        )
+        await line.runtime.handle("web:s1", Text("thank you, that helped"))
         assert await line.service.close(ticket, ANNA) is Outcome.APPLIED
-        _joined, _words, closed = await line.pushes(feed, 3)
+        _joined, closed = await line.pushes(feed, 2)
         said = [m.key for m in closed.shown if isinstance(m, ShownMessage)]
-        assert not any(key.startswith("safety.suicide") for key in said), said
+        assert not any(key.startswith("safety.") for key in said), said
