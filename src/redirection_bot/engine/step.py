@@ -1432,8 +1432,15 @@ def _typed_choice(
 def waits_for(route: SafetyRoute, hits: dict[RiskCategory, RiskHit]) -> bool:
     """Whether ``route`` defers to a category raised with it by the rules (not the model
     alone: "i think im having a heart attack", which the model reads as perhaps suicidal,
-    still hears the emergency number first): its flow runs after that one."""
-    return any(c in hits and not hits[c].learned for c in route.defers_to)
+    still hears the emergency number first): its flow runs after that one. A route that
+    ``gives_way`` waits for a crisis raised with it, by the rules or the model: "tengo 15 años
+    y a veces pienso q seria mejor no despertar" got only the young person's words, and
+    "necesito hablar con alguien de verdad... ya no puedo mas con esto" a place in the queue
+    at `normal`, the suicide question asked only after the fallback (the twenty-second
+    retest); the crisis's check comes first now, then the flow."""
+    if any(c in hits and not hits[c].learned for c in route.defers_to):
+        return True
+    return route.gives_way and any(c in hits for c in CRISES)
 
 
 def typed_command(program: Program, locale: str, text: str) -> CommandName | None:

@@ -274,6 +274,10 @@ async def test_while_waiting_for_a_person_only_a_frame_refreshes_never_the_page_
     body = await (await client.get(frame_url)).text()
     assert "Anna" in body and "&lt;b&gt;now&lt;/b&gt;" in body
     assert f'href="/c/{page.token}#now" target="_top"' in body
+    # Newest first: a small frame on a phone shows what came last (the twenty-second retest).
+    session.add([TranscriptEntry("operator", "Are you safe right now?", who="Anna")])
+    body = await (await client.get(frame_url)).text()
+    assert body.index("Are you safe right now?") < body.index("I&#39;m here")
     assert "Hello" not in await (await client.get(frame_url[: -len(str(drawn))] + "99")).text()
     session.waiting = Waiting.ANSWER
     over = await (await client.get(frame_url)).text()
