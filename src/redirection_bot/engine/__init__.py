@@ -27,6 +27,7 @@ from redirection_bot.engine.state import SessionState, Waiting
 from redirection_bot.engine.step import (
     EngineKeys,
     Turn,
+    crisis_in_view,
     new_state,
     offered_choice,
     step,
@@ -55,6 +56,7 @@ __all__ = [
     "Text",
     "Turn",
     "Waiting",
+    "crisis_in_view",
     "new_state",
     "offered_choice",
     "step",

@@ -8,6 +8,7 @@ the world (run an action, hand over). The runtime does the rest.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from redirection_bot.dialogue.graph import interrupting_flows
@@ -260,7 +261,7 @@ class _Run:
             return False
         self.note_risks(event)
         hits = {hit.category: hit for hit in event.risks}
-        if self.plainly_meant(event, hits):
+        if self.plainly_meant(event, hits) or self.crisis_holds(hits):
             return False
         routes = [route for route in self.program.safety if route.category in hits]
         # Certain hits first, in program order (stable); a route that defers to a category a
@@ -439,6 +440,26 @@ class _Run:
                 self.unqueue(route)
                 self.stack.append(Place(route.flow, self.safety_entry(route, hits)))
         return True
+
+    def crisis_holds(self, hits: dict[RiskCategory, RiskHit]) -> bool:
+        """Whether the crisis path the person is on holds against what was raised: every hit
+        is an uncertain one of another kind than a crisis, and none is answered at once
+        ("are you a bot?"). "a veces si, pero pq pregunta eso" at the suicide question, read
+        by the second layer as perhaps a request for images, and "if i call will they send
+        the police round" at the country question, after an earlier request for links, were
+        met with the request's check or its refusal and a word about prison (the
+        twenty-second retest). A guess never takes a person off a crisis path: the message
+        is an answer there, or the question is asked again with the number. A certain hit
+        still pre-empts ("just send me the links")."""
+        if crisis_in_view(self.program, self.state.at, self.stack) is None:
+            return False
+        routes = {route.category: route for route in self.program.safety}
+        return all(
+            not hit.certain
+            and category not in CRISES
+            and not ((route := routes.get(category)) is not None and route.check_at_once)
+            for category, hit in hits.items()
+        )
 
     def held(
         self, event: Text, route: SafetyRoute, hits: dict[RiskCategory, RiskHit]
@@ -1427,6 +1448,21 @@ def _typed_choice(
     if run.match_choice(node, options, folded, whole=whole) is not None:
         return True
     return bool(raw) and bool(run.typed_items(node, options, raw, whole))
+
+
+def crisis_in_view(
+    program: Program, at: Place | None, stack: Sequence[Place]
+) -> RiskCategory | None:
+    """The crisis (``CRISES``) whose safety flow the person is in: at one of its questions,
+    or below another flow it called or that interrupted it, or queued to run (None: none)."""
+    if at is None:
+        return None
+    crises = {route.flow: route.category for route in program.safety if route.category in CRISES}
+    for place in (at, *reversed(stack)):
+        category = crises.get(place.flow)
+        if category is not None:
+            return category
+    return None
 
 
 def waits_for(route: SafetyRoute, hits: dict[RiskCategory, RiskHit]) -> bool:

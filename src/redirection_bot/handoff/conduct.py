@@ -34,6 +34,7 @@ from redirection_bot.engine import (
     Turn,
     typed_command,
 )
+from redirection_bot.engine import crisis_in_view as engine_crisis_in_view
 from redirection_bot.errors import ConfigError
 from redirection_bot.handoff.machine import (
     Asked,
@@ -276,16 +277,9 @@ def risk_seen(category: str) -> RiskSeen:
 
 
 def crisis_in_view(program: Program, state: SessionState) -> HandoffReason | None:
-    """The crisis (``CRISES``) whose safety flow the person is in: at one of its questions,
-    or below another flow it called or that interrupted it, or queued to run (None: none)."""
-    if state.at is None:
-        return None
-    crises = {route.flow: route.category for route in program.safety if route.category in CRISES}
-    for place in (state.at, *reversed(state.stack)):
-        category = crises.get(place.flow)
-        if category is not None:
-            return HandoffReason(category.value)
-    return None
+    """The crisis whose safety flow the person is in (``engine.crisis_in_view``; None: none)."""
+    category = engine_crisis_in_view(program, state.at, state.stack)
+    return HandoffReason(category.value) if category is not None else None
 
 
 def check_handoff_texts(catalog: Catalog, locales: Sequence[str]) -> None:
