@@ -291,10 +291,11 @@ class WebChat:
         """A message over the rate limit is taken all the same when screening raises a risk
         in it: a person in crisis typing fast is heard (the limit keeps a conversation from
         flooding the program, not a disclosure from the safety flow); and so is "leave now"
-        or "erase", pressed or typed: the way out always works."""
+        or "erase", pressed or typed: the way out always works. Only so many a minute are
+        screened (``OVER_LIMIT_READS_PER_MINUTE``): the rest are refused unread."""
         if self.runtime.leaving(event, session.locale) is not None:
             return True
-        if not isinstance(event, Text):
+        if not isinstance(event, Text) or not session.may_read_over_limit(self._clock()):
             return False
         return await self.runtime.raises_risk(event.text, session.locale)
 

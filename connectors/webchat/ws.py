@@ -21,7 +21,7 @@ import logging
 import resource
 from typing import Any
 
-from aiohttp import WSMessage, WSMsgType, web
+from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
 
 from redirection_bot.api import (
     EngineKeys,
@@ -37,7 +37,7 @@ from redirection_bot.api import (
 from .chat import TurnOutcome, WebChat, event_for
 from .frames import Frame, frames_json
 from .security import origin_allowed
-from .sessions import WebSession
+from .sessions import TokenBucket, WebSession
 
 HARD_LIMIT_FACTOR = 4
 ESCAPED_BYTES = 6
@@ -46,6 +46,13 @@ character, or half an emoji on its own, as ``\\uXXXX``."""
 ENVELOPE_BYTES = 1024
 """Room in a frame for what is around the text (``{"type": "text", "text": ...}``)."""
 HEARTBEAT_SECONDS = 30.0
+FRAMES_PER_MESSAGE_ALLOWED = 3
+"""A socket may send this many frames for each message a minute its conversation may send
+(``limits.messages_per_minute``), whatever they are: more, and it is closed (1008). A page
+sends one a turn; a script sending thousands a second kept the process reading them long
+after it stopped, every conversation waiting (the seventeenth attack: 30,000 frames in one
+second, 40 s of timeouts for everyone; bad JSON and binary frames cost too). The page's
+script connects again after a growing wait, and the conversation stays."""
 CLOSE_GONE = 4404
 CLOSE_DISPLACED = 4409
 _CLOSING: set[asyncio.Task[bool]] = set()
@@ -128,11 +135,18 @@ class SocketHandler:
         conversation = _Conversation(
             self.chat, live, texts.from_accept_language(request.headers.get("Accept-Language"))
         )
-        deadline = asyncio.get_running_loop().time() + options.socket_start_seconds
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + options.socket_start_seconds
+        per_minute = FRAMES_PER_MESSAGE_ALLOWED * options.limits.messages_per_minute
+        frames = TokenBucket(per_minute, loop.time())
         try:
             while True:
                 message = await _next_message(ws, conversation, deadline)
                 if message is None:
+                    break
+                if not frames.take(per_minute, loop.time()):
+                    log_event("socket closed", reason="flood", connector="webchat")
+                    await ws.close(code=WSCloseCode.POLICY_VIOLATION)
                     break
                 if message.type is WSMsgType.TEXT and len(message.data) <= frame_limit:
                     request_object = _decode(message.data)
