@@ -53,6 +53,10 @@ sends one a turn; a script sending thousands a second kept the process reading t
 after it stopped, every conversation waiting (the seventeenth attack: 30,000 frames in one
 second, 40 s of timeouts for everyone; bad JSON and binary frames cost too). The page's
 script connects again after a growing wait, and the conversation stays."""
+CLOSE_WAIT_SECONDS = 1.0
+"""How long a socket the server closes waits for the other side's close frame before the
+connection ends: aiohttp's default, 10 s, held a socket closed at ``socket_start_seconds``
+for twice that (the seventeenth attack)."""
 CLOSE_GONE = 4404
 CLOSE_DISPLACED = 4409
 _CLOSING: set[asyncio.Task[bool]] = set()
@@ -128,6 +132,7 @@ class SocketHandler:
             compress=False,
             heartbeat=HEARTBEAT_SECONDS,
             decode_text=False,
+            timeout=CLOSE_WAIT_SECONDS,
         )
         await ws.prepare(request)
         live = LiveSocket(ws)

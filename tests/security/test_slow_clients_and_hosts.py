@@ -20,7 +20,7 @@ from aiohttp import web
 from redirection_bot.authoring.testing import make_runtime
 from redirection_bot.program.load import LoadedProgram
 from redirection_bot_connectors.webchat import WebChatOptions, create_app
-from redirection_bot_connectors.webchat.guard import runner
+from redirection_bot_connectors.webchat.guard import LINGER_SECONDS, runner
 from redirection_bot_connectors.webchat.sessions import MAX_LISTENERS
 from redirection_bot_connectors.webchat.ws import CLOSE_DISPLACED, socket_limit
 from tests.helpers import free_port
@@ -112,6 +112,8 @@ async def test_a_body_that_trickles_in_is_answered_408(served: Any) -> None:
         status_line = await reader.readline()
     assert b" 408 " in status_line
     assert time.monotonic() - started >= TIMEOUT - 0.2
+    # ... and the connection ends soon after (it lingered 10 s more: the seventeenth attack)
+    await closed_after(reader, LINGER_SECONDS + 3, started)
     writer.close()
 
 
