@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from redirection_bot.custom_actions.services import TOPICS_SLOT
 from redirection_bot.dialogue.graph import interrupting_flows
 from redirection_bot.dialogue.model import (
     COUNTRY_SLOT,
@@ -274,7 +275,12 @@ class Effects:
                 handled.effects.append(self._update(handled, before, after, service, output))
             elif isinstance(output, GiveFallback):
                 reason = output.crisis or after.reason or before.reason
-                shown = services_shown or output.crisis is not None
+                # Over a crisis in hand, its services where its flow has chosen them
+                # (``service_topics``: crisis lines after thoughts of suicide), never every kind
+                # at its check question; the twenty-third retest: the plan said "or a crisis
+                # line" and named none.
+                chosen = bool(handled.state.slots.get(TOPICS_SLOT))
+                shown = services_shown or (output.crisis is not None and not chosen)
                 handled.said.extend(
                     await self.fallback(session_id, loaded, handled.state, shown, reason)
                 )

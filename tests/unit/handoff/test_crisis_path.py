@@ -539,6 +539,38 @@ async def test_the_timed_fallback_over_a_suicide_question_keeps_to_it_and_moves_
             assert name.lower() not in texts
 
 
+KILL_MYSELF = {"en": "i want to kill myself", "es": "me quiero matar", "fi": "haluan tappaa itseni"}
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_the_timed_fallback_in_the_suicide_flow_names_the_crisis_lines(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    """The twenty-third retest: waiting for a person in the suicide flow, the timed fallback's
+    plan said "call the emergency number, or a crisis line" and named none (the crisis lines
+    were shown turns before). Where the flow has chosen its services (crisis lines only), the
+    fallback lists them again, with their numbers; never a service of another kind."""
+    async with connected(shipped) as line:
+        await line.service.duty(ANNA.ref, True)
+        runtime = line.runtime
+        await runtime.handle(SESSION, Start(locale=locale))
+        waiting = await runtime.handle(SESSION, Text(ASK_FOR_A_PERSON[locale]))
+        assert waiting.handoff is not None and waiting.handoff.feed is not None
+        asked = await runtime.handle(SESSION, Text(KILL_MYSELF[locale]))
+        question = keys(asked)[-1]
+        assert question == "safety.suicide.danger", keys(asked)
+        line.clock.advance(400)
+        await line.desk.tick_once(runtime)
+        (fallback,) = await line.pushes(waiting.handoff.feed, 1)
+        said = [m for m in fallback.shown if isinstance(m, ShownMessage)]
+        said_keys = [m.key for m in said]
+        assert said_keys[0] == HandoffKeys.FALLBACK_CRISIS and said_keys[-1] == question
+        assert "services.entry" in said_keys, said_keys  # the crisis lines, with their numbers
+        texts = " ".join(m.text for m in said).lower()
+        for name in not_for_a_crisis(shipped):
+            assert name.lower() not in texts
+
+
 NO = {"en": "no", "es": "no", "fi": "ei"}
 
 
