@@ -487,6 +487,11 @@ class ScriptBatch:
                 if isinstance(result, NoScriptError)
                 else result
             )
+            if answer.done():
+                # Cancelled while its script was loaded again: setting it raised, and every
+                # call after it in the batch was left without an answer (the eighteenth
+                # attack, Redis killed under load: a turn unanswered for 30 s).
+                continue
             if isinstance(settled, BaseException):
                 answer.set_exception(settled)
             else:

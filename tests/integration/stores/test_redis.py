@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
 from redirection_bot.authoring.testing import RasaActionRunner, load, write_program
 from redirection_bot.engine import ChoicePicked, Start
 from redirection_bot.operations.crypto import Keyring
 from redirection_bot.store import SessionBusy, StoreUnavailable, VersionConflict
 from redirection_bot.store.encrypted import encrypted
-from redirection_bot.store.redis import RedisStore
+from redirection_bot.store.redis import RedisStore, ScriptBatch
 from redirection_bot.turn.runtime import Runtime
 from tests.fixtures.programs import FLOWS, LOCALES, PROGRAM
 from tests.fixtures.redis import RedisServer
@@ -275,3 +276,38 @@ def command_names(packed: bytes) -> list[str]:
                 names.append(packed[at : at + length].decode())
             at += length + 2
     return names
+
+
+async def test_a_call_cancelled_while_its_script_is_loaded_again_leaves_the_others_answered(
+    redis_server: RedisServer,
+) -> None:
+    """The eighteenth attack: with Redis killed and restarted under load (its scripts gone),
+    a turn cancelled while its script was loaded again made the batch raise
+    ``InvalidStateError`` at its answer, and the calls after it in the batch were never
+    answered (a WebSocket turn unanswered for 30 s)."""
+    client = Redis.from_url(redis_server.url)
+    batch = ScriptBatch(client)
+    calls: list[asyncio.Future[Any]] = []
+
+    class Reloaded:
+        """A script Redis does not know (its sha unknown): run again by itself, during which
+        the first caller's turn ends."""
+
+        sha = "0" * 40
+
+        def __call__(self, keys: list[Any], args: list[Any]) -> Any:
+            async def run() -> Any:
+                calls[0].cancel()
+                return args[0]
+
+            return run()
+
+    try:
+        first = batch._call(Reloaded(), [], ["a"])  # type: ignore[arg-type]
+        second = batch._call(Reloaded(), [], ["b"])  # type: ignore[arg-type]
+        calls.append(first)  # type: ignore[arg-type]
+        assert await asyncio.wait_for(second, 5) == "b"
+        assert first.cancelled()  # type: ignore[attr-defined]
+    finally:
+        await batch.close()
+        await client.aclose()
