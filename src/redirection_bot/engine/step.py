@@ -1416,6 +1416,18 @@ def offered_choice(program: Program, state: SessionState, choice_id: str) -> Cho
     return next((o for o, _choice in run.visible_choices(node) if o.id == choice_id), None)
 
 
+def is_slot_value(program: Program, state: SessionState, choice_id: str) -> bool:
+    """Whether ``choice_id``, offered at ``state``, is a value of its question's slot (a
+    country, a number on a scale) rather than one of the question's own answers."""
+    at = state.at
+    flow = program.flows.get(at.flow) if at is not None else None
+    node = flow.nodes.get(at.node) if flow is not None and at is not None else None
+    if node is None or node.input is None or state.waiting is not Waiting.ANSWER:
+        return False
+    run = _Run(program, state)
+    return any(o.id == choice_id and choice is None for o, choice in run.visible_choices(node))
+
+
 def typed_answer(program: Program, state: SessionState, text: str) -> bool:
     """Whether ``text`` is a command or one of the answers offered where the person is ("keep
     my place", "eight" on a scale, or a sentence holding one answer's "...phrase..." words):

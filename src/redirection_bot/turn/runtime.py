@@ -36,6 +36,7 @@ from redirection_bot.engine.outputs import ChoiceOption, Message
 from redirection_bot.engine.step import (
     COMMAND_CHOICE_PREFIX,
     came_back,
+    is_slot_value,
     typed_answer,
     typed_choice,
 )
@@ -336,15 +337,22 @@ class Runtime:
             acted = await self._act(session_id, loaded, state, kept, event, routed)  # 6. act
             if acted.record is not None and (acted.record.partner or isinstance(event, Start)):
                 acted.record = await self._follow_partner(loaded, event, acted.record, acted.trace)
-            if isinstance(event, Text) and acted.picked is not None:
-                # Typed words the program took as a choice are shown back as that choice,
-                # as if pressed: nothing else of them is kept ("im in the uk, in leeds near
-                # the hospital" is "United Kingdom" in the transcript).
+            if (
+                isinstance(event, Text)
+                and acted.picked is not None
+                and is_slot_value(loaded.program, state, acted.picked.id)
+            ):
+                # A value typed in one's own words (a place, a number) is shown back as that
+                # value, as if pressed: nothing else of them is kept ("im in the uk, in leeds
+                # near the hospital" is "United Kingdom" in the transcript).
                 said: str | None = self._picked(
                     loaded, state, handoff, acted.picked.id, acted.picked
                 )
             elif isinstance(event, Text) and admitted is not None:
-                # As screened: identifying details hidden, as in the store (not as typed).
+                # As screened: identifying details hidden, as in the store (not as typed);
+                # also when taken as one of the question's answers ("no me dejes sola porfa"
+                # was shown as "Yes, I'm in danger now", "kinda" as "I'm not sure": words
+                # put in the person's mouth, the twenty-second and twenty-third retests).
                 said = event.text.strip()
             elif isinstance(event, ChoicePicked):
                 said = self._picked(loaded, state, handoff, event.choice, acted.picked)

@@ -175,3 +175,23 @@ async def test_typed_words_taken_as_a_choice_are_shown_back_as_that_choice(
     reply = await runtime.handle("s1", Text("im in the uk, in leeds near st james hospital"))
     assert reply.said == "United Kingdom"
     assert reply.state is not None and reply.state.slots.get("country") == "gb"
+
+
+async def test_typed_words_taken_as_one_of_the_answers_are_shown_as_typed(
+    shipped: LoadedProgram,
+) -> None:
+    """The twenty-second and twenty-third retests: "kinda" was shown back as "I'm not sure",
+    and *no me dejes sola porfa* as "Yes, I'm in danger now": words the person never wrote.
+    An answer typed in one's own words is shown as typed (as screened); only a value of the
+    question's slot (a country, a number) is shown as that value."""
+    runtime = make_runtime(shipped)
+    await runtime.handle("s1", Start("en"))
+    asked = await runtime.handle("s1", Text("sometimes i think theres no point anymore"))
+    assert asked.messages[-1].key == "safety.suicide.check"
+    kinda = await runtime.handle("s1", Text("kinda"))
+    assert kinda.said == "kinda"
+    assert kinda.messages[0].key == "safety.suicide.acknowledge"  # taken as the answer all the same
+    await runtime.handle("s2", Start("es"))
+    await runtime.handle("s2", Text("me quiero matar"))
+    alone = await runtime.handle("s2", Text("no me dejes sola porfa"))
+    assert alone.said == "no me dejes sola porfa"
