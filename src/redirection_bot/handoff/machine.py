@@ -128,6 +128,10 @@ class HandoffKeys:
     NOT_SHARED = "handoff.not_shared"
     WITH_OPERATOR = "handoff.with_operator"
     """Said when the person uses a command while a person has the conversation."""
+    DANGER_WITH_OPERATOR = "handoff.danger_with_operator"
+    """Said at once when the person writes of a crisis while a person has the conversation:
+    the emergency number, not to wait for an answer (the twenty-fourth retest: "I have the
+    rope ready" to an operator gone quiet got nothing for minutes)."""
     TRANSFERRED = "handoff.transferred"
     REQUEUED = "handoff.requeued"
     OPERATOR_LEFT = "handoff.operator_left"
@@ -721,8 +725,12 @@ def _withdrawn(state: HandoffState) -> Step:
 
 
 def _risk_seen(state: HandoffState, event: RiskSeen) -> Step:
+    # A crisis written to the person who has the conversation: the emergency number at once,
+    # every time, whatever they answer and however long they take.
+    urgent = event.urgency is not None and state.status is HandoffStatus.WITH_OPERATOR
+    told = (TellPerson(HandoffKeys.DANGER_WITH_OPERATOR),) if urgent else ()
     if event.category in state.risks:
-        return Step(state, ())
+        return Step(state, told)
     seen = replace(state, risks=(*state.risks, event.category))
     if not state.active or state.ticket is None:
         return Step(seen, ())
@@ -730,7 +738,7 @@ def _risk_seen(state: HandoffState, event: RiskSeen) -> Step:
     if waiting and urgency_rank(event.urgency) > urgency_rank(state.urgency):
         raised = replace(seen, urgency=event.urgency)
         return Step(raised, (UpdateTicket(state.ticket, TicketChange.ESCALATED),))
-    return Step(seen, (UpdateTicket(state.ticket, TicketChange.RISK),))
+    return Step(seen, (UpdateTicket(state.ticket, TicketChange.RISK), *told))
 
 
 def _tick(state: HandoffState, event: Tick, situation: Situation, timings: HandoffTimings) -> Step:

@@ -244,7 +244,8 @@ async def test_risks_during_the_chat_annotate_what_the_operator_sees(
     async with connected(shipped) as line:
         await claimed(line)
         reply = await line.runtime.handle("web:s1", Text("I want to kill myself"))
-        assert reply.shown == ()  # no safety flow talks over the operator
+        # no safety flow talks over the operator: only the emergency number, at once
+        assert keys(reply) == [HandoffKeys.DANGER_WITH_OPERATOR]
         (wrote,) = await line.told(PersonWrote)
         assert isinstance(wrote, PersonWrote) and wrote.risks == ("suicide",)
         risk = [c for c in line.seen if isinstance(c, TicketChanged) and c.change == "risk"]
@@ -412,7 +413,8 @@ async def test_a_risk_in_a_message_too_long_reaches_the_operator(shipped: Loaded
         ]
         long_and_risky = "I cannot go on like this any longer. I want to kill myself."
         reply = await line.runtime.handle("web:s1", Text(long_and_risky))
-        assert reply.shown == ()  # the operator has it: no notice, no safety flow
+        # the operator has it: no "too long", no safety flow; the emergency number at once
+        assert keys(reply) == [HandoffKeys.DANGER_WITH_OPERATOR]
         (wrote,) = await line.told(PersonWrote)
         assert isinstance(wrote, PersonWrote)
         assert wrote.text == long_and_risky and wrote.risks == ("suicide",)
@@ -445,3 +447,23 @@ async def test_a_crisis_written_to_the_operator_is_asked_about_when_they_close(
         _joined, closed = await line.pushes(feed, 2)
         said = [m.key for m in closed.shown if isinstance(m, ShownMessage)]
         assert not any(key.startswith("safety.") for key in said), said
+
+
+async def test_a_crisis_written_to_the_operator_is_answered_with_the_number_at_once(
+    shipped: LoadedProgram,
+) -> None:
+    """The twenty-fourth retest: an operator took the conversation and went quiet; "mul on naru
+    valmiina" ("I have the rope ready") and "is anyone there??" got nothing for minutes. A
+    crisis written to the operator is answered at once with the emergency number, each time;
+    the operator still reads the message; nothing is said for other words."""
+    async with connected(shipped) as line:
+        ticket, _feed = await claimed(line)
+        quiet = await line.runtime.handle("web:s1", Text("is anyone there??"))
+        assert not [m for m in quiet.messages if m.key.startswith(HandoffKeys.DANGER_WITH_OPERATOR)]
+        for crisis in ("i have the rope ready, i want to end my life", "i want to kill myself"):
+            told = await line.runtime.handle("web:s1", Text(crisis))
+            keys = [m.key for m in told.messages]
+            assert keys == [HandoffKeys.DANGER_WITH_OPERATOR], keys
+            assert any(number in told.messages[0].text for number in ("112", "911"))
+        assert len(await line.told(PersonWrote, 3)) == 3  # every message reached the operator
+        assert await line.service.close(ticket, ANNA) is Outcome.APPLIED
