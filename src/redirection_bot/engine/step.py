@@ -418,11 +418,23 @@ class _Run:
         )
         options = self.visible_choices(node)
         answered = self.match_choice(node, options, folded, event.text)
+        own = hits.get(current.category)
+        if answered is None and own is not None and not own.certain:
+            # Hedged, and holding two answers' words: *no no, yo no me quiero matar, es por
+            # la niña* at "are you in danger?" is no new disclosure (the twenty-fourth retest:
+            # taken as "yes, I'm in danger"): the question again, with the numbers.
+            locale = self.state.locale
+            held = [
+                option
+                for option, choice in options
+                if choice is not None and self.lexicon.mentions(locale, choice.words, folded)
+            ]
+            if len(held) > 1:
+                return True
         if answered is None and (current.category in hits or not higher or current.gives_way):
             # ``gives_way``: "i cant take it anymore" while waiting for a person is asked
             # about now, never "Sorry, I didn't understand" (an answer that fits stays one).
             return False
-        own = hits.get(current.category)
         if own is not None and own.certain and self.match_choice(node, options, folded) is None:
             # "no. im alone tho and the pills are here" at "are you in danger?": the first
             # part answers, the rest raises the flow's own risk for certain: its `again`.
