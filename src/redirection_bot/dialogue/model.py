@@ -481,6 +481,10 @@ COUNTRY_SLOT = "country"
 """The slot holding the country the person chose (an ISO code): where it is known, texts
 that have a ``_here`` variant write its emergency number out instead of "112 or 911"."""
 
+TOPICS_SLOT = "service_topics"
+"""The slot holding the kinds of service a safety flow chose for the services directory
+(``action_services``; empty: every kind): crisis lines only after thoughts of suicide."""
+
 HERE_SUFFIX = "_here"
 """A text's variant said where the person's country is known (``COUNTRY_SLOT``), with that
 country's emergency numbers in ``%{numbers}``; used wherever the text it varies is."""

@@ -22,7 +22,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from redirection_bot.custom_actions.services import TOPICS_SLOT
 from redirection_bot.dialogue.graph import interrupting_flows
 from redirection_bot.dialogue.model import (
     COUNTRY_SLOT,
@@ -30,6 +29,7 @@ from redirection_bot.dialogue.model import (
     HARM_TAKEN_SLOT,
     HELPLINE_SLOT,
     HERE_SUFFIX,
+    TOPICS_SLOT,
     CommandName,
     HandoffReason,
     HandoffUrgency,
