@@ -423,13 +423,8 @@ class _Run:
             # Hedged, and holding two answers' words: *no no, yo no me quiero matar, es por
             # la niña* at "are you in danger?" is no new disclosure (the twenty-fourth retest:
             # taken as "yes, I'm in danger"): the question again, with the numbers.
-            locale = self.state.locale
-            held = [
-                option
-                for option, choice in options
-                if choice is not None and self.lexicon.mentions(locale, choice.words, folded)
-            ]
-            if len(held) > 1:
+            held = self.mentioned(options, self.words_of(node, options), folded)
+            if len([choice for _option, choice in held if choice is not None]) > 1:
                 return True
         if answered is None and (current.category in hits or not higher or current.gives_way):
             # ``gives_way``: "i cant take it anymore" while waiting for a person is asked
@@ -1011,11 +1006,7 @@ class _Run:
         if index is not None:
             return options[index] if 0 <= index < len(options) else None
         locale = self.state.locale
-        value_words = self.program.slots[node.input.slot].words if node.input is not None else {}
-        words = [
-            choice.words if choice is not None else value_words.get(option.id)
-            for option, choice in options
-        ]
+        words = self.words_of(node, options)
         for (option, choice), typed in zip(options, words, strict=True):
             if option.id == folded and not numbers_are_values:
                 return option, choice
@@ -1037,11 +1028,7 @@ class _Run:
         ):
             return going_on[0]
         # A sentence that holds one choice's "...phrase..." words, and no other choice's.
-        mentioned = [
-            picked
-            for picked, typed in zip(options, words, strict=True)
-            if self.lexicon.mentions(locale, typed, folded)
-        ]
+        mentioned = self.mentioned(options, words, folded)
         if mentioned:
             return mentioned[0] if len(mentioned) == 1 else None
         # Part of one label as it is shown: "familia" for "Mi familia", "de acuerdo" for "De
@@ -1060,6 +1047,30 @@ class _Run:
             ):
                 return option, choice
         return None
+
+    def words_of(
+        self, node: Node, options: list[tuple[ChoiceOption, Choice | None]]
+    ) -> list[str | None]:
+        """Each option's words key: a choice's own, or its slot value's."""
+        value_words = self.program.slots[node.input.slot].words if node.input is not None else {}
+        return [
+            choice.words if choice is not None else value_words.get(option.id)
+            for option, choice in options
+        ]
+
+    def mentioned(
+        self,
+        options: list[tuple[ChoiceOption, Choice | None]],
+        words: list[str | None],
+        folded: str,
+    ) -> list[tuple[ChoiceOption, Choice | None]]:
+        """The options whose "...phrase..." words ``folded`` holds."""
+        locale = self.state.locale
+        return [
+            option
+            for option, typed in zip(options, words, strict=True)
+            if self.lexicon.mentions(locale, typed, folded)
+        ]
 
     def label_holds(self, label: Label | int, folded: str) -> bool:
         """Whether ``folded`` is a run of whole words of ``label`` as shown that says enough
@@ -1420,10 +1431,8 @@ def offered_choice(program: Program, state: SessionState, choice_id: str) -> Cho
         return next(iter(run.command_choices(*commands)), None)
     if state.waiting is Waiting.LANGUAGE:
         return next((o for o in run.language_choices() if o.id == choice_id), None)
-    at = state.at
-    flow = program.flows.get(at.flow) if at is not None else None
-    node = flow.nodes.get(at.node) if flow is not None and at is not None else None
-    if state.waiting is not Waiting.ANSWER or node is None:
+    node = _asked(program, state)
+    if node is None:
         return None
     return next((o for o, _choice in run.visible_choices(node) if o.id == choice_id), None)
 
@@ -1431,13 +1440,19 @@ def offered_choice(program: Program, state: SessionState, choice_id: str) -> Cho
 def is_slot_value(program: Program, state: SessionState, choice_id: str) -> bool:
     """Whether ``choice_id``, offered at ``state``, is a value of its question's slot (a
     country, a number on a scale) rather than one of the question's own answers."""
-    at = state.at
-    flow = program.flows.get(at.flow) if at is not None else None
-    node = flow.nodes.get(at.node) if flow is not None and at is not None else None
-    if node is None or node.input is None or state.waiting is not Waiting.ANSWER:
+    node = _asked(program, state)
+    if node is None or node.input is None:
         return False
     run = _Run(program, state)
     return any(o.id == choice_id and choice is None for o, choice in run.visible_choices(node))
+
+
+def _asked(program: Program, state: SessionState) -> Node | None:
+    """The question the person is asked at ``state`` (None: no answer is awaited)."""
+    at = state.at
+    flow = program.flows.get(at.flow) if at is not None else None
+    node = flow.nodes.get(at.node) if flow is not None and at is not None else None
+    return node if state.waiting is Waiting.ANSWER else None
 
 
 def typed_answer(program: Program, state: SessionState, text: str) -> bool:

@@ -16,7 +16,7 @@ from redirection_bot.handoff.wire import TicketChanged, TicketOpened
 from redirection_bot.program.load import LoadedProgram
 from redirection_bot.program.render import ShownHandoff, ShownMessage
 from redirection_bot.turn.runtime import Reply, Runtime
-from tests.fixtures.handoff import connected
+from tests.fixtures.handoff import Helpline, connected
 
 ANNA = Operator("@anna:helpline.example", "Anna")
 SESSION = "web:crisis"
@@ -497,6 +497,24 @@ async def test_waiting_for_a_person_after_a_disclosure_the_request_is_urgent_and
         assert answered[0].startswith("safety.suicide.") and "engine.not_understood" not in answered
 
 
+async def written_while_waiting(line: Helpline, locale: str, words: str) -> tuple[str, Reply]:
+    """Someone on duty; the person asks for a person, then writes ``words`` while waiting:
+    their feed, and the answer to ``words``."""
+    await line.service.duty(ANNA.ref, True)
+    await line.runtime.handle(SESSION, Start(locale=locale))
+    waiting = await line.runtime.handle(SESSION, Text(ASK_FOR_A_PERSON[locale]))
+    assert waiting.handoff is not None and waiting.handoff.feed is not None
+    return waiting.handoff.feed, await line.runtime.handle(SESSION, Text(words))
+
+
+async def timed_fallback(line: Helpline, feed: str) -> list[ShownMessage]:
+    """What the person is shown when nobody has claimed their request in time."""
+    line.clock.advance(400)
+    await line.desk.tick_once(line.runtime)
+    (fallback,) = await line.pushes(feed, 1)
+    return [m for m in fallback.shown if isinstance(m, ShownMessage)]
+
+
 TONIGHT = {
     "en": "i cant keep doing this, i think tonight might be it",
     "es": "ya no puedo seguir asi, creo q esta noche es la ultima",
@@ -513,20 +531,12 @@ async def test_the_timed_fallback_over_a_suicide_question_keeps_to_it_and_moves_
     with "keep waiting", the general services (a self-help site for sexual interest in
     children among them) and the general plan, and the ticket stayed `normal`."""
     async with connected(shipped) as line:
-        await line.service.duty(ANNA.ref, True)
-        runtime = line.runtime
-        await runtime.handle(SESSION, Start(locale=locale))
-        waiting = await runtime.handle(SESSION, Text(ASK_FOR_A_PERSON[locale]))
-        assert waiting.handoff is not None and waiting.handoff.feed is not None
-        asked = await runtime.handle(SESSION, Text(TONIGHT[locale]))
+        feed, asked = await written_while_waiting(line, locale, TONIGHT[locale])
         assert keys(asked)[-1] in ("safety.suicide.check", "safety.suicide.danger"), keys(asked)
         question = keys(asked)[-1]
         changes = [c for c in await line.told(TicketChanged) if isinstance(c, TicketChanged)]
         assert (changes[-1].change, changes[-1].urgency) == ("escalated", "high")
-        line.clock.advance(400)
-        await line.desk.tick_once(runtime)
-        (fallback,) = await line.pushes(waiting.handoff.feed, 1)
-        said = [m for m in fallback.shown if isinstance(m, ShownMessage)]
+        said = await timed_fallback(line, feed)
         assert [m.key for m in said] == [
             HandoffKeys.FALLBACK_CRISIS,
             "handoff.safety_plan_suicide",
@@ -551,18 +561,10 @@ async def test_the_timed_fallback_in_the_suicide_flow_names_the_crisis_lines(
     were shown turns before). Where the flow has chosen its services (crisis lines only), the
     fallback lists them again, with their numbers; never a service of another kind."""
     async with connected(shipped) as line:
-        await line.service.duty(ANNA.ref, True)
-        runtime = line.runtime
-        await runtime.handle(SESSION, Start(locale=locale))
-        waiting = await runtime.handle(SESSION, Text(ASK_FOR_A_PERSON[locale]))
-        assert waiting.handoff is not None and waiting.handoff.feed is not None
-        asked = await runtime.handle(SESSION, Text(KILL_MYSELF[locale]))
+        feed, asked = await written_while_waiting(line, locale, KILL_MYSELF[locale])
         question = keys(asked)[-1]
         assert question == "safety.suicide.danger", keys(asked)
-        line.clock.advance(400)
-        await line.desk.tick_once(runtime)
-        (fallback,) = await line.pushes(waiting.handoff.feed, 1)
-        said = [m for m in fallback.shown if isinstance(m, ShownMessage)]
+        said = await timed_fallback(line, feed)
         said_keys = [m.key for m in said]
         assert said_keys[0] == HandoffKeys.FALLBACK_CRISIS and said_keys[-1] == question
         assert "services.entry" in said_keys, said_keys  # the crisis lines, with their numbers
@@ -582,11 +584,9 @@ async def test_are_you_a_bot_over_a_question_asked_while_waiting_never_offers_a_
     a real person" offered a person again ("Would you like that?"), and the yes/no that
     followed took nothing else, with no number."""
     async with connected(shipped) as line:
-        await line.service.duty(ANNA.ref, True)
         runtime = line.runtime
-        await runtime.handle(SESSION, Start(locale=locale))
-        await runtime.handle(SESSION, Text(ASK_FOR_A_PERSON[locale]))
-        question = keys(await runtime.handle(SESSION, Text(TONIGHT[locale])))[-1]
+        _feed, asked = await written_while_waiting(line, locale, TONIGHT[locale])
+        question = keys(asked)[-1]
         answered = keys(await runtime.handle(SESSION, Text(ARE_YOU_A_BOT[locale])))
         assert answered[0] == "safety.human.again" and "safety.human.check" not in answered
         unclear = await runtime.handle(SESSION, Text("kenya"))
