@@ -304,6 +304,7 @@ class _RulesReader(SchemaReader):
         semantic, _spans = self._word_lists(top.get("fields"), letters)
         field_index = FieldIndex.of(lists | semantic)
         before, after, breaks = hedge("before"), hedge("after"), hedge("breaks")
+        index.finish()
         return LocaleRules(
             locale,
             categories,
