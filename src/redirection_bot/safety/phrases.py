@@ -444,10 +444,23 @@ class SharedParts:
 
     lists: dict[str, Alt] = field(default_factory=dict)
     words: dict[Lit, Lit] = field(default_factory=dict)
+    alternatives: dict[Alt, Alt] = field(default_factory=dict)
+    """Each alternative written in place (``(kid|kids)``), as written: compiled once however
+    many phrases write it."""
+    sequences: dict[Seq, Seq] = field(default_factory=dict)
 
     def word(self, lit: Lit) -> Lit:
         """The one copy of ``lit`` kept for this file."""
         return self.words.setdefault(lit, lit)
+
+    def alternative(self, written: Alt) -> Alt:
+        compiled = self.alternatives.get(written)
+        if compiled is None:
+            compiled = self.alternatives[written] = _indexed(written)
+        return compiled
+
+    def sequence(self, seq: Seq) -> Seq:
+        return self.sequences.setdefault(seq, seq)
 
 
 def resolve(
@@ -478,10 +491,10 @@ def _resolve_seq(seq: Seq, lists: Mapping[str, Sequence[Phrase]], shared: Shared
             items.append(compiled)
         elif isinstance(item, Alt):
             options = tuple(_resolve_seq(option, lists, shared) for option in item.options)
-            items.append(_indexed(Alt(options, item.optional)))
+            items.append(shared.alternative(Alt(options, item.optional)))
         else:
             items.append(shared.word(item) if isinstance(item, Lit) else item)
-    return Seq(tuple(items))
+    return shared.sequence(Seq(tuple(items)))
 
 
 def _indexed(alt: Alt) -> Alt:
