@@ -426,9 +426,16 @@ class _Run:
             held = self.mentioned(options, self.words_of(node, options), folded)
             if len([choice for _option, choice in held if choice is not None]) > 1:
                 return True
-        if answered is None and (current.category in hits or not higher or current.gives_way):
+        other_crisis = any(category in CRISES for category in hits if category != current.category)
+        if answered is None and (
+            current.category in hits or not higher or current.gives_way or other_crisis
+        ):
             # ``gives_way``: "i cant take it anymore" while waiting for a person is asked
             # about now, never "Sorry, I didn't understand" (an answer that fits stays one).
+            # Another crisis, even guessed, answering nothing here: asked about now ("the kid
+            # im babysitting is asleep in the next room and my head is going to bad places"
+            # at the suicide flow's country question: the twenty-fifth retest, "Please choose
+            # a country", the child's check queued for after the crisis lines).
             return False
         if own is not None and own.certain and self.match_choice(node, options, folded) is None:
             # "no. im alone tho and the pills are here" at "are you in danger?": the first
