@@ -891,6 +891,8 @@ class _Run:
                 value = self.typed_number(declared, folded)
                 if value is None:
                     value = self.number_first(declared, raw)
+                if value is None:
+                    value = self.number_last(declared, raw)
             if value is not None:
                 self.answered(node)
                 self.slots[declared.name] = value
@@ -990,6 +992,23 @@ class _Run:
         ):
             return None
         return self.typed_number(declared, fold(first))
+
+    def number_last(self, declared: SlotDecl, raw: str) -> int | None:
+        """A number said last, after words that name none ("jaja este ejercicio me mata pero
+        bueno, un 6", "i relapsed last year but been good since, so maybe 7": the twenty-fifth
+        retest, asked again): the part after the last comma, full stop, question mark or
+        dash, as ``typed_number`` takes it."""
+        *before, last = _FIRST_PART.split(raw)
+        if not before or not last.strip():
+            return None
+        locale = self.state.locale
+        if any(
+            _word_number(word, self.lexicon, locale) is not None
+            for part in before
+            for word in fold(part).split()
+        ):
+            return None
+        return self.typed_number(declared, fold(last))
 
     def match_choice(
         self,
