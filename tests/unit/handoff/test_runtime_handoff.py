@@ -449,6 +449,31 @@ async def test_a_crisis_written_to_the_operator_is_asked_about_when_they_close(
         assert not any(key.startswith("safety.") for key in said), said
 
 
+async def test_pills_taken_are_remembered_when_the_crisis_is_asked_about_again(
+    shipped: LoadedProgram,
+) -> None:
+    """The twenty-fifth retest: "i swallowed what was left in the cabinet" and then, to the
+    operator, "i took pills an hour ago"; the operator closed, and the program asked "Are you
+    in danger right now: have you hurt yourself?". Something taken and no help called yet:
+    the emergency advice at once when the crisis flow starts again (`taken_before`). The
+    retest's way to a flow started over was not found again here: this holds the outcome."""
+    async with connected(shipped) as line:
+        await line.service.duty(ANNA.ref, True)
+        first = await line.runtime.handle("web:s1", Text("i already took all my pills"))
+        assert "safety.suicide.danger" not in keys(first)
+        await line.runtime.handle("web:s1", Text("colombia"))
+        (opened,) = await line.told(TicketOpened)
+        assert isinstance(opened, TicketOpened)
+        assert await line.service.claim(opened.ticket, ANNA) is Outcome.APPLIED
+        await line.runtime.handle("web:s1", Text("i took pills an hour ago, i want to die"))
+        assert await line.service.close(opened.ticket, ANNA) is Outcome.APPLIED
+        assert first.handoff is not None and first.handoff.feed is not None
+        *_before, closed = await line.pushes(first.handoff.feed, 2)
+        said = [m.key for m in closed.shown if isinstance(m, ShownMessage)]
+        assert "safety.suicide.danger" not in said, said
+        assert {"safety.suicide.emergency", "safety.suicide.emergency_now"} & set(said), said
+
+
 async def test_a_crisis_written_to_the_operator_is_answered_with_the_number_at_once(
     shipped: LoadedProgram,
 ) -> None:
