@@ -726,9 +726,10 @@ def _withdrawn(state: HandoffState) -> Step:
 
 def _risk_seen(state: HandoffState, event: RiskSeen) -> Step:
     # A crisis written to the person who has the conversation: the emergency number at once,
-    # every time, whatever they answer and however long they take.
+    # every time, whatever they answer and however long they take; with the way to end the
+    # chat still offered (the twenty-fifth retest: the page had no buttons left after it).
     urgent = event.urgency is not None and state.status is HandoffStatus.WITH_OPERATOR
-    told = (TellPerson(HandoffKeys.DANGER_WITH_OPERATOR),) if urgent else ()
+    told = (TellPerson(HandoffKeys.DANGER_WITH_OPERATOR, choices=_END),) if urgent else ()
     if event.category in state.risks:
         return Step(state, told)
     seen = replace(state, risks=(*state.risks, event.category))

@@ -490,5 +490,7 @@ async def test_a_crisis_written_to_the_operator_is_answered_with_the_number_at_o
             keys = [m.key for m in told.messages]
             assert keys == [HandoffKeys.DANGER_WITH_OPERATOR], keys
             assert any(number in told.messages[0].text for number in ("112", "911"))
+            # the way to end the chat stays on the page (the twenty-fifth retest: no buttons)
+            assert [c.id for c in told.messages[0].choices] == ["handoff:end"]
         assert len(await line.told(PersonWrote, 3)) == 3  # every message reached the operator
         assert await line.service.close(ticket, ANNA) is Outcome.APPLIED
