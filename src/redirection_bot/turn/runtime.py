@@ -409,6 +409,11 @@ class Runtime:
         # read with them (H-R23).
         # A long message is screened in a worker thread, one at a time (``ScreeningLane``).
         screened = text[:limit]
+        if len(text) > limit and not text[limit].isspace():
+            # Never a word cut in half: its piece is not what was typed ("wo" of "words" read
+            # by the second layer as a request, the twenty-fifth round's model).
+            whole_words = screened.rsplit(None, 1)
+            screened = whole_words[0] if len(whole_words) == 2 else screened
         if typed_choice(loaded.program, state, text):
             # Exactly an answer offered here: as pressing it, which is not screened either.
             return Text(text), state
