@@ -890,9 +890,9 @@ class _Run:
             if value is None and declared.type is SlotType.INTEGER:
                 value = self.typed_number(declared, folded)
                 if value is None:
-                    value = self.number_first(declared, raw)
+                    value = self.number_at_an_end(declared, raw, last=False)
                 if value is None:
-                    value = self.number_last(declared, raw)
+                    value = self.number_at_an_end(declared, raw, last=True)
             if value is not None:
                 self.answered(node)
                 self.slots[declared.name] = value
@@ -977,38 +977,26 @@ class _Run:
             return None
         return number if declared.accepts(number) else None
 
-    def number_first(self, declared: SlotDecl, raw: str) -> int | None:
-        """A number said first, as ``typed_number`` takes it, and something after it ("idk
-        like a 7? this week was rough", *un 8, ya me tiene harto esto*, *varmaan 8, oon ihan
-        kuollu tähän*: the nineteenth and twentieth retests, asked again in three languages):
-        the part before a comma, a full stop, a question mark or a dash, when the rest names
-        no number ("7, no wait, 3" is asked again)."""
-        first, *rest = _FIRST_PART.split(raw, maxsplit=1)
-        if not rest or not first.strip():
-            return None
-        locale = self.state.locale
-        if any(
-            _word_number(word, self.lexicon, locale) is not None for word in fold(rest[0]).split()
-        ):
-            return None
-        return self.typed_number(declared, fold(first))
-
-    def number_last(self, declared: SlotDecl, raw: str) -> int | None:
-        """A number said last, after words that name none ("jaja este ejercicio me mata pero
-        bueno, un 6", "i relapsed last year but been good since, so maybe 7": the twenty-fifth
-        retest, asked again): the part after the last comma, full stop, question mark or
-        dash, as ``typed_number`` takes it."""
-        *before, last = _FIRST_PART.split(raw)
-        if not before or not last.strip():
+    def number_at_an_end(self, declared: SlotDecl, raw: str, last: bool) -> int | None:
+        """A number said first or last, as ``typed_number`` takes it, with words around it
+        that name no number: first ("idk like a 7? this week was rough", *un 8, ya me tiene
+        harto esto*, *varmaan 8, oon ihan kuollu tähän*: the nineteenth and twentieth retests)
+        or last ("jaja este ejercicio me mata pero bueno, un 6", "been good since, so maybe
+        7": the twenty-fifth), all asked again in three languages. The part before the first
+        (or after the last) comma, full stop, question mark or dash; "7, no wait, 3" is asked
+        again."""
+        parts = _FIRST_PART.split(raw) if last else _FIRST_PART.split(raw, maxsplit=1)
+        said, others = (parts[-1], parts[:-1]) if last else (parts[0], parts[1:])
+        if not others or not said.strip():
             return None
         locale = self.state.locale
         if any(
             _word_number(word, self.lexicon, locale) is not None
-            for part in before
+            for part in others
             for word in fold(part).split()
         ):
             return None
-        return self.typed_number(declared, fold(last))
+        return self.typed_number(declared, fold(said))
 
     def match_choice(
         self,
