@@ -22,6 +22,7 @@ from redirection_bot.dialogue.lexicon import (
     Lexicon,
 )
 from redirection_bot.dialogue.model import (
+    HARM_TAKEN_SLOT,
     HELPLINE_SLOT,
     Choice,
     CommandName,
@@ -613,7 +614,12 @@ class _Run:
         if kind is NodeKind.HANDOFF:
             assert node.handoff is not None
             urgency = node.handoff.urgency
-            if urgency in (HandoffUrgency.LOW, HandoffUrgency.NORMAL) and any(
+            if self.slots.get(HARM_TAKEN_SLOT) is True:
+                # Something already taken and no help called yet: whoever is asked for, from
+                # the crisis menu or the main one, is asked for now (the twenty-sixth retest:
+                # "high").
+                urgency = HandoffUrgency.IMMEDIATE
+            elif urgency in (HandoffUrgency.LOW, HandoffUrgency.NORMAL) and any(
                 risk in CRISES for risk in self.state.confirmed
             ):
                 urgency = HandoffUrgency.HIGH

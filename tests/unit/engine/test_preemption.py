@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from redirection_bot.authoring.testing import MINIMAL_PROGRAM, load, write_program
-from redirection_bot.dialogue.model import CommandName, Program
+from redirection_bot.dialogue.model import CommandName, HandoffUrgency, Program
 from redirection_bot.engine import (
     ActionRequest,
     ActionResult,
@@ -379,6 +379,24 @@ def test_a_handoff_request_inside_a_safety_flow_is_passed_on(tmp_path: Path) -> 
     program = load(write_program(tmp_path, PROGRAM, flows, LOCALES, RULES), tmp_path).program
     turn = step(program, play(program).state, risk(RiskCategory.HUMAN))
     assert [o for o in turn.outputs if isinstance(o, HandoffRequest)][0].flow == "s_human"
+
+
+def test_after_something_was_taken_any_request_for_a_person_is_immediate(tmp_path: Path) -> None:
+    """The twenty-sixth retest: pills taken, then "Talk to a person now" opened a "high"
+    request. While ``harm_taken`` holds, every request for a person is for now."""
+    flows = dict(FLOWS)
+    flows["s_human"] = flows["s_human"].replace(
+        "  hello:\n    say: s.human_hello\n    next: ask\n",
+        "  hello:\n    say: s.human_hello\n    handoff:\n      reason: asked\n"
+        "      urgency: normal\n    next: ask\n",
+    )
+    program = load(write_program(tmp_path, PROGRAM, flows, LOCALES, RULES), tmp_path).program
+    start = play(program).state
+    for taken, urgency in ((False, HandoffUrgency.NORMAL), (True, HandoffUrgency.IMMEDIATE)):
+        state = replace(start, slots={**start.slots, "harm_taken": taken})
+        turn = step(program, state, risk(RiskCategory.HUMAN))
+        (asked,) = [o for o in turn.outputs if isinstance(o, HandoffRequest)]
+        assert asked.urgency is urgency
 
 
 def test_without_a_safety_section_risks_change_nothing(tmp_path: Path) -> None:
