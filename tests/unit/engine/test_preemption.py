@@ -369,14 +369,19 @@ def test_after_a_program_update_a_risk_still_pre_empts_then_goes_home(program: P
     assert step(program, moved.state, ChoicePicked("back")).state.at == Place("main", "ask")
 
 
-def test_a_handoff_request_inside_a_safety_flow_is_passed_on(tmp_path: Path) -> None:
+def asking_for_a_person(tmp_path: Path, urgency: str) -> Program:
+    """The test program, its `human` safety flow asking for a person at ``urgency``."""
     flows = dict(FLOWS)
     flows["s_human"] = flows["s_human"].replace(
         "  hello:\n    say: s.human_hello\n    next: ask\n",
         "  hello:\n    say: s.human_hello\n    handoff:\n      reason: asked\n"
-        "      urgency: high\n    next: ask\n",
+        f"      urgency: {urgency}\n    next: ask\n",
     )
-    program = load(write_program(tmp_path, PROGRAM, flows, LOCALES, RULES), tmp_path).program
+    return load(write_program(tmp_path, PROGRAM, flows, LOCALES, RULES), tmp_path).program
+
+
+def test_a_handoff_request_inside_a_safety_flow_is_passed_on(tmp_path: Path) -> None:
+    program = asking_for_a_person(tmp_path, "high")
     turn = step(program, play(program).state, risk(RiskCategory.HUMAN))
     assert [o for o in turn.outputs if isinstance(o, HandoffRequest)][0].flow == "s_human"
 
@@ -384,13 +389,7 @@ def test_a_handoff_request_inside_a_safety_flow_is_passed_on(tmp_path: Path) -> 
 def test_after_something_was_taken_any_request_for_a_person_is_immediate(tmp_path: Path) -> None:
     """The twenty-sixth retest: pills taken, then "Talk to a person now" opened a "high"
     request. While ``harm_taken`` holds, every request for a person is for now."""
-    flows = dict(FLOWS)
-    flows["s_human"] = flows["s_human"].replace(
-        "  hello:\n    say: s.human_hello\n    next: ask\n",
-        "  hello:\n    say: s.human_hello\n    handoff:\n      reason: asked\n"
-        "      urgency: normal\n    next: ask\n",
-    )
-    program = load(write_program(tmp_path, PROGRAM, flows, LOCALES, RULES), tmp_path).program
+    program = asking_for_a_person(tmp_path, "normal")
     start = play(program).state
     for taken, urgency in ((False, HandoffUrgency.NORMAL), (True, HandoffUrgency.IMMEDIATE)):
         state = replace(start, slots={**start.slots, "harm_taken": taken})
