@@ -388,6 +388,17 @@ class SafetyRoute:
     queued for after it, nor taken as that flow's answer), which carries on after it:
     ``human``, so that "are you a bot?" is answered honestly wherever it is asked (the
     eighteenth retest: "Sorry, I didn't understand that" to a 15-year-old in the minor flow)."""
+    settled_at: tuple[str, ...] = ()
+    """Questions of ``flow`` reached once the crisis in hand has what to do and its numbers
+    (the menu after the crisis lines): a crisis raised with it and queued behind it runs from
+    here, and the question is asked when that flow returns ("estoy solo con mi sobrino ... y
+    ya me quiero morir": the suicide questions right after the child's lines, not only once
+    the person chose to go back; the twenty-seventh retest)."""
+    about_another: tuple[str, ...] = ()
+    """``answered_by`` choices that say the message is about another person ("my friend
+    sent me a goodbye"): taken on entry for a certain hit, the person is asked the ``check``
+    question about themselves too, queued to run at ``settled_at`` ("ei oo mitään järkeä enää
+    jatkaa. ja mun kaveri laitto ... hyvästi": the friend only, the twenty-seventh retest)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,10 +500,22 @@ HERE_SUFFIX = "_here"
 """A text's variant said where the person's country is known (``COUNTRY_SLOT``), with that
 country's emergency numbers in ``%{numbers}``; used wherever the text it varies is."""
 
+TAKEN_SUFFIX = "_taken"
+"""A text's variant said where the person has already taken something or hurt themselves
+(``HARM_TAKEN_SLOT``): what to do now, never "if you might act"; used wherever the text it
+varies is, and varied by country after it (``_taken_here``)."""
+
 ELSEWHERE_SUFFIX = "_elsewhere"
 """A text's variant said where the person said they are in a country the program does not
 list (Spanish texts name Colombia's, Mexico's and Spain's numbers; a person in Venezuela is
 told "112 o 911" instead); used wherever the text it varies is."""
+
+REQUESTED_SLOT = "person_requested"
+"""A slot the runtime sets before every turn, when the program declares it (a boolean):
+whether a request for a person is open (awaited, or an operator has the conversation); the
+engine sets it as it asks for one. "Talk to a person now" is not offered while it holds
+(``when: not person_requested``; the twenty-seventh retest: pressed again and again, each
+time "let me see whether a person can join" and "your request is already open")."""
 
 HELPLINE_SLOT = "helpline_connected"
 """A slot the runtime sets before every turn, when the program declares it (a boolean):

@@ -77,6 +77,8 @@ SAFETY_ROUTE_FIELDS = (
     "keeps_answer",
     "gives_way",
     "check_at_once",
+    "settled_at",
+    "about_another",
 )
 FLOW_FIELDS = ("flow", "title", "start", "nodes")
 NODE_FIELDS = (
@@ -459,6 +461,8 @@ class ProgramParser(SchemaReader):
             tuple(change for change in changes if change.operation == "set"),
             self._flag(mapping, "gives_way"),
             self._flag(mapping, "check_at_once"),
+            self._names(mapping.get("settled_at"), "a node id"),
+            self._names(mapping.get("about_another"), "a choice id"),
         )
 
     def _changes(self, mapping: YMapping) -> list[SlotChange]:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from redirection_bot.dialogue.conditions import SlotRef
 from redirection_bot.dialogue.graph import interrupting_flows
 from redirection_bot.dialogue.lexicon import (
     ABOUT_WORDS_KEY,
@@ -24,6 +25,7 @@ from redirection_bot.dialogue.lexicon import (
 from redirection_bot.dialogue.model import (
     HARM_TAKEN_SLOT,
     HELPLINE_SLOT,
+    REQUESTED_SLOT,
     Choice,
     CommandName,
     HandoffReason,
@@ -355,6 +357,13 @@ class _Run:
         ]
         if len(named) != 1 or named[0].id not in route.answered_by:
             return False
+        if named[0].id in route.about_another and entry != route.check and route.check:
+            # Another person's crisis, told with words the rules read for certain: what to do
+            # for them first, then the question about the person themselves (queued until
+            # the lines are shown, ``settled_at``).
+            confirmed = route.category.value in self.state.confirmed
+            start = self.program.flows[route.flow].start
+            self.stack.append(Place(route.flow, start if confirmed else route.check))
         self.take(node, named[0])
         return True
 
@@ -508,6 +517,31 @@ class _Run:
         seen.update(dict.fromkeys(hit.category.value for hit in event.risks))
         self.state = evolve(self.state, risks=tuple(seen))
 
+    def queued_crisis(self, node: Node) -> Place | None:
+        """A crisis queued behind the one in hand (raised with it, or a question about the
+        person themselves) that runs now: ``node`` is a question its route is ``settled_at``,
+        where the crisis in hand has said what to do and given its numbers. The question is
+        asked when the queued flow returns."""
+        route = next((route for route in self.program.safety if route.flow == node.flow), None)
+        if route is None or node.id not in route.settled_at or not self.stack:
+            return None
+        queued = self.stack[-1]
+        crisis = next(
+            (
+                route
+                for route in self.program.safety
+                if route.flow == queued.flow and route.category in CRISES
+            ),
+            None,
+        )
+        if crisis is None or queued.node not in (
+            self.program.flows[crisis.flow].start,
+            crisis.check,
+        ):
+            return None
+        self.stack[-1] = node.place
+        return queued
+
     def in_safety_flow(self) -> bool:
         """Whether the person is at a node of one of the program's safety flows now."""
         return self.current_route() is not None
@@ -595,6 +629,9 @@ class _Run:
         for change in node.changes:
             self.apply(change)
         if kind.waits:
+            queued = self.queued_crisis(node)
+            if queued is not None:
+                return queued
             self.prompt(node)
             self.wait(Waiting.ANSWER, node)
             return None
@@ -624,6 +661,8 @@ class _Run:
             ):
                 urgency = HandoffUrgency.HIGH
             self.outputs.append(HandoffRequest(node.handoff.reason, urgency, node.flow))
+            if REQUESTED_SLOT in self.program.slots:
+                self.slots[REQUESTED_SLOT] = True  # the runtime tells the truth next turn
             if node.then is None or node.then.is_empty:
                 self.wait(Waiting.HANDOFF, node)
                 return None
@@ -638,6 +677,16 @@ class _Run:
                 self.state = evolve(self.state, held=None, waiting=Waiting.ANSWER, at=held.at)
                 self.answer(self._node(held.at.flow, held.at.node), held.text, fold(held.text))
                 return None
+            resumed = self._node(back.flow, back.node)
+            if (
+                back in _asked_unless_known(self.program)
+                and resumed.input is not None
+                and self.slots.get(resumed.input.slot) is not None
+            ):
+                # Answered meanwhile, in the flow that interrupted it ("im in the US" in the
+                # suicide flow, then "Go back": the child flow's country question again; the
+                # twenty-seventh retest): not asked again.
+                return self.follow(resumed.then, resumed)
             return back
         self.outputs.append(End())
         self.wait(Waiting.ENDED, node)
@@ -1049,6 +1098,13 @@ class _Run:
             return going_on[0]
         # A sentence that holds one choice's "...phrase..." words, and no other choice's.
         mentioned = self.mentioned(options, words, folded)
+        if len(mentioned) > 1 and raw:
+            # Two asked at once ("cual numero?? es gratis?"): the one asked first, where
+            # its part names one only (the twenty-seventh retest: "didn't understand").
+            first_part = fold(_FIRST_PART.split(raw, maxsplit=1)[0])
+            mentioned = self.mentioned(options, words, first_part) if first_part else []
+            if len(mentioned) != 1:
+                return None
         if mentioned:
             return mentioned[0] if len(mentioned) == 1 else None
         # Part of one label as it is shown: "familia" for "Mi familia", "de acuerdo" for "De
@@ -1631,3 +1687,28 @@ def _generated(declared: SlotDecl, asked: InputSpec) -> tuple[ChoiceOption, ...]
 @per_program
 def _worked(program: Program) -> _Worked:
     return _Worked(program_parts(program))
+
+
+@per_program
+def _asked_unless_known(program: Program) -> frozenset[Place]:
+    """Questions a flow asks only while their slot holds nothing: an ``if`` of the flow goes
+    round the question when the slot is set, and its ``else`` leads to it (``safety_country``:
+    "Which country are you in?")."""
+    asked: set[Place] = set()
+    for flow in program.flows.values():
+        for node in flow.nodes.values():
+            if node.kind is not NodeKind.BRANCH or node.otherwise is None:
+                continue
+            target = node.otherwise.goto
+            if target is None or target.flow != flow.id or target.node is None:
+                continue
+            question = flow.nodes.get(target.node)
+            if question is None or question.input is None:
+                continue
+            if any(
+                isinstance(branch.when.root, SlotRef)
+                and branch.when.root.name == question.input.slot
+                for branch in node.branches
+            ):
+                asked.add(question.place)
+    return frozenset(asked)

@@ -23,7 +23,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
-from redirection_bot.dialogue.model import CommandName, HandoffReason, HandoffUrgency, Program
+from redirection_bot.dialogue.model import (
+    HARM_TAKEN_SLOT,
+    CommandName,
+    HandoffReason,
+    HandoffUrgency,
+    Program,
+)
 from redirection_bot.engine import (
     ChoicePicked,
     CommandGiven,
@@ -57,12 +63,13 @@ from redirection_bot.handoff.machine import (
 )
 from redirection_bot.handoff.record import Line, SessionRecord
 from redirection_bot.program.render import Said, Shown, ShownMessage
-from redirection_bot.safety.categories import CRISES
+from redirection_bot.safety.categories import CRISES, RiskCategory
 
 if TYPE_CHECKING:
     from redirection_bot.handoff.desk import HandoffDesk
     from redirection_bot.language.i18n import Catalog
     from redirection_bot.program.load import LoadedProgram
+    from redirection_bot.turn.actions import AfterTurn
 
 _CHOICE_EVENTS: dict[HandoffChoice, HandoffEvent] = {
     HandoffChoice.SHARE: Shared(agreed=True),
@@ -105,7 +112,13 @@ class Executor(Protocol):
     ) -> None: ...
 
     async def engine(
-        self, session_id: str, loaded: LoadedProgram, state: SessionState, event: Event
+        self,
+        session_id: str,
+        loaded: LoadedProgram,
+        state: SessionState,
+        event: Event,
+        after: AfterTurn | None = None,
+        requested: bool = False,
     ) -> Turn: ...
 
 
@@ -139,7 +152,9 @@ class HandoffConduct:
         handled = Handled(state, record.handoff)
         for category in risks:
             if handled.handoff.active:
-                seen = advance(handled.handoff, risk_seen(category), self._now(), self.desk.timings)
+                seen = advance(
+                    handled.handoff, risk_seen(category, state), self._now(), self.desk.timings
+                )
                 await self.effects.handoff(session_id, loaded, record, handled, seen, None)
         result: list[Said] = []
         for item in outputs:
@@ -175,7 +190,8 @@ class HandoffConduct:
             if handled.step is not None and not handled.step.changed:
                 # A late press (the handoff is over): show where the person is instead.
                 repeat = CommandGiven(CommandName.REPEAT)
-                turn = await self.effects.engine(session_id, loaded, state, repeat)
+                requested = handled.handoff.active
+                turn = await self.effects.engine(session_id, loaded, state, repeat, None, requested)
                 handled.state = turn.state
                 handled.said.extend(turn.outputs)
             return handled
@@ -211,7 +227,7 @@ class HandoffConduct:
         handled = Handled(state, record.handoff)
         for category in found:
             risk_step = advance(
-                handled.handoff, risk_seen(category), self._now(), self.desk.timings
+                handled.handoff, risk_seen(category, state), self._now(), self.desk.timings
             )
             await self.effects.handoff(session_id, loaded, record, handled, risk_step, None)
         if found:
@@ -268,11 +284,14 @@ class HandoffConduct:
         return Situation(self.desk.clock(), 0, False)
 
 
-def risk_seen(category: str) -> RiskSeen:
+def risk_seen(category: str, state: SessionState) -> RiskSeen:
     """A category screening read while a handoff is on: a crisis (``CRISES``) puts a request
     still waiting at least ``high`` in line, certain or not (its check question is asked at
-    once, and the operators should not wait for the answer)."""
-    urgent = category in CRISES
+    once, and the operators should not wait for the answer); so does distress once something
+    was taken (``HARM_TAKEN_SLOT``: "mua vähän huimaa", dizzy, written to the operator after
+    an overdose, had no notice; the twenty-seventh retest)."""
+    taken = state.slots.get(HARM_TAKEN_SLOT) is True
+    urgent = category in CRISES or (taken and category == RiskCategory.DISTRESS)
     return RiskSeen(category, HandoffUrgency.HIGH if urgent else None)
 
 

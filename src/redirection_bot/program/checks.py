@@ -14,6 +14,7 @@ from redirection_bot.dialogue.model import (
     ELSEWHERE_SUFFIX,
     HERE_SUFFIX,
     RUNTIME_SLOTS,
+    TAKEN_SUFFIX,
     Node,
     NodeKind,
     Place,
@@ -170,6 +171,27 @@ def check_safety_routes(program: Program, diagnostics: Diagnostics) -> None:
                         f"`answered_by: {choice_id}` is not a choice of `{route.answered_at}`"
                         f"{did_you_mean(choice_id, ids)}",
                     )
+        for node_id in route.settled_at:
+            settled = flow.nodes.get(node_id)
+            if settled is None or not settled.kind.waits:
+                diagnostics.error(
+                    route.span,
+                    f"`settled_at: {node_id}` is not a question of `{flow.id}`"
+                    f"{did_you_mean(node_id, flow.nodes) if settled is None else ''}",
+                )
+        for choice_id in route.about_another:
+            if choice_id not in route.answered_by:
+                diagnostics.error(
+                    route.span,
+                    f"`about_another: {choice_id}` is not one of `answered_by`"
+                    f"{did_you_mean(choice_id, route.answered_by)}",
+                )
+        if route.about_another and (route.check is None or not route.settled_at):
+            diagnostics.error(
+                route.span,
+                "`about_another` needs `check` (the question about the person) and `settled_at`"
+                " (where it is asked)",
+            )
         if not any(node.kind is NodeKind.RETURN for node in flow.nodes.values()):
             diagnostics.warning(
                 flow.span,
@@ -736,9 +758,16 @@ def _check_unused(
                 ),
                 None,
             )
-            if varied is not None and varied.key in used:
+            if varied is not None and varied.key.endswith(TAKEN_SUFFIX):
+                _check_country_variant(varied, entry, diagnostics)
+                varied = entries.get(varied.key.removesuffix(TAKEN_SUFFIX))
+            elif varied is None and entry.key.endswith(TAKEN_SUFFIX):
+                varied = entries.get(entry.key.removesuffix(TAKEN_SUFFIX))
+            elif varied is not None and varied.key in used:
                 _check_country_variant(varied, entry, diagnostics)  # said instead of `varied`
                 continue
+            if varied is not None and varied.key in used:
+                continue  # a `_taken` variant (or its country's), said instead of `varied`
             diagnostics.warning(entry.span, f"the text `{entry.key}` is never used")
 
 

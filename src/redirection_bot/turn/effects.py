@@ -29,6 +29,8 @@ from redirection_bot.dialogue.model import (
     HARM_TAKEN_SLOT,
     HELPLINE_SLOT,
     HERE_SUFFIX,
+    REQUESTED_SLOT,
+    TAKEN_SUFFIX,
     TOPICS_SLOT,
     CommandName,
     HandoffReason,
@@ -81,6 +83,7 @@ from redirection_bot.handoff.wire import (
 )
 from redirection_bot.operations.logs import log_event, session_tag
 from redirection_bot.program.render import OperatorWords, Said, Shown
+from redirection_bot.safety.categories import CRISES
 from redirection_bot.store import SessionStore, VersionConflict
 from redirection_bot.store.resume import PhraseKey, ResumeVault
 from redirection_bot.turn.actions import ActionCall, ActionRunner, AfterTurn
@@ -155,10 +158,12 @@ class Effects:
         state: SessionState,
         event: Event,
         after: AfterTurn | None = None,
+        requested: bool = False,
     ) -> Turn:
         """One step of the engine, with the actions it asks for run on the way (what they ask
-        for once the turn is saved goes into ``after``)."""
-        turn = step(loaded.program, self.told(loaded.program, state), event)
+        for once the turn is saved goes into ``after``); ``requested``: a request for a person
+        is open."""
+        turn = step(loaded.program, self.told(loaded.program, state, requested), event)
         picked = turn.picked
         outputs = list(turn.outputs)
         trace = list(turn.trace)
@@ -174,17 +179,19 @@ class Effects:
             raise EngineError("too many actions in one turn")
         return Turn(turn.state, tuple(outputs), tuple(trace), picked)
 
-    def told(self, program: Program, state: SessionState) -> SessionState:
-        """``state`` with what the runtime tells the program before a step: whether a helpline
-        is connected, where the program declares ``helpline_connected``."""
-        connected = self.helpline_connected
-        if (
-            connected is None
-            or HELPLINE_SLOT not in program.slots
-            or state.slots.get(HELPLINE_SLOT) is connected
-        ):
-            return state
-        return evolve(state, slots={**state.slots, HELPLINE_SLOT: connected})
+    def told(self, program: Program, state: SessionState, requested: bool = False) -> SessionState:
+        """``state`` with what the runtime tells the program before a step, where the program
+        declares the slot: whether a helpline is connected (``helpline_connected``), and
+        whether a request for a person is open (``person_requested``)."""
+        told = {REQUESTED_SLOT: requested}
+        if self.helpline_connected is not None:
+            told[HELPLINE_SLOT] = self.helpline_connected
+        changed = {
+            name: value
+            for name, value in told.items()
+            if name in program.slots and state.slots.get(name) is not value
+        }
+        return evolve(state, slots={**state.slots, **changed}) if changed else state
 
     async def run_action(
         self,
@@ -286,7 +293,8 @@ class Effects:
                 )
             elif isinstance(output, AskAgain):
                 again = CommandGiven(CommandName.REPEAT)
-                turn = await self.engine(session_id, loaded, handled.state, again)
+                requested = handled.handoff.active
+                turn = await self.engine(session_id, loaded, handled.state, again, None, requested)
                 handled.state = turn.state
                 handled.said.extend(turn.outputs)
             elif isinstance(output, ResumeBot):
@@ -539,21 +547,29 @@ def _module(loaded: LoadedProgram, state: SessionState, asked_in: str) -> str:
     return asked_in
 
 
-TAKEN_SUFFIX = "_taken"
-"""A plan's variant for a person who has already taken something or hurt themselves."""
-
-
 def safety_plan(
     loaded: LoadedProgram, state: SessionState, reason: HandoffReason | None
 ) -> Message:
-    """The short safety plan (``safety_plan_key``), in the variant that fits: what to do now
-    where harm is already done (``HARM_TAKEN_SLOT``; the sixteenth retest: "if you might act"
-    after "i already took all my pills"). Its country's variant is ``with_local_numbers``'."""
-    key = safety_plan_key(loaded, state, reason)
-    taken = key + TAKEN_SUFFIX
-    if state.slots.get(HARM_TAKEN_SLOT) is True and loaded.catalog.can_show(taken, state.locale):
-        key = taken
-    return Message(key)
+    """The short safety plan (``safety_plan_key``); its variants (``in_variants``) say what
+    to do now where harm is already done, with the country's numbers."""
+    return Message(safety_plan_key(loaded, state, reason))
+
+
+def in_variants(loaded: LoadedProgram, state: SessionState, said: Sequence[Said]) -> Sequence[Said]:
+    """``said`` with each message that has a variant for the person's situation said in it:
+    ``_taken`` where something was already taken (``HARM_TAKEN_SLOT``: "call now, even if
+    you feel fine", never "if you might act", the sixteenth retest; nor "thank you for
+    talking with them" as an operator leaves, nor a plain "I didn't understand", the
+    twenty-seventh), then in the country's variant (``with_local_numbers``)."""
+    if state.slots.get(HARM_TAKEN_SLOT) is True:
+        can_show = loaded.catalog.can_show
+        said = [
+            replace(item, key=item.key + TAKEN_SUFFIX)
+            if isinstance(item, Message) and can_show(item.key + TAKEN_SUFFIX, state.locale)
+            else item
+            for item in said
+        ]
+    return with_local_numbers(loaded, state, said)
 
 
 def with_local_numbers(
@@ -588,8 +604,12 @@ def safety_plan_key(
     (``SessionState.confirmed``), where the program has one (``handoff.safety_plan_suicide``:
     the person's own safety, nothing about children); else the general one. After "i want to
     die", a request for a person got the general plan, about urges and children nearby (an
-    outside tester's finding)."""
-    for cause in (reason, *state.confirmed):
+    outside tester's finding). A request made for a crisis takes that crisis's plan or the
+    general one, never another crisis's confirmed in the same turn (a person alone with a
+    child who also wants to die: the plan about the child, then the suicide questions; the
+    twenty-seventh retest)."""
+    crisis = reason is not None and reason.value in {category.value for category in CRISES}
+    for cause in (reason,) if crisis else (reason, *state.confirmed):
         key = f"{HandoffKeys.SAFETY_PLAN}_{cause}"
         if cause is not None and loaded.catalog.can_show(key, state.locale):
             return key

@@ -94,7 +94,7 @@ from redirection_bot.turn.appointment_actions import (
     AppointmentKeys,
 )
 from redirection_bot.turn.builtin_actions import BuiltInActions
-from redirection_bot.turn.effects import Effects, Kept, services_shown, with_local_numbers
+from redirection_bot.turn.effects import Effects, Kept, in_variants, services_shown
 from redirection_bot.turn.ingress import Admitted, Problem, admit
 from redirection_bot.turn.routing import (
     Route,
@@ -483,7 +483,8 @@ class Runtime:
         (the engine's, or ``request``: an appointment kept) goes to the handoff, or is
         answered honestly where no helpline is connected."""
         after = AfterTurn()
-        turn = await self._effects.engine(session_id, loaded, state, event, after)
+        requested = kept.record is not None and kept.record.handoff.active
+        turn = await self._effects.engine(session_id, loaded, state, event, after, requested)
         outputs: list[Said] = [notice, *turn.outputs] if notice is not None else list(turn.outputs)
         if await self._booking_moves(kept, after):
             at = next(
@@ -547,7 +548,8 @@ class Runtime:
         notice = Message(_NOTICES[routed.problem or Problem.UNREADABLE])
         if not routed.repeat:
             return _Acted(kept, _shown(loaded, state, [notice]), state)
-        told = self._effects.told(loaded.program, state)
+        requested = kept.record is not None and kept.record.handoff.active
+        told = self._effects.told(loaded.program, state, requested)
         turn = step(loaded.program, told, CommandGiven(CommandName.REPEAT))
         shown = _shown(loaded, turn.state, [notice, *turn.outputs])
         return _Acted(kept, shown, turn.state, kept.keeping(turn.state), turn.trace)
@@ -956,5 +958,6 @@ class Runtime:
 
 def _shown(loaded: LoadedProgram, state: SessionState, said: Sequence[Said]) -> list[Shown]:
     """What the person sees of ``said``: in their locale, with their country's emergency
-    numbers where a text has a variant for it (``effects.with_local_numbers``)."""
-    return Renderer(loaded.catalog).reply(with_local_numbers(loaded, state, said), state.locale)
+    numbers, or for something already taken, where a text has a variant for it
+    (``effects.in_variants``)."""
+    return Renderer(loaded.catalog).reply(in_variants(loaded, state, said), state.locale)

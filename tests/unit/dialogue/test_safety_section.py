@@ -120,3 +120,16 @@ def test_a_routes_fields_are_checked_with_their_location(
     program = PROGRAM.replace(route, route + f"    {field}\n")
     found = "\n".join(safety_problems(write, problems, program))
     assert problem in found
+
+
+def test_settled_at_and_about_another_name_questions_and_answers_of_the_flow(
+    write: WriteProgram, problems: Problems
+) -> None:
+    """A clinician who misspells where a crisis told with another one runs, or which answer
+    says a message is about another person, is told so with the route's place."""
+    route = "  human:\n    flow: s_human\n    check: check\n    again: again\n"
+    fields = "    answered_at: ask\n    answered_by: [back]\n    settled_at: [aks]\n"
+    program = PROGRAM.replace(route, route + fields + "    about_another: [bakc]\n")
+    found = "\n".join(safety_problems(write, problems, program))
+    assert "`settled_at: aks` is not a question of `s_human` (did you mean `ask`?)" in found
+    assert "`about_another: bakc` is not one of `answered_by` (did you mean `back`?)" in found

@@ -621,3 +621,24 @@ async def test_a_child_at_risk_reaches_the_person_on_duty_before_any_country_is_
         assert keys(reply)[-1] == "safety.services.country"
         state = await runtime.state(SESSION)
         assert state is not None and "country" not in {k for k, v in state.slots.items() if v}
+
+
+async def test_a_person_is_not_offered_again_while_the_request_is_open(
+    shipped: LoadedProgram,
+) -> None:
+    """The twenty-seventh retest: with the request open, "Talk to a person now" stayed on the
+    crisis menu; each press said "let me see whether a person can join" and "your request is
+    already open". While it is open the menu does not offer it; once it is over, it does."""
+    async with connected(shipped) as line:
+        await line.service.duty(ANNA.ref, True)
+        _advice, reply = await in_danger(line.runtime, "en")
+        assert reply.messages[-1].key == "safety.common.offer"
+        assert "person" not in offered(reply), offered(reply)
+        again = await line.runtime.handle(SESSION, Text("what happens when i call?"))
+        assert again.messages[-1].key == "safety.common.offer"
+        assert "person" not in offered(again), offered(again)
+        stopped = await line.runtime.handle(SESSION, ChoicePicked(HandoffChoice.BACK.choice_id))
+        assert stopped.handoff is None or not stopped.handoff.active
+        later = await line.runtime.handle(SESSION, Text("what happens when i call?"))
+        assert later.messages[-1].key == "safety.common.offer"
+        assert "person" in offered(later), offered(later)

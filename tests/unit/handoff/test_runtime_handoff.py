@@ -494,3 +494,40 @@ async def test_a_crisis_written_to_the_operator_is_answered_with_the_number_at_o
             assert [c.id for c in told.messages[0].choices] == ["handoff:end"]
         assert len(await line.told(PersonWrote, 3)) == 3  # every message reached the operator
         assert await line.service.close(ticket, ANNA) is Outcome.APPLIED
+
+
+async def test_after_something_taken_dizziness_and_the_close_say_to_get_help_now(
+    shipped: LoadedProgram,
+) -> None:
+    """The twenty-seventh retest: *otin just ison kasan mun lääkkeitä*, then to the operator
+    *oon yks. mua vähän huimaa* ("I'm alone, a bit dizzy"): no notice; the operator closed
+    with "Thank you for talking with them"; *otin vielä pari lisää* ("I took a couple more")
+    and *mikä numero? maksaaks se?* were a plain "I didn't understand". Something taken: the
+    dizziness gets the emergency notice, the close and what is not understood say to get
+    medical help now, with the number."""
+    async with connected(shipped) as line:
+        await line.service.duty(ANNA.ref, True)
+        runtime = line.runtime
+        await runtime.handle("web:s1", Start(locale="fi"))
+        first = await runtime.handle(
+            "web:s1", Text("en jaksa enää. otin just ison kasan mun lääkkeitä")
+        )
+        await runtime.handle("web:s1", Text("suomessa"))
+        (opened,) = await line.told(TicketOpened)
+        assert isinstance(opened, TicketOpened)
+        assert await line.service.claim(opened.ticket, ANNA) is Outcome.APPLIED
+        dizzy = await runtime.handle("web:s1", Text("oon yks. mua vähän huimaa"))
+        assert keys(dizzy) == [HandoffKeys.DANGER_WITH_OPERATOR + "_taken_here"], keys(dizzy)
+        assert "112" in dizzy.messages[0].text
+        assert await line.service.close(opened.ticket, ANNA) is Outcome.APPLIED
+        assert first.handoff is not None and first.handoff.feed is not None
+        *_before, closed = await line.pushes(first.handoff.feed, 2)
+        said = [m.key for m in closed.shown if isinstance(m, ShownMessage)]
+        assert said[0] == HandoffKeys.OPERATOR_LEFT + "_taken_here", said
+        more = await runtime.handle("web:s1", Text("otin vielä pari lisää"))
+        assert keys(more)[0] == "safety.common.reask_number_taken_here", keys(more)
+        assert "112" in more.messages[0].text
+        # two questions at once: the one asked first ("what number?"), with the number
+        number = await runtime.handle("web:s1", Text("mikä numero? maksaaks se?"))
+        assert keys(number)[:2] == ["safety.suicide.lines_intro", "services.emergency_here"]
+        assert "112" in number.messages[1].text
