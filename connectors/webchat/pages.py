@@ -35,7 +35,7 @@ from .assets import Assets
 from .chat import LOST, WebChat, event_for
 from .kept_templates import KeptTemplates
 from .security import framed_here_headers
-from .sessions import WebSession
+from .sessions import TranscriptEntry, WebSession
 from .texts import direction
 
 FORM_FIELDS = ("choice", "language", "command", "text")
@@ -233,7 +233,7 @@ class Pages:
             "waiting.html",
             session.locale,
             base=f"/c/{session.token}",
-            lines=lines,
+            blocks=_newest_first(lines),
             who=who,
             refresh=self.chat.options.refresh_seconds if waiting else None,
         )
@@ -363,3 +363,20 @@ async def _form(request: web.Request) -> Mapping[str, object] | None:
         return await request.post()
     except (UnicodeDecodeError, ValueError, HttpProcessingError, web.HTTPRequestEntityTooLarge):
         return None
+
+
+_ONE_REPLY = frozenset({"bot", "card", "notice"})
+
+
+def _newest_first(lines: list[TranscriptEntry]) -> list[list[TranscriptEntry]]:
+    """``lines`` in blocks, the newest block first, each block in its own order: a reply of
+    the program (its lines in a row) reads top to bottom, its heading before its list (the
+    twenty-sixth retest: "These services can help:" under the services); each of the
+    operator's and the person's lines is a block of its own."""
+    blocks: list[list[TranscriptEntry]] = []
+    for entry in lines:
+        if blocks and entry.kind in _ONE_REPLY and blocks[-1][-1].kind in _ONE_REPLY:
+            blocks[-1].append(entry)
+        else:
+            blocks.append([entry])
+    return blocks[::-1]

@@ -399,6 +399,10 @@ class SafetyRoute:
     sent me a goodbye"): taken on entry for a certain hit, the person is asked the ``check``
     question about themselves too, queued to run at ``settled_at`` ("ei oo mitään järkeä enää
     jatkaa. ja mun kaveri laitto ... hyvästi": the friend only, the twenty-seventh retest)."""
+    keeps_answer_when: Condition | None = None
+    """``keeps_answer`` written as a condition: the answer is held (and kept after "no") only
+    while it holds, read when the category is raised (``suicide``: `not suicide_declined`, a
+    second signal after one "no" is never kept in the plan; the twenty-seventh retest)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -444,7 +444,13 @@ class ProgramParser(SchemaReader):
         defers_to = self._categories(mapping.get("defers_to"))
         answered_by = self._names(mapping.get("answered_by"), "a choice id")
         changes = self._changes(mapping) if mapping.get("set") is not None else []
-        keeps_answer = mapping.get("keeps_answer") is None or self._flag(mapping, "keeps_answer")
+        keeps = mapping.get("keeps_answer")
+        keeps_when = None
+        if isinstance(keeps, YScalar) and keeps.text.strip().lower() not in ("true", "false"):
+            keeps_when = self.condition(keeps)  # `keeps_answer: not suicide_declined`
+        keeps_answer = (
+            keeps is None or keeps_when is not None or self._flag(mapping, "keeps_answer")
+        )
         if flow is None or flow_node is None:
             return None
         return SafetyRoute(
@@ -461,8 +467,9 @@ class ProgramParser(SchemaReader):
             tuple(change for change in changes if change.operation == "set"),
             self._flag(mapping, "gives_way"),
             self._flag(mapping, "check_at_once"),
-            self._names(mapping.get("settled_at"), "a node id"),
-            self._names(mapping.get("about_another"), "a choice id"),
+            settled_at=self._names(mapping.get("settled_at"), "a node id"),
+            about_another=self._names(mapping.get("about_another"), "a choice id"),
+            keeps_answer_when=keeps_when,
         )
 
     def _changes(self, mapping: YMapping) -> list[SlotChange]:
@@ -499,6 +506,18 @@ class ProgramParser(SchemaReader):
 
     def _node_id(self, mapping: YMapping, name: str) -> str | None:
         return self.identifier(mapping.get(name), "a node id") if mapping.get(name) else None
+
+    def condition(self, node: YNode | None) -> Condition | None:
+        found = self.scalar(node, "the condition")
+        if found is None:
+            return None
+        try:
+            return parse_condition(found.text, found.value_span)
+        except ConditionSyntaxError as error:
+            self.error(
+                found.value_span.shifted(error.offset), f"in this condition: {error.message}"
+            )
+            return None
 
     def _flag(self, mapping: YMapping, name: str) -> bool:
         value = mapping.get(name)
@@ -843,18 +862,6 @@ class FlowParser(ProgramParser):
             else:
                 offered.append(item.text)
         return tuple(offered)
-
-    def condition(self, node: YNode | None) -> Condition | None:
-        found = self.scalar(node, "the condition")
-        if found is None:
-            return None
-        try:
-            return parse_condition(found.text, found.value_span)
-        except ConditionSyntaxError as error:
-            self.error(
-                found.value_span.shifted(error.offset), f"in this condition: {error.message}"
-            )
-            return None
 
     def _branches(self, flow: str, node: YNode | None) -> tuple[Branch, ...]:
         sequence = self.sequence(node, "`if`")

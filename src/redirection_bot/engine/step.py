@@ -491,8 +491,10 @@ class _Run:
         """A free-text answer typed at a question, kept while its uncertain risk is checked
         first (other answers are simply asked for again, as after any interruption)."""
         at = self.state.at
+        keeps = route.keeps_answer_when
         if (
             not route.keeps_answer
+            or (keeps is not None and not keeps.evaluate(self.slots))
             or self.safety_entry(route, hits) != route.check
             or self.state.waiting is not Waiting.ANSWER
             or at is None

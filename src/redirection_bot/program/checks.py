@@ -279,6 +279,9 @@ def check_conditions(program: Program, diagnostics: Diagnostics) -> None:
         for choice in node.choices:
             if choice.when is not None:
                 checker.check(choice.when)
+    for route in program.safety:
+        if route.keeps_answer_when is not None:
+            checker.check(route.keeps_answer_when)
 
 
 def check_dead_ends(program: Program, diagnostics: Diagnostics) -> None:

@@ -278,6 +278,10 @@ async def test_while_waiting_for_a_person_only_a_frame_refreshes_never_the_page_
     session.add([TranscriptEntry("operator", "Are you safe right now?", who="Anna")])
     body = await (await client.get(frame_url)).text()
     assert body.index("Are you safe right now?") < body.index("I&#39;m here")
+    # ...by reply: a reply's heading before its list (the twenty-sixth retest: the list first)
+    session.add([TranscriptEntry("bot", "These services can help:"), TranscriptEntry("bot", "988")])
+    body = await (await client.get(frame_url)).text()
+    assert body.index("These services can help:") < body.index("988") < body.index("Are you safe")
     assert "Hello" not in await (await client.get(frame_url[: -len(str(drawn))] + "99")).text()
     session.waiting = Waiting.ANSWER
     over = await (await client.get(frame_url)).text()
