@@ -283,6 +283,22 @@ class _Run:
                     # What the check asks, said for certain ("joo oon 15" at "are you under
                     # 18?": the nineteenth retest, not understood): the flow in full.
                     again = self.program.flows[route.flow].start
+                if (
+                    again is not None
+                    and not certain
+                    and route.check is not None
+                    and at is not None
+                    and at.node != route.check
+                    and route.category.value not in self.state.confirmed
+                ):
+                    # A guess about the person's own risk where only another's was told ("i
+                    # feel the same as her. no point to any of this" on the friend's path:
+                    # the twenty-eighth retest, "Please choose a country"): asked about
+                    # directly, then back to the question.
+                    self.interrupt(resume_at)
+                    self.state = evolve(self.state, misses=0)
+                    self.enter(Place(route.flow, route.check))
+                    return True
                 if again is not None:
                     self.state = evolve(self.state, misses=0)
                     self.set_on_raise(routes, hits)
@@ -294,6 +310,7 @@ class _Run:
                 self.state = evolve(fresh, risks=self.state.risks)
                 self.slots = dict(fresh.slots)
                 self.stack = []
+            self.keep_choice_typed_with(event)
             self.interrupt(resume_at)
             rank = self.program.safety.index
             queued = [
@@ -314,6 +331,27 @@ class _Run:
                 self.enter(Place(route.flow, entry))
             return True
         return False
+
+    def keep_choice_typed_with(self, event: Text) -> None:
+        """The one value of a choice slot a crisis message also answers at a question asking
+        for it ("us. also i already took a bunch of pills" at "Which country are you in?":
+        the twenty-eighth retest, "us" ignored and asked again). Only a choice's value, never
+        the person's words; the question is not asked again on return (``_asked_unless_known``)."""
+        at = self.state.at
+        if at is None or self.state.waiting is not Waiting.ANSWER:
+            return
+        node = self._node(at.flow, at.node)
+        if node.input is None:
+            return
+        declared = self.program.slots[node.input.slot]
+        if declared.type is not SlotType.CHOICE:
+            return
+        options: list[tuple[ChoiceOption, Choice | None]] = [
+            (option, None) for option in self.generated_choices(declared, node)
+        ]
+        named = self.match_choice(node, options, fold(event.text), event.text)
+        if named is not None:
+            self.slots[declared.name] = _generated_value(declared, named[0].id)
 
     def set_on_raise(self, routes: list[SafetyRoute], hits: dict[RiskCategory, RiskHit]) -> None:
         """The ``set`` of every route raised for certain, before the first flow says anything
@@ -364,6 +402,10 @@ class _Run:
             confirmed = route.category.value in self.state.confirmed
             start = self.program.flows[route.flow].start
             self.stack.append(Place(route.flow, start if confirmed else route.check))
+        elif entry != route.check:
+            # The flow in full, its opening words skipped ("i already took all my pills"):
+            # confirmed as at its start.
+            self.note_confirmed(route.category)
         self.take(node, named[0])
         return True
 
@@ -580,7 +622,11 @@ class _Run:
                 place.flow == route.flow and place.node not in (start, route.check)
                 for place in self.stack
             )
-            return route.again if begun and route.again is not None else route.check
+            # Begun for another, never confirmed for oneself (the friend's path, whose
+            # country question is another flow's): the check, asked directly (the
+            # twenty-eighth retest).
+            another = route.category in CHECKED_ONCE
+            return route.again if begun and route.again is not None and not another else route.check
         return start
 
     def interrupt(self, resume_at: Place | None = None) -> None:

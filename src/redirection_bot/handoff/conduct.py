@@ -69,7 +69,6 @@ if TYPE_CHECKING:
     from redirection_bot.handoff.desk import HandoffDesk
     from redirection_bot.language.i18n import Catalog
     from redirection_bot.program.load import LoadedProgram
-    from redirection_bot.turn.actions import AfterTurn
 
 _CHOICE_EVENTS: dict[HandoffChoice, HandoffEvent] = {
     HandoffChoice.SHARE: Shared(agreed=True),
@@ -117,7 +116,7 @@ class Executor(Protocol):
         loaded: LoadedProgram,
         state: SessionState,
         event: Event,
-        after: AfterTurn | None = None,
+        *,
         requested: bool = False,
     ) -> Turn: ...
 
@@ -191,7 +190,9 @@ class HandoffConduct:
                 # A late press (the handoff is over): show where the person is instead.
                 repeat = CommandGiven(CommandName.REPEAT)
                 requested = handled.handoff.active
-                turn = await self.effects.engine(session_id, loaded, state, repeat, None, requested)
+                turn = await self.effects.engine(
+                    session_id, loaded, state, repeat, requested=requested
+                )
                 handled.state = turn.state
                 handled.said.extend(turn.outputs)
             return handled

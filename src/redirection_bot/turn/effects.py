@@ -294,7 +294,9 @@ class Effects:
             elif isinstance(output, AskAgain):
                 again = CommandGiven(CommandName.REPEAT)
                 requested = handled.handoff.active
-                turn = await self.engine(session_id, loaded, handled.state, again, None, requested)
+                turn = await self.engine(
+                    session_id, loaded, handled.state, again, requested=requested
+                )
                 handled.state = turn.state
                 handled.said.extend(turn.outputs)
             elif isinstance(output, ResumeBot):

@@ -484,7 +484,9 @@ class Runtime:
         answered honestly where no helpline is connected."""
         after = AfterTurn()
         requested = kept.record is not None and kept.record.handoff.active
-        turn = await self._effects.engine(session_id, loaded, state, event, after, requested)
+        turn = await self._effects.engine(
+            session_id, loaded, state, event, after, requested=requested
+        )
         outputs: list[Said] = [notice, *turn.outputs] if notice is not None else list(turn.outputs)
         if await self._booking_moves(kept, after):
             at = next(

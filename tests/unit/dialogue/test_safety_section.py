@@ -110,7 +110,7 @@ def test_answered_by_names_choices_of_its_question(write: WriteProgram, problems
     [
         ("defers_to: [suicde]", "`suicde` is not a risk category (did you mean `suicide`?)"),
         ("set: {undr_18: true}", "`undr_18` is not a declared slot"),
-        ("keeps_answer: sometimes", "keeps_answer"),
+        ("keeps_answer: sometimes", "`sometimes` is not a declared slot"),  # a condition
     ],
 )
 def test_a_routes_fields_are_checked_with_their_location(

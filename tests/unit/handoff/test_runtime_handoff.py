@@ -471,7 +471,8 @@ async def test_pills_taken_are_remembered_when_the_crisis_is_asked_about_again(
         *_before, closed = await line.pushes(first.handoff.feed, 2)
         said = [m.key for m in closed.shown if isinstance(m, ShownMessage)]
         assert "safety.suicide.danger" not in said, said
-        assert {"safety.suicide.emergency", "safety.suicide.emergency_now"} & set(said), said
+        taken = {"safety.suicide.emergency_taken", "safety.suicide.emergency_now_taken"}
+        assert taken & set(said), said
 
 
 async def test_a_crisis_written_to_the_operator_is_answered_with_the_number_at_once(
