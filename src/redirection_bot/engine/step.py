@@ -23,6 +23,7 @@ from redirection_bot.dialogue.lexicon import (
     Lexicon,
 )
 from redirection_bot.dialogue.model import (
+    COUNTRY_SLOT,
     HARM_TAKEN_SLOT,
     HELPLINE_SLOT,
     REQUESTED_SLOT,
@@ -1006,7 +1007,27 @@ class _Run:
             default = EngineKeys.INVALID_INPUT if typed else EngineKeys.NOT_UNDERSTOOD
             self.missed(node, node.reask.key if node.reask else default)
             return
+        if self.in_safety_flow():
+            self.note_country(folded)
         self.missed(node, node.reask.key if node.reask else EngineKeys.NOT_UNDERSTOOD)
+
+    def note_country(self, folded: str) -> None:
+        """A country named at a crisis question it does not answer (*estoy en medellin* at "are
+        you in danger?": the twenty-eighth retest, asked again with "123 en Colombia, 911 en
+        México..."), kept while none is known: the question asked again, and all that
+        follows, write that country's numbers."""
+        declared = self.program.slots.get(COUNTRY_SLOT)
+        if declared is None or self.slots.get(COUNTRY_SLOT) is not None:
+            return
+        locale = self.state.locale
+        named = [
+            value
+            for value, key in declared.words.items()
+            if self.lexicon.matches(locale, key, folded)
+            or self.lexicon.mentions(locale, key, folded)
+        ]
+        if len(named) == 1:
+            self.slots[COUNTRY_SLOT] = named[0]
 
     def goes_on(self, folded: str) -> bool:
         """Whether ``folded`` is one of ``engine.go_on_words``, or made of them alone ("joo
