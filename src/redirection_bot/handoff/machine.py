@@ -106,6 +106,7 @@ class HandoffKeys:
     QUEUE_POSITION = "handoff.queue_position"
     """``%{position}``: the person's place in line."""
     NOBODY_AVAILABLE = "handoff.nobody_available"
+    NOBODY_AVAILABLE_AGAIN = "handoff.nobody_available_again"
     STILL_WAITING = "handoff.still_waiting"
     ALREADY_WAITING = "handoff.already_waiting"
     FALLBACK = "handoff.fallback"

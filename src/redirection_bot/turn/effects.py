@@ -273,9 +273,13 @@ class Effects:
         handled.handoff = taken.state
         after = taken.state
         service = after.service or before.service or desk.service_for(handled.state.locale)
+        brief = False
         for output in taken.outputs:
             if isinstance(output, TellPerson):
-                handled.said.append(output.message)
+                told = output
+                if output.key == HandoffKeys.NOBODY_AVAILABLE:
+                    told, brief = self._nobody_again(loaded, handled, output)
+                handled.said.append(told.message)
             elif isinstance(output, OpenTicket):
                 handled.effects.append(self._open(session_id, loaded, handled, service, output))
             elif isinstance(output, UpdateTicket):
@@ -289,7 +293,9 @@ class Effects:
                 chosen = bool(handled.state.slots.get(TOPICS_SLOT))
                 shown = services_shown or (output.crisis is not None and not chosen)
                 handled.said.extend(
-                    await self.fallback(session_id, loaded, handled.state, shown, reason)
+                    await self.fallback(
+                        session_id, loaded, handled.state, shown, reason, plan=not brief
+                    )
                 )
             elif isinstance(output, AskAgain):
                 again = CommandGiven(CommandName.REPEAT)
@@ -322,6 +328,21 @@ class Effects:
                     event=output.event,
                     reason=output.why,
                 )
+
+    def _nobody_again(
+        self, loaded: LoadedProgram, handled: Handled, told: TellPerson
+    ) -> tuple[TellPerson, bool]:
+        """ "Nobody is available" a second time in a conversation: said briefly, with the
+        services but not the short plan again (``NOBODY_AVAILABLE_AGAIN``, where the program
+        has it; the twenty-eighth retest: "i dont know" at the danger question brought the
+        whole block a second time). Whether it is brief, and the state remembers it was said."""
+        state = handled.state
+        if HandoffKeys.NOBODY_AVAILABLE not in state.told:
+            handled.state = evolve(state, told=(*state.told, HandoffKeys.NOBODY_AVAILABLE))
+            return told, False
+        if not loaded.catalog.can_show(HandoffKeys.NOBODY_AVAILABLE_AGAIN, state.locale):
+            return told, False
+        return replace(told, key=HandoffKeys.NOBODY_AVAILABLE_AGAIN), True
 
     def push(
         self, session_id: str, ticket: str | None, shown: Sequence[Shown], active: bool

@@ -522,6 +522,8 @@ class Runtime:
                 session_id, loaded, record, outputs, shown_services, risks
             )
             outputs = handled.said
+            # What the handoff remembers it said ("nobody is available": ``told``).
+            turn = replace(turn, state=handled.state)
         shown = _shown(loaded, turn.state, outputs)
         if conduct is not None and handled is not None:
             # The lines an operator may read are the person's words and what was shown.

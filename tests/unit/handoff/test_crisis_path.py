@@ -644,3 +644,20 @@ async def test_a_person_is_not_offered_again_while_the_request_is_open(
         later = await line.runtime.handle(SESSION, Text("what happens when i call?"))
         assert later.messages[-1].key == "safety.common.offer"
         assert "person" in offered(later), offered(later)
+
+
+async def test_nobody_available_a_second_time_is_said_briefly_without_the_plan_again(
+    shipped: LoadedProgram,
+) -> None:
+    """The twenty-eighth retest: with nobody on duty, a second request in the conversation
+    brought the whole block again (nobody available, the services, the short plan). The
+    second time it is said briefly, with the services, and the plan is not repeated."""
+    async with connected(shipped) as line:
+        advice = await in_danger_asked_the_country(line.runtime, "en")
+        assert HandoffKeys.NOBODY_AVAILABLE in keys(advice)
+        stopped = await line.runtime.handle(SESSION, ChoicePicked(HandoffChoice.BACK.choice_id))
+        assert stopped.handoff is None or not stopped.handoff.active
+        again = keys(await ask(line.runtime, ASK_FOR_A_PERSON["en"]))
+        assert HandoffKeys.NOBODY_AVAILABLE_AGAIN in again, again
+        assert HandoffKeys.NOBODY_AVAILABLE not in again
+        assert not [key for key in again if key.startswith("handoff.safety_plan")], again
