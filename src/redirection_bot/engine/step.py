@@ -290,6 +290,7 @@ class _Run:
                     and route.check is not None
                     and at is not None
                     and at.node != route.check
+                    and route.category in CHECKED_ONCE
                     and route.category.value not in self.state.confirmed
                 ):
                     # A guess about the person's own risk where only another's was told ("i
@@ -626,7 +627,7 @@ class _Run:
             # Begun for another, never confirmed for oneself (the friend's path, whose
             # country question is another flow's): the check, asked directly (the
             # twenty-eighth retest).
-            another = route.category in CHECKED_ONCE
+            another = route.category in CHECKED_ONCE  # "are you a bot?": its `again`, as before
             return route.again if begun and route.again is not None and not another else route.check
         return start
 
