@@ -79,6 +79,10 @@ MAX_NODES_PER_TURN = 10_000
 
 _LIST_PIECES = re.compile(r"[,;/\n+&]")
 """Where the items of a list typed in one message are cut, besides ``engine.and_words``."""
+RUN_WHEN_SETTLED = CRISES | {RiskCategory.MINOR}
+"""Queued safety flows that run as soon as the crisis in hand has its numbers (``settled_at``):
+another crisis, and the question for a young person, whose lines are then added (the
+twenty-ninth retest: a suicidal 15-year-old never got the lines for young people)."""
 _FIRST_PART = re.compile(r"\s*(?:[,.;:!?\u2026]|\s[-\u2013\u2014]\s)")
 """Where an answer's first part ends: "no, ..." or "yes - ..." (not "e-mail")."""
 COMMAND_CHOICE_PREFIX = "command:"
@@ -453,7 +457,16 @@ class _Run:
             if not all(hit.learned for hit in hits.values()):
                 return False
             answers = self.match_choice(node, self.visible_choices(node), folded, event.text)
-            return answers is not None or set(hits) == {current.category}
+            # A lower category's guess never takes the check in hand away ("pues como q si..
+            # no se" at "are you worried you might harm a child?", read as perhaps suicidal:
+            # the suicide question instead, the twenty-ninth retest): asked again.
+            rank = self.program.safety.index
+            routes = {route.category: route for route in self.program.safety}
+            lower = all(
+                (route := routes.get(category)) is not None and rank(route) > rank(current)
+                for category in hits
+            )
+            return answers is not None or set(hits) == {current.category} or lower
         if any(category in current.defers_to for category in hits):
             # The flow in hand gives way to these ("nobody would even notice if i was gone"
             # during the breathing exercise: the suicide question, not "didn't understand").
@@ -576,7 +589,7 @@ class _Run:
             (
                 route
                 for route in self.program.safety
-                if route.flow == queued.flow and route.category in CRISES
+                if route.flow == queued.flow and route.category in RUN_WHEN_SETTLED
             ),
             None,
         )
@@ -957,6 +970,8 @@ class _Run:
 
     def answer(self, node: Node, raw: str, folded: str) -> None:
         """What the person typed, as their answer to ``node``."""
+        if self.in_safety_flow() and node.input is None:
+            self.note_country(folded)  # "no puedo ... q numero llamo? estoy en colombia"
         if node.input is not None and _NOT_WHOLE.search(raw):
             declared = self.program.slots[node.input.slot]
             if declared.type is SlotType.INTEGER:  # "-3", ".5" are not the 3 or 5 offered
@@ -1008,8 +1023,6 @@ class _Run:
             default = EngineKeys.INVALID_INPUT if typed else EngineKeys.NOT_UNDERSTOOD
             self.missed(node, node.reask.key if node.reask else default)
             return
-        if self.in_safety_flow():
-            self.note_country(folded)
         self.missed(node, node.reask.key if node.reask else EngineKeys.NOT_UNDERSTOOD)
 
     def note_country(self, folded: str) -> None:
