@@ -242,16 +242,12 @@ class Effects:
         at = next((i for i, item in enumerate(outputs) if isinstance(item, HandoffRequest)), None)
         if at is None or not loaded.catalog.can_show(HandoffKeys.NO_TEAM, state.locale):
             return list(outputs), state
-        again = HandoffKeys.NO_TEAM in state.told and loaded.catalog.can_show(
-            HandoffKeys.NO_TEAM_AGAIN, state.locale
-        )
+        key, again, state = said_once(loaded, state, HandoffKeys.NO_TEAM, HandoffKeys.NO_TEAM_AGAIN)
         asked = outputs[at]
         reason = asked.reason if isinstance(asked, HandoffRequest) else None
         shown = services_shown(outputs)
-        told: list[Said] = [Message(HandoffKeys.NO_TEAM_AGAIN if again else HandoffKeys.NO_TEAM)]
+        told: list[Said] = [Message(key)]
         told.extend(await self.fallback(session_id, loaded, state, shown, reason, plan=not again))
-        if HandoffKeys.NO_TEAM not in state.told:
-            state = evolve(state, told=(*state.told, HandoffKeys.NO_TEAM))
         return [*outputs[: at + 1], *told, *outputs[at + 1 :]], state
 
     # --- the handoff machine ---------------------------------------------------------------------
@@ -278,7 +274,12 @@ class Effects:
             if isinstance(output, TellPerson):
                 told = output
                 if output.key == HandoffKeys.NOBODY_AVAILABLE:
-                    told, brief = self._nobody_again(loaded, handled, output)
+                    # A second time in a conversation, briefly and without the short plan (the
+                    # twenty-eighth retest: the whole block again).
+                    key, brief, handled.state = said_once(
+                        loaded, handled.state, output.key, HandoffKeys.NOBODY_AVAILABLE_AGAIN
+                    )
+                    told = replace(output, key=key)
                 handled.said.append(told.message)
             elif isinstance(output, OpenTicket):
                 handled.effects.append(self._open(session_id, loaded, handled, service, output))
@@ -328,21 +329,6 @@ class Effects:
                     event=output.event,
                     reason=output.why,
                 )
-
-    def _nobody_again(
-        self, loaded: LoadedProgram, handled: Handled, told: TellPerson
-    ) -> tuple[TellPerson, bool]:
-        """ "Nobody is available" a second time in a conversation: said briefly, with the
-        services but not the short plan again (``NOBODY_AVAILABLE_AGAIN``, where the program
-        has it; the twenty-eighth retest: "i dont know" at the danger question brought the
-        whole block a second time). Whether it is brief, and the state remembers it was said."""
-        state = handled.state
-        if HandoffKeys.NOBODY_AVAILABLE not in state.told:
-            handled.state = evolve(state, told=(*state.told, HandoffKeys.NOBODY_AVAILABLE))
-            return told, False
-        if not loaded.catalog.can_show(HandoffKeys.NOBODY_AVAILABLE_AGAIN, state.locale):
-            return told, False
-        return replace(told, key=HandoffKeys.NOBODY_AVAILABLE_AGAIN), True
 
     def push(
         self, session_id: str, ticket: str | None, shown: Sequence[Shown], active: bool
@@ -568,6 +554,19 @@ def _module(loaded: LoadedProgram, state: SessionState, asked_in: str) -> str:
         if place is not None and place.flow not in interrupting:
             return place.flow
     return asked_in
+
+
+def said_once(
+    loaded: LoadedProgram, state: SessionState, key: str, again: str
+) -> tuple[str, bool, SessionState]:
+    """``key`` the first time in a conversation (the state remembers it, ``told``), ``again``
+    (said more briefly) after, where the program has it: the key to say, whether it is the
+    brief one, and the state."""
+    if key not in state.told:
+        return key, False, evolve(state, told=(*state.told, key))
+    if not loaded.catalog.can_show(again, state.locale):
+        return key, False, state
+    return again, True, state
 
 
 def safety_plan(
