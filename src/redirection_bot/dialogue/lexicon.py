@@ -32,6 +32,10 @@ GO_ON_WORDS_KEY = "engine.go_on_words"
 NOT_WORDS_KEY = "engine.not_words"
 """Words that negate ("no", "not", "ei"): part of a label typed without the label's negation
 ("right now" of "No, not right now") is not that answer (``step.label_holds``)."""
+NOT_THERE_WORDS_KEY = "engine.not_there_words"
+"""Words that, right before a place, say the person is not there ("not in", "outside the",
+*no estoy en*, *en oo*): "im not in the us" names no country (``step.mentioned``,
+``step.note_country``; the retests found it taken as the United States)."""
 """Other names a person may type for a language at the language menu ("finnish", "finés"
 for Suomi), in that language's locale file; optional."""
 NUMBERS_NAMESPACE = "numbers"
@@ -48,6 +52,7 @@ ENGINE_WORD_KEYS = frozenset(
         BUT_WORDS_KEY,
         GO_ON_WORDS_KEY,
         NOT_WORDS_KEY,
+        NOT_THERE_WORDS_KEY,
     }
 )
 """The optional texts of words the engine itself reads (beside ``numbers.<n>``)."""
@@ -87,13 +92,24 @@ class Lexicon:
         """The folded forms of a ``words`` text (empty where the locale has none)."""
         return self.forms.get(locale, {}).get(key, frozenset())
 
-    def mentions(self, locale: str, key: str | None, folded: str) -> bool:
+    def mentions(
+        self, locale: str, key: str | None, folded: str, unless_after: str | None = None
+    ) -> bool:
         """Whether ``folded`` holds one of the phrases of ``key`` written to count anywhere
-        in a message, as whole words."""
+        in a message, as whole words; with ``unless_after`` (a words key), a phrase that
+        comes right after one of those words does not count ("not in" the us)."""
         if key is None:
             return False
         padded = f" {folded} "
-        return any(f" {phrase} " in padded for phrase in self.inside.get(locale, {}).get(key, ()))
+        denials = self.words_of(locale, unless_after) if unless_after is not None else ()
+        for phrase in self.inside.get(locale, {}).get(key, ()):
+            start = padded.find(f" {phrase} ")
+            while start >= 0:
+                before = padded[: start + 1]
+                if not any(before.endswith(f" {denial} ") for denial in denials):
+                    return True
+                start = padded.find(f" {phrase} ", start + 1)
+        return False
 
     def label_text(self, locale: str, key: str) -> str | None:
         """The raw text of a label, or None if it is not one."""

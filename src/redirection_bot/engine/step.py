@@ -19,6 +19,7 @@ from redirection_bot.dialogue.lexicon import (
     BUT_WORDS_KEY,
     GO_ON_WORDS_KEY,
     LANGUAGE_WORDS_KEY,
+    NOT_THERE_WORDS_KEY,
     NOT_WORDS_KEY,
     Lexicon,
 )
@@ -1038,7 +1039,7 @@ class _Run:
             value
             for value, key in declared.words.items()
             if self.lexicon.matches(locale, key, folded)
-            or self.lexicon.mentions(locale, key, folded)
+            or self.lexicon.mentions(locale, key, folded, NOT_THERE_WORDS_KEY)
         ]
         if len(named) == 1:
             self.slots[COUNTRY_SLOT] = named[0]
@@ -1223,12 +1224,13 @@ class _Run:
         words: list[str | None],
         folded: str,
     ) -> list[tuple[ChoiceOption, Choice | None]]:
-        """The options whose "...phrase..." words ``folded`` holds."""
+        """The options whose "...phrase..." words ``folded`` holds, not as a place the
+        person says they are not in ("im not in the us")."""
         locale = self.state.locale
         return [
             option
             for option, typed in zip(options, words, strict=True)
-            if self.lexicon.mentions(locale, typed, folded)
+            if self.lexicon.mentions(locale, typed, folded, NOT_THERE_WORDS_KEY)
         ]
 
     def label_holds(self, label: Label | int, folded: str) -> bool:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from redirection_bot.authoring.testing import MINIMAL_FLOWS, MINIMAL_PROGRAM, load, write_program
+from redirection_bot.dialogue.lexicon import NOT_THERE_WORDS_KEY as NOT_THERE
 from redirection_bot.dialogue.lexicon import build_lexicon
 from redirection_bot.dialogue.model import Program
 from redirection_bot.engine import Message, Start, Text, Turn, new_state, step
@@ -121,6 +122,20 @@ def test_whole_message_words_come_before_phrases_found_inside() -> None:
     assert lexicon.mentions("en", "w.youth", "anything for young people")
     assert not lexicon.mentions("en", "w.person", "a person please")
     assert not lexicon.mentions("en", None, "young people")
+
+
+def test_a_place_the_person_says_they_are_not_in_is_not_mentioned() -> None:
+    lexicon = build_lexicon(
+        {"en": {"w.us": "...the us..., ...usa...", "w.ie": "...ireland...", NOT_THERE: "not in"}},
+        {},
+        [],
+        ["w.us", "w.ie", NOT_THERE],
+        {},
+    )
+    assert not lexicon.mentions("en", "w.us", "im not in the us", NOT_THERE)
+    assert lexicon.mentions("en", "w.ie", "im not in the us im in ireland", NOT_THERE)
+    assert lexicon.mentions("en", "w.us", "not in the mood. in the us", NOT_THERE)  # said again
+    assert lexicon.mentions("en", "w.us", "im not in the us", None)  # only where asked
 
 
 # --- a slot's values, typed in one's own words (``words`` of a choice or list slot) ---------
