@@ -44,6 +44,11 @@ on a number scale; optional."""
 _NUMBER_KEY = re.compile(rf"{NUMBERS_NAMESPACE}\.(\d+)")
 
 
+TAKEN_SIGNS_WORDS_KEY = "engine.taken_signs_words"
+"""Signs of what a person took ("sleepy", "my stomach hurts", *me cuesta respirar*, *oksettaa*):
+once something was taken, a message holding one is the suicide crisis's (``turn/taken_signs``),
+never read alone as distress or as nothing."""
+
 ENGINE_WORD_KEYS = frozenset(
     {
         LANGUAGE_WORDS_KEY,
@@ -53,6 +58,7 @@ ENGINE_WORD_KEYS = frozenset(
         GO_ON_WORDS_KEY,
         NOT_WORDS_KEY,
         NOT_THERE_WORDS_KEY,
+        TAKEN_SIGNS_WORDS_KEY,
     }
 )
 """The optional texts of words the engine itself reads (beside ``numbers.<n>``)."""

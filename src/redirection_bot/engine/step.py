@@ -402,6 +402,12 @@ class _Run:
         ]
         if len(named) != 1 or named[0].id not in route.answered_by:
             return False
+        if question == route.check and any(
+            change.slot == HARM_TAKEN_SLOT for change in named[0].changes
+        ):
+            # An uncertain hit is asked about first ("i took some pills" may be for a
+            # headache), even where the check offers "I've already taken something".
+            return False
         if named[0].id in route.about_another and entry != route.check and route.check:
             # Another person's crisis, told with words the rules read for certain: what to do
             # for them first, then the question about the person themselves (queued until
@@ -971,8 +977,12 @@ class _Run:
 
     def answer(self, node: Node, raw: str, folded: str) -> None:
         """What the person typed, as their answer to ``node``."""
-        if self.in_safety_flow() and node.input is None:
-            self.note_country(folded)  # "no puedo ... q numero llamo? estoy en colombia"
+        asks_country = node.input is not None and node.input.slot == COUNTRY_SLOT
+        if self.in_safety_flow() or asks_country:
+            # "no puedo ... q numero llamo? estoy en colombia"; at the country question too,
+            # where "q numero? estoy en mexico" is answered as "who do I call", and the
+            # country is kept (the thirtieth retest: asked again, and again).
+            self.note_country(folded)
         if node.input is not None and _NOT_WHOLE.search(raw):
             declared = self.program.slots[node.input.slot]
             if declared.type is SlotType.INTEGER:  # "-3", ".5" are not the 3 or 5 offered
@@ -998,6 +1008,15 @@ class _Run:
         if items:
             self.picked = self.picked or items[0]
             self.tick(node, items)
+            return
+        noted = self.slots.get(COUNTRY_SLOT) if asks_country else None
+        named = next(((o, c) for o, c in options if noted is not None and o.id == noted), None)
+        if named is not None:
+            # The country named with other words ("a quien llamo? estoy en medellin, es
+            # gratis?"): the answer, never the help menu a phrase of it names (the thirtieth
+            # retest: the country lost, and no number in that turn).
+            self.picked = self.picked or named[0]
+            self.pick(node, *named)
             return
         asked = self.lexicon.mentioned_command(self.state.locale, folded)
         if asked is not None and asked in self.program.commands:

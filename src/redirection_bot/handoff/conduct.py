@@ -41,6 +41,7 @@ from redirection_bot.engine import (
     typed_command,
 )
 from redirection_bot.engine import crisis_in_view as engine_crisis_in_view
+from redirection_bot.engine.taken_signs import tells_of_taking
 from redirection_bot.errors import ConfigError
 from redirection_bot.handoff.machine import (
     Asked,
@@ -225,6 +226,14 @@ class HandoffConduct:
     ) -> Handled:
         found = tuple(dict.fromkeys(hit.category.value for hit in event.risks))
         state = record.state
+        if RiskCategory.SUICIDE.value in found and tells_of_taking(
+            loaded.program, state, event.text
+        ):
+            # Told to the operator as to the program: the notice, the close and all that
+            # follows say "you have taken something" (the thirtieth retest: "are you in
+            # danger?" again once the operator left).
+            state = replace(state, slots={**state.slots, HARM_TAKEN_SLOT: True})
+            record = replace(record, state=state)
         handled = Handled(state, record.handoff)
         for category in found:
             risk_step = advance(

@@ -40,6 +40,7 @@ from redirection_bot.engine.step import (
     typed_answer,
     typed_choice,
 )
+from redirection_bot.engine.taken_signs import with_taken_signs
 from redirection_bot.errors import EngineError
 from redirection_bot.handoff.appointments import Arrival
 from redirection_bot.handoff.conduct import Effect, HandoffConduct, check_handoff_texts
@@ -441,7 +442,8 @@ class Runtime:
             for hit in screening.hits:
                 self.metrics.safety_hit(hit.category.value)
         state = replace(state, screening_carry=screening.carry)
-        return Text(screening.redacted, screening.hits), state
+        hits = with_taken_signs(loaded.program, state, screening.redacted, screening.hits)
+        return Text(screening.redacted, hits), state
 
     async def _act(
         self,

@@ -532,3 +532,31 @@ async def test_after_something_taken_dizziness_and_the_close_say_to_get_help_now
         number = await runtime.handle("web:s1", Text("mikä numero? maksaaks se?"))
         assert keys(number)[:2] == ["safety.suicide.lines_intro", "services.emergency_here"]
         assert "112" in number.messages[1].text
+
+
+async def test_something_taken_told_only_to_the_operator_and_its_signs_say_to_get_help_now(
+    shipped: LoadedProgram,
+) -> None:
+    """The thirtieth retest: *otin äsken unilääkkeitä ja viinaa päälle*, told only to the
+    operator, was forgotten when they closed ("are you in danger?" again); "i feel really
+    sleepy now" and "me cuesta respirar" to an operator had no notice, and "no puedo respirar
+    bien" after the close got a panic breathing exercise. Something taken, told to the
+    operator: the notice says so; its signs get the notice too; the close says it; and
+    trouble breathing afterwards is the suicide crisis's emergency advice, never breathing."""
+    async with connected(shipped) as line:
+        ticket, feed = await claimed(line)
+        runtime = line.runtime
+        taken = await runtime.handle(
+            "web:s1", Text("not really. i took all my sleeping pills with vodka, i want to die")
+        )
+        assert keys(taken) == [HandoffKeys.DANGER_WITH_OPERATOR + "_taken"], keys(taken)
+        sleepy = await runtime.handle("web:s1", Text("i feel really sleepy now"))
+        assert keys(sleepy) == [HandoffKeys.DANGER_WITH_OPERATOR + "_taken"], keys(sleepy)
+        assert len(await line.told(PersonWrote, 2)) == 2  # both reached the operator
+        assert await line.service.close(ticket, ANNA) is Outcome.APPLIED
+        *_before, closed = await line.pushes(feed, 2)
+        said = [m.key for m in closed.shown if isinstance(m, ShownMessage)]
+        assert said[0] == HandoffKeys.OPERATOR_LEFT + "_taken", said
+        breath = await runtime.handle("web:s1", Text("please dont go, i cant breathe properly"))
+        assert "safety.suicide.again" in keys(breath), keys(breath)
+        assert not [key for key in keys(breath) if key.startswith("safety.distress")]
