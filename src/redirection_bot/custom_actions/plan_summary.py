@@ -37,8 +37,9 @@ from redirection_bot.custom_actions.services import (
     utter_services,
     young,
 )
-from redirection_bot.dialogue.model import Program
+from redirection_bot.dialogue.model import HARM_TAKEN_SLOT, TOPICS_SLOT, Program
 from redirection_bot.dialogue.parts import program_parts
+from redirection_bot.services import CRISIS_TOPICS
 
 PLAN_NAMESPACE = "plan"
 PART_KEY = f"{PLAN_NAMESPACE}.part"
@@ -97,12 +98,26 @@ class ActionPlanSummary(ProgramAction):
         country = chosen_country(tracker, loaded.program.slots)
         topic = YOUTH if young(tracker, loaded.program.slots) else OWN_BEHAVIOUR
         listed = loaded.services.find(language, country, (topic,))
-        if listed and loaded.catalog.has(f"{PLAN_NAMESPACE}.{topic}", language):
+        own = listed and loaded.catalog.has(f"{PLAN_NAMESPACE}.{topic}", language)
+        if own and not in_crisis(tracker):
             dispatcher.utter_message(response=f"{PLAN_NAMESPACE}.{topic}")
             utter_services(dispatcher, listed)
         dispatcher.utter_message(response=f"{PLAN_NAMESPACE}.crisis")
         utter_emergency(dispatcher, loaded.services, country)
         utter_services(dispatcher, loaded.services.crisis_lines(language, country))
+        if own and in_crisis(tracker):
+            dispatcher.utter_message(response=f"{PLAN_NAMESPACE}.{topic}")
+            utter_services(dispatcher, listed)
+
+
+def in_crisis(tracker: Tracker) -> bool:
+    """Whether the person's plan is read in a crisis (something taken, or the crisis lines the
+    topic of the moment): where to turn then comes first (the thirtieth retest: a person who
+    had taken pills read a service about sexual thoughts above the crisis lines)."""
+    topics = tracker.get_slot(TOPICS_SLOT) or []
+    return tracker.get_slot(HARM_TAKEN_SLOT) is True or any(
+        topic in CRISIS_TOPICS for topic in topics
+    )
 
 
 def plan_sections(program: Program) -> list[tuple[str | None, list[str]]]:

@@ -61,6 +61,19 @@ async def test_plan_summary_runs_through_rasa_sdk(shipped: LoadedProgram) -> Non
     assert crisis_names and Label("services.troubled_desire.name") not in crisis_names
 
 
+@pytest.mark.parametrize(
+    "crisis", [{"harm_taken": True}, {"service_topics": ["suicide", "crisis"]}], ids=str
+)
+async def test_a_plan_read_in_a_crisis_says_where_to_turn_first(
+    shipped: LoadedProgram, crisis: dict[str, Any]
+) -> None:
+    """The thirtieth retest: a person who had taken pills read a service about sexual thoughts
+    above the crisis lines in their plan."""
+    result = await RasaActionRunner(shipped).run(call(shipped, reasons="my family", **crisis))
+    keys = [m.key for m in result.messages]
+    assert keys.index("plan.crisis") < keys.index("plan.own_behaviour")
+
+
 async def test_plan_gives_the_balanced_answer_to_each_chosen_thinking_trap(
     shipped: LoadedProgram,
 ) -> None:
