@@ -17,6 +17,8 @@ from redirection_bot.language.i18n import filled
 from redirection_bot.language.textnorm import fold
 
 LANGUAGE_WORDS_KEY = "language.words"
+"""Other names a person may type for a language at the language menu ("finnish", "finés"
+for Suomi), in that language's locale file; optional."""
 BUT_WORDS_KEY = "engine.but_words"
 """Words that turn an answer round ("no, but ..."): a message whose second part begins with
 one is not answered by its first part alone (``step.match_choice``)."""
@@ -36,8 +38,6 @@ NOT_THERE_WORDS_KEY = "engine.not_there_words"
 """Words that, right before a place, say the person is not there ("not in", "outside the",
 *no estoy en*, *en oo*): "im not in the us" names no country (``step.mentioned``,
 ``step.note_country``; the retests found it taken as the United States)."""
-"""Other names a person may type for a language at the language menu ("finnish", "finés"
-for Suomi), in that language's locale file; optional."""
 NUMBERS_NAMESPACE = "numbers"
 """``numbers.<n>``: how a person may write the number n as words ("eight, 8th"), for answers
 on a number scale; optional."""
@@ -46,7 +46,7 @@ _NUMBER_KEY = re.compile(rf"{NUMBERS_NAMESPACE}\.(\d+)")
 
 TAKEN_SIGNS_WORDS_KEY = "engine.taken_signs_words"
 """Signs of what a person took ("sleepy", "my stomach hurts", *me cuesta respirar*, *oksettaa*):
-once something was taken, a message holding one is the suicide crisis's (``turn/taken_signs``),
+once something was taken, a message holding one is the suicide crisis's (``engine/taken_signs``),
 never read alone as distress or as nothing."""
 
 ENGINE_WORD_KEYS = frozenset(
