@@ -560,3 +560,32 @@ async def test_something_taken_told_only_to_the_operator_and_its_signs_say_to_ge
         breath = await runtime.handle("web:s1", Text("please dont go, i cant breathe properly"))
         assert "safety.suicide.again" in keys(breath), keys(breath)
         assert not [key for key in keys(breath) if key.startswith("safety.distress")]
+
+
+async def test_after_an_operator_the_check_asked_again_says_to_get_help_for_what_was_taken(
+    shipped: LoadedProgram,
+) -> None:
+    """The thirty-first retest: asked "are you having thoughts ...?", the person asked for a
+    person and told the operator they had taken a jar of sleeping pills; when the operator
+    closed, the same check came back word for word. It now says first to get help for what was
+    taken, with the number, then asks."""
+    async with connected(shipped) as line:
+        await line.service.duty(ANNA.ref, True)
+        runtime = line.runtime
+        await runtime.handle("web:s1", Start())
+        check = await runtime.handle("web:s1", Text("whats the point of any of this anymore"))
+        assert "safety.suicide.check" in keys(check), keys(check)
+        await runtime.handle("web:s1", CommandGiven(CommandName.HELP))
+        asked = await runtime.handle("web:s1", ChoicePicked("person"))
+        assert asked.handoff is not None and asked.handoff.feed is not None
+        (opened,) = await line.told(TicketOpened)
+        assert isinstance(opened, TicketOpened)
+        assert await line.service.claim(opened.ticket, ANNA) is Outcome.APPLIED
+        await runtime.handle(
+            "web:s1", Text("i took all my sleeping pills an hour ago, i want to die")
+        )
+        assert await line.service.close(opened.ticket, ANNA) is Outcome.APPLIED
+        *_before, closed = await line.pushes(asked.handoff.feed, 2)
+        said = [m.key for m in closed.shown if isinstance(m, ShownMessage)]
+        assert said[0] == HandoffKeys.OPERATOR_LEFT + "_taken", said
+        assert "safety.suicide.check_taken" in said and "safety.suicide.check" not in said, said
