@@ -45,7 +45,8 @@ _NUMBER_KEY = re.compile(rf"{NUMBERS_NAMESPACE}\.(\d+)")
 
 
 TAKEN_SIGNS_WORDS_KEY = "engine.taken_signs_words"
-"""Signs of what a person took ("sleepy", "my stomach hurts", *me cuesta respirar*, *oksettaa*):
+"""Signs of what a person took ("sleepy", "my stomach hurts", *me cuesta respirar*, *oksettaa*)
+and the practical questions of that moment ("should i wake my parents", *avaanko oven*):
 once something was taken, a message holding one is the suicide crisis's (``engine/taken_signs``),
 never read alone as distress or as nothing."""
 
