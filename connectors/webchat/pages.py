@@ -32,7 +32,7 @@ from redirection_bot.api import (
 )
 
 from .assets import Assets
-from .chat import LOST, WebChat, event_for
+from .chat import LOST, Lost, WebChat, event_for
 from .kept_templates import KeptTemplates
 from .security import framed_here_headers
 from .sessions import TranscriptEntry, WebSession
@@ -297,19 +297,25 @@ class Pages:
         session = await self.chat.find(request.match_info["token"])
         if session is None:
             return self.notice_page(request, "gone", 404)
-        if not self.chat.within_limit(session):
-            self.chat.notice(session, "rate_limited")
-            raise web.HTTPSeeOther(_chat_url(session))
         # The link downloads (``download``): whatever this answers is saved as the file, so
-        # a plan that is not there is said in the file, never by a redirect to a page that
-        # would be saved in its place. A lost conversation is told again, on the page, at its
-        # next press.
-        text = await self.chat.plan_or_lost(session)
+        # a plan that is not there, or not given now, is said in the file, never by a
+        # redirect to a page that would be saved in its place (the thirty-second retest: over
+        # the rate limit, "plan.txt" was the chat page, its transcript and address in it). A
+        # lost conversation is told again, on the page, at its next press.
+        status = 200
+        if not self.chat.within_limit(session):
+            text: str | Lost | None = self.chat.texts.text("rate_limited", session.locale)
+            status = 429
+        else:
+            text = await self.chat.plan_or_lost(session)
         if text is LOST:
             text = self.chat.texts.text("lost", session.locale)
         elif text is None:
             text = self.chat.texts.text("no_plan", session.locale)
-        response = web.Response(text=text, content_type="text/plain", charset="utf-8")
+        assert isinstance(text, str)
+        response = web.Response(
+            text=text, status=status, content_type="text/plain", charset="utf-8"
+        )
         response.headers["Content-Disposition"] = f'attachment; filename="{PLAN_FILE_NAME}"'
         return response
 

@@ -192,6 +192,24 @@ async def test_a_disclosure_over_the_rate_limit_is_heard_all_the_same(serve: Ser
     assert any(text_of(client, "safety.suicide.acknowledge") in line for _k, line in after.lines)
 
 
+async def test_the_plan_over_the_rate_limit_is_a_text_file_never_the_chat_page(
+    serve: Serve,
+) -> None:
+    """The thirty-second retest: "plan.txt" asked for over the rate limit was a redirect to
+    the chat page, which the browser saved as the file, its transcript and address in it."""
+    client = await serve(limits=LimitSettings(messages_per_minute=3))
+    page = await start(client)
+    for _ in range(4):
+        page = await say(client, page, "hello")
+    response = await client.get(f"/c/{page.token}/plan.txt", allow_redirects=False)
+    assert response.status == 429
+    assert response.content_type == "text/plain"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="plan.txt"'
+    body = await response.text()
+    assert body == text_of(client, "webchat.rate_limited")
+    assert page.token not in body
+
+
 async def test_too_many_messages_a_minute_get_a_polite_answer(serve: Serve) -> None:
     client = await serve(limits=LimitSettings(messages_per_minute=3))
     page = await start(client)
