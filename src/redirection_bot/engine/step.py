@@ -1207,7 +1207,12 @@ class _Run:
             first_part = fold(_FIRST_PART.split(raw, maxsplit=1)[0])
             mentioned = self.mentioned(options, words, first_part) if first_part else []
             if len(mentioned) != 1:
-                return None
+                # Or the first part is an answer of its own ("en tiiä. ehk vähä. mikä numero?
+                # onks se ilmanen": "not sure", the thirty-second retest: three times "didn't
+                # understand").
+                return (
+                    self.match_choice(node, options, first_part, whole=True) if first_part else None
+                )
         if mentioned:
             return mentioned[0] if len(mentioned) == 1 else None
         # Part of one label as it is shown: "familia" for "Mi familia", "de acuerdo" for "De
