@@ -1209,10 +1209,8 @@ class _Run:
             if len(mentioned) != 1:
                 # Or the first part is an answer of its own ("en tiiä. ehk vähä. mikä numero?
                 # onks se ilmanen": "not sure", the thirty-second retest: three times "didn't
-                # understand").
-                return (
-                    self.match_choice(node, options, first_part, whole=True) if first_part else None
-                )
+                # understand"), unless the rest turns it round, as everywhere.
+                return self.first_part_answer(options, words, raw, folded)
         if mentioned:
             return mentioned[0] if len(mentioned) == 1 else None
         # Part of one label as it is shown: "familia" for "Mi familia", "de acuerdo" for "De
@@ -1220,6 +1218,18 @@ class _Run:
         held = [picked for picked in options if self.label_holds(picked[0].label, folded)]
         if held:
             return held[0] if len(held) == 1 else None
+        return self.first_part_answer(options, words, raw, folded)
+
+    def first_part_answer(
+        self,
+        options: list[tuple[ChoiceOption, Choice | None]],
+        words: list[str | None],
+        raw: str,
+        folded: str,
+    ) -> tuple[ChoiceOption, Choice | None] | None:
+        """The choice the message's first part answers as a whole message ("yes, i took
+        them" is "yes"), unless the rest turns it round ("no, but ...": ``engine.but_words``)."""
+        locale = self.state.locale
         first, *rest = _FIRST_PART.split(raw, maxsplit=1)
         first = fold(first)
         turned = fold(rest[0]).split(" ", 1)[0] if rest else ""
