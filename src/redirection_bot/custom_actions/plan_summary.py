@@ -99,13 +99,14 @@ class ActionPlanSummary(ProgramAction):
         topic = YOUTH if young(tracker, loaded.program.slots) else OWN_BEHAVIOUR
         listed = loaded.services.find(language, country, (topic,))
         own = listed and loaded.catalog.has(f"{PLAN_NAMESPACE}.{topic}", language)
-        if own and not in_crisis(tracker):
+        crisis_first = in_crisis(tracker)
+        if own and not crisis_first:
             dispatcher.utter_message(response=f"{PLAN_NAMESPACE}.{topic}")
             utter_services(dispatcher, listed)
         dispatcher.utter_message(response=f"{PLAN_NAMESPACE}.crisis")
         utter_emergency(dispatcher, loaded.services, country)
         utter_services(dispatcher, loaded.services.crisis_lines(language, country))
-        if own and in_crisis(tracker):
+        if own and crisis_first:
             dispatcher.utter_message(response=f"{PLAN_NAMESPACE}.{topic}")
             utter_services(dispatcher, listed)
 
