@@ -53,6 +53,10 @@ class SlotDecl:
     progress: bool = False
     """Compared with the person's answer of last time when they come back with resume words
     (``progress: true``; integer and choice slots only)."""
+    heard: str | None = None
+    """Locale key of words that set this boolean slot to true wherever a message in a safety
+    flow, or the message starting one, holds one of them (``heard: safety.suicide.means_words``:
+    a gun named in a crisis brings the advice to put it away); boolean slots only."""
 
     def quick_reply_values(self) -> list[str]:
         """The values offered as quick replies when a person is asked for this slot."""
@@ -508,6 +512,15 @@ TAKEN_SUFFIX = "_taken"
 """A text's variant said where the person has already taken something or hurt themselves
 (``HARM_TAKEN_SLOT``): what to do now, never "if you might act"; used wherever the text it
 varies is, and varied by country after it (``_taken_here``)."""
+
+SUICIDAL_SUFFIX = "_suicidal"
+"""A text's variant said where a suicidal crisis was confirmed in this conversation and
+nothing is known to be taken (``SessionState.confirmed``): the numbers again as an operator
+leaves, never only "thank you for talking with them" (the thirty-second retest); varied by
+country after it (``_suicidal_here``)."""
+
+SITUATION_SUFFIXES = (TAKEN_SUFFIX, SUICIDAL_SUFFIX)
+"""The variants a text may have for the person's situation, the first that holds said."""
 
 ELSEWHERE_SUFFIX = "_elsewhere"
 """A text's variant said where the person said they are in a country the program does not

@@ -102,7 +102,17 @@ NODE_FIELDS = (
 )
 TRANSITION_FIELDS = ("next", "goto", "call")
 CHOICE_FIELDS = ("id", "label", "words", "when", "set", "add", "remove", *TRANSITION_FIELDS)
-SLOT_FIELDS = ("type", "values", "words", "min", "max", "max_length", "default", "progress")
+SLOT_FIELDS = (
+    "type",
+    "values",
+    "words",
+    "min",
+    "max",
+    "max_length",
+    "default",
+    "progress",
+    "heard",
+)
 SETTINGS_FIELDS = ("misses_before_offering_person", "history_size", "missing_translation")
 NUMBER_SETTINGS = ("misses_before_offering_person", "history_size")
 DEFAULT_TEXT_MAX_LENGTH = 500
@@ -260,6 +270,7 @@ class ProgramParser(SchemaReader):
             ("min", "integer"),
             ("max", "integer"),
             ("max_length", "text"),
+            ("heard", "boolean"),
         ):
             if mapping.get(extra) is not None and slot_type.value not in allowed_for:
                 self.error(
@@ -282,6 +293,10 @@ class ProgramParser(SchemaReader):
                     "choice slots (a person's own words or a list are never compared)",
                 )
             declared = dataclasses.replace(declared, progress=bool(progress))
+        heard_node = mapping.get("heard")
+        if heard_node is not None and slot_type is SlotType.BOOLEAN:
+            heard = self.key(heard_node, f"the words that set `{name}`")
+            declared = dataclasses.replace(declared, heard=heard)
         words_node = mapping.get("words")
         if words_node is not None and values:
             declared = dataclasses.replace(declared, words=self._slot_words(words_node, declared))

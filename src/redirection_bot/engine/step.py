@@ -272,6 +272,7 @@ class _Run:
         hits = {hit.category: hit for hit in event.risks}
         if self.plainly_meant(event, hits) or self.crisis_holds(hits):
             return False
+        self.note_heard(fold(event.text))
         routes = [route for route in self.program.safety if route.category in hits]
         # Certain hits first, in program order (stable); a route that defers to a category a
         # clinician's phrase raised with it waits for that flow ("i cant take this life
@@ -983,6 +984,7 @@ class _Run:
             # where "q numero? estoy en mexico" is answered as "who do I call", and the
             # country is kept (the thirtieth retest: asked again, and again).
             self.note_country(folded)
+            self.note_heard(folded)
         if node.input is not None and _NOT_WHOLE.search(raw):
             declared = self.program.slots[node.input.slot]
             if declared.type is SlotType.INTEGER:  # "-3", ".5" are not the 3 or 5 offered
@@ -1062,6 +1064,17 @@ class _Run:
         ]
         if len(named) == 1:
             self.slots[COUNTRY_SLOT] = named[0]
+
+    def note_heard(self, folded: str) -> None:
+        """The boolean slots whose ``heard`` words ``folded`` holds, set (a gun named at "are
+        you in danger?" or with the words that started the crisis: the advice to put it
+        away follows); never where a negation comes right before ("no gun")."""
+        locale = self.state.locale
+        for declared in self.program.slots.values():
+            if declared.heard is not None and self.lexicon.mentions(
+                locale, declared.heard, folded, NOT_WORDS_KEY
+            ):
+                self.slots[declared.name] = True
 
     def goes_on(self, folded: str) -> bool:
         """Whether ``folded`` is one of ``engine.go_on_words``, or made of them alone ("joo

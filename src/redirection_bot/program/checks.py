@@ -14,7 +14,7 @@ from redirection_bot.dialogue.model import (
     ELSEWHERE_SUFFIX,
     HERE_SUFFIX,
     RUNTIME_SLOTS,
-    TAKEN_SUFFIX,
+    SITUATION_SUFFIXES,
     Node,
     NodeKind,
     Place,
@@ -541,6 +541,7 @@ def check_slots_are_set(program: Program, diagnostics: Diagnostics) -> None:
     assigned |= {node.input.slot for node in program.all_nodes() if node.input is not None}
     assigned |= {slot for action in program.actions.values() for slot in action.sets}
     assigned |= {name for name, slot in program.slots.items() if slot.default is not None}
+    assigned |= {name for name, slot in program.slots.items() if slot.heard is not None}
     assigned |= set(RUNTIME_SLOTS)
     for node in program.all_nodes():
         conditions = [b.when for b in node.branches] + [
@@ -575,6 +576,8 @@ def text_uses(program: Program) -> list[TextUse]:
     for slot in program.slots.values():
         uses.extend(TextUse(label, slot.span) for label in slot.labels.values())
         uses.extend(TextUse(words, slot.span, shows_slots=False) for words in slot.words.values())
+        if slot.heard is not None:
+            uses.append(TextUse(slot.heard, slot.span, shows_slots=False))
     for command in program.commands.values():
         uses.append(TextUse(command.name.words_key, command.span, shows_slots=False))
         uses.append(TextUse(command.name.label_key, command.span))
@@ -761,17 +764,23 @@ def _check_unused(
                 ),
                 None,
             )
-            if varied is not None and varied.key.endswith(TAKEN_SUFFIX):
+            situation = _situation_suffix(varied.key if varied is not None else entry.key)
+            if varied is not None and situation is not None:
                 _check_country_variant(varied, entry, diagnostics)
-                varied = entries.get(varied.key.removesuffix(TAKEN_SUFFIX))
-            elif varied is None and entry.key.endswith(TAKEN_SUFFIX):
-                varied = entries.get(entry.key.removesuffix(TAKEN_SUFFIX))
+                varied = entries.get(varied.key.removesuffix(situation))
+            elif varied is None and situation is not None:
+                varied = entries.get(entry.key.removesuffix(situation))
             elif varied is not None and varied.key in used:
                 _check_country_variant(varied, entry, diagnostics)  # said instead of `varied`
                 continue
             if varied is not None and varied.key in used:
                 continue  # a `_taken` variant (or its country's), said instead of `varied`
             diagnostics.warning(entry.span, f"the text `{entry.key}` is never used")
+
+
+def _situation_suffix(key: str) -> str | None:
+    """The situation variant's suffix ``key`` ends with (``_taken``, ``_suicidal``), if any."""
+    return next((suffix for suffix in SITUATION_SUFFIXES if key.endswith(suffix)), None)
 
 
 def check_slots_set_before_shown(

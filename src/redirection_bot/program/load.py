@@ -272,6 +272,7 @@ def _lexicon(program: Program, catalog: Catalog) -> Lexicon:
     label_keys += ["engine.yes", "engine.no", "language.name"]
     word_keys = [c.words for n in program.all_nodes() for c in n.choices if c.words is not None]
     word_keys += [words for s in program.slots.values() for words in s.words.values()]
+    word_keys += [s.heard for s in program.slots.values() if s.heard is not None]
     commands = {name: name.words_key for name in program.commands}
     return build_lexicon(texts, _placeholders(program, catalog), label_keys, word_keys, commands)
 

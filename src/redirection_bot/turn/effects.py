@@ -30,6 +30,7 @@ from redirection_bot.dialogue.model import (
     HELPLINE_SLOT,
     HERE_SUFFIX,
     REQUESTED_SLOT,
+    SUICIDAL_SUFFIX,
     TAKEN_SUFFIX,
     TOPICS_SLOT,
     CommandName,
@@ -83,7 +84,7 @@ from redirection_bot.handoff.wire import (
 )
 from redirection_bot.operations.logs import log_event, session_tag
 from redirection_bot.program.render import OperatorWords, Said, Shown
-from redirection_bot.safety.categories import CRISES
+from redirection_bot.safety.categories import CRISES, RiskCategory
 from redirection_bot.store import SessionStore, VersionConflict
 from redirection_bot.store.resume import PhraseKey, ResumeVault
 from redirection_bot.turn.actions import ActionCall, ActionRunner, AfterTurn
@@ -583,15 +584,27 @@ def in_variants(loaded: LoadedProgram, state: SessionState, said: Sequence[Said]
     you feel fine", never "if you might act", the sixteenth retest; nor "thank you for
     talking with them" as an operator leaves, nor a plain "I didn't understand", the
     twenty-seventh), then in the country's variant (``with_local_numbers``)."""
-    if state.slots.get(HARM_TAKEN_SLOT) is True:
+    suffix = situation_suffix(state)
+    if suffix is not None:
         can_show = loaded.catalog.can_show
         said = [
-            replace(item, key=item.key + TAKEN_SUFFIX)
-            if isinstance(item, Message) and can_show(item.key + TAKEN_SUFFIX, state.locale)
+            replace(item, key=item.key + suffix)
+            if isinstance(item, Message) and can_show(item.key + suffix, state.locale)
             else item
             for item in said
         ]
     return with_local_numbers(loaded, state, said)
+
+
+def situation_suffix(state: SessionState) -> str | None:
+    """The variant that holds for the person, if any: ``_taken`` where something was taken
+    (``HARM_TAKEN_SLOT``), else ``_suicidal`` where a suicidal crisis was confirmed in this
+    conversation (``SessionState.confirmed``)."""
+    if state.slots.get(HARM_TAKEN_SLOT) is True:
+        return TAKEN_SUFFIX
+    if RiskCategory.SUICIDE.value in state.confirmed:
+        return SUICIDAL_SUFFIX
+    return None
 
 
 def with_local_numbers(

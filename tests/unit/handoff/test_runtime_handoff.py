@@ -449,6 +449,32 @@ async def test_a_crisis_written_to_the_operator_is_asked_about_when_they_close(
         assert not any(key.startswith("safety.") for key in said), said
 
 
+async def test_after_a_suicidal_crisis_the_operators_close_gives_the_number_again(
+    shipped: LoadedProgram,
+) -> None:
+    """The thirty-second retest: a person whose suicidal crisis was confirmed talked to an
+    operator, who closed; the close said only "Thank you for talking with them". Where the
+    crisis was confirmed and nothing is known to be taken, the close says not to wait and
+    gives the emergency number of the person's country; a conversation with no crisis keeps
+    the plain close (`test_a_crisis_written_to_the_operator_is_asked_about_when_they_close`)."""
+    async with connected(shipped) as line:
+        await line.service.duty(ANNA.ref, True)
+        runtime = line.runtime
+        await runtime.handle("web:s1", Text("i want to end my life"))
+        await runtime.handle("web:s1", Text("no not right now"))
+        await runtime.handle("web:s1", Text("canada"))
+        asked = await runtime.handle("web:s1", Text("talk to a person"))
+        assert asked.handoff is not None and asked.handoff.feed is not None, keys(asked)
+        (opened,) = await line.told(TicketOpened)
+        assert isinstance(opened, TicketOpened)
+        assert await line.service.claim(opened.ticket, ANNA) is Outcome.APPLIED
+        assert await line.service.close(opened.ticket, ANNA) is Outcome.APPLIED
+        *_before, closed = await line.pushes(asked.handoff.feed, 2)
+        said = [m for m in closed.shown if isinstance(m, ShownMessage)]
+        assert said[0].key == HandoffKeys.OPERATOR_LEFT + "_suicidal_here", [m.key for m in said]
+        assert "911" in said[0].text
+
+
 async def test_pills_taken_are_remembered_when_the_crisis_is_asked_about_again(
     shipped: LoadedProgram,
 ) -> None:

@@ -254,6 +254,27 @@ def test_slot_never_set(write: WriteProgram, problems: Problems) -> None:
     )
 
 
+def test_words_heard_set_a_boolean_slot_and_only_a_boolean_one(
+    write: WriteProgram, problems: Problems
+) -> None:
+    program = MINIMAL_PROGRAM.replace(
+        "slots:\n", "slots:\n  ready:\n    type: boolean\n    heard: main.bye\n"
+    )
+    flow = MAIN_HEAD.replace("next: bye", "next: check") + (
+        "  check:\n    if:\n      - when: ready\n        next: bye\n    else:\n      next: bye\n"
+        "  bye:\n    say: main.bye\n    end: true\n"
+    )
+    assert problems(write(program=program, flows={"main": flow})) == []
+    typed = program.replace("type: boolean\n    heard", "type: text\n    heard")
+    line = one(problems(write(program=typed, flows={"main": flow})), "`heard`")
+    assert "`heard` is only for boolean slots" in line
+    assert line.startswith("dialogues/program.yaml:")
+    missing = program.replace("heard: main.bye", "heard: main.no_such_words")
+    assert "main.no_such_words" in one(
+        problems(write(program=missing, flows={"main": flow})), "no_such_words"
+    )
+
+
 def test_a_slot_the_runtime_sets_counts_as_set_and_must_have_the_type_it_sets(
     write: WriteProgram, problems: Problems
 ) -> None:
