@@ -123,7 +123,7 @@ async def test_after_expiry_no_earlier_version_is_left(tmp_path: Path) -> None:
     for blob in blobs:
         version = await store.save("old", blob, version, 60)
     kept = await store.save("fresh", b"stays", None, 3600)
-    now[0] += 61
+    now[0] += 61 + 6  # the time to live, and its grain (`coarse_ttl`)
     assert await store.expire() == 1
     assert found_in(files_bytes(folder), blobs) == 0
     assert await store.get("fresh") == StoredSession(b"stays", kept)

@@ -8,6 +8,7 @@ Three implementations share one contract (tests/integration/stores/test_contract
 
 from __future__ import annotations
 
+import math
 import secrets
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -36,6 +37,23 @@ def new_version(current: int | None) -> int:
         version = secrets.randbelow(VERSIONS - 1) + 1
         if version != current:
             return version
+
+
+EXPIRY_GRAIN_SECONDS = 600.0
+"""The most an expiry written to disk is rounded up by (ten minutes; a tenth of the time to
+live where that is less): ``coarse_ttl``."""
+
+
+def coarse_ttl(now: float, ttl_seconds: float) -> float:
+    """``ttl_seconds``, lengthened so that the expiry it gives (``now`` plus it) falls on a
+    whole grain: ten minutes, or a tenth of ``ttl_seconds`` where that is less. The expiry
+    beside a sealed record is readable without the key; rounded, it tells when the
+    conversation was last saved only to the grain, not to the second (an outside attacker's
+    finding: exact save times on disk). Never shorter than asked."""
+    grain = min(EXPIRY_GRAIN_SECONDS, ttl_seconds / 10)
+    if grain <= 0:
+        return ttl_seconds
+    return math.ceil((now + ttl_seconds) / grain) * grain - now
 
 
 class VersionConflict(RedirectionBotError):

@@ -56,6 +56,7 @@ from redirection_bot.store import (
     StoreRefused,
     StoreUnavailable,
     VersionConflict,
+    coarse_ttl,
     new_version,
 )
 from redirection_bot.store.relay import START, Relayed
@@ -300,7 +301,7 @@ class RedisStore:
         """``final``: the turn's last write under its lock, which ends the lease with it."""
         await self._checked()
         expected = "" if expected_version is None else str(expected_version)
-        ttl_ms = max(1, round(ttl_seconds * 1000))
+        ttl_ms = max(1, round(coarse_ttl(time.time(), ttl_seconds) * 1000))
         lease = self._leases.get(key) if final else None
         fresh = str(new_version(expected_version))
         if lease is None:

@@ -3,7 +3,8 @@
 One connection, used from one worker thread so that the event loop never waits on the disk.
 The database runs in WAL mode with ``synchronous=NORMAL``: a crashed or killed process loses
 nothing that was committed, and only a power cut can lose the last few turns. Expiry times are
-wall-clock seconds, since they must mean the same thing after a restart.
+wall-clock seconds, since they must mean the same thing after a restart, rounded up to a grain
+(``coarse_ttl``) so that they do not tell when a conversation was last saved.
 
 Erased means erased: deleted rows are overwritten (``secure_delete``), and after an erasure or
 an expiry the write-ahead log, which still holds every earlier version of the conversation, is
@@ -27,6 +28,7 @@ from redirection_bot.store import (
     StoredSession,
     StoreUnavailable,
     VersionConflict,
+    coarse_ttl,
     new_version,
 )
 
@@ -113,7 +115,7 @@ class SqliteStore:
                 db.execute(
                     "INSERT OR REPLACE INTO sessions (key, data, version, expires_at)"
                     " VALUES (?, ?, ?, ?)",
-                    (key, data, version, now + ttl_seconds),
+                    (key, data, version, now + coarse_ttl(now, ttl_seconds)),
                 )
             except BaseException:
                 db.execute("ROLLBACK")

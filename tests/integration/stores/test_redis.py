@@ -311,3 +311,21 @@ async def test_a_call_cancelled_while_its_script_is_loaded_again_leaves_the_othe
     finally:
         await batch.close()
         await client.aclose()
+
+
+async def test_the_expiry_redis_keeps_tells_the_save_time_only_to_ten_minutes(
+    redis_server: RedisServer,
+) -> None:
+    """An outside attacker's finding: the expiry beside each sealed record (in Redis's memory
+    and its dump, readable without the key) gave the second each conversation was last
+    saved. It falls on a ten-minute grain, give or take Redis's own clock."""
+    store = RedisStore.from_url(redis_server.url, prefix=f"expiry-{uuid.uuid4().hex}:")
+    raw = Redis.from_url(redis_server.url)
+    try:
+        await store.save("a", b"x", None, 86_400)
+        expires_ms = await raw.execute_command("PEXPIRETIME", store._key("a"))
+        off_grain = expires_ms % 600_000
+        assert min(off_grain, 600_000 - off_grain) < 1_000, expires_ms
+    finally:
+        await raw.aclose()
+        await store.close()

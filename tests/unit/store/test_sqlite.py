@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from redirection_bot.store import VersionConflict
+from redirection_bot.store import VersionConflict, coarse_ttl
 from redirection_bot.store.sqlite import SqliteStore
 
 
@@ -39,7 +40,7 @@ async def test_expire_removes_only_idle_sessions_and_says_how_many(tmp_path: Pat
         await store.save("old", b"1", None, 60)
         await store.save("older", b"2", None, 30)
         await store.save("fresh", b"3", None, 3600)
-        clock.now += 61
+        clock.now += 61 + 6  # the time to live, and its grain (`coarse_ttl`)
         assert await store.expire() == 2
         assert await store.expire() == 0
         assert await store.get("fresh") is not None
@@ -60,3 +61,32 @@ async def test_two_stores_on_one_file_still_refuse_a_lost_update(tmp_path: Path)
     finally:
         await one.close()
         await two.close()
+
+
+async def test_the_expiry_on_disk_tells_the_save_time_only_to_ten_minutes(tmp_path: Path) -> None:
+    """An outside attacker's finding: the expiry beside each sealed record, readable without
+    the key, gave the second each conversation was last saved. It is rounded up to ten
+    minutes (a tenth of a shorter time to live), never shorter than asked."""
+    clock = Clock()
+    store = SqliteStore(tmp_path / "s.sqlite3", clock=clock)
+    saved_at = []
+    try:
+        for key, second in (("a", 1_000_123.4567), ("b", 1_000_190.25)):
+            clock.now = second
+            saved_at.append(second)
+            await store.save(key, b"x", None, 86_400)
+    finally:
+        await store.close()
+    with sqlite3.connect(tmp_path / "s.sqlite3") as db:
+        rows = dict(db.execute("SELECT key, expires_at FROM sessions").fetchall())
+    assert rows["a"] == rows["b"]  # two saves a minute apart look alike
+    for second, expiry in zip(saved_at, (rows["a"], rows["b"]), strict=True):
+        assert expiry % 600 == 0
+        assert second + 86_400 <= expiry < second + 86_400 + 600
+
+
+def test_a_coarse_time_to_live_is_never_shorter_and_short_ones_keep_a_fine_grain() -> None:
+    assert coarse_ttl(1_000_002.0, 60) == 60  # on the grain already (6 s)
+    assert coarse_ttl(1_000_000.0, 60) == 62  # rounded up to it
+    assert 1.0 <= coarse_ttl(1_000_000.05, 1.0) < 1.1
+    assert coarse_ttl(5.0, 0) == 0
