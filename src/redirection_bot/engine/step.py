@@ -72,6 +72,7 @@ from redirection_bot.engine.outputs import (
     slot_param,
 )
 from redirection_bot.engine.state import HeldAnswer, SessionState, Waiting, shared_frame
+from redirection_bot.engine.taken_signs import records_taken
 from redirection_bot.errors import EngineError
 from redirection_bot.language.textnorm import MAX_TYPED_DIGITS, fold, typed_index
 from redirection_bot.safety.categories import CHECKED_ONCE, CRISES, RiskCategory, RiskHit
@@ -390,7 +391,8 @@ class _Run:
         names, by its "...phrase..." words, at the route's ``answered_at`` question (or at the
         ``check`` question, where the flow starts there): a child who writes "my uncle is
         hurting me" is not first told to step away from a child. A message that names another
-        choice of the question too answers nothing here."""
+        choice of the question too answers nothing here, unless the one it names records
+        that something was taken."""
         question = entry if entry == route.check else route.answered_at
         if question is None or not route.answered_by:
             return False
@@ -401,11 +403,13 @@ class _Run:
             for _option, choice in self.visible_choices(node)
             if choice is not None and self.lexicon.mentions(self.state.locale, choice.words, folded)
         ]
+        # Something taken outweighs whatever else the words name ("took my whole prescription
+        # an hour ago, starting to feel dizzy": taken, not only in danger).
+        taken = [choice for choice in named if records_taken(choice)]
+        named = taken or named
         if len(named) != 1 or named[0].id not in route.answered_by:
             return False
-        if question == route.check and any(
-            change.slot == HARM_TAKEN_SLOT for change in named[0].changes
-        ):
+        if question == route.check and records_taken(named[0]):
             # An uncertain hit is asked about first ("i took some pills" may be for a
             # headache), even where the check offers "I've already taken something".
             return False

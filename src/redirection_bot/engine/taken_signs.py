@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from redirection_bot.dialogue.lexicon import TAKEN_SIGNS_WORDS_KEY
-from redirection_bot.dialogue.model import HARM_TAKEN_SLOT, Program
+from redirection_bot.dialogue.model import HARM_TAKEN_SLOT, Choice, Program
 from redirection_bot.engine.state import SessionState
 from redirection_bot.language.textnorm import fold
 from redirection_bot.safety.categories import RiskCategory, RiskHit
@@ -62,11 +62,14 @@ def taken_words_keys(program: Program) -> tuple[str, ...]:
     for flow in program.flows.values():
         for node in flow.nodes.values():
             for choice in node.choices:
-                if choice.words is not None and any(
-                    change.operation == "set"
-                    and change.slot == HARM_TAKEN_SLOT
-                    and change.value is True
-                    for change in choice.changes
-                ):
+                if choice.words is not None and records_taken(choice):
                     keys[choice.words] = None
     return tuple(keys)
+
+
+def records_taken(choice: Choice) -> bool:
+    """Whether picking ``choice`` records that something was taken (``HARM_TAKEN_SLOT``)."""
+    return any(
+        change.operation == "set" and change.slot == HARM_TAKEN_SLOT and change.value is True
+        for change in choice.changes
+    )
