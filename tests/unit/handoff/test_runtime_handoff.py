@@ -475,30 +475,6 @@ async def test_after_a_suicidal_crisis_the_operators_close_gives_the_number_agai
         assert "911" in said[0].text
 
 
-async def test_asking_for_a_person_while_waiting_goes_straight_back_to_the_crisis_question(
-    shipped: LoadedProgram,
-) -> None:
-    """The thirty-third retest: waiting for a person in a suicidal crisis, at the country
-    question, *voinks mä puhuu jonku oikeen ihmisen kaa* brought "your request is already
-    open" and a "Go back to where I was" button; the country question was gone, and the
-    fallback later came with English-language directories. The request is said to be open
-    and the country is asked again at once."""
-    async with connected(shipped) as line:
-        await line.service.duty(ANNA.ref, True)
-        runtime = line.runtime
-        await runtime.handle("web:s1", Start(locale="fi"))
-        await runtime.handle(
-            "web:s1", Text("ei mul oo enää mitään syytä, kaikilla ois parempi ilman mua")
-        )
-        waiting = await runtime.handle("web:s1", Text("emmä tiiä"))
-        assert "safety.suicide.country" in keys(waiting), keys(waiting)
-        again = await runtime.handle("web:s1", Text("voinks mä puhuu jonku oikeen ihmisen kaa"))
-        said = keys(again)
-        assert said[-1] == "safety.suicide.country", said
-        assert "safety.human.waiting" not in said, said
-        assert len(await line.told(TicketOpened)) == 1  # still the one request
-
-
 async def test_pills_taken_are_remembered_when_the_crisis_is_asked_about_again(
     shipped: LoadedProgram,
 ) -> None:
