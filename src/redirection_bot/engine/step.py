@@ -47,6 +47,7 @@ from redirection_bot.dialogue.model import (
 )
 from redirection_bot.dialogue.parts import Parts, program_parts
 from redirection_bot.dialogue.per_program import per_program
+from redirection_bot.engine.country_named import country_named
 from redirection_bot.engine.events import (
     ActionResult,
     CameBack,
@@ -1056,18 +1057,11 @@ class _Run:
         you in danger?": the twenty-eighth retest, asked again with "123 en Colombia, 911 en
         México..."), kept while none is known: the question asked again, and all that
         follows, write that country's numbers."""
-        declared = self.program.slots.get(COUNTRY_SLOT)
-        if declared is None or self.slots.get(COUNTRY_SLOT) is not None:
+        if self.slots.get(COUNTRY_SLOT) is not None:
             return
-        locale = self.state.locale
-        named = [
-            value
-            for value, key in declared.words.items()
-            if self.lexicon.matches(locale, key, folded)
-            or self.lexicon.mentions(locale, key, folded, NOT_THERE_WORDS_KEY)
-        ]
-        if len(named) == 1:
-            self.slots[COUNTRY_SLOT] = named[0]
+        named = country_named(self.program, self.state.locale, folded)
+        if named is not None:
+            self.slots[COUNTRY_SLOT] = named
 
     def note_heard(self, folded: str) -> None:
         """The boolean slots whose ``heard`` words ``folded`` holds, set (a gun named at "are

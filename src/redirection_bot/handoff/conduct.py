@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 from redirection_bot.dialogue.model import (
+    COUNTRY_SLOT,
     HARM_TAKEN_SLOT,
     CommandName,
     HandoffReason,
@@ -41,6 +42,7 @@ from redirection_bot.engine import (
     typed_command,
 )
 from redirection_bot.engine import crisis_in_view as engine_crisis_in_view
+from redirection_bot.engine.country_named import country_named
 from redirection_bot.engine.taken_signs import tells_of_taking
 from redirection_bot.errors import ConfigError
 from redirection_bot.handoff.machine import (
@@ -63,6 +65,7 @@ from redirection_bot.handoff.machine import (
     choice_from_id,
 )
 from redirection_bot.handoff.record import Line, SessionRecord
+from redirection_bot.language.textnorm import fold
 from redirection_bot.program.render import Said, Shown, ShownMessage
 from redirection_bot.safety.categories import CRISES, RiskCategory
 
@@ -233,6 +236,14 @@ class HandoffConduct:
             # follows say "you have taken something" (the thirtieth retest: "are you in
             # danger?" again once the operator left).
             state = replace(state, slots={**state.slots, HARM_TAKEN_SLOT: True})
+            record = replace(record, state=state)
+        named = None
+        if any(category in CRISES for category in found) and state.slots.get(COUNTRY_SLOT) is None:
+            named = country_named(loaded.program, state.locale, fold(event.text))
+        if named is not None:
+            # A country written with a crisis to the operator ("uk. my hands r shaking": the
+            # thirty-fourth retest): the notice, and all that follows, give its own number.
+            state = replace(state, slots={**state.slots, COUNTRY_SLOT: named})
             record = replace(record, state=state)
         handled = Handled(state, record.handoff)
         for category in found:

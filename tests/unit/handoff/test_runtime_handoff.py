@@ -615,3 +615,26 @@ async def test_after_an_operator_the_check_asked_again_says_to_get_help_for_what
         said = [m.key for m in closed.shown if isinstance(m, ShownMessage)]
         assert said[0] == HandoffKeys.OPERATOR_LEFT + "_taken", said
         assert "safety.suicide.check_taken" in said and "safety.suicide.check" not in said, said
+
+
+async def test_a_country_written_to_the_operator_with_a_crisis_gives_its_own_number(
+    shipped: LoadedProgram,
+) -> None:
+    """The thirty-fourth retest: "uk. my hands r shaking, i want to die" written to the
+    operator, and the notice said "call 112 or 911 or the emergency number where you are".
+    The country told with a crisis is kept: the notice gives its own number; a country named
+    without a crisis is the operator's to read, not kept."""
+    async with connected(shipped) as line:
+        ticket, feed = await claimed(line)
+        runtime = line.runtime
+        plain = await runtime.handle("web:s1", Text("i was in spain for work last year"))
+        assert not keys(plain), keys(plain)
+        told = await runtime.handle("web:s1", Text("uk. my hands r shaking, i want to die"))
+        assert keys(told) == [HandoffKeys.DANGER_WITH_OPERATOR + "_here"], keys(told)
+        assert "999" in told.messages[0].text
+        again = await runtime.handle("web:s1", Text("i cant stop shaking"))
+        assert not keys(again) or "999" in again.messages[0].text, keys(again)
+        assert await line.service.close(ticket, ANNA) is Outcome.APPLIED
+        *_before, closed = await line.pushes(feed, 2)
+        said = [m.key for m in closed.shown if isinstance(m, ShownMessage)]
+        assert "safety.suicide.check" in said, said  # the crisis told is asked about after
