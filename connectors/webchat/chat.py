@@ -201,8 +201,10 @@ class WebChat:
         """``session`` if the store still holds it; None if it was erased elsewhere or ran out
         its time; if the store lost it, told as ``find`` tells, its lines dropped at once."""
         state = await self.runtime.state(session.session_id)
-        if state is not None:
+        if state is not None and (state.turn == session.turn or session.handoff):
             return session
+        if state is not None:
+            return await self._redrawn(session)
         if not await self._lost_since(session.kept_at):
             self.book.gone(session)
             return None
@@ -211,6 +213,23 @@ class WebChat:
         session.kept_at = None
         if session.transcript is not None:
             session.transcript.clear()
+        return session
+
+    async def _redrawn(self, session: WebSession) -> WebSession | None:
+        """``session``, moved on at another instance since this one drew it (a person's
+        requests spread by a balancer, or a failover and back: the thirty-seventh attack,
+        a reload here showed this instance's old question and buttons): drawn again as the
+        store holds it, from the current question, as a page this instance never drew."""
+        try:
+            reply = await self.runtime.handle(
+                session.session_id, CommandGiven(CommandName.REPEAT), known=True
+            )
+        except SessionLost:
+            self.book.gone(session)
+            return None
+        if session.transcript is not None:
+            session.transcript.clear()
+        self._apply(session, reply, [])
         return session
 
     async def _told_lost(self, session: WebSession) -> WebSession | None:

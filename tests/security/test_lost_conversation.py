@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -516,3 +517,31 @@ async def test_a_token_tells_nobody_but_the_deployment_when_it_was_issued(
         where_the_time_was = int.from_bytes(raw[24:30], "big") / 1000
         assert abs(where_the_time_was - time.time()) > 86_400
         assert TokenIssuer(()).issued_at(issued) is None  # nor is it the keyless store's mask
+
+
+# --- found by an outside attacker (the thirty-seventh attack: two instances, one Redis) -------
+
+
+def offered(page: str) -> list[str]:
+    """The choices a page offers, by id."""
+    return re.findall(r'name="choice" value="([^"]+)"', page)
+
+
+async def test_a_page_that_moved_on_at_another_instance_is_drawn_as_it_is_now(
+    two: list[Served],
+) -> None:
+    # A conversation answered at one instance, then at the other (a balancer spreading one
+    # person's requests): reloading it, or resuming its live page, where it was first drawn
+    # showed that instance's old question and buttons. Now: the question the store holds.
+    first, second = two
+    address, token = await page_with_words(first.client)
+    before = offered(await (await first.client.get(address)).text())
+    moved = await second.client.post(address, data={"choice": before[0], "csrf": form_token(token)})
+    now = offered(await moved.text())
+    assert now and now != before  # the next question
+    assert offered(await (await first.client.get(address)).text()) == now
+    async with first.client.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "resume", "session": token})
+        frames = await ws.receive_json(timeout=10)
+        states = [frame for frame in frames if frame["type"] == "state"]
+        assert [choice["id"] for choice in states[-1]["choices"]] == now
