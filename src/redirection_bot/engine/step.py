@@ -467,9 +467,22 @@ class _Run:
             # ("ei ei, siis et tää kattominen loppuu"): the question asked again, with the
             # number, never "call now" for a guess.
             node = self._node(at.flow, at.node)
-            if not all(hit.learned for hit in hits.values()):
-                return False
             answers = self.match_choice(node, self.visible_choices(node), folded, event.text)
+            if not all(hit.learned for hit in hits.values()):
+                # A category that defers to this flow, read by the rules in a plain answer
+                # ("ei oo, oon vaan ihan poikki": no, just worn out, the thirty-sixth retest,
+                # taken as danger now and an immediate request for a person): the answer.
+                # Without one ("help me please") it still goes to the flow's ``again``.
+                routes = {route.category: route for route in self.program.safety}
+                deferring = all(
+                    hit.learned
+                    or (
+                        (route := routes.get(category)) is not None
+                        and current.category in route.defers_to
+                    )
+                    for category, hit in hits.items()
+                )
+                return deferring and answers is not None
             # A lower category's guess never takes the check in hand away ("pues como q si..
             # no se" at "are you worried you might harm a child?", read as perhaps suicidal:
             # the suicide question instead, the twenty-ninth retest): asked again.
