@@ -1599,7 +1599,7 @@ class _Run:
         whatever the operator answered (the nineteenth retest: "mulla on tosi huono olo, en
         tiiä jaksanko", then the operator closed; the twenty-first: "i have pills here",
         "please call 112 now", closed; both times the program carried on with no question),
-        and its flow returns there."""
+        and its flow returns there; one confirmed before the chat, from its first question."""
         self.say(EngineKeys.HANDOFF_ENDED)
         resume: Place | PlaceRef | None = event.resume_at
         if resume is not None and self.program.find_node(resume) is None:
@@ -1617,7 +1617,17 @@ class _Run:
             else:
                 self.interrupt()
             unsure = {route.category: RiskHit(route.category, certain=False)}
-            self.enter(Place(route.flow, self.safety_entry(route, unsure)))
+            entry: Place | PlaceRef = Place(route.flow, self.safety_entry(route, unsure))
+            opening = self._node(entry.flow, entry.node)
+            if route.category.value in self.state.confirmed and opening.kind is NodeKind.SAY:
+                # Confirmed before the chat: past its opening words (what they set still set),
+                # to its first question ("are you in danger right now?", or the emergency
+                # advice once something was taken), never its acknowledgement and all after
+                # it a second or third time (the thirty-sixth retest).
+                for change in opening.changes:
+                    self.apply(change)
+                entry = self.follow(opening.then, opening)
+            self.enter(entry)
             return
         if resume is not None:
             self.enter(resume)

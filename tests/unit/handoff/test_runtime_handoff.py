@@ -638,3 +638,29 @@ async def test_a_country_written_to_the_operator_with_a_crisis_gives_its_own_num
         *_before, closed = await line.pushes(feed, 2)
         said = [m.key for m in closed.shown if isinstance(m, ShownMessage)]
         assert "safety.suicide.check" in said, said  # the crisis told is asked about after
+
+
+async def test_a_crisis_confirmed_before_the_chat_and_written_again_is_asked_about_from_its_question(
+    shipped: LoadedProgram,
+) -> None:
+    """The thirty-sixth retest: a suicidal crisis confirmed, a person asked for, and "i still
+    want to die" written to the operator; when they closed, the whole suicide flow ran again
+    (its acknowledgement, "are you in danger?", the services list: the number two or three
+    times in one answer). Confirmed before: its first question, not its opening words."""
+    async with connected(shipped) as line:
+        await line.service.duty(ANNA.ref, True)
+        runtime = line.runtime
+        await runtime.handle("web:s1", Text("i want to end my life"))
+        await runtime.handle("web:s1", Text("no not right now"))
+        await runtime.handle("web:s1", Text("canada"))
+        asked = await runtime.handle("web:s1", Text("talk to a person"))
+        assert asked.handoff is not None and asked.handoff.feed is not None, keys(asked)
+        (opened,) = await line.told(TicketOpened)
+        assert isinstance(opened, TicketOpened)
+        assert await line.service.claim(opened.ticket, ANNA) is Outcome.APPLIED
+        await runtime.handle("web:s1", Text("i still want to die tbh"))
+        assert await line.service.close(opened.ticket, ANNA) is Outcome.APPLIED
+        *_before, closed = await line.pushes(asked.handoff.feed, 2)
+        said = [m.key for m in closed.shown if isinstance(m, ShownMessage)]
+        assert "safety.suicide.acknowledge" not in said, said
+        assert any(key.startswith("safety.suicide.danger") for key in said), said
