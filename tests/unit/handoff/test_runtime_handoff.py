@@ -449,6 +449,22 @@ async def test_a_crisis_written_to_the_operator_is_asked_about_when_they_close(
         assert not any(key.startswith("safety.") for key in said), said
 
 
+async def suicidal_then_claimed(line: Helpline) -> tuple[str, str]:
+    """A suicidal crisis confirmed (not in danger now, in Canada), then a person asked for and
+    claimed by Anna: (the person's feed, the ticket)."""
+    await line.service.duty(ANNA.ref, True)
+    runtime = line.runtime
+    await runtime.handle("web:s1", Text("i want to end my life"))
+    await runtime.handle("web:s1", Text("no not right now"))
+    await runtime.handle("web:s1", Text("canada"))
+    asked = await runtime.handle("web:s1", Text("talk to a person"))
+    assert asked.handoff is not None and asked.handoff.feed is not None, keys(asked)
+    (opened,) = await line.told(TicketOpened)
+    assert isinstance(opened, TicketOpened)
+    assert await line.service.claim(opened.ticket, ANNA) is Outcome.APPLIED
+    return asked.handoff.feed, opened.ticket
+
+
 async def test_after_a_suicidal_crisis_the_operators_close_gives_the_number_again(
     shipped: LoadedProgram,
 ) -> None:
@@ -458,18 +474,9 @@ async def test_after_a_suicidal_crisis_the_operators_close_gives_the_number_agai
     gives the emergency number of the person's country; a conversation with no crisis keeps
     the plain close (`test_a_crisis_written_to_the_operator_is_asked_about_when_they_close`)."""
     async with connected(shipped) as line:
-        await line.service.duty(ANNA.ref, True)
-        runtime = line.runtime
-        await runtime.handle("web:s1", Text("i want to end my life"))
-        await runtime.handle("web:s1", Text("no not right now"))
-        await runtime.handle("web:s1", Text("canada"))
-        asked = await runtime.handle("web:s1", Text("talk to a person"))
-        assert asked.handoff is not None and asked.handoff.feed is not None, keys(asked)
-        (opened,) = await line.told(TicketOpened)
-        assert isinstance(opened, TicketOpened)
-        assert await line.service.claim(opened.ticket, ANNA) is Outcome.APPLIED
-        assert await line.service.close(opened.ticket, ANNA) is Outcome.APPLIED
-        *_before, closed = await line.pushes(asked.handoff.feed, 2)
+        feed, ticket = await suicidal_then_claimed(line)
+        assert await line.service.close(ticket, ANNA) is Outcome.APPLIED
+        *_before, closed = await line.pushes(feed, 2)
         said = [m for m in closed.shown if isinstance(m, ShownMessage)]
         assert said[0].key == HandoffKeys.OPERATOR_LEFT + "_suicidal_here", [m.key for m in said]
         assert "911" in said[0].text
@@ -648,19 +655,11 @@ async def test_a_crisis_confirmed_before_the_chat_and_written_again_is_asked_abo
     (its acknowledgement, "are you in danger?", the services list: the number two or three
     times in one answer). Confirmed before: its first question, not its opening words."""
     async with connected(shipped) as line:
-        await line.service.duty(ANNA.ref, True)
         runtime = line.runtime
-        await runtime.handle("web:s1", Text("i want to end my life"))
-        await runtime.handle("web:s1", Text("no not right now"))
-        await runtime.handle("web:s1", Text("canada"))
-        asked = await runtime.handle("web:s1", Text("talk to a person"))
-        assert asked.handoff is not None and asked.handoff.feed is not None, keys(asked)
-        (opened,) = await line.told(TicketOpened)
-        assert isinstance(opened, TicketOpened)
-        assert await line.service.claim(opened.ticket, ANNA) is Outcome.APPLIED
+        feed, ticket = await suicidal_then_claimed(line)
         await runtime.handle("web:s1", Text("i still want to die tbh"))
-        assert await line.service.close(opened.ticket, ANNA) is Outcome.APPLIED
-        *_before, closed = await line.pushes(asked.handoff.feed, 2)
+        assert await line.service.close(ticket, ANNA) is Outcome.APPLIED
+        *_before, closed = await line.pushes(feed, 2)
         said = [m.key for m in closed.shown if isinstance(m, ShownMessage)]
         assert "safety.suicide.acknowledge" not in said, said
         assert any(key.startswith("safety.suicide.danger") for key in said), said
