@@ -737,9 +737,14 @@ def _risk_seen(state: HandoffState, event: RiskSeen) -> Step:
     if not state.active or state.ticket is None:
         return Step(seen, ())
     waiting = state.status is HandoffStatus.WAITING
-    if waiting and urgency_rank(event.urgency) > urgency_rank(state.urgency):
+    higher = urgency_rank(event.urgency) > urgency_rank(state.urgency)
+    if waiting and higher:
         raised = replace(seen, urgency=event.urgency)
         return Step(raised, (UpdateTicket(state.ticket, TicketChange.ESCALATED),))
+    if higher:
+        # A crisis written to the operator raises the ticket's urgency too, for a transfer or
+        # a return to the queue (the thirty-sixth retest: it stayed `normal`).
+        seen = replace(seen, urgency=event.urgency)
     return Step(seen, (UpdateTicket(state.ticket, TicketChange.RISK), *told))
 
 

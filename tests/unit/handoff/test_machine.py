@@ -145,6 +145,17 @@ def test_risks_seen_during_the_wait_reach_the_ticket() -> None:
     assert advance(step.state, RiskSeen("child_at_risk"), at(6)).state.risks == ("child_at_risk",)
 
 
+def test_a_crisis_written_to_the_operator_raises_the_tickets_urgency() -> None:
+    """The thirty-sixth retest: "la verdad ando pensando en tirarme del puente" written to the
+    operator left the ticket `normal` (what a transfer or a return to the queue reads)."""
+    asked = Asked("t1", HandoffReason.ASKED, HandoffUrgency.NORMAL, "support")
+    state = advance(HandoffState(), asked, ON_DUTY).state
+    claimed = advance(state, Claimed("t1", "Anna", "@anna"), at(10)).state
+    step = advance(claimed, RiskSeen("suicide", HandoffUrgency.IMMEDIATE), at(20))
+    assert step.state.urgency is HandoffUrgency.IMMEDIATE
+    assert UpdateTicket("t1", TicketChange.RISK) in step.outputs
+
+
 def test_state_round_trips_through_json() -> None:
     state = advance(advance(HandoffState(), ASK, ON_DUTY).state, RiskSeen("suicide"), at(1)).state
     assert HandoffState.from_json(state.to_json()) == state
