@@ -184,18 +184,7 @@ class WebChat:
             if lost is None:
                 return None
             return await self._told_lost(lost) if tell_lost else lost
-        session = self.book.reopen_web(token, state.locale)
-        try:
-            # ``known``: erased meanwhile (at another instance, or racing an erase here), it
-            # is gone, never started again under its old token.
-            reply = await self.runtime.handle(
-                session.session_id, CommandGiven(CommandName.REPEAT), known=True
-            )
-        except SessionLost:
-            self.book.gone(session)
-            return None
-        self._apply(session, reply, [])
-        return session
+        return await self._redrawn(self.book.reopen_web(token, state.locale))
 
     async def _rechecked(self, session: WebSession, tell_lost: bool) -> WebSession | None:
         """``session`` if the store still holds it; None if it was erased elsewhere or ran out
@@ -216,10 +205,12 @@ class WebChat:
         return session
 
     async def _redrawn(self, session: WebSession) -> WebSession | None:
-        """``session``, moved on at another instance since this one drew it (a person's
-        requests spread by a balancer, or a failover and back: the thirty-seventh attack,
-        a reload here showed this instance's old question and buttons): drawn again as the
-        store holds it, from the current question, as a page this instance never drew."""
+        """``session`` drawn as the store holds it, from the current question: one this
+        instance never drew (after a restart, or drawn by another instance), or one that moved
+        on at another instance since this one drew it (a person's requests spread by a
+        balancer, or a failover and back: the thirty-seventh attack, a reload here showed this
+        instance's old question and buttons). None when it was erased meanwhile (at another
+        instance, or racing an erase here): gone, never started again under its old token."""
         try:
             reply = await self.runtime.handle(
                 session.session_id, CommandGiven(CommandName.REPEAT), known=True
