@@ -473,11 +473,10 @@ class _Run:
                 # ("ei oo, oon vaan ihan poikki": no, just worn out, the thirty-sixth retest,
                 # taken as danger now and an immediate request for a person): the answer.
                 # Without one ("help me please") it still goes to the flow's ``again``.
-                routes = {route.category: route for route in self.program.safety}
                 deferring = all(
                     hit.learned
                     or (
-                        (route := routes.get(category)) is not None
+                        (route := self.program.safety_route(category)) is not None
                         and current.category in route.defers_to
                     )
                     for category, hit in hits.items()
