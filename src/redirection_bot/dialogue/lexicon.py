@@ -89,6 +89,10 @@ class Lexicon:
     """locale -> (folded phrase, command) for a command's words written to count anywhere
     (``"...number i can call..."`` in ``help``'s words): an answer the program cannot take
     as a choice that holds one is that command (``mentioned_command``)."""
+    inside_counted: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    """locale -> words key -> folded phrases written with ``#`` for any number
+    (``"...took # pills..."``), with ``COUNTED`` in its place: they count anywhere in a
+    message whose numbers are read as ``COUNTED``."""
 
     def matches(self, locale: str, key: str | None, folded: str) -> bool:
         if key is None:
@@ -109,14 +113,10 @@ class Lexicon:
             return False
         padded = f" {folded} "
         denials = self.words_of(locale, unless_after) if unless_after is not None else ()
-        for phrase in self.inside.get(locale, {}).get(key, ()):
-            start = padded.find(f" {phrase} ")
-            while start >= 0:
-                before = padded[: start + 1]
-                if not any(before.endswith(f" {denial} ") for denial in denials):
-                    return True
-                start = padded.find(f" {phrase} ", start + 1)
-        return False
+        if _holds(padded, self.inside.get(locale, {}).get(key, ()), denials):
+            return True
+        counted = self.inside_counted.get(locale, {}).get(key, ())
+        return bool(counted) and _holds(_DIGITS.sub(COUNTED, padded), counted, denials)
 
     def label_text(self, locale: str, key: str) -> str | None:
         """The raw text of a label, or None if it is not one."""
@@ -156,6 +156,27 @@ INSIDE_MARK = "..."
 a message, as whole words, not only as the whole message."""
 
 
+NUMBER_MARK = "#"
+"""In a "...phrase..." entry, any number written in digits: "...took # pills..." holds for
+"i took 30 pills" and "took 2 pills"."""
+COUNTED = "0"
+"""What a number mark and every number in a message are read as, to compare them."""
+_DIGITS = re.compile(r"\d+")
+
+
+def _holds(padded: str, phrases: Iterable[str], denials: Iterable[str]) -> bool:
+    """Whether ``padded`` (a folded message with a space each side) holds one of ``phrases``
+    as whole words, not right after one of ``denials``."""
+    for phrase in phrases:
+        start = padded.find(f" {phrase} ")
+        while start >= 0:
+            before = padded[: start + 1]
+            if not any(before.endswith(f" {denial} ") for denial in denials):
+                return True
+            start = padded.find(f" {phrase} ", start + 1)
+    return False
+
+
 def _is_inside(part: str) -> bool:
     stripped = part.strip().replace("\u2026", INSIDE_MARK)
     return (
@@ -173,10 +194,20 @@ def word_forms(text: str) -> frozenset[str]:
     )
 
 
-def inside_forms(text: str) -> tuple[str, ...]:
-    """The entries of a ``words`` text written to count anywhere in a message, folded."""
+def inside_forms(text: str, counted: bool = False) -> tuple[str, ...]:
+    """The entries of a ``words`` text written to count anywhere in a message, folded; with
+    ``counted``, only those written with a ``NUMBER_MARK`` (read as ``COUNTED``), else only
+    those without."""
     return tuple(
-        sorted({form for part in text.split(",") if _is_inside(part) and (form := fold(part))})
+        sorted(
+            {
+                form
+                for part in text.split(",")
+                if _is_inside(part)
+                and (NUMBER_MARK in part) == counted
+                and (form := fold(part.replace(NUMBER_MARK, f" {COUNTED} ")))
+            }
+        )
     )
 
 
@@ -196,6 +227,7 @@ def build_lexicon(
     raw_labels: dict[str, dict[str, str]] = {}
     inside: dict[str, dict[str, tuple[str, ...]]] = {}
     commands_inside: dict[str, tuple[tuple[str, CommandName], ...]] = {}
+    inside_counted: dict[str, dict[str, tuple[str, ...]]] = {}
     for locale, by_key in texts.items():
         for key, text in by_key.items():
             if found := _NUMBER_KEY.fullmatch(key):
@@ -212,10 +244,14 @@ def build_lexicon(
                 into[key] = into.get(key, frozenset()) | word_forms(by_key[key])
                 if phrases := inside_forms(by_key[key]):
                     inside.setdefault(locale, {})[key] = phrases
+                if phrases := inside_forms(by_key[key], counted=True):
+                    inside_counted.setdefault(locale, {})[key] = phrases
         for name, key in command_keys.items():
             for form in word_forms(by_key.get(key, "")):
                 commands.setdefault(locale, {})[form] = name
             if name not in WHOLE_MESSAGE_ONLY:
                 mentioned = tuple((phrase, name) for phrase in inside_forms(by_key.get(key, "")))
                 commands_inside[locale] = commands_inside.get(locale, ()) + mentioned
-    return Lexicon(placeholders, forms, commands, numbers, raw_labels, inside, commands_inside)
+    return Lexicon(
+        placeholders, forms, commands, numbers, raw_labels, inside, commands_inside, inside_counted
+    )

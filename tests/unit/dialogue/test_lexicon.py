@@ -55,3 +55,18 @@ def test_a_commands_phrase_words_count_inside_a_sentence_but_never_for_stop() ->
     assert words.mentioned_command("en", "is there a number i can call") is CommandName.HELP
     assert words.command("en", "is there a number i can call") is None  # not the whole message
     assert words.mentioned_command("en", "i want to stop before i lose my family") is None
+
+
+def test_a_number_mark_in_a_phrase_holds_any_number_written_in_digits() -> None:
+    texts = {"en": {"safety.taken_words": "...took # pills..., ...took a handful..."}}
+    words = build_lexicon(texts, {}, [], ["safety.taken_words"], {})
+    assert words.mentions("en", "safety.taken_words", "i took 30 pills and i want to die")
+    assert words.mentions("en", "safety.taken_words", "took 2 pills")
+    assert words.mentions("en", "safety.taken_words", "i took a handful")
+    assert not words.mentions("en", "safety.taken_words", "i took pills")  # no number
+    assert not words.mentions("en", "safety.taken_words", "i took thirty pills")  # not digits
+    assert not words.mentions("en", "safety.taken_words", "i took 0")
+    # a phrase written without the mark still reads only its own digits
+    exact = build_lexicon({"en": {"k": "...called 911..."}}, {}, [], ["k"], {})
+    assert exact.mentions("en", "k", "i called 911 already")
+    assert not exact.mentions("en", "k", "i called 112 already")
