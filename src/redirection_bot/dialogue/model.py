@@ -519,8 +519,15 @@ nothing is known to be taken (``SessionState.confirmed``): the numbers again as 
 leaves, never only "thank you for talking with them" (the thirty-second retest); varied by
 country after it (``_suicidal_here``)."""
 
-SITUATION_SUFFIXES = (TAKEN_SUFFIX, SUICIDAL_SUFFIX)
-"""The variants a text may have for the person's situation, the first that holds said."""
+CHILD_RISK_SUFFIX = "_child_risk"
+"""A text's variant said where a child at risk was confirmed in this conversation
+(``SessionState.confirmed``) and neither of the above holds for that text: the emergency
+number again as an operator leaves (the thirty-eighth retest: "thank you for talking with
+them", and no number, after a chat about a child in danger); varied by country after it."""
+
+SITUATION_SUFFIXES = (TAKEN_SUFFIX, SUICIDAL_SUFFIX, CHILD_RISK_SUFFIX)
+"""The variants a text may have for the person's situation: of those that hold, the first
+the text has is said."""
 
 ELSEWHERE_SUFFIX = "_elsewhere"
 """A text's variant said where the person said they are in a country the program does not

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from redirection_bot.dialogue.graph import interrupting_flows
 from redirection_bot.dialogue.model import (
+    CHILD_RISK_SUFFIX,
     COUNTRY_SLOT,
     ELSEWHERE_SUFFIX,
     HARM_TAKEN_SLOT,
@@ -584,27 +585,32 @@ def in_variants(loaded: LoadedProgram, state: SessionState, said: Sequence[Said]
     you feel fine", never "if you might act", the sixteenth retest; nor "thank you for
     talking with them" as an operator leaves, nor a plain "I didn't understand", the
     twenty-seventh), then in the country's variant (``with_local_numbers``)."""
-    suffix = situation_suffix(state)
-    if suffix is not None:
+    suffixes = situation_suffixes(state)
+    if suffixes:
         can_show = loaded.catalog.can_show
-        said = [
-            replace(item, key=item.key + suffix)
-            if isinstance(item, Message) and can_show(item.key + suffix, state.locale)
-            else item
-            for item in said
-        ]
+
+        def varied(item: Said) -> Said:
+            if not isinstance(item, Message):
+                return item
+            suffix = next((s for s in suffixes if can_show(item.key + s, state.locale)), None)
+            return item if suffix is None else replace(item, key=item.key + suffix)
+
+        said = [varied(item) for item in said]
     return with_local_numbers(loaded, state, said)
 
 
-def situation_suffix(state: SessionState) -> str | None:
-    """The variant that holds for the person, if any: ``_taken`` where something was taken
-    (``HARM_TAKEN_SLOT``), else ``_suicidal`` where a suicidal crisis was confirmed in this
-    conversation (``SessionState.confirmed``)."""
-    if state.slots.get(HARM_TAKEN_SLOT) is True:
-        return TAKEN_SUFFIX
-    if RiskCategory.SUICIDE.value in state.confirmed:
-        return SUICIDAL_SUFFIX
-    return None
+def situation_suffixes(state: SessionState) -> tuple[str, ...]:
+    """The variants that hold for the person, in order: ``_taken`` where something was taken
+    (``HARM_TAKEN_SLOT``), ``_suicidal`` where a suicidal crisis was confirmed in this
+    conversation and nothing is known to be taken, ``_child_risk`` where a child at risk was
+    (``SessionState.confirmed``)."""
+    taken = state.slots.get(HARM_TAKEN_SLOT) is True
+    held = (
+        (TAKEN_SUFFIX, taken),
+        (SUICIDAL_SUFFIX, not taken and RiskCategory.SUICIDE.value in state.confirmed),
+        (CHILD_RISK_SUFFIX, RiskCategory.CHILD_AT_RISK.value in state.confirmed),
+    )
+    return tuple(suffix for suffix, holds in held if holds)
 
 
 def with_local_numbers(

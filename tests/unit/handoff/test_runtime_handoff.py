@@ -663,3 +663,28 @@ async def test_a_crisis_confirmed_before_the_chat_and_written_again_is_asked_abo
         said = [m.key for m in closed.shown if isinstance(m, ShownMessage)]
         assert "safety.suicide.acknowledge" not in said, said
         assert any(key.startswith("safety.suicide.danger") for key in said), said
+
+
+async def test_after_a_child_at_risk_the_operators_close_gives_the_number_again(
+    shipped: LoadedProgram,
+) -> None:
+    """The thirty-eighth retest: after a chat about a child in danger, the operator's close
+    said only "Thank you for talking with them". Where a child at risk was confirmed, the
+    close says not to wait if a child is in danger now, with the emergency number of the
+    person's country (`_child_risk_here`)."""
+    async with connected(shipped) as line:
+        await line.service.duty(ANNA.ref, True)
+        runtime = line.runtime
+        worry = "im alone with my niece tonight and im scared i might hurt her"
+        await runtime.handle("web:s1", Text(worry))
+        asked = await runtime.handle("web:s1", Text("no i cant get away, im the only adult here"))
+        assert asked.handoff is not None and asked.handoff.feed is not None, keys(asked)
+        (opened,) = await line.told(TicketOpened)  # a child in danger: asked for at once
+        assert isinstance(opened, TicketOpened)
+        await runtime.handle("web:s1", Text("canada"))
+        assert await line.service.claim(opened.ticket, ANNA) is Outcome.APPLIED
+        assert await line.service.close(opened.ticket, ANNA) is Outcome.APPLIED
+        *_before, closed = await line.pushes(asked.handoff.feed, 2)
+        said = [m for m in closed.shown if isinstance(m, ShownMessage)]
+        assert said[0].key == HandoffKeys.OPERATOR_LEFT + "_child_risk_here", [m.key for m in said]
+        assert "911" in said[0].text
