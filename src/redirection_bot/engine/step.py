@@ -1391,13 +1391,22 @@ class _Run:
         """Go where a choice leads. An answer that leaves the flow while a typed answer is
         held ("someone is hurting me" at a check question, to the young person's words)
         means the risk was real: what was typed is dropped, never stored when the person
-        comes back to the question."""
+        comes back to the question. So does an answer that says it was about another person
+        (the route's ``about_another``: a partner's goodbye typed as one's "reasons for
+        change" is never kept as one's own words; the thirty-ninth retest)."""
         for change in choice.changes:
             self.apply(change)
         target = self.follow(choice.then, node)
-        if self.state.held is not None and target.flow != node.flow:
+        if self.state.held is not None and (
+            target.flow != node.flow or choice.id in self.about_another(node.flow)
+        ):
             self.state = evolve(self.state, held=None)
         self.enter(target)
+
+    def about_another(self, flow: str) -> tuple[str, ...]:
+        """The choices of a safety flow that say its crisis is another person's."""
+        route = next((route for route in self.program.safety if route.flow == flow), None)
+        return route.about_another if route is not None else ()
 
     def compare_with_last_time(self, declared: SlotDecl, today: SlotValue) -> None:
         """A ``progress`` slot answered again after coming back: "last time 4, today 6"."""
