@@ -561,7 +561,7 @@ class WebChat:
             if isinstance(item, ShownMessage | ShownOperator)
         ]
         if not session.token:  # the REST channel
-            session.pending = [*(session.pending or []), *shown]
+            session.pending = with_newer_notices(session.pending or [], shown)
         last = next((i for i in reversed(shown) if isinstance(i, ShownMessage)), None)
         if last is not None and (last.choices or last.expects_text or ends):
             session.choices, session.expects_text = last.choices, last.expects_text
@@ -711,3 +711,21 @@ def event_for(kind: str, value: object, argument: object = None) -> Event | None
             return None
         return CommandGiven(command, argument)
     return None
+
+
+WAITING_NOTICES = (HandoffKeys.QUEUE_POSITION, HandoffKeys.STILL_WAITING)
+"""Notices while a person waits that say where the request stands now: a newer one replaces
+the older, never yet given (with its country's variant, ``_here``)."""
+
+
+def with_newer_notices(pending: list[Shown], shown: list[Shown]) -> list[Shown]:
+    """What the REST channel has to give next: ``pending``, then ``shown``, where a waiting
+    notice in ``shown`` takes the place of those still pending (the thirty-ninth retest: an
+    answer that began with seven queued notices, "You are number 1 in line" five times)."""
+    if any(_waiting_notice(item) for item in shown):
+        pending = [item for item in pending if not _waiting_notice(item)]
+    return [*pending, *shown]
+
+
+def _waiting_notice(item: Shown) -> bool:
+    return isinstance(item, ShownMessage) and item.key.startswith(WAITING_NOTICES)

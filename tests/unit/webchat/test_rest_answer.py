@@ -10,12 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from redirection_bot.api import (
+    HandoffKeys,
     ShownChoice,
     ShownEnd,
     ShownHandoff,
     ShownMessage,
     ShownOperator,
 )
+from redirection_bot_connectors.webchat.chat import with_newer_notices
 from redirection_bot_connectors.webchat.rest import answer
 from redirection_bot_connectors.webchat.rest_answer import answer_json
 
@@ -74,3 +76,18 @@ def test_any_text_is_written_as_json_dumps_writes_it(sender: str, text: str, lab
     items = answer(sender, (ShownMessage("k", text, (ShownChoice(label, label),)),))
     items.append({"recipient_id": sender, "text": label})
     assert answer_json(items) == json.dumps(items, ensure_ascii=False)
+
+
+def test_a_newer_waiting_notice_replaces_the_ones_not_yet_given_over_rest() -> None:
+    """The thirty-ninth retest: after ten minutes of waiting, a REST answer began with seven
+    queued notices ("You are number 1 in line" five times). Only the newest says where the
+    request stands; an operator's words and other messages stay, in order."""
+    first = ShownMessage(HandoffKeys.QUEUE_POSITION + "_here", "You are number 2 in line.")
+    words = ShownOperator("Anna", "I'm here")
+    second = ShownMessage(HandoffKeys.STILL_WAITING, "Your request is still open.")
+    third = ShownMessage(HandoffKeys.QUEUE_POSITION, "You are number 1 in line.")
+    pending = with_newer_notices([], [first])
+    pending = with_newer_notices(pending, [words])
+    pending = with_newer_notices(pending, [second])
+    pending = with_newer_notices(pending, [third])
+    assert pending == [words, third]
