@@ -310,8 +310,12 @@ def risk_seen(category: str, state: SessionState) -> RiskSeen:
     still waiting at least ``high`` in line, certain or not (its check question is asked at
     once, and the operators should not wait for the answer); so does distress once something
     was taken (``HARM_TAKEN_SLOT``: "mua vähän huimaa", dizzy, written to the operator after
-    an overdose, had no notice; the twenty-seventh retest)."""
+    an overdose, had no notice; the twenty-seventh retest). A child in danger puts it at
+    ``immediate``, as the child-at-risk flow's own request does (the thirty-ninth retest: a
+    child at risk written while waiting reached only `high`)."""
     taken = state.slots.get(HARM_TAKEN_SLOT) is True
+    if category == RiskCategory.CHILD_AT_RISK:
+        return RiskSeen(category, HandoffUrgency.IMMEDIATE)
     urgent = category in CRISES or (taken and category == RiskCategory.DISTRESS)
     return RiskSeen(category, HandoffUrgency.HIGH if urgent else None)
 

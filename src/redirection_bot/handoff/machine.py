@@ -21,6 +21,7 @@ import enum
 from dataclasses import dataclass, replace
 
 from redirection_bot.dialogue.model import HandoffReason, HandoffUrgency, Place
+from redirection_bot.safety.categories import RiskCategory
 from redirection_bot.engine.outputs import ChoiceOption, Label, Message
 
 SEEN_KEPT = 64
@@ -99,6 +100,9 @@ class Unchanged(enum.StrEnum):
     """An operator writing to a person whose request nobody has claimed yet."""
 
 
+CHILD_AT_RISK = RiskCategory.CHILD_AT_RISK.value
+
+
 class HandoffKeys:
     """Texts the handoff says to the person (``locales/handoff.<locale>.yml``)."""
 
@@ -133,6 +137,9 @@ class HandoffKeys:
     """Said at once when the person writes of a crisis while a person has the conversation:
     the emergency number, not to wait for an answer (the twenty-fourth retest: "I have the
     rope ready" to an operator gone quiet got nothing for minutes)."""
+    DANGER_WITH_OPERATOR_CHILD = "handoff.child_danger_with_operator"
+    """The same, where what was written is a child in danger: "if a child is in danger right
+    now", never "if you might be in danger" (the thirty-ninth retest)."""
     TRANSFERRED = "handoff.transferred"
     REQUEUED = "handoff.requeued"
     OPERATOR_LEFT = "handoff.operator_left"
@@ -730,7 +737,12 @@ def _risk_seen(state: HandoffState, event: RiskSeen) -> Step:
     # every time, whatever they answer and however long they take; with the way to end the
     # chat still offered (the twenty-fifth retest: the page had no buttons left after it).
     urgent = event.urgency is not None and state.status is HandoffStatus.WITH_OPERATOR
-    told = (TellPerson(HandoffKeys.DANGER_WITH_OPERATOR, choices=_END),) if urgent else ()
+    notice = (
+        HandoffKeys.DANGER_WITH_OPERATOR_CHILD
+        if event.category == CHILD_AT_RISK
+        else HandoffKeys.DANGER_WITH_OPERATOR
+    )
+    told = (TellPerson(notice, choices=_END),) if urgent else ()
     if event.category in state.risks:
         return Step(state, told)
     seen = replace(state, risks=(*state.risks, event.category))

@@ -156,6 +156,21 @@ def test_a_crisis_written_to_the_operator_raises_the_tickets_urgency() -> None:
     assert UpdateTicket("t1", TicketChange.RISK) in step.outputs
 
 
+def test_a_child_in_danger_written_to_the_operator_is_told_to_call_for_the_child() -> None:
+    """The thirty-ninth retest: a child in danger written to the operator brought "if you
+    might be in danger right now", worded for the person's own danger."""
+    asked = Asked("t1", HandoffReason.ASKED, HandoffUrgency.NORMAL, "support")
+    state = advance(HandoffState(), asked, ON_DUTY).state
+    claimed = advance(state, Claimed("t1", "Anna", "@anna"), at(10)).state
+    child = advance(claimed, RiskSeen("child_at_risk", HandoffUrgency.IMMEDIATE), at(20))
+    told = [o.key for o in child.outputs if isinstance(o, TellPerson)]
+    assert told == [HandoffKeys.DANGER_WITH_OPERATOR_CHILD]
+    own = advance(claimed, RiskSeen("suicide", HandoffUrgency.IMMEDIATE), at(20))
+    assert [o.key for o in own.outputs if isinstance(o, TellPerson)] == [
+        HandoffKeys.DANGER_WITH_OPERATOR
+    ]
+
+
 def test_state_round_trips_through_json() -> None:
     state = advance(advance(HandoffState(), ASK, ON_DUTY).state, RiskSeen("suicide"), at(1)).state
     assert HandoffState.from_json(state.to_json()) == state
@@ -278,3 +293,15 @@ def test_every_key_and_choice_label_is_listed() -> None:
     keys = HandoffKeys.all()
     assert "handoff.choice_end" in keys and HandoffKeys.SAFETY_PLAN in keys
     assert len(keys) == len(set(keys))
+
+
+def test_a_child_in_danger_written_while_waiting_is_immediate_as_the_flows_own_request() -> None:
+    """The thirty-ninth retest: a child at risk written to the operator's chat reached only
+    `high`, where the child-at-risk flow's own request is `immediate`."""
+    from redirection_bot.engine.state import SessionState
+    from redirection_bot.handoff.conduct import risk_seen
+
+    state = SessionState(program_version="1", locale="en")
+    assert risk_seen("child_at_risk", state).urgency is HandoffUrgency.IMMEDIATE
+    assert risk_seen("suicide", state).urgency is HandoffUrgency.HIGH
+    assert risk_seen("minor", state).urgency is None
