@@ -21,8 +21,8 @@ import enum
 from dataclasses import dataclass, replace
 
 from redirection_bot.dialogue.model import HandoffReason, HandoffUrgency, Place
-from redirection_bot.safety.categories import RiskCategory
 from redirection_bot.engine.outputs import ChoiceOption, Label, Message
+from redirection_bot.safety.categories import RiskCategory
 
 SEEN_KEPT = 64
 """Operator message keys remembered per conversation, so that a message delivered twice is
