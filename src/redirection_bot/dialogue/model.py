@@ -474,6 +474,10 @@ class Program:
     def safety_route(self, category: RiskCategory) -> SafetyRoute | None:
         return next((route for route in self.safety if route.category is category), None)
 
+    def safety_route_of(self, flow: str) -> SafetyRoute | None:
+        """The safety route whose flow is ``flow``, if it is one."""
+        return next((route for route in self.safety if route.flow == flow), None)
+
     def safety_category_at(self, place: Place) -> RiskCategory | None:
         """The category whose safety flow starts in full at ``place`` (its start or ``again``
         node, never its check question), if any."""

@@ -606,7 +606,7 @@ class _Run:
         person themselves) that runs now: ``node`` is a question its route is ``settled_at``,
         where the crisis in hand has said what to do and given its numbers. The question is
         asked when the queued flow returns."""
-        route = next((route for route in self.program.safety if route.flow == node.flow), None)
+        route = self.program.safety_route_of(node.flow)
         if route is None or node.id not in route.settled_at or not self.stack:
             return None
         queued = self.stack[-1]
@@ -1397,16 +1397,11 @@ class _Run:
         for change in choice.changes:
             self.apply(change)
         target = self.follow(choice.then, node)
-        if self.state.held is not None and (
-            target.flow != node.flow or choice.id in self.about_another(node.flow)
-        ):
+        route = self.program.safety_route_of(node.flow)
+        another = route is not None and choice.id in route.about_another
+        if self.state.held is not None and (target.flow != node.flow or another):
             self.state = evolve(self.state, held=None)
         self.enter(target)
-
-    def about_another(self, flow: str) -> tuple[str, ...]:
-        """The choices of a safety flow that say its crisis is another person's."""
-        route = next((route for route in self.program.safety if route.flow == flow), None)
-        return route.about_another if route is not None else ()
 
     def compare_with_last_time(self, declared: SlotDecl, today: SlotValue) -> None:
         """A ``progress`` slot answered again after coming back: "last time 4, today 6"."""

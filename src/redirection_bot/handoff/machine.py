@@ -100,9 +100,6 @@ class Unchanged(enum.StrEnum):
     """An operator writing to a person whose request nobody has claimed yet."""
 
 
-CHILD_AT_RISK = RiskCategory.CHILD_AT_RISK.value
-
-
 class HandoffKeys:
     """Texts the handoff says to the person (``locales/handoff.<locale>.yml``)."""
 
@@ -739,7 +736,7 @@ def _risk_seen(state: HandoffState, event: RiskSeen) -> Step:
     urgent = event.urgency is not None and state.status is HandoffStatus.WITH_OPERATOR
     notice = (
         HandoffKeys.DANGER_WITH_OPERATOR_CHILD
-        if event.category == CHILD_AT_RISK
+        if event.category == RiskCategory.CHILD_AT_RISK
         else HandoffKeys.DANGER_WITH_OPERATOR
     )
     told = (TellPerson(notice, choices=_END),) if urgent else ()
