@@ -280,6 +280,11 @@ class _Run:
         # clinician's phrase raised with it waits for that flow ("i cant take this life
         # anymore": the suicide question before the breathing exercise).
         routes.sort(key=lambda route: (waits_for(route, hits), not hits[route.category].certain))
+        current = self.current_route()
+        own = hits.get(current.category) if current is not None else None
+        if current is not None and own is not None and own.certain:
+            if self.taken_named_here(current, event):
+                return True
         if self.deferred_to_current(routes):
             self.set_on_raise(routes, hits)
             return True
@@ -386,6 +391,33 @@ class _Run:
         self.state = evolve(self.state, misses=0)
         self.enter(Place(current.flow, current.again))
         return True
+
+    def taken_named_here(self, route: SafetyRoute, event: Text) -> bool:
+        """A message of the flow's own crisis, read for certain, that tells of something taken
+        at a question of the flow offering "I've already taken something" (its check, "are
+        you in danger?", the menu after the lines): that answer, so the advice for harm done,
+        never the flow over again as danger now (the fortieth retest: "i just took all my
+        sleeping pills" at the check got "put away anything you could use", and no "even if
+        you feel fine", in three languages)."""
+        at = self.state.at
+        if at is None or self.state.waiting is not Waiting.ANSWER:
+            return False
+        node = self._node(at.flow, at.node)
+        folded, locale = fold(event.text), self.state.locale
+        for _option, choice in self.visible_choices(node):
+            if (
+                choice is not None
+                and records_taken(choice)
+                and (
+                    self.lexicon.mentions(locale, choice.words, folded)
+                    or self.lexicon.matches(locale, choice.words, folded)
+                )
+            ):
+                self.state = evolve(self.state, misses=0)
+                self.note_confirmed(route.category)
+                self.take(node, choice)
+                return True
+        return False
 
     def answered_on_entry(self, route: SafetyRoute, entry: str, event: Text) -> bool:
         """Take the ``answered_by`` choice that the message starting a safety flow already
