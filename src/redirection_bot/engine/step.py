@@ -282,9 +282,13 @@ class _Run:
         routes.sort(key=lambda route: (waits_for(route, hits), not hits[route.category].certain))
         current = self.current_route()
         own = hits.get(current.category) if current is not None else None
-        if current is not None and own is not None and own.certain:
-            if self.taken_named_here(current, event):
-                return True
+        if (
+            current is not None
+            and own is not None
+            and own.certain
+            and self.taken_named_here(current, event)
+        ):
+            return True
         if self.deferred_to_current(routes):
             self.set_on_raise(routes, hits)
             return True
