@@ -100,15 +100,20 @@ class ActionPlanSummary(ProgramAction):
         listed = loaded.services.find(language, country, (topic,))
         own = listed and loaded.catalog.has(f"{PLAN_NAMESPACE}.{topic}", language)
         crisis_first = in_crisis(tracker)
+        lines = loaded.services.crisis_lines(language, country)
+        # A service of both kinds (Línea de la Vida: crisis and youth) is listed once, in the
+        # section shown first (the fortieth retest: twice in a young person's plan).
         if own and not crisis_first:
             dispatcher.utter_message(response=f"{PLAN_NAMESPACE}.{topic}")
             utter_services(dispatcher, listed)
+            lines = [line for line in lines if line not in listed]
         dispatcher.utter_message(response=f"{PLAN_NAMESPACE}.crisis")
         utter_emergency(dispatcher, loaded.services, country)
-        utter_services(dispatcher, loaded.services.crisis_lines(language, country))
-        if own and crisis_first:
+        utter_services(dispatcher, lines)
+        later = [service for service in listed if service not in lines]
+        if own and crisis_first and later:
             dispatcher.utter_message(response=f"{PLAN_NAMESPACE}.{topic}")
-            utter_services(dispatcher, listed)
+            utter_services(dispatcher, later)
 
 
 def in_crisis(tracker: Tracker) -> bool:

@@ -661,3 +661,17 @@ async def test_nobody_available_a_second_time_is_said_briefly_without_the_plan_a
         assert HandoffKeys.NOBODY_AVAILABLE_AGAIN in again, again
         assert HandoffKeys.NOBODY_AVAILABLE not in again
         assert not [key for key in again if key.startswith("handoff.safety_plan")], again
+
+
+async def test_a_service_for_a_crisis_and_for_young_people_is_listed_once_in_the_plan(
+    shipped: LoadedProgram,
+) -> None:
+    """The fortieth retest: Mexico's Línea de la Vida (a crisis line and a service for young
+    people) was listed twice in a young person's plan, once in each section."""
+    runtime = make_runtime(shipped)
+    await runtime.handle(SESSION, Start(locale="es"))
+    await runtime.handle(SESSION, Text(A_CHILD_HURT["es"]))
+    await runtime.handle(SESSION, ChoicePicked("mx"))
+    plan = await runtime.plan_text(SESSION)
+    assert plan is not None
+    assert plan.count("Línea de la Vida") == 1, plan
