@@ -407,21 +407,23 @@ class _Run:
         if at is None or self.state.waiting is not Waiting.ANSWER:
             return False
         node = self._node(at.flow, at.node)
+        taken = [choice for choice in self.named_choices(node, event) if records_taken(choice)]
+        if not taken:
+            return False
+        self.state = evolve(self.state, misses=0)
+        self.note_confirmed(route.category)
+        self.take(node, taken[0])
+        return True
+
+    def named_choices(self, node: Node, event: Text) -> list[Choice]:
+        """The choices offered at ``node`` whose "...phrase..." words the message holds (a
+        message that is exactly an answer offered is a press, never screened: not here)."""
         folded, locale = fold(event.text), self.state.locale
-        for _option, choice in self.visible_choices(node):
-            if (
-                choice is not None
-                and records_taken(choice)
-                and (
-                    self.lexicon.mentions(locale, choice.words, folded)
-                    or self.lexicon.matches(locale, choice.words, folded)
-                )
-            ):
-                self.state = evolve(self.state, misses=0)
-                self.note_confirmed(route.category)
-                self.take(node, choice)
-                return True
-        return False
+        return [
+            choice
+            for _option, choice in self.visible_choices(node)
+            if choice is not None and self.lexicon.mentions(locale, choice.words, folded)
+        ]
 
     def answered_on_entry(self, route: SafetyRoute, entry: str, event: Text) -> bool:
         """Take the ``answered_by`` choice that the message starting a safety flow already
@@ -434,12 +436,7 @@ class _Run:
         if question is None or not route.answered_by:
             return False
         node = self._node(route.flow, question)
-        folded = fold(event.text)
-        named = [
-            choice
-            for _option, choice in self.visible_choices(node)
-            if choice is not None and self.lexicon.mentions(self.state.locale, choice.words, folded)
-        ]
+        named = self.named_choices(node, event)
         # Something taken outweighs whatever else the words name ("took my whole prescription
         # an hour ago, starting to feel dizzy": taken, not only in danger).
         taken = [choice for choice in named if records_taken(choice)]
