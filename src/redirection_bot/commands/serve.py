@@ -19,6 +19,7 @@ from redirection_bot.errors import ConfigError
 from redirection_bot.operations import aiohttp_early
 from redirection_bot.operations.config import CONFIG_ENV, Settings, read_settings
 from redirection_bot.operations.logs import OncePer
+from redirection_bot.operations.plugins import ACTIONS, CONNECTORS, OPERATOR_CHANNELS, installed
 from redirection_bot.program import kept_code
 
 if TYPE_CHECKING:
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     from redirection_bot.turn.runtime import Runtime
 
 WEBCHAT = "webchat"
+LOCAL_CONNECTORS = frozenset({WEBCHAT, "console"})
+"""Connectors that never connect out: people come to them."""
+SHIPPED_MODULES = ("redirection_bot.", "redirection_bot_connectors.")
 GC_YOUNG_THRESHOLD = 10_000
 """Allocations (less deallocations) between collections of the youngest generation (700 by
 default): ``run``."""
@@ -65,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
             return configuration_refused(error, "started")
         for warning in settings.warnings:
             print(warning.format(), file=sys.stderr)
+        outgoing = connects_out(settings)
+        if outgoing:  # read while the runtime is built
+            aiohttp_early.start_reading_certificates()
         runtime = build_runtime(loaded, settings)
         gc.freeze()
         # A turn leaves about 30 new objects that live on (its transcript lines, the stored
@@ -77,8 +84,26 @@ def run(args: argparse.Namespace) -> int:
     finally:
         kept_code.finish()  # the start's dataclasses are made: their code kept for the next
         gc.enable()
-    aiohttp_early.wait_for_certificates()  # before anything may connect out over TLS
+    if outgoing:
+        aiohttp_early.wait_for_certificates()  # before anything may connect out over TLS
     return asyncio.run(serve(runtime, settings, listening=say_listening))
+
+
+def connects_out(settings: Settings) -> bool:
+    """Whether anything this start runs may connect out over TLS through aiohttp's default
+    contexts, whose certificates are read only if so (operations/aiohttp_early.py): a connector
+    other than the web chat and the console (a Matrix homeserver), operator channels run here
+    (a helpline's Matrix room or webhook), or an installed plug-in that is not this package's
+    own (its code is not known here)."""
+    if any(c.name not in LOCAL_CONNECTORS for c in settings.enabled_connectors()):
+        return True
+    if settings.handoff.active and settings.handoff.run_channels:
+        return True
+    return any(
+        not entry_point.value.startswith(SHIPPED_MODULES)
+        for group in (CONNECTORS, OPERATOR_CHANNELS, ACTIONS)
+        for entry_point in installed(group).values()
+    )
 
 
 def more_open_files() -> None:
