@@ -1284,16 +1284,32 @@ class _Run:
         folded: str,
     ) -> tuple[ChoiceOption, Choice | None] | None:
         """The choice the message's first part answers as a whole message ("yes, i took
-        them" is "yes"), unless the rest turns it round ("no, but ...": ``engine.but_words``)."""
+        them" is "yes"), unless the rest turns it round ("no, but ...": ``engine.but_words``);
+        then the choice its last part answers as a whole message, if it does ("no. well.
+        yes", *ei oo. tai no. on*: "yes", never the "no" it took back, the forty-first retest)."""
         locale = self.state.locale
         first, *rest = _FIRST_PART.split(raw, maxsplit=1)
         first = fold(first)
-        turned = fold(rest[0]).split(" ", 1)[0] if rest else ""
-        if not first or first == folded or self.lexicon.matches(locale, BUT_WORDS_KEY, turned):
+        if not first or first == folded:
             return None
+        turned = fold(rest[0]).split(" ", 1)[0] if rest else ""
+        if self.lexicon.matches(locale, BUT_WORDS_KEY, turned):
+            parts = [part for part in map(fold, _FIRST_PART.split(rest[0])) if part]
+            last = parts[-1] if len(parts) > 1 else ""
+            return self.whole_answer(options, words, last) if last else None
+        return self.whole_answer(options, words, first)
+
+    def whole_answer(
+        self,
+        options: list[tuple[ChoiceOption, Choice | None]],
+        words: list[str | None],
+        folded: str,
+    ) -> tuple[ChoiceOption, Choice | None] | None:
+        """The choice ``folded`` is as a whole message: its label or one of its words."""
+        locale = self.state.locale
         for (option, choice), typed in zip(options, words, strict=True):
-            if self.label_matches(option.label, first) or self.lexicon.matches(
-                locale, typed, first
+            if self.label_matches(option.label, folded) or self.lexicon.matches(
+                locale, typed, folded
             ):
                 return option, choice
         return None
