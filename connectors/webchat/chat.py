@@ -344,20 +344,30 @@ class WebChat:
                 session.session_id, event, known=session.waiting is not None, key=key
             )
         except SessionLost:
+            # "leave now" where the store lost the conversation: the person leaves, never
+            # greeted by a new one (the forty-first attack: a REST "/stop" after a Redis
+            # restart got "could not be kept" and a new conversation's opening, no end).
+            if self.runtime.leaving(event, session.locale) is not None:
+                return await self._left(session, event)
             return await self.start_over(session, origin, await self._lost_since(session.kept_at))
         except STORE_FAULTS:
-            leaving = self.runtime.leaving(event, session.locale)
-            if leaving is None:
+            if self.runtime.leaving(event, session.locale) is None:
                 raise
             # "leave now" typed while the store fails: the person leaves all the same.
-            await (self.erase(session) if leaving is CommandName.ERASE else self.leave(session))
-            return TurnOutcome((), (ShownEnd(erase=True),), erased=True)
+            return await self._left(session, event)
         session.kept_at = time.time()
         if reply.said is not None:
             said = self.echo(reply.said) if isinstance(event, Text) else reply.said
         outcome = self._apply(session, reply, [TranscriptEntry("you", said)] if said else [])
         await self.publish(session, outcome, origin)
         return outcome
+
+    async def _left(self, session: WebSession, event: Event) -> TurnOutcome:
+        """The conversation ended as "leave now" or "erase" asked, without its store: erased
+        here (and wherever the store still can)."""
+        leaving = self.runtime.leaving(event, session.locale)
+        await (self.erase(session) if leaving is CommandName.ERASE else self.leave(session))
+        return TurnOutcome((), (ShownEnd(erase=True),), erased=True)
 
     async def _forked(
         self, session: WebSession, event: Event, drawn: object = None

@@ -159,6 +159,25 @@ async def test_a_rest_client_is_told_before_the_new_start(served: Served) -> Non
     assert len(items) > 1
 
 
+@pytest.mark.parametrize("leaving", ["/stop", "/erase", "leave now"])
+async def test_leaving_a_lost_rest_conversation_ends_it_at_once(
+    served: Served, leaving: str
+) -> None:
+    # The forty-first attack: "/stop" after a Redis restart got "could not be kept" and a new
+    # conversation's greeting, no end; only a second "/stop" ended it.
+    sender = f"lost-{uuid.uuid4().hex}"
+    url = "/webhooks/rest/webhook"
+    for message in ("hello", "/repeat"):
+        assert (await served.client.post(url, json={"sender": sender, "message": message})).ok
+    await served.lose_everything()
+    items = await (
+        await served.client.post(url, json={"sender": sender, "message": leaving})
+    ).json()
+    assert [item.get("custom", {}).get("type") for item in items] == ["end"]
+    after = await (await served.client.post(url, json={"sender": sender, "message": "hi"})).json()
+    assert not any(LOST["en"] in item.get("text", "") for item in after)  # a new one, untold
+
+
 async def test_a_button_pressed_on_an_instance_that_never_had_the_conversation_is_told(
     served: Served,
 ) -> None:
