@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 NO_STORE = "no-store"
 AIOHTTP_LOGGERS = (
@@ -115,13 +116,15 @@ class WithoutAddresses(logging.Filter):
     dropped; other lines keep their fixed message and the exception's type only. A request
     the client garbled (a body its ``Content-Encoding`` does not fit, a broken header) is
     the client's doing, not an error of the service's: logged at INFO, so that a script
-    cannot write ERROR lines at will (the twelfth attack)."""
+    cannot write ERROR lines at will (the twelfth attack; a body its gzip label does not fit,
+    read by a form's handler, the forty-first)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "aiohttp.access":
             return False
         error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, HttpProcessingError) and record.levelno > logging.INFO:
+        garbled = isinstance(error, HttpProcessingError | RequestPayloadError)
+        if garbled and record.levelno > logging.INFO:
             record.levelno, record.levelname = logging.INFO, logging.getLevelName(logging.INFO)
         message = str(record.msg).split("%", 1)[0].split("{", 1)[0].strip()
         if error is not None:

@@ -1,7 +1,7 @@
 """Attack: a body that says it is compressed and is not, or is compressed in a way this server
 does not read. A plain body labelled gzip was a 500 (an unhandled RequestPayloadError). A body
-labelled br gets aiohttp's own 400, whose text names a package it lacks ("... Please install
-`Brotli`"): answered before any of this program's code runs, and left so (docs/safety.md)."""
+labelled br gets a 400 before any handler runs (aiohttp's parser refuses it); its answer
+says the status alone, never the package aiohttp lacks (``test_unreadable_requests.py``)."""
 
 from __future__ import annotations
 

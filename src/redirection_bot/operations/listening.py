@@ -4,15 +4,19 @@ Every listener of ``serve`` (the web chat, the admin listener, a webhook channel
 address here, so that "address already in use" reads the same everywhere and says what to
 change, instead of ending in a traceback; and each makes its runner with ``runner()`` here,
 so that every answer's ``Server`` header says the same: nothing about the software or its
-version (aiohttp would say ``Python/3.11 aiohttp/3.x``).
+version (aiohttp would say ``Python/3.11 aiohttp/3.x``), and a request aiohttp cannot read
+(a broken header, an unknown ``Content-Encoding``, a URL too long) is answered with its status
+and nothing else: aiohttp's own answer named a library to install or echoed the request's
+bytes back, without the headers every other answer carries (the forty-first attack).
 """
 
 from __future__ import annotations
 
 import os
+from http import HTTPStatus
 from typing import Any
 
-from aiohttp import hdrs, web, web_response
+from aiohttp import hdrs, web, web_protocol, web_response
 
 from redirection_bot.errors import ConnectorError
 
@@ -38,10 +42,61 @@ def hide_software(app: web.Application) -> web.Application:
     return app
 
 
+UNREADABLE_HEADERS = {
+    hdrs.CONTENT_SECURITY_POLICY: "default-src 'none'; frame-ancestors 'none'",
+    hdrs.X_CONTENT_TYPE_OPTIONS: "nosniff",
+    hdrs.CACHE_CONTROL: "no-store",
+    "Referrer-Policy": "no-referrer",
+}
+"""What the answer to a request that could not be read carries: it shows nothing, and may be
+framed, sniffed, kept or followed nowhere."""
+
+
+class PoliteRequestHandler(web_protocol.RequestHandler):
+    """aiohttp's connection handler, answering a request it could not read (or a failure
+    before any handler answered) with its status alone: "400 Bad Request", never the parser's
+    words (which name a library, or quote what was sent)."""
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        super().handle_error(request, status, exc)  # logs (without the message) and checks
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = "Error"
+        answer = web.Response(
+            status=status, text=f"{status} {reason}\n", headers=UNREADABLE_HEADERS
+        )
+        answer.force_close()
+        return answer
+
+
+class PoliteServer(web.Server):
+    """A server whose connections are handled by ``PoliteRequestHandler``."""
+
+    def __call__(self) -> web_protocol.RequestHandler:
+        return PoliteRequestHandler(self, loop=self._loop, **self._kwargs)
+
+
+class ListenerRunner(web.AppRunner):
+    """``web.AppRunner`` with ``PoliteServer`` as the app's server."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        server.__class__ = PoliteServer  # the same object, its connections handled politely
+        return server
+
+
 def runner(app: web.Application, **options: Any) -> web.AppRunner:
     """The runner of a listener of ``serve``: no access log (it would hold addresses), no
-    signal handlers (``serve`` has its own), and the ``Server`` header hidden."""
-    return web.AppRunner(hide_software(app), access_log=None, handle_signals=False, **options)
+    signal handlers (``serve`` has its own), the ``Server`` header hidden, and unreadable
+    requests answered with their status alone (``PoliteRequestHandler``)."""
+    return ListenerRunner(hide_software(app), access_log=None, handle_signals=False, **options)
 
 
 async def listen(runner: web.AppRunner, host: str, port: int, what: str, change: str) -> int:
