@@ -241,7 +241,10 @@ class Pages:
         return response
 
     async def post(self, request: web.Request) -> web.Response:
-        session = await self._drawn_again(request)
+        # As the store holds it now: a press on a page this instance drew, whose conversation
+        # moved on at another since (the same page's first press reached the other, behind a
+        # balancer), is a double press (the forty-first attack: it answered the next question).
+        session = await self._drawn_again(request, recheck=True)
         if session is None:
             return self.notice_page(request, "gone", 404)
         form = await _form(request)

@@ -564,3 +564,22 @@ async def test_a_page_that_moved_on_at_another_instance_is_drawn_as_it_is_now(
         frames = await ws.receive_json(timeout=10)
         states = [frame for frame in frames if frame["type"] == "state"]
         assert [choice["id"] for choice in states[-1]["choices"]] == now
+
+
+async def test_a_page_pressed_twice_across_two_instances_answers_one_question(
+    two: list[Served],
+) -> None:
+    # The forty-first attack: a page drawn at one instance, pressed twice (a double tap), the
+    # first press reaching the other instance and the second this one: both were applied,
+    # the second silently answering the next question. Both presses at one instance: the
+    # second changes nothing. Now the same wherever each press goes.
+    first, second = two
+    address, token = await page_with_words(first.client)
+    page = await (await first.client.get(address)).text()
+    before, drawn = offered(page), re.findall(r'name="drawn" value="([^"]+)"', page)[0]
+    press = {"choice": before[0], "csrf": form_token(token), "drawn": drawn}
+    now = offered(await (await second.client.post(address, data=press)).text())
+    assert now and now != before  # the next question
+    again = await (await first.client.post(address, data=press)).text()
+    assert offered(again) == now  # still the next question, unanswered
+    assert "This page was out of date, so nothing was sent" in again
