@@ -40,7 +40,7 @@ import yaml
 from redirection_bot.diagnostics import Diagnostics
 from redirection_bot.program.kept import dump_kept
 from redirection_bot.safety.evaluation import load_evaluation
-from redirection_bot.safety.model import MODEL_FILE, ScreeningModel, features
+from redirection_bot.safety.model import MODEL_FILE, ScreeningModel
 from redirection_bot.safety.normalise import Letters, tokenise
 from redirection_bot.safety.rules import LocaleRules, load_rules_folder
 from redirection_bot.safety.screen import Screener
@@ -157,16 +157,17 @@ def bench_model(texts: list[tuple[str, str]], rules: dict[str, LocaleRules]) -> 
 
     def layer_alone() -> list[float]:
         """The second layer's own work on one message, as ``Screener.screen`` does it with
-        the words it has already read: the fields of each locale, the features, the scores."""
+        the words it has already read: the fields of each locale, of the whole message and
+        of each long clause, then the features and the scores (``Screener._learned``)."""
         readings = [(rules.fields, rules.letters) for rules in both_rules.values()]
+        names = list(both_rules)
         found = []
         for text, _locale in messages * LAYER_ROUNDS:
             tokens = {letters: tokenise(text, letters) for _fields, letters in readings}
             started = time.perf_counter()
-            concepts: set[str] = set()
-            for fields, letters in readings:
-                concepts |= fields.find(tokens[letters])
-            model.probabilities(features(text, sorted(concepts), tokens[Letters.ONE]))
+            clause_concepts = both._clause_concepts(tokens, names)  # fields found once, by clause
+            concepts = sorted(set().union(*clause_concepts.values()))
+            both._learned(text, concepts, {}, (), tokens[Letters.ONE], clause_concepts)
             found.append(time.perf_counter() - started)
         return sorted(found)
 

@@ -108,8 +108,16 @@ class FieldIndex:
 
     def find(self, tokens: Sequence[Token]) -> set[str]:
         """The names of the fields one of whose entries is in ``tokens``."""
-        found: set[str] = set()
+        return set().union(*self.find_by_clause(tokens).values())
+
+    def find_by_clause(self, tokens: Sequence[Token]) -> dict[int, set[str]]:
+        """The same, by the clause each entry found starts in (``Token.clause``): a clause's
+        own fields without reading it again (``screen.long_clauses``)."""
+        by_clause: dict[int, set[str]] = {}
         for start, token in enumerate(tokens):
+            found = by_clause.get(token.clause)
+            if found is None:
+                found = by_clause[token.clause] = set()
             names, by_next, longer = self._word(token.form)
             found |= names
             if by_next and start + 1 < len(tokens):
@@ -120,7 +128,7 @@ class FieldIndex:
             for entry in self.others:
                 if entry[-1] not in found and _matches(entry, tokens, start):
                     found.add(entry[-1])
-        return found
+        return by_clause
 
     def _word(self, form: str) -> _WordEntries:
         """The fields whose one-word entries this word form is, and the longer entries that

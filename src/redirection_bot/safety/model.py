@@ -186,12 +186,40 @@ class ScreeningModel:
 
     def evidence(self, found: Iterable[str]) -> list[float]:
         """The summed weights of the features, per category (without the bias)."""
+        return [sum(column) * QUANTUM for column in self._columns_of(found)]
+
+    def evidence_and_reach(self, found: Iterable[str]) -> tuple[list[float], list[float]]:
+        """The summed weights of the features, per category (without the bias), and the sum
+        of their positive weights alone: the most any subset of them can weigh."""
+        columns = self._columns_of(found)
+        totals = [sum(column) for column in columns]
+        reach = [
+            (sum(map(abs, column)) + total) / 2
+            for column, total in zip(columns, totals, strict=True)
+        ]
+        return [total * QUANTUM for total in totals], [most * QUANTUM for most in reach]
+
+    def within_reach(
+        self, evidence: Sequence[float], reach: Sequence[float], kept: float
+    ) -> list[bool]:
+        """Per category: whether a part of a message (some of its features), scored with
+        ``kept`` of the whole message's ``evidence``, could reach the threshold at all (at
+        best, the part holds every positive weight: ``reach``)."""
+        return [
+            _sigmoid(bias + (1 - kept) * most + kept * total) >= threshold
+            for bias, total, most, threshold in zip(
+                self._bias, evidence, reach, self.thresholds, strict=True
+            )
+        ]
+
+    def _columns_of(self, found: Iterable[str]) -> list[array[int]]:
+        """The features' weights, one array a category, in whole numbers of ``QUANTUM``."""
         table, width, crc32 = self._table, len(self.categories), zlib.crc32
         # ``_bucket_of``, written out: a call less for each of a long message's ~700 features
         starts = [(crc32(f.encode()) & (BUCKETS - 1)) * width for f in found]
         # The rows end to end, read as signed bytes: a category's weights are every width-th.
         rows = array("b", b"".join([table[start : start + width] for start in starts]))
-        return [sum(rows[index::width]) * QUANTUM for index in range(width)]
+        return [rows[index::width] for index in range(width)]
 
     def explain(
         self, found: Iterable[str], category: RiskCategory, top: int = 6

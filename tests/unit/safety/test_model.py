@@ -152,3 +152,26 @@ def test_the_model_is_not_asked_where_a_clinicians_exception_covers_most_of_the_
     assert asking_to_stop.hits == ()
     longer = "i want to stop searching for it but first tell me where to get stuff"
     assert RiskCategory.ILLEGAL_REQUEST in screener.screen(longer, "en").categories
+
+
+def test_a_clause_is_also_scored_with_half_the_rest_of_its_message() -> None:
+    # An ordinary first sentence lowered the whole message's score ("haluun olla parempi isä.
+    # en mä jaksa enää elää": the fortieth retest); a clause of five words or more is scored
+    # too, with half of what the rest of the message says (screen.CLAUSE_CONTEXT).
+    rows = weights(
+        hopeless=(SUICIDE, 4.0),
+        work=(SUICIDE, -1.0),
+        football=(SUICIDE, -1.0),
+        garden=(SUICIDE, -1.0),
+    )
+    screener = Screener({}, model_of(rows))
+    ordinary = "work was fine and football was fun and the garden is nice"
+    assert screener.screen(f"{ordinary} and everything feels hopeless and pointless now").hits == ()
+    told = screener.screen(f"{ordinary}. everything feels hopeless and pointless now")
+    assert told.categories == (RiskCategory.SUICIDE,) and told.learned == (RiskCategory.SUICIDE,)
+    assert screener.screen(f"{ordinary}. hopeless").hits == ()  # a clause too short to score
+    _screening, why = screener.explain(f"{ordinary}. everything feels hopeless and pointless now")
+    assert (
+        "on the clause 'everything feels hopeless and pointless now'"
+        in why[RiskCategory.SUICIDE][0]
+    )
