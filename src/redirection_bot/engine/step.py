@@ -259,8 +259,10 @@ class _Run:
     def screened(self, event: Text, resume_at: Place | None = None) -> bool:
         """Pre-empt the current node when screening raised a risk the program has a flow for.
 
-        Routes are tried certain hits first, each group in the program's order (highest
-        priority first): act on what is clear, then check what is not. When the person is
+        Routes are tried crises a phrase raised first (``CRISES``), certain hits before
+        uncertain ones, then the others the same way, each group in the program's order
+        (highest priority first): act on what is clear, then check what is not, a life
+        before anything else. When the person is
         already in a route's flow, a hit goes to its ``again`` node (without one, the message
         is an answer like any other). Otherwise the current place is kept on the stack
         (the flow's ``return`` comes back to it), lower categories marked ``after_others`` are
@@ -278,8 +280,19 @@ class _Run:
         routes = [route for route in self.program.safety if route.category in hits]
         # Certain hits first, in program order (stable); a route that defers to a category a
         # clinician's phrase raised with it waits for that flow ("i cant take this life
-        # anymore": the suicide question before the breathing exercise).
-        routes.sort(key=lambda route: (waits_for(route, hits), not hits[route.category].certain))
+        # anymore": the suicide question before the breathing exercise). A crisis (``CRISES``)
+        # a clinician's phrase raised comes before anything else, asked about if uncertain
+        # (the model's guess alone does not hold up "heart attack" advice): "are you thinking
+        # of suicide?" before the refusal of a request said with it (the forty-first retest:
+        # "pasame un link ..., o me quito del medio de una vez" got the refusal, and the
+        # suicide question only after "back").
+        routes.sort(
+            key=lambda route: (
+                waits_for(route, hits),
+                route.category not in CRISES or hits[route.category].learned,
+                not hits[route.category].certain,
+            )
+        )
         current = self.current_route()
         own = hits.get(current.category) if current is not None else None
         if (
@@ -287,6 +300,13 @@ class _Run:
             and own is not None
             and own.certain
             and self.taken_named_here(current, event)
+        ):
+            return True
+        if (
+            current is not None
+            and own is not None
+            and not own.certain
+            and self.check_answered_here(current, event)
         ):
             return True
         if self.deferred_to_current(routes):
@@ -413,6 +433,25 @@ class _Run:
         self.state = evolve(self.state, misses=0)
         self.note_confirmed(route.category)
         self.take(node, taken[0])
+        return True
+
+    def check_answered_here(self, route: SafetyRoute, event: Text) -> bool:
+        """A message of the flow's own category, read as uncertain, typed at the flow's check
+        question and naming one of its answers only: that answer ("pitäiskö mun soittaa
+        jonnekin? pelkään et se satuttaa niitä" at "are you afraid you might harm a child?"
+        is "someone else may be harming a child", the forty-first retest: the advice for
+        one's own urges instead)."""
+        at = self.state.at
+        if at is None or self.state.waiting is not Waiting.ANSWER or at.flow != route.flow:
+            return False
+        if at.node != route.check:
+            return False
+        node = self._node(at.flow, at.node)
+        named = self.named_choices(node, event)
+        if len(named) != 1:
+            return False
+        self.state = evolve(self.state, misses=0)
+        self.take(node, named[0])
         return True
 
     def named_choices(self, node: Node, event: Text) -> list[Choice]:

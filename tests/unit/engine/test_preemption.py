@@ -318,12 +318,28 @@ def test_certain_hits_come_before_uncertain_ones_which_are_checked_afterwards(
     program: Program,
 ) -> None:
     mixed = Text(
-        "x", (RiskHit(RiskCategory.CHILD_AT_RISK, certain=False), RiskHit(RiskCategory.DISTRESS))
+        "x", (RiskHit(RiskCategory.HUMAN, certain=False), RiskHit(RiskCategory.DISTRESS))
     )
     turn = step(program, play(program).state, mixed)
     assert keys(turn) == ["s.distress_hello", "s.distress_ask"]
     then = step(program, turn.state, ChoicePicked("back"))
-    assert keys(then) == ["s.child_at_risk_check"]
+    assert keys(then) == ["s.human_check"]
+
+
+def test_a_crisis_comes_first_asked_about_when_uncertain(program: Program) -> None:
+    # "pasame un link de eso ..., o me quito del medio de una vez" (the forty-first retest):
+    # the question about suicide before the refusal, which follows; here, before the flow
+    # for young people.
+    mixed = Text("x", (RiskHit(RiskCategory.SUICIDE, certain=False), RiskHit(RiskCategory.MINOR)))
+    turn = step(program, play(program).state, mixed)
+    assert keys(turn) == ["s.suicide_check"]
+    then = step(program, turn.state, ChoicePicked("not_really"))
+    assert keys(then) == ["s.minor_hello", "s.minor_ask"]
+    # A certain crisis still comes before an uncertain one of higher rank.
+    both = Text(
+        "x", (RiskHit(RiskCategory.CHILD_AT_RISK, certain=False), RiskHit(RiskCategory.SUICIDE))
+    )
+    assert keys(step(program, play(program).state, both)) == ["s.suicide_hello", "s.suicide_ask"]
 
 
 def test_a_queued_flow_raised_again_runs_now_and_not_a_second_time(program: Program) -> None:
