@@ -317,9 +317,7 @@ def test_a_lower_risk_not_marked_after_others_does_not_run_twice_over(program: P
 def test_certain_hits_come_before_uncertain_ones_which_are_checked_afterwards(
     program: Program,
 ) -> None:
-    mixed = Text(
-        "x", (RiskHit(RiskCategory.HUMAN, certain=False), RiskHit(RiskCategory.DISTRESS))
-    )
+    mixed = Text("x", (RiskHit(RiskCategory.HUMAN, certain=False), RiskHit(RiskCategory.DISTRESS)))
     turn = step(program, play(program).state, mixed)
     assert keys(turn) == ["s.distress_hello", "s.distress_ask"]
     then = step(program, turn.state, ChoicePicked("back"))
