@@ -347,14 +347,16 @@ class WebChat:
             # "leave now" where the store lost the conversation: the person leaves, never
             # greeted by a new one (the forty-first attack: a REST "/stop" after a Redis
             # restart got "could not be kept" and a new conversation's opening, no end).
-            if self.runtime.leaving(event, session.locale) is not None:
-                return await self._left(session, event)
+            leaving = self.runtime.leaving(event, session.locale)
+            if leaving is not None:
+                return await self._left(session, leaving)
             return await self.start_over(session, origin, await self._lost_since(session.kept_at))
         except STORE_FAULTS:
-            if self.runtime.leaving(event, session.locale) is None:
+            leaving = self.runtime.leaving(event, session.locale)
+            if leaving is None:
                 raise
             # "leave now" typed while the store fails: the person leaves all the same.
-            return await self._left(session, event)
+            return await self._left(session, leaving)
         session.kept_at = time.time()
         if reply.said is not None:
             said = self.echo(reply.said) if isinstance(event, Text) else reply.said
@@ -362,10 +364,9 @@ class WebChat:
         await self.publish(session, outcome, origin)
         return outcome
 
-    async def _left(self, session: WebSession, event: Event) -> TurnOutcome:
-        """The conversation ended as "leave now" or "erase" asked, without its store: erased
-        here (and wherever the store still can)."""
-        leaving = self.runtime.leaving(event, session.locale)
+    async def _left(self, session: WebSession, leaving: CommandName) -> TurnOutcome:
+        """The conversation ended as "leave now" or "erase" (``leaving``) asked, without its
+        store: erased here (and wherever the store still can)."""
         await (self.erase(session) if leaving is CommandName.ERASE else self.leave(session))
         return TurnOutcome((), (ShownEnd(erase=True),), erased=True)
 

@@ -159,22 +159,36 @@ async def test_a_rest_client_is_told_before_the_new_start(served: Served) -> Non
     assert len(items) > 1
 
 
+REST = "/webhooks/rest/webhook"
+
+
+async def said(served: Served, sender: str, message: str) -> list[dict[str, Any]]:
+    """The REST channel's answer to ``message`` from ``sender``."""
+    answer = await served.client.post(REST, json={"sender": sender, "message": message})
+    assert answer.ok
+    items: list[dict[str, Any]] = await answer.json()
+    return items
+
+
+async def lost_rest_conversation(served: Served) -> str:
+    """A REST conversation answered twice, then lost by the store: its sender."""
+    sender = f"lost-{uuid.uuid4().hex}"
+    for message in ("hello", "/repeat"):
+        await said(served, sender, message)
+    await served.lose_everything()
+    return sender
+
+
 @pytest.mark.parametrize("leaving", ["/stop", "/erase", "leave now"])
 async def test_leaving_a_lost_rest_conversation_ends_it_at_once(
     served: Served, leaving: str
 ) -> None:
     # The forty-first attack: "/stop" after a Redis restart got "could not be kept" and a new
     # conversation's greeting, no end; only a second "/stop" ended it.
-    sender = f"lost-{uuid.uuid4().hex}"
-    url = "/webhooks/rest/webhook"
-    for message in ("hello", "/repeat"):
-        assert (await served.client.post(url, json={"sender": sender, "message": message})).ok
-    await served.lose_everything()
-    items = await (
-        await served.client.post(url, json={"sender": sender, "message": leaving})
-    ).json()
+    sender = await lost_rest_conversation(served)
+    items = await said(served, sender, leaving)
     assert [item.get("custom", {}).get("type") for item in items] == ["end"]
-    after = await (await served.client.post(url, json={"sender": sender, "message": "hi"})).json()
+    after = await said(served, sender, "hi")
     assert not any(LOST["en"] in item.get("text", "") for item in after)  # a new one, untold
 
 
@@ -206,16 +220,10 @@ async def test_asking_for_the_plan_after_a_loss_tells_the_loss_not_no_plan_yet(
     served: Served,
 ) -> None:
     # REST: found by an outside tester ("There is no plan to download yet" after Redis lost it)
-    sender = f"lost-{uuid.uuid4().hex}"
-    url = "/webhooks/rest/webhook"
-    for message in ("hello", "/repeat"):
-        assert (await served.client.post(url, json={"sender": sender, "message": message})).ok
-    await served.lose_everything()
-    items = await (
-        await served.client.post(url, json={"sender": sender, "message": "/plan"})
-    ).json()
+    sender = await lost_rest_conversation(served)
+    items = await said(served, sender, "/plan")
     assert len(items) == 1 and LOST["en"] in items[0]["text"]  # said; nothing started
-    after = await (await served.client.post(url, json={"sender": sender, "message": "hi"})).json()
+    after = await said(served, sender, "hi")
     assert not any(LOST["en"] in item.get("text", "") for item in after)  # a new one, untold
     # a page: the download link (which saves whatever it answers as plan.txt: found by
     # Chromium, which saved the new conversation's page) gets the notice as the file, and the

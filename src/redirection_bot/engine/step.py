@@ -298,15 +298,11 @@ class _Run:
         if (
             current is not None
             and own is not None
-            and own.certain
-            and self.taken_named_here(current, event)
-        ):
-            return True
-        if (
-            current is not None
-            and own is not None
-            and not own.certain
-            and self.check_answered_here(current, event)
+            and (
+                self.taken_named_here(current, event)
+                if own.certain
+                else self.check_answered_here(current, event)
+            )
         ):
             return True
         if self.deferred_to_current(routes):
@@ -442,9 +438,9 @@ class _Run:
         is "someone else may be harming a child", the forty-first retest: the advice for
         one's own urges instead)."""
         at = self.state.at
-        if at is None or self.state.waiting is not Waiting.ANSWER or at.flow != route.flow:
+        if at is None or at.node != route.check or at.flow != route.flow:
             return False
-        if at.node != route.check:
+        if self.state.waiting is not Waiting.ANSWER:
             return False
         node = self._node(at.flow, at.node)
         named = self.named_choices(node, event)

@@ -25,7 +25,6 @@ from collections.abc import Callable
 
 _reading: threading.Thread | None = None
 _unread: list[ssl.SSLContext] = []
-_read_now: list[Callable[[ssl.SSLContext], None]] = []
 _failure: list[BaseException] = []
 
 
@@ -47,7 +46,6 @@ def import_aiohttp() -> None:
     finally:
         setattr(ssl.SSLContext, "set_default_verify_paths", read_now)  # noqa: B010
     _unread.extend(contexts)
-    _read_now.append(read_now)
 
 
 def start_reading_certificates() -> None:
@@ -60,7 +58,7 @@ def start_reading_certificates() -> None:
     _unread.clear()
     _reading = threading.Thread(
         target=_read_certificates,
-        args=(_read_now[0], contexts),
+        args=(ssl.SSLContext.set_default_verify_paths, contexts),  # Python's own, restored
         name="certificates",
         daemon=True,
     )

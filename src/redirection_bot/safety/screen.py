@@ -131,29 +131,41 @@ class Screener:
         why: dict[RiskCategory, list[str]] = defaultdict(list)
         screening = self._screen(text, locale, only_locale, carried, why, True, answering, in_flow)
         model = self.model
+        if model is not None and screening.learned:
+            self._explain_learned(model, text, screening, locale, only_locale, carried, why)
+        return screening, {c: why[c] for c in screening.categories if c in why}
+
+    def _explain_learned(
+        self,
+        model: ScreeningModel,
+        text: str,
+        screening: Screening,
+        locale: str | None,
+        only_locale: bool,
+        carried: Sequence[float],
+        why: dict[RiskCategory, list[str]],
+    ) -> None:
+        """For each category the model raised: its score (on the message, or the clause that
+        scored highest) and the features that weighed most."""
+        whole_found = features(text, screening.concepts)
+        names = [locale] if only_locale and locale in self._rules else list(self._rules)
+        readings = {rules.letters: tokenise(text, rules.letters) for rules in self._rules.values()}
+        clauses = self._clauses_scored(
+            model,
+            readings.get(Letters.ONE) or tokenise(text, Letters.ONE),
+            self._clause_concepts(readings, names),
+            model.evidence(whole_found),
+        )
         for category in screening.learned:
-            assert model is not None
-            found = features(text, screening.concepts)
+            found = whole_found
             index = model.categories.index(category)
             alone = model.probabilities(found)[index]
             joint = model.probabilities(found, carried)[index] if carried else alone
             context = f", {joint:.2f} with the earlier messages" if joint > alone else ""
             where = ""
-            names = [locale] if only_locale and locale in self._rules else list(self._rules)
-            readings = {
-                rules.letters: tokenise(text, rules.letters) for rules in self._rules.values()
-            }
-            clauses = self._clauses_read(
-                readings.get(Letters.ONE) or tokenise(text, Letters.ONE),
-                self._clause_concepts(readings, names),
-            )
-            whole = model.evidence(found)
-            for clause_tokens, clause_found in clauses:
-                score = model.probabilities_of(in_context(model.evidence(clause_found), whole))[
-                    index
-                ]
-                if score > max(alone, joint):
-                    alone, found = score, clause_found
+            for clause_tokens, clause_found, scores in clauses:
+                if scores[index] > max(alone, joint):
+                    alone, found = scores[index], clause_found
                     words = text[clause_tokens[0].start : clause_tokens[-1].end]
                     where, context = f" on the clause {words!r}", ""
             why[category].append(
@@ -163,7 +175,6 @@ class Screener:
             why[category].extend(
                 f"  {contribution.describe()}" for contribution in model.explain(found, category)
             )
-        return screening, {c: why[c] for c in screening.categories if c in why}
 
     def _screen(
         self,
@@ -183,8 +194,6 @@ class Screener:
         # and exceptions apply to every locale's hits ("not" before a word another locale knows).
         readings: dict[Letters, Sequence[Token]] = {}
         found: dict[str, list[tuple[Match, Sequence[Token]]]] = defaultdict(list)
-        concepts: set[str] = set()  # the semantic fields touched: what the model reads too
-        clause_concepts: dict[int, set[str]] = defaultdict(set)  # the same, by clause
         read_at: Sequence[int] | None = None  # the words read, the same in every reading
         for name in order:
             rules = self._rules[name]
@@ -198,10 +207,11 @@ class Screener:
             for tag, match in rules.index.find_tagged(tokens):
                 for stands_for in rules.tags_of(tag):
                     found[stands_for].append((match, tokens))
-            if self.model is not None and with_model:
-                for clause, found_here in rules.fields.find_by_clause(tokens).items():
-                    concepts |= found_here
-                    clause_concepts[clause] |= found_here
+        # The semantic fields touched, by clause: what the model reads too.
+        clause_concepts = (
+            self._clause_concepts(readings, order) if self.model is not None and with_model else {}
+        )
+        concepts: set[str] = set().union(*clause_concepts.values())
         hedging = _Hedging(
             *([match for match, _tokens in found[kind]] for kind in ("before", "after", "breaks"))
         )
@@ -333,8 +343,9 @@ class Screener:
         ):
             if tokens is None:  # no rules read it (a screener of the model alone)
                 tokens = tokenise(text, Letters.ONE)
-            for _clause, clause_found in self._clauses_read(tokens, clause_concepts):
-                scores = model.probabilities_of(in_context(model.evidence(clause_found), evidence))
+            for _tokens, _found, scores in self._clauses_scored(
+                model, tokens, clause_concepts, evidence
+            ):
                 alone = [max(whole, part) for whole, part in zip(alone, scores, strict=True)]
         learned = tuple(
             category
@@ -348,18 +359,21 @@ class Screener:
         return learned, carry
 
     @staticmethod
-    def _clauses_read(
-        tokens: Sequence[Token] | None, clause_concepts: Mapping[int, Iterable[str]]
-    ) -> list[tuple[Sequence[Token], list[str]]]:
-        """Each clause scored alone (``CLAUSE_MIN_WORDS``) and what the model reads of it."""
-        if tokens is None:
-            return []
-        read: list[tuple[Sequence[Token], list[str]]] = []
+    def _clauses_scored(
+        model: ScreeningModel,
+        tokens: Sequence[Token],
+        clause_concepts: Mapping[int, Iterable[str]],
+        whole: Sequence[float],
+    ) -> list[tuple[Sequence[Token], list[str], list[float]]]:
+        """Each clause scored alone (``CLAUSE_MIN_WORDS``), with ``CLAUSE_CONTEXT`` of its
+        message's evidence ``whole``: its words, what the model reads of it, its scores."""
+        scored: list[tuple[Sequence[Token], list[str], list[float]]] = []
         for clause, clause_tokens in long_clauses(tokens).items():
             found = features("", clause_concepts.get(clause, ()), clause_tokens)
             if _words(found) >= CLAUSE_MIN_WORDS:
-                read.append((clause_tokens, found))
-        return read
+                scores = model.probabilities_of(in_context(model.evidence(found), whole))
+                scored.append((clause_tokens, found, scores))
+        return scored
 
 
 def in_context(clause: Sequence[float], whole: Sequence[float]) -> list[float]:
