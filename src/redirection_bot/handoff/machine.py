@@ -139,6 +139,8 @@ class HandoffKeys:
     now", never "if you might be in danger" (the thirty-ninth retest)."""
     TRANSFERRED = "handoff.transferred"
     REQUEUED = "handoff.requeued"
+    REQUEUED_NOBODY = "handoff.requeued_nobody"
+    REQUEUED_NOBODY_AGAIN = "handoff.requeued_nobody_again"
     OPERATOR_LEFT = "handoff.operator_left"
     REQUEST_CLOSED = "handoff.request_closed"
     WITHDRAWN = "handoff.withdrawn"
@@ -709,8 +711,19 @@ def _transferred(state: HandoffState, event: Transferred, situation: Situation) 
         requested_at=now,
         last_notice_at=now,
     )
-    told = TellPerson(HandoffKeys.REQUEUED, choices=(HandoffChoice.KEEP, HandoffChoice.BACK))
-    return Step(queued, (UpdateTicket(event.ticket, TicketChange.REQUEUED), told))
+    requeued = UpdateTicket(event.ticket, TicketChange.REQUEUED)
+    keep_or_go = (HandoffChoice.KEEP, HandoffChoice.BACK)
+    if situation.available:
+        return Step(queued, (requeued, TellPerson(HandoffKeys.REQUEUED, choices=keep_or_go)))
+    # Nobody else is on duty: say so first, then what helps now (never "another person will
+    # join you" when nobody can); a fallback already given is pointed to, not given twice.
+    keep_or_go_told = TellPerson(HandoffKeys.KEEP_OR_GO, choices=keep_or_go)
+    if state.fallback_given:
+        told = TellPerson(HandoffKeys.REQUEUED_NOBODY_AGAIN)
+        return Step(queued, (requeued, told, keep_or_go_told))
+    told = TellPerson(HandoffKeys.REQUEUED_NOBODY)
+    nobody = replace(queued, fallback_given=True)
+    return Step(nobody, (requeued, told, GiveFallback(), keep_or_go_told))
 
 
 def _withdrawn(state: HandoffState) -> Step:

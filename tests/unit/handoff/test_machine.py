@@ -260,6 +260,19 @@ def test_transfer_to_a_colleague_or_back_to_the_queue() -> None:
     assert reclaimed.state.status is HandoffStatus.WITH_OPERATOR
 
 
+def test_handed_back_with_nobody_else_on_duty_says_so_and_gives_the_services() -> None:
+    # "Another person will join you" would be untrue: nobody is left on duty.
+    queued = advance(claimed_by_anna(), Transferred("t1", "@anna"), NOBODY)
+    assert queued.state.status is HandoffStatus.WAITING
+    assert told(queued) == [HandoffKeys.REQUEUED_NOBODY, HandoffKeys.KEEP_OR_GO]
+    assert GiveFallback() in queued.outputs and queued.state.fallback_given
+    # Claimed again and handed back again: the services are pointed to, not listed twice.
+    again = advance(queued.state, Claimed("t1", "Ben", "@ben"), at(70)).state
+    twice = advance(again, Transferred("t1", "@ben"), NOBODY)
+    assert told(twice) == [HandoffKeys.REQUEUED_NOBODY_AGAIN, HandoffKeys.KEEP_OR_GO]
+    assert GiveFallback() not in twice.outputs
+
+
 def test_a_more_urgent_request_while_waiting_raises_the_ticket() -> None:
     state = advance(
         HandoffState(), Asked("t1", HandoffReason.ASKED, HandoffUrgency.NORMAL, "support"), ON_DUTY
