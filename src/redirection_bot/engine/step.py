@@ -76,7 +76,13 @@ from redirection_bot.engine.state import HeldAnswer, SessionState, Waiting, shar
 from redirection_bot.engine.taken_signs import records_taken
 from redirection_bot.errors import EngineError
 from redirection_bot.language.textnorm import MAX_TYPED_DIGITS, fold, typed_index
-from redirection_bot.safety.categories import CHECKED_ONCE, CRISES, RiskCategory, RiskHit
+from redirection_bot.safety.categories import (
+    ACKNOWLEDGED_ONCE,
+    CHECKED_ONCE,
+    CRISES,
+    RiskCategory,
+    RiskHit,
+)
 
 MAX_NODES_PER_TURN = 10_000
 
@@ -363,7 +369,7 @@ class _Run:
             self.set_on_raise(routes, hits)
             entry = self.safety_entry(route, hits)
             if not self.answered_on_entry(route, entry, event):
-                self.enter(Place(route.flow, entry))
+                self.enter(self.past_opening_if_confirmed(route, Place(route.flow, entry)))
             return True
         return False
 
@@ -736,6 +742,25 @@ class _Run:
             another = route.category in CHECKED_ONCE  # "are you a bot?": its `again`, as before
             return route.again if begun and route.again is not None and not another else route.check
         return start
+
+    def past_opening_if_confirmed(self, route: SafetyRoute, entry: Place) -> Place | PlaceRef:
+        """A flow confirmed earlier in the conversation starts past its opening words (what
+        they set still set): its first question ("are you in danger right now?", or the
+        emergency advice once something was taken), never its acknowledgement a second or
+        third time (the thirty-sixth retest, after a chat with an operator; the forty-second,
+        "i bought a rope yesterday" at the services' country question after the suicide
+        flow had begun: "Thank you for telling me..." again)."""
+        opening = self._node(entry.flow, entry.node)
+        if (
+            route.category not in ACKNOWLEDGED_ONCE
+            or route.category.value not in self.state.confirmed
+            or entry.node != self.program.flows[route.flow].start
+            or opening.kind is not NodeKind.SAY
+        ):
+            return entry
+        for change in opening.changes:
+            self.apply(change)
+        return self.follow(opening.then, opening)
 
     def interrupt(self, resume_at: Place | None = None) -> None:
         """Keep where the person is on the stack, so that a ``return`` comes back to it."""
@@ -1704,17 +1729,11 @@ class _Run:
             else:
                 self.interrupt()
             unsure = {route.category: RiskHit(route.category, certain=False)}
-            entry: Place | PlaceRef = Place(route.flow, self.safety_entry(route, unsure))
-            opening = self._node(entry.flow, entry.node)
-            if route.category.value in self.state.confirmed and opening.kind is NodeKind.SAY:
-                # Confirmed before the chat: past its opening words (what they set still set),
-                # to its first question ("are you in danger right now?", or the emergency
-                # advice once something was taken), never its acknowledgement and all after
-                # it a second or third time (the thirty-sixth retest).
-                for change in opening.changes:
-                    self.apply(change)
-                entry = self.follow(opening.then, opening)
-            self.enter(entry)
+            self.enter(
+                self.past_opening_if_confirmed(
+                    route, Place(route.flow, self.safety_entry(route, unsure))
+                )
+            )
             return
         if resume is not None:
             self.enter(resume)

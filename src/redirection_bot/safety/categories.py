@@ -37,6 +37,12 @@ check), a later uncertain hit starts that flow again without asking. A person wh
 they want to die is not asked "are you having thoughts of ending your life?" after a side
 question. Asking for a person, distress, age and identifying details are checked each time."""
 
+ACKNOWLEDGED_ONCE = frozenset({RiskCategory.SUICIDE})
+"""Categories whose safety flow's opening words (the acknowledgement, "Thank you for telling
+me...") are said once a conversation: raised again once confirmed, the flow starts at its
+first question ("are you in danger right now?"). A child's safety advice and a refusal of
+material are said every time."""
+
 CRISES = frozenset({RiskCategory.SUICIDE, RiskCategory.CHILD_AT_RISK})
 """Once one of these was confirmed in a conversation (``SessionState.confirmed``), a request
 for a person made later in it is at least of high urgency, whatever the asking node says:

@@ -457,12 +457,13 @@ def test_once_a_crisis_is_confirmed_a_later_uncertain_hit_is_not_checked_again(
     assert back.state.at == Place("main", "ask")
     kept = SessionState.from_json(back.state.to_json())  # across turns, sealed
     later = step(program, kept, risk(RiskCategory.SUICIDE, certain=False))
-    assert keys(later) == ["s.suicide_hello", "s.suicide_ask"]
+    # Its first question, its opening words not said a second time.
+    assert keys(later) == ["s.suicide_ask"]
     checked = step(program, play(program).state, risk(RiskCategory.SUICIDE, certain=False))
     said_yes = step(program, checked.state, ChoicePicked("sure"))
     back = step(program, said_yes.state, ChoicePicked("back"))
     later = step(program, back.state, risk(RiskCategory.SUICIDE, certain=False))
-    assert keys(later) == ["s.suicide_hello", "s.suicide_ask"]
+    assert keys(later) == ["s.suicide_ask"]
 
 
 def test_after_no_to_the_check_or_for_a_person_the_check_is_asked_each_time(
