@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import re
 from collections.abc import AsyncIterator
@@ -57,6 +58,16 @@ class Replayed:
     """The key was used before: ``answer`` is the first answer (None: still being handled)."""
 
     answer: list[dict[str, Any]] | None
+
+
+def bound_key(key: str, message: str) -> str:
+    """The key bound to its message: a resend (the same key, the same message) finds the first
+    answer; the same key with another message (a widget's counter begun again after a reload)
+    is another message, applied and screened like any other, never answered with an old reply
+    and dropped (the forty-second outside attack: "i want to end my life" sent with a used key
+    got the old answer, unread)."""
+    digest = hashlib.blake2b(message.encode("utf-8", "surrogatepass"), digest_size=8)
+    return f"{key}~{digest.hexdigest()}"
 
 
 def key_problem(key: object) -> str | None:

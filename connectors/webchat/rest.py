@@ -140,6 +140,7 @@ class RestChannel:
             return _error(
                 400, f"a message with an {replays.HEADER} needs its sender: {SENDER_RULE}"
             )
+        key = replays.bound_key(key, body["message"])
         claim = await self.replays.claim(REST_PREFIX + body["sender"], key)
         if isinstance(claim, replays.Replayed):
             if claim.answer is None:

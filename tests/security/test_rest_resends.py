@@ -103,6 +103,31 @@ async def test_a_resend_with_the_same_key_gets_the_first_answer_and_applies_noth
 
 
 @pytest.mark.redis
+async def test_a_used_key_with_another_message_is_that_message_screened_never_an_old_answer(
+    two_instances: tuple[Client, Client, Runtime],
+) -> None:
+    """The forty-second outside attack: a widget whose counter began again after a reload sent
+    "i want to end my life" with a key already used, and got the old answer back; the message
+    was dropped unread."""
+    first, second, runtime = two_instances
+    sender = await opened(first, "reused")
+    before = await turn_of(runtime, sender)
+    headers = {"Idempotency-Key": "1"}
+    pressed = await first.post(
+        URL, json={"sender": sender, "message": "/choice:go_on"}, headers=headers
+    )
+    old = await pressed.json()
+    crisis = {"sender": sender, "message": "i want to end my life"}
+    answer = await (await second.post(URL, json=crisis, headers=headers)).json()
+    assert answer != old
+    assert await turn_of(runtime, sender) == before + 2
+    assert "suicide" in (await state_of(runtime, sender)).risks
+    # Its own resend is still answered once.
+    again = await (await first.post(URL, json=crisis, headers=headers)).json()
+    assert again == answer and await turn_of(runtime, sender) == before + 2
+
+
+@pytest.mark.redis
 async def test_concurrent_resends_apply_once(two_instances: tuple[Client, Client, Runtime]) -> None:
     first, second, runtime = two_instances
     sender = await opened(first, "resend")
@@ -246,8 +271,9 @@ async def test_a_key_whose_instance_died_is_handled_afresh_within_seconds(
     before = await turn_of(runtime, sender)
     # What a dead instance leaves: the key marked "being handled", never renewed.
     left = replays.Replays(runtime.store, 3600)
-    assert isinstance(await left.claim(f"rest:{sender}", "k-died"), replays.Claimed)
     press = {"sender": sender, "message": "/repeat"}
+    bound = replays.bound_key("k-died", press["message"])  # the key as stored: with its message
+    assert isinstance(await left.claim(f"rest:{sender}", bound), replays.Claimed)
     busy = await second.post(URL, json=press, headers={"Idempotency-Key": "k-died"})
     assert busy.status == 409 and busy.headers["Retry-After"] == "1"
     await asyncio.sleep(1.5)  # the mark's time, in this test: 10 s in a deployment
@@ -358,7 +384,10 @@ async def test_a_message_applied_before_its_instance_died_is_not_applied_again(
     first, second, runtime = two_instances
     sender = await opened(first, "died")
     # What the dead instance did: the turn applied and saved with its key; no answer kept.
-    await runtime.handle(f"rest:{sender}", ChoicePicked("go_on"), known=True, key="k-died")
+    from redirection_bot_connectors.webchat import replays
+
+    bound = replays.bound_key("k-died", "/choice:go_on")  # the key as saved: with its message
+    await runtime.handle(f"rest:{sender}", ChoicePicked("go_on"), known=True, key=bound)
     where = (await state_of(runtime, sender)).at
     resent = await second.post(
         URL,
