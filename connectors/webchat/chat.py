@@ -54,6 +54,7 @@ from .sessions import (
     TokenIssuer,
     TranscriptEntry,
     WebSession,
+    tag_question,
 )
 from .texts import PageTexts, direction
 
@@ -457,6 +458,8 @@ class WebChat:
         session.waiting = reply.state.waiting
         session.untouched = reply.state.untouched
         session.turn = reply.state.turn
+        at = reply.state.at
+        session.question_tag = tag_question(at.flow, at.node) if at is not None else ""
         if last is not None:
             session.choices, session.expects_text = last.choices, last.expects_text
         if session.waiting is Waiting.ENDED and not session.choices:

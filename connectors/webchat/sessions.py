@@ -182,6 +182,12 @@ class TokenBucket:
         return False
 
 
+def tag_question(flow: str, node: str) -> str:
+    """A short tag of a question, the same at every instance (not its name: the mark is a
+    form field)."""
+    return hashlib.blake2b(f"{flow}/{node}".encode(), digest_size=5).hexdigest()
+
+
 class WebSession:
     """What the web chat keeps for one conversation."""
 
@@ -203,6 +209,7 @@ class WebSession:
         "locale",
         "once_held",
         "pending",
+        "question_tag",
         "session_id",
         "spare",
         "token",
@@ -239,6 +246,9 @@ class WebSession:
         self.once_held = False
         """The transcript holds lines to be shown once (``shown_once``): a page drawn, or a
         turn taken over a socket, looks through it only then."""
+        self.question_tag = ""
+        """A short tag of the question the conversation is at (``tag_question``): what a page's
+        mark carries, for the instances that did not draw it."""
         self.drawn: dict[str, int | None] | None = None
         """The pages drawn here lately, by the mark their forms carry: the turn each was
         drawn at (at most ``PAGES_REMEMBERED``). A form from a page drawn at an earlier turn
@@ -307,8 +317,11 @@ class WebSession:
             self.first_new = max(0, self.first_new - overflow)
 
     def draw(self) -> str:
-        """A mark for the forms of a page drawn now (``drawn``)."""
-        mark = secrets.token_urlsafe(9)
+        """A mark for the forms of a page drawn now (``drawn``): a tag of the question it asks,
+        then a random part. The tag lets any instance tell a press meant for another question
+        (the page drawn and pressed at one instance, the same form sent again at another
+        behind a balancer: the forty-second attack, it answered the next question)."""
+        mark = f"{self.question_tag}.{secrets.token_urlsafe(9)}"
         if self.drawn is None:
             self.drawn = {}
         self.drawn[mark] = self.turn
@@ -317,11 +330,16 @@ class WebSession:
         return mark
 
     def drawn_before(self, mark: object) -> bool:
-        """Whether ``mark`` is of a page drawn here at an earlier turn than now. A mark not
-        known here (a page drawn before a restart, or by another instance) is not."""
-        if not isinstance(mark, str) or self.drawn is None or mark not in self.drawn:
+        """Whether ``mark`` is of a page drawn for an earlier question than now: here, by the
+        turn it was drawn at; a mark not known here (drawn before a restart, or by another
+        instance, where drawing again from the store takes turns of its own), by the question
+        it was drawn for."""
+        if not isinstance(mark, str):
             return False
-        return self.drawn[mark] != self.turn
+        if self.drawn is not None and mark in self.drawn:
+            return self.drawn[mark] != self.turn
+        tag, dot, _random = mark.partition(".")
+        return bool(dot and tag and self.question_tag) and tag != self.question_tag
 
     def shown_once(self, instead: str) -> None:
         """The lines to be shown once (``TranscriptEntry.once``) replaced by ``instead``."""

@@ -591,3 +591,22 @@ async def test_a_page_pressed_twice_across_two_instances_answers_one_question(
     again = await (await first.client.post(address, data=press)).text()
     assert offered(again) == now  # still the next question, unanswered
     assert "This page was out of date, so nothing was sent" in again
+
+
+async def test_a_page_pressed_at_one_instance_and_sent_again_at_the_other_answers_one_question(
+    two: list[Served],
+) -> None:
+    # The forty-second attack: drawn and pressed at one instance, the same form sent again at
+    # the other (a resubmit behind a round-robin balancer): the other instance did not know
+    # the page's mark and took the press for the question asked now. The mark carries the
+    # turn it was drawn at, so any instance tells it.
+    first, second = two
+    address, token = await page_with_words(first.client)
+    page = await (await first.client.get(address)).text()
+    before, drawn = offered(page), re.findall(r'name="drawn" value="([^"]+)"', page)[0]
+    press = {"choice": before[0], "csrf": form_token(token), "drawn": drawn}
+    now = offered(await (await first.client.post(address, data=press)).text())
+    assert now and now != before  # the next question
+    again = await (await second.client.post(address, data=press)).text()
+    assert offered(again) == now  # still the next question, unanswered
+    assert "This page was out of date, so nothing was sent" in again
