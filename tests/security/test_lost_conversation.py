@@ -574,39 +574,26 @@ async def test_a_page_that_moved_on_at_another_instance_is_drawn_as_it_is_now(
         assert [choice["id"] for choice in states[-1]["choices"]] == now
 
 
+@pytest.mark.parametrize(
+    ("first_press", "second_press"),
+    [(1, 0), (0, 1)],
+    ids=["first-press-elsewhere", "resent-elsewhere"],
+)
 async def test_a_page_pressed_twice_across_two_instances_answers_one_question(
-    two: list[Served],
+    two: list[Served], first_press: int, second_press: int
 ) -> None:
-    # The forty-first attack: a page drawn at one instance, pressed twice (a double tap), the
-    # first press reaching the other instance and the second this one: both were applied,
-    # the second silently answering the next question. Both presses at one instance: the
-    # second changes nothing. Now the same wherever each press goes.
-    first, second = two
-    address, token = await page_with_words(first.client)
-    page = await (await first.client.get(address)).text()
+    # A page drawn at one instance and its form sent twice (a double tap, a resubmit), the
+    # presses spread by a balancer: the second answered the next question. The forty-first
+    # attack: the first press reached the other instance, the second the one that drew it.
+    # The forty-second: pressed where it was drawn, resent at the other, which did not know
+    # the page's mark (the mark now carries a tag of its question). Now the second press
+    # changes nothing, wherever each goes.
+    address, token = await page_with_words(two[0].client)
+    page = await (await two[0].client.get(address)).text()
     before, drawn = offered(page), re.findall(r'name="drawn" value="([^"]+)"', page)[0]
     press = {"choice": before[0], "csrf": form_token(token), "drawn": drawn}
-    now = offered(await (await second.client.post(address, data=press)).text())
+    now = offered(await (await two[first_press].client.post(address, data=press)).text())
     assert now and now != before  # the next question
-    again = await (await first.client.post(address, data=press)).text()
-    assert offered(again) == now  # still the next question, unanswered
-    assert "This page was out of date, so nothing was sent" in again
-
-
-async def test_a_page_pressed_at_one_instance_and_sent_again_at_the_other_answers_one_question(
-    two: list[Served],
-) -> None:
-    # The forty-second attack: drawn and pressed at one instance, the same form sent again at
-    # the other (a resubmit behind a round-robin balancer): the other instance did not know
-    # the page's mark and took the press for the question asked now. The mark carries the
-    # turn it was drawn at, so any instance tells it.
-    first, second = two
-    address, token = await page_with_words(first.client)
-    page = await (await first.client.get(address)).text()
-    before, drawn = offered(page), re.findall(r'name="drawn" value="([^"]+)"', page)[0]
-    press = {"choice": before[0], "csrf": form_token(token), "drawn": drawn}
-    now = offered(await (await first.client.post(address, data=press)).text())
-    assert now and now != before  # the next question
-    again = await (await second.client.post(address, data=press)).text()
+    again = await (await two[second_press].client.post(address, data=press)).text()
     assert offered(again) == now  # still the next question, unanswered
     assert "This page was out of date, so nothing was sent" in again

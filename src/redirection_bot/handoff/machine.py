@@ -616,12 +616,7 @@ def _asked(state: HandoffState, event: Asked, situation: Situation) -> Step:
         return Step(waiting, (OpenTicket(event.ticket), tell))
     return Step(
         replace(waiting, fallback_given=True),
-        (
-            OpenTicket(event.ticket),
-            TellPerson(HandoffKeys.NOBODY_AVAILABLE),
-            GiveFallback(),
-            TellPerson(HandoffKeys.KEEP_OR_GO, choices=(HandoffChoice.KEEP, HandoffChoice.BACK)),
-        ),
+        (OpenTicket(event.ticket), *_with_fallback(HandoffKeys.NOBODY_AVAILABLE)),
     )
 
 
@@ -691,6 +686,20 @@ def _closed(state: HandoffState, event: Closed) -> Step:
     )
 
 
+_KEEP_OR_GO = (HandoffChoice.KEEP, HandoffChoice.BACK)
+
+
+def _with_fallback(why: str) -> tuple[HandoffOutput, ...]:
+    """Why nobody joins now (``why``), the services that help now, then that the request stays
+    open, with "Keep waiting" and "Stop waiting": said when nobody is on duty, when nobody
+    claimed in time, when handed back with nobody else on duty."""
+    return (
+        TellPerson(why),
+        GiveFallback(),
+        TellPerson(HandoffKeys.KEEP_OR_GO, choices=_KEEP_OR_GO),
+    )
+
+
 def _transferred(state: HandoffState, event: Transferred, situation: Situation) -> Step:
     if not _holds(state, event.ticket):
         return _same(state, "transferred")
@@ -712,18 +721,17 @@ def _transferred(state: HandoffState, event: Transferred, situation: Situation) 
         last_notice_at=now,
     )
     requeued = UpdateTicket(event.ticket, TicketChange.REQUEUED)
-    keep_or_go = (HandoffChoice.KEEP, HandoffChoice.BACK)
     if situation.available:
-        return Step(queued, (requeued, TellPerson(HandoffKeys.REQUEUED, choices=keep_or_go)))
+        return Step(queued, (requeued, TellPerson(HandoffKeys.REQUEUED, choices=_KEEP_OR_GO)))
     # Nobody else is on duty: say so first, then what helps now (never "another person will
     # join you" when nobody can); a fallback already given is pointed to, not given twice.
-    keep_or_go_told = TellPerson(HandoffKeys.KEEP_OR_GO, choices=keep_or_go)
     if state.fallback_given:
         told = TellPerson(HandoffKeys.REQUEUED_NOBODY_AGAIN)
-        return Step(queued, (requeued, told, keep_or_go_told))
-    told = TellPerson(HandoffKeys.REQUEUED_NOBODY)
+        return Step(
+            queued, (requeued, told, TellPerson(HandoffKeys.KEEP_OR_GO, choices=_KEEP_OR_GO))
+        )
     nobody = replace(queued, fallback_given=True)
-    return Step(nobody, (requeued, told, GiveFallback(), keep_or_go_told))
+    return Step(nobody, (requeued, *_with_fallback(HandoffKeys.REQUEUED_NOBODY)))
 
 
 def _withdrawn(state: HandoffState) -> Step:
@@ -781,10 +789,7 @@ def _tick(state: HandoffState, event: Tick, situation: Situation, timings: Hando
         if event.crisis is not None:
             told = TellPerson(HandoffKeys.FALLBACK_CRISIS)
             return Step(state, (given, told, GiveFallback(event.crisis), AskAgain()))
-        keep_or_go = TellPerson(
-            HandoffKeys.KEEP_OR_GO, choices=(HandoffChoice.KEEP, HandoffChoice.BACK)
-        )
-        return Step(state, (given, TellPerson(HandoffKeys.FALLBACK), GiveFallback(), keep_or_go))
+        return Step(state, (given, *_with_fallback(HandoffKeys.FALLBACK)))
     last = state.last_notice_at if state.last_notice_at is not None else requested
     if now - last < timings.notice_interval_seconds:
         return Step(state, ())
