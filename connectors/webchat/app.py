@@ -110,6 +110,7 @@ def _error_pages(pages: Pages) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         message = None
+        garbled = False
         try:
             return await handler(request)
         except web.HTTPException as error:
@@ -121,7 +122,7 @@ def _error_pages(pages: Pages) -> Middleware:
         except RequestPayloadError:
             # A body that is not what its Content-Encoding says ("gzip", sent plain).
             log_event("request refused", reason="body", connector="webchat")
-            status = 400
+            status, garbled = 400, True
         except (StoreUnavailable, SessionBusy, VersionConflict) as error:
             # Redis restarting, a disk full, a turn of the same conversation at another
             # process sharing an SQLite file: nothing was changed, the person can retry.
@@ -147,6 +148,8 @@ def _error_pages(pages: Pages) -> Middleware:
             )
         if status == 503:
             response.headers["Retry-After"] = "1"
+        if garbled:
+            response.force_close()  # aiohttp drops what follows the body: say so
         return response
 
     return middleware

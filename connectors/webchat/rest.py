@@ -116,7 +116,11 @@ class RestChannel:
         except UnreadableJson as error:  # what was wrong, not only what to send (attack 13)
             return _error(400, f"the body is {error}; send JSON in UTF-8: {shape}")
         except RequestPayloadError:
-            return _error(400, f"the body is not what its Content-Encoding says: {shape}")
+            # aiohttp's parser drops whatever followed such a body on the connection: the
+            # answer says the connection closes, so that a client resends a pipelined request.
+            refusal = _error(400, f"the body is not what its Content-Encoding says: {shape}")
+            refusal.force_close()
+            return refusal
 
     async def webhook(self, request: web.Request) -> web.Response:
         body = await self._body(request, '{"sender": "...", "message": "..."}')

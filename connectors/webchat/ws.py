@@ -36,6 +36,7 @@ from redirection_bot.api import (
 
 from .chat import TurnOutcome, WebChat, event_for
 from .frames import Frame, frames_json
+from .masked_frames import MaskedOnlyResponse
 from .security import origin_allowed
 from .sessions import TokenBucket, WebSession
 
@@ -123,7 +124,7 @@ class SocketHandler:
     async def _serve(self, request: web.Request) -> web.StreamResponse:
         options = self.chat.options
         frame_limit = read_frame_limit(options.max_frame_bytes, self.chat.page_characters)
-        ws = web.WebSocketResponse(
+        ws = MaskedOnlyResponse(
             # What a socket may make this process hold for one message: four times the
             # configured limit, or the frame limit if that is more (not four times it: a
             # thousand sockets each sending 480 KB would hold 480 MB). A message only a

@@ -1,7 +1,8 @@
 """Attack: a body that says it is compressed and is not, or is compressed in a way this server
 does not read. A plain body labelled gzip was a 500 (an unhandled RequestPayloadError). A body
 labelled br gets a 400 before any handler runs (aiohttp's parser refuses it); its answer
-says the status alone, never the package aiohttp lacks (``test_unreadable_requests.py``)."""
+is the same kind of JSON error when served, never naming the package aiohttp lacks
+(``test_unreadable_requests.py``, with the listener ``serve`` runs)."""
 
 from __future__ import annotations
 

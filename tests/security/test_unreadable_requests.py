@@ -5,12 +5,15 @@ header or URL over 8,190 bytes, a header name with a space, an unknown method, `
 with ``Transfer-Encoding``, a duplicate ``Host``: each got aiohttp's own plain-text 400, whose
 words named a package to install ("Please install `Brotli`") or quoted the request's bytes
 back, and none of the headers every other answer carries. Each is now answered with its status
-alone, with those headers (``operations/listening.py``), and writes no ERROR line.
+alone, with those headers (``operations/listening.py``), and writes no ERROR line; an encoding
+it cannot read with the JSON error a program reads for a body its label does not fit (the
+forty-second attack: a bare "400 Bad Request" where the REST channel answers JSON).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,6 +22,7 @@ import pytest
 from aiohttp import web
 
 from redirection_bot.authoring.testing import make_runtime
+from redirection_bot.operations.listening import UNKNOWN_ENCODING
 from redirection_bot.program.load import LoadedProgram
 from redirection_bot_connectors.webchat import WebChatOptions, create_app
 from redirection_bot_connectors.webchat.guard import runner
@@ -28,9 +32,9 @@ SECRET = b"Kalle-Virtanen-ABC123"
 """Something a request carries that must never come back in the answer."""
 
 UNREADABLE = {
-    "br body": b"POST /webhooks/rest/webhook HTTP/1.1\r\nHost: x\r\nContent-Encoding: br\r\n"
+    "a br Content-Encoding": b"POST /webhooks/rest/webhook HTTP/1.1\r\nHost: x\r\nContent-Encoding: br\r\n"
     b"Content-Type: application/json\r\nContent-Length: 8\r\n\r\njunkjunk",
-    "zstd on a page": b"GET / HTTP/1.1\r\nHost: x\r\nContent-Encoding: zstd\r\n\r\n",
+    "a zstd Content-Encoding on a page": b"GET / HTTP/1.1\r\nHost: x\r\nContent-Encoding: zstd\r\n\r\n",
     "long header": b"GET / HTTP/1.1\r\nHost: x\r\nX-A: " + SECRET + b"a" * 9000 + b"\r\n\r\n",
     "long url": b"GET /" + SECRET + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
     "control character": b"GET / HTTP/1.1\r\nHost: x\r\nX-A: " + SECRET + b"\x01b\r\n\r\n",
@@ -78,7 +82,10 @@ async def test_an_unreadable_request_gets_its_status_alone_with_every_safety_hea
     status, headers, body = await sent(port, UNREADABLE[kind])
     code = int(status.split()[1])
     assert 400 <= code < 500, status
-    assert body.strip() == status.split(b" ", 1)[1], body  # "400 Bad Request", nothing more
+    if "Content-Encoding" in kind:  # the JSON error a body its label does not fit gets too
+        assert json.loads(body) == {"error": UNKNOWN_ENCODING}, body
+    else:
+        assert body.strip() == status.split(b" ", 1)[1], body  # "400 Bad Request", nothing more
     for word in (b"install", b"Brotli", b"aiohttp", SECRET, b"Got more than"):
         assert word not in body
     assert headers["x-content-type-options"] == "nosniff"
@@ -97,7 +104,7 @@ async def test_the_web_chat_still_answers_after_them(port: int) -> None:
 
 
 @pytest.mark.parametrize("path", ["/start", "/webhooks/rest/webhook"])
-async def test_a_body_its_gzip_label_does_not_fit_writes_no_error_line(
+async def test_a_body_its_gzip_label_does_not_fit_writes_no_error_line_and_ends_the_connection(
     port: int, path: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
@@ -106,7 +113,10 @@ async def test_a_body_its_gzip_label_does_not_fit_writes_no_error_line(
         f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\n"
         f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode() + body
-    status, _headers, answer = await sent(port, request)
+    status, headers, answer = await sent(port, request)
     assert status.split()[1].startswith(b"4") and SECRET not in answer
+    # aiohttp drops what followed such a body: the answer says the connection ends, so that a
+    # client resends a request it pipelined behind it (the forty-second attack; RFC 9112 9.6)
+    assert headers["connection"] == "close"
     await asyncio.sleep(0.05)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

@@ -17,6 +17,7 @@ from http import HTTPStatus
 from typing import Any
 
 from aiohttp import hdrs, web, web_protocol, web_response
+from aiohttp.http_exceptions import ContentEncodingError
 
 from redirection_bot.errors import ConnectorError
 
@@ -52,6 +53,12 @@ UNREADABLE_HEADERS = {
 framed, sniffed, kept or followed nowhere."""
 
 
+UNKNOWN_ENCODING = (
+    "the body's Content-Encoding is not one this service reads: send it plain, gzip or deflate"
+)
+"""The error a request with a ``Content-Encoding`` aiohttp cannot decode is answered with."""
+
+
 class PoliteRequestHandler(web_protocol.RequestHandler):
     """aiohttp's connection handler, answering a request it could not read (or a failure
     before any handler answered) with its status alone: "400 Bad Request", never the parser's
@@ -65,13 +72,20 @@ class PoliteRequestHandler(web_protocol.RequestHandler):
         message: str | None = None,
     ) -> web.StreamResponse:
         super().handle_error(request, status, exc)  # logs (without the message) and checks
-        try:
-            reason = HTTPStatus(status).phrase
-        except ValueError:
-            reason = "Error"
-        answer = web.Response(
-            status=status, text=f"{status} {reason}\n", headers=UNREADABLE_HEADERS
-        )
+        if isinstance(exc, ContentEncodingError):
+            # A label aiohttp cannot read ("br" without Brotli, "zstd"): a program sent it,
+            # and reads the same JSON error as for a body its label does not fit.
+            answer: web.Response = web.json_response(
+                {"error": UNKNOWN_ENCODING}, status=400, headers=UNREADABLE_HEADERS
+            )
+        else:
+            try:
+                reason = HTTPStatus(status).phrase
+            except ValueError:
+                reason = "Error"
+            answer = web.Response(
+                status=status, text=f"{status} {reason}\n", headers=UNREADABLE_HEADERS
+            )
         answer.force_close()
         return answer
 

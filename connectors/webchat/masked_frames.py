@@ -1,0 +1,104 @@
+"""WebSocket frames a client sent without a mask end the connection (RFC 6455, 5.1: "a server
+MUST close the connection upon receiving a frame that is not masked").
+
+aiohttp's reader reads masked and unmasked frames alike (the forty-first and forty-second
+attacks: a script's unmasked text frame was answered as usual). Every browser masks; the mask
+keeps a page's script from writing bytes a proxy between it and this server would read as
+another request. ``MaskedFramesOnly`` stands between the connection and aiohttp's reader: it
+reads each frame's header (two to fourteen bytes), skips its payload, and hands every byte on
+unchanged; a frame without a mask ends the reading with a protocol error (close code 1002),
+the way aiohttp's reader ends it for a frame it cannot read. ``MaskedOnlyResponse`` is
+aiohttp's ``WebSocketResponse`` with it in place, from the first byte after the handshake.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import WSCloseCode, web
+from aiohttp.http_websocket import WebSocketError
+
+_MASKED = 0x80
+_LENGTH = 0x7F
+_MASK_BYTES = 4
+_EXTENDED_LENGTH = {126: 2, 127: 8}
+"""The seven-bit length that says the length follows, and in how many bytes."""
+
+NOT_MASKED = "a frame from the client was not masked"
+
+
+class MaskedFramesOnly:
+    """A WebSocket payload parser (``feed_data``, ``feed_eof``) that checks each frame's mask
+    bit and leaves the reading to ``reader``; ``queue`` is where the reader's messages go,
+    and where a protocol error is put."""
+
+    __slots__ = ("_header", "_queue", "_reader", "_refused", "_skip")
+
+    def __init__(self, reader: Any, queue: Any) -> None:
+        self._reader = reader
+        self._queue = queue
+        self._header = bytearray()
+        self._skip = 0
+        self._refused = False
+
+    def feed_data(self, data: bytes | bytearray | memoryview) -> tuple[bool, bytes]:
+        if self._refused:
+            return True, b""
+        if self._all_masked(data):
+            result: tuple[bool, bytes] = self._reader.feed_data(data)
+            return result
+        self._refused = True
+        self._queue.set_exception(WebSocketError(WSCloseCode.PROTOCOL_ERROR, NOT_MASKED))
+        return True, b""
+
+    def feed_eof(self) -> None:
+        self._reader.feed_eof()
+
+    def _all_masked(self, data: bytes | bytearray | memoryview) -> bool:
+        """Follow ``data``'s frames; False at the first header without a mask."""
+        header = self._header
+        position, end = 0, len(data)
+        while position < end:
+            if self._skip:
+                step = min(self._skip, end - position)
+                self._skip -= step
+                position += step
+                continue
+            if len(header) < 2:
+                take = min(2 - len(header), end - position)
+                header += data[position : position + take]
+                position += take
+                if len(header) < 2:
+                    break
+                if not header[1] & _MASKED:
+                    return False
+            extended = _EXTENDED_LENGTH.get(header[1] & _LENGTH, 0)
+            whole = 2 + extended + _MASK_BYTES
+            take = min(whole - len(header), end - position)
+            header += data[position : position + take]
+            position += take
+            if len(header) < whole:
+                break
+            length = header[1] & _LENGTH
+            if extended:
+                length = int.from_bytes(header[2 : 2 + extended], "big")
+            self._skip = length
+            header.clear()
+        return True
+
+
+class MaskedOnlyResponse(web.WebSocketResponse):
+    """aiohttp's ``WebSocketResponse``, its frames read through ``MaskedFramesOnly``.
+
+    Put in place right after aiohttp installs its reader (``_post_start``), with the bytes
+    that came with the handshake (``_message_tail``) checked too: a script may send its first
+    frame in the same packet as its request."""
+
+    def _post_start(self, request: web.BaseRequest, protocol: str | None, writer: Any) -> None:
+        handler: Any = request.protocol
+        early, handler._message_tail = handler._message_tail, b""
+        super()._post_start(request, protocol, writer)
+        guard = MaskedFramesOnly(handler._payload_parser, self._reader)
+        handler._payload_parser = guard
+        if early and guard.feed_data(early)[0]:
+            handler.close()
