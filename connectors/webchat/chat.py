@@ -214,7 +214,7 @@ class WebChat:
         instance, or racing an erase here): gone, never started again under its old token."""
         try:
             reply = await self.runtime.handle(
-                session.session_id, CommandGiven(CommandName.REPEAT), known=True
+                session.session_id, CommandGiven(CommandName.REPEAT), known=True, redraw=True
             )
         except SessionLost:
             self.book.gone(session)
@@ -501,6 +501,9 @@ class WebChat:
         to open. At most one such task per conversation the store held, which a store that
         fails cannot add to."""
         self.book.gone(session)
+        first = self.book.web(session.opened_from) if session.opened_from else None
+        if first is not None and first.untouched:
+            self.book.gone(first)  # the address first drawn, in the history (``Runtime._end``)
         try:
             return bool(await ending(session.session_id))
         except STORE_FAULTS:

@@ -208,6 +208,7 @@ class WebSession:
         "listeners",
         "locale",
         "once_held",
+        "opened_from",
         "pending",
         "question_tag",
         "session_id",
@@ -243,6 +244,9 @@ class WebSession:
         self.waiting: Waiting | None = None
         self.turn: int | None = None
         """The conversation's turn (``SessionState.turn``) after its latest reply here."""
+        self.opened_from = ""
+        """The token of the page only opened this conversation is the copy of (``opened_as``),
+        ended with it while nobody has answered there."""
         self.once_held = False
         """The transcript holds lines to be shown once (``shown_once``): a page drawn, or a
         turn taken over a socket, looks through it only then."""
@@ -304,6 +308,7 @@ class WebSession:
         self.choices, self.expects_text = other.choices, other.expects_text
         self.waiting, self.turn, self.untouched = other.waiting, other.turn, other.untouched
         self.locale = other.locale
+        self.opened_from = other.token
 
     def add(self, entries: list[TranscriptEntry], new_turn: bool = True) -> None:
         if self.transcript is None:

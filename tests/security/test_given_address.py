@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.integration.webchat.conftest import chat_of, page_at, press, say, start, text_of
 from tests.security.conftest import Client
 
@@ -80,3 +82,35 @@ async def test_a_double_press_on_a_page_only_opened_makes_one_conversation_that_
     chat = chat_of(client)
     copies = [s for s in chat.book if PRIVATE in str(s.lines())]
     assert len(copies) == 1
+
+
+@pytest.mark.parametrize("way_out", ["erase-form", "leave-form"])
+async def test_the_address_first_drawn_is_gone_with_the_conversation_it_moved_to(
+    client: Client, way_out: str
+) -> None:
+    """The forty-second attack: after "Erase my conversation" or "Leave now" at the address
+    the conversation moved to, the address it was first drawn at (in the browser's history)
+    still showed a live chat and its plan.txt for half an hour. Now both are the neutral
+    "not found"."""
+    opened = await start(client)
+    moved = await say(client, opened, PRIVATE)
+    assert moved.token != opened.token
+    await press(client, moved, way_out)
+    for token in (opened.token, moved.token):
+        assert (await client.get(f"/c/{token}")).status == 404
+        assert (await client.get(f"/c/{token}/plan.txt")).status == 404
+
+
+async def test_the_address_given_out_stays_for_others_until_its_own_first_answer_ends(
+    client: Client,
+) -> None:
+    """Whoever else was given the address (the fifteenth attack) still opens their own
+    conversation there while the first person's goes on; only "erase" or "leave now" of a
+    conversation that moved from it takes it away."""
+    given = await start(client)
+    theirs = await say(client, given, PRIVATE)
+    other = await say(client, await page_at(client, await client.get(f"/c/{given.token}")), "hi")
+    assert other.token not in (given.token, theirs.token)
+    await press(client, other, "erase-form")
+    assert (await client.get(f"/c/{theirs.token}")).status == 200
+    assert (await client.get(f"/c/{given.token}")).status == 404

@@ -45,6 +45,9 @@ class SessionRecord:
     """The key of the last message applied (a REST client's ``Idempotency-Key``), saved with
     its turn: a resend of it whose answer was lost (its instance died after the save) finds
     it applied, and is not applied twice."""
+    opened_from: str | None = None
+    """The conversation only opened whose copy this is (``Runtime.fork``): the address the
+    page was first drawn at, ended with this one while it is still only opened."""
 
     def encode(self) -> bytes:
         body: dict[str, object] = {}
@@ -58,6 +61,8 @@ class SessionRecord:
             body["partner"] = [self.partner, *self.awaiting]
         if self.applied is not None:
             body["applied"] = self.applied
+        if self.opened_from is not None:
+            body["opened_from"] = self.opened_from
         rest = f",{COMPACT_JSON.encode(body)[1:]}" if body else "}"
         return f'{{"state":{self.state.json_text()}{rest}'.encode()
 
@@ -75,6 +80,7 @@ class SessionRecord:
         resume = body.get("resume")
         partner = body.get("partner")
         applied = body.get("applied")
+        opened_from = body.get("opened_from")
         try:
             handoff = body.get("handoff")
             conversation = tuple(
@@ -88,6 +94,7 @@ class SessionRecord:
                 str(partner[0]) if partner else None,
                 tuple(str(stage) for stage in partner[1:]) if partner else (),
                 applied if isinstance(applied, str) else None,
+                opened_from if isinstance(opened_from, str) else None,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise EngineError(f"session record is damaged: {error!r}") from error

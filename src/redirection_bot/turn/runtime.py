@@ -303,6 +303,7 @@ class Runtime:
         known: bool = False,
         before_save: BeforeSave | None = None,
         key: str | None = None,
+        redraw: bool = False,
     ) -> Reply:
         """Apply one event to a session and return what to show: one turn, top to bottom (the
         numbers are those of docs/architecture.md, "One turn"). ``known``: the channel knows
@@ -311,7 +312,9 @@ class Runtime:
         connector can record it first: a crash after the save then loses no reply. ``key``:
         the message's own key (a REST ``Idempotency-Key``), saved with the turn; a message
         whose key the session's last turn saved was applied already, and only shows again
-        where the conversation is."""
+        where the conversation is. ``redraw``: ``event`` (``repeat``) only draws a page again
+        (reloaded where another instance drew it, or after a restart), not the person's
+        doing: a conversation only opened is not saved, and stays only opened."""
         started = self._clock()
         if isinstance(event, Start) and event.partner is not None:
             event = self._door(event)
@@ -360,7 +363,14 @@ class Runtime:
             else:
                 said = None
             reply = self._reply(session_id, kept, acted, said)  # 7. the reply (acted.shown)
-            if acted.erase or acted.record is not None:  # 8. save, then what follows it
+            if redraw and kept.record is not None and kept.record.state.untouched:
+                # A conversation only opened, drawn again (a page reloaded where another
+                # instance drew it, or after a restart): nothing saved, so that it stays only
+                # opened and its first answer still goes to a copy (``fork``; the forty-second
+                # attack: drawn at a second instance, a given-out address was answered in
+                # place and read by whoever held it).
+                reply = replace(reply, state=state)
+            elif acted.erase or acted.record is not None:  # 8. save, then what follows it
                 if before_save is not None:
                     await before_save(reply)
                 record = None if acted.erase else acted.record
@@ -920,7 +930,7 @@ class Runtime:
         if record is None or not record.state.untouched or record.handoff.active:
             return False
         async with self._session_lock(into):
-            await self._effects.save(into, record, Kept())
+            await self._effects.save(into, replace(record, opened_from=session_id), Kept())
         return True
 
     async def state(self, session_id: str) -> SessionState | None:
@@ -931,21 +941,33 @@ class Runtime:
     async def erase(self, session_id: str) -> bool:
         """Delete a session at once ("erase my conversation"), and the copy kept under its
         resume phrase; whether a booking that copy held was cancelled (the person is told)."""
-        async with self._session_lock(session_id):
-            kept = await self._read(session_id)
-            cancelled = await self._effects.settle(
-                session_id, Kept(None, kept.record), None, forget_saved=True
-            )
+        cancelled = await self._end(session_id, forget_saved=True)
         log_event("session erased", session=session_tag(session_id))
         return cancelled
 
     async def leave(self, session_id: str) -> None:
         """Delete a session at once ("leave now", or left idle), keeping the copy parked under
         its resume phrase: only the phrase opens it, until it expires (docs/safety.md)."""
+        await self._end(session_id, forget_saved=False)
+        log_event("session left", session=session_tag(session_id))
+
+    async def _end(self, session_id: str, forget_saved: bool) -> bool:
+        """Delete a session, and the conversation only opened it is a copy of (``fork``) if
+        nobody has answered there since: after "erase" or "leave now", the address the page
+        was first drawn at, in the device's history, is as gone as the one it moved to (the
+        forty-second attack: it showed a live chat for half an hour)."""
         async with self._session_lock(session_id):
             kept = await self._read(session_id)
-            await self._effects.settle(session_id, Kept(None, kept.record), None)
-        log_event("session left", session=session_tag(session_id))
+            cancelled = await self._effects.settle(
+                session_id, Kept(None, kept.record), None, forget_saved=forget_saved
+            )
+        opened_from = kept.record.opened_from if kept.record is not None else None
+        if opened_from is not None:
+            async with self._session_lock(opened_from):
+                first = await self._read(opened_from)
+                if first.record is not None and first.record.state.untouched:
+                    await self._effects.settle(opened_from, Kept(None, first.record), None)
+        return cancelled
 
     async def plan_text(self, session_id: str, action: str = "action_plan_summary") -> str | None:
         """The person's plan as plain text, built now and kept nowhere."""
