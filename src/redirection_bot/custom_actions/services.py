@@ -53,7 +53,13 @@ class ActionServices(ProgramAction):
         if not found:
             dispatcher.utter_message(response="services.none")
             return []
-        dispatcher.utter_message(response="services.intro")
+        unlisted = country is not None and loaded.services.emergency_numbers(country) is None
+        # "Somewhere else" (Chile, Germany, "I won't say"): said plainly that the country is
+        # not listed, before the directories that find a service there (the forty-second
+        # retest: "chile" got two directories that did not say they were not Chile's).
+        dispatcher.utter_message(
+            response="services.intro_unlisted" if unlisted else "services.intro"
+        )
         utter_services(dispatcher, found)
         return []
 

@@ -233,14 +233,17 @@ class InputSpec:
     span: Span
     invalid: str | None = None
     invalid_span: Span | None = None
-    offer: tuple[str, ...] = ()
+    offer: tuple[str, ...] | None = None
     """Only these of a choice or list slot's values are offered here, in this order (``offer``;
-    empty: every value, in the slot's order)."""
+    None: every value, in the slot's order; empty, ``offer: []``: none, the value is only
+    typed)."""
 
     def offered(self, declared: SlotDecl) -> list[str]:
         """The values offered as quick replies at this node."""
         values = declared.quick_reply_values()
-        return [value for value in self.offer if value in values] if self.offer else values
+        if self.offer is None:
+            return values
+        return [value for value in self.offer if value in values]
 
 
 @dataclass(frozen=True, slots=True)

@@ -852,11 +852,12 @@ class FlowParser(ProgramParser):
         declared = self._declared_slot(found)
         if declared is None:
             return None
-        offer = self._offer(offer_node, declared) if offer_node is not None else ()
+        offer = self._offer(offer_node, declared) if offer_node is not None else None
         return InputSpec(declared.name, found.value_span, offer=offer)
 
     def _offer(self, node: YNode, declared: SlotDecl) -> tuple[str, ...]:
-        """``offer``: some of a choice or list slot's values, the only ones offered here."""
+        """``offer``: some of a choice or list slot's values, the only ones offered here (none:
+        ``[]``, where the value is only typed)."""
         if declared.type not in (SlotType.CHOICE, SlotType.LIST):
             self.error(
                 node.span,

@@ -388,7 +388,7 @@ class _Run:
         if declared.type is not SlotType.CHOICE:
             return
         options: list[tuple[ChoiceOption, Choice | None]] = [
-            (option, None) for option in self.generated_choices(declared, node)
+            (option, None) for option in self.generated_choices(declared, node, typed=True)
         ]
         named = self.match_choice(node, options, fold(event.text), event.text)
         if named is not None:
@@ -946,14 +946,16 @@ class _Run:
             self.say(key, choices if last else (), node.kind is NodeKind.INPUT and last)
 
     def visible_choices(
-        self, node: Node, review: bool | None = None
+        self, node: Node, review: bool | None = None, typed: bool = False
     ) -> list[tuple[ChoiceOption, Choice | None]]:
         """The quick replies shown now: generated from an input slot, then the node's own.
-        ``review``: ``offers_review(node)``, when the caller has it already."""
+        ``review``: ``offers_review(node)``, when the caller has it already. ``typed``: with
+        the slot's values a typed answer may name though none is shown (``offer: []``)."""
         shown: list[tuple[ChoiceOption, Choice | None]] = []
         if node.input is not None:
             declared = self.program.slots[node.input.slot]
-            shown.extend((option, None) for option in self.generated_choices(declared, node))
+            generated = self.generated_choices(declared, node, typed)
+            shown.extend((option, None) for option in generated)
         if review is None:
             review = self.offers_review(node)
         for choice in node.choices:
@@ -975,14 +977,21 @@ class _Run:
             found = plain[key] = ChoiceOption(choice.id, Label(choice.label))
         return found
 
-    def generated_choices(self, declared: SlotDecl, node: Node) -> tuple[ChoiceOption, ...]:
+    def generated_choices(
+        self, declared: SlotDecl, node: Node, typed: bool = False
+    ) -> tuple[ChoiceOption, ...]:
         """The options an input node offers for its slot: the same every time (made once per
-        program and node), but for a checklist's, which show what is picked so far."""
+        program and node), but for a checklist's, which show what is picked so far.
+        ``typed``: those a typed answer may name, also where none is shown (``offer: []``:
+        every value of the slot, typed only)."""
         assert node.input is not None
-        key = (node.flow, node.id, declared.name)
+        asked = node.input
+        if typed and asked.offer == ():
+            asked = evolve(asked, offer=None)
+        key = (node.flow, node.id, declared.name if asked is node.input else f"{declared.name}+")
         options = self.worked.generated.get(key)
         if options is None:
-            options = self.worked.generated[key] = _generated(declared, node.input)
+            options = self.worked.generated[key] = _generated(declared, asked)
         if declared.type is not SlotType.LIST:
             return options
         chosen = self.slots.get(declared.name, ())
@@ -1088,7 +1097,11 @@ class _Run:
 
     def answer(self, node: Node, raw: str, folded: str) -> None:
         """What the person typed, as their answer to ``node``."""
-        asks_country = node.input is not None and node.input.slot == COUNTRY_SLOT
+        # The question asking for the country, not a question that also takes one typed
+        # (``offer: []``, "ok im in mexico actually" at what would help now).
+        asks_country = (
+            node.input is not None and node.input.slot == COUNTRY_SLOT and node.input.offer != ()
+        )
         if self.in_safety_flow() or asks_country:
             # "no puedo ... q numero llamo? estoy en colombia"; at the country question too,
             # where "q numero? estoy en mexico" is answered as "who do I call", and the
@@ -1100,7 +1113,7 @@ class _Run:
             if declared.type is SlotType.INTEGER:  # "-3", ".5" are not the 3 or 5 offered
                 self.missed(node, node.reask.key if node.reask else EngineKeys.INVALID_INPUT)
                 return
-        options = self.visible_choices(node)
+        options = self.visible_choices(node, typed=True)
         # Several items of a list first ("hopeless, drinking" is both, not its first part).
         items = self.typed_items(node, options, raw, False)
         picked = None if items else self.match_choice(node, options, folded, raw)

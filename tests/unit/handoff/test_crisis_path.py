@@ -234,12 +234,17 @@ async def test_are_you_a_bot_is_answered_honestly_after_the_team_closed_the_requ
 async def test_somewhere_else_still_gets_emergency_numbers_and_crisis_lines_never_nothing(
     shipped: LoadedProgram, locale: str
 ) -> None:
-    """The audience is worldwide (often in Tor Browser): no country is no reason for no help."""
+    """The audience is worldwide (often in Tor Browser): no country is no reason for no help.
+    The forty-second retest: the answer said the country was not listed nowhere, and told to
+    call 112 or 911 twice (before the list and after it)."""
     runtime = make_runtime(shipped)
     await in_danger_asked_the_country(runtime, locale)
     reply = await runtime.handle(SESSION, ChoicePicked("other"))
     texts = " ".join(m.text for m in reply.messages)
     assert "112" in texts and "911" in texts
+    listed = [m for m in reply.messages if m.key.startswith(("services.", "safety.services."))]
+    assert len([m for m in listed if "112" in m.text]) == 1, keys(reply)
+    assert "services.intro_unlisted" in keys(reply)
     assert [m for m in reply.messages if m.key == "services.entry"], keys(reply)
     for name in not_for_a_crisis(shipped):
         assert name.lower() not in texts.lower(), name
