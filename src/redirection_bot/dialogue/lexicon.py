@@ -118,6 +118,26 @@ class Lexicon:
         counted = self.inside_counted.get(locale, {}).get(key, ())
         return bool(counted) and _holds(_DIGITS.sub(COUNTED, padded), counted, denials)
 
+    def phrases_held(
+        self, locale: str, key: str | None, folded: str, unless_after: str | None = None
+    ) -> tuple[str, ...]:
+        """The phrases of ``key`` written to count anywhere that ``folded`` holds (as
+        ``mentions`` reads them; a counted phrase as written, ``COUNTED`` for its number)."""
+        if key is None:
+            return ()
+        padded = f" {folded} "
+        denials = self.words_of(locale, unless_after) if unless_after is not None else ()
+        held = tuple(
+            phrase
+            for phrase in self.inside.get(locale, {}).get(key, ())
+            if _holds(padded, (phrase,), denials)
+        )
+        counted = self.inside_counted.get(locale, {}).get(key, ())
+        if counted:
+            numbered = _DIGITS.sub(COUNTED, padded)
+            held += tuple(phrase for phrase in counted if _holds(numbered, (phrase,), denials))
+        return held
+
     def label_text(self, locale: str, key: str) -> str | None:
         """The raw text of a label, or None if it is not one."""
         return self.labels.get(locale, {}).get(key)

@@ -589,7 +589,7 @@ class _Run:
             # Hedged, and holding two answers' words: *no no, yo no me quiero matar, es por
             # la niña* at "are you in danger?" is no new disclosure (the twenty-fourth retest:
             # taken as "yes, I'm in danger"): the question again, with the numbers.
-            held = self.mentioned(options, self.words_of(node, options), folded)
+            held = self.mentioned(options, self.words_of(node, options), folded, False)
             if len([choice for _option, choice in held if choice is not None]) > 1:
                 return True
         other_crisis = any(category in CRISES for category in hits if category != current.category)
@@ -1332,9 +1332,16 @@ class _Run:
         mentioned = self.mentioned(options, words, folded)
         if len(mentioned) > 1 and raw:
             # Two asked at once ("cual numero?? es gratis?"): the one asked first, where
-            # its part names one only (the twenty-seventh retest: "didn't understand").
-            first_part = fold(_FIRST_PART.split(raw, maxsplit=1)[0])
-            mentioned = self.mentioned(options, words, first_part) if first_part else []
+            # its part names one only (the twenty-seventh retest: "didn't understand"),
+            # unless the rest turns it round ("no not right now. but ive got it planned":
+            # the plan, the forty-third retest).
+            first, *rest = _FIRST_PART.split(raw, maxsplit=1)
+            after = fold(rest[0]) if rest else ""
+            turned = bool(after) and self.lexicon.matches(
+                locale, BUT_WORDS_KEY, after.split(" ", 1)[0]
+            )
+            part = after if turned else fold(first)
+            mentioned = self.mentioned(options, words, part) if part else []
             if len(mentioned) != 1:
                 # Or the first part is an answer of its own ("en tiiä. ehk vähä. mikä numero?
                 # onks se ilmanen": "not sure", the thirty-second retest: three times "didn't
@@ -1368,7 +1375,8 @@ class _Run:
         turned = fold(rest[0]).split(" ", 1)[0] if rest else ""
         if self.lexicon.matches(locale, BUT_WORDS_KEY, turned):
             parts = [part for part in map(fold, _FIRST_PART.split(rest[0])) if part]
-            last = parts[-1] if len(parts) > 1 else ""
+            # "i dunno. maybe": the rest alone, when it is the turning word ("maybe")
+            last = parts[-1] if parts else ""
             return self.whole_answer(options, words, last) if last else None
         return self.whole_answer(options, words, first)
 
@@ -1402,14 +1410,29 @@ class _Run:
         options: list[tuple[ChoiceOption, Choice | None]],
         words: list[str | None],
         folded: str,
+        specific: bool = True,
     ) -> list[tuple[ChoiceOption, Choice | None]]:
         """The options whose "...phrase..." words ``folded`` holds, not as a place the
-        person says they are not in ("im not in the us")."""
+        person says they are not in ("im not in the us"). ``specific``: a phrase held only as
+        part of a longer one another option names is that option's: "not tonight" (not now)
+        inside "not tonight tomorrow" (in danger; the forty-third retest: a plan for a day
+        taken as "not right now")."""
         locale = self.state.locale
+        held = [
+            (option, phrases)
+            for option, typed in zip(options, words, strict=True)
+            if (phrases := self.lexicon.phrases_held(locale, typed, folded, NOT_THERE_WORDS_KEY))
+        ]
+        if len(held) < 2 or not specific:
+            return [option for option, _phrases in held]
+        longer = [f" {phrase} " for _option, phrases in held for phrase in phrases]
         return [
             option
-            for option, typed in zip(options, words, strict=True)
-            if self.lexicon.mentions(locale, typed, folded, NOT_THERE_WORDS_KEY)
+            for option, phrases in held
+            if any(
+                not any(f" {phrase} " in other and f" {phrase} " != other for other in longer)
+                for phrase in phrases
+            )
         ]
 
     def label_holds(self, label: Label | int, folded: str) -> bool:

@@ -70,3 +70,21 @@ def test_a_number_mark_in_a_phrase_holds_any_number_written_in_digits() -> None:
     exact = build_lexicon({"en": {"k": "...called 911..."}}, {}, [], ["k"], {})
     assert exact.mentions("en", "k", "i called 911 already")
     assert not exact.mentions("en", "k", "i called 112 already")
+
+
+def test_the_phrases_a_message_holds_are_named_as_written() -> None:
+    """What ``Step.mentioned`` compares to tell a phrase held inside a longer one ("not
+    tonight" inside "not tonight tomorrow") from one of its own."""
+    words = build_lexicon(
+        {"en": {"later": "...not tonight tomorrow..., ...took # already..., tomorrow"}},
+        {},
+        [],
+        ["later"],
+        {},
+    )
+    assert words.phrases_held("en", "later", "not tonight tomorrow i think") == (
+        "not tonight tomorrow",
+    )
+    assert words.phrases_held("en", "later", "i took 5 already") == ("took 0 already",)
+    assert words.phrases_held("en", "later", "tomorrow") == ()  # a whole answer, not a phrase
+    assert words.phrases_held("en", None, "anything") == ()
