@@ -620,3 +620,21 @@ async def test_a_page_pressed_twice_across_two_instances_answers_one_question(
     again = await (await two[second_press].client.post(address, data=press)).text()
     assert offered(again) == now  # still the next question, unanswered
     assert "This page was out of date, so nothing was sent" in again
+
+
+@pytest.mark.parametrize("read_at_the_other", ["/plan.txt", ""])
+async def test_reading_a_conversation_at_the_other_instance_never_makes_a_page_out_of_date(
+    two: list[Served], read_at_the_other: str
+) -> None:
+    # The forty-third attack: a page drawn at one instance, then the same conversation read at
+    # the other ("Download my plan", a second tab): the next press from the page drawn first
+    # was refused, "This page was out of date, so nothing was sent". Reading it there drew it
+    # as a stored turn; now drawing a page saves nothing.
+    address, token = await page_with_words(two[0].client)
+    page = await (await two[0].client.get(address)).text()
+    before, drawn = offered(page), re.findall(r'name="drawn" value="([^"]+)"', page)[0]
+    assert (await two[1].client.get(address + read_at_the_other)).status == 200
+    press = {"choice": before[0], "csrf": form_token(token), "drawn": drawn}
+    answered = await (await two[0].client.post(address, data=press)).text()
+    assert "This page was out of date" not in answered
+    assert offered(answered) != before  # the next question

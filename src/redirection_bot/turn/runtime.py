@@ -314,7 +314,7 @@ class Runtime:
         whose key the session's last turn saved was applied already, and only shows again
         where the conversation is. ``redraw``: ``event`` (``repeat``) only draws a page again
         (reloaded where another instance drew it, or after a restart), not the person's
-        doing: a conversation only opened is not saved, and stays only opened."""
+        doing: nothing is saved."""
         started = self._clock()
         if isinstance(event, Start) and event.partner is not None:
             event = self._door(event)
@@ -363,12 +363,14 @@ class Runtime:
             else:
                 said = None
             reply = self._reply(session_id, kept, acted, said)  # 7. the reply (acted.shown)
-            if redraw and kept.record is not None and kept.record.state.untouched:
-                # A conversation only opened, drawn again (a page reloaded where another
-                # instance drew it, or after a restart): nothing saved, so that it stays only
-                # opened and its first answer still goes to a copy (``fork``; the forty-second
-                # attack: drawn at a second instance, a given-out address was answered in
-                # place and read by whoever held it).
+            if redraw and kept.record is not None:
+                # A page drawn again (reloaded where another instance drew it, its plan read
+                # there, or after a restart): nothing saved, so that the conversation is as it
+                # was. One only opened stays only opened, and its first answer still goes to
+                # a copy (``fork``; the forty-second attack: drawn at a second instance, a
+                # given-out address was answered in place); the page drawn at the first
+                # instance is still the current question's (the forty-third: its next press
+                # was refused as out of date after a read at the other).
                 reply = replace(reply, state=state)
             elif acted.erase or acted.record is not None:  # 8. save, then what follows it
                 if before_save is not None:
