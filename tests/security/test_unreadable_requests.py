@@ -82,6 +82,7 @@ async def test_an_unreadable_request_gets_its_status_alone_with_every_safety_hea
     status, headers, body = await sent(port, UNREADABLE[kind])
     code = int(status.split()[1])
     assert 400 <= code < 500, status
+    assert headers["connection"] == "close"  # a request sent behind it is to be sent again
     if "Content-Encoding" in kind:  # the JSON error a body its label does not fit gets too
         assert json.loads(body) == {"error": UNKNOWN_ENCODING}, body
     else:

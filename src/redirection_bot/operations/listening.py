@@ -87,6 +87,7 @@ class PoliteRequestHandler(web_protocol.RequestHandler):
                 status=status, text=f"{status} {reason}\n", headers=UNREADABLE_HEADERS
             )
         answer.force_close()
+        answer.headers[hdrs.CONNECTION] = "close"  # said, also in an HTTP/1.0 answer
         return answer
 
 
