@@ -251,6 +251,11 @@ class HandoffConduct:
                 handled.handoff, risk_seen(category, state), self._now(), self.desk.timings
             )
             await self.effects.handoff(session_id, loaded, record, handled, risk_step, None)
+        # Two crises read in one message ("i swallowed 5 of them. feeling dizzy": suicide and
+        # distress) each bring the same notice: said once (the forty-third retest: twice).
+        handled.said[:] = [
+            item for index, item in enumerate(handled.said) if item not in handled.said[:index]
+        ]
         if found:
             seen = dict.fromkeys(state.risks)
             seen.update(dict.fromkeys(found))

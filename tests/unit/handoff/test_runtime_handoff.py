@@ -530,6 +530,21 @@ async def test_a_crisis_written_to_the_operator_is_answered_with_the_number_at_o
         assert await line.service.close(ticket, ANNA) is Outcome.APPLIED
 
 
+async def test_two_crises_in_one_message_to_the_operator_bring_one_notice(
+    shipped: LoadedProgram,
+) -> None:
+    """The forty-third retest: "i swallowed 5 of them. feeling dizzy" written to the operator
+    (suicide and distress read in it) brought the emergency notice twice in one answer."""
+    async with connected(shipped) as line:
+        ticket, _feed = await claimed(line)
+        told = await line.runtime.handle("web:s1", Text("i swallowed 5 of them. feeling dizzy"))
+        notices = [
+            m.key for m in told.messages if m.key.startswith(HandoffKeys.DANGER_WITH_OPERATOR)
+        ]
+        assert len(notices) == 1, keys(told)
+        assert await line.service.close(ticket, ANNA) is Outcome.APPLIED
+
+
 async def test_after_something_taken_dizziness_and_the_close_say_to_get_help_now(
     shipped: LoadedProgram,
 ) -> None:
