@@ -184,6 +184,33 @@ COUNTED = "0"
 _DIGITS = re.compile(r"\d+")
 
 
+def held_alone(folded: str, phrase: str, others: Iterable[str]) -> bool:
+    """Whether ``phrase`` (one of ``phrases_held``) stands in ``folded`` somewhere other than
+    inside one of ``others`` that holds it: "not tonight" alone in "not tonight. tomorrow" is
+    False when "not tonight tomorrow" is among ``others``, True in "not tonight, not tonight
+    tomorrow"."""
+    padded = f" {folded} "
+    texts = (padded, _DIGITS.sub(COUNTED, padded))
+    inner = f" {phrase} "
+
+    def times(text: str, part: str) -> int:
+        found, start = 0, text.find(part)
+        while start >= 0:
+            found += 1
+            start = text.find(part, start + 1)
+        return found
+
+    def held(part: str) -> int:
+        return max(times(text, part) for text in texts)
+
+    inside = sum(
+        held(f" {other} ") * times(f" {other} ", inner)
+        for other in others
+        if other != phrase and inner in f" {other} "
+    )
+    return held(inner) > inside
+
+
 def _holds(padded: str, phrases: Iterable[str], denials: Iterable[str]) -> bool:
     """Whether ``padded`` (a folded message with a space each side) holds one of ``phrases``
     as whole words, not right after one of ``denials``."""

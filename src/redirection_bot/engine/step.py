@@ -22,6 +22,7 @@ from redirection_bot.dialogue.lexicon import (
     NOT_THERE_WORDS_KEY,
     NOT_WORDS_KEY,
     Lexicon,
+    held_alone,
 )
 from redirection_bot.dialogue.model import (
     COUNTRY_SLOT,
@@ -1425,14 +1426,11 @@ class _Run:
         ]
         if len(held) < 2 or not specific:
             return [option for option, _phrases in held]
-        longer = [f" {phrase} " for _option, phrases in held for phrase in phrases]
+        every = [phrase for _option, phrases in held for phrase in phrases]
         return [
             option
             for option, phrases in held
-            if any(
-                not any(f" {phrase} " in other and f" {phrase} " != other for other in longer)
-                for phrase in phrases
-            )
+            if any(held_alone(folded, phrase, every) for phrase in phrases)
         ]
 
     def label_holds(self, label: Label | int, folded: str) -> bool:

@@ -6,6 +6,7 @@ from redirection_bot.dialogue.lexicon import (
     LANGUAGE_WORDS_KEY,
     Lexicon,
     build_lexicon,
+    held_alone,
     typed_word_keys,
 )
 from redirection_bot.dialogue.model import CommandName
@@ -88,3 +89,13 @@ def test_the_phrases_a_message_holds_are_named_as_written() -> None:
     assert words.phrases_held("en", "later", "i took 5 already") == ("took 0 already",)
     assert words.phrases_held("en", "later", "tomorrow") == ()  # a whole answer, not a phrase
     assert words.phrases_held("en", None, "anything") == ()
+
+
+def test_a_phrase_inside_a_longer_one_stands_alone_only_where_it_is_said_again() -> None:
+    """ "no me quiero matar" (not now) holds "me quiero matar" (in danger): said once, the
+    shorter is the longer one's; said again on its own, it counts too."""
+    longer = ["no me quiero matar", "me quiero matar"]
+    assert not held_alone("no no me quiero matar es por la nina", "me quiero matar", longer)
+    assert held_alone("no me quiero matar pero a veces me quiero matar", "me quiero matar", longer)
+    assert held_alone("not tonight tomorrow", "not tonight tomorrow", ["not tonight"])
+    assert held_alone("took 5 already", "took 0 already", [])  # numbers read as counted
