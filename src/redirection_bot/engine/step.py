@@ -353,6 +353,11 @@ class _Run:
                 self.slots = dict(fresh.slots)
                 self.stack = []
             self.keep_choice_typed_with(event)
+            if route.category in CRISES:
+                # A place named with the crisis ("la escucho llorar ahorita mismo, estoy en
+                # guadalajara": the forty-third retest, "123 en Colombia, 911 en México..."):
+                # its own number from the first answer, as at a crisis question.
+                self.note_country(fold(event.text))
             self.interrupt(resume_at)
             rank = self.program.safety.index
             queued = [

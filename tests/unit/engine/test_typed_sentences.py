@@ -175,7 +175,9 @@ def mood(program: Program, typed: str) -> object:
         ("honestly im doing well today", "good"),  # a phrase inside a sentence
         ("bit of a rough day tbh", "bad"),
         ("Bad", "bad"),  # the label still counts
-        ("im not doing well, a rough day", None),  # "doing well" is inside: both named
+        # "doing well" said only inside "not doing well": that longer phrase's value (the
+        # thirty-third round; it was asked again, both named)
+        ("im not doing well, a rough day", "bad"),
         ("a rough day but doing well now", None),  # two values named: asked again
         ("i'm fine thanks", None),  # "fine" counts as the whole message only
     ],
