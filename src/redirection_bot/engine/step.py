@@ -1759,20 +1759,28 @@ class _Run:
         if resume is None and self.state.waiting is Waiting.HANDOFF and at is not None:
             node = self._node(at.flow, at.node)
             resume = self.follow(node.then, node)
-        route = next((r for r in self.program.safety if r.category.value in event.crises), None)
-        if route is not None:
+        told = [r for r in self.program.safety if r.category.value in event.crises]
+        if told:
             if resume is not None:
                 found = self.program.find_node(resume)
                 if found is not None:
                     self.stack.append(found.place)
             else:
                 self.interrupt()
-            unsure = {route.category: RiskHit(route.category, certain=False)}
-            self.enter(
-                self.past_opening_if_confirmed(
-                    route, Place(route.flow, self.safety_entry(route, unsure))
+            # Each crisis written to the operator, the highest first; the others follow when it
+            # returns (the forty-third retest: a young person's suicide and a child at risk,
+            # told to the operator; after the close only the child was asked about).
+            entries = [
+                Place(
+                    route.flow,
+                    self.safety_entry(
+                        route, {route.category: RiskHit(route.category, certain=False)}
+                    ),
                 )
-            )
+                for route in told
+            ]
+            self.stack.extend(reversed(entries[1:]))  # as a raise queues those after it
+            self.enter(self.past_opening_if_confirmed(told[0], entries[0]))
             return
         if resume is not None:
             self.enter(resume)

@@ -703,3 +703,23 @@ async def test_after_a_child_at_risk_the_operators_close_gives_the_number_again(
         said = [m for m in closed.shown if isinstance(m, ShownMessage)]
         assert said[0].key == HandoffKeys.OPERATOR_LEFT + "_child_risk_here", [m.key for m in said]
         assert "911" in said[0].text
+
+
+async def test_every_crisis_written_to_the_operator_is_asked_about_after_the_close(
+    shipped: LoadedProgram,
+) -> None:
+    """The forty-third retest: a young person wrote to the operator that they no longer want
+    to live and that their father hits them; after the close only the child's question came,
+    and the suicide was never asked about again. Each is asked, the highest first."""
+    async with connected(shipped) as line:
+        ticket, feed = await claimed(line)
+        await line.runtime.handle(
+            "web:s1", Text("im 17 and i dont want to live anymore, my dad hits me and locked me in")
+        )
+        assert await line.service.close(ticket, ANNA) is Outcome.APPLIED
+        *_before, closed = await line.pushes(feed, 2)
+        said = [m.key for m in closed.shown if isinstance(m, ShownMessage)]
+        assert said[-1].startswith("safety.child_at_risk."), said
+        answered = await line.runtime.handle("web:s1", Text("no"))
+        later = [m.key for m in answered.messages]
+        assert any(key.startswith("safety.suicide.") for key in later), later
