@@ -46,3 +46,14 @@ async def test_the_live_page_echo_hides_them_too(client: Client) -> None:
     assert EMAIL not in you["text"] and HIDDEN_MARK in you["text"]
     await ws.close()
     await other.close()
+
+
+async def test_a_young_persons_own_school_is_hidden_as_any_detail(client: Client) -> None:
+    """The forty-third retest: "im 16 ... riverside high" reached the operator with the
+    school's name, which names a child to anyone who reads it."""
+    page = await start(client)
+    said = await say(client, page, "im 16 and i go to riverside high")
+    reloaded = await page_at(client, await client.get(f"/c/{said.token}"))
+    assert "riverside" not in reloaded.html.lower()
+    mine = [line for kind, line in reloaded.lines if "you" in kind]
+    assert mine and HIDDEN_MARK in mine[-1]
