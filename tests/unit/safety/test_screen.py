@@ -222,6 +222,10 @@ def test_the_shipped_rules_read_people_as_they_type(
         ("es", "el examen de hoy me mato jaja"),
         ("fi", "pomo tappaa mut jos myöhästyn taas"),
         ("fi", "hirttäydyin ihan kiinni siihen yhteen ajatukseen"),
+        # Tired of the secret, not of life (the forty-third retest: a suicide check each).
+        ("en", "im 45, married 20 yrs, and im sick of living a double life"),
+        ("en", "id rather die than ever hurt a kid, thats why im here"),
+        ("es", "tengo 38 años y ya estoy harto de vivir así, con esta doble vida"),
     ],
 )
 def test_everyday_talk_about_the_program_raises_nothing(
