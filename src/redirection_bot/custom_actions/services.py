@@ -49,14 +49,14 @@ class ActionServices(ProgramAction):
         found = loaded.services.find(locale, country, asked)
         if is_young:
             found = [service for service in found if OWN_BEHAVIOUR not in service.topics]
-        utter_emergency(dispatcher, loaded.services, country)
+        listed = utter_emergency(dispatcher, loaded.services, country)
         if not found:
             dispatcher.utter_message(response="services.none")
             return []
-        unlisted = country is not None and loaded.services.emergency_numbers(country) is None
         # "Somewhere else" (Chile, Germany, "I won't say"): said plainly that the country is
-        # not listed, before the directories that find a service there (the forty-second
+        # not listed, before the directories that find a service there (the forty-third
         # retest: "chile" got two directories that did not say they were not Chile's).
+        unlisted = country is not None and not listed
         dispatcher.utter_message(
             response="services.intro_unlisted" if unlisted else "services.intro"
         )
@@ -101,13 +101,15 @@ def chosen_country(tracker: Tracker, slots: Sequence[str] | Any) -> str | None:
 
 def utter_emergency(
     dispatcher: CollectingDispatcher, directory: ServicesDirectory, country: str | None
-) -> None:
-    """The country's emergency numbers written out, or 112, 911 and "your local number"."""
+) -> bool:
+    """The country's emergency numbers written out, or 112, 911 and "your local number";
+    whether the country's own were."""
     numbers = directory.emergency_numbers(country)
     if numbers is None:
         dispatcher.utter_message(response=EMERGENCY_ELSEWHERE_KEY)
-    else:
-        dispatcher.utter_message(response=EMERGENCY_HERE_KEY, numbers={"key": numbers.key})
+        return False
+    dispatcher.utter_message(response=EMERGENCY_HERE_KEY, numbers={"key": numbers.key})
+    return True
 
 
 def utter_services(dispatcher: CollectingDispatcher, found: Sequence[Service]) -> None:

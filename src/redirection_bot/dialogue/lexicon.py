@@ -9,7 +9,7 @@ other names of each language ("finnish" for Suomi) and numbers written as words 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from redirection_bot.dialogue.model import CommandName
@@ -109,34 +109,26 @@ class Lexicon:
         """Whether ``folded`` holds one of the phrases of ``key`` written to count anywhere
         in a message, as whole words; with ``unless_after`` (a words key), a phrase that
         comes right after one of those words does not count ("not in" the us)."""
-        if key is None:
-            return False
-        padded = f" {folded} "
-        denials = self.words_of(locale, unless_after) if unless_after is not None else ()
-        if _holds(padded, self.inside.get(locale, {}).get(key, ()), denials):
-            return True
-        counted = self.inside_counted.get(locale, {}).get(key, ())
-        return bool(counted) and _holds(_DIGITS.sub(COUNTED, padded), counted, denials)
+        return next(self._held(locale, key, folded, unless_after), None) is not None
 
     def phrases_held(
         self, locale: str, key: str | None, folded: str, unless_after: str | None = None
     ) -> tuple[str, ...]:
-        """The phrases of ``key`` written to count anywhere that ``folded`` holds (as
-        ``mentions`` reads them; a counted phrase as written, ``COUNTED`` for its number)."""
+        """The phrases of ``key`` that ``folded`` holds, as ``mentions`` reads them (a counted
+        phrase as written, ``COUNTED`` for its number)."""
+        return tuple(self._held(locale, key, folded, unless_after))
+
+    def _held(
+        self, locale: str, key: str | None, folded: str, unless_after: str | None
+    ) -> Iterator[str]:
         if key is None:
-            return ()
+            return
         padded = f" {folded} "
         denials = self.words_of(locale, unless_after) if unless_after is not None else ()
-        held = tuple(
-            phrase
-            for phrase in self.inside.get(locale, {}).get(key, ())
-            if _holds(padded, (phrase,), denials)
-        )
+        yield from _held(padded, self.inside.get(locale, {}).get(key, ()), denials)
         counted = self.inside_counted.get(locale, {}).get(key, ())
         if counted:
-            numbered = _DIGITS.sub(COUNTED, padded)
-            held += tuple(phrase for phrase in counted if _holds(numbered, (phrase,), denials))
-        return held
+            yield from _held(_DIGITS.sub(COUNTED, padded), counted, denials)
 
     def label_text(self, locale: str, key: str) -> str | None:
         """The raw text of a label, or None if it is not one."""
@@ -211,17 +203,17 @@ def held_alone(folded: str, phrase: str, others: Iterable[str]) -> bool:
     return held(inner) > inside
 
 
-def _holds(padded: str, phrases: Iterable[str], denials: Iterable[str]) -> bool:
-    """Whether ``padded`` (a folded message with a space each side) holds one of ``phrases``
-    as whole words, not right after one of ``denials``."""
+def _held(padded: str, phrases: Iterable[str], denials: Iterable[str]) -> Iterator[str]:
+    """The ``phrases`` that ``padded`` (a folded message with a space each side) holds as
+    whole words, not right after one of ``denials``."""
     for phrase in phrases:
         start = padded.find(f" {phrase} ")
         while start >= 0:
             before = padded[: start + 1]
             if not any(before.endswith(f" {denial} ") for denial in denials):
-                return True
+                yield phrase
+                break
             start = padded.find(f" {phrase} ", start + 1)
-    return False
 
 
 def _is_inside(part: str) -> bool:

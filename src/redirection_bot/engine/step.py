@@ -991,10 +991,9 @@ class _Run:
         ``typed``: those a typed answer may name, also where none is shown (``offer: []``:
         every value of the slot, typed only)."""
         assert node.input is not None
-        asked = node.input
-        if typed and asked.offer == ():
-            asked = evolve(asked, offer=None)
-        key = (node.flow, node.id, declared.name if asked is node.input else f"{declared.name}+")
+        typed_only = typed and node.input.offer == ()
+        asked = evolve(node.input, offer=None) if typed_only else node.input
+        key = (node.flow, node.id, declared.name, typed_only)
         options = self.worked.generated.get(key)
         if options is None:
             options = self.worked.generated[key] = _generated(declared, asked)
@@ -1974,8 +1973,11 @@ class _Worked:
 
     parts: Parts
     plain_options: dict[tuple[str, str], ChoiceOption] = field(default_factory=dict)
-    generated: dict[tuple[str, str, str], tuple[ChoiceOption, ...]] = field(default_factory=dict)
-    """An input node's options for its slot, none picked, by the node's flow, id and slot."""
+    generated: dict[tuple[str, str, str, bool], tuple[ChoiceOption, ...]] = field(
+        default_factory=dict
+    )
+    """An input node's options for its slot, none picked, by the node's flow, id and slot, and
+    whether they are the values only typed there (``offer: []``)."""
 
 
 def _generated(declared: SlotDecl, asked: InputSpec) -> tuple[ChoiceOption, ...]:
