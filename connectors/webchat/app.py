@@ -123,6 +123,11 @@ def _error_pages(pages: Pages) -> Middleware:
             # A body that is not what its Content-Encoding says ("gzip", sent plain).
             log_event("request refused", reason="body", connector="webchat")
             status, garbled = 400, True
+        except ConnectionError:
+            # The client went away while its answer was written (a reset socket): nothing
+            # of the service's failed, and a script must not write ERROR lines at will.
+            log_event("request abandoned", reason="client", connector="webchat")
+            status, garbled = 400, True
         except (StoreUnavailable, SessionBusy, VersionConflict) as error:
             # Redis restarting, a disk full, a turn of the same conversation at another
             # process sharing an SQLite file: nothing was changed, the person can retry.

@@ -99,10 +99,15 @@ def add_headers(
 
 def origin_allowed(request: web.Request, allowed: tuple[str, ...]) -> bool:
     """A browser's request comes from this site (or an allowed one). Requests without an
-    ``Origin`` header come from programs, not from pages on other sites, and are allowed."""
-    origin = request.headers.get(hdrs.ORIGIN)
-    if origin is None:
-        return True
+    ``Origin`` header come from programs, not from pages on other sites, and are allowed,
+    unless they say they were sent across sites (``Sec-Fetch-Site: cross-site``). Two
+    ``Origin`` headers are refused: no browser sends them, and a proxy may read the other."""
+    origins = request.headers.getall(hdrs.ORIGIN, [])
+    if len(origins) > 1:
+        return False
+    if not origins:
+        return request.headers.get("Sec-Fetch-Site", "").strip().lower() != "cross-site"
+    origin = origins[0]
     origin = origin.strip().lower()
     if origin in {o.rstrip("/").lower() for o in allowed}:
         return True

@@ -239,6 +239,9 @@ class _Conversation:
             log_event("store unavailable", error=type(error).__name__, connector="webchat")
             if self.chat.runtime.metrics is not None:
                 self.chat.runtime.metrics.store_unavailable.inc()
+        except ConnectionError:
+            log_event("request abandoned", reason="client", connector="webchat")
+            return False  # the client's socket is gone: nothing to tell it
         except Exception as error:
             log_event("request failed", level=logging.ERROR, error=type(error).__name__)
         await self.notice("error")

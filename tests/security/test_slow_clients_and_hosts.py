@@ -135,6 +135,43 @@ async def test_a_request_for_another_host_is_refused_when_hosts_are_set(served: 
     assert await status("evil.example", "/healthz") == 200  # a load balancer's probe
 
 
+async def test_origin_games_a_browser_never_plays_are_refused(served: Any) -> None:
+    """Attack 43: two ``Origin`` headers (this site's first, another's second) and a request
+    that says it came across sites without naming its origin were answered 200."""
+    port = await served()
+
+    async def status(method: str, path: str, *headers: str) -> int:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        body = b'{"message": "hello"}' if method == "POST" else b""
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: 127.0.0.1:{port}",
+            "Content-Type: application/json",
+            f"Content-Length: {len(body)}",
+            "Connection: close",
+            *headers,
+        ]
+        if path == "/ws":
+            lines += [
+                "Upgrade: websocket",
+                "Connection: Upgrade",
+                "Sec-WebSocket-Version: 13",
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+            ]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        await writer.drain()
+        line = await reader.readline()
+        writer.close()
+        return int(line.split()[1])
+
+    here = f"Origin: http://127.0.0.1:{port}"
+    for method, path in (("POST", "/webhooks/rest/webhook"), ("GET", "/ws")):
+        assert await status(method, path, here, "Origin: https://evil.example") == 403
+        assert await status(method, path, "Sec-Fetch-Site: cross-site") == 403
+        assert await status(method, path, here) in (200, 101)
+        assert await status(method, path, "Sec-Fetch-Site: same-origin") in (200, 101)
+
+
 async def test_without_allowed_hosts_every_host_is_served(served: Any) -> None:
     port = await served()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)

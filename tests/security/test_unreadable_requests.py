@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
+import struct
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -121,3 +123,29 @@ async def test_a_body_its_gzip_label_does_not_fit_writes_no_error_line_and_ends_
     assert headers["connection"] == "close"
     await asyncio.sleep(0.05)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+@pytest.mark.parametrize("path", ["/start", "/webhooks/rest/webhook"])
+async def test_a_client_resetting_its_own_socket_mid_request_writes_no_error_line(
+    port: int, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Attack 43: a client that sent half a body and reset its socket was logged at ERROR
+    ("request failed error=ConnectionError"): a script could write ERROR lines at will."""
+    caplog.set_level(logging.INFO)
+    for _ in range(3):
+        _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "Content-Length: 5000\r\n\r\n".encode()
+            + b'{"message": "'
+            + b"a" * 100
+        )
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        raw = writer.get_extra_info("socket")
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()  # an RST, not a FIN
+    await asyncio.sleep(0.2)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    status, _headers, _body = await sent(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status.startswith(b"HTTP/1.1 200")
