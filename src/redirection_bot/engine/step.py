@@ -565,10 +565,17 @@ class _Run:
             # A lower category's guess never takes the check in hand away ("pues como q si..
             # no se" at "are you worried you might harm a child?", read as perhaps suicidal:
             # the suicide question instead, the twenty-ninth retest): asked again.
+            # Another crisis guessed in a message that holds no answer's words at all ("i
+            # cant see a way out of this anymore" at the child check: "didn't understand"
+            # three times, the forty-fourth retest) is asked about now; the check in hand
+            # comes back after.
             rank = self.program.safety.index
             routes = {route.category: route for route in self.program.safety}
+            says_nothing = not self.holds_any_answer(node, folded)
             lower = all(
-                (route := routes.get(category)) is not None and rank(route) > rank(current)
+                (route := routes.get(category)) is not None
+                and rank(route) > rank(current)
+                and not (category in CRISES and says_nothing)
                 for category in hits
             )
             return answers is not None or set(hits) == {current.category} or lower
@@ -1436,6 +1443,21 @@ class _Run:
             for option, phrases in held
             if any(held_alone(folded, phrase, every) for phrase in phrases)
         ]
+
+    def holds_any_answer(self, node: Node, folded: str) -> bool:
+        """Whether ``folded`` holds any of the question's answers' words anywhere, as whole
+        words ("pues como q si.. no se" holds "si" and "no se"): more than a match."""
+        options = self.visible_choices(node)
+        padded = f" {folded} "
+        locale = self.state.locale
+        for typed in self.words_of(node, options):
+            if typed is None:
+                continue
+            if self.lexicon.mentions(locale, typed, folded) or any(
+                f" {form} " in padded for form in self.lexicon.words_of(locale, typed)
+            ):
+                return True
+        return False
 
     def label_holds(self, label: Label | int, folded: str) -> bool:
         """Whether ``folded`` is a run of whole words of ``label`` as shown that says enough
