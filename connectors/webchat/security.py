@@ -107,8 +107,7 @@ def origin_allowed(request: web.Request, allowed: tuple[str, ...]) -> bool:
         return False
     if not origins:
         return request.headers.get("Sec-Fetch-Site", "").strip().lower() != "cross-site"
-    origin = origins[0]
-    origin = origin.strip().lower()
+    origin = origins[0].strip().lower()
     if origin in {o.rstrip("/").lower() for o in allowed}:
         return True
     host = request.headers.get(hdrs.HOST, "").lower()

@@ -111,6 +111,16 @@ class Lexicon:
         comes right after one of those words does not count ("not in" the us)."""
         return next(self._held(locale, key, folded, unless_after), None) is not None
 
+    def holds(self, locale: str, key: str | None, folded: str) -> bool:
+        """Whether ``folded`` holds any of ``key``'s words as whole words, a whole-message
+        form or a phrase written to count anywhere ("pues como q si.. no se" holds "si")."""
+        if key is None:
+            return False
+        padded = f" {folded} "
+        return self.mentions(locale, key, folded) or (
+            next(_held(padded, self.words_of(locale, key), ()), None) is not None
+        )
+
     def phrases_held(
         self, locale: str, key: str | None, folded: str, unless_after: str | None = None
     ) -> tuple[str, ...]:

@@ -1448,16 +1448,10 @@ class _Run:
         """Whether ``folded`` holds any of the question's answers' words anywhere, as whole
         words ("pues como q si.. no se" holds "si" and "no se"): more than a match."""
         options = self.visible_choices(node)
-        padded = f" {folded} "
-        locale = self.state.locale
-        for typed in self.words_of(node, options):
-            if typed is None:
-                continue
-            if self.lexicon.mentions(locale, typed, folded) or any(
-                f" {form} " in padded for form in self.lexicon.words_of(locale, typed)
-            ):
-                return True
-        return False
+        return any(
+            self.lexicon.holds(self.state.locale, typed, folded)
+            for typed in self.words_of(node, options)
+        )
 
     def label_holds(self, label: Label | int, folded: str) -> bool:
         """Whether ``folded`` is a run of whole words of ``label`` as shown that says enough
