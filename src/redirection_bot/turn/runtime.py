@@ -28,6 +28,7 @@ from redirection_bot.engine import (
     Start,
     Text,
     Waiting,
+    crisis_in_view,
     new_state,
     offered_choice,
     step,
@@ -69,6 +70,7 @@ from redirection_bot.program.render import (
     ShownMessage,
     plain_text,
 )
+from redirection_bot.safety.categories import RiskHit
 from redirection_bot.store import (
     LockingStore,
     SessionLost,
@@ -104,6 +106,7 @@ from redirection_bot.turn.routing import (
     leaving_command,
     phrase_attempt,
     preempts_flow,
+    pressed_to_operator,
     route,
 )
 from redirection_bot.turn.screening_lane import ScreeningLane
@@ -336,6 +339,9 @@ class Runtime:
                 admitted = admit(event.text, self.settings.max_text_length)  # 3. admit
                 event, state = await self._screen(loaded, state, admitted.text, phrases)  # 4.
             handoff = kept.record.handoff if self._conduct and kept.record else None
+            if pressed_to_operator(handoff, event):
+                assert isinstance(event, ChoicePicked)
+                event = self._pressed_as_words(loaded, state, event)
             problem = admitted.problem if admitted is not None else None
             routed = route(loaded.program, state, handoff, event, problem, phrases)  # 5. route
             acted = await self._act(session_id, loaded, state, kept, event, routed)  # 6. act
@@ -352,9 +358,10 @@ class Runtime:
                 said: str | None = self._picked(
                     loaded, state, handoff, acted.picked.id, acted.picked
                 )
-            elif isinstance(event, Text) and admitted is not None:
+            elif isinstance(event, Text):
                 # As screened: identifying details hidden, as in the store (not as typed);
-                # also when taken as one of the question's answers ("no me dejes sola porfa"
+                # an answer pressed for the operator, its label; also when taken as one of
+                # the question's answers ("no me dejes sola porfa"
                 # was shown as "Yes, I'm in danger now", "kinda" as "I'm not sure": words
                 # put in the person's mouth, the twenty-second and twenty-third retests).
                 said = event.text.strip()
@@ -651,6 +658,19 @@ class Runtime:
             label = self._picked(loaded, state, None, event.choice)
             return ("person", label) if label is not None else None
         return None
+
+    def _pressed_as_words(
+        self, loaded: LoadedProgram, state: SessionState, event: ChoicePicked
+    ) -> Event:
+        """One of the program's answers pressed while an operator has the conversation, as the
+        person's words: its label, with the crisis whose question it answers as a certain risk
+        (the operator sees which question it answered; the person gets the emergency advice
+        written to the operator's chat)."""
+        label = self._picked(loaded, state, None, event.choice)
+        if label is None:
+            return event  # not offered where the person is: the reminder, as before
+        crisis = crisis_in_view(loaded.program, state.at, state.stack)
+        return Text(label, (RiskHit(crisis),) if crisis is not None else ())
 
     def _picked(
         self,

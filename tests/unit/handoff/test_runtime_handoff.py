@@ -290,6 +290,30 @@ async def test_a_command_typed_to_the_operator_reaches_them_and_reminds_how_to_e
         assert ordinary.shown == ()  # a sentence is just words for the operator
 
 
+async def test_an_answer_pressed_as_the_operator_claims_reaches_them_with_its_crisis(
+    shipped: LoadedProgram,
+) -> None:
+    # The forty-fourth retest: "Yes, I'm in danger now", pressed as the operator claimed the
+    # chat, got only "a person is here"; the operator never saw it.
+    async with connected(shipped) as line:
+        await line.service.duty(ANNA.ref, True)
+        await ask_for_a_person(line)
+        (opened,) = await line.told(TicketOpened)
+        assert isinstance(opened, TicketOpened)
+        asked = await line.runtime.handle("web:s1", Text("I want to kill myself"))
+        assert "safety.suicide.danger" in keys(asked)
+        assert await line.service.claim(opened.ticket, ANNA) is Outcome.APPLIED
+        line.seen.clear()
+        reply = await line.runtime.handle("web:s1", ChoicePicked("in_danger"))
+        assert keys(reply) == [HandoffKeys.DANGER_WITH_OPERATOR]
+        (wrote,) = await line.told(PersonWrote)
+        assert isinstance(wrote, PersonWrote)
+        assert (wrote.text, wrote.risks) == ("Yes, I'm in danger now", ("suicide",))
+        # An answer of no crisis's question is words for the operator too, with the reminder.
+        menu = await line.runtime.handle("web:s1", ChoicePicked("no_such_answer"))
+        assert keys(menu) == [HandoffKeys.WITH_OPERATOR]
+
+
 async def test_duplicate_claims_and_unknown_tickets_change_nothing(shipped: LoadedProgram) -> None:
     async with connected(shipped) as line:
         ticket, feed = await claimed(line)
