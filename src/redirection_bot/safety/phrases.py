@@ -97,9 +97,10 @@ FEW_WORDS = 8
 
 @dataclass(frozen=True, slots=True)
 class _Words:
-    """Alternatives that are single words, indexed: a list of 80 words costs one lookup."""
+    """Alternatives that are single words, indexed: a list of 80 words costs one lookup.
+    The words themselves are not kept beside their index (``lits`` reads them back from it:
+    about 3,900 lists, a third of a megabyte at every start)."""
 
-    lits: tuple[Lit, ...]
     exact: frozenset[str] | tuple[str, ...]
     """The plain words, to look one up: ``ordered`` itself where there are few (a set costs
     at least 216 bytes; about 3,000 small lists are compiled at every start)."""
@@ -124,7 +125,6 @@ class _Words:
                 fuzzy.setdefault(lit.form[:2], []).append(lit.form)
         ordered = tuple(sorted(set(plain)))
         return cls(
-            tuple(lits),
             ordered if len(ordered) <= FEW_WORDS else frozenset(ordered),
             ordered,
             {head: tuple(forms) for head, forms in fuzzy.items()},
@@ -132,6 +132,15 @@ class _Words:
             tuple(lit.form for lit in lits if lit.suffix),
             lits[0].letters,
             max((len(form) for form in plain), default=0),
+        )
+
+    @property
+    def lits(self) -> tuple[Lit, ...]:
+        """The words, as written (each once: read while compiling, never while screening)."""
+        return (
+            *(Lit(form, letters=self.letters) for form in self.ordered),
+            *(Lit(form, prefix=True, letters=self.letters) for form in self.prefixes),
+            *(Lit(form, suffix=True, letters=self.letters) for form in self.suffixes),
         )
 
     def begins_a_word(self, piece: str) -> bool:
