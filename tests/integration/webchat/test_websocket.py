@@ -3,6 +3,8 @@ other open page kept in step, and whatever arrives handled politely."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
 from typing import Any
 
@@ -261,6 +263,29 @@ async def test_erase_over_the_socket(client: Client) -> None:
     assert after.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
     assert await runtime_of(client).state(f"web:{page.token}") is None
     assert len(chat_of(client).book) == 0
+
+
+async def test_a_closed_socket_keeps_no_heartbeat_timer(client: Client) -> None:
+    # The forty-sixth attack: memory did not come back down after thousands of short
+    # conversations; each closed socket's heartbeat timer held it for 30 to 45 seconds.
+    from redirection_bot_connectors.webchat.masked_frames import MaskedOnlyResponse
+
+    for _ in range(5):
+        ws = await client.ws_connect("/ws")
+        await ws.send_json({"type": "start"})
+        await frames(ws)
+        await ws.send_json({"type": "leave"})
+        await frames(ws)
+        await ws.receive(timeout=10)
+        await ws.close()
+    await asyncio.sleep(0.1)
+    gc.collect()
+    ticking = [
+        response
+        for response in gc.get_objects()
+        if isinstance(response, MaskedOnlyResponse) and response._heartbeat_cb is not None
+    ]
+    assert ticking == []
 
 
 async def test_the_plan_is_offered_for_download(client: Client) -> None:
