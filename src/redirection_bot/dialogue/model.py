@@ -223,6 +223,9 @@ class Choice:
     when: Condition | None = None
     changes: tuple[SlotChange, ...] = ()
     then: Transition = Transition()
+    typed_only: bool = False
+    """Never shown as a button: only its words, typed, take it ("ok i called, the ambulance is
+    on its way" where a menu of six buttons has no room for a seventh)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,7 +101,17 @@ NODE_FIELDS = (
     "remove",
 )
 TRANSITION_FIELDS = ("next", "goto", "call")
-CHOICE_FIELDS = ("id", "label", "words", "when", "set", "add", "remove", *TRANSITION_FIELDS)
+CHOICE_FIELDS = (
+    "id",
+    "label",
+    "words",
+    "typed_only",
+    "when",
+    "set",
+    "add",
+    "remove",
+    *TRANSITION_FIELDS,
+)
 SLOT_FIELDS = (
     "type",
     "values",
@@ -841,6 +851,7 @@ class FlowParser(ProgramParser):
                     when,
                     changes,
                     self._transition(mapping, flow),
+                    self._flag(mapping, "typed_only"),
                 )
             )
         return tuple(choices)

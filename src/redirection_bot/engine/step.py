@@ -468,7 +468,7 @@ class _Run:
         folded, locale = fold(event.text), self.state.locale
         return [
             choice
-            for _option, choice in self.visible_choices(node)
+            for _option, choice in self.visible_choices(node, typed=True)
             if choice is not None and self.lexicon.mentions(locale, choice.words, folded)
         ]
 
@@ -547,7 +547,9 @@ class _Run:
             # ("ei ei, siis et tää kattominen loppuu"): the question asked again, with the
             # number, never "call now" for a guess.
             node = self._node(at.flow, at.node)
-            answers = self.match_choice(node, self.visible_choices(node), folded, event.text)
+            answers = self.match_choice(
+                node, self.visible_choices(node, typed=True), folded, event.text
+            )
             if not all(hit.learned for hit in hits.values()):
                 # A category that defers to this flow, read by the rules in a plain answer
                 # ("ei oo, oon vaan ihan poikki": no, just worn out, the thirty-sixth retest,
@@ -595,7 +597,7 @@ class _Run:
             (route := routes.get(category)) is not None and rank(route) < rank(current)
             for category in hits
         )
-        options = self.visible_choices(node)
+        options = self.visible_choices(node, typed=True)
         answered = self.match_choice(node, options, folded, event.text)
         own = hits.get(current.category)
         if answered is None and own is not None and not own.certain:
@@ -963,7 +965,8 @@ class _Run:
     ) -> list[tuple[ChoiceOption, Choice | None]]:
         """The quick replies shown now: generated from an input slot, then the node's own.
         ``review``: ``offers_review(node)``, when the caller has it already. ``typed``: with
-        the slot's values a typed answer may name though none is shown (``offer: []``)."""
+        the slot's values a typed answer may name though none is shown (``offer: []``), and
+        the choices only typed (``typed_only``)."""
         shown: list[tuple[ChoiceOption, Choice | None]] = []
         if node.input is not None:
             declared = self.program.slots[node.input.slot]
@@ -973,6 +976,8 @@ class _Run:
             review = self.offers_review(node)
         for choice in node.choices:
             if review and self.parts.leads_to_a_part(choice.then):
+                continue
+            if choice.typed_only and not typed:
                 continue
             if choice.when is None or choice.when.evaluate(self.slots):
                 shown.append((self.option(choice), choice))
@@ -1317,13 +1322,19 @@ class _Run:
         )
         index = None if numbers_are_values else typed_index(folded)
         if index is not None:
-            return options[index] if 0 <= index < len(options) else None
+            # A number counts the buttons shown, not answers only typed: "1" at the crisis
+            # menu (which also takes a country typed, `offer: []`) is its first button, never
+            # the first country of a hidden list.
+            buttons = {option.id for option, _choice in self.visible_choices(node)}
+            listed = [picked for picked in options if picked[0].id in buttons]
+            return listed[index] if 0 <= index < len(listed) else None
         locale = self.state.locale
         words = self.words_of(node, options)
         for (option, choice), typed in zip(options, words, strict=True):
-            if option.id == folded and not numbers_are_values:
+            shown = _shown(choice)
+            if shown and option.id == folded and not numbers_are_values:
                 return option, choice
-            if self.label_matches(option.label, folded) or self.lexicon.matches(
+            if (shown and self.label_matches(option.label, folded)) or self.lexicon.matches(
                 locale, typed, folded
             ):
                 return option, choice
@@ -1363,7 +1374,11 @@ class _Run:
             return mentioned[0] if len(mentioned) == 1 else None
         # Part of one label as it is shown: "familia" for "Mi familia", "de acuerdo" for "De
         # acuerdo, sigamos" (the twelfth retest: everyday typing not understood).
-        held = [picked for picked in options if self.label_holds(picked[0].label, folded)]
+        held = [
+            picked
+            for picked in options
+            if _shown(picked[1]) and self.label_holds(picked[0].label, folded)
+        ]
         if held:
             return held[0] if len(held) == 1 else None
         return self.first_part_answer(options, words, raw, folded)
@@ -1401,8 +1416,8 @@ class _Run:
         """The choice ``folded`` is as a whole message: its label or one of its words."""
         locale = self.state.locale
         for (option, choice), typed in zip(options, words, strict=True):
-            if self.label_matches(option.label, folded) or self.lexicon.matches(
-                locale, typed, folded
+            if (_shown(choice) and self.label_matches(option.label, folded)) or (
+                self.lexicon.matches(locale, typed, folded)
             ):
                 return option, choice
         return None
@@ -1447,7 +1462,7 @@ class _Run:
     def holds_any_answer(self, node: Node, folded: str) -> bool:
         """Whether ``folded`` holds any of the question's answers' words anywhere, as whole
         words ("pues como q si.. no se" holds "si" and "no se"): more than a match."""
-        options = self.visible_choices(node)
+        options = self.visible_choices(node, typed=True)
         return any(
             self.lexicon.holds(self.state.locale, typed, folded)
             for typed in self.words_of(node, options)
@@ -1818,6 +1833,12 @@ def came_back(program: Program, state: SessionState) -> SessionState:
     return evolve(state, earlier=earlier)
 
 
+def _shown(choice: Choice | None) -> bool:
+    """Whether the option is shown as a button: its label (or id) typed takes it, not only
+    its words (a ``typed_only`` choice's label is never seen, so never typed)."""
+    return choice is None or not choice.typed_only
+
+
 def offered_choice(program: Program, state: SessionState, choice_id: str) -> ChoiceOption | None:
     """The option ``choice_id`` as offered to the person at ``state`` (a command's, a
     language's, or an answer to the question they are at), or None if it is not offered
@@ -1880,7 +1901,7 @@ def _typed_choice(
     if state.waiting is not Waiting.ANSWER or node is None:
         return False
     run = _Run(program, state)
-    options = run.visible_choices(node)
+    options = run.visible_choices(node, typed=True)
     if run.match_choice(node, options, folded, whole=whole) is not None:
         return True
     return bool(raw) and bool(run.typed_items(node, options, raw, whole))

@@ -201,7 +201,8 @@ def check_safety_routes(program: Program, diagnostics: Diagnostics) -> None:
 
 
 def check_choices(program: Program, diagnostics: Diagnostics) -> None:
-    """Choice ids are unique within their node and do not clash with generated ones."""
+    """Choice ids are unique within their node and do not clash with generated ones; a choice
+    only typed has words, and leaves a button beside it."""
     for node in program.all_nodes():
         seen: dict[str, Span] = {}
         if node.input is not None and node.input.slot in program.slots:
@@ -218,6 +219,16 @@ def check_choices(program: Program, diagnostics: Diagnostics) -> None:
                     f"two choices of `{node.id}` have the id `{choice.id}` (the other at line {seen[choice.id].line})",
                 )
             seen[choice.id] = choice.span
+            if choice.typed_only and choice.words is None:
+                diagnostics.error(
+                    choice.span,
+                    f"the choice `{choice.id}` is `typed_only` but has no `words`: nothing can"
+                    " take it",
+                )
+        if all(c.typed_only for c in node.choices) and node.choices and node.input is None:
+            diagnostics.error(
+                node.span, f"every choice of `{node.id}` is `typed_only`: no button is left"
+            )
         if (
             node.kind is NodeKind.ASK
             and node.choices

@@ -1,5 +1,6 @@
 """A choice picked by a sentence that names it: ``"...young people..."`` in a choice's words
-counts anywhere in a message, as whole words, when no other choice is named the same way."""
+counts anywhere in a message, as whole words, when no other choice is named the same way; a
+choice ``typed_only`` is taken by its words alone, never shown, pressed or counted."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from redirection_bot.authoring.testing import MINIMAL_FLOWS, MINIMAL_PROGRAM, lo
 from redirection_bot.dialogue.lexicon import NOT_THERE_WORDS_KEY as NOT_THERE
 from redirection_bot.dialogue.lexicon import build_lexicon
 from redirection_bot.dialogue.model import Program
-from redirection_bot.engine import Message, Start, Text, Turn, new_state, step
+from redirection_bot.engine import ChoicePicked, Message, Start, Text, Turn, new_state, step
 
 FLOWS = {
     "main": """\
@@ -32,6 +33,14 @@ nodes:
       - id: carry_on
         label: main.carry_on
         next: bye
+      - id: called
+        label: main.called
+        words: main.called_words
+        typed_only: true
+        next: called
+  called:
+    say: main.called_reply
+    next: bye
   youth:
     say: main.youth_reply
     next: bye
@@ -53,6 +62,9 @@ en:
   person: "A person"
   person_words: "person, ...a counsellor..."
   carry_on: "Carry on"
+  called: "I called them"
+  called_words: "...ambulance is on its way..."
+  called_reply: "Thank you for calling."
   youth_reply: "Here they are."
   person_reply: "I'll ask."
   bye: "Bye."
@@ -198,3 +210,19 @@ def test_words_for_a_value_the_slot_does_not_have_are_located(tmp_path: Path) ->
     assert errors[0].endswith(
         "dialogues/program.yaml:13:7: error: `gud` is not one of the values of `mood`"
     )
+
+
+def test_a_choice_only_typed_is_taken_by_its_words_and_never_shown_or_counted(
+    program: Program,
+) -> None:
+    start = step(program, new_state(program), Start())
+    (asked,) = [o for o in start.outputs if isinstance(o, Message) and o.choices]
+    assert [c.id for c in asked.choices] == ["youth", "person", "carry_on"]
+    assert said(program, "ok i rang, the ambulance is on its way") == [
+        "main.called_reply",
+        "main.bye",
+    ]
+    assert said(program, "I called them") == ["engine.not_understood"]  # its label is never seen
+    assert said(program, "4") == ["engine.not_understood"]  # three buttons: no fourth
+    pressed = step(program, start.state, ChoicePicked("called"))
+    assert "main.called_reply" not in [o.key for o in pressed.outputs if isinstance(o, Message)]

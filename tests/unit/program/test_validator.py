@@ -130,6 +130,22 @@ def test_duplicate_choice_id(write: WriteProgram, problems: Problems) -> None:
     assert "two choices of `ask` have the id `good`" in one(problems(sources), "two choices")
 
 
+def test_a_choice_only_typed_needs_words_and_a_button_beside_it(
+    write: WriteProgram, problems: Problems
+) -> None:
+    flow = (
+        "flow: main\nstart: ask\nnodes:\n  ask:\n    say: main.question\n    choices:\n"
+        "      - {id: quiet, label: main.bye, typed_only: true, next: bye}\n"
+        "  bye:\n    say: main.bye\n    end: true\n"
+    )
+    found = problems(write(flows={"main": flow}))
+    assert one(found, "`quiet`") == (
+        "dialogues/flows/main.yaml:7:9: error: the choice `quiet` is `typed_only` but has no"
+        " `words`: nothing can take it"
+    )
+    assert "every choice of `ask` is `typed_only`: no button is left" in one(found, "no button")
+
+
 def test_unreachable_node(write: WriteProgram, problems: Problems) -> None:
     flow = (
         MAIN_HEAD
