@@ -605,6 +605,7 @@ class WebChat:
                     session.cursor = message_id
                     if not push.active:
                         session.handoff = False
+                        session.handoff_over()
                     await self.deliver(session, list(push.shown), ends=not push.active)
                     if not push.active:
                         return

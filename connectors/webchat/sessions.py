@@ -149,6 +149,9 @@ MAX_LISTENERS = 8
 PAGES_REMEMBERED = 8
 """Pages drawn lately whose forms are told apart (``WebSession.drawn``): a few tabs, reloads."""
 
+HANDOFF_OVER = -1
+"""The turn given to pages drawn while a handoff was on, once it is over: never a turn."""
+
 
 class Listener(Protocol):
     """A live page (a WebSocket) following a conversation."""
@@ -326,7 +329,7 @@ class WebSession:
         then a random part. The tag lets any instance tell a press meant for another question
         (the page drawn and pressed at one instance, the same form sent again at another
         behind a balancer: the forty-second attack, it answered the next question)."""
-        mark = f"{self.question_tag}.{secrets.token_urlsafe(9)}"
+        mark = f"{self._page_tag()}.{secrets.token_urlsafe(9)}"
         if self.drawn is None:
             self.drawn = {}
         self.drawn[mark] = self.turn
@@ -344,7 +347,19 @@ class WebSession:
         if self.drawn is not None and mark in self.drawn:
             return self.drawn[mark] != self.turn
         tag, dot, _random = mark.partition(".")
-        return bool(dot and tag and self.question_tag) and tag != self.question_tag
+        return bool(dot and tag and self.question_tag) and tag != self._page_tag()
+
+    def _page_tag(self) -> str:
+        """The question's tag, marked while a handoff is on: the message box is then the
+        helpline's (words to a person), never an answer to the program's question."""
+        return f"{self.question_tag}~" if self.handoff else self.question_tag
+
+    def handoff_over(self) -> None:
+        """The handoff ended: a form drawn while it was on is out of date, whatever its turn
+        (the forty-sixth attack: a reply typed to the person from the helpline, sent after
+        they closed, became the answer to the program's question and went into the plan)."""
+        if self.drawn is not None:
+            self.drawn = dict.fromkeys(self.drawn, HANDOFF_OVER)
 
     def shown_once(self, instead: str) -> None:
         """The lines to be shown once (``TranscriptEntry.once``) replaced by ``instead``."""

@@ -63,6 +63,7 @@ async def test_with_javascript_off_the_person_and_the_operator_talk_and_the_prog
 
         before = len(page.lines)
         page = await say(client, page, "thank you, I was not sure anyone would answer")
+        with_anna = page
         (wrote,) = await line.told(PersonWrote)
         assert isinstance(wrote, PersonWrote)
         assert wrote.text == "thank you, I was not sure anyone would answer"
@@ -75,6 +76,15 @@ async def test_with_javascript_off_the_person_and_the_operator_talk_and_the_prog
         assert text(setup, "engine.handoff_ended") in shown(page)
         assert 'class="waiting-frame"' not in page.html
         assert page.choices()  # the program asks its question again
+
+        # A reply typed to Anna on the page drawn while she had the conversation, sent after
+        # she closed (the page shows the close only at its frame's next refresh): out of date,
+        # never the answer to the program's question (the forty-sixth attack: in the plan).
+        before = len(page.lines)
+        after = await say(client, with_anna, "thanks for the talk")
+        assert text(setup, "webchat.stale_form") in shown(after)
+        assert not any("thanks for the talk" in line for _kind, line in after.lines[before:])
+        assert await setup.runtime.state(f"web:{page.token}") is not None
         await line.stop()
 
 
