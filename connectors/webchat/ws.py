@@ -245,6 +245,13 @@ class _Conversation:
         except Exception as error:
             log_event("request failed", level=logging.ERROR, error=type(error).__name__)
         await self.notice("error")
+        if self.session is None:
+            # Nothing opened (a resume while the store was away): closed, so that the page's
+            # script tries again with its growing wait; left open, every press on it was
+            # answered "I could not read that message" until the start deadline (the
+            # forty-sixth attack, up to ten seconds).
+            await self.live.ws.close(code=WSCloseCode.TRY_AGAIN_LATER)
+            return False
         return True
 
     async def handle(self, request: dict[str, Any]) -> bool:

@@ -19,7 +19,7 @@ from redirection_bot.store import StoreUnavailable
 from tests.integration.handoff.conftest import Setup
 from tests.integration.handoff.platform import PLATFORM_SECRET, Platform, sign
 from tests.integration.handoff.test_webhook import ANNA
-from tests.integration.webchat.conftest import runtime_of, text_of
+from tests.integration.webchat.conftest import chat_of, runtime_of, text_of
 from tests.security.conftest import WEBHOOK, Client, nested, rest
 
 HALF_AN_EMOJI = "thank you \ud83d"
@@ -130,6 +130,38 @@ async def test_any_failure_inside_the_socket_is_a_localised_notice_and_the_chat_
         assert any(frame["type"] == "message" for frame in answer)
     await ws.close()
     await still_works(client, token)
+
+
+async def test_a_page_reconnecting_while_the_store_is_away_is_told_and_tries_again(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The forty-sixth attack: the resume got the notice but the socket stayed open with
+    # nothing attached, and every press was "I could not read that message" for ten seconds.
+    ws, token = await live_start(client)
+    await ws.close()
+    chat = chat_of(client)
+    find = chat.find
+
+    async def away(*_args: Any, **_kwargs: Any) -> Any:
+        raise StoreUnavailable("redis restarting")
+
+    monkeypatch.setattr(chat, "find", away)
+    page = await client.ws_connect("/ws")
+    await page.send_json({"type": "resume", "session": token})
+    assert (await page.receive_json(timeout=10)) == [
+        {"type": "notice", "text": text_of(client, "webchat.error")}
+    ]
+    closed = await page.receive(timeout=10)
+    assert closed.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
+    assert page.close_code == 1013  # try again later: the page's script does
+    monkeypatch.setattr(chat, "find", find)
+    again = await client.ws_connect("/ws")
+    await again.send_json({"type": "resume", "session": token})
+    assert [frame["type"] for frame in await again.receive_json(timeout=10)] == [
+        "interface",
+        "state",
+    ]
+    await again.close()
 
 
 async def test_half_a_character_over_rest_is_answered_and_the_conversation_goes_on(

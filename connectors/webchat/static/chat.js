@@ -431,6 +431,12 @@
     socket.onmessage = function (event) {
       var frames;
       try { frames = JSON.parse(event.data); } catch (unreadable) { return; }
+      if (first && frames.every(function (frame) { return frame.type === "notice"; })) {
+        /* Nothing opened (the server could not read the conversation now): the notice, and
+           not live; the server closes the socket and this page tries again. */
+        enqueue(frames);
+        return;
+      }
       if (first) {
         first = false;
         var state = frames[frames.length - 1];
