@@ -45,6 +45,26 @@ CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at);
 """
 
 
+OPEN_WAIT_SECONDS = 10.0
+"""How long a process starting on a file another is setting up waits for its lock."""
+
+
+def _until_unlocked(step: Callable[[], object], wait: float = OPEN_WAIT_SECONDS) -> None:
+    """Run ``step``, again while the file is locked by another process, for up to ``wait``."""
+    deadline = time.monotonic() + wait
+    pause = 0.01
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as error:
+            locked = "locked" in str(error) or "busy" in str(error)
+            if not locked or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
+
+
 class SqliteStore:
     """Sessions in one SQLite file (or ``:memory:``)."""
 
@@ -63,11 +83,14 @@ class SqliteStore:
         connection = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=10.0
         )
-        connection.execute("PRAGMA journal_mode=WAL")
+        # Instances started together on a new file: switching it to WAL takes a lock SQLite
+        # does not wait for (the forty-sixth attack: one of two failed to start, "database is
+        # locked"); tried again for as long as a turn would wait.
+        _until_unlocked(lambda: connection.execute("PRAGMA journal_mode=WAL"))
         connection.execute("PRAGMA synchronous=NORMAL")
         # Deleted rows are overwritten on disk, so an erased conversation leaves no bytes behind.
         connection.execute("PRAGMA secure_delete=ON")
-        connection.executescript(_SCHEMA)
+        _until_unlocked(lambda: connection.executescript(_SCHEMA))
         _truncate_log(connection)  # frames a killed process left behind
         return connection
 

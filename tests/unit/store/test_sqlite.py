@@ -90,3 +90,31 @@ def test_a_coarse_time_to_live_is_never_shorter_and_short_ones_keep_a_fine_grain
     assert coarse_ttl(1_000_000.0, 60) == 62  # rounded up to it
     assert 1.0 <= coarse_ttl(1_000_000.05, 1.0) < 1.1
     assert coarse_ttl(5.0, 0) == 0
+
+
+def test_a_process_starting_on_a_file_another_is_setting_up_waits_for_its_lock() -> None:
+    # The forty-sixth attack: two instances started together on a new file, and one failed
+    # to start ("database is locked" at the switch to WAL, which SQLite does not wait for).
+    from redirection_bot.store.sqlite import _until_unlocked
+
+    tries: list[int] = []
+
+    def locked_twice() -> None:
+        tries.append(1)
+        if len(tries) < 3:
+            raise sqlite3.OperationalError("database is locked")
+
+    _until_unlocked(locked_twice)
+    assert len(tries) == 3
+
+    def broken() -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    with pytest.raises(sqlite3.OperationalError, match="disk"):
+        _until_unlocked(broken)  # only a lock is waited for
+
+    def always_locked() -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        _until_unlocked(always_locked, wait=0.05)  # and not for ever
