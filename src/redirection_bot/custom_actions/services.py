@@ -17,7 +17,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from redirection_bot.custom_actions import ProgramAction
-from redirection_bot.dialogue.model import COUNTRY_SLOT, TOPICS_SLOT
+from redirection_bot.dialogue.model import COUNTRY_SLOT, TOPICS_SLOT, UNDER_18_SLOT
 from redirection_bot.services import (
     EMERGENCY_ELSEWHERE_KEY,
     EMERGENCY_HERE_KEY,
@@ -25,7 +25,7 @@ from redirection_bot.services import (
     ServicesDirectory,
 )
 
-YOUNG_SLOT = "under_18"
+YOUNG_SLOT = UNDER_18_SLOT
 """Said to be under 18: services for young people are listed too, and never the services
 for one's own sexual thoughts and behaviour (a child who said someone hurts them)."""
 OWN_BEHAVIOUR = "own_behaviour"

@@ -506,6 +506,11 @@ HARM_TAKEN_SLOT = "harm_taken"
 themselves: the short plan shown where nobody can join is then what to do now
 (``handoff.safety_plan_suicide_taken``), not what to do if one might act."""
 
+UNDER_18_SLOT = "under_18"
+"""A yes/no slot: the person said they are under 18. Services for young people are listed
+(``custom_actions/services.py``), and the short plan shown where nobody can join is a young
+person's (``handoff.safety_plan_minor``)."""
+
 COUNTRY_SLOT = "country"
 """The slot holding the country the person chose (an ISO code): where it is known, texts
 that have a ``_here`` variant write its emergency number out instead of "112 or 911"."""

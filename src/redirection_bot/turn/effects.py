@@ -34,6 +34,7 @@ from redirection_bot.dialogue.model import (
     SUICIDAL_SUFFIX,
     TAKEN_SUFFIX,
     TOPICS_SLOT,
+    UNDER_18_SLOT,
     CommandName,
     HandoffReason,
     HandoffUrgency,
@@ -650,8 +651,17 @@ def safety_plan_key(
     child who also wants to die: the plan about the child, then the suicide questions; the
     twenty-seventh retest)."""
     crisis = reason is not None and reason.value in {category.value for category in CRISES}
+    young = state.slots.get(UNDER_18_SLOT) is True
     for cause in (reason,) if crisis else (reason, *state.confirmed):
         key = f"{HandoffKeys.SAFETY_PLAN}_{cause}"
+        if young and cause != RiskCategory.SUICIDE.value:
+            continue  # a young person's plan, never the one about keeping away from a child
         if cause is not None and loaded.catalog.can_show(key, state.locale):
             return key
+    # A young person (said to be under 18): their own plan, where the program has one (the
+    # forty-fifth retest: a 16-year-old hurt at home, handed back by an operator with nobody
+    # free, got "if a child is near you and your thoughts worry you").
+    minor = f"{HandoffKeys.SAFETY_PLAN}_{RiskCategory.MINOR.value}"
+    if young and loaded.catalog.can_show(minor, state.locale):
+        return minor
     return HandoffKeys.SAFETY_PLAN

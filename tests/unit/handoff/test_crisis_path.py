@@ -680,3 +680,26 @@ async def test_a_service_for_a_crisis_and_for_young_people_is_listed_once_in_the
     plan = await runtime.plan_text(SESSION)
     assert plan is not None
     assert plan.count("Línea de la Vida") == 1, plan
+
+
+YOUNG_AND_HURT = {
+    "en": "im 15 and my dad hits me",
+    "es": "tengo 15 y mi papá me pega",
+    "fi": "oon 15 ja isä lyö mua",
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_a_young_person_asking_for_a_person_no_one_can_be_gets_a_young_persons_plan(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    """The forty-fifth retest: a 16-year-old hurt at home, handed back with nobody free, got
+    the adult plan ("if a child is near you and your thoughts worry you")."""
+    runtime = make_runtime(shipped)
+    await runtime.handle(SESSION, Start(locale=locale))
+    await runtime.handle(SESSION, Text(YOUNG_AND_HURT[locale]))
+    asked = await ask(runtime, ASK_FOR_A_PERSON[locale])
+    said = keys(asked)
+    assert HandoffKeys.NO_TEAM in said
+    assert "handoff.safety_plan_minor" in said, said
+    assert HandoffKeys.SAFETY_PLAN not in said
