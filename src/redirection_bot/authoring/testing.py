@@ -18,7 +18,7 @@ from redirection_bot.store.memory import MemoryStore
 from redirection_bot.turn.actions import RasaActionRunner, registered_action_names
 from redirection_bot.turn.runtime import Runtime, RuntimeSettings
 
-TODAY = dt.date(2026, 12, 6)
+TODAY = dt.date(2026, 12, 7)
 
 MINIMAL_PROGRAM = """\
 program: test

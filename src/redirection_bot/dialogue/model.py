@@ -57,11 +57,14 @@ class SlotDecl:
     """Locale key of words that set this boolean slot to true wherever a message in a safety
     flow, or the message starting one, holds one of them (``heard: safety.suicide.means_words``:
     a gun named in a crisis brings the advice to put it away); boolean slots only."""
+    typed_only: tuple[str, ...] = ()
+    """Values never offered as quick replies, only typed (``typed_only: [pe, cl]``: a country
+    with its own lines, named in words, where a list of twelve buttons has no room)."""
 
     def quick_reply_values(self) -> list[str]:
         """The values offered as quick replies when a person is asked for this slot."""
         if self.type in (SlotType.CHOICE, SlotType.LIST):
-            return list(self.values)
+            return [value for value in self.values if value not in self.typed_only]
         if self.type is SlotType.BOOLEAN:
             return ["yes", "no"]
         low, high = self.minimum, self.maximum

@@ -122,6 +122,7 @@ SLOT_FIELDS = (
     "default",
     "progress",
     "heard",
+    "typed_only",
 )
 SETTINGS_FIELDS = ("misses_before_offering_person", "history_size", "missing_translation")
 NUMBER_SETTINGS = ("misses_before_offering_person", "history_size")
@@ -277,6 +278,7 @@ class ProgramParser(SchemaReader):
         for extra, allowed_for in (
             ("values", "choice and list"),
             ("words", "choice and list"),
+            ("typed_only", "choice and list"),
             ("min", "integer"),
             ("max", "integer"),
             ("max_length", "text"),
@@ -310,7 +312,36 @@ class ProgramParser(SchemaReader):
         words_node = mapping.get("words")
         if words_node is not None and values:
             declared = dataclasses.replace(declared, words=self._slot_words(words_node, declared))
+        typed_node = mapping.get("typed_only")
+        if typed_node is not None and values:
+            declared = dataclasses.replace(
+                declared, typed_only=self._typed_only(typed_node, declared)
+            )
         return declared
+
+    def _typed_only(self, node: YNode, declared: SlotDecl) -> tuple[str, ...]:
+        """``typed_only``: some of the slot's values, never offered as quick replies; each
+        needs words to be typed by."""
+        found: list[str] = []
+        for item in self.one_or_many(node, f"a value of the slot `{declared.name}`"):
+            value = self.identifier(item, f"a value of the slot `{declared.name}`", VALUE_PATTERN)
+            if value is None:
+                continue
+            if value not in declared.values:
+                self.error(
+                    item.span,
+                    f"`{value}` is not one of the values of `{declared.name}`"
+                    f"{did_you_mean(value, declared.values)}",
+                )
+            elif value not in declared.words:
+                self.error(
+                    item.span,
+                    f"`{value}` is only typed but has no `words` in `{declared.name}`: nobody"
+                    " could choose it",
+                )
+            else:
+                found.append(value)
+        return tuple(found)
 
     def _slot_words(self, node: YNode, declared: SlotDecl) -> dict[str, str]:
         """``words``: a mapping of some of the slot's values to the text of words a person may

@@ -1001,14 +1001,15 @@ class _Run:
         """The options an input node offers for its slot: the same every time (made once per
         program and node), but for a checklist's, which show what is picked so far.
         ``typed``: those a typed answer may name, also where none is shown (``offer: []``:
-        every value of the slot, typed only)."""
+        every value of the slot, typed only), and the slot's values only typed anywhere
+        (``SlotDecl.typed_only``)."""
         assert node.input is not None
-        typed_only = typed and node.input.offer == ()
-        asked = evolve(node.input, offer=None) if typed_only else node.input
-        key = (node.flow, node.id, declared.name, typed_only)
+        none_shown = typed and node.input.offer == ()
+        asked = evolve(node.input, offer=None) if none_shown else node.input
+        key = (node.flow, node.id, declared.name, typed)
         options = self.worked.generated.get(key)
         if options is None:
-            options = self.worked.generated[key] = _generated(declared, asked)
+            options = self.worked.generated[key] = _generated(declared, asked, typed)
         if declared.type is not SlotType.LIST:
             return options
         chosen = self.slots.get(declared.name, ())
@@ -2014,12 +2015,17 @@ class _Worked:
         default_factory=dict
     )
     """An input node's options for its slot, none picked, by the node's flow, id and slot, and
-    whether they are the values only typed there (``offer: []``)."""
+    whether they are those a typed answer may name (also values only typed)."""
 
 
-def _generated(declared: SlotDecl, asked: InputSpec) -> tuple[ChoiceOption, ...]:
-    """The options offered for ``declared`` at a node asking for it, none picked."""
+def _generated(
+    declared: SlotDecl, asked: InputSpec, typed: bool = False
+) -> tuple[ChoiceOption, ...]:
+    """The options offered for ``declared`` at a node asking for it, none picked; ``typed``:
+    with the slot's values only typed (``SlotDecl.typed_only``) after them."""
     values = asked.offered(declared)
+    if typed:
+        values = [*values, *(v for v in declared.typed_only if v not in values)]
     if declared.type is SlotType.BOOLEAN:
         return tuple(
             ChoiceOption(v, Label(EngineKeys.YES if v == "yes" else EngineKeys.NO)) for v in values

@@ -25,7 +25,7 @@ from redirection_bot.safety.train import read_corpus
 from redirection_bot.turn.actions import registered_action_names
 from tests.conftest import REPOSITORY, SHIPPED
 
-TODAY = dt.date(2026, 12, 6)
+TODAY = dt.date(2026, 12, 7)
 KEPT = "program loaded from its kept copy"
 
 

@@ -146,6 +146,18 @@ def test_a_choice_only_typed_needs_words_and_a_button_beside_it(
     assert "every choice of `ask` is `typed_only`: no button is left" in one(found, "no button")
 
 
+def test_a_slot_value_only_typed_needs_words_and_must_be_a_value(
+    write: WriteProgram, problems: Problems
+) -> None:
+    program = MINIMAL_PROGRAM.replace(
+        "      bad: main.mood_bad\n",
+        "      bad: main.mood_bad\n    typed_only: [bad, ugly]\n",
+    )
+    found = problems(write(program=program))
+    assert "`bad` is only typed but has no `words` in `mood`" in one(found, "`bad`")
+    assert "`ugly` is not one of the values of `mood`" in one(found, "`ugly`")
+
+
 def test_unreachable_node(write: WriteProgram, problems: Problems) -> None:
     flow = (
         MAIN_HEAD

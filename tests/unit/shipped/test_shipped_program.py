@@ -54,11 +54,21 @@ MODULES = (
 )
 """The flows of the self-help program itself (the safety flows are walked by their own tests)."""
 SAME_AS_ENGLISH = {
-    "es": {"engine.no", "countries.co", "countries.ar", "countries.au", "operators.urgency.normal"},
-    "fi": {"countries.au"},
+    "es": {
+        "engine.no",
+        "countries.co",
+        "countries.ar",
+        "countries.au",
+        "countries.cl",
+        "countries.de_words",
+        "countries.za_words",
+        "operators.urgency.normal",
+    },
+    "fi": {"countries.au", "countries.pe", "countries.cl"},
 }
-"""Texts that are rightly the same in English as in a locale: in Spanish "No", three country
-names and the operator room's "normal" urgency; in Finnish "Australia"."""
+"""Texts that are rightly the same in English as in a locale: in Spanish "No", four country
+names, the places typed for two more (city names, in every language), and the operator
+room's "normal" urgency; in Finnish "Australia", "Peru" and "Chile"."""
 
 
 @dataclass(frozen=True, slots=True)
