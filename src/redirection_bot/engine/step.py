@@ -1874,6 +1874,20 @@ def _asked(program: Program, state: SessionState) -> Node | None:
     return node if state.waiting is Waiting.ANSWER else None
 
 
+def numbered_choice(program: Program, state: SessionState, text: str) -> str | None:
+    """The id of the button shown where the person is that ``text``, a number alone, names
+    ("6" for the sixth), or None (not a number, a number the question takes as a value, or
+    past the buttons shown)."""
+    node = _asked(program, state)
+    index = typed_index(fold(text))
+    if node is None or index is None:
+        return None
+    if node.input is not None and program.slots[node.input.slot].type is SlotType.INTEGER:
+        return None
+    shown = _Run(program, state).visible_choices(node)
+    return shown[index][0].id if 0 <= index < len(shown) else None
+
+
 def typed_answer(program: Program, state: SessionState, text: str) -> bool:
     """Whether ``text`` is a command or one of the answers offered where the person is ("keep
     my place", "eight" on a scale, or a sentence holding one answer's "...phrase..." words):

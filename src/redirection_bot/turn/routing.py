@@ -73,14 +73,14 @@ def route(
     stored yet; ``problem``: what admitting the message found wrong with it; ``phrases``: how
     the service's resume phrases are checked."""
     preempts = isinstance(event, Text) and preempts_flow(program, event)
-    with_operator = handoff is not None and handoff.status is HandoffStatus.WITH_OPERATOR
+    operator_has_it = with_operator(handoff)
     if (
         handoff is not None
         and isinstance(event, ChoicePicked)
         and choice_from_id(event.choice) is not None
     ):
         return Routed(Route.HANDOFF)
-    if with_operator and not leaves(program, state.locale, event):
+    if operator_has_it and not leaves(program, state.locale, event):
         if problem is not None and not (isinstance(event, Text) and event.risks):
             return Routed(Route.NOTICE, problem, repeat=False)
         return Routed(Route.HANDOFF)
@@ -92,14 +92,18 @@ def route(
     return Routed(Route.ENGINE)
 
 
+def with_operator(handoff: HandoffState | None) -> bool:
+    """Whether an operator has the conversation."""
+    return handoff is not None and handoff.status is HandoffStatus.WITH_OPERATOR
+
+
 def pressed_to_operator(handoff: HandoffState | None, event: Event) -> bool:
     """Whether ``event`` is one of the program's answers pressed while an operator has the
     conversation (not a handoff answer, not a command): the person meant it as words, and the
     operator is told them ("Yes, I'm in danger now" pressed as the operator claimed the chat
     got only "a person is here", the forty-fourth retest, and the operator never saw it)."""
     return (
-        handoff is not None
-        and handoff.status is HandoffStatus.WITH_OPERATOR
+        with_operator(handoff)
         and isinstance(event, ChoicePicked)
         and choice_from_id(event.choice) is None
         and not event.choice.startswith(COMMAND_CHOICE_PREFIX)

@@ -24,6 +24,7 @@ from redirection_bot.engine import (
     EngineKeys,
     Event,
     HandoffRequest,
+    Label,
     SessionState,
     Start,
     Text,
@@ -38,6 +39,7 @@ from redirection_bot.engine.step import (
     COMMAND_CHOICE_PREFIX,
     came_back,
     is_slot_value,
+    numbered_choice,
     typed_answer,
     typed_choice,
 )
@@ -108,6 +110,7 @@ from redirection_bot.turn.routing import (
     preempts_flow,
     pressed_to_operator,
     route,
+    with_operator,
 )
 from redirection_bot.turn.screening_lane import ScreeningLane
 from redirection_bot.turn.session_lock import LockEntry, SessionLock
@@ -339,6 +342,22 @@ class Runtime:
                 admitted = admit(event.text, self.settings.max_text_length)  # 3. admit
                 event, state = await self._screen(loaded, state, admitted.text, phrases)  # 4.
             handoff = kept.record.handoff if self._conduct and kept.record else None
+            numbered = (
+                numbered_choice(loaded.program, state, event.text)
+                if isinstance(event, Text) and with_operator(handoff)
+                else None
+            )
+            if isinstance(event, Text) and numbered is not None:
+                # A button's number typed as the operator joins ("6"): the number with what
+                # it names for the operator, and that answer's crisis (the forty-seventh
+                # retest: a bare "6"). A number may be the operator's answer too ("6 out of
+                # 10"): both are shown, never one for the other.
+                named = self._pressed_as_words(loaded, state, ChoicePicked(numbered))
+                if isinstance(named, Text):
+                    typed = event.text.strip()
+                    event = replace(
+                        named, text=f"{typed} ({named.text})", risks=event.risks + named.risks
+                    )
             if pressed_to_operator(handoff, event):
                 assert isinstance(event, ChoicePicked)
                 event = self._pressed_as_words(loaded, state, event)
@@ -666,11 +685,36 @@ class Runtime:
         person's words: its label, with the crisis whose question it answers as a certain risk
         (the operator sees which question it answered; the person gets the emergency advice
         written to the operator's chat)."""
-        label = self._picked(loaded, state, None, event.choice)
-        if label is None:
-            return event  # not offered where the person is: the reminder, as before
         crisis = crisis_in_view(loaded.program, state.at, state.stack)
+        label = self._picked(loaded, state, None, event.choice)
+        if label is None and crisis is not None:
+            # A button of the crisis's flow from an earlier question ("Yes, I'm in danger
+            # now" still on the page: the forty-seventh retest, only the reminder).
+            label = self._crisis_answer(loaded, state, event.choice)
+        if label is None:
+            return event  # not one of the program's answers: the reminder, as before
         return Text(label, (RiskHit(crisis),) if crisis is not None else ())
+
+    def _crisis_answer(
+        self, loaded: LoadedProgram, state: SessionState, choice_id: str
+    ) -> str | None:
+        """The label of ``choice_id`` as the flow of the crisis in view offers it at any of
+        its questions, if that label is one and the same wherever it does."""
+        crisis = crisis_in_view(loaded.program, state.at, state.stack)
+        route = loaded.program.safety_route(crisis) if crisis is not None else None
+        flow = loaded.program.flows.get(route.flow) if route is not None else None
+        if flow is None:
+            return None
+        labels = {
+            choice.label
+            for node in flow.nodes.values()
+            for choice in node.choices
+            if choice.id == choice_id and not choice.typed_only
+        }
+        if len(labels) != 1:
+            return None
+        (key,) = labels
+        return Renderer(loaded.catalog).label(ChoiceOption(choice_id, Label(key)), state.locale)
 
     def _picked(
         self,

@@ -309,7 +309,18 @@ async def test_an_answer_pressed_as_the_operator_claims_reaches_them_with_its_cr
         (wrote,) = await line.told(PersonWrote)
         assert isinstance(wrote, PersonWrote)
         assert (wrote.text, wrote.risks) == ("Yes, I'm in danger now", ("suicide",))
-        # An answer of no crisis's question is words for the operator too, with the reminder.
+        # Its number typed (the forty-seventh retest: a bare "6"): the number and what it names.
+        line.seen.clear()
+        await line.runtime.handle("web:s1", Text("1"))
+        (typed,) = await line.told(PersonWrote)
+        assert isinstance(typed, PersonWrote)
+        assert (typed.text, typed.risks) == ("1 (Yes, I'm in danger now)", ("suicide",))
+        # A button of the crisis's flow from another of its questions: still its words.
+        line.seen.clear()
+        await line.runtime.handle("web:s1", ChoicePicked("stay"))  # of its menu, not this question
+        (stale,) = await line.told(PersonWrote)
+        assert isinstance(stale, PersonWrote) and stale.risks == ("suicide",)
+        # Not one of the program's answers: the reminder only.
         menu = await line.runtime.handle("web:s1", ChoicePicked("no_such_answer"))
         assert keys(menu) == [HandoffKeys.WITH_OPERATOR]
 
