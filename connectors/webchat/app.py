@@ -62,9 +62,9 @@ def create_app(runtime: Runtime, options: WebChatOptions | None = None) -> web.A
             MAX_BODY_BYTES, chat.page_characters * FORM_BYTES_PER_CHARACTER + FORM_OTHER_BYTES
         ),
         middlewares=[
-            *([known_hosts(options.allowed_hosts)] if options.allowed_hosts else []),
+            *([known_hosts(options.allowed_hosts, chat.refused)] if options.allowed_hosts else []),
             _error_pages(pages),
-            slow_bodies(options.body_timeout_seconds),
+            slow_bodies(options.body_timeout_seconds, chat.refused),
         ],
     )
     app[CHAT] = chat
@@ -121,7 +121,7 @@ def _error_pages(pages: Pages) -> Middleware:
             raise
         except RequestPayloadError:
             # A body that is not what its Content-Encoding says ("gzip", sent plain).
-            log_event("request refused", reason="body", connector="webchat")
+            pages.chat.refused.add("request refused", "body")
             status, garbled = 400, True
         except ConnectionError:
             # The client went away while its answer was written (a reset socket): nothing

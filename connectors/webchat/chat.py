@@ -33,6 +33,7 @@ from redirection_bot.api import (
     ShownOperator,
     Start,
     StoreUnavailable,
+    Tallies,
     Tally,
     Text,
     VersionConflict,
@@ -125,6 +126,9 @@ class WebChat:
         self.texts = PageTexts(runtime)
         self._clock = clock
         self._refusals = Tally("messages refused", clock=clock, reason="rate", connector="webchat")
+        self.refused = Tallies(clock=clock, connector="webchat")
+        """Requests and sockets refused (``refused.add("request refused", "host")``): one line
+        a minute for each, with its count."""
         self._retries: set[asyncio.Task[None]] = set()
         self.book = SessionBook(
             options.limits.max_sessions,

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 
-from redirection_bot.api import listener_runner, log_event
+from redirection_bot.api import Tallies, listener_runner
 
 from .options import WebChatOptions
 
@@ -38,7 +38,7 @@ def runner(app: web.Application, options: WebChatOptions) -> web.AppRunner:
     )
 
 
-def slow_bodies(seconds: float) -> Middleware:
+def slow_bodies(seconds: float, refused: Tallies) -> Middleware:
     """Answer 408 to a request whose body has not all arrived ``seconds`` after its headers
     (the handler, waiting for it, is cancelled); handlers read bodies as usual."""
 
@@ -62,7 +62,7 @@ def slow_bodies(seconds: float) -> Middleware:
         except asyncio.CancelledError:
             if not late or task.uncancel() > 0:
                 raise
-            log_event("request refused", reason="slow_body", connector="webchat")
+            refused.add("request refused", "slow_body")
             raise web.HTTPRequestTimeout(headers={hdrs.CONNECTION: "close"}) from None
         finally:
             timer.cancel()
@@ -70,7 +70,7 @@ def slow_bodies(seconds: float) -> Middleware:
     return middleware
 
 
-def known_hosts(allowed: tuple[str, ...]) -> Middleware:
+def known_hosts(allowed: tuple[str, ...], refused: Tallies) -> Middleware:
     """Answer 421 to a request whose Host header is not one of ``allowed`` (with or without
     its port)."""
     hosts = frozenset(host.lower().rstrip(".") for host in allowed)
@@ -78,7 +78,7 @@ def known_hosts(allowed: tuple[str, ...]) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if hosts and request.path not in HEALTH_PATHS and not _known(request.host, hosts):
-            log_event("request refused", reason="host", connector="webchat")
+            refused.add("request refused", "host")
             return web.Response(status=421, text="misdirected request\n")
         return await handler(request)
 

@@ -38,7 +38,6 @@ from redirection_bot.api import (
     Start,
     Text,
     UnreadableJson,
-    log_event,
     read_json,
 )
 
@@ -109,7 +108,7 @@ class RestChannel:
     async def _body(self, request: web.Request, shape: str) -> Any:
         """The request's JSON, from this site only; a ready refusal otherwise."""
         if not origin_allowed(request, self.chat.options.allowed_origins):
-            log_event("request refused", reason="origin", connector="webchat")
+            self.chat.refused.add("request refused", "origin")
             return _error(403, "requests from other sites are not allowed")
         try:
             return read_json(await request.read())

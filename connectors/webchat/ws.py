@@ -110,10 +110,10 @@ class SocketHandler:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         options = self.chat.options
         if not origin_allowed(request, options.allowed_origins):
-            log_event("socket refused", reason="origin", connector="webchat")
+            self.chat.refused.add("socket refused", "origin")
             raise web.HTTPForbidden
         if self.open_sockets >= self.max_sockets:
-            log_event("socket refused", reason="full", connector="webchat")
+            self.chat.refused.add("socket refused", "full")
             raise web.HTTPServiceUnavailable(headers={"Retry-After": "30"})
         self.open_sockets += 1
         try:

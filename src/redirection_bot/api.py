@@ -80,7 +80,7 @@ from redirection_bot.operations.config import (
 from redirection_bot.operations.crypto import DecryptionError, Keyring
 from redirection_bot.operations.listening import hide_software, http_address, listen
 from redirection_bot.operations.listening import runner as listener_runner
-from redirection_bot.operations.logs import Tally, log_event, session_tag
+from redirection_bot.operations.logs import Tallies, Tally, log_event, session_tag
 from redirection_bot.operations.partners import FunnelStage
 from redirection_bot.operations.patience import Patience, Stopping
 from redirection_bot.program.kept_folder import cache_folder, read_kept, write_kept
@@ -198,6 +198,7 @@ __all__ = [  # noqa: RUF022 (grouped by what a plug-in author looks for)
     "log_event",  # log an event (never message text, addresses or identifiers)
     "session_tag",  # a session id as a short keyed hash, for logs
     "Tally",  # a repeated event logged at most once a minute, counted
+    "Tallies",  # such events by name and reason (refusals a script can repeat)
     # kept between starts (program/kept_folder.py: this user's folder alone, checked whole)
     "cache_folder",  # where ``serve`` keeps what a start made, from the environment (or None)
     "read_kept",  # what a kept file holds, or None (not this user's alone, damaged, other)

@@ -8,6 +8,7 @@ The faults: partial headers and bodies were never timed out (500 slow connection
 from __future__ import annotations
 
 import asyncio
+import logging
 import resource
 import time
 from collections.abc import AsyncIterator
@@ -133,6 +134,22 @@ async def test_a_request_for_another_host_is_refused_when_hosts_are_set(served: 
     assert await status("chat.example.org") == 200
     assert await status("CHAT.example.org:443") == 200
     assert await status("evil.example", "/healthz") == 200  # a load balancer's probe
+
+
+async def test_refusals_a_script_repeats_are_one_log_line_a_minute(
+    served: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The forty-seventh attack: each refused request wrote a line (10,000 in 2.3 s).
+    caplog.set_level(logging.INFO)
+    port = await served(allowed_hosts=("chat.example.org",))
+    for _ in range(30):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        assert b"421" in await reader.readline()
+        writer.close()
+    refused = [r for r in caplog.records if "request refused" in r.getMessage()]
+    assert len(refused) == 1 and "reason=host" in refused[0].getMessage()
 
 
 async def test_origin_games_a_browser_never_plays_are_refused(served: Any) -> None:

@@ -123,8 +123,11 @@ def more_open_files() -> None:
 
 def quieter_accept_errors() -> None:
     """Out of files, asyncio logs a traceback for every failed accept: 2 million lines (145
-    MB) in 20 s under attack. The same message is logged at most once every 10 s."""
+    MB) in 20 s under attack. The same message is logged at most once every 10 s; aiohttp's
+    line for each malformed request ("Error handling request") at most once a minute (the
+    forty-seventh attack: one line for each of 2,000)."""
     logging.getLogger("asyncio").addFilter(OncePer(10.0))
+    logging.getLogger("aiohttp.server").addFilter(OncePer(60.0))
 
 
 def say_listening(what: str, address: str) -> None:

@@ -108,6 +108,29 @@ class Tally:
             self.logged_at = now
 
 
+class Tallies:
+    """``Tally`` lines by event and reason, made as they first come: refusals a script can
+    cause as fast as it likes (a foreign Host or Origin, a body that is not what it says),
+    each logged at most once every ``seconds`` with its count (the forty-seventh attack:
+    10,000 lines in 2.3 s, about 20 GB a day from one client)."""
+
+    def __init__(
+        self, seconds: float = 60.0, clock: Callable[[], float] = time.monotonic, **fields: str
+    ) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self.fields = fields
+        self._tallies: dict[tuple[str, str], Tally] = {}
+
+    def add(self, name: str, reason: str) -> None:
+        tally = self._tallies.get((name, reason))
+        if tally is None:
+            tally = self._tallies[(name, reason)] = Tally(
+                name, self.seconds, self.clock, reason=reason, **self.fields
+            )
+        tally.add()
+
+
 class OncePer(logging.Filter):
     """Lets the same message through at most once every ``seconds`` (a fault that repeats in a
     tight loop, such as a failing accept, would otherwise fill the disk)."""

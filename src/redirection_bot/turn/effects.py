@@ -403,9 +403,10 @@ class Effects:
             )
             await desk.announce(service, opened)
             self._count(HandoffStatus.WAITING, reason)
+            # No session tag beside the reason: "suicide" next to a turn's tag would tell which
+            # conversation disclosed it (the forty-seventh attack; docs/operators.md, Logs).
             log_event(
                 "handoff requested",
-                session=session_tag(session_id),
                 reason=reason,
                 urgency=urgency,
                 # "appointment", never its slot (docs/safety.md: logs never carry a slot)
