@@ -54,6 +54,10 @@ sends one a turn; a script sending thousands a second kept the process reading t
 after it stopped, every conversation waiting (the seventeenth attack: 30,000 frames in one
 second, 40 s of timeouts for everyone; bad JSON and binary frames cost too). The page's
 script connects again after a growing wait, and the conversation stays."""
+FRAME_ALLOWANCE_FACTOR = 2
+"""Every frame read (pings and continuations too, which the loop never sees) may come at
+twice the rate the loop allows messages: a message's own frame counts in both, and a page's
+pongs to the heartbeat are a few a minute."""
 CLOSE_WAIT_SECONDS = 1.0
 """How long a socket the server closes waits for the other side's close frame before the
 connection ends: aiohttp's default, 10 s, held a socket closed at ``socket_start_seconds``
@@ -124,7 +128,9 @@ class SocketHandler:
     async def _serve(self, request: web.Request) -> web.StreamResponse:
         options = self.chat.options
         frame_limit = read_frame_limit(options.max_frame_bytes, self.chat.page_characters)
+        per_minute = FRAMES_PER_MESSAGE_ALLOWED * options.limits.messages_per_minute
         ws = MaskedOnlyResponse(
+            frames_per_minute=FRAME_ALLOWANCE_FACTOR * per_minute,
             # What a socket may make this process hold for one message: four times the
             # configured limit, or the frame limit if that is more (not four times it: a
             # thousand sockets each sending 480 KB would hold 480 MB). A message only a
@@ -143,7 +149,6 @@ class SocketHandler:
         )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + options.socket_start_seconds
-        per_minute = FRAMES_PER_MESSAGE_ALLOWED * options.limits.messages_per_minute
         frames = TokenBucket(per_minute, loop.time())
         try:
             while True:

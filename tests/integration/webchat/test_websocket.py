@@ -221,6 +221,25 @@ async def test_too_many_messages_a_minute_over_the_socket(serve: Serve) -> None:
     await ws.close()
 
 
+async def test_a_flood_of_pings_closes_the_socket_and_the_conversation_stays(
+    serve: Serve,
+) -> None:
+    # The forty-seventh attack: pings and continuation frames were never counted (22 million
+    # empty frames in 15 s from two sockets, every visitor's turn 900 ms).
+    client = await serve(limits=LimitSettings(messages_per_minute=5))
+    page = await start(client)
+    ws = await resume(client, page.token)
+    for _ in range(200):  # past 2 x 3 x 5 = 30 frames a minute
+        await ws.ping()
+    closed = await ws.receive(timeout=10)
+    while closed.type is WSMsgType.PONG:
+        closed = await ws.receive(timeout=10)
+    assert closed.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
+    assert ws.close_code == 1008
+    again = await resume(client, page.token)  # the conversation is where it was
+    await again.close()
+
+
 async def test_what_a_person_types_travels_as_data(client: Client) -> None:
     token = await answered_once(client)
     ws = await resume(client, token)
