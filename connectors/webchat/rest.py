@@ -157,8 +157,16 @@ class RestChannel:
             await self.replays.forget(claim.session_id)
         session = self.chat.book.rest(body["sender"])
         untouched = session is not None and session.untouched  # kept as briefly as the turn
+        # The resume words are shown once and kept nowhere: a resend gets the notice that
+        # they were shown instead (the forty-seventh attack: the same words, again and again).
+        locale = session.locale if session is not None else self.chat.texts.default_locale()
+        shown_once = self.chat.texts.text("words_shown_once", locale)
+        kept = [
+            _text(body["sender"], shown_once) if getattr(item, "once", False) else item
+            for item in items
+        ]
         await self.replays.keep(
-            claim, items, self.chat.book.untouched_ttl_seconds if untouched else None
+            claim, kept, self.chat.book.untouched_ttl_seconds if untouched else None
         )
         # Erased meanwhile by a message at another instance, which may have looked for the
         # answers to forget before this one was listed: forget them here too.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from redirection_bot.api import ShownChoice, ShownMessage
+from redirection_bot.api import ResumeKeys, ShownChoice, ShownMessage
 
 from .json_text import json_array, to_json
 
@@ -28,10 +28,12 @@ def payload_for(choice_id: str) -> str:
 
 
 class MessageItem(dict[str, Any]):
-    """A message in an answer, with the JSON of all of it after its ``recipient_id``."""
+    """A message in an answer, with the JSON of all of it after its ``recipient_id``;
+    ``once``: it is shown once (the resume words), never kept for a resend."""
 
-    __slots__ = ("json_tail",)
+    __slots__ = ("json_tail", "once")
     json_tail: str
+    once: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,7 @@ def message_item(sender: str, item: ShownMessage) -> MessageItem:
     if kept.buttons is not None:
         entry["buttons"] = kept.buttons
     entry.json_tail = kept.json_tail
+    entry.once = item.key == ResumeKeys.PHRASE
     return entry
 
 

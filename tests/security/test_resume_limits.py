@@ -11,6 +11,7 @@ and the process to 285 MB: every try waited for its scrypt, however many were wa
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import statistics
 import time
@@ -32,7 +33,7 @@ from redirection_bot.store.resume import (
 from redirection_bot.turn.runtime import Runtime
 from redirection_bot.work_lane import WorkLane
 from tests.integration.webchat.conftest import text_of
-from tests.security.conftest import Client, Over, phrase_check, phrase_in, rest
+from tests.security.conftest import WEBHOOK, Client, Over, phrase_check, phrase_in, rest
 
 TO_THE_PHRASE = ("go_on", "go_on", "curious", "no_thanks", "menu", "pause", "keep_my_place", "give")
 CHEAP_COST = 2**10
@@ -337,3 +338,24 @@ async def test_an_erase_that_failed_half_way_and_is_retried_leaves_no_copy_for_t
     assert status == 200 and store.failed  # the failed erase is finished, not left half done
     assert any(item.get("custom", {}).get("erase") for item in answer)
     assert not await restores(client, phrase)
+
+
+async def test_a_resend_of_the_message_that_showed_the_resume_words_never_shows_them_again(
+    shipped: LoadedProgram, over: Over
+) -> None:
+    # The forty-seventh attack: with an Idempotency-Key, a resend of "give me my words" got
+    # the same six words back, for as long as the conversation lived.
+    runtime, _store = runtime_with(shipped, CHEAP_COST)
+    client = await over(runtime)
+    sender = secrets.token_hex(16)
+    await rest(client, sender, "hello")
+    *before, last = TO_THE_PHRASE
+    for choice in before:
+        await rest(client, sender, "/choice:" + choice)
+    press = {"sender": sender, "message": "/choice:" + last}
+    first = await client.post(WEBHOOK, json=press, headers={"Idempotency-Key": "words-1"})
+    words = await phrase_in(client, await first.json())
+    again = await client.post(WEBHOOK, json=press, headers={"Idempotency-Key": "words-1"})
+    resent = await again.json()
+    assert again.status == 200 and words not in json.dumps(resent, ensure_ascii=False)
+    assert any(item.get("text") == text_of(client, "webchat.words_shown_once") for item in resent)
