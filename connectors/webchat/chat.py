@@ -684,12 +684,16 @@ class WebChat:
         return frames
 
     def state_frame(self, session: WebSession) -> Frame:
+        """Where the conversation waits, for a live page; ``drawn``: the mark of the question
+        the choices are drawn for, which the page sends back with a press (as a form does:
+        ``WebSession.drawn_before``)."""
         return {
             "type": "state",
             "choices": choice_list(session.choices),
             "expects_text": session.expects_text,
             "waiting": session.waiting.value if session.waiting is not None else None,
             "entries": len(session.transcript or ()),
+            "drawn": session.draw(),
         }
 
     def operator_label(self, item: ShownOperator, locale: str) -> str:

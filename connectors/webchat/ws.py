@@ -285,6 +285,17 @@ class _Conversation:
         if event is None:
             await self.notice("unreadable")
             return True
+        if kind == "choice" and await self._out_of_date(session, request.get("drawn")):
+            # Drawn for a question answered since (a second tab, at this instance or another):
+            # changes nothing, as a form's does (the forty-seventh attack: it answered the
+            # next question, one the person never saw).
+            await self.send(
+                [
+                    {"type": "notice", "text": self.chat.texts.text("stale_form", session.locale)},
+                    self.chat.state_frame(session),
+                ]
+            )
+            return True
         outcome = await self.chat.turn(session, event, origin=self.live)
         if outcome.moved is not None:
             await self.move(outcome)
@@ -293,6 +304,15 @@ class _Conversation:
         await self.send(self.chat.frames(session, outcome, echo=False))
         self.chat.shown_once(session)  # this page has the resume words, if any: no other will
         return not outcome.erased
+
+    async def _out_of_date(self, session: WebSession, mark: object) -> bool:
+        """Whether ``mark`` (a page's ``drawn``) is of a question answered since; as the store
+        holds the conversation now where other instances share it."""
+        if not isinstance(mark, str):
+            return False  # a script without marks: taken as before
+        if self.chat.runtime.shares_store:
+            await self.chat.find(session.token, recheck=True)
+        return session.drawn_before(mark)
 
     async def open(self, kind: object, request: dict[str, Any]) -> bool:
         if kind == "resume":

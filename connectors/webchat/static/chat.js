@@ -13,6 +13,11 @@
   var leaving = false;
   var erasing = false;
   var awaiting = false;
+  /* The mark of the question the choices shown were drawn for (a "state" frame's "drawn"):
+     sent with a press, so that a second tab's press never answers the next question (the
+     forty-seventh attack). Not with a message: one typed before the reply is shown is meant
+     for the next question. */
+  var drawn = null;
   var retries = 0;
   var lastEscape = 0;
   var lastButton = null;
@@ -295,11 +300,14 @@
     else if (frame.type === "card") { hideChoices(); addCard(frame); }
     else if (frame.type === "operator") { hideChoices(); addLine("operator", frame.text, frame.who); }
     else if (frame.type === "notice") { addLine("notice", frame.text); awaiting = false; showChoices(); }
-    else if (frame.type === "state") { setChoices(frame.choices); awaiting = false; replyStart = null; }
+    else if (frame.type === "state") {
+      if (frame.drawn) { drawn = frame.drawn; }
+      setChoices(frame.choices); awaiting = false; replyStart = null;
+    }
     else if (frame.type === "interface") { setInterface(frame); }
     else if (frame.type === "plan") { window.location.assign(frame.url); }
     else if (frame.type === "gone") { leaving = true; window.location.reload(); }
-    else if (frame.type === "address") { readdress(frame.session, frame.csrf); }
+    else if (frame.type === "address") { drawn = null; readdress(frame.session, frame.csrf); }
     else if (frame.type === "session" && frame.session !== token) {
       // The conversation could not be kept and a new one started: show it (with the notice).
       leaving = true; window.location.replace("/c/" + frame.session + "#now");
@@ -384,7 +392,7 @@
     if (form.id === "choices" && button) {
       event.preventDefault();
       if (awaiting) { return; }
-      request = { type: "choice", id: button.value };
+      request = { type: "choice", id: button.value, drawn: drawn };
       shown = button.textContent;
     } else if (form.id === "compose") {
       event.preventDefault();

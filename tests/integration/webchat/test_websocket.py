@@ -240,6 +240,27 @@ async def test_a_flood_of_pings_closes_the_socket_and_the_conversation_stays(
     await again.close()
 
 
+async def test_a_press_drawn_for_a_question_answered_since_changes_nothing(
+    client: Client,
+) -> None:
+    # The forty-seventh attack: a second tab's press (over the socket, which carried no mark)
+    # answered the next question, one the person never saw.
+    page = await start(client)
+    ws = await resume(client, page.token)
+    await ws.send_json({"type": "command", "command": "repeat"})
+    (state,) = of_type(await frames(ws), "state")
+    old = state["drawn"]
+    choice = state["choices"][0]["id"]
+    await ws.send_json({"type": "choice", "id": choice, "drawn": old})
+    moved = await frames(ws)
+    assert of_type(moved, "message")
+    await ws.send_json({"type": "choice", "id": choice, "drawn": old})  # the second tab
+    again = await frames(ws)
+    assert again[0] == {"type": "notice", "text": text_of(client, "webchat.stale_form")}
+    assert of_type(again, "message") == [] and of_type(again, "state")
+    await ws.close()
+
+
 async def test_what_a_person_types_travels_as_data(client: Client) -> None:
     token = await answered_once(client)
     ws = await resume(client, token)
