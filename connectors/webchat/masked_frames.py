@@ -26,6 +26,8 @@ from typing import Any
 from aiohttp import WSCloseCode, web
 from aiohttp.http_websocket import WebSocketError
 
+from .sessions import TokenBucket
+
 _MASKED = 0x80
 _LENGTH = 0x7F
 _MASK_BYTES = 4
@@ -42,6 +44,7 @@ class MaskedFramesOnly:
     and where a protocol error is put."""
 
     __slots__ = (
+        "_bucket",
         "_clock",
         "_flooded",
         "_header",
@@ -50,8 +53,6 @@ class MaskedFramesOnly:
         "_reader",
         "_refused",
         "_skip",
-        "_stamp",
-        "_tokens",
     )
 
     def __init__(
@@ -69,8 +70,7 @@ class MaskedFramesOnly:
         self._flooded = False
         self._per_minute = frames_per_minute
         self._clock = clock
-        self._tokens = float(frames_per_minute or 0)
-        self._stamp = clock()
+        self._bucket = TokenBucket(frames_per_minute or 0, clock())
 
     def feed_data(self, data: bytes | bytearray | memoryview) -> tuple[bool, bytes]:
         if self._refused:
@@ -87,16 +87,8 @@ class MaskedFramesOnly:
         return True, b""
 
     def _one_more(self) -> bool:
-        """Count a frame; False past the allowance (a token bucket, bursts up to a minute's)."""
-        per_minute = self._per_minute
-        if per_minute is None:
-            return True
-        now = self._clock()
-        elapsed = max(0.0, now - self._stamp)
-        self._tokens = min(float(per_minute), self._tokens + elapsed * per_minute / 60.0)
-        self._stamp = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
+        """Count a frame; False past the allowance (``TokenBucket``: bursts up to a minute's)."""
+        if self._per_minute is None or self._bucket.take(self._per_minute, self._clock()):
             return True
         self._flooded = True
         return False

@@ -12,7 +12,7 @@ What the machine asks is carried out by the ``Executor`` the conduct is built wi
 While an operator has the conversation the bot is silent: the person's words go to the
 operator only, screened (the risks found annotate them) and with identifying details
 already hidden by the runtime (an answer of the program pressed then comes as its label,
-``routing.pressed_to_operator``); commands other than "leave now" get one short reminder
+``routing.pressed_to_operator_choice``); commands other than "leave now" get one short reminder
 that a person is here, and the engine is not stepped. When the handoff ends (the operator
 closes, or the person goes back) the engine resumes, where the person was or where the
 operator chose, with its own "you are back with the program" message.

@@ -8,7 +8,7 @@ of who answers what can be tested without asyncio:
 - while an operator has the conversation, everything the person sends goes to the handoff
   (their words to the operator, commands to a reminder), except "leave now", typed or pressed;
   one of the program's own answers pressed then (a button left on the page) is words to the
-  operator too (``pressed_to_operator``: the runtime makes it the answer's label);
+  operator too (``pressed_to_operator_choice``: the runtime makes it the answer's label);
 - a message that cannot be taken (too long, unreadable) gets its notice, unless a risk that
   the program has a safety flow for was found in it (or, while an operator has the
   conversation, any risk: then it reaches the operator): safety comes before every limit;
@@ -97,16 +97,13 @@ def with_operator(handoff: HandoffState | None) -> bool:
     return handoff is not None and handoff.status is HandoffStatus.WITH_OPERATOR
 
 
-def pressed_to_operator(handoff: HandoffState | None, event: Event) -> bool:
-    """Whether ``event`` is one of the program's answers pressed while an operator has the
-    conversation (not a handoff answer, not a command): the person meant it as words, and the
-    operator is told them ("Yes, I'm in danger now" pressed as the operator claimed the chat
-    got only "a person is here", the forty-fourth retest, and the operator never saw it)."""
-    return (
-        with_operator(handoff)
-        and isinstance(event, ChoicePicked)
-        and choice_from_id(event.choice) is None
-        and not event.choice.startswith(COMMAND_CHOICE_PREFIX)
+def pressed_to_operator_choice(event: ChoicePicked) -> bool:
+    """Whether ``event``, pressed while an operator has the conversation, is one of the
+    program's answers (not a handoff answer, not a command): the person meant it as words, and
+    the operator is told them ("Yes, I'm in danger now" pressed as the operator claimed the
+    chat got only "a person is here", the forty-fourth retest, and the operator never saw it)."""
+    return choice_from_id(event.choice) is None and not event.choice.startswith(
+        COMMAND_CHOICE_PREFIX
     )
 
 

@@ -72,7 +72,7 @@ from redirection_bot.program.render import (
     ShownMessage,
     plain_text,
 )
-from redirection_bot.safety.categories import RiskHit
+from redirection_bot.safety.categories import RiskCategory, RiskHit
 from redirection_bot.store import (
     LockingStore,
     SessionLost,
@@ -108,7 +108,7 @@ from redirection_bot.turn.routing import (
     leaving_command,
     phrase_attempt,
     preempts_flow,
-    pressed_to_operator,
+    pressed_to_operator_choice,
     route,
     with_operator,
 )
@@ -342,25 +342,8 @@ class Runtime:
                 admitted = admit(event.text, self.settings.max_text_length)  # 3. admit
                 event, state = await self._screen(loaded, state, admitted.text, phrases)  # 4.
             handoff = kept.record.handoff if self._conduct and kept.record else None
-            numbered = (
-                numbered_choice(loaded.program, state, event.text)
-                if isinstance(event, Text) and with_operator(handoff)
-                else None
-            )
-            if isinstance(event, Text) and numbered is not None:
-                # A button's number typed as the operator joins ("6"): the number with what
-                # it names for the operator, and that answer's crisis (the forty-seventh
-                # retest: a bare "6"). A number may be the operator's answer too ("6 out of
-                # 10"): both are shown, never one for the other.
-                named = self._pressed_as_words(loaded, state, ChoicePicked(numbered))
-                if isinstance(named, Text):
-                    typed = event.text.strip()
-                    event = replace(
-                        named, text=f"{typed} ({named.text})", risks=event.risks + named.risks
-                    )
-            if pressed_to_operator(handoff, event):
-                assert isinstance(event, ChoicePicked)
-                event = self._pressed_as_words(loaded, state, event)
+            if with_operator(handoff):
+                event = self._for_the_operator(loaded, state, event)
             problem = admitted.problem if admitted is not None else None
             routed = route(loaded.program, state, handoff, event, problem, phrases)  # 5. route
             acted = await self._act(session_id, loaded, state, kept, event, routed)  # 6. act
@@ -678,30 +661,40 @@ class Runtime:
             return ("person", label) if label is not None else None
         return None
 
-    def _pressed_as_words(
-        self, loaded: LoadedProgram, state: SessionState, event: ChoicePicked
-    ) -> Event:
-        """One of the program's answers pressed while an operator has the conversation, as the
-        person's words: its label, with the crisis whose question it answers as a certain risk
-        (the operator sees which question it answered; the person gets the emergency advice
-        written to the operator's chat)."""
+    def _for_the_operator(self, loaded: LoadedProgram, state: SessionState, event: Event) -> Event:
+        """While an operator has the conversation: one of the program's answers pressed (a
+        button still on the page, ``routing.pressed_to_operator_choice``) or its number typed alone
+        ("6") is told to them as words, with the crisis whose question it answers; anything
+        else as it came (the forty-fourth and forty-seventh retests)."""
+        if isinstance(event, Text):
+            numbered = numbered_choice(loaded.program, state, event.text)
+            named = self._as_words(loaded, state, numbered) if numbered is not None else None
+            if named is None:
+                return event
+            # A number may be the operator's answer too ("6 out of 10"): both are shown, never
+            # one for the other.
+            typed = event.text.strip()
+            return replace(named, text=f"{typed} ({named.text})", risks=event.risks + named.risks)
+        if isinstance(event, ChoicePicked) and pressed_to_operator_choice(event):
+            return self._as_words(loaded, state, event.choice) or event
+        return event
+
+    def _as_words(self, loaded: LoadedProgram, state: SessionState, choice: str) -> Text | None:
+        """The answer ``choice`` as the person's words: its label where they are, or as the
+        crisis flow in view offers it at another of its questions (its label one and the same
+        wherever it does), with that crisis as a certain risk; None: no answer of the program."""
         crisis = crisis_in_view(loaded.program, state.at, state.stack)
-        label = self._picked(loaded, state, None, event.choice)
+        label = self._picked(loaded, state, None, choice)
         if label is None and crisis is not None:
-            # A button of the crisis's flow from an earlier question ("Yes, I'm in danger
-            # now" still on the page: the forty-seventh retest, only the reminder).
-            label = self._crisis_answer(loaded, state, event.choice)
+            label = self._crisis_answer(loaded, crisis, choice, state.locale)
         if label is None:
-            return event  # not one of the program's answers: the reminder, as before
+            return None
         return Text(label, (RiskHit(crisis),) if crisis is not None else ())
 
     def _crisis_answer(
-        self, loaded: LoadedProgram, state: SessionState, choice_id: str
+        self, loaded: LoadedProgram, crisis: RiskCategory, choice_id: str, locale: str
     ) -> str | None:
-        """The label of ``choice_id`` as the flow of the crisis in view offers it at any of
-        its questions, if that label is one and the same wherever it does."""
-        crisis = crisis_in_view(loaded.program, state.at, state.stack)
-        route = loaded.program.safety_route(crisis) if crisis is not None else None
+        route = loaded.program.safety_route(crisis)
         flow = loaded.program.flows.get(route.flow) if route is not None else None
         if flow is None:
             return None
@@ -714,7 +707,7 @@ class Runtime:
         if len(labels) != 1:
             return None
         (key,) = labels
-        return Renderer(loaded.catalog).label(ChoiceOption(choice_id, Label(key)), state.locale)
+        return Renderer(loaded.catalog).label(ChoiceOption(choice_id, Label(key)), locale)
 
     def _picked(
         self,
