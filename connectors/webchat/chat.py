@@ -508,10 +508,17 @@ class WebChat:
         first = self.book.web(session.opened_from) if session.opened_from else None
         if first is not None and first.untouched:
             self.book.gone(first)  # the address first drawn, in the history (``Runtime._end``)
+        return await self.end_now_or_later(session.session_id, ending)
+
+    async def end_now_or_later(
+        self, session_id: str, ending: Callable[[str], Awaitable[bool | None]]
+    ) -> bool:
+        """``ending(session_id)`` now, or, while the store fails, again in the background until
+        it is done (``_end_later``); what it returned, False when it is left for later."""
         try:
-            return bool(await ending(session.session_id))
+            return bool(await ending(session_id))
         except STORE_FAULTS:
-            self._end_later(session.session_id, ending)
+            self._end_later(session_id, ending)
             return False
 
     def _end_later(self, session_id: str, ending: Callable[[str], Awaitable[bool | None]]) -> None:

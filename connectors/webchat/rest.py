@@ -42,7 +42,7 @@ from redirection_bot.api import (
 )
 
 from . import replays
-from .chat import LOST, TurnOutcome, WebChat, door_start
+from .chat import LOST, STORE_FAULTS, TurnOutcome, WebChat, door_start
 from .rest_answer import CHOICE_PAYLOAD, Answer, answer_json, message_item
 from .security import origin_allowed
 from .sessions import REST_PREFIX
@@ -132,10 +132,7 @@ class RestChannel:
         event = event_from_message(body["message"])
         key = request.headers.get(replays.HEADER, body.get(replays.FIELD))
         if key is None:
-            items = await self._reply(body, event)
-            if body.get("sender") is not None and _forgets(event, items):
-                await self.replays.forget(REST_PREFIX + body["sender"])
-            return self._answer(request, items)
+            return await self._unkeyed(request, body, event)
         problem = replays.key_problem(key)
         if problem is not None:
             return _error(400, problem)
@@ -144,7 +141,14 @@ class RestChannel:
                 400, f"a message with an {replays.HEADER} needs its sender: {SENDER_RULE}"
             )
         key = replays.bound_key(key, body["message"])
-        claim = await self.replays.claim(REST_PREFIX + body["sender"], key)
+        try:
+            claim = await self.replays.claim(REST_PREFIX + body["sender"], key)
+        except STORE_FAULTS:
+            if self._leaving(body["sender"], event) is None:
+                raise
+            # "/stop" or "/erase" while the store is away: the person leaves all the same
+            # (a resend of it ends nothing more), and the store is told when it is back.
+            return await self._unkeyed(request, body, event)
         if isinstance(claim, replays.Replayed):
             if claim.answer is None:
                 response = _error(409, "a message with this key is being handled; retry shortly")
@@ -154,7 +158,7 @@ class RestChannel:
         async with self.replays.holding(claim):
             items = await self._reply(body, event, key)
         if _forgets(event, items):  # nothing of an erased conversation is kept for resends
-            await self.replays.forget(claim.session_id)
+            await self.chat.end_now_or_later(claim.session_id, self.replays.forget)
         session = self.chat.book.rest(body["sender"])
         untouched = session is not None and session.untouched  # kept as briefly as the turn
         # The resume words are shown once and kept nowhere: a resend gets the notice that
@@ -173,6 +177,24 @@ class RestChannel:
         if await self.chat.runtime.state(claim.session_id) is None:
             await self.replays.forget(claim.session_id)
         return self._answer(request, items)
+
+    async def _unkeyed(
+        self, request: web.Request, body: dict[str, Any], event: Event | str
+    ) -> web.Response:
+        """The answer to a message without an ``Idempotency-Key`` (never kept for resends)."""
+        items = await self._reply(body, event)
+        if body.get("sender") is not None and _forgets(event, items):
+            await self.chat.end_now_or_later(REST_PREFIX + body["sender"], self.replays.forget)
+        return self._answer(request, items)
+
+    def _leaving(self, sender: str, event: Event | str) -> CommandName | None:
+        """``stop`` or ``erase`` when ``event`` is "leave now" or "erase", in the sender's
+        language."""
+        if isinstance(event, str):
+            return None
+        session = self.chat.book.rest(sender)
+        locale = session.locale if session is not None else self.chat.texts.default_locale()
+        return self.chat.runtime.leaving(event, locale)
 
     async def pending(self, request: web.Request) -> web.Response:
         """``POST /webhooks/rest/pending`` ``{"sender": "..."}``: what came for the conversation
@@ -206,7 +228,17 @@ class RestChannel:
         # Buttons come only from answers: a button's payload for a conversation the store
         # does not hold tells it was held (``rest_session`` tells the person if it was lost).
         held = isinstance(event, ChoicePicked)
-        found = await self.chat.rest_session(sender, wanted, opening=event != PLAN, held=held)
+        try:
+            found = await self.chat.rest_session(sender, wanted, opening=event != PLAN, held=held)
+        except STORE_FAULTS:
+            leaving = self._leaving(sender, event)
+            if leaving is None:
+                raise
+            # Not held here, and the store away: it is erased when the store is back.
+            runtime = self.chat.runtime
+            ending = runtime.erase if leaving is CommandName.ERASE else runtime.leave
+            await self.chat.end_now_or_later(REST_PREFIX + sender, ending)
+            return [{"recipient_id": sender, "custom": {"type": "end", "erase": True}}]
         if found is None:  # "/plan" before anything was said: nothing to keep or show
             no_plan = self.chat.texts.text("no_plan", self.chat.texts.known(wanted))
             return [_text(sender, no_plan)]

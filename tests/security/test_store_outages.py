@@ -6,14 +6,20 @@ typed; the conversation was erased only when something else touched it."""
 from __future__ import annotations
 
 import asyncio
+import secrets
+from typing import Any
+
+import pytest
 
 from redirection_bot.authoring.testing import RasaActionRunner
 from redirection_bot.program.load import LoadedProgram
-from redirection_bot.store import StoreUnavailable
+from redirection_bot.store import StoredSession, StoreUnavailable
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.turn.runtime import Runtime
+from redirection_bot_connectors.webchat.app import CHAT
+from redirection_bot_connectors.webchat.sessions import REST_PREFIX
 from tests.integration.webchat.conftest import Page, press, start
-from tests.security.conftest import Client, Over
+from tests.security.conftest import WEBHOOK, Client, Over, rest
 
 
 class PausedForDeletes(MemoryStore):
@@ -64,3 +70,61 @@ async def test_a_typed_leave_now_leaves_when_the_store_fails(
     assert (await client.get(f"/c/{page.token}")).status == 404
     assert (await client.get(f"/c/{page.token}/plan.txt")).status == 404
     assert await runtime.state(f"web:{page.token}") is None
+
+
+class Away(MemoryStore):
+    """A store that answers nothing while ``away`` (Redis stopped)."""
+
+    away = False
+
+    async def _check(self) -> None:
+        if self.away:
+            raise StoreUnavailable("away")
+
+    async def get(self, key: str) -> StoredSession | None:
+        await self._check()
+        return await super().get(key)
+
+    async def save(self, *args: Any, **kwargs: Any) -> Any:
+        await self._check()
+        return await super().save(*args, **kwargs)
+
+    async def delete(self, name: str) -> None:
+        await self._check()
+        await super().delete(name)
+
+    async def kept_since(self) -> float:
+        await self._check()
+        return await super().kept_since()
+
+
+@pytest.mark.parametrize("command", ["/stop", "/erase", "leave now"])
+@pytest.mark.parametrize("keyed", [False, True])
+@pytest.mark.parametrize("held_here", [True, False])
+async def test_a_rest_stop_while_the_store_is_away_ends_the_conversation_when_it_is_back(
+    over: Over, shipped: LoadedProgram, command: str, keyed: bool, held_here: bool
+) -> None:
+    """The thirty-fifth round: with Redis stopped, a REST "/stop" or "/erase" answered 503,
+    and the conversation stayed in the store after it came back."""
+    store = Away()
+    runtime = Runtime(shipped, store, RasaActionRunner(shipped))
+    client = await over(runtime)
+    sender = secrets.token_hex(16)
+    await rest(client, sender, "hello")
+    if not held_here:  # made room for others: only the store holds it now
+        book = client.server.app[CHAT].book
+        book.remove(book.rest(sender))
+    store.away = True
+    headers = {"Idempotency-Key": "leave-1"} if keyed else {}
+    response = await client.post(
+        WEBHOOK, json={"sender": sender, "message": command}, headers=headers
+    )
+    answer = await response.json()
+    assert response.status == 200, answer
+    assert any(item.get("custom", {}).get("erase") for item in answer)
+    store.away = False
+    for _ in range(40):  # retried in the background once the store answers (1 s, 2 s...)
+        if await runtime.state(REST_PREFIX + sender) is None:
+            break
+        await asyncio.sleep(0.1)
+    assert await runtime.state(REST_PREFIX + sender) is None
