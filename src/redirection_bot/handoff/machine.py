@@ -689,15 +689,28 @@ def _closed(state: HandoffState, event: Closed) -> Step:
 _KEEP_OR_GO = (HandoffChoice.KEEP, HandoffChoice.BACK)
 
 
-def _with_fallback(why: str) -> tuple[HandoffOutput, ...]:
-    """Why nobody joins now (``why``), the services that help now, then that the request stays
-    open, with "Keep waiting" and "Stop waiting": said when nobody is on duty, when nobody
-    claimed in time, when handed back with nobody else on duty."""
+def _with_fallback(why: str, crisis: HandoffReason | None = None) -> tuple[HandoffOutput, ...]:
+    """Why nobody joins now (``why``), the services that help now (for ``crisis``, that
+    crisis's), then that the request stays open, with "Keep waiting" and "Stop waiting": said
+    when nobody is on duty, when nobody claimed in time, when handed back with nobody else on
+    duty."""
     return (
         TellPerson(why),
-        GiveFallback(),
+        GiveFallback(crisis),
         TellPerson(HandoffKeys.KEEP_OR_GO, choices=_KEEP_OR_GO),
     )
+
+
+CRISIS_FIRST = (HandoffReason.SUICIDE, HandoffReason.CHILD_AT_RISK)
+"""Of the crises a person wrote of to an operator, the one whose services come first."""
+
+
+def _gravest(crises: tuple[str, ...]) -> HandoffReason | None:
+    """The crisis the person wrote of to the operator whose help comes first, if any."""
+    for reason in CRISIS_FIRST:
+        if reason.value in crises:
+            return reason
+    return None
 
 
 def _transferred(state: HandoffState, event: Transferred, situation: Situation) -> Step:
@@ -725,13 +738,17 @@ def _transferred(state: HandoffState, event: Transferred, situation: Situation) 
         return Step(queued, (requeued, TellPerson(HandoffKeys.REQUEUED, choices=_KEEP_OR_GO)))
     # Nobody else is on duty: say so first, then what helps now (never "another person will
     # join you" when nobody can); a fallback already given is pointed to, not given twice.
-    if state.fallback_given:
+    crisis = _gravest(state.crises)
+    if state.fallback_given and crisis is None:
         told = TellPerson(HandoffKeys.REQUEUED_NOBODY_AGAIN)
         return Step(
             queued, (requeued, told, TellPerson(HandoffKeys.KEEP_OR_GO, choices=_KEEP_OR_GO))
         )
+    # A crisis written to the operator: its services and short plan (the forty-ninth retest:
+    # "huomenna ei tarvii enää herätä" to the operator, handed back with nobody on duty, got
+    # the general list and plan, no crisis line).
     nobody = replace(queued, fallback_given=True)
-    return Step(nobody, (requeued, *_with_fallback(HandoffKeys.REQUEUED_NOBODY)))
+    return Step(nobody, (requeued, *_with_fallback(HandoffKeys.REQUEUED_NOBODY, crisis)))
 
 
 def _withdrawn(state: HandoffState) -> Step:

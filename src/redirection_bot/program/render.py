@@ -128,7 +128,7 @@ class Renderer:
         that asks (with choices or for words): a message before it loses its own, so that
         what was said on the way (the handoff's notices, the fallback) never offers answers
         to a question that is no longer the one asked."""
-        shown = self.outputs(said, locale)
+        shown = _said_once(self.outputs(said, locale))
         asking = [i for i, item in enumerate(shown) if _asks(item)]
         for index in asking[:-1]:
             item = shown[index]
@@ -232,3 +232,26 @@ def _asks(item: Shown) -> bool:
 def plain_text(shown: list[Shown]) -> str:
     """Messages as a plain-text document (for a downloadable plan)."""
     return "\n\n".join(item.text for item in shown if isinstance(item, ShownMessage)) + "\n"
+
+
+def _said_once(shown: list[Shown]) -> list[Shown]:
+    """A turn's messages with a text said twice said once, where it was said last when that
+    one asks (the forty-eighth retest: "Emergency number: 000" twice in one turn, from the
+    fallback and from the services a crisis flow lists)."""
+    kept: list[Shown] = []
+    for item in shown:
+        if isinstance(item, ShownMessage):
+            earlier = next(
+                (
+                    i
+                    for i, other in enumerate(kept)
+                    if isinstance(other, ShownMessage) and other.text == item.text
+                ),
+                None,
+            )
+            if earlier is not None:
+                if not _asks(item):
+                    continue
+                del kept[earlier]
+        kept.append(item)
+    return kept

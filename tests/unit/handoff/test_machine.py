@@ -3,6 +3,8 @@ time, and duplicate or late events that change nothing."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from redirection_bot.dialogue.model import HandoffReason, HandoffUrgency, Place
 from redirection_bot.handoff.machine import (
     Asked,
@@ -271,6 +273,21 @@ def test_handed_back_with_nobody_else_on_duty_says_so_and_gives_the_services() -
     twice = advance(again, Transferred("t1", "@ben"), NOBODY)
     assert told(twice) == [HandoffKeys.REQUEUED_NOBODY_AGAIN, HandoffKeys.KEEP_OR_GO]
     assert GiveFallback() not in twice.outputs
+
+
+def test_handed_back_with_nobody_on_duty_after_a_crisis_told_gives_that_crisis_help() -> None:
+    # The forty-ninth retest: "huomenna ei tarvii enää herätä" written to the operator, then
+    # handed back with nobody on duty: the general list and plan, no crisis line.
+    said = advance(claimed_by_anna(), PersonSaid(crises=("child_at_risk", "suicide")), at(30))
+    queued = advance(said.state, Transferred("t1", "@anna"), NOBODY)
+    assert told(queued) == [HandoffKeys.REQUEUED_NOBODY, HandoffKeys.KEEP_OR_GO]
+    assert GiveFallback(HandoffReason.SUICIDE) in queued.outputs
+    # Given already as the general list: the crisis's help is still given.
+    again = replace(said.state, fallback_given=True)
+    assert (
+        GiveFallback(HandoffReason.SUICIDE)
+        in advance(again, Transferred("t1", "@anna"), NOBODY).outputs
+    )
 
 
 def test_a_more_urgent_request_while_waiting_raises_the_ticket() -> None:

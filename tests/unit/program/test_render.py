@@ -72,3 +72,16 @@ def test_at_most_shown_kept_messages_are_kept(monkeypatch: pytest.MonkeyPatch) -
         shown = renderer.message(Message("q.how", choices=(option,)), "en")
         assert shown.choices == (ShownChoice(str(number), str(number), number),)
         assert len(render._RENDERED[kept]) <= 3
+
+
+def test_a_text_said_twice_in_one_turn_is_shown_once_where_it_asks() -> None:
+    # The forty-eighth retest: "Emergency number: 000" twice in one turn, from the fallback
+    # and from the services a crisis flow lists.
+    renderer = Renderer(catalog())
+    hello = Message("q.hi", {"name": "Aino"})
+    said = [hello, Message("q.how"), hello, Message("q.how", choices=(FINE,))]
+    shown = renderer.reply(said, "en")
+    assert [item.key for item in shown if isinstance(item, ShownMessage)] == ["q.hi", "q.how"]
+    assert isinstance(shown[-1], ShownMessage) and shown[-1].choices  # the one that asks
+    other = Message("q.hi", {"name": "Bob"})
+    assert len(renderer.reply([hello, other], "en")) == 2  # the same key, another text
