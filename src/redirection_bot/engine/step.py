@@ -1399,14 +1399,35 @@ class _Run:
         first, *rest = _FIRST_PART.split(raw, maxsplit=1)
         first = fold(first)
         if not first or first == folded:
-            return None
+            return self.leading_yes(options, words, folded)
         turned = fold(rest[0]).split(" ", 1)[0] if rest else ""
         if self.lexicon.matches(locale, BUT_WORDS_KEY, turned):
             parts = [part for part in map(fold, _FIRST_PART.split(rest[0])) if part]
             # "i dunno. maybe": the rest alone, when it is the turning word ("maybe")
             last = parts[-1] if parts else ""
             return self.whole_answer(options, words, last) if last else None
-        return self.whole_answer(options, words, first)
+        return self.whole_answer(options, words, first) or self.leading_yes(
+            options, words, fold(first)
+        )
+
+    def leading_yes(
+        self,
+        options: list[tuple[ChoiceOption, Choice | None]],
+        words: list[str | None],
+        folded: str,
+    ) -> tuple[ChoiceOption, Choice | None] | None:
+        """At a safety flow's check question, a first word that is its first answer, the one
+        that goes on with the flow, with more said after it and no pause ("yes im scared", *si
+        estoy preocupado*, *kylla pelkaan*: "didn't understand" in three languages, the
+        fiftieth and fifty-first retests). Only the first answer: "no one can come" is never
+        read as "no", and a rest that turns it round ("yes but ...") is not read at all."""
+        current, at = self.current_route(), self.state.at
+        if current is None or at is None or at.node != current.check or not options:
+            return None
+        head, _, rest = folded.partition(" ")
+        if not rest or self.lexicon.matches(self.state.locale, BUT_WORDS_KEY, rest.split(" ")[0]):
+            return None
+        return self.whole_answer(options[:1], words[:1], head)
 
     def whole_answer(
         self,
