@@ -38,6 +38,11 @@ NOT_THERE_WORDS_KEY = "engine.not_there_words"
 """Words that, right before a place, say the person is not there ("not in", "outside the",
 *no estoy en*, *en oo*): "im not in the us" names no country (``step.mentioned``,
 ``step.note_country``; the retests found it taken as the United States)."""
+PAST_WORDS_KEY = "engine.past_words"
+"""Words that tell of the past ("last time", "years ago", *la otra vez*, *viime vuonna*): a
+``now_only`` choice's words inside a message that holds one do not pick it
+(``step.mentioned``; the fifty-second retest: a past attempt given the first aid for harm
+just done)."""
 NUMBERS_NAMESPACE = "numbers"
 """``numbers.<n>``: how a person may write the number n as words ("eight, 8th"), for answers
 on a number scale; optional."""
@@ -59,6 +64,7 @@ ENGINE_WORD_KEYS = frozenset(
         GO_ON_WORDS_KEY,
         NOT_WORDS_KEY,
         NOT_THERE_WORDS_KEY,
+        PAST_WORDS_KEY,
         TAKEN_SIGNS_WORDS_KEY,
     }
 )

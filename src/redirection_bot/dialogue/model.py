@@ -229,6 +229,10 @@ class Choice:
     typed_only: bool = False
     """Never shown as a button: only its words, typed, take it ("ok i called, the ambulance is
     on its way" where a menu of six buttons has no room for a seventh)."""
+    now_only: bool = False
+    """Its words found inside a longer message count only when the message tells of nothing
+    past (``engine.past_words``: "last year", *la otra vez*, *viime vuonna*): a past attempt
+    told ("last time i cut myself it didnt work") is not harm just done."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -565,5 +569,18 @@ whether a helpline is connected to this chat, so that a person is offered only w
 could join (``when: helpline_connected``). Declare it with ``default: true`` so that previews
 and conversation tests show the program as a helpline would."""
 
-RUNTIME_SLOTS: Mapping[str, SlotType] = {HELPLINE_SLOT: SlotType.BOOLEAN}
-"""Slots the runtime sets itself, with the type a program must declare them with."""
+CHECK_WAITING_SLOT = "crisis_check_waiting"
+"""A text slot the engine sets, when the program declares it, wherever a flow branches: the
+crisis (``suicide``, ``child_at_risk``) whose check question ("are you having thoughts of
+ending your life?") is left waiting under the flow that runs now (another safety flow
+pre-empted it), unset where none is. A request for a
+person made meanwhile is of high urgency, and the request for a person goes back to the
+question at once (the fifty-first retest: asked for at the check, `normal`, and the question
+only behind "Go back")."""
+
+RUNTIME_SLOTS: Mapping[str, SlotType] = {
+    HELPLINE_SLOT: SlotType.BOOLEAN,
+    CHECK_WAITING_SLOT: SlotType.TEXT,
+}
+"""Slots the runtime or the engine sets itself, with the type a program must declare them
+with."""

@@ -106,6 +106,7 @@ CHOICE_FIELDS = (
     "label",
     "words",
     "typed_only",
+    "now_only",
     "when",
     "set",
     "add",
@@ -883,6 +884,7 @@ class FlowParser(ProgramParser):
                     changes,
                     self._transition(mapping, flow),
                     self._flag(mapping, "typed_only"),
+                    self._flag(mapping, "now_only"),
                 )
             )
         return tuple(choices)

@@ -21,10 +21,12 @@ from redirection_bot.dialogue.lexicon import (
     LANGUAGE_WORDS_KEY,
     NOT_THERE_WORDS_KEY,
     NOT_WORDS_KEY,
+    PAST_WORDS_KEY,
     Lexicon,
     held_alone,
 )
 from redirection_bot.dialogue.model import (
+    CHECK_WAITING_SLOT,
     COUNTRY_SLOT,
     HARM_TAKEN_SLOT,
     HELPLINE_SLOT,
@@ -469,8 +471,37 @@ class _Run:
         return [
             choice
             for _option, choice in self.visible_choices(node, typed=True)
-            if choice is not None and self.lexicon.mentions(locale, choice.words, folded)
+            if choice is not None
+            and not self.told_as_past(choice, folded)
+            and self.lexicon.mentions(locale, choice.words, folded)
         ]
+
+    def crisis_check_waiting(self) -> RiskCategory | None:
+        """The crisis whose check question waits on the stack under the flow running now,
+        the latest first (``CHECK_WAITING_SLOT``): "quiero que me hable alguien ya" typed at
+        "are you having thoughts of ending your life?"."""
+        checks = {
+            (route.flow, route.check): route.category
+            for route in self.program.safety
+            if route.category in CRISES and route.check is not None
+        }
+        return next(
+            (
+                category
+                for place in reversed(self.stack)
+                if (category := checks.get((place.flow, place.node))) is not None
+            ),
+            None,
+        )
+
+    def told_as_past(self, choice: Choice | None, folded: str) -> bool:
+        """Whether ``choice`` is ``now_only`` and ``folded`` tells of the past ("last time i
+        cut myself it didnt work": not harm just done)."""
+        return (
+            choice is not None
+            and choice.now_only
+            and self.lexicon.holds(self.state.locale, PAST_WORDS_KEY, folded)
+        )
 
     def answered_on_entry(self, route: SafetyRoute, entry: str, event: Text) -> bool:
         """Take the ``answered_by`` choice that the message starting a safety flow already
@@ -836,6 +867,11 @@ class _Run:
         if kind is NodeKind.SAY:
             return self.follow(node.then, node)
         if kind is NodeKind.BRANCH:
+            if CHECK_WAITING_SLOT in self.program.slots:
+                if (waiting := self.crisis_check_waiting()) is not None:
+                    self.slots[CHECK_WAITING_SLOT] = waiting.value
+                else:
+                    self.slots.pop(CHECK_WAITING_SLOT, None)
             for branch in node.branches:
                 if branch.when.evaluate(self.slots):
                     return self.follow(branch.then, node)
@@ -852,8 +888,9 @@ class _Run:
                 # the crisis menu or the main one, is asked for now (the twenty-sixth retest:
                 # "high").
                 urgency = HandoffUrgency.IMMEDIATE
-            elif urgency in (HandoffUrgency.LOW, HandoffUrgency.NORMAL) and any(
-                risk in CRISES for risk in self.state.confirmed
+            elif urgency in (HandoffUrgency.LOW, HandoffUrgency.NORMAL) and (
+                any(risk in CRISES for risk in self.state.confirmed)
+                or self.crisis_check_waiting() is not None
             ):
                 urgency = HandoffUrgency.HIGH
             self.outputs.append(HandoffRequest(node.handoff.reason, urgency, node.flow))
@@ -1465,12 +1502,14 @@ class _Run:
         person says they are not in ("im not in the us"). ``specific``: a phrase held only as
         part of a longer one another option names is that option's: "not tonight" (not now)
         inside "not tonight tomorrow" (in danger; the forty-third retest: a plan for a day
-        taken as "not right now")."""
+        taken as "not right now"). A ``now_only`` choice's phrases do not count in a message
+        that tells of the past ("last time i cut myself")."""
         locale = self.state.locale
         held = [
             (option, phrases)
             for option, typed in zip(options, words, strict=True)
-            if (phrases := self.lexicon.phrases_held(locale, typed, folded, NOT_THERE_WORDS_KEY))
+            if not self.told_as_past(option[1], folded)
+            and (phrases := self.lexicon.phrases_held(locale, typed, folded, NOT_THERE_WORDS_KEY))
         ]
         if len(held) < 2 or not specific:
             return [option for option, _phrases in held]

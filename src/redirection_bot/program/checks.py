@@ -533,13 +533,14 @@ def check_actions(
 
 
 def check_runtime_slots(program: Program, diagnostics: Diagnostics) -> None:
-    """A slot the runtime sets itself (``RUNTIME_SLOTS``) is declared with the type it sets."""
+    """A slot the runtime or the engine sets itself (``RUNTIME_SLOTS``) is declared with the
+    type it sets."""
     for name, kind in RUNTIME_SLOTS.items():
         declared = program.slots.get(name)
         if declared is not None and declared.type is not kind:
             diagnostics.error(
                 declared.span,
-                f"`{name}` is set by the runtime before every turn and must be a {kind.value}",
+                f"`{name}` is set by the program itself and must be a {kind.value}",
             )
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from redirection_bot.dialogue.graph import interrupting_flows
 from redirection_bot.dialogue.model import (
+    CHECK_WAITING_SLOT,
     CHILD_RISK_SUFFIX,
     COUNTRY_SLOT,
     ELSEWHERE_SUFFIX,
@@ -653,7 +654,11 @@ def safety_plan_key(
     twenty-seventh retest)."""
     crisis = reason is not None and reason.value in {category.value for category in CRISES}
     young = state.slots.get(UNDER_18_SLOT) is True
-    for cause in (reason,) if crisis else (reason, *state.confirmed):
+    # A crisis's check question left waiting for the request (``CHECK_WAITING_SLOT``): its
+    # plan, as for one confirmed.
+    waiting = state.slots.get(CHECK_WAITING_SLOT)
+    asked = (waiting,) if isinstance(waiting, str) else ()
+    for cause in (reason,) if crisis else (reason, *state.confirmed, *asked):
         key = f"{HandoffKeys.SAFETY_PLAN}_{cause}"
         if young and cause != RiskCategory.SUICIDE.value:
             continue  # a young person's plan, never the one about keeping away from a child

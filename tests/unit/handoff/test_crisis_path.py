@@ -703,3 +703,50 @@ async def test_a_young_person_asking_for_a_person_no_one_can_be_gets_a_young_per
     assert HandoffKeys.NO_TEAM in said
     assert "handoff.safety_plan_minor" in said, said
     assert HandoffKeys.SAFETY_PLAN not in said
+
+
+UNSURE_SAFE = {
+    "en": "i dont feel safe with myself tonight",
+    "es": "no me siento seguro conmigo mismo esta noche",
+    "fi": "en tunne oloani turvalliseksi itseni kanssa tänä iltana",
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_a_person_asked_for_at_the_suicide_check_is_urgent_and_the_question_asked_again(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    """The fifty-first retest: "no quiero botones, quiero que me hable alguien ya" typed at
+    "are you having thoughts of ending your life?" went out as a `normal` request, and the
+    question came back only behind "Go back to where I was"."""
+    async with connected(shipped) as line:
+        await line.service.duty(ANNA.ref, True)
+        runtime = line.runtime
+        await runtime.handle(SESSION, Start(locale=locale))
+        assert keys(await runtime.handle(SESSION, Text(UNSURE_SAFE[locale])))[-1] == (
+            "safety.suicide.check"
+        )
+        asked = await runtime.handle(SESSION, Text(ASK_FOR_A_PERSON[locale]))
+        (opened,) = await line.told(TicketOpened)
+        assert isinstance(opened, TicketOpened)
+        assert opened.urgency == "high"
+        assert keys(asked)[-1] == "safety.suicide.check"
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_with_no_team_a_person_asked_for_at_the_suicide_check_gets_only_crisis_lines(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    """The same, where no team is connected: the services listed because nobody can join are
+    crisis lines and the plan is about the person's own safety (the general list, with a
+    service about one's sexual thoughts, and the plan about children nearby, before)."""
+    runtime = make_runtime(shipped)
+    await runtime.handle(SESSION, Start(locale=locale))
+    await runtime.handle(SESSION, Text(UNSURE_SAFE[locale]))
+    reply = await runtime.handle(SESSION, Text(ASK_FOR_A_PERSON[locale]))
+    said = keys(reply)
+    assert HandoffKeys.NO_TEAM in said and "handoff.safety_plan_suicide" in said
+    assert said[-1] == "safety.suicide.check"
+    texts = " ".join(m.text for m in reply.messages).lower()
+    for name in not_for_a_crisis(shipped):
+        assert name.lower() not in texts, name

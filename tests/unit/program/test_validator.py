@@ -317,9 +317,8 @@ def test_a_slot_the_runtime_sets_counts_as_set_and_must_have_the_type_it_sets(
     text = MINIMAL_PROGRAM.replace(
         "slots:\n", "slots:\n  helpline_connected:\n    type: text\n    max_length: 5\n"
     )
-    assert (
-        "`helpline_connected` is set by the runtime before every turn and must be a boolean"
-        in one(problems(write(program=text, flows={"main": flow})), "helpline_connected")
+    assert "`helpline_connected` is set by the program itself and must be a boolean" in one(
+        problems(write(program=text, flows={"main": flow})), "helpline_connected"
     )
 
 
