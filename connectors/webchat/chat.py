@@ -9,7 +9,7 @@ import asyncio
 import enum
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from redirection_bot.api import (
@@ -42,6 +42,7 @@ from redirection_bot.api import (
     session_tag,
 )
 
+from .endings import Endings
 from .frames import Frame, card_frame, choice_list, message_frame
 from .options import WebChatOptions
 from .plan_card import PlanCard, group_plan
@@ -70,20 +71,6 @@ for at an instance that never had it, is taken as new (not told)."""
 
 STORE_FAULTS = (StoreUnavailable, SessionBusy, VersionConflict)
 """The store failed, or another turn holds the conversation: nothing was changed."""
-
-LEAVE_RETRY_FIRST = 1.0
-LEAVE_RETRY_LONGEST = 60.0
-"""Tries to erase a conversation whose "leave now" met a store that failed come 1, 2, 4, ...
-seconds apart, then once a minute, until the conversation would have expired anyway."""
-
-
-def leave_retry_delays(ttl_seconds: float) -> Iterator[float]:
-    """The waits between tries to finish an ending, for ``ttl_seconds`` in all."""
-    waited, delay = 0.0, LEAVE_RETRY_FIRST
-    while waited < ttl_seconds:
-        yield delay
-        waited += delay
-        delay = min(2 * delay, LEAVE_RETRY_LONGEST)
 
 
 class Lost(enum.Enum):
@@ -129,7 +116,9 @@ class WebChat:
         self.refused = Tallies(clock=clock, connector="webchat")
         """Requests and sockets refused (``refused.add("request refused", "host")``): one line
         a minute for each, with its count."""
-        self._retries: set[asyncio.Task[None]] = set()
+        self.endings = Endings(runtime.settings.session_ttl_seconds, clock)
+        """Endings ("leave now", "erase") that met a store that failed, finished as soon as
+        it answers; meanwhile this instance answers for their conversations as ended."""
         self.book = SessionBook(
             options.limits.max_sessions,
             runtime.settings.session_ttl_seconds,
@@ -354,14 +343,14 @@ class WebChat:
             # restart got "could not be kept" and a new conversation's opening, no end).
             leaving = self.runtime.leaving(event, session.locale)
             if leaving is not None:
-                return await self._left(session, leaving)
+                return await self._left(session, leaving, origin)
             return await self.start_over(session, origin, await self._lost_since(session.kept_at))
         except STORE_FAULTS:
             leaving = self.runtime.leaving(event, session.locale)
             if leaving is None:
                 raise
             # "leave now" typed while the store fails: the person leaves all the same.
-            return await self._left(session, leaving)
+            return await self._left(session, leaving, origin)
         session.kept_at = time.time()
         if reply.said is not None:
             said = self.echo(reply.said) if isinstance(event, Text) else reply.said
@@ -369,10 +358,17 @@ class WebChat:
         await self.publish(session, outcome, origin)
         return outcome
 
-    async def _left(self, session: WebSession, leaving: CommandName) -> TurnOutcome:
+    async def _left(
+        self, session: WebSession, leaving: CommandName, origin: Listener | None
+    ) -> TurnOutcome:
         """The conversation ended as "leave now" or "erase" (``leaving``) asked, without its
-        store: erased here (and wherever the store still can)."""
-        await (self.erase(session) if leaving is CommandName.ERASE else self.leave(session))
+        store: erased here (and wherever the store still can). Live pages other than
+        ``origin`` are told; ``origin`` has the outcome (one "end" frame, the fifty-third
+        attack found two)."""
+        await self._end(
+            session, self.runtime.erase if leaving is CommandName.ERASE else self.runtime.leave
+        )
+        await self._tell(session, [{"type": "end", "erase": True}], origin)
         return TurnOutcome((), (ShownEnd(erase=True),), erased=True)
 
     async def _forked(
@@ -499,11 +495,10 @@ class WebChat:
         self, session: WebSession, ending: Callable[[str], Awaitable[bool | None]]
     ) -> bool:
         """Leave or erase: the page is gone from this process at once, and so is the person
-        (a quick exit never waits). When the store fails, it is asked again in the background
-        until the conversation would have expired anyway (``leave_retry_delays``): a page gone
+        (a quick exit never waits). When the store fails, it is asked again as soon as it
+        answers (``Endings``), until the conversation would have expired anyway: a page gone
         here could not ask again, and the copy kept under resume words would stay for its words
-        to open. At most one such task per conversation the store held, which a store that
-        fails cannot add to."""
+        to open."""
         self.book.gone(session)
         first = self.book.web(session.opened_from) if session.opened_from else None
         if first is not None and first.untouched:
@@ -513,29 +508,13 @@ class WebChat:
     async def end_now_or_later(
         self, session_id: str, ending: Callable[[str], Awaitable[bool | None]]
     ) -> bool:
-        """``ending(session_id)`` now, or, while the store fails, again in the background until
-        it is done (``_end_later``); what it returned, False when it is left for later."""
+        """``ending(session_id)`` now, or, while the store fails, as soon as it answers again
+        (``Endings``); what it returned, False when it is left for later."""
         try:
             return bool(await ending(session_id))
         except STORE_FAULTS:
-            self._end_later(session_id, ending)
+            self.endings.later(session_id, ending)
             return False
-
-    def _end_later(self, session_id: str, ending: Callable[[str], Awaitable[bool | None]]) -> None:
-        async def retry() -> None:
-            for delay in leave_retry_delays(self.runtime.settings.session_ttl_seconds):
-                await asyncio.sleep(delay)
-                try:
-                    await ending(session_id)
-                except STORE_FAULTS:
-                    continue
-                log_event("session ended", reason="retried", connector="webchat")
-                return
-            log_event("session ended", reason="abandoned", connector="webchat")
-
-        task = asyncio.create_task(retry())
-        self._retries.add(task)
-        task.add_done_callback(self._retries.discard)
 
     async def plan(
         self, session: WebSession, origin: Listener | None = None

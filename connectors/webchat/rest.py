@@ -228,6 +228,10 @@ class RestChannel:
         # Buttons come only from answers: a button's payload for a conversation the store
         # does not hold tells it was held (``rest_session`` tells the person if it was lost).
         held = isinstance(event, ChoicePicked)
+        if self.chat.endings.waits(REST_PREFIX + sender):
+            # Ended here while the store was away, and not erased there yet: ended, never
+            # read back from what the store still holds (the fifty-third attack: its plan).
+            return _ended(sender)
         try:
             found = await self.chat.rest_session(sender, wanted, opening=event != PLAN, held=held)
         except STORE_FAULTS:
@@ -238,7 +242,7 @@ class RestChannel:
             runtime = self.chat.runtime
             ending = runtime.erase if leaving is CommandName.ERASE else runtime.leave
             await self.chat.end_now_or_later(REST_PREFIX + sender, ending)
-            return [{"recipient_id": sender, "custom": {"type": "end", "erase": True}}]
+            return _ended(sender)
         if found is None:  # "/plan" before anything was said: nothing to keep or show
             no_plan = self.chat.texts.text("no_plan", self.chat.texts.known(wanted))
             return [_text(sender, no_plan)]
@@ -362,6 +366,11 @@ def sender_bits(sender: str) -> int:
     if len(set(sender)) < MIN_DISTINCT_CHARACTERS:
         return 0
     return 6 * len(sender)
+
+
+def _ended(sender: str) -> Answer:
+    """The answer that the conversation has ended and is erased (as after "/stop")."""
+    return [{"recipient_id": sender, "custom": {"type": "end", "erase": True}}]
 
 
 def _error(status: int, message: str) -> web.Response:

@@ -10,6 +10,7 @@ import secrets
 from typing import Any
 
 import pytest
+from aiohttp import WSMsgType
 
 from redirection_bot.authoring.testing import RasaActionRunner
 from redirection_bot.program.load import LoadedProgram
@@ -123,8 +124,38 @@ async def test_a_rest_stop_while_the_store_is_away_ends_the_conversation_when_it
     assert response.status == 200, answer
     assert any(item.get("custom", {}).get("erase") for item in answer)
     store.away = False
-    for _ in range(40):  # retried in the background once the store answers (1 s, 2 s...)
+    # Until the store has erased it, this instance answers for it as ended, never with what
+    # the store still holds (the fifty-third attack: its plan, for 28 s after Redis returned).
+    response = await client.post(WEBHOOK, json={"sender": sender, "message": "/plan"})
+    plan = await response.json()
+    assert response.status == 200 and any(item.get("custom", {}).get("erase") for item in plan)
+    for _ in range(20):  # erased within a second or so of the store's return
         if await runtime.state(REST_PREFIX + sender) is None:
             break
         await asyncio.sleep(0.1)
     assert await runtime.state(REST_PREFIX + sender) is None
+
+
+async def test_a_leave_now_typed_over_the_websocket_while_the_store_is_away_ends_once(
+    over: Over, shipped: LoadedProgram
+) -> None:
+    """The fifty-third attack: "leave now" typed on a live page with Redis stopped sent two
+    `end` frames to that page."""
+    store = Away()
+    runtime = Runtime(shipped, store, RasaActionRunner(shipped))
+    client = await over(runtime)
+    ws = await client.ws_connect("/ws")
+    await ws.send_json({"type": "start", "locale": "en"})
+    token = (await ws.receive_json(timeout=10))[0]["session"]
+    store.away = True
+    await ws.send_json({"type": "text", "text": "leave now"})
+    frames: list[dict[str, Any]] = []
+    while (message := await ws.receive(timeout=10)).type is WSMsgType.TEXT:
+        frames.extend(message.json())
+    assert [frame["type"] for frame in frames].count("end") == 1, frames
+    store.away = False
+    for _ in range(20):  # erased within a second or so of the store's return
+        if await runtime.state(f"web:{token}") is None:
+            break
+        await asyncio.sleep(0.1)
+    assert await runtime.state(f"web:{token}") is None
