@@ -294,11 +294,14 @@ class _Run:
         # (the model's guess alone does not hold up "heart attack" advice): "are you thinking
         # of suicide?" before the refusal of a request said with it (the forty-first retest:
         # "pasame un link ..., o me quito del medio de una vez" got the refusal, and the
-        # suicide question only after "back").
+        # suicide question only after "back"). One raised only by the question's own
+        # ``check_in_answers`` ("my kids" at the triggers question) comes after them.
         routes.sort(
             key=lambda route: (
                 waits_for(route, hits),
-                route.category not in CRISES or hits[route.category].learned,
+                route.category not in CRISES
+                or hits[route.category].learned
+                or hits[route.category].from_answer,
                 not hits[route.category].certain,
             )
         )
@@ -468,13 +471,14 @@ class _Run:
         """The choices offered at ``node`` whose "...phrase..." words the message holds (a
         message that is exactly an answer offered is a press, never screened: not here)."""
         folded, locale = fold(event.text), self.state.locale
-        return [
+        named = [
             choice
             for _option, choice in self.visible_choices(node, typed=True)
             if choice is not None
             and not self.told_as_past(choice, folded)
             and self.lexicon.mentions(locale, choice.words, folded)
         ]
+        return shown_first(named)
 
     def crisis_check_waiting(self) -> RiskCategory | None:
         """The crisis whose check question waits on the stack under the flow running now,
@@ -1892,6 +1896,15 @@ def came_back(program: Program, state: SessionState) -> SessionState:
         if name in program.slots and program.slots[name].progress
     }
     return evolve(state, earlier=earlier)
+
+
+def shown_first(named: list[Choice]) -> list[Choice]:
+    """Of the choices a message names by their words, the ones shown as buttons where it
+    names any: an answer only typed gives way ("should i call someone? im scared hes going
+    to hurt them" at the child's check question names "Someone else may be harming a child"
+    and the question about calling, only typed: the first)."""
+    shown = [choice for choice in named if not choice.typed_only]
+    return shown or named
 
 
 def _shown(choice: Choice | None) -> bool:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from redirection_bot.dialogue.lexicon import TAKEN_SIGNS_WORDS_KEY
 from redirection_bot.dialogue.model import HARM_TAKEN_SLOT, Choice, Program
-from redirection_bot.engine.state import SessionState
+from redirection_bot.engine.state import SessionState, Waiting
 from redirection_bot.language.textnorm import fold
 from redirection_bot.safety.categories import RiskCategory, RiskHit
 
@@ -37,10 +37,31 @@ def with_taken_signs(
     signs = lexicon is not None and lexicon.mentions(
         state.locale, TAKEN_SIGNS_WORDS_KEY, fold(text)
     )
-    if not (distress or signs):
+    if not (distress or signs) or answers_the_question(program, state, text):
         return tuple(hits)
     kept = tuple(hit for hit in hits if hit.category is not RiskCategory.DISTRESS)
     return (RiskHit(RiskCategory.SUICIDE), *kept)
+
+
+def answers_the_question(program: Program, state: SessionState, text: str) -> bool:
+    """Whether ``text`` names one of the choices offered at the question the person is at,
+    by its "...phrase..." words: "what do i tell them when they answer" at the child's check
+    question after pills taken is its question about calling, not the emergency advice again
+    (the fifty-third retest)."""
+    lexicon, at = program.lexicon, state.at
+    if lexicon is None or at is None or state.waiting is not Waiting.ANSWER:
+        return False
+    flow = program.flows.get(at.flow)
+    node = flow.nodes.get(at.node) if flow is not None else None
+    if node is None:
+        return False
+    folded = fold(text)
+    return any(
+        choice.words is not None
+        and (choice.when is None or choice.when.evaluate(state.slots))
+        and lexicon.mentions(state.locale, choice.words, folded)
+        for choice in node.choices
+    )
 
 
 def tells_of_taking(program: Program, state: SessionState, text: str) -> bool:

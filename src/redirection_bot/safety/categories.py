@@ -61,6 +61,11 @@ class RiskHit:
     learned: bool = False
     """Raised by the second screening layer alone (never certain), not by a clinician's
     phrase: a lower category raised with it does not wait for it (``defers_to``)."""
+    from_answer: bool = False
+    """Raised only by the question's own ``check_in_answers`` phrases (one's own children
+    named at the triggers question; never certain): a crisis a phrase raised with it comes
+    first ("this is goodbye. tell my kids im sorry": the suicide question before the child's,
+    the fifty-third retest)."""
 
 
 def category_named(name: str) -> RiskCategory | None:

@@ -216,6 +216,7 @@ class Screener:
             *([match for match, _tokens in found[kind]] for kind in ("before", "after", "breaks"))
         )
         certain: dict[RiskCategory, bool] = {}
+        answer_only: set[RiskCategory] = set()  # raised by ``check_in_answers`` alone
         hidden_spans = find_identifiers(text)
         if hidden_spans:
             certain[RiskCategory.IDENTIFYING_INFO] = True
@@ -237,6 +238,8 @@ class Screener:
             checks = _kept(found[f"check:{category}"] + in_answer, excepted, holding)
             if not matches and not checks:
                 continue
+            if not matches and not _kept(found[f"check:{category}"], excepted, holding):
+                answer_only.add(category)
             # A phrase inside a longer hedged one is hedged with it ("years ago i tried to
             # kill myself": "kill myself" is part of what "years ago" tells as the past).
             hedged = [match for match, tokens in matches if hedging.hedged(match, tokens)]
@@ -285,7 +288,12 @@ class Screener:
         if RiskCategory.IDENTIFYING_INFO in found_by_model:
             hidden_spans.append((0, len(text)))  # no span to hide: the whole message is hidden
         hits = tuple(
-            RiskHit(category, certain[category], category in found_by_model)
+            RiskHit(
+                category,
+                certain[category],
+                category in found_by_model,
+                category in answer_only and category not in found_by_model,
+            )
             for category in RiskCategory
             if category in certain
         )

@@ -245,7 +245,7 @@ def test_a_child_of_ones_own_is_asked_about_only_where_it_is_typed_as_a_trigger(
     else triggers you?" (the ninth retest: "mi hija de 6" was kept as a trigger), and nothing
     as an answer elsewhere ("why do you want to change?") or in everyday talk."""
     at_trigger = shipped.screen(typed, locale, answering="own_triggers").hits
-    assert at_trigger == (RiskHit(RiskCategory.CHILD_AT_RISK, False, False),)
+    assert at_trigger == (RiskHit(RiskCategory.CHILD_AT_RISK, False, False, from_answer=True),)
     assert not shipped.screen(typed, locale, answering="reasons", with_model=False).hits
 
 
