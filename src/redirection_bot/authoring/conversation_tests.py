@@ -431,9 +431,9 @@ def _choice_taken(
 ) -> list[str]:
     """Which choice of the waiting node an event took, if any (``flow.node:choice``).
 
-    A pressed button names its choice. For typed words, the engine is asked (it is pure)
-    what each choice would have done; the choice whose turn is the same as the typed
-    words' turn is the one they matched, provided the runtime did run that turn.
+    A pressed button names its choice. Typed words: the choice the engine (it is pure) says
+    they picked, an answer only typed too; else the choice whose turn, pressed, is the same
+    as the typed words' turn, provided the runtime did run that turn.
     """
     if before is None or before.waiting is not Waiting.ANSWER or before.at is None:
         return []
@@ -453,6 +453,8 @@ def _choice_taken(
     typed = step(program, before, event)
     if trace[: len(typed.trace)] != typed.trace:
         return []
+    if typed.picked is not None and typed.picked.id in choices:
+        return [where + typed.picked.id]  # what the words picked, answers only typed too
     for choice in choices:
         if step(program, before, ChoicePicked(choice)) == typed:
             return [where + choice]

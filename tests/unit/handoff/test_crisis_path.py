@@ -750,3 +750,25 @@ async def test_with_no_team_a_person_asked_for_at_the_suicide_check_gets_only_cr
     texts = " ".join(m.text for m in reply.messages).lower()
     for name in not_for_a_crisis(shipped):
         assert name.lower() not in texts, name
+
+
+STILL_THERE = {
+    "en": "hello? where did they go",
+    "es": "hola? a donde se fue",
+    "fi": "haloo? minne se meni",
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "fi"])
+async def test_asking_whether_anyone_is_there_while_waiting_for_a_person_is_answered(
+    shipped: LoadedProgram, locale: str
+) -> None:
+    """The fifty-third retest: "haloo? minne se meni" while waiting for a person (after the
+    operator handed the conversation back) got "didn't understand" and only "Go back"."""
+    async with connected(shipped) as line:
+        await line.service.duty(ANNA.ref, True)
+        runtime = line.runtime
+        await runtime.handle(SESSION, Start(locale=locale))
+        await runtime.handle(SESSION, Text(ASK_FOR_A_PERSON[locale]))
+        said = keys(await runtime.handle(SESSION, Text(STILL_THERE[locale])))
+        assert "safety.human.again" in said and "engine.not_understood" not in said
