@@ -569,18 +569,18 @@ whether a helpline is connected to this chat, so that a person is offered only w
 could join (``when: helpline_connected``). Declare it with ``default: true`` so that previews
 and conversation tests show the program as a helpline would."""
 
-CHECK_WAITING_SLOT = "crisis_check_waiting"
+CRISIS_WAITING_SLOT = "crisis_waiting"
 """A text slot the engine sets, when the program declares it, wherever a flow branches: the
-crisis (``suicide``, ``child_at_risk``) whose check question ("are you having thoughts of
-ending your life?") is left waiting under the flow that runs now (another safety flow
-pre-empted it), unset where none is. A request for a
-person made meanwhile is of high urgency, and the request for a person goes back to the
-question at once (the fifty-first retest: asked for at the check, `normal`, and the question
-only behind "Go back")."""
+crisis (``suicide``, ``child_at_risk``) whose flow waits under the flow that runs now, at its
+check question ("are you having thoughts of ending your life?") or another ("are you away
+from the child now?"): another safety flow pre-empted it. Unset where none is. A request for
+a person made meanwhile is of high urgency, and goes back to the crisis's question at once
+(the fifty-first and fifty-fourth retests: asked for there, `normal`, and the question only
+behind "Go back")."""
 
 RUNTIME_SLOTS: Mapping[str, SlotType] = {
     HELPLINE_SLOT: SlotType.BOOLEAN,
-    CHECK_WAITING_SLOT: SlotType.TEXT,
+    CRISIS_WAITING_SLOT: SlotType.TEXT,
 }
 """Slots the runtime or the engine sets itself, with the type a program must declare them
 with."""

@@ -26,8 +26,8 @@ from redirection_bot.dialogue.lexicon import (
     held_alone,
 )
 from redirection_bot.dialogue.model import (
-    CHECK_WAITING_SLOT,
     COUNTRY_SLOT,
+    CRISIS_WAITING_SLOT,
     HARM_TAKEN_SLOT,
     HELPLINE_SLOT,
     REQUESTED_SLOT,
@@ -480,20 +480,19 @@ class _Run:
         ]
         return shown_first(named)
 
-    def crisis_check_waiting(self) -> RiskCategory | None:
-        """The crisis whose check question waits on the stack under the flow running now,
-        the latest first (``CHECK_WAITING_SLOT``): "quiero que me hable alguien ya" typed at
-        "are you having thoughts of ending your life?"."""
-        checks = {
-            (route.flow, route.check): route.category
-            for route in self.program.safety
-            if route.category in CRISES and route.check is not None
+    def crisis_waiting(self) -> RiskCategory | None:
+        """The crisis whose flow waits on the stack under the flow running now, the latest
+        first (``CRISIS_WAITING_SLOT``): "quiero que me hable alguien ya" typed at "are you
+        having thoughts of ending your life?", "voinko puhua oikeen ihmisen kaa?" at "are you
+        away from the child now?"."""
+        crises = {
+            route.flow: route.category for route in self.program.safety if route.category in CRISES
         }
         return next(
             (
                 category
                 for place in reversed(self.stack)
-                if (category := checks.get((place.flow, place.node))) is not None
+                if (category := crises.get(place.flow)) is not None
             ),
             None,
         )
@@ -871,11 +870,11 @@ class _Run:
         if kind is NodeKind.SAY:
             return self.follow(node.then, node)
         if kind is NodeKind.BRANCH:
-            if CHECK_WAITING_SLOT in self.program.slots:
-                if (waiting := self.crisis_check_waiting()) is not None:
-                    self.slots[CHECK_WAITING_SLOT] = waiting.value
+            if CRISIS_WAITING_SLOT in self.program.slots:
+                if (waiting := self.crisis_waiting()) is not None:
+                    self.slots[CRISIS_WAITING_SLOT] = waiting.value
                 else:
-                    self.slots.pop(CHECK_WAITING_SLOT, None)
+                    self.slots.pop(CRISIS_WAITING_SLOT, None)
             for branch in node.branches:
                 if branch.when.evaluate(self.slots):
                     return self.follow(branch.then, node)
@@ -894,7 +893,7 @@ class _Run:
                 urgency = HandoffUrgency.IMMEDIATE
             elif urgency in (HandoffUrgency.LOW, HandoffUrgency.NORMAL) and (
                 any(risk in CRISES for risk in self.state.confirmed)
-                or self.crisis_check_waiting() is not None
+                or self.crisis_waiting() is not None
             ):
                 urgency = HandoffUrgency.HIGH
             self.outputs.append(HandoffRequest(node.handoff.reason, urgency, node.flow))

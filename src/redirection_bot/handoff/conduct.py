@@ -248,8 +248,13 @@ class HandoffConduct:
             record = replace(record, state=state)
         handled = Handled(state, record.handoff)
         for category in found:
+            # One the conversation had before is on the ticket already: no "new risk".
+            seen_before = category in state.risks
             risk_step = advance(
-                handled.handoff, risk_seen(category, state), self._now(), self.desk.timings
+                handled.handoff,
+                risk_seen(category, state, seen_before),
+                self._now(),
+                self.desk.timings,
             )
             await self.effects.handoff(session_id, loaded, record, handled, risk_step, None)
         # Two crises read in one message ("i swallowed 5 of them. feeling dizzy": suicide and
@@ -311,19 +316,20 @@ class HandoffConduct:
         return Situation(self.desk.clock(), 0, False)
 
 
-def risk_seen(category: str, state: SessionState) -> RiskSeen:
+def risk_seen(category: str, state: SessionState, known: bool = False) -> RiskSeen:
     """A category screening read while a handoff is on: a crisis (``CRISES``) puts a request
     still waiting at least ``high`` in line, certain or not (its check question is asked at
     once, and the operators should not wait for the answer); so does distress once something
     was taken (``HARM_TAKEN_SLOT``: "mua vähän huimaa", dizzy, written to the operator after
     an overdose, had no notice; the twenty-seventh retest). A child in danger puts it at
     ``immediate``, as the child-at-risk flow's own request does (the thirty-ninth retest: a
-    child at risk written while waiting reached only `high`)."""
+    child at risk written while waiting reached only `high`). ``known``: the conversation
+    had it before (``RiskSeen.known``)."""
     taken = state.slots.get(HARM_TAKEN_SLOT) is True
     if category == RiskCategory.CHILD_AT_RISK:
-        return RiskSeen(category, HandoffUrgency.IMMEDIATE)
+        return RiskSeen(category, HandoffUrgency.IMMEDIATE, known)
     urgent = category in CRISES or (taken and category == RiskCategory.DISTRESS)
-    return RiskSeen(category, HandoffUrgency.HIGH if urgent else None)
+    return RiskSeen(category, HandoffUrgency.HIGH if urgent else None, known)
 
 
 def crisis_in_view(program: Program, state: SessionState) -> HandoffReason | None:

@@ -411,6 +411,10 @@ class RiskSeen:
 
     category: str
     urgency: HandoffUrgency | None = None
+    known: bool = False
+    """Already among the conversation's risks, which the ticket carried when it opened: no
+    "new risk" for the operator (the fifty-second retest: `change: risk` for suicide, told
+    from the start)."""
 
 
 HandoffEvent = (
@@ -792,6 +796,9 @@ def _risk_seen(state: HandoffState, event: RiskSeen) -> Step:
         # A crisis written to the operator raises the ticket's urgency too, for a transfer or
         # a return to the queue (the thirty-sixth retest: it stayed `normal`).
         seen = replace(seen, urgency=event.urgency)
+    if event.known:
+        change = (UpdateTicket(state.ticket, TicketChange.ESCALATED),) if higher else ()
+        return Step(seen, (*change, *told))
     return Step(seen, (UpdateTicket(state.ticket, TicketChange.RISK), *told))
 
 

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING
 
 from redirection_bot.dialogue.graph import interrupting_flows
 from redirection_bot.dialogue.model import (
-    CHECK_WAITING_SLOT,
     CHILD_RISK_SUFFIX,
     COUNTRY_SLOT,
+    CRISIS_WAITING_SLOT,
     ELSEWHERE_SUFFIX,
     HARM_TAKEN_SLOT,
     HELPLINE_SLOT,
@@ -654,9 +654,9 @@ def safety_plan_key(
     twenty-seventh retest)."""
     crisis = reason is not None and reason.value in {category.value for category in CRISES}
     young = state.slots.get(UNDER_18_SLOT) is True
-    # A crisis's check question left waiting for the request (``CHECK_WAITING_SLOT``): its
+    # A crisis's check question left waiting for the request (``CRISIS_WAITING_SLOT``): its
     # plan, as for one confirmed.
-    waiting = state.slots.get(CHECK_WAITING_SLOT)
+    waiting = state.slots.get(CRISIS_WAITING_SLOT)
     asked = (waiting,) if isinstance(waiting, str) else ()
     for cause in (reason,) if crisis else (reason, *state.confirmed, *asked):
         key = f"{HandoffKeys.SAFETY_PLAN}_{cause}"

@@ -252,6 +252,25 @@ async def test_risks_during_the_chat_annotate_what_the_operator_sees(
         assert risk and "suicide" in risk[0].risks
 
 
+async def test_a_crisis_the_ticket_carried_from_the_start_is_no_new_risk_to_the_operator(
+    shipped: LoadedProgram,
+) -> None:
+    """The fifty-second retest: "suicide" on the ticket when it opened, written again to the
+    operator, went out as `change: risk` ("screening found a new risk category")."""
+    async with connected(shipped) as line:
+        await line.service.duty(ANNA.ref, True)
+        await line.runtime.handle("web:s1", Start(locale="en"))
+        await line.runtime.handle("web:s1", Text("I want to kill myself"))
+        await line.runtime.handle("web:s1", Text("i want to talk to a real person"))
+        (opened,) = await line.told(TicketOpened)
+        assert isinstance(opened, TicketOpened) and "suicide" in opened.risks
+        assert await line.service.claim(opened.ticket, ANNA) is Outcome.APPLIED
+        reply = await line.runtime.handle("web:s1", Text("i still want to die"))
+        assert keys(reply) == [HandoffKeys.DANGER_WITH_OPERATOR]  # the number, every time
+        await line.told(PersonWrote)
+        assert not [c for c in line.seen if isinstance(c, TicketChanged) and c.change == "risk"]
+
+
 async def test_risks_raised_while_waiting_reach_the_ticket_before_anyone_claims(
     shipped: LoadedProgram,
 ) -> None:
