@@ -482,10 +482,12 @@ def resolve(
     phrase: Phrase, lists: Mapping[str, Sequence[Phrase]], shared: SharedParts | None = None
 ) -> Phrase:
     """The phrase with every ``{list}`` replaced by the list's entries (names must exist),
-    its parts shared with the other phrases resolved with the same ``shared``."""
+    its parts shared with the other phrases resolved with the same ``shared``. Its text as
+    written is left behind: a match shows the words of the message, and resolved phrases
+    live as long as the process (about 0.3 MB for 2,000 phrases)."""
     parts = shared if shared is not None else SharedParts()
     return Phrase(
-        phrase.source,
+        "",
         _resolve_seq(phrase.body, lists, parts),
         phrase.at_start,
         phrase.at_end,
@@ -601,7 +603,7 @@ class PhraseSet:
                 if self._part_index is None:
                     self._part_index = PhraseSet()
                 number = self._part_numbers[part] = len(self._part_index)
-                self._part_index.add(Phrase(phrase.source, part))
+                self._part_index.add(Phrase("", part))
             self._parts.setdefault(index, []).append(number)
         firsts = _first_items(phrase.body)
         if firsts is None:
