@@ -526,6 +526,12 @@ TOPICS_SLOT = "service_topics"
 """The slot holding the kinds of service a safety flow chose for the services directory
 (``action_services``; empty: every kind): crisis lines only after thoughts of suicide."""
 
+REPEATED_SUFFIX = "_repeated"
+"""A text's variant said instead of it once it was said in full in the conversation: "what
+happens when I call?" asked twice in a row got the same long answer twice (the fifty-fourth
+retest)."""
+
+
 HERE_SUFFIX = "_here"
 """A text's variant said where the person's country is known (``COUNTRY_SLOT``), with that
 country's emergency numbers in ``%{numbers}``; used wherever the text it varies is."""

@@ -13,6 +13,7 @@ from redirection_bot.dialogue.lexicon import typed_word_keys
 from redirection_bot.dialogue.model import (
     ELSEWHERE_SUFFIX,
     HERE_SUFFIX,
+    REPEATED_SUFFIX,
     RUNTIME_SLOTS,
     SITUATION_SUFFIXES,
     Node,
@@ -791,8 +792,11 @@ def _check_unused(
 
 
 def _situation_suffix(key: str) -> str | None:
-    """The situation variant's suffix ``key`` ends with (``_taken``, ``_suicidal``), if any."""
-    return next((suffix for suffix in SITUATION_SUFFIXES if key.endswith(suffix)), None)
+    """The variant's suffix ``key`` ends with, if any: a situation's (``_taken``,
+    ``_suicidal``) or a text said again (``_repeated``)."""
+    return next(
+        (suffix for suffix in (*SITUATION_SUFFIXES, REPEATED_SUFFIX) if key.endswith(suffix)), None
+    )
 
 
 def check_slots_set_before_shown(

@@ -31,6 +31,7 @@ from redirection_bot.dialogue.model import (
     HARM_TAKEN_SLOT,
     HELPLINE_SLOT,
     HERE_SUFFIX,
+    REPEATED_SUFFIX,
     REQUESTED_SLOT,
     SUICIDAL_SUFFIX,
     TAKEN_SUFFIX,
@@ -600,6 +601,33 @@ def in_variants(loaded: LoadedProgram, state: SessionState, said: Sequence[Said]
 
         said = [varied(item) for item in said]
     return with_local_numbers(loaded, state, said)
+
+
+def said_again(
+    loaded: LoadedProgram, state: SessionState, said: Sequence[Said]
+) -> tuple[list[Said], SessionState]:
+    """``said`` with each message that has a ``_repeated`` variant said in full the first time
+    in the conversation (the state remembers it, ``told``) and in that variant after; never
+    where the person's situation has a variant of its own (``situation_suffixes``: something
+    taken is always told in full)."""
+    can_show = loaded.catalog.can_show
+    suffixes = situation_suffixes(state)
+    told = list(state.told)
+    result: list[Said] = []
+    for item in said:
+        if (
+            isinstance(item, Message)
+            and can_show(item.key + REPEATED_SUFFIX, state.locale)
+            and not any(can_show(item.key + suffix, state.locale) for suffix in suffixes)
+        ):
+            if item.key in told:
+                result.append(replace(item, key=item.key + REPEATED_SUFFIX))
+                continue
+            told.append(item.key)
+        result.append(item)
+    if len(told) == len(state.told):
+        return result, state
+    return result, evolve(state, told=tuple(told))
 
 
 def situation_suffixes(state: SessionState) -> tuple[str, ...]:

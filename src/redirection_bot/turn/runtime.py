@@ -99,7 +99,7 @@ from redirection_bot.turn.appointment_actions import (
     AppointmentKeys,
 )
 from redirection_bot.turn.builtin_actions import BuiltInActions
-from redirection_bot.turn.effects import Effects, Kept, in_variants, services_shown
+from redirection_bot.turn.effects import Effects, Kept, in_variants, said_again, services_shown
 from redirection_bot.turn.ingress import Admitted, Problem, admit
 from redirection_bot.turn.routing import (
     Route,
@@ -527,6 +527,10 @@ class Runtime:
         erase = any(end.erase for end in ends)
         conduct = self._conduct
         handled = None
+        # The program's texts said before, briefly (``_repeated``), before the handoff's own.
+        outputs, state = said_again(loaded, turn.state, outputs)
+        if state is not turn.state:
+            turn = replace(turn, state=state)
         if conduct is None and not erase:
             outputs, state = await self._effects.without_team(
                 session_id, loaded, turn.state, outputs
