@@ -66,3 +66,28 @@ async def test_a_garbled_body_writes_no_error_line(
     await labelled(client, encoding)
     await asyncio.sleep(0.1)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+@pytest.mark.parametrize("encoding", ["compress", "x-gzip", "foo", "gzip, identity", "gzip, gzip"])
+async def test_a_label_this_server_would_read_as_plain_text_is_refused(
+    client: Client, encoding: str
+) -> None:
+    """The fifty-fifth attack: only "br" and "zstd" were refused; a body labelled "compress",
+    "x-gzip" or "foo" was read as plain text (a real gzip body under such a label got "not
+    UTF-8"), against docs/protocol.md's promise."""
+    response = await labelled(client, encoding)
+    assert response.status == 400
+    assert "Content-Encoding" in (await response.json())["error"]
+
+
+async def test_two_content_encoding_headers_are_refused(client: Client) -> None:
+    response = await client.post(
+        WEBHOOK,
+        data=PLAIN,
+        headers=[
+            ("Content-Type", "application/json"),
+            ("Content-Encoding", "identity"),
+            ("Content-Encoding", "identity"),
+        ],
+    )
+    assert response.status == 400

@@ -36,11 +36,34 @@ def hide_software(app: web.Application) -> web.Application:
     aiohttp answers a request it cannot parse (400) before any app sees it, naming itself
     with ``web_response.SERVER_SOFTWARE``: that default is replaced too, for this process's
     responses only (the client's ``User-Agent`` has its own copy). A test of ``serve`` sends
-    malformed requests to every listener, so a change in aiohttp shows."""
+    malformed requests to every listener, so a change in aiohttp shows. A body labelled with
+    an encoding this service does not read is refused here too (``READ_ENCODINGS``)."""
     web_response.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]
     if _no_software not in app.on_response_prepare:
         app.on_response_prepare.append(_no_software)
+    if _readable_encoding not in app.middlewares:
+        app.middlewares.append(_readable_encoding)
     return app
+
+
+READ_ENCODINGS = frozenset({"gzip", "deflate", "identity"})
+"""The one ``Content-Encoding`` a body may say it has: aiohttp decodes the first two, and read
+any other label it does not know ("compress", "x-gzip", "gzip, identity") as plain text (the
+fifty-fifth attack; only "br" and "zstd" were refused)."""
+
+
+@web.middleware
+async def _readable_encoding(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Refuse a body labelled with an encoding this service does not read, or with several."""
+    labels = request.headers.getall(hdrs.CONTENT_ENCODING, [])
+    if labels and (len(labels) > 1 or labels[0].strip().lower() not in READ_ENCODINGS):
+        answer = web.json_response(
+            {"error": UNKNOWN_ENCODING}, status=400, headers=UNREADABLE_HEADERS
+        )
+        answer.force_close()
+        return answer
+    handled: web.StreamResponse = await handler(request)
+    return handled
 
 
 UNREADABLE_HEADERS = {
