@@ -9,8 +9,9 @@ other names of each language ("finnish" for Suomi) and numbers written as words 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from redirection_bot.dialogue.model import CommandName
 from redirection_bot.language.i18n import filled
@@ -217,6 +218,22 @@ def held_alone(folded: str, phrase: str, others: Iterable[str]) -> bool:
         if other != phrase and inner in f" {other} "
     )
     return held(inner) > inside
+
+
+_K = TypeVar("_K")
+
+
+def held_specifically(folded: str, held: Sequence[tuple[_K, Sequence[str]]]) -> list[_K]:
+    """Of what each of several options holds in ``folded`` (its ``phrases_held``), the
+    options with a phrase that stands other than inside another's longer one (``held_alone``):
+    "not tonight" inside "not tonight tomorrow", "ireland" inside "northern ireland". One
+    option alone is kept as it is."""
+    if len(held) < 2:
+        return [key for key, _phrases in held]
+    every = [phrase for _key, phrases in held for phrase in phrases]
+    return [
+        key for key, phrases in held if any(held_alone(folded, phrase, every) for phrase in phrases)
+    ]
 
 
 def _held(padded: str, phrases: Iterable[str], denials: Iterable[str]) -> Iterator[str]:

@@ -6,7 +6,7 @@ shaking", the thirty-fourth retest, whose notice "don't wait for an answer here"
 
 from __future__ import annotations
 
-from redirection_bot.dialogue.lexicon import NOT_THERE_WORDS_KEY, held_alone
+from redirection_bot.dialogue.lexicon import NOT_THERE_WORDS_KEY, held_specifically
 from redirection_bot.dialogue.model import COUNTRY_SLOT, Program
 
 
@@ -21,18 +21,13 @@ def country_named(program: Program, locale: str, folded: str) -> str | None:
     whole = [value for value, key in declared.words.items() if lexicon.matches(locale, key, folded)]
     if whole:
         return whole[0] if len(whole) == 1 else None
-    held = {
-        value: phrases
+    held = [
+        (value, phrases)
         for value, key in declared.words.items()
         if (phrases := lexicon.phrases_held(locale, key, folded, NOT_THERE_WORDS_KEY))
-    }
+    ]
     # A place held only inside another's longer name is that one's: "ireland" in "im in
     # northern ireland" ("ireland. ive the tablets lined up", the fifty-third retest, named
     # no country to the operator while "...ireland..." was left out for it).
-    every = [phrase for phrases in held.values() for phrase in phrases]
-    named = [
-        value
-        for value, phrases in held.items()
-        if len(held) == 1 or any(held_alone(folded, phrase, every) for phrase in phrases)
-    ]
+    named = held_specifically(folded, held)
     return named[0] if len(named) == 1 else None

@@ -23,7 +23,7 @@ from redirection_bot.dialogue.lexicon import (
     NOT_WORDS_KEY,
     PAST_WORDS_KEY,
     Lexicon,
-    held_alone,
+    held_specifically,
 )
 from redirection_bot.dialogue.model import (
     COUNTRY_SLOT,
@@ -485,9 +485,7 @@ class _Run:
         first (``CRISIS_WAITING_SLOT``): "quiero que me hable alguien ya" typed at "are you
         having thoughts of ending your life?", "voinko puhua oikeen ihmisen kaa?" at "are you
         away from the child now?"."""
-        crises = {
-            route.flow: route.category for route in self.program.safety if route.category in CRISES
-        }
+        crises = _crisis_flows(self.program)
         return next(
             (
                 category
@@ -1514,14 +1512,9 @@ class _Run:
             if not self.told_as_past(option[1], folded)
             and (phrases := self.lexicon.phrases_held(locale, typed, folded, NOT_THERE_WORDS_KEY))
         ]
-        if len(held) < 2 or not specific:
+        if not specific:
             return [option for option, _phrases in held]
-        every = [phrase for _option, phrases in held for phrase in phrases]
-        return [
-            option
-            for option, phrases in held
-            if any(held_alone(folded, phrase, every) for phrase in phrases)
-        ]
+        return held_specifically(folded, held)
 
     def holds_any_answer(self, node: Node, folded: str) -> bool:
         """Whether ``folded`` holds any of the question's answers' words anywhere, as whole
@@ -1895,6 +1888,13 @@ def came_back(program: Program, state: SessionState) -> SessionState:
         if name in program.slots and program.slots[name].progress
     }
     return evolve(state, earlier=earlier)
+
+
+@per_program
+def _crisis_flows(program: Program) -> dict[str, RiskCategory]:
+    """Each crisis's safety flow, and its category (``CRISES``); worked out once a program,
+    not at every branch of a turn."""
+    return {route.flow: route.category for route in program.safety if route.category in CRISES}
 
 
 def shown_first(named: list[Choice]) -> list[Choice]:
