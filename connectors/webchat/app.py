@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 from aiohttp.web_protocol import RequestPayloadError
 
@@ -103,6 +103,12 @@ _REST_ERRORS = {
 """What a REST client is told for a refusal of aiohttp's own (attack 13: a bare "HTTP 413")."""
 
 
+_TOLD_HEADERS = (hdrs.RETRY_AFTER, hdrs.SEC_WEBSOCKET_VERSION, hdrs.ALLOW)
+"""What a refusal says a client can do next, kept on the page that replaces it (the
+fifty-sixth attack: the WebSocket's "426: speak version 13" lost its version, and "every socket
+is taken" its "Retry-After: 30")."""
+
+
 def _error_pages(pages: Pages) -> Middleware:
     """Errors become short, localised, neutral pages (JSON for the REST channel); an
     unexpected error is logged by its type only."""
@@ -111,12 +117,14 @@ def _error_pages(pages: Pages) -> Middleware:
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         message = None
         garbled = False
+        told: dict[str, str] = {}
         try:
             return await handler(request)
         except web.HTTPException as error:
             if error.status < 400:
                 raise
             status = error.status
+            told = {name: error.headers[name] for name in _TOLD_HEADERS if name in error.headers}
         except asyncio.CancelledError:
             raise
         except RequestPayloadError:
@@ -153,6 +161,7 @@ def _error_pages(pages: Pages) -> Middleware:
             )
         if status == 503:
             response.headers["Retry-After"] = "1"
+        response.headers.update(told)
         if garbled:
             response.force_close()  # aiohttp drops what follows the body: say so
         return response

@@ -70,6 +70,11 @@ def bound_key(key: str, message: str) -> str:
     return f"{key}~{digest.hexdigest()}"
 
 
+TWO_KEYS = f"send one {HEADER} (or {FIELD!r}), not two different ones"
+"""The refusal of a message with two keys (two headers, or a header and a field that differ):
+a resend could be matched by either (the fifty-sixth attack: the first header was taken)."""
+
+
 def key_problem(key: object) -> str | None:
     """Why ``key`` cannot be an idempotency key (None: it can)."""
     if isinstance(key, str) and KEY_PATTERN.match(key):

@@ -130,7 +130,12 @@ class RestChannel:
             return _error(400, problem)
         assert isinstance(body, dict)
         event = event_from_message(body["message"])
-        key = request.headers.get(replays.HEADER, body.get(replays.FIELD))
+        keys: list[Any] = [*request.headers.getall(replays.HEADER, [])]
+        if body.get(replays.FIELD) is not None:
+            keys = [*keys, body[replays.FIELD]]
+        if any(other != keys[0] for other in keys):  # which one a resend matches: a guess
+            return _error(400, replays.TWO_KEYS)
+        key = keys[0] if keys else None
         if key is None:
             return await self._unkeyed(request, body, event)
         problem = replays.key_problem(key)

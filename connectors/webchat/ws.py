@@ -21,7 +21,7 @@ import logging
 import resource
 from typing import Any
 
-from aiohttp import WSCloseCode, WSMessage, WSMsgType, web
+from aiohttp import WSCloseCode, WSMessage, WSMsgType, hdrs, web
 
 from redirection_bot.api import (
     EngineKeys,
@@ -105,6 +105,10 @@ def socket_limit(configured: int) -> int:
     return max(16, min(int(soft * SOCKET_FILE_SHARE), soft - SOCKET_FILE_RESERVE))
 
 
+WEBSOCKET_VERSION = "13"
+"""The WebSocket protocol's version (RFC 6455), the only one this socket speaks."""
+
+
 class SocketHandler:
     def __init__(self, chat: WebChat) -> None:
         self.chat = chat
@@ -116,6 +120,10 @@ class SocketHandler:
         if not origin_allowed(request, options.allowed_origins):
             self.chat.refused.add("socket refused", "origin")
             raise web.HTTPForbidden
+        if request.headers.get(hdrs.SEC_WEBSOCKET_VERSION, WEBSOCKET_VERSION) != WEBSOCKET_VERSION:
+            # aiohttp also takes the drafts 7 and 8 (2011), which no browser has sent since
+            # (the fifty-sixth attack): RFC 6455's answer names the one version spoken here.
+            raise web.HTTPUpgradeRequired(headers={hdrs.SEC_WEBSOCKET_VERSION: WEBSOCKET_VERSION})
         if self.open_sockets >= self.max_sockets:
             self.chat.refused.add("socket refused", "full")
             raise web.HTTPServiceUnavailable(headers={"Retry-After": "30"})

@@ -9,7 +9,6 @@ and the conversation carries on."""
 from __future__ import annotations
 
 import secrets
-import time
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from aiohttp import WSMsgType
 
 from redirection_bot.store import StoreUnavailable
 from tests.integration.handoff.conftest import Setup
-from tests.integration.handoff.platform import PLATFORM_SECRET, Platform, sign
+from tests.integration.handoff.platform import Platform
 from tests.integration.handoff.test_webhook import ANNA
 from tests.integration.webchat.conftest import chat_of, runtime_of, text_of
 from tests.security.conftest import WEBHOOK, Client, nested, rest
@@ -38,6 +37,16 @@ async def live_start(client: Client) -> tuple[Any, str]:
     await ws.send_json({"type": "start", "locale": "en"})
     frames = await ws.receive_json(timeout=10)
     return ws, frames[0]["session"]
+
+
+async def told_unreadable_and_going_on(client: Client, ws: Any, times: int = 1) -> None:
+    """The socket answers each frame sent with the ``unreadable`` notice, then goes on."""
+    for _ in range(times):
+        frames = await ws.receive_json(timeout=10)
+        assert frames == [{"type": "notice", "text": text_of(client, "webchat.unreadable")}]
+    await ws.send_json({"type": "command", "command": "repeat"})
+    answer = await ws.receive_json(timeout=10)
+    assert any(frame["type"] == "message" for frame in answer)
 
 
 async def test_deep_json_over_rest_is_a_clear_400_and_the_conversation_goes_on(
@@ -81,12 +90,7 @@ async def test_deep_json_over_the_websocket_is_a_notice_and_the_socket_stays(
     ws, token = await live_start(client)
     await ws.send_bytes(nested())  # as text: the socket reads frames as bytes
     await ws.send_str(nested().decode())
-    for _ in range(2):
-        frames = await ws.receive_json(timeout=10)
-        assert frames == [{"type": "notice", "text": text_of(client, "webchat.unreadable")}]
-    await ws.send_json({"type": "command", "command": "repeat"})
-    answer = await ws.receive_json(timeout=10)
-    assert any(frame["type"] == "message" for frame in answer)
+    await told_unreadable_and_going_on(client, ws, times=2)
     await ws.close()
     await still_works(client, token)
 
@@ -96,13 +100,7 @@ async def test_deep_json_to_the_signed_operator_webhook_is_a_clear_400(
 ) -> None:
     body = b'{"id": "x", "type": "duty", "on_duty": true, "operator": ' + b"[" * 1000
     body += b"]" * 1000 + b"}"
-    stamp = int(time.time())
-    headers = {
-        "Content-Type": "application/json",
-        "X-Redirection-Timestamp": str(stamp),
-        "X-Redirection-Signature": sign(PLATFORM_SECRET, stamp, body),
-    }
-    status, answer = await platform.post(body, headers)
+    status, answer = await platform.post_signed(body)
     assert status == 400 and "JSON" in answer["error"]
     status, _answer = await platform.send({"type": "duty", "operator": ANNA, "on_duty": True})
     assert status == 200

@@ -248,6 +248,8 @@ async def test_sockets_held_open_never_shut_new_visitors_pages_out(served: Any) 
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await session.ws_connect(f"{url}/ws")
         assert refused.value.status == 503
+        assert refused.value.headers is not None
+        assert refused.value.headers["Retry-After"] == "30"  # not the store's "1"
         async with session.get(f"{url}/") as page:
             assert page.status == 200  # a new visitor's page, and its forms, still work
         await held[0].close()

@@ -316,8 +316,8 @@ def _slot_json(view: SlotView) -> dict[str, Any]:
 def _object(body: bytes) -> dict[str, Any]:
     try:
         found = read_json(body)
-    except UnreadableJson as error:
-        raise BadRequest("send a JSON object in UTF-8") from error
+    except UnreadableJson as error:  # what was wrong, as the REST channel says it
+        raise BadRequest(f"the body is {error}; send a JSON object in UTF-8") from error
     if not isinstance(found, dict):
         raise BadRequest("send a JSON object in UTF-8")
     return found

@@ -17,6 +17,9 @@ Requests that carry those messages come in as JSON on every channel (REST, WebSo
 operators' webhook): ``read_json`` is the one reader, and refuses (``UnreadableJson``) what is
 not UTF-8, not JSON, or nested deeper than ``MAX_JSON_DEPTH``, before Python's decoder would
 recurse into it (1,000 levels raise ``RecursionError``), so that each channel can answer politely.
+An object with one key twice (``{"message": "hi", "message": "/stop"}``) is refused too: Python
+keeps the last, a proxy or a log in front of the service may read the first, and what one reads
+as harmless the other would apply (the fifty-sixth attack: taken silently).
 """
 
 from __future__ import annotations
@@ -86,11 +89,24 @@ def read_json(data: bytes, max_depth: int = MAX_JSON_DEPTH) -> object:
     if text.startswith("\ufeff"):
         raise UnreadableJson("preceded by a byte order mark")
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_object_once)
+    except _RepeatedKey as error:
+        raise UnreadableJson("JSON with one key twice in an object") from error
     except RecursionError as error:
         raise UnreadableJson(f"nested deeper than {max_depth} levels") from error
     except ValueError as error:  # malformed, trailing data, a number of thousands of digits
         raise UnreadableJson(f"not JSON ({str(error).split(':', 1)[0]})") from error
+
+
+class _RepeatedKey(ValueError):
+    """An object in the request names one key twice."""
+
+
+def _object_once(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise _RepeatedKey
+    return found
 
 
 def json_depth(data: bytes) -> int:

@@ -95,13 +95,16 @@ class Platform:
         self, payload: dict[str, Any], secret: str | None = None, skew: int = 0
     ) -> tuple[bytes, dict[str, str]]:
         body = json.dumps(payload).encode()
+        return body, self.signature(body, secret, skew)
+
+    def signature(self, body: bytes, secret: str | None = None, skew: int = 0) -> dict[str, str]:
+        """The headers that sign ``body`` as the helpline's platform does."""
         timestamp = int(time.time()) + skew
-        headers = {
+        return {
             "Content-Type": "application/json",
             "X-Redirection-Timestamp": str(timestamp),
             "X-Redirection-Signature": sign(secret or self.secret, timestamp, body),
         }
-        return body, headers
 
     async def send(
         self, payload: dict[str, Any], secret: str | None = None, skew: int = 0
@@ -110,6 +113,10 @@ class Platform:
         payload = {"id": uuid.uuid4().hex, **payload}
         body, headers = self.signed(payload, secret, skew)
         return await self.post(body, headers)
+
+    async def post_signed(self, body: bytes) -> tuple[int, dict[str, Any]]:
+        """POST ``body`` as it is (malformed, say), signed; (status, answer)."""
+        return await self.post(body, self.signature(body))
 
     async def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
         async with (
