@@ -105,8 +105,8 @@ _REST_ERRORS = {
 
 _TOLD_HEADERS = (hdrs.RETRY_AFTER, hdrs.SEC_WEBSOCKET_VERSION, hdrs.ALLOW)
 """What a refusal says a client can do next, kept on the page that replaces it (the
-fifty-sixth attack: the WebSocket's "426: speak version 13" lost its version, and "every socket
-is taken" its "Retry-After: 30")."""
+WebSocket's "426: speak version 13" lost its version, and "every socket is taken" its
+"Retry-After: 30")."""
 
 
 def _error_pages(pages: Pages) -> Middleware:

@@ -72,7 +72,7 @@ def bound_key(key: str, message: str) -> str:
 
 TWO_KEYS = f"send one {HEADER} (or {FIELD!r}), not two different ones"
 """The refusal of a message with two keys (two headers, or a header and a field that differ):
-a resend could be matched by either (the fifty-sixth attack: the first header was taken)."""
+a resend could be matched by either (an outside attack: the first header was taken)."""
 
 
 def key_problem(key: object) -> str | None:

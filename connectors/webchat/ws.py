@@ -122,7 +122,7 @@ class SocketHandler:
             raise web.HTTPForbidden
         if request.headers.get(hdrs.SEC_WEBSOCKET_VERSION, WEBSOCKET_VERSION) != WEBSOCKET_VERSION:
             # aiohttp also takes the drafts 7 and 8 (2011), which no browser has sent since
-            # (the fifty-sixth attack): RFC 6455's answer names the one version spoken here.
+            # (an outside attack): RFC 6455's answer names the one version spoken here.
             raise web.HTTPUpgradeRequired(headers={hdrs.SEC_WEBSOCKET_VERSION: WEBSOCKET_VERSION})
         if self.open_sockets >= self.max_sockets:
             self.chat.refused.add("socket refused", "full")

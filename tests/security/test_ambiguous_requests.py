@@ -1,4 +1,4 @@
-"""Attack: requests that two readers would read two ways (the fifty-sixth attack).
+"""Attack: requests that two readers would read two ways (an outside attack).
 
 ``{"message": "hi", "message": "/stop"}`` was taken as "/stop" (Python keeps the last key; a
 proxy, a log or a filter in front of the service may read the first); two ``Idempotency-Key``

@@ -19,7 +19,7 @@ not UTF-8, not JSON, or nested deeper than ``MAX_JSON_DEPTH``, before Python's d
 recurse into it (1,000 levels raise ``RecursionError``), so that each channel can answer politely.
 An object with one key twice (``{"message": "hi", "message": "/stop"}``) is refused too: Python
 keeps the last, a proxy or a log in front of the service may read the first, and what one reads
-as harmless the other would apply (the fifty-sixth attack: taken silently).
+as harmless the other would apply (an outside attack: taken silently).
 """
 
 from __future__ import annotations
