@@ -74,6 +74,7 @@ MEASURED_ONLY = (
     "fresh5",
     "fresh6",
     "fresh7",
+    "fresh8",
     "fresh_help",
 )
 """Sets kept to measure the program, never to learn from: the frozen split (written before
