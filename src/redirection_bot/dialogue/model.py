@@ -110,11 +110,14 @@ class CommandName(enum.StrEnum):
     ABOUT = "about"
     """What is kept and who can see it: "is this anonymous?", "can the police see this?",
     asked anywhere, answered by its flow, which returns to where the person was."""
+    PAUSE = "pause"
+    """Stop for now and come back later ("i need to stop for tonight, can i come back
+    tomorrow?"), at any question: its flow offers words to come back with, then returns."""
 
     @property
     def calls_a_flow(self) -> bool:
         """Whether the command runs a flow of the program's (``call:``), and returns."""
-        return self in (CommandName.HELP, CommandName.ABOUT)
+        return self in (CommandName.HELP, CommandName.ABOUT, CommandName.PAUSE)
 
     @property
     def words_key(self) -> str:
@@ -127,7 +130,8 @@ class CommandName(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class CommandSpec:
-    """A command the program enables; ``call`` is the flow run for ``help`` and ``about``."""
+    """A command the program enables; ``call`` is the flow run for ``help``, ``about`` and
+    ``pause``."""
 
     name: CommandName
     span: Span

@@ -130,6 +130,16 @@ NUMBER_SETTINGS = ("misses_before_offering_person", "history_size")
 DEFAULT_TEXT_MAX_LENGTH = 500
 
 
+_OPTIONAL_COMMANDS = (CommandName.ERASE, CommandName.ABOUT, CommandName.PAUSE)
+"""Commands a program may leave out without a warning."""
+_CALLED_FLOW = {
+    CommandName.HELP: "offers a person",
+    CommandName.ABOUT: "says what is kept",
+    CommandName.PAUSE: "offers words to come back with",
+}
+"""What the flow a command calls does, for the error when ``call`` is missing."""
+
+
 class ProgramParser(SchemaReader):
     """Reads ``program.yaml`` into a ``Program`` whose flows the loader adds."""
 
@@ -443,15 +453,16 @@ class ProgramParser(SchemaReader):
                     self.identifier(fields.get("call"), "a flow id") if fields.get("call") else None
                 )
             if name.calls_a_flow and call is None:
-                what = "offers a person" if name is CommandName.HELP else "says what is kept"
+                what = _CALLED_FLOW[name]
                 self.error(
                     key.span, f"the `{name}` command needs `call: <flow>`: the flow that {what}"
                 )
             commands[name] = CommandSpec(name, key.span, call)
         for name in CommandName:
             # `erase` is optional: the web chat's own button erases everything without it;
-            # `about` too: a program may say what it keeps in its own welcome
-            if name not in commands and name not in (CommandName.ERASE, CommandName.ABOUT):
+            # `about` too: a program may say what it keeps in its own welcome; `pause` too:
+            # a program may offer its resume words only where a part ends
+            if name not in commands and name not in _OPTIONAL_COMMANDS:
                 self.warning(mapping.span, f"the global command `{name}` is not enabled")
         return commands
 

@@ -640,15 +640,20 @@ class _Run:
             if len([choice for _option, choice in held if choice is not None]) > 1:
                 return True
         other_crisis = any(category in CRISES for category in hits if category != current.category)
-        if answered is None and (
-            current.category in hits or not higher or current.gives_way or other_crisis
-        ):
+        if (
+            answered is None
+            and (current.category in hits or not higher or current.gives_way or other_crisis)
+        ) or (current.gives_way and other_crisis):
             # ``gives_way``: "i cant take it anymore" while waiting for a person is asked
             # about now, never "Sorry, I didn't understand" (an answer that fits stays one).
             # Another crisis, even guessed, answering nothing here: asked about now ("the kid
             # im babysitting is asleep in the next room and my head is going to bad places"
             # at the suicide flow's country question: the twenty-fifth retest, "Please choose
             # a country", the child's check queued for after the crisis lines).
+            # A flow that gives way asks about a crisis now even when the message also answers
+            # its question ("i cant tell my parents they would freak ... maybe itd be easier if
+            # i just didnt wake up" at a young person's menu: the fear answered, the suicide
+            # check queued behind the menu and never asked, the fifty-sixth retest).
             return False
         if own is not None and own.certain and self.match_choice(node, options, folded) is None:
             # "no. im alone tho and the pills are here" at "are you in danger?": the first
