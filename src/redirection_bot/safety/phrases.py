@@ -111,10 +111,6 @@ class _Words:
     ordered: tuple[str, ...]
     """The words of ``exact`` in order, to find the words a piece begins (typed in pieces)
     by bisection rather than by a set of every beginning of every word."""
-    fuzzy: tuple[str, ...] = field(compare=False, hash=False)
-    """The words that take one typing mistake, in order, so that those with a message word's
-    first two letters (which a mistyped word keeps: ``within_one_edit``) are found by
-    bisection (a dictionary by those letters cost 0.4 MB over every list)."""
     prefixes: tuple[str, ...]
     suffixes: tuple[str, ...]
     letters: Letters
@@ -128,7 +124,6 @@ class _Words:
         return cls(
             ordered if len(ordered) <= FEW_WORDS else frozenset(ordered),
             ordered,
-            tuple(sorted({lit.form for lit in lits if lit.fuzzy})),
             tuple(lit.form for lit in lits if lit.prefix),
             tuple(lit.form for lit in lits if lit.suffix),
             lits[0].letters,
@@ -145,10 +140,14 @@ class _Words:
         )
 
     def _near(self, head: str) -> Iterator[str]:
-        """The words that take a typing mistake and begin with ``head``."""
-        at = bisect.bisect_left(self.fuzzy, head)
-        while at < len(self.fuzzy) and self.fuzzy[at].startswith(head):
-            yield self.fuzzy[at]
+        """The words that take a typing mistake (``Lit.fuzzy``: whole words long enough) and
+        begin with ``head``, which a mistyped word keeps (``within_one_edit``): found in
+        ``ordered`` by bisection. A dictionary by those letters cost 0.4 MB over every list, a
+        tuple of the long words alone 0.3 MB."""
+        at = bisect.bisect_left(self.ordered, head)
+        while at < len(self.ordered) and self.ordered[at].startswith(head):
+            if len(self.ordered[at]) >= FUZZY_MIN_LENGTH:
+                yield self.ordered[at]
             at += 1
 
     def begins_a_word(self, piece: str) -> bool:
