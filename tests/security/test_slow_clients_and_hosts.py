@@ -25,6 +25,8 @@ from redirection_bot_connectors.webchat.guard import LINGER_SECONDS, runner
 from redirection_bot_connectors.webchat.sessions import MAX_LISTENERS
 from redirection_bot_connectors.webchat.ws import CLOSE_DISPLACED, socket_limit
 from tests.helpers import free_port
+from tests.integration.handoff.conftest import Setup
+from tests.integration.handoff.platform import Platform
 
 TIMEOUT = 1
 
@@ -287,3 +289,18 @@ async def test_one_conversation_resumed_on_thousands_of_sockets_holds_at_most_ei
             await tab.close()
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     assert socket_limit(0) <= soft // 2  # half the files stay for pages and presses
+
+
+async def test_badly_signed_webhook_requests_are_one_log_line_a_minute(
+    helpline: Setup, platform: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The fifty-sixth attack: 3,000 requests with a bad signature wrote 3,000 lines in a
+    second (with ``-v``), from anyone who reaches the listener."""
+    caplog.set_level(logging.INFO)
+    body = b'{"id": "x", "type": "duty", "on_duty": true, "operator": {}}'
+    headers = {**platform.signature(body), "X-Redirection-Signature": "v1=" + "0" * 64}
+    for _ in range(30):
+        status, _answer = await platform.post(body, headers)
+        assert status == 401
+    refused = [r for r in caplog.records if "webhook request refused" in r.getMessage()]
+    assert len(refused) == 1

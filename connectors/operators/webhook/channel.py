@@ -45,6 +45,7 @@ from redirection_bot.api import (
     SlotView,
     Stopping,
     StoreUnavailable,
+    Tallies,
     UnreadableJson,
     bookings,
     change,
@@ -114,6 +115,10 @@ class WebhookChannel:
         self.port: int | None = None
         """The port the platform's requests come to, once listening."""
         self.listening = asyncio.Event()
+        self.refused = Tallies(connector=CONNECTOR)
+        """Refusals anyone who reaches the listener can cause as fast as they like (a bad
+        signature, a replay): one line a minute with the count (the fifty-sixth attack: 3,000
+        lines in a second with ``-v``)."""
 
     async def run(self) -> int:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -213,7 +218,7 @@ class WebhookChannel:
             self.settings.tolerance_seconds,
         )
         if refused is not None:
-            log_event("webhook request refused", connector=CONNECTOR, reason=refused)
+            self.refused.add("webhook request refused", refused)
             return web.json_response({"error": refused}, status=401)
         try:
             payload = _object(body)
@@ -222,7 +227,7 @@ class WebhookChannel:
             return web.json_response({"error": str(error)}, status=400)
         seen = "seen:" + hashlib.sha256(request_id.encode()).hexdigest()
         if not await self.desk.memory.add_once(seen, 2 * self.settings.tolerance_seconds):
-            log_event("webhook request refused", connector=CONNECTOR, reason="replayed")
+            self.refused.add("webhook request refused", "replayed")
             return web.json_response({"error": "replayed"}, status=409)
         try:
             kind = payload.get("type")

@@ -386,6 +386,7 @@ class Effects:
         urgency = _urgency(handoff)
         reason = handoff.reason or HandoffReason.OTHER
         asked_in = handoff.flow or "unknown"
+        safety_flows = {route.flow for route in loaded.program.safety}
 
         async def open_ticket() -> None:
             await desk.opened(ticket, session_id, service, urgency, requested_at)
@@ -405,15 +406,15 @@ class Effects:
             )
             await desk.announce(service, opened)
             self._count(HandoffStatus.WAITING, reason)
-            # No session tag beside the reason: "suicide" next to a turn's tag would tell which
-            # conversation disclosed it (the forty-seventh attack; docs/operators.md, Logs).
-            log_event(
-                "handoff requested",
-                reason=reason,
-                urgency=urgency,
-                # "appointment", never its slot (docs/safety.md: logs never carry a slot)
-                flow=asked_in.partition(":")[0],
-            )
+            # Nothing of the risk: the line comes in the same millisecond as the turn's, whose
+            # tag it would tie "suicide" to (the forty-seventh attack: a tag on this line; the
+            # fifty-sixth: the timestamps; docs/operators.md, Logs). The reason and urgency are
+            # counted in the metrics; a safety flow's name is not logged either.
+            flow = asked_in.partition(":")[0]
+            if flow in safety_flows:
+                log_event("handoff requested")
+            else:  # "appointment", never its slot (docs/safety.md: logs never carry a slot)
+                log_event("handoff requested", flow=flow)
 
         return open_ticket
 

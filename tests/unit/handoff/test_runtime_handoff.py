@@ -377,9 +377,11 @@ async def test_state_changes_are_counted_and_nothing_is_logged_but_events(
         for state in ("waiting", "claimed", "closed"):
             assert f'redirection_bot_handoffs_total{{reason="asked",state="{state}"}} 1.0' in text
     assert "Sam" not in caplog.text and "@anna" not in caplog.text and "web:s1" not in caplog.text
-    # The request's reason, never beside a session tag (the forty-seventh attack).
+    # Nothing of the risk beside a session tag (the forty-seventh attack), nor in the same
+    # millisecond as one (the fifty-sixth): the reason and urgency are counted, never logged.
     requested = [r.getMessage() for r in caplog.records if "handoff requested" in r.getMessage()]
     assert requested and not any("session=" in line for line in requested)
+    assert not any(w in line for line in requested for w in ("reason=", "urgency=", "safety_"))
 
 
 async def test_the_conversation_is_not_kept_when_the_helpline_asks_for_none(
