@@ -17,6 +17,7 @@ import json
 import logging
 import socket
 import struct
+import zlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,7 +25,7 @@ import pytest
 from aiohttp import web
 
 from redirection_bot.authoring.testing import make_runtime
-from redirection_bot.operations.listening import UNKNOWN_ENCODING
+from redirection_bot.operations.listening import GARBLED_BODY, UNKNOWN_ENCODING
 from redirection_bot.program.load import LoadedProgram
 from redirection_bot_connectors.webchat import WebChatOptions, create_app
 from redirection_bot_connectors.webchat.guard import runner
@@ -149,3 +150,21 @@ async def test_a_client_resetting_its_own_socket_mid_request_writes_no_error_lin
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
     status, _headers, _body = await sent(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     assert status.startswith(b"HTTP/1.1 200")
+
+
+async def test_a_deflate_body_cut_short_is_told_so_not_that_deflate_is_unread(
+    port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The fifty-sixth attack: a zlib stream without its checksum was answered "the body's
+    Content-Encoding is not one this service reads", though deflate is read."""
+    caplog.set_level(logging.INFO)
+    body = zlib.compress(b'{"message": "hello"}')[:-4]
+    request = (
+        b"POST /webhooks/rest/webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Encoding: deflate\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+    )
+    status, headers, answer = await sent(port, request + body)
+    assert status.split()[1] == b"400" and headers["connection"] == "close"
+    assert json.loads(answer) == {"error": GARBLED_BODY}
+    await asyncio.sleep(0.05)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

@@ -81,6 +81,12 @@ UNKNOWN_ENCODING = (
 )
 """The error a request with a ``Content-Encoding`` aiohttp cannot decode is answered with."""
 
+GARBLED_BODY = (
+    "the body is not what its Content-Encoding says (cut short or damaged): send it plain, or"
+    " compressed whole"
+)
+"""The error for a body labelled gzip or deflate that does not decode to its end."""
+
 
 class PoliteRequestHandler(web_protocol.RequestHandler):
     """aiohttp's connection handler, answering a request it could not read (or a failure
@@ -97,9 +103,16 @@ class PoliteRequestHandler(web_protocol.RequestHandler):
         super().handle_error(request, status, exc)  # logs (without the message) and checks
         if isinstance(exc, ContentEncodingError):
             # A label aiohttp cannot read ("br" without Brotli, "zstd"): a program sent it,
-            # and reads the same JSON error as for a body its label does not fit.
+            # and reads the same JSON error as for a body its label does not fit. A label it
+            # reads on a body cut short (a zlib stream without its checksum) is that: the
+            # fifty-sixth attack was told "deflate" is not read here). The request's headers
+            # are not at hand here: aiohttp's words tell the two apart (a label it lacks a
+            # package for, "Please install ...", or a body that did not decode).
+            unread = "install" in str(exc).lower()
             answer: web.Response = web.json_response(
-                {"error": UNKNOWN_ENCODING}, status=400, headers=UNREADABLE_HEADERS
+                {"error": UNKNOWN_ENCODING if unread else GARBLED_BODY},
+                status=400,
+                headers=UNREADABLE_HEADERS,
             )
         else:
             try:
