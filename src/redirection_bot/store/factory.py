@@ -54,7 +54,10 @@ def open_relay(settings: StoreSettings) -> Relay:
     except ImportError as error:
         raise ConfigError(_REDIS_MISSING) from error
     keyring = Keyring([parse_key(key, f"store.keys[{n}]") for n, key in enumerate(settings.keys)])
-    return EncryptedRelay(RedisRelay.from_url(settings.url, prefix=settings.prefix), keyring)
+    relay = RedisRelay.from_url(
+        settings.url, prefix=settings.prefix, connections=settings.redis_connections
+    )
+    return EncryptedRelay(relay, keyring)
 
 
 def open_counts(settings: StoreSettings) -> EvaluationCounts:

@@ -36,6 +36,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any, NoReturn, TypeVar
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -546,7 +547,14 @@ def _stored(version: bytes | str | None, data: bytes | str | None) -> StoredSess
 
 
 class RedisRelay:
-    """Topics as Redis streams, shared by every instance."""
+    """Topics as Redis streams, shared by every instance.
+
+    Every topic this instance listens to is read by one reader (``XREAD`` over all of them at
+    once, on one connection), whatever the number of listeners: each open handoff's listener
+    held a pooled connection of its own in a blocking ``XREAD``, so that 100 "talk to a
+    person" requests took every connection and the next handoff, a crisis's included, failed
+    (the fifty-sixth attack). A new listener wakes the reader with an entry in this instance's
+    own wake stream, so that it reads the new topic at once rather than after ``block_ms``."""
 
     def __init__(
         self,
@@ -561,11 +569,21 @@ class RedisRelay:
         self.max_length = max_length
         self.ttl_ms = max(1, round(ttl_seconds * 1000))
         self.block_ms = block_ms
+        self._listeners: set[_Listener] = set()
+        self._reader: asyncio.Task[None] | None = None
+        self._wake_key = f"{prefix}w:{secrets.token_hex(8)}"
+        self._woken = START
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = DEFAULT_PREFIX, block_ms: int = 5000) -> RedisRelay:
-        # A read blocks for up to ``block_ms``: the socket waits a little longer than that.
-        client = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=block_ms / 1000 + 5)
+    def from_url(
+        cls,
+        url: str,
+        prefix: str = DEFAULT_PREFIX,
+        block_ms: int = 5000,
+        connections: int = DEFAULT_CONNECTIONS,
+    ) -> RedisRelay:
+        # The reader blocks for up to ``block_ms``: its socket waits a little longer than that.
+        client = redis_client(url, connections, socket_timeout=block_ms / 1000 + 5)
         return cls(client, prefix, block_ms=block_ms)
 
     def _key(self, topic: str) -> str:
@@ -580,21 +598,85 @@ class RedisRelay:
         return added.decode() if isinstance(added, bytes) else str(added)
 
     async def listen(self, topic: str, after: str = START) -> AsyncIterator[Relayed]:
-        key, last = self._key(topic), after
-        while True:
-            answer: Any = await reachable(
-                self.client.xread({key: last}, count=100, block=self.block_ms)
-            )
-            for _stream, entries in answer or []:
-                for raw_id, fields in entries:
-                    last = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
-                    yield Relayed(last, bytes(fields[b"d"]))
+        listener = _Listener(self._key(topic), after)
+        self._listeners.add(listener)
+        try:
+            await self._wake()
+            while True:
+                got = await listener.queue.get()
+                if isinstance(got, StoreUnavailable):
+                    raise got
+                yield got
+        finally:
+            self._listeners.discard(listener)
+
+    async def _wake(self) -> None:
+        """Start the reader, or have it read its topics again (a listener was added)."""
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.create_task(self._read())
+            return
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.xadd(self._wake_key, {"w": b""}, maxlen=1, approximate=False)
+            pipe.pexpire(self._wake_key, self.block_ms * 4)
+            await reachable(pipe.execute())
+
+    async def _read(self) -> None:
+        """Read every listened topic after its listener's place until nobody listens."""
+        try:
+            while self._listeners:
+                streams = {self._wake_key: self._woken}
+                for listener in self._listeners:
+                    known = streams.get(listener.key)
+                    if known is None or _id_order(listener.last) < _id_order(known):
+                        streams[listener.key] = listener.last
+                answer: Any = await reachable(
+                    self.client.xread(streams, count=100, block=self.block_ms)  # type: ignore[arg-type]
+                )
+                for raw_key, entries in answer or []:
+                    self._hand_out(_text(raw_key), entries)
+        except StoreUnavailable as error:
+            for listener in self._listeners:
+                listener.queue.put_nowait(error)
+
+    def _hand_out(self, key: str, entries: list[tuple[Any, dict[bytes, bytes]]]) -> None:
+        if key == self._wake_key:
+            self._woken = _text(entries[-1][0])
+            return
+        for listener in [found for found in self._listeners if found.key == key]:
+            for raw_id, fields in entries:
+                message_id = _text(raw_id)
+                if _id_order(message_id) > _id_order(listener.last):
+                    listener.last = message_id
+                    listener.queue.put_nowait(Relayed(message_id, bytes(fields[b"d"])))
 
     async def forget(self, topic: str) -> None:
         await reachable(self.client.delete(self._key(topic)))
 
     async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
         await self.client.aclose()
+
+
+@dataclass(eq=False)
+class _Listener:
+    """One ``listen`` of a ``RedisRelay``: its stream, the last id handed to it, and what the
+    reader hands it (a message, or the error that ended the reading)."""
+
+    key: str
+    last: str
+    queue: asyncio.Queue[Relayed | StoreUnavailable] = field(default_factory=asyncio.Queue)
+
+
+def _id_order(message_id: str) -> tuple[int, int]:
+    first, _, second = message_id.partition("-")
+    return int(first), int(second or 0)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class RedisCounts:
@@ -621,8 +703,8 @@ class RedisCounts:
         async for key in self.client.scan_iter(match=f"{self.prefix}e:*"):
             day = (key.decode() if isinstance(key, bytes) else str(key)).rsplit(":", 1)[1]
             counts: Any = await reachable(self.client.hgetall(key))
-            for field, count in counts.items():
-                module, question, answer = json.loads(field)
+            for counted, count in counts.items():
+                module, question, answer = json.loads(counted)
                 found.append(CountRow(day, module, question, answer, int(count)))
         return sorted(found)
 

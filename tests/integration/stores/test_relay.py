@@ -131,3 +131,51 @@ async def test_ids_keep_growing_when_the_process_starts_again() -> None:
 def _order(message_id: str) -> tuple[int, int]:
     first, _, second = message_id.partition("-")
     return int(first), int(second)
+
+
+@pytest.mark.redis
+async def test_listeners_by_the_hundred_hold_one_connection_and_publishing_goes_on(
+    redis_server: RedisServer,
+) -> None:
+    """The fifty-sixth attack: each open handoff's listener held a pooled connection in a
+    blocking read, so that 100 "talk to a person" requests took every one and the next
+    handoff (a crisis's too) failed. Now 150 listeners share one reader, over a pool of 10."""
+    from redirection_bot.store.redis import redis_client
+
+    relay = RedisRelay(
+        redis_client(redis_server.url, connections=10, wait_seconds=2.0),
+        prefix=f"many-{uuid.uuid4().hex}:",
+        block_ms=2000,
+    )
+    try:
+        listening = [asyncio.create_task(take(relay, f"handoff-{n}", 1)) for n in range(150)]
+        await asyncio.sleep(0.3)  # every listener registered, the reader blocked in its read
+        sent = {n: await relay.publish(f"handoff-{n}", f"for {n}".encode()) for n in range(150)}
+        got = await asyncio.gather(*listening)
+        assert [messages[0][1] for messages in got] == [f"for {n}".encode() for n in range(150)]
+        assert [messages[0][0] for messages in got] == list(sent.values())
+    finally:
+        await relay.close()
+
+
+@pytest.mark.redis
+async def test_a_listener_added_while_the_reader_waits_gets_its_message_at_once(
+    redis_server: RedisServer,
+) -> None:
+    """A new topic is read at once, not after the reader's current wait (``block_ms``)."""
+    from redis.asyncio import Redis
+
+    relay = RedisRelay(
+        Redis.from_url(redis_server.url), prefix=f"wake-{uuid.uuid4().hex}:", block_ms=30_000
+    )
+    try:
+        first = asyncio.create_task(take(relay, "first", 1))
+        await asyncio.sleep(0.3)  # the reader now waits up to 30 s on "first"
+        second = asyncio.create_task(take(relay, "second", 1))
+        await asyncio.sleep(0.3)
+        await relay.publish("second", b"an operator joined")
+        assert (await asyncio.wait_for(second, timeout=3))[0][1] == b"an operator joined"
+        await relay.publish("first", b"still here")
+        assert (await asyncio.wait_for(first, timeout=3))[0][1] == b"still here"
+    finally:
+        await relay.close()
