@@ -117,6 +117,9 @@ class HandoffKeys:
     the person's question follow."""
     NO_TEAM = "handoff.no_team"
     """Said where no helpline is connected at all (the fallback follows at once)."""
+    LINE_FULL = "handoff.line_full"
+    """Said when the service's line is full (``Situation.queue_full``): the request is not
+    queued, the services follow at once."""
     NO_TEAM_AGAIN = "handoff.no_team_again"
     """The same, said more briefly at a later request in the same conversation (the services
     follow, the short plan not again)."""
@@ -212,6 +215,9 @@ class Situation:
     open_now: bool
     queue_position: int = 1
     """This session's place in line (1 = next)."""
+    queue_full: bool = False
+    """The service's line holds as many requests as it takes (``max_waiting``): a new one is
+    not queued."""
 
     @property
     def available(self) -> bool:
@@ -601,6 +607,8 @@ def _asked(state: HandoffState, event: Asked, situation: Situation) -> Step:
             raised = replace(state, urgency=event.urgency, reason=event.reason)
             return Step(raised, (UpdateTicket(state.ticket, TicketChange.ESCALATED), told))
         return Step(state, (told, Duplicate("asked")))
+    if situation.queue_full:
+        return Step(state, (TellPerson(HandoffKeys.LINE_FULL), GiveFallback()))
     now = situation.now
     waiting = HandoffState(
         status=HandoffStatus.WAITING,
@@ -800,6 +808,19 @@ def _risk_seen(state: HandoffState, event: RiskSeen) -> Step:
         change = (UpdateTicket(state.ticket, TicketChange.ESCALATED),) if higher else ()
         return Step(seen, (*change, *told))
     return Step(seen, (UpdateTicket(state.ticket, TicketChange.RISK), *told))
+
+
+def tick_due(state: HandoffState, timings: HandoffTimings) -> float | None:
+    """When a tick could next change ``state`` (``_tick``): its fallback's time or its next
+    notice's, whichever comes first; None when no tick changes it (not waiting)."""
+    requested = state.requested_at
+    if state.status is not HandoffStatus.WAITING or requested is None or state.ticket is None:
+        return None
+    last = state.last_notice_at if state.last_notice_at is not None else requested
+    due = last + timings.notice_interval_seconds
+    if not state.fallback_given:
+        due = min(due, requested + timings.claim_timeout_seconds)
+    return due
 
 
 def _tick(state: HandoffState, event: Tick, situation: Situation, timings: HandoffTimings) -> Step:

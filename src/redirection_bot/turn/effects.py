@@ -89,7 +89,7 @@ from redirection_bot.handoff.wire import (
 from redirection_bot.operations.logs import log_event, session_tag
 from redirection_bot.program.render import OperatorWords, Said, Shown
 from redirection_bot.safety.categories import CRISES, RiskCategory
-from redirection_bot.store import SessionStore, VersionConflict
+from redirection_bot.store import SessionStore, StoreUnavailable, VersionConflict
 from redirection_bot.store.resume import PhraseKey, ResumeVault
 from redirection_bot.turn.actions import ActionCall, ActionRunner, AfterTurn
 from redirection_bot.turn.recent import RecentRecords
@@ -487,7 +487,15 @@ class Effects:
             # With nothing left to do, the save may end the session's lock in the same step.
             await self.save(session_id, record, kept, final=not effects)
         for effect in effects:
-            await effect()
+            try:
+                await effect()
+            except StoreUnavailable as error:
+                # The turn is saved and its reply stands: what follows it (a ticket announced
+                # to the operators, a feed forgotten) failing must not turn that reply into
+                # "something went wrong", a crisis turn's emergency advice with it (the
+                # fifty-sixth attack). A waiting ticket the desk holds still gets its
+                # fallback on time (``HandoffDesk.run``).
+                log_event("turn effect failed", error=type(error).__name__)
         return cancelled
 
     async def save(
