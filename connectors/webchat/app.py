@@ -71,7 +71,9 @@ def create_app(runtime: Runtime, options: WebChatOptions | None = None) -> web.A
     app.on_response_prepare.append(add_headers(security_headers(options.branding.exit_url)))
     hide_software(app)  # here too, for an app run without the listener's runner (tests)
     app.cleanup_ctx.append(_expiry(chat))
+    app.on_startup.append(_restore_endings(chat))
     app.on_shutdown.append(_close_sockets(chat))
+    app.on_shutdown.append(_drain_endings(chat))
     app.on_cleanup.append(_stop_following(chat))
     app.router.add_get("/", pages.landing)
     app.router.add_post("/start", pages.start)
@@ -196,6 +198,24 @@ def _close_sockets(chat: WebChat) -> Callable[[web.Application], Awaitable[None]
                     await listener.ws.close(code=CLOSE_RESTARTING, message=b"reconnect")
 
     return close
+
+
+def _restore_endings(chat: WebChat) -> Callable[[web.Application], Awaitable[None]]:
+    """Finish what a previous run of this instance left waiting ("erase" while Redis hung)."""
+
+    async def restore(_app: web.Application) -> None:
+        chat.endings.restore()
+
+    return restore
+
+
+def _drain_endings(chat: WebChat) -> Callable[[web.Application], Awaitable[None]]:
+    """Try the endings that wait a few seconds more before the instance stops."""
+
+    async def drain(_app: web.Application) -> None:
+        await chat.endings.drain()
+
+    return drain
 
 
 def _stop_following(chat: WebChat) -> Callable[[web.Application], Awaitable[None]]:

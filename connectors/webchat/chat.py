@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,7 @@ from redirection_bot.api import (
     Event,
     HandoffKeys,
     HandoffView,
+    Keyring,
     Reply,
     ResumeKeys,
     Runtime,
@@ -38,11 +40,12 @@ from redirection_bot.api import (
     Text,
     VersionConflict,
     Waiting,
+    cache_folder,
     log_event,
     session_tag,
 )
 
-from .endings import Endings
+from .endings import QUICK_EXIT_SECONDS, Endings, EndingsJournal
 from .frames import Frame, card_frame, choice_list, message_frame
 from .options import WebChatOptions
 from .plan_card import PlanCard, group_plan
@@ -116,9 +119,13 @@ class WebChat:
         self.refused = Tallies(clock=clock, connector="webchat")
         """Requests and sockets refused (``refused.add("request refused", "host")``): one line
         a minute for each, with its count."""
-        self.endings = Endings(runtime.settings.session_ttl_seconds, clock)
+        self.endings = Endings(
+            runtime.settings.session_ttl_seconds, clock, journal=_journal(runtime, options)
+        )
         """Endings ("leave now", "erase") that met a store that failed, finished as soon as
         it answers; meanwhile this instance answers for their conversations as ended."""
+        self.endings.name("erase", runtime.erase)
+        self.endings.name("leave", runtime.leave)
         self.book = SessionBook(
             options.limits.max_sessions,
             runtime.settings.session_ttl_seconds,
@@ -510,8 +517,13 @@ class WebChat:
     ) -> bool:
         """``ending(session_id)`` now, or, while the store fails, as soon as it answers again
         (``Endings``); what it returned, False when it is left for later."""
+        attempt = asyncio.ensure_future(ending(session_id))
         try:
-            return bool(await ending(session_id))
+            return bool(await asyncio.wait_for(asyncio.shield(attempt), QUICK_EXIT_SECONDS))
+        except TimeoutError:
+            # A store that hangs: the person is answered now, the attempt goes on here.
+            self.endings.still_trying(session_id, ending, attempt)
+            return False
         except STORE_FAULTS:
             self.endings.later(session_id, ending)
             return False
@@ -741,3 +753,16 @@ def with_newer_notices(pending: list[Shown], shown: list[Shown]) -> list[Shown]:
 
 def _waiting_notice(item: Shown) -> bool:
     return isinstance(item, ShownMessage) and item.key.startswith(WAITING_NOTICES)
+
+
+ENDINGS_KEYS = "webchat-endings"
+
+
+def _journal(runtime: Runtime, options: WebChatOptions) -> EndingsJournal | None:
+    """Where the endings that wait are kept across a restart: beside what ``serve`` keeps, for
+    a store that outlives the process (sealed: its keys); none for the memory store."""
+    keys = runtime.channel_keys(ENDINGS_KEYS)
+    folder = cache_folder(os.environ)
+    if not keys or folder is None:
+        return None
+    return EndingsJournal(folder, f"{options.host}-{options.port}", Keyring(list(keys)))

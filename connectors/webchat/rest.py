@@ -97,6 +97,7 @@ class RestChannel:
         self.replays = replays.Replays(
             chat.runtime.store, chat.runtime.settings.session_ttl_seconds
         )
+        chat.endings.name("replays", self.replays.forget)
 
     async def preflight(self, request: web.Request) -> web.Response:
         response = web.Response(status=204)

@@ -13,8 +13,10 @@ import pytest
 from aiohttp import WSMsgType
 
 from redirection_bot.authoring.testing import RasaActionRunner
+from redirection_bot.operations.crypto import Keyring
 from redirection_bot.program.load import LoadedProgram
 from redirection_bot.store import StoredSession, StoreUnavailable
+from redirection_bot.store.encrypted import EncryptedStore
 from redirection_bot.store.memory import MemoryStore
 from redirection_bot.turn.runtime import Runtime
 from redirection_bot_connectors.webchat.app import CHAT
@@ -159,3 +161,70 @@ async def test_a_leave_now_typed_over_the_websocket_while_the_store_is_away_ends
             break
         await asyncio.sleep(0.1)
     assert await runtime.state(f"web:{token}") is None
+
+
+class Hanging(MemoryStore):
+    """A store whose deletes hang while ``hung`` is not set (Redis paused with SIGSTOP)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hung: asyncio.Event | None = None
+
+    async def delete(self, name: str) -> None:
+        if self.hung is not None:
+            await self.hung.wait()
+        await super().delete(name)
+
+
+async def test_leave_now_never_waits_for_a_store_that_hangs(
+    over: Over, shipped: LoadedProgram
+) -> None:
+    """The fifty-sixth attack: with Redis paused, "Leave now" without JavaScript took 5 s to
+    reach the neutral page (and a REST "/stop" 15 s): a quick exit must be quick."""
+    store = Hanging()
+    runtime = Runtime(shipped, store, RasaActionRunner(shipped))
+    client = await over(runtime)
+    page = await start(client)
+    store.hung = asyncio.Event()
+    leaving = client.post(f"/c/{page.token}/leave", allow_redirects=False)
+    response = await asyncio.wait_for(leaving, timeout=4)  # the store would hang for ever
+    assert response.status == 303 and response.headers["Location"] == "/blank"
+    assert (await client.get(f"/c/{page.token}")).status == 404
+    store.hung.set()  # Redis resumes: the attempt still under way finishes
+    for _ in range(30):
+        if await runtime.state(f"web:{page.token}") is None:
+            break
+        await asyncio.sleep(0.1)
+    assert await runtime.state(f"web:{page.token}") is None
+
+
+async def test_an_erase_answered_while_the_store_was_away_is_finished_after_a_restart(
+    over: Over, shipped: LoadedProgram
+) -> None:
+    """The fifty-sixth attack: "Erase" answered while Redis hung was kept only in the
+    instance's memory; restarted before Redis came back, the instance forgot it, and the
+    conversation stayed readable for a day, its resume words opening it for a month. What
+    waits is kept, sealed, in a file the restarted instance reads."""
+    shared = Away()
+    store = EncryptedStore(shared, Keyring.generate())
+    sender = secrets.token_hex(16)
+    first = await over(Runtime(shipped, store, RasaActionRunner(shipped)))
+    await rest(first, sender, "hello")
+    shared.away = True
+    status, answer = await rest(first, sender, "/erase")
+    assert status == 200 and any(item.get("custom", {}).get("erase") for item in answer)
+    journal = first.server.app[CHAT].endings._journal
+    assert journal is not None and journal.path.exists()
+    assert sender.encode() not in journal.path.read_bytes()  # sealed: which, never said
+    await first.close()  # the instance stops while the store is still away
+
+    shared.away = False
+    restarted = Runtime(shipped, store, RasaActionRunner(shipped))
+    assert await restarted.state(REST_PREFIX + sender) is not None  # still in the store
+    await over(restarted)
+    for _ in range(30):
+        if await restarted.state(REST_PREFIX + sender) is None:
+            break
+        await asyncio.sleep(0.1)
+    assert await restarted.state(REST_PREFIX + sender) is None
+    assert not journal.path.exists()  # nothing waits: no file
