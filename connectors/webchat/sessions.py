@@ -7,7 +7,9 @@ is erased or left idle for the store's time to live. It is a cache of the store,
 ``limits.max_sessions``: when it is full, the conversation seen least recently that no live
 page follows makes room (it stays in the store, and its page is drawn again from there,
 without the earlier lines, when it comes back). It never refuses a newcomer: otherwise
-anyone could lock every new visitor out by opening conversations.
+anyone could lock every new visitor out by opening conversations. A conversation with a live
+page or a handoff followed is never dropped: the book may hold more than ``max_sessions`` by
+as many (at most ``max_sockets`` and the open handoffs).
 
 A conversation that made room is remembered, for its time to live, by a keyed hash of its id
 (with a key of this process, kept nowhere) and its language: if the store then loses it
@@ -21,7 +23,6 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import itertools
 import math
 import re
 import secrets
@@ -413,9 +414,6 @@ class WebSession:
             self.follower = None
 
 
-EVICTION_SCAN = 64
-"""How many of the least recently seen conversations are looked at for one without a live
-page before the least recently seen is taken anyway."""
 EVICTED_REMEMBERED = 4
 """Conversations that made room are remembered up to this many times ``max_sessions`` (about
 200 bytes each, measured: 8 MB at the default 10,000 pages, against kilobytes for a page):
@@ -555,23 +553,30 @@ class SessionBook:
         return gone
 
     def _add(self, session_id: str, token: str, locale: str, transcript_size: int) -> WebSession:
-        while len(self._sessions) >= self.max_sessions:
-            self._evict()
+        while len(self._sessions) >= self.max_sessions and self._evict():
+            pass
         session = WebSession(
             session_id, token, locale, self._clock(), self.per_minute, transcript_size
         )
         self._sessions[session_id] = session
         return session
 
-    def _evict(self) -> None:
+    def _evict(self) -> bool:
         """Make room: drop the least recently seen conversation without a live page or a
-        helpline person (only this process's copy; the store keeps it)."""
-        oldest = list(itertools.islice(self._sessions.values(), EVICTION_SCAN))
-        quiet = (s for s in oldest if s.listeners is None and s.follower is None)
-        evicted = next(quiet, oldest[0])
-        self.remove(evicted)
-        if evicted.waiting is not None:  # the store held it
-            self._remember(evicted, Evicted(evicted.locale, evicted.kept_at), evicted.last_seen)
+        helpline person (only this process's copy; the store keeps it). A live one is never
+        dropped (the fifty-sixth attack: more live sockets than ``max_sessions`` pushed real
+        people's live pages out, mid-handoff too, their next message lost): passed over, it
+        goes to the back of the line. False when every one is live: the book then holds more
+        than ``max_sessions``, by at most the live sockets (``max_sockets``)."""
+        for _ in range(len(self._sessions)):
+            oldest = next(iter(self._sessions.values()))
+            if oldest.listeners is None and oldest.follower is None:
+                self.remove(oldest)
+                if oldest.waiting is not None:  # the store held it
+                    self._remember(oldest, Evicted(oldest.locale, oldest.kept_at), oldest.last_seen)
+                return True
+            self._sessions[oldest.session_id] = self._sessions.pop(oldest.session_id)
+        return False
 
     def _remember(self, session: WebSession, what: Evicted, seen: float) -> None:
         self._evicted[self._evicted_mark(session.session_id)] = (seen, what)

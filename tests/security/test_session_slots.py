@@ -11,7 +11,8 @@ import secrets
 
 import pytest
 
-from tests.integration.webchat.conftest import chat_of, page_at, start
+from redirection_bot.operations.config import LimitSettings
+from tests.integration.webchat.conftest import Serve, chat_of, page_at, start
 from tests.security.conftest import Client, rest
 
 ATTACK_REQUESTS = 10_050
@@ -48,3 +49,26 @@ async def test_asking_for_a_plan_under_a_new_name_keeps_nothing(client: Client) 
         status, _answer = await rest(client, secrets.token_hex(16), "/plan")
         assert status == 200
     assert len(chat_of(client).book) == 0
+
+
+async def test_more_live_pages_than_the_cache_holds_push_none_of_them_out(serve: Serve) -> None:
+    """The fifty-sixth attack: with more live sockets than ``max_sessions``, the least recently
+    seen live pages were pushed out anyway: a person's next message answered `gone` and
+    dropped (mid-handoff too), their page reloaded without its lines. A live page is never
+    made room with; the cache holds more than ``max_sessions`` by as many live pages."""
+    client = await serve(limits=LimitSettings(max_sessions=3))
+    sockets = []
+    for _ in range(6):  # the first three are people; then an attacker's three
+        ws = await client.ws_connect("/ws")
+        await ws.send_json({"type": "start", "locale": "en"})
+        await ws.receive_json(timeout=10)
+        sockets.append(ws)
+    status, _answer = await rest(client, secrets.token_hex(16), "hello")  # and one more
+    assert status == 200
+    for ws in sockets:  # every person still on their page: their next press is answered
+        await ws.send_json({"type": "choice", "id": "go_on"})
+        frames = await ws.receive_json(timeout=10)
+        assert "gone" not in [frame.get("type") for frame in frames], frames
+        assert any(frame.get("type") == "message" for frame in frames), frames
+    for ws in sockets:
+        await ws.close()
