@@ -57,7 +57,9 @@ from redirection_bot.handoff.machine import (
     urgency_rank,
 )
 from redirection_bot.handoff.wire import (
+    ConversationShared,
     DeskEvent,
+    PersonWrote,
     Push,
     TicketChanged,
     WireError,
@@ -447,6 +449,32 @@ class HandoffDesk:
 
     async def forget_feed(self, feed: str) -> None:
         await self.relay.forget(feed)
+
+    async def forget_words(self, session_id: str) -> int:
+        """Delete from the desk's topics what the person of ``session_id`` wrote to an operator
+        or agreed to share, for every ticket of theirs the desk remembers (open, or ended
+        within a day: as long as the relay keeps its messages); how many messages went. The
+        fifty-sixth attack: after "erase", their sealed words stayed a day in the service's
+        stream, read by anyone with the store's keys."""
+        record, _version = await self._read()
+        tickets: dict[str, set[str]] = {}
+        for name, ticket in record.tickets.items():
+            if ticket.session == session_id:
+                tickets.setdefault(ticket.service, set()).add(name)
+        removed = 0
+        for service, theirs in tickets.items():
+            topic = f"handoff:desk:{service}"
+            doomed = []
+            for message in await self.relay.entries(topic):
+                try:
+                    event = decode_desk_event(message.data)
+                except WireError:
+                    continue
+                if isinstance(event, PersonWrote | ConversationShared) and event.ticket in theirs:
+                    doomed.append(message.id)
+            await self.relay.remove(topic, doomed)
+            removed += len(doomed)
+        return removed
 
     # --- time ---------------------------------------------------------------------------------------
 

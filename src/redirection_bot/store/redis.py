@@ -652,6 +652,14 @@ class RedisRelay:
     async def forget(self, topic: str) -> None:
         await reachable(self.client.delete(self._key(topic)))
 
+    async def entries(self, topic: str) -> list[Relayed]:
+        found: Any = await reachable(self.client.xrange(self._key(topic)))
+        return [Relayed(_text(raw_id), bytes(fields[b"d"])) for raw_id, fields in found]
+
+    async def remove(self, topic: str, ids: list[str]) -> None:
+        if ids:
+            await reachable(self.client.xdel(self._key(topic), *ids))
+
     async def close(self) -> None:
         if self._reader is not None:
             self._reader.cancel()

@@ -43,6 +43,14 @@ class Relay(Protocol):
         """Delete a topic and everything in it (the conversation is over or erased)."""
         ...
 
+    async def entries(self, topic: str) -> list[Relayed]:
+        """Every message ``topic`` still keeps, oldest first, without waiting."""
+        ...
+
+    async def remove(self, topic: str, ids: list[str]) -> None:
+        """Delete these messages of ``topic`` (an erased person's words among others')."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -100,6 +108,16 @@ class MemoryRelay:
     async def forget(self, topic: str) -> None:
         self._topics.pop(topic, None)
 
+    async def entries(self, topic: str) -> list[Relayed]:
+        kept = self._topics.get(topic)
+        return list(kept.messages) if kept is not None else []
+
+    async def remove(self, topic: str, ids: list[str]) -> None:
+        kept = self._topics.get(topic)
+        if kept is not None:
+            doomed = set(ids)
+            kept.messages = [m for m in kept.messages if m.id not in doomed]
+
     async def close(self) -> None:
         self._topics.clear()
 
@@ -128,6 +146,16 @@ class EncryptedRelay:
 
     async def forget(self, topic: str) -> None:
         await self.inner.forget(self._topic(topic))
+
+    async def entries(self, topic: str) -> list[Relayed]:
+        name = self._topic(topic)
+        return [
+            Relayed(m.id, unpad(self.keyring.open(m.data, name.encode())))
+            for m in await self.inner.entries(name)
+        ]
+
+    async def remove(self, topic: str, ids: list[str]) -> None:
+        await self.inner.remove(self._topic(topic), ids)
 
     async def close(self) -> None:
         await self.inner.close()

@@ -347,11 +347,18 @@ class Effects:
         return [lambda: desk.push(feed, push)]
 
     def left(self, session_id: str, record: SessionRecord) -> list[Effect]:
-        """The session is being erased: tell the operators, and drop the ticket and its feed."""
+        """The session is being erased: tell the operators, drop the ticket and its feed, and
+        the person's words to operators from the desk's topics (``forget_words``)."""
         desk = self.desk
-        handoff = record.handoff
-        if desk is None or not handoff.active or handoff.ticket is None:
+        if desk is None:
             return []
+        handoff = record.handoff
+
+        async def forget_words() -> None:
+            await desk.forget_words(session_id)
+
+        if not handoff.active or handoff.ticket is None:
+            return [forget_words]
         ticket = handoff.ticket
         service = handoff.service or desk.service_for(record.state.locale)
         change = TicketChanged(
@@ -365,7 +372,7 @@ class Effects:
             await desk.forget_feed(desk.feed(session_id, ticket))
             self._count(TicketChange.LEFT, reason)
 
-        return [tell]
+        return [tell, forget_words]
 
     def _desk(self) -> HandoffDesk:
         assert self.desk is not None, "no helpline is connected"
