@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.fixtures.synapse",
     "tests.fixtures.redis",
     "tests.fixtures.browser",
+    "tests.fixtures.model_rebuild",
 ]
 
 # `serve` processes the tests start keep their loaded program here, not in the user's cache.

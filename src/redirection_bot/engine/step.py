@@ -1208,6 +1208,15 @@ class _Run:
         if asked is not None and asked in self.program.commands:
             # "is there a number i can call" at "your reasons": a request for help, not
             # words to keep (a command's "...phrase..." words; never stop, erase or restart).
+            # A country named with it ("im in australia, do you have a number") is kept: the
+            # help that follows writes its numbers (the fifty-sixth retest: 112 or 911, then
+            # "which country are you in?").
+            self.note_country(folded)
+            if asks_country and asked is CommandName.HELP:
+                # "what number do i call?" at the country question: the question is the way
+                # to the numbers, asked again, never the help menu that leads back to it.
+                self.missed(node, node.reask.key if node.reask else EngineKeys.NOT_UNDERSTOOD)
+                return
             self.command(asked, None)
             return
         if node.input is not None:
@@ -1793,7 +1802,10 @@ class _Run:
                 if kind is NodeKind.HANDOFF
                 else Waiting.ENDED
             )
-        self.state = evolve(self.state, locale=locale, waiting=waiting)
+        # What was said in the language left may not have been understood: said in full once
+        # more in the new one (``told``: the welcome's brief "we're back at the start" to a
+        # person who could not read it the first time).
+        self.state = evolve(self.state, locale=locale, waiting=waiting, told=())
         self.redisplay()
 
     # --- the world's answers -----------------------------------------------------------------
@@ -2031,6 +2043,16 @@ def waits_for(route: SafetyRoute, hits: dict[RiskCategory, RiskHit]) -> bool:
 def typed_command(program: Program, locale: str, text: str) -> CommandName | None:
     """The program's command that ``text`` is, typed as words ("help", "leave now"), or None."""
     return folded_command(program, locale, fold(text))
+
+
+def asked_command(program: Program, locale: str, text: str) -> CommandName | None:
+    """The command ``text`` is (``typed_command``), or one it asks for in other words (a
+    command's "...phrase..." words: "im in australia, do you have a number")."""
+    folded = fold(text)
+    command = folded_command(program, locale, folded)
+    if command is None and program.lexicon is not None and folded:
+        command = program.lexicon.mentioned_command(locale, folded)
+    return command if command is not None and command in program.commands else None
 
 
 def folded_command(program: Program, locale: str, folded: str) -> CommandName | None:

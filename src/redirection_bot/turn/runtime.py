@@ -37,6 +37,7 @@ from redirection_bot.engine import (
 from redirection_bot.engine.outputs import ChoiceOption, Message
 from redirection_bot.engine.step import (
     COMMAND_CHOICE_PREFIX,
+    asked_command,
     came_back,
     is_slot_value,
     numbered_choice,
@@ -952,6 +953,10 @@ class Runtime:
         except StoreUnavailable:  # the turn itself will tell the person; here, any check
             phrases = self._resume.check or PUBLIC_CHECK  # six words of the list are words
         if phrase_attempt(loaded.program, state, Text(screened), phrases) is not None:
+            return True
+        if asked_command(loaded.program, state.locale, screened) is not None:
+            # A question the program answers ("is this thing anonymous", "im in australia, do
+            # you have a number") got the greeting alone (the fifty-sixth retest).
             return True
         return await self._raises_risk(screened, state.locale)
 

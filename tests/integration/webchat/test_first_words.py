@@ -61,3 +61,18 @@ async def test_a_first_message_too_long_to_read_is_told_so_after_the_greeting(
     shown = texts(answer)
     assert shown[0] == text_of(client, GREETING)
     assert text_of(client, "engine.too_long") in shown[1:]  # then the question again
+
+
+async def test_a_question_the_program_answers_as_the_first_message_is_answered(
+    client: Client,
+) -> None:
+    """The fifty-sixth retest: "is this thing anonymous" or "im in australia, do you have a
+    number" as a REST client's first words got the greeting alone."""
+    _status, greeting = await rest(client, secrets.token_hex(16), "hi")
+    for first in ("is this thing anonymous", "im in australia, do you have a number"):
+        _status, answer = await rest(client, secrets.token_hex(16), first)
+        shown = texts(answer)
+        assert shown[: len(greeting)] == texts(greeting)
+        assert len(shown) > len(greeting), first
+        if "anonymous" in first:
+            assert text_of(client, "welcome.anonymity") in shown

@@ -7,8 +7,6 @@ be the one its corpus builds, from the tuning sets only.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -131,16 +129,11 @@ def test_training_never_reads_the_sets_kept_to_measure() -> None:
 
 
 @pytest.mark.slow
-def test_the_shipped_model_is_what_its_corpus_builds(tmp_path: Path) -> None:
-    """Deterministic: one command, the same corpus, the same file (docs/safety.md)."""
-    built = tmp_path / MODEL_FILE
-    subprocess.run(
-        [sys.executable, "-m", "redirection_bot.safety.train", "--out", str(built)],
-        check=True,
-        capture_output=True,
-    )
+def test_the_shipped_model_is_what_its_corpus_builds(rebuilt_model: Path) -> None:
+    """Deterministic: one command, the same corpus, the same file (docs/safety.md). Built in
+    the background while the other tests run (``tests/fixtures/model_rebuild.py``)."""
     shipped = REPOSITORY / "src" / "redirection_bot" / "safety" / MODEL_FILE
-    assert built.read_bytes() == shipped.read_bytes()
+    assert rebuilt_model.read_bytes() == shipped.read_bytes()
 
 
 def test_a_tuning_line_that_is_a_measured_line_word_for_word_is_not_learnt() -> None:
