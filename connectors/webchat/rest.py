@@ -18,6 +18,7 @@ words marked ``"custom": {"type": "operator"}``, or in the answer to ``POST
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +44,7 @@ from redirection_bot.api import (
 
 from . import replays
 from .chat import LOST, STORE_FAULTS, TurnOutcome, WebChat, door_start
+from .endings import QUICK_EXIT_SECONDS
 from .rest_answer import CHOICE_PAYLOAD, Answer, answer_json, message_item
 from .security import origin_allowed
 from .sessions import REST_PREFIX
@@ -131,6 +133,28 @@ class RestChannel:
             return _error(400, problem)
         assert isinstance(body, dict)
         event = event_from_message(body["message"])
+        sender = body.get("sender")
+        leaving = self._leaving(sender, event) if isinstance(sender, str) else None
+        if leaving is None or not isinstance(sender, str):
+            return await self._handle(request, body, event)
+        # "/stop" or "/erase": a quick exit never waits for a store that hangs (the fifty-sixth
+        # attack: 15 s while Redis was paused). Not done within a second, it is answered as
+        # done and finished here as soon as the store answers (``Endings``).
+        handling = asyncio.ensure_future(self._handle(request, body, event))
+        try:
+            return await asyncio.wait_for(asyncio.shield(handling), QUICK_EXIT_SECONDS)
+        except TimeoutError:
+            runtime = self.chat.runtime
+            ending = runtime.erase if leaving is CommandName.ERASE else runtime.leave
+            self.chat.endings.later(REST_PREFIX + sender, ending)
+            self.chat.endings.later(REST_PREFIX + sender, self.replays.forget)
+            handling.add_done_callback(_retrieved)
+            return self._answer(request, _ended(sender))
+
+    async def _handle(
+        self, request: web.Request, body: dict[str, Any], event: Event | str
+    ) -> web.Response:
+        """The answer to one checked message (``webhook``)."""
         keys: list[Any] = [*request.headers.getall(replays.HEADER, [])]
         if body.get(replays.FIELD) is not None:
             keys = [*keys, body[replays.FIELD]]
@@ -372,6 +396,12 @@ def sender_bits(sender: str) -> int:
     if len(set(sender)) < MIN_DISTINCT_CHARACTERS:
         return 0
     return 6 * len(sender)
+
+
+def _retrieved(done: asyncio.Future[Any]) -> None:
+    """A turn left to finish after its answer was given: its outcome is not wanted."""
+    if not done.cancelled():
+        done.exception()
 
 
 def _ended(sender: str) -> Answer:

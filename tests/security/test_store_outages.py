@@ -228,3 +228,47 @@ async def test_an_erase_answered_while_the_store_was_away_is_finished_after_a_re
         await asyncio.sleep(0.1)
     assert await restarted.state(REST_PREFIX + sender) is None
     assert not journal.path.exists()  # nothing waits: no file
+
+
+async def test_a_rest_stop_never_waits_for_a_store_that_hangs(
+    over: Over, shipped: LoadedProgram
+) -> None:
+    """The fifty-sixth attack: a REST "/stop" took 15 s while Redis was paused."""
+    store = HangingReads()
+    runtime = Runtime(shipped, store, RasaActionRunner(shipped))
+    client = await over(runtime)
+    sender = secrets.token_hex(16)
+    await rest(client, sender, "hello")
+    store.hung = asyncio.Event()
+    status, answer = await asyncio.wait_for(rest(client, sender, "/stop"), timeout=4)
+    assert status == 200 and any(item.get("custom", {}).get("erase") for item in answer)
+    store.hung.set()  # Redis resumes: the conversation goes
+    for _ in range(40):
+        if await runtime.state(REST_PREFIX + sender) is None:
+            break
+        await asyncio.sleep(0.1)
+    assert await runtime.state(REST_PREFIX + sender) is None
+
+
+class HangingReads(MemoryStore):
+    """A store whose reads, saves and deletes hang while ``hung`` is not set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hung: asyncio.Event | None = None
+
+    async def _wait(self) -> None:
+        if self.hung is not None:
+            await self.hung.wait()
+
+    async def get(self, key: str) -> StoredSession | None:
+        await self._wait()
+        return await super().get(key)
+
+    async def save(self, *args: Any, **kwargs: Any) -> Any:
+        await self._wait()
+        return await super().save(*args, **kwargs)
+
+    async def delete(self, name: str) -> None:
+        await self._wait()
+        await super().delete(name)
