@@ -45,7 +45,7 @@ from redirection_bot.api import (
     session_tag,
 )
 
-from .endings import QUICK_EXIT_SECONDS, Endings, EndingsJournal
+from .endings import QUICK_EXIT_SECONDS, Endings, EndingsJournal, outcome_unwanted
 from .frames import Frame, card_frame, choice_list, message_frame
 from .options import WebChatOptions
 from .plan_card import PlanCard, group_plan
@@ -340,10 +340,22 @@ class WebChat:
         if not self.within_limit(session) and not await self._read_all_the_same(session, event):
             return TurnOutcome((self.notice(session, "rate_limited"),), limited=True)
         said = self.said(session, event)
+        turn = self.runtime.handle(
+            session.session_id, event, known=session.waiting is not None, key=key
+        )
+        leaving_now = self.runtime.leaving(event, session.locale)
         try:
-            reply = await self.runtime.handle(
-                session.session_id, event, known=session.waiting is not None, key=key
-            )
+            if leaving_now is None:
+                reply = await turn
+            else:
+                # "leave now" typed: never more than a second's wait for a store that hangs
+                # (the fifty-sixth attack: 5 s without JavaScript); the turn goes on here.
+                attempt = asyncio.ensure_future(turn)
+                try:
+                    reply = await asyncio.wait_for(asyncio.shield(attempt), QUICK_EXIT_SECONDS)
+                except TimeoutError:
+                    attempt.add_done_callback(outcome_unwanted)
+                    return await self._left(session, leaving_now, origin)
         except SessionLost:
             # "leave now" where the store lost the conversation: the person leaves, never
             # greeted by a new one (the forty-first attack: a REST "/stop" after a Redis

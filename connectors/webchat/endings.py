@@ -54,6 +54,13 @@ Entry = tuple[str, str, float]
 """(the ending's name, the session id, until when it is tried: Unix seconds)."""
 
 
+def outcome_unwanted(done: asyncio.Future[Any]) -> None:
+    """A turn left to finish after the person was answered (a quick exit that did not wait for
+    the store): its outcome, or its error, is not wanted."""
+    if not done.cancelled():
+        done.exception()
+
+
 class EndingsJournal:
     """The endings that wait, kept in a file (in the folder ``serve`` keeps what it made:
     ``cache_folder``, this user's alone) while any wait, written whole and checked whole

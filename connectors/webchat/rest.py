@@ -44,7 +44,7 @@ from redirection_bot.api import (
 
 from . import replays
 from .chat import LOST, STORE_FAULTS, TurnOutcome, WebChat, door_start
-from .endings import QUICK_EXIT_SECONDS
+from .endings import QUICK_EXIT_SECONDS, outcome_unwanted
 from .rest_answer import CHOICE_PAYLOAD, Answer, answer_json, message_item
 from .security import origin_allowed
 from .sessions import REST_PREFIX
@@ -148,7 +148,7 @@ class RestChannel:
             ending = runtime.erase if leaving is CommandName.ERASE else runtime.leave
             self.chat.endings.later(REST_PREFIX + sender, ending)
             self.chat.endings.later(REST_PREFIX + sender, self.replays.forget)
-            handling.add_done_callback(_retrieved)
+            handling.add_done_callback(outcome_unwanted)
             return self._answer(request, _ended(sender))
 
     async def _handle(
@@ -396,12 +396,6 @@ def sender_bits(sender: str) -> int:
     if len(set(sender)) < MIN_DISTINCT_CHARACTERS:
         return 0
     return 6 * len(sender)
-
-
-def _retrieved(done: asyncio.Future[Any]) -> None:
-    """A turn left to finish after its answer was given: its outcome is not wanted."""
-    if not done.cancelled():
-        done.exception()
 
 
 def _ended(sender: str) -> Answer:

@@ -272,3 +272,21 @@ class HangingReads(MemoryStore):
     async def delete(self, name: str) -> None:
         await self._wait()
         await super().delete(name)
+
+
+async def test_leave_now_typed_without_javascript_never_waits_for_a_store_that_hangs(
+    over: Over, shipped: LoadedProgram
+) -> None:
+    store = HangingReads()
+    runtime = Runtime(shipped, store, RasaActionRunner(shipped))
+    client = await over(runtime)
+    page = await start(client)
+    store.hung = asyncio.Event()
+    response = await asyncio.wait_for(press(client, page, "compose", text="leave now"), 5)
+    assert str(response.url).endswith("/blank")
+    store.hung.set()
+    for _ in range(40):
+        if await runtime.state(f"web:{page.token}") is None:
+            break
+        await asyncio.sleep(0.1)
+    assert await runtime.state(f"web:{page.token}") is None
