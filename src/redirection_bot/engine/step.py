@@ -1342,10 +1342,11 @@ class _Run:
         7": the twenty-fifth), all asked again in three languages. The part before the first
         (or after the last) comma, full stop, question mark or dash; "7, no wait, 3" is asked
         again."""
-        parts = _FIRST_PART.split(raw) if last else _FIRST_PART.split(raw, maxsplit=1)
-        said, others = (parts[-1], parts[:-1]) if last else (parts[0], parts[1:])
-        if not others or not said.strip():
+        # Empty parts left out: "no se, un 2?" ends with its question mark.
+        parts = [part for part in _FIRST_PART.split(raw) if part.strip()]
+        if len(parts) < 2:
             return None
+        said, others = (parts[-1], parts[:-1]) if last else (parts[0], parts[1:])
         locale = self.state.locale
         if any(
             _word_number(word, self.lexicon, locale) is not None
@@ -1393,6 +1394,14 @@ class _Run:
                 return option, choice
         if whole:
             return None
+        if numbers_are_values and raw and node.input is not None:
+            declared = self.program.slots[node.input.slot]
+            if any(
+                self.number_at_an_end(declared, raw, last) is not None for last in (False, True)
+            ):
+                # "no se, un 2?": the number said is the answer, never "not sure" its first
+                # part would be (the fifty-sixth retest: taken as "no lo sé").
+                return None
         # "ok", "dale", *jatketaan*: the one answer offered, or the one whose id is `go_on`
         # (never in a safety flow, where it may be "Go back to where I was", nor beside a
         # question's own input).
@@ -1985,7 +1994,27 @@ def typed_answer(program: Program, state: SessionState, text: str) -> bool:
     folded = fold(text)
     if folded_command(program, state.locale, folded) is not None:
         return True
-    return _typed_choice(program, state, folded, whole=False)
+    return _typed_choice(program, state, folded, whole=False) or _number_answer(
+        program, state, text
+    )
+
+
+NUMBER_ANSWER_WORDS = 6
+"""A number said with at most this many words in all is an answer to a number question ("no
+se, un 2?": the second layer asked it about a child, the fifty-sixth retest)."""
+
+
+def _number_answer(program: Program, state: SessionState, text: str) -> bool:
+    """Whether ``text`` is a short message whose number answers the question where the person
+    is (a number said first or last, ``number_at_an_end``)."""
+    node = program.find_node(state.at) if state.at is not None else None
+    if state.waiting is not Waiting.ANSWER or node is None or node.input is None:
+        return False
+    declared = program.slots[node.input.slot]
+    if declared.type is not SlotType.INTEGER or len(fold(text).split()) > NUMBER_ANSWER_WORDS:
+        return False
+    run = _Run(program, state)
+    return any(run.number_at_an_end(declared, text, last) is not None for last in (False, True))
 
 
 def typed_choice(program: Program, state: SessionState, text: str) -> bool:
