@@ -1988,20 +1988,31 @@ def numbered_choice(program: Program, state: SessionState, text: str) -> str | N
 
 def typed_answer(program: Program, state: SessionState, text: str) -> bool:
     """Whether ``text`` is a command or one of the answers offered where the person is ("keep
-    my place", "eight" on a scale, or a sentence holding one answer's "...phrase..." words):
-    the program's own words, which the second screening layer leaves to the rules
-    (``Runtime._screen``)."""
+    my place", "eight" on a scale, or a short sentence holding one answer's "...phrase..."
+    words): the program's own words, which the second screening layer leaves to the rules
+    (``Runtime._screen``). A longer message outside a safety flow holds more than the
+    answer, and is read whole:
+    "i want to stop but tonight i just feel like ending it, ive got nothing left" was taken as
+    "I want to stop", the rest never read by the second layer (the fifty-seventh retest)."""
     folded = fold(text)
     if folded_command(program, state.locale, folded) is not None:
         return True
+    safety_flows = {route.flow for route in program.safety}
+    places = [*state.stack, state.at] if state.at is not None else list(state.stack)
+    in_a_crisis = any(place.flow in safety_flows for place in places)
+    if len(folded.split()) > SHORT_ANSWER_WORDS and not in_a_crisis:
+        # Inside a safety flow the crisis is in hand, and its answers are questions about it
+        # ("¿si llamo me van a quitar de mi mamá?": about calling, never a new crisis).
+        return _typed_choice(program, state, folded, whole=True, raw=text)
     return _typed_choice(program, state, folded, whole=False) or _number_answer(
         program, state, text
     )
 
 
-NUMBER_ANSWER_WORDS = 6
-"""A number said with at most this many words in all is an answer to a number question ("no
-se, un 2?": the second layer asked it about a child, the fifty-sixth retest)."""
+SHORT_ANSWER_WORDS = 6
+"""A message of at most this many words that holds an answer offered (a number on a scale
+with a few words: "no se, un 2?", which the second layer asked about a child, the
+fifty-sixth retest) is that answer; a longer one is read whole."""
 
 
 def _number_answer(program: Program, state: SessionState, text: str) -> bool:
@@ -2011,7 +2022,7 @@ def _number_answer(program: Program, state: SessionState, text: str) -> bool:
     if state.waiting is not Waiting.ANSWER or node is None or node.input is None:
         return False
     declared = program.slots[node.input.slot]
-    if declared.type is not SlotType.INTEGER or len(fold(text).split()) > NUMBER_ANSWER_WORDS:
+    if declared.type is not SlotType.INTEGER:
         return False
     run = _Run(program, state)
     return any(run.number_at_an_end(declared, text, last) is not None for last in (False, True))
