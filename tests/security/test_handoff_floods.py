@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from redirection_bot.engine import Waiting
 from redirection_bot.engine.events import Text
 from redirection_bot.handoff.desk import DESK_KEY, Operator
 from redirection_bot.handoff.machine import HandoffKeys
@@ -36,6 +37,8 @@ CONNECTIONS = 12
 """The instance's Redis connections: far fewer than the flood's requests."""
 FLOOD = 110
 """Over redis-py's default pool of 100, which the relay used."""
+PEOPLE = 150
+"""People asking for a person at the same moment."""
 
 
 def sender() -> str:
@@ -172,3 +175,64 @@ async def test_a_full_line_is_said_with_the_services_and_queues_nothing_more(
         assert "services.emergency_elsewhere" in said[said.index(HandoffKeys.LINE_FULL) :]
         assert reply.handoff is None or not reply.handoff.active
         assert len(await line.desk.queue("helpline")) == 3
+
+
+@pytest.mark.redis
+async def test_people_asking_for_a_person_at_once_each_get_a_ticket(
+    shipped: LoadedProgram, redis_server: RedisServer
+) -> None:
+    """The fifty-seventh attack: with 30 to 100 people asking at once, many were told "you are
+    number N in line" with no ticket behind it (the one shared record ran out of retries)."""
+    store = StoreSettings(
+        backend="redis",
+        url=redis_server.url,
+        prefix=f"once-{uuid.uuid4().hex[:8]}:",
+        keys=(new_key_text(),),
+    )
+    settings = handoff_settings("test", {})
+    async with running(shipped, settings, open_store(store), open_relay(store)) as setup:
+        await setup.desk.on_duty("helpline", ANNA.ref, True)
+
+        async def ask() -> int:
+            body = {"sender": sender(), "message": "I want to talk to a person"}
+            response = await setup.client.post(WEBHOOK, json=body)
+            await response.read()
+            return response.status
+
+        statuses = await asyncio.gather(*(ask() for _ in range(PEOPLE)))
+        assert statuses == [200] * PEOPLE
+        assert len(await setup.desk.queue("helpline")) == PEOPLE
+
+
+class _DeskUnwritable(MemoryStore):
+    """A store that takes every write but the desk's (Redis failing at that moment)."""
+
+    failing = False
+
+    async def save(self, *args: Any, **kwargs: Any) -> Any:
+        if args and args[0] == DESK_KEY and self.failing:
+            raise StoreUnavailable("the desk cannot be written")
+        return await super().save(*args, **kwargs)
+
+
+async def test_a_request_whose_ticket_cannot_be_written_never_says_you_are_in_line(
+    shipped: LoadedProgram,
+) -> None:
+    """The fifty-seventh attack: the ticket written after the session, a failed write left a
+    person told "you are number 2 in line" with no ticket, no notice, no fallback, ever. The
+    ticket is written first: its failure fails the turn (its notice has the emergency number),
+    and the person is not left waiting."""
+    store = _DeskUnwritable()
+    async with connected(shipped, store=store) as line:
+        await line.service.duty(ANNA.ref, True)
+        person = sender()
+        await line.runtime.handle(person, Text("hello"))
+        store.failing = True
+        with pytest.raises(StoreUnavailable):
+            await line.runtime.handle(person, Text("I want to talk to a person"))
+        store.failing = False
+        state = await line.runtime.state(person)
+        assert state is not None and state.waiting is not Waiting.HANDOFF
+        reply = await line.runtime.handle(person, Text("I want to talk to a person"))
+        assert reply.handoff is not None and reply.handoff.active
+        assert len(await line.desk.queue("helpline")) == 1

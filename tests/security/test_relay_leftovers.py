@@ -51,7 +51,8 @@ async def relay(request: pytest.FixtureRequest) -> AsyncIterator[Relay]:
 
 
 async def with_anna(line: Helpline) -> str:
-    """The person asks for a person, Anna claims, the person shares and writes: the ticket."""
+    """The person asks for a person, Anna claims and writes, the person shares and writes:
+    the ticket."""
     runtime = line.runtime
     await line.service.duty(ANNA.ref, True)
     await runtime.handle(SESSION, Start())
@@ -61,6 +62,7 @@ async def with_anna(line: Helpline) -> str:
     (opened,) = await line.told(TicketOpened)
     assert isinstance(opened, TicketOpened)
     assert await line.service.claim(opened.ticket, ANNA) is Outcome.APPLIED
+    assert await line.service.write(opened.ticket, ANNA, "I'm here.", "m1") is Outcome.APPLIED
     await runtime.handle(SESSION, ChoicePicked(HandoffChoice.SHARE.choice_id))
     await runtime.handle(SESSION, Text(WORDS))
     await line.told(PersonWrote)
@@ -89,3 +91,5 @@ async def test_an_erased_persons_words_leave_the_desks_topic(
             await line.runtime.handle(SESSION, Text("leave now"))
         assert await line.runtime.state(SESSION) is None
         assert await words_kept(line) == []
+        feed = line.desk.feed(SESSION, ticket)  # what the operator wrote to the person
+        assert await line.desk.relay.entries(feed) == []

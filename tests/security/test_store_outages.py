@@ -21,7 +21,7 @@ from redirection_bot.store.memory import MemoryStore
 from redirection_bot.turn.runtime import Runtime
 from redirection_bot_connectors.webchat.app import CHAT
 from redirection_bot_connectors.webchat.sessions import REST_PREFIX
-from tests.integration.webchat.conftest import Page, press, start
+from tests.integration.webchat.conftest import Page, choose, press, start
 from tests.security.conftest import WEBHOOK, Client, Over, rest
 
 
@@ -285,6 +285,41 @@ async def test_leave_now_typed_without_javascript_never_waits_for_a_store_that_h
     response = await asyncio.wait_for(press(client, page, "compose", text="leave now"), 5)
     assert str(response.url).endswith("/blank")
     store.hung.set()
+    for _ in range(40):
+        if await runtime.state(f"web:{page.token}") is None:
+            break
+        await asyncio.sleep(0.1)
+    assert await runtime.state(f"web:{page.token}") is None
+
+
+async def test_a_crisis_written_while_the_store_is_away_still_gets_an_emergency_number(
+    over: Over, shipped: LoadedProgram
+) -> None:
+    """The fifty-seventh attack: with Redis down, "i want to end my life tonight" got only
+    "Something went wrong on our side", on every channel."""
+    store = Away()
+    client = await over(Runtime(shipped, store, RasaActionRunner(shipped)))
+    sender = secrets.token_hex(16)
+    await rest(client, sender, "hello")
+    store.away = True
+    status, answer = await rest(client, sender, "i want to end my life tonight")
+    assert status == 503
+    assert "112 or 911" in " ".join(item.get("text", "") for item in answer)
+
+
+async def test_leave_now_typed_without_javascript_leaves_while_the_store_is_away(
+    over: Over, shipped: LoadedProgram
+) -> None:
+    """The fifty-seventh attack: typed on a page while Redis was down, "leave now" answered
+    the error page, and the conversation stayed at its address."""
+    store = Away()
+    runtime = Runtime(shipped, store, RasaActionRunner(shipped))
+    client = await over(runtime)
+    page = await choose(client, await start(client), "Okay, go on")  # the store holds it
+    store.away = True
+    response = await press(client, page, "compose", text="leave now")
+    assert str(response.url).endswith("/blank"), response.status
+    store.away = False
     for _ in range(40):
         if await runtime.state(f"web:{page.token}") is None:
             break

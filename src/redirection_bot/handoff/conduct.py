@@ -87,6 +87,20 @@ Effect = Callable[[], Awaitable[object]]
 """Something to do once the session is saved."""
 
 
+@dataclass(frozen=True, slots=True)
+class BeforeSave:
+    """An effect done before the session is saved, whose failure fails the turn: a ticket
+    written before the session that waits for it. Written after, a failed write left people
+    told "you are number 2 in line" with no ticket behind it, no notice and no fallback ever
+    (the fifty-seventh attack); written first, a save that fails leaves a ticket whose
+    session never waited for it, which the desk's clock drops."""
+
+    run: Effect
+
+    async def __call__(self) -> object:
+        return await self.run()
+
+
 @dataclass(slots=True)
 class Handled:
     """What the machines did in one go: what to save, the messages for the person (rendered

@@ -59,7 +59,7 @@ from redirection_bot.engine import (
 )
 from redirection_bot.engine.evolve import evolve
 from redirection_bot.errors import ActionError, EngineError
-from redirection_bot.handoff.conduct import Effect, Handled
+from redirection_bot.handoff.conduct import BeforeSave, Effect, Handled
 from redirection_bot.handoff.machine import (
     AskAgain,
     Duplicate,
@@ -287,7 +287,7 @@ class Effects:
                     told = replace(output, key=key)
                 handled.said.append(told.message)
             elif isinstance(output, OpenTicket):
-                handled.effects.append(self._open(session_id, loaded, handled, service, output))
+                handled.effects.extend(self._open(session_id, loaded, handled, service, output))
             elif isinstance(output, UpdateTicket):
                 handled.effects.append(self._update(handled, before, after, service, output))
             elif isinstance(output, GiveFallback):
@@ -385,7 +385,7 @@ class Effects:
         handled: Handled,
         service: str,
         output: OpenTicket,
-    ) -> Effect:
+    ) -> list[Effect]:
         desk = self._desk()
         handoff, state = handled.handoff, handled.state
         ticket = output.ticket
@@ -395,8 +395,10 @@ class Effects:
         asked_in = handoff.flow or "unknown"
         safety_flows = {route.flow for route in loaded.program.safety}
 
-        async def open_ticket() -> None:
+        async def write_ticket() -> None:
             await desk.opened(ticket, session_id, service, urgency, requested_at)
+
+        async def announce_ticket() -> None:
             situation = await desk.situation(service, ticket, urgency)
             opened = TicketOpened(
                 ticket=ticket,
@@ -423,7 +425,7 @@ class Effects:
             else:  # "appointment", never its slot (docs/safety.md: logs never carry a slot)
                 log_event("handoff requested", flow=flow)
 
-        return open_ticket
+        return [BeforeSave(write_ticket), announce_ticket]
 
     def _update(
         self,
@@ -476,6 +478,10 @@ class Effects:
         session and its ticket, and with ``forget_saved`` its parked copy), then run
         ``effects``. Whether a booking the parked copy held was cancelled with it."""
         cancelled = False
+        # A ticket first, then the session that waits for it (``BeforeSave``).
+        for early in [effect for effect in effects if isinstance(effect, BeforeSave)]:
+            await early()
+        effects = [effect for effect in effects if not isinstance(effect, BeforeSave)]
         if record is None:
             self.records.forget(session_id)
             # The parked copy first: the session names it, so if the store fails between the

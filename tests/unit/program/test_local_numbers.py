@@ -17,6 +17,7 @@ SAID_WITHOUT_A_COUNTRY = {
     "safety.suicide.emergency_taken": "the same, something taken",
     "safety.suicide.lines_intro_any": "the same, before the crisis lines",
     "services.emergency_elsewhere": "a country the directory does not list",
+    "webchat.error": "an error, the conversation's country not read (the store away)",
 }
 
 
