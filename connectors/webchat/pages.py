@@ -24,6 +24,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDict
 
 from redirection_bot.api import (
+    CommandName,
     FunnelStage,
     TextLink,
     cache_folder,
@@ -241,6 +242,9 @@ class Pages:
         return response
 
     async def post(self, request: web.Request) -> web.Response:
+        held = self.chat.book.web(request.match_info["token"])
+        if held is not None:
+            await self._leave_if_typed(request, held)
         # As the store holds it now: a press on a page this instance drew, whose conversation
         # moved on at another since (the same page's first press reached the other, behind a
         # balancer), is a double press (the forty-first attack: it answered the next question).
@@ -276,6 +280,29 @@ class Pages:
         if outcome.erased:
             raise web.HTTPSeeOther(self.exit_url)
         raise web.HTTPSeeOther(_chat_url(outcome.moved or session))
+
+    async def _leave_if_typed(self, request: web.Request, session: WebSession) -> None:
+        """ "leave now" or "erase everything" typed on a page this instance holds: left at once,
+        as its button leaves, before anything asks the store (the fifty-seventh attack: with
+        Redis paused or down, typed on the page without JavaScript, it answered the error page
+        after 5 s and the conversation stayed). One word ("quit") is left to the turn, which
+        in a crisis says how to leave rather than leaving."""
+        form = await _form(request)
+        text = form.get("text") if form is not None else None
+        if form is None or not isinstance(text, str) or not _csrf_ok(session, form):
+            return
+        typed = text.strip()
+        if " " not in typed and not typed.startswith("/"):
+            return
+        event = event_for("text", typed)
+        leaving = self.chat.runtime.leaving(event, session.locale) if event is not None else None
+        if leaving is CommandName.ERASE:
+            await self.chat.erase(session)
+        elif leaving is CommandName.STOP:
+            await self.chat.leave(session)
+        else:
+            return
+        raise web.HTTPSeeOther(self.exit_url)
 
     async def leave(self, request: web.Request) -> web.Response:
         """Erase the conversation (not a copy kept under resume words) and go to the neutral
