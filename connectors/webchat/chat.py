@@ -355,7 +355,7 @@ class WebChat:
                     reply = await asyncio.wait_for(asyncio.shield(attempt), QUICK_EXIT_SECONDS)
                 except TimeoutError:
                     attempt.add_done_callback(outcome_unwanted)
-                    return await self._left(session, leaving_now, origin)
+                    return await self._left(session, leaving_now, origin, store_hangs=True)
         except SessionLost:
             # "leave now" where the store lost the conversation: the person leaves, never
             # greeted by a new one (the forty-first attack: a REST "/stop" after a Redis
@@ -378,15 +378,19 @@ class WebChat:
         return outcome
 
     async def _left(
-        self, session: WebSession, leaving: CommandName, origin: Listener | None
+        self,
+        session: WebSession,
+        leaving: CommandName,
+        origin: Listener | None,
+        store_hangs: bool = False,
     ) -> TurnOutcome:
         """The conversation ended as "leave now" or "erase" (``leaving``) asked, without its
         store: erased here (and wherever the store still can). Live pages other than
         ``origin`` are told; ``origin`` has the outcome (one "end" frame, the fifty-third
-        attack found two)."""
-        await self._end(
-            session, self.runtime.erase if leaving is CommandName.ERASE else self.runtime.leave
-        )
+        attack found two). ``store_hangs``: the store did not answer the turn, so the ending
+        is left to ``Endings`` at once rather than waited for a second more."""
+        ending = self.runtime.erase if leaving is CommandName.ERASE else self.runtime.leave
+        await self._end(session, ending, try_now=not store_hangs)
         await self._tell(session, [{"type": "end", "erase": True}], origin)
         return TurnOutcome((), (ShownEnd(erase=True),), erased=True)
 
@@ -511,7 +515,10 @@ class WebChat:
         await self._tell(session, [{"type": "end", "erase": True}], None)
 
     async def _end(
-        self, session: WebSession, ending: Callable[[str], Awaitable[bool | None]]
+        self,
+        session: WebSession,
+        ending: Callable[[str], Awaitable[bool | None]],
+        try_now: bool = True,
     ) -> bool:
         """Leave or erase: the page is gone from this process at once, and so is the person
         (a quick exit never waits). When the store fails, it is asked again as soon as it
@@ -522,6 +529,9 @@ class WebChat:
         first = self.book.web(session.opened_from) if session.opened_from else None
         if first is not None and first.untouched:
             self.book.gone(first)  # the address first drawn, in the history (``Runtime._end``)
+        if not try_now:
+            self.endings.later(session.session_id, ending)
+            return False
         return await self.end_now_or_later(session.session_id, ending)
 
     async def end_now_or_later(
