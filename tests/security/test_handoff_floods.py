@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from redirection_bot.engine import Waiting
-from redirection_bot.engine.events import Text
+from redirection_bot.engine.events import ChoicePicked, Text
 from redirection_bot.handoff.desk import DESK_KEY, Operator
 from redirection_bot.handoff.machine import HandoffKeys
 from redirection_bot.handoff.wire import TicketOpened
@@ -236,3 +236,20 @@ async def test_a_request_whose_ticket_cannot_be_written_never_says_you_are_in_li
         reply = await line.runtime.handle(person, Text("I want to talk to a person"))
         assert reply.handoff is not None and reply.handoff.active
         assert len(await line.desk.queue("helpline")) == 1
+
+
+async def test_a_line_full_of_ordinary_requests_still_takes_a_crisis(
+    shipped: LoadedProgram,
+) -> None:
+    """The fifty-seventh attack: 200 scripted requests filled the line, and a person who wrote
+    of ending their life was told it was full. An urgent request has as many places again."""
+    async with connected(shipped, settings=helpline(max_waiting=3)) as line:
+        await line.service.duty(ANNA.ref, True)
+        for _ in range(3):
+            await line.runtime.handle(sender(), Text("I want to talk to a person"))
+        person = sender()
+        await line.runtime.handle(person, Text("i want to kill myself tonight"))
+        reply = await line.runtime.handle(person, ChoicePicked("in_danger"))
+        assert HandoffKeys.LINE_FULL not in [m.key for m in reply.messages]
+        assert reply.handoff is not None and reply.handoff.active
+        assert len(await line.desk.queue("helpline")) == 4

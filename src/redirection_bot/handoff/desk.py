@@ -370,7 +370,12 @@ class HandoffDesk:
         open_now = settings is not None and settings.hours.is_open(
             dt.datetime.fromtimestamp(now, dt.UTC)
         )
-        full = queued is None and len(view.queue(service)) >= self.config.max_waiting
+        # A crisis's request (urgent) has as many places again: a script's ordinary requests
+        # filling the line no longer turn away a person who wrote of ending their life (the
+        # fifty-seventh attack); what is urgent comes first in the line anyway.
+        urgent = urgency_rank(urgency) >= urgency_rank(HandoffUrgency.HIGH)
+        places = self.config.max_waiting * (2 if urgent else 1)
+        full = queued is None and len(view.queue(service)) >= places
         return Situation(now, on_duty, open_now, position, full)
 
     async def opened(

@@ -222,7 +222,8 @@ class HandoffSettings:
     max_waiting: int = field(default=200, metadata=at_least(1))
     """Requests waiting at once in one service's line: a request beyond it is not queued; the
     person is told the line is full and given the services that help now (one client's
-    thousands of requests made the line thousands long, and every request cost more)."""
+    thousands of requests made the line thousands long, and every request cost more). An
+    urgent request (a crisis's) has as many places again."""
     duty_hours: float = field(default=12.0, metadata=above_zero())
     """An operator's "on duty" lasts this long unless they say it again."""
     conversation_lines: int = field(default=20, metadata=at_least(0))
