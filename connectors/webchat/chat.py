@@ -45,7 +45,7 @@ from redirection_bot.api import (
     session_tag,
 )
 
-from .endings import QUICK_EXIT_SECONDS, Endings, EndingsJournal, outcome_unwanted
+from .endings import Endings, EndingsJournal, StillRunning, outcome_unwanted, quickly
 from .frames import Frame, card_frame, choice_list, message_frame
 from .options import WebChatOptions
 from .plan_card import PlanCard, group_plan
@@ -350,11 +350,10 @@ class WebChat:
             else:
                 # "leave now" typed: never more than a second's wait for a store that hangs
                 # (the fifty-sixth attack: 5 s without JavaScript); the turn goes on here.
-                attempt = asyncio.ensure_future(turn)
                 try:
-                    reply = await asyncio.wait_for(asyncio.shield(attempt), QUICK_EXIT_SECONDS)
-                except TimeoutError:
-                    attempt.add_done_callback(outcome_unwanted)
+                    reply = await quickly(turn)
+                except StillRunning as running:
+                    running.attempt.add_done_callback(outcome_unwanted)
                     return await self._left(session, leaving_now, origin, store_hangs=True)
         except SessionLost:
             # "leave now" where the store lost the conversation: the person leaves, never
@@ -539,12 +538,11 @@ class WebChat:
     ) -> bool:
         """``ending(session_id)`` now, or, while the store fails, as soon as it answers again
         (``Endings``); what it returned, False when it is left for later."""
-        attempt = asyncio.ensure_future(ending(session_id))
         try:
-            return bool(await asyncio.wait_for(asyncio.shield(attempt), QUICK_EXIT_SECONDS))
-        except TimeoutError:
+            return bool(await quickly(ending(session_id)))
+        except StillRunning as running:
             # A store that hangs: the person is answered now, the attempt goes on here.
-            self.endings.still_trying(session_id, ending, attempt)
+            self.endings.still_trying(session_id, ending, running.attempt)
             return False
         except STORE_FAULTS:
             self.endings.later(session_id, ending)

@@ -24,7 +24,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from redirection_bot.api import (
     DecryptionError,
@@ -36,6 +36,8 @@ from redirection_bot.api import (
     read_kept,
     write_kept,
 )
+
+_T = TypeVar("_T")
 
 Ending = Callable[[str], Awaitable[object]]
 """Erase or leave one conversation (by its session id) in the store."""
@@ -52,6 +54,24 @@ HEADER = b"redirection-bot waiting endings, format 1\n"
 
 Entry = tuple[str, str, float]
 """(the ending's name, the session id, until when it is tried: Unix seconds)."""
+
+
+class StillRunning(Exception):
+    """``quickly``'s call did not answer within ``QUICK_EXIT_SECONDS``; ``attempt`` goes on."""
+
+    def __init__(self, attempt: asyncio.Future[Any]) -> None:
+        super().__init__("still running")
+        self.attempt = attempt
+
+
+async def quickly(call: Awaitable[_T]) -> _T:
+    """``call``'s answer, waited for ``QUICK_EXIT_SECONDS`` at most (a quick exit never waits
+    for a store that hangs); past that, ``StillRunning`` holds the attempt, which goes on."""
+    attempt = asyncio.ensure_future(call)
+    try:
+        return await asyncio.wait_for(asyncio.shield(attempt), QUICK_EXIT_SECONDS)
+    except TimeoutError:
+        raise StillRunning(attempt) from None
 
 
 def outcome_unwanted(done: asyncio.Future[Any]) -> None:

@@ -18,7 +18,6 @@ words marked ``"custom": {"type": "operator"}``, or in the answer to ``POST
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable
 from typing import Any
@@ -44,7 +43,7 @@ from redirection_bot.api import (
 
 from . import replays
 from .chat import LOST, STORE_FAULTS, TurnOutcome, WebChat, door_start
-from .endings import QUICK_EXIT_SECONDS, outcome_unwanted
+from .endings import StillRunning, outcome_unwanted, quickly
 from .rest_answer import CHOICE_PAYLOAD, Answer, answer_json, message_item
 from .security import origin_allowed
 from .sessions import REST_PREFIX
@@ -140,15 +139,14 @@ class RestChannel:
         # "/stop" or "/erase": a quick exit never waits for a store that hangs (the fifty-sixth
         # attack: 15 s while Redis was paused). Not done within a second, it is answered as
         # done and finished here as soon as the store answers (``Endings``).
-        handling = asyncio.ensure_future(self._handle(request, body, event))
         try:
-            return await asyncio.wait_for(asyncio.shield(handling), QUICK_EXIT_SECONDS)
-        except TimeoutError:
+            return await quickly(self._handle(request, body, event))
+        except StillRunning as running:
             runtime = self.chat.runtime
             ending = runtime.erase if leaving is CommandName.ERASE else runtime.leave
             self.chat.endings.later(REST_PREFIX + sender, ending)
             self.chat.endings.later(REST_PREFIX + sender, self.replays.forget)
-            handling.add_done_callback(outcome_unwanted)
+            running.attempt.add_done_callback(outcome_unwanted)
             return self._answer(request, _ended(sender))
 
     async def _handle(

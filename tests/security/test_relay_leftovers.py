@@ -70,7 +70,7 @@ async def with_anna(line: Helpline) -> str:
 
 
 async def words_kept(line: Helpline) -> list[object]:
-    entries = await line.desk.relay.entries("handoff:desk:helpline")
+    entries = await line.desk.relay.entries(line.desk.topic("helpline"))
     events = [decode_desk_event(entry.data) for entry in entries]
     return [e for e in events if isinstance(e, PersonWrote | ConversationShared)]
 

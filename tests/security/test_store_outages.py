@@ -84,30 +84,50 @@ async def erased_soon(runtime: Runtime, session_id: str) -> None:
     assert await runtime.state(session_id) is None
 
 
-class Away(MemoryStore):
+class Obstructed(MemoryStore):
+    """A store whose calls meet ``obstruct`` first (Redis stopped, or paused)."""
+
+    async def obstruct(self, call: str) -> None:
+        return None
+
+    async def get(self, key: str) -> StoredSession | None:
+        await self.obstruct("get")
+        return await super().get(key)
+
+    async def save(self, *args: Any, **kwargs: Any) -> Any:
+        await self.obstruct("save")
+        return await super().save(*args, **kwargs)
+
+    async def delete(self, name: str) -> None:
+        await self.obstruct("delete")
+        await super().delete(name)
+
+    async def kept_since(self) -> float:
+        await self.obstruct("kept_since")
+        return await super().kept_since()
+
+
+class Away(Obstructed):
     """A store that answers nothing while ``away`` (Redis stopped)."""
 
     away = False
 
-    async def _check(self) -> None:
+    async def obstruct(self, call: str) -> None:
         if self.away:
             raise StoreUnavailable("away")
 
-    async def get(self, key: str) -> StoredSession | None:
-        await self._check()
-        return await super().get(key)
 
-    async def save(self, *args: Any, **kwargs: Any) -> Any:
-        await self._check()
-        return await super().save(*args, **kwargs)
+class Hanging(Obstructed):
+    """A store whose ``calls`` hang while ``hung`` is not set (Redis paused with SIGSTOP)."""
 
-    async def delete(self, name: str) -> None:
-        await self._check()
-        await super().delete(name)
+    def __init__(self, calls: tuple[str, ...] = ("get", "save", "delete")) -> None:
+        super().__init__()
+        self.calls = calls
+        self.hung: asyncio.Event | None = None
 
-    async def kept_since(self) -> float:
-        await self._check()
-        return await super().kept_since()
+    async def obstruct(self, call: str) -> None:
+        if self.hung is not None and call in self.calls:
+            await self.hung.wait()
 
 
 @pytest.mark.parametrize("command", ["/stop", "/erase", "leave now"])
@@ -172,25 +192,12 @@ async def test_a_leave_now_typed_over_the_websocket_while_the_store_is_away_ends
     assert await runtime.state(f"web:{token}") is None
 
 
-class Hanging(MemoryStore):
-    """A store whose deletes hang while ``hung`` is not set (Redis paused with SIGSTOP)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.hung: asyncio.Event | None = None
-
-    async def delete(self, name: str) -> None:
-        if self.hung is not None:
-            await self.hung.wait()
-        await super().delete(name)
-
-
 async def test_leave_now_never_waits_for_a_store_that_hangs(
     over: Over, shipped: LoadedProgram
 ) -> None:
     """The fifty-sixth attack: with Redis paused, "Leave now" without JavaScript took 5 s to
     reach the neutral page (and a REST "/stop" 15 s): a quick exit must be quick."""
-    store = Hanging()
+    store = Hanging(calls=("delete",))
     runtime = Runtime(shipped, store, RasaActionRunner(shipped))
     client = await over(runtime)
     page = await start(client)
@@ -243,7 +250,7 @@ async def test_a_rest_stop_never_waits_for_a_store_that_hangs(
     over: Over, shipped: LoadedProgram
 ) -> None:
     """The fifty-sixth attack: a REST "/stop" took 15 s while Redis was paused."""
-    store = HangingReads()
+    store = Hanging()
     runtime = Runtime(shipped, store, RasaActionRunner(shipped))
     client = await over(runtime)
     sender = secrets.token_hex(16)
@@ -259,34 +266,10 @@ async def test_a_rest_stop_never_waits_for_a_store_that_hangs(
     assert await runtime.state(REST_PREFIX + sender) is None
 
 
-class HangingReads(MemoryStore):
-    """A store whose reads, saves and deletes hang while ``hung`` is not set."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.hung: asyncio.Event | None = None
-
-    async def _wait(self) -> None:
-        if self.hung is not None:
-            await self.hung.wait()
-
-    async def get(self, key: str) -> StoredSession | None:
-        await self._wait()
-        return await super().get(key)
-
-    async def save(self, *args: Any, **kwargs: Any) -> Any:
-        await self._wait()
-        return await super().save(*args, **kwargs)
-
-    async def delete(self, name: str) -> None:
-        await self._wait()
-        await super().delete(name)
-
-
 async def test_leave_now_typed_without_javascript_never_waits_for_a_store_that_hangs(
     over: Over, shipped: LoadedProgram
 ) -> None:
-    store = HangingReads()
+    store = Hanging()
     runtime = Runtime(shipped, store, RasaActionRunner(shipped))
     client = await over(runtime)
     page = await start(client)

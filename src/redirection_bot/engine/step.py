@@ -1997,9 +1997,7 @@ def typed_answer(program: Program, state: SessionState, text: str) -> bool:
     folded = fold(text)
     if folded_command(program, state.locale, folded) is not None:
         return True
-    safety_flows = {route.flow for route in program.safety}
-    places = [*state.stack, state.at] if state.at is not None else list(state.stack)
-    in_a_crisis = any(place.flow in safety_flows for place in places)
+    in_a_crisis = crisis_in_view(program, state.at, state.stack) is not None
     if len(folded.split()) > SHORT_ANSWER_WORDS and not in_a_crisis:
         # Inside a safety flow the crisis is in hand, and its answers are questions about it
         # ("¿si llamo me van a quitar de mi mamá?": about calling, never a new crisis).

@@ -201,10 +201,14 @@ class _View:
 
     def __init__(self, record: _Record) -> None:
         self.record = record
+        self._queues: dict[str, list[tuple[str, _Ticket]]] = {}
         self._places: dict[str, dict[str, int]] = {}
 
     def queue(self, service: str) -> list[tuple[str, _Ticket]]:
-        return self.record.waiting(service)
+        queue = self._queues.get(service)
+        if queue is None:
+            queue = self._queues[service] = self.record.waiting(service)
+        return queue
 
     def place(self, service: str, ticket: str) -> int | None:
         """``ticket``'s place in ``service``'s line (1 = next), if it is in it."""
@@ -238,10 +242,9 @@ def _forget_ended(record: _Record, now: float) -> None:
         for name, ticket in record.tickets.items()
         if ticket.ended_at is not None
     )
-    dropped = [name for at, name in ended if at < forgotten]
-    kept = len(ended) - len(dropped)
-    dropped += [name for _at, name in ended if _at >= forgotten][: max(0, kept - ENDED_KEPT)]
-    for name in dropped:
+    recent = [name for at, name in ended if at >= forgotten]
+    old = [name for at, name in ended if at < forgotten]
+    for name in old + recent[: max(0, len(recent) - ENDED_KEPT)]:
         del record.tickets[name]
 
 
@@ -454,14 +457,19 @@ class HandoffDesk:
         """The topic of one handoff's pushes to the person."""
         return f"handoff:person:{session_id}:{ticket}"
 
+    @staticmethod
+    def topic(service: str) -> str:
+        """The topic of one service's desk events."""
+        return f"handoff:desk:{service}"
+
     async def announce(self, service: str, event: DeskEvent) -> str:
-        return await self.relay.publish(f"handoff:desk:{service}", encode_desk_event(event))
+        return await self.relay.publish(self.topic(service), encode_desk_event(event))
 
     async def events(
         self, service: str, after: str = START
     ) -> AsyncIterator[tuple[str, DeskEvent]]:
         """The service's desk events after the id ``after``, then new ones as they come."""
-        async for message in self.relay.listen(f"handoff:desk:{service}", after):
+        async for message in self.relay.listen(self.topic(service), after):
             try:
                 yield message.id, decode_desk_event(message.data)
             except WireError:
@@ -498,7 +506,7 @@ class HandoffDesk:
                 # Each handoff's own feed too: one closed by an operator kept its words a day
                 # after the erase (the fifty-seventh attack).
                 await self.relay.forget(self.feed(session_id, name))
-            topic = f"handoff:desk:{service}"
+            topic = self.topic(service)
             doomed = []
             for message in await self.relay.entries(topic):
                 try:
